@@ -1,0 +1,61 @@
+"""Kafka topics, keys and headers: the contract between the gateway and the workers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from protocol import SCHEMA_VERSION
+from protocol.base import WireModel
+from protocol.snapshot import ClusterSnapshot
+from protocol.spot import SpotNotice
+
+SNAPSHOTS_TOPIC = "slicewise.snapshots.v1"
+SPOT_NOTICES_TOPIC = "slicewise.spot-notices.v1"
+DEAD_LETTER_TOPIC = "slicewise.dead-letter.v1"
+
+SCHEMA_VERSION_HEADER = "schema-version"
+MESSAGE_ID_HEADER = "message-id"
+DEAD_LETTER_REASON_HEADER = "dead-letter-reason"
+
+
+def message_key(tenant_id: UUID, cluster_id: UUID) -> bytes:
+    """Partition key: every message of one cluster lands on one partition, in order."""
+    return f"{tenant_id}/{cluster_id}".encode()
+
+
+def schema_headers(message_id: UUID) -> list[tuple[str, bytes]]:
+    """Headers every produced message carries."""
+    return [
+        (SCHEMA_VERSION_HEADER, SCHEMA_VERSION.encode()),
+        (MESSAGE_ID_HEADER, str(message_id).encode()),
+    ]
+
+
+class SnapshotMessage(WireModel):
+    """A snapshot accepted by the gateway, stamped with the tenant its token belongs to."""
+
+    tenant_id: UUID
+    received_at: AwareDatetime
+    snapshot: ClusterSnapshot
+
+
+class SpotNoticeMessage(WireModel):
+    """A spot notice accepted by the gateway."""
+
+    tenant_id: UUID
+    received_at: AwareDatetime
+    notice: SpotNotice
+
+
+class DeadLetter(WireModel):
+    """A message a consumer could not process, with why."""
+
+    source_topic: Annotated[str, Field(max_length=249)]
+    partition: int
+    offset: int
+    reason: Annotated[str, Field(max_length=2048)]
+    key: Annotated[str, Field(max_length=512)] | None = None
+    value_base64: Annotated[str, Field(max_length=16 * 1024 * 1024)]

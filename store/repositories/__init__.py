@@ -1,0 +1,1 @@
+"""Tenant-scoped repositories: each takes a session opened by `Database.tenant()`."""

@@ -1,0 +1,246 @@
+"""Table definitions (SQLAlchemy 2 declarative); Alembic migrations create them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+TENANT_OWNED_TABLES = (
+    "clusters",
+    "api_clients",
+    "users",
+    "snapshots",
+    "inventory_objects",
+    "usage_states",
+    "spot_notices",
+    "recommendations",
+    "instructions",
+    "audit_log",
+)
+"""Tables whose rows carry a `tenant_id` and are guarded by the tenant isolation policy."""
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute as-is
+        datetime: DateTime(timezone=True),
+        uuid.UUID: UUID(as_uuid=True),
+        dict[str, Any]: JSONB,
+    }
+
+
+def _tenant_fk() -> Mapped[uuid.UUID]:
+    return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+
+
+class Tenant(Base):
+    """A customer organisation."""
+
+    __tablename__ = "tenants"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Cluster(Base):
+    """A Kubernetes cluster of a tenant, with agent health."""
+
+    __tablename__ = "clusters"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    name: Mapped[str] = mapped_column(String(253))
+    provider: Mapped[str] = mapped_column(String(16), server_default="other")
+    region: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    last_snapshot_at: Mapped[datetime | None]
+    last_snapshot_id: Mapped[uuid.UUID | None]
+    agent_version: Mapped[str | None] = mapped_column(String(64))
+
+
+class ApiClient(Base):
+    """An OAuth2 client (agent, executor, automation) of one tenant and maybe one cluster."""
+
+    __tablename__ = "api_clients"
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    cluster_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("clusters.id", ondelete="CASCADE")
+    )
+    secret_hash: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
+    description: Mapped[str] = mapped_column(String(200), server_default="")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    revoked_at: Mapped[datetime | None]
+
+
+class User(Base):
+    """A console user with a role: viewer, approver or admin."""
+
+    __tablename__ = "users"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    oidc_issuer: Mapped[str | None] = mapped_column(String(512))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Snapshot(Base):
+    """Index of snapshots folded into state; the primary key makes ingest idempotent."""
+
+    __tablename__ = "snapshots"
+    snapshot_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    cluster_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clusters.id", ondelete="CASCADE"), index=True
+    )
+    taken_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    processed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    node_count: Mapped[int] = mapped_column(Integer)
+    pod_count: Mapped[int] = mapped_column(Integer)
+    sample_count: Mapped[int] = mapped_column(Integer)
+
+
+class InventoryObject(Base):
+    """The current state of one object of a cluster's inventory (node, pod, workload, PDB, HPA)."""
+
+    __tablename__ = "inventory_objects"
+    cluster_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(63), primary_key=True)
+    name: Mapped[str] = mapped_column(String(253), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    uid: Mapped[str] = mapped_column(String(64))
+    resource_version: Mapped[str] = mapped_column(String(64))
+    body: Mapped[dict[str, Any]]
+    snapshot_id: Mapped[uuid.UUID]
+    observed_at: Mapped[datetime]
+
+
+class UsageState(Base):
+    """Bounded usage state of one container of one workload (decaying histograms, events)."""
+
+    __tablename__ = "usage_states"
+    cluster_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True
+    )
+    namespace: Mapped[str] = mapped_column(String(63), primary_key=True)
+    workload_kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workload_name: Mapped[str] = mapped_column(String(253), primary_key=True)
+    container: Mapped[str] = mapped_column(String(253), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    state: Mapped[dict[str, Any]]
+    sample_count: Mapped[int] = mapped_column(BigInteger)
+    first_sample_at: Mapped[datetime]
+    last_sample_at: Mapped[datetime]
+
+
+class SpotNoticeRecord(Base):
+    """A spot interruption notice as received, and when it was handled."""
+
+    __tablename__ = "spot_notices"
+    notice_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    cluster_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clusters.id", ondelete="CASCADE"))
+    body: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime]
+    handled_at: Mapped[datetime | None]
+    recommendation_id: Mapped[uuid.UUID | None]
+
+
+class RecommendationRecord(Base):
+    """A recommendation and the decision taken on it."""
+
+    __tablename__ = "recommendations"
+    __table_args__ = (Index("ix_recommendations_cluster_status", "cluster_id", "status"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    cluster_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clusters.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    fingerprint: Mapped[str] = mapped_column(String(512))
+    """Kind plus target: a new analysis replaces the open recommendation with the same one."""
+    monthly_saving_usd: Mapped[float] = mapped_column(Numeric(14, 2, asdecimal=False))
+    body: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    decided_by: Mapped[str | None] = mapped_column(String(320))
+    decided_at: Mapped[datetime | None]
+    decision_comment: Mapped[str | None] = mapped_column(Text)
+    snoozed_until: Mapped[datetime | None]
+
+
+class InstructionRecord(Base):
+    """A signed instruction for a cluster's executor and what became of it."""
+
+    __tablename__ = "instructions"
+    __table_args__ = (Index("ix_instructions_cluster_status", "cluster_id", "status"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    cluster_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clusters.id", ondelete="CASCADE"))
+    recommendation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("recommendations.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    envelope: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    approved_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    delivery_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    completed_at: Mapped[datetime | None]
+    result: Mapped[dict[str, Any] | None]
+
+
+class AuditEntry(Base):
+    """An append-only record of a decision or an execution."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(128))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+
+
+class SigningKey(Base):
+    """A signing key (JWT access tokens or instructions); not tenant-owned."""
+
+    __tablename__ = "signing_keys"
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16), index=True)
+    algorithm: Mapped[str] = mapped_column(String(16))
+    private_key_sealed: Mapped[str] = mapped_column(Text)
+    """The private key, AES-GCM sealed with the deployment's key-encryption key."""
+    public_jwk: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    retired_at: Mapped[datetime | None]
+    """No longer used to sign; still published until tokens it signed have expired."""

@@ -1,0 +1,1 @@
+"""Slicewise test suite."""

@@ -1,0 +1,57 @@
+"""Session-wide real services: PostgreSQL, Redis and a Kafka-API broker (ARCHITECTURE.md §3)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from sqlalchemy.engine import URL
+
+from devstack.services import ServiceStack, ServiceUrls
+from store.database import Database
+from store.migrate import upgrade
+from store.repositories.tenants import TenantView, create_tenant
+from store.roles import DEFAULT_APP_ROLE, app_url
+from tests.support.databases import create_scratch_database, drop_scratch_database
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[ServiceUrls]:
+    """Every service, from the environment or embedded; embedded ones stop after the session."""
+    with ServiceStack() as stack:
+        yield stack.urls
+
+
+@pytest.fixture(scope="session")
+async def owner_database_url(services: ServiceUrls) -> AsyncIterator[URL]:
+    """A fresh, migrated database for this session (schema owner's URL); dropped afterwards."""
+    url = await create_scratch_database(services.database_url)
+    try:
+        await asyncio.to_thread(upgrade, url)
+        yield url
+    finally:
+        await drop_scratch_database(url, services.database_url)
+
+
+@pytest.fixture(scope="session")
+async def database(owner_database_url: URL) -> AsyncIterator[Database]:
+    """The application's view of the database: the RLS-bound role."""
+    db = Database(app_url(owner_database_url, DEFAULT_APP_ROLE), pool_size=5)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+async def tenant(database: Database) -> TenantView:
+    """A new tenant for one test."""
+    return await create_tenant(database, f"tenant-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+async def other_tenant(database: Database) -> TenantView:
+    """A second tenant, for isolation tests."""
+    return await create_tenant(database, f"other-{uuid.uuid4().hex[:8]}")
