@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
+import psutil
 import pytest
 from sqlalchemy.engine import URL
 
@@ -15,6 +16,16 @@ from store.migrate import upgrade
 from store.repositories.tenants import TenantView, create_tenant
 from store.roles import DEFAULT_APP_ROLE, app_url
 from tests.support.databases import create_scratch_database, drop_scratch_database
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_stray_processes() -> Iterator[None]:
+    """Fail the session if any process a test started is still running at the end."""
+    before = {child.pid for child in psutil.Process().children(recursive=True)}
+    yield
+    strays = [c for c in psutil.Process().children(recursive=True) if c.pid not in before]
+    _, alive = psutil.wait_procs(strays, timeout=10)
+    assert not alive, f"processes left behind: {[(p.pid, p.name()) for p in alive]}"
 
 
 @pytest.fixture(scope="session")
