@@ -1,0 +1,1 @@
+"""Test infrastructure for a real Kubernetes API server."""

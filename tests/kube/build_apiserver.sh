@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Build (once) a real kube-apiserver for the test harness, per ARCHITECTURE.md §3.
+#
+# The binary lands in a cache dir outside the repository and is reused on every later run:
+#   ${SLICEWISE_KUBE_CACHE:-$HOME/.cache/slicewise/kube}/kube-apiserver
+# On success the last line printed on stdout is the binary's absolute path; progress goes to stderr.
+#
+# Recipe: Debian's `kubernetes` source package (1.20.x, which carries the whole tree with
+# vendor/) is fetched with `apt-get source` through a private sources list derived at run time from
+# the machine's own debian.sources (deb-src added), so no registry host name lives in this repo.
+# It is built with Debian's Go 1.19 after swapping the vendored modern-go/reflect2 for Debian's
+# 1.0.2 copy: the vendored 1.0.1 reads Go runtime internals that changed, and the server crashes
+# on the first custom resource. etcd comes from Debian's etcd-server package (/usr/bin/etcd).
+set -euo pipefail
+
+CACHE_DIR="${SLICEWISE_KUBE_CACHE:-$HOME/.cache/slicewise/kube}"
+BINARY="$CACHE_DIR/kube-apiserver"
+DEB_SOURCES="${SLICEWISE_DEB_SOURCES:-/etc/apt/sources.list.d/debian.sources}"
+GO_BIN_DIR=/usr/lib/go-1.19/bin
+REFLECT2_SRC=/usr/share/gocode/src/github.com/modern-go/reflect2
+PACKAGES=(etcd-server golang-1.19-go golang-github-modern-go-reflect2-dev dpkg-dev make gcc rsync)
+
+log() { printf '[build_apiserver] %s\n' "$*" >&2; }
+
+# Fast path: a cached binary that still runs is all the harness needs.
+ensure_etcd_present() { command -v etcd >/dev/null 2>&1 || [[ -x /usr/bin/etcd ]]; }
+if [[ -x "$BINARY" ]] && "$BINARY" --version >/dev/null 2>&1 && ensure_etcd_present; then
+    printf '%s\n' "$BINARY"
+    exit 0
+fi
+
+mkdir -p "$CACHE_DIR"
+# Several test sessions may start at once: one builds, the others wait for its result.
+exec 9>"$CACHE_DIR/.build.lock"
+log "waiting for the build lock $CACHE_DIR/.build.lock"
+flock 9
+if [[ -x "$BINARY" ]] && "$BINARY" --version >/dev/null 2>&1 && ensure_etcd_present; then
+    log "another process finished the build meanwhile"
+    printf '%s\n' "$BINARY"
+    exit 0
+fi
+
+as_root() {
+    if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$pkg")
+    fi
+done
+if ((${#missing[@]})); then
+    log "installing Debian packages: ${missing[*]}"
+    as_root apt-get update -q >&2
+    as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
+ensure_etcd_present || { log "etcd not found after installing etcd-server"; exit 1; }
+
+if [[ -x "$BINARY" ]] && "$BINARY" --version >/dev/null 2>&1; then
+    printf '%s\n' "$BINARY"
+    exit 0
+fi
+
+[[ -r "$DEB_SOURCES" ]] || { log "cannot read $DEB_SOURCES to derive a deb-src list"; exit 1; }
+[[ -d "$REFLECT2_SRC" ]] || { log "missing $REFLECT2_SRC"; exit 1; }
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/slicewise-kube-build.XXXXXX")"
+# Keep the build tree when asked, to debug a failed build; remove it otherwise.
+if [[ -z "${SLICEWISE_KUBE_KEEP_BUILD:-}" ]]; then
+    trap 'rm -rf "$WORK"' EXIT
+fi
+log "build dir: $WORK"
+
+# Private apt configuration: same repositories as the machine, plus their sources. Only the
+# lists and the sources file are private, so the machine's apt state is left untouched.
+APT_DIR="$WORK/apt"
+mkdir -p "$APT_DIR/sources.list.d" "$APT_DIR/lists/partial"
+: >"$APT_DIR/sources.list"
+sed -E 's/^Types:[[:space:]]*.*$/Types: deb deb-src/' "$DEB_SOURCES" \
+    >"$APT_DIR/sources.list.d/private.sources"
+APT_OPTS=(
+    -o "Dir::Etc::sourcelist=$APT_DIR/sources.list"
+    -o "Dir::Etc::sourceparts=$APT_DIR/sources.list.d"
+    -o "Dir::State::Lists=$APT_DIR/lists"
+    -o "Dir::Cache::pkgcache="
+    -o "Dir::Cache::srcpkgcache="
+    -o "APT::Sandbox::User=root"
+)
+log "updating the private package lists (with deb-src)"
+apt-get "${APT_OPTS[@]}" update -q >&2
+
+SRC_DIR="$WORK/src"
+mkdir -p "$SRC_DIR"
+log "fetching the Debian kubernetes source package"
+(cd "$SRC_DIR" && apt-get "${APT_OPTS[@]}" source -q kubernetes >&2)
+TREE="$(find "$SRC_DIR" -mindepth 1 -maxdepth 1 -type d -name 'kubernetes-*' | head -n 1)"
+[[ -n "$TREE" && -d "$TREE/vendor" ]] || { log "no kubernetes tree with vendor/ in $SRC_DIR"; exit 1; }
+log "source tree: $TREE"
+
+log "replacing vendored modern-go/reflect2 with Debian's copy ($REFLECT2_SRC)"
+rm -rf "$TREE/vendor/github.com/modern-go/reflect2"
+mkdir -p "$TREE/vendor/github.com/modern-go/reflect2"
+# -L: Debian's gocode tree may hold symlinks; the vendor dir needs real files.
+cp -rL "$REFLECT2_SRC/." "$TREE/vendor/github.com/modern-go/reflect2/"
+find "$TREE/vendor/github.com/modern-go/reflect2" -name '*_test.go' -delete
+
+VERSION="$(cd "$TREE" && dpkg-parsechangelog -S Version)"
+UPSTREAM="${VERSION#*really}"
+UPSTREAM="${UPSTREAM%%-*}"
+log "building cmd/kube-apiserver (upstream $UPSTREAM; takes about 5 minutes on 2 cores)"
+started=$SECONDS
+(
+    cd "$TREE"
+    export PATH="$GO_BIN_DIR:$PATH"
+    export GOFLAGS=-mod=vendor GO111MODULE=on GOPROXY=off GOTOOLCHAIN=local
+    export GOCACHE="$WORK/gocache" GOPATH="$WORK/gopath"
+    # Without .git, hack/lib/version.sh takes the version from these variables.
+    export KUBE_GIT_VERSION="v$UPSTREAM" KUBE_GIT_TREE_STATE=clean
+    export KUBE_GIT_MAJOR="${UPSTREAM%%.*}" KUBE_GIT_MINOR="$(cut -d. -f2 <<<"$UPSTREAM")"
+    make WHAT=cmd/kube-apiserver >&2
+)
+log "build finished in $((SECONDS - started))s"
+
+BUILT="$(find "$TREE/_output" -type f -name kube-apiserver -perm -u+x | head -n 1)"
+[[ -n "$BUILT" ]] || { log "kube-apiserver binary not found under $TREE/_output"; exit 1; }
+install -m 0755 "$BUILT" "$BINARY.tmp.$$"
+mv -f "$BINARY.tmp.$$" "$BINARY"
+"$BINARY" --version >&2
+log "cached $BINARY"
+printf '%s\n' "$BINARY"
