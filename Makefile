@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade 'pip>=24,<27'
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	bash helm/install-tools.sh >/dev/null
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the project with every extra
