@@ -1,0 +1,1 @@
+"""Rightsizing: container requests (and limits where QoS calls for them) from usage history."""

@@ -1,0 +1,1 @@
+"""Spot placement: readiness, on-demand floors, pool spreading, evacuation on notice."""

@@ -1,0 +1,162 @@
+"""The Kubernetes scheduling fields of a spot placement, as apps/v1 pod-template JSON.
+
+`nodeAffinity` keeps the template's required terms and preferences and adds two preferences
+(spot capacity, then the chosen pools' instance types); topology spread constraints keep the
+template's own on other keys and add zone, capacity-type and instance-type spreads. Every dict
+uses the API's camelCase field names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pydantic import JsonValue
+
+from protocol.changes import Action, ApplyPdb, ChangeSet, PatchScheduling, Precondition
+from protocol.snapshot import (
+    LABEL_CAPACITY,
+    LABEL_INSTANCE_TYPE,
+    LABEL_ZONE,
+    Toleration,
+    Workload,
+)
+from recommender.consolidation.inventory import workload_ref
+from recommender.spot.placement import SpotPlacement
+from recommender.spot.policy import SpotPolicy
+
+SPOT_PREFERENCE_WEIGHT = 100
+POOL_PREFERENCE_WEIGHT = 50
+_OWN_KEYS = frozenset({LABEL_CAPACITY, LABEL_INSTANCE_TYPE, LABEL_ZONE})
+
+
+def _selector(workload: Workload) -> dict[str, JsonValue]:
+    labels: Mapping[str, str] = workload.selector or workload.template_labels
+    return {"matchLabels": dict(labels)}
+
+
+def _mentions_own_key(preference: JsonValue) -> bool:
+    if not isinstance(preference, dict):
+        return False
+    inner = preference.get("preference")
+    expressions = inner.get("matchExpressions") if isinstance(inner, dict) else None
+    return isinstance(expressions, list) and any(
+        isinstance(e, dict) and e.get("key") in _OWN_KEYS for e in expressions
+    )
+
+
+def node_affinity(workload: Workload, placement: SpotPlacement) -> dict[str, JsonValue]:
+    """The template's nodeAffinity with the spot and pool preferences added."""
+    current = (workload.template.affinity or {}).get("nodeAffinity")
+    existing: dict[str, JsonValue] = dict(current) if isinstance(current, dict) else {}
+    kept = existing.get("preferredDuringSchedulingIgnoredDuringExecution")
+    preferences: list[JsonValue] = [
+        p for p in (kept if isinstance(kept, list) else []) if not _mentions_own_key(p)
+    ]
+    preferences.append(
+        {
+            "weight": SPOT_PREFERENCE_WEIGHT,
+            "preference": {
+                "matchExpressions": [{"key": LABEL_CAPACITY, "operator": "In", "values": ["spot"]}]
+            },
+        }
+    )
+    types = sorted({pool.instance_type for pool in placement.pools if pool.instance_type})
+    if types:
+        preferences.append(
+            {
+                "weight": POOL_PREFERENCE_WEIGHT,
+                "preference": {
+                    "matchExpressions": [
+                        {"key": LABEL_INSTANCE_TYPE, "operator": "In", "values": list(types)}
+                    ]
+                },
+            }
+        )
+    existing["preferredDuringSchedulingIgnoredDuringExecution"] = preferences
+    return existing
+
+
+def topology_spread(workload: Workload, placement: SpotPlacement) -> list[dict[str, JsonValue]]:
+    """The template's spread constraints on other keys plus the placement's three."""
+    kept = [
+        dict(c)
+        for c in workload.template.topology_spread_constraints
+        if c.get("topologyKey") not in _OWN_KEYS
+    ]
+    selector = _selector(workload)
+    spreads: list[dict[str, JsonValue]] = [
+        {
+            "maxSkew": 1,
+            "topologyKey": LABEL_ZONE,
+            "whenUnsatisfiable": (
+                "DoNotSchedule" if placement.zone_spread_required else "ScheduleAnyway"
+            ),
+            "labelSelector": selector,
+        }
+    ]
+    if placement.capacity_max_skew is not None:
+        spreads.append(
+            {
+                "maxSkew": placement.capacity_max_skew,
+                "topologyKey": LABEL_CAPACITY,
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": selector,
+            }
+        )
+    spreads.append(
+        {
+            "maxSkew": 1,
+            "topologyKey": LABEL_INSTANCE_TYPE,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": selector,
+        }
+    )
+    return kept + spreads
+
+
+def pdb_name(workload: Workload) -> str:
+    """Name of the PDB created for a workload without one."""
+    return f"{workload.name[:240]}-spot"
+
+
+def placement_change_set(
+    workload: Workload,
+    placement: SpotPlacement,
+    extra_tolerations: tuple[Toleration, ...],
+    policy: SpotPolicy,
+) -> ChangeSet:
+    """The PDB (where none exists) and the scheduling patch, in that order.
+
+    The PDB comes first so the rollout the patch triggers is already budgeted.
+    """
+    actions: list[Action] = []
+    if placement.create_pdb:
+        actions.append(
+            ApplyPdb(
+                namespace=workload.namespace,
+                name=pdb_name(workload),
+                selector=dict(workload.selector or workload.template_labels),
+                max_unavailable=policy.default_max_unavailable,
+            )
+        )
+    known = {(t.key, t.value, t.effect) for t in workload.template.tolerations}
+    tolerations = [*workload.template.tolerations] + [
+        t for t in extra_tolerations if (t.key, t.value, t.effect) not in known
+    ]
+    actions.append(
+        PatchScheduling(
+            target=workload_ref(workload),
+            node_affinity=node_affinity(workload, placement),
+            tolerations=tolerations,
+            topology_spread_constraints=topology_spread(workload, placement),
+            precondition=Precondition(resource_version=workload.resource_version or None),
+        )
+    )
+    return ChangeSet(
+        actions=actions,
+        summary=(
+            f"{placement.spot_replicas} of {placement.replicas} replicas to spot over "
+            f"{len(placement.pools)} pools in {len(placement.zones)} zones, "
+            f"{placement.on_demand_replicas} kept on on-demand"
+        ),
+    )

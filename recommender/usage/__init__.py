@@ -1,0 +1,1 @@
+"""Usage history: decaying histograms, daily memory peaks and per-container signal counters."""

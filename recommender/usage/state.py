@@ -1,0 +1,230 @@
+"""Everything kept about one container's usage: histograms, daily peaks and signal counters.
+
+The ingest workers keep one `ContainerUsageState` per container (workload, container name),
+fold each batch of samples into it and store it as bytes; the size is fixed, whatever the length
+of the history.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from protocol.snapshot import ContainerUsage, GpuUsage
+from recommender.usage.buckets import Quantity
+from recommender.usage.histogram import DecayingHistogram, HistogramStateError
+from recommender.usage.peaks import DAY_SECONDS, DailyPeaks
+from recommender.usage.signals import THROTTLED_SAMPLE_FRACTION, ContainerSignals
+
+MIN_CPU_SAMPLE_WEIGHT = 0.1
+"""CPU samples weigh the container's request in cores, but at least this (the VPA's rule)."""
+_LENGTHS = struct.Struct("<IIII")
+
+
+@dataclass(frozen=True, slots=True)
+class UsageSettings:
+    """How fast history fades."""
+
+    half_life_seconds: float = 14 * DAY_SECONDS
+    peak_half_life_seconds: float = DAY_SECONDS
+    peak_window_seconds: float = DAY_SECONDS
+
+
+class ContainerUsageState:
+    """Histograms and counters of one container."""
+
+    __slots__ = ("cpu", "gpu_memory", "memory", "memory_peaks", "signals")
+
+    def __init__(
+        self,
+        settings: UsageSettings | None = None,
+        *,
+        cpu: DecayingHistogram | None = None,
+        memory: DecayingHistogram | None = None,
+        memory_peaks: DailyPeaks | None = None,
+        gpu_memory: DecayingHistogram | None = None,
+        signals: ContainerSignals | None = None,
+    ) -> None:
+        """An empty state (or one restored from its parts)."""
+        s = settings or UsageSettings()
+        self.cpu = cpu or DecayingHistogram(Quantity.CPU_CORES, s.half_life_seconds)
+        self.memory = memory or DecayingHistogram(Quantity.MEMORY_BYTES, s.half_life_seconds)
+        self.memory_peaks = memory_peaks or DailyPeaks(
+            s.peak_half_life_seconds, s.peak_window_seconds
+        )
+        self.gpu_memory = gpu_memory or DecayingHistogram(
+            Quantity.GPU_MEMORY_BYTES, s.half_life_seconds
+        )
+        self.signals = signals or ContainerSignals()
+
+    def fold(
+        self,
+        seconds: NDArray[np.float64],
+        cpu_cores: NDArray[np.float64],
+        memory_bytes: NDArray[np.float64],
+        throttled_fraction: NDArray[np.float64] | None = None,
+        cpu_request_cores: float | None = None,
+    ) -> int:
+        """Fold samples taken at `seconds` (epoch); returns how many were usable.
+
+        A sample with zero memory is a container that was not running (the kubelet reports
+        nothing for it), not a container that needs nothing: it is dropped.
+        """
+        valid = (memory_bytes > 0) & np.isfinite(cpu_cores) & (cpu_cores >= 0)
+        if not valid.any():
+            return 0
+        at, cpu, memory = seconds[valid], cpu_cores[valid], memory_bytes[valid]
+        weight = max(cpu_request_cores or 0.0, MIN_CPU_SAMPLE_WEIGHT)
+        self.cpu.add_samples(cpu, np.full(cpu.shape, weight), at)
+        self.memory.add_samples(memory, np.ones(memory.shape), at)
+        self.memory_peaks.add_samples(memory, at)
+        observed = throttled = 0
+        if throttled_fraction is not None:
+            figures = throttled_fraction[valid]
+            known = np.isfinite(figures)
+            observed = int(known.sum())
+            throttled = int((figures[known] > THROTTLED_SAMPLE_FRACTION).sum())
+        self.signals = self.signals.with_samples(
+            int(valid.sum()), float(at.min()), float(at.max()), throttled, observed
+        )
+        return int(valid.sum())
+
+    def fold_usage(
+        self, samples: Sequence[ContainerUsage], cpu_request_millis: int | None = None
+    ) -> int:
+        """Fold the agent's samples of this container."""
+        if not samples:
+            return 0
+        return self.fold(
+            np.array([s.timestamp.timestamp() for s in samples], dtype=np.float64),
+            np.array([s.cpu_cores for s in samples], dtype=np.float64),
+            np.array([s.memory_bytes for s in samples], dtype=np.float64),
+            np.array(
+                [
+                    np.nan if s.cpu_throttled_fraction is None else s.cpu_throttled_fraction
+                    for s in samples
+                ],
+                dtype=np.float64,
+            ),
+            cpu_request_millis / 1000 if cpu_request_millis else None,
+        )
+
+    def fold_gpu_usage(self, samples: Sequence[GpuUsage]) -> int:
+        """Fold DCGM samples attributed to this container (GPU memory in use)."""
+        if not samples:
+            return 0
+        self.gpu_memory.add_samples(
+            np.array([s.memory_used_bytes for s in samples], dtype=np.float64),
+            np.ones(len(samples)),
+            np.array([s.timestamp.timestamp() for s in samples], dtype=np.float64),
+        )
+        return len(samples)
+
+    def record_oom(self, at: float, memory_bytes: float) -> None:
+        """Fold an OOM kill at `at` of a container that had `memory_bytes` (its limit)."""
+        before = self.signals
+        self.signals = self.signals.with_oom(at, memory_bytes)
+        if self.signals is not before:
+            self.memory_peaks.record_oom(at, memory_bytes)
+
+    def to_bytes(self) -> bytes:
+        """Fixed-size binary form, for a bytea column."""
+        parts = [
+            self.cpu.to_bytes(),
+            self.memory.to_bytes(),
+            self.memory_peaks.to_bytes(),
+            self.gpu_memory.to_bytes(),
+        ]
+        signals = _signals_bytes(self.signals)
+        return _LENGTHS.pack(*(len(p) for p in parts)) + b"".join(parts) + signals
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ContainerUsageState:
+        """Restore a state written by `to_bytes`."""
+        if len(data) < _LENGTHS.size:
+            raise HistogramStateError("usage state is truncated")
+        lengths = _LENGTHS.unpack_from(data)
+        offset = _LENGTHS.size
+        chunks = []
+        for length in lengths:
+            chunks.append(data[offset : offset + length])
+            offset += length
+        return cls(
+            cpu=DecayingHistogram.from_bytes(chunks[0]),
+            memory=DecayingHistogram.from_bytes(chunks[1]),
+            memory_peaks=DailyPeaks.from_bytes(chunks[2]),
+            gpu_memory=DecayingHistogram.from_bytes(chunks[3]),
+            signals=_signals_from_bytes(data[offset:]),
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "cpu": self.cpu.to_dict(),
+            "memory": self.memory.to_dict(),
+            "memory_peaks": self.memory_peaks.to_dict(),
+            "gpu_memory": self.gpu_memory.to_dict(),
+            "signals": self.signals.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, object]) -> ContainerUsageState:
+        """Restore a state written by `to_dict`."""
+        parts = {key: doc.get(key) for key in ("cpu", "memory", "memory_peaks", "gpu_memory")}
+        signals = doc.get("signals")
+        if not all(isinstance(v, Mapping) for v in parts.values()) or not isinstance(
+            signals, Mapping
+        ):
+            raise HistogramStateError("usage state is missing a part")
+        return cls(
+            cpu=DecayingHistogram.from_dict(parts["cpu"]),  # type: ignore[arg-type]
+            memory=DecayingHistogram.from_dict(parts["memory"]),  # type: ignore[arg-type]
+            memory_peaks=DailyPeaks.from_dict(parts["memory_peaks"]),  # type: ignore[arg-type]
+            gpu_memory=DecayingHistogram.from_dict(parts["gpu_memory"]),  # type: ignore[arg-type]
+            signals=ContainerSignals.from_dict(signals),
+        )
+
+
+_SIGNALS = struct.Struct("<qddqddqq")
+
+
+def _optional(value: float | None) -> float:
+    return float("nan") if value is None else value
+
+
+def _signals_bytes(s: ContainerSignals) -> bytes:
+    return _SIGNALS.pack(
+        s.samples,
+        _optional(s.first_sample_at),
+        _optional(s.last_sample_at),
+        s.oom_kills,
+        _optional(s.last_oom_at),
+        s.last_oom_memory_bytes,
+        s.throttle_observed,
+        s.throttled,
+    )
+
+
+def _signals_from_bytes(data: bytes) -> ContainerSignals:
+    if len(data) != _SIGNALS.size:
+        raise HistogramStateError("usage state signals are truncated")
+    samples, first, last, ooms, last_oom, oom_memory, observed, throttled = _SIGNALS.unpack(data)
+
+    def present(value: float) -> float | None:
+        return None if math.isnan(value) else value  # NaN marks "never"
+
+    return ContainerSignals(
+        samples=samples,
+        first_sample_at=present(first),
+        last_sample_at=present(last),
+        oom_kills=ooms,
+        last_oom_at=present(last_oom),
+        last_oom_memory_bytes=oom_memory,
+        throttle_observed=observed,
+        throttled=throttled,
+    )

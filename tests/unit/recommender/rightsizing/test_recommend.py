@@ -1,0 +1,128 @@
+"""Priced rightsizing recommendations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from protocol.changes import PatchResources
+from protocol.recommendation import RecommendationKind, Risk
+from protocol.snapshot import HorizontalPodAutoscaler, HpaMetric
+from recommender.rightsizing.recommend import recommend_rightsizing
+from recommender.usage.key import ContainerKey
+from recommender.usage.state import ContainerUsageState
+from tests.unit.recommender.factories import (
+    GIB,
+    MIB,
+    container,
+    node,
+    pod_of,
+    pricebook,
+    snapshot,
+    spec,
+    workload,
+)
+from tests.unit.recommender.rightsizing.history import end_of_history, steady
+
+NOW = datetime.fromtimestamp(end_of_history(8), tz=UTC)
+KEY = ContainerKey("shop", "Deployment", "web", "app")
+
+
+def _cluster(hpa: bool = False, sidecar: bool = False, guaranteed: bool = False):  # type: ignore[no-untyped-def]
+    app = container(
+        cpu=2000,
+        memory=2 * GIB,
+        cpu_limit=2000 if guaranteed else None,
+        memory_limit=2 * GIB if guaranteed else None,
+    )
+    parts = (
+        [
+            app,
+            container(
+                "sidecar",
+                cpu=100,
+                memory=128 * MIB,
+                cpu_limit=100 if guaranteed else None,
+                memory_limit=128 * MIB if guaranteed else None,
+            ),
+        ]
+        if sidecar
+        else [app]
+    )
+    web = workload("web", replicas=2, template=spec(*parts))
+    hpas = (
+        [
+            HorizontalPodAutoscaler(
+                namespace="shop",
+                name="web",
+                target_kind="Deployment",
+                target_name="web",
+                max_replicas=5,
+                metrics=[HpaMetric(type="Resource", name="cpu", target_utilization=70)],
+            )
+        ]
+        if hpa
+        else []
+    )
+    return snapshot(
+        [node("a"), node("b")], [pod_of(web, 0, "a"), pod_of(web, 1, "b")], [web], hpas=hpas
+    )
+
+
+def _states() -> dict[ContainerKey, ContainerUsageState]:
+    return {KEY: steady(8)}
+
+
+def test_saving_is_the_drop_in_node_share_of_each_pod() -> None:
+    """2 pods: share 0.5 -> 0.128 of a $0.192 node each, over 730 hours."""
+    recs = recommend_rightsizing(_cluster(), _states(), pricebook(), NOW)
+    assert len(recs) == 1
+    assert recs[0].kind is RecommendationKind.RIGHTSIZING
+    assert recs[0].monthly_saving_usd == pytest.approx(2 * 0.192 * (0.5 - 0.128) * 730, abs=0.01)
+
+
+def test_change_set_patches_the_container_requests() -> None:
+    """One PatchResources action setting 512m and 1028 MiB, pinned to the resourceVersion."""
+    action = recommend_rightsizing(_cluster(), _states(), pricebook(), NOW)[0].change_set.actions[0]
+    assert isinstance(action, PatchResources)
+    patch = action.containers[0]
+    assert (patch.container, patch.requests.cpu_millis, patch.requests.memory_bytes) == (
+        "app",
+        512,
+        1028 * MIB,
+    )
+    assert action.precondition.resource_version == "42"
+
+
+def test_cpu_hpa_makes_the_change_medium_risk() -> None:
+    """An HPA on CPU utilisation reacts to a new request."""
+    rec = recommend_rightsizing(_cluster(hpa=True), _states(), pricebook(), NOW)[0]
+    assert rec.risk is Risk.MEDIUM
+    assert "HPA" in rec.risk_note
+
+
+def test_no_history_gives_no_recommendation() -> None:
+    """Without a usage state nothing is recommended."""
+    assert recommend_rightsizing(_cluster(), {}, pricebook(), NOW) == []
+
+
+def test_guaranteed_pod_with_a_container_lacking_history_is_left_alone() -> None:
+    """All containers of a Guaranteed pod move together or not at all."""
+    assert (
+        recommend_rightsizing(_cluster(sidecar=True, guaranteed=True), _states(), pricebook(), NOW)
+        == []
+    )
+
+
+def test_burstable_pod_rightsizes_the_containers_it_knows() -> None:
+    """The sidecar without history is left out; the app is patched."""
+    rec = recommend_rightsizing(_cluster(sidecar=True), _states(), pricebook(), NOW)[0]
+    action = rec.change_set.actions[0]
+    assert isinstance(action, PatchResources)
+    assert [c.container for c in action.containers] == ["app"]
+
+
+def test_confidence_is_that_of_the_shortest_history() -> None:
+    """A week or more of history gives full confidence."""
+    assert recommend_rightsizing(_cluster(), _states(), pricebook(), NOW)[0].confidence == 1.0
