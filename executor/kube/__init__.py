@@ -1,0 +1,1 @@
+"""Kubernetes API access for the executor (lightkube, objects as plain JSON)."""

@@ -1,0 +1,209 @@
+"""Reading and writing Kubernetes objects as plain JSON through lightkube.
+
+Every object is handled as the dict the API server returns, so planning stays pure JSON. Writes
+carry the executor's field manager, and library errors become executor errors: 404 is a missing
+object, 409 a conflicting change, 429/5xx and transport failures are temporary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import httpx2
+from lightkube import ApiError, AsyncClient
+from lightkube.core import resource as lk_resource
+from lightkube.generic_resource import Generic, create_namespaced_resource
+from lightkube.resources.apps_v1 import DaemonSet, Deployment, StatefulSet
+from lightkube.resources.batch_v1 import Job
+from lightkube.resources.core_v1 import ConfigMap, Node
+from lightkube.resources.policy_v1 import PodDisruptionBudget as PodDisruptionBudgetV1
+from lightkube.types import PatchType
+
+from executor.errors import (
+    ActionError,
+    ConflictError,
+    ObjectMissingError,
+    TemporaryExecutorError,
+)
+from executor.planning.merge_patch import JsonObject
+from executor.planning.targets import (
+    CONFIG_MAP,
+    NODE,
+    POD_DISRUPTION_BUDGET,
+    ObjectRef,
+    PatchStyle,
+)
+from protocol.snapshot import WorkloadKind
+
+FIELD_MANAGER = "slicewise-executor"
+
+_PATCH_TYPES = {PatchStyle.MERGE: PatchType.MERGE, PatchStyle.STRATEGIC: PatchType.STRATEGIC}
+
+
+class _EvictionV1beta1(lk_resource.NamespacedSubResource, Generic):  # type: ignore[misc]
+    """The pods/eviction subresource with a policy/v1beta1 body (API servers before 1.22)."""
+
+    _api_info = lk_resource.ApiInfo(
+        resource=lk_resource.ResourceDef("policy", "v1beta1", "Eviction"),
+        parent=lk_resource.ResourceDef("", "v1", "Pod"),
+        plural="pods",
+        verbs=["post"],
+        action="eviction",
+    )
+
+
+class _EvictionV1(lk_resource.NamespacedSubResource, Generic):  # type: ignore[misc]
+    """The pods/eviction subresource with a policy/v1 body."""
+
+    _api_info = lk_resource.ApiInfo(
+        resource=lk_resource.ResourceDef("policy", "v1", "Eviction"),
+        parent=lk_resource.ResourceDef("", "v1", "Pod"),
+        plural="pods",
+        verbs=["post"],
+        action="eviction",
+    )
+
+
+@dataclass(frozen=True)
+class PolicyApi:
+    """The `policy` group version this API server serves (v1 from 1.21, v1beta1 before)."""
+
+    version: str
+    pdb: Any
+    eviction: Any
+
+    @property
+    def api_version(self) -> str:
+        """`policy/<version>`."""
+        return f"policy/{self.version}"
+
+
+POLICY_V1 = PolicyApi("v1", PodDisruptionBudgetV1, _EvictionV1)
+POLICY_V1BETA1 = PolicyApi(
+    "v1beta1",
+    create_namespaced_resource("policy", "v1beta1", "PodDisruptionBudget", "poddisruptionbudgets"),
+    _EvictionV1beta1,
+)
+
+
+async def discover_policy_api(client: AsyncClient) -> PolicyApi:
+    """Ask the API server whether it serves policy/v1; fall back to policy/v1beta1."""
+    probe = client.list(
+        PodDisruptionBudgetV1, namespace="default", fields={"metadata.name": "-slicewise-probe-"}
+    )
+    try:
+        async for _ in probe:
+            pass
+    except ApiError as e:
+        if e.status.code == 404:
+            return POLICY_V1BETA1
+        raise_translated(e)
+    except httpx2.TransportError as e:
+        raise TemporaryExecutorError(f"API server unreachable: {e}") from e
+    return POLICY_V1
+
+
+def raise_translated(error: ApiError) -> NoReturn:
+    """Re-raise a lightkube API error as the executor error it means."""
+    code = error.status.code or 0
+    message = error.status.message or str(error)
+    if code == 404:
+        raise ObjectMissingError(message) from error
+    if code == 409:
+        raise ConflictError(message) from error
+    if code == 429 or code >= 500:
+        raise TemporaryExecutorError(f"API server answered {code}: {message}") from error
+    raise ActionError(f"API server refused ({code}): {message}") from error
+
+
+def as_json(obj: Any) -> JsonObject:
+    """A lightkube object (typed model or generic) as a plain dict."""
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
+class KubeObjects:
+    """Typed-by-kind access to the objects actions touch, as JSON."""
+
+    def __init__(self, client: AsyncClient, policy: PolicyApi) -> None:
+        """Use `client` for every call; `policy` says which PDB version to speak."""
+        self.client = client
+        self.policy = policy
+        self._kinds: dict[str, Any] = {
+            WorkloadKind.DEPLOYMENT.value: Deployment,
+            WorkloadKind.STATEFUL_SET.value: StatefulSet,
+            WorkloadKind.DAEMON_SET.value: DaemonSet,
+            WorkloadKind.JOB.value: Job,
+            NODE: Node,
+            CONFIG_MAP: ConfigMap,
+            POD_DISRUPTION_BUDGET: policy.pdb,
+        }
+
+    def resource(self, kind: str) -> Any:
+        """The lightkube resource class for a kind."""
+        try:
+            return self._kinds[kind]
+        except KeyError:
+            raise ActionError(f"the executor does not handle kind {kind!r}") from None
+
+    async def read(self, ref: ObjectRef) -> JsonObject | None:
+        """The live object, or None if it does not exist."""
+        try:
+            obj = await _call(
+                self.client.get, self.resource(ref.kind), ref.name, namespace=ref.namespace
+            )
+        except ObjectMissingError:
+            return None
+        return as_json(obj)
+
+    async def patch(
+        self, ref: ObjectRef, patch: JsonObject, style: PatchStyle, *, dry_run: bool = False
+    ) -> JsonObject:
+        """Patch the object; returns it as the server stored (or, dry-run, would store) it."""
+        obj = await _call(
+            self.client.patch,
+            self.resource(ref.kind),
+            ref.name,
+            patch,
+            namespace=ref.namespace,
+            patch_type=_PATCH_TYPES[style],
+            field_manager=FIELD_MANAGER,
+            dry_run=dry_run,
+        )
+        return as_json(obj)
+
+    async def create(
+        self, ref: ObjectRef, body: JsonObject, *, dry_run: bool = False
+    ) -> JsonObject:
+        """Create the object from `body` (apiVersion filled in for the served version)."""
+        resource = self.resource(ref.kind)
+        if ref.kind == POD_DISRUPTION_BUDGET:
+            body = {**body, "apiVersion": self.policy.api_version}
+        obj = await _call(
+            self.client.create,
+            resource.from_dict(body),
+            namespace=ref.namespace,
+            field_manager=FIELD_MANAGER,
+            dry_run=dry_run,
+        )
+        return as_json(obj)
+
+    async def delete(self, ref: ObjectRef) -> None:
+        """Delete the object; an object already gone is fine."""
+        try:
+            await _call(
+                self.client.delete, self.resource(ref.kind), ref.name, namespace=ref.namespace
+            )
+        except ObjectMissingError:
+            return
+
+
+async def _call(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Await a lightkube call, translating its errors."""
+    try:
+        return await method(*args, **kwargs)
+    except ApiError as e:
+        raise_translated(e)
+    except httpx2.TransportError as e:
+        raise TemporaryExecutorError(f"API server unreachable: {e}") from e

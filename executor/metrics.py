@@ -1,0 +1,25 @@
+"""Prometheus metrics of the executor process."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter
+
+
+class ExecutorMetrics:
+    """Counters the executor exposes on `/metrics`."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        """Register every metric in `registry` (one per process, or one per test)."""
+        self.registry = registry
+        self.instructions = Counter(
+            "slicewise_executor_instructions",
+            "Instructions handled, by outcome.",
+            ["outcome"],
+            registry=registry,
+        )
+        self.spot_fallbacks = Counter(
+            "slicewise_executor_spot_fallbacks",
+            "Spot notices the executor handled locally because no instruction came in time.",
+            ["complete"],
+            registry=registry,
+        )

@@ -1,0 +1,102 @@
+"""Planning changes to nodes, PodDisruptionBudgets and ConfigMaps."""
+
+from __future__ import annotations
+
+from executor.errors import ActionError, ObjectMissingError
+from executor.planning.merge_patch import JsonObject, invert_merge_patch, merge_diff
+from executor.planning.targets import (
+    POD_DISRUPTION_BUDGET,
+    PatchStyle,
+    PlannedChange,
+    target_of,
+)
+from executor.planning.workload_changes import (
+    plan_patch_resources,
+    plan_patch_scheduling,
+    plan_scale,
+)
+from protocol.changes import (
+    Action,
+    ApplyPdb,
+    Cordon,
+    Drain,
+    LabelNode,
+    PatchConfigMap,
+    PatchResources,
+    PatchScheduling,
+    Scale,
+    Uncordon,
+)
+
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "slicewise"
+
+
+def _merge(action: Action, live: JsonObject, patch: JsonObject) -> PlannedChange:
+    return PlannedChange(
+        ref=target_of(action),
+        style=PatchStyle.MERGE,
+        patch=patch,
+        undo=invert_merge_patch(live, patch),
+    )
+
+
+def _pdb_spec(action: ApplyPdb) -> JsonObject:
+    return {
+        "selector": {"matchLabels": dict(action.selector)},
+        "minAvailable": action.min_available,
+        "maxUnavailable": action.max_unavailable,
+    }
+
+
+def plan_apply_pdb(action: ApplyPdb, live: JsonObject | None) -> PlannedChange:
+    """Create the PDB, or set the existing one's selector and budget to exactly these."""
+    spec = _pdb_spec(action)
+    if live is None:
+        body = {
+            "kind": POD_DISRUPTION_BUDGET,
+            "metadata": {
+                "name": action.name,
+                "namespace": action.namespace,
+                "labels": {MANAGED_BY_LABEL: MANAGED_BY},
+            },
+            "spec": {k: v for k, v in spec.items() if v is not None},
+        }
+        return PlannedChange(ref=target_of(action), style=PatchStyle.MERGE, body=body)
+    current = live.get("spec") or {}
+    spec_patch = merge_diff({k: current.get(k) for k in spec}, spec)
+    return _merge(action, live, {"spec": spec_patch})
+
+
+def plan_change(action: Action, live: JsonObject | None) -> PlannedChange:
+    """The write that carries out `action` on the live object (None if it does not exist)."""
+    if isinstance(action, Drain):
+        raise TypeError("a drain is a sequence of evictions, not a planned write")
+    if isinstance(action, ApplyPdb):
+        return plan_apply_pdb(action, live)
+    if live is None:
+        raise ObjectMissingError(f"{target_of(action)} does not exist")
+    match action:
+        case PatchResources():
+            change = plan_patch_resources(action, live)
+        case PatchScheduling():
+            change = plan_patch_scheduling(action, live)
+        case Scale():
+            change = plan_scale(action, live)
+        case _:
+            change = _merge(action, live, _object_patch(action))
+    return change
+
+
+def _object_patch(action: Action) -> JsonObject:
+    """The merge patch of the actions that need no knowledge of the live object."""
+    match action:
+        case Cordon():
+            return {"spec": {"unschedulable": True}}
+        case Uncordon():
+            return {"spec": {"unschedulable": None}}
+        case LabelNode():
+            return {"metadata": {"labels": dict(action.labels)}}
+        case PatchConfigMap():
+            return {"data": dict(action.data)}
+    raise ActionError(f"no plan for action type {action.type}")

@@ -1,0 +1,79 @@
+"""Executor process settings (environment prefix `SLICEWISE_EXECUTOR_`)."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from protocol.changes import ActionType
+
+
+class Mode(StrEnum):
+    """How much the executor may do on its own."""
+
+    DRY_RUN = "dry-run"
+    """Verify, check preconditions and dry-run on the server; report the diff, change nothing."""
+    APPROVE_EACH = "approve-each"
+    """Apply what the SaaS delivers (it delivers only approved instructions)."""
+    AUTO = "auto"
+    """Apply delivered instructions, but only of the action types named in the local policy."""
+
+
+class ReadinessMode(StrEnum):
+    """What post-apply verification watches."""
+
+    ROLLOUT_AND_PODS = "rollout-and-pods"
+    """Controller status (rollout complete) and the pods themselves (ready, not OOM-killed)."""
+    PODS = "pods"
+    """Only the pods: for clusters (or tests) where workload status is not maintained."""
+
+
+class ExecutorSettings(BaseSettings):
+    """Everything the executor process is configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="SLICEWISE_EXECUTOR_", extra="ignore")
+
+    gateway_url: str
+    cluster_id: uuid.UUID
+    tenant_id: uuid.UUID | None = None
+    """When set, instructions for any other tenant are refused too."""
+    client_id: str
+    client_secret: SecretStr
+    trusted_public_keys: Annotated[dict[str, str], Field(min_length=1)]
+    """`{key id: base64 raw Ed25519 public key}` (JSON in the environment)."""
+    mode: Mode = Mode.APPROVE_EACH
+    allowed_action_types: list[ActionType] = Field(default_factory=lambda: list(ActionType))
+    """The local allow-list; instructions with any other action type are refused."""
+    poll_wait_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
+    request_timeout_seconds: Annotated[float, Field(gt=0)] = 15.0
+    state_dir: Path = Path("/var/lib/slicewise-executor")
+    """Seen nonces, unreported results and the audit file live here (a persistent volume)."""
+    spot_notice_dir: Path | None = None
+    """Directory the node-local notice watcher writes SpotNotice JSON files into."""
+    spot_fallback_timeout_seconds: Annotated[float, Field(ge=0)] = 30.0
+    """How long to wait for the SaaS to send an evacuation before acting locally."""
+    spot_default_notice_seconds: Annotated[float, Field(gt=0)] = 120.0
+    """Deadline assumed for a notice that names none."""
+    verify_window_seconds: Annotated[float, Field(ge=0)] = 120.0
+    verify_poll_seconds: Annotated[float, Field(gt=0)] = 5.0
+    readiness: ReadinessMode = ReadinessMode.ROLLOUT_AND_PODS
+    max_clock_skew_seconds: Annotated[float, Field(ge=0)] = 300.0
+    eviction_backoff_seconds: Annotated[float, Field(gt=0)] = 1.0
+    eviction_backoff_max_seconds: Annotated[float, Field(gt=0)] = 15.0
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = 0
+    """Serve Prometheus metrics on this port; 0 turns the endpoint off."""
+    kubeconfig: Path | None = None
+    """A kubeconfig file; in-cluster service-account credentials when unset."""
+    log_json: bool = True
+
+    @model_validator(mode="after")
+    def _auto_names_its_action_types(self) -> ExecutorSettings:
+        # Auto mode is opt-in per action type: an implicit "everything" would defeat it.
+        if self.mode is Mode.AUTO and "allowed_action_types" not in self.model_fields_set:
+            raise ValueError("mode 'auto' requires an explicit allowed_action_types list")
+        return self

@@ -1,0 +1,141 @@
+"""The steps one action goes through: precheck, server-side dry-run, apply, roll back.
+
+Planned writes go through the API server twice: first with `dryRun=All` (admission and
+validation run, nothing is stored), then for real, guarded by the resourceVersion the
+precondition pinned so a concurrent change is answered 409 instead of overwritten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from executor.drain import Backoff, drain_node, plan_drain, require_complete
+from executor.errors import RefusalError
+from executor.kube.api import KubeObjects
+from executor.planning.changes import plan_change
+from executor.planning.merge_patch import JsonObject, merge_diff, with_resource_version
+from executor.planning.preconditions import precondition_mismatches
+from executor.planning.targets import ObjectRef, PlannedChange, target_of
+from protocol.changes import Action, Drain
+
+_VOLATILE_METADATA = (
+    "managedFields",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "uid",
+    "selfLink",
+)
+
+
+def without_volatile(obj: JsonObject | None) -> JsonObject:
+    """The object minus status and bookkeeping metadata, for diffs."""
+    if obj is None:
+        return {}
+    stripped = {k: v for k, v in obj.items() if k != "status"}
+    metadata = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _VOLATILE_METADATA}
+    if metadata:
+        stripped["metadata"] = metadata
+    return stripped
+
+
+@dataclass
+class Preview:
+    """What an action would do, from the server-side dry-run."""
+
+    diff: Any
+    message: str = ""
+
+
+@dataclass
+class Applied:
+    """An applied action, with what it takes to undo it."""
+
+    index: int
+    action: Action
+    diff: Any
+    change: PlannedChange | None = None
+    """None for drains: evictions cannot be undone."""
+    message: str = ""
+
+
+@dataclass
+class ActionSteps:
+    """Runs the steps of actions against one cluster; remembers versions it wrote."""
+
+    kube: KubeObjects
+    backoff: Backoff = field(default_factory=Backoff)
+    _versions: dict[ObjectRef, str] = field(default_factory=dict)
+
+    async def precheck(self, index: int, action: Action) -> JsonObject | None:
+        """Read the target and refuse if its preconditions no longer hold."""
+        live = await self.kube.read(target_of(action))
+        mismatches = precondition_mismatches(action.precondition, live)
+        if mismatches:
+            raise RefusalError(
+                f"action {index} ({action.type.value} {target_of(action)}): precondition failed: "
+                + "; ".join(mismatches),
+                action_index=index,
+            )
+        return live
+
+    async def preview(self, action: Action, live: JsonObject | None) -> Preview:
+        """Dry-run the action on the server and return the diff it would make."""
+        if isinstance(action, Drain):
+            evict, skipped = await plan_drain(self.kube, action.node)
+            keys = sorted(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in evict)
+            return Preview({"evict": keys, "skip": skipped}, f"would evict {len(keys)} pod(s)")
+        change = plan_change(action, live)
+        if change.body is not None:
+            created = await self.kube.create(change.ref, change.body, dry_run=True)
+            return Preview(without_volatile(created), "would create")
+        patch = self._guarded(change.forward_patch(), action, change.ref, first_touch=True)
+        after = await self.kube.patch(change.ref, patch, change.style, dry_run=True)
+        return Preview(merge_diff(without_volatile(live), without_volatile(after)))
+
+    async def apply(self, index: int, action: Action) -> Applied:
+        """Apply the action for real (a fresh read, the precondition rechecked on first touch)."""
+        ref = target_of(action)
+        first_touch = ref not in self._versions
+        live = await self.precheck(index, action) if first_touch else await self.kube.read(ref)
+        if isinstance(action, Drain):
+            report = await drain_node(
+                self.kube,
+                action.node,
+                deadline_seconds=action.deadline_seconds,
+                grace_period_seconds=action.grace_period_seconds,
+                backoff=self.backoff,
+            )
+            require_complete(report)
+            return Applied(index, action, report.as_json(), None, f"evicted {len(report.evicted)}")
+        change = plan_change(action, live)
+        if change.body is not None:
+            after = await self.kube.create(change.ref, change.body)
+            diff = without_volatile(after)
+        else:
+            patch = self._guarded(change.forward_patch(), action, ref, first_touch=first_touch)
+            after = await self.kube.patch(ref, patch, change.style)
+            diff = merge_diff(without_volatile(live), without_volatile(after))
+        version = (after.get("metadata") or {}).get("resourceVersion")
+        if version:
+            self._versions[ref] = version
+        return Applied(index, action, diff, change)
+
+    async def undo(self, applied: Applied) -> None:
+        """Restore what the action changed (nothing to do for a drain)."""
+        change = applied.change
+        if change is None:
+            return
+        if change.creates:
+            await self.kube.delete(change.ref)
+        else:
+            await self.kube.patch(change.ref, change.undo_patch(), change.style)
+
+    def _guarded(
+        self, patch: JsonObject, action: Action, ref: ObjectRef, *, first_touch: bool
+    ) -> JsonObject:
+        # The first write to an object is pinned to the version its precondition named; later
+        # writes in the same instruction to the version our own previous write produced.
+        version = action.precondition.resource_version if first_touch else self._versions.get(ref)
+        return with_resource_version(patch, version) if version else patch
