@@ -1,0 +1,166 @@
+"""The collector: watchers keep the inventory current; snapshots go out on an interval and soon
+after significant changes (debounced, so a rollout of fifty pods is one snapshot, not fifty)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from typing import Protocol
+
+import httpx2
+import structlog
+from lightkube import AsyncClient
+
+from agent import AGENT_VERSION
+from agent.backoff import Backoff
+from agent.clock import Clock, utc_now
+from agent.dcgm.scraper import scrape_dcgm
+from agent.errors import AgentError, PermanentError, TemporaryError
+from agent.inventory import Inventory
+from agent.kube.kinds import KINDS, KindSpec
+from agent.kube.metrics import read_metrics
+from agent.kube.permissions import check_permissions
+from agent.kube.watcher import KindWatcher
+from agent.settings import AgentSettings
+from agent.snapshot import InventoryView, build_snapshot
+from protocol.snapshot import ClusterInfo, ClusterSnapshot, Usage
+
+
+class SnapshotSink(Protocol):
+    """Where snapshots go (the uplink)."""
+
+    async def submit_snapshot(self, snapshot: ClusterSnapshot) -> None:
+        """Accept a snapshot for delivery."""
+
+
+class Collector:
+    """Watches every kind and turns the inventory into snapshots."""
+
+    def __init__(
+        self,
+        settings: AgentSettings,
+        client: AsyncClient,
+        *,
+        http: httpx2.AsyncClient | None = None,
+        kinds: Sequence[KindSpec] = KINDS,
+        clock: Clock = utc_now,
+    ) -> None:
+        """`http` is used for the DCGM exporter and is needed only when `dcgm_url` is set."""
+        self._settings = settings
+        self._client = client
+        self._http = http
+        self._kinds = {k.kind: k for k in kinds}
+        self._clock = clock
+        self.inventory = Inventory((k.kind, k.category) for k in kinds)
+        self.watchers = [
+            KindWatcher(
+                client,
+                spec,
+                self.inventory,
+                chunk_size=settings.list_chunk_size,
+                watch_timeout=settings.watch_timeout_seconds,
+                backoff=Backoff(cap=settings.kube_retry_max_seconds),
+            )
+            for spec in kinds
+        ]
+        self.snapshots_taken = 0
+        self._log = structlog.get_logger("agent.collector")
+
+    async def run(self, sink: SnapshotSink | None) -> None:
+        """Check permissions, then watch (and snapshot into `sink`, if given) until cancelled.
+
+        Raises the first permanent error (a missing permission, rejected credentials).
+        """
+        await check_permissions(self._client)
+        try:
+            async with asyncio.TaskGroup() as group:
+                for watcher in self.watchers:
+                    group.create_task(watcher.run())
+                if sink is not None:
+                    group.create_task(self._snapshot_loop(sink))
+        except* PermanentError as errors:
+            raise errors.exceptions[0] from None
+
+    def view(self) -> InventoryView:
+        """The inventory's entries by category."""
+        view = InventoryView()
+        for kind, table in self.inventory.tables.items():
+            getattr(view, self._kinds[kind].category).extend(table.entries.values())
+        return view
+
+    async def snapshot(self) -> ClusterSnapshot:
+        """Read usage, then build a snapshot of the inventory as it is now."""
+        usage, notes = await self._usage()
+        settings = self._settings
+        return build_snapshot(
+            self.view(),
+            cluster=ClusterInfo(
+                cluster_id=settings.cluster_id,
+                name=settings.cluster_name,
+                provider=settings.provider,
+                region=settings.region,
+            ),
+            snapshot_id=uuid.uuid4(),
+            taken_at=self._clock(),
+            agent_version=AGENT_VERSION,
+            usage=usage,
+            notes=notes,
+        )
+
+    async def _usage(self) -> tuple[Usage, list[str]]:
+        """metrics.k8s.io samples and, when configured, DCGM samples, with notes on failures."""
+        reading = await read_metrics(self._client, self._settings.list_chunk_size)
+        notes = list(reading.notes)
+        gpus = []
+        url = self._settings.dcgm_url
+        if url and self._http is not None:
+            try:
+                gpus = await scrape_dcgm(self._http, url, self._clock())
+            except TemporaryError as e:
+                notes.append(f"{e}; no GPU usage")
+        usage = Usage(containers=reading.containers, nodes=reading.nodes, gpus=gpus)
+        return usage, notes
+
+    async def _snapshot_loop(self, sink: SnapshotSink) -> None:
+        """First snapshot once every kind is listed; then on interval or significant change."""
+        await self.inventory.all_synced.wait()
+        while True:
+            self.inventory.significant.clear()
+            try:
+                snapshot = await self.snapshot()
+                await sink.submit_snapshot(snapshot)
+                self.snapshots_taken += 1
+                self._log.info(
+                    "snapshot_taken",
+                    snapshot_id=str(snapshot.snapshot_id),
+                    nodes=len(snapshot.nodes),
+                    pods=len(snapshot.pods),
+                )
+            except AgentError as e:
+                if isinstance(e, PermanentError):
+                    raise
+                self._log.warning("snapshot_failed", error=str(e))
+            await self._until_next()
+
+    async def _until_next(self) -> None:
+        """Wait for the interval, or for a significant change followed by a quiet spell."""
+        significant = self.inventory.significant
+        try:
+            async with asyncio.timeout(self._settings.snapshot_interval_seconds):
+                await significant.wait()
+        except TimeoutError:
+            return
+        loop = asyncio.get_running_loop()
+        first = loop.time()
+        while True:
+            significant.clear()
+            left = self._settings.snapshot_max_delay_seconds - (loop.time() - first)
+            quiet = min(self._settings.snapshot_debounce_seconds, left)
+            if quiet <= 0:
+                return
+            try:
+                async with asyncio.timeout(quiet):
+                    await significant.wait()
+            except TimeoutError:
+                return

@@ -1,0 +1,1 @@
+"""GPU utilisation and memory from an NVIDIA DCGM exporter (Prometheus text format)."""

@@ -1,0 +1,1 @@
+"""Kubernetes API access: client, watched kinds, list-then-watch, permissions, metrics."""

@@ -1,0 +1,1 @@
+"""Spot-interruption notices from the cloud's instance metadata service (AWS, GCP, Azure)."""

@@ -1,0 +1,1 @@
+"""Delivery to the gateway: OAuth2 client, spool, and the two sender lanes."""

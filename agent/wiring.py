@@ -1,0 +1,139 @@
+"""One wiring function per agent process: build the parts from settings and run them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+
+from agent.backoff import Backoff
+from agent.clock import utc_now
+from agent.collector import Collector
+from agent.errors import PermanentError
+from agent.kube.client import kube_client
+from agent.settings import AgentSettings
+from agent.spot.aws import AwsImds
+from agent.spot.azure import AzureScheduledEvents
+from agent.spot.gcp import GcpMetadata
+from agent.spot.observation import SpotSource
+from agent.spot.watcher import SpotWatcher
+from agent.uplink.gateway import GatewayClient
+from agent.uplink.spool import Spool
+from agent.uplink.uplink import Uplink
+from protocol.snapshot import Provider
+
+
+def build_uplink(settings: AgentSettings) -> Uplink:
+    """The spool and two gateway clients (one per lane); the caller closes the uplink."""
+    return Uplink(
+        Spool(settings.spool_dir, settings.spool_max_bytes),
+        cluster_id=str(settings.cluster_id),
+        snapshots=GatewayClient(settings),
+        notices=GatewayClient(settings),
+        snapshot_backoff=Backoff(base=1.0, cap=settings.snapshot_retry_max_seconds),
+        notice_backoff=Backoff(base=0.1, cap=settings.notice_retry_max_seconds),
+    )
+
+
+def local_http(settings: AgentSettings) -> httpx2.AsyncClient:
+    """A client for node-local endpoints (metadata service, DCGM exporter): never proxied."""
+    return httpx2.AsyncClient(
+        timeout=httpx2.Timeout(settings.metadata_timeout_seconds), trust_env=False
+    )
+
+
+def spot_source(settings: AgentSettings, http: httpx2.AsyncClient) -> SpotSource:
+    """The metadata source of the configured cloud."""
+    if settings.provider is Provider.AWS:
+        return AwsImds(http, settings.aws_metadata_url)
+    if settings.provider is Provider.GCP:
+        return GcpMetadata(
+            http,
+            settings.gcp_metadata_url,
+            clock=utc_now,
+            wait_for_change=settings.gcp_wait_for_change,
+        )
+    if settings.provider is Provider.AZURE:
+        return AzureScheduledEvents(http, settings.azure_metadata_url)
+    raise PermanentError(
+        "spot notices need SLICEWISE_AGENT_PROVIDER set to aws, gcp or azure "
+        f"(it is {settings.provider.value!r})"
+    )
+
+
+def spot_watcher(settings: AgentSettings, http: httpx2.AsyncClient, uplink: Uplink) -> SpotWatcher:
+    """A watcher of this node's spot notices feeding `uplink`."""
+    if not settings.node_name:
+        raise PermanentError(
+            "spot notices need SLICEWISE_AGENT_NODE_NAME (the chart sets it from spec.nodeName)"
+        )
+    return SpotWatcher(
+        spot_source(settings, http),
+        uplink,
+        cluster_id=settings.cluster_id,
+        node_name=settings.node_name,
+        poll_seconds=settings.spot_poll_seconds,
+        clock=utc_now,
+    )
+
+
+@dataclass
+class AgentParts:
+    """The collector process's parts, built from settings and sharing one uplink."""
+
+    collector: Collector
+    uplink: Uplink
+    spot: SpotWatcher | None
+
+    async def run(self) -> None:
+        """Run every part until cancelled or a permanent error."""
+        await _run_all(
+            self.collector.run(self.uplink),
+            self.uplink.run(),
+            self.spot.run() if self.spot is not None else None,
+        )
+
+
+@contextlib.asynccontextmanager
+async def agent_parts(settings: AgentSettings) -> AsyncIterator[AgentParts]:
+    """Build the collector process; its clients close when the block ends."""
+    uplink = build_uplink(settings)
+    try:
+        async with kube_client(settings) as client, local_http(settings) as http:
+            collector = Collector(settings, client, http=http, clock=utc_now)
+            spot = spot_watcher(settings, http, uplink) if settings.watch_spot_notices else None
+            yield AgentParts(collector, uplink, spot)
+    finally:
+        await uplink.aclose()
+
+
+async def run_agent(settings: AgentSettings) -> None:
+    """The collector and its uplink (and, when enabled, this node's spot watcher)."""
+    async with agent_parts(settings) as parts:
+        await parts.run()
+
+
+async def run_spot_watcher(settings: AgentSettings) -> None:
+    """The node-local spot watcher with its own uplink (it never waits behind snapshots)."""
+    uplink = build_uplink(settings)
+    try:
+        async with local_http(settings) as http:
+            watcher = spot_watcher(settings, http, uplink)
+            await _run_all(watcher.run(), uplink.run())
+    finally:
+        await uplink.aclose()
+
+
+async def _run_all(*jobs: Coroutine[Any, Any, None] | None) -> None:
+    """Run coroutines together; the first permanent error stops all and is raised as is."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for job in jobs:
+                if job is not None:
+                    group.create_task(job)
+    except* PermanentError as errors:
+        raise errors.exceptions[0] from None

@@ -1,0 +1,83 @@
+"""Snapshots go out when the agent starts and soon after a significant change."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from lightkube import AsyncClient
+from lightkube.resources.core_v1 import Node
+
+from agent.settings import AgentSettings
+from agent.uplink.uplink import Uplink
+from agent.wiring import build_uplink
+from tests.integration.agent import objects
+from tests.integration.agent.conftest import (
+    CLUSTER,
+    agent_settings,
+    delete_quietly,
+    running_collector,
+    write_kubeconfig,
+)
+from tests.kube.harness import KubeApiServer
+from tests.unit.agent.fake_gateway import FakeGateway
+from tests.unit.agent.http_servers import serving
+
+pytestmark = pytest.mark.kube
+
+CLIENT_ID = "agent-9a3b"
+SECRET = "not-a-real-secret"
+
+
+@contextlib.asynccontextmanager
+async def _uplink(settings: AgentSettings) -> AsyncIterator[Uplink]:
+    uplink = build_uplink(settings)
+    task = asyncio.create_task(uplink.run())
+    try:
+        yield uplink
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await uplink.aclose()
+
+
+async def test_significant_change_is_snapshotted_long_before_the_interval(
+    agent_kube: KubeApiServer,
+    admin: AsyncClient,
+    namespace: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    """With an hour-long interval, a new node and a scheduled pod still reach the gateway."""
+    gateway = FakeGateway(CLIENT_ID, SECRET, CLUSTER)
+    node_name = unique("burst")
+    async with serving(gateway.app()) as base:
+        settings = agent_settings(
+            write_kubeconfig(agent_kube.admin, tmp_path),
+            tmp_path / "spool",
+            gateway_url=base,
+            client_id=CLIENT_ID,
+            client_secret=SECRET,
+            snapshot_interval_seconds=3600,
+            snapshot_debounce_seconds=0.2,
+            snapshot_max_delay_seconds=2,
+        )
+        async with _uplink(settings) as uplink, running_collector(settings, uplink):
+            await gateway.wait_for(lambda: len(gateway.snapshots) == 1)
+            await admin.create(objects.node(node_name))
+            await admin.create(objects.pod(namespace, "landed", node_name=node_name))
+            await gateway.wait_for(
+                lambda: any(
+                    p.name == "landed" and p.node_name == node_name
+                    for p in gateway.snapshots[-1].pods
+                )
+            )
+    await delete_quietly(admin, Node, node_name)
+    latest = gateway.snapshots[-1]
+    assert any(n.name == node_name for n in latest.nodes)
+    assert not any(p.name == "landed" for p in gateway.snapshots[0].pods)
+    assert all(s.cluster.cluster_id == CLUSTER for s in gateway.snapshots)
