@@ -13,6 +13,13 @@ from protocol.changes import MAX_ACTIONS, Action, ActionType
 from protocol.recommendation import ObjectVersion
 
 
+class Approval(StrEnum):
+    """Who approved an instruction: a person in the console, or a tenant policy automatically."""
+
+    HUMAN = "human"
+    POLICY = "policy"
+
+
 class InstructionBody(WireModel):
     """The signed part of an instruction."""
 
@@ -21,6 +28,8 @@ class InstructionBody(WireModel):
     tenant_id: UUID
     cluster_id: UUID
     recommendation_id: UUID | None = None
+    approval: Approval = Approval.HUMAN
+    """Executors in `approve-each` mode apply only human-approved instructions."""
     issued_at: AwareDatetime
     expires_at: AwareDatetime
     nonce: Annotated[str, Field(min_length=16, max_length=64, pattern=r"^[0-9a-f]+$")]
