@@ -84,3 +84,16 @@ def iter_vms(root: Path, limit: int | None = None) -> Iterator[VmSeries]:
     names = sorted(groups, key=lambda n: (len(n), n))
     for name in names[:limit] if limit is not None else names:
         yield load_vm(name, groups[name])
+
+
+def tuning_half(names: list[str], parity: str = "odd") -> set[str]:
+    """The VMs parameters are chosen on: those with an odd (or even) id.
+
+    Numeric ids split by their own parity, so the halves do not depend on which files are
+    present; other names split by their position in natural order.
+    """
+    remainder = 1 if parity == "odd" else 0
+    if all(name.isdigit() for name in names):
+        return {name for name in names if int(name) % 2 == remainder}
+    ordered = sorted(names, key=lambda n: (len(n), n))
+    return {name for i, name in enumerate(ordered, start=1) if i % 2 == remainder}

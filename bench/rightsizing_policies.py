@@ -6,7 +6,8 @@
   with the pod minimums of 25 millicores and 250 MiB.
 * KRR-simple: Robusta KRR's "simple" strategy: CPU at the 95th percentile of the history,
   memory at its maximum plus 15 %, minimums of 10 millicores and 100 MiB.
-* slicewise: `recommender.rightsizing` on a `ContainerUsageState`.
+* slicewise: `recommender.rightsizing` on a `ContainerUsageState` folded from the same samples
+  (folded once per window, then estimated under any candidate parameters).
 """
 
 from __future__ import annotations
@@ -71,12 +72,8 @@ def krr_simple(training: Training) -> Recommendation:
     )
 
 
-def slicewise(
-    training: Training,
-    policy: RightsizingPolicy | None = None,
-    settings: UsageSettings | None = None,
-) -> Recommendation:
-    """Ours: the production estimator on a usage state folded from the same samples."""
+def fold_training(training: Training, settings: UsageSettings | None = None) -> ContainerUsageState:
+    """Our usage state folded from the training window's samples."""
     state = ContainerUsageState(settings)
     state.fold(
         training.seconds,
@@ -84,10 +81,28 @@ def slicewise(
         training.memory_used,
         cpu_request_cores=training.cpu_request,
     )
-    estimate = estimate_container(state, policy or RightsizingPolicy(), training.end)
+    return state
+
+
+def slicewise_estimate(
+    state: ContainerUsageState, policy: RightsizingPolicy, end: float
+) -> Recommendation:
+    """Ours from a folded state: the production estimator as of `end`."""
+    estimate = estimate_container(state, policy, end)
     if estimate is None:
         return None
     return estimate.cpu_millis / 1000, float(estimate.memory_bytes)
 
 
-POLICIES: dict[str, Policy] = {"VPA": vpa, "KRR-simple": krr_simple, "slicewise": slicewise}
+def slicewise(
+    training: Training,
+    policy: RightsizingPolicy | None = None,
+    settings: UsageSettings | None = None,
+) -> Recommendation:
+    """Ours: the production estimator on a usage state folded from the same samples."""
+    return slicewise_estimate(
+        fold_training(training, settings), policy or RightsizingPolicy(), training.end
+    )
+
+
+BASELINES: dict[str, Policy] = {"VPA": vpa, "KRR-simple": krr_simple}

@@ -1,4 +1,8 @@
-"""Per-container targets from a usage state: cost-aware values, margins and bumps."""
+"""Per-container targets from a usage state: cost-aware values, margins and bumps.
+
+CPU is the cost-aware value of its history; memory that of its history mixed with the fleet's
+tail prior (see `tail`), so small containers get headroom above their peak where it is cheap.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from enum import StrEnum
 
 from protocol.resources import Resources
 from recommender.rightsizing.policy import MIB, RightsizingPolicy
+from recommender.rightsizing.tail import predictive_value
 from recommender.usage.state import ContainerUsageState
 
 
@@ -65,7 +70,7 @@ def estimate_container(
     signals = state.signals
     bumps: list[Bump] = []
     cpu = state.cpu.cost_aware_value(policy.cpu_penalty_cores)
-    memory = state.memory.cost_aware_value(policy.memory_penalty_bytes)
+    memory = predictive_value(state.memory, policy.memory_penalty_bytes, policy.memory_tail)
     confidence = confidence_of(state, policy)
     if confidence < 1.0:
         margin = 1.0 + policy.low_confidence_margin * (1.0 - confidence)

@@ -167,24 +167,11 @@ class DecayingHistogram:
     def cost_aware_value(self, penalty: float) -> float:
         """The bucket end minimising expected headroom plus `penalty` times exceedance share.
 
-        For a candidate value v the cost is E[(v - x)+] + penalty * P(x > v) over the weighted
-        samples x, with each sample at its bucket's midpoint. `penalty` is in the histogram's
-        unit (cores, bytes): the headroom one would pay to avoid being exceeded all the time.
+        See `cost_aware_end`; `penalty` is in the histogram's unit (cores, bytes).
         """
         if self.is_empty():
             return 0.0
-        starts, ends = self.layout.starts(), self.layout.ends()
-        middles = (starts + ends) / 2.0
-        weights = self._weights / self._weights.sum()
-        below = np.cumsum(weights)
-        below_moment = np.cumsum(weights * middles)
-        headroom = ends * below - below_moment
-        exceed = np.clip(1.0 - below, 0.0, None)
-        cost = headroom + penalty * exceed
-        nonzero = np.flatnonzero(self._weights)
-        first, last = int(nonzero[0]), int(nonzero[-1])
-        best = first + int(np.argmin(cost[first : last + 1]))
-        return float(ends[best])
+        return cost_aware_end(self._weights, self.layout, penalty)
 
     def to_bytes(self) -> bytes:
         """A fixed-size binary form (header plus one float64 per bucket)."""
@@ -245,3 +232,24 @@ class DecayingHistogram:
                 raise HistogramStateError(f"bad bucket {key!r}")
             weights[index] = float(value)
         return cls(quantity, half_life, reference, weights, total)
+
+
+def cost_aware_end(weights: NDArray[np.float64], layout: BucketLayout, penalty: float) -> float:
+    """The bucket end minimising expected headroom plus `penalty` times exceedance share.
+
+    For a candidate value v the cost is E[(v - x)+] + penalty * P(x > v) over the weighted
+    samples x, with each sample at its bucket's midpoint; candidates run from the lowest to the
+    highest non-empty bucket. `penalty` is in the layout's unit: the headroom one would pay to
+    avoid being exceeded all the time. 0.0 when every weight is zero.
+    """
+    nonzero = np.flatnonzero(weights)
+    if nonzero.size == 0:
+        return 0.0
+    starts, ends = layout.starts(), layout.ends()
+    middles = (starts + ends) / 2.0
+    shares = weights / weights.sum()
+    below = np.cumsum(shares)
+    headroom = ends * below - np.cumsum(shares * middles)
+    cost = headroom + penalty * np.clip(1.0 - below, 0.0, None)
+    first, last = int(nonzero[0]), int(nonzero[-1])
+    return float(ends[first + int(np.argmin(cost[first : last + 1]))])

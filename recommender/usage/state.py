@@ -72,10 +72,18 @@ class ContainerUsageState:
     ) -> int:
         """Fold samples taken at `seconds` (epoch); returns how many were usable.
 
-        A sample with zero memory is a container that was not running (the kubelet reports
-        nothing for it), not a container that needs nothing: it is dropped.
+        Samples with a missing (NaN) or negative figure are dropped. A zero memory reading is
+        kept in the histograms (a request is held while usage reads zero, so that time is
+        headroom like any other) but is not evidence: the signal counters, which decide whether
+        there is enough history to recommend, count only samples of the container running
+        (using some memory). A container never seen running gets no recommendation.
         """
-        valid = (memory_bytes > 0) & np.isfinite(cpu_cores) & (cpu_cores >= 0)
+        valid = (
+            np.isfinite(memory_bytes)
+            & (memory_bytes >= 0)
+            & np.isfinite(cpu_cores)
+            & (cpu_cores >= 0)
+        )
         if not valid.any():
             return 0
         at, cpu, memory = seconds[valid], cpu_cores[valid], memory_bytes[valid]
@@ -83,15 +91,18 @@ class ContainerUsageState:
         self.cpu.add_samples(cpu, np.full(cpu.shape, weight), at)
         self.memory.add_samples(memory, np.ones(memory.shape), at)
         self.memory_peaks.add_samples(memory, at)
-        observed = throttled = 0
-        if throttled_fraction is not None:
-            figures = throttled_fraction[valid]
-            known = np.isfinite(figures)
-            observed = int(known.sum())
-            throttled = int((figures[known] > THROTTLED_SAMPLE_FRACTION).sum())
-        self.signals = self.signals.with_samples(
-            int(valid.sum()), float(at.min()), float(at.max()), throttled, observed
-        )
+        running = memory > 0
+        if running.any():
+            observed = throttled = 0
+            if throttled_fraction is not None:
+                figures = throttled_fraction[valid][running]
+                known = np.isfinite(figures)
+                observed = int(known.sum())
+                throttled = int((figures[known] > THROTTLED_SAMPLE_FRACTION).sum())
+            seen = at[running]
+            self.signals = self.signals.with_samples(
+                int(running.sum()), float(seen.min()), float(seen.max()), throttled, observed
+            )
         return int(valid.sum())
 
     def fold_usage(

@@ -83,14 +83,14 @@ def test_saving_is_the_drop_in_node_share_of_each_pod() -> None:
 
 
 def test_change_set_patches_the_container_requests() -> None:
-    """One PatchResources action setting 512m and 1028 MiB, pinned to the resourceVersion."""
+    """One PatchResources action setting 512m and 1364 MiB, pinned to the resourceVersion."""
     action = recommend_rightsizing(_cluster(), _states(), pricebook(), NOW)[0].change_set.actions[0]
     assert isinstance(action, PatchResources)
     patch = action.containers[0]
     assert (patch.container, patch.requests.cpu_millis, patch.requests.memory_bytes) == (
         "app",
         512,
-        1028 * MIB,
+        1364 * MIB,
     )
     assert action.precondition.resource_version == "42"
 

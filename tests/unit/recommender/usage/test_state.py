@@ -20,14 +20,37 @@ def _fold(state: ContainerUsageState, count: int, memory: float = 5e8) -> None:
     state.fold(seconds, np.full(count, 0.5), np.full(count, memory))
 
 
-def test_zero_memory_samples_are_dropped() -> None:
-    """A sample with no memory is a container that was not running."""
+def test_zero_memory_readings_are_kept_as_idle_time() -> None:
+    """A zero reading is folded: a third of the weight (decay aside) is in the first bucket."""
     state = ContainerUsageState()
     used = state.fold(
         np.array([T0, T0 + 300, T0 + 600]), np.array([0.2, 0.3, 0.0]), np.array([1e8, 2e8, 0.0])
     )
-    assert used == 2
+    assert used == 3
+    assert state.memory.weights[0] / state.memory.total_weight == pytest.approx(1 / 3, rel=1e-3)
+    assert state.memory.percentile(0.3) == pytest.approx(1e7)
+
+
+def test_zero_memory_readings_are_not_evidence() -> None:
+    """Only the two running samples count, and history spans them alone."""
+    state = ContainerUsageState()
+    state.fold(
+        np.array([T0, T0 + 300, T0 + 600]), np.array([0.2, 0.3, 0.0]), np.array([1e8, 2e8, 0.0])
+    )
     assert state.signals.samples == 2
+    assert state.signals.history_seconds == 300
+
+
+def test_missing_or_negative_figures_are_dropped() -> None:
+    """NaN memory and negative CPU are not samples at all."""
+    state = ContainerUsageState()
+    used = state.fold(
+        np.array([T0, T0 + 300, T0 + 600]),
+        np.array([0.2, -1.0, 0.1]),
+        np.array([1e8, 2e8, np.nan]),
+    )
+    assert used == 1
+    assert state.memory.max_value() == pytest.approx(state.memory.percentile(0.0))
 
 
 def test_history_span_is_first_to_last_sample() -> None:
