@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import local_stack, migrate_command
+from cli import admin, local_stack, migrate_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     local_stack.register(commands)
     migrate_command.register(commands)
+    admin.register(commands)
     return parser
 
 

@@ -1,20 +1,46 @@
-"""FastAPI application factory."""
+"""FastAPI application factory: one wiring object, routers per area, one problem handler set."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from auth.clock import Clock, utc_now
+from gateway.logs import RequestContextMiddleware, configure_logging
+from gateway.metrics import MetricsMiddleware
+from gateway.openapi import install_openapi
+from gateway.problems import install_problem_handlers
+from gateway.routes import admin, health, ingest, login, oauth
 from gateway.settings import GatewaySettings
+from gateway.wiring import build_wiring
+from protocol.snapshot import ClusterSnapshot
+from protocol.spot import SpotNotice
 
 
-def create_app(settings: GatewaySettings) -> FastAPI:
-    """Build the gateway application from its settings."""
-    app = FastAPI(title="Slicewise", version="1", docs_url="/docs", redoc_url=None)
-    app.state.settings = settings
-
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict[str, str]:
-        """Liveness: the process is up and serving."""
-        return {"status": "ok"}
-
+def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
+    """Build the gateway application from its settings (connections open in its lifespan)."""
+    wiring = build_wiring(settings, clock=clock)
+    app = FastAPI(
+        title="Slicewise",
+        version="1",
+        description="Slicewise gateway: ingest, tokens, administration.",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=wiring.lifespan,
+    )
+    app.state.wiring = wiring
+    install_problem_handlers(app, wiring.metrics)
+    for router in (health.router, oauth.router, ingest.router, login.router, admin.router):
+        app.include_router(router)
+    # Outermost first: the metrics see every response, including the problem responses.
+    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=wiring.metrics)
+    install_openapi(app, [ClusterSnapshot, SpotNotice])
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """uvicorn factory for worker processes: settings from SLICEWISE_GATEWAY_* variables."""
+    settings = GatewaySettings()
+    # Worker processes are fresh interpreters: they set up logging themselves.
+    configure_logging(json=settings.log_json)
+    return create_app(settings)

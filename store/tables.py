@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -33,6 +34,7 @@ TENANT_OWNED_TABLES = (
     "recommendations",
     "instructions",
     "audit_log",
+    "cluster_costs",
 )
 """Tables whose rows carry a `tenant_id` and are guarded by the tenant isolation policy."""
 
@@ -154,7 +156,8 @@ class UsageState(Base):
     workload_name: Mapped[str] = mapped_column(String(253), primary_key=True)
     container: Mapped[str] = mapped_column(String(253), primary_key=True)
     tenant_id: Mapped[uuid.UUID] = _tenant_fk()
-    state: Mapped[dict[str, Any]]
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    """Fixed-size binary histograms and counters, as the ingest workers serialise them."""
     sample_count: Mapped[int] = mapped_column(BigInteger)
     first_sample_at: Mapped[datetime]
     last_sample_at: Mapped[datetime]
@@ -215,6 +218,19 @@ class InstructionRecord(Base):
     delivery_count: Mapped[int] = mapped_column(Integer, server_default="0")
     completed_at: Mapped[datetime | None]
     result: Mapped[dict[str, Any] | None]
+
+
+class ClusterCost(Base):
+    """What a cluster's nodes cost per month, as one analysis priced them: the spend history."""
+
+    __tablename__ = "cluster_costs"
+    cluster_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True
+    )
+    computed_at: Mapped[datetime] = mapped_column(primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    monthly_cost_usd: Mapped[float] = mapped_column(Numeric(14, 2, asdecimal=False))
+    node_count: Mapped[int] = mapped_column(Integer)
 
 
 class AuditEntry(Base):

@@ -234,7 +234,7 @@ def upgrade(app_role: str) -> None:
         sa.Column("workload_name", sa.String(length=253), nullable=False),
         sa.Column("container", sa.String(length=253), nullable=False),
         sa.Column("tenant_id", sa.UUID(), nullable=False),
-        sa.Column("state", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("state", sa.LargeBinary(), nullable=False),
         sa.Column("sample_count", sa.BigInteger(), nullable=False),
         sa.Column("first_sample_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_sample_at", sa.DateTime(timezone=True), nullable=False),
@@ -269,12 +269,30 @@ def upgrade(app_role: str) -> None:
         "ix_instructions_cluster_status", "instructions", ["cluster_id", "status"], unique=False
     )
     op.create_index(op.f("ix_instructions_tenant_id"), "instructions", ["tenant_id"], unique=False)
+    op.create_table(
+        "cluster_costs",
+        sa.Column("cluster_id", sa.UUID(), nullable=False),
+        sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("tenant_id", sa.UUID(), nullable=False),
+        sa.Column(
+            "monthly_cost_usd", sa.Numeric(precision=14, scale=2, asdecimal=False), nullable=False
+        ),
+        sa.Column("node_count", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["cluster_id"], ["clusters.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("cluster_id", "computed_at"),
+    )
+    op.create_index(
+        op.f("ix_cluster_costs_tenant_id"), "cluster_costs", ["tenant_id"], unique=False
+    )
 
     _install_security(app_role)
 
 
 def downgrade(app_role: str) -> None:
     """Revert this revision."""
+    op.drop_index(op.f("ix_cluster_costs_tenant_id"), table_name="cluster_costs")
+    op.drop_table("cluster_costs")
     op.drop_index(op.f("ix_instructions_tenant_id"), table_name="instructions")
     op.drop_index("ix_instructions_cluster_status", table_name="instructions")
     op.drop_table("instructions")
@@ -317,6 +335,7 @@ TENANT_OWNED = (
     "recommendations",
     "instructions",
     "audit_log",
+    "cluster_costs",
 )
 
 _LOOKUPS = (
@@ -348,6 +367,13 @@ CREATE FUNCTION slicewise_find_user_by_oidc(p_issuer text, p_subject text)
           WHERE users.oidc_issuer = p_issuer AND users.oidc_subject = p_subject $$
     """,
     """
+CREATE FUNCTION slicewise_find_tenant(p_ref text)
+    RETURNS TABLE (id uuid, name varchar)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public
+    AS $$ SELECT id, name FROM tenants
+          WHERE tenants.name = p_ref OR tenants.id::text = lower(p_ref) $$
+    """,
+    """
 CREATE FUNCTION slicewise_list_clusters()
     RETURNS TABLE (tenant_id uuid, cluster_id uuid)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public
@@ -359,6 +385,7 @@ _LOOKUP_SIGNATURES = (
     "slicewise_find_api_client(text)",
     "slicewise_find_user_by_email(text)",
     "slicewise_find_user_by_oidc(text, text)",
+    "slicewise_find_tenant(text)",
     "slicewise_list_clusters()",
     "slicewise_current_tenant()",
 )

@@ -1,0 +1,218 @@
+"""Ingest throughput: gzip snapshots through the gateway vs the same bytes straight to the broker.
+
+`python -m bench.ingest` starts (or uses) PostgreSQL, Redis and a Kafka-API broker, runs the
+gateway as a real uvicorn process on 127.0.0.1, provisions one cluster per concurrent sender and
+builds each sender a realistic 1,000-pod snapshot from the Alibaba GPU trace. Then, per seed and
+side by side, it measures N senders POSTing distinct gzip snapshots to the gateway (202 after
+the broker acknowledged) and a bare aiokafka producer sending the very messages the gateway would
+produce, with the same concurrency, acks and broker. Prints one JSON document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.ingest_load import RunResult, Sender, run_bare, run_gateway
+from bench.ingest_stack import Agent, IngestStack
+from bench.snapshots import (
+    SnapshotSpec,
+    SnapshotVariants,
+    TraceNode,
+    TracePod,
+    build_snapshot,
+    encode_snapshot,
+    read_trace_nodes,
+    read_trace_pods,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO.parent / "shared" / "data" / "alibaba-gpu-v2023"
+TARGET_RATIO = 0.5
+TAKEN_AT = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Command-line flags (ARCHITECTURE.md §6)."""
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__)
+    parser.add_argument("--nodes", type=Path, default=DATA / "openb_node_list_gpu_node.csv")
+    parser.add_argument("--pods", type=Path, default=DATA / "openb_pod_list_default.csv")
+    parser.add_argument("--pod-count", type=int, default=1000, help="pods per snapshot")
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=1,
+        help="usage samples per container per snapshot (the agent reads metrics once per snapshot)",
+    )
+    parser.add_argument("--clients", type=int, default=8, help="concurrent senders (clusters)")
+    parser.add_argument("--requests", type=int, default=25, help="snapshots per sender per run")
+    parser.add_argument("--workers", type=int, default=1, help="gateway uvicorn worker processes")
+    parser.add_argument("--seeds", type=int, default=3, help="runs, each with its own sampling")
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    parser.add_argument("--quick", action="store_true", help="tiny smoke run for the test suite")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.pod_count, args.clients, args.requests, args.seeds = 100, 2, 3, 1
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the bench; print and return its JSON document."""
+    args = parse_args(argv)
+    trace = (read_trace_nodes(args.nodes), read_trace_pods(args.pods))
+    with IngestStack(workers=args.workers) as stack:
+        agents = asyncio.run(stack.provision(args.clients))
+        runs = [_run_seed(stack, agents, trace, args, seed) for seed in range(args.seeds)]
+    document = _document(args, runs)
+    text = json.dumps(document, indent=2)
+    print(text)
+    if args.out is not None:
+        args.out.write_text(text + "\n")
+    return document
+
+
+def _run_seed(
+    stack: IngestStack,
+    agents: list[Agent],
+    trace: tuple[list[TraceNode], list[TracePod]],
+    args: argparse.Namespace,
+    seed: int,
+) -> dict[str, Any]:
+    senders = []
+    sizes: list[tuple[int, int, int, int]] = []
+    for index, agent in enumerate(agents):
+        spec = SnapshotSpec(
+            cluster_id=agent.cluster_id,
+            snapshot_id=uuid.uuid4(),
+            taken_at=TAKEN_AT,
+            pod_count=args.pod_count,
+            samples_per_container=args.samples,
+            seed=seed * 1000 + index,
+        )
+        snapshot = build_snapshot(*trace, spec)
+        raw, gzipped = encode_snapshot(snapshot)
+        senders.append(Sender(agent, SnapshotVariants(raw)))
+        sizes.append((len(raw), len(gzipped), len(snapshot.nodes), len(snapshot.pods)))
+    _progress(f"seed {seed}: {len(senders)} senders x {args.requests} snapshots")
+    # Alternate which path goes first, so that drift of a shared machine does not favour one.
+    order = ["gateway", "bare"] if seed % 2 == 0 else ["bare", "gateway"]
+    results: dict[str, RunResult] = {}
+    for path in order:
+        if path == "gateway":
+            results[path] = asyncio.run(
+                run_gateway(
+                    stack.gateway_url,
+                    senders,
+                    args.requests,
+                    gateway_cpu=stack.gateway_cpu_seconds,
+                )
+            )
+        else:
+            results[path] = asyncio.run(
+                run_bare(stack.kafka_bootstrap, stack.bare_topic, senders, args.requests)
+            )
+        _progress(f"  {path}: {results[path].per_second:.1f}/s")
+    if results["gateway"].failed:
+        _progress(stack.gateway_log_tail())
+    return {
+        "seed": seed,
+        "json_bytes": statistics.median(s[0] for s in sizes),
+        "gzip_bytes": statistics.median(s[1] for s in sizes),
+        "nodes": statistics.median(s[2] for s in sizes),
+        "pods": statistics.median(s[3] for s in sizes),
+        "results": results,
+    }
+
+
+def _figures(results: list[RunResult]) -> dict[str, Any]:
+    return {
+        "accepted_per_s": statistics.median(r.per_second for r in results),
+        "p50_ms": statistics.median(r.percentile(50) for r in results),
+        "p99_ms": statistics.median(r.percentile(99) for r in results),
+        "cpu_ms_per_item": statistics.median(
+            r.cpu_seconds * 1000 / r.accepted for r in results if r.accepted
+        )
+        if any(r.accepted for r in results)
+        else None,
+        "accepted": sum(r.accepted for r in results),
+        "failed": sum(r.failed for r in results),
+        "runs": [
+            {
+                "accepted_per_s": round(r.per_second, 2),
+                "p50_ms": round(r.percentile(50), 2),
+                "p99_ms": round(r.percentile(99), 2),
+                "seconds": round(r.seconds, 3),
+                "cpu_seconds": round(r.cpu_seconds, 3),
+            }
+            for r in results
+        ],
+    }
+
+
+def _document(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    gateway = _figures([run["results"]["gateway"] for run in runs])
+    bare = _figures([run["results"]["bare"] for run in runs])
+    ratios = [
+        run["results"]["gateway"].per_second / run["results"]["bare"].per_second
+        for run in runs
+        if run["results"]["bare"].per_second > 0
+    ]
+    ratio = statistics.median(ratios) if ratios else 0.0
+    return {
+        "bench": "ingest",
+        "inputs": {
+            "nodes": str(args.nodes),
+            "pods": str(args.pods),
+            "pod_count": args.pod_count,
+            "samples_per_container": args.samples,
+            "clients": args.clients,
+            "requests_per_client": args.requests,
+            "seeds": args.seeds,
+            "gateway_workers": args.workers,
+            "quick": args.quick,
+            "snapshot": {
+                "json_bytes": statistics.median(run["json_bytes"] for run in runs),
+                "gzip_bytes": statistics.median(run["gzip_bytes"] for run in runs),
+                "nodes": statistics.median(run["nodes"] for run in runs),
+                "pods": statistics.median(run["pods"] for run in runs),
+            },
+        },
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "policies": {"slicewise": gateway, "bare-producer": bare},
+        "ratio": {
+            "throughput_gateway_over_bare": round(ratio, 3),
+            "per_seed": [round(r, 3) for r in ratios],
+            "p50_latency_gateway_over_bare": round(gateway["p50_ms"] / bare["p50_ms"], 3)
+            if bare["p50_ms"]
+            else None,
+            "cpu_per_item_gateway_over_bare": round(
+                gateway["cpu_ms_per_item"] / bare["cpu_ms_per_item"], 3
+            )
+            if gateway["cpu_ms_per_item"] and bare["cpu_ms_per_item"]
+            else None,
+        },
+        "target": {"min_throughput_ratio": TARGET_RATIO, "met": ratio >= TARGET_RATIO},
+    }
+
+
+def _progress(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""At-most-once acceptance of snapshot and notice ids, in Redis.
+
+A key is claimed as `pending` while the message is being produced, marked `done` once the broker
+acknowledged it, and released if producing failed, so that the sender's retry is not lost.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any
+
+from redis.asyncio import Redis
+
+_CLAIM = """
+if redis.call('SET', KEYS[1], 'pending', 'NX', 'EX', ARGV[1]) then
+    return 'new'
+end
+return redis.call('GET', KEYS[1])
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == 'pending' then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class Claim(StrEnum):
+    """What claiming an id found."""
+
+    NEW = "new"
+    """Nobody sent it before: produce it."""
+    DONE = "done"
+    """Already accepted: answer as a duplicate."""
+    PENDING = "pending"
+    """Being produced right now by another request: its outcome is not known yet."""
+
+
+class Deduplicator:
+    """Claims, confirms and releases ids per tenant, cluster and kind."""
+
+    def __init__(
+        self, redis: Redis, *, prefix: str, ttl_seconds: int, pending_ttl_seconds: int
+    ) -> None:
+        self._redis = redis
+        self._claim: Any = redis.register_script(_CLAIM)
+        self._release: Any = redis.register_script(_RELEASE)
+        self._prefix = prefix
+        self._ttl = ttl_seconds
+        self._pending_ttl = pending_ttl_seconds
+
+    def key(self, kind: str, tenant_id: uuid.UUID, cluster_id: uuid.UUID, item: uuid.UUID) -> str:
+        """The Redis key of one id."""
+        return f"{self._prefix}dedupe:{kind}:{tenant_id}:{cluster_id}:{item}"
+
+    async def claim(self, key: str) -> Claim:
+        """Claim `key` as pending unless it is known."""
+        found = await self._claim(keys=[key], args=[self._pending_ttl])
+        value = found.decode() if isinstance(found, bytes) else str(found)
+        return Claim(value) if value in {c.value for c in Claim} else Claim.DONE
+
+    async def confirm(self, key: str) -> None:
+        """The message is durable: remember the id for the full dedupe window."""
+        await self._redis.set(key, Claim.DONE.value, ex=self._ttl)
+
+    async def release(self, key: str) -> None:
+        """Producing failed: forget the pending claim so that a retry is accepted."""
+        await self._release(keys=[key], args=[])

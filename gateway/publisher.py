@@ -1,0 +1,85 @@
+"""Producing to Kafka: acks from every in-sync replica before a request is answered."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from gateway.metrics import GatewayMetrics
+
+_ENVELOPE_BYTES = 64 * 1024
+
+
+class PublishError(Exception):
+    """The broker did not acknowledge the message; the caller may retry later."""
+
+
+class EventPublisher:
+    """One aiokafka producer per app, started and stopped with it."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        metrics: GatewayMetrics,
+        *,
+        request_timeout_ms: int,
+        max_message_bytes: int,
+        compression: str | None,
+        client_id: str = "slicewise-gateway",
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._metrics = metrics
+        self._options = {
+            "client_id": client_id,
+            "request_timeout_ms": request_timeout_ms,
+            "max_request_size": max_message_bytes + _ENVELOPE_BYTES,
+            "compression_type": compression,
+        }
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        """Connect to the cluster (fails if no broker answers)."""
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            # Every in-sync replica has the message before we answer 202.
+            acks="all",
+            # Kafka-API brokers without idempotent producers exist (Tansu); dedupe is ours.
+            enable_idempotence=False,
+            linger_ms=0,
+            **self._options,
+        )
+        await producer.start()
+        self._producer = producer
+
+    async def stop(self) -> None:
+        """Flush and disconnect."""
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            await producer.stop()
+
+    async def publish(
+        self, topic: str, key: bytes, value: bytes, headers: Sequence[tuple[str, bytes]]
+    ) -> None:
+        """Produce one message and wait for the broker's acknowledgement."""
+        if self._producer is None:
+            raise PublishError("producer not started")
+        started = time.perf_counter()
+        try:
+            await self._producer.send_and_wait(topic, value=value, key=key, headers=list(headers))
+        except (KafkaError, TimeoutError, OSError) as e:
+            self._metrics.produce_failures.labels(topic).inc()
+            raise PublishError(f"{type(e).__name__}: {e}") from e
+        self._metrics.produce_latency.labels(topic).observe(time.perf_counter() - started)
+
+    async def ping(self, within_seconds: float) -> None:
+        """Raise PublishError unless a broker answers a metadata request in time."""
+        if self._producer is None:
+            raise PublishError("producer not started")
+        try:
+            await asyncio.wait_for(self._producer.client.fetch_all_metadata(), within_seconds)
+        except (KafkaError, TimeoutError, OSError) as e:
+            raise PublishError(f"{type(e).__name__}: {e}") from e

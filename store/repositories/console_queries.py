@@ -1,0 +1,522 @@
+"""Read-side queries of the console: clusters overview, filtered recommendations, instructions.
+
+Everything here reads through the session's tenant (row-level security), so a query that forgot
+a tenant filter still sees only the signed-in tenant's rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.errors import NotFoundError
+from store.tables import (
+    Cluster,
+    ClusterCost,
+    InstructionRecord,
+    RecommendationRecord,
+    UsageState,
+)
+
+HEALTHY_WITHIN = timedelta(minutes=5)
+"""An agent is healthy if its last snapshot was taken at most this long ago."""
+MAX_PAGE_SIZE = 500
+
+T = TypeVar("T")
+
+
+class RecommendationSort(StrEnum):
+    """Orders the recommendations list can be sorted by."""
+
+    SAVING_DESC = "-saving"
+    SAVING_ASC = "saving"
+    NEWEST = "-created"
+    OLDEST = "created"
+    RISK_DESC = "-risk"
+    RISK_ASC = "risk"
+    CLUSTER = "cluster"
+    KIND = "kind"
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Which page of a list to return (1-based)."""
+
+    page: int = 1
+    size: int = 50
+
+    def __post_init__(self) -> None:
+        if self.page < 1 or not 1 <= self.size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page must be >= 1 and size within 1..{MAX_PAGE_SIZE}")
+
+    @property
+    def offset(self) -> int:
+        """Rows skipped before this page."""
+        return (self.page - 1) * self.size
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list and how long the whole list is."""
+
+    items: list[T]
+    total: int
+    page: int
+    size: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages the whole list has (at least one, even when empty)."""
+        return max(1, -(-self.total // self.size))
+
+
+@dataclass(frozen=True)
+class RecommendationFilter:
+    """Which recommendations to list; None leaves a criterion out."""
+
+    cluster_id: uuid.UUID | None = None
+    kind: str | None = None
+    status: str | None = None
+    """`open` also matches snoozed ones whose snooze has run out; `snoozed` only live snoozes."""
+    min_saving_usd: float | None = None
+    search: str | None = None
+    """Case-insensitive substring of the title or the target."""
+    sort: RecommendationSort = RecommendationSort.SAVING_DESC
+
+
+@dataclass(frozen=True)
+class RecommendationSummary:
+    """One row of the recommendations list."""
+
+    id: uuid.UUID
+    cluster_id: uuid.UUID
+    cluster_name: str
+    kind: str
+    status: str
+    """The effective status: a snooze that has run out reads as `open`."""
+    monthly_saving_usd: float
+    title: str
+    risk: str
+    target: str
+    created_at: datetime
+    updated_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    snoozed_until: datetime | None
+
+
+@dataclass(frozen=True)
+class RecommendationDetail:
+    """One recommendation with its full stored body and decision."""
+
+    summary: RecommendationSummary
+    body: dict[str, Any]
+    decision_comment: str | None
+
+
+@dataclass(frozen=True)
+class ClusterOverview:
+    """One cluster with agent health, spend and open savings."""
+
+    id: uuid.UUID
+    name: str
+    provider: str
+    region: str | None
+    last_snapshot_at: datetime | None
+    agent_version: str | None
+    healthy: bool
+    open_count: int
+    open_saving_usd: float
+    monthly_cost_usd: float | None
+    """From the newest priced analysis; None until one ran."""
+    node_count: int | None
+
+
+@dataclass(frozen=True)
+class TenantTotals:
+    """Headline figures over every cluster of the tenant."""
+
+    cluster_count: int
+    healthy_count: int
+    monthly_cost_usd: float
+    open_count: int
+    open_saving_usd: float
+
+
+@dataclass(frozen=True)
+class InstructionSummary:
+    """One instruction and what became of it."""
+
+    id: uuid.UUID
+    cluster_id: uuid.UUID
+    cluster_name: str
+    recommendation_id: uuid.UUID | None
+    recommendation_title: str | None
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    approved_at: datetime | None
+    delivered_at: datetime | None
+    delivery_count: int
+    completed_at: datetime | None
+    envelope: dict[str, Any]
+    result: dict[str, Any] | None
+
+    @property
+    def outcome(self) -> str | None:
+        """The executor's overall outcome, once it reported one."""
+        value = (self.result or {}).get("outcome")
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class UsageStateDocument:
+    """The stored usage state of one container of a workload."""
+
+    container: str
+    state: bytes
+    """Serialised histograms and counters, exactly as the ingest workers stored them."""
+    sample_count: int
+    first_sample_at: datetime
+    last_sample_at: datetime
+
+
+def _live_open(now: datetime) -> ColumnElement[bool]:
+    rec = RecommendationRecord
+    return or_(
+        rec.status == "open",
+        and_(rec.status == "snoozed", or_(rec.snoozed_until.is_(None), rec.snoozed_until <= now)),
+    )
+
+
+def _status_clause(status: str, now: datetime) -> ColumnElement[bool]:
+    rec = RecommendationRecord
+    if status == "open":
+        return _live_open(now)
+    if status == "snoozed":
+        return and_(rec.status == "snoozed", rec.snoozed_until > now)
+    return rec.status == status
+
+
+_RISK_RANK = case(
+    (RecommendationRecord.body["risk"].astext == "low", 0),
+    (RecommendationRecord.body["risk"].astext == "medium", 1),
+    (RecommendationRecord.body["risk"].astext == "high", 2),
+    else_=3,
+)
+
+
+def _order(sort: RecommendationSort) -> list[Any]:
+    rec = RecommendationRecord
+    by_saving = rec.monthly_saving_usd.desc()
+    orders: dict[RecommendationSort, list[Any]] = {
+        RecommendationSort.SAVING_DESC: [by_saving],
+        RecommendationSort.SAVING_ASC: [rec.monthly_saving_usd.asc()],
+        RecommendationSort.NEWEST: [rec.created_at.desc()],
+        RecommendationSort.OLDEST: [rec.created_at.asc()],
+        RecommendationSort.RISK_DESC: [_RISK_RANK.desc(), by_saving],
+        RecommendationSort.RISK_ASC: [_RISK_RANK.asc(), by_saving],
+        RecommendationSort.CLUSTER: [Cluster.name, by_saving],
+        RecommendationSort.KIND: [rec.kind, by_saving],
+    }
+    # The id breaks ties, so that paging never shows a row twice or skips one.
+    return [*orders[sort], rec.id]
+
+
+def _target(body: dict[str, Any]) -> str:
+    workload = body.get("workload")
+    if isinstance(workload, dict):
+        return f"{workload.get('kind')} {workload.get('namespace')}/{workload.get('name')}"
+    node = body.get("node")
+    return f"Node {node}" if isinstance(node, str) else ""
+
+
+def _summary(row: RecommendationRecord, cluster_name: str, now: datetime) -> RecommendationSummary:
+    status = row.status
+    if status == "snoozed" and (row.snoozed_until is None or row.snoozed_until <= now):
+        status = "open"
+    body = row.body
+    return RecommendationSummary(
+        id=row.id,
+        cluster_id=row.cluster_id,
+        cluster_name=cluster_name,
+        kind=row.kind,
+        status=status,
+        monthly_saving_usd=row.monthly_saving_usd,
+        title=str(body.get("title", "")),
+        risk=str(body.get("risk", "")),
+        target=_target(body),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        snoozed_until=row.snoozed_until if status == "snoozed" else None,
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class ConsoleQueries:
+    """Read the session tenant's data the way the console shows it."""
+
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+
+    async def recommendations(
+        self, criteria: RecommendationFilter, page: PageRequest, *, now: datetime
+    ) -> Page[RecommendationSummary]:
+        """One page of recommendations matching `criteria`, in the requested order."""
+        rec = RecommendationRecord
+        conditions: list[ColumnElement[bool]] = []
+        if criteria.cluster_id is not None:
+            conditions.append(rec.cluster_id == criteria.cluster_id)
+        if criteria.kind:
+            conditions.append(rec.kind == criteria.kind)
+        if criteria.status:
+            conditions.append(_status_clause(criteria.status, now))
+        if criteria.min_saving_usd is not None:
+            conditions.append(rec.monthly_saving_usd >= criteria.min_saving_usd)
+        if criteria.search:
+            pattern = f"%{_escape_like(criteria.search)}%"
+            conditions.append(
+                or_(
+                    rec.body["title"].astext.ilike(pattern, escape="\\"),
+                    rec.fingerprint.ilike(pattern, escape="\\"),
+                )
+            )
+        total = await self._session.scalar(select(func.count()).select_from(rec).where(*conditions))
+        query = (
+            select(rec, Cluster.name)
+            .join(Cluster, Cluster.id == rec.cluster_id)
+            .where(*conditions)
+            .order_by(*_order(criteria.sort))
+            .offset(page.offset)
+            .limit(page.size)
+        )
+        rows = await self._session.execute(query)
+        items = [_summary(row, name, now) for row, name in rows]
+        return Page(items, int(total or 0), page.page, page.size)
+
+    async def recommendation(
+        self, recommendation_id: uuid.UUID, *, now: datetime
+    ) -> RecommendationDetail:
+        """One recommendation; NotFoundError if absent or another tenant's."""
+        found = (
+            await self._session.execute(
+                select(RecommendationRecord, Cluster.name)
+                .join(Cluster, Cluster.id == RecommendationRecord.cluster_id)
+                .where(RecommendationRecord.id == recommendation_id)
+            )
+        ).one_or_none()
+        if found is None:
+            raise NotFoundError(f"recommendation {recommendation_id} not found")
+        row, name = found
+        return RecommendationDetail(_summary(row, name, now), dict(row.body), row.decision_comment)
+
+    async def clusters(self, page: PageRequest, *, now: datetime) -> Page[ClusterOverview]:
+        """One page of the tenant's clusters by name, with health, spend and open savings."""
+        total = await self._session.scalar(select(func.count()).select_from(Cluster))
+        open_stats = self._open_stats(now)
+        costs = self._latest_costs()
+        query = (
+            select(
+                Cluster,
+                func.coalesce(open_stats.c.count, 0),
+                func.coalesce(open_stats.c.saving, 0),
+                costs.c.monthly_cost_usd,
+                costs.c.node_count,
+            )
+            .outerjoin(open_stats, open_stats.c.cluster_id == Cluster.id)
+            .outerjoin(costs, costs.c.cluster_id == Cluster.id)
+            .order_by(Cluster.name, Cluster.id)
+            .offset(page.offset)
+            .limit(page.size)
+        )
+        items = [
+            ClusterOverview(
+                id=cluster.id,
+                name=cluster.name,
+                provider=cluster.provider,
+                region=cluster.region,
+                last_snapshot_at=cluster.last_snapshot_at,
+                agent_version=cluster.agent_version,
+                healthy=_healthy(cluster.last_snapshot_at, now),
+                open_count=int(count),
+                open_saving_usd=float(saving),
+                monthly_cost_usd=None if cost is None else float(cost),
+                node_count=None if nodes is None else int(nodes),
+            )
+            for cluster, count, saving, cost, nodes in (await self._session.execute(query))
+        ]
+        return Page(items, int(total or 0), page.page, page.size)
+
+    async def cluster_names(self) -> list[tuple[uuid.UUID, str]]:
+        """(id, name) of every cluster, by name, for filter menus."""
+        rows = await self._session.execute(select(Cluster.id, Cluster.name).order_by(Cluster.name))
+        return [(cluster_id, name) for cluster_id, name in rows]
+
+    async def totals(self, *, now: datetime) -> TenantTotals:
+        """Cluster count, healthy agents, spend and open savings over the whole tenant."""
+        clusters, healthy = (
+            await self._session.execute(
+                select(
+                    func.count(),
+                    func.count().filter(Cluster.last_snapshot_at >= now - HEALTHY_WITHIN),
+                ).select_from(Cluster)
+            )
+        ).one()
+        costs = self._latest_costs()
+        spend = await self._session.scalar(
+            select(func.coalesce(func.sum(costs.c.monthly_cost_usd), 0))
+        )
+        open_count, open_saving = (
+            await self._session.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(RecommendationRecord.monthly_saving_usd), 0),
+                )
+                .select_from(RecommendationRecord)
+                .where(_live_open(now))
+            )
+        ).one()
+        return TenantTotals(
+            int(clusters), int(healthy), float(spend or 0), int(open_count), float(open_saving)
+        )
+
+    async def instructions(
+        self,
+        page: PageRequest,
+        *,
+        cluster_id: uuid.UUID | None = None,
+        recommendation_id: uuid.UUID | None = None,
+        status: str | None = None,
+    ) -> Page[InstructionSummary]:
+        """One page of instructions, newest first."""
+        ins = InstructionRecord
+        conditions: list[ColumnElement[bool]] = []
+        if cluster_id is not None:
+            conditions.append(ins.cluster_id == cluster_id)
+        if recommendation_id is not None:
+            conditions.append(ins.recommendation_id == recommendation_id)
+        if status:
+            conditions.append(ins.status == status)
+        total = await self._session.scalar(select(func.count()).select_from(ins).where(*conditions))
+        query = self._instruction_query().where(*conditions)
+        query = query.order_by(ins.created_at.desc(), ins.id).offset(page.offset).limit(page.size)
+        rows = await self._session.execute(query)
+        items = [_instruction(row, name, title) for row, name, title in rows]
+        return Page(items, int(total or 0), page.page, page.size)
+
+    async def instruction(self, instruction_id: uuid.UUID) -> InstructionSummary:
+        """One instruction; NotFoundError if absent or another tenant's."""
+        query = self._instruction_query().where(InstructionRecord.id == instruction_id)
+        found = (await self._session.execute(query)).one_or_none()
+        if found is None:
+            raise NotFoundError(f"instruction {instruction_id} not found")
+        row, name, title = found
+        return _instruction(row, name, title)
+
+    async def workload_usage(
+        self, cluster_id: uuid.UUID, namespace: str, kind: str, name: str
+    ) -> list[UsageStateDocument]:
+        """The stored usage state of every container of one workload, by container name."""
+        rows = await self._session.execute(
+            select(UsageState)
+            .where(
+                UsageState.cluster_id == cluster_id,
+                UsageState.namespace == namespace,
+                UsageState.workload_kind == kind,
+                UsageState.workload_name == name,
+            )
+            .order_by(UsageState.container)
+        )
+        return [
+            UsageStateDocument(
+                row.container,
+                bytes(row.state),
+                row.sample_count,
+                row.first_sample_at,
+                row.last_sample_at,
+            )
+            for row in rows.scalars()
+        ]
+
+    @staticmethod
+    def _instruction_query() -> Select[tuple[InstructionRecord, str, Any]]:
+        return (
+            select(
+                InstructionRecord,
+                Cluster.name,
+                RecommendationRecord.body["title"].astext,
+            )
+            .join(Cluster, Cluster.id == InstructionRecord.cluster_id)
+            .outerjoin(
+                RecommendationRecord,
+                RecommendationRecord.id == InstructionRecord.recommendation_id,
+            )
+        )
+
+    @staticmethod
+    def _open_stats(now: datetime) -> Any:
+        rec = RecommendationRecord
+        return (
+            select(
+                rec.cluster_id.label("cluster_id"),
+                func.count().label("count"),
+                func.sum(rec.monthly_saving_usd).label("saving"),
+            )
+            .where(_live_open(now))
+            .group_by(rec.cluster_id)
+            .subquery()
+        )
+
+    @staticmethod
+    def _latest_costs() -> Any:
+        cost = ClusterCost
+        return (
+            select(cost.cluster_id, cost.monthly_cost_usd, cost.node_count)
+            .ext(distinct_on(cost.cluster_id))
+            .order_by(cost.cluster_id, cost.computed_at.desc())
+            .subquery()
+        )
+
+
+def _healthy(last_snapshot_at: datetime | None, now: datetime) -> bool:
+    return last_snapshot_at is not None and now - last_snapshot_at <= HEALTHY_WITHIN
+
+
+def _instruction(row: InstructionRecord, cluster_name: str, title: Any) -> InstructionSummary:
+    return InstructionSummary(
+        id=row.id,
+        cluster_id=row.cluster_id,
+        cluster_name=cluster_name,
+        recommendation_id=row.recommendation_id,
+        recommendation_title=None if title is None else str(title),
+        status=row.status,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        approved_at=row.approved_at,
+        delivered_at=row.delivered_at,
+        delivery_count=row.delivery_count,
+        completed_at=row.completed_at,
+        envelope=dict(row.envelope),
+        result=None if row.result is None else dict(row.result),
+    )

@@ -1,0 +1,190 @@
+"""A cluster's current inventory: one row per node, pod, workload, PDB and HPA."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import func, or_, select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.schema import Table
+
+from store.tables import InventoryObject
+
+# Core statements on the table skip the ORM's per-row bookkeeping on bulk writes.
+_TABLE = cast(Table, InventoryObject.__table__)
+_DELETE_ABSENT = text(
+    """
+    DELETE FROM inventory_objects
+    WHERE cluster_id = :cluster
+      AND (kind, namespace, name) NOT IN (
+          SELECT k, n, m FROM unnest(
+              CAST(:kinds AS text[]), CAST(:namespaces AS text[]), CAST(:names AS text[])
+          ) AS present(k, n, m)
+      )
+    RETURNING name
+    """
+)
+
+
+@dataclass(frozen=True)
+class InventoryItem:
+    """One object as a snapshot reported it."""
+
+    kind: str
+    namespace: str
+    """Empty for cluster-scoped objects (nodes)."""
+    name: str
+    uid: str
+    resource_version: str
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class InventoryObjectView:
+    """One stored object and the snapshot that last changed it."""
+
+    kind: str
+    namespace: str
+    name: str
+    uid: str
+    resource_version: str
+    body: dict[str, Any]
+    snapshot_id: uuid.UUID
+    """The snapshot that last changed the object."""
+    observed_at: datetime
+
+
+@dataclass(frozen=True)
+class ReplaceCounts:
+    """What applying a full snapshot did to the stored inventory."""
+
+    upserted: int
+    deleted: int
+
+
+def _view(row: InventoryObject) -> InventoryObjectView:
+    return InventoryObjectView(
+        row.kind,
+        row.namespace,
+        row.name,
+        row.uid,
+        row.resource_version,
+        dict(row.body),
+        row.snapshot_id,
+        row.observed_at,
+    )
+
+
+class InventoryRepository:
+    """Replace and read the inventory of the session tenant's clusters."""
+
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+
+    async def replace(
+        self,
+        cluster_id: uuid.UUID,
+        *,
+        snapshot_id: uuid.UUID,
+        observed_at: datetime,
+        items: Sequence[InventoryItem],
+    ) -> ReplaceCounts:
+        """Make the stored inventory exactly `items`: write what changed, delete what is gone.
+
+        An object whose uid, resourceVersion and body are unchanged is left as it is (no new
+        row version, no WAL), so `snapshot_id` and `observed_at` name the snapshot that last
+        changed it. Objects of the cluster not among `items` are deleted.
+        """
+        rows = [
+            {
+                "cluster_id": cluster_id,
+                "kind": item.kind,
+                "namespace": item.namespace,
+                "name": item.name,
+                "tenant_id": self._tenant_id,
+                "uid": item.uid,
+                "resource_version": item.resource_version,
+                "body": item.body,
+                "snapshot_id": snapshot_id,
+                "observed_at": observed_at,
+            }
+            for item in items
+        ]
+        if rows:
+            # One statement executed for many parameter sets: compiled once, cached, pipelined.
+            statement = insert(_TABLE)
+            stored = _TABLE.c
+            await self._session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["cluster_id", "kind", "namespace", "name"],
+                    set_={
+                        "uid": statement.excluded.uid,
+                        "resource_version": statement.excluded.resource_version,
+                        "body": statement.excluded.body,
+                        "snapshot_id": statement.excluded.snapshot_id,
+                        "observed_at": statement.excluded.observed_at,
+                    },
+                    where=or_(
+                        stored.body.is_distinct_from(statement.excluded.body),
+                        stored.uid.is_distinct_from(statement.excluded.uid),
+                        stored.resource_version.is_distinct_from(
+                            statement.excluded.resource_version
+                        ),
+                    ),
+                ),
+                rows,
+            )
+        removed = await self._session.execute(
+            _DELETE_ABSENT,
+            {
+                "cluster": cluster_id,
+                "kinds": [item.kind for item in items],
+                "namespaces": [item.namespace for item in items],
+                "names": [item.name for item in items],
+            },
+        )
+        return ReplaceCounts(upserted=len(rows), deleted=len(removed.all()))
+
+    async def list(
+        self, cluster_id: uuid.UUID, *, kinds: Collection[str] | None = None
+    ) -> list[InventoryObjectView]:
+        """The cluster's objects (optionally of some kinds), by kind, namespace and name."""
+        query = select(InventoryObject).where(InventoryObject.cluster_id == cluster_id)
+        if kinds is not None:
+            query = query.where(InventoryObject.kind.in_(list(kinds)))
+        query = query.order_by(
+            InventoryObject.kind, InventoryObject.namespace, InventoryObject.name
+        )
+        rows = await self._session.execute(query)
+        return [_view(row) for row in rows.scalars()]
+
+    async def find(
+        self, cluster_id: uuid.UUID, kind: str, names: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], InventoryObjectView]:
+        """Objects of one kind by (namespace, name); names not stored are simply absent."""
+        wanted = list(set(names))
+        if not wanted:
+            return {}
+        rows = await self._session.execute(
+            select(InventoryObject).where(
+                InventoryObject.cluster_id == cluster_id,
+                InventoryObject.kind == kind,
+                tuple_(InventoryObject.namespace, InventoryObject.name).in_(wanted),
+            )
+        )
+        return {(row.namespace, row.name): _view(row) for row in rows.scalars()}
+
+    async def count(self, cluster_id: uuid.UUID) -> dict[str, int]:
+        """How many objects of each kind the cluster has."""
+        rows = await self._session.execute(
+            select(InventoryObject.kind, func.count())
+            .where(InventoryObject.cluster_id == cluster_id)
+            .group_by(InventoryObject.kind)
+        )
+        return {kind: int(total) for kind, total in rows}

@@ -1,0 +1,122 @@
+"""The index of folded snapshots, which makes ingest idempotent, and the per-cluster ingest lock."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.tables import Cluster, Snapshot
+
+
+@dataclass(frozen=True)
+class SnapshotView:
+    """One folded snapshot."""
+
+    snapshot_id: uuid.UUID
+    cluster_id: uuid.UUID
+    taken_at: datetime
+    received_at: datetime
+    processed_at: datetime
+    node_count: int
+    pod_count: int
+    sample_count: int
+
+
+@dataclass(frozen=True)
+class ClusterIngestState:
+    """What ingest needs to know about a cluster it holds the lock of."""
+
+    cluster_id: uuid.UUID
+    last_snapshot_at: datetime | None
+    """`taken_at` of the newest snapshot whose inventory was applied."""
+
+
+def _view(row: Snapshot) -> SnapshotView:
+    return SnapshotView(
+        row.snapshot_id,
+        row.cluster_id,
+        row.taken_at,
+        row.received_at,
+        row.processed_at,
+        row.node_count,
+        row.pod_count,
+        row.sample_count,
+    )
+
+
+class SnapshotRepository:
+    """Record and read the session tenant's folded snapshots."""
+
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+
+    async def lock_cluster(self, cluster_id: uuid.UUID) -> ClusterIngestState | None:
+        """Lock the cluster's row until the transaction ends; None if not the tenant's cluster.
+
+        Messages of one cluster share a partition, but during a rebalance two consumers can
+        briefly hold the same message; the row lock makes their transactions take turns.
+        """
+        row = await self._session.scalar(
+            select(Cluster).where(Cluster.id == cluster_id).with_for_update()
+        )
+        if row is None:
+            return None
+        return ClusterIngestState(row.id, row.last_snapshot_at)
+
+    async def record(
+        self,
+        *,
+        snapshot_id: uuid.UUID,
+        cluster_id: uuid.UUID,
+        taken_at: datetime,
+        received_at: datetime,
+        node_count: int,
+        pod_count: int,
+        sample_count: int,
+    ) -> bool:
+        """Insert the snapshot's index row; False if that snapshot id was already folded."""
+        statement = (
+            insert(Snapshot)
+            .values(
+                snapshot_id=snapshot_id,
+                tenant_id=self._tenant_id,
+                cluster_id=cluster_id,
+                taken_at=taken_at,
+                received_at=received_at,
+                node_count=node_count,
+                pod_count=pod_count,
+                sample_count=sample_count,
+            )
+            .on_conflict_do_nothing(index_elements=[Snapshot.snapshot_id])
+            .returning(Snapshot.snapshot_id)
+        )
+        inserted = await self._session.scalar(statement)
+        return inserted is not None
+
+    async def get(self, snapshot_id: uuid.UUID) -> SnapshotView | None:
+        """One folded snapshot, or None if unknown (or another tenant's)."""
+        row = await self._session.get(Snapshot, snapshot_id)
+        return None if row is None else _view(row)
+
+    async def count(self, cluster_id: uuid.UUID) -> int:
+        """How many snapshots of the cluster have been folded."""
+        total = await self._session.scalar(
+            select(func.count()).select_from(Snapshot).where(Snapshot.cluster_id == cluster_id)
+        )
+        return int(total or 0)
+
+    async def latest(self, cluster_id: uuid.UUID, *, limit: int = 20) -> list[SnapshotView]:
+        """The most recently taken snapshots of the cluster, newest first."""
+        rows = await self._session.execute(
+            select(Snapshot)
+            .where(Snapshot.cluster_id == cluster_id)
+            .order_by(Snapshot.taken_at.desc())
+            .limit(limit)
+        )
+        return [_view(row) for row in rows.scalars()]

@@ -1,0 +1,29 @@
+"""`python -m bench.ingest --quick` runs end to end and reports both paths side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.ingest import main
+
+
+def test_quick_run_reports_gateway_and_bare_producer(tmp_path: Path) -> None:
+    """Every snapshot is accepted on both paths; figures, ratio and machine are reported."""
+    out = tmp_path / "ingest.json"
+    document = main(["--quick", "--out", str(out)])
+    gateway = document["policies"]["slicewise"]
+    bare = document["policies"]["bare-producer"]
+    inputs = document["inputs"]
+    sent = inputs["clients"] * inputs["requests_per_client"] * inputs["seeds"]
+    assert out.read_text().startswith("{")
+    assert (gateway["accepted"], gateway["failed"]) == (sent, 0)
+    assert (bare["accepted"], bare["failed"]) == (sent, 0)
+    assert inputs["snapshot"]["pods"] == 100
+    assert 0 < inputs["snapshot"]["gzip_bytes"] < inputs["snapshot"]["json_bytes"]
+    assert 0 < gateway["p50_ms"] <= gateway["p99_ms"]
+    assert gateway["cpu_ms_per_item"] > 0
+    ratio = document["ratio"]["throughput_gateway_over_bare"]
+    expected = gateway["accepted_per_s"] / bare["accepted_per_s"]
+    assert abs(ratio - expected) < 0.01
+    assert document["machine"]["cores"] >= 1
+    assert document["target"]["met"] == (ratio >= 0.5)
