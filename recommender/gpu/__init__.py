@@ -1,0 +1,1 @@
+"""GPU sharing: MIG geometry, sharing advice from observed usage, and placement."""

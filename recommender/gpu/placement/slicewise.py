@@ -1,0 +1,141 @@
+"""Slicewise placement: FGD's fragmentation gradient plus the GPU capacity that CPU will strand.
+
+FGD judges a node only through the typical pods it could still host right now. On GPU nodes with
+little CPU per GPU (12 cores per GPU on an 8-GPU, 96-core node) CPU runs out while GPUs are still
+free, and those GPUs are lost as surely as a 190-milli remainder is. Slicewise adds, in the same
+milli-GPU units, the node's *CPU-stranded* GPU capacity: the free milli-GPU that the node's free
+CPU cannot feed at the CPU-per-GPU ratio of the typical GPU pods,
+
+    stranded = max(0, G - c / rho),   rho = sum_t f_t cpu_t / sum_t f_t m_t k_t  (GPU types),
+
+and scores a placement by int(100 x sigmoid(((F + w S)_before - (F + w S)_after) / 1000)).
+
+CPU-only pods change no GPU and tie on most nodes; among the tied, slicewise puts them where the
+CPU left over beyond what the node's free GPUs will need is largest, instead of at random. GPU
+pods keep FGD's per-run random order among ties: it spreads equally good choices.
+
+Only the typical-pod distribution (the same one FGD uses) and the current cluster state are read.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from recommender.gpu.placement.fgd import best_per_node, gradient_scores, share_candidates
+from recommender.gpu.placement.fragmentation import FragmentationIndex
+from recommender.gpu.placement.policy import NO_GPUS, Placement, best_node, first_free_gpus
+from recommender.gpu.placement.state import ClusterState, is_shared
+from recommender.gpu.placement.tables import PodTable
+from recommender.gpu.placement.typical_pods import TypicalPods
+
+CPU_STRAND_WEIGHT = 1.0
+"""Weight of CPU-stranded milli-GPU against fragmented milli-GPU: both are lost capacity."""
+
+
+def cpu_per_gpu_milli(typical: TypicalPods, *, gpu_types_only: bool) -> float:
+    """Milli-CPU per milli-GPU of the typical mix (of its GPU types only, if asked)."""
+    demand = float((typical.weight * typical.gpu_milli * typical.num_gpu).sum())
+    cpu = typical.weight * typical.cpu_milli
+    if gpu_types_only:
+        cpu = cpu * typical.needs_gpu
+    # Without GPU demand there is no GPU for CPU to strand: a ratio of 0 means "never binds".
+    return float(cpu.sum()) / demand if demand > 0 else 0.0
+
+
+def cpu_stranded(
+    cpu_free: NDArray[np.int64], total_free: NDArray[np.int64], ratio: float
+) -> NDArray[np.float64]:
+    """Free milli-GPU that the free CPU cannot feed at `ratio` milli-CPU per milli-GPU."""
+    if ratio <= 0.0:
+        # A mix that needs no CPU never strands GPU capacity for want of it.
+        return np.zeros(total_free.shape, dtype=np.float64)
+    return np.maximum(0.0, total_free - cpu_free / ratio)
+
+
+def best_node_then(
+    scores: NDArray[np.int64],
+    secondary: NDArray[np.float64],
+    candidates: NDArray[np.int64],
+    state: ClusterState,
+) -> int:
+    """Highest score, then highest `secondary`, then the run's node order."""
+    top = scores == scores.max()
+    best = secondary[top].max()
+    tied = candidates[top][secondary[top] == best]
+    return int(tied[np.argmax(state.tie_key[tied])])
+
+
+class SlicewisePolicy:
+    """Fragmentation gradient with CPU-stranded capacity; CPU-only pods to CPU-surplus nodes."""
+
+    name = "slicewise"
+
+    def __init__(self, typical: TypicalPods, cpu_weight: float = CPU_STRAND_WEIGHT) -> None:
+        """Score against `typical`; `cpu_weight` scales CPU-stranded against fragmented milli."""
+        self.typical = typical
+        self.cpu_weight = cpu_weight
+        self.gpu_ratio = cpu_per_gpu_milli(typical, gpu_types_only=True)
+        self.mix_ratio = cpu_per_gpu_milli(typical, gpu_types_only=False)
+        self._index: FragmentationIndex | None = None
+
+    @property
+    def index(self) -> FragmentationIndex:
+        """The per-node fragmentation cache of the current run."""
+        if self._index is None:
+            raise RuntimeError("start() must be called before placing pods")
+        return self._index
+
+    def start(
+        self,
+        state: ClusterState,
+        rng: np.random.Generator,  # noqa: ARG002 - the PlacementPolicy protocol's signature
+    ) -> None:
+        """Measure every node of the empty cluster."""
+        self._index = FragmentationIndex.build(state, self.typical)
+
+    def bound(self, state: ClusterState, node: int) -> None:
+        """Re-measure the node that just changed."""
+        self.index.refresh(state, node)
+
+    def loss(
+        self, fragmented: NDArray[np.float64], cpu: NDArray[np.int64], gpu: NDArray[np.int64]
+    ) -> NDArray[np.float64]:
+        """Fragmented plus weighted CPU-stranded milli-GPU of nodes with that free CPU and GPU."""
+        return fragmented + self.cpu_weight * cpu_stranded(cpu, gpu, self.gpu_ratio)
+
+    def choose(
+        self, state: ClusterState, pods: PodTable, i: int, candidates: NDArray[np.int64]
+    ) -> Placement:
+        """The placement that adds the least fragmented plus CPU-stranded GPU capacity."""
+        cpu = int(pods.cpu_milli[i])
+        k = int(pods.num_gpu[i])
+        m = int(pods.gpu_milli[i])
+        index = self.index
+        if is_shared(k, m):
+            nodes, gpus, free = share_candidates(state, candidates, m)
+            before = self.loss(index.value[nodes], state.cpu_free[nodes], state.total_free[nodes])
+            after = self.loss(
+                index.after_share(state, nodes, free, cpu, m),
+                state.cpu_free[nodes] - cpu,
+                state.total_free[nodes] - m,
+            )
+            scores = gradient_scores(before, after)
+            distinct, node_best = best_per_node(nodes, scores)
+            node = best_node(node_best, distinct, state)
+            mine = (nodes == node) & (scores == node_best[np.searchsorted(distinct, node)])
+            return Placement(node, gpus[np.argmax(mine)][None])
+        cpu_free = state.cpu_free[candidates]
+        gpu_free = state.total_free[candidates]
+        taken = k * m if k and m else 0
+        before = self.loss(index.value[candidates], cpu_free, gpu_free)
+        after = self.loss(
+            index.after_whole(state, candidates, cpu, k, m), cpu_free - cpu, gpu_free - taken
+        )
+        scores = gradient_scores(before, after)
+        if taken == 0:
+            surplus = (cpu_free - cpu) - self.mix_ratio * gpu_free
+            node = best_node_then(scores, surplus.astype(np.float64), candidates, state)
+            return Placement(node, NO_GPUS)
+        node = best_node(scores, candidates, state)
+        return Placement(node, first_free_gpus(state.gpu_free[node], k))

@@ -1,0 +1,82 @@
+"""Slicewise: FGD's gradient plus CPU-stranded GPU capacity, and CPU-only pods to CPU surplus.
+
+Mix as in test_fragmentation: rho = (0.5 x 2000 + 0.3 x 8000) / (0.5 x 500 + 0.3 x 1000)
+= 3400 / 550 milli-CPU per milli-GPU.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recommender.gpu.placement.fgd import gradient_scores
+from recommender.gpu.placement.slicewise import SlicewisePolicy, cpu_per_gpu_milli, cpu_stranded
+from recommender.gpu.placement.state import ClusterState
+from recommender.gpu.placement.typical_pods import typical_pods
+from tests.unit.recommender.gpu.cluster_fixtures import MODEL, nodes_of, one_node, pods, typical_mix
+
+
+def test_cpu_per_gpu_ratio_of_the_gpu_types() -> None:
+    """3400 / 550 milli-CPU per milli-GPU."""
+    assert cpu_per_gpu_milli(typical_mix(), gpu_types_only=True) == pytest.approx(3400 / 550)
+
+
+def test_cpu_stranded_capacity() -> None:
+    """12,000 milli-CPU feeds 1941.18 milli-GPU of 2700: 758.82 stranded; plenty of CPU: 0."""
+    stranded = cpu_stranded(
+        np.array([12_000, 20_000], dtype=np.int64),
+        np.array([2700, 2700], dtype=np.int64),
+        3400 / 550,
+    )
+    assert stranded.tolist() == pytest.approx([2700 - 12_000 * 550 / 3400, 0.0])
+
+
+def test_slicewise_scores_the_cpu_it_strands() -> None:
+    """12,000 cpu: loss 850 + 758.82 -> 800 + 1105.88, sigmoid(-0.297) -> 42 (FGD says 51)."""
+    state = one_node(cpu_free=12_000)
+    policy = SlicewisePolicy(typical_mix())
+    policy.start(state, np.random.default_rng(0))
+    node = np.array([0], dtype=np.int64)
+    before = policy.loss(policy.index.value, state.cpu_free, state.total_free)
+    fragmented = policy.index.after_share(state, node, np.array([500], dtype=np.int64), 4000, 300)
+    after = policy.loss(fragmented, state.cpu_free - 4000, state.total_free - 300)
+    assert before.tolist() == pytest.approx([850 + 2700 - 12_000 * 550 / 3400])
+    assert after.tolist() == pytest.approx([800 + 2400 - 8000 * 550 / 3400])
+    assert gradient_scores(before, after).tolist() == [42]
+
+
+def test_slicewise_prefers_the_node_with_cpu_to_spare() -> None:
+    """Same GPUs, 12,000 vs 30,000 cpu: the 4000-cpu share goes where no GPU is stranded."""
+    nodes = nodes_of(2)
+    state = ClusterState.empty(nodes, np.array([0, 1], dtype=np.int64))
+    state.cpu_free[:] = [12_000, 30_000]
+    for node in (0, 1):
+        state.gpu_free[node, :] = (200, 1000, 1000, 500)
+        state.refresh(node)
+    policy = SlicewisePolicy(typical_mix())
+    policy.start(state, np.random.default_rng(0))
+    choice = policy.choose(state, pods([(4000, 1, 300)]), 0, np.array([0, 1], dtype=np.int64))
+    assert (choice.node, choice.gpus.tolist()) == (1, [3])
+
+
+def test_cpu_only_pods_go_to_the_largest_cpu_surplus() -> None:
+    """Two idle nodes, 32 and 64 cores with 4 GPUs: a CPU pod lands on the 64-core one."""
+    nodes = nodes_of(2)
+    state = ClusterState.empty(nodes, np.array([0, 1], dtype=np.int64))
+    state.cpu_free[:] = [32_000, 64_000]
+    policy = SlicewisePolicy(typical_mix())
+    policy.start(state, np.random.default_rng(0))
+    choice = policy.choose(state, pods([(4000, 0, 0)]), 0, np.array([0, 1], dtype=np.int64))
+    assert (choice.node, choice.gpus.tolist()) == (1, [])
+
+
+def test_a_mix_without_cpu_strands_nothing() -> None:
+    """Ratio 0 (no CPU asked): nothing is CPU-stranded."""
+    stranded = cpu_stranded(np.array([0], dtype=np.int64), np.array([4000], dtype=np.int64), 0.0)
+    assert stranded.tolist() == [0.0]
+
+
+def test_a_cpu_only_mix_has_no_cpu_per_gpu_ratio() -> None:
+    """No GPU demand in the mix: ratio 0, so CPU never strands a GPU."""
+    mix = typical_pods(pods([(4000, 0, 0)] * 3), (MODEL,), threshold=1.0)
+    assert cpu_per_gpu_milli(mix, gpu_types_only=True) == 0.0
