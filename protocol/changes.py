@@ -63,6 +63,10 @@ class ContainerResources(WireModel):
     remove_limits: Annotated[list[Annotated[str, Field(max_length=128)]], Field(max_length=8)] = (
         Field(default_factory=list)
     )
+    remove_requests: Annotated[list[Annotated[str, Field(max_length=128)]], Field(max_length=8)] = (
+        Field(default_factory=list)
+    )
+    """Resource names to drop from requests (`nvidia.com/gpu` when moving to a MIG device)."""
 
 
 class PatchResources(WireModel):

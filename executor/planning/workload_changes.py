@@ -40,7 +40,9 @@ def _container_patch(change: ContainerResources) -> JsonObject:
     for name in change.remove_limits:
         limits[name] = None
     resources: JsonObject = {}
-    requests = resource_list(change.requests)
+    requests: dict[str, str | None] = {**resource_list(change.requests)}
+    for name in change.remove_requests:
+        requests[name] = None
     if requests:
         resources["requests"] = requests
     if limits:

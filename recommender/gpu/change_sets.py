@@ -65,6 +65,7 @@ def _mig_actions(advice: SharingAdvice, nodes: Sequence[str]) -> list[Action]:
                     requests=Resources(extended=device),
                     limits=Resources(extended=device),
                     remove_limits=[GPU_RESOURCE],
+                    remove_requests=[GPU_RESOURCE],
                 )
             ],
             precondition=_workload_precondition(advice),

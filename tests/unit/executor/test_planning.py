@@ -269,3 +269,24 @@ def test_drain_is_not_a_planned_write() -> None:
     """Drains are carried out by evictions, never planned as a patch."""
     with pytest.raises(TypeError):
         plan_change(Drain(node="n1"), NODE)
+
+
+def test_patch_resources_removes_requests() -> None:
+    """A removed request becomes null in the patch and is restored by the undo."""
+    action = PatchResources(
+        target=WEB,
+        containers=[
+            ContainerResources(
+                container="main",
+                requests=Resources(extended={"nvidia.com/mig-1g.10gb": 1}),
+                remove_requests=["cpu"],
+            )
+        ],
+    )
+    change = plan_change(action, DEPLOYMENT)
+    assert change.patch is not None
+    assert change.undo is not None
+    container = change.patch["spec"]["template"]["spec"]["containers"][0]
+    undo = change.undo["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["requests"] == {"nvidia.com/mig-1g.10gb": "1", "cpu": None}
+    assert undo["resources"]["requests"]["cpu"] == "500m"

@@ -35,6 +35,7 @@ def test_mig_change_set_labels_nodes_then_swaps_the_gpu_for_a_slice() -> None:
     assert container.limits.extended == {"nvidia.com/mig-3g.40gb": 1}
     assert container.requests.extended == {"nvidia.com/mig-3g.40gb": 1}
     assert container.remove_limits == ["nvidia.com/gpu"]
+    assert container.remove_requests == ["nvidia.com/gpu"]
     assert patch.precondition.resource_version == "17"
 
 
