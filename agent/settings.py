@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from uuid import UUID
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.snapshot import Provider
@@ -68,9 +68,25 @@ class AgentSettings(BaseSettings):
     """Hang on `?wait_for_change=true` instead of polling GCP's `preempted` value."""
     azure_metadata_url: str = "http://169.254.169.254"
     metadata_timeout_seconds: float = Field(default=2.0, gt=0)
+    executor_url: str | None = None
+    """The executor's in-cluster notice endpoint (`http://<service>.<namespace>.svc:<port>`).
+
+    Each notice is posted there as well as to the gateway, so the executor learns of it even
+    when the cluster cannot reach the SaaS. Unset, notices go to the gateway only.
+    """
+    executor_token: SecretStr | None = None
+    """The shared token the executor's notice endpoint expects, when it expects one."""
+    executor_timeout_seconds: float = Field(default=5.0, gt=0)
 
     log_json: bool = True
     log_level: str = "info"
+
+    @field_validator("executor_url")
+    @classmethod
+    def _executor_url_is_http(cls, url: str | None) -> str | None:
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError("executor_url must be an http:// or https:// URL")
+        return url.rstrip("/") if url else None
 
     @property
     def resolved_token_url(self) -> str:

@@ -18,9 +18,10 @@ from agent.kube.client import kube_client
 from agent.settings import AgentSettings
 from agent.spot.aws import AwsImds
 from agent.spot.azure import AzureScheduledEvents
+from agent.spot.delivery import NoticeDelivery, notice_delivery
 from agent.spot.gcp import GcpMetadata
 from agent.spot.observation import SpotSource
-from agent.spot.watcher import SpotWatcher
+from agent.spot.watcher import NoticeSink, SpotWatcher
 from agent.uplink.gateway import GatewayClient
 from agent.uplink.spool import Spool
 from agent.uplink.uplink import Uplink
@@ -65,15 +66,17 @@ def spot_source(settings: AgentSettings, http: httpx2.AsyncClient) -> SpotSource
     )
 
 
-def spot_watcher(settings: AgentSettings, http: httpx2.AsyncClient, uplink: Uplink) -> SpotWatcher:
-    """A watcher of this node's spot notices feeding `uplink`."""
+def spot_watcher(
+    settings: AgentSettings, http: httpx2.AsyncClient, sink: NoticeSink
+) -> SpotWatcher:
+    """A watcher of this node's spot notices feeding `sink`."""
     if not settings.node_name:
         raise PermanentError(
             "spot notices need SLICEWISE_AGENT_NODE_NAME (the chart sets it from spec.nodeName)"
         )
     return SpotWatcher(
         spot_source(settings, http),
-        uplink,
+        sink,
         cluster_id=settings.cluster_id,
         node_name=settings.node_name,
         poll_seconds=settings.spot_poll_seconds,
@@ -88,13 +91,16 @@ class AgentParts:
     collector: Collector
     uplink: Uplink
     spot: SpotWatcher | None
+    delivery: NoticeDelivery | None = None
 
     async def run(self) -> None:
         """Run every part until cancelled or a permanent error."""
+        relay = self.delivery.relay if self.delivery is not None else None
         await _run_all(
             self.collector.run(self.uplink),
             self.uplink.run(),
             self.spot.run() if self.spot is not None else None,
+            relay.run() if relay is not None else None,
         )
 
 
@@ -102,13 +108,16 @@ class AgentParts:
 async def agent_parts(settings: AgentSettings) -> AsyncIterator[AgentParts]:
     """Build the collector process; its clients close when the block ends."""
     uplink = build_uplink(settings)
+    delivery = notice_delivery(settings, uplink) if settings.watch_spot_notices else None
     try:
         async with kube_client(settings) as client, local_http(settings) as http:
             collector = Collector(settings, client, http=http, clock=utc_now)
-            spot = spot_watcher(settings, http, uplink) if settings.watch_spot_notices else None
-            yield AgentParts(collector, uplink, spot)
+            spot = spot_watcher(settings, http, delivery.sink) if delivery is not None else None
+            yield AgentParts(collector, uplink, spot, delivery)
     finally:
         await uplink.aclose()
+        if delivery is not None:
+            await delivery.aclose()
 
 
 async def run_agent(settings: AgentSettings) -> None:
@@ -118,14 +127,20 @@ async def run_agent(settings: AgentSettings) -> None:
 
 
 async def run_spot_watcher(settings: AgentSettings) -> None:
-    """The node-local spot watcher with its own uplink (it never waits behind snapshots)."""
+    """The node-local spot watcher with its own uplink (it never waits behind snapshots).
+
+    Each notice also goes straight to the executor when `executor_url` is set.
+    """
     uplink = build_uplink(settings)
+    delivery = notice_delivery(settings, uplink)
     try:
         async with local_http(settings) as http:
-            watcher = spot_watcher(settings, http, uplink)
-            await _run_all(watcher.run(), uplink.run())
+            watcher = spot_watcher(settings, http, delivery.sink)
+            relay = delivery.relay.run() if delivery.relay is not None else None
+            await _run_all(watcher.run(), uplink.run(), relay)
     finally:
         await uplink.aclose()
+        await delivery.aclose()
 
 
 async def _run_all(*jobs: Coroutine[Any, Any, None] | None) -> None:

@@ -34,7 +34,7 @@ from protocol.changes import (
     Precondition,
     Scale,
 )
-from protocol.instruction import Instruction, InstructionBody
+from protocol.instruction import Approval, Instruction, InstructionBody
 from protocol.recommendation import ObjectVersion, Recommendation
 
 DEFAULT_TTL = timedelta(minutes=30)
@@ -198,8 +198,13 @@ def instruction_for_recommendation(
     keyring: InstructionKeyring,
     now: datetime,
     ttl: timedelta = DEFAULT_TTL,
+    approval: Approval = Approval.HUMAN,
 ) -> Instruction:
-    """Turn an approved recommendation into a signed instruction for its cluster."""
+    """Turn an approved recommendation into a signed instruction for its cluster.
+
+    `approval` says who approved it: a person in the console, or a tenant policy (executors in
+    `approve-each` mode refuse the latter).
+    """
     body = instruction_body_for(
         recommendation.change_set,
         tenant_id=tenant_id,
@@ -209,4 +214,4 @@ def instruction_for_recommendation(
         recommendation_id=recommendation.recommendation_id,
         computed_from=recommendation.computed_from,
     )
-    return keyring.sign(body)
+    return keyring.sign(body.model_copy(update={"approval": approval}))

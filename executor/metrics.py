@@ -23,3 +23,9 @@ class ExecutorMetrics:
             ["complete"],
             registry=registry,
         )
+        self.spot_notices = Counter(
+            "slicewise_executor_spot_notices",
+            "Spot notices posted by the node-local watchers, by what became of them.",
+            ["outcome"],
+            registry=registry,
+        )

@@ -51,21 +51,24 @@ class Runner:
         policy: VerificationPolicy,
         state: ExecutorState,
         audit: AuditTrail,
-        mode: Mode,
         activity: NodeActivity | None = None,
         metrics: ExecutorMetrics | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        """Wire the loop; everything it touches is passed in."""
+        """Wire the loop; everything it touches is passed in (the mode is the policy's)."""
         self.gateway = gateway
         self.executor = executor
         self.policy = policy
         self.state = state
         self.audit = audit
-        self.mode = mode
         self.activity = activity
         self.metrics = metrics
         self.clock = clock
+
+    @property
+    def mode(self) -> Mode:
+        """How much this executor may do on its own."""
+        return self.policy.mode
 
     async def handle(self, instruction: Instruction) -> InstructionResult:
         """Verify and execute one instruction; the result is audited and queued for reporting."""

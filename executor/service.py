@@ -19,11 +19,13 @@ from executor.execution import InstructionExecutor, VerificationWindow, utc_now
 from executor.gateway_client import GatewayClient, TokenSource
 from executor.kube.api import FIELD_MANAGER, KubeObjects, discover_policy_api
 from executor.metrics import ExecutorMetrics
+from executor.notices.endpoint import NoticeEndpoint
+from executor.notices.server import NoticeServer
 from executor.readiness import PodHealthCheck, ReadinessCheck, RolloutStatusCheck
 from executor.runner import Runner
 from executor.settings import ExecutorSettings, ReadinessMode
 from executor.spot_activity import NodeActivity
-from executor.spot_fallback import SpotFallback
+from executor.spot_fallback import SpotFallback, withheld_reason
 from executor.state import ExecutorState
 from executor.verification import VerificationPolicy, load_trusted_keys
 
@@ -59,6 +61,8 @@ def verification_policy(settings: ExecutorSettings) -> VerificationPolicy:
         tenant_id=settings.tenant_id,
         allowed_action_types=frozenset(settings.allowed_action_types),
         max_clock_skew=timedelta(seconds=settings.max_clock_skew_seconds),
+        mode=settings.mode,
+        auto_action_types=frozenset(settings.auto_action_types),
     )
 
 
@@ -72,8 +76,32 @@ def kube_client(settings: ExecutorSettings) -> AsyncClient:
     return AsyncClient(config, field_manager=FIELD_MANAGER)
 
 
-async def serve(settings: ExecutorSettings, stop: asyncio.Event) -> None:
-    """Run the poll loop (and the spot fallback, when configured) until `stop` is set."""
+def notice_server(
+    settings: ExecutorSettings, fallback: SpotFallback, metrics: ExecutorMetrics
+) -> NoticeServer:
+    """The watchers' notice endpoint feeding `fallback`."""
+    token = settings.spot_notice_token
+    endpoint = NoticeEndpoint(
+        fallback,
+        cluster_id=settings.cluster_id,
+        token=token.get_secret_value() if token is not None else None,
+        metrics=metrics,
+    )
+    return NoticeServer(
+        endpoint,
+        host=settings.spot_notice_host,
+        port=settings.spot_notice_port,
+        max_body=settings.spot_notice_max_bytes,
+    )
+
+
+async def serve(
+    settings: ExecutorSettings, stop: asyncio.Event, *, started: asyncio.Event | None = None
+) -> None:
+    """Run the poll loop (and the spot-notice endpoint, when configured) until `stop` is set.
+
+    `started` is set once every part is up (the notice endpoint is listening).
+    """
     registry = CollectorRegistry()
     metrics = ExecutorMetrics(registry)
     if settings.metrics_port:
@@ -113,26 +141,30 @@ async def serve(settings: ExecutorSettings, stop: asyncio.Event) -> None:
             policy=verification_policy(settings),
             state=ExecutorState.load(settings.state_dir),
             audit=audit,
-            mode=settings.mode,
             activity=activity,
             metrics=metrics,
         )
         tasks = [runner.run(stop, wait_seconds=settings.poll_wait_seconds)]
-        if settings.spot_notice_dir is not None:
+        if settings.spot_notice_port:
             fallback = SpotFallback(
                 client,
                 policy_api,
-                notices_dir=settings.spot_notice_dir,
                 cluster_id=settings.cluster_id,
                 activity=activity,
                 audit=audit,
                 timeout_seconds=settings.spot_fallback_timeout_seconds,
+                withheld=withheld_reason(settings.mode, settings.allowed_action_types),
                 default_notice_seconds=settings.spot_default_notice_seconds,
                 backoff=backoff,
                 metrics=metrics,
             )
-            tasks.append(fallback.run(stop))
+            server = notice_server(settings, fallback, metrics)
+            await server.start()
+            stack.push_async_callback(server.close)
+            tasks += [server.run(stop), fallback.run(stop)]
         audit.record("started", mode=settings.mode.value, policy_api=policy_api.api_version)
+        if started is not None:
+            started.set()
         await asyncio.gather(*tasks)
 
 

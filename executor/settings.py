@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.changes import ActionType
 
+MIN_TOKEN_LENGTH = 16
+
 
 class Mode(StrEnum):
     """How much the executor may do on its own."""
@@ -19,9 +21,9 @@ class Mode(StrEnum):
     DRY_RUN = "dry-run"
     """Verify, check preconditions and dry-run on the server; report the diff, change nothing."""
     APPROVE_EACH = "approve-each"
-    """Apply what the SaaS delivers (it delivers only approved instructions)."""
+    """Apply instructions a person approved; refuse those a tenant policy approved."""
     AUTO = "auto"
-    """Apply delivered instructions, but only of the action types named in the local policy."""
+    """Apply what a person approved, and policy-approved instructions of auto-listed types."""
 
 
 class ReadinessMode(StrEnum):
@@ -49,12 +51,20 @@ class ExecutorSettings(BaseSettings):
     mode: Mode = Mode.APPROVE_EACH
     allowed_action_types: list[ActionType] = Field(default_factory=lambda: list(ActionType))
     """The local allow-list; instructions with any other action type are refused."""
+    auto_action_types: list[ActionType] = Field(default_factory=list)
+    """In `auto` mode, the action types a policy-approved instruction may consist of."""
     poll_wait_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
     request_timeout_seconds: Annotated[float, Field(gt=0)] = 15.0
     state_dir: Path = Path("/var/lib/slicewise-executor")
     """Seen nonces, unreported results and the audit file live here (a persistent volume)."""
-    spot_notice_dir: Path | None = None
-    """Directory the node-local notice watcher writes SpotNotice JSON files into."""
+    spot_notice_port: Annotated[int, Field(ge=0, le=65535)] = 0
+    """Accept spot notices from the node-local watchers on this port; 0 turns the endpoint off."""
+    # Every address of the pod: the watchers reach it through a Service, and the chart's
+    # NetworkPolicy admits only them.
+    spot_notice_host: str = "0.0.0.0"  # noqa: S104 - see above
+    spot_notice_token: SecretStr | None = None
+    """When set, notices must carry it as `Authorization: Bearer <token>` (the watchers do)."""
+    spot_notice_max_bytes: Annotated[int, Field(gt=0, le=1_048_576)] = 16_384
     spot_fallback_timeout_seconds: Annotated[float, Field(ge=0)] = 30.0
     """How long to wait for the SaaS to send an evacuation before acting locally."""
     spot_default_notice_seconds: Annotated[float, Field(gt=0)] = 120.0
@@ -73,7 +83,18 @@ class ExecutorSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _auto_names_its_action_types(self) -> ExecutorSettings:
-        # Auto mode is opt-in per action type: an implicit "everything" would defeat it.
-        if self.mode is Mode.AUTO and "allowed_action_types" not in self.model_fields_set:
-            raise ValueError("mode 'auto' requires an explicit allowed_action_types list")
+        # Unattended changes are opt-in per action type: an implicit list would defeat that.
+        if self.mode is Mode.AUTO and "auto_action_types" not in self.model_fields_set:
+            raise ValueError("mode 'auto' requires an explicit auto_action_types list")
+        outside = sorted(set(self.auto_action_types) - set(self.allowed_action_types))
+        if outside:
+            names = ", ".join(t.value for t in outside)
+            raise ValueError(f"auto_action_types {names} must be in allowed_action_types too")
+        return self
+
+    @model_validator(mode="after")
+    def _token_is_long_enough(self) -> ExecutorSettings:
+        token = self.spot_notice_token
+        if token is not None and len(token.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"spot_notice_token must be at least {MIN_TOKEN_LENGTH} characters")
         return self

@@ -1,34 +1,41 @@
 """Local spot fallback: cordon and drain a doomed node when the SaaS does not answer in time.
 
-A node-local watcher (the agent's metadata poller) writes each interruption notice as a
-`SpotNotice` JSON file into a directory. For every termination notice of this cluster the
-executor waits a configured time for the SaaS to send a cordon or drain instruction for that
-node; if none arrives it cordons the node and drains it, PodDisruptionBudgets respected, until
-the notice's deadline. A two-minute notice must not be lost to a network problem.
+The node-local watchers post every interruption notice to the executor's notice endpoint
+(`executor.notices`), which hands it here, so the executor learns of each notice inside the
+cluster even when the SaaS cannot be reached. For a termination notice the executor waits for
+the SaaS to send a cordon or drain instruction for that node: at most the configured timeout,
+and never more than half the time left before the deadline, which is kept for the drain. If
+none arrives it cordons the node and drains it, PodDisruptionBudgets respected, until the
+deadline. It acts only where it may change the cluster at all (not in dry-run mode, and with
+cordon and drain on its allow-list); otherwise it records what it would have done.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import Any
 
-import structlog
 from lightkube import AsyncClient
-from pydantic import ValidationError
 
 from executor.audit import AuditTrail
-from executor.drain import DEFAULT_BACKOFF, Backoff, DrainReport, drain_node
+from executor.drain import DEFAULT_BACKOFF, Backoff, DrainReport, drain_node, plan_drain
 from executor.errors import ExecutorError
 from executor.kube.api import KubeObjects, PolicyApi, discover_policy_api
 from executor.metrics import ExecutorMetrics
+from executor.notices.endpoint import Acceptance, AcceptanceStatus
+from executor.notices.memory import NoticeMemory
 from executor.planning.targets import NODE, ObjectRef, PatchStyle
+from executor.settings import Mode
 from executor.spot_activity import NodeActivity
+from protocol.changes import ActionType
 from protocol.spot import NoticeKind, SpotNotice
 
-log = structlog.get_logger("executor.spot_fallback")
+NOTICE_RETENTION = timedelta(hours=1)
+"""How long after its deadline a notice id is remembered."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,21 @@ class LocalEvacuation:
     node: str
     cordoned: bool
     drain: DrainReport
+
+
+def withheld_reason(mode: Mode, allowed: Collection[ActionType]) -> str | None:
+    """Why this executor must not evacuate a node on its own, or None when it may."""
+    if mode is Mode.DRY_RUN:
+        return "dry-run mode: the executor changes nothing"
+    missing = [t.value for t in (ActionType.CORDON, ActionType.DRAIN) if t not in allowed]
+    if missing:
+        return f"action type(s) {', '.join(missing)} not on this executor's allow-list"
+    return None
+
+
+def saas_wait_seconds(timeout_seconds: float, remaining_seconds: float) -> float:
+    """How long to wait for the SaaS: the timeout, but at most half the time left."""
+    return max(0.0, min(timeout_seconds, remaining_seconds / 2))
 
 
 async def handle_notice_locally(
@@ -67,80 +89,102 @@ async def handle_notice_locally(
     return LocalEvacuation(node=node, cordoned=True, drain=report)
 
 
-def read_notices(directory: Path) -> list[SpotNotice]:
-    """Every well-formed notice file in `directory` (others are skipped), oldest first."""
-    notices: list[SpotNotice] = []
-    for path in sorted(directory.glob("*.json")):
-        try:
-            notices.append(SpotNotice.model_validate_json(path.read_bytes()))
-        except (OSError, ValidationError) as e:
-            log.warning("unreadable spot notice", path=str(path), error=str(e))
-    return sorted(notices, key=lambda n: n.detected_at)
-
-
 class SpotFallback:
-    """Watches the notice directory and acts locally when the SaaS stays silent."""
+    """Takes notices from the endpoint and acts locally when the SaaS stays silent."""
 
     def __init__(
         self,
         client: AsyncClient,
         policy: PolicyApi,
         *,
-        notices_dir: Path,
         cluster_id: uuid.UUID,
         activity: NodeActivity,
         audit: AuditTrail,
         timeout_seconds: float,
+        withheld: str | None = None,
         default_notice_seconds: float = 120.0,
-        poll_seconds: float = 1.0,
         backoff: Backoff = DEFAULT_BACKOFF,
         grace_period_seconds: int | None = None,
         metrics: ExecutorMetrics | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        """Act for `cluster_id` on notices in `notices_dir` after `timeout_seconds` of silence."""
+        """Act for `cluster_id` after `timeout_seconds` of silence, unless `withheld` (a reason)."""
         self.client = client
         self.policy = policy
-        self.notices_dir = notices_dir
         self.cluster_id = cluster_id
         self.activity = activity
         self.audit = audit
         self.timeout_seconds = timeout_seconds
+        self.withheld = withheld
         self.default_notice = timedelta(seconds=default_notice_seconds)
-        self.poll_seconds = poll_seconds
         self.backoff = backoff
         self.grace_period_seconds = grace_period_seconds
         self.metrics = metrics
-        self._handled: set[uuid.UUID] = set()
+        self.clock = clock
+        self._memory = NoticeMemory()
+        self._nodes: set[str] = set()
         self._tasks: set[asyncio.Task[LocalEvacuation | None]] = set()
 
-    def new_notices(self) -> list[SpotNotice]:
-        """Termination notices of this cluster not yet taken up and not yet past their deadline.
+    def deadline_of(self, notice: SpotNotice) -> datetime:
+        """The notice's deadline, or the assumed one when it names none."""
+        return notice.deadline or notice.detected_at + self.default_notice
 
-        A notice whose deadline has passed (a file left over from before a restart) is
-        skipped: the node is gone, there is nothing left to evacuate.
-        """
-        now = datetime.now(UTC)
-        fresh = [
-            n
-            for n in read_notices(self.notices_dir)
-            if n.notice_id not in self._handled
-            and n.cluster_id == self.cluster_id
-            and n.kind is NoticeKind.TERMINATION
-            and (n.deadline is None or n.deadline > now)
-        ]
-        self._handled.update(n.notice_id for n in fresh)
-        return fresh
+    def accept(self, notice: SpotNotice) -> Acceptance:
+        """Take a notice once; a current termination notice is then handled in the background."""
+        now = self.clock()
+        deadline = self.deadline_of(notice)
+        if not self._memory.remember(notice.notice_id, until=deadline + NOTICE_RETENTION, now=now):
+            return Acceptance(AcceptanceStatus.DUPLICATE)
+        self.audit.record(
+            "spot-notice-received",
+            notice_id=str(notice.notice_id),
+            node=notice.node_name,
+            kind=notice.kind.value,
+            deadline=deadline.isoformat(),
+        )
+        if notice.cluster_id != self.cluster_id:
+            return Acceptance(AcceptanceStatus.IGNORED, "notice of another cluster")
+        if notice.kind is not NoticeKind.TERMINATION:
+            return Acceptance(AcceptanceStatus.IGNORED, "no evacuation for a rebalance notice")
+        if deadline <= now:
+            return Acceptance(AcceptanceStatus.IGNORED, "deadline already passed")
+        if notice.node_name in self._nodes:
+            return Acceptance(AcceptanceStatus.IGNORED, "node already being handled")
+        self._start(notice)
+        return Acceptance(AcceptanceStatus.ACCEPTED)
+
+    @property
+    def running(self) -> list[asyncio.Task[LocalEvacuation | None]]:
+        """The notices being handled now."""
+        return list(self._tasks)
+
+    def _start(self, notice: SpotNotice) -> None:
+        node = notice.node_name
+        self._nodes.add(node)
+        task = asyncio.create_task(self._handle_logged(notice), name=f"spot-{notice.notice_id}")
+        self._tasks.add(task)
+
+        def finished(done: asyncio.Task[LocalEvacuation | None]) -> None:
+            self._tasks.discard(done)
+            self._nodes.discard(node)
+
+        task.add_done_callback(finished)
 
     async def handle(self, notice: SpotNotice) -> LocalEvacuation | None:
         """Wait for the SaaS; evacuate locally if it did not send an instruction in time."""
         loop = asyncio.get_running_loop()
-        # An instruction that arrived shortly before the notice file counts too: the SaaS may
-        # have heard of the interruption from the agent before the file watcher did.
+        deadline = self.deadline_of(notice)
+        remaining = (deadline - self.clock()).total_seconds()
+        # An instruction that arrived shortly before the notice counts too: the SaaS may have
+        # heard of the interruption through the gateway before the watcher reached us.
         since = loop.time() - self.timeout_seconds
-        if await self.activity.wait_for(notice.node_name, since, self.timeout_seconds):
+        wait = saas_wait_seconds(self.timeout_seconds, remaining)
+        if await self.activity.wait_for(notice.node_name, since, wait):
             self.audit.record("spot-notice-handled-by-saas", node=notice.node_name)
             return None
-        deadline = notice.deadline or notice.detected_at + self.default_notice
+        if self.withheld is not None:
+            await self._record_withheld(notice)
+            return None
         self.audit.record(
             "spot-fallback-started", node=notice.node_name, notice_id=str(notice.notice_id)
         )
@@ -151,6 +195,7 @@ class SpotFallback:
             policy=self.policy,
             backoff=self.backoff,
             grace_period_seconds=self.grace_period_seconds,
+            now=self.clock(),
         )
         self.audit.record(
             "spot-fallback-finished",
@@ -162,6 +207,25 @@ class SpotFallback:
             self.metrics.spot_fallbacks.labels(complete=str(evacuation.drain.complete)).inc()
         return evacuation
 
+    async def _record_withheld(self, notice: SpotNotice) -> None:
+        """Audit what a local evacuation would have done, without doing it."""
+        plan: dict[str, Any]
+        try:
+            kube = KubeObjects(self.client, self.policy)
+            evict, skipped = await plan_drain(kube, notice.node_name)
+        except ExecutorError as e:
+            plan = {"plan_error": str(e)}
+        else:
+            keys = sorted(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in evict)
+            plan = {"would_evict": keys, "skip": skipped}
+        self.audit.record(
+            "spot-fallback-withheld",
+            node=notice.node_name,
+            notice_id=str(notice.notice_id),
+            reason=self.withheld,
+            **plan,
+        )
+
     async def _handle_logged(self, notice: SpotNotice) -> LocalEvacuation | None:
         try:
             return await self.handle(notice)
@@ -169,25 +233,8 @@ class SpotFallback:
             self.audit.record("spot-fallback-failed", node=notice.node_name, error=str(e))
             return None
 
-    def scan(self) -> list[asyncio.Task[LocalEvacuation | None]]:
-        """Start handling every new notice; returns the tasks started."""
-        started = []
-        for notice in self.new_notices():
-            task = asyncio.create_task(self._handle_logged(notice), name=f"spot-{notice.notice_id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            started.append(task)
-        return started
-
     async def run(self, stop: asyncio.Event) -> None:
-        """Scan the directory until `stop` is set; running evacuations are awaited."""
-        try:
-            while not stop.is_set():
-                self.scan()
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
-                except TimeoutError:
-                    continue
-        finally:
-            if self._tasks:
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Wait until `stop` is set, then for the evacuations still running."""
+        await stop.wait()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

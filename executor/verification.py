@@ -2,8 +2,11 @@
 
 The checks run in an order that never lets an unauthenticated input influence state: the
 signature first (with a key id the executor trusts), then the addressee (cluster, tenant), the
-validity window and the local allow-list. Replays are checked afterwards against the persisted
-state (`executor.state`), so a forged instruction cannot burn a nonce.
+validity window, the local allow-list and finally who approved it: a person in the console, or a
+tenant policy. Only a person's approval is enough in `approve-each` mode; in `auto` mode a
+policy's approval is enough for the action types on the executor's auto allow-list. Replays are
+checked afterwards against the persisted state (`executor.state`), so a forged instruction
+cannot burn a nonce.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from executor.errors import RefusalError
+from executor.settings import Mode
 from protocol.canonical import canonical_json
 from protocol.changes import ActionType
-from protocol.instruction import Instruction
+from protocol.instruction import Approval, Instruction, InstructionBody
 
 SIGNATURE_BYTES = 64
 PUBLIC_KEY_BYTES = 32
@@ -57,6 +61,9 @@ class VerificationPolicy:
     allowed_action_types: Collection[ActionType]
     tenant_id: uuid.UUID | None = None
     max_clock_skew: timedelta = timedelta(minutes=5)
+    mode: Mode = Mode.APPROVE_EACH
+    auto_action_types: Collection[ActionType] = frozenset()
+    """In `auto` mode, the action types a policy-approved instruction may consist of."""
 
 
 def verify_signature(
@@ -96,4 +103,27 @@ def verify_instruction(instruction: Instruction, policy: VerificationPolicy, now
         if action.type not in policy.allowed_action_types:
             raise RefusalError(
                 f"action type {action.type.value!r} is not allowed here", action_index=index
+            )
+    verify_approval(body, policy)
+
+
+def verify_approval(body: InstructionBody, policy: VerificationPolicy) -> None:
+    """Refuse a policy-approved instruction that this executor's mode does not let run.
+
+    A person's approval suffices in every mode; dry-run mode changes nothing, so it previews
+    policy-approved instructions too.
+    """
+    if body.approval is Approval.HUMAN or policy.mode is Mode.DRY_RUN:
+        return
+    if policy.mode is Mode.APPROVE_EACH:
+        raise RefusalError(
+            "approved by a policy, not by a person: this executor runs in approve-each mode "
+            "and applies only instructions a person approved"
+        )
+    for index, action in enumerate(body.actions):
+        if action.type not in policy.auto_action_types:
+            raise RefusalError(
+                f"approved by a policy, not by a person: action type {action.type.value!r} "
+                "is not on this executor's auto allow-list",
+                action_index=index,
             )

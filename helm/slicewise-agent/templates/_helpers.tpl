@@ -144,6 +144,29 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
   value: {{ .Values.logLevel | quote }}
 {{- end }}
 
+{{/* "true" when the spot watchers post their notices to the executor. */}}
+{{- define "slicewise-agent.spotNoticesEnabled" -}}
+{{- if and .Values.executor.enabled .Values.spotWatcher.enabled .Values.executor.spotNotices.enabled }}true{{ end }}
+{{- end }}
+
+{{- define "slicewise-agent.spotNoticeSecretName" -}}
+{{- default (include "slicewise-agent.componentName" (dict "root" . "component" "spot-notices")) .Values.executor.spotNotices.existingSecret }}
+{{- end }}
+
+{{/* The executor's notice endpoint, through its Service. */}}
+{{- define "slicewise-agent.executorNoticeUrl" -}}
+{{- printf "http://%s.%s.svc:%v" (include "slicewise-agent.componentName" (dict "root" . "component" "executor")) .Release.Namespace .Values.executor.spotNotices.port }}
+{{- end }}
+
+{{/* The shared notice token, read from its Secret. */}}
+{{- define "slicewise-agent.spotNoticeTokenEnv" -}}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "slicewise-agent.spotNoticeSecretName" .root }}
+      key: {{ .root.Values.executor.spotNotices.tokenKey }}
+{{- end }}
+
 {{/* Refuse to render without the values an install cannot work without. */}}
 {{- define "slicewise-agent.validate" -}}
 {{- $missing := list }}
@@ -172,5 +195,8 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end }}
 {{- if and .Values.customCA.certificates .Values.customCA.existingConfigMap }}
 {{- fail "slicewise-agent: set customCA.certificates or customCA.existingConfigMap, not both" }}
+{{- end }}
+{{- if and (include "slicewise-agent.spotNoticesEnabled" .) (eq (int .Values.executor.spotNotices.port) (int .Values.executor.metricsPort)) }}
+{{- fail "slicewise-agent: executor.spotNotices.port and executor.metricsPort must differ" }}
 {{- end }}
 {{- end }}

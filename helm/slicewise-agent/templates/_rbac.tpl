@@ -49,6 +49,17 @@ scale:
 {{- toJson $enabled }}
 {{- end }}
 
+{{/* Enabled action types a tenant policy may approve (mode auto), as a JSON list. */}}
+{{- define "slicewise-agent.autoActions" -}}
+{{- $auto := list }}
+{{- range $action := include "slicewise-agent.enabledActions" . | fromJsonArray }}
+{{- if (get $.Values.executor.actions $action).auto }}
+{{- $auto = append $auto $action }}
+{{- end }}
+{{- end }}
+{{- toJson $auto }}
+{{- end }}
+
 {{/*
 The executor's cluster-wide PolicyRules for the enabled action types: grants of several action
 types on the same resource are merged, one rule per API group and resource.

@@ -90,8 +90,13 @@ async def make_pod(
     owner_kind: str | None = None,
     annotations: dict[str, str] | None = None,
     ready: bool = True,
+    grace_seconds: int | None = None,
 ) -> str:
-    """A pod (bound to `node` if given), Running, with its Ready condition set as asked."""
+    """A pod (bound to `node` if given), Running, with its Ready condition set as asked.
+
+    With no kubelet to confirm a graceful shutdown, a bound pod with a grace period stays
+    terminating; `grace_seconds=0` lets an eviction remove it at once.
+    """
     name = unique("pod")
     metadata: JsonObject = {"name": name, "namespace": namespace, "labels": labels or {}}
     if annotations:
@@ -109,6 +114,8 @@ async def make_pod(
     spec: JsonObject = {"containers": [{"name": "main", "image": "registry.invalid/app:1"}]}
     if node is not None:
         spec["nodeName"] = node
+    if grace_seconds is not None:
+        spec["terminationGracePeriodSeconds"] = grace_seconds
     await admin.create(cast(Pod, Pod.from_dict({"metadata": metadata, "spec": spec})))
     await set_pod_status(admin, namespace, name, ready=ready)
     return name

@@ -33,7 +33,7 @@ from executor.settings import Mode
 from executor.state import ExecutorState
 from executor.verification import VerificationPolicy, load_trusted_keys
 from protocol.changes import Action, ActionType, ChangeSet
-from protocol.instruction import Instruction
+from protocol.instruction import Approval, Instruction
 from tests.integration.executor.cluster_objects import make_namespace
 from tests.integration.executor.gateway_stand_in import (
     Credentials,
@@ -137,6 +137,7 @@ class Saas:
         cluster_id: uuid.UUID | None = None,
         ttl_seconds: float = 600,
         issued_at: datetime | None = None,
+        approval: Approval = Approval.HUMAN,
     ) -> Instruction:
         """A signed instruction for the executor's cluster (or another)."""
         body = instruction_body_for(
@@ -145,16 +146,24 @@ class Saas:
             cluster_id=cluster_id or self.cluster_id,
             issued_at=issued_at or utc_now(),
             ttl=timedelta(seconds=ttl_seconds),
-        )
+        ).model_copy(update={"approval": approval})
         return self.keyring.sign(body)
 
-    def policy(self, allowed: Sequence[ActionType] = tuple(ActionType)) -> VerificationPolicy:
-        """The executor's verification policy trusting this SaaS."""
+    def policy(
+        self,
+        allowed: Sequence[ActionType] = tuple(ActionType),
+        *,
+        mode: Mode = Mode.APPROVE_EACH,
+        auto: Sequence[ActionType] = (),
+    ) -> VerificationPolicy:
+        """The executor's verification policy trusting this SaaS, in `mode`."""
         return VerificationPolicy(
             trusted_keys=load_trusted_keys(self.keyring.trusted_public_keys()),
             cluster_id=self.cluster_id,
             allowed_action_types=frozenset(allowed),
             tenant_id=self.tenant_id,
+            mode=mode,
+            auto_action_types=frozenset(auto),
         )
 
 
@@ -195,7 +204,6 @@ class ExecutorRig:
             self.gateway,
             policy=self.runner.policy,
             state_dir=self.state_dir,
-            mode=self.runner.mode,
         )
 
 
@@ -206,9 +214,8 @@ def build_runner(
     *,
     policy: VerificationPolicy,
     state_dir: Path,
-    mode: Mode = Mode.APPROVE_EACH,
 ) -> Runner:
-    """A runner talking to `gateway` over HTTP with the stand-in's credentials."""
+    """A runner talking to `gateway` over HTTP with the stand-in's credentials (and mode)."""
     creds = gateway.credentials
     tokens = TokenSource(http, f"{gateway.url}/oauth/token", creds.client_id, creds.client_secret)
     return Runner(
@@ -217,7 +224,6 @@ def build_runner(
         policy=policy,
         state=ExecutorState.load(state_dir),
         audit=AuditTrail(state_dir, utc_now),
-        mode=mode,
     )
 
 

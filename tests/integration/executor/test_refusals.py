@@ -17,7 +17,7 @@ from auth.instruction_signing import generate_signing_key, sign_instruction
 from executor.execution import utc_now
 from executor.kube.api import KubeObjects, as_json
 from protocol.changes import ActionType, Cordon, Precondition, Scale, WorkloadRef
-from protocol.instruction import Instruction, InstructionResult, Outcome
+from protocol.instruction import Approval, Instruction, InstructionResult, Outcome
 from protocol.snapshot import WorkloadKind
 from tests.integration.executor.cluster_objects import make_node, make_pod, make_workload
 from tests.integration.executor.conftest import (
@@ -130,6 +130,20 @@ async def test_disallowed_action_type_is_refused(
     assert [a.outcome for a in reported.actions] == [Outcome.SKIPPED, Outcome.REFUSED]
     assert "'scale' is not allowed" in reported.actions[1].message
     assert not (await admin.get(Node, node)).spec.unschedulable  # type: ignore[union-attr]
+
+
+async def test_policy_approved_instruction_is_refused_in_approve_each_mode(
+    admin: AsyncClient, rig: ExecutorRig, saas: Saas
+) -> None:
+    """approve-each reports a policy's approval as refused, with why, and changes nothing."""
+    node = await make_node(admin)
+    version = await _node_version(admin, node)
+    reported = await _deliver(rig, saas.instruction([Cordon(node=node)], approval=Approval.POLICY))
+
+    assert reported.outcome is Outcome.REFUSED
+    assert reported.reason.startswith("approved by a policy, not by a person: ")
+    assert "approve-each mode" in reported.reason
+    assert await _node_version(admin, node) == version
 
 
 async def test_replayed_instruction_is_refused_and_not_applied_again(

@@ -22,7 +22,7 @@ from executor.kube.api import KubeObjects, PolicyApi, as_json
 from executor.service import serve
 from executor.settings import ExecutorSettings, Mode, ReadinessMode
 from protocol.changes import ActionType, ChangeSet, Cordon, Scale, WorkloadRef
-from protocol.instruction import Outcome
+from protocol.instruction import Approval, Outcome
 from protocol.recommendation import ObjectVersion, Recommendation, RecommendationKind, Risk
 from protocol.snapshot import WorkloadKind
 from store.database import Database
@@ -168,9 +168,8 @@ async def test_dry_run_mode_reports_without_changing(
         kube,
         http,
         rig.gateway,
-        policy=saas.policy(),
+        policy=saas.policy(mode=Mode.DRY_RUN),
         state_dir=rig.state_dir / "dry",
-        mode=Mode.DRY_RUN,
     )
     node = await make_node(admin)
     instruction = saas.instruction([Cordon(node=node)])
@@ -211,7 +210,7 @@ async def test_serve_wires_the_process_from_settings(
     saas: Saas,
     tmp_path: Path,
 ) -> None:
-    """`serve` (what `python -m executor` runs) polls, applies, reports and stops on request."""
+    """`serve` polls, applies a policy-approved cordon (auto-listed), reports and stops."""
     kubeconfig = tmp_path / "kubeconfig.yaml"
     kubeconfig.write_text(yaml.safe_dump(executor_identity.kubeconfig_dict()), encoding="utf-8")
     creds = rig.gateway.credentials
@@ -224,6 +223,7 @@ async def test_serve_wires_the_process_from_settings(
         trusted_public_keys=saas.keyring.trusted_public_keys(),
         mode=Mode.AUTO,
         allowed_action_types=[ActionType.CORDON],
+        auto_action_types=[ActionType.CORDON],
         poll_wait_seconds=5,
         state_dir=tmp_path / "state",
         kubeconfig=kubeconfig,
@@ -232,7 +232,7 @@ async def test_serve_wires_the_process_from_settings(
         log_json=True,
     )
     node = await make_node(admin)
-    instruction = saas.instruction([Cordon(node=node)])
+    instruction = saas.instruction([Cordon(node=node)], approval=Approval.POLICY)
     rig.backend.queued.append(instruction)
     stop = asyncio.Event()
     serving = asyncio.create_task(serve(settings, stop))

@@ -14,6 +14,7 @@ from lightkube.resources.core_v1 import Node, Pod
 from executor.audit import AuditTrail
 from executor.execution import utc_now
 from executor.kube.api import PolicyApi
+from executor.notices.endpoint import AcceptanceStatus
 from executor.spot_activity import NodeActivity
 from executor.spot_fallback import SpotFallback, handle_notice_locally
 from protocol.changes import Cordon, Drain
@@ -26,28 +27,19 @@ pytestmark = pytest.mark.kube
 
 
 def _notice(
-    cluster_id: uuid.UUID,
-    node: str,
-    kind: NoticeKind = NoticeKind.TERMINATION,
-    deadline_in: timedelta = timedelta(seconds=30),
+    cluster_id: uuid.UUID, node: str, deadline_in: timedelta = timedelta(seconds=30)
 ) -> SpotNotice:
     now = utc_now()
     return SpotNotice(
         notice_id=uuid.uuid4(),
         cluster_id=cluster_id,
         provider=Provider.AWS,
-        kind=kind,
+        kind=NoticeKind.TERMINATION,
         node_name=node,
         detected_at=now,
         deadline=now + deadline_in,
         action="terminate",
     )
-
-
-def _write(directory: Path, notice: SpotNotice) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{notice.notice_id}.json"
-    path.write_text(notice.model_dump_json(), encoding="utf-8")
 
 
 async def _pods_on(admin: AsyncClient, namespace: str, node: str) -> set[str]:
@@ -58,24 +50,24 @@ async def _pods_on(admin: AsyncClient, namespace: str, node: str) -> set[str]:
     }
 
 
-FallbackFactory = Callable[[NodeActivity, float], SpotFallback]
+FallbackFactory = Callable[..., SpotFallback]
 
 
 @pytest.fixture
 def make_fallback(
     kube_client: AsyncClient, policy_api: PolicyApi, saas: Saas, tmp_path: Path
 ) -> FallbackFactory:
-    """Builds the fallback watcher for this test's cluster, given activity and timeout."""
+    """Builds the fallback for this test's cluster, given activity, timeout and restraint."""
 
-    def build(activity: NodeActivity, timeout: float) -> SpotFallback:
+    def build(activity: NodeActivity, timeout: float, withheld: str | None = None) -> SpotFallback:
         return SpotFallback(
             kube_client,
             policy_api,
-            notices_dir=tmp_path / "notices",
             cluster_id=saas.cluster_id,
             activity=activity,
             audit=AuditTrail(tmp_path, utc_now),
             timeout_seconds=timeout,
+            withheld=withheld,
             backoff=FAST_BACKOFF,
             grace_period_seconds=0,
         )
@@ -111,16 +103,17 @@ async def test_silent_saas_triggers_local_evacuation(
     node = await make_node(admin)
     pod = await make_pod(admin, namespace, node=node, owner_kind="ReplicaSet")
     fallback = make_fallback(NodeActivity(), 0.2)
-    _write(fallback.notices_dir, _notice(saas.cluster_id, node))
-    [task] = fallback.scan()
+    notice = _notice(saas.cluster_id, node)
+    assert fallback.accept(notice).status is AcceptanceStatus.ACCEPTED
+    [task] = fallback.running
     evacuation = await task
 
     assert evacuation is not None
     assert evacuation.drain.evicted == [f"{namespace}/{pod}"]
     assert await _pods_on(admin, namespace, node) == set()
     events = [e["event"] for e in fallback.audit.entries()]
-    assert events == ["spot-fallback-started", "spot-fallback-finished"]
-    assert fallback.scan() == []  # a notice is taken up once
+    assert events == ["spot-notice-received", "spot-fallback-started", "spot-fallback-finished"]
+    assert fallback.accept(notice).status is AcceptanceStatus.DUPLICATE
 
 
 async def test_instruction_from_saas_keeps_the_fallback_out(
@@ -132,24 +125,33 @@ async def test_instruction_from_saas_keeps_the_fallback_out(
     activity = NodeActivity()
     activity.note(saas.instruction([Cordon(node=node), Drain(node=node)]))
     fallback = make_fallback(activity, 5)
-    _write(fallback.notices_dir, _notice(saas.cluster_id, node))
-    [task] = fallback.scan()
+    fallback.accept(_notice(saas.cluster_id, node))
+    [task] = fallback.running
 
     assert await task is None
     assert await _pods_on(admin, namespace, node) == {pod}
     assert not (await admin.get(Node, node)).spec.unschedulable  # type: ignore[union-attr]
-    assert [e["event"] for e in fallback.audit.entries()] == ["spot-notice-handled-by-saas"]
+    events = [e["event"] for e in fallback.audit.entries()]
+    assert events == ["spot-notice-received", "spot-notice-handled-by-saas"]
 
 
-async def test_rebalance_foreign_and_past_notices_are_ignored(
-    admin: AsyncClient, saas: Saas, make_fallback: FallbackFactory
+async def test_withheld_fallback_records_its_plan_and_changes_nothing(
+    admin: AsyncClient, namespace: str, saas: Saas, make_fallback: FallbackFactory
 ) -> None:
-    """Only current termination notices of this cluster start anything."""
+    """In dry-run mode the fallback audits what it would evict and leaves the node alone."""
     node = await make_node(admin)
-    fallback = make_fallback(NodeActivity(), 0.1)
-    _write(fallback.notices_dir, _notice(saas.cluster_id, node, NoticeKind.REBALANCE))
-    _write(fallback.notices_dir, _notice(uuid.uuid4(), node))
-    _write(fallback.notices_dir, _notice(saas.cluster_id, node, deadline_in=-timedelta(minutes=5)))
+    pod = await make_pod(admin, namespace, node=node, owner_kind="ReplicaSet")
+    daemon = await make_pod(admin, namespace, node=node, owner_kind="DaemonSet")
+    reason = "dry-run mode: the executor changes nothing"
+    fallback = make_fallback(NodeActivity(), 0.1, reason)
+    fallback.accept(_notice(saas.cluster_id, node))
+    [task] = fallback.running
 
-    assert fallback.scan() == []
+    assert await task is None
+    assert await _pods_on(admin, namespace, node) == {pod, daemon}
     assert not (await admin.get(Node, node)).spec.unschedulable  # type: ignore[union-attr]
+    withheld = fallback.audit.entries()[-1]
+    assert withheld["event"] == "spot-fallback-withheld"
+    assert withheld["reason"] == reason
+    assert withheld["would_evict"] == [f"{namespace}/{pod}"]
+    assert withheld["skip"] == {f"{namespace}/{daemon}": "DaemonSet pod"}

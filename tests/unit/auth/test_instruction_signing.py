@@ -29,7 +29,7 @@ from protocol.changes import (
     Scale,
     WorkloadRef,
 )
-from protocol.instruction import InstructionBody
+from protocol.instruction import Approval, InstructionBody
 from protocol.recommendation import ObjectVersion, Recommendation, RecommendationKind, Risk
 from protocol.snapshot import WorkloadKind
 
@@ -174,10 +174,8 @@ def test_node_action_and_explicit_precondition_are_left_alone() -> None:
     assert pin_preconditions(explicit, versions) == explicit
 
 
-def test_recommendation_becomes_signed_instruction_for_its_cluster() -> None:
-    """An approved recommendation yields a signed instruction with its actions and versions."""
-    key = generate_signing_key()
-    recommendation = Recommendation(
+def _recommendation() -> Recommendation:
+    return Recommendation(
         recommendation_id=uuid.uuid4(),
         cluster_id=CLUSTER,
         kind=RecommendationKind.RIGHTSIZING,
@@ -192,6 +190,12 @@ def test_recommendation_becomes_signed_instruction_for_its_cluster() -> None:
         ],
         created_at=NOW,
     )
+
+
+def test_recommendation_becomes_signed_instruction_for_its_cluster() -> None:
+    """An approved recommendation yields a signed instruction with its actions and versions."""
+    key = generate_signing_key()
+    recommendation = _recommendation()
     instruction = instruction_for_recommendation(
         recommendation, tenant_id=TENANT, keyring=InstructionKeyring(key), now=NOW
     )
@@ -203,4 +207,20 @@ def test_recommendation_becomes_signed_instruction_for_its_cluster() -> None:
     assert body.expires_at - body.issued_at == timedelta(minutes=30)
     assert body.actions[0].precondition.resource_version == "77"
     assert body.computed_from == recommendation.computed_from
+    assert body.approval is Approval.HUMAN
     key.public_key.verify(_decode(instruction.signature), canonical_json(body))
+
+
+def test_policy_approval_is_recorded_in_the_signed_body() -> None:
+    """An instruction a tenant policy approved says so, under the signature."""
+    key = generate_signing_key()
+    instruction = instruction_for_recommendation(
+        _recommendation(),
+        tenant_id=TENANT,
+        keyring=InstructionKeyring(key),
+        now=NOW,
+        approval=Approval.POLICY,
+    )
+    assert instruction.body.approval is Approval.POLICY
+    assert canonical_json(instruction.body).count(b'"approval":"policy"') == 1
+    key.public_key.verify(_decode(instruction.signature), canonical_json(instruction.body))

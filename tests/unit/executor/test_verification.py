@@ -1,4 +1,4 @@
-"""Verifying instructions: signature, key id, addressee, validity window, allow-list."""
+"""Verifying instructions: signature, key id, addressee, validity window, allow-list, approval."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from auth.instruction_signing import (
     sign_instruction,
 )
 from executor.errors import RefusalError
+from executor.settings import Mode
 from executor.verification import VerificationPolicy, load_trusted_keys, verify_instruction
 from protocol.changes import ActionType, ChangeSet, Cordon, Drain
-from protocol.instruction import Instruction
+from protocol.instruction import Approval, Instruction
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TENANT = uuid.UUID("00000000-0000-4000-8000-00000000000a")
@@ -45,6 +46,7 @@ def _instruction(
     issued_at: datetime = NOW,
     ttl: timedelta = timedelta(minutes=30),
     actions: ChangeSet | None = None,
+    approval: Approval = Approval.HUMAN,
 ) -> Instruction:
     body = instruction_body_for(
         actions or ChangeSet(actions=[Cordon(node="n1"), Drain(node="n1")]),
@@ -52,7 +54,7 @@ def _instruction(
         cluster_id=cluster_id,
         issued_at=issued_at,
         ttl=ttl,
-    )
+    ).model_copy(update={"approval": approval})
     return sign_instruction(body, KEY.private_key, KEY.key_id)
 
 
@@ -178,3 +180,54 @@ def test_trusted_key_accepts_urlsafe_unpadded_base64() -> None:
     text = base64.urlsafe_b64encode(raw).decode().rstrip("=")
     keys = load_trusted_keys({KEY.key_id: text})
     verify_instruction(_instruction(), _policy(trusted_keys=keys), NOW)
+
+
+def test_policy_approved_instruction_is_refused_in_approve_each_mode() -> None:
+    """approve-each applies only what a person approved, and says why it refused."""
+    instruction = _instruction(approval=Approval.POLICY)
+    with pytest.raises(RefusalError) as refused:
+        verify_instruction(instruction, _policy(mode=Mode.APPROVE_EACH), NOW)
+    assert refused.value.reason == (
+        "approved by a policy, not by a person: this executor runs in approve-each mode "
+        "and applies only instructions a person approved"
+    )
+    assert refused.value.action_index is None
+
+
+def test_human_approved_instruction_passes_in_every_mode() -> None:
+    """A person's approval is enough whatever the mode and the auto allow-list."""
+    for mode in Mode:
+        verify_instruction(_instruction(), _policy(mode=mode, auto_action_types=set()), NOW)
+
+
+def test_policy_approved_instruction_runs_in_auto_mode_when_every_type_is_auto_listed() -> None:
+    """auto mode applies a policy's approval when cordon and drain are both auto-listed."""
+    policy = _policy(mode=Mode.AUTO, auto_action_types={ActionType.CORDON, ActionType.DRAIN})
+    verify_instruction(_instruction(approval=Approval.POLICY), policy, NOW)
+
+
+def test_policy_approved_action_off_the_auto_list_is_refused_with_its_index() -> None:
+    """One action type missing from the auto allow-list refuses the whole instruction."""
+    policy = _policy(mode=Mode.AUTO, auto_action_types={ActionType.CORDON})
+    with pytest.raises(RefusalError) as refused:
+        verify_instruction(_instruction(approval=Approval.POLICY), policy, NOW)
+    assert refused.value.reason == (
+        "approved by a policy, not by a person: action type 'drain' "
+        "is not on this executor's auto allow-list"
+    )
+    assert refused.value.action_index == 1
+
+
+def test_dry_run_mode_previews_policy_approved_instructions() -> None:
+    """dry-run changes nothing, so who approved does not matter there."""
+    verify_instruction(_instruction(approval=Approval.POLICY), _policy(mode=Mode.DRY_RUN), NOW)
+
+
+def test_approval_is_covered_by_the_signature() -> None:
+    """Relabelling a policy-approved instruction as human-approved breaks its signature."""
+    genuine = _instruction(approval=Approval.POLICY)
+    relabelled = genuine.model_copy(
+        update={"body": genuine.body.model_copy(update={"approval": Approval.HUMAN})}
+    )
+    with pytest.raises(RefusalError, match="does not match"):
+        verify_instruction(relabelled, _policy(), NOW)

@@ -73,6 +73,12 @@ SCENARIOS: tuple[Scenario, ...] = (
         ),
     ),
     Scenario("agent-executor-off", AGENT, agent_values(executor={"enabled": False})),
+    Scenario(
+        "agent-spot-notices-off",
+        AGENT,
+        agent_values(executor={"spotNotices": {"enabled": False}}),
+    ),
+    Scenario("agent-spot-watcher-off", AGENT, agent_values(spotWatcher={"enabled": False})),
     Scenario("agent-network-policy-off", AGENT, agent_values(networkPolicy={"enabled": False})),
     Scenario("server-defaults", SERVER),
     Scenario("server-everything", SERVER, SERVER_EVERYTHING),

@@ -73,7 +73,9 @@ def test_existing_secret_needs_no_credentials_in_values() -> None:
     values = {k: v for k, v in AGENT_MINIMAL.items() if k != "credentials"}
     values["credentials"] = {"existingSecret": "slicewise-credentials"}
     manifests = _render(values)
-    assert of_kind(manifests, "Secret") == []
+    assert [s["metadata"]["name"] for s in of_kind(manifests, "Secret")] == [
+        f"{RELEASE}-{AGENT}-spot-notices"
+    ]
 
 
 def test_gateway_url_must_be_https() -> None:
@@ -232,10 +234,35 @@ def test_executor_receives_mode_trusted_keys_and_enabled_actions() -> None:
 
 
 def test_executor_defaults_to_dry_run_with_no_action_allowed() -> None:
-    """Out of the box the executor changes nothing: dry-run mode, empty allow-list."""
+    """Out of the box the executor changes nothing: dry-run mode, empty allow-lists."""
     env = env_of(_container(_render(AGENT_MINIMAL), "Deployment", EXECUTOR_DEPLOYMENT))
     assert env["SLICEWISE_EXECUTOR_MODE"] == "dry-run"
     assert env["SLICEWISE_EXECUTOR_ALLOWED_ACTION_TYPES"] == "[]"
+    assert env["SLICEWISE_EXECUTOR_AUTO_ACTION_TYPES"] == "[]"
+
+
+def test_auto_action_types_are_the_enabled_ones_marked_auto() -> None:
+    """auto: true puts an enabled action type on the auto allow-list; alone it enables nothing."""
+    values = with_actions(
+        "cordon",
+        "drain",
+        "scale",
+        executor={
+            "mode": "auto",
+            "actions": {
+                "cordon": {"auto": True},
+                "drain": {"auto": True},
+                "label_node": {"auto": True},
+            },
+        },
+    )
+    env = env_of(_container(_render(values), "Deployment", EXECUTOR_DEPLOYMENT))
+    assert json.loads(env["SLICEWISE_EXECUTOR_ALLOWED_ACTION_TYPES"]) == [
+        "cordon",
+        "drain",
+        "scale",
+    ]
+    assert json.loads(env["SLICEWISE_EXECUTOR_AUTO_ACTION_TYPES"]) == ["cordon", "drain"]
 
 
 def test_agent_and_executor_run_one_replica_replaced_not_overlapped() -> None:

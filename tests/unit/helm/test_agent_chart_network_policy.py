@@ -1,4 +1,5 @@
-"""NetworkPolicies: the agent's pods may reach the gateway, the kube-apiserver and DNS only."""
+"""NetworkPolicies: the agent's pods reach the gateway, the kube-apiserver and DNS only; the spot
+watchers reach the executor's notice port, and nothing else reaches it."""
 
 from __future__ import annotations
 
@@ -19,6 +20,19 @@ DNS_RULE = {
     ],
     "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
 }
+RELEASE_LABELS = {"app.kubernetes.io/name": AGENT, "app.kubernetes.io/instance": RELEASE}
+WATCHER_PODS = {**RELEASE_LABELS, "app.kubernetes.io/component": "spot-watcher"}
+EXECUTOR_PODS = {**RELEASE_LABELS, "app.kubernetes.io/component": "executor"}
+METRICS_INGRESS = {"ports": [{"protocol": "TCP", "port": "metrics"}]}
+NOTICE_INGRESS = {
+    "from": [{"podSelector": {"matchLabels": WATCHER_PODS}}],
+    "ports": [{"protocol": "TCP", "port": "spot-notices"}],
+}
+NOTICE_EGRESS = {
+    "to": [{"podSelector": {"matchLabels": EXECUTOR_PODS}}],
+    "ports": [{"protocol": "TCP", "port": 8471}],
+}
+NOTICES_OFF = agent_values(executor={"spotNotices": {"enabled": False}})
 PINNED = agent_values(
     networkPolicy={
         "gateway": {"cidrs": ["203.0.113.0/24"], "port": 8443},
@@ -49,8 +63,8 @@ def test_agent_and_executor_egress_is_gateway_apiserver_and_dns_only() -> None:
     ]
 
 
-def test_spot_watcher_egress_is_gateway_metadata_and_dns_only() -> None:
-    """The watcher reaches the gateway, the instance metadata address and DNS, not the API."""
+def test_spot_watcher_egress_is_gateway_metadata_dns_and_executor_only() -> None:
+    """The watcher reaches the gateway, the metadata address, DNS and the executor's pods' port."""
     policy = _policy(PINNED, SPOT_WATCHER_POLICY)
     assert policy["spec"]["egress"] == [
         {
@@ -62,7 +76,17 @@ def test_spot_watcher_egress_is_gateway_metadata_and_dns_only() -> None:
             "to": [{"ipBlock": {"cidr": "169.254.169.254/32"}}],
             "ports": [{"protocol": "TCP", "port": 80}],
         },
+        NOTICE_EGRESS,
     ]
+
+
+def test_without_spot_notices_the_watcher_cannot_reach_the_executor() -> None:
+    """Turning the notice path off withdraws the watcher's egress and the executor's ingress."""
+    watcher = _policy(NOTICES_OFF, SPOT_WATCHER_POLICY)["spec"]
+    shared = _policy(NOTICES_OFF, AGENT_EXECUTOR_POLICY)["spec"]
+    assert NOTICE_EGRESS not in watcher["egress"]
+    assert len(watcher["egress"]) == 3
+    assert shared["ingress"] == [METRICS_INGRESS]
 
 
 def test_default_gateway_rule_admits_public_addresses_only() -> None:
@@ -99,9 +123,8 @@ def test_policies_select_their_component_pods() -> None:
     """One policy selects the agent and executor pods, the other the spot watcher's."""
     shared = _policy(AGENT_MINIMAL, AGENT_EXECUTOR_POLICY)["spec"]["podSelector"]
     watcher = _policy(AGENT_MINIMAL, SPOT_WATCHER_POLICY)["spec"]["podSelector"]
-    release_labels = {"app.kubernetes.io/name": AGENT, "app.kubernetes.io/instance": RELEASE}
     assert shared == {
-        "matchLabels": release_labels,
+        "matchLabels": RELEASE_LABELS,
         "matchExpressions": [
             {
                 "key": "app.kubernetes.io/component",
@@ -110,17 +133,15 @@ def test_policies_select_their_component_pods() -> None:
             }
         ],
     }
-    assert watcher == {
-        "matchLabels": {**release_labels, "app.kubernetes.io/component": "spot-watcher"}
-    }
+    assert watcher == {"matchLabels": WATCHER_PODS}
 
 
-def test_inbound_traffic_reaches_only_the_executor_metrics_port() -> None:
-    """Ingress is restricted too: the named metrics port (only the executor has one), else none."""
+def test_inbound_traffic_reaches_only_the_executor_metrics_and_notice_ports() -> None:
+    """Ingress: the metrics port, and the notice port from this release's watchers; none else."""
     shared = _policy(AGENT_MINIMAL, AGENT_EXECUTOR_POLICY)["spec"]
     watcher = _policy(AGENT_MINIMAL, SPOT_WATCHER_POLICY)["spec"]
     assert shared["policyTypes"] == ["Ingress", "Egress"]
-    assert shared["ingress"] == [{"ports": [{"protocol": "TCP", "port": "metrics"}]}]
+    assert shared["ingress"] == [METRICS_INGRESS, NOTICE_INGRESS]
     assert watcher["policyTypes"] == ["Ingress", "Egress"]
     assert "ingress" not in watcher
 
@@ -148,10 +169,10 @@ def test_extra_egress_rules_are_appended() -> None:
     """networkPolicy.extraEgress adds rules (an outbound proxy, say) after the built-in ones."""
     proxy_rule = {"to": [{"ipBlock": {"cidr": "10.1.2.3/32"}}], "ports": [{"port": 3128}]}
     values = agent_values(networkPolicy={"extraEgress": [proxy_rule]})
-    for name in (AGENT_EXECUTOR_POLICY, SPOT_WATCHER_POLICY):
+    for name, built_in in ((AGENT_EXECUTOR_POLICY, 3), (SPOT_WATCHER_POLICY, 4)):
         egress = _policy(values, name)["spec"]["egress"]
-        assert len(egress) == 4, name
-        assert egress[3] == proxy_rule, name
+        assert len(egress) == built_in + 1, name
+        assert egress[-1] == proxy_rule, name
 
 
 def test_network_policies_can_be_turned_off() -> None:
