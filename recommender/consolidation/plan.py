@@ -77,7 +77,11 @@ def _blocked(pods: Sequence[Pod], inventory: Inventory) -> bool:
 
 
 def _utilisation(node: Node, specs: Sequence[PodSpecSummary]) -> float:
-    total = pod_requests(PodSpecSummary(containers=[c for s in specs for c in s.containers]))
+    containers = [c for s in specs for c in s.containers]
+    if not containers:
+        # A node running nothing is the cheapest to release.
+        return 0.0
+    total = pod_requests(PodSpecSummary(containers=containers))
     return share_of_node(total, node)
 
 

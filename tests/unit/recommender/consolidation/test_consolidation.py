@@ -128,3 +128,12 @@ def test_node_selector_pins_a_pod_to_its_node() -> None:
     assert [
         r.node for r in recommend_consolidation(_cluster(selector={"pool": "x"}), pricebook(), NOW)
     ] == ["n2"]
+
+
+def test_empty_node_is_released_first() -> None:
+    """A node that runs no pod at all is the first to go, for its full price."""
+    cluster = _cluster(a_cpu=2000)
+    with_spare = cluster.model_copy(update={"nodes": [*cluster.nodes, node("spare")]})
+    recs = recommend_consolidation(with_spare, pricebook(), NOW)
+    assert [r.node for r in recs][:1] == ["spare"]
+    assert recs[0].evidence["moves"] == {}
