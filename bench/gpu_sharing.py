@@ -78,8 +78,9 @@ def _run_all(
     if workers <= 1:
         init_worker(workloads)
         return [run_task(task) for task in tasks]
-    # Fork keeps start-up cheap; the worker state is read-only traces.
-    context = multiprocessing.get_context("fork")
+    # Spawn, not fork: forking a process that runs threads (a test runner, an event loop) can
+    # copy a held lock into the child and hang it.
+    context = multiprocessing.get_context("spawn")
     with context.Pool(workers, initializer=init_worker, initargs=(workloads,)) as pool:
         results: list[RunResult] = []
         for done, result in enumerate(pool.imap_unordered(run_task, tasks), start=1):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from bench import gpu_sharing
@@ -14,7 +16,15 @@ WORKLOAD = "openb_pod_list_default"
 def test_quick_run_reports_every_policy_and_the_published_figures(tmp_path: Path) -> None:
     """--quick: one seed on a subsample, seven policies, full curves, published beside them."""
     out = tmp_path / "g.json"
-    result = gpu_sharing.main(["--quick", "--out", str(out)])
+    # As a command of its own: its process pool then lives and ends with that process.
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.gpu_sharing", "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    result = json.loads(run.stdout)
     assert json.loads(out.read_text()) == result
     policies = result["policies"]
     assert set(policies) == POLICIES
