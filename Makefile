@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade 'pip>=24,<27'
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	bash helm/install-tools.sh >/dev/null
+	@command -v chromium >/dev/null || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the project with every extra

@@ -10,11 +10,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Select,
     and_,
     case,
     func,
@@ -25,19 +24,11 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.errors import NotFoundError
-from store.tables import (
-    Cluster,
-    ClusterCost,
-    InstructionRecord,
-    RecommendationRecord,
-    UsageState,
-)
+from store.repositories.console_paging import Page, PageRequest
+from store.tables import Cluster, ClusterCost, RecommendationRecord, UsageState
 
 HEALTHY_WITHIN = timedelta(minutes=5)
 """An agent is healthy if its last snapshot was taken at most this long ago."""
-MAX_PAGE_SIZE = 500
-
-T = TypeVar("T")
 
 
 class RecommendationSort(StrEnum):
@@ -51,38 +42,6 @@ class RecommendationSort(StrEnum):
     RISK_ASC = "risk"
     CLUSTER = "cluster"
     KIND = "kind"
-
-
-@dataclass(frozen=True)
-class PageRequest:
-    """Which page of a list to return (1-based)."""
-
-    page: int = 1
-    size: int = 50
-
-    def __post_init__(self) -> None:
-        if self.page < 1 or not 1 <= self.size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page must be >= 1 and size within 1..{MAX_PAGE_SIZE}")
-
-    @property
-    def offset(self) -> int:
-        """Rows skipped before this page."""
-        return (self.page - 1) * self.size
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a list and how long the whole list is."""
-
-    items: list[T]
-    total: int
-    page: int
-    size: int
-
-    @property
-    def pages(self) -> int:
-        """How many pages the whole list has (at least one, even when empty)."""
-        return max(1, -(-self.total // self.size))
 
 
 @dataclass(frozen=True)
@@ -156,32 +115,6 @@ class TenantTotals:
     monthly_cost_usd: float
     open_count: int
     open_saving_usd: float
-
-
-@dataclass(frozen=True)
-class InstructionSummary:
-    """One instruction and what became of it."""
-
-    id: uuid.UUID
-    cluster_id: uuid.UUID
-    cluster_name: str
-    recommendation_id: uuid.UUID | None
-    recommendation_title: str | None
-    status: str
-    created_at: datetime
-    expires_at: datetime
-    approved_at: datetime | None
-    delivered_at: datetime | None
-    delivery_count: int
-    completed_at: datetime | None
-    envelope: dict[str, Any]
-    result: dict[str, Any] | None
-
-    @property
-    def outcome(self) -> str | None:
-        """The executor's overall outcome, once it reported one."""
-        value = (self.result or {}).get("outcome")
-        return value if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)
@@ -401,39 +334,6 @@ class ConsoleQueries:
             int(clusters), int(healthy), float(spend or 0), int(open_count), float(open_saving)
         )
 
-    async def instructions(
-        self,
-        page: PageRequest,
-        *,
-        cluster_id: uuid.UUID | None = None,
-        recommendation_id: uuid.UUID | None = None,
-        status: str | None = None,
-    ) -> Page[InstructionSummary]:
-        """One page of instructions, newest first."""
-        ins = InstructionRecord
-        conditions: list[ColumnElement[bool]] = []
-        if cluster_id is not None:
-            conditions.append(ins.cluster_id == cluster_id)
-        if recommendation_id is not None:
-            conditions.append(ins.recommendation_id == recommendation_id)
-        if status:
-            conditions.append(ins.status == status)
-        total = await self._session.scalar(select(func.count()).select_from(ins).where(*conditions))
-        query = self._instruction_query().where(*conditions)
-        query = query.order_by(ins.created_at.desc(), ins.id).offset(page.offset).limit(page.size)
-        rows = await self._session.execute(query)
-        items = [_instruction(row, name, title) for row, name, title in rows]
-        return Page(items, int(total or 0), page.page, page.size)
-
-    async def instruction(self, instruction_id: uuid.UUID) -> InstructionSummary:
-        """One instruction; NotFoundError if absent or another tenant's."""
-        query = self._instruction_query().where(InstructionRecord.id == instruction_id)
-        found = (await self._session.execute(query)).one_or_none()
-        if found is None:
-            raise NotFoundError(f"instruction {instruction_id} not found")
-        row, name, title = found
-        return _instruction(row, name, title)
-
     async def workload_usage(
         self, cluster_id: uuid.UUID, namespace: str, kind: str, name: str
     ) -> list[UsageStateDocument]:
@@ -458,21 +358,6 @@ class ConsoleQueries:
             )
             for row in rows.scalars()
         ]
-
-    @staticmethod
-    def _instruction_query() -> Select[tuple[InstructionRecord, str, Any]]:
-        return (
-            select(
-                InstructionRecord,
-                Cluster.name,
-                RecommendationRecord.body["title"].astext,
-            )
-            .join(Cluster, Cluster.id == InstructionRecord.cluster_id)
-            .outerjoin(
-                RecommendationRecord,
-                RecommendationRecord.id == InstructionRecord.recommendation_id,
-            )
-        )
 
     @staticmethod
     def _open_stats(now: datetime) -> Any:
@@ -501,22 +386,3 @@ class ConsoleQueries:
 
 def _healthy(last_snapshot_at: datetime | None, now: datetime) -> bool:
     return last_snapshot_at is not None and now - last_snapshot_at <= HEALTHY_WITHIN
-
-
-def _instruction(row: InstructionRecord, cluster_name: str, title: Any) -> InstructionSummary:
-    return InstructionSummary(
-        id=row.id,
-        cluster_id=row.cluster_id,
-        cluster_name=cluster_name,
-        recommendation_id=row.recommendation_id,
-        recommendation_title=None if title is None else str(title),
-        status=row.status,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        approved_at=row.approved_at,
-        delivered_at=row.delivered_at,
-        delivery_count=row.delivery_count,
-        completed_at=row.completed_at,
-        envelope=dict(row.envelope),
-        result=None if row.result is None else dict(row.result),
-    )

@@ -1,0 +1,71 @@
+"""The recommendation console: JSON API under `/v1/console`, web pages under `/console`.
+
+`include_console(app)` is the one entry point: it registers the routers, the static files and
+the page error handlers on an app built by `gateway.app.create_app`, whose wiring (database,
+Redis, token verifier, sign-in) the console uses.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from gateway.console.api import decide, export_routes, read
+from gateway.console.context import STATIC, Console, build_templates
+from gateway.console.instruction_issue import InstructionIssuer
+from gateway.console.pages import activity, overview, recommendations, signin
+from gateway.console.pages.render import render
+from gateway.console.pages.session import (
+    CsrfFailedError,
+    PageForbiddenError,
+    SignInRequiredError,
+)
+from gateway.console.security import secure_headers
+
+__all__ = ["include_console"]
+
+_CSRF_MESSAGE = "The form expired or did not come from this console. Reload the page and retry."
+_ROLE_MESSAGE = "Your role does not allow this: approvers and admins decide on recommendations."
+
+
+def include_console(
+    app: FastAPI, *, issuer: InstructionIssuer | None = None, page_size: int = 50
+) -> None:
+    """Serve the console on `app`; approvals sign instructions with `issuer`.
+
+    Without an issuer everything works except approving, which answers 503.
+    """
+    console = Console(build_templates(), issuer, page_size)
+    app.state.console = console
+    for router in (
+        read.router,
+        decide.router,
+        export_routes.router,
+        signin.router,
+        overview.router,
+        recommendations.router,
+        activity.router,
+    ):
+        app.include_router(router)
+    app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
+
+    async def to_signin(_request: Request, exc: Exception) -> Response:
+        location = exc.location if isinstance(exc, SignInRequiredError) else "/console/signin"
+        return secure_headers(RedirectResponse(location, status_code=303))
+
+    async def forbidden(request: Request, exc: Exception) -> Response:
+        csrf = isinstance(exc, CsrfFailedError)
+        return render(
+            console,
+            request,
+            "error.html",
+            None,
+            status_code=403,
+            title="Not allowed",
+            message=_CSRF_MESSAGE if csrf else _ROLE_MESSAGE,
+        )
+
+    app.add_exception_handler(SignInRequiredError, to_signin)
+    app.add_exception_handler(PageForbiddenError, forbidden)
+    app.add_exception_handler(CsrfFailedError, forbidden)

@@ -1,0 +1,1 @@
+"""The console's JSON API under `/v1/console` (session cookie or bearer token)."""

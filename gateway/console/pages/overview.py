@@ -1,0 +1,101 @@
+"""The console's home: spend and savings across every cluster, and the clusters with health."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from markupsafe import Markup
+
+from gateway.console.charts import Series, time_chart
+from gateway.console.context import ConsoleDep
+from gateway.console.pages.pager import pager
+from gateway.console.pages.render import render
+from gateway.console.pages.session import PageUser
+from gateway.console.savings import SavingsPoint, savings_series
+from gateway.deps import WiringDep
+from store.repositories.console_paging import PageRequest
+from store.repositories.console_queries import ConsoleQueries
+from store.repositories.console_savings import SavingsHistoryQueries
+
+router = APIRouter(include_in_schema=False)
+
+HISTORY = timedelta(days=90)
+
+
+@router.get("/")
+async def root() -> RedirectResponse:
+    """The console is the gateway's home page."""
+    return RedirectResponse("/console", status_code=303)
+
+
+def _charts(points: list[SavingsPoint]) -> tuple[Markup, Markup | None]:
+    first, last = points[0].at, points[-1].at
+    savings = time_chart(
+        [
+            Series(
+                "Approved (estimated)",
+                "estimated",
+                [(p.at, p.estimated_monthly_usd) for p in points],
+            ),
+            Series(
+                "Applied (realised)", "realised", [(p.at, p.realised_monthly_usd) for p in points]
+            ),
+        ],
+        title="Monthly savings run-rate",
+        empty_note="No savings approved yet: approve a recommendation to start the line",
+        start=first,
+        end=last,
+    )
+    spend_points = [(p.at, p.monthly_cost_usd) for p in points if p.monthly_cost_usd is not None]
+    spend = (
+        time_chart(
+            [Series("Monthly spend", "spend", [(at, v) for at, v in spend_points])],
+            title="Monthly spend",
+            start=first,
+            end=last,
+        )
+        if spend_points
+        else None
+    )
+    return savings, spend
+
+
+@router.get("/console", response_class=HTMLResponse)
+async def overview(
+    request: Request,
+    session: PageUser,
+    console: ConsoleDep,
+    wiring: WiringDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    """Totals, the savings chart and one page of clusters."""
+    now = wiring.clock()
+    tenant_id = session.principal.tenant_id
+    async with wiring.database.tenant(tenant_id) as db:
+        queries = ConsoleQueries(db, tenant_id)
+        totals = await queries.totals(now=now)
+        clusters = await queries.clusters(PageRequest(page, console.page_size), now=now)
+        history = SavingsHistoryQueries(db, tenant_id)
+        approvals = await history.approvals(until=now)
+        applications = await history.applications(until=now)
+        costs = await history.costs(since=now - HISTORY, until=now)
+    points = savings_series(approvals, applications, costs, start=now - HISTORY, end=now)
+    latest = points[-1]
+    savings_chart, spend_chart = _charts(points)
+    return render(
+        console,
+        request,
+        "overview.html",
+        session,
+        section="overview",
+        now=now,
+        totals=totals,
+        clusters=clusters,
+        pager=pager(request, page=clusters.page, pages=clusters.pages, total=clusters.total),
+        latest=latest,
+        savings_chart=savings_chart,
+        spend_chart=spend_chart,
+    )
