@@ -11,14 +11,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from auth.errors import InvalidRequestError
 from auth.hashing import SecretHasher
+from auth.instruction_keys import (
+    DEFAULT_KEEP_PREVIOUS,
+    rotate_instruction_key,
+    trusted_instruction_keys,
+)
 from auth.provisioning import Provisioning
 from auth.sealing import KeyEncryptionKey
 from auth.signing_keys import rotate_signing_key
@@ -71,6 +77,30 @@ def register(commands: Any) -> None:
         help=f"rotate the access-token signing key (needs ${_KEK_ENV})",
     )
     rotate.set_defaults(handler=_runner(_rotate_signing_key))
+
+    trusted = actions.add_parser(
+        "instruction-keys",
+        help="print the executors' trusted instruction keys (chart value executor.trustedKeys)",
+    )
+    trusted.set_defaults(handler=_runner(_instruction_keys))
+
+    rotate_instructions = actions.add_parser(
+        "rotate-instruction-key",
+        help=f"add a new instruction-signing key (needs ${_KEK_ENV}); prints the trusted keys",
+    )
+    rotate_instructions.add_argument(
+        "--activate-in-hours",
+        type=float,
+        default=0.0,
+        help="sign with it only after this long, so executors can trust it first (default: 0)",
+    )
+    rotate_instructions.add_argument(
+        "--keep-previous-hours",
+        type=float,
+        default=DEFAULT_KEEP_PREVIOUS.total_seconds() / 3600,
+        help="how long the replaced keys stay trusted once it signs (default: %(default)g)",
+    )
+    rotate_instructions.set_defaults(handler=_runner(_rotate_instruction_key))
 
 
 def database_url(explicit: str | None, env: dict[str, str]) -> str | None:
@@ -157,3 +187,33 @@ async def _rotate_signing_key(_args: argparse.Namespace, database: Database) -> 
         database, KeyEncryptionKey.from_base64(kek), now=datetime.now(UTC)
     )
     print(f"kid: {record.kid}")
+
+
+def _kek() -> KeyEncryptionKey:
+    kek = os.environ.get(_KEK_ENV)
+    if not kek:
+        raise InvalidRequestError(f"set {_KEK_ENV} to the gateway's key-encryption key")
+    return KeyEncryptionKey.from_base64(kek)
+
+
+async def _instruction_keys(_args: argparse.Namespace, database: Database) -> None:
+    # One JSON line: the value of SLICEWISE_EXECUTOR_TRUSTED_PUBLIC_KEYS, and valid YAML for
+    # the chart's executor.trustedKeys.
+    keys = await trusted_instruction_keys(database, now=datetime.now(UTC))
+    print(json.dumps(keys))
+
+
+async def _rotate_instruction_key(args: argparse.Namespace, database: Database) -> None:
+    if args.activate_in_hours < 0 or args.keep_previous_hours < 0:
+        raise InvalidRequestError("hours cannot be negative")
+    now = datetime.now(UTC)
+    record = await rotate_instruction_key(
+        database,
+        _kek(),
+        now=now,
+        activate_in=timedelta(hours=args.activate_in_hours),
+        keep_previous_for=timedelta(hours=args.keep_previous_hours),
+    )
+    print(f"kid: {record.kid}")
+    print(f"activates_at: {record.created_at.isoformat()}")
+    print(f"trusted_keys: {json.dumps(await trusted_instruction_keys(database, now=now))}")

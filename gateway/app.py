@@ -5,11 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from auth.clock import Clock, utc_now
+from gateway.console import include_console
+from gateway.console.instruction_issue import SignedInstructionIssuer
 from gateway.logs import RequestContextMiddleware, configure_logging
 from gateway.metrics import MetricsMiddleware
 from gateway.openapi import install_openapi
 from gateway.problems import install_problem_handlers
-from gateway.routes import admin, health, ingest, login, oauth
+from gateway.routes import admin, health, ingest, instructions, login, oauth
 from gateway.settings import GatewaySettings
 from gateway.wiring import build_wiring
 from protocol.snapshot import ClusterSnapshot
@@ -31,6 +33,8 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
     install_problem_handlers(app, wiring.metrics)
     for router in (health.router, oauth.router, ingest.router, login.router, admin.router):
         app.include_router(router)
+    app.include_router(instructions.router)
+    include_console(app, issuer=SignedInstructionIssuer(wiring.instruction_keys.keyring))
     # Outermost first: the metrics see every response, including the problem responses.
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=wiring.metrics)

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from auth.client_credentials import ClientCredentialsGrant
 from auth.clock import Clock, utc_now
 from auth.hashing import SecretHasher
+from auth.instruction_keys import InstructionKeys
 from auth.key_ring import KeyRing, KeyRingPolicy
 from auth.login import ConsoleLogin
 from auth.oidc import OidcClient, OidcSettings
@@ -24,9 +25,12 @@ from auth.tokens import TokenIssuer, TokenSettings, TokenVerifier
 from gateway.body import BodyLimits
 from gateway.dedupe import Deduplicator
 from gateway.ingest import IngestService
+from gateway.instruction_delivery import InstructionDelivery
+from gateway.instruction_wakeups import InstructionWakeups
 from gateway.metrics import GatewayMetrics
 from gateway.publisher import EventPublisher
 from gateway.rate_limit import RateLimiter
+from gateway.result_notifications import CeleryResultNotifier
 from gateway.settings import GatewaySettings
 from gateway.validation import settle_heap
 from store.database import Database
@@ -55,12 +59,16 @@ class Wiring:
     limiter: RateLimiter
     ingest: IngestService
     limits: BodyLimits
+    instruction_keys: InstructionKeys
+    instructions: InstructionDelivery
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
         """Load the signing keys and connect the producer; start key maintenance."""
         await self.keys.start()
+        await self.instruction_keys.start()
         await self.publisher.start()
+        await self.instructions.start()
         self._tasks.append(asyncio.create_task(self._maintain_keys(), name="key-maintenance"))
         if self.settings.settle_heap_after_start:
             settle_heap()
@@ -73,6 +81,7 @@ class Wiring:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await self.instructions.stop()
         await self.publisher.stop()
         await self.redis.aclose()
         await self.database.dispose()
@@ -91,6 +100,7 @@ class Wiring:
             await asyncio.sleep(self.settings.key_maintenance_seconds)
             try:
                 await self.keys.maintain()
+                await self.instruction_keys.maintain()
             except Exception as e:  # noqa: BLE001 - keep maintaining; the next round may succeed
                 _log.warning("signing key maintenance failed", error=type(e).__name__)
 
@@ -114,9 +124,10 @@ def build_wiring(settings: GatewaySettings, *, clock: Clock = utc_now) -> Wiring
         leeway=timedelta(seconds=settings.token_leeway_seconds),
     )
     longest = max(settings.access_token_seconds, settings.console_session_seconds)
+    kek = _key_encryption_key(settings)
     keys = KeyRing(
         database,
-        _key_encryption_key(settings),
+        kek,
         KeyRingPolicy(
             publish_for=timedelta(seconds=longest + settings.token_leeway_seconds),
             rotate_after=timedelta(hours=settings.signing_key_rotation_hours),
@@ -157,6 +168,13 @@ def build_wiring(settings: GatewaySettings, *, clock: Clock = utc_now) -> Wiring
             publisher, dedupe, metrics, retry_after_seconds=settings.retry_after_seconds
         ),
         limits=BodyLimits(settings.max_body_bytes, settings.max_decompressed_bytes),
+        instruction_keys=InstructionKeys(database, kek, clock=clock),
+        instructions=InstructionDelivery(
+            database,
+            InstructionWakeups(redis),
+            CeleryResultNotifier(settings.redis_url),
+            clock=clock,
+        ),
     )
 
 

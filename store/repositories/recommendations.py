@@ -24,6 +24,12 @@ class RecommendationStatus(StrEnum):
     REJECTED = "rejected"
     SUPERSEDED = "superseded"
     """A later analysis no longer produced it."""
+    SNOOZED = "snoozed"
+    """Set aside by a person until `snoozed_until`."""
+    APPLIED = "applied"
+    """Its instruction was applied by the executor."""
+    FAILED = "failed"
+    """Its instruction failed (and was rolled back) in the cluster."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,283 @@
+"""Approval -> signed instruction -> executor -> cluster -> result, end to end.
+
+Everything real: the gateway with the console (uvicorn in-process) on the session's PostgreSQL,
+Redis and Kafka; the executor process's own `serve` with settings, trusting exactly the keys
+`slicewise admin instruction-keys` prints and acting with its chart's RBAC rules on a real
+kube-apiserver; a console API client approving through the console endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+import yaml
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Node
+from pydantic import SecretStr
+from sqlalchemy.engine import URL
+
+from auth.hashing import SecretHasher
+from auth.provisioning import ClusterCredentials, Provisioning
+from auth.sealing import KeyEncryptionKey
+from cli.main import main as cli_main
+from devstack.services import ServiceUrls
+from executor.service import serve as serve_executor
+from executor.settings import ExecutorSettings, Mode, ReadinessMode
+from gateway.app import create_app
+from gateway.console import include_console
+from gateway.console.instruction_issue import SignedInstructionIssuer
+from gateway.settings import GatewaySettings
+from gateway.wiring import Wiring
+from protocol.changes import ActionType, ChangeSet, Cordon
+from protocol.recommendation import Recommendation, RecommendationKind, Risk
+from store.database import Database
+from store.repositories.audit import AuditRepository
+from store.repositories.recommendations import NewRecommendation, RecommendationRepository
+from store.repositories.tenants import TenantView
+from store.roles import DEFAULT_APP_ROLE, app_url
+from tests.integration.executor.conftest import EXECUTOR_RULES
+from tests.integration.gateway.harness import (
+    NotifyingServer,
+    RunningGateway,
+    fetch_token,
+    wait_started,
+)
+from tests.kube.harness import KubeApiServer, running_kube_apiserver
+
+pytestmark = pytest.mark.kube
+
+APPLIED_WITHIN = 60.0
+
+
+@pytest.fixture(scope="module")
+def cluster_api() -> Iterator[KubeApiServer]:
+    """The customer's cluster: a real kube-apiserver."""
+    with running_kube_apiserver() as server:
+        yield server
+
+
+@contextlib.asynccontextmanager
+async def _gateway_with_console(settings: GatewaySettings) -> AsyncIterator[RunningGateway]:
+    app = create_app(settings)
+    wiring: Wiring = app.state.wiring
+    include_console(app, issuer=SignedInstructionIssuer(wiring.instruction_keys.keyring))
+    server = NotifyingServer(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        await wait_started(server, task)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield RunningGateway(app, f"http://127.0.0.1:{port}", settings)
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def gateway(services: ServiceUrls, owner_database_url: URL) -> AsyncIterator[RunningGateway]:
+    """The SaaS: gateway, console API and instruction endpoints."""
+    suffix = uuid.uuid4().hex[:8]
+    settings = GatewaySettings.model_validate(
+        {
+            "database_url": app_url(owner_database_url, DEFAULT_APP_ROLE).render_as_string(
+                hide_password=False
+            ),
+            "database_pool_size": 3,
+            "redis_url": services.redis_url,
+            "redis_key_prefix": f"e2e-{suffix}:",
+            "kafka_bootstrap": services.kafka_bootstrap,
+            "snapshots_topic": f"e2e.snapshots.{suffix}",
+            "spot_notices_topic": f"e2e.spot-notices.{suffix}",
+            "key_encryption_key": KeyEncryptionKey.generate_base64(),
+            "log_json": False,
+            "settle_heap_after_start": False,
+        }
+    )
+    async with _gateway_with_console(settings) as running:
+        yield running
+
+
+async def _open_cordon_recommendation(
+    database: Database, tenant_id: uuid.UUID, cluster_id: uuid.UUID, node: str
+) -> uuid.UUID:
+    recommendation = Recommendation(
+        recommendation_id=uuid.uuid4(),
+        cluster_id=cluster_id,
+        kind=RecommendationKind.CONSOLIDATION,
+        node=node,
+        title=f"Retire {node}",
+        reason="its pods fit elsewhere",
+        risk=Risk.LOW,
+        monthly_saving_usd=320.0,
+        change_set=ChangeSet(actions=[Cordon(node=node)]),
+        created_at=datetime.now(UTC),
+    )
+    async with database.tenant(tenant_id) as session:
+        stored = await RecommendationRepository(session, tenant_id).create(
+            cluster_id,
+            NewRecommendation(
+                id=recommendation.recommendation_id,
+                kind=recommendation.kind.value,
+                fingerprint=f"consolidation/{node}",
+                monthly_saving_usd=recommendation.monthly_saving_usd,
+                body=recommendation.model_dump(mode="json"),
+                created_at=recommendation.created_at,
+            ),
+        )
+    return stored.id
+
+
+@dataclass(frozen=True)
+class Saas:
+    """The SaaS side: the gateway, its database and the tenant of the test."""
+
+    gateway: RunningGateway
+    database: Database
+    tenant: TenantView
+
+
+@pytest.fixture
+def saas(gateway: RunningGateway, database: Database, tenant: TenantView) -> Saas:
+    """This test's tenant on the gateway with the console."""
+    return Saas(gateway, database, tenant)
+
+
+PrintKeys = Callable[[], Awaitable[dict[str, str]]]
+
+
+@pytest.fixture
+def print_trusted_keys(
+    owner_database_url: URL, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> PrintKeys:
+    """Runs `slicewise admin instruction-keys` against the session database; parses its JSON."""
+    monkeypatch.setenv("DATABASE_URL", owner_database_url.render_as_string(hide_password=False))
+    monkeypatch.delenv("SLICEWISE_DATABASE_URL", raising=False)
+
+    async def run() -> dict[str, str]:
+        capsys.readouterr()
+        # The command runs its own event loop, so it gets a thread of its own.
+        code = await asyncio.to_thread(cli_main, ["admin", "instruction-keys"])
+        assert code == 0
+        keys: dict[str, str] = json.loads(capsys.readouterr().out)
+        return keys
+
+    return run
+
+
+def _executor_settings(
+    gateway: RunningGateway,
+    credentials: ClusterCredentials,
+    trusted: dict[str, str],
+    kubeconfig: Path,
+    state_dir: Path,
+) -> ExecutorSettings:
+    return ExecutorSettings(
+        gateway_url=gateway.url,
+        cluster_id=credentials.cluster.id,
+        tenant_id=credentials.cluster.tenant_id,
+        client_id=credentials.executor.client.client_id,
+        client_secret=SecretStr(credentials.executor.secret),
+        trusted_public_keys=trusted,
+        mode=Mode.APPROVE_EACH,
+        allowed_action_types=[ActionType.CORDON, ActionType.LABEL_NODE],
+        poll_wait_seconds=30,
+        state_dir=state_dir,
+        kubeconfig=kubeconfig,
+        readiness=ReadinessMode.PODS,
+        verify_window_seconds=0,
+        log_json=False,
+    )
+
+
+async def _completed(
+    gateway: RunningGateway, token: str, cluster_id: uuid.UUID, instruction_id: uuid.UUID
+) -> dict[str, Any]:
+    """The instruction's status document once it has a result (read through the API)."""
+    path = f"/v1/clusters/{cluster_id}/instructions/{instruction_id}"
+
+    async def completed() -> dict[str, Any]:
+        async with gateway.client() as http:
+            while True:
+                document: dict[str, Any] = (
+                    await http.get(path, headers={"Authorization": f"Bearer {token}"})
+                ).json()
+                if document.get("status") != "approved":
+                    return document
+                # The result arrives from the executor in this same loop: look again shortly.
+                await asyncio.sleep(0.05)
+
+    return await asyncio.wait_for(completed(), APPLIED_WITHIN)
+
+
+async def test_approved_recommendation_is_applied_by_the_executor_and_reported(
+    saas: Saas, cluster_api: KubeApiServer, print_trusted_keys: PrintKeys, tmp_path: Path
+) -> None:
+    """Console approval cordons the node through the executor; the API shows it applied."""
+    gateway, database, tenant = saas.gateway, saas.database, saas.tenant
+    provisioning = Provisioning(database, SecretHasher())
+    credentials = await provisioning.create_cluster(tenant.id, "e2e-approval", actor="test")
+    approver = await provisioning.create_client(
+        tenant.id, ["console:read", "console:approve"], actor="test"
+    )
+    token = await fetch_token(gateway, approver.client.client_id, approver.secret)
+    node = f"gpu-{uuid.uuid4().hex[:6]}"
+    admin = cluster_api.admin_async_client()
+    try:
+        await admin.create(Node(metadata=ObjectMeta(name=node)))
+        recommendation_id = await _open_cordon_recommendation(
+            database, tenant.id, credentials.cluster.id, node
+        )
+        trusted = await print_trusted_keys()
+        identity = cluster_api.mint_identity(EXECUTOR_RULES, name="slicewise-executor-e2e")
+        kubeconfig = tmp_path / "kubeconfig.yaml"
+        kubeconfig.write_text(yaml.safe_dump(identity.kubeconfig_dict()), encoding="utf-8")
+        settings = _executor_settings(
+            gateway, credentials, trusted, kubeconfig, tmp_path / "executor"
+        )
+        stop, started = asyncio.Event(), asyncio.Event()
+        executor = asyncio.create_task(serve_executor(settings, stop, started=started))
+        try:
+            await asyncio.wait_for(started.wait(), APPLIED_WITHIN)
+            async with gateway.client() as http:
+                approval = await http.post(
+                    f"/v1/console/recommendations/{recommendation_id}/approve",
+                    json={"comment": "go"},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+            assert approval.status_code == 200, approval.text
+            instruction_id = uuid.UUID(approval.json()["instruction_id"])
+            state = await _completed(gateway, token, credentials.cluster.id, instruction_id)
+        finally:
+            stop.set()
+            await asyncio.wait_for(executor, 30)
+        live = await admin.get(Node, node)
+    finally:
+        await admin.close()
+
+    assert (state["status"], state["outcome"]) == ("completed", "applied"), state["result"]
+    assert state["key_id"] in trusted
+    assert state["delivery_count"] == 1
+    assert live.spec is not None
+    assert live.spec.unschedulable is True
+    async with database.tenant(tenant.id) as session:
+        audit = await AuditRepository(session, tenant.id).list(subject_id=str(instruction_id))
+    async with gateway.client() as http:
+        detail = await http.get(
+            f"/v1/console/recommendations/{recommendation_id}",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert detail.status_code == 200
+    assert detail.json()["summary"]["status"] == "applied"
+    assert [entry.action for entry in audit] == ["instruction.applied", "instruction.issued"]
+    assert audit[0].actor == f"client:{credentials.executor.client.client_id}"
