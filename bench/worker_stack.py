@@ -1,0 +1,137 @@
+"""What the workers bench runs on: a scratch database, topics, and ingest worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from devstack.process import ManagedProcess, free_port
+from store.database import async_url
+from store.migrate import upgrade
+from store.roles import DEFAULT_APP_ROLE, app_url
+from workers.settings import WorkerSettings
+
+
+@asynccontextmanager
+async def scratch_database(server_url: str) -> AsyncIterator[URL]:
+    """A fresh migrated database on the server for one bench run; yields the app role's URL."""
+    name = f"slicewise_bench_{secrets.token_hex(6)}"
+    engine = create_async_engine(async_url(server_url), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        owner = make_url(server_url).set(database=name)
+        await asyncio.to_thread(upgrade, owner)
+        yield app_url(owner, DEFAULT_APP_ROLE)
+    finally:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await engine.dispose()
+
+
+async def create_topic(bootstrap: str, name: str, partitions: int) -> None:
+    """Create a topic with `partitions` partitions."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
+    finally:
+        await admin.close()
+
+
+async def scrape(port: int) -> dict[str, float]:
+    """Sample name -> summed value on a worker's /metrics (empty if it does not answer yet)."""
+    try:
+        async with httpx.AsyncClient() as client:
+            body = (await client.get(f"http://127.0.0.1:{port}/metrics", timeout=5)).text
+    except httpx.HTTPError:
+        return {}
+    values: dict[str, float] = {}
+    for family in text_string_to_metric_families(body):
+        for sample in family.samples:
+            values[sample.name] = values.get(sample.name, 0.0) + sample.value
+    return values
+
+
+def _env(settings: WorkerSettings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLICEWISE_")}
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            env[f"SLICEWISE_WORKER_{name.upper()}"] = str(value)
+    return env
+
+
+class WorkerFleet:
+    """`count` ingest worker processes of one consumer group."""
+
+    def __init__(self, base: WorkerSettings, count: int, log_dir: Path) -> None:
+        """Configure (but not start) the processes."""
+        self.settings = [
+            base.model_copy(
+                update={"client_id": f"{base.client_id}-{i}", "metrics_port": free_port()}
+            )
+            for i in range(count)
+        ]
+        self._log_dir = log_dir
+        self._processes: list[ManagedProcess] = []
+
+    def start(self) -> None:
+        """Start every process."""
+        for settings in self.settings:
+            self._processes.append(
+                ManagedProcess(
+                    settings.client_id,
+                    [sys.executable, "-m", "workers", "ingest"],
+                    log_path=self._log_dir / f"{settings.client_id}.log",
+                    env=_env(settings),
+                )
+            )
+
+    async def wait_assigned(self, partitions: int, within: float = 90.0) -> None:
+        """Wait until each process owns a partition and together they own all of them."""
+        deadline = time.monotonic() + within
+        while True:
+            self.check_alive()
+            counts = [
+                (await scrape(s.metrics_port)).get("slicewise_worker_assigned_partitions", 0.0)
+                for s in self.settings
+            ]
+            if sum(counts) == partitions and all(c >= 1 for c in counts):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"partitions not assigned after {within:.0f}s: {counts}")
+            await asyncio.sleep(0.2)
+
+    def check_alive(self) -> None:
+        """Raise ServiceError with the log tail of a process that exited."""
+        for process in self._processes:
+            process.check_alive()
+
+    async def processed(self) -> list[float]:
+        """Messages each process has handled so far."""
+        return [
+            (await scrape(s.metrics_port)).get("slicewise_worker_messages_total", 0.0)
+            for s in self.settings
+        ]
+
+    def stop(self) -> None:
+        """Stop every process (SIGTERM, then SIGKILL)."""
+        while self._processes:
+            self._processes.pop().stop()
+
+    def log_tails(self) -> Sequence[str]:
+        """The end of each process's log, for error reports."""
+        return [p.log_tail() for p in self._processes]

@@ -1,0 +1,168 @@
+"""Snapshot index and inventory repositories: behaviour and tenant isolation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from store.database import Database
+from store.repositories.clusters import ClusterView
+from store.repositories.inventory import InventoryItem, InventoryRepository
+from store.repositories.snapshots import SnapshotRepository
+from store.repositories.tenants import TenantView
+from tests.unit.workers.factories import T0
+
+
+def _item(kind: str, name: str, namespace: str = "shop") -> InventoryItem:
+    return InventoryItem(kind, namespace, name, f"uid-{name}", "1", {"name": name})
+
+
+async def _record(database: Database, tenant: TenantView, cluster: ClusterView) -> uuid.UUID:
+    snapshot_id = uuid.uuid4()
+    async with database.tenant(tenant.id) as session:
+        await SnapshotRepository(session, tenant.id).record(
+            snapshot_id=snapshot_id,
+            cluster_id=cluster.id,
+            taken_at=T0,
+            received_at=T0 + timedelta(seconds=1),
+            node_count=2,
+            pod_count=4,
+            sample_count=4,
+        )
+    return snapshot_id
+
+
+async def _replace(
+    database: Database, tenant: TenantView, cluster: ClusterView, items: list[InventoryItem]
+) -> None:
+    async with database.tenant(tenant.id) as session:
+        await InventoryRepository(session, tenant.id).replace(
+            cluster.id, snapshot_id=uuid.uuid4(), observed_at=T0, items=items
+        )
+
+
+async def test_recording_a_snapshot_twice_reports_the_duplicate(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> None:
+    """The second insert of one snapshot id returns False and adds no row."""
+    snapshot_id = await _record(database, tenant, cluster)
+    async with database.tenant(tenant.id) as session:
+        repository = SnapshotRepository(session, tenant.id)
+        again = await repository.record(
+            snapshot_id=snapshot_id,
+            cluster_id=cluster.id,
+            taken_at=T0,
+            received_at=T0,
+            node_count=0,
+            pod_count=0,
+            sample_count=0,
+        )
+        count = await repository.count(cluster.id)
+        view = await repository.get(snapshot_id)
+    assert again is False
+    assert count == 1
+    assert view is not None
+    assert (view.node_count, view.pod_count) == (2, 4)
+
+
+async def test_snapshots_are_invisible_to_other_tenants(
+    database: Database, tenant: TenantView, other_tenant: TenantView, cluster: ClusterView
+) -> None:
+    """Another tenant gets no row, no count and no latest list for this tenant's snapshot."""
+    snapshot_id = await _record(database, tenant, cluster)
+    async with database.tenant(other_tenant.id) as session:
+        repository = SnapshotRepository(session, other_tenant.id)
+        assert await repository.get(snapshot_id) is None
+        assert await repository.count(cluster.id) == 0
+        assert await repository.latest(cluster.id) == []
+
+
+async def test_other_tenant_cannot_lock_the_cluster(
+    database: Database, tenant: TenantView, other_tenant: TenantView, cluster: ClusterView
+) -> None:
+    """Locking a cluster of another tenant finds nothing."""
+    async with database.tenant(other_tenant.id) as session:
+        assert await SnapshotRepository(session, other_tenant.id).lock_cluster(cluster.id) is None
+    async with database.tenant(tenant.id) as session:
+        state = await SnapshotRepository(session, tenant.id).lock_cluster(cluster.id)
+    assert state is not None
+    assert state.last_snapshot_at is None
+
+
+async def test_replace_deletes_objects_absent_from_the_new_set(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> None:
+    """Replacing {a, b} with {b, c} leaves b and c and reports one deletion."""
+    await _replace(database, tenant, cluster, [_item("Pod", "a"), _item("Pod", "b")])
+    async with database.tenant(tenant.id) as session:
+        counts = await InventoryRepository(session, tenant.id).replace(
+            cluster.id,
+            snapshot_id=uuid.uuid4(),
+            observed_at=T0,
+            items=[_item("Pod", "b"), _item("Pod", "c")],
+        )
+        names = [o.name for o in await InventoryRepository(session, tenant.id).list(cluster.id)]
+    assert (counts.upserted, counts.deleted) == (2, 1)
+    assert names == ["b", "c"]
+
+
+async def test_find_returns_only_stored_names_of_the_kind(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> None:
+    """Finding pods a and z returns a only; a node named a is not a pod."""
+    await _replace(database, tenant, cluster, [_item("Pod", "a"), _item("Node", "a", namespace="")])
+    async with database.tenant(tenant.id) as session:
+        found = await InventoryRepository(session, tenant.id).find(
+            cluster.id, "Pod", [("shop", "a"), ("shop", "z")]
+        )
+    assert list(found) == [("shop", "a")]
+    assert found["shop", "a"].body == {"name": "a"}
+
+
+async def test_inventory_is_invisible_to_other_tenants(
+    database: Database, tenant: TenantView, other_tenant: TenantView, cluster: ClusterView
+) -> None:
+    """Another tenant lists, finds and counts nothing of this tenant's inventory."""
+    await _replace(database, tenant, cluster, [_item("Pod", "a")])
+    async with database.tenant(other_tenant.id) as session:
+        repository = InventoryRepository(session, other_tenant.id)
+        assert await repository.list(cluster.id) == []
+        assert await repository.find(cluster.id, "Pod", [("shop", "a")]) == {}
+        assert await repository.count(cluster.id) == {}
+
+
+async def test_other_tenant_replace_cannot_delete_this_tenants_inventory(
+    database: Database, tenant: TenantView, other_tenant: TenantView, cluster: ClusterView
+) -> None:
+    """An empty replace of this tenant's cluster id, run as another tenant, deletes nothing."""
+    await _replace(database, tenant, cluster, [_item("Pod", "a")])
+    async with database.tenant(other_tenant.id) as session:
+        counts = await InventoryRepository(session, other_tenant.id).replace(
+            cluster.id, snapshot_id=uuid.uuid4(), observed_at=T0, items=[]
+        )
+    async with database.tenant(tenant.id) as session:
+        remaining = await InventoryRepository(session, tenant.id).count(cluster.id)
+    assert counts.deleted == 0
+    assert remaining == {"Pod": 1}
+
+
+async def test_other_tenant_recording_the_same_id_changes_nothing(
+    database: Database, tenant: TenantView, other_tenant: TenantView, cluster: ClusterView
+) -> None:
+    """Another tenant's insert of a taken snapshot id stores nothing and alters nothing."""
+    snapshot_id = await _record(database, tenant, cluster)
+    async with database.tenant(other_tenant.id) as session:
+        stored = await SnapshotRepository(session, other_tenant.id).record(
+            snapshot_id=snapshot_id,
+            cluster_id=cluster.id,
+            taken_at=T0,
+            received_at=T0,
+            node_count=99,
+            pod_count=99,
+            sample_count=99,
+        )
+    async with database.tenant(tenant.id) as session:
+        view = await SnapshotRepository(session, tenant.id).get(snapshot_id)
+    assert stored is False
+    assert view is not None
+    assert view.node_count == 2

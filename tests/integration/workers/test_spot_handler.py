@@ -1,0 +1,121 @@
+"""Handling spot notices: evacuation recommendations, auto-approval, idempotency."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from auth.instruction_signing import InstructionKeyring, generate_signing_key
+from protocol.canonical import canonical_json
+from protocol.changes import ActionType
+from store.database import Database
+from store.repositories.clusters import ClusterView
+from store.repositories.instructions import InstructionRepository
+from store.repositories.recommendations import RecommendationRepository, RecommendationStatus
+from store.repositories.spot_notices import SpotNoticeRepository
+from store.repositories.tenants import TenantRepository, TenantView
+from store.tables import InstructionRecord
+from tests.unit.workers.factories import T0, shop_snapshot, snapshot_message, spot_notice
+from workers.errors import UnknownClusterError
+from workers.ingest.handler import SnapshotIngest
+from workers.instructions import KeyringInstructionIssuer, UnsignedInstructionIssuer
+from workers.spot.handler import DUPLICATE, PROCESSED, SpotNoticeHandler
+
+NOW = T0 + timedelta(minutes=5)
+
+
+def _handler(database: Database) -> SpotNoticeHandler:
+    return SpotNoticeHandler(
+        database, UnsignedInstructionIssuer(), instruction_ttl_seconds=600, clock=lambda: NOW
+    )
+
+
+@pytest.fixture
+async def shop(database: Database, tenant: TenantView, cluster: ClusterView) -> ClusterView:
+    """The cluster after one snapshot: node-b (spot) runs web0-7d9f-1 and web1-7d9f-1."""
+    await SnapshotIngest(database).apply(snapshot_message(tenant.id, shop_snapshot(cluster.id, 1)))
+    return cluster
+
+
+async def test_notice_produces_an_open_evacuation_recommendation(
+    database: Database, tenant: TenantView, shop: ClusterView
+) -> None:
+    """Cordon then drain node-b; both of its pods are listed; the notice points at it."""
+    message = spot_notice(tenant.id, shop.id)
+    assert await _handler(database).apply(message) == PROCESSED
+    async with database.tenant(tenant.id) as session:
+        [rec] = await RecommendationRepository(session, tenant.id).list(shop.id)
+        notice = await SpotNoticeRepository(session, tenant.id).get(message.notice.notice_id)
+    assert rec.kind == "spot-evacuation"
+    assert rec.status is RecommendationStatus.OPEN
+    actions = rec.body["change_set"]["actions"]
+    assert [a["type"] for a in actions] == [ActionType.CORDON, ActionType.DRAIN]
+    assert {a["node"] for a in actions} == {"node-b"}
+    pods = sorted(p["pod"] for p in rec.body["evidence"]["pods"])
+    assert pods == ["shop/web0-7d9f-1", "shop/web1-7d9f-1"]
+    assert (notice.recommendation_id, notice.handled_at) == (rec.id, NOW)
+
+
+async def test_auto_spot_tenant_gets_an_approved_instruction(
+    database: Database, tenant: TenantView, shop: ClusterView
+) -> None:
+    """With auto_spot on, the recommendation is approved and an unsigned instruction waits."""
+    async with database.tenant(tenant.id) as session:
+        await TenantRepository(session).update_settings({"auto_spot": True})
+    await _handler(database).apply(spot_notice(tenant.id, shop.id))
+    async with database.tenant(tenant.id) as session:
+        [rec] = await RecommendationRepository(session, tenant.id).list(shop.id)
+        [row] = (await session.execute(select(InstructionRecord))).scalars().all()
+    assert (rec.status, rec.decided_by) == (RecommendationStatus.APPROVED, "policy:auto_spot")
+    assert (row.status, row.recommendation_id) == ("approved", rec.id)
+    assert row.expires_at == NOW + timedelta(seconds=600)
+    assert set(row.envelope) == {"body"}
+    assert row.envelope["body"]["actions"] == rec.body["change_set"]["actions"]
+
+
+async def test_keyring_issuer_stores_a_signed_instruction(
+    database: Database, tenant: TenantView, shop: ClusterView
+) -> None:
+    """With a keyring wired in, the stored envelope is an Instruction signed by its key."""
+    keyring = InstructionKeyring(current=generate_signing_key())
+    async with database.tenant(tenant.id) as session:
+        await TenantRepository(session).update_settings({"auto_spot": True})
+    handler = SpotNoticeHandler(
+        database,
+        KeyringInstructionIssuer(lambda: keyring),
+        instruction_ttl_seconds=600,
+        clock=lambda: NOW,
+    )
+    await handler.apply(spot_notice(tenant.id, shop.id))
+    async with database.tenant(tenant.id) as session:
+        [stored] = await InstructionRepository(session, tenant.id).list(cluster_id=shop.id)
+    instruction = stored.instruction
+    assert instruction.key_id == keyring.current.key_id
+    keyring.current.public_key.verify(
+        base64.urlsafe_b64decode(instruction.signature + "=="), canonical_json(instruction.body)
+    )
+    assert [a.type for a in instruction.body.actions] == [ActionType.CORDON, ActionType.DRAIN]
+
+
+async def test_redelivered_notice_changes_nothing(
+    database: Database, tenant: TenantView, shop: ClusterView
+) -> None:
+    """The second delivery of one notice is a duplicate and adds no recommendation."""
+    message = spot_notice(tenant.id, shop.id)
+    handler = _handler(database)
+    await handler.apply(message)
+    assert await handler.apply(message) == DUPLICATE
+    async with database.tenant(tenant.id) as session:
+        assert len(await RecommendationRepository(session, tenant.id).list(shop.id)) == 1
+
+
+async def test_notice_for_unregistered_cluster_is_refused(
+    database: Database, tenant: TenantView
+) -> None:
+    """A notice naming a cluster the tenant does not have is a permanent error."""
+    with pytest.raises(UnknownClusterError):
+        await _handler(database).apply(spot_notice(tenant.id, uuid.uuid4()))

@@ -1,0 +1,128 @@
+"""Usage-state and spot-notice repositories: behaviour and tenant isolation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.exc import DBAPIError
+
+from store.database import Database
+from store.errors import NotFoundError
+from store.repositories.clusters import ClusterView
+from store.repositories.spot_notices import SpotNoticeRepository
+from store.repositories.tenants import TenantView
+from store.repositories.usage_states import ContainerKey, UsageStateRecord, UsageStateRepository
+from tests.unit.workers.factories import T0
+
+KEY = ContainerKey("shop", "Deployment", "web0", "app")
+
+
+def _state(payload: bytes, samples: int) -> UsageStateRecord:
+    return UsageStateRecord(KEY, payload, samples, T0, T0 + timedelta(minutes=samples))
+
+
+async def _put(
+    database: Database, tenant: TenantView, cluster: ClusterView, record: UsageStateRecord
+) -> None:
+    async with database.tenant(tenant.id) as session:
+        await UsageStateRepository(session, tenant.id).put_many(cluster.id, [record])
+
+
+async def test_put_overwrites_the_state_of_the_same_container(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> None:
+    """A second put of one key replaces state and counters; a missing key is absent."""
+    await _put(database, tenant, cluster, _state(b"first", 1))
+    await _put(database, tenant, cluster, _state(b"second", 5))
+    other = ContainerKey("shop", "Deployment", "web9", "app")
+    async with database.tenant(tenant.id) as session:
+        found = await UsageStateRepository(session, tenant.id).get_many(cluster.id, [KEY, other])
+    assert list(found) == [KEY]
+    assert (found[KEY].state, found[KEY].sample_count) == (b"second", 5)
+    assert found[KEY].last_sample_at == T0 + timedelta(minutes=5)
+
+
+async def test_usage_states_are_invisible_to_other_tenants(
+    database: Database, tenant: TenantView, other_tenant: TenantView, cluster: ClusterView
+) -> None:
+    """Another tenant neither lists nor gets this tenant's usage states."""
+    await _put(database, tenant, cluster, _state(b"mine", 1))
+    async with database.tenant(other_tenant.id) as session:
+        repository = UsageStateRepository(session, other_tenant.id)
+        assert await repository.list(cluster.id) == []
+        assert await repository.get_many(cluster.id, [KEY]) == {}
+
+
+async def test_other_tenant_put_cannot_overwrite_a_state(
+    database: Database, tenant: TenantView, other_tenant: TenantView, cluster: ClusterView
+) -> None:
+    """A put naming this tenant's cluster from another tenant leaves this tenant's row as it was.
+
+    The conflicting row is invisible to the other tenant, so its upsert is refused by the
+    row-level security check instead of overwriting.
+    """
+    await _put(database, tenant, cluster, _state(b"mine", 1))
+    with pytest.raises(DBAPIError, match="row-level security"):
+        await _put(database, other_tenant, cluster, _state(b"theirs", 9))
+    async with database.tenant(tenant.id) as session:
+        found = await UsageStateRepository(session, tenant.id).get_many(cluster.id, [KEY])
+    assert found[KEY].state == b"mine"
+
+
+async def _notice(
+    database: Database, tenant: TenantView, cluster: ClusterView, notice_id: uuid.UUID
+) -> None:
+    async with database.tenant(tenant.id) as session:
+        await SpotNoticeRepository(session, tenant.id).record(
+            notice_id=notice_id, cluster_id=cluster.id, body={"kind": "termination"}, received_at=T0
+        )
+
+
+async def test_recording_a_notice_twice_keeps_the_first_row(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> None:
+    """A redelivered notice returns the stored row, handled state included."""
+    notice_id = uuid.uuid4()
+    recommendation_id = uuid.uuid4()
+    await _notice(database, tenant, cluster, notice_id)
+    async with database.tenant(tenant.id) as session:
+        await SpotNoticeRepository(session, tenant.id).mark_handled(
+            notice_id, handled_at=T0, recommendation_id=recommendation_id
+        )
+    async with database.tenant(tenant.id) as session:
+        again = await SpotNoticeRepository(session, tenant.id).record(
+            notice_id=notice_id, cluster_id=cluster.id, body={"kind": "other"}, received_at=T0
+        )
+        listed = await SpotNoticeRepository(session, tenant.id).list(cluster.id)
+    assert again.body == {"kind": "termination"}
+    assert again.recommendation_id == recommendation_id
+    assert [n.notice_id for n in listed] == [notice_id]
+
+
+async def test_spot_notices_are_invisible_to_other_tenants(
+    database: Database, tenant: TenantView, other_tenant: TenantView, cluster: ClusterView
+) -> None:
+    """Another tenant can neither read, list nor mark this tenant's notice."""
+    notice_id = uuid.uuid4()
+    await _notice(database, tenant, cluster, notice_id)
+    async with database.tenant(other_tenant.id) as session:
+        repository = SpotNoticeRepository(session, other_tenant.id)
+        with pytest.raises(NotFoundError):
+            await repository.get(notice_id)
+        with pytest.raises(NotFoundError):
+            await repository.mark_handled(notice_id, handled_at=T0, recommendation_id=None)
+        assert await repository.list(cluster.id) == []
+    async with database.tenant(tenant.id) as session:
+        assert (await SpotNoticeRepository(session, tenant.id).get(notice_id)).handled_at is None
+
+
+async def test_other_tenant_cannot_record_over_a_notice(
+    database: Database, tenant: TenantView, other_tenant: TenantView, cluster: ClusterView
+) -> None:
+    """Recording this tenant's notice id as another tenant finds nothing of it."""
+    notice_id = uuid.uuid4()
+    await _notice(database, tenant, cluster, notice_id)
+    with pytest.raises(NotFoundError):
+        await _notice(database, other_tenant, cluster, notice_id)

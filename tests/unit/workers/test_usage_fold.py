@@ -1,0 +1,114 @@
+"""Folding usage into per-container states; the stored state does not grow with history."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from protocol.snapshot import ClusterSnapshot, GpuUsage, Usage
+from recommender.usage.key import ContainerKey
+from tests.unit.workers.factories import T0, sample, shop_snapshot
+from workers.ingest.container_history import ContainerHistory
+from workers.ingest.usage_batch import usage_batch
+from workers.ingest.usage_fold import domain_key, fold_batch, stored_key, to_record
+
+WEB0 = ContainerKey("shop", "Deployment", "web0", "app")
+FIVE_MINUTES = timedelta(minutes=5)
+
+
+def _day_of_samples(cluster_id: uuid.UUID, day: int) -> ClusterSnapshot:
+    """288 five-minute samples of web0's first replica over day `day` (a daily cycle)."""
+    snapshot = shop_snapshot(cluster_id, 0, workloads=1, replicas=1)
+    pod = snapshot.pods[0]
+    start = T0 + timedelta(days=day)
+    samples = [
+        sample(
+            pod,
+            start + i * FIVE_MINUTES,
+            cpu=0.2 + 0.3 * ((i + day) % 288) / 288,
+            memory=(400 + (i * 7 + day * 13) % 300) * 2**20,
+            throttled=0.1 if i % 17 == 0 else 0.0,
+        )
+        for i in range(288)
+    ]
+    return snapshot.model_copy(update={"usage": Usage(containers=samples)})
+
+
+def _fold_days(days: int) -> ContainerHistory:
+    cluster_id = uuid.uuid4()
+    states: dict[ContainerKey, ContainerHistory] = {}
+    for day in range(days):
+        states.update(fold_batch(usage_batch(_day_of_samples(cluster_id, day), {}), states))
+    return states[WEB0]
+
+
+def test_state_after_thirty_days_is_no_bigger_than_after_one() -> None:
+    """8,640 five-minute samples store in as many bytes as 288 do."""
+    one_day, thirty_days = _fold_days(1), _fold_days(30)
+    assert one_day.usage.signals.samples == 288
+    assert thirty_days.usage.signals.samples == 8640
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    assert len(to_record(WEB0, thirty_days, at).state) <= len(to_record(WEB0, one_day, at).state)
+
+
+def test_fold_returns_only_states_it_changed() -> None:
+    """A snapshot repeating an already-folded OOM kill, with no samples, changes nothing."""
+    cluster_id = uuid.uuid4()
+    snapshot = shop_snapshot(cluster_id, 1, workloads=1, replicas=1)
+    oom = (
+        snapshot.pods[0]
+        .spec.containers[0]
+        .model_copy(update={"last_oom_kill_at": T0, "last_termination_reason": "OOMKilled"})
+    )
+    pod = snapshot.pods[0].model_copy(
+        update={"spec": snapshot.pods[0].spec.model_copy(update={"containers": [oom]})}
+    )
+    snapshot = snapshot.model_copy(update={"pods": [pod]})
+    states = fold_batch(usage_batch(snapshot, {}), {})
+    assert states[WEB0].usage.signals.oom_kills == 1
+    quiet = snapshot.model_copy(update={"usage": Usage()})
+    assert fold_batch(usage_batch(quiet, {}), states) == {}
+
+
+def test_record_carries_counts_and_sample_times() -> None:
+    """Two samples a minute apart: count 2, first and last at those times."""
+    snapshot = shop_snapshot(uuid.uuid4(), 1, workloads=1, replicas=1)
+    pod = snapshot.pods[0]
+    later = T0 + timedelta(minutes=1)
+    samples = [sample(pod, T0, cpu=0.1, memory=2**28), sample(pod, later, cpu=0.3, memory=2**28)]
+    states = fold_batch(
+        usage_batch(snapshot.model_copy(update={"usage": Usage(containers=samples)}), {}), {}
+    )
+    stored = to_record(WEB0, states[WEB0], T0 + timedelta(hours=1))
+    assert (stored.sample_count, stored.first_sample_at, stored.last_sample_at) == (2, T0, later)
+    assert ContainerHistory.from_bytes(stored.state).usage.signals.samples == 2
+
+
+def test_keys_convert_between_storage_and_recommender() -> None:
+    """A key survives the round trip through the storage key."""
+    assert domain_key(stored_key(WEB0)) == WEB0
+
+
+def test_gpu_samples_feed_duty_history_and_gpu_memory_histogram() -> None:
+    """Three DCGM samples of web0's GPU: three in the duty history, GPU memory non-empty."""
+    snapshot = shop_snapshot(uuid.uuid4(), 1, workloads=1, replicas=1)
+    pod = snapshot.pods[0]
+    gpus = [
+        GpuUsage(
+            node="node-a",
+            gpu_index=0,
+            namespace=pod.namespace,
+            pod=pod.name,
+            container="app",
+            timestamp=T0 + timedelta(minutes=m),
+            utilization=0.3,
+            memory_used_bytes=2**31,
+        )
+        for m in range(3)
+    ]
+    batch = usage_batch(snapshot.model_copy(update={"usage": Usage(gpus=gpus)}), {})
+    history = fold_batch(batch, {})[WEB0]
+    profile = history.gpu.profile()
+    assert profile is not None
+    assert (profile.samples, profile.duty_peak, profile.memory_peak_bytes) == (3, 0.3, 2**31)
+    assert not history.usage.gpu_memory.is_empty()

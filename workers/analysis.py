@@ -1,0 +1,93 @@
+"""The periodic analysis of one cluster: the recommender's policies over its stored state.
+
+A pure composition: given the cluster as last seen, its usage histograms, prices and the time,
+return every recommendation, one per fingerprint. Rightsizing runs first because consolidation
+reasons about the cluster as it would be after the rightsizing is applied.
+
+GPU-sharing advice reads the GPU duty-cycle histories the ingest workers keep beside the
+recommender's usage state (see `gpu_sharing`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from protocol.recommendation import Recommendation, RecommendationKind
+from protocol.snapshot import ClusterSnapshot
+from recommender.consolidation.recommend import recommend_consolidation
+from recommender.gpu.mig_layouts import MigConfig
+from recommender.pricing.cost import monthly_usd, price_node
+from recommender.pricing.pricebook import PriceBook
+from recommender.rightsizing.recommend import recommend_rightsizing
+from recommender.spot.recommend import recommend_spot
+from recommender.usage.key import ContainerKey
+from recommender.usage.state import ContainerUsageState
+from workers.fingerprint import fingerprint
+from workers.gpu_sharing import recommend_gpu_sharing
+from workers.ingest.gpu_duty import GpuDutyHistory
+
+ANALYSED_KINDS = frozenset(
+    {
+        RecommendationKind.RIGHTSIZING,
+        RecommendationKind.SPOT,
+        RecommendationKind.CONSOLIDATION,
+        RecommendationKind.GPU_SHARING,
+    }
+)
+"""The kinds a periodic analysis produces, and so replaces; spot evacuations are not among them."""
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    """Everything the analysis of one cluster reads."""
+
+    snapshot: ClusterSnapshot
+    """The cluster as its stored inventory describes it."""
+    usage: Mapping[ContainerKey, ContainerUsageState]
+    pricebook: PriceBook
+    now: datetime
+    gpu: Mapping[ContainerKey, GpuDutyHistory] = field(default_factory=dict)
+    mig_config: MigConfig | None = None
+    """The MIG layouts nodes may be labelled with; None leaves MIG out of the advice."""
+
+
+@dataclass(frozen=True)
+class ClusterCost:
+    """What the cluster's nodes cost per month at the analysed moment."""
+
+    monthly_usd: float
+    priced_nodes: int
+    """Nodes whose price is known (others are left out of the sum)."""
+
+
+def cluster_cost(snapshot: ClusterSnapshot, pricebook: PriceBook) -> ClusterCost:
+    """The monthly cost of every node that can be priced (spot nodes at the spot price)."""
+    prices = [price_node(node, snapshot.cluster, pricebook) for node in snapshot.nodes]
+    known = [price for price in prices if price is not None]
+    return ClusterCost(round(sum(monthly_usd(p.hourly_usd) for p in known), 2), len(known))
+
+
+def analyse_cluster(state: ClusterState) -> list[Recommendation]:
+    """Every recommendation for the cluster, largest saving first, one per fingerprint."""
+    rightsizing = recommend_rightsizing(state.snapshot, state.usage, state.pricebook, state.now)
+    spot = recommend_spot(state.snapshot, state.pricebook, state.now)
+    consolidation = recommend_consolidation(
+        state.snapshot, state.pricebook, state.now, rightsizing=rightsizing
+    )
+    gpu_sharing = recommend_gpu_sharing(
+        state.snapshot, state.gpu, state.pricebook, state.now, state.mig_config
+    )
+    return unique_by_fingerprint([*rightsizing, *spot, *consolidation, *gpu_sharing])
+
+
+def unique_by_fingerprint(recommendations: Sequence[Recommendation]) -> list[Recommendation]:
+    """Keep the largest saving of recommendations sharing a fingerprint, largest first."""
+    best: dict[str, Recommendation] = {}
+    for recommendation in recommendations:
+        key = fingerprint(recommendation)
+        kept = best.get(key)
+        if kept is None or recommendation.monthly_saving_usd > kept.monthly_saving_usd:
+            best[key] = recommendation
+    return sorted(best.values(), key=lambda r: (-r.monthly_saving_usd, fingerprint(r)))

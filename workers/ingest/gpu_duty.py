@@ -1,0 +1,120 @@
+"""A container's GPU duty-cycle history in fixed space: what GPU-sharing advice reads.
+
+DCGM reports, per GPU (or MIG device) and minute, the share of time a kernel ran (duty cycle)
+and the memory in use. Per container this keeps a decaying histogram of duty cycle in 1 %
+bins (newer samples weigh more, with the same half-life as the CPU and memory histograms), the
+decayed duty sum for the mean, and the all-time peaks of duty and memory (peaks size budgets,
+so they are kept conservatively, never decayed). 100 bins plus six numbers: the size does not
+depend on how long the container has been observed.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from protocol.snapshot import GpuUsage
+from recommender.gpu.usage_profile import ACTIVE_DUTY, DUTY_QUANTILE, GpuUsageProfile
+
+BINS = 100
+"""Bin i holds duty cycles in [i %, (i + 1) %); a duty cycle of exactly 1.0 lands in the last."""
+DEFAULT_HALF_LIFE_SECONDS = 7 * 86_400.0
+_HEADER = struct.Struct("<4sBxxxqddddd")
+_MAGIC = b"SWGD"
+_VERSION = 1
+SIZE = _HEADER.size + BINS * 8
+"""Bytes of every serialised history."""
+
+
+class GpuDutyStateError(ValueError):
+    """Bytes that are not a GPU duty history."""
+
+
+@dataclass
+class GpuDutyHistory:
+    """Decaying duty-cycle histogram and peaks of one container's GPU samples."""
+
+    half_life_seconds: float = DEFAULT_HALF_LIFE_SECONDS
+    weights: NDArray[np.float64] = field(default_factory=lambda: np.zeros(BINS))
+    duty_sum: float = 0.0
+    """Decayed sum of duty cycles (its ratio to the total weight is the mean)."""
+    reference: float = 0.0
+    """Epoch seconds the weights are expressed at."""
+    samples: int = 0
+    duty_peak: float = 0.0
+    memory_peak_bytes: float = 0.0
+
+    def fold(self, samples: Sequence[GpuUsage]) -> int:
+        """Fold DCGM samples of this container; returns how many were folded."""
+        if not samples:
+            return 0
+        seconds = np.array([s.timestamp.timestamp() for s in samples], dtype=np.float64)
+        duty = np.array([s.utilization for s in samples], dtype=np.float64)
+        latest = float(seconds.max())
+        if latest > self.reference:
+            # Bring the stored weights to the newest sample's time, then weigh new samples there.
+            factor = 2.0 ** (-(latest - self.reference) / self.half_life_seconds)
+            self.weights *= factor
+            self.duty_sum *= factor
+            self.reference = latest
+        weight = np.exp2((seconds - self.reference) / self.half_life_seconds)
+        bins = np.minimum((duty * BINS).astype(np.int64), BINS - 1)
+        np.add.at(self.weights, bins, weight)
+        self.duty_sum += float((weight * duty).sum())
+        self.samples += len(samples)
+        self.duty_peak = max(self.duty_peak, float(duty.max()))
+        self.memory_peak_bytes = max(
+            self.memory_peak_bytes, float(max(s.memory_used_bytes for s in samples))
+        )
+        return len(samples)
+
+    def profile(self, quantile: float = DUTY_QUANTILE) -> GpuUsageProfile | None:
+        """The usage profile sharing advice needs; None before the first sample."""
+        total = float(self.weights.sum())
+        if self.samples == 0 or total <= 0:
+            return None
+        cumulative = np.cumsum(self.weights)
+        index = int(np.searchsorted(cumulative, quantile * total * (1 - 1e-12), side="left"))
+        # The bin's upper edge, so the quantile is never under-stated (at most 1 % over).
+        upper = min((index + 1) / BINS, self.duty_peak)
+        active = float(self.weights[math.ceil(ACTIVE_DUTY * BINS) :].sum()) / total
+        return GpuUsageProfile(
+            samples=self.samples,
+            memory_peak_bytes=self.memory_peak_bytes,
+            duty_mean=self.duty_sum / total,
+            duty_quantile=upper,
+            duty_peak=self.duty_peak,
+            active_share=active,
+        )
+
+    def to_bytes(self) -> bytes:
+        """Fixed-size binary form."""
+        header = _HEADER.pack(
+            _MAGIC,
+            _VERSION,
+            self.samples,
+            self.half_life_seconds,
+            self.duty_sum,
+            self.reference,
+            self.duty_peak,
+            self.memory_peak_bytes,
+        )
+        return header + self.weights.astype("<f8").tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> GpuDutyHistory:
+        """Restore a history written by `to_bytes`."""
+        if len(data) != SIZE:
+            raise GpuDutyStateError(f"expected {SIZE} bytes, got {len(data)}")
+        magic, version, samples, half_life, duty_sum, reference, duty_peak, memory_peak = (
+            _HEADER.unpack_from(data)
+        )
+        if magic != _MAGIC or version != _VERSION:
+            raise GpuDutyStateError("not a GPU duty history of a known version")
+        weights = np.frombuffer(data, dtype="<f8", offset=_HEADER.size).astype(np.float64)
+        return cls(half_life, weights, duty_sum, reference, samples, duty_peak, memory_peak)

@@ -1,0 +1,92 @@
+"""Group a snapshot's usage samples and OOM kills by the workload container they belong to.
+
+Samples name a pod; the pod's owner chain names the workload (a Deployment's replicas share one
+history). Pods are looked up in the snapshot itself and, for the rare sample whose pod the
+snapshot does not list, in the stored inventory the caller passes in.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from protocol.snapshot import ClusterSnapshot, ContainerUsage, GpuUsage, Pod
+from recommender.usage.key import ContainerKey, container_key
+
+PodRef = tuple[str, str]
+"""(namespace, pod name)."""
+
+
+@dataclass(frozen=True)
+class OomKill:
+    """One OOM kill of a container: when, and the memory it was allowed (bytes; 0 = unknown)."""
+
+    at: float
+    memory_bytes: float
+
+
+@dataclass
+class UsageBatch:
+    """A snapshot's usage evidence, keyed by workload container."""
+
+    samples: dict[ContainerKey, list[ContainerUsage]] = field(default_factory=dict)
+    gpu_samples: dict[ContainerKey, list[GpuUsage]] = field(default_factory=dict)
+    oom_kills: dict[ContainerKey, list[OomKill]] = field(default_factory=dict)
+    cpu_request_millis: dict[ContainerKey, int] = field(default_factory=dict)
+    unattributed: int = 0
+    """Samples whose pod is unknown (neither in the snapshot nor in the stored inventory)."""
+
+    @property
+    def keys(self) -> set[ContainerKey]:
+        """Every container the batch has evidence for."""
+        return {*self.samples, *self.gpu_samples, *self.oom_kills}
+
+
+def missing_pods(snapshot: ClusterSnapshot) -> set[PodRef]:
+    """Pods that samples name but the snapshot does not list."""
+    listed = {(pod.namespace, pod.name) for pod in snapshot.pods}
+    named = {(s.namespace, s.pod) for s in snapshot.usage.containers}
+    named |= {
+        (s.namespace, s.pod)
+        for s in snapshot.usage.gpus
+        if s.namespace is not None and s.pod is not None and s.container is not None
+    }
+    return named - listed
+
+
+def usage_batch(snapshot: ClusterSnapshot, stored_pods: Mapping[PodRef, Pod]) -> UsageBatch:
+    """Group the snapshot's samples and OOM kills by workload container."""
+    pods: dict[PodRef, Pod] = {**stored_pods}
+    pods.update({(pod.namespace, pod.name): pod for pod in snapshot.pods})
+    batch = UsageBatch()
+    samples: defaultdict[ContainerKey, list[ContainerUsage]] = defaultdict(list)
+    for sample in snapshot.usage.containers:
+        pod = pods.get((sample.namespace, sample.pod))
+        if pod is None:
+            batch.unattributed += 1
+            continue
+        samples[container_key(pod, sample.container)].append(sample)
+    gpu: defaultdict[ContainerKey, list[GpuUsage]] = defaultdict(list)
+    for gpu_sample in snapshot.usage.gpus:
+        if gpu_sample.namespace is None or gpu_sample.pod is None or gpu_sample.container is None:
+            continue  # a device nobody was using: node-level, not a container's history
+        pod = pods.get((gpu_sample.namespace, gpu_sample.pod))
+        if pod is None:
+            batch.unattributed += 1
+            continue
+        gpu[container_key(pod, gpu_sample.container)].append(gpu_sample)
+    kills: defaultdict[ContainerKey, list[OomKill]] = defaultdict(list)
+    for pod in snapshot.pods:
+        for container in pod.spec.containers:
+            key = container_key(pod, container.name)
+            if container.requests.cpu_millis is not None:
+                batch.cpu_request_millis[key] = container.requests.cpu_millis
+            if container.last_oom_kill_at is not None:
+                allowed = container.limits.memory_bytes or container.requests.memory_bytes or 0
+                kills[key].append(OomKill(container.last_oom_kill_at.timestamp(), float(allowed)))
+    batch.samples = dict(samples)
+    batch.gpu_samples = dict(gpu)
+    # Oldest first: a kill older than the last one folded is treated as already seen.
+    batch.oom_kills = {key: sorted(found, key=lambda k: k.at) for key, found in kills.items()}
+    return batch

@@ -1,0 +1,100 @@
+"""Instructions the workers create: auto-approved spot evacuations.
+
+Signing is not the workers' business: an `InstructionIssuer` turns a body into the envelope
+that is stored, and the process's wiring function chooses which one. `KeyringInstructionIssuer`
+signs with the auth package's instruction keyring; `UnsignedInstructionIssuer`, the default
+while no keyring is configured for the spot process, stores the body alone, which the executor
+refuses, so nothing is applied until a signing issuer is wired in.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.instruction_signing import InstructionKeyring, instruction_body_for
+from protocol.instruction import InstructionBody
+from protocol.recommendation import Recommendation
+from store.repositories.instructions import InstructionStatus
+from store.tables import InstructionRecord
+
+
+class InstructionIssuer(Protocol):
+    """Turns an instruction body into the envelope stored for the executor to fetch."""
+
+    async def envelope(
+        self, session: AsyncSession, tenant_id: uuid.UUID, body: InstructionBody
+    ) -> dict[str, Any]:
+        """The envelope (as JSON) for `body`; `session` is the tenant's open transaction."""
+        ...
+
+
+class UnsignedInstructionIssuer:
+    """Stores the body without a signature."""
+
+    async def envelope(
+        self, session: AsyncSession, tenant_id: uuid.UUID, body: InstructionBody
+    ) -> dict[str, Any]:
+        """`{"body": ...}` with no key id and no signature."""
+        del session, tenant_id  # nothing to look up without signing keys
+        return {"body": body.model_dump(mode="json")}
+
+
+class KeyringInstructionIssuer:
+    """Signs with the current key of an instruction keyring (Ed25519 over canonical JSON)."""
+
+    def __init__(self, keyring: Callable[[], InstructionKeyring]) -> None:
+        """Sign with whatever keyring `keyring()` returns at the time (keys rotate)."""
+        self._keyring = keyring
+
+    async def envelope(
+        self, session: AsyncSession, tenant_id: uuid.UUID, body: InstructionBody
+    ) -> dict[str, Any]:
+        """The signed `Instruction` as JSON."""
+        del session, tenant_id  # the keyring is held in memory by the process
+        return self._keyring().sign(body).model_dump(mode="json")
+
+
+def instruction_body(
+    tenant_id: uuid.UUID, recommendation: Recommendation, *, now: datetime, ttl_seconds: float
+) -> InstructionBody:
+    """The instruction carrying out `recommendation`, valid for `ttl_seconds` from `now`."""
+    return instruction_body_for(
+        recommendation.change_set,
+        tenant_id=tenant_id,
+        cluster_id=recommendation.cluster_id,
+        issued_at=now,
+        ttl=timedelta(seconds=ttl_seconds),
+        recommendation_id=recommendation.recommendation_id,
+        computed_from=recommendation.computed_from,
+    )
+
+
+async def store_approved_instruction(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    body: InstructionBody,
+    envelope: dict[str, Any],
+    *,
+    now: datetime,
+) -> uuid.UUID:
+    """Insert an approved, not yet delivered instruction row; returns its id."""
+    session.add(
+        InstructionRecord(
+            id=body.instruction_id,
+            tenant_id=tenant_id,
+            cluster_id=body.cluster_id,
+            recommendation_id=body.recommendation_id,
+            status=InstructionStatus.APPROVED.value,
+            envelope=envelope,
+            created_at=now,
+            expires_at=body.expires_at,
+            approved_at=now,
+        )
+    )
+    await session.flush()
+    return body.instruction_id

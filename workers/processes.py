@@ -1,0 +1,101 @@
+"""Wiring of the two consumer processes: ingest and spot notices, one function each.
+
+Each function builds everything its process needs from the settings (database pool, Kafka
+clients, metrics registry and endpoint), runs until `stop` is set, and releases it all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from prometheus_client import CollectorRegistry
+
+from store.database import Database
+from workers.consumer import AtLeastOnceConsumer, RecordHandler, RetryPolicy
+from workers.dead_letter import KafkaDeadLetters
+from workers.ingest.handler import SnapshotIngest
+from workers.instructions import InstructionIssuer, UnsignedInstructionIssuer
+from workers.kafka_clients import build_consumer, build_producer
+from workers.metrics import ConsumerMetrics, MetricsServer
+from workers.settings import WorkerSettings
+from workers.spot.handler import SpotNoticeHandler
+
+log = structlog.get_logger(__name__)
+
+
+async def run_ingest(settings: WorkerSettings, stop: asyncio.Event) -> None:
+    """The ingest process: fold snapshots until `stop` is set."""
+    database = Database(settings.database_url, pool_size=settings.database_pool_size)
+    try:
+        await _consume(
+            settings,
+            SnapshotIngest(database),
+            group_id=settings.ingest_group_id,
+            topic=settings.snapshots_topic,
+            stop=stop,
+        )
+    finally:
+        await database.dispose()
+
+
+async def run_spot(
+    settings: WorkerSettings, stop: asyncio.Event, issuer: InstructionIssuer | None = None
+) -> None:
+    """The spot-notice process: plan evacuations until `stop` is set.
+
+    `issuer` turns auto-approved plans into instruction envelopes; without one the envelope
+    stores the unsigned body (signing is the auth package's job).
+    """
+    database = Database(settings.database_url, pool_size=settings.database_pool_size)
+    handler = SpotNoticeHandler(
+        database,
+        issuer or UnsignedInstructionIssuer(),
+        instruction_ttl_seconds=settings.instruction_ttl_seconds,
+    )
+    try:
+        await _consume(
+            settings,
+            handler,
+            group_id=settings.spot_group_id,
+            topic=settings.spot_notices_topic,
+            stop=stop,
+        )
+    finally:
+        await database.dispose()
+
+
+async def _consume(
+    settings: WorkerSettings,
+    handler: RecordHandler,
+    *,
+    group_id: str,
+    topic: str,
+    stop: asyncio.Event,
+) -> None:
+    registry = CollectorRegistry()
+    producer = build_producer(settings)
+    consumer = AtLeastOnceConsumer(
+        build_consumer(settings, group_id),
+        topic,
+        handler,
+        KafkaDeadLetters(producer, settings.dead_letter_topic),
+        ConsumerMetrics(registry),
+        name=settings.client_id,
+        max_batch=settings.max_batch,
+        retry=RetryPolicy(settings.retry_initial_seconds, settings.retry_max_seconds),
+    )
+    await producer.start()
+    try:
+        with MetricsServer(registry, settings.metrics_host, settings.metrics_port):
+            log.info("consuming", topic=topic, group_id=group_id, client_id=settings.client_id)
+            running = asyncio.create_task(consumer.run())
+            stopping = asyncio.create_task(stop.wait())
+            try:
+                await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                consumer.stop()
+                stopping.cancel()
+                await running
+    finally:
+        await producer.stop()

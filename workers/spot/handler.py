@@ -1,0 +1,152 @@
+"""Handle one spot notice: record it, plan the evacuation, store it, maybe approve it at once.
+
+Everything happens in one tenant transaction, so a notice is either fully handled (notice row,
+recommendation, and for auto-approving tenants the instruction) or not at all, and a
+redelivered notice finds its row handled and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from protocol.recommendation import Recommendation
+from protocol.topics import SpotNoticeMessage
+from recommender.spot.evacuation import plan_spot_evacuation
+from store.database import Database
+from store.errors import NotFoundError
+from store.repositories.audit import AuditRepository
+from store.repositories.clusters import ClusterRepository
+from store.repositories.inventory import InventoryRepository
+from store.repositories.recommendations import (
+    NewRecommendation,
+    RecommendationRepository,
+    RecommendationStatus,
+)
+from store.repositories.spot_notices import SpotNoticeRepository
+from store.repositories.tenants import TenantRepository
+from workers.cluster_view import cluster_view
+from workers.decode import Record, decode
+from workers.errors import UnknownClusterError
+from workers.fingerprint import fingerprint
+from workers.instructions import InstructionIssuer, instruction_body, store_approved_instruction
+
+log = structlog.get_logger(__name__)
+
+PROCESSED = "processed"
+DUPLICATE = "duplicate"
+AUTO_SPOT_SETTING = "auto_spot"
+AUTO_APPROVER = "policy:auto_spot"
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware."""
+    return datetime.now(UTC)
+
+
+class SpotNoticeHandler:
+    """The record handler of the spot-notice consumer group."""
+
+    def __init__(
+        self,
+        database: Database,
+        issuer: InstructionIssuer,
+        *,
+        instruction_ttl_seconds: float,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        """Plan into `database`; auto-approved plans become envelopes through `issuer`."""
+        self._database = database
+        self._issuer = issuer
+        self._ttl = instruction_ttl_seconds
+        self._clock = clock
+
+    async def __call__(self, record: Record) -> str:
+        """Decode and handle one record; returns "processed" or "duplicate"."""
+        return await self.apply(decode(record, SpotNoticeMessage))
+
+    async def apply(self, message: SpotNoticeMessage) -> str:
+        """Handle one notice message; returns "processed" or "duplicate"."""
+        notice = message.notice
+        tenant_id = message.tenant_id
+        now = self._clock()
+        async with self._database.tenant(tenant_id) as session:
+            try:
+                cluster = await ClusterRepository(session, tenant_id).get(notice.cluster_id)
+            except NotFoundError as e:
+                raise UnknownClusterError(
+                    f"cluster {notice.cluster_id} is not registered for tenant {tenant_id}"
+                ) from e
+            notices = SpotNoticeRepository(session, tenant_id)
+            stored = await notices.record(
+                notice_id=notice.notice_id,
+                cluster_id=cluster.id,
+                body=notice.model_dump(mode="json"),
+                received_at=message.received_at,
+            )
+            if stored.handled_at is not None:
+                return DUPLICATE
+            objects = await InventoryRepository(session, tenant_id).list(cluster.id)
+            plan = plan_spot_evacuation(cluster_view(cluster, objects), notice, now)
+            approved = await self._store(session, message, plan.recommendation, now)
+            await notices.mark_handled(
+                notice.notice_id,
+                handled_at=now,
+                recommendation_id=plan.recommendation.recommendation_id,
+            )
+        log.info(
+            "spot notice handled",
+            tenant_id=str(tenant_id),
+            cluster_id=str(cluster.id),
+            notice_id=str(notice.notice_id),
+            node=notice.node_name,
+            pods=len(plan.moves),
+            auto_approved=approved,
+        )
+        return PROCESSED
+
+    async def _store(
+        self,
+        session: AsyncSession,
+        message: SpotNoticeMessage,
+        recommendation: Recommendation,
+        now: datetime,
+    ) -> bool:
+        """Store the recommendation; approve it and issue its instruction if policy allows."""
+        tenant_id = message.tenant_id
+        recommendations = RecommendationRepository(session, tenant_id)
+        await recommendations.create(
+            recommendation.cluster_id,
+            NewRecommendation(
+                id=recommendation.recommendation_id,
+                kind=recommendation.kind.value,
+                fingerprint=fingerprint(recommendation),
+                monthly_saving_usd=recommendation.monthly_saving_usd,
+                body=recommendation.model_dump(mode="json"),
+                created_at=now,
+            ),
+        )
+        tenant = await TenantRepository(session).current()
+        if tenant.settings.get(AUTO_SPOT_SETTING) is not True:
+            return False
+        await recommendations.decide(
+            recommendation.recommendation_id,
+            RecommendationStatus.APPROVED,
+            decided_by=AUTO_APPROVER,
+            now=now,
+            comment="approved at once: the tenant's policy handles spot notices automatically",
+        )
+        body = instruction_body(tenant_id, recommendation, now=now, ttl_seconds=self._ttl)
+        envelope = await self._issuer.envelope(session, tenant_id, body)
+        await store_approved_instruction(session, tenant_id, body, envelope, now=now)
+        await AuditRepository(session, tenant_id).append(
+            actor=AUTO_APPROVER,
+            action="recommendation.approved",
+            subject_type="recommendation",
+            subject_id=str(recommendation.recommendation_id),
+            details={"instruction_id": str(body.instruction_id), "node": recommendation.node},
+        )
+        return True

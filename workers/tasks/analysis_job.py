@@ -1,0 +1,104 @@
+"""Analyse one cluster: replace its open recommendations, record its cost; list clusters."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from recommender.gpu.mig_layouts import MigConfig
+from recommender.pricing.pricebook import PriceBook
+from store.database import Database
+from store.errors import NotFoundError
+from store.repositories.cluster_costs import ClusterCostRepository
+from store.repositories.clusters import ClusterRepository, list_all_clusters
+from store.repositories.inventory import InventoryRepository
+from store.repositories.recommendations import NewRecommendation, RecommendationRepository
+from store.repositories.snapshots import SnapshotRepository
+from store.repositories.usage_states import UsageStateRepository
+from workers.analysis import ANALYSED_KINDS, ClusterState, analyse_cluster, cluster_cost
+from workers.cluster_view import cluster_view
+from workers.errors import UnknownClusterError
+from workers.fingerprint import fingerprint
+from workers.ingest.usage_fold import domain_key, from_record
+
+
+@dataclass(frozen=True)
+class AnalysisOutcome:
+    """How many open recommendations an analysis created, updated and superseded."""
+
+    created: int
+    updated: int
+    superseded: int
+    monthly_cost_usd: float
+    """What the cluster's priced nodes cost per month, as recorded in its spend history."""
+    created_ids: tuple[uuid.UUID, ...] = ()
+    """The recommendations this analysis created (worth announcing)."""
+
+
+async def analyse_and_store(
+    database: Database,
+    pricebook: PriceBook,
+    tenant_id: uuid.UUID,
+    cluster_id: uuid.UUID,
+    *,
+    now: datetime,
+    mig_config: MigConfig | None = None,
+) -> AnalysisOutcome:
+    """Read the cluster's state, run the analysis, replace its open recommendations."""
+    async with database.tenant(tenant_id) as session:
+        try:
+            cluster = await ClusterRepository(session, tenant_id).get(cluster_id)
+        except NotFoundError as e:
+            raise UnknownClusterError(f"cluster {cluster_id} of tenant {tenant_id}") from e
+        objects = await InventoryRepository(session, tenant_id).list(cluster_id)
+        records = await UsageStateRepository(session, tenant_id).list(cluster_id)
+    # The recommender runs outside any transaction: it is CPU work, and holds no locks.
+    snapshot = cluster_view(cluster, objects)
+    histories = {domain_key(record.key): from_record(record) for record in records}
+    state = ClusterState(
+        snapshot=snapshot,
+        usage={key: history.usage for key, history in histories.items()},
+        pricebook=pricebook,
+        now=now,
+        gpu={key: history.gpu for key, history in histories.items()},
+        mig_config=mig_config,
+    )
+    items = [
+        NewRecommendation(
+            id=rec.recommendation_id,
+            kind=rec.kind.value,
+            fingerprint=fingerprint(rec),
+            monthly_saving_usd=rec.monthly_saving_usd,
+            body=rec.model_dump(mode="json"),
+            created_at=now,
+        )
+        for rec in analyse_cluster(state)
+    ]
+    cost = cluster_cost(snapshot, pricebook)
+    async with database.tenant(tenant_id) as session:
+        # Two analyses of one cluster take turns, so neither inserts what the other just did.
+        await SnapshotRepository(session, tenant_id).lock_cluster(cluster_id)
+        outcome = await RecommendationRepository(session, tenant_id).replace_open(
+            cluster_id, items, now=now, kinds={kind.value for kind in ANALYSED_KINDS}
+        )
+        if cost.priced_nodes:
+            await ClusterCostRepository(session, tenant_id).record(
+                cluster_id,
+                computed_at=now,
+                monthly_cost_usd=cost.monthly_usd,
+                node_count=cost.priced_nodes,
+            )
+    return AnalysisOutcome(
+        len(outcome.created),
+        len(outcome.updated),
+        len(outcome.superseded),
+        cost.monthly_usd,
+        tuple(outcome.created),
+    )
+
+
+async def clusters_to_analyse(database: Database) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(tenant id, cluster id) of every cluster of every tenant."""
+    async with database.system() as session:
+        return await list_all_clusters(session)
