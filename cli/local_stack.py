@@ -1,11 +1,14 @@
-"""`slicewise up`: the whole product on one machine, on embedded defaults; Ctrl-C stops it."""
+"""`slicewise up`: the whole product on one machine, on embedded defaults; Ctrl-C stops it.
+
+Services (PostgreSQL, Redis, a Kafka-API broker), migrations, topics, a demo tenant with an
+admin user, then the gateway with the console, the ingest and spot consumers, the Celery worker
+and beat, and an agent replaying a realistic GPU cluster from the shared traces.
+"""
 
 from __future__ import annotations
 
 import argparse
-import os
 import signal
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -15,50 +18,109 @@ from typing import Any
 
 import httpx
 
+from auth.sealing import KeyEncryptionKey
+from cli.stack_demo import DemoCredentials, missing_data, provision_demo
+from cli.stack_logs import LogFollower
+from cli.stack_options import StackOptions, add_stack_arguments, stack_options
+from cli.stack_processes import (
+    ProcessSpec,
+    ReplaySpec,
+    StackConfig,
+    gateway_spec,
+    replay_spec,
+    worker_specs,
+)
+from cli.stack_topics import ensure_topics
 from devstack.process import ManagedProcess, ServiceError, free_port, port_open, wait_until
-from devstack.services import ServiceStack, ServiceUrls
+from devstack.services import ServiceStack
 from store.migrate import upgrade
 from store.roles import DEFAULT_APP_ROLE, app_url
 
 DEFAULT_PORT = 8080
-
-
-@dataclass(frozen=True)
-class ProcessSpec:
-    """One process of the local stack."""
-
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    health_url: str | None = None
+POLL_SECONDS = 0.5
 
 
 @dataclass
 class LocalStack:
     """Services, migrations and the product's processes, started in order, stopped in reverse."""
 
-    port: int
+    options: StackOptions
     run_dir: Path
-    services: ServiceStack = field(default_factory=ServiceStack)
+    services: ServiceStack = field(default_factory=lambda: ServiceStack(progress=say))
     processes: list[ManagedProcess] = field(default_factory=list)
+    credentials: DemoCredentials | None = None
+    replay_log: LogFollower | None = None
 
     def start(self) -> None:
         """Start everything and wait until each process with a health URL answers."""
         urls = self.services.start()
         say("Database: migrating schema")
         upgrade(urls.database_url)
-        for spec in process_specs(urls, self.port):
-            say(f"{spec.name}: starting")
-            process = ManagedProcess(
-                spec.name,
-                spec.argv,
-                log_path=self.run_dir / f"{spec.name}.log",
-                env=spec.env,
-            )
-            self.processes.append(process)
-            if spec.health_url is not None:
-                _wait_healthy(process, spec.health_url)
-            say(f"{spec.name}: running (log: {process.log_path})")
+        say("Kafka: creating topics")
+        ensure_topics(urls.kafka_bootstrap)
+        database = app_url(urls.database_url, DEFAULT_APP_ROLE).render_as_string(
+            hide_password=False
+        )
+        say("Demo: creating tenant, admin user and cluster")
+        self.credentials = provision_demo(database)
+        config = StackConfig(
+            urls=urls,
+            app_database_url=database,
+            port=self.options.port,
+            run_dir=self.run_dir,
+            key_encryption_key=KeyEncryptionKey.generate_base64(),
+            analysis_interval_seconds=self.options.analysis_interval,
+        )
+        for spec in [gateway_spec(config), *worker_specs(config)]:
+            self._launch(spec)
+        self._start_replay(config, self.credentials)
+
+    def _start_replay(self, config: StackConfig, credentials: DemoCredentials) -> None:
+        options = self.options
+        if not options.replay:
+            say("Replay: off (--no-replay)")
+            return
+        if missing := missing_data(options.data):
+            say(f"Replay: off, the data is missing: {', '.join(str(p) for p in missing)}")
+            say("Replay: pass --data DIR (the folder holding alibaba-gpu-v2023 and the rest)")
+            return
+        spec = replay_spec(
+            config,
+            ReplaySpec(
+                data=options.data,
+                pods=options.pods,
+                hours=options.hours,
+                step_minutes=options.step_minutes,
+                notice_after=options.notice_after,
+                cluster_id=credentials.cluster_id,
+                cluster_name=credentials.cluster_name,
+                client_id=credentials.agent_client_id,
+                client_secret=credentials.agent_client_secret,
+            ),
+        )
+        process = self._launch(spec)
+        self.replay_log = LogFollower(process.log_path, prefix="replay: ")
+
+    def _launch(self, spec: ProcessSpec) -> ManagedProcess:
+        say(f"{spec.name}: starting")
+        process = ManagedProcess(
+            spec.name, spec.argv, log_path=self.run_dir / f"{spec.name}.log", env=spec.env
+        )
+        self.processes.append(process)
+        if spec.health_url is not None:
+            _wait_healthy(process, spec.health_url)
+        say(f"{spec.name}: running (log: {process.log_path})")
+        return process
+
+    def watch(self) -> None:
+        """Relay the replay's progress and fail if a process dies, until interrupted."""
+        while True:
+            if self.replay_log is not None:
+                for line in self.replay_log.new_lines():
+                    say(f"Replay: {line}")
+            for process in self.processes:
+                process.check_alive()
+            time.sleep(POLL_SECONDS)
 
     def stop(self) -> None:
         """Stop every process, newest first, then the embedded services."""
@@ -67,30 +129,6 @@ class LocalStack:
             say(f"{process.name}: stopping")
             process.stop()
         self.services.stop()
-
-
-def process_specs(urls: ServiceUrls, port: int) -> list[ProcessSpec]:
-    """The product's processes, wired to the services."""
-    database = app_url(urls.database_url, DEFAULT_APP_ROLE).render_as_string(hide_password=False)
-    gateway_env = {
-        **_base_env(),
-        "SLICEWISE_GATEWAY_PORT": str(port),
-        "SLICEWISE_GATEWAY_DATABASE_URL": database,
-        "SLICEWISE_GATEWAY_REDIS_URL": urls.redis_url,
-        "SLICEWISE_GATEWAY_KAFKA_BOOTSTRAP": urls.kafka_bootstrap,
-    }
-    return [
-        ProcessSpec(
-            "gateway",
-            [sys.executable, "-m", "gateway"],
-            gateway_env,
-            health_url=f"http://127.0.0.1:{port}/healthz",
-        ),
-    ]
-
-
-def _base_env() -> dict[str, str]:
-    return {key: value for key, value in os.environ.items() if not key.startswith("SLICEWISE_")}
 
 
 def _wait_healthy(process: ManagedProcess, url: str, timeout: float = 60.0) -> None:
@@ -125,23 +163,36 @@ def register(commands: Any) -> None:
         default=0,
         help=f"gateway port on 127.0.0.1 (default {DEFAULT_PORT}, or a free one if taken)",
     )
+    add_stack_arguments(parser)
     parser.set_defaults(handler=run)
 
 
+def _announce(stack: LocalStack, port: int, started: float) -> None:
+    url = f"http://127.0.0.1:{port}"
+    say(f"ready in {time.monotonic() - started:.1f}s")
+    say(f"Gateway: {url}  (health: /healthz, API docs: /docs)")
+    say(f"Console: {url}/console")
+    if stack.credentials is not None:
+        creds = stack.credentials
+        say(f"Sign in as {creds.email} with password {creds.password} (role {creds.role})")
+        path = creds.write(stack.run_dir)
+        say(f"Demo credentials (also the replayed cluster's executor client): {path}")
+    say(f"Run directory: {stack.run_dir}")
+    say("Press Ctrl-C to stop everything.")
+
+
 def run(args: argparse.Namespace) -> int:
-    """Start the stack, print where it listens, and wait for Ctrl-C or SIGTERM."""
+    """Start the stack, print where it listens, relay progress until Ctrl-C or SIGTERM."""
     port = args.port or (DEFAULT_PORT if not port_open("127.0.0.1", DEFAULT_PORT) else free_port())
+    options = stack_options(args, port)
     signal.signal(signal.SIGTERM, _interrupt)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="slicewise-up-") as run_dir:
-        stack = LocalStack(port=port, run_dir=Path(run_dir))
+        stack = LocalStack(options=options, run_dir=Path(run_dir))
         try:
             stack.start()
-            say(f"ready in {time.monotonic() - started:.1f}s")
-            say(f"Gateway: http://127.0.0.1:{port}  (health: /healthz, API docs: /docs)")
-            say("Press Ctrl-C to stop everything.")
-            while True:
-                signal.pause()
+            _announce(stack, port, started)
+            stack.watch()
         except KeyboardInterrupt:
             say("interrupted")
         except ServiceError as e:

@@ -1,0 +1,133 @@
+"""The processes of `slicewise up`, each with its command line and environment.
+
+Each process is configured the way production configures it, through its own settings'
+environment prefix: the gateway (`SLICEWISE_GATEWAY_`), the workers (`SLICEWISE_WORKER_`) and the
+replayed cluster's agent (`SLICEWISE_AGENT_`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack.process import free_port
+from devstack.services import ServiceUrls
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """One process of the local stack."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    health_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplaySpec:
+    """What the replayed cluster sends, and as whom."""
+
+    data: Path
+    pods: int
+    hours: float
+    step_minutes: float
+    notice_after: float
+    cluster_id: str
+    cluster_name: str
+    client_id: str
+    client_secret: str
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything the processes are wired with."""
+
+    urls: ServiceUrls
+    app_database_url: str
+    port: int
+    run_dir: Path
+    key_encryption_key: str
+    analysis_interval_seconds: float
+
+
+def base_env() -> dict[str, str]:
+    """The caller's environment without any Slicewise setting (each process gets its own)."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("SLICEWISE_")}
+
+
+def gateway_spec(config: StackConfig) -> ProcessSpec:
+    """The gateway with the console, on 127.0.0.1:`port`."""
+    url = f"http://127.0.0.1:{config.port}"
+    env = {
+        **base_env(),
+        "SLICEWISE_GATEWAY_PORT": str(config.port),
+        "SLICEWISE_GATEWAY_ISSUER": url,
+        "SLICEWISE_GATEWAY_DATABASE_URL": config.app_database_url,
+        "SLICEWISE_GATEWAY_REDIS_URL": config.urls.redis_url,
+        "SLICEWISE_GATEWAY_KAFKA_BOOTSTRAP": config.urls.kafka_bootstrap,
+        "SLICEWISE_GATEWAY_KEY_ENCRYPTION_KEY": config.key_encryption_key,
+        # Plain HTTP on loopback: a Secure cookie would not be sent back by every browser.
+        "SLICEWISE_GATEWAY_SESSION_COOKIE_SECURE": "false",
+        "SLICEWISE_GATEWAY_CONSOLE_URL": "/console",
+    }
+    return ProcessSpec(
+        "gateway", [sys.executable, "-m", "gateway"], env, health_url=f"{url}/healthz"
+    )
+
+
+def worker_specs(config: StackConfig) -> list[ProcessSpec]:
+    """Ingest and spot consumers, the Celery worker and beat."""
+    common = {
+        **base_env(),
+        "SLICEWISE_WORKER_DATABASE_URL": config.app_database_url,
+        "SLICEWISE_WORKER_REDIS_URL": config.urls.redis_url,
+        "SLICEWISE_WORKER_KAFKA_BOOTSTRAP": config.urls.kafka_bootstrap,
+        "SLICEWISE_WORKER_ANALYSIS_INTERVAL_SECONDS": str(config.analysis_interval_seconds),
+        "SLICEWISE_WORKER_BEAT_SCHEDULE_PATH": str(config.run_dir / "celery-beat-schedule"),
+        "SLICEWISE_WORKER_MAX_MESSAGE_BYTES": str(64 * 2**20),
+    }
+    specs = []
+    for kind in ("ingest", "spot", "celery-worker", "celery-beat"):
+        env = {
+            **common,
+            "SLICEWISE_WORKER_CLIENT_ID": f"slicewise-up-{kind}",
+            # Every process gets its own /metrics port, so they never collide.
+            "SLICEWISE_WORKER_METRICS_PORT": str(free_port()),
+        }
+        specs.append(ProcessSpec(kind, [sys.executable, "-m", "workers", kind], env))
+    return specs
+
+
+def replay_spec(config: StackConfig, replay: ReplaySpec) -> ProcessSpec:
+    """The replayed cluster's agent, reporting to the gateway through the real uplink."""
+    env = {
+        **base_env(),
+        "SLICEWISE_AGENT_GATEWAY_URL": f"http://127.0.0.1:{config.port}",
+        "SLICEWISE_AGENT_CLUSTER_ID": replay.cluster_id,
+        "SLICEWISE_AGENT_CLUSTER_NAME": replay.cluster_name,
+        "SLICEWISE_AGENT_CLIENT_ID": replay.client_id,
+        "SLICEWISE_AGENT_CLIENT_SECRET": replay.client_secret,
+        "SLICEWISE_AGENT_PROVIDER": "aws",
+        "SLICEWISE_AGENT_REGION": "us-east-1",
+        "SLICEWISE_AGENT_SPOOL_DIR": str(config.run_dir / "agent-spool"),
+        "SLICEWISE_AGENT_SNAPSHOT_RETRY_MAX_SECONDS": "5",
+    }
+    argv = [
+        sys.executable,
+        "-m",
+        "demo",
+        "--data",
+        str(replay.data),
+        "--pods",
+        str(replay.pods),
+        "--hours",
+        f"{replay.hours:g}",
+        "--step-minutes",
+        f"{replay.step_minutes:g}",
+        "--notice-after",
+        f"{replay.notice_after:g}",
+    ]
+    return ProcessSpec("replay", argv, env)
