@@ -85,6 +85,7 @@ def worker_specs(config: StackConfig) -> list[ProcessSpec]:
         "SLICEWISE_WORKER_DATABASE_URL": config.app_database_url,
         "SLICEWISE_WORKER_REDIS_URL": config.urls.redis_url,
         "SLICEWISE_WORKER_KAFKA_BOOTSTRAP": config.urls.kafka_bootstrap,
+        "SLICEWISE_WORKER_KEY_ENCRYPTION_KEY": config.key_encryption_key,
         "SLICEWISE_WORKER_ANALYSIS_INTERVAL_SECONDS": str(config.analysis_interval_seconds),
         "SLICEWISE_WORKER_BEAT_SCHEDULE_PATH": str(config.run_dir / "celery-beat-schedule"),
         "SLICEWISE_WORKER_MAX_MESSAGE_BYTES": str(64 * 2**20),

@@ -1,10 +1,9 @@
 """Instructions the workers create: auto-approved spot evacuations.
 
-Signing is not the workers' business: an `InstructionIssuer` turns a body into the envelope
-that is stored, and the process's wiring function chooses which one. `KeyringInstructionIssuer`
-signs with the auth package's instruction keyring; `UnsignedInstructionIssuer`, the default
-while no keyring is configured for the spot process, stores the body alone, which the executor
-refuses, so nothing is applied until a signing issuer is wired in.
+An `InstructionIssuer` turns a body into the signed envelope that is stored; the process's
+wiring function chooses which one. `KeyringInstructionIssuer` signs with an in-memory keyring;
+`StoredKeysInstructionIssuer` re-reads the stored instruction keys before each signature, so
+rotations made elsewhere are honoured. Without an issuer nothing is auto-approved.
 """
 
 from __future__ import annotations
@@ -16,8 +15,9 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.instruction_keys import InstructionKeys
 from auth.instruction_signing import InstructionKeyring, instruction_body_for
-from protocol.instruction import InstructionBody
+from protocol.instruction import Approval, InstructionBody
 from protocol.recommendation import Recommendation
 from store.repositories.instructions import InstructionStatus
 from store.tables import InstructionRecord
@@ -31,17 +31,6 @@ class InstructionIssuer(Protocol):
     ) -> dict[str, Any]:
         """The envelope (as JSON) for `body`; `session` is the tenant's open transaction."""
         ...
-
-
-class UnsignedInstructionIssuer:
-    """Stores the body without a signature."""
-
-    async def envelope(
-        self, session: AsyncSession, tenant_id: uuid.UUID, body: InstructionBody
-    ) -> dict[str, Any]:
-        """`{"body": ...}` with no key id and no signature."""
-        del session, tenant_id  # nothing to look up without signing keys
-        return {"body": body.model_dump(mode="json")}
 
 
 class KeyringInstructionIssuer:
@@ -59,6 +48,22 @@ class KeyringInstructionIssuer:
         return self._keyring().sign(body).model_dump(mode="json")
 
 
+class StoredKeysInstructionIssuer:
+    """Signs with the current stored instruction key, re-read before every signature."""
+
+    def __init__(self, keys: InstructionKeys) -> None:
+        """Sign with `keys` (started by the caller)."""
+        self._keys = keys
+
+    async def envelope(
+        self, session: AsyncSession, tenant_id: uuid.UUID, body: InstructionBody
+    ) -> dict[str, Any]:
+        """The signed `Instruction` as JSON; spot notices are rare, so a re-read is cheap."""
+        del session, tenant_id  # keys belong to no tenant
+        await self._keys.reload()
+        return self._keys.keyring().sign(body).model_dump(mode="json")
+
+
 def instruction_body(
     tenant_id: uuid.UUID, recommendation: Recommendation, *, now: datetime, ttl_seconds: float
 ) -> InstructionBody:
@@ -71,7 +76,7 @@ def instruction_body(
         ttl=timedelta(seconds=ttl_seconds),
         recommendation_id=recommendation.recommendation_id,
         computed_from=recommendation.computed_from,
-    )
+    ).model_copy(update={"approval": Approval.POLICY})
 
 
 async def store_approved_instruction(

@@ -11,11 +11,13 @@ import asyncio
 import structlog
 from prometheus_client import CollectorRegistry
 
+from auth.instruction_keys import InstructionKeys
+from auth.sealing import KeyEncryptionKey
 from store.database import Database
 from workers.consumer import AtLeastOnceConsumer, RecordHandler, RetryPolicy
 from workers.dead_letter import KafkaDeadLetters
 from workers.ingest.handler import SnapshotIngest
-from workers.instructions import InstructionIssuer, UnsignedInstructionIssuer
+from workers.instructions import InstructionIssuer, StoredKeysInstructionIssuer
 from workers.kafka_clients import build_consumer, build_producer
 from workers.metrics import ConsumerMetrics, MetricsServer
 from workers.settings import WorkerSettings
@@ -44,13 +46,19 @@ async def run_spot(
 ) -> None:
     """The spot-notice process: plan evacuations until `stop` is set.
 
-    `issuer` turns auto-approved plans into instruction envelopes; without one the envelope
-    stores the unsigned body (signing is the auth package's job).
+    `issuer` signs auto-approved plans; by default the stored instruction keys are used when
+    a key-encryption key is configured, and without one nothing is auto-approved.
     """
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
+    if issuer is None and settings.key_encryption_key is not None:
+        keys = InstructionKeys(
+            database, KeyEncryptionKey.from_base64(settings.key_encryption_key.get_secret_value())
+        )
+        await keys.start()
+        issuer = StoredKeysInstructionIssuer(keys)
     handler = SpotNoticeHandler(
         database,
-        issuer or UnsignedInstructionIssuer(),
+        issuer,
         instruction_ttl_seconds=settings.instruction_ttl_seconds,
     )
     try:

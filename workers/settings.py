@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.topics import DEAD_LETTER_TOPIC, SNAPSHOTS_TOPIC, SPOT_NOTICES_TOPIC
@@ -43,6 +43,9 @@ class WorkerSettings(BaseSettings):
     metrics_port: Annotated[int, Field(ge=0, le=65_535)] = 9400
     """Port of `/metrics`; 0 disables the endpoint."""
 
+    key_encryption_key: SecretStr | None = None
+    """The gateway's key-encryption key (base64): lets the spot process sign auto-approved
+    instructions with the stored instruction keys. Without it nothing is auto-approved."""
     instruction_ttl_seconds: Seconds = 900.0
     """How long an auto-approved spot instruction stays valid."""
 

@@ -53,7 +53,7 @@ class SpotNoticeHandler:
     def __init__(
         self,
         database: Database,
-        issuer: InstructionIssuer,
+        issuer: InstructionIssuer | None,
         *,
         instruction_ttl_seconds: float,
         clock: Callable[[], datetime] = utc_now,
@@ -131,6 +131,13 @@ class SpotNoticeHandler:
         )
         tenant = await TenantRepository(session).current()
         if tenant.settings.get(AUTO_SPOT_SETTING) is not True:
+            return False
+        if self._issuer is None:
+            log.warning(
+                "auto spot handling is on but this process cannot sign instructions "
+                "(set SLICEWISE_WORKER_KEY_ENCRYPTION_KEY); the evacuation waits for a person",
+                tenant_id=str(tenant_id),
+            )
             return False
         await recommendations.decide(
             recommendation.recommendation_id,

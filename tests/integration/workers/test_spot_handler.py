@@ -12,6 +12,7 @@ from sqlalchemy import select
 from auth.instruction_signing import InstructionKeyring, generate_signing_key
 from protocol.canonical import canonical_json
 from protocol.changes import ActionType
+from protocol.instruction import Approval
 from store.database import Database
 from store.repositories.clusters import ClusterView
 from store.repositories.instructions import InstructionRepository
@@ -22,16 +23,14 @@ from store.tables import InstructionRecord
 from tests.unit.workers.factories import T0, shop_snapshot, snapshot_message, spot_notice
 from workers.errors import UnknownClusterError
 from workers.ingest.handler import SnapshotIngest
-from workers.instructions import KeyringInstructionIssuer, UnsignedInstructionIssuer
+from workers.instructions import KeyringInstructionIssuer
 from workers.spot.handler import DUPLICATE, PROCESSED, SpotNoticeHandler
 
 NOW = T0 + timedelta(minutes=5)
 
 
 def _handler(database: Database) -> SpotNoticeHandler:
-    return SpotNoticeHandler(
-        database, UnsignedInstructionIssuer(), instruction_ttl_seconds=600, clock=lambda: NOW
-    )
+    return SpotNoticeHandler(database, None, instruction_ttl_seconds=600, clock=lambda: NOW)
 
 
 @pytest.fixture
@@ -60,21 +59,18 @@ async def test_notice_produces_an_open_evacuation_recommendation(
     assert (notice.recommendation_id, notice.handled_at) == (rec.id, NOW)
 
 
-async def test_auto_spot_tenant_gets_an_approved_instruction(
+async def test_auto_spot_without_signing_keys_waits_for_a_person(
     database: Database, tenant: TenantView, shop: ClusterView
 ) -> None:
-    """With auto_spot on, the recommendation is approved and an unsigned instruction waits."""
+    """With auto_spot on but no way to sign, the plan stays open and no instruction is stored."""
     async with database.tenant(tenant.id) as session:
         await TenantRepository(session).update_settings({"auto_spot": True})
     await _handler(database).apply(spot_notice(tenant.id, shop.id))
     async with database.tenant(tenant.id) as session:
         [rec] = await RecommendationRepository(session, tenant.id).list(shop.id)
-        [row] = (await session.execute(select(InstructionRecord))).scalars().all()
-    assert (rec.status, rec.decided_by) == (RecommendationStatus.APPROVED, "policy:auto_spot")
-    assert (row.status, row.recommendation_id) == ("approved", rec.id)
-    assert row.expires_at == NOW + timedelta(seconds=600)
-    assert set(row.envelope) == {"body"}
-    assert row.envelope["body"]["actions"] == rec.body["change_set"]["actions"]
+        rows = (await session.execute(select(InstructionRecord))).scalars().all()
+    assert rec.status is RecommendationStatus.OPEN
+    assert rows == []
 
 
 async def test_keyring_issuer_stores_a_signed_instruction(
@@ -99,6 +95,11 @@ async def test_keyring_issuer_stores_a_signed_instruction(
         base64.urlsafe_b64decode(instruction.signature + "=="), canonical_json(instruction.body)
     )
     assert [a.type for a in instruction.body.actions] == [ActionType.CORDON, ActionType.DRAIN]
+    assert instruction.body.approval is Approval.POLICY
+    async with database.tenant(tenant.id) as session:
+        [rec] = await RecommendationRepository(session, tenant.id).list(shop.id)
+    assert (rec.status, rec.decided_by) == (RecommendationStatus.APPROVED, "policy:auto_spot")
+    assert stored.expires_at == NOW + timedelta(seconds=600)
 
 
 async def test_redelivered_notice_changes_nothing(

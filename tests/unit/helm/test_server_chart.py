@@ -179,6 +179,17 @@ def test_gateway_reads_its_key_encryption_key_from_a_secret() -> None:
     }
 
 
+def test_only_the_spot_worker_can_sign_instructions() -> None:
+    """The spot worker reads the key-encryption key to sign auto-approved plans; ingest does not."""
+    manifests = _render()
+    (spot,) = _pod_spec(manifests, "Deployment", f"{PREFIX}-spot-worker")["containers"]
+    (ingest,) = _pod_spec(manifests, "Deployment", f"{PREFIX}-ingest-worker")["containers"]
+    assert env_of(spot)["SLICEWISE_WORKER_KEY_ENCRYPTION_KEY"] == {
+        "secretKeyRef": {"name": "slicewise-gateway", "key": "key-encryption-key"}
+    }
+    assert "SLICEWISE_WORKER_KEY_ENCRYPTION_KEY" not in env_of(ingest)
+
+
 def test_migration_job_runs_before_install_and_upgrade() -> None:
     """The migration is a pre-install/pre-upgrade hook, replaced on retry, as the schema owner."""
     job = find(_render(), "Job", f"{PREFIX}-migrate")
