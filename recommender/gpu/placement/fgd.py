@@ -10,11 +10,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from recommender.gpu.placement.fragmentation import FragmentationIndex
+from recommender.gpu.placement.fragmentation import IndexedPolicy
 from recommender.gpu.placement.policy import NO_GPUS, Placement, best_node, first_free_gpus
 from recommender.gpu.placement.state import ClusterState, is_shared
 from recommender.gpu.placement.tables import PodTable
-from recommender.gpu.placement.typical_pods import TypicalPods
 
 MAX_SCORE = 100
 SIGMOID_SCALE = 1000.0
@@ -50,34 +49,10 @@ def best_per_node(
     return nodes[starts], np.maximum.reduceat(scores, starts)
 
 
-class FgdPolicy:
+class FgdPolicy(IndexedPolicy):
     """FGD as published: one scorer, highest score wins, ties to the run's node order."""
 
     name = "FGD"
-
-    def __init__(self, typical: TypicalPods) -> None:
-        """Score against `typical`, the original pod list's typical mix."""
-        self.typical = typical
-        self._index: FragmentationIndex | None = None
-
-    @property
-    def index(self) -> FragmentationIndex:
-        """The per-node fragmentation cache of the current run."""
-        if self._index is None:
-            raise RuntimeError("start() must be called before placing pods")
-        return self._index
-
-    def start(
-        self,
-        state: ClusterState,
-        rng: np.random.Generator,  # noqa: ARG002 - the PlacementPolicy protocol's signature
-    ) -> None:
-        """Measure every node of the empty cluster."""
-        self._index = FragmentationIndex.build(state, self.typical)
-
-    def bound(self, state: ClusterState, node: int) -> None:
-        """Re-measure the node that just changed."""
-        self.index.refresh(state, node)
 
     def choose(
         self, state: ClusterState, pods: PodTable, i: int, candidates: NDArray[np.int64]

@@ -145,3 +145,31 @@ class FragmentationIndex:
             usable=self.usable[nodes],
             typical=self.typical,
         )
+
+
+class IndexedPolicy:
+    """Base of policies that score against a per-run fragmentation index of the typical mix."""
+
+    def __init__(self, typical: TypicalPods) -> None:
+        """Measure nodes against `typical`, the original pod list's typical mix."""
+        self.typical = typical
+        self._index: FragmentationIndex | None = None
+
+    @property
+    def index(self) -> FragmentationIndex:
+        """The per-node fragmentation cache of the current run."""
+        if self._index is None:
+            raise RuntimeError("start() must be called before placing pods")
+        return self._index
+
+    def start(
+        self,
+        state: ClusterState,
+        rng: np.random.Generator,  # noqa: ARG002 - the PlacementPolicy protocol's signature
+    ) -> None:
+        """Measure every node of the empty cluster."""
+        self._index = FragmentationIndex.build(state, self.typical)
+
+    def bound(self, state: ClusterState, node: int) -> None:
+        """Re-measure the node that just changed."""
+        self.index.refresh(state, node)

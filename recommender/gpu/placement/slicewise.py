@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recommender.gpu.placement.fgd import best_per_node, gradient_scores, share_candidates
-from recommender.gpu.placement.fragmentation import FragmentationIndex
+from recommender.gpu.placement.fragmentation import IndexedPolicy
 from recommender.gpu.placement.policy import NO_GPUS, Placement, best_node, first_free_gpus
 from recommender.gpu.placement.state import ClusterState, is_shared
 from recommender.gpu.placement.tables import PodTable
@@ -66,37 +66,17 @@ def best_node_then(
     return int(tied[np.argmax(state.tie_key[tied])])
 
 
-class SlicewisePolicy:
+class SlicewisePolicy(IndexedPolicy):
     """Fragmentation gradient with CPU-stranded capacity; CPU-only pods to CPU-surplus nodes."""
 
     name = "slicewise"
 
     def __init__(self, typical: TypicalPods, cpu_weight: float = CPU_STRAND_WEIGHT) -> None:
         """Score against `typical`; `cpu_weight` scales CPU-stranded against fragmented milli."""
-        self.typical = typical
+        super().__init__(typical)
         self.cpu_weight = cpu_weight
         self.gpu_ratio = cpu_per_gpu_milli(typical, gpu_types_only=True)
         self.mix_ratio = cpu_per_gpu_milli(typical, gpu_types_only=False)
-        self._index: FragmentationIndex | None = None
-
-    @property
-    def index(self) -> FragmentationIndex:
-        """The per-node fragmentation cache of the current run."""
-        if self._index is None:
-            raise RuntimeError("start() must be called before placing pods")
-        return self._index
-
-    def start(
-        self,
-        state: ClusterState,
-        rng: np.random.Generator,  # noqa: ARG002 - the PlacementPolicy protocol's signature
-    ) -> None:
-        """Measure every node of the empty cluster."""
-        self._index = FragmentationIndex.build(state, self.typical)
-
-    def bound(self, state: ClusterState, node: int) -> None:
-        """Re-measure the node that just changed."""
-        self.index.refresh(state, node)
 
     def loss(
         self, fragmented: NDArray[np.float64], cpu: NDArray[np.int64], gpu: NDArray[np.int64]
