@@ -46,6 +46,7 @@ from gateway.wiring import Wiring
 from protocol.changes import ActionType, ChangeSet, Cordon
 from protocol.instruction import Instruction
 from protocol.recommendation import Recommendation, RecommendationKind, Risk
+from store.database import Database
 from store.repositories.recommendations import NewRecommendation, RecommendationRepository
 from tests.integration.executor.conftest import EXECUTOR_RULES
 from tests.kube.harness import KubeApiServer
@@ -194,34 +195,42 @@ async def make_node(admin: AsyncClient) -> str:
     return name
 
 
-async def open_recommendation(gateway: Gateway, tenant: Tenant, node: str) -> uuid.UUID:
-    """An open consolidation recommendation to cordon `node`."""
-    cluster_id = tenant.credentials.cluster.id
+async def store_cordon_recommendation(
+    database: Database, tenant_id: uuid.UUID, cluster_id: uuid.UUID, node: str
+) -> uuid.UUID:
+    """Store an open consolidation recommendation to cordon `node`; returns its id."""
     recommendation = Recommendation(
         recommendation_id=uuid.uuid4(),
         cluster_id=cluster_id,
         kind=RecommendationKind.CONSOLIDATION,
         node=node,
         title=f"Retire {node}",
-        reason="bench",
+        reason="its pods fit on the other nodes",
         risk=Risk.LOW,
-        monthly_saving_usd=100.0,
+        monthly_saving_usd=410.0,
         change_set=ChangeSet(actions=[Cordon(node=node)]),
         created_at=datetime.now(UTC),
     )
-    async with gateway.wiring.database.tenant(tenant.tenant_id) as session:
-        stored = await RecommendationRepository(session, tenant.tenant_id).create(
+    async with database.tenant(tenant_id) as session:
+        stored = await RecommendationRepository(session, tenant_id).create(
             cluster_id,
             NewRecommendation(
                 id=recommendation.recommendation_id,
                 kind=recommendation.kind.value,
-                fingerprint=f"consolidation/{node}",
+                fingerprint=f"consolidation/{node}/{uuid.uuid4().hex[:8]}",
                 monthly_saving_usd=recommendation.monthly_saving_usd,
                 body=recommendation.model_dump(mode="json"),
                 created_at=recommendation.created_at,
             ),
         )
     return stored.id
+
+
+async def open_recommendation(gateway: Gateway, tenant: Tenant, node: str) -> uuid.UUID:
+    """An open consolidation recommendation to cordon `node` for the bench's tenant."""
+    return await store_cordon_recommendation(
+        gateway.wiring.database, tenant.tenant_id, tenant.credentials.cluster.id, node
+    )
 
 
 def signed_cordon(gateway: Gateway, tenant: Tenant, node: str) -> Instruction:

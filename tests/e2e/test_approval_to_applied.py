@@ -14,7 +14,6 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from sqlalchemy.engine import URL
 from auth.hashing import SecretHasher
 from auth.provisioning import ClusterCredentials, Provisioning
 from auth.sealing import KeyEncryptionKey
+from bench.approval_stack import store_cordon_recommendation
 from cli.main import main as cli_main
 from devstack.services import ServiceUrls
 from executor.service import serve as serve_executor
@@ -38,11 +38,9 @@ from gateway.console import include_console
 from gateway.console.instruction_issue import SignedInstructionIssuer
 from gateway.settings import GatewaySettings
 from gateway.wiring import Wiring
-from protocol.changes import ActionType, ChangeSet, Cordon
-from protocol.recommendation import Recommendation, RecommendationKind, Risk
+from protocol.changes import ActionType
 from store.database import Database
 from store.repositories.audit import AuditRepository
-from store.repositories.recommendations import NewRecommendation, RecommendationRepository
 from store.repositories.tenants import TenantView
 from store.roles import DEFAULT_APP_ROLE, app_url
 from tests.integration.executor.conftest import EXECUTOR_RULES
@@ -106,36 +104,6 @@ async def gateway(services: ServiceUrls, owner_database_url: URL) -> AsyncIterat
     )
     async with _gateway_with_console(settings) as running:
         yield running
-
-
-async def _open_cordon_recommendation(
-    database: Database, tenant_id: uuid.UUID, cluster_id: uuid.UUID, node: str
-) -> uuid.UUID:
-    recommendation = Recommendation(
-        recommendation_id=uuid.uuid4(),
-        cluster_id=cluster_id,
-        kind=RecommendationKind.CONSOLIDATION,
-        node=node,
-        title=f"Retire {node}",
-        reason="its pods fit elsewhere",
-        risk=Risk.LOW,
-        monthly_saving_usd=320.0,
-        change_set=ChangeSet(actions=[Cordon(node=node)]),
-        created_at=datetime.now(UTC),
-    )
-    async with database.tenant(tenant_id) as session:
-        stored = await RecommendationRepository(session, tenant_id).create(
-            cluster_id,
-            NewRecommendation(
-                id=recommendation.recommendation_id,
-                kind=recommendation.kind.value,
-                fingerprint=f"consolidation/{node}",
-                monthly_saving_usd=recommendation.monthly_saving_usd,
-                body=recommendation.model_dump(mode="json"),
-                created_at=recommendation.created_at,
-            ),
-        )
-    return stored.id
 
 
 @dataclass(frozen=True)
@@ -235,7 +203,7 @@ async def test_approved_recommendation_is_applied_by_the_executor_and_reported(
     admin = cluster_api.admin_async_client()
     try:
         await admin.create(Node(metadata=ObjectMeta(name=node)))
-        recommendation_id = await _open_cordon_recommendation(
+        recommendation_id = await store_cordon_recommendation(
             database, tenant.id, credentials.cluster.id, node
         )
         trusted = await print_trusted_keys()

@@ -9,20 +9,18 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from auth.provisioning import ClusterCredentials, Provisioning
+from bench.approval_stack import store_cordon_recommendation
 from gateway.console.decisions import DecisionService
 from gateway.console.instruction_issue import SignedInstructionIssuer
 from gateway.wiring import Wiring
-from protocol.changes import ChangeSet, Cordon
 from protocol.instruction import (
     ActionOutcome,
     Instruction,
     InstructionResult,
     Outcome,
 )
-from protocol.recommendation import Recommendation, RecommendationKind, Risk
 from store.database import Database
 from store.repositories.console_decisions import Decision
-from store.repositories.recommendations import NewRecommendation, RecommendationRepository
 from tests.integration.gateway.harness import RunningGateway, fetch_token
 
 STARTED = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -43,31 +41,7 @@ async def open_recommendation(
     database: Database, tenant_id: uuid.UUID, cluster_id: uuid.UUID, *, node: str = "gpu-1"
 ) -> uuid.UUID:
     """Store an open recommendation to cordon `node`; returns its id."""
-    recommendation = Recommendation(
-        recommendation_id=uuid.uuid4(),
-        cluster_id=cluster_id,
-        kind=RecommendationKind.CONSOLIDATION,
-        node=node,
-        title=f"Retire {node}",
-        reason="its pods fit on the other nodes",
-        risk=Risk.LOW,
-        monthly_saving_usd=410.0,
-        change_set=ChangeSet(actions=[Cordon(node=node)]),
-        created_at=datetime.now(UTC),
-    )
-    async with database.tenant(tenant_id) as session:
-        stored = await RecommendationRepository(session, tenant_id).create(
-            cluster_id,
-            NewRecommendation(
-                id=recommendation.recommendation_id,
-                kind=recommendation.kind.value,
-                fingerprint=f"consolidation/{node}/{uuid.uuid4().hex[:8]}",
-                monthly_saving_usd=recommendation.monthly_saving_usd,
-                body=recommendation.model_dump(mode="json"),
-                created_at=recommendation.created_at,
-            ),
-        )
-    return stored.id
+    return await store_cordon_recommendation(database, tenant_id, cluster_id, node)
 
 
 async def approve(wiring: Wiring, tenant_id: uuid.UUID, recommendation_id: uuid.UUID) -> uuid.UUID:
