@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -116,6 +117,15 @@ class IngestStack:
         if self._gateway is None:
             return 0.0
         return process_group_cpu_seconds(self._gateway.pid)
+
+    def validated_by(self) -> dict[str, float]:
+        """Snapshots the gateway accepted, by validator (`mirror` or `model`), from /metrics.
+
+        With several uvicorn workers this is the count of whichever worker answers.
+        """
+        text = httpx.get(f"{self.gateway_url}/metrics", timeout=5.0).text
+        pattern = r'^slicewise_gateway_validated_total\{by="(\w+)",kind="snapshot"\} (\S+)$'
+        return {by: float(value) for by, value in re.findall(pattern, text, re.MULTILINE)}
 
     def gateway_log_tail(self) -> str:
         """The gateway's last log lines (for failures)."""

@@ -55,6 +55,13 @@ class GatewayMetrics:
             ["kind", "duplicate"],
             registry=self.registry,
         )
+        self.validated = Counter(
+            "slicewise_gateway_validated",
+            "Valid bodies by kind and by what accepted them: `mirror` (the msgspec fast path) or"
+            " `model` (pydantic, for a spelling the mirror does not read)",
+            ["kind", "by"],
+            registry=self.registry,
+        )
         self.refusals = Counter(
             "slicewise_gateway_refusals",
             "Refused requests by reason",

@@ -15,12 +15,13 @@ from gateway.ingest import Submission
 from gateway.openapi import json_body
 from gateway.problems import PROBLEM_RESPONSES, InvalidParam, Problem
 from gateway.rate_limit import Limit
-from gateway.validation import validate_strict
+from gateway.validation import MirroredValidator, validate_strict
 from gateway.wiring import Wiring
 from protocol.snapshot import ClusterSnapshot
 from protocol.spot import SpotNotice
 
 router = APIRouter(prefix="/v1/clusters/{cluster_id}", tags=["ingest"])
+_SNAPSHOTS = MirroredValidator(ClusterSnapshot)
 
 
 class SnapshotAccepted(BaseModel):
@@ -58,9 +59,9 @@ async def post_snapshot(
         per_tenant=settings.snapshot_rate_per_tenant,
     )
     raw = await _read(request, wiring)
-    snapshot_id, body_cluster = validate_strict(
-        ClusterSnapshot, raw, lambda s: (s.snapshot_id, s.cluster.cluster_id)
-    )
+    checked = _SNAPSHOTS.validate(raw, lambda s: (s.snapshot_id, s.cluster.cluster_id))
+    wiring.metrics.validated.labels("snapshot", checked.by).inc()
+    snapshot_id, body_cluster = checked.kept
     _same_cluster(body_cluster, cluster_id, "cluster.cluster_id")
     duplicate = await wiring.ingest.submit(
         Submission(

@@ -80,3 +80,6 @@ async def test_metrics_count_requests_by_route_template_and_refusals_by_reason(
         _sample(metrics, "slicewise_gateway_accepted_total", kind="snapshot", duplicate="false")
         == 1
     )
+    # The agent's own encoding is read by the fast mirror, not by the model.
+    assert _sample(metrics, "slicewise_gateway_validated_total", kind="snapshot", by="mirror") == 1
+    assert _sample(metrics, "slicewise_gateway_validated_total", kind="snapshot", by="model") == 0

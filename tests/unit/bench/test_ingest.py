@@ -27,3 +27,6 @@ def test_quick_run_reports_gateway_and_bare_producer(tmp_path: Path) -> None:
     assert abs(ratio - expected) < 0.01
     assert document["machine"]["cores"] >= 1
     assert document["target"]["met"] == (ratio >= 0.5)
+    # Every snapshot, the senders' warm-up one included, went through the fast mirror.
+    warmed = inputs["clients"] * (inputs["requests_per_client"] + 1) * inputs["seeds"]
+    assert document["gateway_validated_by"] == {"mirror": warmed}
