@@ -16,8 +16,8 @@ from celery import Celery
 from kombu.exceptions import KombuError, OperationalError
 from redis.exceptions import RedisError
 
-NOTIFY_INSTRUCTION_RESULT = "slicewise.notifications.instruction"
-"""The workers' task announcing an instruction's result (a wire contract, like a topic name)."""
+from protocol.tasks import NOTIFY_INSTRUCTION_RESULT
+
 DEFAULT_QUEUE = "slicewise"
 """The workers' default Celery queue."""
 

@@ -10,14 +10,14 @@ from typing import Any
 from celery import Celery
 from celery.schedules import crontab
 
-from workers.notifications import register_notification_tasks
-from workers.settings import WorkerSettings
-from workers.task_names import (
+from protocol.tasks import (
     DAILY_DIGEST,
     EXPIRE_INSTRUCTIONS,
     REFRESH_PRICING,
     SCHEDULE_ALL_ANALYSES,
 )
+from workers.notifications import register_notification_tasks
+from workers.settings import WorkerSettings
 from workers.tasks.registry import register_tasks
 from workers.tasks.runtime import TaskRuntime
 
@@ -54,8 +54,8 @@ def beat_schedule_file(settings: WorkerSettings) -> Path:
 def create_celery_app(settings: WorkerSettings, runtime: TaskRuntime | None = None) -> Celery:
     """A Celery app on the Redis broker with every Slicewise task registered.
 
-    Besides the tasks of `task_names`, the webhook notification tasks of `notifications`:
-    the analysis queues one for the recommendations it creates.
+    Every task of `protocol.tasks`: the scheduled ones (`tasks.registry`) and the webhook
+    notifications (`notifications`); the analysis queues one for the recommendations it creates.
     """
     app = Celery("slicewise", broker=settings.redis_url, backend=settings.redis_url)
     app.conf.update(

@@ -20,6 +20,7 @@ import httpx
 import structlog
 from celery import Celery
 
+from protocol.tasks import NOTIFY_INSTRUCTION_RESULT, NOTIFY_NEW_RECOMMENDATIONS
 from store.errors import NotFoundError
 from store.repositories.console_instructions import InstructionQueries, InstructionSummary
 from store.repositories.console_queries import (
@@ -33,10 +34,6 @@ from workers.tasks.runtime import Clients, run_job, utc_now
 
 log = structlog.get_logger(__name__)
 
-NOTIFY_NEW_RECOMMENDATIONS = "slicewise.notifications.recommendations"
-"""Announce new recommendations; arguments: tenant id, list of recommendation ids (strings)."""
-NOTIFY_INSTRUCTION_RESULT = "slicewise.notifications.instruction"
-"""Announce an instruction's result; arguments: tenant id, instruction id (strings)."""
 
 DEFAULT_MIN_SAVING_USD = 500.0
 MAX_LISTED = 10

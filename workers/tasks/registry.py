@@ -15,17 +15,17 @@ import httpx
 import structlog
 from celery import Celery
 
-from recommender.gpu.mig_layouts import parse_mig_config
-from workers.errors import TemporaryError
-from workers.notifications import NOTIFY_NEW_RECOMMENDATIONS
-from workers.pricing import current_pricebook, refresh_catalogues
-from workers.task_names import (
+from protocol.tasks import (
     DAILY_DIGEST,
     EXPIRE_INSTRUCTIONS,
+    NOTIFY_NEW_RECOMMENDATIONS,
     REFRESH_PRICING,
     RUN_CLUSTER_ANALYSIS,
     SCHEDULE_ALL_ANALYSES,
 )
+from recommender.gpu.mig_layouts import parse_mig_config
+from workers.errors import TemporaryError
+from workers.pricing import current_pricebook, refresh_catalogues
 from workers.tasks.analysis_job import AnalysisOutcome, analyse_and_store, clusters_to_analyse
 from workers.tasks.maintenance_jobs import expire_all, send_digests
 from workers.tasks.runtime import Clients, TaskRuntime, run_job
@@ -34,7 +34,7 @@ log = structlog.get_logger(__name__)
 
 
 def register_tasks(app: Celery, runtime: TaskRuntime) -> None:
-    """Register every task of `task_names` on `app`."""
+    """Register every task of `protocol.tasks` but the notifications on `app`."""
     settings = runtime.settings
     mig_config = (
         None

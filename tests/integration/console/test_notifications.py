@@ -18,6 +18,7 @@ from celery.contrib.testing.worker import start_worker
 from sqlalchemy.engine import URL
 
 from devstack.services import ServiceUrls
+from protocol.tasks import NOTIFY_INSTRUCTION_RESULT, NOTIFY_NEW_RECOMMENDATIONS
 from store.database import Database
 from store.repositories.console_instructions import InstructionQueries
 from store.repositories.console_paging import PageRequest
@@ -26,8 +27,6 @@ from store.roles import DEFAULT_APP_ROLE, app_url
 from tests.integration.console.seed import SeededTenant
 from workers.errors import PermanentError
 from workers.notifications import (
-    NOTIFY_INSTRUCTION_RESULT,
-    NOTIFY_NEW_RECOMMENDATIONS,
     NotificationSender,
     register_notification_tasks,
 )

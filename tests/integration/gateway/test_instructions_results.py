@@ -8,8 +8,9 @@ import uuid
 from typing import Any
 
 from auth.provisioning import ClusterCredentials, Provisioning
-from gateway.result_notifications import DEFAULT_QUEUE, NOTIFY_INSTRUCTION_RESULT
+from gateway.result_notifications import DEFAULT_QUEUE
 from protocol.instruction import Instruction, Outcome
+from protocol.tasks import NOTIFY_INSTRUCTION_RESULT
 from store.database import Database
 from store.repositories.audit import AuditRepository, AuditView
 from store.repositories.instructions import InstructionRepository
@@ -26,7 +27,6 @@ from tests.integration.gateway.instruction_fixtures import (
     reader_token,
     result_of,
 )
-from workers.notifications import NOTIFY_INSTRUCTION_RESULT as WORKERS_TASK_NAME
 
 
 async def _delivered_instruction(
@@ -131,7 +131,6 @@ async def test_a_new_result_queues_the_workers_notification_task(
 
     await post_result(gateway, token, result_of(instruction))
 
-    assert NOTIFY_INSTRUCTION_RESULT == WORKERS_TASK_NAME
     tenant = str(credentials.cluster.tenant_id)
     queued = await _queued_notifications(gateway, instruction.body.instruction_id)
     assert queued == [[tenant, str(instruction.body.instruction_id)]]

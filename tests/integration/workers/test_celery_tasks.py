@@ -20,6 +20,12 @@ from redis.asyncio import Redis
 from devstack.process import free_port
 from protocol.changes import Cordon
 from protocol.instruction import InstructionBody
+from protocol.tasks import (
+    DAILY_DIGEST,
+    EXPIRE_INSTRUCTIONS,
+    REFRESH_PRICING,
+    RUN_CLUSTER_ANALYSIS,
+)
 from recommender.pricing.bundled import bundled_catalogue_bytes
 from store.database import Database
 from store.repositories.cluster_costs import ClusterCostRepository
@@ -35,12 +41,6 @@ from workers.ingest.handler import SnapshotIngest
 from workers.instructions import store_approved_instruction
 from workers.pricing import CACHE_KEY, current_pricebook
 from workers.settings import WorkerSettings
-from workers.task_names import (
-    DAILY_DIGEST,
-    EXPIRE_INSTRUCTIONS,
-    REFRESH_PRICING,
-    RUN_CLUSTER_ANALYSIS,
-)
 from workers.tasks.runtime import TaskRuntime
 
 # Celery's Redis result backend stores results with SETEX, which redis-py 8 deprecates; the

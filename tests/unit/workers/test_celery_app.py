@@ -7,18 +7,17 @@ from datetime import timedelta
 import pytest
 from celery.schedules import crontab
 
-from store.errors import TemporaryStoreError
-from workers.celery_app import beat_schedule, create_celery_app
-from workers.errors import TemporaryError, UnknownClusterError
-from workers.notifications import NOTIFY_INSTRUCTION_RESULT, NOTIFY_NEW_RECOMMENDATIONS
-from workers.settings import WorkerSettings
-from workers.task_names import (
+from protocol.tasks import (
     ALL_TASK_NAMES,
     DAILY_DIGEST,
     EXPIRE_INSTRUCTIONS,
     REFRESH_PRICING,
     SCHEDULE_ALL_ANALYSES,
 )
+from store.errors import TemporaryStoreError
+from workers.celery_app import beat_schedule, create_celery_app
+from workers.errors import TemporaryError, UnknownClusterError
+from workers.settings import WorkerSettings
 from workers.tasks.runtime import Clients, run_job
 
 SETTINGS = WorkerSettings(
@@ -30,20 +29,13 @@ SETTINGS = WorkerSettings(
 
 
 def test_every_contract_task_name_is_registered_and_retries_on_temporary_errors() -> None:
-    """The five names are tasks of the app, each retried on TemporaryError only."""
+    """Every name (notifications included) is a task of the app, retried on TemporaryError only."""
     app = create_celery_app(SETTINGS)
     for name in ALL_TASK_NAMES:
         assert app.tasks[name].autoretry_for == (TemporaryError,)
         assert app.tasks[name].max_retries == SETTINGS.task_retry_max
     assert app.conf.task_default_queue == "q1"
     assert app.conf.task_acks_late is True
-    app.close()
-
-
-def test_notification_tasks_are_registered_too() -> None:
-    """The webhook notification tasks the analysis and the gateway send are known to the app."""
-    app = create_celery_app(SETTINGS)
-    assert {NOTIFY_NEW_RECOMMENDATIONS, NOTIFY_INSTRUCTION_RESULT} <= set(app.tasks)
     app.close()
 
 

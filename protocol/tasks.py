@@ -1,7 +1,7 @@
-"""Celery task names: the only contract between the workers and the gateway for tasks.
+"""Celery task names: the contract between the workers and whoever sends them tasks.
 
-The gateway sends tasks by name (it never imports this package), so these strings are a wire
-contract like a Kafka topic name.
+The workers register these names; beat and the gateway send tasks by name (the gateway never
+imports `workers`), so the strings are a wire contract like a Kafka topic name.
 """
 
 from __future__ import annotations
@@ -17,10 +17,17 @@ REFRESH_PRICING = "slicewise.pricing.refresh"
 DAILY_DIGEST = "slicewise.digest.daily"
 """Summarise each tenant's open recommendations."""
 
+NOTIFY_NEW_RECOMMENDATIONS = "slicewise.notifications.recommendations"
+"""Announce new recommendations; arguments: tenant id, list of recommendation ids (strings)."""
+NOTIFY_INSTRUCTION_RESULT = "slicewise.notifications.instruction"
+"""Announce an instruction's result; arguments: tenant id, instruction id (strings)."""
+
 ALL_TASK_NAMES = (
     RUN_CLUSTER_ANALYSIS,
     SCHEDULE_ALL_ANALYSES,
     EXPIRE_INSTRUCTIONS,
     REFRESH_PRICING,
     DAILY_DIGEST,
+    NOTIFY_NEW_RECOMMENDATIONS,
+    NOTIFY_INSTRUCTION_RESULT,
 )
