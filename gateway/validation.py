@@ -73,7 +73,7 @@ class MirroredValidator(Generic[Model]):
         with _collector_paused():
             try:
                 mirrored = self._decoder.decode(raw)
-            except (msgspec.MsgspecError, ValueError):
+            except (msgspec.MsgspecError, ValueError, RecursionError):
                 # Refused by the mirror: pydantic decides (and words the 422).
                 return Checked(validate_strict(self._model, raw, keep), "model")
             kept = keep(cast(Model, mirrored))

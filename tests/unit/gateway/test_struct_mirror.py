@@ -2,8 +2,9 @@
 
 The differential test takes a snapshot with every optional field set and, at every position in
 it, substitutes wrong types, values on both sides of every bound the contracts use, strings of
-those lengths in one- and multi-byte characters, lists and maps of those sizes, unusual UUID and
-datetime spellings, deleted fields and unknown fields. For each variant pydantic (the authority)
+those lengths in one- and multi-byte characters, lists and maps of those sizes, values nested around
+the mirror's and the parser's depth limits, unusual UUID and datetime spellings, deleted fields
+and unknown fields. For each variant pydantic (the authority)
 and the mirror decide; the mirror may never accept what pydantic refuses.
 """
 
@@ -28,7 +29,7 @@ from pydantic import (
 )
 
 from gateway.problems import Problem
-from gateway.struct_mirror import MirrorUnsupportedError, mirror_struct
+from gateway.struct_mirror import JSON_DEPTH, MirrorUnsupportedError, mirror_struct
 from gateway.validation import MirroredValidator
 from protocol.base import WireModel
 from protocol.snapshot import ClusterSnapshot
@@ -204,6 +205,8 @@ FULL_SNAPSHOT: dict[str, Any] = {
 LENGTHS = (1, 8, 16, 32, 63, 64, 128, 253, 317, 512, 1024, 4096)
 NUMBERS = (0, 1, 64, 4096, 86_400, 2**63)
 ITEM_COUNTS = (1, 8, 16, 32, 64, 128)
+DEPTHS = (JSON_DEPTH - 1, JSON_DEPTH, JSON_DEPTH + 1, 190, 195, 200)
+"""Nesting around the mirror's bound for free-form JSON and around the parser's 200 levels."""
 ODD_UUIDS = (
     "urn:uuid:7f0b5a3e-8c1d-4d2e-9f10-2a3b4c5d6e7f",
     "{7f0b5a3e-8c1d-4d2e-9f10-2a3b4c5d6e7f}",
@@ -280,8 +283,17 @@ def _without(doc: Any, path: Path) -> Any:
     return _replaced(doc, parent, smaller)
 
 
+def _nested(depth: int) -> Any:
+    value: Any = "x"
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
 def _substitutes(value: Any) -> Iterator[Any]:
     yield from SCALARS
+    for depth in DEPTHS:
+        yield _nested(depth)
     if isinstance(value, str):
         for length in LENGTHS:
             for size in (length - 1, length, length + 1):
@@ -325,7 +337,7 @@ def _pydantic_accepts(body: bytes) -> bool:
 def _mirror_accepts(decoder: msgspec.json.Decoder[Any], body: bytes) -> bool:
     try:
         decoder.decode(body)
-    except (msgspec.MsgspecError, ValueError):
+    except (msgspec.MsgspecError, ValueError, RecursionError):
         return False
     return True
 
@@ -367,8 +379,10 @@ def test_mirror_never_accepts_what_the_model_refuses() -> None:
     assert not looser, f"{len(looser)} accepted by the mirror only: {looser[:10]}"
     assert verdicts[False] > 10_000
     assert verdicts[True] > 1_000
-    # Where only pydantic accepts, it is a spelling the agent never sends; pydantic decides those.
-    assert stricter <= ODD_SPELLINGS, sorted(stricter - ODD_SPELLINGS)
+    # Where only pydantic accepts, it is a spelling the agent never sends, or free-form JSON
+    # nested deeper than the mirror reads; pydantic decides those.
+    expected = ODD_SPELLINGS | {repr(_nested(depth)) for depth in DEPTHS}
+    assert stricter <= expected, sorted(stricter - expected)
 
 
 def test_validator_uses_the_mirror_and_keeps_the_same_fields() -> None:
@@ -397,6 +411,19 @@ def test_invalid_body_is_a_422_naming_the_field() -> None:
         MirroredValidator(ClusterSnapshot).validate(body, lambda s: s.snapshot_id)
     assert refused.value.status == 422
     assert [p.name for p in refused.value.invalid_params or []] == ["pods.0.name"]
+
+
+def test_json_nested_beyond_any_parser_is_a_422() -> None:
+    """100,000 levels in a free-form field: refused with a 422, not a crash of the decoder."""
+    depth = 100_000
+    marker = '"affinity": {"m": null}'
+    pod = {**FULL_SNAPSHOT["pods"][0], "spec": {**POD_SPEC, "affinity": {"m": None}}}
+    body = json.dumps({**FULL_SNAPSHOT, "pods": [pod]})
+    assert marker in body
+    deep = body.replace(marker, f'"affinity": {{"m": {"[" * depth}{"]" * depth}}}').encode()
+    with pytest.raises(Problem) as refused:
+        MirroredValidator(ClusterSnapshot).validate(deep, lambda s: s.snapshot_id)
+    assert refused.value.status == 422
 
 
 def test_spot_notice_is_mirrored() -> None:
