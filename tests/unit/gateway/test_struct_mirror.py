@@ -396,6 +396,18 @@ def test_validator_uses_the_mirror_and_keeps_the_same_fields() -> None:
     assert checked.kept == (model.snapshot_id, model.cluster.cluster_id, model.taken_at)
 
 
+def test_a_repeated_key_means_its_last_value_for_both() -> None:
+    """The ids the gateway keeps (dedupe, topic key) are the ones the workers will read."""
+    other = uuid.UUID("11111111-2222-4333-8444-555555555555")
+    text = json.dumps(FULL_SNAPSHOT)
+    first = f'"snapshot_id": "{SNAPSHOT_ID}"'
+    body = text.replace(first, f'"snapshot_id": "{other}", {first}', 1).encode()
+    checked = MirroredValidator(ClusterSnapshot).validate(body, lambda s: s.snapshot_id)
+    model = ClusterSnapshot.model_validate_json(body, strict=True)
+    assert (checked.kept, checked.by) == (model.snapshot_id, "mirror")
+    assert checked.kept == SNAPSHOT_ID
+
+
 def test_spelling_only_pydantic_reads_is_still_accepted() -> None:
     """A UUID as a URN: the mirror refuses it, pydantic accepts it, so the body is accepted."""
     body = json.dumps({**FULL_SNAPSHOT, "snapshot_id": f"urn:uuid:{SNAPSHOT_ID}"}).encode()
