@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommender.gpu.placement.fgd import gradient_scores
+from recommender.gpu.placement.fgd import FgdPolicy, gradient_scores
 from recommender.gpu.placement.slicewise import SlicewisePolicy, cpu_per_gpu_milli, cpu_stranded
 from recommender.gpu.placement.state import ClusterState
 from recommender.gpu.placement.typical_pods import typical_pods
@@ -57,6 +57,35 @@ def test_slicewise_prefers_the_node_with_cpu_to_spare() -> None:
     policy.start(state, np.random.default_rng(0))
     choice = policy.choose(state, pods([(4000, 1, 300)]), 0, np.array([0, 1], dtype=np.int64))
     assert (choice.node, choice.gpus.tolist()) == (1, [3])
+
+
+def test_a_share_leaving_a_typical_size_earns_the_exact_fit_bonus() -> None:
+    """Shares of 500 and 300 milli: 300 on GPU 0 leaves 500 (exact), on GPU 1 leaves 100.
+
+    Mix 30 % (2000, 500), 30 % (2000, 300), 20 % one GPU, 20 % CPU-only; F = 1000 before, 880
+    after GPU 0 (score 52 + 3 bonus = 55), 820 after GPU 1 (score 54): GPU 0 wins.
+    """
+    rows = [(2000, 1, 500)] * 3 + [(2000, 1, 300)] * 3 + [(8000, 1, 1000)] * 2 + [(4000, 0, 0)] * 2
+    mix = typical_pods(pods(rows), (MODEL,), threshold=1.0)
+    state = one_node(cpu_free=60_000, gpu_free=(800, 400, 200, 200))
+    policy = SlicewisePolicy(mix)
+    policy.start(state, np.random.default_rng(0))
+    assert policy.fit_sizes.tolist() == [0, 300, 500]
+    choice = policy.choose(state, pods([(2000, 1, 300)]), 0, np.array([0], dtype=np.int64))
+    assert (choice.node, choice.gpus.tolist()) == (0, [0])
+
+
+def test_a_share_takes_the_tightest_of_equally_scored_gpus() -> None:
+    """100 milli frees no GPU for a 500 share either way: slicewise takes the 200-milli GPU 1,
+    FGD the lowest index (the 300-milli GPU 0)."""
+    share = pods([(2000, 1, 100)])
+    node = np.array([0], dtype=np.int64)
+    chosen = []
+    for policy in (SlicewisePolicy(typical_mix()), FgdPolicy(typical_mix())):
+        state = one_node(cpu_free=60_000, gpu_free=(300, 200, 200, 200))
+        policy.start(state, np.random.default_rng(0))
+        chosen.append(policy.choose(state, share, 0, node).gpus.tolist())
+    assert chosen == [[1], [0]]
 
 
 def test_cpu_only_pods_go_to_the_largest_cpu_surplus() -> None:
