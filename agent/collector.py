@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import httpx2
@@ -18,6 +19,7 @@ from agent.clock import Clock, utc_now
 from agent.dcgm.scraper import scrape_dcgm
 from agent.errors import AgentError, PermanentError, TemporaryError
 from agent.inventory import Inventory
+from agent.kube.client import server_version
 from agent.kube.kinds import KINDS, KindSpec
 from agent.kube.metrics import read_metrics
 from agent.kube.permissions import check_permissions
@@ -25,6 +27,9 @@ from agent.kube.watcher import KindWatcher
 from agent.settings import AgentSettings
 from agent.snapshot import InventoryView, build_snapshot
 from protocol.snapshot import ClusterInfo, ClusterSnapshot, Usage
+
+VERSION_REFRESH = timedelta(hours=1)
+"""How long the API server's version is taken as known before it is asked again."""
 
 
 class SnapshotSink(Protocol):
@@ -52,6 +57,7 @@ class Collector:
         self._http = http
         self._kinds = {k.kind: k for k in kinds}
         self._clock = clock
+        self._version: tuple[str, datetime] | None = None
         self.inventory = Inventory((k.kind, k.category) for k in kinds)
         self.watchers = [
             KindWatcher(
@@ -92,6 +98,7 @@ class Collector:
     async def snapshot(self) -> ClusterSnapshot:
         """Read usage, then build a snapshot of the inventory as it is now."""
         usage, notes = await self._usage()
+        version = await self._kubernetes_version(notes)
         settings = self._settings
         return build_snapshot(
             self.view(),
@@ -100,6 +107,7 @@ class Collector:
                 name=settings.cluster_name,
                 provider=settings.provider,
                 region=settings.region,
+                kubernetes_version=version,
             ),
             snapshot_id=uuid.uuid4(),
             taken_at=self._clock(),
@@ -107,6 +115,17 @@ class Collector:
             usage=usage,
             notes=notes,
         )
+
+    async def _kubernetes_version(self, notes: list[str]) -> str | None:
+        """The API server's version, asked again once it is an hour old (upgrades happen)."""
+        now = self._clock()
+        if self._version is None or now - self._version[1] >= VERSION_REFRESH:
+            try:
+                self._version = (await server_version(self._settings), now)
+            except TemporaryError as e:
+                if self._version is None:
+                    notes.append(str(e))
+        return self._version[0] if self._version is not None else None
 
     async def _usage(self) -> tuple[Usage, list[str]]:
         """metrics.k8s.io samples and, when configured, DCGM samples, with notes on failures."""

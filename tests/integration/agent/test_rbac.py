@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,8 @@ async def test_agent_works_with_exactly_the_chart_rules(
         )
     assert [p.name for p in snapshot.pods if p.namespace == namespace] == ["web-1"]
     assert not any(note.startswith("missing permission") for note in snapshot.notes)
+    # /version is open to every authenticated user: no extra rule is needed to read it.
+    assert re.fullmatch(r"v1\.\d+\.\d+", snapshot.cluster.kubernetes_version or "")
 
 
 async def test_missing_list_permission_stops_the_agent_with_its_name(
