@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -63,19 +64,7 @@ async def post_snapshot(
     wiring.metrics.validated.labels("snapshot", checked.by).inc()
     snapshot_id, body_cluster = checked.kept
     _same_cluster(body_cluster, cluster_id, "cluster.cluster_id")
-    duplicate = await wiring.ingest.submit(
-        Submission(
-            kind="snapshot",
-            topic=settings.snapshots_topic,
-            field="snapshot",
-            tenant_id=principal.tenant_id,
-            cluster_id=cluster_id,
-            item_id=snapshot_id,
-            raw=raw,
-            received_at=wiring.clock(),
-        )
-    )
-    return _accepted("snapshot_id", snapshot_id, duplicate)
+    return await _produce(wiring, principal, cluster_id, raw, snapshot_id, kind="snapshot")
 
 
 @router.post(
@@ -103,19 +92,7 @@ async def post_spot_notice(
         SpotNotice, raw, lambda n: (n.notice_id, n.cluster_id)
     )
     _same_cluster(body_cluster, cluster_id, "cluster_id")
-    duplicate = await wiring.ingest.submit(
-        Submission(
-            kind="notice",
-            topic=settings.spot_notices_topic,
-            field="notice",
-            tenant_id=principal.tenant_id,
-            cluster_id=cluster_id,
-            item_id=notice_id,
-            raw=raw,
-            received_at=wiring.clock(),
-        )
-    )
-    return _accepted("notice_id", notice_id, duplicate)
+    return await _produce(wiring, principal, cluster_id, raw, notice_id, kind="notice")
 
 
 async def _admit(
@@ -161,7 +138,34 @@ def _same_cluster(body_cluster: uuid.UUID, path_cluster: uuid.UUID, field: str) 
         )
 
 
-def _accepted(field: str, item: uuid.UUID, duplicate: bool) -> Response:
+async def _produce(
+    wiring: Wiring,
+    principal: Principal,
+    cluster_id: uuid.UUID,
+    raw: bytes,
+    item_id: uuid.UUID,
+    *,
+    kind: Literal["snapshot", "notice"],
+) -> Response:
+    """Put the item on its topic (once per id); 202 `{"<kind>_id": ..., "duplicate": ...}`.
+
+    `kind` also names the item's field in the topic's envelope (SnapshotMessage.snapshot,
+    SpotNoticeMessage.notice).
+    """
+    settings = wiring.settings
+    topic = settings.snapshots_topic if kind == "snapshot" else settings.spot_notices_topic
+    duplicate = await wiring.ingest.submit(
+        Submission(
+            kind=kind,
+            topic=topic,
+            field=kind,
+            tenant_id=principal.tenant_id,
+            cluster_id=cluster_id,
+            item_id=item_id,
+            raw=raw,
+            received_at=wiring.clock(),
+        )
+    )
     # Written by hand: this is the hot path, and the document is tiny and fixed.
-    body = f'{{"{field}":"{item}","duplicate":{"true" if duplicate else "false"}}}'
+    body = f'{{"{kind}_id":"{item_id}","duplicate":{"true" if duplicate else "false"}}}'
     return Response(body, status_code=202, media_type="application/json")
