@@ -20,19 +20,18 @@ from types import TracebackType
 from typing import Self
 
 import httpx
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from sqlalchemy import text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.engine import URL
 
 from auth.hashing import SecretHasher
 from auth.provisioning import Provisioning
 from auth.sealing import KeyEncryptionKey
 from devstack.process import ManagedProcess, free_port, wait_until
 from devstack.services import ServiceStack
-from store.database import Database, async_url
+from devstack.topics import create_topics
+from store.database import Database
 from store.migrate import upgrade
 from store.roles import DEFAULT_APP_ROLE, app_url
+from store.scratch import create_scratch_database, drop_scratch_database
 
 PARTITIONS = 4
 _UNLIMITED = str(10**9)
@@ -94,11 +93,15 @@ class IngestStack:
         """Services, a migrated scratch database, topics, and the gateway answering /readyz."""
         urls = self.services.start()
         self._server_url = urls.database_url
-        self._owner_url = asyncio.run(_create_database(urls.database_url, self.suffix))
+        self._owner_url = asyncio.run(create_scratch_database(urls.database_url, "slicewise_bench"))
         upgrade(self._owner_url)
         self.gateway_topic = f"bench.snapshots.gateway.{self.suffix}"
         self.bare_topic = f"bench.snapshots.bare.{self.suffix}"
-        asyncio.run(_create_topics(urls.kafka_bootstrap, [self.gateway_topic, self.bare_topic]))
+        asyncio.run(
+            create_topics(
+                urls.kafka_bootstrap, self.gateway_topic, self.bare_topic, partitions=PARTITIONS
+            )
+        )
         self._start_gateway()
 
     def stop(self) -> None:
@@ -108,7 +111,7 @@ class IngestStack:
             self._gateway = None
         shutil.rmtree(self.run_dir, ignore_errors=True)
         if self._owner_url is not None:
-            asyncio.run(_drop_database(self._server_url, self._owner_url))
+            asyncio.run(drop_scratch_database(self._owner_url, self._server_url))
             self._owner_url = None
         self.services.stop()
 
@@ -207,34 +210,3 @@ def process_group_cpu_seconds(group: int) -> float:
         if int(fields[2]) == group:
             total += int(fields[11]) + int(fields[12])
     return total / ticks
-
-
-async def _create_database(server_url: str, suffix: str) -> URL:
-    name = f"slicewise_bench_{suffix}"
-    engine = create_async_engine(async_url(server_url), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        await engine.dispose()
-    return make_url(server_url).set(database=name)
-
-
-async def _drop_database(server_url: str, owner_url: URL) -> None:
-    engine = create_async_engine(async_url(server_url), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{owner_url.database}" WITH (FORCE)'))
-    finally:
-        await engine.dispose()
-
-
-async def _create_topics(bootstrap: str, names: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [NewTopic(name, num_partitions=PARTITIONS, replication_factor=1) for name in names]
-        )
-    finally:
-        await admin.close()

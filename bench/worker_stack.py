@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -12,44 +11,25 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.engine import URL
 
 from devstack.process import ManagedProcess, free_port
-from store.database import async_url
 from store.migrate import upgrade
 from store.roles import DEFAULT_APP_ROLE, app_url
+from store.scratch import create_scratch_database, drop_scratch_database
 from workers.settings import WorkerSettings
 
 
 @asynccontextmanager
 async def scratch_database(server_url: str) -> AsyncIterator[URL]:
     """A fresh migrated database on the server for one bench run; yields the app role's URL."""
-    name = f"slicewise_bench_{secrets.token_hex(6)}"
-    engine = create_async_engine(async_url(server_url), isolation_level="AUTOCOMMIT")
+    owner = await create_scratch_database(server_url, "slicewise_bench")
     try:
-        async with engine.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        owner = make_url(server_url).set(database=name)
         await asyncio.to_thread(upgrade, owner)
         yield app_url(owner, DEFAULT_APP_ROLE)
     finally:
-        async with engine.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await engine.dispose()
-
-
-async def create_topic(bootstrap: str, name: str, partitions: int) -> None:
-    """Create a topic with `partitions` partitions."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
-    finally:
-        await admin.close()
+        await drop_scratch_database(owner, server_url)
 
 
 async def scrape(port: int) -> dict[str, float]:

@@ -36,9 +36,10 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 
-from bench.worker_stack import WorkerFleet, create_topic, scratch_database
+from bench.worker_stack import WorkerFleet, scratch_database
 from bench.worker_stream import EncodedMessage, snapshot_stream
 from devstack.services import ServiceStack, ServiceUrls
+from devstack.topics import create_topics
 from protocol.topics import SnapshotMessage
 from store.database import Database
 from store.repositories.clusters import ClusterRepository
@@ -147,7 +148,7 @@ async def _worker_run(
             pod_count=config.pod_count,
             seed=seed,
         )
-        await create_topic(urls.kafka_bootstrap, settings.snapshots_topic, PARTITIONS)
+        await create_topics(urls.kafka_bootstrap, settings.snapshots_topic, partitions=PARTITIONS)
         fleet.start()
         await fleet.wait_assigned(PARTITIONS)
         started = time.monotonic()

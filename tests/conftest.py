@@ -15,7 +15,7 @@ from store.database import Database
 from store.migrate import upgrade
 from store.repositories.tenants import TenantView, create_tenant
 from store.roles import DEFAULT_APP_ROLE, app_url
-from tests.support.databases import create_scratch_database, drop_scratch_database
+from store.scratch import create_scratch_database, drop_scratch_database
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -38,7 +38,7 @@ def services() -> Iterator[ServiceUrls]:
 @pytest.fixture(scope="session")
 async def owner_database_url(services: ServiceUrls) -> AsyncIterator[URL]:
     """A fresh, migrated database for this session (schema owner's URL); dropped afterwards."""
-    url = await create_scratch_database(services.database_url)
+    url = await create_scratch_database(services.database_url, "slicewise_test")
     try:
         await asyncio.to_thread(upgrade, url)
         yield url

@@ -25,8 +25,8 @@ from store.database import Database
 from store.migrate import upgrade
 from store.repositories.signing_keys import SigningKeyRepository
 from store.roles import DEFAULT_APP_ROLE, app_url
+from store.scratch import create_scratch_database, drop_scratch_database
 from tests.integration.gateway.harness import RunningGateway
-from tests.support.databases import create_scratch_database, drop_scratch_database
 
 HOUR = timedelta(hours=1)
 KEK_ENV = "SLICEWISE_GATEWAY_KEY_ENCRYPTION_KEY"
@@ -162,7 +162,7 @@ async def test_the_gateway_signs_with_a_stored_key_it_prints_as_trusted(
 @pytest.fixture
 async def scratch_owner_url(services: ServiceUrls) -> AsyncIterator[URL]:
     """A migrated database of this test's own (the CLI works on the default purpose)."""
-    url = await create_scratch_database(services.database_url)
+    url = await create_scratch_database(services.database_url, "slicewise_test")
     try:
         await asyncio.to_thread(upgrade, url)
         yield url

@@ -11,7 +11,6 @@ from typing import TypeVar
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import URL
 
@@ -44,18 +43,6 @@ async def other_cluster(database: Database, other_tenant: TenantView) -> Cluster
         return await ClusterRepository(session, other_tenant.id).create(
             f"theirs-{uuid.uuid4().hex[:6]}", provider="aws", region="eu-west-1"
         )
-
-
-async def create_topics(bootstrap: str, *names: str, partitions: int = 1) -> None:
-    """Create topics with `partitions` partitions each."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in names]
-        )
-    finally:
-        await admin.close()
 
 
 @pytest.fixture

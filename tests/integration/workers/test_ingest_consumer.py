@@ -11,12 +11,12 @@ from contextlib import asynccontextmanager
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from devstack.process import free_port
+from devstack.topics import create_topics
 from protocol.topics import DeadLetter, message_key
 from store.database import Database
 from store.repositories.clusters import ClusterRepository, ClusterView
 from store.repositories.tenants import TenantView
 from tests.integration.workers.conftest import (
-    create_topics,
     equals,
     eventually,
     folded_states,

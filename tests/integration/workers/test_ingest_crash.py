@@ -11,12 +11,12 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from devstack.process import ManagedProcess
+from devstack.topics import create_topics
 from protocol.topics import message_key
 from store.database import Database
 from store.repositories.clusters import ClusterRepository, ClusterView
 from store.repositories.tenants import TenantView
 from tests.integration.workers.conftest import (
-    create_topics,
     eventually,
     folded_states,
     metric,

@@ -7,12 +7,13 @@ from collections.abc import Awaitable
 
 from aiokafka import AIOKafkaProducer
 
+from devstack.topics import create_topics
 from protocol.topics import message_key, schema_headers
 from store.database import Database
 from store.repositories.clusters import ClusterView
 from store.repositories.recommendations import RecommendationRepository
 from store.repositories.tenants import TenantView
-from tests.integration.workers.conftest import create_topics, eventually, snapshot_count
+from tests.integration.workers.conftest import eventually, snapshot_count
 from tests.unit.workers.factories import shop_snapshot, snapshot_message, spot_notice
 from workers.ingest.handler import SnapshotIngest
 from workers.processes import run_ingest, run_spot
