@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import secrets
 import shutil
 import sys
@@ -20,6 +19,7 @@ from types import TracebackType
 from typing import Self
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import URL
 
 from auth.hashing import SecretHasher
@@ -127,8 +127,13 @@ class IngestStack:
         With several uvicorn workers this is the count of whichever worker answers.
         """
         text = httpx.get(f"{self.gateway_url}/metrics", timeout=5.0).text
-        pattern = r'^slicewise_gateway_validated_total\{by="(\w+)",kind="snapshot"\} (\S+)$'
-        return {by: float(value) for by, value in re.findall(pattern, text, re.MULTILINE)}
+        return {
+            sample.labels["by"]: sample.value
+            for family in text_string_to_metric_families(text)
+            if family.name == "slicewise_gateway_validated"
+            for sample in family.samples
+            if sample.name.endswith("_total") and sample.labels.get("kind") == "snapshot"
+        }
 
     def gateway_log_tail(self) -> str:
         """The gateway's last log lines (for failures)."""
