@@ -16,7 +16,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -44,6 +43,8 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.models.rbac_v1 import PolicyRule, RoleRef, Subject
 from lightkube.resources.authorization_v1 import SubjectAccessReview
 from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
+
+from devstack.process import free_port
 
 BUILD_SCRIPT = Path(__file__).with_name("build_apiserver.sh")
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "slicewise" / "kube"
@@ -106,14 +107,6 @@ def find_etcd() -> Path:
     if found is None:
         raise KubeHarnessError("etcd not found; run tests/kube/build_apiserver.sh to install it")
     return Path(found)
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)
@@ -746,7 +739,6 @@ __all__ = [
     "cached_apiserver_binary",
     "ensure_apiserver_binary",
     "find_etcd",
-    "free_port",
     "live_processes_of",
     "running_kube_apiserver",
 ]

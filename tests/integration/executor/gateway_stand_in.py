@@ -20,11 +20,11 @@ from typing import Annotated, Protocol
 import uvicorn
 from fastapi import FastAPI, Form, Header, HTTPException, Query, Request, Response
 
+from devstack.process import free_port
 from protocol.instruction import Instruction, InstructionResult
 from store.database import Database
 from store.errors import ConflictError, NotFoundError
 from store.repositories.instructions import InstructionRepository
-from tests.kube.harness import free_port
 
 TOKEN_LIFETIME = 300
 

@@ -17,6 +17,7 @@ from lightkube.resources.core_v1 import Node
 from pydantic import SecretStr
 
 from auth.instruction_signing import InstructionKeyring, instruction_for_recommendation
+from devstack.process import free_port
 from executor.execution import utc_now
 from executor.kube.api import KubeObjects, PolicyApi, as_json
 from executor.service import serve
@@ -37,7 +38,7 @@ from tests.integration.executor.gateway_stand_in import (
     GatewayStandIn,
     RepositoryBackend,
 )
-from tests.kube.harness import KubeIdentity, free_port
+from tests.kube.harness import KubeIdentity
 
 pytestmark = pytest.mark.kube
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from pathlib import Path
 
@@ -13,12 +12,7 @@ from agent.collector import Collector
 from agent.errors import PermanentError, TemporaryError
 from agent.kube.client import kube_client, kube_config, server_version
 from agent.settings import AgentSettings
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from devstack.process import free_port
 
 
 def _settings(tmp_path: Path, config: dict[str, object]) -> AgentSettings:
@@ -50,14 +44,14 @@ def _kubeconfig(server: str, *, context: str | None = "c") -> dict[str, object]:
 
 async def test_unreachable_server_is_a_temporary_error(tmp_path: Path) -> None:
     """Nothing listening: a TemporaryError naming what failed, no exception of httpx."""
-    settings = _settings(tmp_path, _kubeconfig(f"http://127.0.0.1:{_closed_port()}"))
+    settings = _settings(tmp_path, _kubeconfig(f"http://127.0.0.1:{free_port()}"))
     with pytest.raises(TemporaryError, match=r"Kubernetes version not readable \(ConnectError\)"):
         await server_version(settings)
 
 
 async def test_snapshot_without_a_version_says_so_in_its_notes(tmp_path: Path) -> None:
     """The snapshot still goes out, version unset, with a note on why."""
-    settings = _settings(tmp_path, _kubeconfig(f"http://127.0.0.1:{_closed_port()}"))
+    settings = _settings(tmp_path, _kubeconfig(f"http://127.0.0.1:{free_port()}"))
     async with kube_client(settings) as client:
         snapshot = await Collector(settings, client).snapshot()
     assert snapshot.cluster.kubernetes_version is None

@@ -25,9 +25,9 @@ from agent.spot.watcher import SpotWatcher
 from agent.uplink.spool import Lane
 from agent.uplink.uplink import Uplink
 from agent.wiring import build_uplink, run_spot_watcher
+from devstack.process import free_port
 from protocol.snapshot import Provider
 from protocol.spot import NoticeKind, SpotNotice
-from tests.kube.harness import free_port
 from tests.unit.agent.cloud_metadata import FakeAwsImds
 from tests.unit.agent.fake_gateway import FakeGateway
 from tests.unit.agent.http_servers import serving

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from agent.uplink.gateway import GatewayClient
 from agent.uplink.spool import Lane
 from agent.uplink.uplink import Uplink, encode_snapshot
 from agent.wiring import build_uplink
+from devstack.process import free_port
 from protocol.snapshot import ClusterInfo, ClusterSnapshot, Provider
 from protocol.spot import NoticeKind, SpotNotice
 from tests.unit.agent.fake_gateway import FakeGateway
@@ -80,13 +80,6 @@ async def _running(settings: AgentSettings) -> AsyncIterator[Uplink]:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await uplink.aclose()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def test_snapshot_arrives_gzipped_with_a_bearer_token(tmp_path: Path) -> None:
@@ -179,7 +172,7 @@ async def test_refused_payload_is_dropped_not_retried(tmp_path: Path) -> None:
 async def test_outage_is_spooled_then_flushed_in_order_with_notices_first(tmp_path: Path) -> None:
     """After an outage the notice (submitted last) arrives first, then snapshots in order."""
     gateway = _gateway()
-    port = _free_port()
+    port = free_port()
     settings = _settings(f"http://127.0.0.1:{port}", tmp_path)
     snapshots = [_snapshot() for _ in range(3)]
     notice = _notice()
@@ -202,7 +195,7 @@ async def test_outage_is_spooled_then_flushed_in_order_with_notices_first(tmp_pa
 async def test_spooled_payloads_from_a_previous_run_are_sent_at_start(tmp_path: Path) -> None:
     """A restarted agent delivers what the last run could not."""
     gateway = _gateway()
-    port = _free_port()
+    port = free_port()
     leftover = _snapshot()
     async with _running(_settings(f"http://127.0.0.1:{port}", tmp_path)) as uplink:
         await uplink.submit_snapshot(leftover)
