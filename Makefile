@@ -3,24 +3,42 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements/py311.lock
+LOCKED := $(VENV)/.locked
 PYTEST_ARGS ?=
 
-.PHONY: help install up test lint typecheck imports unit bench-quick schemas clean
+.PHONY: help install lock check-lock up test lint typecheck imports unit bench-quick schemas clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/ —/'
 
-$(STAMP): pyproject.toml
+# Every distribution in .venv comes from the lock, hash-checked; nothing is resolved on the day.
+$(LOCKED): $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade 'pip>=24,<27'
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	@touch $(LOCKED)
+
+$(STAMP): $(LOCKED) pyproject.toml requirements/build.in
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python requirements/check_lock.py
 	bash helm/install-tools.sh >/dev/null
 	@command -v chromium >/dev/null || { \
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install the project with every extra
+install: $(STAMP)  ## create .venv and install the project with every extra, from the lock
+
+# `make lock` keeps every pin that pyproject.toml still allows; `make lock UPGRADE=1` moves every
+# package to the newest release its ranges allow.
+lock: $(LOCKED)  ## re-resolve the lock after a dependency change in pyproject.toml (UPGRADE=1: newest)
+	$(BIN)/uv pip compile pyproject.toml requirements/build.in --extra dev --generate-hashes \
+		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+		$(if $(UPGRADE),--upgrade) --quiet -o $(LOCK)
+	$(BIN)/python requirements/check_lock.py --lock-only
+
+check-lock: $(LOCKED)  ## fail if the lock and pyproject.toml disagree
+	$(BIN)/python requirements/check_lock.py --lock-only
 
 up: $(STAMP)  ## start the whole local stack on embedded defaults (Ctrl-C stops it)
 	$(BIN)/slicewise up

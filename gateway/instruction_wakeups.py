@@ -111,7 +111,7 @@ class InstructionWakeups:
                     self._dispatch(message)
         finally:
             # Shielded: a cancelled listener must still give its connection back.
-            await asyncio.shield(pubsub.aclose())  # type: ignore[no-untyped-call]  # redis-py
+            await asyncio.shield(pubsub.aclose())
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         kind = message.get("type")

@@ -133,7 +133,7 @@ async def test_approval_signs_an_instruction_and_wakes_the_executor(
             pubsub.get_message(ignore_subscribe_messages=True, timeout=WAKE_TIMEOUT), WAKE_TIMEOUT
         )
     finally:
-        await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+        await pubsub.aclose()
         await redis.aclose()
     assert response.status_code == 200
     decision = response.json()
