@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import IntEnum
 
 import numpy as np
 from numpy.typing import NDArray
+
+from protocol.usage_state import BUCKET_SPECS
+from protocol.usage_state import QuantityTag as Quantity
+
+__all__ = ["LAYOUTS", "BucketLayout", "Quantity"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,18 +69,8 @@ class BucketLayout:
         return np.minimum(index, self.num_buckets - 1)
 
 
-class Quantity(IntEnum):
-    """What a histogram measures; the value is its tag in the serialised form."""
-
-    CPU_CORES = 1
-    MEMORY_BYTES = 2
-    GPU_MEMORY_BYTES = 3
-
-
 LAYOUTS: dict[Quantity, BucketLayout] = {
-    # 10 millicores first bucket up to 1000 cores, as the VPA's CPU histogram.
-    Quantity.CPU_CORES: BucketLayout(first_bucket_size=0.01, ratio=1.05, max_value=1000.0),
-    # 10 MB first bucket up to 1 TB, as the VPA's memory histogram.
-    Quantity.MEMORY_BYTES: BucketLayout(first_bucket_size=1e7, ratio=1.05, max_value=1e12),
-    Quantity.GPU_MEMORY_BYTES: BucketLayout(first_bucket_size=1e7, ratio=1.05, max_value=1e12),
+    quantity: BucketLayout(spec.first_bucket_size, spec.ratio, spec.max_value)
+    for quantity, spec in BUCKET_SPECS.items()
 }
+"""The stored layouts (`protocol.usage_state.BUCKET_SPECS`), as the recommender uses them."""

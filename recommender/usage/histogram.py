@@ -13,23 +13,26 @@ Timestamps are seconds since the epoch (floats); callers convert datetimes at th
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Mapping
 
 import numpy as np
 from numpy.typing import NDArray
 
+from protocol.usage_state import (
+    HISTOGRAM_HEADER,
+    HISTOGRAM_MAGIC,
+    HISTOGRAM_VERSION,
+    UsageStateFormatError,
+    read_histogram_header,
+)
 from recommender.usage.buckets import LAYOUTS, BucketLayout, Quantity
 
 MAX_DECAY_EXPONENT = 100
 """Shift the reference once a multiplier would exceed 2**100 (the VPA's bound)."""
-_HEADER = struct.Struct("<4sBBxxddd")
-_MAGIC = b"SWH1"
-_FORMAT_VERSION = 1
 
 
-class HistogramStateError(ValueError):
-    """A serialised histogram cannot be read."""
+class HistogramStateError(UsageStateFormatError):
+    """A serialised histogram (or a usage state holding it) cannot be read."""
 
 
 def _round_to_hour(seconds: float) -> float:
@@ -175,9 +178,9 @@ class DecayingHistogram:
 
     def to_bytes(self) -> bytes:
         """A fixed-size binary form (header plus one float64 per bucket)."""
-        header = _HEADER.pack(
-            _MAGIC,
-            _FORMAT_VERSION,
+        header = HISTOGRAM_HEADER.pack(
+            HISTOGRAM_MAGIC,
+            HISTOGRAM_VERSION,
             int(self._quantity),
             self.half_life_seconds,
             self.reference,
@@ -188,23 +191,18 @@ class DecayingHistogram:
     @classmethod
     def from_bytes(cls, data: bytes) -> DecayingHistogram:
         """Restore a histogram written by `to_bytes`."""
-        if len(data) < _HEADER.size:
-            raise HistogramStateError("histogram state is truncated")
-        magic, version, tag, half_life, reference, total = _HEADER.unpack_from(data)
-        if magic != _MAGIC or version != _FORMAT_VERSION:
-            raise HistogramStateError("not a histogram state of a known version")
         try:
-            quantity = Quantity(tag)
-        except ValueError as e:
-            raise HistogramStateError(f"unknown histogram quantity {tag}") from e
-        weights = np.frombuffer(data, dtype="<f8", offset=_HEADER.size)
+            quantity, half_life, reference, total = read_histogram_header(data)
+        except UsageStateFormatError as e:
+            raise HistogramStateError(str(e)) from e
+        weights = np.frombuffer(data, dtype="<f8", offset=HISTOGRAM_HEADER.size)
         return cls(quantity, half_life, reference, weights.copy(), total)
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready form listing only non-empty buckets (at most one entry per bucket)."""
         nonzero = np.flatnonzero(self._weights)
         return {
-            "version": _FORMAT_VERSION,
+            "version": HISTOGRAM_VERSION,
             "quantity": self._quantity.name.lower(),
             "half_life_seconds": self.half_life_seconds,
             "reference": self.reference,

@@ -8,19 +8,18 @@ kills enter as a synthetic peak above what the container had when it was killed.
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Mapping
 
 import numpy as np
 from numpy.typing import NDArray
 
+from protocol.usage_state import PEAKS_HEADER
 from recommender.usage.buckets import Quantity
 from recommender.usage.histogram import DecayingHistogram, HistogramStateError
 
 DAY_SECONDS = 86_400.0
 OOM_BUMP_RATIO = 1.2
 OOM_MIN_BUMP_BYTES = 100 * 2**20
-_STATE = struct.Struct("<ddd")
 
 
 class DailyPeaks:
@@ -99,17 +98,17 @@ class DailyPeaks:
 
     def to_bytes(self) -> bytes:
         """Fixed-size binary form."""
-        return _STATE.pack(self.window_end, self.peak, self.last_sample_at) + (
+        return PEAKS_HEADER.pack(self.window_end, self.peak, self.last_sample_at) + (
             self.histogram.to_bytes()
         )
 
     @classmethod
     def from_bytes(cls, data: bytes, window_seconds: float = DAY_SECONDS) -> DailyPeaks:
         """Restore a tracker written by `to_bytes`."""
-        if len(data) < _STATE.size:
+        if len(data) < PEAKS_HEADER.size:
             raise HistogramStateError("peak state is truncated")
-        window_end, peak, last = _STATE.unpack_from(data)
-        histogram = DecayingHistogram.from_bytes(data[_STATE.size :])
+        window_end, peak, last = PEAKS_HEADER.unpack_from(data)
+        histogram = DecayingHistogram.from_bytes(data[PEAKS_HEADER.size :])
         return cls(
             histogram.half_life_seconds,
             window_seconds,

@@ -8,7 +8,6 @@ of the history.
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -16,6 +15,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from protocol.snapshot import ContainerUsage, GpuUsage
+from protocol.usage_state import (
+    SIGNALS,
+    UsageStateFormatError,
+    UsageStateParts,
+    join_usage_state,
+    split_usage_state,
+)
 from recommender.usage.buckets import Quantity
 from recommender.usage.histogram import DecayingHistogram, HistogramStateError
 from recommender.usage.peaks import DAY_SECONDS, DailyPeaks
@@ -23,7 +29,6 @@ from recommender.usage.signals import THROTTLED_SAMPLE_FRACTION, ContainerSignal
 
 MIN_CPU_SAMPLE_WEIGHT = 0.1
 """CPU samples weigh the container's request in cores, but at least this (the VPA's rule)."""
-_LENGTHS = struct.Struct("<IIII")
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,32 +150,29 @@ class ContainerUsageState:
 
     def to_bytes(self) -> bytes:
         """Fixed-size binary form, for a bytea column."""
-        parts = [
-            self.cpu.to_bytes(),
-            self.memory.to_bytes(),
-            self.memory_peaks.to_bytes(),
-            self.gpu_memory.to_bytes(),
-        ]
-        signals = _signals_bytes(self.signals)
-        return _LENGTHS.pack(*(len(p) for p in parts)) + b"".join(parts) + signals
+        return join_usage_state(
+            UsageStateParts(
+                cpu=self.cpu.to_bytes(),
+                memory=self.memory.to_bytes(),
+                memory_peaks=self.memory_peaks.to_bytes(),
+                gpu_memory=self.gpu_memory.to_bytes(),
+                signals=_signals_bytes(self.signals),
+            )
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ContainerUsageState:
         """Restore a state written by `to_bytes`."""
-        if len(data) < _LENGTHS.size:
-            raise HistogramStateError("usage state is truncated")
-        lengths = _LENGTHS.unpack_from(data)
-        offset = _LENGTHS.size
-        chunks = []
-        for length in lengths:
-            chunks.append(data[offset : offset + length])
-            offset += length
+        try:
+            parts = split_usage_state(data)
+        except UsageStateFormatError as e:
+            raise HistogramStateError(str(e)) from e
         return cls(
-            cpu=DecayingHistogram.from_bytes(chunks[0]),
-            memory=DecayingHistogram.from_bytes(chunks[1]),
-            memory_peaks=DailyPeaks.from_bytes(chunks[2]),
-            gpu_memory=DecayingHistogram.from_bytes(chunks[3]),
-            signals=_signals_from_bytes(data[offset:]),
+            cpu=DecayingHistogram.from_bytes(parts.cpu),
+            memory=DecayingHistogram.from_bytes(parts.memory),
+            memory_peaks=DailyPeaks.from_bytes(parts.memory_peaks),
+            gpu_memory=DecayingHistogram.from_bytes(parts.gpu_memory),
+            signals=_signals_from_bytes(parts.signals),
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -201,15 +203,12 @@ class ContainerUsageState:
         )
 
 
-_SIGNALS = struct.Struct("<qddqddqq")
-
-
 def _optional(value: float | None) -> float:
     return float("nan") if value is None else value
 
 
 def _signals_bytes(s: ContainerSignals) -> bytes:
-    return _SIGNALS.pack(
+    return SIGNALS.pack(
         s.samples,
         _optional(s.first_sample_at),
         _optional(s.last_sample_at),
@@ -222,9 +221,9 @@ def _signals_bytes(s: ContainerSignals) -> bytes:
 
 
 def _signals_from_bytes(data: bytes) -> ContainerSignals:
-    if len(data) != _SIGNALS.size:
+    if len(data) != SIGNALS.size:
         raise HistogramStateError("usage state signals are truncated")
-    samples, first, last, ooms, last_oom, oom_memory, observed, throttled = _SIGNALS.unpack(data)
+    samples, first, last, ooms, last_oom, oom_memory, observed, throttled = SIGNALS.unpack(data)
 
     def present(value: float) -> float | None:
         return None if math.isnan(value) else value  # NaN marks "never"

@@ -1,21 +1,20 @@
 """Everything stored per workload container: the recommender's usage state and GPU duty history.
 
-Stored as one fixed-size byte string: a small header, the recommender's
-`ContainerUsageState` bytes, then the GPU duty history.
+Stored as one fixed-size byte string in the layout of `protocol.usage_state`: a small header,
+the recommender's `ContainerUsageState` bytes, then the GPU duty history.
 """
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 
-from recommender.usage.histogram import HistogramStateError
+from protocol.usage_state import (
+    UsageStateFormatError,
+    join_container_history,
+    split_container_history,
+)
 from recommender.usage.state import ContainerUsageState, UsageSettings
 from workers.ingest.gpu_duty import GpuDutyHistory, GpuDutyStateError
-
-_HEADER = struct.Struct("<4sBxxxI")
-_MAGIC = b"SWCH"
-_VERSION = 1
 
 
 class ContainerHistoryError(ValueError):
@@ -37,21 +36,15 @@ class ContainerHistory:
 
     def to_bytes(self) -> bytes:
         """Fixed-size binary form."""
-        usage = self.usage.to_bytes()
-        return _HEADER.pack(_MAGIC, _VERSION, len(usage)) + usage + self.gpu.to_bytes()
+        return join_container_history(self.usage.to_bytes(), self.gpu.to_bytes())
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ContainerHistory:
         """Restore a history written by `to_bytes`."""
-        if len(data) < _HEADER.size:
-            raise ContainerHistoryError("container history is truncated")
-        magic, version, usage_length = _HEADER.unpack_from(data)
-        if magic != _MAGIC or version != _VERSION:
-            raise ContainerHistoryError("not a container history of a known version")
-        start = _HEADER.size
         try:
-            usage = ContainerUsageState.from_bytes(data[start : start + usage_length])
-            gpu = GpuDutyHistory.from_bytes(data[start + usage_length :])
-        except (HistogramStateError, GpuDutyStateError) as e:
+            usage_part, gpu_part = split_container_history(data)
+            usage = ContainerUsageState.from_bytes(usage_part)
+            gpu = GpuDutyHistory.from_bytes(gpu_part)
+        except (UsageStateFormatError, GpuDutyStateError) as e:
             raise ContainerHistoryError(str(e)) from e
         return cls(usage, gpu)

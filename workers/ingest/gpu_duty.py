@@ -11,7 +11,6 @@ depend on how long the container has been observed.
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -19,15 +18,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from protocol.snapshot import GpuUsage
+from protocol.usage_state import GPU_DUTY_HEADER, GPU_DUTY_MAGIC, GPU_DUTY_VERSION
 from recommender.gpu.usage_profile import ACTIVE_DUTY, DUTY_QUANTILE, GpuUsageProfile
 
 BINS = 100
 """Bin i holds duty cycles in [i %, (i + 1) %); a duty cycle of exactly 1.0 lands in the last."""
 DEFAULT_HALF_LIFE_SECONDS = 7 * 86_400.0
-_HEADER = struct.Struct("<4sBxxxqddddd")
-_MAGIC = b"SWGD"
-_VERSION = 1
-SIZE = _HEADER.size + BINS * 8
+SIZE = GPU_DUTY_HEADER.size + BINS * 8
 """Bytes of every serialised history."""
 
 
@@ -94,9 +91,9 @@ class GpuDutyHistory:
 
     def to_bytes(self) -> bytes:
         """Fixed-size binary form."""
-        header = _HEADER.pack(
-            _MAGIC,
-            _VERSION,
+        header = GPU_DUTY_HEADER.pack(
+            GPU_DUTY_MAGIC,
+            GPU_DUTY_VERSION,
             self.samples,
             self.half_life_seconds,
             self.duty_sum,
@@ -112,9 +109,9 @@ class GpuDutyHistory:
         if len(data) != SIZE:
             raise GpuDutyStateError(f"expected {SIZE} bytes, got {len(data)}")
         magic, version, samples, half_life, duty_sum, reference, duty_peak, memory_peak = (
-            _HEADER.unpack_from(data)
+            GPU_DUTY_HEADER.unpack_from(data)
         )
-        if magic != _MAGIC or version != _VERSION:
+        if magic != GPU_DUTY_MAGIC or version != GPU_DUTY_VERSION:
             raise GpuDutyStateError("not a GPU duty history of a known version")
-        weights = np.frombuffer(data, dtype="<f8", offset=_HEADER.size).astype(np.float64)
+        weights = np.frombuffer(data, dtype="<f8", offset=GPU_DUTY_HEADER.size).astype(np.float64)
         return cls(half_life, weights, duty_sum, reference, samples, duty_peak, memory_peak)

@@ -64,6 +64,7 @@ from store.repositories.inventory import InventoryItem, InventoryRepository
 from store.repositories.recommendations import NewRecommendation, RecommendationRepository
 from store.repositories.usage_states import ContainerKey, UsageStateRecord, UsageStateRepository
 from tests.integration.console.traces import bitbrains_vm, genai_container
+from workers.ingest.container_history import ContainerHistory
 
 GIB = 2**30
 HOURS_PER_MONTH = 730.0
@@ -324,7 +325,7 @@ async def _usage(
             [
                 UsageStateRecord(
                     ContainerKey(workload.namespace, workload.kind.value, workload.name, container),
-                    state.to_bytes(),
+                    ContainerHistory(state).to_bytes(),
                     state.signals.samples,
                     now - timedelta(seconds=state.signals.history_seconds),
                     now,

@@ -9,6 +9,7 @@ import uuid
 import zipfile
 from typing import Any
 
+import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from redis.asyncio import Redis
@@ -18,12 +19,12 @@ from gateway.console.security import csrf_token
 from protocol.canonical import canonical_json
 from protocol.instruction import Instruction
 from protocol.quantity import format_cpu
-from recommender.usage.state import ContainerUsageState
 from store.database import Database
 from store.repositories.usage_states import ContainerKey, UsageStateRepository
 from tests.integration.console.harness import bearer, get_json, sign_in
 from tests.integration.console.seed import PASSWORD, SeededTenant
 from tests.integration.gateway.harness import RunningGateway, fetch_token
+from workers.ingest.container_history import ContainerHistory
 
 WAKE_TIMEOUT = 10.0
 
@@ -77,13 +78,25 @@ async def test_detail_reports_the_stored_usage_percentiles(
             [ContainerKey("shop", "Deployment", "checkout-api", "api")],
         )
     (record,) = states.values()
-    state = ContainerUsageState.from_bytes(record.state)
+    state = ContainerHistory.from_bytes(record.state).usage
     (usage,) = detail["usage"]
     assert usage["cpu"]["percentiles"]["p95"] == state.cpu.percentile(0.95)
     assert usage["memory_daily_peaks"]["percentiles"][
         "max"
     ] == state.memory_peaks.histogram.percentile(1.0)
     assert usage["samples"] == state.signals.samples
+
+
+@pytest.mark.parametrize(("kind", "container"), [("rightsizing", "api"), ("gpu", "server")])
+async def test_workload_recommendations_chart_the_stored_usage(
+    console_gateway: RunningGateway, seeded: SeededTenant, kind: str, container: str
+) -> None:
+    """A recommendation on a workload with stored history carries its usage evidence."""
+    token = await _token(console_gateway, seeded, "viewer")
+    detail = (await get_json(console_gateway, _path(seeded, kind), token)).json()
+    (usage,) = detail["usage"]
+    assert usage["container"] == container
+    assert usage["samples"] > 0
 
 
 async def test_detail_diffs_the_change_against_the_live_object(

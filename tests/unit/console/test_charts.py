@@ -13,6 +13,7 @@ from gateway.console.formatting import cores
 from gateway.console.svg import Svg
 from gateway.console.usage_reader import ContainerUsage, read_container_usage
 from recommender.usage.state import ContainerUsageState
+from workers.ingest.container_history import ContainerHistory
 
 HOSTILE = "<script>alert(1)</script>"
 
@@ -23,7 +24,7 @@ def _usage() -> ContainerUsage:
     cpu = np.array([0.1, 0.1, 0.5, 1.0], dtype=np.float64)
     memory = np.full(4, 2.0**30, dtype=np.float64)
     state.fold(seconds, cpu, memory, cpu_request_cores=1)
-    return read_container_usage("app", state.to_bytes())
+    return read_container_usage("app", ContainerHistory(state).to_bytes())
 
 
 def test_svg_text_is_escaped() -> None:
@@ -72,7 +73,7 @@ def test_markers_are_labelled() -> None:
 
 def test_empty_distribution_says_so() -> None:
     """No samples: a note instead of an empty plot."""
-    empty = read_container_usage("app", ContainerUsageState().to_bytes())
+    empty = read_container_usage("app", ContainerHistory(ContainerUsageState()).to_bytes())
     assert "No samples recorded yet" in distribution_chart(
         empty.cpu, title="CPU", markers=[], label=cores
     )

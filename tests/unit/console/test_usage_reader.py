@@ -1,14 +1,18 @@
-"""The console decodes the usage states the ingest workers store, without the recommender."""
+"""The console decodes the usage histories the ingest workers store, without the recommender."""
 
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
 from gateway.console.usage_reader import UsageStateFormatError, read_container_usage
+from recommender.usage.key import ContainerKey
 from recommender.usage.state import ContainerUsageState
+from workers.ingest.container_history import ContainerHistory
+from workers.ingest.usage_fold import to_record
 
 GIB = 2**30
 
@@ -20,9 +24,15 @@ def _state(cores: list[float], memory: list[float]) -> ContainerUsageState:
     return state
 
 
+def _stored(state: ContainerUsageState) -> bytes:
+    """What the ingest workers write for a container with this usage state."""
+    key = ContainerKey("ns", "Deployment", "web", "app")
+    return to_record(key, ContainerHistory(state), datetime.now(UTC)).state
+
+
 def test_one_sample_lands_in_the_bucket_the_layout_says() -> None:
     """A single 1.0-core sample reads back as the end of bucket 36: 0.2 * (1.05**37 - 1)."""
-    usage = read_container_usage("app", _state([1.0], [GIB]).to_bytes())
+    usage = read_container_usage("app", _stored(_state([1.0], [GIB])))
     assert usage.cpu.percentile(0.5) == pytest.approx(0.2 * (1.05**37 - 1))
     assert usage.cpu.percentile(0.5) == pytest.approx(1.0163, abs=1e-4)
 
@@ -33,7 +43,7 @@ def test_percentiles_match_the_recommenders_own() -> None:
     cores = rng.gamma(2.0, 0.2, size=500).tolist()
     memory = (rng.normal(2.0, 0.3, size=500) * GIB).clip(1e8).tolist()
     state = _state(cores, memory)
-    usage = read_container_usage("app", state.to_bytes())
+    usage = read_container_usage("app", _stored(state))
     for fraction in (0.5, 0.9, 0.95, 0.99, 1.0):
         assert usage.cpu.percentile(fraction) == state.cpu.percentile(fraction)
         assert usage.memory.percentile(fraction) == state.memory.percentile(fraction)
@@ -44,7 +54,7 @@ def test_percentiles_match_the_recommenders_own() -> None:
 
 def test_shares_sum_to_one() -> None:
     """Bucket shares are normalised weights."""
-    usage = read_container_usage("app", _state([0.1, 0.2, 0.4], [GIB] * 3).to_bytes())
+    usage = read_container_usage("app", _stored(_state([0.1, 0.2, 0.4], [GIB] * 3)))
     assert float(usage.cpu.shares.sum()) == pytest.approx(1.0)
 
 
@@ -52,13 +62,13 @@ def test_signals_are_decoded() -> None:
     """Sample count, history span and OOM kills come from the counters."""
     state = _state([0.5] * 10, [GIB] * 10)
     state.record_oom(1_700_001_000.0, 2 * GIB)
-    usage = read_container_usage("app", state.to_bytes())
+    usage = read_container_usage("app", _stored(state))
     assert (usage.samples, usage.history_seconds, usage.oom_kills) == (10, 540.0, 1)
 
 
 def test_empty_state_has_empty_distributions() -> None:
     """A container never sampled has nothing to chart and zero percentiles."""
-    usage = read_container_usage("app", ContainerUsageState().to_bytes())
+    usage = read_container_usage("app", _stored(ContainerUsageState()))
     assert usage.cpu.empty
     assert usage.gpu_memory.percentiles() == {
         "p50": 0.0,
@@ -75,3 +85,9 @@ def test_unreadable_state_is_refused(data: bytes) -> None:
     """Truncated or foreign bytes raise the reader's own error."""
     with pytest.raises(UsageStateFormatError):
         read_container_usage("app", data)
+
+
+def test_a_bare_usage_state_is_not_taken_for_a_stored_history() -> None:
+    """Only the workers' stored form (the container history) is read, not its inner part."""
+    with pytest.raises(UsageStateFormatError):
+        read_container_usage("app", _state([1.0], [GIB]).to_bytes())
