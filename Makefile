@@ -22,6 +22,7 @@ $(STAMP): $(LOCKED) pyproject.toml requirements/build.in
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/python requirements/check_lock.py
 	bash helm/install-tools.sh >/dev/null
+	bash devstack/install-s3rver.sh >/dev/null
 	@command -v chromium >/dev/null || { \
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
@@ -41,6 +42,7 @@ check-lock: $(LOCKED)  ## fail if the lock and pyproject.toml disagree
 	$(BIN)/python requirements/check_lock.py --lock-only
 
 up: $(STAMP)  ## start the whole local stack on embedded defaults (Ctrl-C stops it)
+	@bash devstack/install-s3rver.sh >/dev/null
 	$(BIN)/slicewise up
 
 lint: $(STAMP)  ## ruff lint and format check
