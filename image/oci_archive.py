@@ -29,6 +29,8 @@ CONFIG_TYPE = "application/vnd.oci.image.config.v1+json"
 LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
 REF_NAME = "org.opencontainers.image.ref.name"
 _CHUNK = 1 << 20
+_GZIP_LEVEL = 6
+"""gzip's own default: level 9 takes twice as long for about 2 % less."""
 
 
 class ArchiveError(ValueError):
@@ -78,7 +80,9 @@ class _Layout:
         with (
             layer.open("rb") as source,
             staging.open("wb") as target,
-            gzip.GzipFile(filename="", mode="wb", fileobj=target, mtime=0) as packed,
+            gzip.GzipFile(
+                filename="", mode="wb", fileobj=target, mtime=0, compresslevel=_GZIP_LEVEL
+            ) as packed,
         ):
             while chunk := source.read(_CHUNK):
                 plain.update(chunk)

@@ -21,7 +21,14 @@ import psutil
 import pytest
 
 from cli.stack_connection import CHECKOUT_FILE, read_connection
-from tests.e2e.test_local_stack import READY, SLICEWISE, StackOutput, embedded_env, stop_stack
+from tests.e2e.test_local_stack import (
+    READY,
+    SLICEWISE,
+    StackOutput,
+    embedded_env,
+    start_stack,
+    stop_stack,
+)
 
 RUN_DIR = re.compile(r"Run directory: (\S+)")
 STOPPED = re.compile(r"\[slicewise up\] stopped")
@@ -70,14 +77,7 @@ def _stop_all(started: list[psutil.Process]) -> list[psutil.Process]:
 @pytest.fixture(scope="module")
 def running() -> Iterator[tuple[subprocess.Popen[str], StackOutput]]:
     """One stack without the replay, shared by the tests that only look at a running stack."""
-    proc = subprocess.Popen(
-        [SLICEWISE, "up", "--port", "0", "--no-replay"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=embedded_env(),
-        start_new_session=True,
-    )
+    proc = start_stack(["--no-replay"])
     try:
         output = StackOutput(proc.stdout)
         output.wait_for(RUN_DIR, timeout=120)
@@ -178,19 +178,23 @@ def test_ctrl_c_in_a_terminal_stops_everything_and_removes_its_directories(
     assert list(stack_tmpdir.iterdir()) == []
 
 
-def test_ctrl_c_with_output_piped_to_tee_stops_everything_and_removes_its_directories(
-    stack_tmpdir: Path, tmp_path: Path
-) -> None:
-    """`slicewise up | tee up.log`, SIGINT to the group: tee dies first, the stack still stops."""
-    log = tmp_path / "up.log"
-    shell = subprocess.Popen(
+def _piped_stack(tmpdir: Path, log: Path) -> subprocess.Popen[str]:
+    """`slicewise up | tee LOG` in a shell of its own session, as `make up | tee up.log` runs."""
+    return subprocess.Popen(
         ["sh", "-c", f'"{SLICEWISE}" up --port 0 --no-replay | tee "{log}"'],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env=embedded_env(TMPDIR=str(stack_tmpdir)),
+        env=embedded_env(TMPDIR=str(tmpdir)),
         start_new_session=True,
     )
+
+
+def test_ctrl_c_with_output_piped_to_tee_stops_everything_and_removes_its_directories(
+    stack_tmpdir: Path, tmp_path: Path
+) -> None:
+    """`slicewise up | tee up.log`, SIGINT to the group: tee dies first, the stack still stops."""
+    shell = _piped_stack(stack_tmpdir, tmp_path / "up.log")
     started: list[psutil.Process] = []
     try:
         StackOutput(shell.stdout).wait_for(RUN_DIR, timeout=120)
@@ -201,3 +205,23 @@ def test_ctrl_c_with_output_piped_to_tee_stops_everything_and_removes_its_direct
         stop_stack(shell)
     assert _stop_all(started) == []
     assert list(stack_tmpdir.iterdir()) == []
+
+
+def test_sigterm_with_output_piped_stops_everything_and_removes_its_directories(
+    stack_tmpdir: Path, tmp_path: Path
+) -> None:
+    """SIGTERM to `slicewise up` alone (as `kill` sends it) with stdout a pipe: nothing is left."""
+    log = tmp_path / "up.log"
+    shell = _piped_stack(stack_tmpdir, log)
+    started: list[psutil.Process] = []
+    try:
+        StackOutput(shell.stdout).wait_for(RUN_DIR, timeout=120)
+        started = _descendants(shell.pid)
+        [stack] = [p for p in started if p.cmdline()[1:3] == [SLICEWISE, "up"]]
+        stack.terminate()
+        shell.wait(90)
+    finally:
+        stop_stack(shell)
+    assert _stop_all(started) == []
+    assert list(stack_tmpdir.iterdir()) == []
+    assert STOPPED.search(log.read_text())

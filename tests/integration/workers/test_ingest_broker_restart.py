@@ -2,44 +2,30 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Awaitable
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
 from devstack.kafka import EmbeddedKafka
-from devstack.process import ManagedProcess
 from devstack.topics import create_topics
 from protocol.topics import message_key
 from store.database import Database
 from store.repositories.clusters import ClusterView
 from store.repositories.tenants import TenantView
 from tests.integration.workers.conftest import (
+    at_least,
     eventually,
     folded_states,
+    ingest_worker,
     metric,
     snapshot_count,
-    worker_env,
+    wait_until_folded,
 )
 from tests.unit.workers.factories import headers, shop_snapshot, snapshot_message
 from workers.settings import WorkerSettings
 
 SNAPSHOTS = 12
 REPLICAS = 3
-
-
-def _worker(settings: WorkerSettings, log: Path) -> ManagedProcess:
-    return ManagedProcess(
-        "ingest-worker",
-        [sys.executable, "-m", "workers", "ingest"],
-        log_path=log,
-        env=worker_env(settings),
-    )
-
-
-async def _at_least(value: Awaitable[float], minimum: float) -> bool:
-    return await value >= minimum
 
 
 async def _send(settings: WorkerSettings, tenant: TenantView, cluster: ClusterView) -> None:
@@ -73,10 +59,10 @@ async def test_snapshots_acknowledged_before_a_broker_kill_are_folded_once(
     """Consumer stopped, N sent, broker kill -9 and restarted, consumer restarted: N folds."""
     settings = worker_settings.model_copy(update={"kafka_bootstrap": durable_broker.bootstrap})
     await create_topics(settings.kafka_bootstrap, settings.snapshots_topic)
-    first = _worker(settings, tmp_path / "first.log")
+    first = ingest_worker(settings, tmp_path / "first.log")
     try:
         await eventually(
-            lambda: _at_least(
+            lambda: at_least(
                 metric(settings.metrics_port, "slicewise_worker_assigned_partitions"), 1
             ),
             within=60,
@@ -89,19 +75,15 @@ async def test_snapshots_acknowledged_before_a_broker_kill_are_folded_once(
     durable_broker.kill()
     durable_broker.start()
 
-    second = _worker(settings, tmp_path / "second.log")
+    second = ingest_worker(settings, tmp_path / "second.log")
     try:
-        await eventually(
-            lambda: _at_least(snapshot_count(database, tenant.id, cluster.id), SNAPSHOTS),
-            within=120,
-            what="every acknowledged snapshot folded after the restarts",
-        )
-        await eventually(
-            lambda: _at_least(
-                metric(settings.metrics_port, "slicewise_worker_messages_total"), SNAPSHOTS
-            ),
-            within=30,
-            what="the consumer to count every message",
+        await wait_until_folded(
+            database,
+            tenant.id,
+            cluster.id,
+            snapshots=SNAPSHOTS,
+            metrics_port=settings.metrics_port,
+            handled=SNAPSHOTS,
         )
         handled = await metric(settings.metrics_port, "slicewise_worker_messages_total")
         duplicates = await metric(

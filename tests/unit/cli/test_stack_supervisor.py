@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from cli.stack_processes import ProcessSpec
 from cli.stack_supervisor import Backoff, Supervisor
@@ -34,38 +38,52 @@ def test_backoff_doubles_per_quick_exit_up_to_its_maximum() -> None:
     assert [backoff.delay(n) for n in range(1, 6)] == [1, 2, 4, 5, 5]
 
 
-def test_an_exited_child_is_reported_and_restarted_after_its_delay(tmp_path: Path) -> None:
+@dataclass
+class Supervised:
+    """A supervisor on a hand-moved clock, and what it reported."""
+
+    supervisor: Supervisor
+    clock: Clock
+    reports: list[str]
+
+
+@pytest.fixture
+def supervised(tmp_path: Path) -> Iterator[Supervised]:
+    """A supervisor with the default backoff; every child is stopped after the test."""
+    clock, reports = Clock(), list[str]()
+    supervisor = Supervisor(tmp_path, report=reports.append, backoff=Backoff(), clock=clock)
+    try:
+        yield Supervised(supervisor, clock, reports)
+    finally:
+        supervisor.stop()
+
+
+def test_an_exited_child_is_reported_and_restarted_after_its_delay(
+    supervised: Supervised,
+) -> None:
     """The exit and its code are logged; the restart waits for the delay, then happens."""
-    clock, reports = Clock(), list[str]()
-    supervisor = Supervisor(tmp_path, report=reports.append, backoff=Backoff(), clock=clock)
-    try:
-        _wait_exit(supervisor.launch(_exits(3)))
-        supervisor.poll()
-        clock.now = 0.5
-        supervisor.poll()
-        restarts_before_delay = supervisor.restarts("flaky")
-        clock.now = 1.0
-        supervisor.poll()
-        restarts_after_delay = supervisor.restarts("flaky")
-    finally:
-        supervisor.stop()
-    assert (restarts_before_delay, restarts_after_delay) == (0, 1)
-    assert reports[0].startswith("flaky: exited with code 3 after 0.0s; restarting in 1s")
-    assert reports[1].startswith("flaky: restarted (pid ")
+    supervisor, clock = supervised.supervisor, supervised.clock
+    _wait_exit(supervisor.launch(_exits(3)))
+    supervisor.poll()
+    clock.now = 0.5
+    supervisor.poll()
+    restarts_before_delay = supervisor.restarts("flaky")
+    clock.now = 1.0
+    supervisor.poll()
+    assert (restarts_before_delay, supervisor.restarts("flaky")) == (0, 1)
+    exited, restarted = supervised.reports
+    assert exited.startswith("flaky: exited with code 3 after 0.0s; restarting in 1s")
+    assert restarted.startswith("flaky: restarted (pid ")
 
 
-def test_quick_exits_in_a_row_wait_longer_each_time(tmp_path: Path) -> None:
+def test_quick_exits_in_a_row_wait_longer_each_time(supervised: Supervised) -> None:
     """The second quick exit waits twice as long as the first."""
-    clock, reports = Clock(), list[str]()
-    supervisor = Supervisor(tmp_path, report=reports.append, backoff=Backoff(), clock=clock)
-    try:
-        _wait_exit(supervisor.launch(_exits(1)))
-        supervisor.poll()
-        clock.now = 1.0
-        supervisor.poll()
-        _wait_exit(supervisor.current("flaky"))
-        supervisor.poll()
-    finally:
-        supervisor.stop()
-    delays = [r.split("restarting in ")[1].split("s ")[0] for r in reports if "exited" in r]
-    assert delays == ["1", "2"]
+    supervisor = supervised.supervisor
+    _wait_exit(supervisor.launch(_exits(1)))
+    supervisor.poll()
+    supervised.clock.now = 1.0
+    supervisor.poll()
+    _wait_exit(supervisor.current("flaky"))
+    supervisor.poll()
+    exits = [r for r in supervised.reports if "exited" in r]
+    assert [r.split("restarting in ")[1].split("s ")[0] for r in exits] == ["1", "2"]
