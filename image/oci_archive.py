@@ -30,7 +30,7 @@ LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
 REF_NAME = "org.opencontainers.image.ref.name"
 _CHUNK = 1 << 20
 _GZIP_LEVEL = 6
-"""gzip's own default: level 9 takes twice as long for about 2 % less."""
+"""gzip's own default: on the Slicewise image level 9 took twice the CPU for 0.8 % less."""
 
 
 class ArchiveError(ValueError):
