@@ -5,9 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCK := requirements/py311.lock
 LOCKED := $(VENV)/.locked
+# The image's subset of the lock: what the gateway, workers, agent and executor need at run time.
+IMAGE_LOCK := requirements/image.lock
 PYTEST_ARGS ?=
 
-.PHONY: help install lock check-lock up test lint typecheck imports unit bench-quick schemas clean
+.PHONY: help install lock check-lock up image test lint typecheck imports unit bench-quick schemas clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/ —/'
@@ -22,6 +24,7 @@ $(STAMP): $(LOCKED) pyproject.toml requirements/build.in
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/python requirements/check_lock.py
 	bash helm/install-tools.sh >/dev/null
+	bash devstack/install-s3rver.sh >/dev/null
 	@command -v chromium >/dev/null || { \
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
@@ -35,13 +38,21 @@ lock: $(LOCKED)  ## re-resolve the lock after a dependency change in pyproject.t
 	$(BIN)/uv pip compile pyproject.toml requirements/build.in --extra dev --generate-hashes \
 		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
 		$(if $(UPGRADE),--upgrade) --quiet -o $(LOCK)
+	$(BIN)/uv pip compile pyproject.toml requirements/build.in --extra agent --extra executor \
+		--extra server --generate-hashes -c $(LOCK) \
+		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu --quiet -o $(IMAGE_LOCK)
 	$(BIN)/python requirements/check_lock.py --lock-only
 
 check-lock: $(LOCKED)  ## fail if the lock and pyproject.toml disagree
 	$(BIN)/python requirements/check_lock.py --lock-only
 
 up: $(STAMP)  ## start the whole local stack on embedded defaults (Ctrl-C stops it)
+	@bash devstack/install-s3rver.sh >/dev/null
 	$(BIN)/slicewise up
+
+# Not part of `make test`: the first build fetches Debian and takes about five minutes.
+image: $(STAMP)  ## build the OCI image slicewise:<version> into build/image without a container engine
+	bash image/build.sh
 
 lint: $(STAMP)  ## ruff lint and format check
 	$(BIN)/ruff check .

@@ -1,9 +1,13 @@
 """`slicewise admin ...`: create tenants, clusters (with their agent and executor credentials)
 and console users, straight against the database.
 
-Connection: `SLICEWISE_DATABASE_URL` (used as given; normally the application role's URL), or
-else `DATABASE_URL` (the schema owner's URL, as for `slicewise migrate`) with the application
-role's credentials substituted, so that row-level security applies to what these commands do.
+Connection: `--database-url`; else, while `slicewise up` runs from this checkout, that stack's
+database as the application role (from its `.slicewise/stack.json`, said on stderr); else
+`SLICEWISE_DATABASE_URL` (used as given; normally the application role's URL); else
+`DATABASE_URL` (the schema owner's URL, as for `slicewise migrate`) with the application role's
+credentials substituted. Either way row-level security applies to what these commands do.
+The running stack comes before the environment because `DATABASE_URL` is often exported for
+every shell, while a stack running from this very checkout is what the command was run beside.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from auth.errors import InvalidRequestError
@@ -29,6 +34,7 @@ from auth.provisioning import Provisioning
 from auth.sealing import KeyEncryptionKey
 from auth.signing_keys import rotate_signing_key
 from auth.tenants import resolve_tenant
+from cli.stack_connection import CHECKOUT_FILE, running_stack
 from store.database import Database
 from store.errors import ConflictError, NotFoundError, StoreError
 from store.roles import DEFAULT_APP_ROLE, app_url
@@ -44,7 +50,10 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--database-url",
         default=None,
-        help="database URL (default: $SLICEWISE_DATABASE_URL, else $DATABASE_URL as app role)",
+        help=(
+            "database URL (default: the running `slicewise up` of this checkout, else "
+            "$SLICEWISE_DATABASE_URL, else $DATABASE_URL as app role)"
+        ),
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
@@ -103,10 +112,19 @@ def register(commands: Any) -> None:
     rotate_instructions.set_defaults(handler=_runner(_rotate_instruction_key))
 
 
-def database_url(explicit: str | None, env: dict[str, str]) -> str | None:
+def database_url(
+    explicit: str | None, env: dict[str, str], stack_file: Path = CHECKOUT_FILE
+) -> str | None:
     """Where the admin commands connect (see the module docstring)."""
     if explicit:
         return explicit
+    if stack := running_stack(stack_file):
+        print(
+            f"slicewise admin: using the local stack running from this checkout "
+            f"(pid {stack.pid}, {stack_file})",
+            file=sys.stderr,
+        )
+        return stack.app_database_url
     if direct := env.get("SLICEWISE_DATABASE_URL"):
         return direct
     if owner := env.get("DATABASE_URL"):
@@ -123,7 +141,11 @@ def _runner(action: Action) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         url = database_url(args.database_url, dict(os.environ))
         if url is None:
-            print("slicewise admin: no database URL (set DATABASE_URL)", file=sys.stderr)
+            print(
+                "slicewise admin: no database URL (pass --database-url, set DATABASE_URL, "
+                "or start the local stack with `slicewise up` in this checkout)",
+                file=sys.stderr,
+            )
             return 2
         try:
             asyncio.run(_with_database(url, action, args))

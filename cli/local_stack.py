@@ -8,7 +8,9 @@ and beat, and an agent replaying a realistic GPU cluster from the shared traces.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from typing import Any
 import httpx
 
 from auth.sealing import KeyEncryptionKey
+from cli.stack_connection import StackConnection
 from cli.stack_demo import DemoCredentials, missing_data, provision_demo
 from cli.stack_logs import LogFollower
 from cli.stack_options import StackOptions, add_stack_arguments, stack_options
@@ -30,6 +33,7 @@ from cli.stack_processes import (
     replay_spec,
     worker_specs,
 )
+from cli.stack_supervisor import Supervisor
 from cli.stack_topics import ensure_topics
 from devstack.process import ManagedProcess, ServiceError, free_port, port_open, wait_until
 from devstack.services import ServiceStack
@@ -46,10 +50,16 @@ class LocalStack:
 
     options: StackOptions
     run_dir: Path
-    services: ServiceStack = field(default_factory=lambda: ServiceStack(progress=say))
-    processes: list[ManagedProcess] = field(default_factory=list)
+    services: ServiceStack = field(
+        default_factory=lambda: ServiceStack(progress=say, durable_kafka=True)
+    )
     credentials: DemoCredentials | None = None
+    connection: StackConnection | None = None
     replay_log: LogFollower | None = None
+    supervisor: Supervisor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.supervisor = Supervisor(self.run_dir, report=say)
 
     def start(self) -> None:
         """Start everything and wait until each process with a health URL answers."""
@@ -73,6 +83,15 @@ class LocalStack:
         )
         for spec in [gateway_spec(config), *worker_specs(config)]:
             self._launch(spec)
+        self.connection = StackConnection(
+            pid=os.getpid(),
+            run_dir=str(self.run_dir),
+            database_url=urls.database_url,
+            app_database_url=database,
+            redis_url=urls.redis_url,
+            kafka_bootstrap=urls.kafka_bootstrap,
+            gateway_url=f"http://127.0.0.1:{self.options.port}",
+        )
         self._start_replay(config, self.credentials)
 
     def _start_replay(self, config: StackConfig, credentials: DemoCredentials) -> None:
@@ -103,32 +122,29 @@ class LocalStack:
 
     def _launch(self, spec: ProcessSpec) -> ManagedProcess:
         say(f"{spec.name}: starting")
-        process = ManagedProcess(
-            spec.name, spec.argv, log_path=self.run_dir / f"{spec.name}.log", env=spec.env
-        )
-        self.processes.append(process)
+        process = self.supervisor.launch(spec)
         if spec.health_url is not None:
             _wait_healthy(process, spec.health_url)
         say(f"{spec.name}: running (log: {process.log_path})")
         return process
 
     def watch(self) -> None:
-        """Relay the replay's progress and fail if a process dies, until interrupted."""
+        """Relay the replay's progress and restart processes that exit, until interrupted."""
         while True:
             if self.replay_log is not None:
                 for line in self.replay_log.new_lines():
                     say(f"Replay: {line}")
-            for process in self.processes:
-                process.check_alive()
+            self.supervisor.poll()
             time.sleep(POLL_SECONDS)
 
     def stop(self) -> None:
         """Stop every process, newest first, then the embedded services."""
-        while self.processes:
-            process = self.processes.pop()
-            say(f"{process.name}: stopping")
-            process.stop()
-        self.services.stop()
+        try:
+            self.supervisor.stop()
+            if self.connection is not None:
+                self.connection.withdraw()
+        finally:
+            self.services.stop()
 
 
 def _wait_healthy(process: ManagedProcess, url: str, timeout: float = 60.0) -> None:
@@ -142,14 +158,24 @@ def _wait_healthy(process: ManagedProcess, url: str, timeout: float = 60.0) -> N
     wait_until(healthy, timeout=timeout, what=f"{process.name} at {url}", interval=0.2)
 
 
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+"""Signals that stop the stack exactly like Ctrl-C does (SIGHUP: its terminal went away)."""
+
+
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:
-    # SIGTERM stops the stack exactly like Ctrl-C does.
     raise KeyboardInterrupt
 
 
 def say(message: str) -> None:
-    """Progress line on stdout, flushed at once."""
-    print(f"[slicewise up] {message}", flush=True)
+    """Progress line on stdout, flushed at once; a reader that went away is not an error."""
+    try:
+        print(f"[slicewise up] {message}", flush=True)
+    except BrokenPipeError:
+        # `make up | tee up.log`: Ctrl-C ends tee as well. Stopping the stack must go on
+        # silently, so further output goes nowhere instead of raising again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def register(commands: Any) -> None:
@@ -172,6 +198,11 @@ def _announce(stack: LocalStack, port: int, started: float) -> None:
     say(f"ready in {time.monotonic() - started:.1f}s")
     say(f"Gateway: {url}  (health: /healthz, API docs: /docs)")
     say(f"Console: {url}/console")
+    if stack.connection is not None:
+        for line in stack.connection.service_lines():
+            say(line)
+        path = stack.connection.publish()
+        say(f"Connection details: {path} (`slicewise admin` in this checkout finds them)")
     if stack.credentials is not None:
         creds = stack.credentials
         say(f"Sign in as {creds.email} with password {creds.password} (role {creds.role})")
@@ -185,7 +216,8 @@ def run(args: argparse.Namespace) -> int:
     """Start the stack, print where it listens, relay progress until Ctrl-C or SIGTERM."""
     port = args.port or (DEFAULT_PORT if not port_open("127.0.0.1", DEFAULT_PORT) else free_port())
     options = stack_options(args, port)
-    signal.signal(signal.SIGTERM, _interrupt)
+    for stop_signal in _STOP_SIGNALS:
+        signal.signal(stop_signal, _interrupt)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="slicewise-up-") as run_dir:
         stack = LocalStack(options=options, run_dir=Path(run_dir))
@@ -199,8 +231,9 @@ def run(args: argparse.Namespace) -> int:
             say(f"failed: {e}")
             return 1
         finally:
-            # A second Ctrl-C must not leave processes behind while we are stopping.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            # A second Ctrl-C (or SIGTERM) must not leave processes behind while we stop.
+            for stop_signal in (signal.SIGINT, *_STOP_SIGNALS):
+                signal.signal(stop_signal, signal.SIG_IGN)
             stack.stop()
             say("stopped")
     return 0

@@ -77,6 +77,11 @@ class ManagedProcess:
         """Process id of the child."""
         return self._proc.pid
 
+    @property
+    def returncode(self) -> int | None:
+        """The child's exit status, or None while it runs."""
+        return self._proc.poll()
+
     def running(self) -> bool:
         """Whether the child is still alive."""
         return self._proc.poll() is None
@@ -117,6 +122,14 @@ class ManagedProcess:
                     self._proc.wait(timeout)
             # Children that outlived the leader still belong to its group.
             self._signal(signal.SIGKILL)
+        finally:
+            self._log.close()
+
+    def kill(self, timeout: float = 10.0) -> None:
+        """SIGKILL the child's process group at once, as a crash or the OOM killer would."""
+        try:
+            self._signal(signal.SIGKILL)
+            self._proc.wait(timeout)
         finally:
             self._log.close()
 

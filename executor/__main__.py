@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+from collections.abc import Sequence
 
 from executor.service import configure_logging, run_until_signalled
 from executor.settings import ExecutorSettings
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Read `SLICEWISE_EXECUTOR_*` settings and run until signalled."""
+    argparse.ArgumentParser(
+        prog="python -m executor",
+        description=(
+            "Run the in-cluster executor: poll signed instructions, verify, apply, report. "
+            "Settings come from SLICEWISE_EXECUTOR_* variables; it runs until SIGTERM or SIGINT."
+        ),
+    ).parse_args(argv)
     settings = ExecutorSettings()
     configure_logging(settings.log_json)
     asyncio.run(run_until_signalled(settings))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+from collections.abc import Sequence
 
 import structlog
 import uvicorn
@@ -14,8 +16,15 @@ from gateway.settings import GatewaySettings
 _KEK_ENV = "SLICEWISE_GATEWAY_KEY_ENCRYPTION_KEY"
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Serve the gateway until interrupted."""
+    argparse.ArgumentParser(
+        prog="python -m gateway",
+        description=(
+            "Serve the Slicewise gateway (ingest, tokens, console, instructions). Settings come "
+            "from SLICEWISE_GATEWAY_* variables; it runs until SIGTERM or SIGINT."
+        ),
+    ).parse_args(argv)
     settings = GatewaySettings()
     configure_logging(json=settings.log_json)
     if settings.key_encryption_key is None:

@@ -50,15 +50,24 @@ class StackOutput:
             return "".join(self.lines)
 
 
-def start_stack(args: Sequence[str]) -> subprocess.Popen[str]:
-    """`slicewise up` on embedded defaults (service URLs removed from the environment)."""
+SLICEWISE = str(Path(sys.executable).parent / "slicewise")
+
+
+def embedded_env(**extra: str) -> dict[str, str]:
+    """This environment without service URLs, so `slicewise up` starts its own services."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP"}
+        if k not in {"DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP", "SLICEWISE_DATABASE_URL"}
     }
+    return {**env, **extra}
+
+
+def start_stack(args: Sequence[str]) -> subprocess.Popen[str]:
+    """`slicewise up` on embedded defaults (service URLs removed from the environment)."""
+    env = embedded_env()
     return subprocess.Popen(
-        [str(Path(sys.executable).parent / "slicewise"), "up", "--port", "0", *args],
+        [SLICEWISE, "up", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -67,7 +76,7 @@ def start_stack(args: Sequence[str]) -> subprocess.Popen[str]:
     )
 
 
-def stop_stack(proc: subprocess.Popen[str]) -> None:
+def stop_stack(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
     """Stop the stack as Ctrl-C does; kill whatever it left behind; reap it.
 
     Its processes run in sessions of their own, so they are collected before the stack is

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
@@ -14,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import URL
 
-from devstack.process import free_port
+from devstack.process import ManagedProcess, free_port
 from devstack.services import ServiceUrls
 from store.database import Database
 from store.repositories.clusters import ClusterRepository, ClusterView
@@ -99,6 +101,43 @@ async def eventually(
         await asyncio.wait_for(poll(), within)
     except TimeoutError:
         pytest.fail(f"timed out after {within:.0f}s waiting for {what}")
+
+
+async def at_least(value: Awaitable[float], minimum: float) -> bool:
+    """Whether `value` resolves to `minimum` or more (for `eventually`)."""
+    return await value >= minimum
+
+
+async def wait_until_folded(
+    database: Database,
+    tenant_id: uuid.UUID,
+    cluster_id: uuid.UUID,
+    *,
+    snapshots: int,
+    metrics_port: int,
+    handled: int,
+) -> None:
+    """Wait until `snapshots` are folded and the worker on `metrics_port` counted `handled`."""
+    await eventually(
+        lambda: at_least(snapshot_count(database, tenant_id, cluster_id), snapshots),
+        within=120,
+        what=f"{snapshots} snapshots folded",
+    )
+    await eventually(
+        lambda: at_least(metric(metrics_port, "slicewise_worker_messages_total"), handled),
+        within=30,
+        what=f"the worker to count {handled} messages",
+    )
+
+
+def ingest_worker(settings: WorkerSettings, log: Path) -> ManagedProcess:
+    """`python -m workers ingest` with `settings`, logging to `log`."""
+    return ManagedProcess(
+        "ingest-worker",
+        [sys.executable, "-m", "workers", "ingest"],
+        log_path=log,
+        env=worker_env(settings),
+    )
 
 
 async def equals(value: Awaitable[T], expected: T) -> bool:

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
-from collections.abc import Awaitable
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from devstack.process import ManagedProcess
 from devstack.topics import create_topics
 from protocol.topics import message_key
 from store.database import Database
 from store.repositories.clusters import ClusterRepository, ClusterView
 from store.repositories.tenants import TenantView
 from tests.integration.workers.conftest import (
+    at_least,
     eventually,
     folded_states,
+    ingest_worker,
     metric,
     snapshot_count,
-    worker_env,
+    wait_until_folded,
 )
 from tests.unit.workers.factories import headers, shop_snapshot, snapshot_message
 from workers.ingest.handler import SnapshotIngest
@@ -29,15 +28,6 @@ from workers.settings import WorkerSettings
 
 SNAPSHOTS = 30
 BATCH = 10
-
-
-def _worker(settings: WorkerSettings, log: Path) -> ManagedProcess:
-    return ManagedProcess(
-        "ingest-worker",
-        [sys.executable, "-m", "workers", "ingest"],
-        log_path=log,
-        env=worker_env(settings),
-    )
 
 
 async def _committed(settings: WorkerSettings) -> int | None:
@@ -78,10 +68,10 @@ async def test_killed_worker_restarts_without_loss_or_double_counting(
             headers=headers(),
         )
 
-    first = _worker(settings, tmp_path / "first.log")
+    first = ingest_worker(settings, tmp_path / "first.log")
     try:
         await eventually(
-            lambda: _at_least(snapshot_count(database, tenant.id, cluster.id), 3),
+            lambda: at_least(snapshot_count(database, tenant.id, cluster.id), 3),
             within=60,
             what="the first folds",
             interval=0.01,
@@ -93,20 +83,15 @@ async def test_killed_worker_restarts_without_loss_or_double_counting(
     committed_at_kill = await _committed(settings) or 0
     assert committed_at_kill < folded_at_kill < SNAPSHOTS, first.log_tail()
 
-    second = _worker(settings, tmp_path / "second.log")
+    second = ingest_worker(settings, tmp_path / "second.log")
     try:
-        await eventually(
-            lambda: _at_least(snapshot_count(database, tenant.id, cluster.id), SNAPSHOTS),
-            within=90,
-            what="every snapshot folded after the restart",
-        )
-        await eventually(
-            lambda: _at_least(
-                metric(settings.metrics_port, "slicewise_worker_messages_total"),
-                SNAPSHOTS - committed_at_kill,
-            ),
-            within=30,
-            what="the restarted worker to finish its batch",
+        await wait_until_folded(
+            database,
+            tenant.id,
+            cluster.id,
+            snapshots=SNAPSHOTS,
+            metrics_port=settings.metrics_port,
+            handled=SNAPSHOTS - committed_at_kill,
         )
         duplicates = await metric(
             settings.metrics_port, "slicewise_worker_messages_total", outcome="duplicate"
@@ -127,7 +112,3 @@ async def test_killed_worker_restarts_without_loss_or_double_counting(
     interrupted = await folded_states(database, tenant.id, cluster.id)
     assert interrupted == await folded_states(database, tenant.id, reference.id)
     assert {count for _, count in interrupted.values()} == {SNAPSHOTS * 5}
-
-
-async def _at_least(value: Awaitable[float], minimum: float) -> bool:
-    return await value >= minimum

@@ -189,11 +189,12 @@ def test_no_proxy_variables_without_a_proxy() -> None:
         assert {"HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"}.isdisjoint(env_of(container)), label
 
 
-def test_spot_watcher_runs_only_on_spot_nodes() -> None:
-    """The watcher DaemonSet selects spot nodes and tolerates their taints."""
+def test_spot_watcher_tolerates_the_taints_of_spot_pools() -> None:
+    """The watcher DaemonSet tolerates NoSchedule and NoExecute taints and adds no selector."""
     spec = find(_render(AGENT_MINIMAL), "DaemonSet", SPOT_WATCHER)["spec"]["template"]["spec"]
-    assert spec["nodeSelector"] == {"node.kubernetes.io/capacity": "spot"}
+    assert "nodeSelector" not in spec
     assert {"operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+    assert {"operator": "Exists", "effect": "NoExecute"} in spec["tolerations"]
 
 
 def test_spot_watcher_has_no_kubernetes_api_token() -> None:

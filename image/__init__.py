@@ -1,0 +1,1 @@
+"""Building the Slicewise OCI image without a container engine (`make image`)."""
