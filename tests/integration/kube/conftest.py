@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from lightkube import Client
 
-from tests.kube.harness import KubeApiServer, running_kube_apiserver
+from devstack.kube import KubeApiServer, running_kube_apiserver
 
 
 @pytest.fixture(scope="session")
