@@ -9,7 +9,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,10 +32,21 @@ class ChildProcess:
             return "<no log>"
 
 
-def spawn(name: str, command: list[str], workdir: Path, attempt: int = 0) -> ChildProcess:
-    """Start ``command`` in its own process group with output to ``workdir/name.attempt.log``."""
+def spawn(
+    name: str,
+    command: list[str],
+    workdir: Path,
+    attempt: int = 0,
+    env: Mapping[str, str] | None = None,
+) -> ChildProcess:
+    """Start ``command`` in its own process group with output to ``workdir/name.attempt.log``.
+
+    ``env`` replaces the environment; by default it is this process's, without etcd's and
+    Kubernetes' variables.
+    """
     log_path = workdir / f"{name}.{attempt}.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ETCD_", "KUBE"))}
+    if env is None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ETCD_", "KUBE"))}
     # Ask the kernel to SIGKILL the child if this (main) thread dies without stop(), so an
     # aborted run leaves nothing behind; only safe when the main thread spawns it.
     if threading.current_thread() is threading.main_thread() and shutil.which("setpriv"):
