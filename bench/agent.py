@@ -46,7 +46,7 @@ from starlette.routing import Route
 from agent.rbac import AGENT_RULES
 from bench.agent_cluster import NAMESPACE, Population, populate
 from bench.snapshots import read_trace_nodes, read_trace_pods
-from tests.kube.harness import KubeApiServer, running_kube_apiserver
+from devstack.kube import KubeApiServer, running_kube_apiserver
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA = REPO_ROOT.parent / "shared" / "data" / "alibaba-gpu-v2023"

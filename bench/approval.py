@@ -55,6 +55,7 @@ from bench.approval_stack import (
     signed_cordon,
 )
 from bench.worker_stack import scratch_database
+from devstack.kube import KubeApiServer, running_kube_apiserver
 from devstack.services import ServiceStack, ServiceUrls
 from executor.verification import verify_instruction
 from store.repositories.instructions import (
@@ -62,7 +63,6 @@ from store.repositories.instructions import (
     InstructionStatus,
     InstructionView,
 )
-from tests.kube.harness import KubeApiServer, running_kube_apiserver
 
 WARMUP = 1
 APPLIED_WITHIN = 60.0
@@ -212,7 +212,7 @@ def _document(
             "executor_mode": "approve-each",
             "executor_poll_wait_seconds": POLL_WAIT_SECONDS,
             "executor_verify_window_seconds": 0,
-            "kube_apiserver": "real (tests/kube/harness.py), executor with its chart's RBAC",
+            "kube_apiserver": "real (devstack/kube/), executor with its chart's RBAC",
         },
         "machine": {
             "cores": os.cpu_count() or 1,

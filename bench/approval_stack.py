@@ -31,6 +31,7 @@ from auth.instruction_keys import trusted_instruction_keys
 from auth.instruction_signing import instruction_body_for
 from auth.provisioning import ClusterCredentials, Provisioning
 from auth.sealing import KeyEncryptionKey
+from devstack.kube import KubeApiServer
 from devstack.services import ServiceUrls
 from executor.drain import Backoff
 from executor.execution import InstructionExecutor, VerificationWindow
@@ -49,7 +50,6 @@ from protocol.recommendation import Recommendation, RecommendationKind, Risk
 from store.database import Database
 from store.repositories.recommendations import NewRecommendation, RecommendationRepository
 from tests.integration.executor.conftest import EXECUTOR_RULES
-from tests.kube.harness import KubeApiServer
 
 POLL_WAIT_SECONDS = 30.0
 START_TIMEOUT = 60.0

@@ -31,6 +31,7 @@ from agent.wiring import AgentParts, agent_parts
 from auth.hashing import SecretHasher
 from auth.provisioning import ClusterCredentials, Provisioning
 from auth.sealing import KeyEncryptionKey
+from devstack.kube import KubeApiServer, running_kube_apiserver
 from devstack.services import ServiceUrls
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
@@ -40,7 +41,6 @@ from store.database import Database
 from store.repositories.tenants import TenantView
 from store.roles import DEFAULT_APP_ROLE, app_url
 from tests.integration.gateway.harness import NotifyingServer, read_topic, wait_started
-from tests.kube.harness import KubeApiServer, running_kube_apiserver
 from tests.unit.agent.cloud_metadata import FakeAwsImds
 from tests.unit.agent.http_servers import serving
 from tests.unit.agent.kube_objects import kube

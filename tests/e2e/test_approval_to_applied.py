@@ -30,6 +30,7 @@ from auth.provisioning import ClusterCredentials, Provisioning
 from auth.sealing import KeyEncryptionKey
 from bench.approval_stack import store_cordon_recommendation
 from cli.main import main as cli_main
+from devstack.kube import KubeApiServer, running_kube_apiserver
 from devstack.services import ServiceUrls
 from executor.service import serve as serve_executor
 from executor.settings import ExecutorSettings, Mode, ReadinessMode
@@ -50,7 +51,6 @@ from tests.integration.gateway.harness import (
     fetch_token,
     wait_started,
 )
-from tests.kube.harness import KubeApiServer, running_kube_apiserver
 
 pytestmark = pytest.mark.kube
 

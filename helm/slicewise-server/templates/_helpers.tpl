@@ -184,3 +184,13 @@ spec:
       targetPort: metrics
       protocol: TCP
 {{- end }}
+
+{{/* HorizontalPodAutoscaler API: autoscaling/v2 (1.23+), else v2beta2 (same fields) on older clusters. */}}
+{{- define "slicewise-server.hpaApiVersion" -}}
+{{- if .Capabilities.APIVersions.Has "autoscaling/v2" }}autoscaling/v2{{ else }}autoscaling/v2beta2{{ end }}
+{{- end }}
+
+{{/* PodDisruptionBudget API: policy/v1 (1.21+), else v1beta1 (same fields) on older clusters. */}}
+{{- define "slicewise-server.pdbApiVersion" -}}
+{{- if .Capabilities.APIVersions.Has "policy/v1" }}policy/v1{{ else }}policy/v1beta1{{ end }}
+{{- end }}

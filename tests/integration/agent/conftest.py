@@ -1,4 +1,4 @@
-"""The agent against a real kube-apiserver + etcd (the harness of `tests.kube.harness`).
+"""The agent against a real kube-apiserver + etcd (the harness of `devstack.kube`).
 
 One server for the session; each test works in its own namespace and on its own node names,
 so tests sharing the server never see each other's objects.
@@ -23,8 +23,8 @@ from agent.collector import Collector, SnapshotSink
 from agent.kube.client import kube_client
 from agent.settings import AgentSettings
 from agent.wiring import local_http
+from devstack.kube import KubeApiServer, KubeIdentity, running_kube_apiserver
 from protocol.snapshot import ClusterSnapshot
-from tests.kube.harness import KubeApiServer, KubeIdentity, running_kube_apiserver
 
 CLUSTER = uuid.UUID("9a3b6c1d-2e4f-4a5b-8c6d-7e8f9a0b1c2d")
 WAIT_SECONDS = 30.0

@@ -13,6 +13,7 @@ from lightkube.resources.core_v1 import Node
 from lightkube.resources.core_v1 import Pod as KubePod
 from lightkube.types import PatchType
 
+from devstack.kube import KubeApiServer
 from protocol.snapshot import (
     ClusterSnapshot,
     HorizontalPodAutoscaler,
@@ -30,7 +31,6 @@ from tests.integration.agent.conftest import (
     running_collector,
     write_kubeconfig,
 )
-from tests.kube.harness import KubeApiServer
 
 pytestmark = pytest.mark.kube
 

@@ -15,6 +15,7 @@ from agent.kube.client import kube_client
 from agent.kube.kinds import KINDS
 from agent.kube.watcher import KindWatcher
 from agent.rbac import AGENT_RULES
+from devstack.kube import KubeApiServer
 from tests.integration.agent import objects
 from tests.integration.agent.conftest import (
     agent_settings,
@@ -23,7 +24,6 @@ from tests.integration.agent.conftest import (
     running_collector,
     write_kubeconfig,
 )
-from tests.kube.harness import KubeApiServer
 
 pytestmark = pytest.mark.kube
 

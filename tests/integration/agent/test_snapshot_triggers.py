@@ -14,6 +14,7 @@ from lightkube.resources.core_v1 import Node
 from agent.settings import AgentSettings
 from agent.uplink.uplink import Uplink
 from agent.wiring import build_uplink
+from devstack.kube import KubeApiServer
 from tests.integration.agent import objects
 from tests.integration.agent.conftest import (
     CLUSTER,
@@ -22,7 +23,6 @@ from tests.integration.agent.conftest import (
     running_collector,
     write_kubeconfig,
 )
-from tests.kube.harness import KubeApiServer
 from tests.unit.agent.fake_gateway import FakeGateway
 from tests.unit.agent.http_servers import serving
 

@@ -30,8 +30,8 @@ from starlette.routing import Route
 
 from agent.kube.metrics import NodeMetrics, PodMetrics
 from agent.rbac import AGENT_RULES
+from devstack.kube import KubeApiServer, running_kube_apiserver
 from tests.integration.agent.conftest import agent_settings, running_collector, write_kubeconfig
-from tests.kube.harness import KubeApiServer, running_kube_apiserver
 from tests.unit.agent.dcgm_exposition import EXPOSITION
 from tests.unit.agent.http_servers import serving
 

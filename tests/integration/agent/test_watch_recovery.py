@@ -12,6 +12,7 @@ from lightkube.resources.core_v1 import Pod as KubePod
 
 from agent.collector import Collector
 from agent.kube.client import kube_client
+from devstack.kube import KubeApiServer
 from protocol.snapshot import Pod
 from tests.integration.agent import objects
 from tests.integration.agent.conftest import (
@@ -22,7 +23,6 @@ from tests.integration.agent.conftest import (
     running_collector,
     write_kubeconfig,
 )
-from tests.kube.harness import KubeApiServer
 
 pytestmark = pytest.mark.kube
 

@@ -1,4 +1,4 @@
-"""Fixtures for executor tests against a real kube-apiserver (tests/kube/harness.py).
+"""Fixtures for executor tests against a real kube-apiserver (devstack/kube/).
 
 The executor acts with a minted identity that holds exactly the RBAC rules its chart grants, so
 a missing permission fails here rather than in a customer's cluster. Test setup acts as admin.
@@ -22,6 +22,7 @@ from auth.instruction_signing import (
     generate_signing_key,
     instruction_body_for,
 )
+from devstack.kube import KubeApiServer, KubeIdentity, running_kube_apiserver
 from executor.audit import AuditTrail
 from executor.drain import Backoff
 from executor.execution import InstructionExecutor, VerificationWindow, utc_now
@@ -40,7 +41,6 @@ from tests.integration.executor.gateway_stand_in import (
     GatewayStandIn,
     MemoryBackend,
 )
-from tests.kube.harness import KubeApiServer, KubeIdentity, running_kube_apiserver
 
 EXECUTOR_RULES: list[dict[str, list[str]]] = [
     {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "patch"]},

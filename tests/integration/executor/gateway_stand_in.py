@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Protocol
 
 import uvicorn
@@ -94,6 +95,14 @@ class RepositoryBackend:
         except ConflictError:
             return 409
         return 202
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """A PEM certificate (for 127.0.0.1) and its key, to serve HTTPS with."""
+
+    certificate: Path
+    key: Path
 
 
 @dataclass
@@ -192,13 +201,15 @@ class GatewayStandIn:
         return app
 
     @asynccontextmanager
-    async def serving(self) -> AsyncIterator[GatewayStandIn]:
-        """Serve on a free loopback port until the block ends."""
+    async def serving(self, tls: TlsFiles | None = None) -> AsyncIterator[GatewayStandIn]:
+        """Serve on a free loopback port until the block ends; over HTTPS with ``tls``."""
         port = free_port()
         config = uvicorn.Config(
             self.app,
             host="127.0.0.1",
             port=port,
+            ssl_certfile=str(tls.certificate) if tls else None,
+            ssl_keyfile=str(tls.key) if tls else None,
             log_level="warning",
             lifespan="off",
             timeout_graceful_shutdown=5,
@@ -210,7 +221,7 @@ class GatewayStandIn:
                 if task.done():
                     task.result()
                 await asyncio.sleep(0.01)
-            self.url = f"http://127.0.0.1:{port}"
+            self.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
             yield self
         finally:
             self._closing = True

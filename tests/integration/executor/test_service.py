@@ -17,6 +17,7 @@ from lightkube.resources.core_v1 import Node
 from pydantic import SecretStr
 
 from auth.instruction_signing import InstructionKeyring, instruction_for_recommendation
+from devstack.kube import KubeIdentity
 from devstack.process import free_port
 from executor.execution import utc_now
 from executor.kube.api import KubeObjects, PolicyApi, as_json
@@ -38,7 +39,6 @@ from tests.integration.executor.gateway_stand_in import (
     GatewayStandIn,
     RepositoryBackend,
 )
-from tests.kube.harness import KubeIdentity
 
 pytestmark = pytest.mark.kube
 

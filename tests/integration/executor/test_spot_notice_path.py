@@ -27,6 +27,7 @@ from pydantic import SecretStr
 
 from agent.settings import AgentSettings
 from agent.wiring import run_spot_watcher
+from devstack.kube import KubeIdentity
 from devstack.process import free_port
 from executor.execution import utc_now
 from executor.kube.api import PolicyApi
@@ -41,7 +42,6 @@ from tests.integration.executor.cluster_objects import (
     set_pdb_budget,
 )
 from tests.integration.executor.conftest import Saas
-from tests.kube.harness import KubeIdentity
 from tests.unit.agent.cloud_metadata import FakeAwsImds
 from tests.unit.agent.http_servers import serving
 

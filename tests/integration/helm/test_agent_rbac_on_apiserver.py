@@ -9,6 +9,7 @@ import httpx
 import pytest
 from lightkube import Client
 
+from devstack.kube import KubeApiServer
 from tests.integration.helm.service_accounts import (
     Account,
     acting_as,
@@ -17,7 +18,6 @@ from tests.integration.helm.service_accounts import (
     wait_until_allowed,
     watch_status,
 )
-from tests.kube.harness import KubeApiServer
 from tests.support.helm_tools import render
 from tests.unit.helm.scenarios import AGENT, AGENT_MINIMAL
 

@@ -20,6 +20,7 @@ from lightkube.models.meta_v1 import LabelSelector, ObjectMeta
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Node
 
+from devstack.kube import KubeApiServer
 from tests.integration.helm.service_accounts import (
     Account,
     acting_as,
@@ -27,7 +28,6 @@ from tests.integration.helm.service_accounts import (
     rbac_manifests,
     wait_until_allowed,
 )
-from tests.kube.harness import KubeApiServer
 from tests.support.helm_tools import render
 from tests.unit.helm.scenarios import AGENT, with_actions
 

@@ -15,7 +15,7 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace, Node, Pod
 from lightkube.types import OnErrorAction, OnErrorResult
 
-from tests.kube.harness import KubeApiServer, live_processes_of, running_kube_apiserver
+from devstack.kube import KubeApiServer, live_processes_of, running_kube_apiserver
 
 pytestmark = pytest.mark.kube
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Build (once) a real kube-apiserver for the test harness, per ARCHITECTURE.md §3.
+# Build (once) the local control plane's Kubernetes binaries, per ARCHITECTURE.md §3:
+# kube-apiserver, kube-scheduler and kube-controller-manager, all from one source tree.
 #
-# The binary lands in a cache dir outside the repository and is reused on every later run:
-#   ${SLICEWISE_KUBE_CACHE:-$HOME/.cache/slicewise/kube}/kube-apiserver
-# On success the last line printed on stdout is the binary's absolute path; progress goes to stderr.
+# The binaries land in a cache dir outside the repository and are reused on every later run:
+#   ${SLICEWISE_KUBE_CACHE:-$HOME/.cache/slicewise/kube}/{kube-apiserver,kube-scheduler,kube-controller-manager}
+# Whatever is missing is built in one `make` (the three share most of their packages, so one
+# build is far cheaper than three). On success the cache dir is the last line printed on stdout;
+# progress goes to stderr.
 #
 # Recipe: Debian's `kubernetes` source package (1.20.x, which carries the whole tree with
 # vendor/) is fetched with `apt-get source` through a private sources list derived at run time from
@@ -11,32 +14,42 @@
 # It is built with Debian's Go 1.19 after swapping the vendored modern-go/reflect2 for Debian's
 # 1.0.2 copy: the vendored 1.0.1 reads Go runtime internals that changed, and the server crashes
 # on the first custom resource. etcd comes from Debian's etcd-server package (/usr/bin/etcd).
+#
+# Concurrent builders (two test sessions, or `slicewise up` beside a test run) serialise on
+# $CACHE_DIR/.build.lock, and every binary is installed by an atomic rename, so a reader never
+# sees a half-written file.
 set -euo pipefail
 
 CACHE_DIR="${SLICEWISE_KUBE_CACHE:-$HOME/.cache/slicewise/kube}"
-BINARY="$CACHE_DIR/kube-apiserver"
 DEB_SOURCES="${SLICEWISE_DEB_SOURCES:-/etc/apt/sources.list.d/debian.sources}"
 GO_BIN_DIR=/usr/lib/go-1.19/bin
 REFLECT2_SRC=/usr/share/gocode/src/github.com/modern-go/reflect2
 PACKAGES=(etcd-server golang-1.19-go golang-github-modern-go-reflect2-dev dpkg-dev make gcc rsync)
+COMPONENTS=(kube-apiserver kube-scheduler kube-controller-manager)
 
-log() { printf '[build_apiserver] %s\n' "$*" >&2; }
+log() { printf '[kube-build] %s\n' "$*" >&2; }
 
-# Fast path: a cached binary that still runs is all the harness needs.
-ensure_etcd_present() { command -v etcd >/dev/null 2>&1 || [[ -x /usr/bin/etcd ]]; }
-if [[ -x "$BINARY" ]] && "$BINARY" --version >/dev/null 2>&1 && ensure_etcd_present; then
-    printf '%s\n' "$BINARY"
+etcd_present() { command -v etcd >/dev/null 2>&1 || [[ -x /usr/bin/etcd ]]; }
+runs() { [[ -x "$CACHE_DIR/$1" ]] && "$CACHE_DIR/$1" --version >/dev/null 2>&1; }
+missing_components() {
+    local name
+    for name in "${COMPONENTS[@]}"; do runs "$name" || printf '%s\n' "$name"; done
+}
+all_cached() { etcd_present && [[ -z "$(missing_components)" ]]; }
+
+# Fast path: cached binaries that still run are all the control plane needs.
+if all_cached; then
+    printf '%s\n' "$CACHE_DIR"
     exit 0
 fi
 
 mkdir -p "$CACHE_DIR"
-# Several test sessions may start at once: one builds, the others wait for its result.
 exec 9>"$CACHE_DIR/.build.lock"
-log "waiting for the build lock $CACHE_DIR/.build.lock"
+log "waiting for the build lock $CACHE_DIR/.build.lock (another build may be running)"
 flock 9
-if [[ -x "$BINARY" ]] && "$BINARY" --version >/dev/null 2>&1 && ensure_etcd_present; then
+if all_cached; then
     log "another process finished the build meanwhile"
-    printf '%s\n' "$BINARY"
+    printf '%s\n' "$CACHE_DIR"
     exit 0
 fi
 
@@ -44,22 +57,23 @@ as_root() {
     if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
 }
 
-missing=()
+missing_pkgs=()
 for pkg in "${PACKAGES[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
-        missing+=("$pkg")
+        missing_pkgs+=("$pkg")
     fi
 done
-if ((${#missing[@]})); then
-    log "installing Debian packages: ${missing[*]}"
+if ((${#missing_pkgs[@]})); then
+    log "installing Debian packages: ${missing_pkgs[*]}"
     as_root apt-get update -q >&2
     as_root env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+        apt-get install -y -q --no-install-recommends "${missing_pkgs[@]}" >&2
 fi
-ensure_etcd_present || { log "etcd not found after installing etcd-server"; exit 1; }
+etcd_present || { log "etcd not found after installing etcd-server"; exit 1; }
 
-if [[ -x "$BINARY" ]] && "$BINARY" --version >/dev/null 2>&1; then
-    printf '%s\n' "$BINARY"
+mapfile -t TODO < <(missing_components)
+if ((${#TODO[@]} == 0)); then
+    printf '%s\n' "$CACHE_DIR"
     exit 0
 fi
 
@@ -109,7 +123,9 @@ find "$TREE/vendor/github.com/modern-go/reflect2" -name '*_test.go' -delete
 VERSION="$(cd "$TREE" && dpkg-parsechangelog -S Version)"
 UPSTREAM="${VERSION#*really}"
 UPSTREAM="${UPSTREAM%%-*}"
-log "building cmd/kube-apiserver (upstream $UPSTREAM; takes about 5 minutes on 2 cores)"
+WHAT="$(printf 'cmd/%s ' "${TODO[@]}")"
+WHAT="${WHAT% }"
+log "building $WHAT (upstream $UPSTREAM; about 4-5 minutes per binary set on 2 cores)"
 started=$SECONDS
 (
     cd "$TREE"
@@ -119,14 +135,16 @@ started=$SECONDS
     # Without .git, hack/lib/version.sh takes the version from these variables.
     export KUBE_GIT_VERSION="v$UPSTREAM" KUBE_GIT_TREE_STATE=clean
     export KUBE_GIT_MAJOR="${UPSTREAM%%.*}" KUBE_GIT_MINOR="$(cut -d. -f2 <<<"$UPSTREAM")"
-    make WHAT=cmd/kube-apiserver >&2
+    make WHAT="$WHAT" >&2
 )
 log "build finished in $((SECONDS - started))s"
 
-BUILT="$(find "$TREE/_output" -type f -name kube-apiserver -perm -u+x | head -n 1)"
-[[ -n "$BUILT" ]] || { log "kube-apiserver binary not found under $TREE/_output"; exit 1; }
-install -m 0755 "$BUILT" "$BINARY.tmp.$$"
-mv -f "$BINARY.tmp.$$" "$BINARY"
-"$BINARY" --version >&2
-log "cached $BINARY"
-printf '%s\n' "$BINARY"
+for name in "${TODO[@]}"; do
+    built="$(find "$TREE/_output" -type f -name "$name" -perm -u+x | head -n 1)"
+    [[ -n "$built" ]] || { log "$name binary not found under $TREE/_output"; exit 1; }
+    install -m 0755 "$built" "$CACHE_DIR/$name.tmp.$$"
+    mv -f "$CACHE_DIR/$name.tmp.$$" "$CACHE_DIR/$name"
+    "$CACHE_DIR/$name" --version >&2
+    log "cached $CACHE_DIR/$name"
+done
+printf '%s\n' "$CACHE_DIR"

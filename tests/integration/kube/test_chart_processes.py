@@ -1,0 +1,97 @@
+"""The executor Pod that `helm install` created runs as a process with its rendered settings.
+
+The node keeper starts the product container of the bound, Running Pod as ``python -m
+executor`` with the environment the chart rendered (Secret keys resolved from the cluster) and
+a token of the chart's ServiceAccount; the process then polls the gateway (over HTTPS, trusting
+the chart's custom CA bundle) with the chart's credentials, for the chart's cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devstack.kube.control_plane import KubeControlPlane
+from devstack.kube.credentials import write_serving_credentials
+from devstack.kube.node_keeper import NodeKeeper
+from devstack.kube.pod_processes import PodProcesses
+from tests.integration.executor.gateway_stand_in import (
+    Credentials,
+    GatewayStandIn,
+    MemoryBackend,
+    TlsFiles,
+)
+from tests.integration.kube.shapes import make_node, wait_for
+from tests.support.helm_tools import chart_path, merged, run_helm
+from tests.unit.helm.scenarios import AGENT, AGENT_MINIMAL
+
+pytestmark = pytest.mark.kube
+
+PRODUCT_IMAGES = frozenset({"slicewise"})
+KUBECONFIG_VARIABLES = {
+    "agent": "SLICEWISE_AGENT_KUBECONFIG",
+    "executor": "SLICEWISE_EXECUTOR_KUBECONFIG",
+}
+
+
+@pytest.fixture
+def namespace() -> str:
+    """The namespace the release goes to."""
+    return f"run-{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture
+def processes(
+    control_plane: KubeControlPlane, namespace: str, tmp_path: Path
+) -> Iterator[PodProcesses]:
+    """A node keeper that runs the product containers of the release's namespace."""
+    runner = PodProcesses(
+        control_plane.admin,
+        tmp_path,
+        images=PRODUCT_IMAGES,
+        kubeconfig_variables=KUBECONFIG_VARIABLES,
+        namespaces=frozenset({namespace}),
+    )
+    with control_plane.admin_client() as client:
+        make_node(client, namespace)
+    with NodeKeeper(control_plane.admin, processes=runner):
+        yield runner
+
+
+async def test_installed_executor_pod_polls_the_gateway_with_chart_credentials(
+    control_plane: KubeControlPlane, namespace: str, processes: PodProcesses, tmp_path: Path
+) -> None:
+    """The executor process gets a token with the chart's client id and polls for instructions."""
+    credentials = Credentials(
+        client_id=AGENT_MINIMAL["credentials"]["executor"]["clientId"],
+        client_secret=AGENT_MINIMAL["credentials"]["executor"]["clientSecret"],
+        cluster_id=uuid.UUID(AGENT_MINIMAL["clusterId"]),
+    )
+    tls_dir = tmp_path / "tls"
+    tls_dir.mkdir()
+    write_serving_credentials(tls_dir)
+    tls = TlsFiles(tls_dir / "serving.crt", tls_dir / "serving.key")
+    async with GatewayStandIn(MemoryBackend(), credentials).serving(tls) as gateway:
+        values = merged(
+            AGENT_MINIMAL,
+            {
+                "gateway": {"url": gateway.url},
+                "customCA": {"certificates": (tls_dir / "ca.crt").read_text()},
+                "agent": {"enabled": False},
+                "spotWatcher": {"enabled": False},
+                "executor": {"persistence": {"enabled": False}},
+            },
+        )
+        args = ["install", "run", str(chart_path(AGENT)), "--namespace", namespace]
+        args += ["--create-namespace", "--kubeconfig", str(control_plane.admin_kubeconfig)]
+        await asyncio.to_thread(run_helm, [*args, "--wait", "--timeout", "180s"], values)
+
+        await asyncio.to_thread(wait_for, lambda: gateway.polls >= 2, "two instruction polls")
+
+        running = processes.running()
+        assert [key.split("/")[2] for key in running] == ["executor"]
+        assert all(proc.popen.poll() is None for proc in running.values())

@@ -1,1 +1,0 @@
-"""Test infrastructure for a real Kubernetes API server."""
