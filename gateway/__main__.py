@@ -32,7 +32,9 @@ def main() -> None:
         workers=settings.workers,
         log_level="warning",
         access_log=False,
-        proxy_headers=False,
+        # Only a configured ingress may name the client's address (the throttles key on it).
+        proxy_headers=settings.trusted_proxies is not None,
+        forwarded_allow_ips=settings.trusted_proxies,
     )
 
 
