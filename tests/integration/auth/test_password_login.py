@@ -133,3 +133,24 @@ async def test_revocation_lasts_as_long_as_the_token(
     settings = gateway.settings
     assert settings.console_session_seconds - 60 < ttl
     assert ttl <= settings.console_session_seconds + settings.token_leeway_seconds
+
+
+async def test_an_address_in_two_tenants_signs_in_where_the_password_belongs(
+    gateway: RunningGateway,
+    provisioning: Provisioning,
+    tenant: TenantView,
+    other_tenant: TenantView,
+) -> None:
+    """Each tenant's user with the shared address reaches their own tenant with their password."""
+    email = _email()
+    await provisioning.create_user(tenant.id, email, "viewer", actor="t", password=PASSWORD)
+    await provisioning.create_user(
+        other_tenant.id, email, "viewer", actor="t", password="another long passphrase"
+    )
+    tenants = []
+    async with gateway.client() as http:
+        for password in (PASSWORD, "another long passphrase"):
+            login = await http.post("/v1/auth/login", json={"email": email, "password": password})
+            bearer = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            tenants.append((await http.get("/v1/auth/session", headers=bearer)).json()["tenant_id"])
+    assert tenants == [str(tenant.id), str(other_tenant.id)]
