@@ -32,6 +32,10 @@ class GatewaySettings(BaseSettings):
     snapshots_topic: str = SNAPSHOTS_TOPIC
     spot_notices_topic: str = SPOT_NOTICES_TOPIC
     log_json: bool = True
+    docs_enabled: bool = True
+    """Serve Swagger UI at /docs (its assets come from the installed package, no CDN)."""
+    metrics_port: int | None = None
+    """Serve /metrics on this port only, not on the API port; unset serves it on the API port."""
     settle_heap_after_start: bool = True
     """Freeze start-up objects out of garbage collection (process-wide)."""
 

@@ -30,6 +30,7 @@ from gateway.ingest import IngestService
 from gateway.instruction_delivery import InstructionDelivery
 from gateway.instruction_wakeups import InstructionWakeups
 from gateway.metrics import GatewayMetrics
+from gateway.metrics_port import MetricsPort
 from gateway.publisher import EventPublisher
 from gateway.rate_limit import RateLimiter
 from gateway.result_notifications import CeleryResultNotifier
@@ -68,6 +69,7 @@ class Wiring:
     limits: BodyLimits
     instruction_keys: InstructionKeys
     instructions: InstructionDelivery
+    metrics_port: MetricsPort | None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -77,6 +79,8 @@ class Wiring:
         await self.publisher.start()
         await self.instructions.start()
         self._tasks.append(asyncio.create_task(self._maintain_keys(), name="key-maintenance"))
+        if self.metrics_port is not None:
+            self.metrics_port.start()
         if self.settings.settle_heap_after_start:
             settle_heap()
 
@@ -88,6 +92,8 @@ class Wiring:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self.metrics_port is not None:
+            await asyncio.to_thread(self.metrics_port.stop)
         await self.instructions.stop()
         await self.publisher.stop()
         await self.redis.aclose()
@@ -203,6 +209,11 @@ def build_wiring(settings: GatewaySettings, *, clock: Clock = utc_now) -> Wiring
             InstructionWakeups(redis),
             CeleryResultNotifier(settings.redis_url),
             clock=clock,
+        ),
+        metrics_port=(
+            None
+            if settings.metrics_port is None
+            else MetricsPort(metrics.registry, host=settings.host, port=settings.metrics_port)
         ),
     )
 
