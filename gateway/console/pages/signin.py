@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -29,9 +30,16 @@ HOME = "/console"
 
 def safe_next(value: str | None) -> str:
     """Only a path inside the console: never an open redirect to another site."""
-    if value and value.startswith("/console") and not value.startswith("//"):
-        return value
-    return HOME
+    # Browsers read a backslash as a slash and drop control characters, so either could
+    # turn a local-looking path into another host.
+    if not value or any(c == "\\" or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return HOME
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return HOME
+    if parts.path != HOME and not parts.path.startswith(f"{HOME}/"):
+        return HOME
+    return value
 
 
 def _form(
