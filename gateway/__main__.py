@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import structlog
 import uvicorn
@@ -32,10 +33,19 @@ def main() -> None:
         workers=settings.workers,
         log_level="warning",
         access_log=False,
-        # Only a configured ingress may name the client's address (the throttles key on it).
-        proxy_headers=settings.trusted_proxies is not None,
-        forwarded_allow_ips=settings.trusted_proxies,
+        **proxy_options(settings),
     )
+
+
+def proxy_options(settings: GatewaySettings) -> dict[str, Any]:
+    """uvicorn's proxy options: only a configured ingress may name the client's address.
+
+    The sign-in and token throttles count failures per source address; trusting anyone's
+    X-Forwarded-For would let an attacker pick a fresh address for every guess.
+    """
+    if settings.trusted_proxies is None:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.trusted_proxies}
 
 
 if __name__ == "__main__":

@@ -67,15 +67,23 @@ async def test_logout_expires_the_cookie(gateway: RunningGateway) -> None:
     assert "max-age=0" in response.headers["set-cookie"].lower()
 
 
-async def _signed_in(
-    gateway: RunningGateway, provisioning: Provisioning, tenant: TenantView
-) -> str:
+async def _viewer(provisioning: Provisioning, tenant: TenantView) -> str:
     email = _email()
     await provisioning.create_user(tenant.id, email, "viewer", actor="t", password=PASSWORD)
+    return email
+
+
+async def _session_token(gateway: RunningGateway, email: str) -> str:
     async with gateway.client() as http:
         response = await http.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
     token: str = response.json()["access_token"]
     return token
+
+
+async def _signed_in(
+    gateway: RunningGateway, provisioning: Provisioning, tenant: TenantView
+) -> str:
+    return await _session_token(gateway, await _viewer(provisioning, tenant))
 
 
 async def test_sign_out_revokes_the_bearer_token(
@@ -109,12 +117,9 @@ async def test_sign_out_revokes_only_that_session(
     gateway: RunningGateway, provisioning: Provisioning, tenant: TenantView
 ) -> None:
     """Another session of the same user keeps working after one signs out."""
-    email = _email()
-    await provisioning.create_user(tenant.id, email, "viewer", actor="t", password=PASSWORD)
+    email = await _viewer(provisioning, tenant)
+    first, second = [await _session_token(gateway, email) for _ in range(2)]
     async with gateway.client() as http:
-        login = {"email": email, "password": PASSWORD}
-        first = (await http.post("/v1/auth/login", json=login)).json()["access_token"]
-        second = (await http.post("/v1/auth/login", json=login)).json()["access_token"]
         await http.post("/v1/auth/logout", headers={"Authorization": f"Bearer {first}"})
         still = await http.get("/v1/auth/session", headers={"Authorization": f"Bearer {second}"})
     assert still.status_code == 200

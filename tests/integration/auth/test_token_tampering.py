@@ -24,13 +24,9 @@ from joserfc.jwk import ECKey
 from auth.clock import utc_now
 from auth.provisioning import ClusterCredentials
 from auth.scopes import AGENT_SCOPES
-from auth.tokens import TokenIssuer, TokenSettings
-from tests.integration.gateway.fixtures import AUDIENCE, ISSUER
+from tests.integration.auth.bearer_probe import gateway_issuer, mint_agent_token, post_snapshot
 from tests.integration.gateway.harness import (
     RunningGateway,
-    gzip_json,
-    json_headers,
-    small_snapshot,
 )
 
 Header = dict[str, Any]
@@ -146,12 +142,8 @@ def _stripped(keep_dot: bool) -> Tampering:
     return tamper
 
 
-def _expired(gateway: RunningGateway, _: str) -> str:
-    issuer = TokenIssuer(
-        gateway.wiring.keys,
-        TokenSettings(issuer=ISSUER, audience=AUDIENCE),
-        clock=lambda: utc_now() - timedelta(hours=1),
-    )
+def _expired(gateway: RunningGateway, _token: str) -> str:
+    issuer = gateway_issuer(gateway, clock=lambda: utc_now() - timedelta(hours=1))
     return issuer.issue(
         subject="agent",
         client_id="agent",
@@ -184,26 +176,13 @@ TAMPERINGS: dict[str, Tampering] = {
 
 
 def _genuine(gateway: RunningGateway, credentials: ClusterCredentials) -> str:
-    issuer = TokenIssuer(gateway.wiring.keys, TokenSettings(issuer=ISSUER, audience=AUDIENCE))
-    return issuer.issue(
-        subject=credentials.agent.client.client_id,
-        client_id=credentials.agent.client.client_id,
-        tenant_id=credentials.cluster.tenant_id,
-        cluster_id=credentials.cluster.id,
-        scopes=AGENT_SCOPES,
-    ).access_token
+    return mint_agent_token(gateway_issuer(gateway), credentials)
 
 
 async def _ingest(
     gateway: RunningGateway, credentials: ClusterCredentials, token: str
 ) -> tuple[int, str]:
-    cluster_id = credentials.cluster.id
-    async with gateway.client() as http:
-        response = await http.post(
-            f"/v1/clusters/{cluster_id}/snapshots",
-            content=gzip_json(small_snapshot(cluster_id)),
-            headers=json_headers(token),
-        )
+    response = await post_snapshot(gateway, credentials, token)
     return response.status_code, response.headers["content-type"]
 
 

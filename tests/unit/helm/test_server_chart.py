@@ -333,6 +333,15 @@ def test_gateway_metrics_port_zero_serves_metrics_on_http() -> None:
     assert [e["port"] for e in monitor["spec"]["endpoints"]] == ["http", "metrics"]
 
 
+def test_gateway_trusts_forwarded_addresses_only_from_configured_proxies() -> None:
+    """No trusted proxies by default; gateway.trustedProxies reaches the gateway's setting."""
+    (default,) = _pod_spec(_render(), "Deployment", GATEWAY)["containers"]
+    values = {"gateway": {"trustedProxies": "10.42.0.0/16"}}
+    (configured,) = _pod_spec(_render(values), "Deployment", GATEWAY)["containers"]
+    assert "SLICEWISE_GATEWAY_TRUSTED_PROXIES" not in env_of(default)
+    assert env_of(configured)["SLICEWISE_GATEWAY_TRUSTED_PROXIES"] == "10.42.0.0/16"
+
+
 def test_celery_beat_keeps_its_schedule_on_a_writable_volume() -> None:
     """Beat's schedule file lives on its own emptyDir, the root filesystem being read-only."""
     spec = _pod_spec(_render(), "Deployment", f"{PREFIX}-celery-beat")
