@@ -93,7 +93,9 @@ class SignInThrottle:
         self._budgets = budgets
 
     @staticmethod
-    def _keys(account: str, source: str) -> tuple[str, str, str]:
+    def _keys(email: str, source: str) -> tuple[str, str, str]:
+        # Spelled as sign-in normalises it, so that " Ops@X" counts against "ops@x".
+        account = email.strip().lower()
         return (
             f"login-pair:{account}:{source}",
             f"login-source:{source}",
@@ -109,14 +111,14 @@ class SignInThrottle:
         try:
             session = await login.with_password(email, password)
         except LoginFailedError:
-            await self._failures.record(list(self._keys(email.lower(), source)))
+            await self._failures.record(list(self._keys(email, source)))
             raise
         # The other addresses' failures still count towards the account's budget.
-        await self._failures.clear([self._keys(email.lower(), source)[0]])
+        await self._failures.clear([self._keys(email, source)[0]])
         return session
 
-    async def _check(self, account: str, source: str) -> None:
-        keys = self._keys(account.lower(), source)
+    async def _check(self, email: str, source: str) -> None:
+        keys = self._keys(email, source)
         pair, by_source, by_account = await self._failures.counts(list(keys))
         budgets = self._budgets
         refused: str | None = None

@@ -157,3 +157,14 @@ async def test_spraying_many_accounts_from_one_address_is_refused(
         await _login(throttled, address, await _user(provisioning, tenant), "guess")
     fifth = await _user(provisioning, tenant)
     assert (await _login(throttled, address, fifth, PASSWORD)).status_code == 429
+
+
+async def test_respelling_the_address_does_not_reset_the_budget(
+    throttled: RunningGateway, provisioning: Provisioning, tenant: TenantView
+) -> None:
+    """Upper case and surrounding spaces count against the same account."""
+    email = await _user(provisioning, tenant)
+    address = "127.0.3.1"
+    for spelling in (email.upper(), f" {email} "):
+        await _login(throttled, address, spelling, "guess")
+    assert (await _login(throttled, address, email, PASSWORD)).status_code == 429
