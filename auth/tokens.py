@@ -96,10 +96,10 @@ class TokenIssuer:
 
 
 class RevokedTokens(Protocol):
-    """The ids (`jti`) of tokens revoked before they expire, such as signed-out sessions."""
+    """Tokens revoked before they expire, such as signed-out sessions (listed by `jti`)."""
 
-    async def is_revoked(self, token_id: str) -> bool:
-        """Whether the token with this `jti` was revoked."""
+    async def is_revoked(self, principal: Principal) -> bool:
+        """Whether the verified token of `principal` was revoked."""
         ...
 
 
@@ -160,7 +160,7 @@ class TokenVerifier:
         except JoseError as e:
             raise InvalidTokenError("malformed") from e
         principal = _principal(decoded.claims)
-        if self._revoked is not None and await self._revoked.is_revoked(principal.token_id):
+        if self._revoked is not None and await self._revoked.is_revoked(principal):
             raise InvalidTokenError("revoked")
         return principal
 

@@ -2,6 +2,8 @@
 
 Tokens are stateless JWTs, so signing out cannot delete anything; instead the token's id is
 listed until the token would have expired anyway, and every replica's verifier refuses it.
+Only console sessions are ever signed out, so only their verification asks Redis: agents' and
+executors' requests (ingest, instructions) pay no extra round trip.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import math
 from redis.asyncio import Redis
 
 from auth.clock import Clock
+from auth.login import CONSOLE_CLIENT_ID
 from auth.principal import Principal
 
 
@@ -26,13 +29,25 @@ class RedisRevokedTokens:
     def _key(self, token_id: str) -> str:
         return f"{self._prefix}revoked:{token_id}"
 
-    async def revoke(self, principal: Principal) -> None:
-        """List the principal's token until it expires (plus the verifier's leeway)."""
+    async def revoke(self, principal: Principal) -> bool:
+        """List a console session's token until it expires (plus the verifier's leeway).
+
+        False, listing nothing, for any other token: clients have no session to end.
+        """
+        if not _is_session(principal):
+            return False
         remaining = (principal.expires_at - self._clock()).total_seconds()
         # The verifier accepts a token for `leeway` past its expiry: keep it listed that long.
         ttl = max(1, math.ceil(remaining) + self._leeway)
         await self._redis.set(self._key(principal.token_id), b"1", ex=ttl)
+        return True
 
-    async def is_revoked(self, token_id: str) -> bool:
-        """Whether the token with this id was revoked."""
-        return bool(await self._redis.exists(self._key(token_id)))
+    async def is_revoked(self, principal: Principal) -> bool:
+        """Whether the principal's token is a signed-out console session."""
+        if not _is_session(principal):
+            return False
+        return bool(await self._redis.exists(self._key(principal.token_id)))
+
+
+def _is_session(principal: Principal) -> bool:
+    return principal.client_id == CONSOLE_CLIENT_ID

@@ -7,7 +7,7 @@ from gateway.wiring import Wiring
 
 
 async def revoke_session(wiring: Wiring, token: str | None) -> bool:
-    """Revoke `token` if it is a valid token of ours; False when there was nothing to revoke.
+    """Revoke `token` if it is a valid console session; False when there was nothing to revoke.
 
     Only a verified token is listed: an arbitrary string must not let anyone fill the deny-list.
     """
@@ -17,5 +17,4 @@ async def revoke_session(wiring: Wiring, token: str | None) -> bool:
         principal = await wiring.verifier.verify(token)
     except InvalidTokenError:
         return False
-    await wiring.revoked.revoke(principal)
-    return True
+    return await wiring.revoked.revoke(principal)

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from auth.provisioning import Provisioning
+from auth.provisioning import ClusterCredentials, Provisioning
 from store.repositories.tenants import TenantView
-from tests.integration.gateway.harness import RunningGateway
+from tests.integration.gateway.harness import RunningGateway, agent_token
 
 PASSWORD = "a long enough passphrase"
 
@@ -159,3 +159,21 @@ async def test_an_address_in_two_tenants_signs_in_where_the_password_belongs(
             bearer = {"Authorization": f"Bearer {login.json()['access_token']}"}
             tenants.append((await http.get("/v1/auth/session", headers=bearer)).json()["tenant_id"])
     assert tenants == [str(tenant.id), str(other_tenant.id)]
+
+
+async def test_sign_out_with_a_client_token_lists_nothing(
+    gateway: RunningGateway, credentials: ClusterCredentials
+) -> None:
+    """An agent's token is no console session: sign-out leaves it working, nothing is listed."""
+    token = await agent_token(gateway, credentials)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with gateway.client() as http:
+        signed_out = await http.post("/v1/auth/logout", headers=headers)
+        after = await http.get("/v1/auth/session", headers=headers)
+    principal = await gateway.wiring.verifier.verify(token)
+    listed = await gateway.wiring.redis.exists(
+        f"{gateway.settings.redis_key_prefix}revoked:{principal.token_id}"
+    )
+    assert signed_out.status_code == 204
+    assert after.status_code == 200
+    assert listed == 0
