@@ -38,6 +38,14 @@ class OAuthError(AuthError):
         self.reason = error.replace("_", "-")
 
 
+class TokenRequestsThrottledError(OAuthError):
+    """Too many failed or unknown-client token requests from one source: 429 with Retry-After."""
+
+    def __init__(self, description: str, *, retry_after: int) -> None:
+        super().__init__("temporarily_unavailable", description, status=429)
+        self.retry_after = retry_after
+
+
 class LoginFailedError(AuthError):
     """A console sign-in was refused (wrong password, unknown user, bad provider answer)."""
 

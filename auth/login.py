@@ -16,8 +16,8 @@ from store.database import Database
 from store.repositories.users import (
     UserIdentity,
     UserRepository,
-    find_user_by_email,
     find_user_by_oidc,
+    find_users_by_email,
 )
 
 CONSOLE_CLIENT_ID = "slicewise-console"
@@ -64,16 +64,19 @@ class ConsoleLogin:
             address = normalise_email(email)
         except InvalidRequestError:
             address = ""
-        found = None
+        candidates = []
         if address:
             async with self._database.system() as session:
-                found = await find_user_by_email(session, address)
-        password_hash = found.password_hash if found is not None else None
-        matches = await self._hasher.verify(password_hash, password[:256])
-        if found is None or not matches:
-            raise LoginFailedError("bad-credentials", "wrong e-mail address or password")
-        user = UserIdentity(found.id, found.tenant_id, found.email, found.role)
-        return self._session(user)
+                candidates = await find_users_by_email(session, address)
+        # The address may belong to users of several tenants: the password says which one.
+        for found in candidates:
+            if await self._hasher.verify(found.password_hash, password[:256]):
+                user = UserIdentity(found.id, found.tenant_id, found.email, found.role)
+                return self._session(user)
+        if not candidates:
+            # An unknown address costs the same hash check as a wrong password.
+            await self._hasher.verify(None, password[:256])
+        raise LoginFailedError("bad-credentials", "wrong e-mail address or password")
 
     async def with_identity(self, identity: ExternalIdentity) -> Session:
         """Sign in a user the provider vouched for; first sign-in links by verified e-mail."""
@@ -81,7 +84,9 @@ class ConsoleLogin:
             user = await find_user_by_oidc(session, identity.issuer, identity.subject)
             by_email = None
             if user is None and identity.email and identity.email_verified:
-                by_email = await find_user_by_email(session, identity.email.lower())
+                matches = await find_users_by_email(session, identity.email.lower())
+                # Several tenants' users share the address: linking would have to guess.
+                by_email = matches[0] if len(matches) == 1 else None
         if user is None and by_email is not None:
             user = await self._link(by_email.id, by_email.tenant_id, identity)
         if user is None:

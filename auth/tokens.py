@@ -7,7 +7,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from joserfc import jwt
 from joserfc.errors import (
@@ -95,13 +95,29 @@ class TokenIssuer:
         return IssuedToken(token, seconds, claims["scope"], jti)
 
 
-class TokenVerifier:
-    """Checks signature, type, issuer, audience and lifetime; returns the principal."""
+class RevokedTokens(Protocol):
+    """Tokens revoked before they expire, such as signed-out sessions (listed by `jti`)."""
 
-    def __init__(self, keys: KeyRing, settings: TokenSettings, *, clock: Clock = utc_now) -> None:
+    async def is_revoked(self, principal: Principal) -> bool:
+        """Whether the verified token of `principal` was revoked."""
+        ...
+
+
+class TokenVerifier:
+    """Checks signature, type, issuer, audience, lifetime and revocation; returns the principal."""
+
+    def __init__(
+        self,
+        keys: KeyRing,
+        settings: TokenSettings,
+        *,
+        clock: Clock = utc_now,
+        revoked: RevokedTokens | None = None,
+    ) -> None:
         self._keys = keys
         self._settings = settings
         self._clock = clock
+        self._revoked = revoked
         leeway = int(settings.leeway.total_seconds())
         self._claims = jwt.JWTClaimsRegistry(
             now=lambda: int(self._clock().timestamp()),
@@ -143,7 +159,10 @@ class TokenVerifier:
             raise InvalidTokenError("bad-algorithm") from e
         except JoseError as e:
             raise InvalidTokenError("malformed") from e
-        return _principal(decoded.claims)
+        principal = _principal(decoded.claims)
+        if self._revoked is not None and await self._revoked.is_revoked(principal):
+            raise InvalidTokenError("revoked")
+        return principal
 
 
 def _unverified_header(token: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import structlog
 import uvicorn
@@ -41,8 +42,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         workers=settings.workers,
         log_level="warning",
         access_log=False,
-        proxy_headers=False,
+        **proxy_options(settings),
     )
+
+
+def proxy_options(settings: GatewaySettings) -> dict[str, Any]:
+    """uvicorn's proxy options: only a configured ingress may name the client's address.
+
+    The sign-in and token throttles count failures per source address; trusting anyone's
+    X-Forwarded-For would let an attacker pick a fresh address for every guess.
+    """
+    if settings.trusted_proxies is None:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.trusted_proxies}
 
 
 if __name__ == "__main__":

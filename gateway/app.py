@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from auth.clock import Clock, utc_now
+from gateway.api_docs import install_docs
 from gateway.console import include_console
 from gateway.console.instruction_issue import SignedInstructionIssuer
 from gateway.logs import RequestContextMiddleware, configure_logging
@@ -25,7 +26,8 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
         title="Slicewise",
         version="1",
         description="Slicewise gateway: ingest, tokens, administration.",
-        docs_url="/docs",
+        # Swagger UI comes from gateway.api_docs (bundled assets), not FastAPI's CDN page.
+        docs_url=None,
         redoc_url=None,
         lifespan=wiring.lifespan,
     )
@@ -34,11 +36,14 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
     for router in (health.router, oauth.router, ingest.router, login.router, admin.router):
         app.include_router(router)
     app.include_router(instructions.router)
+    if settings.metrics_port is None:
+        app.include_router(health.metrics_router)
     include_console(app, issuer=SignedInstructionIssuer(wiring.instruction_keys.keyring))
     # Outermost first: the metrics see every response, including the problem responses.
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=wiring.metrics)
     install_openapi(app, [ClusterSnapshot, SpotNotice])
+    install_docs(app, enabled=settings.docs_enabled)
     return app
 
 

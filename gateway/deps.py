@@ -30,16 +30,43 @@ def get_wiring(request: Request) -> Wiring:
 WiringDep = Annotated[Wiring, Depends(get_wiring)]
 
 
+def source_address(request: Request) -> str:
+    """The address the request came from (the proxy's client when `trusted_proxies` is set)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    """The token of an `Authorization: Bearer` header, if the request carries a usable one."""
+    if credentials is None or not credentials.credentials:
+        return None
+    return credentials.credentials
+
+
+def presented_token(
+    request: Request, credentials: HTTPAuthorizationCredentials | None
+) -> tuple[str | None, bool]:
+    """The token the request authenticates with, and whether it came as a bearer header.
+
+    A bearer header wins; without one the session cookie is used, whatever other
+    Authorization header is present (a cookie request stays a cookie request for CSRF).
+    """
+    token = bearer_token(credentials)
+    if token is not None:
+        return token, True
+    return request.cookies.get(SESSION_COOKIE), False
+
+
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
 async def authenticated(
     security_scopes: SecurityScopes,
     request: Request,
     wiring: WiringDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: BearerCredentials,
 ) -> Principal:
     """The verified caller, who must hold every scope the operation declares."""
-    token = credentials.credentials if credentials is not None else None
-    if token is None:
-        token = request.cookies.get(SESSION_COOKIE)
+    token, _ = presented_token(request, credentials)
     if not token:
         raise Problem(
             401,

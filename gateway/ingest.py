@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,11 +51,13 @@ class IngestService:
         metrics: GatewayMetrics,
         *,
         retry_after_seconds: int,
+        produce_timeout_seconds: float,
     ) -> None:
         self._publisher = publisher
         self._dedupe = dedupe
         self._metrics = metrics
         self._retry_after = str(retry_after_seconds)
+        self._produce_timeout = produce_timeout_seconds
 
     async def submit(self, item: Submission) -> bool:
         """Produce the item; True if it was a duplicate (and nothing was produced)."""
@@ -74,19 +77,25 @@ class IngestService:
             )
         value = envelope(item.tenant_id, item.received_at, item.field, item.raw)
         try:
-            await self._publisher.publish(
-                item.topic,
-                message_key(item.tenant_id, item.cluster_id),
-                value,
-                schema_headers(item.item_id),
+            # A hung broker must not hold the agent for the producer's own (long) timeout.
+            await asyncio.wait_for(
+                self._publisher.publish(
+                    item.topic,
+                    message_key(item.tenant_id, item.cluster_id),
+                    value,
+                    schema_headers(item.item_id),
+                ),
+                self._produce_timeout,
             )
-        except PublishError as e:
+        except (PublishError, TimeoutError) as e:
             await self._dedupe.release(key)
+            # The write may still land after we gave up: say only what is known. A retry with
+            # the same id is safe, since consumers fold each snapshot and notice id once.
             raise Problem(
                 503,
                 "unavailable",
                 "The event log did not acknowledge the write",
-                "nothing was accepted; retry later",
+                "not acknowledged by the event log; retry",
                 headers={"Retry-After": self._retry_after},
                 reason="produce-failed",
             ) from e

@@ -32,6 +32,10 @@ class GatewaySettings(BaseSettings):
     snapshots_topic: str = SNAPSHOTS_TOPIC
     spot_notices_topic: str = SPOT_NOTICES_TOPIC
     log_json: bool = True
+    docs_enabled: bool = True
+    """Serve Swagger UI at /docs (its assets come from the installed package, no CDN)."""
+    metrics_port: int | None = None
+    """Serve /metrics on this port only, not on the API port; unset serves it on the API port."""
     settle_heap_after_start: bool = True
     """Freeze start-up objects out of garbage collection (process-wide)."""
 
@@ -56,10 +60,21 @@ class GatewaySettings(BaseSettings):
     snapshot_rate_per_tenant: int = 1200
     notice_rate_per_cluster: int = 600
     notice_rate_per_tenant: int = 6000
-    login_rate_per_email: int = 10
-    token_rate_per_client: int = 60
-    """Token requests per client id and window: each costs an argon2 check."""
+    login_failures_per_email_and_source: int = 5
+    """Failed sign-ins per window before one address is refused for one account."""
+    login_failures_per_source: int = 50
+    """Failed sign-ins per window before one address is refused for every account."""
+    login_failures_per_email: int = 20
+    """Failed sign-ins per window (any address) before addresses with failures are refused."""
+    token_failures_per_client_and_source: int = 10
+    """Failed secret checks per window before one address is refused for one client id."""
+    token_unknown_clients_per_source: int = 20
+    """Requests naming unknown client ids per window and address (refused before argon2)."""
+    trusted_proxies: str | None = None
+    """Addresses of the ingress whose X-Forwarded-For names the client's source address."""
     retry_after_seconds: int = 5
+    produce_timeout_seconds: float = 5.0
+    """Longest an ingest request waits for the event log's acknowledgement before a 503."""
 
     # Console sign-in.
     session_cookie_secure: bool = True

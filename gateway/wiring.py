@@ -23,14 +23,18 @@ from auth.provisioning import Provisioning
 from auth.sealing import KeyEncryptionKey
 from auth.tokens import TokenIssuer, TokenSettings, TokenVerifier
 from gateway.body import BodyLimits
+from gateway.credential_throttles import SignInBudgets, SignInThrottle, TokenBudgets
 from gateway.dedupe import Deduplicator
+from gateway.failure_counts import FailureCounts
 from gateway.ingest import IngestService
 from gateway.instruction_delivery import InstructionDelivery
 from gateway.instruction_wakeups import InstructionWakeups
 from gateway.metrics import GatewayMetrics
+from gateway.metrics_port import MetricsPort
 from gateway.publisher import EventPublisher
 from gateway.rate_limit import RateLimiter
 from gateway.result_notifications import CeleryResultNotifier
+from gateway.revocation import RedisRevokedTokens
 from gateway.settings import GatewaySettings
 from gateway.validation import settle_heap
 from store.database import Database
@@ -57,10 +61,15 @@ class Wiring:
     provisioning: Provisioning
     oidc: OidcClient | None
     limiter: RateLimiter
+    failures: FailureCounts
+    token_budgets: TokenBudgets
+    sign_in: SignInThrottle
+    revoked: RedisRevokedTokens
     ingest: IngestService
     limits: BodyLimits
     instruction_keys: InstructionKeys
     instructions: InstructionDelivery
+    metrics_port: MetricsPort | None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -70,6 +79,8 @@ class Wiring:
         await self.publisher.start()
         await self.instructions.start()
         self._tasks.append(asyncio.create_task(self._maintain_keys(), name="key-maintenance"))
+        if self.metrics_port is not None:
+            self.metrics_port.start()
         if self.settings.settle_heap_after_start:
             settle_heap()
 
@@ -81,6 +92,8 @@ class Wiring:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self.metrics_port is not None:
+            await asyncio.to_thread(self.metrics_port.stop)
         await self.instructions.stop()
         await self.publisher.stop()
         await self.redis.aclose()
@@ -137,6 +150,10 @@ def build_wiring(settings: GatewaySettings, *, clock: Clock = utc_now) -> Wiring
     issuer = TokenIssuer(keys, token_settings, clock=clock)
     hasher = SecretHasher()
     prefix = settings.redis_key_prefix
+    failures = FailureCounts(redis, prefix=prefix, window_seconds=settings.rate_window_seconds)
+    revoked = RedisRevokedTokens(
+        redis, prefix=prefix, clock=clock, leeway_seconds=settings.token_leeway_seconds
+    )
     dedupe = Deduplicator(
         redis,
         prefix=prefix,
@@ -152,7 +169,7 @@ def build_wiring(settings: GatewaySettings, *, clock: Clock = utc_now) -> Wiring
         publisher=publisher,
         keys=keys,
         issuer=issuer,
-        verifier=TokenVerifier(keys, token_settings, clock=clock),
+        verifier=TokenVerifier(keys, token_settings, clock=clock, revoked=revoked),
         hasher=hasher,
         grant=ClientCredentialsGrant(database, hasher, issuer),
         login=ConsoleLogin(
@@ -164,8 +181,26 @@ def build_wiring(settings: GatewaySettings, *, clock: Clock = utc_now) -> Wiring
         provisioning=Provisioning(database, hasher),
         oidc=_oidc_client(settings, clock),
         limiter=RateLimiter(redis, prefix=prefix, window_seconds=settings.rate_window_seconds),
+        failures=failures,
+        token_budgets=TokenBudgets(
+            failures_per_client_and_source=settings.token_failures_per_client_and_source,
+            unknown_clients_per_source=settings.token_unknown_clients_per_source,
+        ),
+        sign_in=SignInThrottle(
+            failures,
+            SignInBudgets(
+                per_account_and_source=settings.login_failures_per_email_and_source,
+                per_source=settings.login_failures_per_source,
+                per_account=settings.login_failures_per_email,
+            ),
+        ),
+        revoked=revoked,
         ingest=IngestService(
-            publisher, dedupe, metrics, retry_after_seconds=settings.retry_after_seconds
+            publisher,
+            dedupe,
+            metrics,
+            retry_after_seconds=settings.retry_after_seconds,
+            produce_timeout_seconds=settings.produce_timeout_seconds,
         ),
         limits=BodyLimits(settings.max_body_bytes, settings.max_decompressed_bytes),
         instruction_keys=InstructionKeys(database, kek, clock=clock),
@@ -174,6 +209,11 @@ def build_wiring(settings: GatewaySettings, *, clock: Clock = utc_now) -> Wiring
             InstructionWakeups(redis),
             CeleryResultNotifier(settings.redis_url),
             clock=clock,
+        ),
+        metrics_port=(
+            None
+            if settings.metrics_port is None
+            else MetricsPort(metrics.registry, host=settings.host, port=settings.metrics_port)
         ),
     )
 

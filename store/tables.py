@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     Numeric,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -99,9 +100,12 @@ class User(Base):
     """A console user with a role: viewer, approver or admin."""
 
     __tablename__ = "users"
+    # Unique per tenant only: a global constraint would tell one tenant's admin, by a conflict,
+    # that an address is in use in another tenant.
+    __table_args__ = (UniqueConstraint("tenant_id", "email", name="uq_users_tenant_id_email"),)
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     tenant_id: Mapped[uuid.UUID] = _tenant_fk()
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(Text)
     oidc_issuer: Mapped[str | None] = mapped_column(String(512))
@@ -110,10 +114,15 @@ class User(Base):
 
 
 class Snapshot(Base):
-    """Index of snapshots folded into state; the primary key makes ingest idempotent."""
+    """Index of snapshots folded into state; the primary key makes ingest idempotent.
+
+    Snapshot ids are chosen by agents, so they are unique only within one tenant's cluster:
+    an id another tenant (or cluster) already used must neither clash nor drop this one.
+    """
 
     __tablename__ = "snapshots"
-    snapshot_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    __table_args__ = (PrimaryKeyConstraint("tenant_id", "cluster_id", "snapshot_id"),)
+    snapshot_id: Mapped[uuid.UUID] = mapped_column()
     tenant_id: Mapped[uuid.UUID] = _tenant_fk()
     cluster_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("clusters.id", ondelete="CASCADE"), index=True

@@ -15,6 +15,8 @@ from gateway.wiring import Wiring
 from store.errors import TemporaryStoreError
 
 router = APIRouter(tags=["health"])
+metrics_router = APIRouter(tags=["health"])
+"""/metrics on the API port: left out when the gateway serves it on a port of its own."""
 
 _CHECK_TIMEOUT = 2.0
 
@@ -39,7 +41,7 @@ async def readyz(wiring: WiringDep) -> Response:
     )
 
 
-@router.get("/metrics", response_class=Response)
+@metrics_router.get("/metrics", response_class=Response)
 async def metrics(wiring: WiringDep) -> Response:
     """Prometheus text exposition of this app's registry."""
     body, content_type = wiring.metrics.render()

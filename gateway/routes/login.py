@@ -6,16 +6,24 @@ import json
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from auth.errors import LoginFailedError
 from auth.login import Session
 from auth.oidc import OidcClient
-from gateway.deps import SESSION_COOKIE, AnyPrincipal, WiringDep
+from gateway.credential_throttles import SignInThrottledError
+from gateway.deps import (
+    SESSION_COOKIE,
+    AnyPrincipal,
+    BearerCredentials,
+    WiringDep,
+    presented_token,
+    source_address,
+)
 from gateway.problems import Problem
-from gateway.rate_limit import Limit
+from gateway.session_revocation import revoke_session
 from gateway.wiring import Wiring
 
 router = APIRouter(prefix="/v1/auth", tags=["sign-in"])
@@ -51,20 +59,20 @@ class WhoAmI(BaseModel):
 
 
 @router.post("/login", response_model=SessionToken)
-async def login(body: PasswordLogin, wiring: WiringDep) -> Response:
-    """Sign in with e-mail and password."""
-    verdict = await wiring.limiter.hit(
-        [Limit(f"login:{body.email.lower()}", wiring.settings.login_rate_per_email, "email")]
-    )
-    if not verdict.allowed:
+async def login(body: PasswordLogin, request: Request, wiring: WiringDep) -> Response:
+    """Sign in with e-mail and password (failures are throttled per address and account)."""
+    try:
+        session = await wiring.sign_in.sign_in(
+            wiring.login, body.email, body.password, source_address(request)
+        )
+    except SignInThrottledError as e:
         raise Problem(
             429,
             "rate-limited",
             "Too many sign-in attempts",
-            headers={"Retry-After": str(verdict.retry_after)},
+            headers={"Retry-After": str(e.retry_after)},
             reason="rate-limited-login",
-        )
-    session = await wiring.login.with_password(body.email, body.password)
+        ) from e
     return _session_response(wiring, session, JSONResponse(_token_body(session)))
 
 
@@ -114,8 +122,10 @@ async def whoami(principal: AnyPrincipal) -> WhoAmI:
 
 
 @router.post("/logout", status_code=204, response_class=Response)
-async def logout(wiring: WiringDep) -> Response:
-    """Forget the session cookie (the token itself expires on its own)."""
+async def logout(request: Request, wiring: WiringDep, credentials: BearerCredentials) -> Response:
+    """Revoke the presented token (header or cookie) and forget the session cookie."""
+    token, _ = presented_token(request, credentials)
+    await revoke_session(wiring, token)
     response = Response(status_code=204)
     response.delete_cookie(
         SESSION_COOKIE, httponly=True, secure=wiring.settings.session_cookie_secure, samesite="lax"

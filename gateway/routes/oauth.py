@@ -13,14 +13,14 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from auth.client_credentials import ClientAuthentication
-from auth.errors import OAuthError
+from auth.errors import OAuthError, TokenRequestsThrottledError
 from auth.scopes import KNOWN_SCOPES
 from gateway.body import read_limited
-from gateway.deps import WiringDep
+from gateway.credential_throttles import TokenRequestThrottle
+from gateway.deps import WiringDep, source_address
 from gateway.metrics import GatewayMetrics
 from gateway.openapi import form_body
 from gateway.problems import Problem
-from gateway.rate_limit import Limit
 
 router = APIRouter(tags=["oauth"])
 
@@ -74,17 +74,12 @@ async def token(request: Request, wiring: WiringDep) -> Response:
         form = await _form(request)
         _check_grant_type(form.get("grant_type"))
         presented = _client_authentication(request, form)
-        verdict = await wiring.limiter.hit(
-            [Limit(f"token:{presented.client_id}", wiring.settings.token_rate_per_client, "client")]
+        guard = TokenRequestThrottle(
+            wiring.failures, wiring.limiter, wiring.token_budgets, source_address(request)
         )
-        if not verdict.allowed:
-            return _error(
-                wiring.metrics,
-                OAuthError("temporarily_unavailable", "too many token requests", status=429),
-                basic=basic,
-                retry_after=verdict.retry_after,
-            )
-        granted = await wiring.grant.grant(presented, form.get("scope"))
+        granted = await wiring.grant.grant(presented, form.get("scope"), guard=guard)
+    except TokenRequestsThrottledError as e:
+        return _error(wiring.metrics, e, basic=basic, retry_after=e.retry_after)
     except OAuthError as e:
         return _error(wiring.metrics, e, basic=basic)
     body = {

@@ -6,10 +6,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import DateTime, Uuid, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.errors import NotFoundError
 from store.tables import Cluster, Snapshot
 
 
@@ -80,28 +81,51 @@ class SnapshotRepository:
         pod_count: int,
         sample_count: int,
     ) -> bool:
-        """Insert the snapshot's index row; False if that snapshot id was already folded."""
+        """Insert the snapshot's index row; False if this cluster's snapshot id was folded.
+
+        NotFoundError if the cluster is not the tenant's: the row is only inserted for a
+        cluster row-level security lets the tenant see, never one another tenant owns.
+        """
+        # The values come from a select of the cluster, so a foreign cluster inserts nothing.
+        own_cluster = select(
+            literal(snapshot_id, type_=Uuid),
+            literal(self._tenant_id, type_=Uuid),
+            Cluster.id,
+            literal(taken_at, type_=DateTime(timezone=True)),
+            literal(received_at, type_=DateTime(timezone=True)),
+            literal(node_count),
+            literal(pod_count),
+            literal(sample_count),
+        ).where(Cluster.id == cluster_id)
         statement = (
             insert(Snapshot)
-            .values(
-                snapshot_id=snapshot_id,
-                tenant_id=self._tenant_id,
-                cluster_id=cluster_id,
-                taken_at=taken_at,
-                received_at=received_at,
-                node_count=node_count,
-                pod_count=pod_count,
-                sample_count=sample_count,
+            .from_select(
+                [
+                    Snapshot.snapshot_id,
+                    Snapshot.tenant_id,
+                    Snapshot.cluster_id,
+                    Snapshot.taken_at,
+                    Snapshot.received_at,
+                    Snapshot.node_count,
+                    Snapshot.pod_count,
+                    Snapshot.sample_count,
+                ],
+                own_cluster,
             )
-            .on_conflict_do_nothing(index_elements=[Snapshot.snapshot_id])
+            .on_conflict_do_nothing(
+                index_elements=[Snapshot.tenant_id, Snapshot.cluster_id, Snapshot.snapshot_id]
+            )
             .returning(Snapshot.snapshot_id)
         )
-        inserted = await self._session.scalar(statement)
-        return inserted is not None
+        if await self._session.scalar(statement) is not None:
+            return True
+        if await self._session.scalar(select(Cluster.id).where(Cluster.id == cluster_id)) is None:
+            raise NotFoundError(f"cluster {cluster_id} not found")
+        return False
 
-    async def get(self, snapshot_id: uuid.UUID) -> SnapshotView | None:
-        """One folded snapshot, or None if unknown (or another tenant's)."""
-        row = await self._session.get(Snapshot, snapshot_id)
+    async def get(self, cluster_id: uuid.UUID, snapshot_id: uuid.UUID) -> SnapshotView | None:
+        """One folded snapshot of a cluster, or None if unknown (or another tenant's)."""
+        row = await self._session.get(Snapshot, (self._tenant_id, cluster_id, snapshot_id))
         return None if row is None else _view(row)
 
     async def count(self, cluster_id: uuid.UUID) -> int:

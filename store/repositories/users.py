@@ -70,7 +70,10 @@ class UserRepository:
         self._tenant_id = tenant_id
 
     async def create(self, email: str, *, role: str, password_hash: str | None = None) -> UserView:
-        """Add a user; e-mail addresses are unique across every tenant (they sign in by it)."""
+        """Add a user; ConflictError if the tenant already has a user with this address.
+
+        Addresses are unique per tenant only, so the answer never depends on other tenants.
+        """
         row = User(
             id=uuid.uuid4(),
             tenant_id=self._tenant_id,
@@ -124,19 +127,22 @@ class UserRepository:
         return row
 
 
-async def find_user_by_email(session: AsyncSession, email: str) -> UserCredentials | None:
-    """Sign-in look-up by e-mail (case-insensitive) in any tenant, through the definer function."""
+async def find_users_by_email(session: AsyncSession, email: str) -> list[UserCredentials]:
+    """Sign-in look-up by e-mail (case-insensitive) in every tenant, through the definer function.
+
+    Several tenants may each have a user with the same address; they come ordered by id.
+    """
     result = await session.execute(
         text(
-            "SELECT id, tenant_id, email, role, password_hash "
-            "FROM slicewise_find_user_by_email(:email)"
+            "SELECT f.id, f.tenant_id, f.email, f.role, f.password_hash "
+            "FROM slicewise_find_user_by_email(:email) AS f ORDER BY f.id"
         ),
         {"email": email},
     )
-    row = result.one_or_none()
-    if row is None:
-        return None
-    return UserCredentials(row.id, row.tenant_id, row.email, row.role, row.password_hash)
+    return [
+        UserCredentials(row.id, row.tenant_id, row.email, row.role, row.password_hash)
+        for row in result
+    ]
 
 
 async def find_user_by_oidc(

@@ -9,19 +9,27 @@ from fastapi import Depends, Request
 from auth.principal import Principal
 from gateway.console.decisions import actor_name
 from gateway.console.security import CSRF_HEADER, csrf_matches
-from gateway.deps import SESSION_COOKIE, ConsoleApprover, ConsoleReader, WiringDep
+from gateway.deps import (
+    BearerCredentials,
+    ConsoleApprover,
+    ConsoleReader,
+    WiringDep,
+    presented_token,
+)
 from gateway.problems import Problem
 
 
-async def cookie_csrf(request: Request) -> None:
+async def cookie_csrf(request: Request, credentials: BearerCredentials) -> None:
     """Refuse a state change authenticated by the session cookie without its CSRF header.
 
     Scripts send a bearer token in the Authorization header, which a cross-site page cannot
-    make a browser add, so only cookie-authenticated calls need the check.
+    make a browser add, so only calls that authenticate with a bearer token skip the check.
+    Any other Authorization header (a cross-site form can make a browser send Basic
+    credentials) leaves the cookie in charge, and the cookie needs its CSRF header.
     """
-    if request.headers.get("authorization"):
+    token, by_bearer = presented_token(request, credentials)
+    if by_bearer:
         return
-    token = request.cookies.get(SESSION_COOKIE)
     if token and csrf_matches(token, request.headers.get(CSRF_HEADER)):
         return
     raise Problem(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,8 +19,8 @@ from gateway.console.security import (
     secure_headers,
     signin_csrf_matches,
 )
-from gateway.deps import SESSION_COOKIE, WiringDep
-from gateway.rate_limit import Limit
+from gateway.credential_throttles import SignInThrottledError
+from gateway.deps import SESSION_COOKIE, WiringDep, source_address
 from gateway.wiring import Wiring
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -29,9 +30,16 @@ HOME = "/console"
 
 def safe_next(value: str | None) -> str:
     """Only a path inside the console: never an open redirect to another site."""
-    if value and value.startswith("/console") and not value.startswith("//"):
-        return value
-    return HOME
+    # Browsers read a backslash as a slash and drop control characters, so either could
+    # turn a local-looking path into another host.
+    if not value or any(c == "\\" or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return HOME
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return HOME
+    if parts.path != HOME and not parts.path.startswith(f"{HOME}/"):
+        return HOME
+    return value
 
 
 def _form(
@@ -103,21 +111,20 @@ async def signin(
             error="The form expired. Please sign in again.",
             status_code=400,
         )
-    verdict = await wiring.limiter.hit(
-        [Limit(f"login:{email.lower()}", wiring.settings.login_rate_per_email, "email")]
-    )
-    if not verdict.allowed:
+    try:
+        session = await wiring.sign_in.sign_in(
+            wiring.login, email, password, source_address(request)
+        )
+    except SignInThrottledError as e:
         return _form(
             console,
             request,
             wiring,
             next_path=target,
             email=email,
-            error=f"Too many attempts. Try again in {verdict.retry_after} seconds.",
+            error=f"Too many attempts. Try again in {e.retry_after} seconds.",
             status_code=429,
         )
-    try:
-        session = await wiring.login.with_password(email, password)
     except LoginFailedError:
         return _form(
             console,
@@ -148,8 +155,9 @@ async def signout(
     wiring: WiringDep,
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD, max_length=128)] = "",
 ) -> Response:
-    """Forget the session cookie and return to the sign-in page."""
+    """Revoke the session's token, forget the cookie and return to the sign-in page."""
     session.check_csrf(csrf_token)
+    await wiring.revoked.revoke(session.principal)
     response = RedirectResponse(SIGNIN_PATH, status_code=303)
     response.delete_cookie(
         SESSION_COOKIE,

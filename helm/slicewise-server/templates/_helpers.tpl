@@ -164,7 +164,7 @@ topologySpreadConstraints:
 - {component: spot-worker, command: spot, key: spot}
 {{- end }}
 
-{{/* A headless Service that exposes a worker's metrics port to Prometheus: (dict "root" $ "component" C). */}}
+{{/* A headless Service that exposes a component's metrics port to Prometheus: (dict "root" $ "component" C), and "port" when it is not workers.metricsPort. */}}
 {{- define "slicewise-server.metricsService" -}}
 apiVersion: v1
 kind: Service
@@ -180,7 +180,7 @@ spec:
     {{- include "slicewise-server.selectorLabels" . | nindent 4 }}
   ports:
     - name: metrics
-      port: {{ .root.Values.workers.metricsPort }}
+      port: {{ .port | default .root.Values.workers.metricsPort }}
       targetPort: metrics
       protocol: TCP
 {{- end }}

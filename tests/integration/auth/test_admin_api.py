@@ -144,3 +144,40 @@ async def test_operator_admin_creates_and_manages_other_tenants(
     assert created.json()["name"] == name
     assert cluster.status_code == 201
     assert missing.status_code == 404
+
+
+async def test_address_of_another_tenant_gets_the_answer_of_a_fresh_one(
+    gateway: RunningGateway,
+    provisioning: Provisioning,
+    tenant: TenantView,
+    other_tenant: TenantView,
+) -> None:
+    """Creating a user whose address exists elsewhere answers exactly as for an unused one."""
+    taken = f"taken-{uuid.uuid4().hex[:6]}@example.com"
+    fresh = f"fresh-{uuid.uuid4().hex[:6]}@example.com"
+    await provisioning.create_user(other_tenant.id, taken, "viewer", actor="test")
+    headers = await _login(gateway, provisioning, tenant, "admin")
+    path = f"/v1/admin/tenants/{tenant.id}/users"
+    async with gateway.client() as http:
+        answers = [
+            await http.post(path, json={"email": email, "role": "viewer"}, headers=headers)
+            for email in (taken, fresh)
+        ]
+    shapes = [(a.status_code, sorted(a.json())) for a in answers]
+    assert shapes[0] == shapes[1]
+    assert shapes[0][0] == 201
+
+
+async def test_address_already_in_the_own_tenant_is_409(
+    gateway: RunningGateway, provisioning: Provisioning, tenant: TenantView
+) -> None:
+    """Within its own tenant an admin is told the address is already a user's."""
+    email = f"twice-{uuid.uuid4().hex[:6]}@example.com"
+    headers = await _login(gateway, provisioning, tenant, "admin")
+    path = f"/v1/admin/tenants/{tenant.id}/users"
+    async with gateway.client() as http:
+        statuses = [
+            (await http.post(path, json={"email": email, "role": "viewer"}, headers=headers))
+            for _ in range(2)
+        ]
+    assert [s.status_code for s in statuses] == [201, 409]

@@ -12,7 +12,7 @@ from sqlalchemy.engine import URL
 from cli.main import main
 from store.database import Database
 from store.repositories.api_clients import ApiClientRepository
-from store.repositories.users import find_user_by_email
+from store.repositories.users import find_users_by_email
 from tests.integration.gateway.harness import RunningGateway, fetch_token
 
 
@@ -78,10 +78,9 @@ async def test_create_user_by_tenant_id_with_password_from_stdin(
     argv = ["admin", "create-user", tenant_id, email, "--role", "approver", "--password-stdin"]
     code, out, _ = await _run(argv, capsys)
     async with database.system() as session:
-        found = await find_user_by_email(session, email)
+        (found,) = await find_users_by_email(session, email)
     assert code == 0
     assert _lines(out)["role"] == "approver"
-    assert found is not None
     assert str(found.tenant_id) == tenant_id
     assert found.password_hash is not None
     assert found.password_hash.startswith("$argon2id$")

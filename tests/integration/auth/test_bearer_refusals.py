@@ -11,39 +11,16 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from auth.clock import Clock, utc_now
+from auth.clock import utc_now
 from auth.provisioning import ClusterCredentials
-from auth.scopes import AGENT_SCOPES
-from auth.tokens import TokenIssuer, TokenSettings
+from tests.integration.auth.bearer_probe import gateway_issuer, mint_agent_token, post_snapshot
 from tests.integration.gateway.fixtures import AUDIENCE, ISSUER
 from tests.integration.gateway.harness import (
     RunningGateway,
     agent_token,
     gzip_json,
-    json_headers,
     small_snapshot,
 )
-
-
-def _issuer(
-    gateway: RunningGateway,
-    *,
-    clock: Clock = utc_now,
-    issuer: str = ISSUER,
-    audience: str = AUDIENCE,
-) -> TokenIssuer:
-    settings = TokenSettings(issuer=issuer, audience=audience)
-    return TokenIssuer(gateway.wiring.keys, settings, clock=clock)
-
-
-def _mint(issuer: TokenIssuer, credentials: ClusterCredentials) -> str:
-    return issuer.issue(
-        subject=credentials.agent.client.client_id,
-        client_id=credentials.agent.client.client_id,
-        tenant_id=credentials.cluster.tenant_id,
-        cluster_id=credentials.cluster.id,
-        scopes=AGENT_SCOPES,
-    ).access_token
 
 
 def _segments(token: str) -> list[dict[str, object]]:
@@ -60,13 +37,7 @@ def _encode(document: dict[str, object]) -> str:
 async def _ingest_status(
     gateway: RunningGateway, credentials: ClusterCredentials, token: str
 ) -> tuple[int, dict[str, object], str]:
-    cluster_id = credentials.cluster.id
-    async with gateway.client() as http:
-        response = await http.post(
-            f"/v1/clusters/{cluster_id}/snapshots",
-            content=gzip_json(small_snapshot(cluster_id)),
-            headers=json_headers(token),
-        )
+    response = await post_snapshot(gateway, credentials, token)
     return response.status_code, response.json(), response.headers.get("www-authenticate", "")
 
 
@@ -74,7 +45,9 @@ async def test_valid_token_is_accepted(
     gateway: RunningGateway, credentials: ClusterCredentials
 ) -> None:
     """The control case: a token minted with the gateway's own settings is accepted."""
-    status, _, _ = await _ingest_status(gateway, credentials, _mint(_issuer(gateway), credentials))
+    status, _, _ = await _ingest_status(
+        gateway, credentials, mint_agent_token(gateway_issuer(gateway), credentials)
+    )
     assert status == 202
 
 
@@ -94,7 +67,7 @@ async def test_misissued_token_is_401(
     reason: str,
 ) -> None:
     """Expired, wrong audience and wrong issuer tokens are refused with the reason in detail."""
-    token = _mint(_issuer(gateway, **changes), credentials)
+    token = mint_agent_token(gateway_issuer(gateway, **changes), credentials)
     status, body, challenge = await _ingest_status(gateway, credentials, token)
     assert (status, body["detail"]) == (401, reason)
     assert 'error="invalid_token"' in challenge
@@ -104,7 +77,7 @@ async def test_alg_none_token_is_401(
     gateway: RunningGateway, credentials: ClusterCredentials
 ) -> None:
     """An unsigned token (`alg: none`) with otherwise perfect claims is refused."""
-    header, claims = _segments(_mint(_issuer(gateway), credentials))
+    header, claims = _segments(mint_agent_token(gateway_issuer(gateway), credentials))
     unsigned = f"{_encode({**header, 'alg': 'none'})}.{_encode(claims)}."
     status, body, _ = await _ingest_status(gateway, credentials, unsigned)
     assert (status, body["detail"]) == (401, "bad-algorithm")
@@ -112,7 +85,7 @@ async def test_alg_none_token_is_401(
 
 async def test_unknown_kid_is_401(gateway: RunningGateway, credentials: ClusterCredentials) -> None:
     """A well-formed token signed by a key the gateway never published is refused."""
-    header, claims = _segments(_mint(_issuer(gateway), credentials))
+    header, claims = _segments(mint_agent_token(gateway_issuer(gateway), credentials))
     stranger = ECKey.generate_key("P-256", parameters={"kid": "stranger"}, private=True)
     token = jwt.encode({**header, "kid": "stranger"}, claims, stranger, algorithms=["ES256"])
     status, body, _ = await _ingest_status(gateway, credentials, token)
@@ -123,7 +96,7 @@ async def test_key_substitution_with_known_kid_is_401(
     gateway: RunningGateway, credentials: ClusterCredentials
 ) -> None:
     """Signed by another key but naming the gateway's kid: the signature check fails."""
-    header, claims = _segments(_mint(_issuer(gateway), credentials))
+    header, claims = _segments(mint_agent_token(gateway_issuer(gateway), credentials))
     stranger = ECKey.generate_key("P-256", private=True)
     token = jwt.encode(header, claims, stranger, algorithms=["ES256"])
     status, body, _ = await _ingest_status(gateway, credentials, token)
@@ -136,7 +109,7 @@ async def test_tampered_claims_are_401(
     sibling_credentials: ClusterCredentials,
 ) -> None:
     """Rewriting cluster_id in a genuine token breaks its signature."""
-    token = _mint(_issuer(gateway), credentials)
+    token = mint_agent_token(gateway_issuer(gateway), credentials)
     head, _, signature = token.split(".")
     _, claims = _segments(token)
     forged = {**claims, "cluster_id": str(sibling_credentials.cluster.id)}
@@ -150,7 +123,7 @@ async def test_plain_jwt_type_is_401(
     gateway: RunningGateway, credentials: ClusterCredentials
 ) -> None:
     """A correctly signed JWT whose header says `typ: JWT` is not an access token (RFC 9068)."""
-    header, claims = _segments(_mint(_issuer(gateway), credentials))
+    header, claims = _segments(mint_agent_token(gateway_issuer(gateway), credentials))
     signer = gateway.wiring.keys.signer
     token = jwt.encode({**header, "typ": "JWT"}, claims, signer.private, algorithms=["ES256"])
     status, body, _ = await _ingest_status(gateway, credentials, token)

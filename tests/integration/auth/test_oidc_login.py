@@ -141,6 +141,23 @@ async def test_unverified_email_does_not_link(
     assert "slicewise_session" not in answer.cookies
 
 
+async def test_address_shared_by_two_tenants_does_not_link(
+    oidc_gateway: RunningGateway,
+    provider: OidcProvider,
+    provisioning: Provisioning,
+    tenant: TenantView,
+    other_tenant: TenantView,
+) -> None:
+    """With the verified address in two tenants, no user is picked: the sign-in is refused."""
+    email = f"shared-{uuid.uuid4().hex[:6]}@example.com"
+    await provisioning.create_user(tenant.id, email, "viewer", actor="test")
+    await provisioning.create_user(other_tenant.id, email, "admin", actor="test")
+    provider.next_identity = Identity(subject=f"sub-{uuid.uuid4().hex}", email=email)
+    answer, _ = await _sign_in(oidc_gateway)
+    assert answer.status_code == 401
+    assert "slicewise_session" not in answer.cookies
+
+
 async def test_replayed_callback_is_refused(
     oidc_gateway: RunningGateway,
     provider: OidcProvider,

@@ -9,7 +9,7 @@ import pytest
 from store.database import Database
 from store.errors import ConflictError, NotFoundError
 from store.repositories.tenants import TenantView
-from store.repositories.users import UserRepository, find_user_by_email, find_user_by_oidc
+from store.repositories.users import UserRepository, find_user_by_oidc, find_users_by_email
 
 
 def _email() -> str:
@@ -31,16 +31,26 @@ async def test_create_then_get(database: Database, tenant: TenantView) -> None:
     )
 
 
-async def test_email_is_unique_across_tenants(
-    database: Database, tenant: TenantView, other_tenant: TenantView
-) -> None:
-    """Users sign in by e-mail, so one address belongs to one tenant only."""
+async def test_email_is_unique_within_a_tenant(database: Database, tenant: TenantView) -> None:
+    """A second user with the same address in the same tenant is a conflict."""
     email = _email()
     async with database.tenant(tenant.id) as session:
         await UserRepository(session, tenant.id).create(email, role="viewer")
     with pytest.raises(ConflictError):
-        async with database.tenant(other_tenant.id) as session:
-            await UserRepository(session, other_tenant.id).create(email, role="admin")
+        async with database.tenant(tenant.id) as session:
+            await UserRepository(session, tenant.id).create(email, role="admin")
+
+
+async def test_another_tenant_may_use_the_same_email(
+    database: Database, tenant: TenantView, other_tenant: TenantView
+) -> None:
+    """An address used in one tenant is free in another (no conflict tells them it exists)."""
+    email = _email()
+    async with database.tenant(tenant.id) as session:
+        await UserRepository(session, tenant.id).create(email, role="viewer")
+    async with database.tenant(other_tenant.id) as session:
+        theirs = await UserRepository(session, other_tenant.id).create(email, role="admin")
+    assert (theirs.email, theirs.tenant_id) == (email, other_tenant.id)
 
 
 async def test_get_of_another_tenants_user_is_not_found(
@@ -118,11 +128,10 @@ async def test_find_by_email_crosses_tenants_case_insensitively(
             email, role="approver", password_hash="argon"
         )
     async with database.system() as session:
-        found = await find_user_by_email(session, email.upper())
-        missing = await find_user_by_email(session, _email())
-    assert found is not None
+        (found,) = await find_users_by_email(session, email.upper())
+        missing = await find_users_by_email(session, _email())
     assert (found.id, found.tenant_id, found.password_hash) == (created.id, tenant.id, "argon")
-    assert missing is None
+    assert missing == []
 
 
 async def test_find_by_oidc_needs_issuer_and_subject(

@@ -19,7 +19,7 @@ from tests.integration.gateway.harness import RunningGateway
 @pytest.fixture(scope="session")
 async def console_gateway(make_settings: SettingsFactory) -> AsyncIterator[RunningGateway]:
     """One gateway serving the console for the session (tests use fresh tenants)."""
-    async with serve_console(make_settings(login_rate_per_email=1000)) as running:
+    async with serve_console(make_settings(login_failures_per_source=1000)) as running:
         yield running
 
 

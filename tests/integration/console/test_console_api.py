@@ -233,6 +233,27 @@ async def test_cookie_session_needs_the_csrf_header(
     assert accepted.status_code == 200
 
 
+async def test_non_bearer_authorization_header_does_not_skip_the_csrf_check(
+    console_gateway: RunningGateway, seeded: SeededTenant
+) -> None:
+    """Cookie plus `Authorization: Basic` (which a cross-site form can send) still needs CSRF."""
+    token = await _token(console_gateway, seeded, "approver")
+    path = _path(seeded, "consolidation", "/reject")
+    basic = "Basic " + base64.b64encode(b"someone:anything").decode()
+    async with console_gateway.client(cookies={"slicewise_session": token}) as http:
+        refused = await http.post(path, json={}, headers={"Authorization": basic})
+    assert (refused.status_code, refused.json()["type"]) == (403, "urn:slicewise:problem:csrf")
+
+
+async def test_bearer_token_needs_no_csrf_header(
+    console_gateway: RunningGateway, seeded: SeededTenant
+) -> None:
+    """A script authenticating with its bearer token decides without a CSRF header."""
+    token = await _token(console_gateway, seeded, "approver")
+    response = await _post(console_gateway, _path(seeded, "consolidation", "/reject"), token)
+    assert response.status_code == 200
+
+
 async def test_snooze_moves_a_recommendation_out_of_open(
     console_gateway: RunningGateway, seeded: SeededTenant
 ) -> None:

@@ -305,3 +305,18 @@ async def test_an_applied_recommendation_shows_its_instruction_result(
     assert "ops@example.com" in page
     assert 'class="badge status status-completed"' in page
     assert "<td>applied</td>" in page
+
+
+async def test_sign_out_page_revokes_the_session_cookie(
+    console_gateway: RunningGateway, seeded: SeededTenant
+) -> None:
+    """A copy of the cookie taken before signing out no longer opens a page."""
+    async with _signed_in(console_gateway, seeded.users["viewer"]) as http:
+        stolen = http.cookies["slicewise_session"]
+        page = await http.get("/console")
+        signed_out = await http.post("/console/signout", data={"csrf_token": _csrf(page.text)})
+    async with console_gateway.client(cookies={"slicewise_session": stolen}) as replay:
+        replayed = await replay.get("/console")
+    assert signed_out.status_code == 303
+    assert replayed.status_code == 303
+    assert replayed.headers["location"].startswith("/console/signin")

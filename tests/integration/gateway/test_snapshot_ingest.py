@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from auth.provisioning import ClusterCredentials
 from protocol import SCHEMA_VERSION
 from protocol.topics import SnapshotMessage, SpotNoticeMessage, message_key
@@ -70,6 +72,27 @@ async def test_resent_snapshot_is_accepted_once(
     messages = await drain_topic(gateway.settings.kafka_bootstrap, gateway.settings.snapshots_topic)
     mine = [m for m in messages if m.key == message_key(tenant.id, cluster_id)]
     assert len(mine) == 1
+
+
+async def test_another_tenants_snapshot_id_is_accepted_as_new(
+    gateway: RunningGateway,
+    credentials: ClusterCredentials,
+    foreign_credentials: ClusterCredentials,
+) -> None:
+    """An id already sent by another tenant's agent is produced for this tenant, not deduped."""
+    snapshot_id = uuid.uuid4()
+    answers = []
+    for creds in (foreign_credentials, credentials):
+        cluster_id = creds.cluster.id
+        token = await agent_token(gateway, creds)
+        async with gateway.client() as http:
+            response = await http.post(
+                f"/v1/clusters/{cluster_id}/snapshots",
+                content=gzip_json(small_snapshot(cluster_id, snapshot_id=snapshot_id)),
+                headers=json_headers(token),
+            )
+        answers.append((response.status_code, response.json()["duplicate"]))
+    assert answers == [(202, False), (202, False)]
 
 
 async def test_uncompressed_snapshot_is_accepted(

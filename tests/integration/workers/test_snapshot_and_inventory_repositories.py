@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
+
 from store.database import Database
+from store.errors import NotFoundError
 from store.repositories.clusters import ClusterView
 from store.repositories.inventory import InventoryItem, InventoryRepository
 from store.repositories.snapshots import SnapshotRepository
@@ -58,7 +61,7 @@ async def test_recording_a_snapshot_twice_reports_the_duplicate(
             sample_count=0,
         )
         count = await repository.count(cluster.id)
-        view = await repository.get(snapshot_id)
+        view = await repository.get(cluster.id, snapshot_id)
     assert again is False
     assert count == 1
     assert view is not None
@@ -72,7 +75,7 @@ async def test_snapshots_are_invisible_to_other_tenants(
     snapshot_id = await _record(database, tenant, cluster)
     async with database.tenant(other_tenant.id) as session:
         repository = SnapshotRepository(session, other_tenant.id)
-        assert await repository.get(snapshot_id) is None
+        assert await repository.get(cluster.id, snapshot_id) is None
         assert await repository.count(cluster.id) == 0
         assert await repository.latest(cluster.id) == []
 
@@ -146,23 +149,23 @@ async def test_other_tenant_replace_cannot_delete_this_tenants_inventory(
     assert remaining == {"Pod": 1}
 
 
-async def test_other_tenant_recording_the_same_id_changes_nothing(
+async def test_other_tenant_recording_on_this_cluster_is_refused(
     database: Database, tenant: TenantView, other_tenant: TenantView, cluster: ClusterView
 ) -> None:
-    """Another tenant's insert of a taken snapshot id stores nothing and alters nothing."""
+    """Another tenant's insert naming this tenant's cluster is NotFound and alters nothing."""
     snapshot_id = await _record(database, tenant, cluster)
-    async with database.tenant(other_tenant.id) as session:
-        stored = await SnapshotRepository(session, other_tenant.id).record(
-            snapshot_id=snapshot_id,
-            cluster_id=cluster.id,
-            taken_at=T0,
-            received_at=T0,
-            node_count=99,
-            pod_count=99,
-            sample_count=99,
-        )
+    with pytest.raises(NotFoundError):
+        async with database.tenant(other_tenant.id) as session:
+            await SnapshotRepository(session, other_tenant.id).record(
+                snapshot_id=snapshot_id,
+                cluster_id=cluster.id,
+                taken_at=T0,
+                received_at=T0,
+                node_count=99,
+                pod_count=99,
+                sample_count=99,
+            )
     async with database.tenant(tenant.id) as session:
-        view = await SnapshotRepository(session, tenant.id).get(snapshot_id)
-    assert stored is False
+        view = await SnapshotRepository(session, tenant.id).get(cluster.id, snapshot_id)
     assert view is not None
     assert view.node_count == 2

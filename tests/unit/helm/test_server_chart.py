@@ -57,7 +57,7 @@ def test_each_component_runs_its_command() -> None:
 def test_gateway_probes_are_wired_to_healthz_and_readyz() -> None:
     """Liveness asks /healthz, readiness /readyz, both on the gateway's http port 8080."""
     (gateway,) = _pod_spec(_render(), "Deployment", GATEWAY)["containers"]
-    assert gateway["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert gateway["ports"][0] == {"name": "http", "containerPort": 8080, "protocol": "TCP"}
     assert gateway["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert gateway["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert gateway["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
@@ -255,7 +255,6 @@ def test_service_monitor_appears_when_the_cluster_serves_its_api() -> None:
         "slicewise.io/metrics": "true",
     }
     assert [(e["port"], e["path"]) for e in monitor["spec"]["endpoints"]] == [
-        ("http", "/metrics"),
         ("metrics", "/metrics"),
     ]
 
@@ -281,7 +280,7 @@ def test_every_scraped_service_is_labelled_for_the_service_monitor() -> None:
         if s["metadata"]["labels"].get("slicewise.io/metrics") == "true"
     }
     assert scraped == {
-        GATEWAY,
+        f"{GATEWAY}-metrics",
         *(f"{PREFIX}-{c}-metrics" for c in ("ingest-worker", "spot-worker", "celery-worker")),
         f"{PREFIX}-celery-beat-metrics",
     }
@@ -295,6 +294,52 @@ def test_worker_metrics_listen_where_prometheus_scrapes(worker: str) -> None:
     assert env["SLICEWISE_WORKER_METRICS_HOST"] == "0.0.0.0"  # noqa: S104 - scraped from outside
     assert env["SLICEWISE_WORKER_METRICS_PORT"] == "9090"
     assert container["ports"] == [{"name": "metrics", "containerPort": 9090, "protocol": "TCP"}]
+
+
+def test_gateway_metrics_listen_on_their_own_port() -> None:
+    """The gateway serves /metrics on port 9090 only, named `metrics`, told by its setting."""
+    (gateway,) = _pod_spec(_render(), "Deployment", GATEWAY)["containers"]
+    assert env_of(gateway)["SLICEWISE_GATEWAY_METRICS_PORT"] == "9090"
+    assert gateway["ports"] == [
+        {"name": "http", "containerPort": 8080, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 9090, "protocol": "TCP"},
+    ]
+
+
+def test_gateway_api_service_does_not_carry_the_metrics_port() -> None:
+    """The Service the ingress routes to has only http; metrics have a headless Service."""
+    manifests = _render()
+    api = find(manifests, "Service", GATEWAY)
+    metrics = find(manifests, "Service", f"{GATEWAY}-metrics")
+    assert [p["name"] for p in api["spec"]["ports"]] == ["http"]
+    assert "slicewise.io/metrics" not in api["metadata"]["labels"]
+    assert metrics["spec"]["clusterIP"] == "None"
+    assert metrics["spec"]["ports"] == [
+        {"name": "metrics", "port": 9090, "targetPort": "metrics", "protocol": "TCP"}
+    ]
+
+
+def test_gateway_metrics_port_zero_serves_metrics_on_http() -> None:
+    """gateway.metricsPort=0: no metrics port or Service, and Prometheus scrapes http."""
+    values = {"gateway": {"metricsPort": 0}}
+    manifests = _render(values, api_versions=(PROMETHEUS_OPERATOR_API,))
+    (gateway,) = _pod_spec(manifests, "Deployment", GATEWAY)["containers"]
+    (monitor,) = of_kind(manifests, "ServiceMonitor")
+    assert "SLICEWISE_GATEWAY_METRICS_PORT" not in env_of(gateway)
+    assert [p["name"] for p in gateway["ports"]] == ["http"]
+    assert find(manifests, "Service", GATEWAY)["metadata"]["labels"]["slicewise.io/metrics"] == (
+        "true"
+    )
+    assert [e["port"] for e in monitor["spec"]["endpoints"]] == ["http", "metrics"]
+
+
+def test_gateway_trusts_forwarded_addresses_only_from_configured_proxies() -> None:
+    """No trusted proxies by default; gateway.trustedProxies reaches the gateway's setting."""
+    (default,) = _pod_spec(_render(), "Deployment", GATEWAY)["containers"]
+    values = {"gateway": {"trustedProxies": "10.42.0.0/16"}}
+    (configured,) = _pod_spec(_render(values), "Deployment", GATEWAY)["containers"]
+    assert "SLICEWISE_GATEWAY_TRUSTED_PROXIES" not in env_of(default)
+    assert env_of(configured)["SLICEWISE_GATEWAY_TRUSTED_PROXIES"] == "10.42.0.0/16"
 
 
 def test_celery_beat_keeps_its_schedule_on_a_writable_volume() -> None:
