@@ -58,6 +58,8 @@ class WorkerSettings(BaseSettings):
     """NVIDIA mig-parted layouts (config.yaml) the GPU nodes may be switched to; None leaves
     MIG out of GPU-sharing advice (time-slicing and MPS remain)."""
     digest_hour_utc: Annotated[int, Field(ge=0, le=23)] = 7
+    webhook_allowed_networks: list[str] = []
+    """CIDRs webhooks may reach although not public (an on-premises receiver); none by default."""
     task_retry_max: Annotated[int, Field(ge=0)] = 8
     task_retry_backoff_max_seconds: Annotated[int, Field(ge=1)] = 600
     celery_concurrency: Annotated[int, Field(ge=1)] = 2

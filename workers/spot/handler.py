@@ -27,7 +27,7 @@ from store.repositories.recommendations import (
     RecommendationStatus,
 )
 from store.repositories.spot_notices import SpotNoticeRepository
-from store.repositories.tenants import TenantRepository
+from store.repositories.tenant_policy import TenantPolicyRepository
 from workers.cluster_view import cluster_view
 from workers.decode import Record, decode
 from workers.errors import UnknownClusterError
@@ -38,7 +38,6 @@ log = structlog.get_logger(__name__)
 
 PROCESSED = "processed"
 DUPLICATE = "duplicate"
-AUTO_SPOT_SETTING = "auto_spot"
 AUTO_APPROVER = "policy:auto_spot"
 
 
@@ -129,8 +128,8 @@ class SpotNoticeHandler:
                 created_at=now,
             ),
         )
-        tenant = await TenantRepository(session).current()
-        if tenant.settings.get(AUTO_SPOT_SETTING) is not True:
+        policy = await TenantPolicyRepository(session, tenant_id).get()
+        if not policy.auto_approves_evacuation(recommendation.cluster_id):
             return False
         if self._issuer is None:
             log.warning(

@@ -17,6 +17,7 @@ from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from sqlalchemy.engine import URL
 
+from auth.outbound_urls import OutboundUrlPolicy, parse_networks
 from devstack.services import ServiceUrls
 from protocol.tasks import NOTIFY_INSTRUCTION_RESULT, NOTIFY_NEW_RECOMMENDATIONS
 from store.database import Database
@@ -109,7 +110,10 @@ def celery_app(notify_settings: WorkerSettings) -> Iterator[Celery]:
         app,
         notify_settings,
         sender=NotificationSender(
-            console_url="https://console.example", key_prefix=f"test:{uuid.uuid4().hex}:"
+            console_url="https://console.example",
+            key_prefix=f"test:{uuid.uuid4().hex}:",
+            # The receiver listens on loopback, which webhooks may reach only when allowed.
+            outbound=OutboundUrlPolicy(allowed_networks=parse_networks(["127.0.0.1/32"])),
         ),
     )
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):

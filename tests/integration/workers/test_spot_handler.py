@@ -18,6 +18,7 @@ from store.repositories.clusters import ClusterView
 from store.repositories.instructions import InstructionRepository
 from store.repositories.recommendations import RecommendationRepository, RecommendationStatus
 from store.repositories.spot_notices import SpotNoticeRepository
+from store.repositories.tenant_policy import TenantPolicyRepository
 from store.repositories.tenants import TenantRepository, TenantView
 from store.tables import InstructionRecord
 from tests.unit.workers.factories import T0, shop_snapshot, snapshot_message, spot_notice
@@ -100,6 +101,48 @@ async def test_keyring_issuer_stores_a_signed_instruction(
         [rec] = await RecommendationRepository(session, tenant.id).list(shop.id)
     assert (rec.status, rec.decided_by) == (RecommendationStatus.APPROVED, "policy:auto_spot")
     assert stored.expires_at == NOW + timedelta(seconds=600)
+
+
+def _signing_handler(database: Database) -> SpotNoticeHandler:
+    keyring = InstructionKeyring(current=generate_signing_key())
+    return SpotNoticeHandler(
+        database,
+        KeyringInstructionIssuer(lambda: keyring),
+        instruction_ttl_seconds=600,
+        clock=lambda: NOW,
+    )
+
+
+async def _evacuation_status(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> RecommendationStatus:
+    async with database.tenant(tenant.id) as session:
+        [rec] = await RecommendationRepository(session, tenant.id).list(cluster.id)
+    return rec.status
+
+
+async def test_policy_for_this_cluster_approves_its_evacuation(
+    database: Database, tenant: TenantView, shop: ClusterView
+) -> None:
+    """Auto-approval switched on for the noticed cluster alone approves the evacuation."""
+    async with database.tenant(tenant.id) as session:
+        await TenantPolicyRepository(session, tenant.id).update(
+            {"auto_approve_clusters": frozenset({shop.id})}, actor="admin@example.com"
+        )
+    await _signing_handler(database).apply(spot_notice(tenant.id, shop.id))
+    assert await _evacuation_status(database, tenant, shop) is RecommendationStatus.APPROVED
+
+
+async def test_policy_for_another_cluster_leaves_the_evacuation_open(
+    database: Database, tenant: TenantView, shop: ClusterView
+) -> None:
+    """Auto-approval switched on for a different cluster does not approve this one's."""
+    async with database.tenant(tenant.id) as session:
+        await TenantPolicyRepository(session, tenant.id).update(
+            {"auto_approve_clusters": frozenset({uuid.uuid4()})}, actor="admin@example.com"
+        )
+    await _signing_handler(database).apply(spot_notice(tenant.id, shop.id))
+    assert await _evacuation_status(database, tenant, shop) is RecommendationStatus.OPEN
 
 
 async def test_redelivered_notice_changes_nothing(
