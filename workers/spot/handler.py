@@ -131,6 +131,13 @@ class SpotNoticeHandler:
         policy = await TenantPolicyRepository(session, tenant_id).get()
         if not policy.auto_approves_evacuation(recommendation.cluster_id):
             return False
+        if recommendation.expires_at is not None and recommendation.expires_at <= now:
+            log.warning(
+                "spot notice handled after its deadline; the evacuation is not approved",
+                tenant_id=str(tenant_id),
+                deadline=recommendation.expires_at.isoformat(),
+            )
+            return False
         if self._issuer is None:
             log.warning(
                 "auto spot handling is on but this process cannot sign instructions "

@@ -34,6 +34,24 @@ def _handler(database: Database) -> SpotNoticeHandler:
     return SpotNoticeHandler(database, None, instruction_ttl_seconds=600, clock=lambda: NOW)
 
 
+def _signing_handler(database: Database) -> SpotNoticeHandler:
+    keyring = InstructionKeyring(current=generate_signing_key())
+    return SpotNoticeHandler(
+        database,
+        KeyringInstructionIssuer(lambda: keyring),
+        instruction_ttl_seconds=600,
+        clock=lambda: NOW,
+    )
+
+
+async def _evacuation_status(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> RecommendationStatus:
+    async with database.tenant(tenant.id) as session:
+        [rec] = await RecommendationRepository(session, tenant.id).list(cluster.id)
+    return rec.status
+
+
 @pytest.fixture
 async def shop(database: Database, tenant: TenantView, cluster: ClusterView) -> ClusterView:
     """The cluster after one snapshot: node-b (spot) runs web0-7d9f-1 and web1-7d9f-1."""
@@ -87,7 +105,7 @@ async def test_keyring_issuer_stores_a_signed_instruction(
         instruction_ttl_seconds=600,
         clock=lambda: NOW,
     )
-    await handler.apply(spot_notice(tenant.id, shop.id))
+    await handler.apply(spot_notice(tenant.id, shop.id, at=NOW))
     async with database.tenant(tenant.id) as session:
         [stored] = await InstructionRepository(session, tenant.id).list(cluster_id=shop.id)
     instruction = stored.instruction
@@ -100,25 +118,32 @@ async def test_keyring_issuer_stores_a_signed_instruction(
     async with database.tenant(tenant.id) as session:
         [rec] = await RecommendationRepository(session, tenant.id).list(shop.id)
     assert (rec.status, rec.decided_by) == (RecommendationStatus.APPROVED, "policy:auto_spot")
-    assert stored.expires_at == NOW + timedelta(seconds=600)
 
 
-def _signing_handler(database: Database) -> SpotNoticeHandler:
-    keyring = InstructionKeyring(current=generate_signing_key())
-    return SpotNoticeHandler(
-        database,
-        KeyringInstructionIssuer(lambda: keyring),
-        instruction_ttl_seconds=600,
-        clock=lambda: NOW,
-    )
-
-
-async def _evacuation_status(
-    database: Database, tenant: TenantView, cluster: ClusterView
-) -> RecommendationStatus:
+async def test_auto_approved_instruction_expires_at_the_notice_deadline(
+    database: Database, tenant: TenantView, shop: ClusterView
+) -> None:
+    """The two-minute notice cuts the 600 s instruction lifetime to its own deadline."""
     async with database.tenant(tenant.id) as session:
-        [rec] = await RecommendationRepository(session, tenant.id).list(cluster.id)
-    return rec.status
+        await TenantRepository(session).update_settings({"auto_spot": True})
+    await _signing_handler(database).apply(spot_notice(tenant.id, shop.id, at=NOW))
+    async with database.tenant(tenant.id) as session:
+        [stored] = await InstructionRepository(session, tenant.id).list(cluster_id=shop.id)
+    assert stored.expires_at == NOW + timedelta(minutes=2)
+
+
+async def test_a_notice_handled_after_its_deadline_is_not_approved(
+    database: Database, tenant: TenantView, shop: ClusterView
+) -> None:
+    """A notice whose deadline passed before it was handled leaves no instruction behind."""
+    async with database.tenant(tenant.id) as session:
+        await TenantRepository(session).update_settings({"auto_spot": True})
+    await _signing_handler(database).apply(
+        spot_notice(tenant.id, shop.id, at=NOW - timedelta(minutes=3))
+    )
+    async with database.tenant(tenant.id) as session:
+        rows = (await session.execute(select(InstructionRecord))).scalars().all()
+    assert rows == []
 
 
 async def test_policy_for_this_cluster_approves_its_evacuation(
@@ -129,7 +154,7 @@ async def test_policy_for_this_cluster_approves_its_evacuation(
         await TenantPolicyRepository(session, tenant.id).update(
             {"auto_approve_clusters": frozenset({shop.id})}, actor="admin@example.com"
         )
-    await _signing_handler(database).apply(spot_notice(tenant.id, shop.id))
+    await _signing_handler(database).apply(spot_notice(tenant.id, shop.id, at=NOW))
     assert await _evacuation_status(database, tenant, shop) is RecommendationStatus.APPROVED
 
 
@@ -141,7 +166,7 @@ async def test_policy_for_another_cluster_leaves_the_evacuation_open(
         await TenantPolicyRepository(session, tenant.id).update(
             {"auto_approve_clusters": frozenset({uuid.uuid4()})}, actor="admin@example.com"
         )
-    await _signing_handler(database).apply(spot_notice(tenant.id, shop.id))
+    await _signing_handler(database).apply(spot_notice(tenant.id, shop.id, at=NOW))
     assert await _evacuation_status(database, tenant, shop) is RecommendationStatus.OPEN
 
 
