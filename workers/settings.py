@@ -53,6 +53,9 @@ class WorkerSettings(BaseSettings):
     instruction_expiry_interval_seconds: Seconds = 60.0
     pricing_url: str | None = None
     """Where a newer price catalogue is published; None keeps the bundled one."""
+    spot_advisor_url: str | None = None
+    """Where newer AWS Spot Advisor data (`spot-advisor-data.json` format) is published; None
+    keeps the bundled snapshot."""
     pricing_refresh_seconds: Seconds = 86_400.0
     mig_config_path: str | None = None
     """NVIDIA mig-parted layouts (config.yaml) the GPU nodes may be switched to; None leaves
