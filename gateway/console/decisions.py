@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from gateway.console.instruction_issue import InstructionIssuer, IssuedInstruction
 from protocol.recommendation import Recommendation
+from protocol.topics import instructions_channel
 from store.database import Database
 from store.repositories.audit import AuditRepository
 from store.repositories.console_decisions import (
@@ -33,11 +34,6 @@ from store.repositories.recommendation_expiry import (
 from store.repositories.users import UserRepository
 
 _log = structlog.get_logger("gateway.console")
-
-
-def instructions_channel(cluster_id: uuid.UUID) -> str:
-    """The Redis channel an executor's long-poll listens on."""
-    return f"instructions:{cluster_id}"
 
 
 class SigningUnavailableError(RuntimeError):

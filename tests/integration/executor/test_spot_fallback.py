@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -15,7 +16,7 @@ from executor.audit import AuditTrail
 from executor.execution import utc_now
 from executor.kube.api import PolicyApi
 from executor.notices.endpoint import AcceptanceStatus
-from executor.spot_activity import NodeActivity
+from executor.spot_activity import NodeActivity, SaasLink
 from executor.spot_fallback import SpotFallback, handle_notice_locally
 from protocol.changes import Cordon, Drain
 from protocol.snapshot import Provider
@@ -24,6 +25,9 @@ from tests.integration.executor.cluster_objects import make_node, make_pod
 from tests.integration.executor.conftest import FAST_BACKOFF, Saas
 
 pytestmark = pytest.mark.kube
+
+UNREACHABLE_ACTS_WITHIN = 30.0
+"""Far below the 600 s timeout the fallback is given: it must not wait for it."""
 
 
 def _notice(
@@ -59,7 +63,12 @@ def make_fallback(
 ) -> FallbackFactory:
     """Builds the fallback for this test's cluster, given activity, timeout and restraint."""
 
-    def build(activity: NodeActivity, timeout: float, withheld: str | None = None) -> SpotFallback:
+    def build(
+        activity: NodeActivity,
+        timeout: float,
+        withheld: str | None = None,
+        link: SaasLink | None = None,
+    ) -> SpotFallback:
         return SpotFallback(
             kube_client,
             policy_api,
@@ -70,6 +79,7 @@ def make_fallback(
             withheld=withheld,
             backoff=FAST_BACKOFF,
             grace_period_seconds=0,
+            link=link,
         )
 
     return build
@@ -114,6 +124,25 @@ async def test_silent_saas_triggers_local_evacuation(
     events = [e["event"] for e in fallback.audit.entries()]
     assert events == ["spot-notice-received", "spot-fallback-started", "spot-fallback-finished"]
     assert fallback.accept(notice).status is AcceptanceStatus.DUPLICATE
+
+
+async def test_unreachable_saas_is_not_waited_for(
+    admin: AsyncClient, namespace: str, saas: Saas, make_fallback: FallbackFactory
+) -> None:
+    """After a failed poll the fallback evacuates at once instead of waiting out its timeout."""
+    node = await make_node(admin)
+    await make_pod(admin, namespace, node=node, owner_kind="ReplicaSet")
+    link = SaasLink()
+    link.failed()
+    fallback = make_fallback(NodeActivity(), 600, link=link)
+    fallback.accept(_notice(saas.cluster_id, node))
+    [task] = fallback.running
+    evacuation = await asyncio.wait_for(task, UNREACHABLE_ACTS_WITHIN)
+
+    assert evacuation is not None
+    assert evacuation.drain.complete
+    events = [e["event"] for e in fallback.audit.entries()]
+    assert events[:3] == ["spot-notice-received", "spot-saas-unreachable", "spot-fallback-started"]
 
 
 async def test_instruction_from_saas_keeps_the_fallback_out(

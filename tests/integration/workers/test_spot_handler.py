@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from datetime import timedelta
 
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import select
 
 from auth.instruction_signing import InstructionKeyring, generate_signing_key
+from devstack.services import ServiceUrls
 from protocol.canonical import canonical_json
 from protocol.changes import ActionType
 from protocol.instruction import Approval
+from protocol.topics import instructions_channel
 from store.database import Database
 from store.repositories.clusters import ClusterView
 from store.repositories.instructions import InstructionRepository
@@ -26,6 +30,7 @@ from workers.errors import UnknownClusterError
 from workers.ingest.handler import SnapshotIngest
 from workers.instructions import KeyringInstructionIssuer
 from workers.spot.handler import DUPLICATE, PROCESSED, SpotNoticeHandler
+from workers.spot.wakeup import RedisExecutorWakeup
 
 NOW = T0 + timedelta(minutes=5)
 
@@ -188,3 +193,37 @@ async def test_notice_for_unregistered_cluster_is_refused(
     """A notice naming a cluster the tenant does not have is a permanent error."""
     with pytest.raises(UnknownClusterError):
         await _handler(database).apply(spot_notice(tenant.id, uuid.uuid4()))
+
+
+WAKEUP_WITHIN = 10.0
+
+
+async def test_policy_approval_wakes_the_executor_long_poll(
+    database: Database, tenant: TenantView, shop: ClusterView, services: ServiceUrls
+) -> None:
+    """The approved instruction's id is published on the cluster's channel after commit."""
+    async with database.tenant(tenant.id) as session:
+        await TenantRepository(session).update_settings({"auto_spot": True})
+    keyring = InstructionKeyring(current=generate_signing_key())
+    redis = Redis.from_url(services.redis_url)
+    pubsub = redis.pubsub()
+    try:
+        await pubsub.subscribe(instructions_channel(shop.id))
+        handler = SpotNoticeHandler(
+            database,
+            KeyringInstructionIssuer(lambda: keyring),
+            instruction_ttl_seconds=600,
+            clock=lambda: NOW,
+            wakeup=RedisExecutorWakeup(redis),
+        )
+        await handler.apply(spot_notice(tenant.id, shop.id, at=NOW))
+        message = None
+        async with asyncio.timeout(WAKEUP_WITHIN):
+            while message is None:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+        async with database.tenant(tenant.id) as session:
+            [stored] = await InstructionRepository(session, tenant.id).list(cluster_id=shop.id)
+    finally:
+        await pubsub.aclose()
+        await redis.aclose()
+    assert message["data"].decode() == str(stored.id)
