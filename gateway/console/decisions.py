@@ -27,10 +27,7 @@ from store.repositories.console_decisions import (
     Decision,
     DecisionRepository,
 )
-from store.repositories.recommendation_expiry import (
-    RecommendationExpiredError,
-    expire_past_deadline,
-)
+from store.repositories.recommendation_expiry import expire_past_deadline
 from store.repositories.users import UserRepository
 
 _log = structlog.get_logger("gateway.console")
@@ -85,33 +82,10 @@ class DecisionService:
         """Record the decision (and, for an approval, its instruction) and audit it."""
         if decision is Decision.APPROVE and self._issuer is None:
             raise SigningUnavailableError("instruction signing is not configured")
-        try:
-            return await self._decide(
-                tenant_id=tenant_id,
-                recommendation_id=recommendation_id,
-                decision=decision,
-                actor=actor,
-                now=now,
-                comment=comment,
-                snooze_until=snooze_until,
-            )
-        except RecommendationExpiredError:
-            # The refused decision rolled back; record the expiry in a transaction of its own.
-            async with self._database.tenant(tenant_id) as session:
-                await expire_past_deadline(session, tenant_id, now=now)
-            raise
-
-    async def _decide(
-        self,
-        *,
-        tenant_id: uuid.UUID,
-        recommendation_id: uuid.UUID,
-        decision: Decision,
-        actor: str,
-        now: datetime,
-        comment: str | None,
-        snooze_until: datetime | None,
-    ) -> DecisionResult:
+        # A recommendation past its deadline expires first (committed on its own), so the
+        # decision below finds it expired and is refused as a conflict.
+        async with self._database.tenant(tenant_id) as session:
+            await expire_past_deadline(session, tenant_id, now=now, only=recommendation_id)
         async with self._database.tenant(tenant_id) as session:
             decided = await DecisionRepository(session, tenant_id).decide(
                 recommendation_id,

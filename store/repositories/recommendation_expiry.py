@@ -1,9 +1,9 @@
 """Recommendations that stop being approvable: past their `expires_at`, they expire.
 
 A spot evacuation is worth approving only until the instance is reclaimed; the recommendation
-carries that moment as `expires_at` in its body. The decision path refuses an expired one, and
-the periodic expiry job and the decision path both mark such rows `expired` through here, with
-an audit entry each.
+carries that moment as `expires_at` in its body. The console expires the one being decided on
+before deciding, the periodic expiry job all the others, both through here with an audit entry
+each; and the decision itself refuses one whose deadline passed in between.
 """
 
 from __future__ import annotations
@@ -50,17 +50,25 @@ def check_not_expired(recommendation_id: uuid.UUID, body: dict[str, Any], now: d
 
 
 async def expire_past_deadline(
-    session: AsyncSession, tenant_id: uuid.UUID, *, now: datetime
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    now: datetime,
+    only: uuid.UUID | None = None,
 ) -> list[uuid.UUID]:
-    """Mark the session tenant's open or snoozed recommendations past `expires_at` expired."""
+    """Mark the session tenant's open or snoozed recommendations past `expires_at` expired
+    (`only` that one, if given); returns their ids."""
     deadline = cast(RecommendationRecord.body["expires_at"].astext, DateTime(timezone=True))
+    conditions = [
+        RecommendationRecord.status.in_(EXPIRING_STATUSES),
+        RecommendationRecord.body["expires_at"].astext.is_not(None),
+        deadline <= now,
+    ]
+    if only is not None:
+        conditions.append(RecommendationRecord.id == only)
     statement = (
         update(RecommendationRecord)
-        .where(
-            RecommendationRecord.status.in_(EXPIRING_STATUSES),
-            RecommendationRecord.body["expires_at"].astext.is_not(None),
-            deadline <= now,
-        )
+        .where(*conditions)
         .values(status=RecommendationStatus.EXPIRED.value, updated_at=now)
         .returning(RecommendationRecord.id, RecommendationRecord.body["title"].astext)
         .execution_options(synchronize_session=False)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -26,6 +25,7 @@ from store.repositories.console_paging import PageRequest
 from store.repositories.tenants import TenantRepository
 from store.roles import DEFAULT_APP_ROLE, app_url
 from tests.integration.console.seed import SeededTenant
+from tests.support.local_http import serving
 from workers.errors import PermanentError
 from workers.notifications import (
     NotificationSender,
@@ -69,16 +69,9 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - overridden signature
             del format, args
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    holder.append(Receiver(f"http://127.0.0.1:{server.server_address[1]}/hooks/slack"))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        holder.append(Receiver(f"{url}/hooks/slack"))
         yield holder[0]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 @pytest.fixture

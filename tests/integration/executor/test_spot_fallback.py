@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from lightkube import AsyncClient
 from lightkube.resources.core_v1 import Node, Pod
 
+from bench.spot_notice import termination_notice
 from executor.audit import AuditTrail
 from executor.execution import utc_now
 from executor.kube.api import PolicyApi
@@ -19,8 +19,6 @@ from executor.notices.endpoint import AcceptanceStatus
 from executor.spot_activity import NodeActivity, SaasLink
 from executor.spot_fallback import SpotFallback, handle_notice_locally
 from protocol.changes import Cordon, Drain
-from protocol.snapshot import Provider
-from protocol.spot import NoticeKind, SpotNotice
 from tests.integration.executor.cluster_objects import make_node, make_pod
 from tests.integration.executor.conftest import FAST_BACKOFF, Saas
 
@@ -28,22 +26,6 @@ pytestmark = pytest.mark.kube
 
 UNREACHABLE_ACTS_WITHIN = 30.0
 """Far below the 600 s timeout the fallback is given: it must not wait for it."""
-
-
-def _notice(
-    cluster_id: uuid.UUID, node: str, deadline_in: timedelta = timedelta(seconds=30)
-) -> SpotNotice:
-    now = utc_now()
-    return SpotNotice(
-        notice_id=uuid.uuid4(),
-        cluster_id=cluster_id,
-        provider=Provider.AWS,
-        kind=NoticeKind.TERMINATION,
-        node_name=node,
-        detected_at=now,
-        deadline=now + deadline_in,
-        action="terminate",
-    )
 
 
 async def _pods_on(admin: AsyncClient, namespace: str, node: str) -> set[str]:
@@ -113,7 +95,7 @@ async def test_silent_saas_triggers_local_evacuation(
     node = await make_node(admin)
     pod = await make_pod(admin, namespace, node=node, owner_kind="ReplicaSet")
     fallback = make_fallback(NodeActivity(), 0.2)
-    notice = _notice(saas.cluster_id, node)
+    notice = termination_notice(saas.cluster_id, node)
     assert fallback.accept(notice).status is AcceptanceStatus.ACCEPTED
     [task] = fallback.running
     evacuation = await task
@@ -135,7 +117,7 @@ async def test_unreachable_saas_is_not_waited_for(
     link = SaasLink()
     link.failed()
     fallback = make_fallback(NodeActivity(), 600, link=link)
-    fallback.accept(_notice(saas.cluster_id, node))
+    fallback.accept(termination_notice(saas.cluster_id, node))
     [task] = fallback.running
     evacuation = await asyncio.wait_for(task, UNREACHABLE_ACTS_WITHIN)
 
@@ -154,7 +136,7 @@ async def test_instruction_from_saas_keeps_the_fallback_out(
     activity = NodeActivity()
     activity.note(saas.instruction([Cordon(node=node), Drain(node=node)]))
     fallback = make_fallback(activity, 5)
-    fallback.accept(_notice(saas.cluster_id, node))
+    fallback.accept(termination_notice(saas.cluster_id, node))
     [task] = fallback.running
 
     assert await task is None
@@ -173,7 +155,7 @@ async def test_withheld_fallback_records_its_plan_and_changes_nothing(
     daemon = await make_pod(admin, namespace, node=node, owner_kind="DaemonSet")
     reason = "dry-run mode: the executor changes nothing"
     fallback = make_fallback(NodeActivity(), 0.1, reason)
-    fallback.accept(_notice(saas.cluster_id, node))
+    fallback.accept(termination_notice(saas.cluster_id, node))
     [task] = fallback.running
 
     assert await task is None

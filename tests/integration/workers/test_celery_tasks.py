@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from protocol.tasks import (
     RUN_CLUSTER_ANALYSIS,
 )
 from recommender.pricing.bundled import bundled_catalogue_bytes, bundled_spot_advisor_bytes
+from recommender.pricing.pricebook import PriceBook
 from store.database import Database
 from store.repositories.cluster_costs import ClusterCostRepository
 from store.repositories.clusters import ClusterView
@@ -34,6 +36,7 @@ from store.repositories.recommendations import OpenSummary, RecommendationReposi
 from store.repositories.tenants import TenantView
 from store.tables import InstructionRecord
 from tests.integration.workers.conftest import eventually
+from tests.support.local_http import serving
 from tests.unit.workers.factories import T0, shop_snapshot, snapshot_message
 from workers.celery_app import create_celery_app
 from workers.errors import TemporaryError, UnknownClusterError
@@ -234,6 +237,13 @@ class _Catalogue(BaseHTTPRequestHandler):
         del format, args
 
 
+@contextlib.contextmanager
+def _published(body: bytes, path: str) -> Iterator[str]:
+    """A local server answering every GET with `body`; yields the URL of `path` on it."""
+    with serving(type("Published", (_Catalogue,), {"body": body})) as url:
+        yield f"{url}{path}"
+
+
 @pytest.fixture
 def catalogue_url() -> Iterator[str]:
     """A local server publishing the AWS catalogue with a newer date and one changed price."""
@@ -242,16 +252,24 @@ def catalogue_url() -> Iterator[str]:
     region = next(iter(doc["prices"]))
     instance = next(iter(doc["prices"][region]))
     doc["prices"][region][instance] = 1234.5
-    handler = type("Catalogue", (_Catalogue,), {"body": json.dumps(doc).encode()})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    with _published(json.dumps(doc).encode(), "/catalogue/aws.json") as url:
+        yield url
+
+
+async def _refresh_pricing(
+    settings: WorkerSettings, digests: RecordedDigests, cached_key: str
+) -> tuple[list[str], PriceBook]:
+    """Run the refresh task on a worker, then build the price book; `cached_key` is removed."""
+    app = create_celery_app(settings, TaskRuntime(settings, digest_sink=digests))
+    redis = Redis.from_url(settings.redis_url)
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/catalogue/aws.json"
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+            refreshed = await _run(app, REFRESH_PRICING)
+        return refreshed, await current_pricebook(redis)
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+        await redis.delete(cached_key)
+        await redis.aclose()
+        _close(app)
 
 
 async def test_pricing_refresh_caches_a_newer_catalogue(
@@ -259,16 +277,9 @@ async def test_pricing_refresh_caches_a_newer_catalogue(
 ) -> None:
     """The fetched catalogue lands in Redis and the next price book uses it."""
     settings = celery_settings.model_copy(update={"pricing_url": catalogue_url})
-    app = create_celery_app(settings, TaskRuntime(settings, digest_sink=digests))
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-            replaced = await _run(app, REFRESH_PRICING)
-        pricebook = await current_pricebook(redis)
-    finally:
-        await redis.delete(CACHE_KEY.format(provider="aws"))
-        await redis.aclose()
-        _close(app)
+    replaced, pricebook = await _refresh_pricing(
+        settings, digests, CACHE_KEY.format(provider="aws")
+    )
     assert replaced == ["aws"]
     assert pricebook.catalogues["aws"].as_of == "2099-01-01"
 
@@ -278,16 +289,8 @@ def advisor_url() -> Iterator[str]:
     """A local server publishing Spot Advisor data with p3.2xlarge in us-east-1 changed."""
     doc = json.loads(bundled_spot_advisor_bytes())
     doc["spot_advisor"]["us-east-1"]["Linux"]["p3.2xlarge"] = {"s": 10, "r": 0}
-    handler = type("Advisor", (_Catalogue,), {"body": json.dumps(doc).encode()})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/spot-advisor-data.json"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with _published(json.dumps(doc).encode(), "/spot-advisor-data.json") as url:
+        yield url
 
 
 async def test_live_pricebook_carries_the_bundled_spot_advisor(
@@ -311,16 +314,8 @@ async def test_pricing_refresh_caches_newer_spot_advisor_data(
 ) -> None:
     """Advisor data fetched from the configured URL replaces the bundled snapshot."""
     settings = celery_settings.model_copy(update={"spot_advisor_url": advisor_url})
-    app = create_celery_app(settings, TaskRuntime(settings, digest_sink=digests))
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-            refreshed = await _run(app, REFRESH_PRICING)
-        price = (await current_pricebook(redis)).price("aws", "us-east-1", "p3.2xlarge")
-    finally:
-        await redis.delete(SPOT_ADVISOR_KEY)
-        await redis.aclose()
-        _close(app)
+    refreshed, pricebook = await _refresh_pricing(settings, digests, SPOT_ADVISOR_KEY)
+    price = pricebook.price("aws", "us-east-1", "p3.2xlarge")
     assert refreshed == ["spot-advisor"]
     assert price is not None
     assert price.spot_savings == pytest.approx(0.1)

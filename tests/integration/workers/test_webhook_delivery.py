@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
 import pytest
 
 from auth.outbound_urls import OutboundUrlPolicy, parse_networks
+from tests.support.local_http import serving
 from workers.errors import PermanentError
 from workers.notifications import post_webhook
 
@@ -50,16 +50,9 @@ def _serve(host: str) -> Iterator[Endpoint]:
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - overridden signature
             del format, args
 
-    server = ThreadingHTTPServer((host, 0), Handler)
-    holder.append(Endpoint(f"http://{host}:{server.server_address[1]}"))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler, host) as url:
+        holder.append(Endpoint(url))
         yield holder[0]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 @pytest.fixture
