@@ -174,17 +174,25 @@ def instruction_body_for(
     computed_from: Sequence[ObjectVersion] = (),
     instruction_id: uuid.UUID | None = None,
     nonce: str | None = None,
+    not_after: datetime | None = None,
 ) -> InstructionBody:
-    """The unsigned body carrying out `change_set` (used by approval and spot handling)."""
+    """The unsigned body carrying out `change_set` (used by approval and spot handling).
+
+    It expires `ttl` after `issued_at`, or at `not_after` if that comes first (a spot
+    evacuation is worthless once the instance is gone).
+    """
     if ttl <= timedelta(0):
         raise ValueError("an instruction needs a positive time to live")
+    expires_at = issued_at + ttl if not_after is None else min(issued_at + ttl, not_after)
+    if expires_at <= issued_at:
+        raise ValueError("the instruction would expire before it is issued")
     return InstructionBody(
         instruction_id=instruction_id or uuid.uuid4(),
         tenant_id=tenant_id,
         cluster_id=cluster_id,
         recommendation_id=recommendation_id,
         issued_at=issued_at,
-        expires_at=issued_at + ttl,
+        expires_at=expires_at,
         nonce=nonce or new_nonce(),
         actions=[pin_preconditions(a, computed_from) for a in change_set.actions],
         computed_from=list(computed_from),
@@ -213,5 +221,6 @@ def instruction_for_recommendation(
         ttl=ttl,
         recommendation_id=recommendation.recommendation_id,
         computed_from=recommendation.computed_from,
+        not_after=recommendation.expires_at,
     )
     return keyring.sign(body.model_copy(update={"approval": approval}))

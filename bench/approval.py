@@ -19,18 +19,14 @@ not counted. Services come from the flags, else the environment, else embedded s
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import os
 import platform
-import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +34,6 @@ from typing import Any
 
 import httpx
 import numpy as np
-import structlog
 
 from bench.approval_stack import (
     POLL_WAIT_SECONDS,
@@ -54,9 +49,10 @@ from bench.approval_stack import (
     serve_gateway,
     signed_cordon,
 )
+from bench.stack_cli import measure_on_stack, sample_count, sampling_parser, say
 from bench.worker_stack import scratch_database
-from devstack.kube import KubeApiServer, running_kube_apiserver
-from devstack.services import ServiceStack, ServiceUrls
+from devstack.kube import KubeApiServer
+from devstack.services import ServiceUrls
 from executor.verification import verify_instruction
 from store.repositories.instructions import (
     InstructionRepository,
@@ -176,7 +172,7 @@ async def run(approvals: int, urls: ServiceUrls, kube: KubeApiServer) -> dict[st
                     httpx.AsyncClient(base_url=gateway.url, timeout=30) as http,
                 ):
                     for index in range(WARMUP + approvals):
-                        _say(f"approval {index + 1}/{WARMUP + approvals}")
+                        say(f"approval {index + 1}/{WARMUP + approvals}")
                         sample = await through_gateway(
                             gateway, tenant, http, await make_node(admin)
                         )
@@ -232,60 +228,12 @@ def _document(
     }
 
 
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-@contextmanager
-def _logs_to_stderr() -> Iterator[None]:
-    """Warnings and errors of the in-process gateway and executor go to stderr, not stdout."""
-    previous = structlog.get_config()
-    structlog.configure(
-        processors=[structlog.processors.add_log_level, structlog.dev.ConsoleRenderer()],
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        wrapper_class=structlog.make_filtering_bound_logger(30),
-        cache_logger_on_first_use=False,
-    )
-    try:
-        yield
-    finally:
-        structlog.configure(**previous)
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench.approval", description=__doc__)
-    parser.add_argument("--approvals", type=int, default=30, help="samples of each path")
-    parser.add_argument("--quick", action="store_true", help="a small smoke run (3 samples)")
-    parser.add_argument("--out", type=Path)
-    parser.add_argument("--database-url", help="PostgreSQL superuser URL (default: env/embedded)")
-    parser.add_argument("--redis-url")
-    parser.add_argument("--kafka-bootstrap")
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the bench, print its JSON and return it."""
-    args = _parser().parse_args(argv)
-    approvals = 3 if args.quick else args.approvals
-    if approvals < 1:
-        raise SystemExit("--approvals must be at least 1")
-    overrides = {
-        "DATABASE_URL": args.database_url,
-        "REDIS_URL": args.redis_url,
-        "KAFKA_BOOTSTRAP": args.kafka_bootstrap,
-    }
-    env = {**os.environ, **{name: url for name, url in overrides.items() if url}}
-    with (
-        _logs_to_stderr(),
-        ServiceStack(env=env, progress=_say) as stack,
-        running_kube_apiserver() as kube,
-    ):
-        document = asyncio.run(run(approvals, stack.urls, kube))
-    text = json.dumps(document, indent=2)
-    print(text)
-    if args.out is not None:
-        args.out.write_text(text + "\n")
-    return document
+    parser = sampling_parser("python -m bench.approval", __doc__, "approvals", 30)
+    args = parser.parse_args(argv)
+    approvals = sample_count(args, "approvals")
+    return measure_on_stack(args, lambda urls, kube: run(approvals, urls, kube))
 
 
 if __name__ == "__main__":

@@ -118,14 +118,18 @@ async def provision(gateway: Gateway) -> Tenant:
     approver = await provisioning.create_client(
         tenant.id, ["console:read", "console:approve"], actor="bench"
     )
+    token = await client_token(gateway, approver.client.client_id, approver.secret)
+    return Tenant(tenant.id, credentials, token)
+
+
+async def client_token(gateway: Gateway, client_id: str, secret: str) -> str:
+    """An access token for an API client, from the gateway's token endpoint."""
     async with httpx.AsyncClient(base_url=gateway.url) as http:
         response = await http.post(
-            "/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(approver.client.client_id, approver.secret),
+            "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
         )
     response.raise_for_status()
-    return Tenant(tenant.id, credentials, str(response.json()["access_token"]))
+    return str(response.json()["access_token"])
 
 
 def executor_settings(

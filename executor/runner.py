@@ -27,7 +27,7 @@ from executor.execution import InstructionExecutor, short, utc_now
 from executor.gateway_client import Delivery, GatewayClient
 from executor.metrics import ExecutorMetrics
 from executor.settings import Mode
-from executor.spot_activity import NodeActivity
+from executor.spot_activity import NodeActivity, SaasLink
 from executor.state import ExecutorState
 from executor.verification import VerificationPolicy, verify_instruction
 from protocol.instruction import ActionOutcome, Instruction, InstructionResult, Outcome
@@ -52,16 +52,21 @@ class Runner:
         state: ExecutorState,
         audit: AuditTrail,
         activity: NodeActivity | None = None,
+        link: SaasLink | None = None,
         metrics: ExecutorMetrics | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        """Wire the loop; everything it touches is passed in (the mode is the policy's)."""
+        """Wire the loop; everything it touches is passed in (the mode is the policy's).
+
+        `link` learns after each poll whether the gateway answered.
+        """
         self.gateway = gateway
         self.executor = executor
         self.policy = policy
         self.state = state
         self.audit = audit
         self.activity = activity
+        self.link = link or SaasLink()
         self.metrics = metrics
         self.clock = clock
 
@@ -114,7 +119,12 @@ class Runner:
         Setting `stop` abandons a poll still waiting on the gateway; instructions already
         delivered are always handled to the end.
         """
-        delivery = await _unless_stopped(self.gateway.poll(wait_seconds), stop)
+        try:
+            delivery = await _unless_stopped(self.gateway.poll(wait_seconds), stop)
+        except ExecutorError:
+            self.link.failed()
+            raise
+        self.link.answered()
         if delivery is None:
             return []
         for reason in delivery.malformed:

@@ -24,7 +24,7 @@ from executor.notices.server import NoticeServer
 from executor.readiness import PodHealthCheck, ReadinessCheck, RolloutStatusCheck
 from executor.runner import Runner
 from executor.settings import ExecutorSettings, ReadinessMode
-from executor.spot_activity import NodeActivity
+from executor.spot_activity import NodeActivity, SaasLink
 from executor.spot_fallback import SpotFallback, withheld_reason
 from executor.state import ExecutorState
 from executor.verification import VerificationPolicy, load_trusted_keys
@@ -109,6 +109,7 @@ async def serve(
     backoff = Backoff(settings.eviction_backoff_seconds, settings.eviction_backoff_max_seconds)
     audit = AuditTrail(settings.state_dir, utc_now)
     activity = NodeActivity()
+    link = SaasLink()
     async with AsyncExitStack() as stack:
         client = kube_client(settings)
         stack.push_async_callback(client.close)
@@ -142,6 +143,7 @@ async def serve(
             state=ExecutorState.load(settings.state_dir),
             audit=audit,
             activity=activity,
+            link=link,
             metrics=metrics,
         )
         tasks = [runner.run(stop, wait_seconds=settings.poll_wait_seconds)]
@@ -157,6 +159,7 @@ async def serve(
                 default_notice_seconds=settings.spot_default_notice_seconds,
                 backoff=backoff,
                 metrics=metrics,
+                link=link,
             )
             server = notice_server(settings, fallback, metrics)
             await server.start()

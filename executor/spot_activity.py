@@ -1,7 +1,9 @@
-"""Which nodes the SaaS has sent cordon or drain instructions for, and when.
+"""Which nodes the SaaS has sent cordon or drain instructions for, and whether it answers.
 
 The spot fallback waits on this before acting on its own: if an instruction for the node arrived
-(before or after the local notice was seen), the SaaS is handling the evacuation.
+(before or after the local notice was seen), the SaaS is handling the evacuation. While the
+executor's last poll of the gateway failed, waiting would only spend the notice's short
+deadline, so the fallback acts at once.
 """
 
 from __future__ import annotations
@@ -47,3 +49,19 @@ class NodeActivity:
             except TimeoutError:
                 return self.seen_since(node, since)
         return True
+
+
+class SaasLink:
+    """Whether the executor's latest poll of the gateway got an answer."""
+
+    def __init__(self) -> None:
+        """Start assuming the gateway answers (no poll has failed yet)."""
+        self.reachable = True
+
+    def answered(self) -> None:
+        """A poll got an answer."""
+        self.reachable = True
+
+    def failed(self) -> None:
+        """A poll failed: the gateway is unreachable or refusing service."""
+        self.reachable = False

@@ -4,8 +4,9 @@ The node-local watchers post every interruption notice to the executor's notice 
 (`executor.notices`), which hands it here, so the executor learns of each notice inside the
 cluster even when the SaaS cannot be reached. For a termination notice the executor waits for
 the SaaS to send a cordon or drain instruction for that node: at most the configured timeout,
-and never more than half the time left before the deadline, which is kept for the drain. If
-none arrives it cordons the node and drains it, PodDisruptionBudgets respected, until the
+and never more than half the time left before the deadline, which is kept for the drain; not at
+all while its last poll of the gateway failed (the SaaS cannot send anything then). If none
+arrives it cordons the node and drains it, PodDisruptionBudgets respected, until the
 deadline. It acts only where it may change the cluster at all (not in dry-run mode, and with
 cordon and drain on its allow-list); otherwise it records what it would have done.
 """
@@ -30,7 +31,7 @@ from executor.notices.endpoint import Acceptance, AcceptanceStatus
 from executor.notices.memory import NoticeMemory
 from executor.planning.targets import NODE, ObjectRef, PatchStyle
 from executor.settings import Mode
-from executor.spot_activity import NodeActivity
+from executor.spot_activity import NodeActivity, SaasLink
 from protocol.changes import ActionType
 from protocol.spot import NoticeKind, SpotNotice
 
@@ -107,8 +108,10 @@ class SpotFallback:
         grace_period_seconds: int | None = None,
         metrics: ExecutorMetrics | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        link: SaasLink | None = None,
     ) -> None:
-        """Act for `cluster_id` after `timeout_seconds` of silence, unless `withheld` (a reason)."""
+        """Act for `cluster_id` after `timeout_seconds` of silence, unless `withheld` (a reason);
+        at once while `link` says the gateway did not answer the last poll."""
         self.client = client
         self.policy = policy
         self.cluster_id = cluster_id
@@ -121,6 +124,7 @@ class SpotFallback:
         self.grace_period_seconds = grace_period_seconds
         self.metrics = metrics
         self.clock = clock
+        self.link = link or SaasLink()
         self._memory = NoticeMemory()
         self._nodes: set[str] = set()
         self._tasks: set[asyncio.Task[LocalEvacuation | None]] = set()
@@ -179,6 +183,9 @@ class SpotFallback:
         # heard of the interruption through the gateway before the watcher reached us.
         since = loop.time() - self.timeout_seconds
         wait = saas_wait_seconds(self.timeout_seconds, remaining)
+        if not self.link.reachable:
+            self.audit.record("spot-saas-unreachable", node=notice.node_name)
+            wait = 0.0
         if await self.activity.wait_for(notice.node_name, since, wait):
             self.audit.record("spot-notice-handled-by-saas", node=notice.node_name)
             return None

@@ -1,10 +1,12 @@
 """Waking executors' long-polls when an instruction is approved, over one Redis subscription.
 
-Approvals publish the instruction id on `instructions:{cluster_id}` once committed. Each gateway
-process holds a single pattern subscription to every such channel and wakes the long-polls of
-that cluster waiting in this process, however many there are. A wake-up is only a hint to look
-again: the database says what is deliverable. Messages lost while the subscription is down are
-made up for by waking every long-poll once it is back, and by the long-polls' periodic re-checks.
+Approvals (a person's in the console, a tenant policy's in the spot worker) publish the
+instruction id on `instructions:{cluster_id}` (`protocol.topics.instructions_channel`) once
+committed. Each gateway process holds a single pattern subscription to every such channel and
+wakes the long-polls of that cluster waiting in this process, however many there are. A wake-up
+is only a hint to look again: the database says what is deliverable. Messages lost while the
+subscription is down are made up for by waking every long-poll once it is back, and by the
+long-polls' periodic re-checks.
 """
 
 from __future__ import annotations
@@ -19,15 +21,14 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from protocol.topics import instructions_channel
+
 _log = structlog.get_logger("gateway.instructions")
 
 _PROBE = uuid.UUID(int=0)
 
 
 def _channel_prefix() -> str:
-    # Imported here: the console package imports the wiring, which imports this module.
-    from gateway.console.decisions import instructions_channel
-
     return instructions_channel(_PROBE).removesuffix(str(_PROBE))
 
 

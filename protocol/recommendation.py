@@ -62,3 +62,6 @@ class Recommendation(WireModel):
         default_factory=list
     )
     created_at: AwareDatetime
+    expires_at: AwareDatetime | None = None
+    """After this moment the recommendation can no longer be approved (a spot evacuation's
+    notice deadline); instructions carrying it out expire then at the latest."""

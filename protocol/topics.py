@@ -1,4 +1,5 @@
-"""Kafka topics, keys and headers: the contract between the gateway and the workers."""
+"""Kafka topics, keys and headers, and the Redis channel that wakes executors' long-polls: the
+contract between the gateway and the workers."""
 
 from __future__ import annotations
 
@@ -19,6 +20,16 @@ DEAD_LETTER_TOPIC = "slicewise.dead-letter.v1"
 SCHEMA_VERSION_HEADER = "schema-version"
 MESSAGE_ID_HEADER = "message-id"
 DEAD_LETTER_REASON_HEADER = "dead-letter-reason"
+
+
+def instructions_channel(cluster_id: UUID) -> str:
+    """The Redis channel on which a new approved instruction for `cluster_id` is announced.
+
+    The gateway wakes that cluster's executor long-polls on it; whoever stores an approved
+    instruction (a console approval, the spot worker's policy approval) publishes its id here
+    once committed.
+    """
+    return f"instructions:{cluster_id}"
 
 
 def message_key(tenant_id: UUID, cluster_id: UUID) -> bytes:

@@ -67,7 +67,8 @@ class StoredKeysInstructionIssuer:
 def instruction_body(
     tenant_id: uuid.UUID, recommendation: Recommendation, *, now: datetime, ttl_seconds: float
 ) -> InstructionBody:
-    """The instruction carrying out `recommendation`, valid for `ttl_seconds` from `now`."""
+    """The instruction carrying out `recommendation`, valid for `ttl_seconds` from `now` but not
+    beyond the recommendation's own expiry (a spot evacuation's notice deadline)."""
     return instruction_body_for(
         recommendation.change_set,
         tenant_id=tenant_id,
@@ -76,6 +77,7 @@ def instruction_body(
         ttl=timedelta(seconds=ttl_seconds),
         recommendation_id=recommendation.recommendation_id,
         computed_from=recommendation.computed_from,
+        not_after=recommendation.expires_at,
     ).model_copy(update={"approval": Approval.POLICY})
 
 

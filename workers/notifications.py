@@ -1,11 +1,15 @@
 """Webhook notifications: new high-value recommendations, and instructions executed or failed.
 
-Each tenant may set `settings["webhook_url"]` (Slack incoming webhooks and compatible receivers
-take the `{"text": ..., "blocks": [...]}` payload sent here) and `settings["notify_min_saving_usd"]`
-(default $500 a month). The tasks are sent by name, so the gateway (the instruction results
-route) and the analysis task can queue them without importing this module; they retry with
-exponential back-off when the receiver is down or answers 429/5xx, give up on other 4xx, and
-remember what they delivered for a week so a redelivered task does not post twice.
+Each tenant's admins may set a webhook URL (Slack incoming webhooks and compatible receivers take
+the `{"text": ..., "blocks": [...]}` payload sent here) and a minimum monthly saving worth
+announcing (default $500) in the tenant policy (`store.repositories.tenant_policy`). The URL is
+checked again before every request of a delivery and every redirect is followed by hand, so a
+name re-pointed at an internal address, or a redirect to one, is refused, never called.
+
+The tasks are sent by name, so the gateway (the instruction results route) and the analysis
+task can queue them without importing this module; they retry with exponential back-off when
+the receiver is down or answers 429/5xx, give up on other 4xx, and remember
+what they delivered for a week so a redelivered task does not post twice.
 """
 
 from __future__ import annotations
@@ -13,13 +17,14 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import structlog
 from celery import Celery
 
+from auth.outbound_urls import OutboundUrlPolicy, UnsafeUrlError, parse_networks
 from protocol.tasks import NOTIFY_INSTRUCTION_RESULT, NOTIFY_NEW_RECOMMENDATIONS
 from store.errors import NotFoundError
 from store.repositories.console_instructions import InstructionQueries, InstructionSummary
@@ -27,7 +32,7 @@ from store.repositories.console_queries import (
     ConsoleQueries,
     RecommendationSummary,
 )
-from store.repositories.tenants import TenantRepository
+from store.repositories.tenant_policy import TenantPolicy, TenantPolicyRepository
 from workers.errors import PermanentError, TemporaryError
 from workers.settings import WorkerSettings
 from workers.tasks.runtime import Clients, run_job, utc_now
@@ -35,7 +40,7 @@ from workers.tasks.runtime import Clients, run_job, utc_now
 log = structlog.get_logger(__name__)
 
 
-DEFAULT_MIN_SAVING_USD = 500.0
+MAX_REDIRECTS = 3
 MAX_LISTED = 10
 """Slack shows at most 50 blocks; ten recommendations keep a message readable."""
 DELIVERED_TTL_SECONDS = 7 * 86_400
@@ -116,24 +121,42 @@ def instruction_message(
     }
 
 
-def _webhook(settings: dict[str, Any]) -> Webhook | None:
-    url = settings.get("webhook_url")
-    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+def _webhook(policy: TenantPolicy) -> Webhook | None:
+    if policy.webhook_url is None:
         return None
-    threshold = settings.get("notify_min_saving_usd", DEFAULT_MIN_SAVING_USD)
-    minimum = float(threshold) if isinstance(threshold, int | float) else DEFAULT_MIN_SAVING_USD
-    return Webhook(url, minimum)
+    return Webhook(policy.webhook_url, policy.notify_min_saving_usd)
 
 
-async def post_webhook(client: httpx.AsyncClient, url: str, payload: dict[str, Any]) -> None:
-    """POST the payload; TemporaryError for what a retry may cure, PermanentError otherwise."""
-    try:
-        response = await client.post(url, json=payload)
-    except httpx.TransportError as e:
-        raise TemporaryError(f"webhook unreachable: {type(e).__name__}") from e
+async def post_webhook(
+    client: httpx.AsyncClient,
+    url: str,
+    payload: dict[str, Any],
+    outbound: OutboundUrlPolicy | None = None,
+) -> None:
+    """POST the payload; TemporaryError for what a retry may cure, PermanentError otherwise.
+
+    Each hop, the first included, is checked against `outbound` before it is requested, and
+    redirects (at most three) are followed here rather than by the client for that reason.
+    """
+    guard = outbound or OutboundUrlPolicy()
+    target = httpx.URL(url)
+    for _ in range(MAX_REDIRECTS + 1):
+        try:
+            await guard.check(str(target))
+        except UnsafeUrlError as e:
+            raise PermanentError(f"webhook target refused ({e.reason}): {e}") from e
+        try:
+            response = await client.post(target, json=payload, follow_redirects=False)
+        except httpx.TransportError as e:
+            raise TemporaryError(f"webhook unreachable: {type(e).__name__}") from e
+        if not response.has_redirect_location:
+            break
+        target = target.join(response.headers["location"])
+    else:
+        raise PermanentError(f"webhook redirected more than {MAX_REDIRECTS} times")
     if response.status_code == 429 or response.status_code >= 500:
         raise TemporaryError(f"webhook answered {response.status_code}")
-    if response.status_code >= 400:
+    if response.status_code >= 300:
         raise PermanentError(f"webhook refused the message: {response.status_code}")
 
 
@@ -145,13 +168,15 @@ class NotificationSender:
     timeout_seconds: float = 10.0
     transport: httpx.AsyncBaseTransport | None = None
     key_prefix: str = "slicewise:notified:"
+    outbound: OutboundUrlPolicy = field(default_factory=OutboundUrlPolicy)
+    """Which webhook URLs may be called (public addresses only unless the operator allows)."""
 
     async def new_recommendations(
         self, clients: Clients, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
     ) -> int:
         """Announce those of `ids` saving at least the tenant's threshold; returns how many."""
         async with clients.database.tenant(tenant_id) as session:
-            webhook = _webhook((await TenantRepository(session).current()).settings)
+            webhook = _webhook(await TenantPolicyRepository(session, tenant_id).get())
             if webhook is None:
                 return 0
             queries = ConsoleQueries(session, tenant_id)
@@ -171,7 +196,7 @@ class NotificationSender:
     ) -> bool:
         """Announce a completed instruction; False when there is nothing to announce."""
         async with clients.database.tenant(tenant_id) as session:
-            webhook = _webhook((await TenantRepository(session).current()).settings)
+            webhook = _webhook(await TenantPolicyRepository(session, tenant_id).get())
             if webhook is None:
                 return False
             queries = ConsoleQueries(session, tenant_id)
@@ -203,7 +228,7 @@ class NotificationSender:
         async with httpx.AsyncClient(
             timeout=self.timeout_seconds, transport=self.transport
         ) as client:
-            await post_webhook(client, url, payload)
+            await post_webhook(client, url, payload, self.outbound)
         await clients.redis.set(marker, "1", ex=DELIVERED_TTL_SECONDS)
         log.info("notification delivered", tenant_id=str(tenant_id))
 
@@ -221,7 +246,11 @@ def register_notification_tasks(
     app: Celery, settings: WorkerSettings, *, sender: NotificationSender | None = None
 ) -> None:
     """Register the two notification tasks on `app`, retried like every other task."""
-    notify = sender or NotificationSender()
+    notify = sender or NotificationSender(
+        outbound=OutboundUrlPolicy(
+            allowed_networks=parse_networks(settings.webhook_allowed_networks)
+        )
+    )
     retrying: dict[str, Any] = {
         # Registered on `app` only: shared tasks would follow every app created later.
         "shared": False,

@@ -10,6 +10,7 @@ import asyncio
 
 import structlog
 from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
 
 from auth.instruction_keys import InstructionKeys
 from auth.sealing import KeyEncryptionKey
@@ -22,6 +23,7 @@ from workers.kafka_clients import build_consumer, build_producer
 from workers.metrics import ConsumerMetrics, MetricsServer
 from workers.settings import WorkerSettings
 from workers.spot.handler import SpotNoticeHandler
+from workers.spot.wakeup import RedisExecutorWakeup
 
 log = structlog.get_logger(__name__)
 
@@ -56,10 +58,12 @@ async def run_spot(
         )
         await keys.start()
         issuer = StoredKeysInstructionIssuer(keys)
+    redis = Redis.from_url(settings.redis_url)
     handler = SpotNoticeHandler(
         database,
         issuer,
         instruction_ttl_seconds=settings.instruction_ttl_seconds,
+        wakeup=RedisExecutorWakeup(redis),
     )
     try:
         await _consume(
@@ -70,6 +74,7 @@ async def run_spot(
             stop=stop,
         )
     finally:
+        await redis.aclose()
         await database.dispose()
 
 

@@ -53,11 +53,16 @@ class WorkerSettings(BaseSettings):
     instruction_expiry_interval_seconds: Seconds = 60.0
     pricing_url: str | None = None
     """Where a newer price catalogue is published; None keeps the bundled one."""
+    spot_advisor_url: str | None = None
+    """Where newer AWS Spot Advisor data (`spot-advisor-data.json` format) is published; None
+    keeps the bundled snapshot."""
     pricing_refresh_seconds: Seconds = 86_400.0
     mig_config_path: str | None = None
     """NVIDIA mig-parted layouts (config.yaml) the GPU nodes may be switched to; None leaves
     MIG out of GPU-sharing advice (time-slicing and MPS remain)."""
     digest_hour_utc: Annotated[int, Field(ge=0, le=23)] = 7
+    webhook_allowed_networks: list[str] = []
+    """CIDRs webhooks may reach although not public (an on-premises receiver); none by default."""
     task_retry_max: Annotated[int, Field(ge=0)] = 8
     task_retry_backoff_max_seconds: Annotated[int, Field(ge=1)] = 600
     celery_concurrency: Annotated[int, Field(ge=1)] = 2

@@ -11,10 +11,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from gateway.console.api import decide, export_routes, read
+from auth.outbound_urls import OutboundUrlPolicy
+from gateway.console.api import decide, export_routes, policy_routes, read
 from gateway.console.context import STATIC, Console, build_templates
 from gateway.console.instruction_issue import InstructionIssuer
-from gateway.console.pages import activity, overview, recommendations, signin
+from gateway.console.pages import activity, overview, policy_page, recommendations, signin
 from gateway.console.pages.render import render
 from gateway.console.pages.session import (
     CsrfFailedError,
@@ -26,17 +27,25 @@ from gateway.console.security import secure_headers
 __all__ = ["include_console"]
 
 _CSRF_MESSAGE = "The form expired or did not come from this console. Reload the page and retry."
-_ROLE_MESSAGE = "Your role does not allow this: approvers and admins decide on recommendations."
+_ROLE_MESSAGE = (
+    "Your role does not allow this: approvers and admins decide on recommendations, "
+    "admins change the tenant's settings."
+)
 
 
 def include_console(
-    app: FastAPI, *, issuer: InstructionIssuer | None = None, page_size: int = 50
+    app: FastAPI,
+    *,
+    issuer: InstructionIssuer | None = None,
+    page_size: int = 50,
+    outbound: OutboundUrlPolicy | None = None,
 ) -> None:
     """Serve the console on `app`; approvals sign instructions with `issuer`.
 
-    Without an issuer everything works except approving, which answers 503.
+    Without an issuer everything works except approving, which answers 503. `outbound` decides
+    which webhook URLs tenants may set (public addresses only by default).
     """
-    console = Console(build_templates(), issuer, page_size)
+    console = Console(build_templates(), issuer, page_size, outbound or OutboundUrlPolicy())
     app.state.console = console
     for router in (
         read.router,
@@ -46,6 +55,8 @@ def include_console(
         overview.router,
         recommendations.router,
         activity.router,
+        policy_routes.router,
+        policy_page.router,
     ):
         app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -10,9 +10,11 @@ import jinja2
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 
+from auth.outbound_urls import OutboundUrlPolicy
 from gateway.console import formatting
 from gateway.console.decisions import DecisionService
 from gateway.console.instruction_issue import InstructionIssuer
+from gateway.console.policy_settings import PolicySettings
 from gateway.wiring import Wiring
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -52,6 +54,12 @@ class Console:
     templates: Jinja2Templates
     issuer: InstructionIssuer | None
     page_size: int = 50
+    outbound: OutboundUrlPolicy = field(default_factory=OutboundUrlPolicy)
+    """Which webhook URLs tenants may set."""
+
+    def policy_settings(self, wiring: Wiring) -> PolicySettings:
+        """Tenant policy settings over the app's database."""
+        return PolicySettings(wiring.database, self.outbound)
 
     def decisions(self, wiring: Wiring) -> DecisionService:
         """The decision service over the app's database and Redis."""

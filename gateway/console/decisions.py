@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from gateway.console.instruction_issue import InstructionIssuer, IssuedInstruction
 from protocol.recommendation import Recommendation
+from protocol.topics import instructions_channel
 from store.database import Database
 from store.repositories.audit import AuditRepository
 from store.repositories.console_decisions import (
@@ -26,14 +27,10 @@ from store.repositories.console_decisions import (
     Decision,
     DecisionRepository,
 )
+from store.repositories.recommendation_expiry import expire_past_deadline
 from store.repositories.users import UserRepository
 
 _log = structlog.get_logger("gateway.console")
-
-
-def instructions_channel(cluster_id: uuid.UUID) -> str:
-    """The Redis channel an executor's long-poll listens on."""
-    return f"instructions:{cluster_id}"
 
 
 class SigningUnavailableError(RuntimeError):
@@ -85,6 +82,10 @@ class DecisionService:
         """Record the decision (and, for an approval, its instruction) and audit it."""
         if decision is Decision.APPROVE and self._issuer is None:
             raise SigningUnavailableError("instruction signing is not configured")
+        # A recommendation past its deadline expires first (committed on its own), so the
+        # decision below finds it expired and is refused as a conflict.
+        async with self._database.tenant(tenant_id) as session:
+            await expire_past_deadline(session, tenant_id, now=now, only=recommendation_id)
         async with self._database.tenant(tenant_id) as session:
             decided = await DecisionRepository(session, tenant_id).decide(
                 recommendation_id,

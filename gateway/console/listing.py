@@ -18,6 +18,7 @@ class StatusFilter(StrEnum):
     FAILED = "failed"
     REJECTED = "rejected"
     SUPERSEDED = "superseded"
+    EXPIRED = "expired"
 
 
 KINDS = [kind.value for kind in RecommendationKind]

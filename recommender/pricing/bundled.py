@@ -1,12 +1,15 @@
-"""The catalogues shipped inside the package (see `catalogue/*.json` for date and source)."""
+"""Price data shipped inside the package: the catalogues of every provider and the AWS Spot
+Instance Advisor snapshot (see `catalogue/*.json` for date and source of each)."""
 
 from __future__ import annotations
 
 from importlib import resources
 
 from recommender.pricing.instances import Catalogue, parse_catalogue
+from recommender.pricing.spot_advisor import SpotAdvisor, parse_spot_advisor
 
 BUNDLED_PROVIDERS = ("aws", "gcp", "azure")
+SPOT_ADVISOR_FILE = "aws-spot-advisor.json"
 
 
 def bundled_catalogue_bytes(provider: str) -> bytes:
@@ -24,3 +27,13 @@ def bundled_catalogue(provider: str) -> Catalogue:
 def bundled_catalogues() -> dict[str, Catalogue]:
     """Every bundled catalogue, by provider."""
     return {provider: bundled_catalogue(provider) for provider in BUNDLED_PROVIDERS}
+
+
+def bundled_spot_advisor_bytes() -> bytes:
+    """The raw JSON of the bundled Spot Instance Advisor snapshot (Linux offers)."""
+    return (resources.files("recommender.pricing") / "catalogue" / SPOT_ADVISOR_FILE).read_bytes()
+
+
+def bundled_spot_advisor() -> SpotAdvisor:
+    """The bundled Spot Instance Advisor snapshot, parsed."""
+    return parse_spot_advisor(bundled_spot_advisor_bytes())

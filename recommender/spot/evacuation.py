@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import JsonValue
 
@@ -88,6 +88,21 @@ def _deadline_seconds(notice: SpotNotice, now: datetime) -> int:
         return REBALANCE_DEADLINE_SECONDS
     remaining = int((notice.deadline - now).total_seconds())
     return min(max(remaining, 1), 86_400)
+
+
+def evacuation_expires_at(notice: SpotNotice, now: datetime) -> datetime:
+    """When the evacuation stops being worth approving: the notice deadline, else ten minutes."""
+    if notice.deadline is not None:
+        return notice.deadline
+    return now + timedelta(seconds=REBALANCE_DEADLINE_SECONDS)
+
+
+def protection_summary(node: str, moves: Sequence[PodMove]) -> str:
+    """What an evacuation protects, said instead of a saving (it saves nothing)."""
+    workloads = {m.workload for m in moves if m.workload is not None}
+    pods = f"{len(moves)} pod{'' if len(moves) == 1 else 's'}"
+    owners = f"{len(workloads)} workload{'' if len(workloads) == 1 else 's'}"
+    return f"{pods} of {owners} moved off {node} before the cloud reclaims it"
 
 
 def _targets(inventory: Inventory, doomed: Node | None) -> tuple[dict[str, Node], dict[str, Node]]:
@@ -258,6 +273,7 @@ def _recommendation(
         "notice_id": str(notice.notice_id),
         "notice_kind": notice.kind.value,
         "deadline": notice.deadline.isoformat() if notice.deadline else None,
+        "protects": protection_summary(notice.node_name, moves),
         "pods": [
             {"pod": f"{m.namespace}/{m.pod}", "workload": m.workload, "target_node": m.target_node}
             for m in moves
@@ -301,4 +317,5 @@ def _recommendation(
             if node.name == notice.node_name
         ],
         created_at=now,
+        expires_at=evacuation_expires_at(notice, now),
     )

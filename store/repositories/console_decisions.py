@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.errors import ConflictError, NotFoundError
+from store.repositories.recommendation_expiry import check_not_expired
 from store.tables import RecommendationRecord
 
 DECIDABLE_STATUSES = frozenset({"open", "snoozed"})
@@ -59,7 +60,8 @@ class DecisionRepository:
         comment: str | None = None,
         snooze_until: datetime | None = None,
     ) -> DecidedRecommendation:
-        """Apply `decision`; ConflictError unless the recommendation is open or snoozed.
+        """Apply `decision`; ConflictError unless the recommendation is open or snoozed, and
+        RecommendationExpiredError (a ConflictError) once its `expires_at` has passed.
 
         The row is locked until the transaction ends, so two people deciding at once take turns
         and the second one sees the first one's decision (a conflict), never a double approval.
@@ -73,6 +75,7 @@ class DecisionRepository:
             raise NotFoundError(f"recommendation {recommendation_id} not found")
         if row.status not in DECIDABLE_STATUSES:
             raise ConflictError(f"recommendation {recommendation_id} is already {row.status}")
+        check_not_expired(row.id, row.body, now)
         previous = row.status
         row.status = decision.value
         row.decided_by = actor

@@ -30,6 +30,8 @@ class RecommendationStatus(StrEnum):
     """Its instruction was applied by the executor."""
     FAILED = "failed"
     """Its instruction failed (and was rolled back) in the cluster."""
+    EXPIRED = "expired"
+    """Its `expires_at` (a spot evacuation's notice deadline) passed before it was approved."""
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ redelivered notice finds its row handled and changes nothing.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,7 +29,7 @@ from store.repositories.recommendations import (
     RecommendationStatus,
 )
 from store.repositories.spot_notices import SpotNoticeRepository
-from store.repositories.tenants import TenantRepository
+from store.repositories.tenant_policy import TenantPolicyRepository
 from workers.cluster_view import cluster_view
 from workers.decode import Record, decode
 from workers.errors import UnknownClusterError
@@ -38,13 +40,20 @@ log = structlog.get_logger(__name__)
 
 PROCESSED = "processed"
 DUPLICATE = "duplicate"
-AUTO_SPOT_SETTING = "auto_spot"
 AUTO_APPROVER = "policy:auto_spot"
 
 
 def utc_now() -> datetime:
     """The current time, timezone-aware."""
     return datetime.now(UTC)
+
+
+class ExecutorWakeup(Protocol):
+    """Tells the gateway that an approved instruction awaits a cluster's executor."""
+
+    async def wake(self, cluster_id: uuid.UUID, instruction_id: uuid.UUID) -> None:
+        """Announce `instruction_id`; a failure only delays delivery to the next re-check."""
+        ...
 
 
 class SpotNoticeHandler:
@@ -57,12 +66,15 @@ class SpotNoticeHandler:
         *,
         instruction_ttl_seconds: float,
         clock: Callable[[], datetime] = utc_now,
+        wakeup: ExecutorWakeup | None = None,
     ) -> None:
-        """Plan into `database`; auto-approved plans become envelopes through `issuer`."""
+        """Plan into `database`; auto-approved plans become envelopes through `issuer`, and
+        `wakeup` announces them once committed so the executor's long-poll returns at once."""
         self._database = database
         self._issuer = issuer
         self._ttl = instruction_ttl_seconds
         self._clock = clock
+        self._wakeup = wakeup
 
     async def __call__(self, record: Record) -> str:
         """Decode and handle one record; returns "processed" or "duplicate"."""
@@ -91,12 +103,14 @@ class SpotNoticeHandler:
                 return DUPLICATE
             objects = await InventoryRepository(session, tenant_id).list(cluster.id)
             plan = plan_spot_evacuation(cluster_view(cluster, objects), notice, now)
-            approved = await self._store(session, message, plan.recommendation, now)
+            instruction_id = await self._store(session, message, plan.recommendation, now)
             await notices.mark_handled(
                 notice.notice_id,
                 handled_at=now,
                 recommendation_id=plan.recommendation.recommendation_id,
             )
+        if instruction_id is not None and self._wakeup is not None:
+            await self._wakeup.wake(cluster.id, instruction_id)
         log.info(
             "spot notice handled",
             tenant_id=str(tenant_id),
@@ -104,7 +118,7 @@ class SpotNoticeHandler:
             notice_id=str(notice.notice_id),
             node=notice.node_name,
             pods=len(plan.moves),
-            auto_approved=approved,
+            auto_approved=instruction_id is not None,
         )
         return PROCESSED
 
@@ -114,8 +128,9 @@ class SpotNoticeHandler:
         message: SpotNoticeMessage,
         recommendation: Recommendation,
         now: datetime,
-    ) -> bool:
-        """Store the recommendation; approve it and issue its instruction if policy allows."""
+    ) -> uuid.UUID | None:
+        """Store the recommendation; approve it and issue its instruction if policy allows
+        (returns the instruction's id then)."""
         tenant_id = message.tenant_id
         recommendations = RecommendationRepository(session, tenant_id)
         await recommendations.create(
@@ -129,16 +144,23 @@ class SpotNoticeHandler:
                 created_at=now,
             ),
         )
-        tenant = await TenantRepository(session).current()
-        if tenant.settings.get(AUTO_SPOT_SETTING) is not True:
-            return False
+        policy = await TenantPolicyRepository(session, tenant_id).get()
+        if not policy.auto_approves_evacuation(recommendation.cluster_id):
+            return None
+        if recommendation.expires_at is not None and recommendation.expires_at <= now:
+            log.warning(
+                "spot notice handled after its deadline; the evacuation is not approved",
+                tenant_id=str(tenant_id),
+                deadline=recommendation.expires_at.isoformat(),
+            )
+            return None
         if self._issuer is None:
             log.warning(
                 "auto spot handling is on but this process cannot sign instructions "
                 "(set SLICEWISE_WORKER_KEY_ENCRYPTION_KEY); the evacuation waits for a person",
                 tenant_id=str(tenant_id),
             )
-            return False
+            return None
         await recommendations.decide(
             recommendation.recommendation_id,
             RecommendationStatus.APPROVED,
@@ -156,4 +178,4 @@ class SpotNoticeHandler:
             subject_id=str(recommendation.recommendation_id),
             details={"instruction_id": str(body.instruction_id), "node": recommendation.node},
         )
-        return True
+        return body.instruction_id

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from store.database import Database
 from store.repositories.clusters import list_all_clusters
 from store.repositories.instructions import InstructionRepository
+from store.repositories.recommendation_expiry import expire_past_deadline
 from store.repositories.recommendations import OpenSummary, RecommendationRepository
 
 log = structlog.get_logger(__name__)
@@ -25,7 +26,9 @@ async def _tenants(database: Database) -> list[uuid.UUID]:
 
 
 async def expire_all(database: Database, *, now: datetime) -> int:
-    """Expire approved instructions without a result past their expiry, tenant by tenant.
+    """Expire approved instructions without a result past their expiry, tenant by tenant;
+    returns how many. Open recommendations past their own `expires_at` (spot evacuations whose
+    notice deadline passed) expire on the same pass.
 
     "Approved" is the state of an instruction from approval until the executor reports: an
     instruction delivered but never answered before `expires_at` will be refused by the
@@ -35,8 +38,13 @@ async def expire_all(database: Database, *, now: datetime) -> int:
     for tenant_id in await _tenants(database):
         async with database.tenant(tenant_id) as session:
             count = await InstructionRepository(session, tenant_id).expire(now=now)
+            recommendations = await expire_past_deadline(session, tenant_id, now=now)
         if count:
             log.info("instructions expired", tenant_id=str(tenant_id), count=count)
+        if recommendations:
+            log.info(
+                "recommendations expired", tenant_id=str(tenant_id), count=len(recommendations)
+            )
         expired += count
     return expired
 

@@ -25,7 +25,7 @@ from protocol.tasks import (
 )
 from recommender.gpu.mig_layouts import parse_mig_config
 from workers.errors import TemporaryError
-from workers.pricing import current_pricebook, refresh_catalogues
+from workers.pricing import current_pricebook, refresh_catalogues, refresh_spot_advisor
 from workers.tasks.analysis_job import AnalysisOutcome, analyse_and_store, clusters_to_analyse
 from workers.tasks.maintenance_jobs import expire_all, send_digests
 from workers.tasks.runtime import Clients, TaskRuntime, run_job
@@ -99,14 +99,20 @@ def register_tasks(app: Celery, runtime: TaskRuntime) -> None:
 
     @app.task(name=REFRESH_PRICING, **retrying)  # type: ignore[untyped-decorator]
     def refresh_pricing() -> list[str]:
-        url = settings.pricing_url
-        if url is None:
-            log.info("no pricing URL configured; the bundled catalogues stay in use")
+        catalogue_url, advisor_url = settings.pricing_url, settings.spot_advisor_url
+        if catalogue_url is None and advisor_url is None:
+            log.info("no pricing URLs configured; the bundled price data stays in use")
             return []
 
         async def job(clients: Clients) -> list[str]:
+            refreshed: list[str] = []
             async with httpx.AsyncClient(timeout=30.0, follow_redirects=True) as client:
-                return await refresh_catalogues(clients.redis, client, url)
+                if catalogue_url is not None:
+                    refreshed += await refresh_catalogues(clients.redis, client, catalogue_url)
+                if advisor_url is not None:
+                    await refresh_spot_advisor(clients.redis, client, advisor_url)
+                    refreshed.append("spot-advisor")
+            return refreshed
 
         return run_job(settings, job)
 

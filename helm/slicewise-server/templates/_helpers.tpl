@@ -83,6 +83,21 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/* Where newer price data is fetched from (the refresh task runs in the Celery worker; beat
+sends it on the refresh interval). */}}
+{{- define "slicewise-server.pricingEnv" -}}
+{{- with .Values.pricing.catalogueUrl }}
+- name: SLICEWISE_WORKER_PRICING_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.pricing.spotAdvisorUrl }}
+- name: SLICEWISE_WORKER_SPOT_ADVISOR_URL
+  value: {{ . | quote }}
+{{- end }}
+- name: SLICEWISE_WORKER_PRICING_REFRESH_SECONDS
+  value: {{ .Values.pricing.refreshSeconds | quote }}
+{{- end }}
+
 {{/* The token issuer: the configured one, else the first ingress host over https. */}}
 {{- define "slicewise-server.issuer" -}}
 {{- $g := .Values.gateway }}

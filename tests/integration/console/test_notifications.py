@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from sqlalchemy.engine import URL
 
+from auth.outbound_urls import OutboundUrlPolicy, parse_networks
 from devstack.services import ServiceUrls
 from protocol.tasks import NOTIFY_INSTRUCTION_RESULT, NOTIFY_NEW_RECOMMENDATIONS
 from store.database import Database
@@ -25,6 +25,7 @@ from store.repositories.console_paging import PageRequest
 from store.repositories.tenants import TenantRepository
 from store.roles import DEFAULT_APP_ROLE, app_url
 from tests.integration.console.seed import SeededTenant
+from tests.support.local_http import serving
 from workers.errors import PermanentError
 from workers.notifications import (
     NotificationSender,
@@ -68,16 +69,9 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - overridden signature
             del format, args
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    holder.append(Receiver(f"http://127.0.0.1:{server.server_address[1]}/hooks/slack"))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        holder.append(Receiver(f"{url}/hooks/slack"))
         yield holder[0]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -109,7 +103,10 @@ def celery_app(notify_settings: WorkerSettings) -> Iterator[Celery]:
         app,
         notify_settings,
         sender=NotificationSender(
-            console_url="https://console.example", key_prefix=f"test:{uuid.uuid4().hex}:"
+            console_url="https://console.example",
+            key_prefix=f"test:{uuid.uuid4().hex}:",
+            # The receiver listens on loopback, which webhooks may reach only when allowed.
+            outbound=OutboundUrlPolicy(allowed_networks=parse_networks(["127.0.0.1/32"])),
         ),
     )
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -11,35 +11,21 @@ import pytest
 from lightkube import AsyncClient
 from lightkube.resources.core_v1 import Node, Pod
 
+from bench.spot_notice import termination_notice
 from executor.audit import AuditTrail
 from executor.execution import utc_now
 from executor.kube.api import PolicyApi
 from executor.notices.endpoint import AcceptanceStatus
-from executor.spot_activity import NodeActivity
+from executor.spot_activity import NodeActivity, SaasLink
 from executor.spot_fallback import SpotFallback, handle_notice_locally
 from protocol.changes import Cordon, Drain
-from protocol.snapshot import Provider
-from protocol.spot import NoticeKind, SpotNotice
 from tests.integration.executor.cluster_objects import make_node, make_pod
 from tests.integration.executor.conftest import FAST_BACKOFF, Saas
 
 pytestmark = pytest.mark.kube
 
-
-def _notice(
-    cluster_id: uuid.UUID, node: str, deadline_in: timedelta = timedelta(seconds=30)
-) -> SpotNotice:
-    now = utc_now()
-    return SpotNotice(
-        notice_id=uuid.uuid4(),
-        cluster_id=cluster_id,
-        provider=Provider.AWS,
-        kind=NoticeKind.TERMINATION,
-        node_name=node,
-        detected_at=now,
-        deadline=now + deadline_in,
-        action="terminate",
-    )
+UNREACHABLE_ACTS_WITHIN = 30.0
+"""Far below the 600 s timeout the fallback is given: it must not wait for it."""
 
 
 async def _pods_on(admin: AsyncClient, namespace: str, node: str) -> set[str]:
@@ -59,7 +45,12 @@ def make_fallback(
 ) -> FallbackFactory:
     """Builds the fallback for this test's cluster, given activity, timeout and restraint."""
 
-    def build(activity: NodeActivity, timeout: float, withheld: str | None = None) -> SpotFallback:
+    def build(
+        activity: NodeActivity,
+        timeout: float,
+        withheld: str | None = None,
+        link: SaasLink | None = None,
+    ) -> SpotFallback:
         return SpotFallback(
             kube_client,
             policy_api,
@@ -70,6 +61,7 @@ def make_fallback(
             withheld=withheld,
             backoff=FAST_BACKOFF,
             grace_period_seconds=0,
+            link=link,
         )
 
     return build
@@ -103,7 +95,7 @@ async def test_silent_saas_triggers_local_evacuation(
     node = await make_node(admin)
     pod = await make_pod(admin, namespace, node=node, owner_kind="ReplicaSet")
     fallback = make_fallback(NodeActivity(), 0.2)
-    notice = _notice(saas.cluster_id, node)
+    notice = termination_notice(saas.cluster_id, node)
     assert fallback.accept(notice).status is AcceptanceStatus.ACCEPTED
     [task] = fallback.running
     evacuation = await task
@@ -116,6 +108,25 @@ async def test_silent_saas_triggers_local_evacuation(
     assert fallback.accept(notice).status is AcceptanceStatus.DUPLICATE
 
 
+async def test_unreachable_saas_is_not_waited_for(
+    admin: AsyncClient, namespace: str, saas: Saas, make_fallback: FallbackFactory
+) -> None:
+    """After a failed poll the fallback evacuates at once instead of waiting out its timeout."""
+    node = await make_node(admin)
+    await make_pod(admin, namespace, node=node, owner_kind="ReplicaSet")
+    link = SaasLink()
+    link.failed()
+    fallback = make_fallback(NodeActivity(), 600, link=link)
+    fallback.accept(termination_notice(saas.cluster_id, node))
+    [task] = fallback.running
+    evacuation = await asyncio.wait_for(task, UNREACHABLE_ACTS_WITHIN)
+
+    assert evacuation is not None
+    assert evacuation.drain.complete
+    events = [e["event"] for e in fallback.audit.entries()]
+    assert events[:3] == ["spot-notice-received", "spot-saas-unreachable", "spot-fallback-started"]
+
+
 async def test_instruction_from_saas_keeps_the_fallback_out(
     admin: AsyncClient, namespace: str, saas: Saas, make_fallback: FallbackFactory
 ) -> None:
@@ -125,7 +136,7 @@ async def test_instruction_from_saas_keeps_the_fallback_out(
     activity = NodeActivity()
     activity.note(saas.instruction([Cordon(node=node), Drain(node=node)]))
     fallback = make_fallback(activity, 5)
-    fallback.accept(_notice(saas.cluster_id, node))
+    fallback.accept(termination_notice(saas.cluster_id, node))
     [task] = fallback.running
 
     assert await task is None
@@ -144,7 +155,7 @@ async def test_withheld_fallback_records_its_plan_and_changes_nothing(
     daemon = await make_pod(admin, namespace, node=node, owner_kind="DaemonSet")
     reason = "dry-run mode: the executor changes nothing"
     fallback = make_fallback(NodeActivity(), 0.1, reason)
-    fallback.accept(_notice(saas.cluster_id, node))
+    fallback.accept(termination_notice(saas.cluster_id, node))
     [task] = fallback.running
 
     assert await task is None

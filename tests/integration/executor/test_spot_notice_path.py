@@ -238,7 +238,9 @@ async def test_watcher_notice_reaches_the_executor_which_drains_the_node_in_time
                 if deleted >= doomed.evictable:
                     break
 
-    audit = _audit(workdir)
+    # Whether the executor's first poll failed before the notice came (then it also records
+    # that it did not wait for the SaaS) depends on timing; what it did does not.
+    audit = [e for e in _audit(workdir) if e["event"] != "spot-saas-unreachable"]
     assert [entry["event"] for entry in audit] == [
         "started",
         "spot-notice-received",

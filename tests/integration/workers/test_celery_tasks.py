@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -26,7 +27,8 @@ from protocol.tasks import (
     REFRESH_PRICING,
     RUN_CLUSTER_ANALYSIS,
 )
-from recommender.pricing.bundled import bundled_catalogue_bytes
+from recommender.pricing.bundled import bundled_catalogue_bytes, bundled_spot_advisor_bytes
+from recommender.pricing.pricebook import PriceBook
 from store.database import Database
 from store.repositories.cluster_costs import ClusterCostRepository
 from store.repositories.clusters import ClusterView
@@ -34,12 +36,13 @@ from store.repositories.recommendations import OpenSummary, RecommendationReposi
 from store.repositories.tenants import TenantView
 from store.tables import InstructionRecord
 from tests.integration.workers.conftest import eventually
+from tests.support.local_http import serving
 from tests.unit.workers.factories import T0, shop_snapshot, snapshot_message
 from workers.celery_app import create_celery_app
 from workers.errors import TemporaryError, UnknownClusterError
 from workers.ingest.handler import SnapshotIngest
 from workers.instructions import store_approved_instruction
-from workers.pricing import CACHE_KEY, current_pricebook
+from workers.pricing import CACHE_KEY, SPOT_ADVISOR_KEY, current_pricebook
 from workers.settings import WorkerSettings
 from workers.tasks.runtime import TaskRuntime
 
@@ -131,16 +134,17 @@ async def test_analysis_task_stores_then_updates_open_recommendations(
     async with database.tenant(tenant.id) as session:
         stored = await RecommendationRepository(session, tenant.id).list(cluster.id)
         [cost] = await ClusterCostRepository(session, tenant.id).history(cluster.id)
-    # node-a on-demand at 0.428 USD/h plus node-b on spot at 40 % of it, over 730 hours.
+    # node-a on-demand at 0.428 USD/h plus node-b on spot at the Spot Advisor's 55 % discount
+    # for m5.2xlarge in eu-west-1, over 730 hours.
     assert first == {
         "created": len(stored),
         "updated": 0,
         "superseded": 0,
-        "monthly_cost_usd": 437.42,
+        "monthly_cost_usd": 453.04,
     }
     assert second == {**first, "created": 0, "updated": len(stored)}
     assert ("consolidation", "node-a") in {(rec.kind, rec.body["node"]) for rec in stored}
-    assert (cost.computed_at, cost.monthly_cost_usd, cost.node_count) == (NOW, 437.42, 2)
+    assert (cost.computed_at, cost.monthly_cost_usd, cost.node_count) == (NOW, 453.04, 2)
 
 
 async def test_analysis_of_unknown_cluster_fails_without_retrying(
@@ -233,6 +237,13 @@ class _Catalogue(BaseHTTPRequestHandler):
         del format, args
 
 
+@contextlib.contextmanager
+def _published(body: bytes, path: str) -> Iterator[str]:
+    """A local server answering every GET with `body`; yields the URL of `path` on it."""
+    with serving(type("Published", (_Catalogue,), {"body": body})) as url:
+        yield f"{url}{path}"
+
+
 @pytest.fixture
 def catalogue_url() -> Iterator[str]:
     """A local server publishing the AWS catalogue with a newer date and one changed price."""
@@ -241,16 +252,24 @@ def catalogue_url() -> Iterator[str]:
     region = next(iter(doc["prices"]))
     instance = next(iter(doc["prices"][region]))
     doc["prices"][region][instance] = 1234.5
-    handler = type("Catalogue", (_Catalogue,), {"body": json.dumps(doc).encode()})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    with _published(json.dumps(doc).encode(), "/catalogue/aws.json") as url:
+        yield url
+
+
+async def _refresh_pricing(
+    settings: WorkerSettings, digests: RecordedDigests, cached_key: str
+) -> tuple[list[str], PriceBook]:
+    """Run the refresh task on a worker, then build the price book; `cached_key` is removed."""
+    app = create_celery_app(settings, TaskRuntime(settings, digest_sink=digests))
+    redis = Redis.from_url(settings.redis_url)
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/catalogue/aws.json"
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+            refreshed = await _run(app, REFRESH_PRICING)
+        return refreshed, await current_pricebook(redis)
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+        await redis.delete(cached_key)
+        await redis.aclose()
+        _close(app)
 
 
 async def test_pricing_refresh_caches_a_newer_catalogue(
@@ -258,18 +277,50 @@ async def test_pricing_refresh_caches_a_newer_catalogue(
 ) -> None:
     """The fetched catalogue lands in Redis and the next price book uses it."""
     settings = celery_settings.model_copy(update={"pricing_url": catalogue_url})
-    app = create_celery_app(settings, TaskRuntime(settings, digest_sink=digests))
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-            replaced = await _run(app, REFRESH_PRICING)
-        pricebook = await current_pricebook(redis)
-    finally:
-        await redis.delete(CACHE_KEY.format(provider="aws"))
-        await redis.aclose()
-        _close(app)
+    replaced, pricebook = await _refresh_pricing(
+        settings, digests, CACHE_KEY.format(provider="aws")
+    )
     assert replaced == ["aws"]
     assert pricebook.catalogues["aws"].as_of == "2099-01-01"
+
+
+@pytest.fixture
+def advisor_url() -> Iterator[str]:
+    """A local server publishing Spot Advisor data with p3.2xlarge in us-east-1 changed."""
+    doc = json.loads(bundled_spot_advisor_bytes())
+    doc["spot_advisor"]["us-east-1"]["Linux"]["p3.2xlarge"] = {"s": 10, "r": 0}
+    with _published(json.dumps(doc).encode(), "/spot-advisor-data.json") as url:
+        yield url
+
+
+async def test_live_pricebook_carries_the_bundled_spot_advisor(
+    celery_settings: WorkerSettings,
+) -> None:
+    """With nothing fetched, analyses price spot from the bundled advisor, with its bucket."""
+    redis = Redis.from_url(celery_settings.redis_url)
+    try:
+        price = (await current_pricebook(redis)).price("aws", "us-east-1", "p3.2xlarge")
+    finally:
+        await redis.aclose()
+    assert price is not None
+    assert price.spot_savings == pytest.approx(0.8)
+    assert price.spot_savings_estimated is False
+    assert price.interruption is not None
+    assert price.interruption.label == ">20%"
+
+
+async def test_pricing_refresh_caches_newer_spot_advisor_data(
+    celery_settings: WorkerSettings, digests: RecordedDigests, advisor_url: str
+) -> None:
+    """Advisor data fetched from the configured URL replaces the bundled snapshot."""
+    settings = celery_settings.model_copy(update={"spot_advisor_url": advisor_url})
+    refreshed, pricebook = await _refresh_pricing(settings, digests, SPOT_ADVISOR_KEY)
+    price = pricebook.price("aws", "us-east-1", "p3.2xlarge")
+    assert refreshed == ["spot-advisor"]
+    assert price is not None
+    assert price.spot_savings == pytest.approx(0.1)
+    assert price.interruption is not None
+    assert price.interruption.label == "<5%"
 
 
 async def test_pricing_refresh_without_url_is_a_no_op(celery_app: Celery) -> None:

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from datetime import timedelta
 
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import select
 
 from auth.instruction_signing import InstructionKeyring, generate_signing_key
+from devstack.services import ServiceUrls
 from protocol.canonical import canonical_json
 from protocol.changes import ActionType
 from protocol.instruction import Approval
+from protocol.topics import instructions_channel
 from store.database import Database
 from store.repositories.clusters import ClusterView
 from store.repositories.instructions import InstructionRepository
 from store.repositories.recommendations import RecommendationRepository, RecommendationStatus
 from store.repositories.spot_notices import SpotNoticeRepository
+from store.repositories.tenant_policy import TenantPolicyRepository
 from store.repositories.tenants import TenantRepository, TenantView
 from store.tables import InstructionRecord
 from tests.unit.workers.factories import T0, shop_snapshot, snapshot_message, spot_notice
@@ -25,12 +30,31 @@ from workers.errors import UnknownClusterError
 from workers.ingest.handler import SnapshotIngest
 from workers.instructions import KeyringInstructionIssuer
 from workers.spot.handler import DUPLICATE, PROCESSED, SpotNoticeHandler
+from workers.spot.wakeup import RedisExecutorWakeup
 
 NOW = T0 + timedelta(minutes=5)
 
 
 def _handler(database: Database) -> SpotNoticeHandler:
     return SpotNoticeHandler(database, None, instruction_ttl_seconds=600, clock=lambda: NOW)
+
+
+def _signing_handler(database: Database) -> SpotNoticeHandler:
+    keyring = InstructionKeyring(current=generate_signing_key())
+    return SpotNoticeHandler(
+        database,
+        KeyringInstructionIssuer(lambda: keyring),
+        instruction_ttl_seconds=600,
+        clock=lambda: NOW,
+    )
+
+
+async def _evacuation_status(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> RecommendationStatus:
+    async with database.tenant(tenant.id) as session:
+        [rec] = await RecommendationRepository(session, tenant.id).list(cluster.id)
+    return rec.status
 
 
 @pytest.fixture
@@ -86,7 +110,7 @@ async def test_keyring_issuer_stores_a_signed_instruction(
         instruction_ttl_seconds=600,
         clock=lambda: NOW,
     )
-    await handler.apply(spot_notice(tenant.id, shop.id))
+    await handler.apply(spot_notice(tenant.id, shop.id, at=NOW))
     async with database.tenant(tenant.id) as session:
         [stored] = await InstructionRepository(session, tenant.id).list(cluster_id=shop.id)
     instruction = stored.instruction
@@ -99,7 +123,56 @@ async def test_keyring_issuer_stores_a_signed_instruction(
     async with database.tenant(tenant.id) as session:
         [rec] = await RecommendationRepository(session, tenant.id).list(shop.id)
     assert (rec.status, rec.decided_by) == (RecommendationStatus.APPROVED, "policy:auto_spot")
-    assert stored.expires_at == NOW + timedelta(seconds=600)
+
+
+async def test_auto_approved_instruction_expires_at_the_notice_deadline(
+    database: Database, tenant: TenantView, shop: ClusterView
+) -> None:
+    """The two-minute notice cuts the 600 s instruction lifetime to its own deadline."""
+    async with database.tenant(tenant.id) as session:
+        await TenantRepository(session).update_settings({"auto_spot": True})
+    await _signing_handler(database).apply(spot_notice(tenant.id, shop.id, at=NOW))
+    async with database.tenant(tenant.id) as session:
+        [stored] = await InstructionRepository(session, tenant.id).list(cluster_id=shop.id)
+    assert stored.expires_at == NOW + timedelta(minutes=2)
+
+
+async def test_a_notice_handled_after_its_deadline_is_not_approved(
+    database: Database, tenant: TenantView, shop: ClusterView
+) -> None:
+    """A notice whose deadline passed before it was handled leaves no instruction behind."""
+    async with database.tenant(tenant.id) as session:
+        await TenantRepository(session).update_settings({"auto_spot": True})
+    await _signing_handler(database).apply(
+        spot_notice(tenant.id, shop.id, at=NOW - timedelta(minutes=3))
+    )
+    async with database.tenant(tenant.id) as session:
+        rows = (await session.execute(select(InstructionRecord))).scalars().all()
+    assert rows == []
+
+
+async def test_policy_for_this_cluster_approves_its_evacuation(
+    database: Database, tenant: TenantView, shop: ClusterView
+) -> None:
+    """Auto-approval switched on for the noticed cluster alone approves the evacuation."""
+    async with database.tenant(tenant.id) as session:
+        await TenantPolicyRepository(session, tenant.id).update(
+            {"auto_approve_clusters": frozenset({shop.id})}, actor="admin@example.com"
+        )
+    await _signing_handler(database).apply(spot_notice(tenant.id, shop.id, at=NOW))
+    assert await _evacuation_status(database, tenant, shop) is RecommendationStatus.APPROVED
+
+
+async def test_policy_for_another_cluster_leaves_the_evacuation_open(
+    database: Database, tenant: TenantView, shop: ClusterView
+) -> None:
+    """Auto-approval switched on for a different cluster does not approve this one's."""
+    async with database.tenant(tenant.id) as session:
+        await TenantPolicyRepository(session, tenant.id).update(
+            {"auto_approve_clusters": frozenset({uuid.uuid4()})}, actor="admin@example.com"
+        )
+    await _signing_handler(database).apply(spot_notice(tenant.id, shop.id, at=NOW))
+    assert await _evacuation_status(database, tenant, shop) is RecommendationStatus.OPEN
 
 
 async def test_redelivered_notice_changes_nothing(
@@ -120,3 +193,37 @@ async def test_notice_for_unregistered_cluster_is_refused(
     """A notice naming a cluster the tenant does not have is a permanent error."""
     with pytest.raises(UnknownClusterError):
         await _handler(database).apply(spot_notice(tenant.id, uuid.uuid4()))
+
+
+WAKEUP_WITHIN = 10.0
+
+
+async def test_policy_approval_wakes_the_executor_long_poll(
+    database: Database, tenant: TenantView, shop: ClusterView, services: ServiceUrls
+) -> None:
+    """The approved instruction's id is published on the cluster's channel after commit."""
+    async with database.tenant(tenant.id) as session:
+        await TenantRepository(session).update_settings({"auto_spot": True})
+    keyring = InstructionKeyring(current=generate_signing_key())
+    redis = Redis.from_url(services.redis_url)
+    pubsub = redis.pubsub()
+    try:
+        await pubsub.subscribe(instructions_channel(shop.id))
+        handler = SpotNoticeHandler(
+            database,
+            KeyringInstructionIssuer(lambda: keyring),
+            instruction_ttl_seconds=600,
+            clock=lambda: NOW,
+            wakeup=RedisExecutorWakeup(redis),
+        )
+        await handler.apply(spot_notice(tenant.id, shop.id, at=NOW))
+        message = None
+        async with asyncio.timeout(WAKEUP_WITHIN):
+            while message is None:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+        async with database.tenant(tenant.id) as session:
+            [stored] = await InstructionRepository(session, tenant.id).list(cluster_id=shop.id)
+    finally:
+        await pubsub.aclose()
+        await redis.aclose()
+    assert message["data"].decode() == str(stored.id)

@@ -153,6 +153,31 @@ def test_non_positive_ttl_is_refused() -> None:
         _body(ttl=timedelta(0))
 
 
+def test_expiry_is_cut_to_not_after() -> None:
+    """An instruction expires at `not_after` when that comes before the end of its ttl."""
+    body = instruction_body_for(
+        ChangeSet(actions=[Cordon(node="n1")]),
+        tenant_id=TENANT,
+        cluster_id=CLUSTER,
+        issued_at=NOW,
+        ttl=timedelta(minutes=15),
+        not_after=NOW + timedelta(seconds=90),
+    )
+    assert body.expires_at == NOW + timedelta(seconds=90)
+
+
+def test_not_after_in_the_past_is_refused() -> None:
+    """Nothing is issued for a deadline that has already passed."""
+    with pytest.raises(ValueError, match="expire before"):
+        instruction_body_for(
+            ChangeSet(actions=[Cordon(node="n1")]),
+            tenant_id=TENANT,
+            cluster_id=CLUSTER,
+            issued_at=NOW,
+            not_after=NOW - timedelta(seconds=1),
+        )
+
+
 def test_unpinned_workload_action_is_pinned_to_computed_resource_version() -> None:
     """A Scale with no precondition gets the resourceVersion its target was computed from."""
     versions = [

@@ -9,6 +9,7 @@ import pytest
 
 from bench import approval
 from devstack.services import ServiceUrls
+from tests.unit.bench.service_flags import quick_run
 
 pytestmark = pytest.mark.kube
 
@@ -19,19 +20,7 @@ def test_quick_run_reports_latencies_of_both_paths_and_their_ratio(
     """Three applied samples per path; the total spans its parts; the ratio is p50 over p50."""
     out = tmp_path / "approval.json"
 
-    result = approval.main(
-        [
-            "--quick",
-            "--out",
-            str(out),
-            "--database-url",
-            services.database_url,
-            "--redis-url",
-            services.redis_url,
-            "--kafka-bootstrap",
-            services.kafka_bootstrap,
-        ]
-    )
+    result = approval.main(quick_run(services, out))
 
     assert json.loads(out.read_text()) == result
     assert result["inputs"]["approvals"] == 3

@@ -7,24 +7,13 @@ from pathlib import Path
 
 from bench import workers
 from devstack.services import ServiceUrls
+from tests.unit.bench.service_flags import quick_run
 
 
 def test_quick_run_reports_throughput_and_speedup(services: ServiceUrls, tmp_path: Path) -> None:
     """Every snapshot of each run is folded; rates are positive; the JSON file matches."""
     out = tmp_path / "workers.json"
-    result = workers.main(
-        [
-            "--quick",
-            "--out",
-            str(out),
-            "--database-url",
-            services.database_url,
-            "--redis-url",
-            services.redis_url,
-            "--kafka-bootstrap",
-            services.kafka_bootstrap,
-        ]
-    )
+    result = workers.main(quick_run(services, out))
     assert json.loads(out.read_text()) == result
     slicewise = result["policies"]["slicewise"]
     for key in ("workers_1", "workers_2"):

@@ -383,3 +383,30 @@ def test_extra_env_reaches_the_gateway_and_every_worker() -> None:
             assert env["SLICEWISE_GATEWAY_OIDC_CLIENT_SECRET"] == oidc["valueFrom"], label
         elif container["name"] != "migrate":
             assert env["SLICEWISE_WORKER_MAX_BATCH"] == "50", label
+
+
+def test_price_data_urls_reach_the_celery_processes() -> None:
+    """The catalogue and Spot Advisor URLs and the refresh interval are set on worker and beat."""
+    values = {
+        "pricing": {
+            "catalogueUrl": "https://prices.example.com/{provider}.json",
+            "spotAdvisorUrl": "https://prices.example.com/spot-advisor-data.json",
+            "refreshSeconds": 3600,
+        }
+    }
+    manifests = _render(values)
+    for component in ("celery-worker", "celery-beat"):
+        (container,) = _pod_spec(manifests, "Deployment", f"{PREFIX}-{component}")["containers"]
+        env = env_of(container)
+        assert env["SLICEWISE_WORKER_PRICING_URL"] == "https://prices.example.com/{provider}.json"
+        assert env["SLICEWISE_WORKER_SPOT_ADVISOR_URL"] == (
+            "https://prices.example.com/spot-advisor-data.json"
+        )
+        assert env["SLICEWISE_WORKER_PRICING_REFRESH_SECONDS"] == "3600"
+
+
+def test_without_price_urls_the_bundled_data_stays() -> None:
+    """By default no price URL is set, so the workers keep the data shipped in the image."""
+    (worker,) = _pod_spec(_render(), "Deployment", f"{PREFIX}-celery-worker")["containers"]
+    assert "SLICEWISE_WORKER_SPOT_ADVISOR_URL" not in env_of(worker)
+    assert "SLICEWISE_WORKER_PRICING_URL" not in env_of(worker)

@@ -1,4 +1,4 @@
-"""Fetching a catalogue: which failures are retried and which are given up on."""
+"""Fetching price documents: which failures are retried and which are given up on."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 from recommender.pricing.bundled import bundled_catalogue_bytes
 from workers.errors import PermanentError, TemporaryError
-from workers.pricing import catalogue_urls, fetch_catalogue
+from workers.pricing import catalogue_urls, fetch_catalogue, fetch_spot_advisor
 
 
 def _client(status: int, body: bytes) -> httpx.AsyncClient:
@@ -53,3 +53,25 @@ async def test_invalid_catalogue_is_permanent() -> None:
     async with _client(200, b'{"provider": "aws"}') as client:
         with pytest.raises(PermanentError, match="invalid"):
             await fetch_catalogue(client, "https://p.example/aws.json")
+
+
+async def test_spot_advisor_document_is_validated_before_caching() -> None:
+    """A body that is not Spot Advisor data is refused, so analyses keep the data in use."""
+    async with _client(200, b'{"ranges": []}') as client:
+        with pytest.raises(PermanentError, match="invalid"):
+            await fetch_spot_advisor(client, "https://p.example/advisor.json")
+
+
+async def test_spot_advisor_server_trouble_is_temporary() -> None:
+    """A 503 from the advisor URL is retried later."""
+    async with _client(503, b"") as client:
+        with pytest.raises(TemporaryError):
+            await fetch_spot_advisor(client, "https://p.example/advisor.json")
+
+
+async def test_spot_advisor_without_offers_is_refused() -> None:
+    """Well-formed data listing no offer at all would silently flatten every discount."""
+    body = b'{"ranges": [{"index": 0, "label": "<5%", "max": 5}], "spot_advisor": {}}'
+    async with _client(200, body) as client:
+        with pytest.raises(PermanentError, match="no offers"):
+            await fetch_spot_advisor(client, "https://p.example/advisor.json")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from recommender.pricing.bundled import bundled_catalogues, bundled_spot_advisor
+from recommender.pricing.pricebook import PriceBook
 from recommender.pricing.spot_advisor import SpotAdvisorError, parse_spot_advisor
 from tests.unit.recommender.factories import advisor_bytes
 
@@ -48,3 +50,22 @@ def test_real_advisor_file_prices_p3_2xlarge() -> None:
     assert offer is not None
     assert offer.savings == pytest.approx(0.8)
     assert offer.interruption.label == ">20%"
+
+
+def test_bundled_snapshot_matches_the_published_file() -> None:
+    """The package's Linux copy gives every Linux offer of the published file unchanged."""
+    published = parse_spot_advisor(ADVISOR.read_bytes())
+    bundled = bundled_spot_advisor()
+    linux = {key: offer for key, offer in published.offers.items() if key[1] == "Linux"}
+    assert dict(bundled.offers) == linux
+
+
+def test_bundled_pricebook_uses_the_advisor_discount_and_bucket() -> None:
+    """A type the advisor lists is priced at its own discount with its interruption bucket."""
+    book = PriceBook(catalogues=bundled_catalogues(), advisor=bundled_spot_advisor())
+    price = book.price("aws", "us-east-1", "p3.2xlarge")
+    assert price is not None
+    assert price.spot_savings == pytest.approx(0.8)
+    assert price.spot_savings_estimated is False
+    assert price.interruption is not None
+    assert price.interruption.label == ">20%"

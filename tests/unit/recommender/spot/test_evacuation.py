@@ -132,3 +132,24 @@ def test_cordon_pins_the_instance_not_the_resource_version() -> None:
     cordon = plan_spot_evacuation(_cluster(), _notice(), NOW).change_set.actions[0]
     assert isinstance(cordon, Cordon)
     assert cordon.precondition.fields == {"/spec/providerID": "aws:///us-east-1a/i-spot-a"}
+
+
+def test_evacuation_expires_at_the_notice_deadline() -> None:
+    """A termination notice's evacuation can be approved until the instance is reclaimed."""
+    plan = plan_spot_evacuation(_cluster(), _notice(), NOW)
+    assert plan.recommendation.expires_at == NOW + timedelta(seconds=120)
+
+
+def test_rebalance_evacuation_expires_after_ten_minutes() -> None:
+    """A rebalance recommendation has no deadline: its evacuation expires ten minutes on."""
+    plan = plan_spot_evacuation(_cluster(), _notice(NoticeKind.REBALANCE), NOW)
+    assert plan.recommendation.expires_at == NOW + timedelta(minutes=10)
+
+
+def test_evacuation_says_what_it_protects() -> None:
+    """It saves nothing, so its evidence says which pods and workloads it keeps running."""
+    plan = plan_spot_evacuation(_cluster(), _notice(), NOW)
+    assert plan.recommendation.monthly_saving_usd == 0.0
+    assert plan.recommendation.evidence["protects"] == (
+        "2 pods of 1 workload moved off spot-a before the cloud reclaims it"
+    )

@@ -1,0 +1,122 @@
+"""A tenant's policy settings: auto-approved spot evacuations and webhook notifications.
+
+They live in the tenant row's `settings` document under fixed keys (the workers read the same
+keys), and every change is written together with an audit entry naming who made it and what
+changed, in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.repositories.audit import AuditRepository
+from store.repositories.tenants import TenantRepository
+
+AUTO_SPOT_ALL = "auto_spot"
+"""True: every cluster's evacuations are approved by policy."""
+AUTO_SPOT_CLUSTERS = "auto_spot_clusters"
+"""Ids of the clusters whose evacuations are approved by policy."""
+WEBHOOK_URL = "webhook_url"
+NOTIFY_MIN_SAVING = "notify_min_saving_usd"
+DEFAULT_MIN_SAVING_USD = 500.0
+POLICY_UPDATED = "tenant.policy.updated"
+
+
+@dataclass(frozen=True)
+class TenantPolicy:
+    """What a tenant's admins decided."""
+
+    auto_approve_all_clusters: bool = False
+    auto_approve_clusters: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    webhook_url: str | None = None
+    notify_min_saving_usd: float = DEFAULT_MIN_SAVING_USD
+
+    def auto_approves_evacuation(self, cluster_id: uuid.UUID) -> bool:
+        """Whether an evacuation of `cluster_id` is approved without a person."""
+        return self.auto_approve_all_clusters or cluster_id in self.auto_approve_clusters
+
+
+def _cluster_ids(raw: object) -> frozenset[uuid.UUID]:
+    found = set()
+    for value in raw if isinstance(raw, list) else []:
+        try:
+            found.add(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    return frozenset(found)
+
+
+def policy_from_settings(settings: Mapping[str, Any]) -> TenantPolicy:
+    """The policy in a tenant's settings document; anything malformed reads as the default."""
+    url = settings.get(WEBHOOK_URL)
+    minimum = settings.get(NOTIFY_MIN_SAVING)
+    return TenantPolicy(
+        auto_approve_all_clusters=settings.get(AUTO_SPOT_ALL) is True,
+        auto_approve_clusters=_cluster_ids(settings.get(AUTO_SPOT_CLUSTERS)),
+        webhook_url=url if isinstance(url, str) and url else None,
+        notify_min_saving_usd=(
+            float(minimum)
+            if isinstance(minimum, int | float) and not isinstance(minimum, bool)
+            else DEFAULT_MIN_SAVING_USD
+        ),
+    )
+
+
+def _settings(policy: TenantPolicy) -> dict[str, Any]:
+    return {
+        AUTO_SPOT_ALL: policy.auto_approve_all_clusters,
+        AUTO_SPOT_CLUSTERS: sorted(str(c) for c in policy.auto_approve_clusters),
+        WEBHOOK_URL: policy.webhook_url,
+        NOTIFY_MIN_SAVING: policy.notify_min_saving_usd,
+    }
+
+
+def redacted_url(url: str | None) -> str | None:
+    """Scheme and host of a URL: webhook paths often carry a secret, the audit log must not."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}/…"
+
+
+def _audited(policy: TenantPolicy) -> dict[str, Any]:
+    values = _settings(policy)
+    values[WEBHOOK_URL] = redacted_url(policy.webhook_url)
+    return values
+
+
+class TenantPolicyRepository:
+    """Read and change the session tenant's policy."""
+
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+
+    async def get(self) -> TenantPolicy:
+        """The current policy."""
+        return policy_from_settings((await TenantRepository(self._session).current()).settings)
+
+    async def update(self, changes: Mapping[str, Any], *, actor: str) -> TenantPolicy:
+        """Apply `changes` (TenantPolicy field names); audited when anything changed."""
+        before = await self.get()
+        after = replace(before, **changes)
+        if after == before:
+            return before
+        await TenantRepository(self._session).update_settings(_settings(after))
+        old, new = _audited(before), _audited(after)
+        await AuditRepository(self._session, self._tenant_id).append(
+            actor=actor,
+            action=POLICY_UPDATED,
+            subject_type="tenant",
+            subject_id=str(self._tenant_id),
+            details={
+                key: {"from": old[key], "to": new[key]} for key in new if old[key] != new[key]
+            },
+        )
+        return after

@@ -1,0 +1,195 @@
+"""Tenant policy settings over a real gateway and PostgreSQL: who may change them, the audit
+entry, and the webhook URL guard."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from auth.provisioning import Provisioning
+from gateway.console.security import CSRF_FIELD, csrf_token
+from store.database import Database
+from store.repositories.audit import AuditRepository
+from store.repositories.clusters import ClusterRepository
+from store.repositories.tenant_policy import POLICY_UPDATED, TenantPolicyRepository
+from store.repositories.tenants import TenantView
+from tests.integration.console.harness import bearer, get_json, sign_in
+from tests.integration.console.seed import PASSWORD
+from tests.integration.gateway.harness import RunningGateway
+
+PUBLIC_HOOK = "https://8.8.8.8/services/T000/B000/secret-part"
+
+
+@dataclass(frozen=True)
+class PolicyTenant:
+    """A tenant with one cluster and a user of each role."""
+
+    tenant_id: uuid.UUID
+    cluster_id: uuid.UUID
+    users: dict[str, str]
+
+
+async def _policy_tenant(
+    database: Database, provisioning: Provisioning, tenant: TenantView
+) -> PolicyTenant:
+    users = {}
+    for role in ("viewer", "approver", "admin"):
+        email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+        await provisioning.create_user(tenant.id, email, role, actor="seed", password=PASSWORD)
+        users[role] = email
+    async with database.tenant(tenant.id) as session:
+        cluster = await ClusterRepository(session, tenant.id).create(
+            f"prod-{uuid.uuid4().hex[:6]}", provider="aws", region="eu-west-1"
+        )
+    return PolicyTenant(tenant.id, cluster.id, users)
+
+
+@pytest.fixture
+async def acme(database: Database, provisioning: Provisioning, tenant: TenantView) -> PolicyTenant:
+    """The tenant whose policy the tests change."""
+    return await _policy_tenant(database, provisioning, tenant)
+
+
+@pytest.fixture
+async def globex(
+    database: Database, provisioning: Provisioning, other_tenant: TenantView
+) -> PolicyTenant:
+    """Another tenant, for isolation."""
+    return await _policy_tenant(database, provisioning, other_tenant)
+
+
+async def _patch(
+    gateway: RunningGateway, owner: PolicyTenant, role: str, body: dict[str, Any]
+) -> httpx.Response:
+    token = await sign_in(gateway, owner.users[role], PASSWORD)
+    async with gateway.client() as http:
+        return await http.patch("/v1/console/policy", headers=bearer(token), json=body)
+
+
+async def _stored(database: Database, owner: PolicyTenant) -> Any:
+    async with database.tenant(owner.tenant_id) as session:
+        return await TenantPolicyRepository(session, owner.tenant_id).get()
+
+
+async def test_admin_changes_the_policy_through_the_api(
+    console_gateway: RunningGateway, acme: PolicyTenant
+) -> None:
+    """An admin's PATCH is answered with, and GET then returns, the new settings."""
+    body = {
+        "auto_approve_clusters": [str(acme.cluster_id)],
+        "webhook_url": PUBLIC_HOOK,
+        "notify_min_saving_usd": 250,
+    }
+    changed = await _patch(console_gateway, acme, "admin", body)
+    token = await sign_in(console_gateway, acme.users["admin"], PASSWORD)
+    read = await get_json(console_gateway, "/v1/console/policy", token)
+    expected = {"auto_approve_all_clusters": False, **body, "notify_min_saving_usd": 250.0}
+    assert (changed.status_code, changed.json()) == (200, expected)
+    assert read.json() == expected
+
+
+async def test_a_policy_change_is_audited_without_the_webhook_secret(
+    console_gateway: RunningGateway, acme: PolicyTenant, database: Database
+) -> None:
+    """The audit entry names the admin and each change; the webhook appears as host only."""
+    await _patch(console_gateway, acme, "admin", {"webhook_url": PUBLIC_HOOK})
+    async with database.tenant(acme.tenant_id) as session:
+        (entry,) = await AuditRepository(session, acme.tenant_id).list(
+            subject_id=str(acme.tenant_id)
+        )
+    assert (entry.actor, entry.action) == (acme.users["admin"], POLICY_UPDATED)
+    assert entry.details == {"webhook_url": {"from": None, "to": "https://8.8.8.8/…"}}
+
+
+@pytest.mark.parametrize("role", ["viewer", "approver"])
+async def test_viewers_and_approvers_cannot_change_the_policy(
+    console_gateway: RunningGateway, acme: PolicyTenant, database: Database, role: str
+) -> None:
+    """Without the admin role a PATCH is a 403 problem and nothing changes."""
+    response = await _patch(console_gateway, acme, role, {"auto_approve_all_clusters": True})
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    assert (await _stored(database, acme)).auto_approve_all_clusters is False
+
+
+async def test_another_tenants_admin_cannot_change_the_policy(
+    console_gateway: RunningGateway, acme: PolicyTenant, globex: PolicyTenant, database: Database
+) -> None:
+    """Naming another tenant's cluster is refused, and that tenant's policy stays as it was."""
+    response = await _patch(
+        console_gateway, globex, "admin", {"auto_approve_clusters": [str(acme.cluster_id)]}
+    )
+    assert response.status_code == 422
+    assert response.json()["invalid_params"] == [
+        {"name": "auto_approve_clusters", "reason": "unknown-cluster"}
+    ]
+    assert (await _stored(database, acme)).auto_approve_clusters == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:9000/hook", "loopback"),
+        ("https://localhost/hook", "loopback"),
+        ("http://169.254.169.254/latest/meta-data/", "metadata"),
+        ("https://169.254.3.4/hook", "link-local"),
+        ("https://10.0.0.5/hook", "private"),
+        ("https://[fd00:ec2::254]/", "metadata"),
+    ],
+)
+async def test_internal_webhook_urls_are_refused(
+    console_gateway: RunningGateway, acme: PolicyTenant, database: Database, url: str, reason: str
+) -> None:
+    """Loopback, link-local, private and metadata targets (after DNS) are a 422, not stored."""
+    response = await _patch(console_gateway, acme, "admin", {"webhook_url": url})
+    assert response.status_code == 422
+    assert response.json()["invalid_params"] == [{"name": "webhook_url", "reason": reason}]
+    assert (await _stored(database, acme)).webhook_url is None
+
+
+async def test_admin_saves_the_settings_page(
+    console_gateway: RunningGateway, acme: PolicyTenant, database: Database
+) -> None:
+    """The settings form, posted with its CSRF token, stores the policy and redirects."""
+    token = await sign_in(console_gateway, acme.users["admin"], PASSWORD)
+    form = {
+        CSRF_FIELD: csrf_token(token),
+        "clusters": str(acme.cluster_id),
+        "webhook_url": PUBLIC_HOOK,
+        "notify_min_saving_usd": "750",
+    }
+    async with console_gateway.client(cookies={"slicewise_session": token}) as http:
+        page = await http.get("/console/settings")
+        saved = await http.post("/console/settings", data=form)
+    stored = await _stored(database, acme)
+    assert page.status_code == 200
+    assert (saved.status_code, saved.headers["location"]) == (303, "/console/settings?done=saved")
+    assert stored.auto_approve_clusters == frozenset({acme.cluster_id})
+    assert (stored.webhook_url, stored.notify_min_saving_usd) == (PUBLIC_HOOK, 750.0)
+
+
+async def test_the_settings_page_refuses_an_internal_webhook(
+    console_gateway: RunningGateway, acme: PolicyTenant, database: Database
+) -> None:
+    """A metadata URL on the form is shown as an error and not stored."""
+    token = await sign_in(console_gateway, acme.users["admin"], PASSWORD)
+    form = {CSRF_FIELD: csrf_token(token), "webhook_url": "http://169.254.169.254/"}
+    async with console_gateway.client(cookies={"slicewise_session": token}) as http:
+        refused = await http.post("/console/settings", data=form)
+    assert refused.status_code == 422
+    assert "metadata address" in refused.text
+    assert (await _stored(database, acme)).webhook_url is None
+
+
+async def test_the_settings_page_is_for_admins_only(
+    console_gateway: RunningGateway, acme: PolicyTenant
+) -> None:
+    """An approver gets the not-allowed page."""
+    token = await sign_in(console_gateway, acme.users["approver"], PASSWORD)
+    async with console_gateway.client(cookies={"slicewise_session": token}) as http:
+        page = await http.get("/console/settings")
+    assert page.status_code == 403

@@ -1,0 +1,34 @@
+"""`bench.spot_notice --quick`: notice to cordon through the SaaS and through the local fallback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import spot_notice
+from devstack.services import ServiceUrls
+from tests.unit.bench.service_flags import quick_run
+
+pytestmark = pytest.mark.kube
+
+
+def test_quick_run_reports_notice_to_cordon_latency_of_both_paths(
+    services: ServiceUrls, tmp_path: Path
+) -> None:
+    """Three cordoned nodes per path, each path's p50 and p99 in the figures."""
+    out = tmp_path / "spot_notice.json"
+
+    result = spot_notice.main(quick_run(services, out))
+
+    assert json.loads(out.read_text()) == result
+    assert result["inputs"]["notices"] == 3
+    saas = result["policies"]["slicewise"]["notice_to_cordon_ms"]
+    local = result["policies"]["local-fallback"]["notice_to_cordon_ms"]
+    assert saas["n"] == local["n"] == 3
+    assert 0 < saas["min"] <= saas["p50"] <= saas["p99"] <= saas["max"]
+    assert 0 < local["min"] <= local["p50"] <= local["p99"] <= local["max"]
+    figures = result["figures"]
+    assert (figures["saas_p99_ms"], figures["fallback_p99_ms"]) == (saas["p99"], local["p99"])
+    assert result["machine"]["cores"] >= 1
