@@ -14,11 +14,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+
 from auth.clock import Clock
 from gateway.instruction_results import RecordedResult, record_result
 from gateway.instruction_wakeups import InstructionWakeups
 from gateway.result_notifications import ResultNotifier
 from protocol.instruction import Instruction, InstructionResult
+from protocol.trace_context import context_from_carrier, current_carrier
 from store.database import Database
 from store.errors import NotFoundError
 from store.repositories.instructions import (
@@ -31,6 +35,15 @@ SUBSCRIBE_TIMEOUT = 5.0
 """How long start-up waits for the wake-up subscription before serving without it."""
 NOTIFY_TIMEOUT = 10.0
 """How long shutdown waits for notifications still being queued."""
+
+
+@dataclass(frozen=True)
+class DeliveredInstruction:
+    """An instruction handed to its executor, with the trace context its handling continues."""
+
+    instruction: Instruction
+    trace_context: dict[str, str]
+    """`traceparent`/`tracestate` of the delivery span (empty when the approval had none)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,7 @@ class InstructionDelivery:
         self.policy = policy or DeliveryPolicy()
         self._listener: asyncio.Task[None] | None = None
         self._notifying: set[asyncio.Task[bool]] = set()
+        self._tracer = trace.get_tracer("gateway.instructions")
 
     async def start(self) -> None:
         """Start the wake-up subscription; give it a moment to come up before serving."""
@@ -88,7 +102,7 @@ class InstructionDelivery:
         wait_seconds: float,
         *,
         gone: asyncio.Event | None = None,
-    ) -> list[Instruction]:
+    ) -> list[DeliveredInstruction]:
         """What is deliverable for the cluster, waiting up to `wait_seconds` for something.
 
         Returns early (empty) once `gone` is set: the client stopped listening.
@@ -135,7 +149,9 @@ class InstructionDelivery:
             raise NotFoundError(f"instruction {instruction_id} not found")
         return view
 
-    async def _deliver(self, tenant_id: uuid.UUID, cluster_id: uuid.UUID) -> list[Instruction]:
+    async def _deliver(
+        self, tenant_id: uuid.UUID, cluster_id: uuid.UUID
+    ) -> list[DeliveredInstruction]:
         async with self.database.tenant(tenant_id) as session:
             views = await InstructionRepository(session, tenant_id).next_deliverable(
                 cluster_id,
@@ -143,7 +159,22 @@ class InstructionDelivery:
                 limit=self.policy.batch,
                 redeliver_after=self.policy.redeliver_after,
             )
-        return [view.instruction for view in views]
+        return [self._traced(view) for view in views]
+
+    def _traced(self, view: InstructionView) -> DeliveredInstruction:
+        """The instruction with a delivery span in its approval's trace (not the poll's)."""
+        if not view.trace_context:
+            return DeliveredInstruction(view.instruction, {})
+        with self._tracer.start_as_current_span(
+            "deliver instruction",
+            context=context_from_carrier(view.trace_context),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "slicewise.instruction_id": str(view.id),
+                "slicewise.delivery_count": view.delivery_count,
+            },
+        ):
+            return DeliveredInstruction(view.instruction, current_carrier())
 
 
 async def _first_of(wakeup: asyncio.Event, gone: asyncio.Event | None, seconds: float) -> None:

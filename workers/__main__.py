@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from prometheus_client import CollectorRegistry
 
+from protocol.tracing_setup import configure_tracing
 from workers.celery_app import beat_schedule_file, create_celery_app
 from workers.logs import configure_logging
 from workers.metrics import MetricsServer
@@ -70,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = WorkerSettings()
     configure_logging(json=settings.log_json, level=settings.log_level)
+    # On when an OTLP endpoint is configured (or OTEL_TRACES_EXPORTER names an exporter).
+    configure_tracing(f"slicewise-{args.command}", default_on=True)
     if args.command == "ingest":
         asyncio.run(_until_signalled(run_ingest, settings))
     elif args.command == "spot":

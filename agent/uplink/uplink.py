@@ -14,6 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import structlog
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind
 
 from agent.backoff import Backoff
 from agent.errors import RejectedError, TemporaryError, ThrottledError
@@ -21,6 +24,7 @@ from agent.uplink.gateway import GatewayClient
 from agent.uplink.spool import Lane, Spool
 from protocol.snapshot import ClusterSnapshot
 from protocol.spot import SpotNotice
+from protocol.trace_context import inject_http
 
 JSON = "application/json"
 GZIP_LEVEL = 6
@@ -77,6 +81,7 @@ class Uplink:
         self._notices_empty = asyncio.Event()
         self._stats_changed = asyncio.Condition()
         self._log = structlog.get_logger("agent.uplink")
+        self._tracer = trace.get_tracer("agent.uplink")
 
     async def submit_snapshot(self, snapshot: ClusterSnapshot) -> None:
         """Spool a snapshot and wake its sender."""
@@ -139,7 +144,7 @@ class Uplink:
             if payload is None:
                 continue  # dropped by the size cap meanwhile
             try:
-                await self._clients[lane].post(self._paths[lane], payload, self._headers[lane])
+                await self._post(lane, payload)
             except RejectedError as e:
                 self._log.error("payload_refused", lane=lane.value, file=path.name, error=str(e))
                 self.spool.remove(path)
@@ -165,6 +170,17 @@ class Uplink:
             else:
                 self.stats.notices_sent += 1
             await self._notify()
+
+    async def _post(self, lane: Lane, payload: bytes) -> None:
+        """POST one payload in a span that starts a trace of its own (one trace per upload)."""
+        with self._tracer.start_as_current_span(
+            f"upload {lane.value}",
+            context=Context(),
+            kind=SpanKind.CLIENT,
+            attributes={"slicewise.lane": lane.value, "slicewise.payload_bytes": len(payload)},
+        ):
+            headers = inject_http(dict(self._headers[lane]))
+            await self._clients[lane].post(self._paths[lane], payload, dict(headers))
 
     async def _notify(self) -> None:
         """Wake whoever waits on the stats."""

@@ -83,7 +83,7 @@ async def test_long_poll_answers_an_empty_list_when_nothing_arrives(
 
     response = await poll(gateway, token, credentials.cluster.id, wait=0.2)
 
-    assert response.json() == {"instructions": []}
+    assert response.json() == {"instructions": [], "traces": {}}
 
 
 async def test_long_poll_of_a_client_that_went_away_stops_waiting(
