@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,7 +20,8 @@ from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind
 
 from agent.backoff import Backoff
-from agent.errors import RejectedError, TemporaryError, ThrottledError
+from agent.errors import RejectedError, TemporaryError, ThrottledError, UnavailableError
+from agent.metrics import AgentMetrics
 from agent.uplink.gateway import GatewayClient
 from agent.uplink.spool import Lane, Spool
 from protocol.snapshot import ClusterSnapshot
@@ -57,9 +59,12 @@ class Uplink:
         notices: GatewayClient,
         snapshot_backoff: Backoff | None = None,
         notice_backoff: Backoff | None = None,
+        metrics: AgentMetrics | None = None,
     ) -> None:
         """Deliver from `spool`; `snapshots` and `notices` are separate clients on purpose."""
         self.spool = spool
+        self.metrics = metrics or AgentMetrics()
+        self.metrics.watch_spool(spool)
         self.stats = UplinkStats()
         self._paths = {
             Lane.SNAPSHOTS: f"/v1/clusters/{cluster_id}/snapshots",
@@ -86,6 +91,7 @@ class Uplink:
     async def submit_snapshot(self, snapshot: ClusterSnapshot) -> None:
         """Spool a snapshot and wake its sender."""
         payload = await asyncio.to_thread(encode_snapshot, snapshot)
+        self.metrics.snapshot_bytes.observe(len(payload))
         await self._spool(Lane.SNAPSHOTS, payload)
         self._wake[Lane.SNAPSHOTS].set()
 
@@ -173,6 +179,8 @@ class Uplink:
 
     async def _post(self, lane: Lane, payload: bytes) -> None:
         """POST one payload in a span that starts a trace of its own (one trace per upload)."""
+        started = time.perf_counter()
+        outcome = "sent"
         with self._tracer.start_as_current_span(
             f"upload {lane.value}",
             context=Context(),
@@ -180,9 +188,29 @@ class Uplink:
             attributes={"slicewise.lane": lane.value, "slicewise.payload_bytes": len(payload)},
         ):
             headers = inject_http(dict(self._headers[lane]))
-            await self._clients[lane].post(self._paths[lane], payload, dict(headers))
+            try:
+                await self._clients[lane].post(self._paths[lane], payload, dict(headers))
+            except (RejectedError, TemporaryError) as e:
+                outcome = "failed"
+                self.metrics.upload_failures.labels(lane.value, _failure_status(e)).inc()
+                raise
+            finally:
+                self.metrics.upload_seconds.labels(lane.value, outcome).observe(
+                    time.perf_counter() - started
+                )
 
     async def _notify(self) -> None:
         """Wake whoever waits on the stats."""
         async with self._stats_changed:
             self._stats_changed.notify_all()
+
+
+def _failure_status(error: RejectedError | TemporaryError) -> str:
+    """The HTTP status a failed upload got, or `network` when no answer came."""
+    match error:
+        case RejectedError(status=status) | UnavailableError(status=status):
+            return str(status)
+        case ThrottledError():
+            return "429"
+        case _:
+            return "network"

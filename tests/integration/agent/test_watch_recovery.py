@@ -12,6 +12,7 @@ from lightkube.resources.core_v1 import Pod as KubePod
 
 from agent.collector import Collector
 from agent.kube.client import kube_client
+from agent.metrics import AgentMetrics
 from protocol.snapshot import Pod
 from tests.integration.agent import objects
 from tests.integration.agent.conftest import (
@@ -75,8 +76,9 @@ async def test_relist_after_410_gone_catches_changes_missed_meanwhile(
 ) -> None:
     """Resuming from compacted history (410) relists, catching a deletion and a creation."""
     settings = agent_settings(write_kubeconfig(agent_kube.admin, tmp_path), tmp_path / "spool")
+    metrics = AgentMetrics()
     async with kube_client(settings) as client:
-        collector = Collector(settings, client)
+        collector = Collector(settings, client, metrics=metrics)
         async with keep_running(collector):
             await admin.create(objects.pod(namespace, "old"))
             await eventually(collector, lambda s: any(p.name == "old" for p in s.pods))
@@ -91,3 +93,27 @@ async def test_relist_after_410_gone_catches_changes_missed_meanwhile(
         async with keep_running(collector):
             await eventually(collector, lambda _: _pod_names(namespace, collector) == {"new"})
     assert collector.inventory.tables["pods"].relists == 1
+    assert metrics.registry.get_sample_value("slicewise_agent_relists_total", {"kind": "pods"}) == 1
+
+
+async def test_watch_events_are_counted_by_kind_and_type(
+    agent_kube: KubeApiServer, admin: AsyncClient, namespace: str, tmp_path: Path
+) -> None:
+    """A pod created and deleted while watched counts ADDED and DELETED pod events."""
+    settings = agent_settings(write_kubeconfig(agent_kube.admin, tmp_path), tmp_path / "spool")
+    metrics = AgentMetrics()
+    async with kube_client(settings) as client:
+        collector = Collector(settings, client, metrics=metrics)
+        async with keep_running(collector):
+            await admin.create(objects.pod(namespace, "counted"))
+            await eventually(collector, lambda _: _pod_names(namespace, collector) == {"counted"})
+            await delete_quietly(admin, KubePod, "counted", namespace)
+            await eventually(collector, lambda _: _pod_names(namespace, collector) == set())
+
+    def events(kind: str) -> float | None:
+        return metrics.registry.get_sample_value(
+            "slicewise_agent_watch_events_total", {"kind": "pods", "type": kind}
+        )
+
+    assert (events("ADDED") or 0) >= 1
+    assert (events("DELETED") or 0) >= 1
