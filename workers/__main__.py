@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from protocol.tracing_setup import configure_tracing
 from workers.celery_app import beat_schedule_file, create_celery_app
+from workers.celery_metrics import BeatMetrics, TaskMetrics
 from workers.logs import configure_logging
 from workers.metrics import MetricsServer
 from workers.processes import run_ingest, run_spot
@@ -37,6 +38,7 @@ async def _until_signalled(
 def _celery_worker(settings: WorkerSettings) -> None:
     app = create_celery_app(settings)
     registry = CollectorRegistry()
+    TaskMetrics(registry).install(app)
     depth = CeleryQueueDepth(settings.redis_url, settings.celery_queue)
     registry.register(depth)
     try:
@@ -55,13 +57,16 @@ def _celery_worker(settings: WorkerSettings) -> None:
 
 def _celery_beat(settings: WorkerSettings) -> None:
     app = create_celery_app(settings)
-    app.start(
-        [
-            "beat",
-            f"--loglevel={settings.log_level}",
-            f"--schedule={beat_schedule_file(settings)}",
-        ]
-    )
+    registry = CollectorRegistry()
+    BeatMetrics(registry).connect()
+    with MetricsServer(registry, settings.metrics_host, settings.metrics_port):
+        app.start(
+            [
+                "beat",
+                f"--loglevel={settings.log_level}",
+                f"--schedule={beat_schedule_file(settings)}",
+            ]
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
