@@ -89,20 +89,13 @@ class SpoolCollector(Collector):
     def __init__(self, spool: Spool) -> None:
         self._spool = spool
 
-    def describe(self) -> list[GaugeMetricFamily]:
-        """No description ahead of time: the lanes are read at collection."""
-        return []
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """The families served, without reading the disk."""
+        yield from _spool_families()
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """One sample per lane of each gauge."""
-        size = GaugeMetricFamily(
-            "slicewise_agent_spool_bytes", "Bytes waiting in the spool, by lane", labels=["lane"]
-        )
-        age = GaugeMetricFamily(
-            "slicewise_agent_spool_oldest_age_seconds",
-            "Age of the oldest payload waiting in the spool (0 when the lane is empty), by lane",
-            labels=["lane"],
-        )
+        size, age = _spool_families()
         now = time.time()
         for lane in Lane:
             stats = [stat for path in self._spool.pending(lane) if (stat := _stat(path))]
@@ -110,6 +103,18 @@ class SpoolCollector(Collector):
             age.add_metric([lane.value], max(now - stats[0][1], 0.0) if stats else 0.0)
         yield size
         yield age
+
+
+def _spool_families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+    size = GaugeMetricFamily(
+        "slicewise_agent_spool_bytes", "Bytes waiting in the spool, by lane", labels=["lane"]
+    )
+    age = GaugeMetricFamily(
+        "slicewise_agent_spool_oldest_age_seconds",
+        "Age of the oldest payload waiting in the spool (0 when the lane is empty), by lane",
+        labels=["lane"],
+    )
+    return size, age
 
 
 def _stat(path: Path) -> tuple[int, float] | None:

@@ -158,6 +158,13 @@ topologySpreadConstraints:
 {{- else if $enabled }}true{{ end }}
 {{- end }}
 
+{{- define "slicewise-server.prometheusRuleEnabled" -}}
+{{- $enabled := .Values.monitoring.prometheusRule.enabled }}
+{{- if eq (toString $enabled) "auto" }}
+{{- if .Capabilities.APIVersions.Has "monitoring.coreos.com/v1" }}true{{ end }}
+{{- else if $enabled }}true{{ end }}
+{{- end }}
+
 {{/* The consumer workers, in a fixed order: name, command word and values. */}}
 {{- define "slicewise-server.consumers" -}}
 - {component: ingest-worker, command: ingest, key: ingest}
