@@ -7,10 +7,7 @@ consumer loop. Spans are caught with the SDK's in-memory exporter.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,21 +16,18 @@ from opentelemetry.sdk.trace import ReadableSpan
 from sqlalchemy.engine import URL
 
 from agent.settings import AgentSettings
-from agent.uplink.gateway import GatewayClient
-from agent.uplink.spool import Spool
-from agent.uplink.uplink import Uplink
 from auth.hashing import SecretHasher
 from auth.provisioning import ClusterCredentials, Provisioning
 from auth.sealing import KeyEncryptionKey
-from devstack.process import free_port
 from devstack.services import ServiceUrls
 from gateway.settings import GatewaySettings
 from store.database import Database
 from store.repositories.tenants import TenantView
 from store.roles import DEFAULT_APP_ROLE, app_url
 from tests.integration.gateway.harness import RunningGateway, serve, small_snapshot
+from tests.integration.workers.conftest import fresh_worker_settings, running_ingest
+from tests.support.running_uplink import running_uplink
 from tests.support.spans import RecordingExporter, lineage, named, our_names
-from workers.processes import run_ingest
 from workers.settings import WorkerSettings
 
 FOLDED_WITHIN = 90.0
@@ -56,7 +50,13 @@ def settings(services: ServiceUrls, owner_database_url: URL) -> Settings:
         hide_password=False
     )
     gateway = _gateway_settings(services, database_url, suffix)
-    return Settings(gateway, _worker_settings(services, database_url, gateway, suffix))
+    worker = fresh_worker_settings(services, owner_database_url).model_copy(
+        update={
+            "snapshots_topic": gateway.snapshots_topic,
+            "spot_notices_topic": gateway.spot_notices_topic,
+        }
+    )
+    return Settings(gateway, worker)
 
 
 def _gateway_settings(services: ServiceUrls, database_url: str, suffix: str) -> GatewaySettings:
@@ -75,32 +75,11 @@ def _gateway_settings(services: ServiceUrls, database_url: str, suffix: str) -> 
     )
 
 
-def _worker_settings(
-    services: ServiceUrls, database_url: str, gateway: GatewaySettings, suffix: str
-) -> WorkerSettings:
-    return WorkerSettings(
-        database_url=database_url,
-        database_pool_size=2,
-        redis_url=services.redis_url,
-        kafka_bootstrap=services.kafka_bootstrap,
-        client_id=f"trace-{suffix}",
-        ingest_group_id=f"trace-ingest-{suffix}",
-        spot_group_id=f"trace-spot-{suffix}",
-        snapshots_topic=gateway.snapshots_topic,
-        spot_notices_topic=gateway.spot_notices_topic,
-        dead_letter_topic=f"trace.dead-letter.{suffix}",
-        metrics_port=free_port(),
-        session_timeout_ms=6000,
-        log_json=False,
-    )
-
-
-@contextlib.asynccontextmanager
-async def _uplink(
+def _agent_settings(
     gateway: RunningGateway, credentials: ClusterCredentials, spool: Path
-) -> AsyncIterator[Uplink]:
-    """The agent's uplink, sending to `gateway` until the block ends."""
-    settings = AgentSettings.model_validate(
+) -> AgentSettings:
+    """The agent of `credentials`' cluster, reporting to `gateway`."""
+    return AgentSettings.model_validate(
         {
             "gateway_url": gateway.url,
             "cluster_id": credentials.cluster.id,
@@ -110,32 +89,6 @@ async def _uplink(
             "log_json": False,
         }
     )
-    uplink = Uplink(
-        Spool(spool, settings.spool_max_bytes),
-        cluster_id=str(credentials.cluster.id),
-        snapshots=GatewayClient(settings),
-        notices=GatewayClient(settings),
-    )
-    task = asyncio.create_task(uplink.run())
-    try:
-        yield uplink
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await uplink.aclose()
-
-
-@contextlib.asynccontextmanager
-async def _ingest(settings: WorkerSettings) -> AsyncIterator[None]:
-    """The ingest worker's consumer loop in this event loop until the block ends."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_ingest(settings, stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
 
 
 def _folded(spans: tuple[ReadableSpan, ...]) -> bool:
@@ -156,8 +109,8 @@ async def test_one_trace_follows_a_snapshot_from_the_agent_to_the_fold(
     snapshot = small_snapshot(credentials.cluster.id)
     async with (
         serve(settings.gateway) as gateway,
-        _uplink(gateway, credentials, tmp_path / "spool") as uplink,
-        _ingest(settings.worker),
+        running_uplink(_agent_settings(gateway, credentials, tmp_path / "spool")) as uplink,
+        running_ingest(settings.worker),
     ):
         await uplink.submit_snapshot(snapshot)
         finished = await spans.wait_for(_folded, within=FOLDED_WITHIN)

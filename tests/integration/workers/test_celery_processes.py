@@ -70,8 +70,13 @@ def _process(name: str, settings: WorkerSettings, tmp_path: Path) -> ManagedProc
     )
 
 
-async def _at_least_one(port: int, name: str, task: str) -> bool:
-    return await metric(port, name, task=task) >= 1
+async def _counted(port: int, name: str, what: str, within: float) -> None:
+    """Wait until the analysis scheduler task counts at least once under `name`."""
+
+    async def counted() -> bool:
+        return await metric(port, name, task=SCHEDULE_ALL_ANALYSES) >= 1
+
+    await eventually(counted, within=within, what=what)
 
 
 async def test_beat_counts_the_schedules_it_fires(
@@ -81,12 +86,8 @@ async def test_beat_counts_the_schedules_it_fires(
     settings = _periodic(worker_settings, tmp_path)
     beat = _process("beat", settings, tmp_path)
     try:
-        await eventually(
-            lambda: _at_least_one(
-                settings.metrics_port, "slicewise_beat_schedules_fired_total", SCHEDULE_ALL_ANALYSES
-            ),
-            within=60,
-            what="a schedule fired",
+        await _counted(
+            settings.metrics_port, "slicewise_beat_schedules_fired_total", "a schedule fired", 60
         )
         assert beat.running(), beat.log_tail()
     finally:
@@ -101,12 +102,8 @@ async def test_worker_counts_the_tasks_its_pool_started(
     beat = _process("beat", settings.model_copy(update={"metrics_port": free_port()}), tmp_path)
     worker = _process("worker", settings, tmp_path)
     try:
-        await eventually(
-            lambda: _at_least_one(
-                settings.metrics_port, "slicewise_celery_tasks_started_total", SCHEDULE_ALL_ANALYSES
-            ),
-            within=90,
-            what="a task started",
+        await _counted(
+            settings.metrics_port, "slicewise_celery_tasks_started_total", "a task started", 90
         )
         assert worker.running(), worker.log_tail()
     finally:

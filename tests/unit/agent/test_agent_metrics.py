@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,10 +16,11 @@ from agent.settings import AgentSettings
 from agent.spot.aws import AwsImds
 from agent.spot.watcher import SpotWatcher
 from agent.uplink.spool import Lane, Spool
-from agent.uplink.uplink import Uplink, encode_snapshot
+from agent.uplink.uplink import encode_snapshot
 from agent.wiring import build_uplink
 from devstack.process import free_port
 from protocol.snapshot import ClusterInfo, ClusterSnapshot
+from tests.support.running_uplink import running_uplink
 from tests.unit.agent.cloud_metadata import FakeAwsImds
 from tests.unit.agent.fake_gateway import FakeGateway
 from tests.unit.agent.http_servers import serving
@@ -56,44 +54,33 @@ def _snapshot() -> ClusterSnapshot:
     )
 
 
-@contextlib.asynccontextmanager
-async def _running(settings: AgentSettings) -> AsyncIterator[Uplink]:
-    uplink = build_uplink(settings, AgentMetrics())
-    task = asyncio.create_task(uplink.run())
-    try:
-        yield uplink
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await uplink.aclose()
-
-
 def _value(metrics: AgentMetrics, name: str, **labels: str) -> float | None:
     return metrics.registry.get_sample_value(name, labels)
+
+
+async def _failures_counted(settings: AgentSettings, status: str) -> float | None:
+    """Upload failures of the snapshot lane under `status`, once one upload has failed."""
+    async with running_uplink(settings) as uplink:
+        await uplink.submit_snapshot(_snapshot())
+        await uplink.wait_for(lambda stats: stats.failures[Lane.SNAPSHOTS] >= 1)
+    return _value(
+        uplink.metrics, "slicewise_agent_upload_failures_total", lane="snapshots", status=status
+    )
 
 
 async def test_upload_failures_are_counted_by_http_status(tmp_path: Path) -> None:
     """A 503 from the gateway counts under status 503 of its lane."""
     gateway = FakeGateway(CLIENT_ID, SECRET, CLUSTER, fail_with=503)
-    async with serving(gateway.app()) as base, _running(_settings(base, tmp_path)) as uplink:
-        await uplink.submit_snapshot(_snapshot())
-        await uplink.wait_for(lambda stats: stats.failures[Lane.SNAPSHOTS] >= 1)
-    failures = _value(
-        uplink.metrics, "slicewise_agent_upload_failures_total", lane="snapshots", status="503"
-    )
+    async with serving(gateway.app()) as base:
+        failures = await _failures_counted(_settings(base, tmp_path), "503")
     assert failures is not None
     assert failures >= 1
 
 
 async def test_an_unreachable_gateway_counts_as_a_network_failure(tmp_path: Path) -> None:
     """No answer at all is status `network`."""
-    async with _running(_settings(f"http://127.0.0.1:{free_port()}", tmp_path)) as uplink:
-        await uplink.submit_snapshot(_snapshot())
-        await uplink.wait_for(lambda stats: stats.failures[Lane.SNAPSHOTS] >= 1)
-    failures = _value(
-        uplink.metrics, "slicewise_agent_upload_failures_total", lane="snapshots", status="network"
-    )
+    settings = _settings(f"http://127.0.0.1:{free_port()}", tmp_path)
+    failures = await _failures_counted(settings, "network")
     assert failures is not None
     assert failures >= 1
 
@@ -101,7 +88,7 @@ async def test_an_unreachable_gateway_counts_as_a_network_failure(tmp_path: Path
 async def test_a_delivered_upload_is_timed_under_outcome_sent(tmp_path: Path) -> None:
     """One accepted snapshot is one observation of the upload latency, outcome `sent`."""
     gateway = FakeGateway(CLIENT_ID, SECRET, CLUSTER)
-    async with serving(gateway.app()) as base, _running(_settings(base, tmp_path)) as uplink:
+    async with serving(gateway.app()) as base, running_uplink(_settings(base, tmp_path)) as uplink:
         await uplink.submit_snapshot(_snapshot())
         await uplink.wait_for(lambda stats: stats.snapshots_sent == 1)
     count = _value(
@@ -152,7 +139,7 @@ async def test_a_new_spot_notice_is_counted_once_by_kind(tmp_path: Path) -> None
         serving(gateway.app()) as gw,
         serving(imds.app()) as md,
         httpx2.AsyncClient(trust_env=False, timeout=5.0) as http,
-        _running(_settings(gw, tmp_path)) as uplink,
+        running_uplink(_settings(gw, tmp_path)) as uplink,
     ):
         watcher = SpotWatcher(
             AwsImds(http, md),
