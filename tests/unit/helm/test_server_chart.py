@@ -338,3 +338,15 @@ def test_extra_env_reaches_the_gateway_and_every_worker() -> None:
             assert env["SLICEWISE_GATEWAY_OIDC_CLIENT_SECRET"] == oidc["valueFrom"], label
         elif container["name"] != "migrate":
             assert env["SLICEWISE_WORKER_MAX_BATCH"] == "50", label
+
+
+def test_tracing_endpoint_reaches_every_server_process() -> None:
+    """tracing.otlpEndpoint is every container's OTEL_EXPORTER_OTLP_ENDPOINT."""
+    endpoint = "http://otel-collector.observability.svc:4318"
+    found = {
+        label: env_of(container).get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        for label, container in containers(_render({"tracing": {"otlpEndpoint": endpoint}}))
+        if "migrat" not in label
+    }
+    assert found
+    assert set(found.values()) == {endpoint}
