@@ -28,6 +28,9 @@ $(STAMP): $(LOCKED) pyproject.toml requirements/build.in
 	@command -v chromium >/dev/null || { \
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v promtool >/dev/null || { \
+		echo "installing Debian's prometheus for promtool (the alerting-rule check)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the project with every extra, from the lock

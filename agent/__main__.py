@@ -20,6 +20,7 @@ from agent.errors import PermanentError
 from agent.logs import configure_logging
 from agent.settings import AgentSettings
 from agent.wiring import run_agent, run_spot_watcher
+from protocol.tracing_setup import configure_tracing
 
 COMMANDS: dict[str, Callable[[AgentSettings], Coroutine[Any, Any, None]]] = {
     "collect": run_agent,
@@ -44,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cluster_id=str(settings.cluster_id),
         process=args.command,
     )
+    # Off unless OTEL_TRACES_EXPORTER asks for an exporter; the SDK is imported only then.
+    configure_tracing(f"slicewise-agent-{args.command}", default_on=False)
     try:
         asyncio.run(_until_signalled(COMMANDS[args.command](settings)))
     except PermanentError as e:

@@ -24,6 +24,7 @@ from agent.kube.kinds import KINDS, KindSpec
 from agent.kube.metrics import read_metrics
 from agent.kube.permissions import check_permissions
 from agent.kube.watcher import KindWatcher
+from agent.metrics import AgentMetrics
 from agent.settings import AgentSettings
 from agent.snapshot import InventoryView, build_snapshot
 from protocol.snapshot import ClusterInfo, ClusterSnapshot, Usage
@@ -50,6 +51,7 @@ class Collector:
         http: httpx2.AsyncClient | None = None,
         kinds: Sequence[KindSpec] = KINDS,
         clock: Clock = utc_now,
+        metrics: AgentMetrics | None = None,
     ) -> None:
         """`http` is used for the DCGM exporter and is needed only when `dcgm_url` is set."""
         self._settings = settings
@@ -67,6 +69,7 @@ class Collector:
                 chunk_size=settings.list_chunk_size,
                 watch_timeout=settings.watch_timeout_seconds,
                 backoff=Backoff(cap=settings.kube_retry_max_seconds),
+                metrics=metrics,
             )
             for spec in kinds
         ]

@@ -19,6 +19,14 @@ class ThrottledError(TemporaryError):
         super().__init__(message)
 
 
+class UnavailableError(TemporaryError):
+    """The gateway answered with an HTTP status worth retrying (401, 408, 425, 5xx)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        self.status = status
+        super().__init__(message)
+
+
 class PermanentError(AgentError):
     """Retrying the same thing will fail the same way."""
 

@@ -7,6 +7,8 @@ import sys
 
 import structlog
 
+from protocol.trace_context import add_trace_ids
+
 
 def configure_logging(*, json: bool, level: str = "info", **bound: str) -> None:
     """Route structlog to stderr at `level`, as JSON or human-readable, with `bound` context."""
@@ -16,6 +18,7 @@ def configure_logging(*, json: bool, level: str = "info", **bound: str) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_ids,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,

@@ -15,6 +15,7 @@ from agent.clock import utc_now
 from agent.collector import Collector
 from agent.errors import PermanentError
 from agent.kube.client import kube_client
+from agent.metrics import AgentMetrics, serving_metrics
 from agent.settings import AgentSettings
 from agent.spot.aws import AwsImds
 from agent.spot.azure import AzureScheduledEvents
@@ -28,7 +29,7 @@ from agent.uplink.uplink import Uplink
 from protocol.snapshot import Provider
 
 
-def build_uplink(settings: AgentSettings) -> Uplink:
+def build_uplink(settings: AgentSettings, metrics: AgentMetrics | None = None) -> Uplink:
     """The spool and two gateway clients (one per lane); the caller closes the uplink."""
     return Uplink(
         Spool(settings.spool_dir, settings.spool_max_bytes),
@@ -37,6 +38,7 @@ def build_uplink(settings: AgentSettings) -> Uplink:
         notices=GatewayClient(settings),
         snapshot_backoff=Backoff(base=1.0, cap=settings.snapshot_retry_max_seconds),
         notice_backoff=Backoff(base=0.1, cap=settings.notice_retry_max_seconds),
+        metrics=metrics,
     )
 
 
@@ -67,7 +69,10 @@ def spot_source(settings: AgentSettings, http: httpx2.AsyncClient) -> SpotSource
 
 
 def spot_watcher(
-    settings: AgentSettings, http: httpx2.AsyncClient, sink: NoticeSink
+    settings: AgentSettings,
+    http: httpx2.AsyncClient,
+    sink: NoticeSink,
+    metrics: AgentMetrics | None = None,
 ) -> SpotWatcher:
     """A watcher of this node's spot notices feeding `sink`."""
     if not settings.node_name:
@@ -81,6 +86,7 @@ def spot_watcher(
         node_name=settings.node_name,
         poll_seconds=settings.spot_poll_seconds,
         clock=utc_now,
+        metrics=metrics,
     )
 
 
@@ -107,12 +113,17 @@ class AgentParts:
 @contextlib.asynccontextmanager
 async def agent_parts(settings: AgentSettings) -> AsyncIterator[AgentParts]:
     """Build the collector process; its clients close when the block ends."""
-    uplink = build_uplink(settings)
-    delivery = notice_delivery(settings, uplink) if settings.watch_spot_notices else None
+    metrics = AgentMetrics()
+    uplink = build_uplink(settings, metrics)
+    delivery = notice_delivery(settings, uplink, metrics) if settings.watch_spot_notices else None
     try:
         async with kube_client(settings) as client, local_http(settings) as http:
-            collector = Collector(settings, client, http=http, clock=utc_now)
-            spot = spot_watcher(settings, http, delivery.sink) if delivery is not None else None
+            collector = Collector(settings, client, http=http, clock=utc_now, metrics=metrics)
+            spot = (
+                spot_watcher(settings, http, delivery.sink, metrics)
+                if delivery is not None
+                else None
+            )
             yield AgentParts(collector, uplink, spot, delivery)
     finally:
         await uplink.aclose()
@@ -123,7 +134,10 @@ async def agent_parts(settings: AgentSettings) -> AsyncIterator[AgentParts]:
 async def run_agent(settings: AgentSettings) -> None:
     """The collector and its uplink (and, when enabled, this node's spot watcher)."""
     async with agent_parts(settings) as parts:
-        await parts.run()
+        # One registry per process, held by the uplink and shared by every part.
+        metrics = parts.uplink.metrics
+        with serving_metrics(metrics, settings.metrics_port, settings.metrics_host):
+            await parts.run()
 
 
 async def run_spot_watcher(settings: AgentSettings) -> None:
@@ -131,13 +145,15 @@ async def run_spot_watcher(settings: AgentSettings) -> None:
 
     Each notice also goes straight to the executor when `executor_url` is set.
     """
-    uplink = build_uplink(settings)
-    delivery = notice_delivery(settings, uplink)
+    metrics = AgentMetrics()
+    uplink = build_uplink(settings, metrics)
+    delivery = notice_delivery(settings, uplink, metrics)
     try:
         async with local_http(settings) as http:
-            watcher = spot_watcher(settings, http, delivery.sink)
+            watcher = spot_watcher(settings, http, delivery.sink, metrics)
             relay = delivery.relay.run() if delivery.relay is not None else None
-            await _run_all(watcher.run(), uplink.run(), relay)
+            with serving_metrics(metrics, settings.metrics_port, settings.metrics_host):
+                await _run_all(watcher.run(), uplink.run(), relay)
     finally:
         await uplink.aclose()
         await delivery.aclose()

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from executor.service import configure_logging, run_until_signalled
 from executor.settings import ExecutorSettings
+from protocol.tracing_setup import configure_tracing
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -21,6 +22,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     ).parse_args(argv)
     settings = ExecutorSettings()
     configure_logging(settings.log_json)
+    # Off unless OTEL_TRACES_EXPORTER asks for an exporter; the SDK is imported only then.
+    configure_tracing("slicewise-executor", default_on=False)
     asyncio.run(run_until_signalled(settings))
 
 

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from executor.errors import GatewayRejectedError, TemporaryExecutorError
 from protocol.instruction import Instruction, InstructionResult
+from protocol.trace_context import inject_http
 
 SCOPE = "instructions"
 EXPIRY_MARGIN_SECONDS = 30.0
@@ -90,6 +91,8 @@ class Delivery:
     instructions: list[Instruction] = field(default_factory=list)
     malformed: list[str] = field(default_factory=list)
     """Why each unparseable item was dropped."""
+    traces: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Trace headers by instruction id: handling an instruction continues its approval's trace."""
 
 
 class GatewayClient:
@@ -123,10 +126,11 @@ class GatewayClient:
         if response.status_code != 200:
             raise GatewayRejectedError(response.status_code, _detail(response))
         try:
-            items = response.json()["instructions"]
+            document = response.json()
+            items = document["instructions"]
         except (ValueError, KeyError, TypeError) as e:
             raise TemporaryExecutorError(f"malformed instruction list: {e}") from e
-        delivery = Delivery()
+        delivery = Delivery(traces=_traces(document.get("traces")))
         for item in items if isinstance(items, list) else []:
             try:
                 delivery.instructions.append(Instruction.model_validate(item))
@@ -143,7 +147,8 @@ class GatewayClient:
             "POST",
             url,
             content=result.model_dump_json(),
-            headers={"Content-Type": "application/json"},
+            # The report continues the trace of the instruction's handling.
+            headers=dict(inject_http({"Content-Type": "application/json"})),
             timeout=self._timeout,
         )
         if response.status_code not in {200, 201, 202, 204}:
@@ -169,6 +174,17 @@ async def _send(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -
     if response.status_code == 429 or response.status_code >= 500:
         raise TemporaryExecutorError(f"gateway answered {response.status_code}")
     return response
+
+
+def _traces(found: object) -> dict[str, dict[str, str]]:
+    """The well-formed entries of a delivery's trace map (tracing never fails a delivery)."""
+    if not isinstance(found, dict):
+        return {}
+    return {
+        str(key): {str(name): str(value) for name, value in carrier.items()}
+        for key, carrier in found.items()
+        if isinstance(carrier, dict)
+    }
 
 
 def _detail(response: httpx.Response) -> str:

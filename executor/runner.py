@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 from executor.audit import AuditTrail
 from executor.errors import (
@@ -31,6 +33,7 @@ from executor.spot_activity import NodeActivity, SaasLink
 from executor.state import ExecutorState
 from executor.verification import VerificationPolicy, verify_instruction
 from protocol.instruction import ActionOutcome, Instruction, InstructionResult, Outcome
+from protocol.trace_context import context_from_carrier
 
 log = structlog.get_logger("executor.runner")
 
@@ -69,21 +72,38 @@ class Runner:
         self.link = link or SaasLink()
         self.metrics = metrics
         self.clock = clock
+        self._tracer = trace.get_tracer("executor.runner")
 
     @property
     def mode(self) -> Mode:
         """How much this executor may do on its own."""
         return self.policy.mode
 
-    async def handle(self, instruction: Instruction) -> InstructionResult:
-        """Verify and execute one instruction; the result is audited and queued for reporting."""
+    async def handle(
+        self, instruction: Instruction, trace_context: dict[str, str] | None = None
+    ) -> InstructionResult:
+        """Verify and execute one instruction; the result is audited and queued for reporting.
+
+        The handling is a span in the trace of the instruction's approval (`trace_context`, as
+        delivered), and so is the report of its result.
+        """
         body = instruction.body
-        with structlog.contextvars.bound_contextvars(
-            instruction_id=str(body.instruction_id),
-            tenant_id=str(body.tenant_id),
-            cluster_id=str(self.policy.cluster_id),
+        with (
+            self._tracer.start_as_current_span(
+                "handle instruction",
+                context=context_from_carrier(trace_context),
+                kind=SpanKind.CONSUMER,
+                attributes={"slicewise.instruction_id": str(body.instruction_id)},
+            ) as span,
+            structlog.contextvars.bound_contextvars(
+                instruction_id=str(body.instruction_id),
+                tenant_id=str(body.tenant_id),
+                cluster_id=str(self.policy.cluster_id),
+            ),
         ):
-            return await self._handle(instruction)
+            result = await self._handle(instruction)
+            span.set_attribute("slicewise.outcome", result.outcome.value)
+            return result
 
     async def _handle(self, instruction: Instruction) -> InstructionResult:
         body = instruction.body
@@ -105,7 +125,8 @@ class Runner:
         self.state.claim(instruction)
         started = self.clock()
         try:
-            result = await self.executor.execute(instruction, dry_run=self.mode is Mode.DRY_RUN)
+            with self._tracer.start_as_current_span("apply instruction"):
+                result = await self.executor.execute(instruction, dry_run=self.mode is Mode.DRY_RUN)
         except Exception as e:  # a claimed instruction must always get a result
             log.exception("instruction execution crashed", instruction_id=str(body.instruction_id))
             result = self._failed(instruction, f"executor error: {type(e).__name__}: {e}", started)
@@ -129,7 +150,12 @@ class Runner:
             return []
         for reason in delivery.malformed:
             self.audit.record("malformed-instruction", reason=reason)
-        return [await self.handle(instruction) for instruction in delivery.instructions]
+        return [
+            await self.handle(
+                instruction, delivery.traces.get(str(instruction.body.instruction_id))
+            )
+            for instruction in delivery.instructions
+        ]
 
     async def flush_outbox(self) -> int:
         """Report waiting results; returns how many the gateway accepted or finally refused."""

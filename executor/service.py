@@ -28,6 +28,7 @@ from executor.spot_activity import NodeActivity, SaasLink
 from executor.spot_fallback import SpotFallback, withheld_reason
 from executor.state import ExecutorState
 from executor.verification import VerificationPolicy, load_trusted_keys
+from protocol.trace_context import add_trace_ids
 
 
 def configure_logging(json_lines: bool) -> None:
@@ -38,6 +39,7 @@ def configure_logging(json_lines: bool) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_ids,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             renderer,

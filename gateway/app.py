@@ -17,6 +17,7 @@ from gateway.settings import GatewaySettings
 from gateway.wiring import build_wiring
 from protocol.snapshot import ClusterSnapshot
 from protocol.spot import SpotNotice
+from protocol.tracing_setup import configure_tracing
 
 
 def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
@@ -52,4 +53,5 @@ def app_from_environment() -> FastAPI:
     settings = GatewaySettings()
     # Worker processes are fresh interpreters: they set up logging themselves.
     configure_logging(json=settings.log_json)
+    configure_tracing("slicewise-gateway", default_on=True)
     return create_app(settings)

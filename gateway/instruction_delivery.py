@@ -12,13 +12,18 @@ import asyncio
 import contextlib
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 from auth.clock import Clock
 from gateway.instruction_results import RecordedResult, record_result
 from gateway.instruction_wakeups import InstructionWakeups
+from gateway.metrics import GatewayMetrics
 from gateway.result_notifications import ResultNotifier
 from protocol.instruction import Instruction, InstructionResult
+from protocol.trace_context import context_from_carrier, current_carrier
 from store.database import Database
 from store.errors import NotFoundError
 from store.repositories.instructions import (
@@ -31,6 +36,15 @@ SUBSCRIBE_TIMEOUT = 5.0
 """How long start-up waits for the wake-up subscription before serving without it."""
 NOTIFY_TIMEOUT = 10.0
 """How long shutdown waits for notifications still being queued."""
+
+
+@dataclass(frozen=True)
+class DeliveredInstruction:
+    """An instruction handed to its executor, with the trace context its handling continues."""
+
+    instruction: Instruction
+    trace_context: dict[str, str]
+    """`traceparent`/`tracestate` of the delivery span (empty when the approval had none)."""
 
 
 @dataclass(frozen=True)
@@ -57,14 +71,17 @@ class InstructionDelivery:
         *,
         clock: Clock,
         policy: DeliveryPolicy | None = None,
+        metrics: GatewayMetrics | None = None,
     ) -> None:
         self.database = database
         self.wakeups = wakeups
         self.notifier = notifier
         self.clock = clock
         self.policy = policy or DeliveryPolicy()
+        self.metrics = metrics or GatewayMetrics()
         self._listener: asyncio.Task[None] | None = None
         self._notifying: set[asyncio.Task[bool]] = set()
+        self._tracer = trace.get_tracer("gateway.instructions")
 
     async def start(self) -> None:
         """Start the wake-up subscription; give it a moment to come up before serving."""
@@ -88,7 +105,7 @@ class InstructionDelivery:
         wait_seconds: float,
         *,
         gone: asyncio.Event | None = None,
-    ) -> list[Instruction]:
+    ) -> list[DeliveredInstruction]:
         """What is deliverable for the cluster, waiting up to `wait_seconds` for something.
 
         Returns early (empty) once `gone` is set: the client stopped listening.
@@ -112,6 +129,7 @@ class InstructionDelivery:
         """Store an executor's result (idempotent) with its effects; notify when it is new."""
         recorded = await record_result(self.database, tenant_id, actor, result, now=self.clock())
         if recorded.stored:
+            self.metrics.instruction_results.labels(result.outcome.value).inc()
             # In the background: the executor's report need not wait for the broker.
             task = asyncio.create_task(
                 self.notifier.instruction_completed(tenant_id, result.instruction_id)
@@ -135,15 +153,44 @@ class InstructionDelivery:
             raise NotFoundError(f"instruction {instruction_id} not found")
         return view
 
-    async def _deliver(self, tenant_id: uuid.UUID, cluster_id: uuid.UUID) -> list[Instruction]:
+    async def _deliver(
+        self, tenant_id: uuid.UUID, cluster_id: uuid.UUID
+    ) -> list[DeliveredInstruction]:
+        now = self.clock()
         async with self.database.tenant(tenant_id) as session:
             views = await InstructionRepository(session, tenant_id).next_deliverable(
                 cluster_id,
-                now=self.clock(),
+                now=now,
                 limit=self.policy.batch,
                 redeliver_after=self.policy.redeliver_after,
             )
-        return [view.instruction for view in views]
+        for view in views:
+            self._count_delivery(view, now)
+        return [self._traced(view) for view in views]
+
+    def _count_delivery(self, view: InstructionView, now: datetime) -> None:
+        if view.delivery_count > 1:
+            self.metrics.instructions_delivered.labels("repeat").inc()
+            return
+        self.metrics.instructions_delivered.labels("first").inc()
+        if view.approved_at is not None:
+            waited = (now - view.approved_at).total_seconds()
+            self.metrics.instruction_pickup.observe(max(waited, 0.0))
+
+    def _traced(self, view: InstructionView) -> DeliveredInstruction:
+        """The instruction with a delivery span in its approval's trace (not the poll's)."""
+        if not view.trace_context:
+            return DeliveredInstruction(view.instruction, {})
+        with self._tracer.start_as_current_span(
+            "deliver instruction",
+            context=context_from_carrier(view.trace_context),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "slicewise.instruction_id": str(view.id),
+                "slicewise.delivery_count": view.delivery_count,
+            },
+        ):
+            return DeliveredInstruction(view.instruction, current_carrier())
 
 
 async def _first_of(wakeup: asyncio.Event, gone: asyncio.Event | None, seconds: float) -> None:

@@ -8,6 +8,8 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from protocol.trace_context import add_trace_ids
+
 
 def configure_logging(*, json: bool, level: int = logging.INFO) -> None:
     """Process-wide log format: JSON lines in production, readable text locally."""
@@ -17,6 +19,7 @@ def configure_logging(*, json: bool, level: int = logging.INFO) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_ids,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             renderer,

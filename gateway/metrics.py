@@ -10,6 +10,7 @@ from prometheus_client.exposition import generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_PICKUP_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
 
 
 class GatewayMetrics:
@@ -66,6 +67,25 @@ class GatewayMetrics:
             "slicewise_gateway_refusals",
             "Refused requests by reason",
             ["reason"],
+            registry=self.registry,
+        )
+        self.instructions_delivered = Counter(
+            "slicewise_gateway_instructions_delivered",
+            "Instructions handed to executors: `first` delivery, or `repeat` for one delivered"
+            " before that had no result in time (the executor may be stuck or gone)",
+            ["delivery"],
+            registry=self.registry,
+        )
+        self.instruction_pickup = Histogram(
+            "slicewise_gateway_instruction_pickup_seconds",
+            "Time from an instruction's approval to its first delivery to the executor",
+            buckets=_PICKUP_BUCKETS,
+            registry=self.registry,
+        )
+        self.instruction_results = Counter(
+            "slicewise_gateway_instruction_results",
+            "New results executors reported, by outcome",
+            ["outcome"],
             registry=self.registry,
         )
 

@@ -8,8 +8,11 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 from gateway.metrics import GatewayMetrics
+from protocol.trace_context import kafka_headers
 
 _ENVELOPE_BYTES = 64 * 1024
 
@@ -40,6 +43,7 @@ class EventPublisher:
             "compression_type": compression,
         }
         self._producer: AIOKafkaProducer | None = None
+        self._tracer = trace.get_tracer("gateway.publisher")
 
     async def start(self) -> None:
         """Connect to the cluster (fails if no broker answers)."""
@@ -64,16 +68,26 @@ class EventPublisher:
     async def publish(
         self, topic: str, key: bytes, value: bytes, headers: Sequence[tuple[str, bytes]]
     ) -> None:
-        """Produce one message and wait for the broker's acknowledgement."""
+        """Produce one message and wait for the broker's acknowledgement.
+
+        The message carries the producing span's trace context, so its consumer continues it.
+        """
         if self._producer is None:
             raise PublishError("producer not started")
-        started = time.perf_counter()
-        try:
-            await self._producer.send_and_wait(topic, value=value, key=key, headers=list(headers))
-        except (KafkaError, TimeoutError, OSError) as e:
-            self._metrics.produce_failures.labels(topic).inc()
-            raise PublishError(f"{type(e).__name__}: {e}") from e
-        self._metrics.produce_latency.labels(topic).observe(time.perf_counter() - started)
+        with self._tracer.start_as_current_span(
+            f"{topic} publish",
+            kind=SpanKind.PRODUCER,
+            attributes={"messaging.system": "kafka", "messaging.destination.name": topic},
+        ):
+            started = time.perf_counter()
+            try:
+                await self._producer.send_and_wait(
+                    topic, value=value, key=key, headers=[*headers, *kafka_headers()]
+                )
+            except (KafkaError, TimeoutError, OSError) as e:
+                self._metrics.produce_failures.labels(topic).inc()
+                raise PublishError(f"{type(e).__name__}: {e}") from e
+            self._metrics.produce_latency.labels(topic).observe(time.perf_counter() - started)
 
     async def ping(self, within_seconds: float) -> None:
         """Raise PublishError unless a broker answers a metadata request in time."""

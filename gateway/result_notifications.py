@@ -17,6 +17,7 @@ from kombu.exceptions import KombuError, OperationalError
 from redis.exceptions import RedisError
 
 from protocol.tasks import NOTIFY_INSTRUCTION_RESULT
+from protocol.trace_context import current_carrier
 
 DEFAULT_QUEUE = "slicewise"
 """The workers' default Celery queue."""
@@ -75,4 +76,6 @@ class CeleryResultNotifier:
             queue=self._queue,
             retry=True,
             retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},
+            # The notification task continues the trace of the result that caused it.
+            headers=current_carrier(),
         )

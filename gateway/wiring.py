@@ -209,6 +209,7 @@ def build_wiring(settings: GatewaySettings, *, clock: Clock = utc_now) -> Wiring
             InstructionWakeups(redis),
             CeleryResultNotifier(settings.redis_url),
             clock=clock,
+            metrics=metrics,
         ),
         metrics_port=(
             None

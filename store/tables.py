@@ -227,6 +227,8 @@ class InstructionRecord(Base):
     delivery_count: Mapped[int] = mapped_column(Integer, server_default="0")
     completed_at: Mapped[datetime | None]
     result: Mapped[dict[str, Any] | None]
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(JSONB)
+    """The W3C `traceparent`/`tracestate` of the approval, continued when it is delivered."""
 
 
 class ClusterCost(Base):

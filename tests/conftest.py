@@ -16,6 +16,7 @@ from store.migrate import upgrade
 from store.repositories.tenants import TenantView, create_tenant
 from store.roles import DEFAULT_APP_ROLE, app_url
 from store.scratch import create_scratch_database, drop_scratch_database
+from tests.support.spans import RecordingExporter, install_recording_exporter
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -66,3 +67,21 @@ async def tenant(database: Database) -> TenantView:
 async def other_tenant(database: Database) -> TenantView:
     """A second tenant, for isolation tests."""
     return await create_tenant(database, f"other-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(scope="session")
+def span_exporter() -> RecordingExporter:
+    """The session's in-memory span exporter (not recording between tests)."""
+    return install_recording_exporter()
+
+
+@pytest.fixture
+def spans(span_exporter: RecordingExporter) -> Iterator[RecordingExporter]:
+    """Every span that ends during the test."""
+    span_exporter.clear()
+    span_exporter.recording = True
+    try:
+        yield span_exporter
+    finally:
+        span_exporter.recording = False
+        span_exporter.clear()

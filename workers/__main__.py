@@ -13,7 +13,9 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from prometheus_client import CollectorRegistry
 
+from protocol.tracing_setup import configure_tracing
 from workers.celery_app import beat_schedule_file, create_celery_app
+from workers.celery_metrics import BeatMetrics, TaskMetrics
 from workers.logs import configure_logging
 from workers.metrics import MetricsServer
 from workers.processes import run_ingest, run_spot
@@ -36,6 +38,7 @@ async def _until_signalled(
 def _celery_worker(settings: WorkerSettings) -> None:
     app = create_celery_app(settings)
     registry = CollectorRegistry()
+    TaskMetrics(registry).install(app)
     depth = CeleryQueueDepth(settings.redis_url, settings.celery_queue)
     registry.register(depth)
     try:
@@ -54,13 +57,16 @@ def _celery_worker(settings: WorkerSettings) -> None:
 
 def _celery_beat(settings: WorkerSettings) -> None:
     app = create_celery_app(settings)
-    app.start(
-        [
-            "beat",
-            f"--loglevel={settings.log_level}",
-            f"--schedule={beat_schedule_file(settings)}",
-        ]
-    )
+    registry = CollectorRegistry()
+    BeatMetrics(registry).connect()
+    with MetricsServer(registry, settings.metrics_host, settings.metrics_port):
+        app.start(
+            [
+                "beat",
+                f"--loglevel={settings.log_level}",
+                f"--schedule={beat_schedule_file(settings)}",
+            ]
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -70,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = WorkerSettings()
     configure_logging(json=settings.log_json, level=settings.log_level)
+    # On when an OTLP endpoint is configured (or OTEL_TRACES_EXPORTER names an exporter).
+    configure_tracing(f"slicewise-{args.command}", default_on=True)
     if args.command == "ingest":
         asyncio.run(_until_signalled(run_ingest, settings))
     elif args.command == "spot":

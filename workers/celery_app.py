@@ -16,6 +16,7 @@ from protocol.tasks import (
     REFRESH_PRICING,
     SCHEDULE_ALL_ANALYSES,
 )
+from workers.celery_tracing import CeleryTracing
 from workers.notifications import register_notification_tasks
 from workers.settings import WorkerSettings
 from workers.tasks.registry import register_tasks
@@ -76,6 +77,7 @@ def create_celery_app(settings: WorkerSettings, runtime: TaskRuntime | None = No
         beat_schedule=beat_schedule(settings),
         beat_schedule_filename=str(beat_schedule_file(settings)),
     )
+    CeleryTracing(app).connect()
     register_tasks(app, runtime or TaskRuntime(settings))
     register_notification_tasks(app, settings)
     return app

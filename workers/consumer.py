@@ -21,8 +21,11 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, KafkaError
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 from protocol.topics import MESSAGE_ID_HEADER
+from protocol.trace_context import context_from_kafka
 from workers.dead_letter import DeadLetterSink
 from workers.decode import Record, header
 from workers.errors import PermanentError, is_temporary
@@ -101,6 +104,7 @@ class AtLeastOnceConsumer:
         self._retry = retry or RetryPolicy()
         self._stopping = asyncio.Event()
         self._rate = RateMeter()
+        self._tracer = trace.get_tracer("workers.consumer")
 
     def stop(self) -> None:
         """Ask the loop to finish the record in hand, commit and return."""
@@ -145,13 +149,29 @@ class AtLeastOnceConsumer:
             await self._commit(finished)
 
     async def _handle(self, record: Record) -> bool:
-        """Handle one record to completion; False if stopped while backing off."""
+        """Handle one record to completion; False if stopped while backing off.
+
+        The handling is a consumer span continuing the trace of whoever produced the record.
+        """
         message_id = header(record, MESSAGE_ID_HEADER)
-        with structlog.contextvars.bound_contextvars(
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            message_id=None if message_id is None else message_id.decode(errors="replace"),
+        with (
+            self._tracer.start_as_current_span(
+                f"{record.topic} process",
+                context=context_from_kafka(record.headers or ()),
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": record.topic,
+                    "messaging.consumer.group.name": self._name,
+                    "messaging.kafka.offset": record.offset,
+                },
+            ),
+            structlog.contextvars.bound_contextvars(
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                message_id=None if message_id is None else message_id.decode(errors="replace"),
+            ),
         ):
             return await self._handle_bound(record)
 

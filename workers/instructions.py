@@ -19,6 +19,7 @@ from auth.instruction_keys import InstructionKeys
 from auth.instruction_signing import InstructionKeyring, instruction_body_for
 from protocol.instruction import Approval, InstructionBody
 from protocol.recommendation import Recommendation
+from protocol.trace_context import current_carrier
 from store.repositories.instructions import InstructionStatus
 from store.tables import InstructionRecord
 
@@ -101,6 +102,8 @@ async def store_approved_instruction(
             created_at=now,
             expires_at=body.expires_at,
             approved_at=now,
+            # The spot notice's trace goes on to the executor with the instruction.
+            trace_context=current_carrier() or None,
         )
     )
     await session.flush()

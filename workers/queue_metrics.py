@@ -17,11 +17,13 @@ class CeleryQueueDepth(Collector):
         self._client = redis.Redis.from_url(redis_url, socket_timeout=2.0)
         self._queue = queue
 
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """The family this collector serves, without reading Redis."""
+        yield _family()
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """One sample: tasks waiting in the queue (absent when Redis cannot be reached)."""
-        family = GaugeMetricFamily(
-            "slicewise_celery_queue_length", "Tasks waiting in the Celery queue.", labels=["queue"]
-        )
+        family = _family()
         try:
             depth = int(self._client.llen(self._queue))
         except redis.RedisError:
@@ -32,3 +34,9 @@ class CeleryQueueDepth(Collector):
     def close(self) -> None:
         """Release the Redis connection."""
         self._client.close()
+
+
+def _family() -> GaugeMetricFamily:
+    return GaugeMetricFamily(
+        "slicewise_celery_queue_length", "Tasks waiting in the Celery queue.", labels=["queue"]
+    )

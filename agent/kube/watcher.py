@@ -23,6 +23,7 @@ from agent.changes import Entry
 from agent.errors import MissingPermissionError, PermanentError
 from agent.inventory import Inventory
 from agent.kube.kinds import KindSpec
+from agent.metrics import AgentMetrics
 from agent.rbac import Permission
 
 ALL_NAMESPACES = "*"
@@ -51,8 +52,10 @@ class KindWatcher:
         chunk_size: int = 500,
         watch_timeout: int = 290,
         backoff: Backoff | None = None,
+        metrics: AgentMetrics | None = None,
     ) -> None:
         """Watch `spec` through `client` into `inventory`."""
+        self._metrics = metrics or AgentMetrics()
         self._client = client
         self._spec = spec
         self._inventory = inventory
@@ -82,6 +85,7 @@ class KindWatcher:
                 if code == 410:
                     self._log.info("watch_expired_relisting", resource_version=self.table_version)
                     self._inventory.tables[self._spec.kind].resource_version = None
+                    self._metrics.relists.labels(self._spec.kind).inc()
                     continue
                 self._raise_if_permanent(code, e)
                 await self._pause("kube_request_failed", e)
@@ -145,6 +149,7 @@ class KindWatcher:
         await self._inventory.apply(
             self._spec.kind, event, meta.uid, entry, meta.resourceVersion or ""
         )
+        self._metrics.watch_events.labels(self._spec.kind, event).inc()
         self._backoff.reset()
 
     def _convert(self, obj: Any) -> Entry | None:
@@ -172,6 +177,7 @@ class KindWatcher:
     async def _pause(self, event: str, error: Exception) -> None:
         """Log a temporary failure and wait a jittered, growing delay."""
         self.interruptions += 1
+        self._metrics.watch_interruptions.labels(self._spec.kind).inc()
         delay = self._backoff.next_delay()
         self._log.warning(event, error=str(error)[:500], retry_in=round(delay, 2))
         await asyncio.sleep(delay)

@@ -17,6 +17,7 @@ import structlog
 from agent.backoff import Backoff
 from agent.clock import utc_now
 from agent.errors import TemporaryError
+from agent.metrics import AgentMetrics
 from agent.settings import AgentSettings
 from agent.spot.executor_relay import ExecutorRelay
 from agent.spot.watcher import NoticeSink
@@ -65,7 +66,9 @@ class NoticeDelivery:
             await self.relay.aclose()
 
 
-def executor_relay(settings: AgentSettings) -> ExecutorRelay | None:
+def executor_relay(
+    settings: AgentSettings, metrics: AgentMetrics | None = None
+) -> ExecutorRelay | None:
     """A relay to the executor's notice endpoint, or None when no executor URL is set."""
     if not settings.executor_url:
         return None
@@ -80,12 +83,15 @@ def executor_relay(settings: AgentSettings) -> ExecutorRelay | None:
         token=token.get_secret_value() if token is not None else None,
         backoff=Backoff(base=0.1, cap=settings.notice_retry_max_seconds),
         clock=utc_now,
+        metrics=metrics,
     )
 
 
-def notice_delivery(settings: AgentSettings, gateway: NoticeSink) -> NoticeDelivery:
+def notice_delivery(
+    settings: AgentSettings, gateway: NoticeSink, metrics: AgentMetrics | None = None
+) -> NoticeDelivery:
     """Notices to the executor first (in memory, at once), then to the gateway's spool."""
-    relay = executor_relay(settings)
+    relay = executor_relay(settings, metrics)
     if relay is None:
         structlog.get_logger("agent.spot").warning(
             "executor_url_unset", detail="spot notices go to the gateway only"

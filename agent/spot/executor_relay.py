@@ -22,6 +22,7 @@ import structlog
 from agent.backoff import Backoff
 from agent.clock import Clock
 from agent.errors import PermanentError, TemporaryError
+from agent.metrics import AgentMetrics
 from protocol.spot import SpotNotice
 
 NOTICES_PATH = "/v1/spot-notices"
@@ -60,8 +61,10 @@ class ExecutorRelay:
         token: str | None,
         backoff: Backoff,
         clock: Clock,
+        metrics: AgentMetrics | None = None,
     ) -> None:
         """Post to `base_url` through `http` (closed by `aclose`), with `token` if set."""
+        self._metrics = metrics or AgentMetrics()
         self._http = http
         self._url = f"{base_url.rstrip('/')}{NOTICES_PATH}"
         self._headers = {"Content-Type": "application/json"}
@@ -109,6 +112,7 @@ class ExecutorRelay:
             if left <= 0:
                 del self._pending[notice.notice_id]
                 self.stats.expired += 1
+                self._metrics.notices_relayed.labels("expired").inc()
                 self._log.error("notice_expired_unsent", notice_id=str(notice.notice_id))
                 await self._notify()
                 continue
@@ -117,6 +121,7 @@ class ExecutorRelay:
             except ExecutorRefusedError as e:
                 del self._pending[notice.notice_id]
                 self.stats.refused += 1
+                self._metrics.notices_relayed.labels("refused").inc()
                 self._log.error("notice_refused", notice_id=str(notice.notice_id), error=str(e))
                 await self._notify()
                 continue
@@ -130,6 +135,7 @@ class ExecutorRelay:
             del self._pending[notice.notice_id]
             self._backoff.reset()
             self.stats.sent += 1
+            self._metrics.notices_relayed.labels("sent").inc()
             self._log.info("notice_sent", notice_id=str(notice.notice_id))
             await self._notify()
 

@@ -17,6 +17,7 @@ from uuid import UUID
 import structlog
 
 from agent.errors import TemporaryError
+from agent.metrics import AgentMetrics
 from agent.spot.observation import Observation, SpotSource
 from protocol.spot import SpotNotice
 
@@ -48,8 +49,10 @@ class SpotWatcher:
         node_name: str,
         poll_seconds: float,
         clock: Callable[[], datetime],
+        metrics: AgentMetrics | None = None,
     ) -> None:
         """Watch `source` for the node `node_name` of cluster `cluster_id`."""
+        self._metrics = metrics or AgentMetrics()
         self._source = source
         self._sink = sink
         self._cluster_id = cluster_id
@@ -91,6 +94,7 @@ class SpotWatcher:
                 self._log.error("notice_not_queued", error=str(e))
                 continue
             self.sent.add(observation.key)
+            self._metrics.notices_seen.labels(notice.kind.value).inc()
             notices.append(notice)
             self._log.warning(
                 "spot_notice",

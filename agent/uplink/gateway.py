@@ -13,7 +13,7 @@ import httpx2
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-from agent.errors import RejectedError, TemporaryError, ThrottledError
+from agent.errors import RejectedError, TemporaryError, ThrottledError, UnavailableError
 from agent.settings import AgentSettings
 
 RETRYABLE_STATUS = frozenset({401, 408, 425, 429})
@@ -60,7 +60,9 @@ class GatewayClient:
                 _seconds(response.headers.get("Retry-After")),
             )
         if response.status_code in RETRYABLE_STATUS or response.status_code >= 500:
-            raise TemporaryError(f"gateway answered HTTP {response.status_code}: {detail}")
+            raise UnavailableError(
+                f"gateway answered HTTP {response.status_code}: {detail}", response.status_code
+            )
         raise RejectedError(response.status_code, detail)
 
     async def aclose(self) -> None:

@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import structlog
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind
 
 from agent.backoff import Backoff
-from agent.errors import RejectedError, TemporaryError, ThrottledError
+from agent.errors import RejectedError, TemporaryError, ThrottledError, UnavailableError
+from agent.metrics import AgentMetrics
 from agent.uplink.gateway import GatewayClient
 from agent.uplink.spool import Lane, Spool
 from protocol.snapshot import ClusterSnapshot
 from protocol.spot import SpotNotice
+from protocol.trace_context import inject_http
 
 JSON = "application/json"
 GZIP_LEVEL = 6
@@ -53,9 +59,12 @@ class Uplink:
         notices: GatewayClient,
         snapshot_backoff: Backoff | None = None,
         notice_backoff: Backoff | None = None,
+        metrics: AgentMetrics | None = None,
     ) -> None:
         """Deliver from `spool`; `snapshots` and `notices` are separate clients on purpose."""
         self.spool = spool
+        self.metrics = metrics or AgentMetrics()
+        self.metrics.watch_spool(spool)
         self.stats = UplinkStats()
         self._paths = {
             Lane.SNAPSHOTS: f"/v1/clusters/{cluster_id}/snapshots",
@@ -77,10 +86,12 @@ class Uplink:
         self._notices_empty = asyncio.Event()
         self._stats_changed = asyncio.Condition()
         self._log = structlog.get_logger("agent.uplink")
+        self._tracer = trace.get_tracer("agent.uplink")
 
     async def submit_snapshot(self, snapshot: ClusterSnapshot) -> None:
         """Spool a snapshot and wake its sender."""
         payload = await asyncio.to_thread(encode_snapshot, snapshot)
+        self.metrics.snapshot_bytes.observe(len(payload))
         await self._spool(Lane.SNAPSHOTS, payload)
         self._wake[Lane.SNAPSHOTS].set()
 
@@ -139,7 +150,7 @@ class Uplink:
             if payload is None:
                 continue  # dropped by the size cap meanwhile
             try:
-                await self._clients[lane].post(self._paths[lane], payload, self._headers[lane])
+                await self._post(lane, payload)
             except RejectedError as e:
                 self._log.error("payload_refused", lane=lane.value, file=path.name, error=str(e))
                 self.spool.remove(path)
@@ -166,7 +177,40 @@ class Uplink:
                 self.stats.notices_sent += 1
             await self._notify()
 
+    async def _post(self, lane: Lane, payload: bytes) -> None:
+        """POST one payload in a span that starts a trace of its own (one trace per upload)."""
+        started = time.perf_counter()
+        outcome = "sent"
+        with self._tracer.start_as_current_span(
+            f"upload {lane.value}",
+            context=Context(),
+            kind=SpanKind.CLIENT,
+            attributes={"slicewise.lane": lane.value, "slicewise.payload_bytes": len(payload)},
+        ):
+            headers = inject_http(dict(self._headers[lane]))
+            try:
+                await self._clients[lane].post(self._paths[lane], payload, dict(headers))
+            except (RejectedError, TemporaryError) as e:
+                outcome = "failed"
+                self.metrics.upload_failures.labels(lane.value, _failure_status(e)).inc()
+                raise
+            finally:
+                self.metrics.upload_seconds.labels(lane.value, outcome).observe(
+                    time.perf_counter() - started
+                )
+
     async def _notify(self) -> None:
         """Wake whoever waits on the stats."""
         async with self._stats_changed:
             self._stats_changed.notify_all()
+
+
+def _failure_status(error: RejectedError | TemporaryError) -> str:
+    """The HTTP status a failed upload got, or `network` when no answer came."""
+    match error:
+        case RejectedError(status=status) | UnavailableError(status=status):
+            return str(status)
+        case ThrottledError():
+            return "429"
+        case _:
+            return "network"

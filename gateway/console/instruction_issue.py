@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.instruction_signing import DEFAULT_TTL, InstructionKeyring, instruction_for_recommendation
 from protocol.recommendation import Recommendation
+from protocol.trace_context import current_carrier
 from store.repositories.instructions import InstructionRepository
 
 
@@ -61,6 +62,6 @@ class SignedInstructionIssuer:
             recommendation, tenant_id=tenant_id, keyring=self._keyring(), now=now, ttl=self._ttl
         )
         stored = await InstructionRepository(session, tenant_id).create_approved(
-            instruction, approved_at=now
+            instruction, approved_at=now, trace_context=current_carrier()
         )
         return IssuedInstruction(stored.id, stored.cluster_id, stored.expires_at)

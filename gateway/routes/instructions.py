@@ -52,6 +52,9 @@ class InstructionList(BaseModel):
     """Signed instructions for the executor to verify and carry out."""
 
     instructions: list[Instruction]
+    traces: dict[str, dict[str, str]] = {}
+    """W3C `traceparent`/`tracestate` by instruction id: handling an instruction continues the
+    trace of its approval. Outside the signed instructions; executors may ignore it."""
 
 
 class ResultAccepted(BaseModel):
@@ -99,7 +102,14 @@ async def poll_instructions(
     require_cluster(principal, cluster_id)
     async with _client_gone(request) as gone:
         found = await wiring.instructions.poll(principal.tenant_id, cluster_id, wait, gone=gone)
-    document = InstructionList(instructions=found).model_dump_json()
+    document = InstructionList(
+        instructions=[item.instruction for item in found],
+        traces={
+            str(item.instruction.body.instruction_id): item.trace_context
+            for item in found
+            if item.trace_context
+        },
+    ).model_dump_json()
     return Response(document, media_type="application/json")
 
 

@@ -52,6 +52,8 @@ class InstructionView:
     delivery_count: int
     completed_at: datetime | None
     result: InstructionResult | None
+    trace_context: dict[str, str] | None = None
+    """The approval's W3C trace headers, for delivery to continue its trace."""
 
     @property
     def outcome(self) -> Outcome | None:
@@ -73,6 +75,7 @@ def _view(row: InstructionRecord) -> InstructionView:
         delivery_count=row.delivery_count,
         completed_at=row.completed_at,
         result=None if row.result is None else InstructionResult.model_validate(row.result),
+        trace_context=row.trace_context,
     )
 
 
@@ -84,9 +87,13 @@ class InstructionRepository:
         self._tenant_id = tenant_id
 
     async def create_approved(
-        self, instruction: Instruction, *, approved_at: datetime
+        self,
+        instruction: Instruction,
+        *,
+        approved_at: datetime,
+        trace_context: dict[str, str] | None = None,
     ) -> InstructionView:
-        """Store a signed instruction, approved and ready for delivery."""
+        """Store a signed instruction, approved and ready for delivery (with its trace headers)."""
         body = instruction.body
         if body.tenant_id != self._tenant_id:
             raise ConflictError("the instruction is signed for another tenant")
@@ -110,6 +117,7 @@ class InstructionRepository:
             expires_at=body.expires_at,
             approved_at=approved_at,
             delivery_count=0,
+            trace_context=trace_context or None,
         )
         self._session.add(row)
         try:

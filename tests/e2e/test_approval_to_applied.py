@@ -51,6 +51,8 @@ from tests.integration.gateway.harness import (
     fetch_token,
     wait_started,
 )
+from devstack.kube import KubeApiServer, running_kube_apiserver
+from tests.support.spans import RecordingExporter, lineage, named, our_names
 
 pytestmark = pytest.mark.kube
 
@@ -188,10 +190,25 @@ async def _completed(
     return await asyncio.wait_for(completed(), APPLIED_WITHIN)
 
 
-async def test_approved_recommendation_is_applied_by_the_executor_and_reported(
+@dataclass(frozen=True)
+class Applied:
+    """What one approval led to, once the executor reported."""
+
+    credentials: ClusterCredentials
+    recommendation_id: uuid.UUID
+    instruction_id: uuid.UUID
+    approver_token: str
+    trusted: dict[str, str]
+    state: dict[str, Any]
+    """The instruction's status document, read through the API."""
+    live: Node
+    """The node as the cluster has it afterwards."""
+
+
+async def _approve_and_apply(
     saas: Saas, cluster_api: KubeApiServer, print_trusted_keys: PrintKeys, tmp_path: Path
-) -> None:
-    """Console approval cordons the node through the executor; the API shows it applied."""
+) -> Applied:
+    """Approve a cordon in the console and wait for the executor's result."""
     gateway, database, tenant = saas.gateway, saas.database, saas.tenant
     provisioning = Provisioning(database, SecretHasher())
     credentials = await provisioning.create_cluster(tenant.id, "e2e-approval", actor="test")
@@ -207,7 +224,9 @@ async def test_approved_recommendation_is_applied_by_the_executor_and_reported(
             database, tenant.id, credentials.cluster.id, node
         )
         trusted = await print_trusted_keys()
-        identity = cluster_api.mint_identity(EXECUTOR_RULES, name="slicewise-executor-e2e")
+        identity = cluster_api.mint_identity(
+            EXECUTOR_RULES, name=f"slicewise-executor-{uuid.uuid4().hex[:6]}"
+        )
         kubeconfig = tmp_path / "kubeconfig.yaml"
         kubeconfig.write_text(yaml.safe_dump(identity.kubeconfig_dict()), encoding="utf-8")
         settings = _executor_settings(
@@ -232,6 +251,18 @@ async def test_approved_recommendation_is_applied_by_the_executor_and_reported(
         live = await admin.get(Node, node)
     finally:
         await admin.close()
+    return Applied(credentials, recommendation_id, instruction_id, token, trusted, state, live)
+
+
+async def test_approved_recommendation_is_applied_by_the_executor_and_reported(
+    saas: Saas, cluster_api: KubeApiServer, print_trusted_keys: PrintKeys, tmp_path: Path
+) -> None:
+    """Console approval cordons the node through the executor; the API shows it applied."""
+    applied = await _approve_and_apply(saas, cluster_api, print_trusted_keys, tmp_path)
+    gateway, database, tenant = saas.gateway, saas.database, saas.tenant
+    state, live, trusted = applied.state, applied.live, applied.trusted
+    instruction_id, recommendation_id = applied.instruction_id, applied.recommendation_id
+    token, credentials = applied.approver_token, applied.credentials
 
     assert (state["status"], state["outcome"]) == ("completed", "applied"), state["result"]
     assert state["key_id"] in trusted
@@ -249,3 +280,33 @@ async def test_approved_recommendation_is_applied_by_the_executor_and_reported(
     assert detail.json()["summary"]["status"] == "applied"
     assert [entry.action for entry in audit] == ["instruction.applied", "instruction.issued"]
     assert audit[0].actor == f"client:{credentials.executor.client.client_id}"
+
+
+async def test_one_trace_follows_an_approval_to_the_cluster_and_back(
+    saas: Saas,
+    cluster_api: KubeApiServer,
+    print_trusted_keys: PrintKeys,
+    tmp_path: Path,
+    spans: RecordingExporter,
+) -> None:
+    """The executor's handling and its result report descend from the console's approval."""
+    applied = await _approve_and_apply(saas, cluster_api, print_trusted_keys, tmp_path)
+    result_route = "POST /v1/clusters/{cluster_id}/instructions/{instruction_id}/result"
+    finished = await spans.wait_for(lambda found: any(s.name == result_route for s in found))
+
+    report = named(finished, result_route)
+    path = [
+        result_route,
+        "handle instruction",
+        "deliver instruction",
+        "POST /v1/console/recommendations/{recommendation_id}/approve",
+    ]
+    chain = lineage(report, finished)
+    assert our_names(chain, set(path)) == path
+    assert chain[-1].name == path[-1]
+    handle = named(finished, "handle instruction")
+    assert handle.attributes is not None
+    assert handle.attributes["slicewise.instruction_id"] == str(applied.instruction_id)
+    apply = named(finished, "apply instruction")
+    assert lineage(apply, finished)[1].context.span_id == handle.context.span_id
+    assert {span.context.trace_id for span in [*chain, apply]} == {report.context.trace_id}

@@ -35,6 +35,7 @@ SKIPPED_KINDS: frozenset[tuple[str, str]] = frozenset(
     {
         ("keda.sh/v1alpha1", "ScaledObject"),
         ("monitoring.coreos.com/v1", "ServiceMonitor"),
+        ("monitoring.coreos.com/v1", "PrometheusRule"),
     }
 )
 

@@ -8,6 +8,7 @@ snapshot at least as new as the last one applied; usage samples are folded whate
 from __future__ import annotations
 
 import structlog
+from opentelemetry import trace
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError
 
@@ -39,6 +40,7 @@ class SnapshotIngest:
         """Fold into `database` with the given history half-lives."""
         self._database = database
         self._usage_settings = usage_settings
+        self._tracer = trace.get_tracer("workers.ingest")
 
     async def __call__(self, record: Record) -> str:
         """Decode and fold one record; returns "processed" or "duplicate"."""
@@ -46,6 +48,15 @@ class SnapshotIngest:
 
     async def apply(self, message: SnapshotMessage) -> str:
         """Fold one snapshot message; returns "processed" or "duplicate"."""
+        with self._tracer.start_as_current_span(
+            "fold snapshot",
+            attributes={"slicewise.snapshot_id": str(message.snapshot.snapshot_id)},
+        ) as span:
+            outcome = await self._fold(message)
+            span.set_attribute("slicewise.outcome", outcome)
+            return outcome
+
+    async def _fold(self, message: SnapshotMessage) -> str:
         snapshot = message.snapshot
         items = inventory_items(snapshot)
         try:

@@ -84,6 +84,13 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 - name: SSL_CERT_FILE
   value: {{ printf "%s/%s" (include "slicewise-agent.caDir" .) .Values.customCA.key | quote }}
 {{- end }}
+{{- with .Values.tracing.otlpEndpoint }}
+# Tracing is off in the agent and executor unless an exporter is named.
+- name: OTEL_TRACES_EXPORTER
+  value: otlp
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
 {{- end }}
 
 {{/* Volume mounts every container has: a writable /tmp, and the CA bundle when configured. */}}

@@ -66,6 +66,11 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{ include "slicewise-server.secretEnv" (dict "name" (printf "%sKAFKA_BOOTSTRAP" .prefix) "secret" $v.kafka.existingSecret "key" $v.kafka.bootstrapKey) }}
 - name: {{ printf "%sLOG_JSON" .prefix }}
   value: {{ $v.logJson | quote }}
+{{- with $v.tracing.otlpEndpoint }}
+# Server processes export their spans once an OTLP endpoint is set.
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
 {{- end }}
 
 {{/* What every worker process (consumers, Celery worker and beat) is started with. */}}
@@ -168,6 +173,13 @@ topologySpreadConstraints:
 {{/* Whether to render ServiceMonitors (enabled auto asks the cluster). */}}
 {{- define "slicewise-server.serviceMonitorEnabled" -}}
 {{- $enabled := .Values.monitoring.serviceMonitor.enabled }}
+{{- if eq (toString $enabled) "auto" }}
+{{- if .Capabilities.APIVersions.Has "monitoring.coreos.com/v1" }}true{{ end }}
+{{- else if $enabled }}true{{ end }}
+{{- end }}
+
+{{- define "slicewise-server.prometheusRuleEnabled" -}}
+{{- $enabled := .Values.monitoring.prometheusRule.enabled }}
 {{- if eq (toString $enabled) "auto" }}
 {{- if .Capabilities.APIVersions.Has "monitoring.coreos.com/v1" }}true{{ end }}
 {{- else if $enabled }}true{{ end }}

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from lightkube import AsyncClient
 from lightkube.resources.core_v1 import Node
 
-from agent.settings import AgentSettings
-from agent.uplink.uplink import Uplink
-from agent.wiring import build_uplink
-from devstack.kube import KubeApiServer
 from tests.integration.agent import objects
 from tests.integration.agent.conftest import (
     CLUSTER,
@@ -23,6 +17,8 @@ from tests.integration.agent.conftest import (
     running_collector,
     write_kubeconfig,
 )
+from devstack.kube import KubeApiServer
+from tests.support.running_uplink import running_uplink
 from tests.unit.agent.fake_gateway import FakeGateway
 from tests.unit.agent.http_servers import serving
 
@@ -30,19 +26,6 @@ pytestmark = pytest.mark.kube
 
 CLIENT_ID = "agent-9a3b"
 SECRET = "not-a-real-secret"
-
-
-@contextlib.asynccontextmanager
-async def _uplink(settings: AgentSettings) -> AsyncIterator[Uplink]:
-    uplink = build_uplink(settings)
-    task = asyncio.create_task(uplink.run())
-    try:
-        yield uplink
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await uplink.aclose()
 
 
 async def test_significant_change_is_snapshotted_long_before_the_interval(
@@ -66,7 +49,7 @@ async def test_significant_change_is_snapshotted_long_before_the_interval(
             snapshot_debounce_seconds=0.2,
             snapshot_max_delay_seconds=2,
         )
-        async with _uplink(settings) as uplink, running_collector(settings, uplink):
+        async with running_uplink(settings) as uplink, running_collector(settings, uplink):
             await gateway.wait_for(lambda: len(gateway.snapshots) == 1)
             await admin.create(objects.node(node_name))
             await admin.create(objects.pod(namespace, "landed", node_name=node_name))

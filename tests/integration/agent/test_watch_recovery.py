@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -13,6 +15,7 @@ from lightkube.resources.core_v1 import Pod as KubePod
 from agent.collector import Collector
 from agent.kube.client import kube_client
 from devstack.kube import KubeApiServer
+from agent.metrics import AgentMetrics
 from protocol.snapshot import Pod
 from tests.integration.agent import objects
 from tests.integration.agent.conftest import (
@@ -70,13 +73,22 @@ async def _compact_etcd(server: KubeApiServer, revision: int) -> None:
         response.raise_for_status()
 
 
+@contextlib.asynccontextmanager
+async def _metered_collector(
+    server: KubeApiServer, tmp_path: Path, metrics: AgentMetrics
+) -> AsyncIterator[Collector]:
+    """A collector (not yet running) of `server` counting into `metrics`."""
+    settings = agent_settings(write_kubeconfig(server.admin, tmp_path), tmp_path / "spool")
+    async with kube_client(settings) as client:
+        yield Collector(settings, client, metrics=metrics)
+
+
 async def test_relist_after_410_gone_catches_changes_missed_meanwhile(
     agent_kube: KubeApiServer, admin: AsyncClient, namespace: str, tmp_path: Path
 ) -> None:
     """Resuming from compacted history (410) relists, catching a deletion and a creation."""
-    settings = agent_settings(write_kubeconfig(agent_kube.admin, tmp_path), tmp_path / "spool")
-    async with kube_client(settings) as client:
-        collector = Collector(settings, client)
+    metrics = AgentMetrics()
+    async with _metered_collector(agent_kube, tmp_path, metrics) as collector:
         async with keep_running(collector):
             await admin.create(objects.pod(namespace, "old"))
             await eventually(collector, lambda s: any(p.name == "old" for p in s.pods))
@@ -91,3 +103,27 @@ async def test_relist_after_410_gone_catches_changes_missed_meanwhile(
         async with keep_running(collector):
             await eventually(collector, lambda _: _pod_names(namespace, collector) == {"new"})
     assert collector.inventory.tables["pods"].relists == 1
+    assert metrics.registry.get_sample_value("slicewise_agent_relists_total", {"kind": "pods"}) == 1
+
+
+async def test_watch_events_are_counted_by_kind_and_type(
+    agent_kube: KubeApiServer, admin: AsyncClient, namespace: str, tmp_path: Path
+) -> None:
+    """A pod created and deleted while watched counts ADDED and DELETED pod events."""
+    metrics = AgentMetrics()
+    async with (
+        _metered_collector(agent_kube, tmp_path, metrics) as collector,
+        keep_running(collector),
+    ):
+        await admin.create(objects.pod(namespace, "counted"))
+        await eventually(collector, lambda _: _pod_names(namespace, collector) == {"counted"})
+        await delete_quietly(admin, KubePod, "counted", namespace)
+        await eventually(collector, lambda _: _pod_names(namespace, collector) == set())
+
+    def events(kind: str) -> float | None:
+        return metrics.registry.get_sample_value(
+            "slicewise_agent_watch_events_total", {"kind": "pods", "type": kind}
+        )
+
+    assert (events("ADDED") or 0) >= 1
+    assert (events("DELETED") or 0) >= 1

@@ -83,7 +83,7 @@ async def test_long_poll_answers_an_empty_list_when_nothing_arrives(
 
     response = await poll(gateway, token, credentials.cluster.id, wait=0.2)
 
-    assert response.json() == {"instructions": []}
+    assert response.json() == {"instructions": [], "traces": {}}
 
 
 async def test_long_poll_of_a_client_that_went_away_stops_waiting(
@@ -189,3 +189,27 @@ async def test_instruction_is_redelivered_until_its_result_arrives(
     assert reported.status_code == 202
     assert after_result == []
     assert view.delivery_count == 2
+
+
+async def test_repeat_deliveries_and_results_are_counted(
+    make_settings: SettingsFactory, credentials: ClusterCredentials
+) -> None:
+    """A first delivery, a repeat after the redelivery delay, and the result each count once."""
+    clock = ShiftingClock()
+    async with serve(make_settings(), clock=clock) as running:
+        await approved_instruction(running, credentials)
+        token = await executor_token(running, credentials)
+        cluster_id = credentials.cluster.id
+        await poll(running, token, cluster_id)
+        clock.offset += timedelta(seconds=61)
+        again = delivered(await poll(running, token, cluster_id))
+        await post_result(running, token, result_of(again[0]))
+        registry = running.wiring.metrics.registry
+
+    def sample(name: str, **labels: str) -> float | None:
+        return registry.get_sample_value(name, labels)
+
+    assert sample("slicewise_gateway_instructions_delivered_total", delivery="first") == 1
+    assert sample("slicewise_gateway_instructions_delivered_total", delivery="repeat") == 1
+    assert sample("slicewise_gateway_instruction_pickup_seconds_count") == 1
+    assert sample("slicewise_gateway_instruction_results_total", outcome="applied") == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import uuid
@@ -24,6 +25,7 @@ from store.repositories.snapshots import SnapshotRepository
 from store.repositories.tenants import TenantView
 from store.repositories.usage_states import ContainerKey, UsageStateRepository
 from store.roles import DEFAULT_APP_ROLE, app_url
+from workers.processes import run_ingest
 from workers.settings import WorkerSettings
 
 T = TypeVar("T")
@@ -65,6 +67,11 @@ async def producer(services: ServiceUrls) -> AsyncIterator[AIOKafkaProducer]:
 @pytest.fixture
 def worker_settings(services: ServiceUrls, owner_database_url: URL) -> WorkerSettings:
     """Settings with topics and consumer groups of this test only, and a free metrics port."""
+    return fresh_worker_settings(services, owner_database_url)
+
+
+def fresh_worker_settings(services: ServiceUrls, owner_database_url: URL) -> WorkerSettings:
+    """Worker settings on the session's services, with topics and groups no one else uses."""
     suffix = uuid.uuid4().hex[:8]
     return WorkerSettings(
         database_url=app_url(owner_database_url, DEFAULT_APP_ROLE).render_as_string(
@@ -85,6 +92,18 @@ def worker_settings(services: ServiceUrls, owner_database_url: URL) -> WorkerSet
         session_timeout_ms=6000,
         log_json=False,
     )
+
+
+@contextlib.asynccontextmanager
+async def running_ingest(settings: WorkerSettings) -> AsyncIterator[None]:
+    """An ingest worker running in this event loop until the block ends."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_ingest(settings, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
 
 
 async def eventually(

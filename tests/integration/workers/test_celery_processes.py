@@ -6,7 +6,8 @@ import sys
 import uuid
 from pathlib import Path
 
-from devstack.process import ManagedProcess
+from devstack.process import ManagedProcess, free_port
+from protocol.tasks import SCHEDULE_ALL_ANALYSES
 from store.database import Database
 from store.repositories.clusters import ClusterView
 from store.repositories.recommendations import RecommendationRepository
@@ -31,27 +32,10 @@ async def test_beat_and_worker_processes_analyse_every_cluster(
 ) -> None:
     """Beat queues the analysis of all clusters each second; the worker runs it for this one."""
     await SnapshotIngest(database).apply(snapshot_message(tenant.id, shop_snapshot(cluster.id, 1)))
-    settings = worker_settings.model_copy(
-        update={
-            "celery_queue": f"tasks-{uuid.uuid4().hex[:8]}",
-            "analysis_interval_seconds": 1.0,
-            "beat_schedule_path": str(tmp_path / "beat-schedule"),
-            "celery_concurrency": 1,
-        }
-    )
-    env = worker_env(settings)
-    beat = ManagedProcess(
-        "beat",
-        [sys.executable, "-m", "workers", "celery-beat"],
-        log_path=tmp_path / "beat.log",
-        env=env,
-    )
-    worker = ManagedProcess(
-        "worker",
-        [sys.executable, "-m", "workers", "celery-worker"],
-        log_path=tmp_path / "worker.log",
-        env=env,
-    )
+    settings = _periodic(worker_settings, tmp_path)
+    # Beat serves metrics of its own: on another port than the worker's.
+    beat = _process("beat", settings.model_copy(update={"metrics_port": free_port()}), tmp_path)
+    worker = _process("worker", settings, tmp_path)
     try:
         await eventually(
             lambda: _analysed(database, tenant, cluster), within=90, what="a periodic analysis"
@@ -63,3 +47,65 @@ async def test_beat_and_worker_processes_analyse_every_cluster(
         worker.stop()
         beat.stop()
     assert depth >= 0
+
+
+def _periodic(worker_settings: WorkerSettings, tmp_path: Path) -> WorkerSettings:
+    """Settings of a beat that queues the analysis of all clusters every second."""
+    return worker_settings.model_copy(
+        update={
+            "celery_queue": f"tasks-{uuid.uuid4().hex[:8]}",
+            "analysis_interval_seconds": 1.0,
+            "beat_schedule_path": str(tmp_path / "beat-schedule"),
+            "celery_concurrency": 1,
+        }
+    )
+
+
+def _process(name: str, settings: WorkerSettings, tmp_path: Path) -> ManagedProcess:
+    return ManagedProcess(
+        name,
+        [sys.executable, "-m", "workers", f"celery-{name}"],
+        log_path=tmp_path / f"{name}.log",
+        env=worker_env(settings),
+    )
+
+
+async def _counted(port: int, name: str, what: str, within: float) -> None:
+    """Wait until the analysis scheduler task counts at least once under `name`."""
+
+    async def counted() -> bool:
+        return await metric(port, name, task=SCHEDULE_ALL_ANALYSES) >= 1
+
+    await eventually(counted, within=within, what=what)
+
+
+async def test_beat_counts_the_schedules_it_fires(
+    worker_settings: WorkerSettings, tmp_path: Path
+) -> None:
+    """Beat's /metrics counts each periodic task it sent, by task name."""
+    settings = _periodic(worker_settings, tmp_path)
+    beat = _process("beat", settings, tmp_path)
+    try:
+        await _counted(
+            settings.metrics_port, "slicewise_beat_schedules_fired_total", "a schedule fired", 60
+        )
+        assert beat.running(), beat.log_tail()
+    finally:
+        beat.stop()
+
+
+async def test_worker_counts_the_tasks_its_pool_started(
+    worker_settings: WorkerSettings, tmp_path: Path
+) -> None:
+    """Tasks run in forked pool processes still count on the worker's own /metrics."""
+    settings = _periodic(worker_settings, tmp_path)
+    beat = _process("beat", settings.model_copy(update={"metrics_port": free_port()}), tmp_path)
+    worker = _process("worker", settings, tmp_path)
+    try:
+        await _counted(
+            settings.metrics_port, "slicewise_celery_tasks_started_total", "a task started", 90
+        )
+        assert worker.running(), worker.log_tail()
+    finally:
+        worker.stop()
+        beat.stop()

@@ -16,6 +16,7 @@ import pytest
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_failure, task_retry
+from opentelemetry import trace
 from redis.asyncio import Redis
 
 from devstack.process import free_port
@@ -37,6 +38,7 @@ from store.repositories.tenants import TenantView
 from store.tables import InstructionRecord
 from tests.integration.workers.conftest import eventually
 from tests.support.local_http import serving
+from tests.support.spans import RecordingExporter, named
 from tests.unit.workers.factories import T0, shop_snapshot, snapshot_message
 from workers.celery_app import create_celery_app
 from workers.errors import TemporaryError, UnknownClusterError
@@ -344,3 +346,20 @@ async def test_daily_digest_reaches_each_tenant_once_a_day(
     assert len(mine) == 1
     assert [s.cluster_id for s in mine[0]] == [cluster.id]
     assert mine[0][0].count >= 1
+
+
+async def test_a_task_runs_in_the_trace_of_whoever_sent_it(
+    celery_app: Celery, spans: RecordingExporter
+) -> None:
+    """The task's span is a child of the span that was current when it was sent."""
+    with trace.get_tracer("tests").start_as_current_span("send") as sender:
+        await _run(celery_app, REFRESH_PRICING)
+    finished = await spans.wait_for(lambda found: any(s.name == REFRESH_PRICING for s in found))
+
+    task = named(finished, REFRESH_PRICING)
+
+    assert task.parent is not None
+    assert (task.context.trace_id, task.parent.span_id) == (
+        sender.get_span_context().trace_id,
+        sender.get_span_context().span_id,
+    )

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
@@ -21,27 +19,15 @@ from tests.integration.workers.conftest import (
     eventually,
     folded_states,
     metric,
+    running_ingest,
     snapshot_count,
 )
 from tests.unit.workers.factories import headers, shop_snapshot, snapshot_message
 from workers.ingest.handler import SnapshotIngest
-from workers.processes import run_ingest
 from workers.settings import WorkerSettings
 
 JOIN_SECONDS = 60.0
 """Consumer-group joins on the embedded broker take several seconds each."""
-
-
-@asynccontextmanager
-async def running_ingest(settings: WorkerSettings) -> AsyncIterator[None]:
-    """An ingest worker running in this event loop until the block ends."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_ingest(settings, stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
 
 
 async def _send(

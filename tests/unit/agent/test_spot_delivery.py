@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,10 +17,11 @@ from pydantic import ValidationError
 from agent.backoff import Backoff
 from agent.clock import utc_now
 from agent.errors import TemporaryError
+from agent.metrics import AgentMetrics
 from agent.settings import AgentSettings
 from agent.spot.aws import AwsImds
 from agent.spot.delivery import NoticeDelivery, NoticeFanOut, notice_delivery
-from agent.spot.executor_relay import ExecutorRelay
+from agent.spot.executor_relay import ExecutorRelay, RelayStats
 from agent.spot.watcher import SpotWatcher
 from agent.uplink.spool import Lane
 from agent.uplink.uplink import Uplink
@@ -104,10 +105,34 @@ async def _delivering(settings: AgentSettings) -> AsyncIterator[Delivering]:
         await delivery.aclose()
 
 
-def _relay(http: httpx2.AsyncClient, url: str, *, token: str, now: datetime) -> ExecutorRelay:
+def _relay(
+    http: httpx2.AsyncClient,
+    url: str,
+    *,
+    token: str,
+    now: datetime,
+    metrics: AgentMetrics | None = None,
+) -> ExecutorRelay:
     return ExecutorRelay(
-        http, url, token=token, backoff=Backoff(base=0.01, cap=0.05), clock=lambda: now
+        http,
+        url,
+        token=token,
+        backoff=Backoff(base=0.01, cap=0.05),
+        clock=lambda: now,
+        metrics=metrics,
     )
+
+
+async def _relay_one(relay: ExecutorRelay, done: Callable[[RelayStats], bool]) -> None:
+    """Run `relay` on one notice until `done(stats)` holds."""
+    sending = asyncio.create_task(relay.run())
+    try:
+        await relay.submit_notice(_notice())
+        await relay.wait_for(done)
+    finally:
+        sending.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sending
 
 
 async def test_executor_gets_the_notice_while_the_gateway_is_down(tmp_path: Path) -> None:
@@ -203,12 +228,7 @@ async def test_notice_past_its_deadline_is_dropped_unsent() -> None:
         httpx2.AsyncClient(trust_env=False, timeout=5) as http,
     ):
         relay = _relay(http, executor, token=TOKEN, now=NOW + timedelta(minutes=3))
-        sending = asyncio.create_task(relay.run())
-        await relay.submit_notice(_notice())
-        await relay.wait_for(lambda stats: stats.expired == 1)
-        sending.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sending
+        await _relay_one(relay, lambda stats: stats.expired == 1)
     assert (relay.stats.sent, intake.offered) == (0, 0)
 
 
@@ -266,3 +286,19 @@ def test_executor_url_must_be_http_and_loses_its_trailing_slash(tmp_path: Path) 
     assert _settings("https://gw", "", tmp_path).executor_url is None
     with pytest.raises(ValidationError, match="http:// or https://"):
         _settings("https://gw", "exec.ns.svc:8471", tmp_path)
+
+
+async def test_relayed_notices_are_counted_by_outcome() -> None:
+    """A notice the executor took counts once under `sent`."""
+    intake = RecordingIntake()
+    metrics = AgentMetrics()
+    async with (
+        serving_endpoint(intake, CLUSTER, token=TOKEN) as executor,
+        httpx2.AsyncClient(trust_env=False, timeout=5) as http,
+    ):
+        relay = _relay(http, executor, token=TOKEN, now=NOW, metrics=metrics)
+        await _relay_one(relay, lambda stats: stats.sent == 1)
+    relayed = metrics.registry.get_sample_value(
+        "slicewise_agent_spot_notices_relayed_total", {"outcome": "sent"}
+    )
+    assert relayed == 1

@@ -17,9 +17,10 @@ from agent.settings import AgentSettings
 from agent.spot.aws import AwsImds
 from agent.spot.watcher import SpotWatcher
 from agent.uplink.uplink import Uplink
-from agent.wiring import build_uplink, run_spot_watcher
+from agent.wiring import run_spot_watcher
 from protocol.snapshot import Provider
 from protocol.spot import NoticeKind
+from tests.support.running_uplink import running_uplink
 from tests.unit.agent.cloud_metadata import FakeAwsImds
 from tests.unit.agent.fake_gateway import FakeGateway
 from tests.unit.agent.http_servers import serving
@@ -43,19 +44,6 @@ def _settings(gateway: str, spool: Path, **extra: object) -> AgentSettings:
         "notice_retry_max_seconds": 0.05,
     }
     return AgentSettings.model_validate({**values, **extra})
-
-
-@contextlib.asynccontextmanager
-async def _uplink(settings: AgentSettings) -> AsyncIterator[Uplink]:
-    uplink = build_uplink(settings)
-    task = asyncio.create_task(uplink.run())
-    try:
-        yield uplink
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await uplink.aclose()
 
 
 @pytest.fixture
@@ -85,7 +73,7 @@ async def test_notice_is_sent_once_however_often_it_is_seen(
     async with (
         serving(gateway.app()) as gw,
         serving(imds.app()) as md,
-        _uplink(_settings(gw, tmp_path)) as uplink,
+        running_uplink(_settings(gw, tmp_path)) as uplink,
     ):
         watcher = _watcher(AwsImds(http, md), uplink)
         sent = [await watcher.poll_once() for _ in range(3)]
@@ -113,7 +101,7 @@ async def test_rebalance_then_termination_are_two_notices(
     async with (
         serving(gateway.app()) as gw,
         serving(imds.app()) as md,
-        _uplink(_settings(gw, tmp_path)) as uplink,
+        running_uplink(_settings(gw, tmp_path)) as uplink,
     ):
         watcher = _watcher(AwsImds(http, md), uplink)
         await watcher.poll_once()
@@ -132,7 +120,7 @@ async def test_notice_id_is_stable_across_watcher_restarts(
     async with (
         serving(gateway.app()) as gw,
         serving(imds.app()) as md,
-        _uplink(_settings(gw, tmp_path)) as uplink,
+        running_uplink(_settings(gw, tmp_path)) as uplink,
     ):
         first = await _watcher(AwsImds(http, md), uplink).poll_once()
         second = await _watcher(AwsImds(http, md), uplink).poll_once()

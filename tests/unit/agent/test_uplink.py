@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import gzip
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,11 +14,11 @@ from agent.errors import ThrottledError
 from agent.settings import AgentSettings
 from agent.uplink.gateway import GatewayClient
 from agent.uplink.spool import Lane
-from agent.uplink.uplink import Uplink, encode_snapshot
-from agent.wiring import build_uplink
+from agent.uplink.uplink import encode_snapshot
 from devstack.process import free_port
 from protocol.snapshot import ClusterInfo, ClusterSnapshot, Provider
 from protocol.spot import NoticeKind, SpotNotice
+from tests.support.running_uplink import running_uplink
 from tests.unit.agent.fake_gateway import FakeGateway
 from tests.unit.agent.http_servers import serving
 
@@ -69,24 +66,11 @@ def _gateway(**extra: object) -> FakeGateway:
     return FakeGateway(CLIENT_ID, SECRET, CLUSTER, **extra)  # type: ignore[arg-type]
 
 
-@contextlib.asynccontextmanager
-async def _running(settings: AgentSettings) -> AsyncIterator[Uplink]:
-    uplink = build_uplink(settings)
-    task = asyncio.create_task(uplink.run())
-    try:
-        yield uplink
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await uplink.aclose()
-
-
 async def test_snapshot_arrives_gzipped_with_a_bearer_token(tmp_path: Path) -> None:
     """The gateway receives the same snapshot, gzip-encoded, after one token request."""
     gateway = _gateway()
     snapshot = _snapshot()
-    async with serving(gateway.app()) as base, _running(_settings(base, tmp_path)) as uplink:
+    async with serving(gateway.app()) as base, running_uplink(_settings(base, tmp_path)) as uplink:
         await uplink.submit_snapshot(snapshot)
         await gateway.wait_for(lambda: len(gateway.snapshots) == 1)
     assert gateway.snapshots == [snapshot]
@@ -97,7 +81,7 @@ async def test_snapshot_arrives_gzipped_with_a_bearer_token(tmp_path: Path) -> N
 async def test_token_is_cached_across_uploads(tmp_path: Path) -> None:
     """Three uploads use one token."""
     gateway = _gateway()
-    async with serving(gateway.app()) as base, _running(_settings(base, tmp_path)) as uplink:
+    async with serving(gateway.app()) as base, running_uplink(_settings(base, tmp_path)) as uplink:
         for _ in range(3):
             await uplink.submit_snapshot(_snapshot())
         await gateway.wait_for(lambda: len(gateway.snapshots) == 3)
@@ -109,7 +93,7 @@ async def test_token_is_refreshed_before_it_expires(tmp_path: Path) -> None:
     gateway = _gateway(token_ttl=30)
     async with serving(gateway.app()) as base:
         settings = _settings(base, tmp_path, token_leeway_seconds=60)
-        async with _running(settings) as uplink:
+        async with running_uplink(settings) as uplink:
             await uplink.submit_snapshot(_snapshot())
             await uplink.wait_for(lambda stats: stats.snapshots_sent == 1)
             await uplink.submit_snapshot(_snapshot())
@@ -124,7 +108,7 @@ async def test_token_outside_the_refresh_window_is_kept(tmp_path: Path) -> None:
     gateway = _gateway(token_ttl=30)
     async with serving(gateway.app()) as base:
         settings = _settings(base, tmp_path, token_leeway_seconds=0)
-        async with _running(settings) as uplink:
+        async with running_uplink(settings) as uplink:
             await uplink.submit_snapshot(_snapshot())
             await uplink.wait_for(lambda stats: stats.snapshots_sent == 1)
             await uplink.submit_snapshot(_snapshot())
@@ -135,7 +119,7 @@ async def test_token_outside_the_refresh_window_is_kept(tmp_path: Path) -> None:
 async def test_refused_token_is_replaced_and_the_upload_retried(tmp_path: Path) -> None:
     """After a 401 the uplink fetches a new token and the snapshot still arrives."""
     gateway = _gateway()
-    async with serving(gateway.app()) as base, _running(_settings(base, tmp_path)) as uplink:
+    async with serving(gateway.app()) as base, running_uplink(_settings(base, tmp_path)) as uplink:
         await uplink.submit_snapshot(_snapshot())
         await gateway.wait_for(lambda: len(gateway.snapshots) == 1)
         gateway.revoke_tokens()
@@ -147,7 +131,7 @@ async def test_refused_token_is_replaced_and_the_upload_retried(tmp_path: Path) 
 async def test_server_errors_are_retried(tmp_path: Path) -> None:
     """A 503 is retried with backoff until the gateway accepts."""
     gateway = _gateway(fail_with=503)
-    async with serving(gateway.app()) as base, _running(_settings(base, tmp_path)) as uplink:
+    async with serving(gateway.app()) as base, running_uplink(_settings(base, tmp_path)) as uplink:
         await uplink.submit_snapshot(_snapshot())
         await uplink.wait_for(lambda stats: stats.failures[Lane.SNAPSHOTS] >= 2)
         gateway.fail_with = None
@@ -159,7 +143,7 @@ async def test_server_errors_are_retried(tmp_path: Path) -> None:
 async def test_refused_payload_is_dropped_not_retried(tmp_path: Path) -> None:
     """A 422 drops the snapshot; the next one is delivered."""
     gateway = _gateway(refuse_with=422)
-    async with serving(gateway.app()) as base, _running(_settings(base, tmp_path)) as uplink:
+    async with serving(gateway.app()) as base, running_uplink(_settings(base, tmp_path)) as uplink:
         await uplink.submit_snapshot(_snapshot())
         await uplink.wait_for(lambda stats: stats.refused == 1)
         gateway.refuse_with = None
@@ -176,7 +160,7 @@ async def test_outage_is_spooled_then_flushed_in_order_with_notices_first(tmp_pa
     settings = _settings(f"http://127.0.0.1:{port}", tmp_path)
     snapshots = [_snapshot() for _ in range(3)]
     notice = _notice()
-    async with _running(settings) as uplink:
+    async with running_uplink(settings) as uplink:
         for snapshot in snapshots:
             await uplink.submit_snapshot(snapshot)
         await uplink.submit_notice(notice)
@@ -197,10 +181,10 @@ async def test_spooled_payloads_from_a_previous_run_are_sent_at_start(tmp_path: 
     gateway = _gateway()
     port = free_port()
     leftover = _snapshot()
-    async with _running(_settings(f"http://127.0.0.1:{port}", tmp_path)) as uplink:
+    async with running_uplink(_settings(f"http://127.0.0.1:{port}", tmp_path)) as uplink:
         await uplink.submit_snapshot(leftover)
         await uplink.wait_for(lambda stats: stats.failures[Lane.SNAPSHOTS] >= 1)
-    async with serving(gateway.app(), port) as base, _running(_settings(base, tmp_path)):
+    async with serving(gateway.app(), port) as base, running_uplink(_settings(base, tmp_path)):
         await gateway.wait_for(lambda: len(gateway.snapshots) == 1)
     assert gateway.snapshots == [leftover]
 

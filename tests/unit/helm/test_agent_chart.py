@@ -331,6 +331,44 @@ def test_agent_scrapes_dcgm_only_when_told_where() -> None:
     assert "SLICEWISE_AGENT_DCGM_URL" not in env_of(without)
 
 
+def test_agent_serves_metrics_on_the_port_it_is_given() -> None:
+    """agent.metricsPort becomes the metrics setting and a named container port."""
+    container = _container(
+        _render(agent_values(agent={"metricsPort": 9091})), "Deployment", AGENT_DEPLOYMENT
+    )
+    assert env_of(container)["SLICEWISE_AGENT_METRICS_PORT"] == "9091"
+    assert container["ports"] == [{"name": "metrics", "containerPort": 9091, "protocol": "TCP"}]
+
+
+def test_agent_serves_no_metrics_by_default() -> None:
+    """Without agent.metricsPort there is neither the setting nor a port."""
+    container = _container(_render(AGENT_MINIMAL), "Deployment", AGENT_DEPLOYMENT)
+    assert "SLICEWISE_AGENT_METRICS_PORT" not in env_of(container)
+    assert "ports" not in container
+
+
+def test_tracing_endpoint_turns_tracing_on_in_every_in_cluster_process() -> None:
+    """tracing.otlpEndpoint names the OTLP exporter and its endpoint for all three processes."""
+    endpoint = "http://otel-collector.observability.svc:4318"
+    manifests = _render(agent_values(tracing={"otlpEndpoint": endpoint}))
+    for kind, name in (
+        ("Deployment", AGENT_DEPLOYMENT),
+        ("Deployment", EXECUTOR_DEPLOYMENT),
+        ("DaemonSet", SPOT_WATCHER),
+    ):
+        env = env_of(_container(manifests, kind, name))
+        assert (env["OTEL_TRACES_EXPORTER"], env["OTEL_EXPORTER_OTLP_ENDPOINT"]) == (
+            "otlp",
+            endpoint,
+        )
+
+
+def test_in_cluster_processes_do_not_trace_by_default() -> None:
+    """Without tracing.otlpEndpoint no process is told to export spans."""
+    container = _container(_render(AGENT_MINIMAL), "Deployment", AGENT_DEPLOYMENT)
+    assert "OTEL_TRACES_EXPORTER" not in env_of(container)
+
+
 def test_executor_state_is_on_a_writable_volume() -> None:
     """Nonces and the audit trail go to the state directory: an emptyDir unless persisted."""
     manifests = _render(AGENT_MINIMAL)

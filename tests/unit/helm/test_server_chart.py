@@ -410,3 +410,15 @@ def test_without_price_urls_the_bundled_data_stays() -> None:
     (worker,) = _pod_spec(_render(), "Deployment", f"{PREFIX}-celery-worker")["containers"]
     assert "SLICEWISE_WORKER_SPOT_ADVISOR_URL" not in env_of(worker)
     assert "SLICEWISE_WORKER_PRICING_URL" not in env_of(worker)
+
+
+def test_tracing_endpoint_reaches_every_server_process() -> None:
+    """tracing.otlpEndpoint is every container's OTEL_EXPORTER_OTLP_ENDPOINT."""
+    endpoint = "http://otel-collector.observability.svc:4318"
+    found = {
+        label: env_of(container).get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        for label, container in containers(_render({"tracing": {"otlpEndpoint": endpoint}}))
+        if "migrat" not in label
+    }
+    assert found
+    assert set(found.values()) == {endpoint}
