@@ -41,6 +41,31 @@ class HpaSettings:
     """From scale-up until a new pod serves."""
 
 
+class _ScaleDownWindow:
+    """The highest recommendation of the stabilisation window, as a monotonic queue."""
+
+    def __init__(self, ticks: int) -> None:
+        self._ticks = ticks
+        self._entries: deque[tuple[int, int]] = deque()
+
+    def record(self, tick: int, recommendation: int) -> None:
+        """Add a recommendation made at `tick` and forget those older than the window."""
+        while self._entries and self._entries[-1][1] <= recommendation:
+            self._entries.pop()
+        self._entries.append((tick, recommendation))
+        # The newest recommendation always counts, even with a zero-length window.
+        while len(self._entries) > 1 and self._entries[0][0] <= tick - self._ticks:
+            self._entries.popleft()
+
+    def highest(self) -> int:
+        """The highest recommendation still in the window."""
+        return self._entries[0][1]
+
+    def expiry(self) -> int:
+        """The first tick at which the highest recommendation has left the window."""
+        return self._entries[0][0] + self._ticks
+
+
 @dataclass(frozen=True, slots=True)
 class Replay:
     """Replicas per sync tick: those paid for and those serving."""
@@ -106,7 +131,7 @@ def replay_hpa(
     )
     out = np.empty(n_ticks, dtype=np.int64)
     current = initial_replicas if initial_replicas is not None else int(mins[0]) if mins.size else 1
-    history: deque[tuple[int, int]] = deque()  # (tick, recommendation) for stabilisation
+    window = _ScaleDownWindow(window_ticks)
     i = 0
     while i < n_ticks:
         step = i // per_step
@@ -115,28 +140,26 @@ def replay_hpa(
         floor_now, ceiling = int(mins[step]), max(settings.max_replicas, int(mins[step]))
         raw = desired_replicas(current, metric, settings.target_utilisation, settings.tolerance)
         raw = min(max(raw, floor_now), ceiling)
-        while history and history[0][0] <= i - window_ticks:
-            history.popleft()
-        history.append((i, raw))
-        result = current
+        window.record(i, raw)
         if raw > current:
             result = min(raw, scale_up_limit(current))
         else:
-            down = max(r for _, r in history)
-            result = min(current, down)
+            result = min(current, window.highest())
         result = max(result, floor_now)
-        if result == current and raw == current:
-            # Nothing changes until the metric or the floor does: jump there.
-            next_metric = (metric_step + 1) * per_step + lag_ticks
-            next_floor = (step + 1) * per_step
-            stop = min(n_ticks, max(i + 1, min(next_metric, next_floor)))
-            out[i:stop] = current
-            history.append((stop - 1, current))
-            i = stop
+        if result != current:
+            current = result
+            out[i] = current
+            i += 1
             continue
-        current = result
-        out[i] = current
-        i += 1
+        # Nothing changes until the metric, the floor or the window's highest entry does, and
+        # every tick until then would record the same recommendation: jump there.
+        stop = min((metric_step + 1) * per_step + lag_ticks, (step + 1) * per_step)
+        if raw < current:
+            stop = min(stop, window.expiry())
+        stop = min(n_ticks, max(i + 1, stop))
+        out[i:stop] = current
+        window.record(stop - 1, raw)
+        i = stop
     startup = round(settings.startup_seconds / tick)
     return Replay(tick_seconds=tick, replicas=out, ready=ready_replicas(out, startup))
 
