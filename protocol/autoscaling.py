@@ -64,6 +64,10 @@ KEDA_API_VERSION = "keda.sh/v1alpha1"
 WORKLOAD_API_VERSION = "apps/v1"
 
 
+def _scale_target_ref(kind: str, name: str) -> dict[str, object]:
+    return {"apiVersion": WORKLOAD_API_VERSION, "kind": kind, "name": name}
+
+
 def _resource_metric(target: ResourceUtilisationTarget) -> dict[str, object]:
     return {
         "type": "Resource",
@@ -89,11 +93,7 @@ def hpa_manifest(
 def hpa_spec_manifest(target_kind: str, target_name: str, spec: HpaSpec) -> dict[str, object]:
     """The `spec` of that HPA (also what a patch of an existing one sets)."""
     return {
-        "scaleTargetRef": {
-            "apiVersion": WORKLOAD_API_VERSION,
-            "kind": target_kind,
-            "name": target_name,
-        },
+        "scaleTargetRef": _scale_target_ref(target_kind, target_name),
         "minReplicas": spec.min_replicas,
         "maxReplicas": spec.max_replicas,
         "metrics": [_resource_metric(m) for m in spec.metrics],
@@ -141,11 +141,7 @@ def scaled_object_spec_manifest(
         for target in spec.resources
     ]
     manifest: dict[str, object] = {
-        "scaleTargetRef": {
-            "apiVersion": WORKLOAD_API_VERSION,
-            "kind": target_kind,
-            "name": target_name,
-        },
+        "scaleTargetRef": _scale_target_ref(target_kind, target_name),
         "pollingInterval": spec.polling_interval_seconds,
         "cooldownPeriod": spec.cooldown_period_seconds,
         "minReplicaCount": spec.min_replica_count,

@@ -9,6 +9,7 @@ from lightkube import ApiError, AsyncClient
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 
 from devstack.keda import scaled_object_crd
+from executor.execution import InstructionExecutor
 from executor.kube.api import (
     SCALED_OBJECT_RESOURCE,
     AutoscalingApi,
@@ -86,6 +87,18 @@ async def _live_hpa(admin: AsyncClient, api: AutoscalingApi, namespace: str) -> 
     return as_json(await admin.get(api.hpa, "serve", namespace=namespace))
 
 
+async def _with_hpa(
+    admin: AsyncClient, kube: KubeObjects, namespace: str, saas: Saas
+) -> tuple[dict[str, Any], InstructionExecutor, ApplyHpa]:
+    """A Deployment on which the executor has created the HPA of `SPEC`."""
+    workload = await make_workload(admin, namespace)
+    executor = make_executor(kube)
+    create = ApplyHpa(name="serve", target=_ref(workload), spec=SPEC)
+    created = await executor.execute(saas.instruction([create]))
+    assert created.outcome is Outcome.APPLIED, created.reason
+    return workload, executor, create
+
+
 async def test_apply_hpa_creates_then_patches_the_hpa(
     admin: AsyncClient,
     autoscaling_kube: KubeObjects,
@@ -94,12 +107,7 @@ async def test_apply_hpa_creates_then_patches_the_hpa(
     saas: Saas,
 ) -> None:
     """A missing HPA is created on the Deployment; applying again changes its floor only."""
-    workload = await make_workload(admin, namespace)
-    executor = make_executor(autoscaling_kube)
-    create = ApplyHpa(name="serve", target=_ref(workload), spec=SPEC)
-    created = await executor.execute(saas.instruction([create]))
-    assert created.outcome is Outcome.APPLIED, created.reason
-
+    workload, executor, create = await _with_hpa(admin, autoscaling_kube, namespace, saas)
     retune = create.model_copy(update={"spec": SPEC.model_copy(update={"min_replicas": 1})})
     patched = await executor.execute(saas.instruction([retune]))
     assert patched.outcome is Outcome.APPLIED, patched.reason
@@ -117,10 +125,7 @@ async def test_rollback_restores_the_hpa_spec(
     saas: Saas,
 ) -> None:
     """When the instruction rolls back, the retuned HPA gets its previous floor back."""
-    workload = await make_workload(admin, namespace)
-    executor = make_executor(autoscaling_kube)
-    create = ApplyHpa(name="serve", target=_ref(workload), spec=SPEC)
-    assert (await executor.execute(saas.instruction([create]))).outcome is Outcome.APPLIED
+    workload, executor, create = await _with_hpa(admin, autoscaling_kube, namespace, saas)
     await make_pod(admin, namespace, labels={"app": workload["metadata"]["name"]}, ready=False)
     retune = create.model_copy(update={"spec": SPEC.model_copy(update={"min_replicas": 5})})
     shrink = PatchResources(
