@@ -79,7 +79,9 @@ def cluster_cost(snapshot: ClusterSnapshot, pricebook: PriceBook) -> ClusterCost
 
 def analyse_cluster(state: ClusterState) -> list[Recommendation]:
     """Every recommendation for the cluster, largest saving first, one per fingerprint."""
-    rightsizing = recommend_rightsizing(state.snapshot, state.usage, state.pricebook, state.now)
+    rightsizing = recommend_rightsizing(
+        state.snapshot, state.usage, state.pricebook, state.now, demand=state.demand
+    )
     spot = recommend_spot(state.snapshot, state.pricebook, state.now)
     consolidation = recommend_consolidation(
         state.snapshot, state.pricebook, state.now, rightsizing=rightsizing
