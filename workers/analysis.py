@@ -57,8 +57,8 @@ class ClusterState:
     """The MIG layouts nodes may be labelled with; None leaves MIG out of the advice."""
     demand: Mapping[WorkloadRef, DemandSeries] = field(default_factory=dict)
     """CPU demand per workload (summed over its replicas); empty leaves autoscaling out."""
-    keda: bool = False
-    """Whether the cluster runs KEDA (autoscaling advice may then propose ScaledObjects)."""
+    keda: bool | None = None
+    """Whether the cluster runs KEDA (then advice may propose ScaledObjects); None detects it."""
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,15 @@ def pod_hourly_usd(workload: Workload, inventory: Inventory, pricebook: PriceBoo
     return float(np.mean(costs)) if costs else 0.0
 
 
+KEDA_HPA_PREFIX = "keda-hpa-"
+"""KEDA names the HPA it creates for a ScaledObject `keda-hpa-<name>`."""
+
+
+def keda_detected(snapshot: ClusterSnapshot) -> bool:
+    """Whether the cluster runs KEDA, judged by the HPAs KEDA creates for its ScaledObjects."""
+    return any(hpa.name.startswith(KEDA_HPA_PREFIX) for hpa in snapshot.hpas)
+
+
 def hpa_of(workload: Workload, snapshot: ClusterSnapshot) -> HorizontalPodAutoscaler | None:
     """The HPA that scales the workload, if any."""
     for hpa in snapshot.hpas:
@@ -171,11 +180,15 @@ def recommend_autoscaling(
     pricebook: PriceBook,
     now: datetime,
     *,
-    keda: bool = False,
+    keda: bool | None = None,
     policy: ScalingPolicy | None = None,
 ) -> list[Recommendation]:
-    """Autoscaling recommendations for every workload with demand history, largest first."""
+    """Autoscaling recommendations for every workload with demand history, largest first.
+
+    `keda` says whether the cluster runs KEDA; None detects it from the snapshot.
+    """
     inventory = Inventory.build(snapshot)
+    with_keda = keda_detected(snapshot) if keda is None else keda
     chosen = policy or ScalingPolicy()
     found = []
     for workload in snapshot.workloads:
@@ -183,7 +196,7 @@ def recommend_autoscaling(
         if series is None:
             continue
         rec = recommend_autoscaling_for(
-            workload, series, inventory, pricebook, now, policy=chosen, keda=keda
+            workload, series, inventory, pricebook, now, policy=chosen, keda=with_keda
         )
         if rec is not None:
             found.append(rec)

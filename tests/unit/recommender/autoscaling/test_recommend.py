@@ -10,7 +10,7 @@ from protocol.changes import ApplyHpa, ApplyScaledObject
 from protocol.recommendation import Recommendation, RecommendationKind
 from protocol.snapshot import ClusterSnapshot, HorizontalPodAutoscaler, HpaMetric
 from recommender.autoscaling.demand import DemandSeries
-from recommender.autoscaling.recommend import recommend_autoscaling
+from recommender.autoscaling.recommend import keda_detected, recommend_autoscaling
 from recommender.consolidation.inventory import workload_ref
 from tests.unit.recommender.autoscaling.series import daily, flat
 from tests.unit.recommender.factories import (
@@ -101,3 +101,17 @@ def test_less_than_a_day_of_history_gives_nothing() -> None:
 def test_demand_that_needs_every_replica_gives_nothing() -> None:
     """Demand at the full eight replicas all the time leaves nothing to save."""
     assert _recommend(DemandSeries(0.0, 300.0, np.full(4032, 7.9))) == []
+
+
+def test_keda_is_detected_from_the_hpas_it_creates() -> None:
+    """An HPA named keda-hpa-<name> in the cluster means KEDA runs there."""
+    keda_hpa = HorizontalPodAutoscaler(
+        namespace="shop",
+        name="keda-hpa-worker",
+        target_kind="Deployment",
+        target_name="worker",
+        max_replicas=4,
+    )
+    cluster = _snapshot().model_copy(update={"hpas": [keda_hpa]})
+    assert keda_detected(cluster)
+    assert not keda_detected(_snapshot())
