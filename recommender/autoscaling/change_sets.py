@@ -71,11 +71,13 @@ def autoscaling_change_set(
 ) -> ChangeSet:
     """The change that installs the plan on `workload` (patching `existing_hpa` if named).
 
-    With KEDA and a floor that changes over the cycle, a ScaledObject; otherwise an HPA.
+    With KEDA and a floor that changes over the cycle, a ScaledObject; otherwise an HPA. A
+    workload that already has an HPA keeps it (a ScaledObject beside it would add a second HPA
+    fighting the first).
     """
     spec = hpa_spec(plan.hpa)
     precondition = Precondition(resource_version=resource_version)
-    if keda and plan.scheduled:
+    if keda and plan.scheduled and existing_hpa is None:
         scaled = ScaledObjectSpec(
             min_replica_count=plan.schedule.baseline,
             max_replica_count=max(spec.max_replicas, *plan.schedule.replicas),

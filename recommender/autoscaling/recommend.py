@@ -117,6 +117,12 @@ def recommend_autoscaling_for(
         return None
     snapshot = inventory.snapshot
     hpa = hpa_of(workload, snapshot)
+    if hpa is not None and (
+        hpa.name.startswith(KEDA_HPA_PREFIX) or not any(m.name == "cpu" for m in hpa.metrics)
+    ):
+        # KEDA owns its HPAs (it would undo a retune), and an HPA on another metric than CPU
+        # cannot be replayed from CPU demand.
+        return None
     current, observed = _current(workload, hpa, demand, capacity)
     plan: AutoscalingPlan = plan_autoscaling(demand, capacity, policy)
     evidence: dict[str, JsonValue] = {}

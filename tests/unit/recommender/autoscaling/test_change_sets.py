@@ -93,3 +93,11 @@ def test_weekly_cron_names_the_day_of_the_week() -> None:
     """Offset zero of a weekly period is Thursday 00:00 UTC (Unix time 0)."""
     assert cron_at(0.0, WEEK) == "0 0 * * 4"
     assert cron_at(DAY + 9.5 * 3600, WEEK) == "30 9 * * 5"
+
+
+def test_an_existing_hpa_is_retuned_even_where_keda_runs() -> None:
+    """A ScaledObject beside an existing HPA would make two HPAs; the HPA is patched instead."""
+    change = autoscaling_change_set(
+        _office_hours_plan(), WORKLOAD, keda=True, existing_hpa="serve-hpa"
+    )
+    assert isinstance(change.actions[0], ApplyHpa)

@@ -115,3 +115,19 @@ def test_keda_is_detected_from_the_hpas_it_creates() -> None:
     cluster = _snapshot().model_copy(update={"hpas": [keda_hpa]})
     assert keda_detected(cluster)
     assert not keda_detected(_snapshot())
+
+
+def test_workloads_scaled_by_keda_are_left_to_keda() -> None:
+    """KEDA's own HPA (keda-hpa-<name>) on the workload is not retuned."""
+    keda_hpa = HorizontalPodAutoscaler(
+        namespace="shop",
+        name="keda-hpa-web",
+        target_kind="Deployment",
+        target_name="web",
+        min_replicas=8,
+        max_replicas=20,
+        metrics=[HpaMetric(type="Resource", name="cpu", target_utilization=70)],
+    )
+    cluster = _snapshot().model_copy(update={"hpas": [keda_hpa]})
+    demand = {workload_ref(WEB): daily(1.0, 5.0, 14)}
+    assert recommend_autoscaling(cluster, demand, pricebook(), NOW) == []
