@@ -26,7 +26,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from protocol.canonical import canonical_json
 from protocol.changes import (
     Action,
+    ApplyHpa,
     ApplyPdb,
+    ApplyScaledObject,
     ChangeSet,
     PatchConfigMap,
     PatchResources,
@@ -160,6 +162,10 @@ def _target_of(action: Action) -> tuple[str, str | None, str] | None:
         return "PodDisruptionBudget", action.namespace, action.name
     if isinstance(action, PatchConfigMap):
         return "ConfigMap", action.namespace, action.name
+    if isinstance(action, ApplyHpa):
+        return "HorizontalPodAutoscaler", action.target.namespace, action.name
+    if isinstance(action, ApplyScaledObject):
+        return "ScaledObject", action.target.namespace, action.name
     return None
 
 

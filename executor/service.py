@@ -17,7 +17,12 @@ from executor.audit import AuditTrail
 from executor.drain import Backoff
 from executor.execution import InstructionExecutor, VerificationWindow, utc_now
 from executor.gateway_client import GatewayClient, TokenSource
-from executor.kube.api import FIELD_MANAGER, KubeObjects, discover_policy_api
+from executor.kube.api import (
+    FIELD_MANAGER,
+    KubeObjects,
+    discover_autoscaling_api,
+    discover_policy_api,
+)
 from executor.metrics import ExecutorMetrics
 from executor.notices.endpoint import NoticeEndpoint
 from executor.notices.server import NoticeServer
@@ -117,7 +122,7 @@ async def serve(
         stack.push_async_callback(client.close)
         http = await stack.enter_async_context(httpx.AsyncClient())
         policy_api = await discover_policy_api(client)
-        kube = KubeObjects(client, policy_api)
+        kube = KubeObjects(client, policy_api, await discover_autoscaling_api(client))
         base = settings.gateway_url.rstrip("/")
         tokens = TokenSource(
             http,

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, JsonValue
 
+from protocol.autoscaling import HpaSpec, ScaledObjectSpec, hpa_manifest, scaled_object_manifest
 from protocol.base import Labels, Name, Namespace, NonNegativeInt, ShortText, WireModel
 from protocol.resources import Resources
 from protocol.snapshot import Toleration, WorkloadKind
@@ -31,6 +32,8 @@ class ActionType(StrEnum):
     LABEL_NODE = "label_node"
     SCALE = "scale"
     PATCH_CONFIG_MAP = "patch_config_map"
+    APPLY_HPA = "apply_hpa"
+    APPLY_SCALED_OBJECT = "apply_scaled_object"
 
 
 class WorkloadRef(WireModel):
@@ -167,6 +170,36 @@ class PatchConfigMap(WireModel):
     precondition: Precondition = Field(default_factory=Precondition)
 
 
+class ApplyHpa(WireModel):
+    """Create an autoscaling/v2 HPA on a workload, or patch the existing one of that name."""
+
+    type: Literal[ActionType.APPLY_HPA] = ActionType.APPLY_HPA
+    name: Name
+    target: WorkloadRef
+    spec: HpaSpec
+    precondition: Precondition = Field(default_factory=Precondition)
+
+    def manifest(self) -> dict[str, object]:
+        """The HPA this action creates (a patch sets its `spec`)."""
+        t = self.target
+        return hpa_manifest(t.namespace, self.name, t.kind.value, t.name, self.spec)
+
+
+class ApplyScaledObject(WireModel):
+    """Create a KEDA ScaledObject on a workload, or patch the existing one of that name."""
+
+    type: Literal[ActionType.APPLY_SCALED_OBJECT] = ActionType.APPLY_SCALED_OBJECT
+    name: Name
+    target: WorkloadRef
+    spec: ScaledObjectSpec
+    precondition: Precondition = Field(default_factory=Precondition)
+
+    def manifest(self) -> dict[str, object]:
+        """The ScaledObject this action creates (a patch sets its `spec`)."""
+        t = self.target
+        return scaled_object_manifest(t.namespace, self.name, t.kind.value, t.name, self.spec)
+
+
 Action = Annotated[
     PatchResources
     | PatchScheduling
@@ -176,7 +209,9 @@ Action = Annotated[
     | Drain
     | LabelNode
     | Scale
-    | PatchConfigMap,
+    | PatchConfigMap
+    | ApplyHpa
+    | ApplyScaledObject,
     Field(discriminator="type"),
 ]
 """One allow-listed change, discriminated by `type`."""

@@ -20,6 +20,7 @@ class RecommendationKind(StrEnum):
     RIGHTSIZING = "rightsizing"
     CONSOLIDATION = "consolidation"
     SPOT_EVACUATION = "spot-evacuation"
+    AUTOSCALING = "autoscaling"
 
 
 class Risk(StrEnum):

@@ -54,6 +54,7 @@ def fingerprint(schema: dict[str, Any]) -> dict[str, Any]:
     types: dict[str, list[str]] = {}
     required: set[str] = set()
     enums: dict[str, list[Any]] = {}
+    variant_required: dict[str, set[str]] = {}
     defs: dict[str, Any] = schema.get("$defs", {})
 
     def resolve(node: dict[str, Any]) -> dict[str, Any]:
@@ -76,10 +77,12 @@ def fingerprint(schema: dict[str, Any]) -> dict[str, Any]:
             if title and title in stack:
                 continue
             child_stack = (*stack, title)
+            tag = _discriminator(variant) if len(variants) > 1 else None
             for name, prop in variant.get("properties", {}).items():
                 child = f"{path}.{name}" if path else name
                 if name in variant.get("required", []):
                     required.add(child)
+                    variant_required.setdefault(child, set()).add(tag or "")
                 walk(prop, child, child_stack)
             if isinstance(variant.get("items"), dict):
                 walk(variant["items"], f"{path}[]", child_stack)
@@ -88,7 +91,21 @@ def fingerprint(schema: dict[str, Any]) -> dict[str, Any]:
         types[path or "$"] = sorted({*types.get(path or "$", []), *kinds})
 
     walk(schema, "", ())
-    return {"types": types, "required": sorted(required), "enums": enums}
+    return {
+        "types": types,
+        "required": sorted(required),
+        "enums": enums,
+        "required_by_variant": {k: sorted(v) for k, v in variant_required.items()},
+    }
+
+
+def _discriminator(variant: dict[str, Any]) -> str | None:
+    """The constant `type` a variant of a discriminated union is selected by, if any."""
+    tag = variant.get("properties", {}).get("type", {})
+    value = tag.get(
+        "const", (tag.get("enum") or [None])[0] if len(tag.get("enum", [])) == 1 else None
+    )
+    return str(value) if value is not None else None
 
 
 def breaking_changes(locked: dict[str, Any], current: dict[str, Any]) -> list[str]:
@@ -103,6 +120,12 @@ def breaking_changes(locked: dict[str, Any], current: dict[str, Any]) -> list[st
     for path in sorted(set(current["required"]) - set(locked["required"])):
         # A required field inside a newly added optional object breaks nobody.
         parent = path.rsplit(".", 1)[0] if "." in path else "$"
+        # Nor does one required only by union variants whose tag is new: no reader of the
+        # locked version is sent such a variant.
+        known_tags = {str(v) for v in locked["enums"].get(f"{parent}.type", [])}
+        tags = current.get("required_by_variant", {}).get(path, [""])
+        if all(tag and tag not in known_tags for tag in tags):
+            continue
         if parent in locked["types"]:
             problems.append(f"{path}: became required")
     for path, values in locked["enums"].items():
@@ -120,7 +143,10 @@ def merge_locks(locked: dict[str, Any], current: dict[str, Any]) -> dict[str, An
     enums = dict(locked["enums"])
     for path, values in current["enums"].items():
         enums[path] = sorted({*enums.get(path, []), *values}, key=str)
-    return {"types": types, "required": sorted(locked["required"]), "enums": enums}
+    # Paths that became required compatibly (in new objects or new variants) are recorded, so
+    # later versions are checked against them too.
+    required = sorted({*locked["required"], *current["required"]})
+    return {"types": types, "required": required, "enums": enums}
 
 
 def export(directory: Path | None = None) -> list[str]:

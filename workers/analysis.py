@@ -14,8 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from protocol.changes import WorkloadRef
 from protocol.recommendation import Recommendation, RecommendationKind
 from protocol.snapshot import ClusterSnapshot
+from recommender.autoscaling.demand import DemandSeries
+from recommender.autoscaling.recommend import recommend_autoscaling
 from recommender.consolidation.recommend import recommend_consolidation
 from recommender.gpu.mig_layouts import MigConfig
 from recommender.pricing.cost import monthly_usd, price_node
@@ -34,6 +37,7 @@ ANALYSED_KINDS = frozenset(
         RecommendationKind.SPOT,
         RecommendationKind.CONSOLIDATION,
         RecommendationKind.GPU_SHARING,
+        RecommendationKind.AUTOSCALING,
     }
 )
 """The kinds a periodic analysis produces, and so replaces; spot evacuations are not among them."""
@@ -51,6 +55,10 @@ class ClusterState:
     gpu: Mapping[ContainerKey, GpuDutyHistory] = field(default_factory=dict)
     mig_config: MigConfig | None = None
     """The MIG layouts nodes may be labelled with; None leaves MIG out of the advice."""
+    demand: Mapping[WorkloadRef, DemandSeries] = field(default_factory=dict)
+    """CPU demand per workload (summed over its replicas); empty leaves autoscaling out."""
+    keda: bool | None = None
+    """Whether the cluster runs KEDA (then advice may propose ScaledObjects); None detects it."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +79,9 @@ def cluster_cost(snapshot: ClusterSnapshot, pricebook: PriceBook) -> ClusterCost
 
 def analyse_cluster(state: ClusterState) -> list[Recommendation]:
     """Every recommendation for the cluster, largest saving first, one per fingerprint."""
-    rightsizing = recommend_rightsizing(state.snapshot, state.usage, state.pricebook, state.now)
+    rightsizing = recommend_rightsizing(
+        state.snapshot, state.usage, state.pricebook, state.now, demand=state.demand
+    )
     spot = recommend_spot(state.snapshot, state.pricebook, state.now)
     consolidation = recommend_consolidation(
         state.snapshot, state.pricebook, state.now, rightsizing=rightsizing
@@ -79,7 +89,10 @@ def analyse_cluster(state: ClusterState) -> list[Recommendation]:
     gpu_sharing = recommend_gpu_sharing(
         state.snapshot, state.gpu, state.pricebook, state.now, state.mig_config
     )
-    return unique_by_fingerprint([*rightsizing, *spot, *consolidation, *gpu_sharing])
+    autoscaling = recommend_autoscaling(
+        state.snapshot, state.demand, state.pricebook, state.now, keda=state.keda
+    )
+    return unique_by_fingerprint([*rightsizing, *spot, *consolidation, *gpu_sharing, *autoscaling])
 
 
 def unique_by_fingerprint(recommendations: Sequence[Recommendation]) -> list[Recommendation]:

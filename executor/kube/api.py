@@ -16,6 +16,9 @@ from lightkube import ApiError, AsyncClient
 from lightkube.core import resource as lk_resource
 from lightkube.generic_resource import Generic, create_namespaced_resource
 from lightkube.resources.apps_v1 import DaemonSet, Deployment, StatefulSet
+from lightkube.resources.autoscaling_v2 import (
+    HorizontalPodAutoscaler as HorizontalPodAutoscalerV2,
+)
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import ConfigMap, Node
 from lightkube.resources.policy_v1 import PodDisruptionBudget as PodDisruptionBudgetV1
@@ -30,8 +33,10 @@ from executor.errors import (
 from executor.planning.merge_patch import JsonObject
 from executor.planning.targets import (
     CONFIG_MAP,
+    HORIZONTAL_POD_AUTOSCALER,
     NODE,
     POD_DISRUPTION_BUDGET,
+    SCALED_OBJECT,
     ObjectRef,
     PatchStyle,
 )
@@ -88,21 +93,67 @@ POLICY_V1BETA1 = PolicyApi(
 )
 
 
-async def discover_policy_api(client: AsyncClient) -> PolicyApi:
-    """Ask the API server whether it serves policy/v1; fall back to policy/v1beta1."""
+async def _serves(client: AsyncClient, resource: Any) -> bool:
+    """Whether the API server serves `resource` (listing a name no object has in `default`)."""
     probe = client.list(
-        PodDisruptionBudgetV1, namespace="default", fields={"metadata.name": "-slicewise-probe-"}
+        resource, namespace="default", fields={"metadata.name": "-slicewise-probe-"}
     )
     try:
         async for _ in probe:
             pass
     except ApiError as e:
         if e.status.code == 404:
-            return POLICY_V1BETA1
+            return False
         raise_translated(e)
     except httpx2.TransportError as e:
         raise TemporaryExecutorError(f"API server unreachable: {e}") from e
-    return POLICY_V1
+    return True
+
+
+async def discover_policy_api(client: AsyncClient) -> PolicyApi:
+    """Ask the API server whether it serves policy/v1; fall back to policy/v1beta1."""
+    return POLICY_V1 if await _serves(client, PodDisruptionBudgetV1) else POLICY_V1BETA1
+
+
+@dataclass(frozen=True)
+class AutoscalingApi:
+    """The `autoscaling` group version served for HPAs (v2 from 1.23, v2beta2 before).
+
+    v2beta2 has the same spec shape for what the executor writes (resource metrics, behavior).
+    """
+
+    version: str
+    hpa: Any
+
+    @property
+    def api_version(self) -> str:
+        """`autoscaling/<version>`."""
+        return f"autoscaling/{self.version}"
+
+
+AUTOSCALING_V2 = AutoscalingApi("v2", HorizontalPodAutoscalerV2)
+AUTOSCALING_V2BETA2 = AutoscalingApi(
+    "v2beta2",
+    create_namespaced_resource(
+        "autoscaling", "v2beta2", "HorizontalPodAutoscaler", "horizontalpodautoscalers"
+    ),
+)
+SCALED_OBJECT_RESOURCE = create_namespaced_resource(
+    "keda.sh", "v1alpha1", "ScaledObject", "scaledobjects"
+)
+
+
+async def discover_autoscaling_api(client: AsyncClient) -> AutoscalingApi:
+    """Ask the API server whether it serves autoscaling/v2; fall back to v2beta2.
+
+    Without `apply_hpa` the executor may not list HPAs; it then never writes one, so the
+    refusal just leaves the default.
+    """
+    try:
+        served = await _serves(client, HorizontalPodAutoscalerV2)
+    except ActionError:
+        return AUTOSCALING_V2
+    return AUTOSCALING_V2 if served else AUTOSCALING_V2BETA2
 
 
 def raise_translated(error: ApiError) -> NoReturn:
@@ -126,10 +177,16 @@ def as_json(obj: Any) -> JsonObject:
 class KubeObjects:
     """Typed-by-kind access to the objects actions touch, as JSON."""
 
-    def __init__(self, client: AsyncClient, policy: PolicyApi) -> None:
-        """Use `client` for every call; `policy` says which PDB version to speak."""
+    def __init__(
+        self,
+        client: AsyncClient,
+        policy: PolicyApi,
+        autoscaling: AutoscalingApi = AUTOSCALING_V2,
+    ) -> None:
+        """Use `client` for every call; `policy` and `autoscaling` say which versions to speak."""
         self.client = client
         self.policy = policy
+        self.autoscaling = autoscaling
         self._kinds: dict[str, Any] = {
             WorkloadKind.DEPLOYMENT.value: Deployment,
             WorkloadKind.STATEFUL_SET.value: StatefulSet,
@@ -138,6 +195,8 @@ class KubeObjects:
             NODE: Node,
             CONFIG_MAP: ConfigMap,
             POD_DISRUPTION_BUDGET: policy.pdb,
+            HORIZONTAL_POD_AUTOSCALER: autoscaling.hpa,
+            SCALED_OBJECT: SCALED_OBJECT_RESOURCE,
         }
 
     def resource(self, kind: str) -> Any:
@@ -180,6 +239,8 @@ class KubeObjects:
         resource = self.resource(ref.kind)
         if ref.kind == POD_DISRUPTION_BUDGET:
             body = {**body, "apiVersion": self.policy.api_version}
+        if ref.kind == HORIZONTAL_POD_AUTOSCALER:
+            body = {**body, "apiVersion": self.autoscaling.api_version}
         obj = await _call(
             self.client.create,
             resource.from_dict(body),

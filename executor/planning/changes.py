@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from executor.errors import ActionError, ObjectMissingError
+from executor.planning.autoscaling_changes import plan_apply_autoscaler
 from executor.planning.merge_patch import JsonObject, invert_merge_patch, merge_diff
 from executor.planning.targets import (
     POD_DISRUPTION_BUDGET,
@@ -17,7 +18,9 @@ from executor.planning.workload_changes import (
 )
 from protocol.changes import (
     Action,
+    ApplyHpa,
     ApplyPdb,
+    ApplyScaledObject,
     Cordon,
     Drain,
     LabelNode,
@@ -74,6 +77,8 @@ def plan_change(action: Action, live: JsonObject | None) -> PlannedChange:
         raise TypeError("a drain is a sequence of evictions, not a planned write")
     if isinstance(action, ApplyPdb):
         return plan_apply_pdb(action, live)
+    if isinstance(action, ApplyHpa | ApplyScaledObject):
+        return plan_apply_autoscaler(action, live)
     if live is None:
         raise ObjectMissingError(f"{target_of(action)} does not exist")
     match action:

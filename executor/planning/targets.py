@@ -9,7 +9,9 @@ from typing import Any
 from executor.planning.merge_patch import JsonObject
 from protocol.changes import (
     Action,
+    ApplyHpa,
     ApplyPdb,
+    ApplyScaledObject,
     Cordon,
     Drain,
     LabelNode,
@@ -23,6 +25,8 @@ from protocol.changes import (
 NODE = "Node"
 CONFIG_MAP = "ConfigMap"
 POD_DISRUPTION_BUDGET = "PodDisruptionBudget"
+HORIZONTAL_POD_AUTOSCALER = "HorizontalPodAutoscaler"
+SCALED_OBJECT = "ScaledObject"
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,10 @@ def target_of(action: Action) -> ObjectRef:
             return ObjectRef(POD_DISRUPTION_BUDGET, action.name, action.namespace)
         case PatchConfigMap():
             return ObjectRef(CONFIG_MAP, action.name, action.namespace)
+        case ApplyHpa():
+            return ObjectRef(HORIZONTAL_POD_AUTOSCALER, action.name, action.target.namespace)
+        case ApplyScaledObject():
+            return ObjectRef(SCALED_OBJECT, action.name, action.target.namespace)
         case Cordon() | Uncordon() | Drain() | LabelNode():
             return ObjectRef(NODE, action.node)
     raise TypeError(f"unknown action {type(action).__name__}")  # pragma: no cover

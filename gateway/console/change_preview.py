@@ -24,7 +24,9 @@ from gateway.console.manifests import (
 )
 from protocol.changes import (
     Action,
+    ApplyHpa,
     ApplyPdb,
+    ApplyScaledObject,
     ChangeSet,
     Cordon,
     Drain,
@@ -35,6 +37,9 @@ from protocol.changes import (
     Scale,
     Uncordon,
 )
+
+CREATED_WHOLE = {"PodDisruptionBudget", "HorizontalPodAutoscaler", "ScaledObject"}
+"""Kinds a change set may create: a new one's patch is the whole object."""
 
 MERGE_KEYS = {
     "containers": "name",
@@ -60,7 +65,7 @@ class ObjectChange:
     @property
     def creates(self) -> bool:
         """Whether the object does not exist yet."""
-        return self.before is None and self.key.kind == "PodDisruptionBudget"
+        return self.before is None and self.key.kind in CREATED_WHOLE
 
 
 @dataclass(frozen=True)
@@ -171,7 +176,21 @@ def _key(action: Action) -> ObjectKey:
         return pdb_key(action.namespace, action.name)
     if isinstance(action, PatchConfigMap):
         return config_map_key(action.namespace, action.name)
+    if isinstance(action, ApplyHpa | ApplyScaledObject):
+        return _autoscaler_key(action)
     return node_key(action.node)
+
+
+def _autoscaler_key(action: ApplyHpa | ApplyScaledObject) -> ObjectKey:
+    manifest = action.manifest()
+    return ObjectKey(
+        str(manifest["apiVersion"]), str(manifest["kind"]), action.target.namespace, action.name
+    )
+
+
+def _describe_autoscaler(action: ApplyHpa | ApplyScaledObject) -> str:
+    kind = "HorizontalPodAutoscaler" if isinstance(action, ApplyHpa) else "KEDA ScaledObject"
+    return f"Apply {kind} {action.target.namespace}/{action.name} to {_target(action)}"
 
 
 def _listed(resources: Manifest) -> str:
@@ -212,6 +231,8 @@ _DESCRIPTIONS: dict[type[Any], Callable[[Any], str]] = {
         f"PodDisruptionBudgets, within {a.deadline_seconds} s"
     ),
     LabelNode: _describe_labels,
+    ApplyHpa: _describe_autoscaler,
+    ApplyScaledObject: _describe_autoscaler,
 }
 
 
@@ -220,7 +241,9 @@ def describe(action: Action) -> str:
     return _DESCRIPTIONS[type(action)](action)
 
 
-def _target(action: PatchResources | PatchScheduling | Scale) -> str:
+def _target(
+    action: PatchResources | PatchScheduling | Scale | ApplyHpa | ApplyScaledObject,
+) -> str:
     return f"{action.target.kind} {action.target.namespace}/{action.target.name}"
 
 
@@ -234,6 +257,9 @@ def _apply(manifest: Manifest, action: Action) -> Manifest:
         spec["parallelism" if manifest["kind"] == "Job" else "replicas"] = action.replicas
     elif isinstance(action, ApplyPdb):
         return _pdb(action)
+    elif isinstance(action, ApplyHpa | ApplyScaledObject):
+        created = action.manifest()
+        return {**manifest, **created, "spec": created["spec"]}
     elif isinstance(action, PatchConfigMap):
         manifest["data"] = {**manifest.get("data", {}), **action.data}
     elif isinstance(action, Cordon):
@@ -270,7 +296,7 @@ def preview_change_set(change_set: ChangeSet, live: Mapping[ObjectKey, Manifest]
         head = key.stub()
         body = merge_patch(before if before is not None else head, after[key])
         patch = {**head, **body, "metadata": {**head["metadata"], **body.get("metadata", {})}}
-        if before is None and key.kind == "PodDisruptionBudget":
+        if before is None and key.kind in CREATED_WHOLE:
             patch = copy.deepcopy(after[key])
         changes.append(ObjectChange(key, before, after[key], patch, gitops=key.kind != "Node"))
     return ChangePreview(changes, [describe(a) for a in change_set.actions], operations)

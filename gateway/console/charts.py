@@ -145,6 +145,7 @@ def time_chart(
     end: datetime,
     label: Callable[[float], str] = money_compact,
     empty_note: str = "Nothing to chart yet",
+    time_format: str = "%d %b",
 ) -> Markup:
     """Step lines of values over time between `start` and `end`, with a legend."""
     values = [v for s in series for _, v in s.points]
@@ -173,7 +174,7 @@ def time_chart(
         svg.text(_LEFT - 6, y_at(value) + 4, label(value), "tick", anchor="end")
     for tick in range(5):
         moment = start + (end - start) * tick / 4
-        svg.text(x_at(moment), baseline + 17, moment.strftime("%d %b"), "tick", anchor="middle")
+        svg.text(x_at(moment), baseline + 17, moment.strftime(time_format), "tick", anchor="middle")
     legend_x = _LEFT
     for line in series:
         svg.rect(legend_x, 10, 12, 4, css_class=f"legend legend-{line.kind}")

@@ -16,6 +16,7 @@ from typing import Any
 from markupsafe import Markup
 
 from gateway.console.charts import Marker, bar_chart, distribution_chart, scale_chart
+from gateway.console.demand_chart import day_charts, is_day_chart
 from gateway.console.formatting import cores, money, percent, size_bytes
 from gateway.console.usage_reader import ContainerUsage, Distribution
 from protocol.changes import ChangeSet, PatchResources
@@ -169,6 +170,9 @@ def recommendation_panels(evidence: Mapping[str, Any]) -> list[EvidencePanel]:
     figures: list[Figure] = []
     for key, value in evidence.items():
         title = _humanise(key)
+        if is_day_chart(value):
+            panels += [EvidencePanel(title, chart) for chart in day_charts(value)]
+            continue
         if "interruption" in key.lower() and (index := _interruption_index(value)) is not None:
             chart = scale_chart(INTERRUPTION_BUCKETS, index, title=title)
             panels.append(EvidencePanel(title, chart, [Figure(title, INTERRUPTION_BUCKETS[index])]))

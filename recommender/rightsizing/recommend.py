@@ -12,10 +12,18 @@ from datetime import datetime
 
 from pydantic import JsonValue
 
-from protocol.changes import ChangeSet, ContainerResources, PatchResources, Precondition
+from protocol.changes import (
+    ChangeSet,
+    ContainerResources,
+    PatchResources,
+    Precondition,
+    WorkloadRef,
+)
 from protocol.recommendation import Recommendation, RecommendationKind, Risk
 from protocol.resources import Resources
 from protocol.snapshot import ClusterSnapshot, Container, PodSpecSummary, Workload, WorkloadKind
+from recommender.autoscaling.demand import DemandSeries
+from recommender.autoscaling.sizing import cpu_hpa_of, hpa_aware_estimates
 from recommender.consolidation.inventory import (
     Inventory,
     recommendation_id,
@@ -135,13 +143,16 @@ def recommend_rightsizing_for(
     now: datetime,
     *,
     policy: RightsizingPolicy,
+    demand: DemandSeries | None = None,
 ) -> Recommendation | None:
-    """The rightsizing recommendation of one workload, or None."""
+    """The rightsizing recommendation of one workload, or None.
+
+    With the workload's demand history, a workload an HPA scales on CPU is sized HPA-aware.
+    """
     if workload.kind not in RIGHTSIZED_KINDS:
         return None
     guaranteed = is_guaranteed(workload.template.containers)
     estimates: dict[str, ContainerEstimate] = {}
-    changes: list[ContainerResources] = []
     for container in workload.template.containers:
         key = ContainerKey(workload.namespace, workload.kind.value, workload.name, container.name)
         state = states.get(key)
@@ -156,9 +167,20 @@ def recommend_rightsizing_for(
                 return None
             continue
         estimates[container.name] = estimate
-        change = container_resources(container, estimate, policy, guaranteed=guaranteed)
-        if change is not None:
-            changes.append(change)
+    hpa = cpu_hpa_of(workload, inventory.snapshot)
+    if hpa is not None and demand is not None and not guaranteed:
+        estimates = hpa_aware_estimates(estimates, hpa, demand)
+    changes = [
+        change
+        for container in workload.template.containers
+        if container.name in estimates
+        and (
+            change := container_resources(
+                container, estimates[container.name], policy, guaranteed=guaranteed
+            )
+        )
+        is not None
+    ]
     if not changes:
         return None
     saving = monthly_saving(workload, changes, inventory, pricebook)
@@ -207,16 +229,25 @@ def recommend_rightsizing(
     pricebook: PriceBook,
     now: datetime,
     policy: RightsizingPolicy | None = None,
+    *,
+    demand: Mapping[WorkloadRef, DemandSeries] | None = None,
 ) -> list[Recommendation]:
     """Rightsizing recommendations for every workload with enough history, largest first."""
     inventory = Inventory.build(snapshot)
     chosen = policy or RightsizingPolicy()
+    demands = demand or {}
     found = [
         rec
         for workload in snapshot.workloads
         if (
             rec := recommend_rightsizing_for(
-                workload, states, inventory, pricebook, now, policy=chosen
+                workload,
+                states,
+                inventory,
+                pricebook,
+                now,
+                policy=chosen,
+                demand=demands.get(workload_ref(workload)),
             )
         )
         is not None

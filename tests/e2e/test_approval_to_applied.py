@@ -51,7 +51,6 @@ from tests.integration.gateway.harness import (
     fetch_token,
     wait_started,
 )
-from devstack.kube import KubeApiServer, running_kube_apiserver
 from tests.support.spans import RecordingExporter, lineage, named, our_names
 
 pytestmark = pytest.mark.kube

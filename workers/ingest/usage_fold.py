@@ -23,7 +23,9 @@ def fold_batch(
     for key in sorted(batch.keys):
         history = histories.get(key) or ContainerHistory.empty(settings)
         state = history.usage
-        folded = state.fold_usage(batch.samples.get(key, []), batch.cpu_request_millis.get(key))
+        samples = batch.samples.get(key, [])
+        folded = state.fold_usage(samples, batch.cpu_request_millis.get(key))
+        history.demand.fold((s.timestamp.timestamp(), s.pod, s.cpu_cores) for s in samples)
         gpu_samples = batch.gpu_samples.get(key, [])
         folded += state.fold_gpu_usage(gpu_samples)
         history.gpu.fold(gpu_samples)

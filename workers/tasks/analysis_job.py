@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from recommender.autoscaling.demand_history import workload_demands
 from recommender.gpu.mig_layouts import MigConfig
 from recommender.pricing.pricebook import PriceBook
 from store.database import Database
@@ -63,6 +64,7 @@ async def analyse_and_store(
         now=now,
         gpu={key: history.gpu for key, history in histories.items()},
         mig_config=mig_config,
+        demand=workload_demands({key: history.demand for key, history in histories.items()}),
     )
     items = [
         NewRecommendation(

@@ -36,12 +36,17 @@ scale:
   - {group: apps, resource: statefulsets, verbs: [get, patch]}
   - {group: batch, resource: jobs, verbs: [get, patch]}
   - {group: "", resource: pods, verbs: [list]}
+# `list` lets the executor learn at start whether autoscaling/v2 is served (v2beta2 before 1.23).
+apply_hpa:
+  - {group: autoscaling, resource: horizontalpodautoscalers, verbs: [get, list, create, patch, delete]}
+apply_scaled_object:
+  - {group: keda.sh, resource: scaledobjects, verbs: [get, create, patch, delete]}
 {{- end }}
 
 {{/* Action types switched on in values, in a fixed order, as a JSON list. */}}
 {{- define "slicewise-agent.enabledActions" -}}
 {{- $enabled := list }}
-{{- range $action := list "patch_resources" "patch_scheduling" "apply_pdb" "cordon" "uncordon" "drain" "label_node" "scale" "patch_config_map" }}
+{{- range $action := list "patch_resources" "patch_scheduling" "apply_pdb" "cordon" "uncordon" "drain" "label_node" "scale" "patch_config_map" "apply_hpa" "apply_scaled_object" }}
 {{- if (get $.Values.executor.actions $action | default dict).enabled }}
 {{- $enabled = append $enabled $action }}
 {{- end }}

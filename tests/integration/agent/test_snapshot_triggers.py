@@ -9,6 +9,7 @@ import pytest
 from lightkube import AsyncClient
 from lightkube.resources.core_v1 import Node
 
+from devstack.kube import KubeApiServer
 from tests.integration.agent import objects
 from tests.integration.agent.conftest import (
     CLUSTER,
@@ -17,7 +18,6 @@ from tests.integration.agent.conftest import (
     running_collector,
     write_kubeconfig,
 )
-from devstack.kube import KubeApiServer
 from tests.support.running_uplink import running_uplink
 from tests.unit.agent.fake_gateway import FakeGateway
 from tests.unit.agent.http_servers import serving

@@ -14,8 +14,8 @@ from lightkube.resources.core_v1 import Pod as KubePod
 
 from agent.collector import Collector
 from agent.kube.client import kube_client
-from devstack.kube import KubeApiServer
 from agent.metrics import AgentMetrics
+from devstack.kube import KubeApiServer
 from protocol.snapshot import Pod
 from tests.integration.agent import objects
 from tests.integration.agent.conftest import (

@@ -58,6 +58,16 @@ EXECUTOR_RULES: list[dict[str, list[str]]] = [
         "resources": ["poddisruptionbudgets"],
         "verbs": ["get", "list", "create", "patch", "delete"],
     },
+    {
+        "apiGroups": ["autoscaling"],
+        "resources": ["horizontalpodautoscalers"],
+        "verbs": ["get", "list", "create", "patch", "delete"],
+    },
+    {
+        "apiGroups": ["keda.sh"],
+        "resources": ["scaledobjects"],
+        "verbs": ["get", "create", "patch", "delete"],
+    },
 ]
 """What the executor's ClusterRole must grant (and all it needs)."""
 

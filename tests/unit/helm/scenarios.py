@@ -25,6 +25,8 @@ ACTION_TYPES = (
     "label_node",
     "scale",
     "patch_config_map",
+    "apply_hpa",
+    "apply_scaled_object",
 )
 
 AGENT_MINIMAL: dict[str, Any] = load_values_file(chart_path(AGENT) / "ci" / "minimal-values.yaml")

@@ -78,6 +78,14 @@ EXECUTOR_GRANTS: dict[str, set[Grant]] = {
         ("", "pods", "list"),
     },
     "patch_config_map": set(),
+    # `list` on HPAs: the executor learns at start whether autoscaling/v2 is served.
+    "apply_hpa": {
+        ("autoscaling", "horizontalpodautoscalers", v)
+        for v in ("get", "list", "create", "patch", "delete")
+    },
+    "apply_scaled_object": {
+        ("keda.sh", "scaledobjects", v) for v in ("get", "create", "patch", "delete")
+    },
 }
 PROBE_ROLE = f"{EXECUTOR_ROLE}-policy-probe"
 CLUSTER_WIDE_ACTIONS = [a for a in ACTION_TYPES if a != "patch_config_map"]
@@ -182,12 +190,17 @@ def test_turning_one_action_type_off_withdraws_only_what_no_other_needs(action: 
     assert _executor_cluster_grants(_render(with_actions(*others))) == expected
 
 
-def test_every_action_type_grants_the_union_and_deletes_only_pdbs() -> None:
+def test_every_action_type_grants_the_union_and_deletes_only_what_it_creates() -> None:
     """All action types on: the union of their grants; no Secrets, wildcards or watch."""
     granted = _executor_cluster_grants(_render(with_actions(*CLUSTER_WIDE_ACTIONS)))
     assert granted == set().union(*EXECUTOR_GRANTS.values())
     assert {verb for _, _, verb in granted} == {"get", "list", "create", "patch", "delete"}
-    assert {r for _, r, v in granted if v == "delete"} == {"poddisruptionbudgets"}
+    # Deleting is how a created PDB, HPA or ScaledObject is rolled back.
+    assert {r for _, r, v in granted if v == "delete"} == {
+        "poddisruptionbudgets",
+        "horizontalpodautoscalers",
+        "scaledobjects",
+    }
     assert not any(resource in {"secrets", "*"} for _, resource, _ in granted)
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Annotated, Literal
 
 import pytest
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from protocol.schema_export import (
     LOCK_NAME,
@@ -88,3 +88,52 @@ def test_removed_enum_value_is_breaking() -> None:
 def test_additive_change_is_compatible() -> None:
     """Optional fields, widened types and new enum values are not breaking."""
     assert _changes(_Additive) == []
+
+
+class _Cordon(BaseModel):
+    type: Literal["cordon"] = "cordon"
+    node: str
+
+
+class _Scale(BaseModel):
+    type: Literal["scale"] = "scale"
+    replicas: int
+
+
+class _ScaleWithOwner(BaseModel):
+    type: Literal["scale"] = "scale"
+    replicas: int
+    owner: str
+
+
+class _Hpa(BaseModel):
+    type: Literal["hpa"] = "hpa"
+    spec: str
+
+
+class _Actions(BaseModel):
+    actions: list[Annotated[_Cordon | _Scale, Field(discriminator="type")]]
+
+
+class _ActionsWithHpa(BaseModel):
+    actions: list[Annotated[_Cordon | _Scale | _Hpa, Field(discriminator="type")]]
+
+
+class _ActionsWithOwner(BaseModel):
+    actions: list[Annotated[_Cordon | _ScaleWithOwner, Field(discriminator="type")]]
+
+
+def _union_changes(model: type[BaseModel]) -> list[str]:
+    return breaking_changes(
+        fingerprint(_Actions.model_json_schema()), fingerprint(model.model_json_schema())
+    )
+
+
+def test_new_union_variant_with_required_fields_is_compatible() -> None:
+    """A variant with a new tag breaks no reader of the old version, whatever it requires."""
+    assert _union_changes(_ActionsWithHpa) == []
+
+
+def test_new_required_field_on_an_existing_variant_is_breaking() -> None:
+    """A variant the old version knew may not gain a required field."""
+    assert _union_changes(_ActionsWithOwner) == ["actions[].owner: became required"]

@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import numpy as np
+
 from protocol.changes import ChangeSet, Cordon, WorkloadRef
 from protocol.recommendation import Recommendation, RecommendationKind, Risk
 from protocol.snapshot import WorkloadKind
+from recommender.autoscaling.demand import DemandSeries
 from recommender.pricing.bundled import bundled_catalogues
 from recommender.pricing.pricebook import PriceBook
 from tests.unit.workers.factories import T0, shop_snapshot
@@ -95,3 +98,20 @@ def test_cluster_cost_prices_spot_nodes_at_the_spot_price() -> None:
     """m5.2xlarge in eu-west-1 at 0.428 USD/h: 312.44 on-demand plus 124.98 on spot (60 % off)."""
     cost = cluster_cost(shop_snapshot(uuid.uuid4(), 1), PriceBook(catalogues=bundled_catalogues()))
     assert cost == ClusterCost(monthly_usd=437.42, priced_nodes=2)
+
+
+def test_analysis_with_demand_history_advises_autoscaling() -> None:
+    """Four web0 replicas for demand of a fraction of one pod get autoscaling advice."""
+    snapshot = shop_snapshot(uuid.uuid4(), 1, replicas=4)
+    web0 = WorkloadRef(kind=WorkloadKind.DEPLOYMENT, namespace="shop", name="web0")
+    hours = np.arange(14 * 288) * 300 / 3600 % 24
+    demand = DemandSeries(0.0, 300.0, np.where((hours >= 9) & (hours < 17), 0.3, 0.05))
+    state = ClusterState(
+        snapshot,
+        {},
+        PriceBook(catalogues=bundled_catalogues()),
+        T0 + timedelta(hours=1),
+        demand={web0: demand},
+    )
+    found = analyse_cluster(state)
+    assert (RecommendationKind.AUTOSCALING, web0) in [(r.kind, r.workload) for r in found]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -112,3 +113,20 @@ def test_gpu_samples_feed_duty_history_and_gpu_memory_histogram() -> None:
     assert profile is not None
     assert (profile.samples, profile.duty_peak, profile.memory_peak_bytes) == (3, 0.3, 2**31)
     assert not history.usage.gpu_memory.is_empty()
+
+
+def test_cpu_samples_feed_the_demand_history() -> None:
+    """A day of five-minute samples leaves a day of demand steps at the sampled usage."""
+    series = _fold_days(1).demand.series()
+    assert series.values.size == 288
+    assert abs(float(series.values[0]) - 0.2) < 1e-6
+
+
+def test_a_version_one_history_reads_back_with_no_demand() -> None:
+    """Rows written before the demand history existed still load, with an empty one."""
+    history = _fold_days(1)
+    usage, gpu = history.usage.to_bytes(), history.gpu.to_bytes()
+    old = struct.pack("<4sBxxxI", b"SWCH", 1, len(usage)) + usage + gpu
+    restored = ContainerHistory.from_bytes(old)
+    assert restored.usage.signals.samples == 288
+    assert restored.demand.series().values.size == 0

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 
-from protocol.changes import PatchResources
+from protocol.changes import PatchResources, WorkloadRef
 from protocol.recommendation import RecommendationKind, Risk
-from protocol.snapshot import HorizontalPodAutoscaler, HpaMetric
+from protocol.snapshot import HorizontalPodAutoscaler, HpaMetric, WorkloadKind
+from recommender.autoscaling.demand import DemandSeries
 from recommender.rightsizing.recommend import recommend_rightsizing
 from recommender.usage.key import ContainerKey
 from recommender.usage.state import ContainerUsageState
@@ -23,7 +25,7 @@ from tests.unit.recommender.factories import (
     spec,
     workload,
 )
-from tests.unit.recommender.rightsizing.history import end_of_history, steady
+from tests.unit.recommender.rightsizing.history import T0, end_of_history, steady
 
 NOW = datetime.fromtimestamp(end_of_history(8), tz=UTC)
 KEY = ContainerKey("shop", "Deployment", "web", "app")
@@ -126,3 +128,13 @@ def test_burstable_pod_rightsizes_the_containers_it_knows() -> None:
 def test_confidence_is_that_of_the_shortest_history() -> None:
     """A week or more of history gives full confidence."""
     assert recommend_rightsizing(_cluster(), _states(), pricebook(), NOW)[0].confidence == 1.0
+
+
+def test_cpu_hpa_with_demand_history_sizes_the_request_hpa_aware() -> None:
+    """Demand of 1.4 cores over 3 of max 5 replicas at a 70 % target asks 667m, not 512m."""
+    web = WorkloadRef(kind=WorkloadKind.DEPLOYMENT, namespace="shop", name="web")
+    demand = {web: DemandSeries(T0, 300.0, np.full(8 * 288, 1.4))}
+    rec = recommend_rightsizing(_cluster(hpa=True), _states(), pricebook(), NOW, demand=demand)[0]
+    action = rec.change_set.actions[0]
+    assert isinstance(action, PatchResources)
+    assert action.containers[0].requests.cpu_millis == 667

@@ -1,0 +1,1 @@
+"""Autoscaling advice: demand series, daily/weekly patterns, forecasts and replica policies."""

@@ -1,0 +1,100 @@
+"""The ChangeSets that carry out autoscaling advice: an HPA, or a KEDA ScaledObject.
+
+Where the cluster runs KEDA the floor schedule becomes cron triggers beside a CPU trigger, so
+KEDA lowers the floor off-peak; without KEDA the advice is the HPA alone.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from protocol.autoscaling import CronTrigger, HpaSpec, ResourceUtilisationTarget, ScaledObjectSpec
+from protocol.changes import ApplyHpa, ApplyScaledObject, ChangeSet, Precondition, WorkloadRef
+from recommender.autoscaling.hpa_advice import HpaProposal
+from recommender.autoscaling.pattern import DAY, WEEK
+from recommender.autoscaling.plan import AutoscalingPlan
+from recommender.autoscaling.schedule import ReplicaSchedule, ScheduleWindow
+
+# Unix time 0 was a Thursday; cron counts days of the week from Sunday = 0.
+EPOCH_WEEKDAY = 4
+
+
+def hpa_spec(proposal: HpaProposal) -> HpaSpec:
+    """The wire spec of a proposed HPA."""
+    resource: Literal["cpu", "memory"] = "memory" if proposal.resource == "memory" else "cpu"
+    return HpaSpec(
+        min_replicas=proposal.min_replicas,
+        max_replicas=proposal.max_replicas,
+        metrics=[
+            ResourceUtilisationTarget(
+                resource=resource,
+                average_utilisation=round(proposal.target_utilisation * 100),
+            )
+        ],
+        scale_down_stabilisation_seconds=proposal.scale_down_stabilisation_seconds,
+        scale_up_stabilisation_seconds=proposal.scale_up_stabilisation_seconds,
+    )
+
+
+def cron_at(offset_seconds: float, period_seconds: float) -> str:
+    """The cron expression of an instant `offset_seconds` into a daily or weekly period (UTC)."""
+    offset = int(offset_seconds % period_seconds)
+    minute, hour = (offset % 3600) // 60, (offset % int(DAY)) // 3600
+    if period_seconds >= WEEK:
+        weekday = (EPOCH_WEEKDAY + offset // int(DAY)) % 7
+        return f"{minute} {hour} * * {weekday}"
+    return f"{minute} {hour} * * *"
+
+
+def cron_triggers(schedule: ReplicaSchedule) -> list[CronTrigger]:
+    """One cron trigger per window whose floor is above the schedule's lowest."""
+    period = schedule.forecast.period_seconds
+    windows: list[ScheduleWindow] = schedule.windows()
+    return [
+        CronTrigger(
+            start=cron_at(w.start_seconds, period),
+            end=cron_at(w.end_seconds, period),
+            desired_replicas=w.replicas,
+        )
+        for w in windows
+        if w.replicas > schedule.baseline
+    ]
+
+
+def autoscaling_change_set(
+    plan: AutoscalingPlan,
+    workload: WorkloadRef,
+    *,
+    keda: bool,
+    existing_hpa: str | None = None,
+    resource_version: str | None = None,
+) -> ChangeSet:
+    """The change that installs the plan on `workload` (patching `existing_hpa` if named).
+
+    With KEDA and a floor that changes over the cycle, a ScaledObject; otherwise an HPA. A
+    workload that already has an HPA keeps it (a ScaledObject beside it would add a second HPA
+    fighting the first).
+    """
+    spec = hpa_spec(plan.hpa)
+    precondition = Precondition(resource_version=resource_version)
+    if keda and plan.scheduled and existing_hpa is None:
+        scaled = ScaledObjectSpec(
+            min_replica_count=plan.schedule.baseline,
+            max_replica_count=max(spec.max_replicas, *plan.schedule.replicas),
+            cron=cron_triggers(plan.schedule),
+            resources=spec.metrics,
+        )
+        action: ApplyHpa | ApplyScaledObject = ApplyScaledObject(
+            name=workload.name, target=workload, spec=scaled, precondition=precondition
+        )
+        summary = f"KEDA ScaledObject with {len(scaled.cron)} cron windows for {workload.name}"
+    else:
+        action = ApplyHpa(
+            name=existing_hpa or workload.name,
+            target=workload,
+            spec=spec,
+            precondition=precondition,
+        )
+        verb = "Retune" if existing_hpa else "Add"
+        summary = f"{verb} HPA on {workload.name}"
+    return ChangeSet(actions=[action], summary=summary)

@@ -1,0 +1,154 @@
+"""A workload container's demand over time in fixed space: what autoscaling advice reads.
+
+Per five-minute step it keeps the sum of the per-minute demand (usage summed over the
+workload's pods in that minute) and how many minutes were folded, so the step's demand is their
+mean. Fourteen days of steps live in a ring, so the size never grows: 4,032 steps of a float32
+sum and a one-byte minute count, about 20 KB.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from protocol.changes import WorkloadRef
+from protocol.snapshot import WorkloadKind
+from recommender.autoscaling.demand import DemandSeries
+from recommender.usage.key import ContainerKey
+
+STEP_SECONDS = 300
+STEPS = 14 * 24 * 3600 // STEP_SECONDS
+MINUTE = 60
+_HEADER = struct.Struct("<4sBxxxq")
+_MAGIC = b"SWDH"
+_VERSION = 1
+SIZE = _HEADER.size + STEPS * 5
+"""Bytes of every serialised history."""
+
+
+class DemandHistoryError(ValueError):
+    """Bytes that are not a demand history."""
+
+
+def _empty_sums() -> NDArray[np.float32]:
+    return np.zeros(STEPS, dtype=np.float32)
+
+
+def _empty_minutes() -> NDArray[np.uint8]:
+    return np.zeros(STEPS, dtype=np.uint8)
+
+
+@dataclass
+class DemandHistory:
+    """Ring of per-step demand sums; slot `step % STEPS` holds step `step` if it is recent."""
+
+    last_step: int = -1
+    """The newest step folded (-1 before any)."""
+    sums: NDArray[np.float32] = field(default_factory=_empty_sums)
+    minutes: NDArray[np.uint8] = field(default_factory=_empty_minutes)
+
+    def fold(self, samples: Iterable[tuple[float, str, float]]) -> int:
+        """Fold `(unix seconds, pod, usage)` samples; returns how many minutes were added.
+
+        A pod reported twice in a minute counts once (its mean); samples older than the ring
+        are dropped.
+        """
+        per_minute: dict[int, dict[str, list[float]]] = {}
+        for at, pod, usage in samples:
+            per_minute.setdefault(math.floor(at / MINUTE), {}).setdefault(pod, []).append(usage)
+        added = 0
+        for minute in sorted(per_minute):
+            step = minute * MINUTE // STEP_SECONDS
+            if step > self.last_step:
+                self._advance(step)
+            if step <= self.last_step - STEPS:
+                continue
+            demand = sum(sum(v) / len(v) for v in per_minute[minute].values())
+            slot = step % STEPS
+            if self.minutes[slot] < np.iinfo(np.uint8).max:
+                self.sums[slot] += np.float32(demand)
+                self.minutes[slot] += 1
+                added += 1
+        return added
+
+    def _advance(self, step: int) -> None:
+        """Make `step` the newest, clearing the slots of the steps it skips over."""
+        first_new = max(self.last_step + 1, step - STEPS + 1)
+        for cleared in range(first_new, step + 1):
+            self.sums[cleared % STEPS] = 0.0
+            self.minutes[cleared % STEPS] = 0
+        self.last_step = step
+
+    def series(self) -> DemandSeries:
+        """The stored steps in time order (gaps are NaN), from the oldest kept to the newest."""
+        if self.last_step < 0:
+            return DemandSeries(0.0, float(STEP_SECONDS), np.zeros(0))
+        steps = np.arange(max(0, self.last_step - STEPS + 1), self.last_step + 1)
+        slots = steps % STEPS
+        counts = self.minutes[slots].astype(np.float64)
+        sums = self.sums[slots].astype(np.float64)
+        values = np.divide(sums, counts, out=np.full(steps.size, np.nan), where=counts > 0)
+        present = np.flatnonzero(counts > 0)
+        if present.size == 0:
+            return DemandSeries(0.0, float(STEP_SECONDS), np.zeros(0))
+        # Leading steps before the first sample are not history, just an empty ring.
+        first = int(present[0])
+        return DemandSeries(float(steps[first] * STEP_SECONDS), float(STEP_SECONDS), values[first:])
+
+    def to_bytes(self) -> bytes:
+        """Fixed-size binary form."""
+        header = _HEADER.pack(_MAGIC, _VERSION, self.last_step)
+        return header + self.sums.astype("<f4").tobytes() + self.minutes.tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> DemandHistory:
+        """Restore a history written by `to_bytes`."""
+        if len(data) != SIZE:
+            raise DemandHistoryError("demand history has the wrong size")
+        magic, version, last_step = _HEADER.unpack_from(data)
+        if magic != _MAGIC or version != _VERSION:
+            raise DemandHistoryError("not a demand history of a known version")
+        start = _HEADER.size
+        sums = np.frombuffer(data, dtype="<f4", count=STEPS, offset=start).astype(np.float32)
+        minutes = np.frombuffer(data, dtype=np.uint8, count=STEPS, offset=start + STEPS * 4)
+        return cls(last_step=last_step, sums=sums, minutes=minutes.copy())
+
+
+def workload_demand(histories: Iterable[DemandHistory]) -> DemandSeries:
+    """A workload's demand: the sum of its containers' demand series, aligned by step."""
+    parts = [h.series() for h in histories]
+    parts = [p for p in parts if p.values.size]
+    if not parts:
+        return DemandSeries(0.0, float(STEP_SECONDS), np.zeros(0))
+    start = min(p.start for p in parts)
+    end = max(p.end for p in parts)
+    n = round((end - start) / STEP_SECONDS)
+    total = np.zeros(n)
+    seen = np.zeros(n, dtype=bool)
+    for part in parts:
+        offset = round((part.start - start) / STEP_SECONDS)
+        present = ~np.isnan(part.values)
+        window = slice(offset, offset + part.values.size)
+        total[window] += np.nan_to_num(part.values)
+        seen[window] |= present
+    return DemandSeries(start, float(STEP_SECONDS), np.where(seen, total, np.nan))
+
+
+def workload_demands(
+    histories: Mapping[ContainerKey, DemandHistory],
+) -> dict[WorkloadRef, DemandSeries]:
+    """Each workload's demand from its containers' histories (kinds we cannot scale skipped)."""
+    grouped: dict[WorkloadRef, list[DemandHistory]] = {}
+    scalable = {kind.value for kind in WorkloadKind}
+    for key, history in histories.items():
+        if key.kind not in scalable:
+            continue
+        ref = WorkloadRef(kind=WorkloadKind(key.kind), namespace=key.namespace, name=key.workload)
+        grouped.setdefault(ref, []).append(history)
+    demands = {ref: workload_demand(parts) for ref, parts in grouped.items()}
+    return {ref: series for ref, series in demands.items() if series.values.size}

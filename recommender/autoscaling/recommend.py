@@ -1,0 +1,209 @@
+"""Autoscaling recommendations for a snapshot: add an HPA (or a KEDA schedule), or retune one.
+
+For every Deployment or StatefulSet with at least a day of demand history, the plan (an HPA
+plus a replica-floor schedule) is replayed over the history beside what runs today (the fixed
+replica count, or the existing HPA replayed with its own spec). The saving is the difference in
+mean replicas times what one pod costs: its share of its node's price.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import numpy as np
+from pydantic import JsonValue
+
+from protocol.changes import WorkloadRef
+from protocol.recommendation import Recommendation, RecommendationKind, Risk
+from protocol.snapshot import ClusterSnapshot, HorizontalPodAutoscaler, Workload, WorkloadKind
+from recommender.autoscaling.change_sets import autoscaling_change_set
+from recommender.autoscaling.demand import DemandSeries
+from recommender.autoscaling.evidence import day_chart, pattern_evidence
+from recommender.autoscaling.hpa_advice import ObservedHpa, retune_hpa
+from recommender.autoscaling.hpa_algorithm import HpaSettings, Replay, replay_fixed, replay_hpa
+from recommender.autoscaling.pattern import DAY
+from recommender.autoscaling.plan import AutoscalingPlan, plan_autoscaling, replay_plan
+from recommender.autoscaling.policy import ScalingPolicy
+from recommender.autoscaling.sizing import hpa_aware_request
+from recommender.consolidation.inventory import (
+    Inventory,
+    recommendation_id,
+    workload_ref,
+    workload_version,
+)
+from recommender.pricing.cost import monthly_usd, pod_requests, price_node, share_of_node
+from recommender.pricing.pricebook import PriceBook
+
+SCALED_KINDS = frozenset({WorkloadKind.DEPLOYMENT, WorkloadKind.STATEFUL_SET})
+MIN_HISTORY_SECONDS = DAY
+MIN_MONTHLY_SAVING_USD = 1.0
+
+WorkloadDemand = Mapping[WorkloadRef, DemandSeries]
+"""CPU demand (cores, summed over replicas) per workload."""
+
+
+def pod_hourly_usd(workload: Workload, inventory: Inventory, pricebook: PriceBook) -> float:
+    """What one running pod of the workload costs an hour (mean over its priced pods)."""
+    costs = []
+    for pod in inventory.pods_of(workload):
+        node = inventory.nodes.get(pod.node_name or "")
+        price = price_node(node, inventory.snapshot.cluster, pricebook) if node else None
+        if node is not None and price is not None:
+            costs.append(price.hourly_usd * share_of_node(pod_requests(pod.spec), node))
+    return float(np.mean(costs)) if costs else 0.0
+
+
+KEDA_HPA_PREFIX = "keda-hpa-"
+"""KEDA names the HPA it creates for a ScaledObject `keda-hpa-<name>`."""
+
+
+def keda_detected(snapshot: ClusterSnapshot) -> bool:
+    """Whether the cluster runs KEDA, judged by the HPAs KEDA creates for its ScaledObjects."""
+    return any(hpa.name.startswith(KEDA_HPA_PREFIX) for hpa in snapshot.hpas)
+
+
+def hpa_of(workload: Workload, snapshot: ClusterSnapshot) -> HorizontalPodAutoscaler | None:
+    """The HPA that scales the workload, if any."""
+    for hpa in snapshot.hpas:
+        if (hpa.namespace, hpa.target_kind, hpa.target_name) == (
+            workload.namespace,
+            workload.kind.value,
+            workload.name,
+        ):
+            return hpa
+    return None
+
+
+def _current(
+    workload: Workload, hpa: HorizontalPodAutoscaler | None, demand: DemandSeries, capacity: float
+) -> tuple[Replay, ObservedHpa | None]:
+    """What runs today, replayed over the history."""
+    if hpa is None:
+        replicas = np.full(demand.values.size, max(1, workload.replicas or 1), dtype=np.int64)
+        return replay_fixed(demand, replicas), None
+    target = next((m.target_utilization for m in hpa.metrics if m.name == "cpu"), None) or 80
+    settings = HpaSettings(
+        target_utilisation=target / 100,
+        min_replicas=max(1, hpa.min_replicas),
+        max_replicas=max(1, hpa.max_replicas),
+    )
+    replay = replay_hpa(demand, capacity, settings)
+    per_step = max(1, round(demand.step_seconds / replay.tick_seconds))
+    observed = ObservedHpa(
+        target_utilisation=settings.target_utilisation,
+        min_replicas=settings.min_replicas,
+        max_replicas=settings.max_replicas,
+        scale_down_stabilisation_seconds=settings.scale_down_stabilisation_seconds,
+        replicas=replay.replicas[::per_step],
+    )
+    return replay, observed
+
+
+def recommend_autoscaling_for(
+    workload: Workload,
+    demand: DemandSeries,
+    inventory: Inventory,
+    pricebook: PriceBook,
+    now: datetime,
+    *,
+    policy: ScalingPolicy,
+    keda: bool,
+) -> Recommendation | None:
+    """The autoscaling recommendation of one workload, or None."""
+    capacity = (pod_requests(workload.template).cpu_millis or 0) / 1000
+    history = demand.values.size * demand.step_seconds
+    if workload.kind not in SCALED_KINDS or capacity <= 0 or history < MIN_HISTORY_SECONDS:
+        return None
+    snapshot = inventory.snapshot
+    hpa = hpa_of(workload, snapshot)
+    if hpa is not None and (
+        hpa.name.startswith(KEDA_HPA_PREFIX) or not any(m.name == "cpu" for m in hpa.metrics)
+    ):
+        # KEDA owns its HPAs (it would undo a retune), and an HPA on another metric than CPU
+        # cannot be replayed from CPU demand.
+        return None
+    current, observed = _current(workload, hpa, demand, capacity)
+    plan: AutoscalingPlan = plan_autoscaling(demand, capacity, policy)
+    evidence: dict[str, JsonValue] = {}
+    if observed is not None and hpa is not None:
+        retune = retune_hpa(demand, observed, capacity, policy)
+        if retune is None:
+            return None
+        plan = AutoscalingPlan(hpa=retune.proposal, schedule=plan.schedule)
+        sized = hpa_aware_request(
+            demand,
+            target_utilisation=retune.proposal.target_utilisation,
+            max_replicas=retune.proposal.max_replicas,
+        )
+        evidence = {
+            "findings": [f.value for f in retune.findings],
+            "scale_events_per_hour": round(retune.scale_events_per_hour, 2),
+            "hpa_aware_request_cpu_millis": round(sized.request * 1000),
+        }
+    proposed = replay_plan(plan, demand, capacity)
+    saved_replicas = float(current.replicas.mean() - proposed.replicas.mean())
+    saving = monthly_usd(saved_replicas * pod_hourly_usd(workload, inventory, pricebook))
+    if saving < MIN_MONTHLY_SAVING_USD:
+        return None
+    change_set = autoscaling_change_set(
+        plan,
+        workload_ref(workload),
+        keda=keda,
+        existing_hpa=hpa.name if hpa else None,
+        resource_version=workload.resource_version or None,
+    )
+    subject = f"{workload.kind.value}/{workload.namespace}/{workload.name}"
+    return Recommendation(
+        recommendation_id=recommendation_id(snapshot, RecommendationKind.AUTOSCALING, subject),
+        cluster_id=snapshot.cluster.cluster_id,
+        kind=RecommendationKind.AUTOSCALING,
+        workload=workload_ref(workload),
+        title=f"{change_set.summary} ({workload.namespace})",
+        reason=(
+            f"{saved_replicas:.1f} fewer replicas on average over "
+            f"{history / DAY:.0f} days of demand, at no fewer when demand peaks"
+        ),
+        evidence={
+            **evidence,
+            "pattern": pattern_evidence(plan.schedule.forecast.pattern),
+            "day": day_chart(demand, current, proposed, capacity),
+            "capacity_per_replica_cores": capacity,
+        },
+        risk=Risk.MEDIUM if hpa is None else Risk.LOW,
+        risk_note="a new autoscaler changes replica counts under load" if hpa is None else "",
+        monthly_saving_usd=round(saving, 2),
+        confidence=round(min(1.0, history / (14 * DAY)), 3),
+        change_set=change_set,
+        computed_from=[workload_version(workload)],
+        created_at=now,
+    )
+
+
+def recommend_autoscaling(
+    snapshot: ClusterSnapshot,
+    demand: WorkloadDemand,
+    pricebook: PriceBook,
+    now: datetime,
+    *,
+    keda: bool | None = None,
+    policy: ScalingPolicy | None = None,
+) -> list[Recommendation]:
+    """Autoscaling recommendations for every workload with demand history, largest first.
+
+    `keda` says whether the cluster runs KEDA; None detects it from the snapshot.
+    """
+    inventory = Inventory.build(snapshot)
+    with_keda = keda_detected(snapshot) if keda is None else keda
+    chosen = policy or ScalingPolicy()
+    found = []
+    for workload in snapshot.workloads:
+        series = demand.get(workload_ref(workload))
+        if series is None:
+            continue
+        rec = recommend_autoscaling_for(
+            workload, series, inventory, pricebook, now, policy=chosen, keda=with_keda
+        )
+        if rec is not None:
+            found.append(rec)
+    return sorted(found, key=lambda r: -r.monthly_saving_usd)
