@@ -3,8 +3,8 @@
 Delivery to the executor continues that trace, so one trace shows an approval's whole path to
 the cluster and back. Nullable: rows from before, and approvals made outside a trace, have none.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002_security
 Create Date: 2026-12-04 22:30:00.000000
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002_security"
 branch_labels = None
 depends_on = None
 
