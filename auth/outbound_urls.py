@@ -98,8 +98,14 @@ class OutboundUrlPolicy:
             raise UnsafeUrlError("malformed", "the URL has no host")
         if parts.username is not None or parts.password is not None:
             raise UnsafeUrlError("credentials", "credentials in the URL are not accepted")
+        await self.public_addresses(host, port)
+
+    async def public_addresses(self, host: str, port: int) -> list[str]:
+        """The addresses of `host` (a name or a literal), all checked; UnsafeUrlError if any
+        is not public. A client that connects to one of these, rather than resolving the name
+        again, cannot be re-pointed by DNS between the check and the connection."""
         try:
-            addresses = [ipaddress.ip_address(host)]
+            addresses = [ipaddress.ip_address(host.strip("[]"))]
         except ValueError:
             addresses = [
                 ipaddress.ip_address(a.split("%")[0]) for a in await self.resolver(host, port)
@@ -112,6 +118,7 @@ class OutboundUrlPolicy:
                 raise UnsafeUrlError(
                     refusal, f"{host} is (or resolves to) a {refusal} address: {address}"
                 )
+        return [str(address) for address in addresses]
 
 
 def parse_networks(values: Sequence[str]) -> tuple[IPNetwork, ...]:

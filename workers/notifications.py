@@ -3,8 +3,9 @@
 Each tenant's admins may set a webhook URL (Slack incoming webhooks and compatible receivers take
 the `{"text": ..., "blocks": [...]}` payload sent here) and a minimum monthly saving worth
 announcing (default $500) in the tenant policy (`store.repositories.tenant_policy`). The URL is
-checked again before every request of a delivery and every redirect is followed by hand, so a
-name re-pointed at an internal address, or a redirect to one, is refused, never called.
+checked again before every request of a delivery, every redirect is followed by hand, and the
+connection goes to the address that passed the check (`workers.webhook_transport`), so a name
+re-pointed at an internal address, or a redirect to one, is refused, never called.
 
 The tasks are sent by name, so the gateway (the instruction results route) and the analysis
 task can queue them without importing this module; they retry with exponential back-off when
@@ -36,6 +37,7 @@ from store.repositories.tenant_policy import TenantPolicy, TenantPolicyRepositor
 from workers.errors import PermanentError, TemporaryError
 from workers.settings import WorkerSettings
 from workers.tasks.runtime import Clients, run_job, utc_now
+from workers.webhook_transport import PublicAddressTransport
 
 log = structlog.get_logger(__name__)
 
@@ -225,9 +227,8 @@ class NotificationSender:
         if await clients.redis.exists(marker):
             log.info("notification already delivered", tenant_id=str(tenant_id))
             return
-        async with httpx.AsyncClient(
-            timeout=self.timeout_seconds, transport=self.transport
-        ) as client:
+        transport = self.transport or PublicAddressTransport(self.outbound)
+        async with httpx.AsyncClient(timeout=self.timeout_seconds, transport=transport) as client:
             await post_webhook(client, url, payload, self.outbound)
         await clients.redis.set(marker, "1", ex=DELIVERED_TTL_SECONDS)
         log.info("notification delivered", tenant_id=str(tenant_id))

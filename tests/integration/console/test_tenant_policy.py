@@ -193,3 +193,15 @@ async def test_the_settings_page_is_for_admins_only(
     async with console_gateway.client(cookies={"slicewise_session": token}) as http:
         page = await http.get("/console/settings")
     assert page.status_code == 403
+
+
+async def test_the_audit_page_shows_a_policy_change_as_old_to_new(
+    console_gateway: RunningGateway, acme: PolicyTenant
+) -> None:
+    """The audit log page renders each changed setting as its old and new value."""
+    await _patch(console_gateway, acme, "admin", {"notify_min_saving_usd": 900})
+    token = await sign_in(console_gateway, acme.users["admin"], PASSWORD)
+    async with console_gateway.client(cookies={"slicewise_session": token}) as http:
+        page = await http.get("/console/audit")
+    assert POLICY_UPDATED in page.text
+    assert "500.0 → 900.0" in page.text

@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from auth.instruction_signing import InstructionKeyring, instruction_for_recommendation
 from devstack.kube import KubeIdentity
 from devstack.process import free_port
+from executor.errors import ExecutorError
 from executor.execution import utc_now
 from executor.kube.api import KubeObjects, PolicyApi, as_json
 from executor.service import serve
@@ -275,3 +276,22 @@ async def test_crash_during_execution_is_reported_as_failed(
     assert result.reason.startswith("executor error: RuntimeError")
     assert result.reason.endswith("the cluster may be partly changed")
     assert rig.backend.results[instruction.body.instruction_id] == result
+
+
+async def test_a_failed_poll_marks_the_saas_unreachable(
+    kube: KubeObjects, http: httpx.AsyncClient, rig: ExecutorRig, saas: Saas
+) -> None:
+    """A poll of a gateway nobody listens for leaves the link marked unreachable."""
+    unreachable = GatewayStandIn(rig.backend, rig.gateway.credentials)
+    unreachable.url = f"http://127.0.0.1:{free_port()}"
+    offline = build_runner(kube, http, unreachable, policy=saas.policy(), state_dir=rig.state_dir)
+    with pytest.raises(ExecutorError):
+        await offline.poll_once(0)
+    assert offline.link.reachable is False
+
+
+async def test_an_answered_poll_marks_the_saas_reachable(rig: ExecutorRig) -> None:
+    """After a failure, the next answered poll marks the link reachable again."""
+    rig.runner.link.failed()
+    await rig.runner.poll_once(0)
+    assert rig.runner.link.reachable is True

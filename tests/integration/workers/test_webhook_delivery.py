@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -13,8 +13,9 @@ import pytest
 
 from auth.outbound_urls import OutboundUrlPolicy, parse_networks
 from tests.support.local_http import serving
-from workers.errors import PermanentError
+from workers.errors import PermanentError, TemporaryError
 from workers.notifications import post_webhook
+from workers.webhook_transport import PublicAddressTransport
 
 PAYLOAD = {"text": "hello"}
 ONLY_FIRST_LOOPBACK = OutboundUrlPolicy(allowed_networks=parse_networks(["127.0.0.1/32"]))
@@ -70,8 +71,20 @@ def internal() -> Iterator[Endpoint]:
 
 
 async def _post(url: str, outbound: OutboundUrlPolicy) -> None:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, transport=PublicAddressTransport(outbound)) as client:
         await post_webhook(client, url, PAYLOAD, outbound)
+
+
+class RebindingResolver:
+    """A name server that answers `first` once, then `later`: DNS rebinding, played by hand."""
+
+    def __init__(self, first: str, later: str) -> None:
+        self.answers = [first]
+        self.later = later
+
+    async def __call__(self, host: str, port: int) -> Sequence[str]:
+        del host, port
+        return [self.answers.pop(0) if self.answers else self.later]
 
 
 async def test_an_internal_webhook_is_never_called(internal: Endpoint) -> None:
@@ -111,3 +124,23 @@ async def test_endless_redirects_fail_permanently(receiver: Endpoint) -> None:
     with pytest.raises(PermanentError, match="redirected"):
         await _post(f"{receiver.url}/loop", ONLY_FIRST_LOOPBACK)
     assert len(receiver.paths) == 4
+
+
+async def test_the_connection_goes_to_the_checked_address(receiver: Endpoint) -> None:
+    """A name is resolved by the delivery itself and the checked address is the one reached."""
+    port = receiver.url.rsplit(":", 1)[1]
+    resolver = RebindingResolver("127.0.0.1", "127.0.0.1")
+    outbound = replace(ONLY_FIRST_LOOPBACK, resolver=resolver)
+    await _post(f"http://hooks.example.test:{port}/hook", outbound)
+    assert receiver.paths == ["/hook"]
+
+
+async def test_a_name_rebound_to_an_internal_address_after_the_check_is_not_reached(
+    receiver: Endpoint, internal: Endpoint
+) -> None:
+    """Public-looking when checked, internal when connecting: the internal service sees nothing."""
+    port = internal.url.rsplit(":", 1)[1]
+    outbound = replace(ONLY_FIRST_LOOPBACK, resolver=RebindingResolver("127.0.0.1", "127.0.0.2"))
+    with pytest.raises(TemporaryError, match="unreachable"):
+        await _post(f"http://hooks.example.test:{port}/hook", outbound)
+    assert internal.paths == []
