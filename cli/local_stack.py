@@ -64,6 +64,9 @@ class LocalStack:
     def start(self) -> None:
         """Start everything and wait until each process with a health URL answers."""
         urls = self.services.start()
+        if self.services.kafka is not None:
+            # Durable: a broker that crashes comes back with every acknowledged message.
+            self.supervisor.watch("Kafka broker", self.services.kafka)
         say("Database: migrating schema")
         upgrade(urls.database_url)
         say("Kafka: creating topics")
