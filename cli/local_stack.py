@@ -64,6 +64,9 @@ class LocalStack:
     def start(self) -> None:
         """Start everything and wait until each process with a health URL answers."""
         urls = self.services.start()
+        if self.services.kafka is not None:
+            # Durable: a broker that crashes comes back with every acknowledged message.
+            self.supervisor.watch("Kafka broker", self.services.kafka)
         say("Database: migrating schema")
         upgrade(urls.database_url)
         say("Kafka: creating topics")
@@ -186,8 +189,11 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--port",
         type=int,
-        default=0,
-        help=f"gateway port on 127.0.0.1 (default {DEFAULT_PORT}, or a free one if taken)",
+        default=None,
+        help=(
+            f"gateway port on 127.0.0.1 (default {DEFAULT_PORT}, or a free one if taken; "
+            "0: any free port)"
+        ),
     )
     add_stack_arguments(parser)
     parser.set_defaults(handler=run)
@@ -212,9 +218,17 @@ def _announce(stack: LocalStack, port: int, started: float) -> None:
     say("Press Ctrl-C to stop everything.")
 
 
+def _gateway_port(requested: int | None) -> int:
+    # 0 asks for any free port, as for bind(2): what tests and parallel stacks want, since
+    # two stacks that both try 8080 can each find it free and then race for it.
+    if requested is None:
+        return DEFAULT_PORT if not port_open("127.0.0.1", DEFAULT_PORT) else free_port()
+    return requested or free_port()
+
+
 def run(args: argparse.Namespace) -> int:
     """Start the stack, print where it listens, relay progress until Ctrl-C or SIGTERM."""
-    port = args.port or (DEFAULT_PORT if not port_open("127.0.0.1", DEFAULT_PORT) else free_port())
+    port = _gateway_port(args.port)
     options = stack_options(args, port)
     for stop_signal in _STOP_SIGNALS:
         signal.signal(stop_signal, _interrupt)

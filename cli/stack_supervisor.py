@@ -11,9 +11,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from cli.stack_processes import ProcessSpec
-from devstack.process import ManagedProcess
+from devstack.process import ManagedProcess, ServiceError
 
 
 @dataclass(frozen=True)
@@ -30,11 +31,59 @@ class Backoff:
         return float(min(self.maximum, self.initial * 2 ** max(0, quick_exits - 1)))
 
 
+class Restartable(Protocol):
+    """A child the supervisor keeps running: a process of the product or an embedded service."""
+
+    @property
+    def exit_code(self) -> int | None:
+        """Its exit status once it has exited, None while it runs."""
+        ...
+
+    def restart(self) -> None:
+        """Start it again (raising ServiceError if it cannot)."""
+        ...
+
+    def where(self) -> str:
+        """Where to look: its pid or address, and its log."""
+        ...
+
+
+class _ProductProcess:
+    """A process of the product, started from its spec; a restart is a new process."""
+
+    def __init__(self, spec: ProcessSpec, run_dir: Path) -> None:
+        self._spec = spec
+        self._log = run_dir / f"{spec.name}.log"
+        self.process = self._start()
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.process.returncode
+
+    def restart(self) -> None:
+        # Reaps the exited leader and kills what it left in its group (a Celery pool, say);
+        # the new process appends to the same log.
+        self.process.stop()
+        self.process = self._start()
+
+    def where(self) -> str:
+        return f"pid {self.process.pid}, log: {self.process.log_path}"
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def _start(self) -> ManagedProcess:
+        spec = self._spec
+        return ManagedProcess(spec.name, spec.argv, log_path=self._log, env=spec.env)
+
+
 @dataclass
 class _Child:
-    spec: ProcessSpec
-    process: ManagedProcess
+    name: str
+    target: Restartable
     started_at: float
+    owned: _ProductProcess | None
+    """Set for the processes the supervisor started itself (and so stops)."""
     quick_exits: int = 0
     restart_at: float | None = None
     restarts: int = 0
@@ -60,53 +109,58 @@ class Supervisor:
 
     def launch(self, spec: ProcessSpec) -> ManagedProcess:
         """Start `spec` and keep it running from now on."""
-        child = _Child(spec, self._start(spec), self._clock())
-        self._children.append(child)
-        return child.process
+        process = _ProductProcess(spec, self._run_dir)
+        self._children.append(_Child(spec.name, process, self._clock(), owned=process))
+        return process.process
 
-    def restarts(self, name: str) -> int:
-        """How many times the process called `name` has been restarted."""
-        return sum(child.restarts for child in self._children if child.spec.name == name)
+    def watch(self, name: str, service: Restartable) -> None:
+        """Keep `service`, started and stopped by its owner, running from now on."""
+        self._children.append(_Child(name, service, self._clock(), owned=None))
 
     def current(self, name: str) -> ManagedProcess:
         """The process now running (or last run) as `name`."""
-        [child] = [child for child in self._children if child.spec.name == name]
-        return child.process
+        [owned] = [c.owned for c in self._children if c.name == name and c.owned is not None]
+        return owned.process
+
+    def restarts(self, name: str) -> int:
+        """How many times the child called `name` has been restarted."""
+        return sum(child.restarts for child in self._children if child.name == name)
 
     def poll(self) -> None:
         """Notice exited children and restart those whose delay is over."""
         now = self._clock()
         for child in self._children:
             if child.restart_at is None:
-                code = child.process.returncode
+                code = child.target.exit_code
                 if code is not None:
-                    self._schedule(child, code, now)
+                    self._schedule(child, f"exited with code {code}", now)
             elif now >= child.restart_at:
-                child.process = self._start(child.spec)
-                child.started_at, child.restart_at = now, None
-                child.restarts += 1
-                self._report(f"{child.spec.name}: restarted (pid {child.process.pid})")
+                self._restart(child, now)
 
     def stop(self) -> None:
-        """Stop every child, newest first."""
+        """Stop every process the supervisor started, newest first."""
         while self._children:
             child = self._children.pop()
-            self._report(f"{child.spec.name}: stopping")
-            child.process.stop()
+            if child.owned is not None:
+                self._report(f"{child.name}: stopping")
+                child.owned.stop()
 
-    def _schedule(self, child: _Child, code: int, now: float) -> None:
+    def _restart(self, child: _Child, now: float) -> None:
+        child.started_at, child.restart_at = now, None
+        child.restarts += 1
+        try:
+            child.target.restart()
+        except ServiceError as e:
+            self._schedule(child, f"could not restart ({e})", now)
+            return
+        self._report(f"{child.name}: restarted ({child.target.where()})")
+
+    def _schedule(self, child: _Child, what: str, now: float) -> None:
         ran = now - child.started_at
         child.quick_exits = 1 if ran >= self._backoff.stable_after else child.quick_exits + 1
         delay = self._backoff.delay(child.quick_exits)
         child.restart_at = now + delay
-        # Closes the exited child's log handle; the restarted one appends to the same file.
-        child.process.stop()
         self._report(
-            f"{child.spec.name}: exited with code {code} after {ran:.1f}s; "
-            f"restarting in {delay:g}s (log: {child.process.log_path})"
-        )
-
-    def _start(self, spec: ProcessSpec) -> ManagedProcess:
-        return ManagedProcess(
-            spec.name, spec.argv, log_path=self._run_dir / f"{spec.name}.log", env=spec.env
+            f"{child.name}: {what} after {ran:.1f}s; restarting in {delay:g}s "
+            f"({child.target.where()})"
         )

@@ -76,6 +76,28 @@ class EmbeddedKafka:
             "127.0.0.1", self.port, timeout=timeout, what="embedded Kafka-API broker (Tansu)"
         )
 
+    @property
+    def exit_code(self) -> int | None:
+        """The exit status of the broker (or of its storage server) once one has exited."""
+        broker = None if self._process is None else self._process.returncode
+        if broker is not None or self._s3 is None:
+            return broker
+        return self._s3.exit_code
+
+    def restart(self, timeout: float = 30.0) -> None:
+        """Start the broker again on the same port and storage, its storage server too if needed."""
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+        if self._s3 is not None and self._s3.exit_code is not None:
+            self._s3.stop()
+            self._s3.start(timeout)
+        self.start(timeout)
+
+    def where(self) -> str:
+        """Its address and log, for reports."""
+        return f"{self.bootstrap}, log: {self._tmp / 'tansu.log'}"
+
     def kill(self) -> None:
         """SIGKILL the broker, as a crash would, keeping its storage for the next `start()`."""
         if self._process is not None:

