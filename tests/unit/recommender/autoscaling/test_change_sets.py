@@ -19,7 +19,9 @@ from tests.unit.recommender.autoscaling.series import daily, noise
 
 KUBERNETES_VERSION = "1.30.0"
 WORKLOAD = WorkloadRef(kind=WorkloadKind.DEPLOYMENT, namespace="llm", name="serve")
-POLICY = ScalingPolicy(floor_quantile=0.9, floor_utilisation=1.0, lead_slots=0)
+POLICY = ScalingPolicy(
+    target_utilisation=0.7, floor_quantile=0.9, floor_utilisation=1.0, lead_slots=0
+)
 
 
 def _office_hours_plan() -> AutoscalingPlan:
