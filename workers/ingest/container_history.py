@@ -1,8 +1,7 @@
-"""Everything stored per workload container: usage state, GPU duty and demand histories.
+"""Everything stored per workload container: the recommender's usage state and GPU duty history.
 
 Stored as one fixed-size byte string: a small header, the recommender's
-`ContainerUsageState` bytes, the GPU duty history, then (from version 2) the demand history
-autoscaling advice reads. Version 1 rows read back with an empty demand history.
+`ContainerUsageState` bytes, then the GPU duty history.
 """
 
 from __future__ import annotations
@@ -10,16 +9,14 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from recommender.autoscaling.demand_history import SIZE as DEMAND_SIZE
-from recommender.autoscaling.demand_history import DemandHistory, DemandHistoryError
+from recommender.autoscaling.demand_history import DemandHistory
 from recommender.usage.histogram import HistogramStateError
 from recommender.usage.state import ContainerUsageState, UsageSettings
 from workers.ingest.gpu_duty import GpuDutyHistory, GpuDutyStateError
 
 _HEADER = struct.Struct("<4sBxxxI")
 _MAGIC = b"SWCH"
-_VERSION = 2
-_VERSIONS = frozenset({1, 2})
+_VERSION = 1
 
 
 class ContainerHistoryError(ValueError):
@@ -28,11 +25,12 @@ class ContainerHistoryError(ValueError):
 
 @dataclass
 class ContainerHistory:
-    """CPU, memory and GPU-memory histograms with signals, GPU duty cycle and CPU demand."""
+    """CPU, memory and GPU-memory histograms with signals, plus GPU duty cycle."""
 
     usage: ContainerUsageState
     gpu: GpuDutyHistory = field(default_factory=GpuDutyHistory)
     demand: DemandHistory = field(default_factory=DemandHistory)
+    """Stored beside the history's bytes, in its own column (see `usage_fold.to_record`)."""
 
     @classmethod
     def empty(cls, settings: UsageSettings | None = None) -> ContainerHistory:
@@ -43,8 +41,7 @@ class ContainerHistory:
     def to_bytes(self) -> bytes:
         """Fixed-size binary form."""
         usage = self.usage.to_bytes()
-        header = _HEADER.pack(_MAGIC, _VERSION, len(usage))
-        return header + usage + self.gpu.to_bytes() + self.demand.to_bytes()
+        return _HEADER.pack(_MAGIC, _VERSION, len(usage)) + usage + self.gpu.to_bytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ContainerHistory:
@@ -52,14 +49,12 @@ class ContainerHistory:
         if len(data) < _HEADER.size:
             raise ContainerHistoryError("container history is truncated")
         magic, version, usage_length = _HEADER.unpack_from(data)
-        if magic != _MAGIC or version not in _VERSIONS:
+        if magic != _MAGIC or version != _VERSION:
             raise ContainerHistoryError("not a container history of a known version")
         start = _HEADER.size
-        gpu_end = len(data) - (DEMAND_SIZE if version >= 2 else 0)
         try:
             usage = ContainerUsageState.from_bytes(data[start : start + usage_length])
-            gpu = GpuDutyHistory.from_bytes(data[start + usage_length : gpu_end])
-            demand = DemandHistory.from_bytes(data[gpu_end:]) if version >= 2 else DemandHistory()
-        except (HistogramStateError, GpuDutyStateError, DemandHistoryError) as e:
+            gpu = GpuDutyHistory.from_bytes(data[start + usage_length :])
+        except (HistogramStateError, GpuDutyStateError) as e:
             raise ContainerHistoryError(str(e)) from e
-        return cls(usage, gpu, demand)
+        return cls(usage, gpu)
