@@ -64,6 +64,14 @@ KEDA_API_VERSION = "keda.sh/v1alpha1"
 WORKLOAD_API_VERSION = "apps/v1"
 
 
+def _managed(
+    api_version: str, kind: str, namespace: str, name: str, spec: dict[str, object]
+) -> dict[str, object]:
+    """An object of ours: labelled as managed by Slicewise."""
+    metadata = {"name": name, "namespace": namespace, "labels": dict(MANAGED_BY_LABELS)}
+    return {"apiVersion": api_version, "kind": kind, "metadata": metadata, "spec": spec}
+
+
 def _scale_target_ref(kind: str, name: str) -> dict[str, object]:
     return {"apiVersion": WORKLOAD_API_VERSION, "kind": kind, "name": name}
 
@@ -82,12 +90,8 @@ def hpa_manifest(
     namespace: str, name: str, target_kind: str, target_name: str, spec: HpaSpec
 ) -> dict[str, object]:
     """The autoscaling/v2 HorizontalPodAutoscaler an `apply_hpa` action creates."""
-    return {
-        "apiVersion": HPA_API_VERSION,
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": name, "namespace": namespace, "labels": dict(MANAGED_BY_LABELS)},
-        "spec": hpa_spec_manifest(target_kind, target_name, spec),
-    }
+    body = hpa_spec_manifest(target_kind, target_name, spec)
+    return _managed(HPA_API_VERSION, "HorizontalPodAutoscaler", namespace, name, body)
 
 
 def hpa_spec_manifest(target_kind: str, target_name: str, spec: HpaSpec) -> dict[str, object]:
@@ -108,12 +112,8 @@ def scaled_object_manifest(
     namespace: str, name: str, target_kind: str, target_name: str, spec: ScaledObjectSpec
 ) -> dict[str, object]:
     """The KEDA ScaledObject an `apply_scaled_object` action creates."""
-    return {
-        "apiVersion": KEDA_API_VERSION,
-        "kind": "ScaledObject",
-        "metadata": {"name": name, "namespace": namespace, "labels": dict(MANAGED_BY_LABELS)},
-        "spec": scaled_object_spec_manifest(target_kind, target_name, spec),
-    }
+    body = scaled_object_spec_manifest(target_kind, target_name, spec)
+    return _managed(KEDA_API_VERSION, "ScaledObject", namespace, name, body)
 
 
 def scaled_object_spec_manifest(

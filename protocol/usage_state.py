@@ -2,8 +2,7 @@
 and by the console.
 
 One row per workload container holds a *container history*: a header (magic `SWCH`, version,
-length of the usage part), the usage part, the GPU duty part and (from version 2) the demand part
-that autoscaling advice reads; version 1 rows have no demand part. The usage part is four
+length of the usage part), the usage part, then the GPU duty part. The usage part is four
 length-prefixed pieces (CPU histogram, memory histogram, daily memory peaks, GPU memory
 histogram) followed by the signal counters. Each histogram is a header (magic `SWH1`, version,
 quantity tag, half-life, reference, total weight) and one little-endian float64 weight per bucket
@@ -22,9 +21,7 @@ from enum import IntEnum
 
 CONTAINER_HISTORY_HEADER = struct.Struct("<4sBxxxI")
 CONTAINER_HISTORY_MAGIC = b"SWCH"
-CONTAINER_HISTORY_VERSION = 2
-CONTAINER_HISTORY_VERSIONS = frozenset({1, 2})
-"""Versions still read: 1 lacks the demand part."""
+CONTAINER_HISTORY_VERSION = 1
 
 USAGE_PART_LENGTHS = struct.Struct("<IIII")
 """Byte lengths of the CPU, memory, memory-peaks and GPU-memory pieces of the usage part."""
@@ -45,9 +42,6 @@ Times are Unix seconds, NaN for "never"."""
 GPU_DUTY_HEADER = struct.Struct("<4sBxxxqddddd")
 GPU_DUTY_MAGIC = b"SWGD"
 GPU_DUTY_VERSION = 1
-GPU_DUTY_BINS = 100
-"""Duty-cycle bins of 1 % each, one little-endian float64 weight per bin after the header."""
-GPU_DUTY_SIZE = GPU_DUTY_HEADER.size + GPU_DUTY_BINS * 8
 
 
 class UsageStateFormatError(ValueError):
@@ -115,42 +109,25 @@ def split_usage_state(data: bytes) -> UsageStateParts:
     return UsageStateParts(cpu, memory, memory_peaks, gpu_memory, signals=data[offset:])
 
 
-@dataclass(frozen=True, slots=True)
-class ContainerHistoryParts:
-    """A stored container history, split into its parts."""
-
-    usage: bytes
-    gpu_duty: bytes
-    demand: bytes | None
-    """None for a version 1 row, written before demand was kept."""
-
-
-def join_container_history(usage: bytes, gpu_duty: bytes, demand: bytes) -> bytes:
-    """A container history's bytes (the current version) from its parts."""
-    if len(gpu_duty) != GPU_DUTY_SIZE:
-        raise UsageStateFormatError(f"a GPU duty part is {GPU_DUTY_SIZE} bytes")
+def join_container_history(usage: bytes, gpu_duty: bytes) -> bytes:
+    """A container history's bytes from its usage part and GPU duty part."""
     header = CONTAINER_HISTORY_HEADER.pack(
         CONTAINER_HISTORY_MAGIC, CONTAINER_HISTORY_VERSION, len(usage)
     )
-    return header + usage + gpu_duty + demand
+    return header + usage + gpu_duty
 
 
-def split_container_history(data: bytes) -> ContainerHistoryParts:
-    """The parts of a stored container history of any version still read."""
+def split_container_history(data: bytes) -> tuple[bytes, bytes]:
+    """The usage part and the GPU duty part of a stored container history."""
     if len(data) < CONTAINER_HISTORY_HEADER.size:
         raise UsageStateFormatError("container history is truncated")
     magic, version, usage_length = CONTAINER_HISTORY_HEADER.unpack_from(data)
-    if magic != CONTAINER_HISTORY_MAGIC or version not in CONTAINER_HISTORY_VERSIONS:
+    if magic != CONTAINER_HISTORY_MAGIC or version != CONTAINER_HISTORY_VERSION:
         raise UsageStateFormatError("not a container history of a known version")
-    usage_end = CONTAINER_HISTORY_HEADER.size + usage_length
-    gpu_end = usage_end + GPU_DUTY_SIZE
-    if len(data) < gpu_end:
+    start = CONTAINER_HISTORY_HEADER.size
+    if len(data) < start + usage_length:
         raise UsageStateFormatError("container history is truncated")
-    return ContainerHistoryParts(
-        usage=data[CONTAINER_HISTORY_HEADER.size : usage_end],
-        gpu_duty=data[usage_end:gpu_end],
-        demand=data[gpu_end:] if version >= 2 else None,
-    )
+    return data[start : start + usage_length], data[start + usage_length :]
 
 
 def read_histogram_header(data: bytes) -> tuple[QuantityTag, float, float, float]:

@@ -170,6 +170,8 @@ class UsageState(Base):
     sample_count: Mapped[int] = mapped_column(BigInteger)
     first_sample_at: Mapped[datetime]
     last_sample_at: Mapped[datetime]
+    demand: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    """Fixed-size ring of recent CPU demand (autoscaling advice); loaded only when asked for."""
 
 
 class SpotNoticeRecord(Base):

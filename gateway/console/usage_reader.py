@@ -108,7 +108,8 @@ def _distribution(data: bytes) -> Distribution:
 
 def read_container_usage(container: str, state: bytes) -> ContainerUsage:
     """Decode one stored container history; UsageStateFormatError if it is not readable."""
-    parts = split_usage_state(split_container_history(state).usage)
+    usage, _gpu_duty = split_container_history(state)
+    parts = split_usage_state(usage)
     if len(parts.memory_peaks) < PEAKS_HEADER.size:
         raise UsageStateFormatError("usage state is truncated")
     samples, first, last, ooms, _last_oom, _oom_bytes, observed, throttled = SIGNALS.unpack(

@@ -6,6 +6,7 @@ KEDA lowers the floor off-peak; without KEDA the advice is the HPA alone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from protocol.autoscaling import CronTrigger, HpaSpec, ResourceUtilisationTarget, ScaledObjectSpec
@@ -17,6 +18,15 @@ from recommender.autoscaling.schedule import ReplicaSchedule, ScheduleWindow
 
 # Unix time 0 was a Thursday; cron counts days of the week from Sunday = 0.
 EPOCH_WEEKDAY = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedBounds:
+    """An existing HPA's name and the replica bounds it had when the advice was computed."""
+
+    name: str
+    min_replicas: int
+    max_replicas: int
 
 
 def hpa_spec(proposal: HpaProposal) -> HpaSpec:
@@ -66,17 +76,26 @@ def autoscaling_change_set(
     workload: WorkloadRef,
     *,
     keda: bool,
-    existing_hpa: str | None = None,
-    resource_version: str | None = None,
+    existing_hpa: ObservedBounds | None = None,
 ) -> ChangeSet:
-    """The change that installs the plan on `workload` (patching `existing_hpa` if named).
+    """The change that installs the plan on `workload` (patching `existing_hpa` if given).
 
     With KEDA and a floor that changes over the cycle, a ScaledObject; otherwise an HPA. A
     workload that already has an HPA keeps it (a ScaledObject beside it would add a second HPA
-    fighting the first).
+    fighting the first). The precondition is on the autoscaler itself: a new one must still be
+    absent, an existing one must still have the replica bounds the advice was computed from.
     """
     spec = hpa_spec(plan.hpa)
-    precondition = Precondition(resource_version=resource_version)
+    precondition = (
+        Precondition(
+            fields={
+                "/spec/minReplicas": existing_hpa.min_replicas,
+                "/spec/maxReplicas": existing_hpa.max_replicas,
+            }
+        )
+        if existing_hpa
+        else Precondition()
+    )
     if keda and plan.scheduled and existing_hpa is None:
         scaled = ScaledObjectSpec(
             min_replica_count=plan.schedule.baseline,
@@ -90,7 +109,7 @@ def autoscaling_change_set(
         summary = f"KEDA ScaledObject with {len(scaled.cron)} cron windows for {workload.name}"
     else:
         action = ApplyHpa(
-            name=existing_hpa or workload.name,
+            name=existing_hpa.name if existing_hpa else workload.name,
             target=workload,
             spec=spec,
             precondition=precondition,

@@ -17,7 +17,7 @@ from pydantic import JsonValue
 from protocol.changes import WorkloadRef
 from protocol.recommendation import Recommendation, RecommendationKind, Risk
 from protocol.snapshot import ClusterSnapshot, HorizontalPodAutoscaler, Workload, WorkloadKind
-from recommender.autoscaling.change_sets import autoscaling_change_set
+from recommender.autoscaling.change_sets import ObservedBounds, autoscaling_change_set
 from recommender.autoscaling.demand import DemandSeries
 from recommender.autoscaling.evidence import day_chart, pattern_evidence
 from recommender.autoscaling.hpa_advice import ObservedHpa, retune_hpa
@@ -150,8 +150,7 @@ def recommend_autoscaling_for(
         plan,
         workload_ref(workload),
         keda=keda,
-        existing_hpa=hpa.name if hpa else None,
-        resource_version=workload.resource_version or None,
+        existing_hpa=ObservedBounds(hpa.name, hpa.min_replicas, hpa.max_replicas) if hpa else None,
     )
     subject = f"{workload.kind.value}/{workload.namespace}/{workload.name}"
     return Recommendation(

@@ -11,6 +11,7 @@ from typing import cast
 from sqlalchemy import select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import undefer
 from sqlalchemy.schema import Table
 
 from store.tables import UsageState
@@ -40,6 +41,8 @@ class UsageStateRecord:
     sample_count: int
     first_sample_at: datetime
     last_sample_at: datetime
+    demand: bytes | None = None
+    """The container's demand history, when it has one."""
 
 
 def _record(row: UsageState) -> UsageStateRecord:
@@ -49,6 +52,7 @@ def _record(row: UsageState) -> UsageStateRecord:
         row.sample_count,
         row.first_sample_at,
         row.last_sample_at,
+        bytes(row.demand) if row.demand is not None else None,
     )
 
 
@@ -71,7 +75,9 @@ class UsageStateRepository:
         found: dict[ContainerKey, UsageStateRecord] = {}
         for start in range(0, len(wanted), _KEYS_PER_QUERY):
             rows = await self._session.execute(
-                select(UsageState).where(
+                select(UsageState)
+                .options(undefer(UsageState.demand))
+                .where(
                     UsageState.cluster_id == cluster_id,
                     tuple_(
                         UsageState.namespace,
@@ -90,6 +96,7 @@ class UsageStateRepository:
         """Every usage state of the cluster, ordered by key."""
         rows = await self._session.execute(
             select(UsageState)
+            .options(undefer(UsageState.demand))
             .where(UsageState.cluster_id == cluster_id)
             .order_by(
                 UsageState.namespace,
@@ -114,6 +121,7 @@ class UsageStateRepository:
                 "sample_count": record.sample_count,
                 "first_sample_at": record.first_sample_at,
                 "last_sample_at": record.last_sample_at,
+                "demand": record.demand,
             }
             for record in records
         ]
@@ -135,6 +143,7 @@ class UsageStateRepository:
                     "sample_count": statement.excluded.sample_count,
                     "first_sample_at": statement.excluded.first_sample_at,
                     "last_sample_at": statement.excluded.last_sample_at,
+                    "demand": statement.excluded.demand,
                 },
             ),
             rows,

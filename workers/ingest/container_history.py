@@ -1,8 +1,7 @@
-"""Everything stored per workload container: usage state, GPU duty and demand histories.
+"""Everything stored per workload container: the recommender's usage state and GPU duty history.
 
 Stored as one fixed-size byte string in the layout of `protocol.usage_state`: a small header,
-the recommender's `ContainerUsageState` bytes, the GPU duty history, then (from version 2) the
-demand history autoscaling advice reads. Version 1 rows read back with an empty demand history.
+the recommender's `ContainerUsageState` bytes, then the GPU duty history.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from protocol.usage_state import (
     join_container_history,
     split_container_history,
 )
-from recommender.autoscaling.demand_history import DemandHistory, DemandHistoryError
+from recommender.autoscaling.demand_history import DemandHistory
 from recommender.usage.state import ContainerUsageState, UsageSettings
 from workers.ingest.gpu_duty import GpuDutyHistory, GpuDutyStateError
 
@@ -25,11 +24,12 @@ class ContainerHistoryError(ValueError):
 
 @dataclass
 class ContainerHistory:
-    """CPU, memory and GPU-memory histograms with signals, GPU duty cycle and CPU demand."""
+    """CPU, memory and GPU-memory histograms with signals, plus GPU duty cycle."""
 
     usage: ContainerUsageState
     gpu: GpuDutyHistory = field(default_factory=GpuDutyHistory)
     demand: DemandHistory = field(default_factory=DemandHistory)
+    """Stored beside the history's bytes, in its own column (see `usage_fold.to_record`)."""
 
     @classmethod
     def empty(cls, settings: UsageSettings | None = None) -> ContainerHistory:
@@ -39,20 +39,15 @@ class ContainerHistory:
 
     def to_bytes(self) -> bytes:
         """Fixed-size binary form."""
-        return join_container_history(
-            self.usage.to_bytes(), self.gpu.to_bytes(), self.demand.to_bytes()
-        )
+        return join_container_history(self.usage.to_bytes(), self.gpu.to_bytes())
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ContainerHistory:
         """Restore a history written by `to_bytes`."""
         try:
-            parts = split_container_history(data)
-            usage = ContainerUsageState.from_bytes(parts.usage)
-            gpu = GpuDutyHistory.from_bytes(parts.gpu_duty)
-            demand = (
-                DemandHistory() if parts.demand is None else DemandHistory.from_bytes(parts.demand)
-            )
-        except (UsageStateFormatError, GpuDutyStateError, DemandHistoryError) as e:
+            usage_part, gpu_part = split_container_history(data)
+            usage = ContainerUsageState.from_bytes(usage_part)
+            gpu = GpuDutyHistory.from_bytes(gpu_part)
+        except (UsageStateFormatError, GpuDutyStateError) as e:
             raise ContainerHistoryError(str(e)) from e
-        return cls(usage, gpu, demand)
+        return cls(usage, gpu)

@@ -18,19 +18,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from protocol.snapshot import GpuUsage
-from protocol.usage_state import (
-    GPU_DUTY_BINS,
-    GPU_DUTY_HEADER,
-    GPU_DUTY_MAGIC,
-    GPU_DUTY_SIZE,
-    GPU_DUTY_VERSION,
-)
+from protocol.usage_state import GPU_DUTY_HEADER, GPU_DUTY_MAGIC, GPU_DUTY_VERSION
 from recommender.gpu.usage_profile import ACTIVE_DUTY, DUTY_QUANTILE, GpuUsageProfile
 
-BINS = GPU_DUTY_BINS
+BINS = 100
 """Bin i holds duty cycles in [i %, (i + 1) %); a duty cycle of exactly 1.0 lands in the last."""
 DEFAULT_HALF_LIFE_SECONDS = 7 * 86_400.0
-SIZE = GPU_DUTY_SIZE
+SIZE = GPU_DUTY_HEADER.size + BINS * 8
 """Bytes of every serialised history."""
 
 

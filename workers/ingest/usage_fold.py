@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from recommender.autoscaling.demand_history import DemandHistory, DemandHistoryError
 from recommender.usage.key import ContainerKey
 from recommender.usage.state import UsageSettings
 from store.repositories.usage_states import ContainerKey as StoredKey
 from store.repositories.usage_states import UsageStateRecord
-from workers.ingest.container_history import ContainerHistory
+from workers.ingest.container_history import ContainerHistory, ContainerHistoryError
 from workers.ingest.usage_batch import UsageBatch
 
 
@@ -64,9 +65,19 @@ def to_record(
         signals.samples,
         _at(first, observed_at),
         _at(last, observed_at),
+        history.demand.to_bytes(),
     )
 
 
 def from_record(record: UsageStateRecord) -> ContainerHistory:
-    """The history a row stores (ContainerHistoryError if unreadable)."""
-    return ContainerHistory.from_bytes(record.state)
+    """The history a row stores (ContainerHistoryError if unreadable).
+
+    Rows written before demand was kept have no demand column value: an empty history.
+    """
+    history = ContainerHistory.from_bytes(record.state)
+    if record.demand is not None:
+        try:
+            history.demand = DemandHistory.from_bytes(record.demand)
+        except DemandHistoryError as e:
+            raise ContainerHistoryError(str(e)) from e
+    return history

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import numpy as np
 import pytest
 from lightkube import ApiError, AsyncClient
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
@@ -34,6 +35,10 @@ from protocol.changes import (
 from protocol.instruction import Outcome
 from protocol.resources import Resources
 from protocol.snapshot import WorkloadKind
+from recommender.autoscaling.change_sets import autoscaling_change_set
+from recommender.autoscaling.demand import DemandSeries
+from recommender.autoscaling.plan import plan_autoscaling
+from recommender.autoscaling.policy import ScalingPolicy
 from tests.integration.executor.cluster_objects import make_pod, make_workload
 from tests.integration.executor.conftest import Saas, make_executor
 
@@ -159,3 +164,25 @@ async def test_apply_scaled_object_creates_the_cron_schedule(
     proposed = action.manifest()["spec"]
     assert isinstance(proposed, dict)
     assert live["spec"]["triggers"] == proposed["triggers"]
+
+
+async def test_advice_change_set_applies_and_validates_on_the_api_server(
+    admin: AsyncClient,
+    autoscaling_kube: KubeObjects,
+    autoscaling_api: AutoscalingApi,
+    namespace: str,
+    saas: Saas,
+) -> None:
+    """The ChangeSet autoscaling advice writes for an office-hours workload creates its HPA."""
+    workload = await make_workload(admin, namespace)
+    hours = np.arange(14 * 288) * 300 / 3600 % 24
+    demand = DemandSeries(0.0, 300.0, np.where((hours >= 9) & (hours < 17), 5.0, 1.0))
+    plan = plan_autoscaling(demand, 1.0, ScalingPolicy())
+    change_set = autoscaling_change_set(plan, _ref(workload), keda=False)
+    result = await make_executor(autoscaling_kube).execute(saas.instruction(change_set.actions))
+
+    assert result.outcome is Outcome.APPLIED, result.reason
+    live = as_json(
+        await admin.get(autoscaling_api.hpa, workload["metadata"]["name"], namespace=namespace)
+    )
+    assert live["spec"]["maxReplicas"] == plan.hpa.max_replicas

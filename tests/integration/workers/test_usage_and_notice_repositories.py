@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -42,6 +43,19 @@ async def test_put_overwrites_the_state_of_the_same_container(
     assert list(found) == [KEY]
     assert (found[KEY].state, found[KEY].sample_count) == (b"second", 5)
     assert found[KEY].last_sample_at == T0 + timedelta(minutes=5)
+
+
+async def test_demand_is_stored_and_listed_beside_the_state(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> None:
+    """The demand column round-trips through put, get and list."""
+    await _put(database, tenant, cluster, replace(_state(b"state", 1), demand=b"demand"))
+    async with database.tenant(tenant.id) as session:
+        repository = UsageStateRepository(session, tenant.id)
+        found = await repository.get_many(cluster.id, [KEY])
+        listed = await repository.list(cluster.id)
+    assert found[KEY].demand == b"demand"
+    assert [r.demand for r in listed] == [b"demand"]
 
 
 async def test_usage_states_are_invisible_to_other_tenants(

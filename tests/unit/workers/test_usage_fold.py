@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import struct
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from protocol.snapshot import ClusterSnapshot, GpuUsage, Usage
@@ -11,7 +11,7 @@ from recommender.usage.key import ContainerKey
 from tests.unit.workers.factories import T0, sample, shop_snapshot
 from workers.ingest.container_history import ContainerHistory
 from workers.ingest.usage_batch import usage_batch
-from workers.ingest.usage_fold import domain_key, fold_batch, stored_key, to_record
+from workers.ingest.usage_fold import domain_key, fold_batch, from_record, stored_key, to_record
 
 WEB0 = ContainerKey("shop", "Deployment", "web0", "app")
 FIVE_MINUTES = timedelta(minutes=5)
@@ -122,11 +122,16 @@ def test_cpu_samples_feed_the_demand_history() -> None:
     assert abs(float(series.values[0]) - 0.2) < 1e-6
 
 
-def test_a_version_one_history_reads_back_with_no_demand() -> None:
-    """Rows written before the demand history existed still load, with an empty one."""
+def test_the_demand_history_travels_in_its_own_column() -> None:
+    """The stored row carries the demand beside the history; reading both restores it."""
     history = _fold_days(1)
-    usage, gpu = history.usage.to_bytes(), history.gpu.to_bytes()
-    old = struct.pack("<4sBxxxI", b"SWCH", 1, len(usage)) + usage + gpu
-    restored = ContainerHistory.from_bytes(old)
-    assert restored.usage.signals.samples == 288
-    assert restored.demand.series().values.size == 0
+    record = to_record(WEB0, history, datetime(2026, 1, 1, tzinfo=UTC))
+    assert record.demand is not None
+    assert from_record(record).demand.series().values.size == 288
+
+
+def test_a_row_without_demand_reads_back_with_an_empty_one() -> None:
+    """Rows written before demand was kept load with an empty demand history."""
+    record = to_record(WEB0, _fold_days(1), datetime(2026, 1, 1, tzinfo=UTC))
+    old = replace(record, demand=None)
+    assert from_record(old).demand.series().values.size == 0

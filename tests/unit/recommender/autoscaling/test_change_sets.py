@@ -9,9 +9,9 @@ import jsonschema  # type: ignore[import-untyped]
 import kubernetes_validate
 
 from devstack.keda import scaled_object_schema
-from protocol.changes import ApplyHpa, ApplyScaledObject, WorkloadRef
+from protocol.changes import ApplyHpa, ApplyScaledObject, Precondition, WorkloadRef
 from protocol.snapshot import WorkloadKind
-from recommender.autoscaling.change_sets import autoscaling_change_set, cron_at
+from recommender.autoscaling.change_sets import ObservedBounds, autoscaling_change_set, cron_at
 from recommender.autoscaling.pattern import DAY, WEEK
 from recommender.autoscaling.plan import AutoscalingPlan, plan_autoscaling
 from recommender.autoscaling.policy import ScalingPolicy
@@ -19,7 +19,9 @@ from tests.unit.recommender.autoscaling.series import daily, noise
 
 KUBERNETES_VERSION = "1.30.0"
 WORKLOAD = WorkloadRef(kind=WorkloadKind.DEPLOYMENT, namespace="llm", name="serve")
-POLICY = ScalingPolicy(floor_quantile=0.9, floor_utilisation=1.0, lead_slots=0)
+POLICY = ScalingPolicy(
+    target_utilisation=0.7, floor_quantile=0.9, floor_utilisation=1.0, lead_slots=0
+)
 
 
 def _office_hours_plan() -> AutoscalingPlan:
@@ -50,7 +52,7 @@ def test_the_hpa_targets_the_workload_at_the_policy_utilisation() -> None:
 def test_retuning_patches_the_existing_hpa_by_name() -> None:
     """An existing HPA is addressed by its own name."""
     change = autoscaling_change_set(
-        _office_hours_plan(), WORKLOAD, keda=False, existing_hpa="serve-hpa"
+        _office_hours_plan(), WORKLOAD, keda=False, existing_hpa=ObservedBounds("serve-hpa", 2, 10)
     )
     action = change.actions[0]
     assert isinstance(action, ApplyHpa)
@@ -98,6 +100,23 @@ def test_weekly_cron_names_the_day_of_the_week() -> None:
 def test_an_existing_hpa_is_retuned_even_where_keda_runs() -> None:
     """A ScaledObject beside an existing HPA would make two HPAs; the HPA is patched instead."""
     change = autoscaling_change_set(
-        _office_hours_plan(), WORKLOAD, keda=True, existing_hpa="serve-hpa"
+        _office_hours_plan(), WORKLOAD, keda=True, existing_hpa=ObservedBounds("serve-hpa", 2, 10)
     )
     assert isinstance(change.actions[0], ApplyHpa)
+
+
+def test_a_new_autoscaler_has_no_precondition_on_an_object_that_does_not_exist() -> None:
+    """Creating an HPA pins nothing: the executor creates it if it is still absent."""
+    action = autoscaling_change_set(_office_hours_plan(), WORKLOAD, keda=False).actions[0]
+    assert action.precondition == Precondition()
+
+
+def test_a_retune_pins_the_bounds_it_was_computed_from() -> None:
+    """Patching an HPA requires its minReplicas and maxReplicas to be as observed."""
+    change = autoscaling_change_set(
+        _office_hours_plan(), WORKLOAD, keda=False, existing_hpa=ObservedBounds("serve-hpa", 2, 10)
+    )
+    assert change.actions[0].precondition.fields == {
+        "/spec/minReplicas": 2,
+        "/spec/maxReplicas": 10,
+    }
