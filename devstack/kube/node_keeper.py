@@ -60,6 +60,11 @@ def node_status_patch(node: Mapping[str, Any], now: str) -> dict[str, Any]:
     """
     status = node.get("status") or {}
     capacity = status.get("capacity") or {}
+    # A condition's transition time moves only when its status changes, as a kubelet keeps it.
+    since = {
+        c.get("type"): (c.get("status"), c.get("lastTransitionTime"))
+        for c in status.get("conditions") or []
+    }
     healthy = [
         ("Ready", "True", "KubeletReady", "node keeper is posting ready status"),
         ("MemoryPressure", "False", "KubeletHasSufficientMemory", ""),
@@ -74,7 +79,10 @@ def node_status_patch(node: Mapping[str, Any], now: str) -> dict[str, Any]:
                 "reason": reason,
                 "message": message,
                 "lastHeartbeatTime": now,
-                "lastTransitionTime": now,
+                "lastTransitionTime": (
+                    since[kind][1] if since.get(kind, ("", None))[0] == flag else None
+                )
+                or now,
             }
             for kind, flag, reason, message in healthy
         ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from devstack.kube.dcgm_exporter import PRODUCT_LABEL, gpu_placements
+from devstack.kube.node_keeper import node_status_patch
 from devstack.kube.pod_status import failed_status, running_status
 
 NOW = "2026-01-02T12:00:00Z"
@@ -64,3 +65,23 @@ def test_gpus_are_numbered_per_node_in_pod_order() -> None:
         ("b", 1, "A100"),
         ("b", 2, "A100"),
     ]
+
+
+def test_heartbeat_keeps_the_ready_transition_time() -> None:
+    """A Node already Ready keeps its transition time; only the heartbeat time moves."""
+    node = {
+        "metadata": {"name": "n"},
+        "status": {
+            "conditions": [
+                {"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"}
+            ]
+        },
+    }
+
+    conditions = node_status_patch(node, NOW)["status"]["conditions"]
+
+    ready = next(c for c in conditions if c["type"] == "Ready")
+    assert (ready["lastTransitionTime"], ready["lastHeartbeatTime"]) == (
+        "2026-01-01T00:00:00Z",
+        NOW,
+    )
