@@ -202,6 +202,7 @@ class NodeKeeper:
             self._exporter.update(gpu_placements(pods, nodes))
         if self._processes is not None:
             self._processes.sync(pods)
+            self._report_exits(client, pods, self._processes.exited_pods())
 
     def _heartbeat_node(self, client: Client, node: Mapping[str, Any]) -> None:
         now = _now()
@@ -226,6 +227,22 @@ class NodeKeeper:
             )
             meta = ObjectMeta(name=name, namespace=LEASE_NAMESPACE, ownerReferences=[owner])
             client.create(Lease(metadata=meta, spec=spec))
+
+    def _report_exits(self, client: Client, pods: list[dict[str, Any]], exited: set[str]) -> None:
+        """Report Pods whose product process exited as failing, as a kubelet would."""
+        for pod in pods:
+            meta = pod["metadata"]
+            if f"{meta['namespace']}/{meta['name']}" not in exited or reported_failure(pod):
+                continue
+            host = (pod.get("status") or {}).get("hostIP") or "127.0.0.1"
+            status = failed_status(pod, host, _rfc3339(_now()), "Error")
+            client.patch(
+                Pod.Status,
+                meta["name"],
+                {"status": status},
+                namespace=meta["namespace"],
+                patch_type=PatchType.MERGE,
+            )
 
     def _report_pod(self, client: Client, pod: Mapping[str, Any], host_ip: str) -> None:
         meta = pod["metadata"]

@@ -14,6 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lightkube import Client
+from lightkube.models.core_v1 import Container, PodSpec
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Namespace, Pod
 
 from devstack.kube.control_plane import KubeControlPlane
 from devstack.kube.credentials import write_serving_credentials
@@ -25,7 +29,7 @@ from tests.integration.executor.gateway_stand_in import (
     MemoryBackend,
     TlsFiles,
 )
-from tests.integration.kube.shapes import make_node, wait_for
+from tests.integration.kube.shapes import as_dict, make_node, wait_for
 from tests.support.helm_tools import chart_path, merged, run_helm
 from tests.unit.helm.scenarios import AGENT, AGENT_MINIMAL
 
@@ -95,3 +99,34 @@ async def test_installed_executor_pod_polls_the_gateway_with_chart_credentials(
         running = processes.running()
         assert [key.split("/")[2] for key in running] == ["executor"]
         assert all(proc.popen.poll() is None for proc in running.values())
+
+
+def test_product_process_that_exits_is_reported_crash_looping(
+    cluster: Client, namespace: str, processes: PodProcesses
+) -> None:
+    """An executor Pod without its settings exits at once; its Pod shows CrashLoopBackOff."""
+    cluster.create(Namespace(metadata=ObjectMeta(name=namespace)))
+    cluster.create(
+        Pod(
+            metadata=ObjectMeta(name="unconfigured", namespace=namespace),
+            spec=PodSpec(
+                containers=[
+                    Container(
+                        name="executor",
+                        image="slicewise:0.1.0",
+                        command=["python", "-m", "executor"],
+                    )
+                ]
+            ),
+        )
+    )
+
+    def crash_looping() -> bool:
+        status = as_dict(cluster.get(Pod, "unconfigured", namespace=namespace)).get("status", {})
+        containers = status.get("containerStatuses") or [{}]
+        return bool(
+            containers[0].get("state", {}).get("waiting", {}).get("reason") == "CrashLoopBackOff"
+        )
+
+    wait_for(crash_looping, "the pod reported in CrashLoopBackOff")
+    assert list(processes.running()) == [f"{namespace}/unconfigured/executor"]
