@@ -10,19 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lightkube import Client
 from lightkube.models.core_v1 import Container, PodSpec
 from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import Namespace, Pod
+from lightkube.resources.core_v1 import Namespace, Node, Pod
 
+from auth.instruction_signing import InstructionKeyring, generate_signing_key, instruction_body_for
 from devstack.kube.control_plane import KubeControlPlane
 from devstack.kube.credentials import write_serving_credentials
 from devstack.kube.node_keeper import NodeKeeper
 from devstack.kube.pod_processes import PodProcesses
+from protocol.changes import ChangeSet, Cordon
+from protocol.instruction import Outcome
 from tests.integration.executor.gateway_stand_in import (
     Credentials,
     GatewayStandIn,
@@ -36,6 +42,7 @@ from tests.unit.helm.scenarios import AGENT, AGENT_MINIMAL
 pytestmark = pytest.mark.kube
 
 PRODUCT_IMAGES = frozenset({"slicewise"})
+CHART_CLUSTER = uuid.UUID(AGENT_MINIMAL["clusterId"])
 KUBECONFIG_VARIABLES = {
     "agent": "SLICEWISE_AGENT_KUBECONFIG",
     "executor": "SLICEWISE_EXECUTOR_KUBECONFIG",
@@ -66,20 +73,25 @@ def processes(
         yield runner
 
 
-async def test_installed_executor_pod_polls_the_gateway_with_chart_credentials(
-    control_plane: KubeControlPlane, namespace: str, processes: PodProcesses, tmp_path: Path
-) -> None:
-    """The executor process gets a token with the chart's client id and polls for instructions."""
+@asynccontextmanager
+async def _executor_installed(
+    plane: KubeControlPlane,
+    namespace: str,
+    backend: MemoryBackend,
+    tmp_path: Path,
+    executor_values: dict[str, Any],
+) -> AsyncIterator[GatewayStandIn]:
+    """An HTTPS gateway stand-in, and the chart installed (executor only) to poll it."""
     credentials = Credentials(
         client_id=AGENT_MINIMAL["credentials"]["executor"]["clientId"],
         client_secret=AGENT_MINIMAL["credentials"]["executor"]["clientSecret"],
-        cluster_id=uuid.UUID(AGENT_MINIMAL["clusterId"]),
+        cluster_id=CHART_CLUSTER,
     )
     tls_dir = tmp_path / "tls"
     tls_dir.mkdir()
     write_serving_credentials(tls_dir)
     tls = TlsFiles(tls_dir / "serving.crt", tls_dir / "serving.key")
-    async with GatewayStandIn(MemoryBackend(), credentials).serving(tls) as gateway:
+    async with GatewayStandIn(backend, credentials).serving(tls) as gateway:
         values = merged(
             AGENT_MINIMAL,
             {
@@ -87,18 +99,65 @@ async def test_installed_executor_pod_polls_the_gateway_with_chart_credentials(
                 "customCA": {"certificates": (tls_dir / "ca.crt").read_text()},
                 "agent": {"enabled": False},
                 "spotWatcher": {"enabled": False},
-                "executor": {"persistence": {"enabled": False}},
+                "executor": {"persistence": {"enabled": False}, **executor_values},
             },
         )
-        args = ["install", "run", str(chart_path(AGENT)), "--namespace", namespace]
-        args += ["--create-namespace", "--kubeconfig", str(control_plane.admin_kubeconfig)]
+        # Release names are unique: the chart also creates a Role in the "default" namespace.
+        args = ["install", namespace, str(chart_path(AGENT)), "--namespace", namespace]
+        args += ["--create-namespace", "--kubeconfig", str(plane.admin_kubeconfig)]
         await asyncio.to_thread(run_helm, [*args, "--wait", "--timeout", "180s"], values)
+        yield gateway
 
+
+async def test_installed_executor_pod_polls_the_gateway_with_chart_credentials(
+    control_plane: KubeControlPlane, namespace: str, processes: PodProcesses, tmp_path: Path
+) -> None:
+    """The executor process gets a token with the chart's client id and polls for instructions."""
+    async with _executor_installed(
+        control_plane, namespace, MemoryBackend(), tmp_path, {}
+    ) as gateway:
         await asyncio.to_thread(wait_for, lambda: gateway.polls >= 2, "two instruction polls")
 
         running = processes.running()
         assert [key.split("/")[2] for key in running] == ["executor"]
         assert all(proc.popen.poll() is None for proc in running.values())
+
+
+async def test_installed_executor_applies_an_approved_cordon(
+    control_plane: KubeControlPlane,
+    cluster: Client,
+    namespace: str,
+    processes: PodProcesses,
+    tmp_path: Path,
+) -> None:
+    """In approve-each mode with cordon enabled, a signed cordon marks the Node unschedulable."""
+    del processes  # running the executor Pod is its effect here
+    target = make_node(cluster, f"{namespace}-target")
+    keyring = InstructionKeyring(generate_signing_key())
+    body = instruction_body_for(
+        ChangeSet(actions=[Cordon(node=target)]),
+        tenant_id=uuid.uuid4(),
+        cluster_id=CHART_CLUSTER,
+        issued_at=datetime.now(UTC),
+        ttl=timedelta(minutes=10),
+    )
+    instruction = keyring.sign(body)
+    backend = MemoryBackend(queued=[instruction])
+    executor_values = {
+        "mode": "approve-each",
+        "trustedKeys": keyring.trusted_public_keys(),
+        "actions": {"cordon": {"enabled": True}},
+    }
+
+    async with _executor_installed(control_plane, namespace, backend, tmp_path, executor_values):
+        await asyncio.to_thread(
+            wait_for, lambda: body.instruction_id in backend.results, "the cordon's result"
+        )
+
+    node = cluster.get(Node, target)
+    assert node.spec is not None
+    assert node.spec.unschedulable is True
+    assert backend.results[body.instruction_id].outcome is Outcome.APPLIED
 
 
 def test_product_process_that_exits_is_reported_crash_looping(
