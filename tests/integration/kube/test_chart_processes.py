@@ -1,9 +1,10 @@
-"""The executor Pod that `helm install` created runs as a process with its rendered settings.
+"""The agent and executor Pods that `helm install` created run as processes, as the chart says.
 
-The node keeper starts the product container of the bound, Running Pod as ``python -m
-executor`` with the environment the chart rendered (Secret keys resolved from the cluster) and
-a token of the chart's ServiceAccount; the process then polls the gateway (over HTTPS, trusting
-the chart's custom CA bundle) with the chart's credentials, for the chart's cluster.
+The node keeper starts the product container of a bound, Running Pod as ``python -m agent`` or
+``python -m executor`` with the environment the chart rendered (Secret keys resolved from the
+cluster, the custom CA bundle projected from its ConfigMap) and a token of the chart's
+ServiceAccount, so the chart's RBAC is what the process acts with. The gateway is a stand-in
+served over HTTPS on loopback.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ from tests.integration.executor.gateway_stand_in import (
     MemoryBackend,
     TlsFiles,
 )
-from tests.integration.kube.shapes import as_dict, make_node, wait_for
+from tests.integration.kube.shapes import WAIT_SECONDS, as_dict, make_node, wait_for
 from tests.support.helm_tools import chart_path, merged, run_helm
+from tests.unit.agent.fake_gateway import FakeGateway
+from tests.unit.agent.http_servers import serving
 from tests.unit.helm.scenarios import AGENT, AGENT_MINIMAL
 
 pytestmark = pytest.mark.kube
@@ -73,6 +76,35 @@ def processes(
         yield runner
 
 
+def _tls(tmp_path: Path) -> tuple[TlsFiles, str]:
+    """A serving certificate for 127.0.0.1, and the PEM of the CA that signed it."""
+    tls_dir = tmp_path / "tls"
+    tls_dir.mkdir()
+    write_serving_credentials(tls_dir)
+    return TlsFiles(tls_dir / "serving.crt", tls_dir / "serving.key"), (
+        tls_dir / "ca.crt"
+    ).read_text()
+
+
+async def _install(
+    plane: KubeControlPlane, namespace: str, gateway_url: str, ca: str, overrides: dict[str, Any]
+) -> None:
+    """``helm install --wait`` of the agent chart, trusting ``ca`` for ``gateway_url``."""
+    values = merged(
+        AGENT_MINIMAL,
+        {
+            "gateway": {"url": gateway_url},
+            "customCA": {"certificates": ca},
+            "spotWatcher": {"enabled": False},
+            **overrides,
+        },
+    )
+    # Release names are unique: the chart also creates a Role in the "default" namespace.
+    args = ["install", namespace, str(chart_path(AGENT)), "--namespace", namespace]
+    args += ["--create-namespace", "--kubeconfig", str(plane.admin_kubeconfig)]
+    await asyncio.to_thread(run_helm, [*args, "--wait", "--timeout", "180s"], values)
+
+
 @asynccontextmanager
 async def _executor_installed(
     plane: KubeControlPlane,
@@ -87,26 +119,39 @@ async def _executor_installed(
         client_secret=AGENT_MINIMAL["credentials"]["executor"]["clientSecret"],
         cluster_id=CHART_CLUSTER,
     )
-    tls_dir = tmp_path / "tls"
-    tls_dir.mkdir()
-    write_serving_credentials(tls_dir)
-    tls = TlsFiles(tls_dir / "serving.crt", tls_dir / "serving.key")
+    tls, ca = _tls(tmp_path)
     async with GatewayStandIn(backend, credentials).serving(tls) as gateway:
-        values = merged(
-            AGENT_MINIMAL,
-            {
-                "gateway": {"url": gateway.url},
-                "customCA": {"certificates": (tls_dir / "ca.crt").read_text()},
-                "agent": {"enabled": False},
-                "spotWatcher": {"enabled": False},
-                "executor": {"persistence": {"enabled": False}, **executor_values},
-            },
+        executor = {"persistence": {"enabled": False}, **executor_values}
+        await _install(
+            plane, namespace, gateway.url, ca, {"agent": {"enabled": False}, "executor": executor}
         )
-        # Release names are unique: the chart also creates a Role in the "default" namespace.
-        args = ["install", namespace, str(chart_path(AGENT)), "--namespace", namespace]
-        args += ["--create-namespace", "--kubeconfig", str(plane.admin_kubeconfig)]
-        await asyncio.to_thread(run_helm, [*args, "--wait", "--timeout", "180s"], values)
         yield gateway
+
+
+async def test_installed_agent_reports_the_nodes_it_watches(
+    cluster: Client,
+    control_plane: KubeControlPlane,
+    namespace: str,
+    processes: PodProcesses,
+    tmp_path: Path,
+) -> None:
+    """The agent process, acting as its chart's ServiceAccount, sends a snapshot naming a Node."""
+    seen = make_node(cluster, f"{namespace}-seen")
+    gateway = FakeGateway(
+        client_id=AGENT_MINIMAL["credentials"]["agent"]["clientId"],
+        client_secret=AGENT_MINIMAL["credentials"]["agent"]["clientSecret"],
+        cluster_id=CHART_CLUSTER,
+    )
+    tls, ca = _tls(tmp_path)
+    async with serving(gateway.app(), tls=(tls.certificate, tls.key)) as url:
+        await _install(control_plane, namespace, url, ca, {"executor": {"enabled": False}})
+
+        await gateway.wait_for(
+            lambda: any(seen in {n.name for n in s.nodes} for s in gateway.snapshots),
+            within=WAIT_SECONDS,
+        )
+
+    assert [key.split("/")[2] for key in processes.running()] == ["agent"]
 
 
 async def test_installed_executor_pod_polls_the_gateway_with_chart_credentials(
