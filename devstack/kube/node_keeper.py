@@ -60,6 +60,11 @@ def node_status_patch(node: Mapping[str, Any], now: str) -> dict[str, Any]:
     """
     status = node.get("status") or {}
     capacity = status.get("capacity") or {}
+    # A condition's transition time moves only when its status changes, as a kubelet keeps it.
+    since = {
+        c.get("type"): (c.get("status"), c.get("lastTransitionTime"))
+        for c in status.get("conditions") or []
+    }
     healthy = [
         ("Ready", "True", "KubeletReady", "node keeper is posting ready status"),
         ("MemoryPressure", "False", "KubeletHasSufficientMemory", ""),
@@ -74,7 +79,10 @@ def node_status_patch(node: Mapping[str, Any], now: str) -> dict[str, Any]:
                 "reason": reason,
                 "message": message,
                 "lastHeartbeatTime": now,
-                "lastTransitionTime": now,
+                "lastTransitionTime": (
+                    since[kind][1] if since.get(kind, ("", None))[0] == flag else None
+                )
+                or now,
             }
             for kind, flag, reason, message in healthy
         ],
@@ -194,6 +202,7 @@ class NodeKeeper:
             self._exporter.update(gpu_placements(pods, nodes))
         if self._processes is not None:
             self._processes.sync(pods)
+            self._report_exits(client, pods, self._processes.exited_pods())
 
     def _heartbeat_node(self, client: Client, node: Mapping[str, Any]) -> None:
         now = _now()
@@ -218,6 +227,22 @@ class NodeKeeper:
             )
             meta = ObjectMeta(name=name, namespace=LEASE_NAMESPACE, ownerReferences=[owner])
             client.create(Lease(metadata=meta, spec=spec))
+
+    def _report_exits(self, client: Client, pods: list[dict[str, Any]], exited: set[str]) -> None:
+        """Report Pods whose product process exited as failing, as a kubelet would."""
+        for pod in pods:
+            meta = pod["metadata"]
+            if f"{meta['namespace']}/{meta['name']}" not in exited or reported_failure(pod):
+                continue
+            host = (pod.get("status") or {}).get("hostIP") or "127.0.0.1"
+            status = failed_status(pod, host, _rfc3339(_now()), "Error")
+            client.patch(
+                Pod.Status,
+                meta["name"],
+                {"status": status},
+                namespace=meta["namespace"],
+                patch_type=PatchType.MERGE,
+            )
 
     def _report_pod(self, client: Client, pod: Mapping[str, Any], host_ip: str) -> None:
         meta = pod["metadata"]

@@ -6,7 +6,8 @@ environment the Pod spec renders (literal values, Secret and ConfigMap keys, the
 Its volume mounts map to private directories and its declared ports to free ones; in place of
 the service-account token mount it gets a kubeconfig holding a token the API server issued for
 the Pod's ServiceAccount (the TokenRequest API), in the variable ``kubeconfig_variables`` names
-for that module.
+for that module. A process that exits is not restarted; the node keeper reports its container
+as failing (CrashLoopBackOff, or Failed under ``restartPolicy: Never``).
 """
 
 from __future__ import annotations
@@ -70,8 +71,19 @@ class PodProcesses:
         self._running: dict[str, ChildProcess] = {}
 
     def running(self) -> dict[str, ChildProcess]:
-        """The processes by ``namespace/pod/container``."""
+        """The processes by ``namespace/pod/container``, exited ones included."""
         return dict(self._running)
+
+    def exited_pods(self) -> set[str]:
+        """``namespace/pod`` of Pods one of whose processes has exited.
+
+        They are not restarted: the node keeper reports their containers as failing instead.
+        """
+        return {
+            key.rsplit("/", 1)[0]
+            for key, proc in self._running.items()
+            if proc.popen.poll() is not None
+        }
 
     def sync(self, pods: list[JsonObject]) -> None:
         """Start processes for new Running Pods, stop those whose Pod is gone or deleting."""
@@ -128,14 +140,18 @@ class PodProcesses:
     def _service_account_token(self, http: httpx.Client, pod: JsonObject) -> str:
         """A token of the Pod's ServiceAccount, bound to the Pod, from the TokenRequest API."""
         meta, spec = pod["metadata"], pod.get("spec") or {}
-        account = spec.get("serviceAccountName") or "default"
+        token_spec: JsonObject = {"expirationSeconds": TOKEN_SECONDS}
+        account = spec.get("serviceAccountName")
+        if account:
+            token_spec["boundObjectRef"] = {"kind": "Pod", "apiVersion": "v1", "name": meta["name"]}
+        else:
+            # The ServiceAccount admission plugin, which would name "default" in the Pod, is off
+            # here; a token bound to the Pod would then be refused for the mismatch.
+            account = "default"
         body = {
             "apiVersion": "authentication.k8s.io/v1",
             "kind": "TokenRequest",
-            "spec": {
-                "expirationSeconds": TOKEN_SECONDS,
-                "boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": meta["name"]},
-            },
+            "spec": token_spec,
         }
         url = f"/api/v1/namespaces/{meta['namespace']}/serviceaccounts/{account}/token"
         response = http.post(url, json=body)

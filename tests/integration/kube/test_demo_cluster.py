@@ -38,24 +38,31 @@ def demo() -> Iterator[tuple[Client, Fleet]]:
         yield client, fleet
 
 
-def _rolled_out(client: Client) -> bool:
-    """Every demo Deployment and StatefulSet has all its replicas Ready."""
-    workloads: list[Any] = [
-        *client.list(Deployment, namespace="*", labels={DEMO_LABEL: "true"}),
-        *client.list(StatefulSet, namespace="*", labels={DEMO_LABEL: "true"}),
-    ]
-    return bool(workloads) and all(
-        (w.status.readyReplicas or 0) == w.spec.replicas for w in workloads
+def _judged(client: Client, fleet: Fleet) -> bool:
+    """Every replica exists and is Running, or was found unschedulable by the scheduler.
+
+    The scheduler places Pods its own way, not the fleet's first-fit way, so a fragmented GPU
+    pool may leave a replica Pending, as in a real cluster.
+    """
+    pods = [as_dict(p) for p in client.list(Pod, namespace="*")]
+    expected = sum(w.replicas or 0 for w in fleet.workloads)
+    return len(pods) == expected and all(
+        p.get("status", {}).get("phase") == "Running" or _unschedulable(p) for p in pods
     )
 
 
-def test_demo_workloads_roll_out_with_every_replica_ready(
-    demo: tuple[Client, Fleet],
-) -> None:
-    """Deployments and StatefulSets reach their trace replica counts, all Ready."""
-    client, _ = demo
+def _unschedulable(pod: dict[str, Any]) -> bool:
+    conditions = pod.get("status", {}).get("conditions") or []
+    return any(
+        c["type"] == "PodScheduled" and c.get("reason") == "Unschedulable" for c in conditions
+    )
 
-    wait_for(lambda: _rolled_out(client), "every demo workload rolled out", ROLLOUT_SECONDS)
+
+def test_scheduler_runs_or_judges_every_demo_replica(demo: tuple[Client, Fleet]) -> None:
+    """Every replica of the trace's workloads is Running, or Pending as unschedulable."""
+    client, fleet = demo
+
+    wait_for(lambda: _judged(client, fleet), "every demo replica placed or judged", ROLLOUT_SECONDS)
 
 
 def test_every_fourth_workload_is_a_statefulset(demo: tuple[Client, Fleet]) -> None:
@@ -69,15 +76,19 @@ def test_every_fourth_workload_is_a_statefulset(demo: tuple[Client, Fleet]) -> N
 
 
 def test_gpu_model_selectors_are_honoured(demo: tuple[Client, Fleet]) -> None:
-    """Each Pod that selects a GPU model is bound to a Node of that model."""
-    client, _ = demo
-    wait_for(lambda: _rolled_out(client), "every demo workload rolled out", ROLLOUT_SECONDS)
+    """Each bound Pod that selects a GPU model is bound to a Node of that model."""
+    client, fleet = demo
+    wait_for(lambda: _judged(client, fleet), "every demo replica placed or judged", ROLLOUT_SECONDS)
     products = {
         n.metadata.name: (n.metadata.labels or {}).get(LABEL_GPU_PRODUCT)  # type: ignore[union-attr]
         for n in client.list(Node, labels={DEMO_LABEL: "true"})
     }
     pods = [as_dict(p) for p in client.list(Pod, namespace="*")]
-    selecting = [p for p in pods if LABEL_GPU_PRODUCT in (p["spec"].get("nodeSelector") or {})]
+    selecting = [
+        p
+        for p in pods
+        if LABEL_GPU_PRODUCT in (p["spec"].get("nodeSelector") or {}) and p["spec"].get("nodeName")
+    ]
 
     assert selecting
     assert all(
