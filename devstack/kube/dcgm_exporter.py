@@ -46,7 +46,9 @@ def gpu_placements(
     for pod in ordered:
         spec, meta = pod.get("spec") or {}, pod["metadata"]
         node = spec.get("nodeName")
-        if not node or (pod.get("status") or {}).get("phase") != "Running":
+        # A Pod on a Node listed after this round's Nodes waits for the next round, rather than
+        # being exported without its Node's model and memory.
+        if node not in nodes or (pod.get("status") or {}).get("phase") != "Running":
             continue
         labels = ((nodes.get(node) or {}).get("metadata") or {}).get("labels") or {}
         memory = labels.get(MEMORY_LABEL)

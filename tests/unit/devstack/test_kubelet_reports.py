@@ -67,6 +67,11 @@ def test_gpus_are_numbered_per_node_in_pod_order() -> None:
     ]
 
 
+def test_gpus_on_a_node_not_yet_listed_wait_for_it() -> None:
+    """A Pod bound to a Node the round did not list is not exported without its Node's memory."""
+    assert gpu_placements([_pod("a", gpus=1)], {}) == []
+
+
 def test_heartbeat_keeps_the_ready_transition_time() -> None:
     """A Node already Ready keeps its transition time; only the heartbeat time moves."""
     node = {
