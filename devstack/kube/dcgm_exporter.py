@@ -48,7 +48,11 @@ def gpu_placements(
         node = spec.get("nodeName")
         # A Pod on a Node listed after this round's Nodes waits for the next round, rather than
         # being exported without its Node's model and memory.
-        if node not in nodes or (pod.get("status") or {}).get("phase") != "Running":
+        if (
+            not isinstance(node, str)
+            or node not in nodes
+            or (pod.get("status") or {}).get("phase") != "Running"
+        ):
             continue
         labels = ((nodes.get(node) or {}).get("metadata") or {}).get("labels") or {}
         memory = labels.get(MEMORY_LABEL)
