@@ -2,7 +2,8 @@
 
 The real agent reports the seeded demo fleet from a kube-apiserver, the recommender prices it,
 a person approves a consolidation in the console, and the real executor cordons and drains the
-node in the API server and reports it applied; Ctrl-C then stops every process.
+node in the API server and reports it applied, which moves realised savings; Ctrl-C then stops
+every process.
 """
 
 from __future__ import annotations
@@ -78,6 +79,12 @@ def _consolidation(console: httpx.Client, cluster_id: str) -> dict[str, Any] | N
     return items[0] if items else None
 
 
+def _realised(console: httpx.Client) -> float:
+    """The tenant's realised monthly saving now (the newest point of the savings series)."""
+    points = console.get("/v1/console/savings", params={"days": 1}).json()["points"]
+    return float(points[-1]["realised_monthly_usd"])
+
+
 def _finished(console: httpx.Client, cluster_id: str, instruction_id: str) -> dict[str, Any] | None:
     document: dict[str, Any] = console.get(
         f"/v1/clusters/{cluster_id}/instructions/{instruction_id}"
@@ -105,6 +112,7 @@ def test_approved_consolidation_is_applied_to_the_api_server_by_the_real_executo
                 lambda: _consolidation(console, cluster_id), within=180, what="a recommendation"
             )
             node = chosen["target"].removeprefix("Node ")
+            realised_before = _realised(console)
             approved = console.post(f"/v1/console/recommendations/{chosen['id']}/approve", json={})
             assert approved.status_code == 200, approved.text
             instruction_id = approved.json()["instruction_id"]
@@ -114,12 +122,14 @@ def test_approved_consolidation_is_applied_to_the_api_server_by_the_real_executo
                 what="the executor's result",
             )
             detail = console.get(f"/v1/console/recommendations/{chosen['id']}").json()
+            realised_after = _realised(console)
         live = kube.get(Node, node)
         left = [p for p in kube.list(Pod, namespace="*") if p.spec and p.spec.nodeName == node]
     assert reported["last_snapshot_at"] is not None
     assert (state["status"], state["outcome"]) == ("completed", "applied"), state["result"]
     assert state["action_types"] == ["cordon", "drain"]
     assert detail["summary"]["status"] == "applied"
+    assert realised_after == pytest.approx(realised_before + chosen["monthly_saving_usd"], abs=0.01)
     assert live.spec is not None
     assert live.spec.unschedulable is True
     assert left == []
