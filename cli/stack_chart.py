@@ -7,7 +7,6 @@ ServiceAccounts, ClusterRoles, Roles and bindings, and the executor's action all
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -133,9 +132,3 @@ def _pod_spec(deployments: dict[str, Manifest], suffix: str) -> Manifest:
         if name.endswith(suffix):
             return spec
     raise ChartError(f"the chart rendered no Deployment named *{suffix}: {sorted(deployments)}")
-
-
-def action_types(identities: ChartIdentities) -> list[str]:
-    """The executor's allow-list as a list."""
-    parsed: list[str] = json.loads(identities.allowed_action_types)
-    return parsed
