@@ -43,6 +43,7 @@ from cli.stack_processes import (
     executor_spec,
     gateway_spec,
     replay_spec,
+    spot_watcher_spec,
     worker_specs,
 )
 from cli.stack_supervisor import Supervisor
@@ -50,6 +51,7 @@ from cli.stack_topics import ensure_topics
 from devstack.kube.errors import KubeHarnessError
 from devstack.process import ManagedProcess, ServiceError, free_port, port_open, wait_until
 from devstack.services import ServiceStack
+from devstack.spot_metadata import SpotInstanceMetadata
 from store.migrate import upgrade
 from store.roles import DEFAULT_APP_ROLE, app_url
 
@@ -70,6 +72,7 @@ class LocalStack:
     connection: StackConnection | None = None
     replay_log: LogFollower | None = None
     kube: LocalKubeCluster | None = None
+    spot_metadata: SpotInstanceMetadata | None = None
     supervisor: Supervisor = field(init=False)
 
     def __post_init__(self) -> None:
@@ -138,6 +141,19 @@ class LocalStack:
         )
         self._launch(agent_spec(config, cluster, access))
         self._launch(executor_spec(config, cluster, access))
+        self._start_spot_notice(config, cluster)
+
+    def _start_spot_notice(self, config: StackConfig, cluster: InClusterSpec) -> None:
+        """Announce the busiest spot node's interruption through its (local) metadata endpoint."""
+        if self.kube is None or (node := self.kube.busiest_spot_node()) is None:
+            say("Spot notice: off, the local cluster has no spot node")
+            return
+        self.spot_metadata = SpotInstanceMetadata(
+            node.instance_id, node.zone, self.options.notice_after
+        )
+        self.spot_metadata.start()
+        self._launch(spot_watcher_spec(config, cluster, node.name, self.spot_metadata.url))
+        say(f"Spot notice: {node.name} in {self.options.notice_after:g} s")
 
     def _start_replay(self, config: StackConfig, credentials: DemoCredentials) -> None:
         options = self.options
@@ -191,6 +207,8 @@ class LocalStack:
                 self.connection.withdraw()
         finally:
             try:
+                if self.spot_metadata is not None:
+                    self.spot_metadata.stop()
                 if self.kube is not None:
                     self.kube.stop()
             finally:

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 from lightkube import ApiError, codecs
 from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import Namespace
+from lightkube.resources.core_v1 import Namespace, Node, Pod
 
 from cli.stack_chart import NAMESPACE, ChartIdentities, render_identities
 from devstack.kube.credentials import write_kubeconfig
@@ -26,6 +26,8 @@ from devstack.kube.identity import KubeIdentity
 from devstack.kube.local_cluster import LocalCluster, local_cluster
 
 CONFLICT = 409
+CAPACITY_LABEL = "node.kubernetes.io/capacity"
+ZONE_LABEL = "topology.kubernetes.io/zone"
 TOKEN_SECONDS = 24 * 3600
 """Lifetime of the agent's and executor's tokens: longer than a demo runs."""
 SEED_TIMEOUT = 300.0
@@ -40,6 +42,15 @@ class ClusterAccess:
     dcgm_url: str | None
     executor_mode: str
     allowed_action_types: str
+
+
+@dataclass(frozen=True)
+class SpotNode:
+    """The spot node whose interruption the demo announces, as its cloud metadata names it."""
+
+    name: str
+    instance_id: str
+    zone: str
 
 
 class LocalKubeCluster:
@@ -96,6 +107,27 @@ class LocalKubeCluster:
             executor_mode=identities.executor_mode,
             allowed_action_types=identities.allowed_action_types,
         )
+
+    def busiest_spot_node(self) -> SpotNode | None:
+        """The spot node with the most bound Pods (the notice that hurts most), if any."""
+        with self._running().plane.admin_client() as client:
+            spot = {
+                n.metadata.name: n
+                for n in client.list(Node, labels={CAPACITY_LABEL: "spot"})
+                if n.metadata is not None and n.metadata.name is not None
+            }
+            load = dict.fromkeys(spot, 0)
+            for pod in client.list(Pod, namespace="*"):
+                if pod.spec is not None and pod.spec.nodeName in load:
+                    load[pod.spec.nodeName] += 1
+        if not load:
+            return None
+        name = max(sorted(load), key=load.__getitem__)
+        node = spot[name]
+        labels = (node.metadata.labels if node.metadata else None) or {}
+        provider_id = (node.spec.providerID if node.spec else None) or ""
+        # providerID is aws:///<zone>/<instance id>, as the cloud controller sets it.
+        return SpotNode(name, provider_id.rsplit("/", 1)[-1] or name, labels.get(ZONE_LABEL, ""))
 
     def stop(self) -> None:
         """Stop every process of the cluster."""

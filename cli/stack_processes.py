@@ -195,3 +195,25 @@ def executor_spec(
         "SLICEWISE_EXECUTOR_LOG_JSON": "false",
     }
     return ProcessSpec("executor", [sys.executable, "-m", "executor"], env)
+
+
+def spot_watcher_spec(
+    config: StackConfig, cluster: InClusterSpec, node_name: str, metadata_url: str
+) -> ProcessSpec:
+    """The agent's node-local spot watcher (`python -m agent spot-watcher`) on one spot node."""
+    env = {
+        **base_env(),
+        "SLICEWISE_AGENT_GATEWAY_URL": f"http://127.0.0.1:{config.port}",
+        "SLICEWISE_AGENT_CLUSTER_ID": cluster.cluster_id,
+        "SLICEWISE_AGENT_CLUSTER_NAME": cluster.cluster_name,
+        "SLICEWISE_AGENT_CLIENT_ID": cluster.agent_client_id,
+        "SLICEWISE_AGENT_CLIENT_SECRET": cluster.agent_client_secret,
+        "SLICEWISE_AGENT_PROVIDER": "aws",
+        "SLICEWISE_AGENT_REGION": "us-east-1",
+        "SLICEWISE_AGENT_NODE_NAME": node_name,
+        "SLICEWISE_AGENT_AWS_METADATA_URL": metadata_url,
+        "SLICEWISE_AGENT_SPOT_POLL_SECONDS": "1",
+        "SLICEWISE_AGENT_SPOOL_DIR": str(config.run_dir / "spot-watcher-spool"),
+        "SLICEWISE_AGENT_LOG_JSON": "false",
+    }
+    return ProcessSpec("spot-watcher", [sys.executable, "-m", "agent", "spot-watcher"], env)

@@ -3,7 +3,8 @@
 The real agent reports the seeded demo fleet from a kube-apiserver, the recommender prices it,
 a person approves a consolidation in the console, and the real executor cordons and drains the
 node in the API server and reports it applied, which moves realised savings; Ctrl-C then stops
-every process.
+every process. The spot watcher's notice for the busiest spot node becomes an evacuation that,
+approved, drains that node.
 """
 
 from __future__ import annotations
@@ -29,15 +30,18 @@ from tests.e2e.test_local_stack import READY, SLICEWISE, StackOutput, stop_stack
 pytestmark = pytest.mark.kube
 
 ADMIN_KUBECONFIG = re.compile(r"Cluster: local, admin kubeconfig (\S+)")
+SPOT_NODE = re.compile(r"Spot notice: (\S+) in")
+UP_FLAGS = ["--port", "0", "--cluster", "local", "--analysis-interval", "10"]
+UP_FLAGS += ["--notice-after", "20"]
 STARTED_WITHIN = 300.0
 """Services, the control plane and the seeded fleet, on two busy cores."""
 
 
 @pytest.fixture
 def local_stack() -> Iterator[tuple[subprocess.Popen[str], StackOutput]]:
-    """The stack on the local control plane (the default fleet) with a short analysis interval."""
+    """The stack on the local control plane (the default fleet), analysing every 10 s."""
     proc = subprocess.Popen(
-        [SLICEWISE, "up", "--port", "0", "--cluster", "local", "--analysis-interval", "10"],
+        [SLICEWISE, "up", *UP_FLAGS],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -138,3 +142,47 @@ def test_approved_consolidation_is_applied_to_the_api_server_by_the_real_executo
     assert proc.wait(120) == 0
     _, alive = psutil.wait_procs(started, timeout=10)
     assert alive == []
+
+
+def _evacuation(console: httpx.Client, cluster_id: str) -> dict[str, Any] | None:
+    page = console.get(
+        "/v1/console/recommendations",
+        params={"cluster_id": cluster_id, "kind": "spot-evacuation", "status": "open"},
+    )
+    page.raise_for_status()
+    items: list[dict[str, Any]] = page.json()["items"]
+    return items[0] if items else None
+
+
+def test_spot_notice_is_answered_by_a_drain_of_the_noticed_node(
+    local_stack: tuple[subprocess.Popen[str], StackOutput],
+) -> None:
+    """The spot watcher's notice becomes an evacuation; approved, the node is drained."""
+    _, lines = local_stack
+    url = lines.wait_for(READY, timeout=STARTED_WITHIN).group(1)
+    run_dir = Path(lines.wait_for(RUN_DIR, timeout=10).group(1))
+    kubeconfig = lines.wait_for(ADMIN_KUBECONFIG, timeout=10).group(1)
+    noticed = lines.wait_for(SPOT_NODE, timeout=10).group(1)
+    credentials = json.loads((run_dir / "demo-credentials.json").read_text())
+    cluster_id = credentials["cluster_id"]
+    with Client(KubeConfig.from_file(kubeconfig), trust_env=False) as kube:
+        with _console(url, credentials) as console:
+            chosen = eventually(
+                lambda: _evacuation(console, cluster_id), within=180, what="the evacuation"
+            )
+            approved = console.post(f"/v1/console/recommendations/{chosen['id']}/approve", json={})
+            assert approved.status_code == 200, approved.text
+            instruction_id = approved.json()["instruction_id"]
+            state = eventually(
+                lambda: _finished(console, cluster_id, instruction_id),
+                within=180,
+                what="the executor's result",
+            )
+        live = kube.get(Node, noticed)
+        left = [p for p in kube.list(Pod, namespace="*") if p.spec and p.spec.nodeName == noticed]
+    assert chosen["target"] == f"Node {noticed}"
+    assert (state["status"], state["outcome"]) == ("completed", "applied"), state["result"]
+    assert "drain" in state["action_types"]
+    assert live.spec is not None
+    assert live.spec.unschedulable is True
+    assert left == []
