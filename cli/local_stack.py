@@ -2,9 +2,10 @@
 
 Services (PostgreSQL, Redis, a Kafka-API broker), migrations, topics, a demo tenant with an
 admin user, then the gateway with the console, the ingest and spot consumers, the Celery worker
-and beat, and a cluster: by default an agent replaying a realistic GPU cluster from the shared
-traces; with `--cluster local` the demo fleet as real objects in a local control plane, watched
-by the real agent and changed by the real executor.
+and beat, and a demo cluster: the fleet as real objects in a local control plane, watched by the
+real agent and changed by the real executor (`--cluster local`; the default when the control
+plane's binaries are cached), or an agent replaying a realistic GPU cluster from the shared
+traces (`--cluster replay`; the default otherwise).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import httpx
 from auth.sealing import KeyEncryptionKey
 from cli.stack_chart import ChartError
 from cli.stack_cluster import ClusterSetupError, LocalKubeCluster
+from cli.stack_cluster_mode import LOCAL, choose_cluster
 from cli.stack_connection import StackConnection
 from cli.stack_demo import (
     DemoCredentials,
@@ -112,9 +114,13 @@ class LocalStack:
             kafka_bootstrap=urls.kafka_bootstrap,
             gateway_url=f"http://127.0.0.1:{self.options.port}",
         )
-        if self.options.cluster == "local" and self.options.replay:
+        choice = choose_cluster(self.options.cluster, self.options.data)
+        if choice.mode == LOCAL and self.options.replay:
+            say(f"Cluster mode: local ({choice.reason})")
             self._start_local_cluster(config, self.credentials)
         else:
+            if self.options.replay:
+                say(f"Cluster mode: replay ({choice.reason})")
             self._start_replay(config, self.credentials)
 
     def _start_local_cluster(self, config: StackConfig, credentials: DemoCredentials) -> None:

@@ -22,12 +22,13 @@ class StackOptions:
     step_minutes: float = 5.0
     notice_after: float = 60.0
     analysis_interval: float = 20.0
-    cluster: str = "replay"
-    """`replay`: an agent replays the traces; `local`: the real agent on the local control plane."""
+    cluster: str = "auto"
+    """`replay`: an agent replays the traces; `local`: the real agent on the local control plane;
+    `auto`: local when its binaries are cached, else replay."""
     cluster_pods: int = 200
 
 
-CLUSTER_MODES = ("replay", "local")
+CLUSTER_MODES = ("auto", "local", "replay")
 
 FAST = {"pods": 400, "hours": 26.0, "step_minutes": 15.0, "notice_after": 15.0}
 """`--fast`: a smaller cluster and a day of history (just enough for rightsizing)."""
@@ -44,11 +45,12 @@ def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cluster",
         choices=CLUSTER_MODES,
-        default="replay",
+        default="auto",
         help=(
-            "replay: an agent replays the traces through the uplink (no control plane); "
             "local: the demo fleet as real objects in a local kube-apiserver, watched by the "
-            "real agent, changed by the real executor (default replay)"
+            "real agent, changed by the real executor (builds the binaries on first use); "
+            "replay: an agent replays the traces through the uplink (no control plane); "
+            "auto: local when the binaries are cached, else replay (default auto)"
         ),
     )
     parser.add_argument(
