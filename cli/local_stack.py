@@ -26,6 +26,7 @@ import httpx
 from auth.sealing import KeyEncryptionKey
 from cli.stack_chart import ChartError
 from cli.stack_cluster import ClusterSetupError, LocalKubeCluster
+from cli.stack_cluster_log import ClusterLogRelay
 from cli.stack_cluster_mode import LOCAL, choose_cluster
 from cli.stack_connection import StackConnection
 from cli.stack_demo import (
@@ -75,6 +76,7 @@ class LocalStack:
     replay_log: LogFollower | None = None
     kube: LocalKubeCluster | None = None
     spot_metadata: SpotInstanceMetadata | None = None
+    cluster_log: ClusterLogRelay | None = None
     supervisor: Supervisor = field(init=False)
 
     def __post_init__(self) -> None:
@@ -145,8 +147,9 @@ class LocalStack:
             executor_client_secret=credentials.executor_client_secret,
             trusted_keys=trusted_instruction_keys_json(config.urls.database_url),
         )
-        self._launch(agent_spec(config, cluster, access))
-        self._launch(executor_spec(config, cluster, access))
+        agent = self._launch(agent_spec(config, cluster, access))
+        executor = self._launch(executor_spec(config, cluster, access))
+        self.cluster_log = ClusterLogRelay(agent.log_path, executor.log_path)
         self._start_spot_notice(config, cluster)
 
     def _start_spot_notice(self, config: StackConfig, cluster: InClusterSpec) -> None:
@@ -197,11 +200,14 @@ class LocalStack:
         return process
 
     def watch(self) -> None:
-        """Relay the replay's progress and restart processes that exit, until interrupted."""
+        """Relay the cluster's progress and restart processes that exit, until interrupted."""
         while True:
             if self.replay_log is not None:
                 for line in self.replay_log.new_lines():
                     say(f"Replay: {line}")
+            if self.cluster_log is not None:
+                for line in self.cluster_log.new_lines():
+                    say(line)
             self.supervisor.poll()
             time.sleep(POLL_SECONDS)
 

@@ -166,7 +166,7 @@ def agent_spec(config: StackConfig, cluster: InClusterSpec, access: ClusterAcces
         "SLICEWISE_AGENT_SPOOL_DIR": str(config.run_dir / "agent-spool"),
         "SLICEWISE_AGENT_SNAPSHOT_RETRY_MAX_SECONDS": "5",
         "SLICEWISE_AGENT_SNAPSHOT_INTERVAL_SECONDS": "30",
-        "SLICEWISE_AGENT_LOG_JSON": "false",
+        "SLICEWISE_AGENT_LOG_JSON": "true",
     }
     if access.dcgm_url is not None:
         env["SLICEWISE_AGENT_DCGM_URL"] = access.dcgm_url
@@ -192,7 +192,7 @@ def executor_spec(
         # No kubelet runs containers here: readiness is the node keeper's Pod status.
         "SLICEWISE_EXECUTOR_READINESS": "pods",
         "SLICEWISE_EXECUTOR_VERIFY_WINDOW_SECONDS": "30",
-        "SLICEWISE_EXECUTOR_LOG_JSON": "false",
+        "SLICEWISE_EXECUTOR_LOG_JSON": "true",
     }
     return ProcessSpec("executor", [sys.executable, "-m", "executor"], env)
 

@@ -130,6 +130,8 @@ def test_approved_consolidation_is_applied_to_the_api_server_by_the_real_executo
         live = kube.get(Node, node)
         left = [p for p in kube.list(Pod, namespace="*") if p.spec and p.spec.nodeName == node]
     assert reported["last_snapshot_at"] is not None
+    lines.wait_for(re.compile(r"Agent: snapshot of \d+ nodes"), timeout=10)
+    lines.wait_for(re.compile(rf"Executor: instruction {instruction_id} .* applied"), timeout=10)
     assert (state["status"], state["outcome"]) == ("completed", "applied"), state["result"]
     assert state["action_types"] == ["cordon", "drain"]
     assert detail["summary"]["status"] == "applied"
