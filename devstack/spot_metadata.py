@@ -29,6 +29,8 @@ class SpotInstanceMetadata:
         self._notice_after = notice_after
         self._token = secrets.token_urlsafe(24)
         self._started = 0.0
+        self._interruption: str | None = None
+        self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -65,11 +67,17 @@ class SpotInstanceMetadata:
         if path == "/latest/meta-data/placement/availability-zone":
             return 200, self.zone
         if path == "/latest/meta-data/spot/instance-action" and self._due():
-            at = datetime.now(UTC).replace(microsecond=0) + WARNING
-            return 200, json.dumps(
-                {"action": "terminate", "time": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
-            )
+            return 200, json.dumps({"action": "terminate", "time": self._interruption_time()})
         return 404, "Not Found"
+
+    def _interruption_time(self) -> str:
+        # Fixed when first announced: AWS repeats the same action and time on every poll, and
+        # the watcher tells notices apart by them, so a moving time would be a new notice each.
+        with self._lock:
+            if self._interruption is None:
+                at = datetime.now(UTC) + WARNING
+                self._interruption = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            return self._interruption
 
     def _due(self) -> bool:
         return time.monotonic() - self._started >= self._notice_after

@@ -180,9 +180,12 @@ def test_spot_notice_is_answered_by_a_drain_of_the_noticed_node(
                 within=180,
                 what="the executor's result",
             )
+            # The watcher polls every second: a notice seen twice would be a second evacuation.
+            duplicate = _evacuation(console, cluster_id)
         live = kube.get(Node, noticed)
         left = [p for p in kube.list(Pod, namespace="*") if p.spec and p.spec.nodeName == noticed]
     assert chosen["target"] == f"Node {noticed}"
+    assert duplicate is None
     assert (state["status"], state["outcome"]) == ("completed", "applied"), state["result"]
     assert "drain" in state["action_types"]
     assert live.spec is not None

@@ -70,3 +70,11 @@ def test_due_notice_announces_termination_two_minutes_ahead(due: SpotInstanceMet
     at = datetime.fromisoformat(action["time"])
     assert action["action"] == "terminate"
     assert timedelta(seconds=100) < at - datetime.now(UTC) <= timedelta(minutes=2)
+
+
+def test_the_announced_time_stays_the_same_on_every_poll(due: SpotInstanceMetadata) -> None:
+    """Repeated polls see one notice (same action and time), as AWS repeats it."""
+    with _session(due) as client:
+        first = client.get("/latest/meta-data/spot/instance-action").json()
+        second = client.get("/latest/meta-data/spot/instance-action").json()
+    assert first == second
