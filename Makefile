@@ -9,7 +9,7 @@ LOCKED := $(VENV)/.locked
 IMAGE_LOCK := requirements/image.lock
 PYTEST_ARGS ?=
 
-.PHONY: help install lock check-lock up image test lint typecheck imports unit bench-quick schemas clean
+.PHONY: help install lock check-lock up up-local image test lint typecheck imports unit bench-quick schemas clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/ —/'
@@ -52,6 +52,10 @@ check-lock: $(LOCKED)  ## fail if the lock and pyproject.toml disagree
 up: $(STAMP)  ## start the whole local stack on embedded defaults (Ctrl-C stops it)
 	@bash devstack/install-s3rver.sh >/dev/null
 	$(BIN)/slicewise up
+
+up-local: $(STAMP)  ## the same with the demo cluster in the local control plane (real agent and executor)
+	@bash devstack/install-s3rver.sh >/dev/null
+	$(BIN)/slicewise up --cluster local
 
 # Not part of `make test`: the first build fetches Debian and takes about five minutes.
 image: $(STAMP)  ## build the OCI image slicewise:<version> into build/image without a container engine

@@ -2,7 +2,10 @@
 
 Services (PostgreSQL, Redis, a Kafka-API broker), migrations, topics, a demo tenant with an
 admin user, then the gateway with the console, the ingest and spot consumers, the Celery worker
-and beat, and an agent replaying a realistic GPU cluster from the shared traces.
+and beat, and a demo cluster: the fleet as real objects in a local control plane, watched by the
+real agent and changed by the real executor (`--cluster local`; the default when the control
+plane's binaries are cached), or an agent replaying a realistic GPU cluster from the shared
+traces (`--cluster replay`; the default otherwise).
 """
 
 from __future__ import annotations
@@ -21,22 +24,37 @@ from typing import Any
 import httpx
 
 from auth.sealing import KeyEncryptionKey
+from cli.stack_chart import ChartError
+from cli.stack_cluster import ClusterSetupError, LocalKubeCluster
+from cli.stack_cluster_log import ClusterLogRelay
+from cli.stack_cluster_mode import LOCAL, choose_cluster
 from cli.stack_connection import StackConnection
-from cli.stack_demo import DemoCredentials, missing_data, provision_demo
+from cli.stack_demo import (
+    DemoCredentials,
+    missing_data,
+    provision_demo,
+    trusted_instruction_keys_json,
+)
 from cli.stack_logs import LogFollower
 from cli.stack_options import StackOptions, add_stack_arguments, stack_options
 from cli.stack_processes import (
+    InClusterSpec,
     ProcessSpec,
     ReplaySpec,
     StackConfig,
+    agent_spec,
+    executor_spec,
     gateway_spec,
     replay_spec,
+    spot_watcher_spec,
     worker_specs,
 )
 from cli.stack_supervisor import Supervisor
 from cli.stack_topics import ensure_topics
+from devstack.kube.errors import KubeHarnessError
 from devstack.process import ManagedProcess, ServiceError, free_port, port_open, wait_until
 from devstack.services import ServiceStack
+from devstack.spot_metadata import SpotInstanceMetadata
 from store.migrate import upgrade
 from store.roles import DEFAULT_APP_ROLE, app_url
 
@@ -56,6 +74,9 @@ class LocalStack:
     credentials: DemoCredentials | None = None
     connection: StackConnection | None = None
     replay_log: LogFollower | None = None
+    kube: LocalKubeCluster | None = None
+    spot_metadata: SpotInstanceMetadata | None = None
+    cluster_log: ClusterLogRelay | None = None
     supervisor: Supervisor = field(init=False)
 
     def __post_init__(self) -> None:
@@ -95,13 +116,60 @@ class LocalStack:
             kafka_bootstrap=urls.kafka_bootstrap,
             gateway_url=f"http://127.0.0.1:{self.options.port}",
         )
-        self._start_replay(config, self.credentials)
+        choice = choose_cluster(self.options.cluster, self.options.data)
+        if choice.mode == LOCAL and self.options.replay:
+            say(f"Cluster mode: local ({choice.reason})")
+            self._start_local_cluster(config, self.credentials)
+        else:
+            if self.options.replay:
+                say(f"Cluster mode: replay ({choice.reason})")
+            self._start_replay(config, self.credentials)
+
+    def _start_local_cluster(self, config: StackConfig, credentials: DemoCredentials) -> None:
+        options = self.options
+        say("Cluster: local (kube-apiserver, etcd, scheduler, controller-manager, node keeper)")
+        if missing := missing_data(options.data):
+            raise ClusterSetupError(f"the demo data is missing: {', '.join(map(str, missing))}")
+        traces = options.data / "alibaba-genai-v2026"
+        self.kube = LocalKubeCluster(self.run_dir)
+        self.kube.start(traces)
+        say(f"Cluster: admin kubeconfig {self.kube.admin_kubeconfig}")
+        say(f"Cluster: {self.kube.seed(options.data, options.cluster_pods)}")
+        access = self.kube.grant()
+        say(f"Cluster: executor mode {access.executor_mode}, actions {access.allowed_action_types}")
+        cluster = InClusterSpec(
+            cluster_id=credentials.cluster_id,
+            cluster_name=credentials.cluster_name,
+            tenant_id=credentials.tenant_id,
+            agent_client_id=credentials.agent_client_id,
+            agent_client_secret=credentials.agent_client_secret,
+            executor_client_id=credentials.executor_client_id,
+            executor_client_secret=credentials.executor_client_secret,
+            trusted_keys=trusted_instruction_keys_json(config.urls.database_url),
+        )
+        agent = self._launch(agent_spec(config, cluster, access))
+        executor = self._launch(executor_spec(config, cluster, access))
+        self.cluster_log = ClusterLogRelay(agent.log_path, executor.log_path)
+        self._start_spot_notice(config, cluster)
+
+    def _start_spot_notice(self, config: StackConfig, cluster: InClusterSpec) -> None:
+        """Announce the busiest spot node's interruption through its (local) metadata endpoint."""
+        if self.kube is None or (node := self.kube.busiest_spot_node()) is None:
+            say("Spot notice: off, the local cluster has no spot node")
+            return
+        self.spot_metadata = SpotInstanceMetadata(
+            node.instance_id, node.zone, self.options.notice_after
+        )
+        self.spot_metadata.start()
+        self._launch(spot_watcher_spec(config, cluster, node.name, self.spot_metadata.url))
+        say(f"Spot notice: {node.name} in {self.options.notice_after:g} s")
 
     def _start_replay(self, config: StackConfig, credentials: DemoCredentials) -> None:
         options = self.options
         if not options.replay:
-            say("Replay: off (--no-replay)")
+            say("Cluster: none (--no-replay)")
             return
+        say("Cluster: replay (an agent replays the traces; no control plane, see --cluster local)")
         if missing := missing_data(options.data):
             say(f"Replay: off, the data is missing: {', '.join(str(p) for p in missing)}")
             say("Replay: pass --data DIR (the folder holding alibaba-gpu-v2023 and the rest)")
@@ -132,11 +200,14 @@ class LocalStack:
         return process
 
     def watch(self) -> None:
-        """Relay the replay's progress and restart processes that exit, until interrupted."""
+        """Relay the cluster's progress and restart processes that exit, until interrupted."""
         while True:
             if self.replay_log is not None:
                 for line in self.replay_log.new_lines():
                     say(f"Replay: {line}")
+            if self.cluster_log is not None:
+                for line in self.cluster_log.new_lines():
+                    say(line)
             self.supervisor.poll()
             time.sleep(POLL_SECONDS)
 
@@ -147,7 +218,13 @@ class LocalStack:
             if self.connection is not None:
                 self.connection.withdraw()
         finally:
-            self.services.stop()
+            try:
+                if self.spot_metadata is not None:
+                    self.spot_metadata.stop()
+                if self.kube is not None:
+                    self.kube.stop()
+            finally:
+                self.services.stop()
 
 
 def _wait_healthy(process: ManagedProcess, url: str, timeout: float = 60.0) -> None:
@@ -213,7 +290,9 @@ def _announce(stack: LocalStack, port: int, started: float) -> None:
         creds = stack.credentials
         say(f"Sign in as {creds.email} with password {creds.password} (role {creds.role})")
         path = creds.write(stack.run_dir)
-        say(f"Demo credentials (also the replayed cluster's executor client): {path}")
+        say(f"Demo credentials (also the demo cluster's executor client): {path}")
+    if stack.kube is not None:
+        say(f"Cluster: local, admin kubeconfig {stack.kube.admin_kubeconfig}")
     say(f"Run directory: {stack.run_dir}")
     say("Press Ctrl-C to stop everything.")
 
@@ -241,7 +320,7 @@ def run(args: argparse.Namespace) -> int:
             stack.watch()
         except KeyboardInterrupt:
             say("interrupted")
-        except ServiceError as e:
+        except (ServiceError, ClusterSetupError, ChartError, KubeHarnessError) as e:
             say(f"failed: {e}")
             return 1
         finally:

@@ -12,9 +12,11 @@ import json
 import os
 import secrets
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from auth.hashing import SecretHasher
+from auth.instruction_keys import trusted_instruction_keys
 from auth.provisioning import Provisioning
 from store.database import Database
 from store.errors import ConflictError
@@ -99,3 +101,17 @@ async def _provision(database_url: str) -> DemoCredentials:
         executor_client_id=cluster.executor.client.client_id,
         executor_client_secret=cluster.executor.secret,
     )
+
+
+def trusted_instruction_keys_json(database_url: str) -> str:
+    """The executors' trusted keys as JSON (what `slicewise admin instruction-keys` prints)."""
+    return asyncio.run(_trusted_keys(database_url))
+
+
+async def _trusted_keys(database_url: str) -> str:
+    database = Database(database_url, pool_size=1)
+    try:
+        keys = await trusted_instruction_keys(database, now=datetime.now(UTC))
+    finally:
+        await database.dispose()
+    return json.dumps(keys)

@@ -1,4 +1,4 @@
-"""Flags of `slicewise up`: where the replay's data is, how big the replayed cluster is."""
+"""Flags of `slicewise up`: which cluster reports, where its data is, how big it is."""
 
 from __future__ import annotations
 
@@ -22,7 +22,13 @@ class StackOptions:
     step_minutes: float = 5.0
     notice_after: float = 60.0
     analysis_interval: float = 20.0
+    cluster: str = "auto"
+    """`replay`: an agent replays the traces; `local`: the real agent on the local control plane;
+    `auto`: local when its binaries are cached, else replay."""
+    cluster_pods: int = 200
 
+
+CLUSTER_MODES = ("auto", "local", "replay")
 
 FAST = {"pods": 400, "hours": 26.0, "step_minutes": 15.0, "notice_after": 15.0}
 """`--fast`: a smaller cluster and a day of history (just enough for rightsizing)."""
@@ -36,7 +42,24 @@ def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_DATA,
         help=f"shared data folder the replay reads (default {DEFAULT_DATA})",
     )
-    parser.add_argument("--no-replay", action="store_true", help="start without the replay")
+    parser.add_argument(
+        "--cluster",
+        choices=CLUSTER_MODES,
+        default="auto",
+        help=(
+            "local: the demo fleet as real objects in a local kube-apiserver, watched by the "
+            "real agent, changed by the real executor (builds the binaries on first use); "
+            "replay: an agent replays the traces through the uplink (no control plane); "
+            "auto: local when the binaries are cached, else replay (default auto)"
+        ),
+    )
+    parser.add_argument(
+        "--cluster-pods",
+        type=int,
+        default=200,
+        help="running trace pods the local cluster is seeded with (default 200)",
+    )
+    parser.add_argument("--no-replay", action="store_true", help="start without any cluster")
     parser.add_argument(
         "--fast",
         action="store_true",
@@ -76,4 +99,6 @@ def stack_options(args: argparse.Namespace, port: int) -> StackOptions:
         step_minutes=pick("step_minutes", defaults.step_minutes),
         notice_after=pick("notice_after", defaults.notice_after),
         analysis_interval=args.analysis_interval,
+        cluster=args.cluster,
+        cluster_pods=args.cluster_pods,
     )

@@ -1,8 +1,9 @@
 """The processes of `slicewise up`, each with its command line and environment.
 
 Each process is configured the way production configures it, through its own settings'
-environment prefix: the gateway (`SLICEWISE_GATEWAY_`), the workers (`SLICEWISE_WORKER_`) and the
-replayed cluster's agent (`SLICEWISE_AGENT_`).
+environment prefix: the gateway (`SLICEWISE_GATEWAY_`), the workers (`SLICEWISE_WORKER_`), the
+agent (`SLICEWISE_AGENT_`, replayed or watching the local cluster) and the executor
+(`SLICEWISE_EXECUTOR_`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from cli.stack_cluster import ClusterAccess
 from devstack.process import free_port
 from devstack.services import ServiceUrls
 
@@ -132,3 +134,86 @@ def replay_spec(config: StackConfig, replay: ReplaySpec) -> ProcessSpec:
         f"{replay.notice_after:g}",
     ]
     return ProcessSpec("replay", argv, env)
+
+
+@dataclass(frozen=True)
+class InClusterSpec:
+    """The demo cluster's identity at the gateway, and how the agent and executor reach it."""
+
+    cluster_id: str
+    cluster_name: str
+    tenant_id: str
+    agent_client_id: str
+    agent_client_secret: str
+    executor_client_id: str
+    executor_client_secret: str
+    trusted_keys: str
+    """JSON `{key id: public key}`, as `slicewise admin instruction-keys` prints it."""
+
+
+def agent_spec(config: StackConfig, cluster: InClusterSpec, access: ClusterAccess) -> ProcessSpec:
+    """The real agent (`python -m agent`) watching the local cluster as the chart's agent."""
+    env = {
+        **base_env(),
+        "SLICEWISE_AGENT_GATEWAY_URL": f"http://127.0.0.1:{config.port}",
+        "SLICEWISE_AGENT_CLUSTER_ID": cluster.cluster_id,
+        "SLICEWISE_AGENT_CLUSTER_NAME": cluster.cluster_name,
+        "SLICEWISE_AGENT_CLIENT_ID": cluster.agent_client_id,
+        "SLICEWISE_AGENT_CLIENT_SECRET": cluster.agent_client_secret,
+        "SLICEWISE_AGENT_PROVIDER": "aws",
+        "SLICEWISE_AGENT_REGION": "us-east-1",
+        "SLICEWISE_AGENT_KUBECONFIG": str(access.agent_kubeconfig),
+        "SLICEWISE_AGENT_SPOOL_DIR": str(config.run_dir / "agent-spool"),
+        "SLICEWISE_AGENT_SNAPSHOT_RETRY_MAX_SECONDS": "5",
+        "SLICEWISE_AGENT_SNAPSHOT_INTERVAL_SECONDS": "30",
+        "SLICEWISE_AGENT_LOG_JSON": "true",
+    }
+    if access.dcgm_url is not None:
+        env["SLICEWISE_AGENT_DCGM_URL"] = access.dcgm_url
+    return ProcessSpec("agent", [sys.executable, "-m", "agent"], env)
+
+
+def executor_spec(
+    config: StackConfig, cluster: InClusterSpec, access: ClusterAccess
+) -> ProcessSpec:
+    """The real executor (`python -m executor`) with the chart's mode and action types."""
+    env = {
+        **base_env(),
+        "SLICEWISE_EXECUTOR_GATEWAY_URL": f"http://127.0.0.1:{config.port}",
+        "SLICEWISE_EXECUTOR_CLUSTER_ID": cluster.cluster_id,
+        "SLICEWISE_EXECUTOR_TENANT_ID": cluster.tenant_id,
+        "SLICEWISE_EXECUTOR_CLIENT_ID": cluster.executor_client_id,
+        "SLICEWISE_EXECUTOR_CLIENT_SECRET": cluster.executor_client_secret,
+        "SLICEWISE_EXECUTOR_TRUSTED_PUBLIC_KEYS": cluster.trusted_keys,
+        "SLICEWISE_EXECUTOR_MODE": access.executor_mode,
+        "SLICEWISE_EXECUTOR_ALLOWED_ACTION_TYPES": access.allowed_action_types,
+        "SLICEWISE_EXECUTOR_KUBECONFIG": str(access.executor_kubeconfig),
+        "SLICEWISE_EXECUTOR_STATE_DIR": str(config.run_dir / "executor-state"),
+        # No kubelet runs containers here: readiness is the node keeper's Pod status.
+        "SLICEWISE_EXECUTOR_READINESS": "pods",
+        "SLICEWISE_EXECUTOR_VERIFY_WINDOW_SECONDS": "30",
+        "SLICEWISE_EXECUTOR_LOG_JSON": "true",
+    }
+    return ProcessSpec("executor", [sys.executable, "-m", "executor"], env)
+
+
+def spot_watcher_spec(
+    config: StackConfig, cluster: InClusterSpec, node_name: str, metadata_url: str
+) -> ProcessSpec:
+    """The agent's node-local spot watcher (`python -m agent spot-watcher`) on one spot node."""
+    env = {
+        **base_env(),
+        "SLICEWISE_AGENT_GATEWAY_URL": f"http://127.0.0.1:{config.port}",
+        "SLICEWISE_AGENT_CLUSTER_ID": cluster.cluster_id,
+        "SLICEWISE_AGENT_CLUSTER_NAME": cluster.cluster_name,
+        "SLICEWISE_AGENT_CLIENT_ID": cluster.agent_client_id,
+        "SLICEWISE_AGENT_CLIENT_SECRET": cluster.agent_client_secret,
+        "SLICEWISE_AGENT_PROVIDER": "aws",
+        "SLICEWISE_AGENT_REGION": "us-east-1",
+        "SLICEWISE_AGENT_NODE_NAME": node_name,
+        "SLICEWISE_AGENT_AWS_METADATA_URL": metadata_url,
+        "SLICEWISE_AGENT_SPOT_POLL_SECONDS": "1",
+        "SLICEWISE_AGENT_SPOOL_DIR": str(config.run_dir / "spot-watcher-spool"),
+        "SLICEWISE_AGENT_LOG_JSON": "false",
+    }
+    return ProcessSpec("spot-watcher", [sys.executable, "-m", "agent", "spot-watcher"], env)

@@ -21,7 +21,10 @@ def _show(value: object) -> str:
 def precondition_mismatches(precondition: Precondition, live: JsonObject | None) -> list[str]:
     """Every way `live` differs from `precondition`; empty when it still holds.
 
-    A pinned field whose expected value is null holds while the field is absent or null.
+    A pinned field whose expected value is null holds while the field is absent or null; one
+    expected to be false holds while it is absent too, because the API server leaves false
+    booleans out of what it returns (`omitempty`), so a node never cordoned has no
+    `spec.unschedulable` at all.
     """
     if live is None:
         if precondition.resource_version is not None or precondition.fields:
@@ -40,7 +43,7 @@ def precondition_mismatches(precondition: Precondition, live: JsonObject | None)
             mismatches.append(f"{pointer!r} is not a JSON pointer")
             continue
         if not found:
-            actual_value = None
+            actual_value = False if expected is False else None
         if actual_value != expected:
             mismatches.append(f"{pointer} is {_show(actual_value)}, expected {_show(expected)}")
     return mismatches

@@ -64,10 +64,10 @@ def embedded_env(**extra: str) -> dict[str, str]:
 
 
 def start_stack(args: Sequence[str]) -> subprocess.Popen[str]:
-    """`slicewise up` on embedded defaults (service URLs removed from the environment)."""
+    """`slicewise up` replaying its cluster, on embedded defaults (service URLs removed)."""
     env = embedded_env()
     return subprocess.Popen(
-        [SLICEWISE, "up", "--port", "0", *args],
+        [SLICEWISE, "up", "--port", "0", "--cluster", "replay", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

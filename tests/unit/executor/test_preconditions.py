@@ -97,3 +97,15 @@ def test_missing_object_fails_any_precondition() -> None:
 def test_missing_object_with_empty_precondition_is_not_a_mismatch() -> None:
     """Without a precondition, absence is for the planner to judge (a PDB may be created)."""
     assert precondition_mismatches(Precondition(), None) == []
+
+
+def test_expected_false_matches_an_absent_field() -> None:
+    """An absent boolean is false, as the API server omits it: a never-cordoned node holds."""
+    precondition = Precondition(fields={"/spec/unschedulable": False})
+    assert precondition_mismatches(precondition, {"metadata": {"name": "gpu-2"}, "spec": {}}) == []
+
+
+def test_expected_false_does_not_match_true() -> None:
+    """A cordoned node fails a precondition pinning it uncordoned."""
+    mismatches = precondition_mismatches(Precondition(fields={"/spec/unschedulable": False}), LIVE)
+    assert mismatches == ["/spec/unschedulable is true, expected false"]
