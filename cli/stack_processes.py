@@ -151,9 +151,9 @@ class InClusterSpec:
     """JSON `{key id: public key}`, as `slicewise admin instruction-keys` prints it."""
 
 
-def agent_spec(config: StackConfig, cluster: InClusterSpec, access: ClusterAccess) -> ProcessSpec:
-    """The real agent (`python -m agent`) watching the local cluster as the chart's agent."""
-    env = {
+def _agent_identity_env(config: StackConfig, cluster: InClusterSpec) -> dict[str, str]:
+    """What the agent and its spot watcher share: the gateway, the cluster and its client."""
+    return {
         **base_env(),
         "SLICEWISE_AGENT_GATEWAY_URL": f"http://127.0.0.1:{config.port}",
         "SLICEWISE_AGENT_CLUSTER_ID": cluster.cluster_id,
@@ -162,6 +162,13 @@ def agent_spec(config: StackConfig, cluster: InClusterSpec, access: ClusterAcces
         "SLICEWISE_AGENT_CLIENT_SECRET": cluster.agent_client_secret,
         "SLICEWISE_AGENT_PROVIDER": "aws",
         "SLICEWISE_AGENT_REGION": "us-east-1",
+    }
+
+
+def agent_spec(config: StackConfig, cluster: InClusterSpec, access: ClusterAccess) -> ProcessSpec:
+    """The real agent (`python -m agent`) watching the local cluster as the chart's agent."""
+    env = {
+        **_agent_identity_env(config, cluster),
         "SLICEWISE_AGENT_KUBECONFIG": str(access.agent_kubeconfig),
         "SLICEWISE_AGENT_SPOOL_DIR": str(config.run_dir / "agent-spool"),
         "SLICEWISE_AGENT_SNAPSHOT_RETRY_MAX_SECONDS": "5",
@@ -191,7 +198,10 @@ def executor_spec(
         "SLICEWISE_EXECUTOR_STATE_DIR": str(config.run_dir / "executor-state"),
         # No kubelet runs containers here: readiness is the node keeper's Pod status.
         "SLICEWISE_EXECUTOR_READINESS": "pods",
-        "SLICEWISE_EXECUTOR_VERIFY_WINDOW_SECONDS": "30",
+        # Evicted replicas are rebound by the scheduler and marked Ready by the node keeper's
+        # next rounds; on 2 busy cores that can take most of a minute, and a window that closes
+        # first would roll a sound drain back.
+        "SLICEWISE_EXECUTOR_VERIFY_WINDOW_SECONDS": "90",
         "SLICEWISE_EXECUTOR_LOG_JSON": "true",
     }
     return ProcessSpec("executor", [sys.executable, "-m", "executor"], env)
@@ -202,14 +212,7 @@ def spot_watcher_spec(
 ) -> ProcessSpec:
     """The agent's node-local spot watcher (`python -m agent spot-watcher`) on one spot node."""
     env = {
-        **base_env(),
-        "SLICEWISE_AGENT_GATEWAY_URL": f"http://127.0.0.1:{config.port}",
-        "SLICEWISE_AGENT_CLUSTER_ID": cluster.cluster_id,
-        "SLICEWISE_AGENT_CLUSTER_NAME": cluster.cluster_name,
-        "SLICEWISE_AGENT_CLIENT_ID": cluster.agent_client_id,
-        "SLICEWISE_AGENT_CLIENT_SECRET": cluster.agent_client_secret,
-        "SLICEWISE_AGENT_PROVIDER": "aws",
-        "SLICEWISE_AGENT_REGION": "us-east-1",
+        **_agent_identity_env(config, cluster),
         "SLICEWISE_AGENT_NODE_NAME": node_name,
         "SLICEWISE_AGENT_AWS_METADATA_URL": metadata_url,
         "SLICEWISE_AGENT_SPOT_POLL_SECONDS": "1",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -12,10 +11,8 @@ from sqlalchemy.engine import URL
 
 from devstack.services import ServiceStack, ServiceUrls
 from store.database import Database
-from store.migrate import upgrade
 from store.repositories.tenants import TenantView, create_tenant
-from store.roles import DEFAULT_APP_ROLE, app_url
-from store.scratch import create_scratch_database, drop_scratch_database
+from tests.support.databases import application_database, migrated_database
 from tests.support.spans import RecordingExporter, install_recording_exporter
 
 
@@ -39,22 +36,15 @@ def services() -> Iterator[ServiceUrls]:
 @pytest.fixture(scope="session")
 async def owner_database_url(services: ServiceUrls) -> AsyncIterator[URL]:
     """A fresh, migrated database for this session (schema owner's URL); dropped afterwards."""
-    url = await create_scratch_database(services.database_url, "slicewise_test")
-    try:
-        await asyncio.to_thread(upgrade, url)
+    async with migrated_database(services.database_url, "slicewise_test") as url:
         yield url
-    finally:
-        await drop_scratch_database(url, services.database_url)
 
 
 @pytest.fixture(scope="session")
 async def database(owner_database_url: URL) -> AsyncIterator[Database]:
     """The application's view of the database: the RLS-bound role."""
-    db = Database(app_url(owner_database_url, DEFAULT_APP_ROLE), pool_size=5)
-    try:
+    async with application_database(owner_database_url, pool_size=5) as db:
         yield db
-    finally:
-        await db.dispose()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -15,13 +14,11 @@ from devstack.process import ManagedProcess, free_port
 from devstack.services import ServiceUrls
 from protocol.tasks import SCHEDULE_ALL_ANALYSES
 from store.database import Database
-from store.migrate import upgrade
 from store.repositories.clusters import ClusterView
 from store.repositories.recommendations import RecommendationRepository
 from store.repositories.tenants import TenantView
-from store.roles import DEFAULT_APP_ROLE, app_url
-from store.scratch import create_scratch_database, drop_scratch_database
 from tests.integration.workers.conftest import eventually, metric, worker_env
+from tests.support.databases import application_database, migrated_database
 from tests.unit.workers.factories import shop_snapshot, snapshot_message
 from workers.ingest.handler import SnapshotIngest
 from workers.settings import WorkerSettings
@@ -31,22 +28,15 @@ from workers.settings import WorkerSettings
 async def owner_database_url(services: ServiceUrls) -> AsyncIterator[URL]:
     """A database of this module's own: beat schedules every cluster it holds, so clusters
     other tests left in the session's database would queue ahead of this module's."""
-    url = await create_scratch_database(services.database_url, "slicewise_beat")
-    try:
-        await asyncio.to_thread(upgrade, url)
+    async with migrated_database(services.database_url, "slicewise_beat") as url:
         yield url
-    finally:
-        await drop_scratch_database(url, services.database_url)
 
 
 @pytest.fixture(scope="module")
 async def database(owner_database_url: URL) -> AsyncIterator[Database]:
     """The application's view of this module's database."""
-    db = Database(app_url(owner_database_url, DEFAULT_APP_ROLE), pool_size=2)
-    try:
+    async with application_database(owner_database_url, pool_size=2) as db:
         yield db
-    finally:
-        await db.dispose()
 
 
 async def _analysed(database: Database, tenant: TenantView, cluster: ClusterView) -> bool:
