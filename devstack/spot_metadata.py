@@ -13,7 +13,9 @@ import secrets
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from devstack.loopback_http import LoopbackServer
 
 WARNING = timedelta(minutes=2)
 """How long AWS gives between the notice and the interruption."""
@@ -31,35 +33,26 @@ class SpotInstanceMetadata:
         self._started = 0.0
         self._interruption: str | None = None
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
 
     @property
     def url(self) -> str:
         """Base URL (what the agent's `aws_metadata_url` takes)."""
         if self._server is None:
             raise RuntimeError("the metadata endpoint is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._server.base_url
 
     def start(self) -> None:
         """Listen on a free loopback port; the notice clock starts now."""
         self._started = time.monotonic()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="spot-metadata", daemon=True
-        )
-        self._thread.start()
+        self._server = LoopbackServer(self._handler(), "spot-metadata")
+        self._server.start()
 
     def stop(self) -> None:
         """Stop listening."""
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def _answer(self, path: str) -> tuple[int, str]:
         if path == "/latest/meta-data/instance-id":

@@ -8,14 +8,14 @@ labels them with its Kubernetes pod mapping on.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from devstack.kube.gpu_traces import GpuTraces
+from devstack.loopback_http import LoopbackServer
 
 GPU_RESOURCE = "nvidia.com/gpu"
 PRODUCT_LABEL = "nvidia.com/gpu.product"
@@ -107,15 +107,14 @@ class DcgmExporter:
         self._traces = traces
         self._placements: list[GpuPlacement] = []
         self._started = time.monotonic()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
 
     @property
     def url(self) -> str:
         """The ``/metrics`` URL the agent's ``dcgm_url`` points at."""
         if self._server is None:
             raise RuntimeError("the exporter is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}/metrics"
+        return f"{self._server.base_url}/metrics"
 
     def update(self, placements: list[GpuPlacement]) -> None:
         """Replace the GPUs reported from now on."""
@@ -144,18 +143,11 @@ class DcgmExporter:
             def log_message(self, *_args: object) -> None:
                 """Scrapes are routine; stay quiet."""
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="dcgm-exporter", daemon=True
-        )
-        self._thread.start()
+        self._server = LoopbackServer(Handler, "dcgm-exporter")
+        self._server.start()
 
     def stop(self) -> None:
         """Stop listening and join the thread."""
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(10)
-            self._thread = None

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-JOIN_TIMEOUT = 10.0
+from devstack.loopback_http import LoopbackServer
 
 
 @contextlib.contextmanager
 def serving(handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1") -> Iterator[str]:
     """Serve `handler` on a free port of `host`; yields `http://host:port`, stops afterwards."""
-    server = ThreadingHTTPServer((host, 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = LoopbackServer(handler, "local-http", host)
+    server.start()
     try:
-        yield f"http://{host}:{server.server_address[1]}"
+        yield server.base_url
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=JOIN_TIMEOUT)
+        server.stop()
