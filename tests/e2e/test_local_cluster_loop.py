@@ -73,10 +73,11 @@ def _reported(console: httpx.Client, cluster_id: str, nodes: int) -> dict[str, A
     return None
 
 
-def _consolidation(console: httpx.Client, cluster_id: str) -> dict[str, Any] | None:
+def _first_open(console: httpx.Client, cluster_id: str, kind: str) -> dict[str, Any] | None:
+    """The cluster's first open recommendation of `kind`, if any."""
     page = console.get(
         "/v1/console/recommendations",
-        params={"cluster_id": cluster_id, "kind": "consolidation", "status": "open"},
+        params={"cluster_id": cluster_id, "kind": kind, "status": "open"},
     )
     page.raise_for_status()
     items: list[dict[str, Any]] = page.json()["items"]
@@ -96,6 +97,21 @@ def _finished(console: httpx.Client, cluster_id: str, instruction_id: str) -> di
     return None if document.get("status") in {"approved", "delivered"} else document
 
 
+def _approve_until_finished(
+    console: httpx.Client, cluster_id: str, recommendation_id: str
+) -> tuple[str, dict[str, Any]]:
+    """Approve through the console API; the instruction's id and its state once finished."""
+    approved = console.post(f"/v1/console/recommendations/{recommendation_id}/approve", json={})
+    assert approved.status_code == 200, approved.text
+    instruction_id: str = approved.json()["instruction_id"]
+    state = eventually(
+        lambda: _finished(console, cluster_id, instruction_id),
+        within=180,
+        what="the executor's result",
+    )
+    return instruction_id, state
+
+
 def test_approved_consolidation_is_applied_to_the_api_server_by_the_real_executor(
     local_stack: tuple[subprocess.Popen[str], StackOutput],
 ) -> None:
@@ -113,18 +129,13 @@ def test_approved_consolidation_is_applied_to_the_api_server_by_the_real_executo
                 lambda: _reported(console, cluster_id, nodes), within=120, what="the snapshot"
             )
             chosen = eventually(
-                lambda: _consolidation(console, cluster_id), within=180, what="a recommendation"
+                lambda: _first_open(console, cluster_id, "consolidation"),
+                within=180,
+                what="a recommendation",
             )
             node = chosen["target"].removeprefix("Node ")
             realised_before = _realised(console)
-            approved = console.post(f"/v1/console/recommendations/{chosen['id']}/approve", json={})
-            assert approved.status_code == 200, approved.text
-            instruction_id = approved.json()["instruction_id"]
-            state = eventually(
-                lambda: _finished(console, cluster_id, instruction_id),
-                within=180,
-                what="the executor's result",
-            )
+            instruction_id, state = _approve_until_finished(console, cluster_id, chosen["id"])
             detail = console.get(f"/v1/console/recommendations/{chosen['id']}").json()
             realised_after = _realised(console)
         live = kube.get(Node, node)
@@ -146,16 +157,6 @@ def test_approved_consolidation_is_applied_to_the_api_server_by_the_real_executo
     assert alive == []
 
 
-def _evacuation(console: httpx.Client, cluster_id: str) -> dict[str, Any] | None:
-    page = console.get(
-        "/v1/console/recommendations",
-        params={"cluster_id": cluster_id, "kind": "spot-evacuation", "status": "open"},
-    )
-    page.raise_for_status()
-    items: list[dict[str, Any]] = page.json()["items"]
-    return items[0] if items else None
-
-
 def test_spot_notice_is_answered_by_a_drain_of_the_noticed_node(
     local_stack: tuple[subprocess.Popen[str], StackOutput],
 ) -> None:
@@ -170,18 +171,13 @@ def test_spot_notice_is_answered_by_a_drain_of_the_noticed_node(
     with Client(KubeConfig.from_file(kubeconfig), trust_env=False) as kube:
         with _console(url, credentials) as console:
             chosen = eventually(
-                lambda: _evacuation(console, cluster_id), within=180, what="the evacuation"
-            )
-            approved = console.post(f"/v1/console/recommendations/{chosen['id']}/approve", json={})
-            assert approved.status_code == 200, approved.text
-            instruction_id = approved.json()["instruction_id"]
-            state = eventually(
-                lambda: _finished(console, cluster_id, instruction_id),
+                lambda: _first_open(console, cluster_id, "spot-evacuation"),
                 within=180,
-                what="the executor's result",
+                what="the evacuation",
             )
+            _, state = _approve_until_finished(console, cluster_id, chosen["id"])
             # The watcher polls every second: a notice seen twice would be a second evacuation.
-            duplicate = _evacuation(console, cluster_id)
+            duplicate = _first_open(console, cluster_id, "spot-evacuation")
         live = kube.get(Node, noticed)
         left = [p for p in kube.list(Pod, namespace="*") if p.spec and p.spec.nodeName == noticed]
     assert chosen["target"] == f"Node {noticed}"
