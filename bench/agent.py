@@ -45,6 +45,7 @@ from starlette.routing import Route
 
 from agent.rbac import AGENT_RULES
 from bench.agent_cluster import NAMESPACE, Population, populate
+from bench.json_output import emit
 from bench.snapshots import read_trace_nodes, read_trace_pods
 from devstack.kube import KubeApiServer, running_kube_apiserver
 
@@ -358,10 +359,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     """Run the bench, print its JSON (and write it to --out); returns the document."""
     args = parse_args(argv)
     result = asyncio.run(run(args))
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out is not None:
-        args.out.write_text(text + "\n")
+    emit(result, args.out)
     return result
 
 

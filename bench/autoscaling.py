@@ -16,7 +16,6 @@ the fold that did not see it; each fold also reports the half it was tuned on.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -36,6 +35,7 @@ from bench.autoscaling_policies import (
 from bench.autoscaling_series import ServiceDemand, genai_services, vm_services
 from bench.autoscaling_tuning import choose
 from bench.gpu_genai import read_containers
+from bench.json_output import emit
 from bench.rightsizing_data import tuning_half
 from recommender.autoscaling.pattern import detect_pattern
 from recommender.autoscaling.policy import ScalingPolicy
@@ -199,10 +199,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     parser.add_argument("--replicas-at-peak", type=int, default=8)
     args = parser.parse_args(argv)
     result = run(args)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(result, args.out)
     return result
 
 

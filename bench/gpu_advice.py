@@ -14,7 +14,6 @@ GPU whole, the advice with the default headroom, and the advice with no headroom
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from bench.gpu_genai import ContainerSeries, read_containers
+from bench.json_output import emit
 from protocol.changes import WorkloadRef
 from protocol.snapshot import WorkloadKind
 from recommender.gpu.advice import GpuWorkload, Headroom, SharingAdvice, advise
@@ -283,10 +283,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "exceed_share_under_1pct": ours["exceed_share_pct"] < 1.0,
     }
     print(_table(policies), file=sys.stderr)
-    text = json.dumps(document, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(document, args.out)
     return document
 
 

@@ -12,7 +12,6 @@ by arrived %, and its value at 130 %. With `--reference`, the published figures 
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import platform
@@ -30,6 +29,7 @@ from bench.gpusim.summary import (
     published_figures,
     reproduction_rows,
 )
+from bench.json_output import emit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA = REPO_ROOT.parent / "shared" / "data"
@@ -160,10 +160,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if not args.quick:
             document["reproduction"] = reproduction_rows(ours, reference)
             document["slicewise_vs_published_fgd"] = against_fgd(ours, reference)
-    text = json.dumps(document, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(document, args.out)
     return document
 
 

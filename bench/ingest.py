@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import statistics
@@ -26,6 +25,7 @@ from typing import Any
 
 from bench.ingest_load import RunResult, Sender, run_bare, run_gateway
 from bench.ingest_stack import Agent, IngestStack
+from bench.json_output import emit
 from bench.snapshots import (
     SnapshotSpec,
     SnapshotVariants,
@@ -77,10 +77,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         validated_by = stack.validated_by()
     document = _document(args, runs)
     document["gateway_validated_by"] = validated_by
-    text = json.dumps(document, indent=2)
-    print(text)
-    if args.out is not None:
-        args.out.write_text(text + "\n")
+    emit(document, args.out)
     return document
 
 

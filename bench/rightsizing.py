@@ -14,7 +14,6 @@ reports every VM, "held_out" the other half only, "tuning" the half the choice w
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.json_output import emit
 from bench.rightsizing_data import VmSeries, iter_vms, trace_files, tuning_half
 from bench.rightsizing_policies import (
     BASELINES,
@@ -230,10 +230,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         test_days=args.test_days,
         step_days=args.step_days,
     )
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(result, args.out)
     return result
 
 

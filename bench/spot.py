@@ -16,7 +16,6 @@ matched availability" is the cheapest of those reaching at least our availabilit
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -25,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+from bench.json_output import emit
 from bench.spot_policies import (
     CheapestZone,
     EvenSpread,
@@ -289,10 +289,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         default_type=args.instance_type,
         quick=args.quick,
     )
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(result, args.out)
     return result
 
 

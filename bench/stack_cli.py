@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from collections.abc import Callable, Coroutine, Iterator
@@ -19,6 +18,7 @@ from typing import Any
 
 import structlog
 
+from bench.json_output import emit
 from devstack.kube import KubeApiServer, running_kube_apiserver
 from devstack.services import ServiceStack, ServiceUrls
 
@@ -92,11 +92,3 @@ def logs_to_stderr() -> Iterator[None]:
         yield
     finally:
         structlog.configure(**previous)
-
-
-def emit(document: dict[str, Any], out: Any) -> None:
-    """Print the document as JSON, and write it to `out` (a path) when given."""
-    text = json.dumps(document, indent=2)
-    print(text)
-    if out is not None:
-        out.write_text(text + "\n")

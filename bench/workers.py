@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import statistics
@@ -36,6 +35,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 
+from bench.json_output import emit
 from bench.worker_stack import WorkerFleet, scratch_database
 from bench.worker_stream import EncodedMessage, snapshot_stream
 from devstack.services import ServiceStack, ServiceUrls
@@ -297,10 +297,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     env = {**os.environ, **{name: url for name, url in overrides.items() if url}}
     with ServiceStack(env=env, progress=_say) as stack:
         document = asyncio.run(run(config, stack.urls))
-    text = json.dumps(document, indent=2)
-    print(text)
-    if args.out is not None:
-        args.out.write_text(text + "\n")
+    emit(document, args.out)
     return document
 
 
