@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
+from itertools import product
 from pathlib import Path
 
 from bench.json_output import emit
@@ -38,7 +39,7 @@ from bench.spot_traces import Scenario, load_scenarios, region_of
 from recommender.pricing.bundled import bundled_catalogues
 from recommender.pricing.pricebook import PriceBook
 from recommender.pricing.spot_advisor import parse_spot_advisor
-from recommender.spot.hedge import HedgeSettings
+from recommender.spot.split import SplitSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA = REPO_ROOT.parent / "shared" / "data" / "spot"
@@ -122,9 +123,7 @@ def _pool(outcomes: Sequence[tuple[Outcome, float]]) -> dict[str, float | int]:
     }
 
 
-def policies_for(
-    scenario: Scenario, prices: Prices, replicas: int, warmup_seconds: float
-) -> list[Policy]:
+def policies_for(scenario: Scenario, prices: Prices, replicas: int) -> list[Policy]:
     """The compared policies, fresh for one scenario."""
     zones = len(scenario.zones)
     return [
@@ -133,14 +132,50 @@ def policies_for(
         EvenSpread(replicas, zones),
         RoundRobin(replicas, zones),
         SpotHedge(replicas, prices.spot, extra=1),
+    ]
+
+
+SETTINGS_GRID = tuple(
+    SplitSettings(spare_pools=k, risk_hours=h) for k, h in product((1, 2), (0.5, 2.0, 8.0))
+)
+QUICK_SETTINGS_GRID = SETTINGS_GRID[:2]
+
+
+def settings_name(settings: SplitSettings) -> str:
+    """How one setting of our policy is named in the JSON."""
+    return f"slicewise(spare_pools={settings.spare_pools},risk_hours={settings.risk_hours})"
+
+
+def slicewise_grid(
+    scenario: Scenario, prices: Prices, replicas: int, warmup_seconds: float, *, quick: bool
+) -> list[Slicewise]:
+    """Our policy under every setting the leave-one-out choice picks from."""
+    return [
         Slicewise(
             replicas,
             prices.spot,
             prices.on_demand,
             scenario.gap_seconds / 3600,
             warmup_seconds / 3600,
-        ),
+            settings=settings,
+            name=settings_name(settings),
+        )
+        for settings in (QUICK_SETTINGS_GRID if quick else SETTINGS_GRID)
     ]
+
+
+def choose_setting(
+    runs: dict[str, dict[str, list[tuple[Outcome, float]]]], scenarios: Sequence[str]
+) -> str:
+    """The cheapest setting reaching the target pooled over `scenarios`, else the most available."""
+    pooled = {
+        name: _pool([o for s in scenarios for o in per_scenario[s]])
+        for name, per_scenario in runs.items()
+    }
+    reaching = [n for n, f in pooled.items() if float(f["availability"]) >= TARGET_AVAILABILITY]
+    if reaching:
+        return min(reaching, key=lambda n: (float(pooled[n]["cost_relative"]), n))
+    return max(pooled, key=lambda n: (float(pooled[n]["availability"]), n))
 
 
 def spothedge_grid(replicas: int, prices: Prices, *, quick: bool) -> list[SpotHedge]:
@@ -184,12 +219,14 @@ def run(
     per_scenario: dict[str, object] = {}
     pooled: dict[str, list[tuple[Outcome, float]]] = {}
     pooled_grid: dict[str, list[tuple[Outcome, float]]] = {}
+    ours_runs: dict[str, dict[str, list[tuple[Outcome, float]]]] = {}
+    grids: dict[str, dict[str, dict[str, float | int]]] = {}
     for scenario in scenarios:
         availability = scenario.availability[:, :QUICK_TICKS] if quick else scenario.availability
         instance_type = instance_type_for(scenario.resource, pricebook, default_type)
         prices, basis = scenario_prices(scenario, pricebook, instance_type)
         figures: dict[str, object] = {}
-        for policy in policies_for(scenario, prices, replicas, warmup_seconds):
+        for policy in policies_for(scenario, prices, replicas):
             outcome = replay(
                 policy,
                 availability,
@@ -212,7 +249,18 @@ def run(
             )
             grid[policy.name] = _figures(outcome)
             pooled_grid.setdefault(policy.name, []).append((outcome, scenario.gap_seconds))
-        ours = figures["slicewise"]
+        for policy in slicewise_grid(scenario, prices, replicas, warmup_seconds, quick=quick):
+            outcome = replay(
+                policy,
+                availability,
+                prices,
+                replicas=replicas,
+                warmup_seconds=warmup_seconds,
+                gap_seconds=scenario.gap_seconds,
+            )
+            figures[policy.name] = _figures(outcome)
+            ours_runs.setdefault(policy.name, {})[scenario.name] = [(outcome, scenario.gap_seconds)]
+        grids[scenario.name] = grid
         per_scenario[scenario.name] = {
             "zones": list(scenario.zones),
             "ticks": int(availability.shape[1]),
@@ -220,9 +268,12 @@ def run(
             "mean_zone_availability": [round(float(x), 4) for x in availability.mean(axis=1)],
             "prices": basis,
             "policies": figures,
-            "spothedge_matched": matched(grid, float(ours["availability"])),  # type: ignore[index]
         }
         print(f"{scenario.name}: done", file=sys.stderr)
+    names = [s.name for s in scenarios]
+    left_out = leave_one_out(ours_runs, names, grids, per_scenario)
+    chosen_outcomes = [o for name in names for o in ours_runs[str(left_out[name]["setting"])][name]]
+    pooled["slicewise"] = chosen_outcomes
     policies = {name: _pool(outcomes) for name, outcomes in pooled.items()}
     grid_pooled = {name: _pool(outcomes) for name, outcomes in pooled_grid.items()}
     ours = policies.get("slicewise", {"availability": 0.0, "cost_relative": 0.0})
@@ -242,7 +293,9 @@ def run(
         "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
         "parameters": {
             "SpotHedge": "N_extra=1, base on-demand 0, dynamic on-demand fallback",
-            "slicewise": asdict(HedgeSettings()),
+            "slicewise_grid": [asdict(g) for g in SETTINGS_GRID],
+            "slicewise_chosen_on_all": choose_setting(ours_runs, names),
+            "slicewise": "per scenario, the setting chosen on the other scenarios",
             "instance_types": RESOURCE_TYPES,
             "default_instance_type": default_type,
         },
@@ -250,6 +303,18 @@ def run(
         "spothedge_grid": grid_pooled,
         "spothedge_matched": reference,
         "scenarios": per_scenario,
+        "leave_one_out": left_out,
+        "acceptance_left_out": {
+            name: {
+                "availability_at_least_target": float(f["left_out"]["availability"])  # type: ignore[index]
+                >= TARGET_AVAILABILITY,
+                "not_above_on_demand": float(f["left_out"]["cost_relative"]) <= 1.0,  # type: ignore[index]
+                "cheaper_than_every_spothedge_as_available": bool(
+                    f["cheaper_than_every_spothedge_as_available"]
+                ),
+            }
+            for name, f in left_out.items()
+        },
         "acceptance": {
             "target_availability": TARGET_AVAILABILITY,
             "slicewise_reaches_target": float(ours["availability"]) >= TARGET_AVAILABILITY,
@@ -267,6 +332,36 @@ def run(
         },
         "elapsed_seconds": round(time.perf_counter() - started, 2),
     }
+
+
+def leave_one_out(
+    runs: dict[str, dict[str, list[tuple[Outcome, float]]]],
+    names: Sequence[str],
+    grids: dict[str, dict[str, dict[str, float | int]]],
+    per_scenario: dict[str, object],
+) -> dict[str, dict[str, object]]:
+    """Per scenario: the setting chosen on the others, its held-in and its left-out figures."""
+    result: dict[str, dict[str, object]] = {}
+    for name in names:
+        others = [n for n in names if n != name] or [name]
+        setting = choose_setting(runs, others)
+        held_in = _pool([o for n in others for o in runs[setting][n]])
+        left = _pool(runs[setting][name])
+        reference = matched(grids[name], float(left["availability"]))
+        cheaper = reference.get("config") is None or float(left["cost_relative"]) < float(
+            reference["cost_relative"]  # type: ignore[arg-type]
+        )
+        result[name] = {
+            "setting": setting,
+            "held_in": held_in,
+            "left_out": left,
+            "spothedge_matched": reference,
+            "cheaper_than_every_spothedge_as_available": cheaper,
+        }
+        scenario = per_scenario[name]
+        if isinstance(scenario, dict):
+            scenario["spothedge_matched"] = reference
+    return result
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, object]:

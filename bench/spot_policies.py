@@ -9,10 +9,11 @@
   preempts or refuses a launch turns "preemptive" until fewer than two remain active), `base`
   on-demand replicas always, and more on-demand replicas filling the gap whenever fewer than
   R - base spot replicas are ready.
-* slicewise: `recommender.spot.hedge`: pools ranked by price plus expected preemption cost,
-  spot replicas added until the loss of the two largest pools still leaves R, on-demand
-  replicas covering whatever the spot side cannot guarantee (never more than R), and one
-  on-demand replica kept for two hours after any preemption.
+* slicewise: `recommender.spot.split.plan_split`, the function the live recommendations call,
+  re-planned every tick: zones are pools, R must survive the loss of the `spare_pools` largest,
+  each spot replica-hour is priced with its zone's observed reclaim rate, and the cheapest
+  split in expectation is kept (all on-demand when spot is not worth it); on-demand covers
+  spot replicas still warming up.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bench.spot_sim import Fleet, Replica
-from recommender.spot.hedge import (
-    HedgeSettings,
-    PoolRecord,
-    expected_hourly_cost,
-    largest_pools,
-    on_demand_needed,
-    preemption_rate,
+from recommender.spot.split import (
+    SplitRequest,
+    SplitSettings,
+    SpotSplit,
+    on_demand_cover,
+    plan_split,
 )
+from recommender.spot.world import ReclaimPrior, ZoneRecord, request_for_trace
 
 
 def _stop_surplus(fleet: Fleet, replicas: list[Replica], keep: int) -> None:
@@ -164,76 +165,69 @@ class SpotHedge:
 
 @dataclass
 class Slicewise:
-    """Ours: pool-loss hedging with on-demand cover (see `recommender.spot.hedge`)."""
+    """Ours: `recommender.spot.split.plan_split`, re-planned every tick, fed through
+    `recommender.spot.world.request_for_trace`."""
 
     replicas: int
     spot_prices: Sequence[float]
     on_demand_price: float
     gap_hours: float
     warmup_hours: float
-    settings: HedgeSettings = field(default_factory=HedgeSettings)
+    settings: SplitSettings = field(default_factory=SplitSettings)
+    prior: ReclaimPrior = field(default_factory=ReclaimPrior)
     name: str = "slicewise"
-    _records: dict[int, PoolRecord] = field(default_factory=dict)
-    _last_preemption: int | None = None
+    _records: dict[str, ZoneRecord] = field(default_factory=dict)
 
-    def preempted(self, zone: int, fleet: Fleet) -> None:
-        """Count the preemption against its pool."""
-        record = self._records.get(zone, PoolRecord())
-        self._records[zone] = PoolRecord(record.preemptions + 1, record.exposure_hours)
-        self._last_preemption = fleet.tick
+    def _key(self, zone: int) -> str:
+        return str(zone)
 
-    def _cost(self, zone: int) -> float:
-        rate = preemption_rate(self._records.get(zone, PoolRecord()), self.settings)
-        return expected_hourly_cost(
-            self.spot_prices[zone], self.on_demand_price, rate, self.warmup_hours, self.settings
+    def preempted(self, zone: int, fleet: Fleet) -> None:  # noqa: ARG002 - the Policy protocol's signature
+        """Count the reclaim against its zone."""
+        record = self._records.get(self._key(zone), ZoneRecord())
+        self._records[self._key(zone)] = ZoneRecord(record.reclaims + 1, record.exposure_hours)
+
+    def _request(self, fleet: Fleet, caps: dict[str, int]) -> SplitRequest:
+        zones = range(len(self.spot_prices))
+        return request_for_trace(
+            replicas=self.replicas,
+            zones=[self._key(z) for z in zones],
+            spot_hourly=self.spot_prices,
+            records=self._records,
+            prior=self.prior,
+            caps=caps,
+            running={self._key(z): len(fleet.in_zone(z)) for z in zones},
+            on_demand_hourly=self.on_demand_price,
+            warmup_hours=self.warmup_hours,
         )
 
-    def _per_pool(self, replicas: list[Replica]) -> list[int]:
-        counts: dict[int | None, int] = {}
-        for replica in replicas:
-            counts[replica.zone] = counts.get(replica.zone, 0) + 1
-        return list(counts.values())
-
-    def _floor(self, fleet: Fleet) -> int:
-        if self._last_preemption is None:
-            return 0
-        calm_hours = (fleet.tick - self._last_preemption) * self.gap_hours
-        return self.settings.turbulence_floor if calm_hours <= self.settings.turbulence_hours else 0
-
-    def _top_up_spot(self, fleet: Fleet, wanted: int) -> list[Replica]:
-        worth = [z for z in range(len(self.spot_prices)) if self._cost(z) < self.on_demand_price]
-        launched: list[Replica] = []
-        for _ in range(len(self.spot_prices)):
-            spot = fleet.spot()
-            covered = len(spot) - largest_pools(self._per_pool(spot), self.settings.spare_pools)
-            if spot and covered >= wanted:
-                break
-            ranked = sorted(worth, key=lambda z: (len(fleet.in_zone(z)), self._cost(z), z))
-            zone = next((z for z in ranked if fleet.launch_spot(z)), None)
-            if zone is None:
-                break
-            launched.append(fleet.replicas[-1])
-        return launched
+    def _launch(self, fleet: Fleet, split: SpotSplit, caps: dict[str, int]) -> bool:
+        """Launch towards the split; False (and the zone capped) when a launch fails."""
+        for zone in range(len(self.spot_prices)):
+            key = self._key(zone)
+            while len(fleet.in_zone(zone)) < split.spot[key]:
+                if not fleet.launch_spot(zone):
+                    caps[key] = len(fleet.in_zone(zone))
+                    return False
+        return True
 
     def step(self, fleet: Fleet) -> None:
-        """Rank pools, top up spot, drop spot that guarantees nothing, cover with on-demand."""
+        """Plan, launch (re-planning when a zone refuses), stop surplus, cover with on-demand."""
         for replica in fleet.spot():
-            record = self._records.get(replica.zone or 0, PoolRecord())
-            self._records[replica.zone or 0] = PoolRecord(
-                record.preemptions, record.exposure_hours + self.gap_hours
-            )
-        floor = self._floor(fleet)
-        launched = self._top_up_spot(fleet, self.replicas - floor)
-        spot = fleet.spot()
-        if len(spot) <= largest_pools(self._per_pool(spot), self.settings.spare_pools):
-            # Spot that could all be lost at once replaces no on-demand replica: only a cost.
-            for replica in spot:
-                if replica in launched or replica.ready_at > fleet.tick:
-                    fleet.stop(replica)
-        ready_spot = [r for r in fleet.spot() if r.ready_at <= fleet.tick]
-        needed = on_demand_needed(
-            self.replicas, self._per_pool(ready_spot), self.settings.spare_pools, floor
-        )
+            key = self._key(replica.zone or 0)
+            record = self._records.get(key, ZoneRecord())
+            self._records[key] = ZoneRecord(record.reclaims, record.exposure_hours + self.gap_hours)
+        caps: dict[str, int] = {}
+        request = self._request(fleet, caps)
+        split = plan_split(request, self.settings)
+        for _ in range(len(self.spot_prices)):
+            if self._launch(fleet, split, caps):
+                break
+            request = self._request(fleet, caps)
+            split = plan_split(request, self.settings)
+        for zone in range(len(self.spot_prices)):
+            _stop_surplus(fleet, fleet.in_zone(zone), split.spot[self._key(zone)])
+        ready = [fleet.ready(fleet.in_zone(z)) for z in range(len(self.spot_prices))]
+        needed = on_demand_cover(request, split, ready, self.settings)
         on_demand = fleet.on_demand()
         for _ in range(needed - len(on_demand)):
             fleet.launch_on_demand()

@@ -1,27 +1,38 @@
 """How many replicas stay on on-demand, and how the rest spread over spot pools.
 
-With N replicas of which the PDB keeps M available, a reclaim may take at most N - M at once.
-Spreading all pods over Z zones with a zone topology spread (maxSkew 1, DoNotSchedule) caps
-any zone, and so any spot pool in it, at ceil(N / Z) pods. When that cap is within N - M the
-spot pools alone never breach the budget and only a small floor stays on on-demand; otherwise
-the M pods the budget protects stay on on-demand and the rest go to spot.
+The split itself is `recommender.spot.split.plan_split`, the policy `bench.spot` measures; this
+module states a workload's promises to it (`recommender.spot.world.request_for_cluster`) and
+turns the answer into what the unchanged kube-scheduler can enforce.
 
-The on-demand share is enforced with a topology spread over `node.kubernetes.io/capacity`:
-with D pods to keep on on-demand, maxSkew = max(1, N - 2D) leaves at least D there. That
-expresses any D up to N / 2 without a custom scheduler; larger floors are refused.
+* Many replicas: the floor is the PDB's minAvailable M (of the PDB the plan creates when none
+  exists), kept on on-demand so that losing the worst pool, or every spot pool at once, leaves
+  M serving. The floor D is held by a topology spread over `node.kubernetes.io/capacity`
+  (DoNotSchedule): with D up to half the replicas, spot is preferred and maxSkew = N - 2D caps
+  spot at N - D; above half, on-demand is preferred and maxSkew = 2D - N caps on-demand at D, so
+  spot receives exactly the rest.
+* One replica: on-demand unless the owner opts in with `slicewise.io/spot: allow`; then it runs
+  on spot with a PDB of minAvailable 1, so an evacuation scales it to two on on-demand, waits
+  for the new pod to be Ready and only then drains (the surge on notice). The split prices the
+  reclaims with that surge's warm-up.
+* StatefulSets: a pod template cannot place single ordinals, so a StatefulSet gets the same
+  count-based floor: the PDB keeps M pods available and the capacity spread keeps D pods, of
+  whichever ordinals the scheduler placed first, on on-demand.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
 from recommender.consolidation.inventory import WorkloadId
+from recommender.pricing.spot_advisor import InterruptionBucket
 from recommender.spot.pdb import desired_healthy
 from recommender.spot.policy import SpotPolicy
 from recommender.spot.pools import Capacity, SpotPool
 from recommender.spot.readiness import SpotReadiness
+from recommender.spot.split import SplitSettings, plan_split
+from recommender.spot.world import ClusterPool, request_for_cluster
 
 
 class PlacementRefusal(StrEnum):
@@ -29,8 +40,25 @@ class PlacementRefusal(StrEnum):
 
     NO_SPOT_POOLS = "no-spot-pools"
     NO_ON_DEMAND_NODES = "no-labelled-on-demand-nodes"
-    FLOOR_NOT_EXPRESSIBLE = "on-demand-floor-above-half"
     NOTHING_TO_MOVE = "nothing-to-move"
+
+
+@dataclass(frozen=True, slots=True)
+class PoolTerms:
+    """What one replica costs in a pool, and how often the pool reclaims."""
+
+    spot_hourly: float
+    interruption: InterruptionBucket | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementInputs:
+    """Prices and timings the split needs, from the price book and the pods' history."""
+
+    per_replica_on_demand_hourly: float
+    pools: Mapping[SpotPool, PoolTerms]
+    startup_seconds: float
+    running: Mapping[SpotPool, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,51 +71,97 @@ class SpotPlacement:
     on_demand_replicas: int
     spot_replicas: int
     pools: tuple[SpotPool, ...]
+    """Pools the split uses."""
+    spot_by_pool: Mapping[SpotPool, int]
     zones: tuple[str, ...]
     worst_pool_loss: int
-    """Most replicas one pool's reclaim can take: never more than replicas - min_available."""
+    """Replicas the split puts in its largest pool: what that pool's reclaim takes at once."""
     zone_spread_required: bool
-    """Whether the zone spread must be hard (DoNotSchedule) for the guarantee to hold."""
+    """Whether the zone spread must be hard; the on-demand floor makes it never necessary."""
     capacity_max_skew: int | None
     """maxSkew of the capacity-type spread; None when nothing must stay on on-demand."""
+    prefer_on_demand: bool
+    """Whether the template prefers on-demand (floor above half) rather than spot."""
+    surge_on_notice: bool
     create_pdb: bool
+    pdb_min_available: int | None
+    """minAvailable of the PDB created (None: the policy's default maxUnavailable)."""
+    expected_hourly: float
+    on_demand_only_hourly: float
+
+
+def _pool_key(pool: SpotPool) -> str:
+    return f"{pool.instance_type}/{pool.zone}"
+
+
+def floor_expression(replicas: int, on_demand: int) -> tuple[int | None, bool]:
+    """(capacity maxSkew, prefer on-demand) keeping exactly `on_demand` replicas there."""
+    if on_demand <= 0:
+        return None, False
+    if 2 * on_demand <= replicas:
+        return max(replicas - 2 * on_demand, 1), False
+    return 2 * on_demand - replicas, True
 
 
 def plan_placement(
-    readiness: SpotReadiness, capacity: Capacity, policy: SpotPolicy
+    readiness: SpotReadiness,
+    capacity: Capacity,
+    inputs: PlacementInputs,
+    policy: SpotPolicy,
+    settings: SplitSettings,
 ) -> SpotPlacement | PlacementRefusal:
     """Split a ready workload's replicas between on-demand and spot pools."""
     replicas = readiness.replicas
-    if not capacity.pools:
+    priced = [pool for pool in capacity.pools if pool in inputs.pools]
+    if not priced:
         return PlacementRefusal.NO_SPOT_POOLS
-    minimum = (
-        readiness.min_available
-        if readiness.has_pdb
-        else desired_healthy(None, policy.default_max_unavailable, replicas)
+    surge = replicas == 1
+    if surge:
+        minimum, pdb_min = (readiness.min_available if readiness.has_pdb else 1), 1
+    elif readiness.has_pdb:
+        minimum, pdb_min = readiness.min_available, None
+    else:
+        minimum = desired_healthy(None, policy.default_max_unavailable, replicas)
+        pdb_min = None
+    request = request_for_cluster(
+        replicas=replicas,
+        min_available=minimum,
+        surge_on_notice=surge,
+        pools=[
+            ClusterPool(
+                key=_pool_key(pool),
+                spot_hourly=inputs.pools[pool].spot_hourly,
+                interruption=inputs.pools[pool].interruption,
+                running=inputs.running.get(pool, 0),
+            )
+            for pool in priced
+        ],
+        on_demand_hourly=inputs.per_replica_on_demand_hourly,
+        startup_seconds=inputs.startup_seconds,
     )
-    budget = max(replicas - minimum, 0)
-    zones = capacity.zones
-    zone_loss = math.ceil(replicas / len(zones))
-    spread_is_enough = zone_loss <= budget
-    floor = min(policy.on_demand_floor, replicas)
-    on_demand = floor if spread_is_enough else max(minimum, floor)
-    spot = replicas - on_demand
-    if spot <= 0:
+    split = plan_split(request, settings)
+    if split.spot_replicas == 0:
         return PlacementRefusal.NOTHING_TO_MOVE
-    if on_demand > 0 and not capacity.on_demand_nodes:
+    if split.on_demand > 0 and not capacity.on_demand_nodes:
         return PlacementRefusal.NO_ON_DEMAND_NODES
-    if on_demand > replicas // 2:
-        return PlacementRefusal.FLOOR_NOT_EXPRESSIBLE
+    by_pool = {pool: split.spot[_pool_key(pool)] for pool in priced if split.spot[_pool_key(pool)]}
+    skew, prefer_on_demand = floor_expression(replicas, split.on_demand)
     return SpotPlacement(
         workload=readiness.workload,
         replicas=replicas,
         min_available=minimum,
-        on_demand_replicas=on_demand,
-        spot_replicas=spot,
-        pools=capacity.pools,
-        zones=zones,
-        worst_pool_loss=min(spot, zone_loss) if spread_is_enough else spot,
-        zone_spread_required=spread_is_enough,
-        capacity_max_skew=max(1, replicas - 2 * on_demand) if on_demand > 0 else None,
+        on_demand_replicas=split.on_demand,
+        spot_replicas=split.spot_replicas,
+        pools=tuple(by_pool),
+        spot_by_pool=by_pool,
+        zones=tuple(sorted({pool.zone for pool in by_pool})),
+        worst_pool_loss=max(by_pool.values()),
+        zone_spread_required=False,
+        capacity_max_skew=skew,
+        prefer_on_demand=prefer_on_demand,
+        surge_on_notice=surge,
         create_pdb=not readiness.has_pdb,
+        pdb_min_available=pdb_min,
+        expected_hourly=split.expected_hourly,
+        on_demand_only_hourly=split.on_demand_only_hourly,
     )

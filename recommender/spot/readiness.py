@@ -1,7 +1,9 @@
 """Is a workload ready to run (partly) on spot capacity, and if not, why not.
 
 The reasons are facts about the workload; the annotation `slicewise.io/spot: allow|deny`
-overrides the verdict (but not the facts, which stay visible).
+overrides the verdict (but not the facts, which stay visible). A StatefulSet is judged like a
+Deployment: its placement keeps a count-based floor on on-demand (`recommender.spot.placement`);
+local storage still rules it out. `STATEFUL_IDENTITY` stays a known value of stored evidence.
 """
 
 from __future__ import annotations
@@ -83,8 +85,6 @@ def assess_readiness(
         reasons.append(NotReadyReason.PDB_TOO_TIGHT)
     if workload.template.uses_local_storage:
         reasons.append(NotReadyReason.LOCAL_STORAGE)
-    if workload.kind is WorkloadKind.STATEFUL_SET:
-        reasons.append(NotReadyReason.STATEFUL_IDENTITY)
     if workload.template.termination_grace_seconds > policy.max_termination_grace_seconds:
         reasons.append(NotReadyReason.LONG_TERMINATION_GRACE)
     if startup_seconds_of(workload, observed_startup_seconds) > policy.max_startup_seconds:

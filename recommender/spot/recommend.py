@@ -1,8 +1,10 @@
 """Spot recommendations for a snapshot: ready workloads, placed and priced.
 
-Saving = replicas moved x per-replica on-demand cost x spot discount, over a 730-hour month.
-The per-replica cost is the replica's share of the node it runs on, at that node's on-demand
-price; the discount is the mean advisor discount of the pools the replicas go to.
+Saving = what the workload's replicas cost today minus what the split is expected to cost
+(spot prices plus the expected cost of reclaims, `recommender.spot.split`), minus the on-demand
+nodes the worst pool's loss would need and the cluster lacks (`recommender.spot.headroom`), over
+a 730-hour month. A replica's cost is its share of the node it runs on, at that node's
+on-demand price; in a pool it is that share at the pool's advisor discount.
 """
 
 from __future__ import annotations
@@ -25,11 +27,19 @@ from recommender.consolidation.inventory import (
 )
 from recommender.pricing.cost import monthly_usd, pod_requests, price_node, share_of_node
 from recommender.pricing.pricebook import InstancePrice, PriceBook
-from recommender.spot.placement import PlacementRefusal, SpotPlacement, plan_placement
+from recommender.spot.headroom import Headroom, on_demand_headroom
+from recommender.spot.placement import (
+    PlacementInputs,
+    PlacementRefusal,
+    PoolTerms,
+    SpotPlacement,
+    plan_placement,
+)
 from recommender.spot.policy import SpotPolicy
 from recommender.spot.pools import Capacity, SpotPool, capacity_for
-from recommender.spot.readiness import SpotReadiness, assess_readiness
+from recommender.spot.readiness import SpotReadiness, assess_readiness, startup_seconds_of
 from recommender.spot.scheduling import placement_change_set
+from recommender.spot.split import SplitSettings
 
 RISKY_INTERRUPTION_BUCKET = 3
 """Interruption buckets from 15-20 % a month up make a placement medium risk."""
@@ -112,6 +122,7 @@ def _evidence(
     per_replica: float,
     discount: float,
     moved: int,
+    headroom: Headroom,
 ) -> dict[str, JsonValue]:
     return {
         "replicas": placement.replicas,
@@ -121,12 +132,44 @@ def _evidence(
         "replicas_moved": moved,
         "worst_pool_loss": placement.worst_pool_loss,
         "zones": list(placement.zones),
-        "pools": [_pool_evidence(pool, prices.get(pool)) for pool in placement.pools],
+        "pools": [
+            {**_pool_evidence(pool, prices.get(pool)), "replicas": placement.spot_by_pool[pool]}
+            for pool in placement.pools
+        ],
+        "surge_on_notice": placement.surge_on_notice,
+        "expected_hourly_usd": round(placement.expected_hourly, 6),
+        "on_demand_only_hourly_usd": round(placement.on_demand_only_hourly, 6),
+        "on_demand_headroom": {
+            "pods_needed": headroom.pods_needed,
+            "pods_free": headroom.pods_free,
+            "nodes_to_add": headroom.nodes_to_add,
+            "node_instance_type": headroom.node_instance_type,
+            "added_monthly_usd": round(monthly_usd(headroom.added_hourly_usd), 2),
+        },
         "per_replica_on_demand_hourly_usd": round(per_replica, 6),
         "spot_discount": round(discount, 4),
         "pdb_created": placement.create_pdb,
         "waived_reasons": [r.value for r in readiness.reasons],
     }
+
+
+def _pool_terms(
+    prices: Mapping[SpotPool, InstancePrice], per_replica: float
+) -> dict[SpotPool, PoolTerms]:
+    return {
+        pool: PoolTerms(per_replica * (1.0 - price.spot_savings), price.interruption)
+        for pool, price in prices.items()
+    }
+
+
+def _running(workload: Workload, inventory: Inventory, capacity: Capacity) -> dict[SpotPool, int]:
+    pool_of = {name: pool for pool in capacity.pools for name in pool.nodes}
+    running: dict[SpotPool, int] = {}
+    for pod in inventory.pods_of(workload):
+        pool = pool_of.get(pod.node_name or "")
+        if pool is not None:
+            running[pool] = running.get(pool, 0) + 1
+    return running
 
 
 def recommend_spot_for(
@@ -136,6 +179,7 @@ def recommend_spot_for(
     now: datetime,
     *,
     policy: SpotPolicy,
+    settings: SplitSettings | None = None,
     observed_startup_seconds: Mapping[WorkloadId, float] | None = None,
 ) -> Recommendation | None:
     """The spot recommendation of one workload, or None when there is none worth making."""
@@ -145,20 +189,41 @@ def recommend_spot_for(
     capacity, prices = _usable_pools(
         capacity_for(workload, inventory), inventory, pricebook, policy
     )
-    placement = plan_placement(readiness, capacity, policy)
+    per_replica = per_replica_on_demand_hourly(workload, inventory, pricebook, capacity)
+    if per_replica is None:
+        return None
+    inputs = PlacementInputs(
+        per_replica_on_demand_hourly=per_replica,
+        pools=_pool_terms(prices, per_replica),
+        startup_seconds=startup_seconds_of(workload, observed_startup_seconds),
+        running=_running(workload, inventory, capacity),
+    )
+    placement = plan_placement(readiness, capacity, inputs, policy, settings or SplitSettings())
     if isinstance(placement, PlacementRefusal):
         return None
-    per_replica = per_replica_on_demand_hourly(workload, inventory, pricebook, capacity)
     on_spot = sum(
         1
         for pod in inventory.pods_of(workload)
         if (node := inventory.nodes.get(pod.node_name or "")) is not None and node.is_spot
     )
     moved = max(placement.spot_replicas - on_spot, 0)
-    if per_replica is None or moved == 0:
+    if moved == 0:
         return None
-    discount = statistics.mean(p.spot_savings for p in prices.values()) if prices else 0.0
-    saving = monthly_usd(moved * per_replica * discount)
+    headroom = on_demand_headroom(
+        workload.template,
+        len(inventory.pods_of(workload)) - on_spot,
+        capacity.on_demand_nodes,
+        inventory,
+        pricebook,
+        floor=placement.on_demand_replicas,
+        worst_pool_loss=placement.worst_pool_loss,
+    )
+    used = [prices[pool] for pool in placement.pools if pool in prices]
+    discount = statistics.mean(p.spot_savings for p in used) if used else 0.0
+    current_hourly = (placement.replicas - on_spot) * per_replica + on_spot * per_replica * (
+        1.0 - discount
+    )
+    saving = monthly_usd(current_hourly - placement.expected_hourly - headroom.added_hourly_usd)
     if saving < policy.min_monthly_saving_usd:
         return None
     risk, note = _risk(readiness, prices)
@@ -176,14 +241,15 @@ def recommend_spot_for(
             f"Run {placement.spot_replicas} of {placement.replicas} replicas of "
             f"{workload.namespace}/{workload.name} on spot"
         ),
-        reason=(
-            f"{placement.on_demand_replicas} replica(s) stay on on-demand and the rest spread "
-            f"over {len(placement.pools)} spot pools in {len(placement.zones)} zone(s), so one "
-            f"pool's reclaim takes at most {placement.worst_pool_loss} replica(s) and never "
-            f"breaks the budget of {placement.min_available} available"
-        ),
+        reason=_reason(placement, headroom),
         evidence=_evidence(
-            readiness, placement, prices, per_replica=per_replica, discount=discount, moved=moved
+            readiness,
+            placement,
+            prices,
+            per_replica=per_replica,
+            discount=discount,
+            moved=moved,
+            headroom=headroom,
         ),
         risk=risk,
         risk_note=note,
@@ -195,12 +261,36 @@ def recommend_spot_for(
     )
 
 
+def _reason(placement: SpotPlacement, headroom: Headroom) -> str:
+    if placement.surge_on_notice:
+        text = (
+            "the single replica runs on spot; on a reclaim notice a second replica starts on "
+            "on-demand and the spot one is drained only once it is Ready"
+        )
+    else:
+        text = (
+            f"{placement.on_demand_replicas} replica(s) stay on on-demand, so losing the worst "
+            f"spot pool or every spot pool at once leaves {placement.min_available} available; "
+            f"the rest spread over {len(placement.pools)} spot pool(s) in "
+            f"{len(placement.zones)} zone(s)"
+        )
+    if headroom.nodes_to_add:
+        text += (
+            f"; on-demand nodes lack room for the worst pool's {placement.worst_pool_loss} "
+            f"pod(s), so {headroom.nodes_to_add} {headroom.node_instance_type} node(s) are "
+            f"added (${monthly_usd(headroom.added_hourly_usd):.2f} a month, net of the saving)"
+        )
+    return text
+
+
 def recommend_spot(
     snapshot: ClusterSnapshot,
     pricebook: PriceBook,
     now: datetime,
     policy: SpotPolicy | None = None,
     observed_startup_seconds: Mapping[WorkloadId, float] | None = None,
+    *,
+    settings: SplitSettings | None = None,
 ) -> list[Recommendation]:
     """Spot recommendations for every workload of a snapshot, largest saving first."""
     inventory = Inventory.build(snapshot)
@@ -215,6 +305,7 @@ def recommend_spot(
                 pricebook,
                 now,
                 policy=chosen,
+                settings=settings,
                 observed_startup_seconds=observed_startup_seconds,
             )
         )

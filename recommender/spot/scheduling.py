@@ -23,6 +23,7 @@ from protocol.snapshot import (
 from recommender.consolidation.inventory import workload_ref
 from recommender.spot.placement import SpotPlacement
 from recommender.spot.policy import SpotPolicy
+from recommender.spot.pools import ON_DEMAND
 
 SPOT_PREFERENCE_WEIGHT = 100
 POOL_PREFERENCE_WEIGHT = 50
@@ -45,18 +46,25 @@ def _mentions_own_key(preference: JsonValue) -> bool:
 
 
 def node_affinity(workload: Workload, placement: SpotPlacement) -> dict[str, JsonValue]:
-    """The template's nodeAffinity with the spot and pool preferences added."""
+    """The template's nodeAffinity with the capacity-type and pool preferences added.
+
+    Spot is preferred, unless the on-demand floor is above half the replicas: then on-demand is
+    preferred and the capacity spread's maxSkew caps it at the floor.
+    """
     current = (workload.template.affinity or {}).get("nodeAffinity")
     existing: dict[str, JsonValue] = dict(current) if isinstance(current, dict) else {}
     kept = existing.get("preferredDuringSchedulingIgnoredDuringExecution")
     preferences: list[JsonValue] = [
         p for p in (kept if isinstance(kept, list) else []) if not _mentions_own_key(p)
     ]
+    preferred = ON_DEMAND if placement.prefer_on_demand else "spot"
     preferences.append(
         {
             "weight": SPOT_PREFERENCE_WEIGHT,
             "preference": {
-                "matchExpressions": [{"key": LABEL_CAPACITY, "operator": "In", "values": ["spot"]}]
+                "matchExpressions": [
+                    {"key": LABEL_CAPACITY, "operator": "In", "values": [preferred]}
+                ]
             },
         }
     )
@@ -136,7 +144,12 @@ def placement_change_set(
                 namespace=workload.namespace,
                 name=pdb_name(workload),
                 selector=dict(workload.selector or workload.template_labels),
-                max_unavailable=policy.default_max_unavailable,
+                min_available=placement.pdb_min_available,
+                max_unavailable=(
+                    None
+                    if placement.pdb_min_available is not None
+                    else policy.default_max_unavailable
+                ),
             )
         )
     known = {(t.key, t.value, t.effect) for t in workload.template.tolerations}
@@ -152,11 +165,12 @@ def placement_change_set(
             precondition=Precondition(resource_version=workload.resource_version or None),
         )
     )
+    surge = " (surge to on-demand on notice)" if placement.surge_on_notice else ""
     return ChangeSet(
         actions=actions,
         summary=(
             f"{placement.spot_replicas} of {placement.replicas} replicas to spot over "
             f"{len(placement.pools)} pools in {len(placement.zones)} zones, "
-            f"{placement.on_demand_replicas} kept on on-demand"
+            f"{placement.on_demand_replicas} kept on on-demand{surge}"
         ),
     )

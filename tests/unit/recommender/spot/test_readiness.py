@@ -47,9 +47,9 @@ def test_local_storage_is_not_ready() -> None:
     )
 
 
-def test_statefulset_identity_is_not_ready() -> None:
-    """StatefulSet pods carry identity."""
-    assert _judge(kind=WorkloadKind.STATEFUL_SET) == (False, (NotReadyReason.STATEFUL_IDENTITY,))
+def test_statefulset_without_local_storage_is_ready() -> None:
+    """A StatefulSet is judged like a Deployment; its placement keeps an on-demand floor."""
+    assert _judge(kind=WorkloadKind.STATEFUL_SET) == (True, ())
 
 
 def test_long_termination_grace_is_not_ready() -> None:
@@ -66,12 +66,10 @@ def test_slow_start_is_not_ready() -> None:
 
 
 def test_allow_annotation_overrides_reasons_but_keeps_them_visible() -> None:
-    """`slicewise.io/spot: allow` makes a StatefulSet ready, still listing why it was not."""
-    ready, reasons = _judge(
-        kind=WorkloadKind.STATEFUL_SET, annotations={ANNOTATION_SPOT_OPT: "allow"}
-    )
+    """`slicewise.io/spot: allow` makes a single replica ready, still listing why it was not."""
+    ready, reasons = _judge(replicas=1, budgets=[], annotations={ANNOTATION_SPOT_OPT: "allow"})
     assert ready
-    assert reasons == (NotReadyReason.STATEFUL_IDENTITY,)
+    assert reasons == (NotReadyReason.SINGLE_REPLICA,)
 
 
 def test_deny_annotation_opts_out() -> None:

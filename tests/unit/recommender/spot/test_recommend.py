@@ -10,16 +10,16 @@ from tests.unit.recommender.factories import NOW, pdb, pricebook, workload
 from tests.unit.recommender.spot.scenario import spot_cluster
 
 
-def test_saving_is_moved_replicas_times_cost_times_discount() -> None:
-    """5 replicas x $0.024 (an eighth of m5.4xlarge's 0.768) x mean discount 0.567 x 730."""
+def test_saving_is_todays_cost_minus_the_splits_expected_cost() -> None:
+    """6 on-demand replicas at $0.024 (a 32nd of m5.4xlarge's 0.768) minus the split, x 730."""
     recs = recommend_spot(spot_cluster(), pricebook(), NOW)
     assert len(recs) == 1
     rec = recs[0]
     assert rec.kind is RecommendationKind.SPOT
-    assert rec.evidence["replicas_moved"] == 5
-    assert rec.monthly_saving_usd == pytest.approx(
-        5 * 0.768 / 32 * (0.6 + 0.6 + 0.5) / 3 * 730, abs=0.01
-    )
+    assert (rec.evidence["on_demand_replicas"], rec.evidence["replicas_moved"]) == (4, 2)
+    expected = rec.evidence["expected_hourly_usd"]
+    assert isinstance(expected, float)
+    assert rec.monthly_saving_usd == pytest.approx((6 * 0.768 / 32 - expected) * 730, abs=0.01)
 
 
 def test_pool_in_a_frequent_interruption_bucket_raises_the_risk() -> None:

@@ -15,11 +15,12 @@ from protocol.snapshot import (
     Toleration,
 )
 from recommender.consolidation.inventory import Inventory
-from recommender.spot.placement import SpotPlacement, plan_placement
+from recommender.spot.placement import PlacementInputs, PoolTerms, SpotPlacement, plan_placement
 from recommender.spot.policy import SpotPolicy
 from recommender.spot.pools import capacity_for
 from recommender.spot.readiness import assess_readiness
 from recommender.spot.scheduling import placement_change_set
+from recommender.spot.split import SplitSettings
 from tests.unit.recommender.factories import spec, workload
 from tests.unit.recommender.spot.scenario import spot_cluster
 
@@ -38,7 +39,15 @@ def _change_set(with_pdb: bool = True, affinity: dict[str, Any] | None = None) -
     inventory = Inventory.build(snap)
     policy = SpotPolicy()
     capacity = capacity_for(web, inventory)
-    placement = plan_placement(assess_readiness(web, inventory, policy), capacity, policy)
+    inputs = PlacementInputs(
+        per_replica_on_demand_hourly=1.0,
+        pools={pool: PoolTerms(0.4, None) for pool in capacity.pools},
+        startup_seconds=30.0,
+        running={},
+    )
+    placement = plan_placement(
+        assess_readiness(web, inventory, policy), capacity, inputs, policy, SplitSettings()
+    )
     assert isinstance(placement, SpotPlacement)
     return placement_change_set(web, placement, capacity.tolerations, policy)
 
@@ -54,31 +63,22 @@ def _toleration_json(t: Toleration) -> dict[str, Any]:
     return {k: v for k, v in raw.items() if v is not None}
 
 
-def test_node_affinity_prefers_spot_then_the_pools_types() -> None:
-    """Two weighted preferences: capacity In [spot] (100), instance types (50)."""
+def test_node_affinity_prefers_on_demand_when_the_floor_is_above_half() -> None:
+    """Floor 4 of 6: capacity In [on-demand] (100), then the used pools' instance types (50)."""
     affinity = _scheduling(_change_set()).node_affinity
     assert affinity is not None
     preferred = affinity["preferredDuringSchedulingIgnoredDuringExecution"]
-    assert preferred == [
-        {
-            "weight": 100,
-            "preference": {
-                "matchExpressions": [{"key": LABEL_CAPACITY, "operator": "In", "values": ["spot"]}]
-            },
+    assert isinstance(preferred, list)
+    assert preferred[0] == {
+        "weight": 100,
+        "preference": {
+            "matchExpressions": [{"key": LABEL_CAPACITY, "operator": "In", "values": ["on-demand"]}]
         },
-        {
-            "weight": 50,
-            "preference": {
-                "matchExpressions": [
-                    {
-                        "key": LABEL_INSTANCE_TYPE,
-                        "operator": "In",
-                        "values": ["c5.xlarge", "m5.xlarge"],
-                    }
-                ]
-            },
-        },
-    ]
+    }
+    pools = preferred[1]
+    assert isinstance(pools, dict)
+    assert pools["weight"] == 50
+    assert LABEL_INSTANCE_TYPE in str(pools["preference"])
 
 
 def test_existing_required_node_affinity_is_kept() -> None:
@@ -95,13 +95,13 @@ def test_existing_required_node_affinity_is_kept() -> None:
 
 
 def test_topology_spread_constraints_carry_required_keys() -> None:
-    """Zone (hard), capacity (hard, maxSkew 4) and instance type (soft) spreads."""
+    """Zone (soft), capacity (hard, maxSkew 2 caps on-demand at 4) and instance type (soft)."""
     constraints = _scheduling(_change_set()).topology_spread_constraints
     assert constraints is not None
     summary = [(c["topologyKey"], c["maxSkew"], c["whenUnsatisfiable"]) for c in constraints]
     assert summary == [
-        (LABEL_ZONE, 1, "DoNotSchedule"),
-        (LABEL_CAPACITY, 4, "DoNotSchedule"),
+        (LABEL_ZONE, 1, "ScheduleAnyway"),
+        (LABEL_CAPACITY, 2, "DoNotSchedule"),
         (LABEL_INSTANCE_TYPE, 1, "ScheduleAnyway"),
     ]
     assert all(c["labelSelector"] == {"matchLabels": {"app": "web"}} for c in constraints)

@@ -1,0 +1,195 @@
+"""The spot policy: how many replicas run on on-demand and how many in each spot pool.
+
+This is the one function the live recommendations and `bench.spot` both call
+(`recommender.spot.world` maps each side's view onto its inputs).
+
+A pool (instance type x zone) reclaims its replicas together, so pools are the unit of loss.
+A split must keep three promises:
+
+* `serving` replicas run while nothing is lost;
+* `after_pool_loss` replicas stay up when the `spare_pools` largest pools are lost at once;
+* `after_all_spot_loss` replicas stay up when every spot pool is lost (the on-demand floor).
+
+Each spot replica-hour is priced at what it is expected to cost: its spot price plus its pool's
+reclaim rate times what a reclaim costs (on-demand cover for the warm-up, plus a risk allowance).
+Pools whose expected cost reaches the on-demand price are never used. Spot replicas are added one
+at a time to the pool holding the fewest (ties: the cheapest), and after each addition the least
+on-demand keeping the promises is computed; the split returned is the cheapest in expectation of
+that sequence, whose first member is "everything on on-demand". So no split is planned whose
+expected cost, fallbacks included, exceeds always-on-demand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+COST_TOLERANCE = 1e-9
+"""Expected costs closer than this count as equal; the split with fewer spot replicas wins."""
+
+
+@dataclass(frozen=True, slots=True)
+class PoolOffer:
+    """One spot pool as the policy sees it."""
+
+    key: str
+    spot_hourly: float
+    reclaims_per_hour: float
+    """Expected reclaims per replica-hour."""
+    obtainable: int | None = None
+    """Most replicas the pool can hold now; None when unknown (assumed plenty)."""
+    running: int = 0
+    """Replicas already in the pool: kept in preference to starting new ones elsewhere."""
+
+
+@dataclass(frozen=True, slots=True)
+class SplitRequest:
+    """What a workload needs and what it may use."""
+
+    serving: int
+    after_pool_loss: int
+    after_all_spot_loss: int
+    pools: tuple[PoolOffer, ...]
+    on_demand_hourly: float
+    warmup_hours: float
+    """Time a replacement replica needs before it serves."""
+    total_fixed: bool
+    """True when on-demand plus spot must equal `serving` (a Deployment's replica count); False
+    when spot may over-provision beyond it (a fleet that launches what it likes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SplitSettings:
+    """Allowances of the policy, chosen leave-one-trace-out by `bench.spot`."""
+
+    spare_pools: int = 1
+    """Pools whose simultaneous loss `after_pool_loss` must survive."""
+    risk_hours: float = 0.5
+    """On-demand hours charged per reclaim on top of the warm-up, for the risk it brings."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpotSplit:
+    """The chosen split and what it is expected to cost."""
+
+    on_demand: int
+    spot: Mapping[str, int]
+    expected_hourly: float
+    on_demand_only_hourly: float
+    worst_pool_loss: int
+    """Replicas the `spare_pools` largest pools hold: what their loss takes at once."""
+
+    @property
+    def spot_replicas(self) -> int:
+        """Replicas on spot, over all pools."""
+        return sum(self.spot.values())
+
+
+def expected_spot_hourly(
+    pool: PoolOffer, on_demand_hourly: float, warmup_hours: float, settings: SplitSettings
+) -> float:
+    """A spot replica-hour in `pool` with the expected cost of its reclaims."""
+    reclaim_cost = (warmup_hours + settings.risk_hours) * on_demand_hourly
+    return pool.spot_hourly + pool.reclaims_per_hour * reclaim_cost
+
+
+def largest_pools(counts: Sequence[int], pools: int) -> int:
+    """Replicas held by the `pools` largest pools."""
+    return sum(sorted(counts, reverse=True)[: max(pools, 0)])
+
+
+def on_demand_for(request: SplitRequest, spot: Sequence[int], spare_pools: int) -> int | None:
+    """The least on-demand keeping every promise with `spot` per pool; None when impossible."""
+    total = sum(spot)
+    lost = largest_pools(spot, spare_pools)
+    needed = max(
+        request.after_all_spot_loss,
+        request.after_pool_loss + lost - total,
+        request.serving - total,
+        0,
+    )
+    if request.total_fixed:
+        on_demand = request.serving - total
+        return on_demand if on_demand >= needed else None
+    return min(needed, request.serving) if needed <= request.serving else None
+
+
+def _next_pool(
+    usable: Sequence[tuple[PoolOffer, float]], assigned: Mapping[str, int]
+) -> PoolOffer | None:
+    open_pools = [
+        (pool, cost)
+        for pool, cost in usable
+        if pool.obtainable is None or assigned[pool.key] < pool.obtainable
+    ]
+    if not open_pools:
+        return None
+    pool, _cost = min(
+        open_pools,
+        key=lambda pc: (
+            assigned[pc[0].key],
+            assigned[pc[0].key] >= pc[0].running,
+            pc[1],
+            pc[0].key,
+        ),
+    )
+    return pool
+
+
+def plan_split(request: SplitRequest, settings: SplitSettings) -> SpotSplit:
+    """The cheapest split in expectation that keeps the request's promises."""
+    od = request.on_demand_hourly
+    usable = [
+        (pool, cost)
+        for pool in request.pools
+        if (cost := expected_spot_hourly(pool, od, request.warmup_hours, settings)) < od
+    ]
+    assigned = {pool.key: 0 for pool in request.pools}
+    cost_of = {pool.key: cost for pool, cost in usable}
+    on_demand_only = request.serving * od
+    best = SpotSplit(request.serving, dict(assigned), on_demand_only, on_demand_only, 0)
+    spot_cost = 0.0
+    cap = request.serving + request.serving * max(settings.spare_pools, 0)
+    for _ in range(cap):
+        pool = _next_pool(usable, assigned)
+        if pool is None:
+            break
+        assigned[pool.key] += 1
+        spot_cost += cost_of[pool.key]
+        counts = list(assigned.values())
+        on_demand = on_demand_for(request, counts, settings.spare_pools)
+        if on_demand is None:
+            continue
+        expected = spot_cost + on_demand * od
+        if expected < best.expected_hourly - COST_TOLERANCE:
+            best = SpotSplit(
+                on_demand,
+                dict(assigned),
+                expected,
+                on_demand_only,
+                largest_pools(counts, settings.spare_pools),
+            )
+    return best
+
+
+def on_demand_cover(
+    request: SplitRequest, split: SpotSplit, ready_spot: Sequence[int], settings: SplitSettings
+) -> int:
+    """On-demand replicas needed now, while some of the split's spot replicas still warm up.
+
+    `ready_spot` counts the serving spot replicas per pool; the promises are kept with those.
+    """
+    needed = on_demand_for(
+        SplitRequest(
+            serving=request.serving,
+            after_pool_loss=request.after_pool_loss,
+            after_all_spot_loss=request.after_all_spot_loss,
+            pools=request.pools,
+            on_demand_hourly=request.on_demand_hourly,
+            warmup_hours=request.warmup_hours,
+            total_fixed=False,
+        ),
+        list(ready_spot),
+        settings.spare_pools,
+    )
+    return max(split.on_demand, request.serving if needed is None else needed)

@@ -1,0 +1,60 @@
+"""`plan_split`: the promises kept and the expected-cost guard."""
+
+from __future__ import annotations
+
+import pytest
+
+from recommender.spot.split import PoolOffer, SplitRequest, SplitSettings, plan_split
+
+
+def _request(
+    *,
+    serving: int = 4,
+    after_pool_loss: int = 4,
+    floor: int = 0,
+    rates: tuple[float, ...] = (0.01, 0.01, 0.01),
+    spot_hourly: float = 0.3,
+    total_fixed: bool = False,
+    obtainable: int | None = None,
+) -> SplitRequest:
+    return SplitRequest(
+        serving=serving,
+        after_pool_loss=after_pool_loss,
+        after_all_spot_loss=floor,
+        pools=tuple(
+            PoolOffer(f"z{i}", spot_hourly, rate, obtainable) for i, rate in enumerate(rates)
+        ),
+        on_demand_hourly=1.0,
+        warmup_hours=0.2,
+        total_fixed=total_fixed,
+    )
+
+
+def test_over_provisioned_spot_survives_the_largest_pool() -> None:
+    """4 needed over 3 calm pools: 2+2+2 spot, any pool's loss leaves 4, no on-demand."""
+    split = plan_split(_request(), SplitSettings(spare_pools=1))
+    assert split.on_demand == 0
+    assert sorted(split.spot.values()) == [2, 2, 2]
+    assert split.expected_hourly < split.on_demand_only_hourly
+
+
+def test_pools_reclaiming_often_are_not_worth_it() -> None:
+    """A reclaim rate making spot dearer than on-demand in expectation leaves all on-demand."""
+    split = plan_split(_request(rates=(2.0, 2.0, 2.0)), SplitSettings(risk_hours=0.5))
+    assert (split.on_demand, split.spot_replicas) == (4, 0)
+    assert split.expected_hourly == pytest.approx(split.on_demand_only_hourly)
+
+
+def test_expected_cost_never_exceeds_on_demand() -> None:
+    """One pool holding one replica cannot cover its own loss: on-demand is cheaper."""
+    split = plan_split(_request(rates=(0.01,), obtainable=1), SplitSettings(spare_pools=1))
+    assert split.spot_replicas == 0
+    assert split.expected_hourly <= split.on_demand_only_hourly
+
+
+def test_fixed_total_keeps_the_floor_on_demand() -> None:
+    """6 replicas, floor 4, fixed total: 4 on-demand, 2 spot in two pools."""
+    split = plan_split(
+        _request(serving=6, after_pool_loss=4, floor=4, total_fixed=True), SplitSettings()
+    )
+    assert (split.on_demand, split.spot_replicas, split.worst_pool_loss) == (4, 2, 1)
