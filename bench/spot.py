@@ -21,7 +21,6 @@ import platform
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
 from itertools import product
 from pathlib import Path
 
@@ -40,6 +39,7 @@ from recommender.pricing.bundled import bundled_catalogues
 from recommender.pricing.pricebook import PriceBook
 from recommender.pricing.spot_advisor import parse_spot_advisor
 from recommender.spot.split import SplitSettings
+from recommender.spot.world import ReclaimPrior
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA = REPO_ROOT.parent / "shared" / "data" / "spot"
@@ -136,14 +136,18 @@ def policies_for(scenario: Scenario, prices: Prices, replicas: int) -> list[Poli
 
 
 SETTINGS_GRID = tuple(
-    SplitSettings(spare_pools=k, risk_hours=h) for k, h in product((1, 2), (0.5, 2.0, 8.0))
+    (SplitSettings(spare_pools=k, risk_hours=h, on_demand_share=f), ReclaimPrior(half_life_hours=t))
+    for k, h, f, t in product((1, 2), (0.5, 2.0), (0.0, 0.5), (None, 6.0))
 )
 QUICK_SETTINGS_GRID = SETTINGS_GRID[:2]
 
 
-def settings_name(settings: SplitSettings) -> str:
+def settings_name(settings: SplitSettings, prior: ReclaimPrior) -> str:
     """How one setting of our policy is named in the JSON."""
-    return f"slicewise(spare_pools={settings.spare_pools},risk_hours={settings.risk_hours})"
+    return (
+        f"slicewise(spare_pools={settings.spare_pools},risk_hours={settings.risk_hours},"
+        f"on_demand_share={settings.on_demand_share},half_life_hours={prior.half_life_hours})"
+    )
 
 
 def slicewise_grid(
@@ -158,9 +162,10 @@ def slicewise_grid(
             scenario.gap_seconds / 3600,
             warmup_seconds / 3600,
             settings=settings,
-            name=settings_name(settings),
+            prior=prior,
+            name=settings_name(settings, prior),
         )
-        for settings in (QUICK_SETTINGS_GRID if quick else SETTINGS_GRID)
+        for settings, prior in (QUICK_SETTINGS_GRID if quick else SETTINGS_GRID)
     ]
 
 
@@ -293,7 +298,7 @@ def run(
         "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
         "parameters": {
             "SpotHedge": "N_extra=1, base on-demand 0, dynamic on-demand fallback",
-            "slicewise_grid": [asdict(g) for g in SETTINGS_GRID],
+            "slicewise_grid": [settings_name(s, p) for s, p in SETTINGS_GRID],
             "slicewise_chosen_on_all": choose_setting(ours_runs, names),
             "slicewise": "per scenario, the setting chosen on the other scenarios",
             "instance_types": RESOURCE_TYPES,

@@ -92,6 +92,8 @@ class PatchScheduling(WireModel):
         Annotated[list[dict[str, JsonValue]], Field(max_length=16)] | None
     ) = None
     node_selector: Labels | None = None
+    template_labels: Labels | None = None
+    """Labels added to the pod template (others kept): a plan's spreads count only its pods."""
     precondition: Precondition = Field(default_factory=Precondition)
 
 

@@ -101,14 +101,27 @@ def plan_patch_scheduling(action: PatchScheduling, live: JsonObject) -> PlannedC
     if action.node_selector is not None:
         current_selector = pod_spec.get("nodeSelector") or {}
         spec_patch["nodeSelector"] = merge_diff(current_selector, action.node_selector)
-    if not spec_patch:
+    if not spec_patch and not action.template_labels:
         raise ActionError("the scheduling change sets no field")
+    patch = _template_patch(spec_patch)
+    undo = _template_patch(invert_merge_patch(pod_spec, spec_patch))
+    if action.template_labels:
+        labels = _template_labels(live)
+        added: JsonObject = {"labels": dict(action.template_labels)}
+        patch["spec"]["template"]["metadata"] = added
+        undo["spec"]["template"]["metadata"] = invert_merge_patch({"labels": labels}, added)
     return PlannedChange(
         ref=_ref(action.target.kind, action.target.namespace, action.target.name),
         style=PatchStyle.MERGE,
-        patch=_template_patch(spec_patch),
-        undo=_template_patch(invert_merge_patch(pod_spec, spec_patch)),
+        patch=patch,
+        undo=undo,
     )
+
+
+def _template_labels(live: JsonObject) -> JsonObject:
+    metadata = ((live.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    return dict(labels) if isinstance(labels, dict) else {}
 
 
 def plan_scale(action: Scale, live: JsonObject) -> PlannedChange:

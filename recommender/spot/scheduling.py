@@ -8,6 +8,7 @@ uses the API's camelCase field names.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 
 from pydantic import JsonValue
@@ -25,14 +26,24 @@ from recommender.spot.placement import SpotPlacement
 from recommender.spot.policy import SpotPolicy
 from recommender.spot.pools import ON_DEMAND
 
+PLAN_LABEL = "slicewise.io/spot-plan"
+"""Template label naming the placement; the spreads count only pods carrying it, so the pods
+of the template being replaced do not tilt where the rollout's new pods go."""
 SPOT_PREFERENCE_WEIGHT = 100
 POOL_PREFERENCE_WEIGHT = 50
 _OWN_KEYS = frozenset({LABEL_CAPACITY, LABEL_INSTANCE_TYPE, LABEL_ZONE})
 
 
-def _selector(workload: Workload) -> dict[str, JsonValue]:
+def plan_label_value(placement: SpotPlacement) -> str:
+    """A short name of the split: replicas, on-demand floor and the pools used."""
+    pools = ",".join(f"{p.instance_type}/{p.zone}={n}" for p, n in placement.spot_by_pool.items())
+    text = f"{placement.replicas}/{placement.on_demand_replicas}/{pools}"
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _selector(workload: Workload, placement: SpotPlacement) -> dict[str, JsonValue]:
     labels: Mapping[str, str] = workload.selector or workload.template_labels
-    return {"matchLabels": dict(labels)}
+    return {"matchLabels": {**labels, PLAN_LABEL: plan_label_value(placement)}}
 
 
 def _mentions_own_key(preference: JsonValue) -> bool:
@@ -85,23 +96,31 @@ def node_affinity(workload: Workload, placement: SpotPlacement) -> dict[str, Jso
 
 
 def topology_spread(workload: Workload, placement: SpotPlacement) -> list[dict[str, JsonValue]]:
-    """The template's spread constraints on other keys plus the placement's three."""
+    """The template's spread constraints on other keys plus the placement's.
+
+    With the floor above half, on-demand is preferred and only the hard capacity spread is
+    added: soft zone and instance-type spreads count on-demand and spot pods alike, and their
+    scores would pull pods off on-demand below the floor.
+    """
     kept = [
         dict(c)
         for c in workload.template.topology_spread_constraints
         if c.get("topologyKey") not in _OWN_KEYS
     ]
-    selector = _selector(workload)
-    spreads: list[dict[str, JsonValue]] = [
-        {
-            "maxSkew": 1,
-            "topologyKey": LABEL_ZONE,
-            "whenUnsatisfiable": (
-                "DoNotSchedule" if placement.zone_spread_required else "ScheduleAnyway"
-            ),
-            "labelSelector": selector,
-        }
-    ]
+    selector = _selector(workload, placement)
+    soft = not placement.prefer_on_demand
+    spreads: list[dict[str, JsonValue]] = []
+    if soft:
+        spreads.append(
+            {
+                "maxSkew": 1,
+                "topologyKey": LABEL_ZONE,
+                "whenUnsatisfiable": (
+                    "DoNotSchedule" if placement.zone_spread_required else "ScheduleAnyway"
+                ),
+                "labelSelector": selector,
+            }
+        )
     if placement.capacity_max_skew is not None:
         spreads.append(
             {
@@ -111,14 +130,15 @@ def topology_spread(workload: Workload, placement: SpotPlacement) -> list[dict[s
                 "labelSelector": selector,
             }
         )
-    spreads.append(
-        {
-            "maxSkew": 1,
-            "topologyKey": LABEL_INSTANCE_TYPE,
-            "whenUnsatisfiable": "ScheduleAnyway",
-            "labelSelector": selector,
-        }
-    )
+    if soft:
+        spreads.append(
+            {
+                "maxSkew": 1,
+                "topologyKey": LABEL_INSTANCE_TYPE,
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": selector,
+            }
+        )
     return kept + spreads
 
 
@@ -162,6 +182,7 @@ def placement_change_set(
             node_affinity=node_affinity(workload, placement),
             tolerations=tolerations,
             topology_spread_constraints=topology_spread(workload, placement),
+            template_labels={PLAN_LABEL: plan_label_value(placement)},
             precondition=Precondition(resource_version=workload.resource_version or None),
         )
     )

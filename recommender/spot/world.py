@@ -15,7 +15,8 @@ sets it (`request_for_trace`):
   surge on notice, which covers the notice itself) / 0: availability is measured, not promised;
 * `total_fixed`: True, spot and on-demand share `spec.replicas` / False, spot may over-provision;
 * `reclaims_per_hour`: the Spot Advisor's interruption bucket read as its upper bound per month
-  / reclaims seen in the zone per replica-hour, shrunk towards a prior;
+  / reclaims seen in the zone per replica-hour, shrunk towards a prior, older evidence fading
+  with a half-life;
 * `obtainable`: unknown (None), node groups grow on demand / what launches found this tick: a
   failed launch caps the zone at what runs there;
 * `warmup_hours`: the workload's observed start-up (or minReadySeconds) / the bench's warm-up;
@@ -87,16 +88,26 @@ def request_for_cluster(
 class ZoneRecord:
     """What a replay has seen of one zone: reclaims over replica-hours of exposure."""
 
-    reclaims: int = 0
+    reclaims: float = 0.0
     exposure_hours: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class ReclaimPrior:
-    """Belief about a zone never seen: `reclaims` over `hours` replica-hours."""
+    """Belief about a zone never seen: `reclaims` over `hours` replica-hours; and how fast
+    evidence ages (None: never), so that a zone that reclaimed lately weighs more."""
 
     reclaims: float = 1.0
     hours: float = 10.0
+    half_life_hours: float | None = None
+
+
+def aged(record: ZoneRecord, hours: float, prior: ReclaimPrior) -> ZoneRecord:
+    """`record` after `hours` more have passed."""
+    if prior.half_life_hours is None:
+        return record
+    keep = 0.5 ** (hours / prior.half_life_hours)
+    return ZoneRecord(record.reclaims * keep, record.exposure_hours * keep)
 
 
 def observed_rate(record: ZoneRecord, prior: ReclaimPrior) -> float:

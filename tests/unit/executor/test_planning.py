@@ -154,6 +154,23 @@ def test_patch_scheduling_sets_fields_exactly() -> None:
     assert restored == DEPLOYMENT
 
 
+def test_patch_scheduling_adds_template_labels_and_undo_removes_them() -> None:
+    """Template labels are merged in (others kept); the undo takes them out again."""
+    live = {**DEPLOYMENT, "spec": {**DEPLOYMENT["spec"]}}
+    live["spec"]["template"] = {
+        **DEPLOYMENT["spec"]["template"],
+        "metadata": {"labels": {"app": "web"}},
+    }
+    action = PatchScheduling(target=WEB, template_labels={"slicewise.io/spot-plan": "abc"})
+    change = plan_change(action, live)
+    patched = apply_merge_patch(live, change.patch)
+    assert patched["spec"]["template"]["metadata"]["labels"] == {
+        "app": "web",
+        "slicewise.io/spot-plan": "abc",
+    }
+    assert apply_merge_patch(patched, change.undo) == live
+
+
 def test_patch_scheduling_without_fields_fails() -> None:
     """A scheduling change that sets nothing is an error, not a silent no-op."""
     with pytest.raises(ActionError, match="sets no field"):

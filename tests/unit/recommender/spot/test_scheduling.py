@@ -11,7 +11,6 @@ from protocol.snapshot import (
     LABEL_CAPACITY,
     LABEL_INSTANCE_TYPE,
     LABEL_REGION,
-    LABEL_ZONE,
     Toleration,
 )
 from recommender.consolidation.inventory import Inventory
@@ -94,17 +93,21 @@ def test_existing_required_node_affinity_is_kept() -> None:
     assert affinity["requiredDuringSchedulingIgnoredDuringExecution"] == REQUIRED_ZONE
 
 
-def test_topology_spread_constraints_carry_required_keys() -> None:
-    """Zone (soft), capacity (hard, maxSkew 2 caps on-demand at 4) and instance type (soft)."""
+def test_floor_above_half_adds_only_the_hard_capacity_spread() -> None:
+    """Floor 4 of 6: capacity (hard, maxSkew 2); soft zone/type spreads would pull pods off."""
     constraints = _scheduling(_change_set()).topology_spread_constraints
     assert constraints is not None
     summary = [(c["topologyKey"], c["maxSkew"], c["whenUnsatisfiable"]) for c in constraints]
-    assert summary == [
-        (LABEL_ZONE, 1, "ScheduleAnyway"),
-        (LABEL_CAPACITY, 2, "DoNotSchedule"),
-        (LABEL_INSTANCE_TYPE, 1, "ScheduleAnyway"),
-    ]
-    assert all(c["labelSelector"] == {"matchLabels": {"app": "web"}} for c in constraints)
+    assert summary == [(LABEL_CAPACITY, 2, "DoNotSchedule")]
+
+
+def test_spreads_count_only_pods_of_the_plan() -> None:
+    """The spread selector adds the plan label the patch puts on the template."""
+    patch = _scheduling(_change_set())
+    assert patch.template_labels is not None
+    assert patch.topology_spread_constraints is not None
+    selector = patch.topology_spread_constraints[0]["labelSelector"]
+    assert selector == {"matchLabels": {"app": "web", **patch.template_labels}}
 
 
 def test_spot_taint_gets_a_matching_toleration() -> None:
