@@ -29,7 +29,7 @@ from recommender.spot.split import (
     on_demand_cover,
     plan_split,
 )
-from recommender.spot.world import ReclaimPrior, ZoneRecord, request_for_trace
+from recommender.spot.world import ReclaimPrior, ZoneRecord, aged, request_for_trace
 
 
 def _stop_surplus(fleet: Fleet, replicas: list[Replica], keep: int) -> None:
@@ -212,6 +212,9 @@ class Slicewise:
 
     def step(self, fleet: Fleet) -> None:
         """Plan, launch (re-planning when a zone refuses), stop surplus, cover with on-demand."""
+        self._records = {
+            key: aged(record, self.gap_hours, self.prior) for key, record in self._records.items()
+        }
         for replica in fleet.spot():
             key = self._key(replica.zone or 0)
             record = self._records.get(key, ZoneRecord())
@@ -224,8 +227,15 @@ class Slicewise:
                 break
             request = self._request(fleet, caps)
             split = plan_split(request, self.settings)
+        # Surplus spot that serves is kept until every planned replica serves too: stopping it
+        # first would leave a gap as long as the warm-up.
+        warming = any(r.ready_at > fleet.tick for r in fleet.spot())
         for zone in range(len(self.spot_prices)):
-            _stop_surplus(fleet, fleet.in_zone(zone), split.spot[self._key(zone)])
+            running = fleet.in_zone(zone)
+            keep = split.spot[self._key(zone)]
+            if warming:
+                keep = max(keep, fleet.ready(running))
+            _stop_surplus(fleet, running, keep)
         ready = [fleet.ready(fleet.in_zone(z)) for z in range(len(self.spot_prices))]
         needed = on_demand_cover(request, split, ready, self.settings)
         on_demand = fleet.on_demand()
