@@ -7,6 +7,14 @@ advisor (discount per region), for the instance type each trace's resource names
 cost relative to all on-demand, availability (share of time with at least R ready replicas),
 preemptions suffered; per scenario and pooled over all scenarios (weighted by time).
 
+Ours ("slicewise") is `recommender.spot.split.plan_split`, the function the live spot
+recommendations call, under each setting of `SETTINGS_GRID`. Settings are chosen
+leave-one-scenario-out: for each scenario, the cheapest setting reaching the target
+availability pooled over the other scenarios (held-in); the scenario itself is then scored with
+it (left-out). `policies.slicewise` pools those left-out runs; `leave_one_out` lists both
+figures per scenario, and `parameters.slicewise_chosen_on_all` the setting chosen on every
+scenario, which is the product's default.
+
 SpotHedge is also swept over N_extra (0-3) and base on-demand replicas (0-R); "SpotHedge at
 matched availability" is the cheapest of those reaching at least our availability.
 
@@ -305,6 +313,10 @@ def run(
             "default_instance_type": default_type,
         },
         "policies": policies,
+        "policies_per_setting": {
+            name: _pool([o for n in names for o in per_scenario_runs[n]])
+            for name, per_scenario_runs in ours_runs.items()
+        },
         "spothedge_grid": grid_pooled,
         "spothedge_matched": reference,
         "scenarios": per_scenario,

@@ -63,3 +63,25 @@ def test_spothedge_cost_on_steady_capacity_matches_hand_computation(traces: Path
     expected = (2 * 3.06 + 100 * spot_hourly) / (2 * 3.06 * 100)
     assert policies["SpotHedge"]["cost_relative"] == pytest.approx(expected)  # type: ignore[index]
     assert policies["SpotHedge"]["availability"] == 1.0  # type: ignore[index]
+
+
+def test_every_scenario_is_scored_with_the_setting_chosen_on_the_others(traces: Path) -> None:
+    """The leave-one-out section names, per scenario, a setting and held-in/left-out figures."""
+    second = traces / "aws-other"
+    second.mkdir()
+    _trace(second / "us-east-1a_v100_1.json", [1, 0] * 50)
+    _trace(second / "us-east-1b_v100_1.json", [1] * 100)
+    result = spot.main(["--traces", str(traces)])
+    left_out = result["leave_one_out"]
+    assert isinstance(left_out, dict)
+    assert set(left_out) == {"aws-test/v100_1", "aws-other/v100_1"}
+    for figures in left_out.values():
+        assert figures["setting"] in result["policies_per_setting"]  # type: ignore[operator]
+        assert set(figures["held_in"]) >= {"cost_relative", "availability"}
+        assert set(figures["left_out"]) >= {"cost_relative", "availability"}
+
+
+def test_steady_calm_zones_cost_no_more_than_on_demand(traces: Path) -> None:
+    """Whatever setting is chosen, ours never pays more than always-on-demand here."""
+    policies = spot.main(["--traces", str(traces)])["policies"]
+    assert policies["slicewise"]["cost_relative"] <= 1.0  # type: ignore[index]
