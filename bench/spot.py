@@ -47,7 +47,7 @@ from recommender.pricing.bundled import bundled_catalogues
 from recommender.pricing.pricebook import PriceBook
 from recommender.pricing.spot_advisor import parse_spot_advisor
 from recommender.spot.split import SplitSettings
-from recommender.spot.world import ReclaimPrior
+from recommender.spot.world import TraceAssumptions
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA = REPO_ROOT.parent / "shared" / "data" / "spot"
@@ -144,17 +144,20 @@ def policies_for(scenario: Scenario, prices: Prices, replicas: int) -> list[Poli
 
 
 SETTINGS_GRID = tuple(
-    (SplitSettings(spare_pools=k, risk_hours=h, on_demand_share=f), ReclaimPrior(half_life_hours=t))
-    for k, h, f, t in product((1, 2), (0.5, 2.0), (0.0, 0.5), (None, 6.0))
+    (
+        SplitSettings(spare_pools=k, risk_hours=h),
+        TraceAssumptions(cooldown_hours=c, on_demand_share=f),
+    )
+    for k, h, f, c in product((1, 2), (0.5, 2.0), (0.0, 0.5, 0.75), (0.0, 3.0))
 )
 QUICK_SETTINGS_GRID = SETTINGS_GRID[:2]
 
 
-def settings_name(settings: SplitSettings, prior: ReclaimPrior) -> str:
+def settings_name(settings: SplitSettings, prior: TraceAssumptions) -> str:
     """How one setting of our policy is named in the JSON."""
     return (
         f"slicewise(spare_pools={settings.spare_pools},risk_hours={settings.risk_hours},"
-        f"on_demand_share={settings.on_demand_share},half_life_hours={prior.half_life_hours})"
+        f"on_demand_share={prior.on_demand_share},cooldown_hours={prior.cooldown_hours})"
     )
 
 
@@ -170,7 +173,7 @@ def slicewise_grid(
             scenario.gap_seconds / 3600,
             warmup_seconds / 3600,
             settings=settings,
-            prior=prior,
+            assumptions=prior,
             name=settings_name(settings, prior),
         )
         for settings, prior in (QUICK_SETTINGS_GRID if quick else SETTINGS_GRID)

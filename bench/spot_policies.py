@@ -29,7 +29,7 @@ from recommender.spot.split import (
     on_demand_cover,
     plan_split,
 )
-from recommender.spot.world import ReclaimPrior, ZoneRecord, aged, request_for_trace
+from recommender.spot.world import TraceAssumptions, ZoneRecord, aged, request_for_trace
 
 
 def _stop_surplus(fleet: Fleet, replicas: list[Replica], keep: int) -> None:
@@ -174,17 +174,19 @@ class Slicewise:
     gap_hours: float
     warmup_hours: float
     settings: SplitSettings = field(default_factory=SplitSettings)
-    prior: ReclaimPrior = field(default_factory=ReclaimPrior)
+    assumptions: TraceAssumptions = field(default_factory=TraceAssumptions)
     name: str = "slicewise"
     _records: dict[str, ZoneRecord] = field(default_factory=dict)
+    _reclaimed_at: dict[str, int] = field(default_factory=dict)
 
     def _key(self, zone: int) -> str:
         return str(zone)
 
-    def preempted(self, zone: int, fleet: Fleet) -> None:  # noqa: ARG002 - the Policy protocol's signature
+    def preempted(self, zone: int, fleet: Fleet) -> None:
         """Count the reclaim against its zone."""
         record = self._records.get(self._key(zone), ZoneRecord())
         self._records[self._key(zone)] = ZoneRecord(record.reclaims + 1, record.exposure_hours)
+        self._reclaimed_at[self._key(zone)] = fleet.tick
 
     def _request(self, fleet: Fleet, caps: dict[str, int]) -> SplitRequest:
         zones = range(len(self.spot_prices))
@@ -193,11 +195,16 @@ class Slicewise:
             zones=[self._key(z) for z in zones],
             spot_hourly=self.spot_prices,
             records=self._records,
-            prior=self.prior,
+            prior=self.assumptions,
             caps=caps,
             running={self._key(z): len(fleet.in_zone(z)) for z in zones},
             on_demand_hourly=self.on_demand_price,
             warmup_hours=self.warmup_hours,
+            cooling=frozenset(
+                key
+                for key, tick in self._reclaimed_at.items()
+                if (fleet.tick - tick) * self.gap_hours < self.assumptions.cooldown_hours
+            ),
         )
 
     def _launch(self, fleet: Fleet, split: SpotSplit, caps: dict[str, int]) -> bool:
@@ -213,7 +220,8 @@ class Slicewise:
     def step(self, fleet: Fleet) -> None:
         """Plan, launch (re-planning when a zone refuses), stop surplus, cover with on-demand."""
         self._records = {
-            key: aged(record, self.gap_hours, self.prior) for key, record in self._records.items()
+            key: aged(record, self.gap_hours, self.assumptions)
+            for key, record in self._records.items()
         }
         for replica in fleet.spot():
             key = self._key(replica.zone or 0)
@@ -227,19 +235,20 @@ class Slicewise:
                 break
             request = self._request(fleet, caps)
             split = plan_split(request, self.settings)
-        # Surplus spot that serves is kept until every planned replica serves too: stopping it
-        # first would leave a gap as long as the warm-up.
-        warming = any(r.ready_at > fleet.tick for r in fleet.spot())
-        for zone in range(len(self.spot_prices)):
-            running = fleet.in_zone(zone)
-            keep = split.spot[self._key(zone)]
-            if warming:
-                keep = max(keep, fleet.ready(running))
-            _stop_surplus(fleet, running, keep)
-        ready = [fleet.ready(fleet.in_zone(z)) for z in range(len(self.spot_prices))]
+        planned = [self._key(z) for z in range(len(self.spot_prices))]
+        ready = [
+            min(fleet.ready(fleet.in_zone(z)), split.spot[key]) for z, key in enumerate(planned)
+        ]
         needed = on_demand_cover(request, split, ready, self.settings)
         on_demand = fleet.on_demand()
         for _ in range(needed - len(on_demand)):
             fleet.launch_on_demand()
         if len(on_demand) > needed:
             _stop_surplus(fleet, on_demand, needed)
+        # Surplus spot that serves is kept while any replica warms up: stopping it first would
+        # leave a gap as long as the warm-up.
+        warming = any(r.ready_at > fleet.tick for r in fleet.replicas)
+        for zone, key in enumerate(planned):
+            running = fleet.in_zone(zone)
+            keep = max(split.spot[key], fleet.ready(running)) if warming else split.spot[key]
+            _stop_surplus(fleet, running, keep)

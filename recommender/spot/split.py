@@ -8,8 +8,7 @@ A split must keep three promises:
 
 * `serving` replicas run while nothing is lost;
 * `after_pool_loss` replicas stay up when the `spare_pools` largest pools are lost at once;
-* `after_all_spot_loss` replicas stay up when every spot pool is lost (the on-demand floor,
-  never below the settings' `on_demand_share` of `serving`).
+* `after_all_spot_loss` replicas stay up when every spot pool is lost (the on-demand floor).
 
 Each spot replica-hour is priced at what it is expected to cost: its spot price plus its pool's
 reclaim rate times what a reclaim costs (on-demand cover for the warm-up, plus a risk allowance).
@@ -22,7 +21,6 @@ expected cost, fallbacks included, exceeds always-on-demand.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -68,14 +66,6 @@ class SplitSettings:
     """Pools whose simultaneous loss `after_pool_loss` must survive."""
     risk_hours: float = 0.5
     """On-demand hours charged per reclaim on top of the warm-up, for the risk it brings."""
-    on_demand_share: float = 0.0
-    """Share of `serving` kept on on-demand at least, whatever `after_all_spot_loss` says."""
-
-
-def floor_of(request: SplitRequest, settings: SplitSettings) -> int:
-    """On-demand replicas kept whatever happens to spot."""
-    share = math.ceil(settings.on_demand_share * request.serving - COST_TOLERANCE)
-    return min(max(request.after_all_spot_loss, share), request.serving)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +138,6 @@ def _next_pool(
 
 def plan_split(request: SplitRequest, settings: SplitSettings) -> SpotSplit:
     """The cheapest split in expectation that keeps the request's promises."""
-    request = replace(request, after_all_spot_loss=floor_of(request, settings))
     od = request.on_demand_hourly
     usable = [
         (pool, cost)
@@ -191,7 +180,7 @@ def on_demand_cover(
     `ready_spot` counts the serving spot replicas per pool; the promises are kept with those.
     """
     needed = on_demand_for(
-        replace(request, after_all_spot_loss=floor_of(request, settings), total_fixed=False),
+        replace(request, total_fixed=False),
         list(ready_spot),
         settings.spare_pools,
     )
