@@ -87,7 +87,22 @@ def make_fleet(cluster: Client) -> Fleet:
         zone: (make_node(cluster, pool, labels("spot", zone, "m5.xlarge"), [SPOT_TAINT]),)
         for zone in ZONES
     }
-    return Fleet(pool, on_demand, spot)
+    fleet = Fleet(pool, on_demand, spot)
+    names = {*on_demand, *fleet.spot_nodes}
+    wait_for(lambda: names <= ready_nodes(cluster), "the fleet's nodes Ready")
+    return fleet
+
+
+def ready_nodes(cluster: Client) -> set[str]:
+    """Names of the Nodes whose Ready condition is True."""
+    return {
+        n.metadata.name
+        for n in cluster.list(Node)
+        if n.metadata is not None
+        and n.metadata.name is not None
+        and n.status is not None
+        and any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])
+    }
 
 
 def _template(app: str, pool: str, annotations: Mapping[str, str]) -> PodTemplateSpec:
