@@ -9,11 +9,12 @@ preemptions suffered; per scenario and pooled over all scenarios (weighted by ti
 
 Ours ("slicewise") is `recommender.spot.split.plan_split`, the function the live spot
 recommendations call, under each setting of `SETTINGS_GRID`. Settings are chosen
-leave-one-scenario-out: for each scenario, the cheapest setting reaching the target
-availability pooled over the other scenarios (held-in); the scenario itself is then scored with
-it (left-out). `policies.slicewise` pools those left-out runs; `leave_one_out` lists both
-figures per scenario, and `parameters.slicewise_chosen_on_all` the setting chosen on every
-scenario, which is the product's default.
+leave-one-scenario-out: for each scenario, the cheapest setting (pooled over the other
+scenarios, the held-in ones) that reaches the target availability on every held-in scenario;
+the scenario itself is then scored with it (left-out). `policies.slicewise` pools those
+left-out runs; `leave_one_out` lists both figures per scenario, and
+`parameters.slicewise_chosen_on_all` the setting chosen on every scenario (the split settings of
+which are the product's defaults).
 
 SpotHedge is also swept over N_extra (0-3) and base on-demand replicas (0-R); "SpotHedge at
 matched availability" is the cheapest of those reaching at least our availability.
@@ -183,15 +184,20 @@ def slicewise_grid(
 def choose_setting(
     runs: dict[str, dict[str, list[tuple[Outcome, float]]]], scenarios: Sequence[str]
 ) -> str:
-    """The cheapest setting reaching the target pooled over `scenarios`, else the most available."""
+    """The cheapest setting (pooled over `scenarios`) reaching the target on each of them;
+    when none does, the one whose worst scenario is the most available."""
     pooled = {
         name: _pool([o for s in scenarios for o in per_scenario[s]])
         for name, per_scenario in runs.items()
     }
-    reaching = [n for n, f in pooled.items() if float(f["availability"]) >= TARGET_AVAILABILITY]
+    worst = {
+        name: min(float(_pool(per_scenario[s])["availability"]) for s in scenarios)
+        for name, per_scenario in runs.items()
+    }
+    reaching = [n for n in runs if worst[n] >= TARGET_AVAILABILITY]
     if reaching:
         return min(reaching, key=lambda n: (float(pooled[n]["cost_relative"]), n))
-    return max(pooled, key=lambda n: (float(pooled[n]["availability"]), n))
+    return max(runs, key=lambda n: (worst[n], -float(pooled[n]["cost_relative"]), n))
 
 
 def spothedge_grid(replicas: int, prices: Prices, *, quick: bool) -> list[SpotHedge]:
