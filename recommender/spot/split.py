@@ -60,11 +60,12 @@ class SplitRequest:
 
 @dataclass(frozen=True, slots=True)
 class SplitSettings:
-    """Allowances of the policy, chosen leave-one-trace-out by `bench.spot`."""
+    """Allowances of the policy; the defaults are `bench.spot`'s choice on every multi-zone
+    scenario (`parameters.slicewise_chosen_on_all`)."""
 
     spare_pools: int = 1
     """Pools whose simultaneous loss `after_pool_loss` must survive."""
-    risk_hours: float = 0.5
+    risk_hours: float = 2.0
     """On-demand hours charged per reclaim on top of the warm-up, for the risk it brings."""
 
 
