@@ -11,9 +11,10 @@ turns the answer into what the unchanged kube-scheduler can enforce.
   spot at N - D; above half, on-demand is preferred and maxSkew = 2D - N caps on-demand at D, so
   spot receives exactly the rest.
 * One replica: on-demand unless the owner opts in with `slicewise.io/spot: allow`; then it runs
-  on spot with a PDB of minAvailable 1, so an evacuation scales it to two on on-demand, waits
-  for the new pod to be Ready and only then drains (the surge on notice). The split prices the
-  reclaims with that surge's warm-up.
+  on spot with a PDB of minAvailable 1, so an evacuation scales it to two, waits for the new
+  pod to be Ready and only then drains (the surge on notice). A capacity spread of maxSkew 1
+  sends that second pod to on-demand: a second spot pod would make the skew 2. The split
+  prices the reclaims with that surge's warm-up.
 * StatefulSets: a pod template cannot place single ordinals, so a StatefulSet gets the same
   count-based floor: the PDB keeps M pods available and the capacity spread keeps D pods, of
   whichever ordinals the scheduler placed first, on on-demand.
@@ -142,10 +143,10 @@ def plan_placement(
     split = plan_split(request, settings)
     if split.spot_replicas == 0:
         return PlacementRefusal.NOTHING_TO_MOVE
-    if split.on_demand > 0 and not capacity.on_demand_nodes:
+    if (split.on_demand > 0 or surge) and not capacity.on_demand_nodes:
         return PlacementRefusal.NO_ON_DEMAND_NODES
     by_pool = {pool: split.spot[_pool_key(pool)] for pool in priced if split.spot[_pool_key(pool)]}
-    skew, prefer_on_demand = floor_expression(replicas, split.on_demand)
+    skew, prefer_on_demand = (1, False) if surge else floor_expression(replicas, split.on_demand)
     return SpotPlacement(
         workload=readiness.workload,
         replicas=replicas,

@@ -9,7 +9,7 @@ from lightkube.resources.core_v1 import Namespace
 
 from protocol.changes import ApplyPdb
 from protocol.snapshot import ANNOTATION_SPOT_OPT
-from tests.integration.kube.shapes import make_namespace, wait_for
+from tests.integration.kube.shapes import make_namespace, node_of, wait_for
 from tests.integration.kube.spot_plan import (
     apply_plan,
     busiest_pool,
@@ -69,7 +69,8 @@ def _interrupt_single_replica(cluster: Client, kind: str) -> None:
         created = [a for a in rec.change_set.actions if isinstance(a, ApplyPdb)]
         assert [a.min_available for a in created] == [1]
         apply_plan(cluster, namespace, kind, app, rec.change_set)
-        assert len(on_spot(live_pods(cluster, namespace, app), fleet)) == 1
+        on_spot_now = on_spot(live_pods(cluster, namespace, app), fleet)
+        assert len(on_spot_now) == 1
         noticed = busiest_pool(cluster, namespace, app, fleet)
         with watching(cluster, namespace, app, 1) as watch:
             watch.arm()
@@ -77,6 +78,14 @@ def _interrupt_single_replica(cluster: Client, kind: str) -> None:
             # The surge on notice: a second replica, Ready before the drain begins.
             scale(cluster, namespace, kind, app, 2)
             wait_for(lambda: settled(cluster, namespace, kind, app, 2), "the surge replica Ready")
+            first = {p.metadata.name for p in on_spot_now if p.metadata}
+            surge = {
+                node_of(p)
+                for p in live_pods(cluster, namespace, app)
+                if p.metadata and p.metadata.name not in first
+            }
+            assert surge, "no surge replica"
+            assert surge <= set(fleet.on_demand), "the surge replica is not on on-demand"
             drain(cluster, namespace, app, noticed)
             delete_nodes(cluster, namespace, noticed)
             wait_for(lambda: settled(cluster, namespace, kind, app, 2), "two replicas again")
@@ -100,7 +109,8 @@ def test_statefulset_of_three_keeps_its_pdb_through_the_busiest_pools_reclaim(
 
 
 def test_single_replica_deployment_is_never_down_through_its_surge(cluster: Client) -> None:
-    """One annotated replica: the surge is Ready before the drain, so one is always Ready."""
+    """One annotated replica: the surge, on on-demand, is Ready before the drain, so one is
+    always Ready."""
     _interrupt_single_replica(cluster, "Deployment")
 
 

@@ -90,6 +90,7 @@ def test_single_replica_goes_to_spot_with_a_surge_pdb() -> None:
     assert (placement.on_demand_replicas, placement.spot_replicas) == (0, 1)
     assert placement.surge_on_notice
     assert placement.pdb_min_available == 1
+    assert (placement.capacity_max_skew, placement.prefer_on_demand) == (1, False)
 
 
 def test_spot_not_cheaper_in_expectation_moves_nothing() -> None:
