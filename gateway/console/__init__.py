@@ -12,10 +12,17 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from auth.outbound_urls import OutboundUrlPolicy
-from gateway.console.api import decide, export_routes, policy_routes, read
+from gateway.console.api import cost_routes, decide, export_routes, policy_routes, read
 from gateway.console.context import STATIC, Console, build_templates
 from gateway.console.instruction_issue import InstructionIssuer
-from gateway.console.pages import activity, overview, policy_page, recommendations, signin
+from gateway.console.pages import (
+    activity,
+    cost_page,
+    overview,
+    policy_page,
+    recommendations,
+    signin,
+)
 from gateway.console.pages.render import render
 from gateway.console.pages.session import (
     CsrfFailedError,
@@ -57,6 +64,8 @@ def include_console(
         activity.router,
         policy_routes.router,
         policy_page.router,
+        cost_routes.router,
+        cost_page.router,
     ):
         app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")

@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from gateway.console.charts import Series, time_chart
 from gateway.console.context import ConsoleDep
+from gateway.console.cost_report import measured_spend_points
 from gateway.console.pages.pager import pager
 from gateway.console.pages.render import render
 from gateway.console.pages.session import PageUser
@@ -82,6 +83,7 @@ async def overview(
         approvals = await history.approvals(until=now)
         applications = await history.applications(until=now)
         costs = await history.costs(since=now - HISTORY, until=now)
+        costs += await measured_spend_points(db, tenant_id, start=now - HISTORY, end=now)
     points = savings_series(approvals, applications, costs, start=now - HISTORY, end=now)
     latest = points[-1]
     savings_chart, spend_chart = _charts(points)
