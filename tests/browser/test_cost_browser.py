@@ -1,0 +1,91 @@
+"""The cost page in a real browser: bars, a sortable table, spend over time, GPU nodes, CSV."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from playwright.async_api import BrowserContext, ConsoleMessage, Page, expect
+
+from store.database import Database
+from store.repositories.clusters import ClusterRepository
+from tests.integration.console.cost_seed import GPU_NODE, fold_cost_hours
+from tests.integration.console.seed import PASSWORD, SeededTenant
+from tests.integration.gateway.harness import RunningGateway
+
+pytestmark = pytest.mark.browser
+
+
+async def _sign_in(context: BrowserContext, gateway: RunningGateway, email: str) -> Page:
+    page = await context.new_page()
+    await page.goto(f"{gateway.url}/console/signin")
+    await page.get_by_label("E-mail address").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(f"{gateway.url}/console")
+    return page
+
+
+async def test_cost_page_breaks_spend_down_and_downloads_csv(
+    context: BrowserContext,
+    console_gateway: RunningGateway,
+    database: Database,
+    seeded: SeededTenant,
+    screenshots: Path,
+) -> None:
+    """Bars and rows per namespace, sorting by GPU, the GPU node's use, the spend line, the CSV."""
+    async with database.tenant(seeded.tenant_id) as session:
+        cluster = await ClusterRepository(session, seeded.tenant_id).create(
+            f"gpu-cost-{seeded.tenant_id.hex[:6]}", provider="aws", region="eu-west-1"
+        )
+    await fold_cost_hours(database, seeded.tenant_id, cluster.id, now=datetime.now(UTC), hours=6)
+    page = await _sign_in(context, console_gateway, seeded.users["viewer"])
+    errors: list[str] = []
+
+    def record(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    page.on("console", record)
+    await page.get_by_role("link", name="Cost", exact=True).click()
+    await expect(page).to_have_url(f"{console_gateway.url}/console/cost")
+    await expect(page.locator("[data-chart=cost-bars] rect.bar")).to_have_count(3)
+    await expect(page.locator("[data-chart=gpu-duty] rect.bar")).to_have_count(1)
+    rows = page.locator("table[data-table=cost] tbody tr")
+    await expect(rows).to_have_count(3)
+    await expect(page.locator("svg.chart-time polyline")).to_have_count(1)
+    gpu_row = page.locator("table[data-table=gpu-nodes] tbody tr", has_text=GPU_NODE)
+    await expect(gpu_row).to_contain_text("p4de.24xlarge")
+    await expect(gpu_row).to_contain_text("1.50")
+    await page.screenshot(path=screenshots / "cost.png", full_page=True)
+
+    await page.get_by_role("link", name="GPU (held)").click()
+    await expect(page).to_have_url(re.compile(r"sort=gpu&order=desc"))
+    await expect(rows.first.locator("td").first).to_have_text("ml")
+    await page.get_by_role("link", name="GPU (held)").click()
+    await expect(page).to_have_url(re.compile(r"sort=gpu&order=asc"))
+    await expect(rows.first.locator("td").first).to_have_text("shop")
+
+    async with page.expect_download() as download_info:
+        await page.locator("[data-download=cost-csv]").click()
+    download = await download_info.value
+    saved = await download.path()
+    text = await asyncio.to_thread(Path(saved).read_text, encoding="utf-8")
+    table = list(csv.reader(io.StringIO(text)))
+    assert table[0][0] == "namespace"
+    assert {row[0] for row in table[1:]} == {"ml", "batch", "shop"}
+
+    await page.locator("select[name=group_by]").select_option("workload")
+    await expect(page).to_have_url(re.compile(r"group_by=workload"))
+    await expect(rows.first.locator("td").first).to_have_text(
+        re.compile(
+            r"^(ml/Deployment/llm-inference|batch/Deployment/embedder|shop/Deployment/checkout)$"
+        )
+    )
+    await page.screenshot(path=screenshots / "cost-by-workload.png", full_page=True)
+    assert errors == []
