@@ -40,6 +40,7 @@ TENANT_OWNED_TABLES = (
     "cluster_costs",
     "cost_allocations",
     "cost_node_hours",
+    "saving_groups",
 )
 """Tables whose rows carry a `tenant_id` and are guarded by the tenant isolation policy."""
 
@@ -306,6 +307,20 @@ class CostNodeHourRow(Base):
     gpu_duty_seconds: Mapped[float] = _usd()
     """Duty cycle times the seconds it was sampled over."""
     duty_sampled_seconds: Mapped[float] = _usd()
+
+
+class SavingGroupRow(Base):
+    """Which group of alternatives an open recommendation (by fingerprint) belongs to."""
+
+    __tablename__ = "saving_groups"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    cluster_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True
+    )
+    fingerprint: Mapped[str] = mapped_column(String(512), primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(640))
 
 
 class AuditEntry(Base):

@@ -74,7 +74,7 @@ async def list_recommendations(
     status: StatusFilter | None = None,
     min_saving: Annotated[float | None, Query(ge=0, le=1e9)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    sort: RecommendationSort = RecommendationSort.SAVING_DESC,
+    sort: RecommendationSort = RecommendationSort.EXPECTED_DESC,
     page: PageNumber = 1,
     size: PageSize = 50,
 ) -> RecommendationPage:

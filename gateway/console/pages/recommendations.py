@@ -64,7 +64,7 @@ def _filter(
         status=status if status in STATUSES else None,
         min_saving_usd=saving,
         search=(q or "").strip()[:200] or None,
-        sort=RecommendationSort(sort) if sort in SORTS else RecommendationSort.SAVING_DESC,
+        sort=RecommendationSort(sort) if sort in SORTS else RecommendationSort.EXPECTED_DESC,
     )
 
 

@@ -1,6 +1,6 @@
-"""Hourly cost rollups: what each container and each node cost per clock hour, per tenant.
+"""Hourly cost rollups (what each container and node cost per clock hour) and saving groups.
 
-Both tables are tenant-owned and guarded by the same row-level security policy as the others.
+All three tables are tenant-owned and guarded by the same row-level security policy as the others.
 
 Revision ID: 0006
 Revises: 0004
@@ -20,7 +20,8 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-TABLES = ("cost_allocations", "cost_node_hours")
+TABLES = ("cost_allocations", "cost_node_hours", "saving_groups")
+INDEXED = ("cost_allocations", "cost_node_hours")
 
 
 def _usd(name: str) -> sa.Column[float]:
@@ -44,7 +45,7 @@ def _foreign_keys() -> list[sa.ForeignKeyConstraint]:
 
 
 def upgrade(app_role: str) -> None:
-    """Create both rollup tables with their indexes, grants and tenant isolation policy."""
+    """Create the tables with their indexes, grants and tenant isolation policy."""
     op.create_table(
         "cost_allocations",
         *_key(),
@@ -81,8 +82,18 @@ def upgrade(app_role: str) -> None:
         *_foreign_keys(),
         sa.PrimaryKeyConstraint("tenant_id", "cluster_id", "hour", "node"),
     )
-    for table in TABLES:
+    op.create_table(
+        "saving_groups",
+        sa.Column("tenant_id", sa.UUID(), nullable=False),
+        sa.Column("cluster_id", sa.UUID(), nullable=False),
+        sa.Column("fingerprint", sa.String(512), nullable=False),
+        sa.Column("group_key", sa.String(640), nullable=False),
+        *_foreign_keys(),
+        sa.PrimaryKeyConstraint("tenant_id", "cluster_id", "fingerprint"),
+    )
+    for table in INDEXED:
         op.create_index(f"ix_{table}_cluster_hour", table, ["cluster_id", "hour"])
+    for table in TABLES:
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
         op.execute(
@@ -94,8 +105,9 @@ def upgrade(app_role: str) -> None:
 
 
 def downgrade(app_role: str) -> None:
-    """Drop both rollup tables (their policies and grants go with them)."""
+    """Drop the tables (their policies and grants go with them)."""
     del app_role
-    for table in TABLES:
+    for table in INDEXED:
         op.drop_index(f"ix_{table}_cluster_hour", table_name=table)
+    for table in TABLES:
         op.drop_table(table)
