@@ -41,6 +41,7 @@ TENANT_OWNED_TABLES = (
     "cost_allocations",
     "cost_node_hours",
     "saving_groups",
+    "idle_gpu_episodes",
 )
 """Tables whose rows carry a `tenant_id` and are guarded by the tenant isolation policy."""
 
@@ -321,6 +322,30 @@ class SavingGroupRow(Base):
     )
     fingerprint: Mapped[str] = mapped_column(String(512), primary_key=True)
     group_key: Mapped[str] = mapped_column(String(640))
+
+
+class IdleGpuEpisodeRow(Base):
+    """A node whose GPUs stayed idle, and the delivery of its one notice."""
+
+    __tablename__ = "idle_gpu_episodes"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    cluster_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True
+    )
+    node: Mapped[str] = mapped_column(String(253), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(primary_key=True)
+    detected_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    mean_duty: Mapped[float] = mapped_column(Float)
+    gpus: Mapped[float] = mapped_column(Float)
+    cost_per_day_usd: Mapped[float] = mapped_column(Float)
+    holders: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    """Workloads holding the node's GPUs: namespace, workload, owner labels, GPU cost per day."""
+    delivered_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditEntry(Base):

@@ -14,9 +14,12 @@ from playwright.async_api import BrowserContext, ConsoleMessage, Page, expect
 
 from store.database import Database
 from store.repositories.clusters import ClusterRepository
+from store.repositories.tenants import TenantRepository
 from tests.integration.console.cost_seed import GPU_NODE, fold_cost_hours
 from tests.integration.console.seed import PASSWORD, SeededTenant
 from tests.integration.gateway.harness import RunningGateway
+from tests.integration.workers.test_idle_gpu_notices import LOOPBACK, receiving
+from workers.idle_gpu_notices import IdleGpuNotifier
 
 pytestmark = pytest.mark.browser
 
@@ -89,3 +92,30 @@ async def test_cost_page_breaks_spend_down_and_downloads_csv(
     )
     await page.screenshot(path=screenshots / "cost-by-workload.png", full_page=True)
     assert errors == []
+
+
+async def test_failed_idle_gpu_notice_is_visible(
+    context: BrowserContext,
+    console_gateway: RunningGateway,
+    database: Database,
+    seeded: SeededTenant,
+    screenshots: Path,
+) -> None:
+    """An idle node whose notice the webhook refused shows the failure on the cost page."""
+    async with database.tenant(seeded.tenant_id) as session:
+        cluster = await ClusterRepository(session, seeded.tenant_id).create(
+            f"idle-{seeded.tenant_id.hex[:6]}", provider="aws", region="eu-west-1"
+        )
+    now = datetime.now(UTC)
+    await fold_cost_hours(database, seeded.tenant_id, cluster.id, now=now, hours=4, duty=0.0)
+    with receiving() as receiver:
+        async with database.tenant(seeded.tenant_id) as session:
+            await TenantRepository(session).update_settings({"webhook_url": receiver.url})
+        receiver.status = 500
+        await IdleGpuNotifier(LOOPBACK).run(database, seeded.tenant_id, now=now)
+    page = await _sign_in(context, console_gateway, seeded.users["viewer"])
+    await page.goto(f"{console_gateway.url}/console/cost")
+    row = page.locator("table[data-table=idle-gpus] tbody tr", has_text=GPU_NODE)
+    await expect(row.locator("[data-notice=failed]")).to_contain_text("500")
+    await expect(row).to_contain_text("ml/Deployment/llm-inference")
+    await page.screenshot(path=screenshots / "cost-idle-gpus.png", full_page=True)

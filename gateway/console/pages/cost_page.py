@@ -32,6 +32,7 @@ from gateway.console.pages.session import PageUser
 from gateway.deps import WiringDep
 from store.repositories.console_queries import ConsoleQueries
 from store.repositories.cost_rollups import NodeGpuUse, SpendPoint
+from store.repositories.idle_gpu_episodes import IdleGpuEpisodeRepository
 
 router = APIRouter(include_in_schema=False)
 
@@ -122,6 +123,7 @@ async def cost(
         points = await spend_series(db, tenant_id, query)
         nodes = await node_gpu_use(db, tenant_id, query)
         clusters = await ConsoleQueries(db, tenant_id).cluster_names()
+        episodes = await IdleGpuEpisodeRepository(db, tenant_id).recent(20)
     top = report.groups if page == 1 else []
     bars = (
         bar_chart(
@@ -160,6 +162,7 @@ async def cost(
         gpu_chart=_gpu_chart(nodes),
         gpu_nodes=[n for n in nodes if n.gpus > 0],
         cpu_nodes=len([n for n in nodes if n.gpus == 0]),
+        episodes=episodes,
         sort_links={key: _sort_link(request, query, key) for key in SORT_KEYS},
         csv_url=f"/v1/console/cost.csv?{urlencode(csv_params)}",
         pager=pager(request, page=report.page, pages=report.pages, total=report.total_groups),

@@ -1,6 +1,6 @@
-"""Hourly cost rollups (what each container and node cost per clock hour) and saving groups.
+"""Hourly cost rollups, saving groups of alternatives and idle-GPU episodes, per tenant.
 
-All three tables are tenant-owned and guarded by the same row-level security policy as the others.
+All four tables are tenant-owned and guarded by the same row-level security policy as the others.
 
 Revision ID: 0006
 Revises: 0004
@@ -20,7 +20,7 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-TABLES = ("cost_allocations", "cost_node_hours", "saving_groups")
+TABLES = ("cost_allocations", "cost_node_hours", "saving_groups", "idle_gpu_episodes")
 INDEXED = ("cost_allocations", "cost_node_hours")
 
 
@@ -90,6 +90,24 @@ def upgrade(app_role: str) -> None:
         sa.Column("group_key", sa.String(640), nullable=False),
         *_foreign_keys(),
         sa.PrimaryKeyConstraint("tenant_id", "cluster_id", "fingerprint"),
+    )
+    op.create_table(
+        "idle_gpu_episodes",
+        sa.Column("tenant_id", sa.UUID(), nullable=False),
+        sa.Column("cluster_id", sa.UUID(), nullable=False),
+        sa.Column("node", sa.String(253), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("detected_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("mean_duty", sa.Float(), nullable=False),
+        sa.Column("gpus", sa.Float(), nullable=False),
+        sa.Column("cost_per_day_usd", sa.Float(), nullable=False),
+        sa.Column("holders", postgresql.JSONB(), server_default="[]", nullable=False),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        *_foreign_keys(),
+        sa.PrimaryKeyConstraint("tenant_id", "cluster_id", "node", "started_at"),
     )
     for table in INDEXED:
         op.create_index(f"ix_{table}_cluster_hour", table, ["cluster_id", "hour"])

@@ -109,8 +109,10 @@ def cost_pods() -> list[Pod]:
     ]
 
 
-def cost_snapshot(cluster_id: uuid.UUID, taken_at: datetime) -> ClusterSnapshot:
-    """The cluster at `taken_at` with the hour of samples before it."""
+def cost_snapshot(
+    cluster_id: uuid.UUID, taken_at: datetime, *, duty: float | None = None
+) -> ClusterSnapshot:
+    """The cluster at `taken_at` with the hour of samples before it (every GPU at `duty`)."""
     pods = cost_pods()
     times = [taken_at - STEP * k for k in range(11, -1, -1)]
     containers = [
@@ -134,7 +136,7 @@ def cost_snapshot(cluster_id: uuid.UUID, taken_at: datetime) -> ClusterSnapshot:
             pod=p.name,
             container="main",
             timestamp=at,
-            utilization=0.03 if p.namespace == "batch" else 0.4,
+            utilization=duty if duty is not None else (0.03 if p.namespace == "batch" else 0.4),
             memory_used_bytes=8 * GIB,
             memory_total_bytes=80 * GIB,
         )
@@ -154,7 +156,13 @@ def cost_snapshot(cluster_id: uuid.UUID, taken_at: datetime) -> ClusterSnapshot:
 
 
 async def fold_cost_hours(
-    database: Database, tenant_id: uuid.UUID, cluster_id: uuid.UUID, *, now: datetime, hours: int
+    database: Database,
+    tenant_id: uuid.UUID,
+    cluster_id: uuid.UUID,
+    *,
+    now: datetime,
+    hours: int,
+    duty: float | None = None,
 ) -> CostSeed:
     """Fold `hours` hourly snapshots ending at the last whole hour before `now`."""
     last = now.replace(minute=0, second=0, microsecond=0)
@@ -162,7 +170,7 @@ async def fold_cost_hours(
     folded = []
     for k in range(hours, 0, -1):
         taken_at = last - timedelta(hours=k - 1)
-        snapshot = cost_snapshot(cluster_id, taken_at)
+        snapshot = cost_snapshot(cluster_id, taken_at, duty=duty)
         await ingest.apply(
             SnapshotMessage(tenant_id=tenant_id, received_at=taken_at, snapshot=snapshot)
         )
