@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ T0 = datetime(2026, 12, 1, tzinfo=UTC)
 POLICY = IdleGpuPolicy(threshold=0.05, hours=4)
 
 
-def hours(node: str, duties: list[float | None], *, gpus: float = 8) -> list[NodeDutyHour]:
+def hours(node: str, duties: Sequence[float | None], *, gpus: float = 8) -> list[NodeDutyHour]:
     """Consecutive hours from T0 with the given duty cycles, each costing $32.77."""
     return [
         NodeDutyHour("c", node, T0 + timedelta(hours=i), duty, gpus, 32.77, 3600.0)
@@ -42,7 +43,7 @@ def test_three_quiet_hours_are_not_enough() -> None:
 
 def test_a_busy_latest_hour_ends_the_episode() -> None:
     """Quiet for five hours, then busy: nothing is idle now."""
-    duties: list[float | None] = [0.0] * 5 + [0.3]
+    duties: list[float | None] = [0.0, 0.0, 0.0, 0.0, 0.0, 0.3]
     assert idle_gpu_episodes(hours("g1", duties), POLICY, latest=latest(6)) == []
 
 
