@@ -38,6 +38,13 @@ async def cost_query(
     ] = None,
     sort: SortKey = "total",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
+    idle: Annotated[
+        str,
+        Query(
+            pattern="^(show|share)$",
+            description="show: idle apart; share: spread over groups by what each pays",
+        ),
+    ] = "show",
 ) -> CostQuery:
     """The validated query; a 400 problem saying what is wrong otherwise."""
     until = end or wiring.clock()
@@ -51,6 +58,7 @@ async def cost_query(
             label=parse_label(label),
             sort=sort,
             descending=order != "asc",
+            share_idle=idle == "share",
         ).validate()
     except CostQueryError as e:
         raise Problem(400, "bad-cost-query", "Cannot answer this cost query", str(e)) from e

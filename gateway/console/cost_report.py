@@ -52,6 +52,8 @@ class CostQuery:
     label: tuple[str, str] | None = None
     sort: SortKey = "total"
     descending: bool = True
+    share_idle: bool = False
+    """Share the idle cost over the groups in proportion to what each pays (else shown apart)."""
 
     def validate(self) -> CostQuery:
         """This query, if it can be answered; else a `CostQueryError` saying why not."""
@@ -84,6 +86,22 @@ def parse_label(text: str | None) -> tuple[str, str] | None:
 
 
 @dataclass(frozen=True)
+class CostGroups:
+    """Every group of a query, sorted, with the range's node cost and idle cost."""
+
+    groups: list[CostGroup]
+    node_cost_usd: float
+    idle_usd: float
+    idle_per_allocated: float
+    """Idle cost per dollar allocated over the whole range (every namespace and label)."""
+    share_idle: bool
+
+    def idle_share(self, group: CostGroup) -> float:
+        """The group's share of idle cost when idle is shared, else 0."""
+        return group.total_usd * self.idle_per_allocated if self.share_idle else 0.0
+
+
+@dataclass(frozen=True)
 class CostReport:
     """One page of groups, with the range's totals."""
 
@@ -95,6 +113,7 @@ class CostReport:
     allocated_usd: float
     node_cost_usd: float
     idle_usd: float
+    found: CostGroups
 
     @property
     def pages(self) -> int:
@@ -119,31 +138,38 @@ def sort_groups(groups: Sequence[CostGroup], key: str, *, descending: bool) -> l
     return sorted(ordered, key=lambda g: _sort_value(g, key), reverse=descending)
 
 
-async def cost_groups(
-    session: AsyncSession, tenant_id: uuid.UUID, query: CostQuery
-) -> tuple[list[CostGroup], float, float]:
+async def cost_groups(session: AsyncSession, tenant_id: uuid.UUID, query: CostQuery) -> CostGroups:
     """Every group of the query, sorted, with the range's node cost and idle cost."""
     rollups = CostRollupRepository(session, tenant_id)
     groups = await rollups.breakdown(query.filter, query.group_by)
     node_cost, idle = await rollups.idle(query.filter)
-    return sort_groups(groups, query.sort, descending=query.descending), node_cost, idle
+    whole = CostFilter(query.start, query.end, query.cluster_id)
+    allocated = sum(g.total_usd for g in await rollups.breakdown(whole, "cluster"))
+    return CostGroups(
+        sort_groups(groups, query.sort, descending=query.descending),
+        node_cost,
+        idle,
+        idle / allocated if allocated > 0 else 0.0,
+        query.share_idle,
+    )
 
 
 async def cost_report(
     session: AsyncSession, tenant_id: uuid.UUID, query: CostQuery, *, page: int, size: int
 ) -> CostReport:
     """One page of the query's groups and the range's totals."""
-    groups, node_cost, idle = await cost_groups(session, tenant_id, query)
+    found = await cost_groups(session, tenant_id, query)
     first = (page - 1) * size
     return CostReport(
         query=query,
-        groups=groups[first : first + size],
-        total_groups=len(groups),
+        groups=found.groups[first : first + size],
+        total_groups=len(found.groups),
         page=page,
         size=size,
-        allocated_usd=sum(g.total_usd for g in groups),
-        node_cost_usd=node_cost,
-        idle_usd=idle,
+        allocated_usd=sum(g.total_usd for g in found.groups),
+        node_cost_usd=found.node_cost_usd,
+        idle_usd=found.idle_usd,
+        found=found,
     )
 
 
@@ -181,7 +207,7 @@ def _cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def groups_csv(query: CostQuery, groups: Sequence[CostGroup]) -> str:
+def groups_csv(query: CostQuery, found: CostGroups) -> str:
     """The groups as CSV, one row each, costs in USD over the query's range."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -194,11 +220,12 @@ def groups_csv(query: CostQuery, groups: Sequence[CostGroup]) -> str:
             "total_usd",
             "gpu_usage_usd",
             "gpu_hours",
+            "idle_share_usd",
             "start",
             "end",
         ]
     )
-    for g in groups:
+    for g in found.groups:
         row: list[object] = [
             g.key,
             g.cpu_usd,
@@ -207,6 +234,7 @@ def groups_csv(query: CostQuery, groups: Sequence[CostGroup]) -> str:
             g.total_usd,
             g.gpu_usage_usd,
             g.gpu_hours,
+            found.idle_share(g),
             query.start.isoformat(),
             query.end.isoformat(),
         ]

@@ -47,7 +47,8 @@ async def cost_allocation(
         start=query.start,
         end=query.end,
         group_by=query.group_by,
-        items=[CostGroupOut.of(g) for g in report.groups],
+        idle_shared=query.share_idle,
+        items=[CostGroupOut.of(g, report.found.idle_share(g)) for g in report.groups],
         total=report.total_groups,
         page=report.page,
         size=report.size,
@@ -63,10 +64,10 @@ async def cost_allocation_csv(
 ) -> Response:
     """Every group of the query as CSV (a download)."""
     async with wiring.database.tenant(principal.tenant_id) as session:
-        groups, _, _ = await cost_groups(session, principal.tenant_id, query)
+        found = await cost_groups(session, principal.tenant_id, query)
     stem = "slicewise-cost-" + query.group_by.replace(":", "-").replace("/", "-")
     return Response(
-        groups_csv(query, groups),
+        groups_csv(query, found),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
     )

@@ -22,9 +22,11 @@ class CostGroupOut(BaseModel):
     """The GPU cost by what the GPUs actually did (DCGM duty cycle or memory), beside gpu_usd."""
     gpu_hours: float
     """Physical-GPU hours held (a 1g MIG slice for an hour is 1/7)."""
+    idle_share_usd: float
+    """The group's share of idle cost when `idle=share` (in proportion to total_usd), else 0."""
 
     @classmethod
-    def of(cls, group: CostGroup) -> CostGroupOut:
+    def of(cls, group: CostGroup, idle_share_usd: float = 0.0) -> CostGroupOut:
         """The response item of a group."""
         return cls(
             key=group.key,
@@ -34,6 +36,7 @@ class CostGroupOut(BaseModel):
             total_usd=round(group.total_usd, 4),
             gpu_usage_usd=round(group.gpu_usage_usd, 4),
             gpu_hours=round(group.gpu_hours, 4),
+            idle_share_usd=round(idle_share_usd, 4),
         )
 
 
@@ -43,6 +46,7 @@ class CostPageOut(BaseModel):
     start: datetime
     end: datetime
     group_by: str
+    idle_shared: bool
     items: list[CostGroupOut]
     total: int
     page: int

@@ -63,6 +63,7 @@ def _query(request: Request, now_end: CostQuery) -> tuple[CostQuery, str | None]
         namespace=params.get("namespace", "").strip()[:253] or None,
         sort=next((key for key in SORT_KEYS if key == sort), "total"),
         descending=params.get("order", "desc") != "asc",
+        share_idle=params.get("idle") == "share",
     )
     try:
         query = CostQuery(**{**query.__dict__, "label": parse_label(params.get("label"))})
@@ -135,7 +136,9 @@ async def cost(
         else None
     )
     csv_params = {
-        k: v for k, v in request.query_params.items() if k in {"cluster", "namespace", "label"}
+        k: v
+        for k, v in request.query_params.items()
+        if k in {"cluster", "namespace", "label", "idle"}
     }
     csv_params.update(
         group_by=query.group_by, start=query.start.isoformat(), end=query.end.isoformat()

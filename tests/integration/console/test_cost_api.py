@@ -179,3 +179,31 @@ async def test_other_tenant_sees_no_cost(
     assert (cost["items"], cost["node_cost_usd"]) == ([], 0)
     assert spend["points"] == []
     assert nodes["items"] == []
+
+
+async def test_shared_idle_adds_up_to_node_cost(
+    console_gateway: RunningGateway, seeded: SeededTenant, cost_seed: CostSeed
+) -> None:
+    """With idle shared by cost, groups plus their idle shares pay the whole node cost."""
+    token = await _viewer(console_gateway, seeded)
+    body = (
+        await get_json(
+            console_gateway, "/v1/console/cost", token, **_range(cost_seed), idle="share"
+        )
+    ).json()
+    assert body["idle_shared"] is True
+    paid = sum(item["total_usd"] + item["idle_share_usd"] for item in body["items"])
+    assert paid == pytest.approx(body["node_cost_usd"], abs=0.01)
+    only_ml = (
+        await get_json(
+            console_gateway,
+            "/v1/console/cost",
+            token,
+            **_range(cost_seed),
+            idle="share",
+            namespace="ml",
+        )
+    ).json()
+    (ml,) = only_ml["items"]
+    by_key = {item["key"]: item for item in body["items"]}
+    assert ml["idle_share_usd"] == pytest.approx(by_key["ml"]["idle_share_usd"], abs=1e-3)
