@@ -13,6 +13,8 @@ from gateway.console.api.cost_schemas import (
     CostPageOut,
     NodeGpuOut,
     NodeGpuPageOut,
+    RealisedSavingOut,
+    RealisedSavingsOut,
     SpendPointOut,
     SpendSeriesOut,
 )
@@ -25,6 +27,7 @@ from gateway.console.cost_report import (
     node_gpu_use,
     spend_series,
 )
+from gateway.console.realised import METHOD, realised_savings
 from gateway.deps import WiringDep
 from store.repositories.console_paging import MAX_PAGE_SIZE
 
@@ -99,3 +102,33 @@ async def cost_nodes(principal: Reader, wiring: WiringDep, query: CostQueryDep) 
     async with wiring.database.tenant(principal.tenant_id) as session:
         nodes = await node_gpu_use(session, principal.tenant_id, query)
     return NodeGpuPageOut(start=query.start, end=query.end, items=[NodeGpuOut.of(n) for n in nodes])
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+@router.get("/realised", response_model=RealisedSavingsOut)
+async def cost_realised(principal: Reader, wiring: WiringDep) -> RealisedSavingsOut:
+    """Applied recommendations with their estimate and the saving measured from allocation."""
+    async with wiring.database.tenant(principal.tenant_id) as session:
+        found = await realised_savings(session, principal.tenant_id, now=wiring.clock())
+    return RealisedSavingsOut(
+        method=METHOD,
+        items=[
+            RealisedSavingOut(
+                recommendation_id=r.change.recommendation_id,
+                cluster_id=r.change.cluster_id,
+                title=r.change.title,
+                kind=r.change.kind,
+                applied_at=r.change.applied_at,
+                estimated_monthly_usd=r.change.estimated_monthly_usd,
+                measured_monthly_usd=_rounded(r.measured_monthly_usd, 2),
+                before_hourly_usd=_rounded(r.before_hourly_usd, 4),
+                after_hourly_usd=_rounded(r.after_hourly_usd, 4),
+                hours_before=round(r.hours_before, 2),
+                hours_after=round(r.hours_after, 2),
+            )
+            for r in found
+        ],
+    )

@@ -109,3 +109,27 @@ class NodeGpuPageOut(BaseModel):
     start: datetime
     end: datetime
     items: list[NodeGpuOut]
+
+
+class RealisedSavingOut(BaseModel):
+    """An applied recommendation: the estimate it was approved on and the measured saving."""
+
+    recommendation_id: uuid.UUID
+    cluster_id: uuid.UUID
+    title: str
+    kind: str
+    applied_at: datetime
+    estimated_monthly_usd: float
+    measured_monthly_usd: float | None
+    """None until at least an hour is measured on each side of the change."""
+    before_hourly_usd: float | None
+    after_hourly_usd: float | None
+    hours_before: float
+    hours_after: float
+
+
+class RealisedSavingsOut(BaseModel):
+    """Applied changes, newest first, and how the measurement is made."""
+
+    method: str
+    items: list[RealisedSavingOut]

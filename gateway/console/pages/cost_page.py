@@ -29,6 +29,7 @@ from gateway.console.formatting import money_compact, percent
 from gateway.console.pages.pager import pager
 from gateway.console.pages.render import render
 from gateway.console.pages.session import PageUser
+from gateway.console.realised import METHOD, realised_savings
 from gateway.deps import WiringDep
 from store.repositories.console_queries import ConsoleQueries
 from store.repositories.cost_rollups import NodeGpuUse, SpendPoint
@@ -125,6 +126,7 @@ async def cost(
         nodes = await node_gpu_use(db, tenant_id, query)
         clusters = await ConsoleQueries(db, tenant_id).cluster_names()
         episodes = await IdleGpuEpisodeRepository(db, tenant_id).recent(20)
+        realised = await realised_savings(db, tenant_id, now=now)
     top = report.groups if page == 1 else []
     bars = (
         bar_chart(
@@ -166,6 +168,8 @@ async def cost(
         gpu_nodes=[n for n in nodes if n.gpus > 0],
         cpu_nodes=len([n for n in nodes if n.gpus == 0]),
         episodes=episodes,
+        realised=realised,
+        realised_method=METHOD,
         sort_links={key: _sort_link(request, query, key) for key in SORT_KEYS},
         csv_url=f"/v1/console/cost.csv?{urlencode(csv_params)}",
         pager=pager(request, page=report.page, pages=report.pages, total=report.total_groups),

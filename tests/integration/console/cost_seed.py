@@ -97,23 +97,30 @@ def _pod(
     )
 
 
-def cost_pods() -> list[Pod]:
-    """Four time-sliced inference replicas, one milli-GPU batch pod, two web replicas."""
+def cost_pods(inference_replicas: int = 4) -> list[Pod]:
+    """Time-sliced inference replicas (four), one milli-GPU batch pod, two web replicas."""
     device = Resources(cpu_millis=4000, memory_bytes=32 * GIB, extended={GPU_RESOURCE: 1})
     milli = Resources(cpu_millis=2000, memory_bytes=16 * GIB, extended={GPU_MILLI: 500})
     web = Resources(cpu_millis=2000, memory_bytes=4 * GIB)
     return [
-        *(_pod("ml", "llm-inference", i, GPU_NODE, device, team="ml-platform") for i in range(4)),
+        *(
+            _pod("ml", "llm-inference", i, GPU_NODE, device, team="ml-platform")
+            for i in range(inference_replicas)
+        ),
         _pod("batch", "embedder", 0, GPU_NODE, milli, team="data"),
         *(_pod("shop", "checkout", i, CPU_NODE, web, team="payments") for i in range(2)),
     ]
 
 
 def cost_snapshot(
-    cluster_id: uuid.UUID, taken_at: datetime, *, duty: float | None = None
+    cluster_id: uuid.UUID,
+    taken_at: datetime,
+    *,
+    duty: float | None = None,
+    inference_replicas: int = 4,
 ) -> ClusterSnapshot:
     """The cluster at `taken_at` with the hour of samples before it (every GPU at `duty`)."""
-    pods = cost_pods()
+    pods = cost_pods(inference_replicas)
     times = [taken_at - STEP * k for k in range(11, -1, -1)]
     containers = [
         ContainerUsage(
@@ -163,6 +170,7 @@ async def fold_cost_hours(
     now: datetime,
     hours: int,
     duty: float | None = None,
+    inference_replicas: int = 4,
 ) -> CostSeed:
     """Fold `hours` hourly snapshots ending at the last whole hour before `now`."""
     last = now.replace(minute=0, second=0, microsecond=0)
@@ -170,7 +178,9 @@ async def fold_cost_hours(
     folded = []
     for k in range(hours, 0, -1):
         taken_at = last - timedelta(hours=k - 1)
-        snapshot = cost_snapshot(cluster_id, taken_at, duty=duty)
+        snapshot = cost_snapshot(
+            cluster_id, taken_at, duty=duty, inference_replicas=inference_replicas
+        )
         await ingest.apply(
             SnapshotMessage(tenant_id=tenant_id, received_at=taken_at, snapshot=snapshot)
         )
