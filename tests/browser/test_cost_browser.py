@@ -119,3 +119,14 @@ async def test_failed_idle_gpu_notice_is_visible(
     await expect(row.locator("[data-notice=failed]")).to_contain_text("500")
     await expect(row).to_contain_text("ml/Deployment/llm-inference")
     await page.screenshot(path=screenshots / "cost-idle-gpus.png", full_page=True)
+
+
+async def test_overview_counts_alternatives_once_and_says_so(
+    context: BrowserContext, console_gateway: RunningGateway, seeded: SeededTenant
+) -> None:
+    """The projected-savings card explains that alternatives count once; the list says its order."""
+    page = await _sign_in(context, console_gateway, seeded.users["viewer"])
+    await expect(page.locator("[data-note=counted-once]")).to_contain_text("count once")
+    await page.get_by_role("link", name="Recommendations", exact=True).click()
+    await expect(page.locator(".page-head")).to_contain_text("Ranked by expected saving")
+    await expect(page.locator("select[name=sort]")).to_have_value("-expected")
