@@ -32,7 +32,7 @@ from recommender.cost.idle_gpus import (
     idle_gpu_episodes,
 )
 from store.database import Database
-from store.repositories.cost_rollups import gpu_holders, node_duty_hours
+from store.repositories.gpu_rollups import gpu_holders, node_duty_hours
 from store.repositories.idle_gpu_episodes import (
     FoundEpisode,
     IdleGpuEpisodeRepository,
