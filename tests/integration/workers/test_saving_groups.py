@@ -36,7 +36,7 @@ from workers.tasks.analysis_job import analyse_and_store
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
-def _rec(
+def workload_recommendation(
     cluster: ClusterView, kind: RecommendationKind, saving: float, workload: str, confidence: float
 ) -> Recommendation:
     ref = WorkloadRef(kind=WorkloadKind.DEPLOYMENT, namespace="shop", name=workload)
@@ -60,9 +60,9 @@ async def test_two_recommendations_on_one_workload_are_counted_once(
 ) -> None:
     """GPU sharing and spot for web0 count as the better one; web1's rightsizing adds to it."""
     recs = [
-        _rec(cluster, RecommendationKind.GPU_SHARING, 800.0, "web0", 0.5),
-        _rec(cluster, RecommendationKind.SPOT, 500.0, "web0", 0.9),
-        _rec(cluster, RecommendationKind.RIGHTSIZING, 70.0, "web1", 0.8),
+        workload_recommendation(cluster, RecommendationKind.GPU_SHARING, 800.0, "web0", 0.5),
+        workload_recommendation(cluster, RecommendationKind.SPOT, 500.0, "web0", 0.9),
+        workload_recommendation(cluster, RecommendationKind.RIGHTSIZING, 70.0, "web1", 0.8),
     ]
     groups = saving_groups(recs)
     async with database.tenant(tenant.id) as session:
