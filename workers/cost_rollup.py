@@ -7,6 +7,7 @@ as new ones arrive.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -78,7 +79,8 @@ class CostRollup:
         self, session: AsyncSession, tenant_id: uuid.UUID, snapshot: ClusterSnapshot
     ) -> int:
         """Add the snapshot's hours; returns how many clock hours it touched."""
-        hours = hourly_allocations(snapshot, self._pricebook)
+        # A few hundred milliseconds for thousands of pods: keep the consumer's loop answering.
+        hours = await asyncio.to_thread(hourly_allocations, snapshot, self._pricebook)
         if not hours:
             return 0
         rollups = CostRollupRepository(session, tenant_id)
