@@ -12,7 +12,14 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from auth.outbound_urls import OutboundUrlPolicy
-from gateway.console.api import cost_routes, decide, export_routes, policy_routes, read
+from gateway.console.api import (
+    cost_routes,
+    decide,
+    export_routes,
+    policy_routes,
+    read,
+    recommendation_csv,
+)
 from gateway.console.context import STATIC, Console, build_templates
 from gateway.console.instruction_issue import InstructionIssuer
 from gateway.console.pages import (
@@ -55,6 +62,7 @@ def include_console(
     console = Console(build_templates(), issuer, page_size, outbound or OutboundUrlPolicy())
     app.state.console = console
     for router in (
+        recommendation_csv.router,
         read.router,
         decide.router,
         export_routes.router,
