@@ -130,3 +130,23 @@ async def test_overview_counts_alternatives_once_and_says_so(
     await page.get_by_role("link", name="Recommendations", exact=True).click()
     await expect(page.locator(".page-head")).to_contain_text("Ranked by expected saving")
     await expect(page.locator("select[name=sort]")).to_have_value("-expected")
+
+
+async def test_overview_spend_is_an_hourly_line(
+    context: BrowserContext,
+    console_gateway: RunningGateway,
+    database: Database,
+    seeded: SeededTenant,
+) -> None:
+    """With six measured hours, the 90-day spend chart is a line through each hour, not a dot."""
+    async with database.tenant(seeded.tenant_id) as session:
+        cluster = await ClusterRepository(session, seeded.tenant_id).create(
+            f"spend-{seeded.tenant_id.hex[:6]}", provider="aws", region="eu-west-1"
+        )
+    await fold_cost_hours(database, seeded.tenant_id, cluster.id, now=datetime.now(UTC), hours=6)
+    page = await _sign_in(context, console_gateway, seeded.users["viewer"])
+    spend = page.locator("svg.chart-time", has_text="Monthly spend (measured each hour)")
+    await expect(spend).to_have_count(1)
+    points = await spend.locator("polyline").get_attribute("points")
+    assert points is not None
+    assert len(points.split()) >= 12
