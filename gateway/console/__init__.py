@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from auth.outbound_urls import OutboundUrlPolicy
 from gateway.console.api import (
+    bulk_decide,
     cost_routes,
     decide,
     export_routes,
@@ -24,6 +25,7 @@ from gateway.console.context import STATIC, Console, build_templates
 from gateway.console.instruction_issue import InstructionIssuer
 from gateway.console.pages import (
     activity,
+    bulk_page,
     cost_page,
     overview,
     policy_page,
@@ -63,6 +65,8 @@ def include_console(
     app.state.console = console
     for router in (
         recommendation_csv.router,
+        bulk_decide.router,
+        bulk_page.router,
         read.router,
         decide.router,
         export_routes.router,
