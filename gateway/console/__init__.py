@@ -26,6 +26,7 @@ from gateway.console.instruction_issue import InstructionIssuer
 from gateway.console.pages import (
     activity,
     bulk_page,
+    cluster_page,
     cost_page,
     overview,
     policy_page,
@@ -67,6 +68,7 @@ def include_console(
         recommendation_csv.router,
         bulk_decide.router,
         bulk_page.router,
+        cluster_page.router,
         read.router,
         decide.router,
         export_routes.router,

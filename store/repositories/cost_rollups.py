@@ -65,7 +65,7 @@ class NodeHourCost:
 
 @dataclass(frozen=True, slots=True)
 class CostFilter:
-    """Which rollups a read covers: a time range, and optionally one cluster, namespace, label."""
+    """Which rollups a read covers: a time range; optionally a cluster, namespace, label, node."""
 
     start: datetime
     end: datetime
@@ -73,6 +73,7 @@ class CostFilter:
     namespace: str | None = None
     label: tuple[str, str] | None = None
     """`(key, value)`: only pods carrying that label."""
+    node: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +213,8 @@ class CostRollupRepository:
         )
         if where.cluster_id is not None:
             query = query.where(table.cluster_id == where.cluster_id)
+        if where.node is not None:
+            query = query.where(table.node == where.node)
         if table is CostAllocationRow:
             if where.namespace is not None:
                 query = query.where(table.namespace == where.namespace)
