@@ -60,3 +60,19 @@ async def test_another_tenants_cluster_is_not_found(
     response = await page.goto(f"{console_gateway.url}/console/clusters/{theirs}")
     assert response is not None
     assert response.status == 404
+
+
+async def test_instruction_page_shows_timeline_actions_and_envelope(
+    context: BrowserContext,
+    console_gateway: RunningGateway,
+    seeded: SeededTenant,
+    screenshots: Path,
+) -> None:
+    """From the instructions list to one applied instruction: outcome, its action, the envelope."""
+    page = await _sign_in(context, console_gateway, seeded.users["viewer"])
+    await page.goto(f"{console_gateway.url}/console/instructions")
+    await page.locator("[data-link=instruction]").first.click()
+    await expect(page.locator("[data-cell=outcome]")).to_contain_text("applied")
+    await expect(page.locator("table[data-table=actions] tbody tr")).to_have_count(1)
+    await expect(page.locator("pre[data-copyable]")).to_contain_text('"signature"')
+    await page.screenshot(path=screenshots / "instruction.png", full_page=True)
