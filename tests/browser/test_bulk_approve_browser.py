@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import BrowserContext, expect
 
-from tests.browser.test_cost_browser import _sign_in
+from tests.browser.test_cost_browser import sign_in_page
 from tests.integration.console.harness import bearer, sign_in
 from tests.integration.console.seed import PASSWORD, SeededTenant
 from tests.integration.gateway.harness import RunningGateway
@@ -36,7 +36,7 @@ async def test_two_selected_recommendations_are_approved_after_one_confirmation(
 ) -> None:
     """Tick two rows, review them, confirm once: both approved with a signed instruction."""
     before = await _approved(console_gateway, seeded)
-    page = await _sign_in(context, console_gateway, seeded.users["approver"])
+    page = await sign_in_page(context, console_gateway, seeded.users["approver"])
     await page.goto(f"{console_gateway.url}/console/recommendations?status=open&kind=rightsizing")
     boxes = page.locator("table.recommendations tbody input[type=checkbox]")
     await expect(boxes.first).to_be_visible()
@@ -57,7 +57,7 @@ async def test_viewers_get_no_selection_boxes(
     context: BrowserContext, console_gateway: RunningGateway, seeded: SeededTenant
 ) -> None:
     """A viewer cannot approve, so the list offers nothing to select."""
-    page = await _sign_in(context, console_gateway, seeded.users["viewer"])
+    page = await sign_in_page(context, console_gateway, seeded.users["viewer"])
     await page.goto(f"{console_gateway.url}/console/recommendations")
     await expect(page.locator("table.recommendations tbody tr").first).to_be_visible()
     await expect(page.locator("table.recommendations input[type=checkbox]")).to_have_count(0)

@@ -10,7 +10,7 @@ from playwright.async_api import BrowserContext, expect
 
 from store.database import Database
 from store.repositories.clusters import ClusterRepository
-from tests.browser.test_cost_browser import _sign_in
+from tests.browser.test_cost_browser import sign_in_page
 from tests.integration.console.cost_seed import CPU_NODE, GPU_NODE, fold_cost_hours
 from tests.integration.console.seed import SeededTenant
 from tests.integration.gateway.harness import RunningGateway
@@ -31,7 +31,7 @@ async def test_cluster_page_maps_gpus_and_leads_to_the_node(
             f"gpu-map-{seeded.tenant_id.hex[:6]}", provider="aws", region="eu-west-1"
         )
     await fold_cost_hours(database, seeded.tenant_id, cluster.id, now=datetime.now(UTC), hours=6)
-    page = await _sign_in(context, console_gateway, seeded.users["viewer"])
+    page = await sign_in_page(context, console_gateway, seeded.users["viewer"])
     await page.goto(f"{console_gateway.url}/console/clusters/{cluster.id}")
     await expect(page.locator("[data-figure=nodes]")).to_have_text("2")
     tile = page.locator("[data-map=gpu] li")
@@ -55,7 +55,7 @@ async def test_another_tenants_cluster_is_not_found(
     seeded_other: SeededTenant,
 ) -> None:
     """Opening another tenant's cluster page answers 404."""
-    page = await _sign_in(context, console_gateway, seeded.users["viewer"])
+    page = await sign_in_page(context, console_gateway, seeded.users["viewer"])
     theirs = seeded_other.clusters["prod"].id
     response = await page.goto(f"{console_gateway.url}/console/clusters/{theirs}")
     assert response is not None
@@ -69,7 +69,7 @@ async def test_instruction_page_shows_timeline_actions_and_envelope(
     screenshots: Path,
 ) -> None:
     """From the instructions list to one applied instruction: outcome, its action, the envelope."""
-    page = await _sign_in(context, console_gateway, seeded.users["viewer"])
+    page = await sign_in_page(context, console_gateway, seeded.users["viewer"])
     await page.goto(f"{console_gateway.url}/console/instructions")
     await page.locator("[data-link=instruction]").first.click()
     await expect(page.locator("[data-cell=outcome]")).to_contain_text("applied")

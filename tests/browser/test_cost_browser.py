@@ -24,7 +24,8 @@ from workers.idle_gpu_notices import IdleGpuNotifier
 pytestmark = pytest.mark.browser
 
 
-async def _sign_in(context: BrowserContext, gateway: RunningGateway, email: str) -> Page:
+async def sign_in_page(context: BrowserContext, gateway: RunningGateway, email: str) -> Page:
+    """A page signed in as `email`, on the overview."""
     page = await context.new_page()
     await page.goto(f"{gateway.url}/console/signin")
     await page.get_by_label("E-mail address").fill(email)
@@ -47,7 +48,7 @@ async def test_cost_page_breaks_spend_down_and_downloads_csv(
             f"gpu-cost-{seeded.tenant_id.hex[:6]}", provider="aws", region="eu-west-1"
         )
     await fold_cost_hours(database, seeded.tenant_id, cluster.id, now=datetime.now(UTC), hours=6)
-    page = await _sign_in(context, console_gateway, seeded.users["viewer"])
+    page = await sign_in_page(context, console_gateway, seeded.users["viewer"])
     errors: list[str] = []
 
     def record(message: ConsoleMessage) -> None:
@@ -113,7 +114,7 @@ async def test_failed_idle_gpu_notice_is_visible(
             await TenantRepository(session).update_settings({"webhook_url": receiver.url})
         receiver.status = 500
         await IdleGpuNotifier(LOOPBACK).run(database, seeded.tenant_id, now=now)
-    page = await _sign_in(context, console_gateway, seeded.users["viewer"])
+    page = await sign_in_page(context, console_gateway, seeded.users["viewer"])
     await page.goto(f"{console_gateway.url}/console/cost")
     row = page.locator("table[data-table=idle-gpus] tbody tr", has_text=GPU_NODE)
     await expect(row.locator("[data-notice=failed]")).to_contain_text("500")
@@ -125,7 +126,7 @@ async def test_overview_counts_alternatives_once_and_says_so(
     context: BrowserContext, console_gateway: RunningGateway, seeded: SeededTenant
 ) -> None:
     """The projected-savings card explains that alternatives count once; the list says its order."""
-    page = await _sign_in(context, console_gateway, seeded.users["viewer"])
+    page = await sign_in_page(context, console_gateway, seeded.users["viewer"])
     await expect(page.locator("[data-note=counted-once]")).to_contain_text("count once")
     await page.get_by_role("link", name="Recommendations", exact=True).click()
     await expect(page.locator(".page-head")).to_contain_text("Ranked by expected saving")
@@ -144,7 +145,7 @@ async def test_overview_spend_is_an_hourly_line(
             f"spend-{seeded.tenant_id.hex[:6]}", provider="aws", region="eu-west-1"
         )
     await fold_cost_hours(database, seeded.tenant_id, cluster.id, now=datetime.now(UTC), hours=6)
-    page = await _sign_in(context, console_gateway, seeded.users["viewer"])
+    page = await sign_in_page(context, console_gateway, seeded.users["viewer"])
     spend = page.locator("svg.chart-time", has_text="Monthly spend (measured each hour)")
     await expect(spend).to_have_count(1)
     points = await spend.locator("polyline").get_attribute("points")
