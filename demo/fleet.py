@@ -52,6 +52,9 @@ GPU_MEMORY_MIB = {
 }
 NAMESPACES = ("inference", "training", "notebooks", "batch", "platform")
 PDB_FROM_REPLICAS = 3
+GPU_MILLI_LABEL = "alibabacloud.com/gpu-milli"
+"""Thousandths of a GPU a shared pod holds, as the Alibaba GPU-sharing scheduler names it."""
+MILLI_GPU = 1000
 _QOS = {"LS": QosClass.GUARANTEED, "Guaranteed": QosClass.GUARANTEED, "BE": QosClass.BEST_EFFORT}
 
 
@@ -221,6 +224,14 @@ def build_fleet(
     )
 
 
+def _pod_labels(pod: TracePod, workload: str) -> dict[str, str]:
+    labels = {"app": workload}
+    if pod.num_gpu == 1 and 0 < pod.gpu_milli < MILLI_GPU:
+        # The Alibaba GPU-sharing scheduler's share, so cost allocation charges the fraction.
+        labels[GPU_MILLI_LABEL] = str(pod.gpu_milli)
+    return labels
+
+
 def _pod(
     pod: TracePod, workload: str, index: int, node: str, *, spec: FleetSpec, now: datetime
 ) -> Pod:
@@ -231,7 +242,7 @@ def _pod(
         name=pod.name,
         uid=_uid(spec.cluster_id, "pod", pod.name),
         resource_version="1",
-        labels={"app": workload},
+        labels=_pod_labels(pod, workload),
         node_name=node,
         phase=PodPhase.RUNNING,
         qos_class=_QOS.get(pod.qos, QosClass.BURSTABLE),

@@ -21,6 +21,8 @@ NOTIFY_NEW_RECOMMENDATIONS = "slicewise.notifications.recommendations"
 """Announce new recommendations; arguments: tenant id, list of recommendation ids (strings)."""
 NOTIFY_INSTRUCTION_RESULT = "slicewise.notifications.instruction"
 """Announce an instruction's result; arguments: tenant id, instruction id (strings)."""
+NOTIFY_IDLE_GPUS = "slicewise.notifications.idle_gpus"
+"""Find idle-GPU episodes of every tenant and deliver their notices."""
 
 ALL_TASK_NAMES = (
     RUN_CLUSTER_ANALYSIS,
@@ -30,4 +32,5 @@ ALL_TASK_NAMES = (
     DAILY_DIGEST,
     NOTIFY_NEW_RECOMMENDATIONS,
     NOTIFY_INSTRUCTION_RESULT,
+    NOTIFY_IDLE_GPUS,
 )

@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -36,6 +38,10 @@ TENANT_OWNED_TABLES = (
     "instructions",
     "audit_log",
     "cluster_costs",
+    "cost_allocations",
+    "cost_node_hours",
+    "saving_groups",
+    "idle_gpu_episodes",
 )
 """Tables whose rows carry a `tenant_id` and are guarded by the tenant isolation policy."""
 
@@ -244,6 +250,102 @@ class ClusterCost(Base):
     tenant_id: Mapped[uuid.UUID] = _tenant_fk()
     monthly_cost_usd: Mapped[float] = mapped_column(Numeric(14, 2, asdecimal=False))
     node_count: Mapped[int] = mapped_column(Integer)
+
+
+def _usd() -> Mapped[float]:
+    return mapped_column(Float, server_default="0")
+
+
+class CostAllocationRow(Base):
+    """What one container cost in one clock hour, by resource (summed over the hour's snapshots)."""
+
+    __tablename__ = "cost_allocations"
+    __table_args__ = (Index("ix_cost_allocations_cluster_hour", "cluster_id", "hour"),)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    cluster_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(253), primary_key=True)
+    pod: Mapped[str] = mapped_column(String(253), primary_key=True)
+    container: Mapped[str] = mapped_column(String(253), primary_key=True)
+    node: Mapped[str] = mapped_column(String(253), primary_key=True)
+    workload: Mapped[str] = mapped_column(String(320))
+    labels: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+    seconds: Mapped[float] = mapped_column(Float)
+    cpu_usd: Mapped[float] = _usd()
+    memory_usd: Mapped[float] = _usd()
+    gpu_usd: Mapped[float] = _usd()
+    gpu_usage_usd: Mapped[float] = _usd()
+    gpu_seconds: Mapped[float] = _usd()
+    """GPU-seconds held (fraction of a physical GPU times seconds)."""
+
+
+class CostNodeHourRow(Base):
+    """What one node cost in one clock hour, what of it was idle, and how busy its GPUs were."""
+
+    __tablename__ = "cost_node_hours"
+    __table_args__ = (Index("ix_cost_node_hours_cluster_hour", "cluster_id", "hour"),)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    cluster_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    node: Mapped[str] = mapped_column(String(253), primary_key=True)
+    instance_type: Mapped[str | None] = mapped_column(String(64))
+    spot: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    gpus: Mapped[float] = _usd()
+    seconds: Mapped[float] = mapped_column(Float)
+    total_usd: Mapped[float] = _usd()
+    cpu_idle_usd: Mapped[float] = _usd()
+    memory_idle_usd: Mapped[float] = _usd()
+    gpu_idle_usd: Mapped[float] = _usd()
+    gpu_allocated_seconds: Mapped[float] = _usd()
+    gpu_duty_seconds: Mapped[float] = _usd()
+    """Duty cycle times the seconds it was sampled over."""
+    duty_sampled_seconds: Mapped[float] = _usd()
+
+
+class SavingGroupRow(Base):
+    """Which group of alternatives an open recommendation (by fingerprint) belongs to."""
+
+    __tablename__ = "saving_groups"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    cluster_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True
+    )
+    fingerprint: Mapped[str] = mapped_column(String(512), primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(640))
+
+
+class IdleGpuEpisodeRow(Base):
+    """A node whose GPUs stayed idle, and the delivery of its one notice."""
+
+    __tablename__ = "idle_gpu_episodes"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    cluster_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True
+    )
+    node: Mapped[str] = mapped_column(String(253), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(primary_key=True)
+    detected_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    mean_duty: Mapped[float] = mapped_column(Float)
+    gpus: Mapped[float] = mapped_column(Float)
+    cost_per_day_usd: Mapped[float] = mapped_column(Float)
+    holders: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    """Workloads holding the node's GPUs: namespace, workload, owner labels, GPU cost per day."""
+    delivered_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditEntry(Base):

@@ -13,10 +13,12 @@ from celery.schedules import crontab
 from protocol.tasks import (
     DAILY_DIGEST,
     EXPIRE_INSTRUCTIONS,
+    NOTIFY_IDLE_GPUS,
     REFRESH_PRICING,
     SCHEDULE_ALL_ANALYSES,
 )
 from workers.celery_tracing import CeleryTracing
+from workers.idle_gpu_notices import IDLE_GPU_CHECK, register_idle_gpu_task
 from workers.notifications import register_notification_tasks
 from workers.settings import WorkerSettings
 from workers.tasks.registry import register_tasks
@@ -38,6 +40,7 @@ def beat_schedule(settings: WorkerSettings) -> dict[str, dict[str, Any]]:
             "task": REFRESH_PRICING,
             "schedule": timedelta(seconds=settings.pricing_refresh_seconds),
         },
+        "idle-gpu-notices": {"task": NOTIFY_IDLE_GPUS, "schedule": IDLE_GPU_CHECK},
         "daily-digest": {
             "task": DAILY_DIGEST,
             "schedule": crontab(minute="0", hour=str(settings.digest_hour_utc)),
@@ -80,4 +83,5 @@ def create_celery_app(settings: WorkerSettings, runtime: TaskRuntime | None = No
     CeleryTracing(app).connect()
     register_tasks(app, runtime or TaskRuntime(settings))
     register_notification_tasks(app, settings)
+    register_idle_gpu_task(app, settings)
     return app

@@ -16,6 +16,7 @@ from auth.instruction_keys import InstructionKeys
 from auth.sealing import KeyEncryptionKey
 from store.database import Database
 from workers.consumer import AtLeastOnceConsumer, RecordHandler, RetryPolicy
+from workers.cost_rollup import CostRollup
 from workers.dead_letter import KafkaDeadLetters
 from workers.ingest.handler import SnapshotIngest
 from workers.instructions import InstructionIssuer, StoredKeysInstructionIssuer
@@ -34,7 +35,7 @@ async def run_ingest(settings: WorkerSettings, stop: asyncio.Event) -> None:
     try:
         await _consume(
             settings,
-            SnapshotIngest(database),
+            SnapshotIngest(database, cost_rollup=CostRollup()),
             group_id=settings.ingest_group_id,
             topic=settings.snapshots_topic,
             stop=stop,

@@ -12,10 +12,28 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from auth.outbound_urls import OutboundUrlPolicy
-from gateway.console.api import decide, export_routes, policy_routes, read
+from gateway.console.api import (
+    bulk_decide,
+    cost_routes,
+    decide,
+    export_routes,
+    policy_routes,
+    read,
+    recommendation_csv,
+)
 from gateway.console.context import STATIC, Console, build_templates
 from gateway.console.instruction_issue import InstructionIssuer
-from gateway.console.pages import activity, overview, policy_page, recommendations, signin
+from gateway.console.pages import (
+    activity,
+    bulk_page,
+    cluster_page,
+    cost_page,
+    instruction_page,
+    overview,
+    policy_page,
+    recommendations,
+    signin,
+)
 from gateway.console.pages.render import render
 from gateway.console.pages.session import (
     CsrfFailedError,
@@ -48,6 +66,11 @@ def include_console(
     console = Console(build_templates(), issuer, page_size, outbound or OutboundUrlPolicy())
     app.state.console = console
     for router in (
+        recommendation_csv.router,
+        bulk_decide.router,
+        bulk_page.router,
+        cluster_page.router,
+        instruction_page.router,
         read.router,
         decide.router,
         export_routes.router,
@@ -57,6 +80,8 @@ def include_console(
         activity.router,
         policy_routes.router,
         policy_page.router,
+        cost_routes.router,
+        cost_page.router,
     ):
         app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")

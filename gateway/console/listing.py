@@ -24,6 +24,7 @@ class StatusFilter(StrEnum):
 KINDS = [kind.value for kind in RecommendationKind]
 STATUSES = [status.value for status in StatusFilter]
 SORTS = {
+    RecommendationSort.EXPECTED_DESC.value: "Expected saving (saving x confidence)",
     RecommendationSort.SAVING_DESC.value: "Largest saving",
     RecommendationSort.SAVING_ASC.value: "Smallest saving",
     RecommendationSort.NEWEST.value: "Newest",

@@ -30,7 +30,8 @@ from recommender.consolidation.inventory import (
     workload_ref,
     workload_version,
 )
-from recommender.pricing.cost import monthly_usd, pod_requests, price_node, share_of_node
+from recommender.cost.node_rates import cpu_memory_hourly_usd, node_rates
+from recommender.pricing.cost import monthly_usd, pod_requests, price_node
 from recommender.pricing.pricebook import PriceBook
 from recommender.rightsizing.estimate import ContainerEstimate, estimate_container
 from recommender.rightsizing.limits import container_resources, is_guaranteed
@@ -69,7 +70,13 @@ def monthly_saving(
     inventory: Inventory,
     pricebook: PriceBook,
 ) -> float:
-    """USD a month saved by applying `changes` to every running pod of the workload."""
+    """USD a month the CPU and memory released by `changes` cost at each node's resource rates.
+
+    Priced per resource, as cost allocation prices them: freeing cores on a GPU node is worth
+    the node's CPU rate, not a share of its whole price. The money is realised when the freed
+    capacity lets nodes go, which is why a consolidation draining these pods' nodes is grouped
+    with this recommendation and counted once.
+    """
     hourly = 0.0
     cluster = inventory.snapshot.cluster
     for pod in inventory.pods_of(workload):
@@ -77,9 +84,10 @@ def monthly_saving(
         price = price_node(node, cluster, pricebook) if node is not None else None
         if node is None or price is None:
             continue
-        before = share_of_node(pod_requests(pod.spec), node)
-        after = share_of_node(pod_requests(patched_spec(pod.spec, changes)), node)
-        hourly += price.hourly_usd * (before - after)
+        rates = node_rates(node, price.hourly_usd)
+        before = cpu_memory_hourly_usd(pod_requests(pod.spec), rates)
+        after = cpu_memory_hourly_usd(pod_requests(patched_spec(pod.spec, changes)), rates)
+        hourly += before - after
     return monthly_usd(hourly)
 
 

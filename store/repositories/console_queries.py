@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.errors import NotFoundError
 from store.repositories.console_paging import Page, PageRequest
+from store.repositories.saving_groups import counted_savings, expected_saving
 from store.tables import Cluster, ClusterCost, RecommendationRecord, UsageState
 
 HEALTHY_WITHIN = timedelta(minutes=5)
@@ -34,6 +35,8 @@ HEALTHY_WITHIN = timedelta(minutes=5)
 class RecommendationSort(StrEnum):
     """Orders the recommendations list can be sorted by."""
 
+    EXPECTED_DESC = "-expected"
+    """Monthly saving times confidence, largest first: the default ranking."""
     SAVING_DESC = "-saving"
     SAVING_ASC = "saving"
     NEWEST = "-created"
@@ -55,7 +58,7 @@ class RecommendationFilter:
     min_saving_usd: float | None = None
     search: str | None = None
     """Case-insensitive substring of the title or the target."""
-    sort: RecommendationSort = RecommendationSort.SAVING_DESC
+    sort: RecommendationSort = RecommendationSort.EXPECTED_DESC
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,7 @@ def _order(sort: RecommendationSort) -> list[Any]:
     rec = RecommendationRecord
     by_saving = rec.monthly_saving_usd.desc()
     orders: dict[RecommendationSort, list[Any]] = {
+        RecommendationSort.EXPECTED_DESC: [expected_saving().desc(), by_saving],
         RecommendationSort.SAVING_DESC: [by_saving],
         RecommendationSort.SAVING_ASC: [rec.monthly_saving_usd.asc()],
         RecommendationSort.NEWEST: [rec.created_at.desc()],
@@ -268,16 +272,18 @@ class ConsoleQueries:
         """One page of the tenant's clusters by name, with health, spend and open savings."""
         total = await self._session.scalar(select(func.count()).select_from(Cluster))
         open_stats = self._open_stats(now)
+        counted = counted_savings(_live_open(now))
         costs = self._latest_costs()
         query = (
             select(
                 Cluster,
                 func.coalesce(open_stats.c.count, 0),
-                func.coalesce(open_stats.c.saving, 0),
+                func.coalesce(counted.c.saving, 0),
                 costs.c.monthly_cost_usd,
                 costs.c.node_count,
             )
             .outerjoin(open_stats, open_stats.c.cluster_id == Cluster.id)
+            .outerjoin(counted, counted.c.cluster_id == Cluster.id)
             .outerjoin(costs, costs.c.cluster_id == Cluster.id)
             .order_by(Cluster.name, Cluster.id)
             .offset(page.offset)
@@ -320,18 +326,20 @@ class ConsoleQueries:
         spend = await self._session.scalar(
             select(func.coalesce(func.sum(costs.c.monthly_cost_usd), 0))
         )
-        open_count, open_saving = (
-            await self._session.execute(
-                select(
-                    func.count(),
-                    func.coalesce(func.sum(RecommendationRecord.monthly_saving_usd), 0),
-                )
-                .select_from(RecommendationRecord)
-                .where(_live_open(now))
-            )
-        ).one()
+        open_count = await self._session.scalar(
+            select(func.count()).select_from(RecommendationRecord).where(_live_open(now))
+        )
+        # Alternatives on one workload or node are counted once, at the best expected saving.
+        counted = counted_savings(_live_open(now))
+        open_saving = await self._session.scalar(
+            select(func.coalesce(func.sum(counted.c.saving), 0))
+        )
         return TenantTotals(
-            int(clusters), int(healthy), float(spend or 0), int(open_count), float(open_saving)
+            int(clusters),
+            int(healthy),
+            float(spend or 0),
+            int(open_count or 0),
+            float(open_saving or 0),
         )
 
     async def workload_usage(

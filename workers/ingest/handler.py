@@ -20,6 +20,7 @@ from store.repositories.clusters import ClusterRepository
 from store.repositories.inventory import InventoryRepository
 from store.repositories.snapshots import SnapshotRepository
 from store.repositories.usage_states import UsageStateRecord, UsageStateRepository
+from workers.cost_rollup import CostRollup
 from workers.decode import Record, decode
 from workers.errors import PermanentError, UnknownClusterError
 from workers.ingest.container_history import ContainerHistory, ContainerHistoryError
@@ -36,10 +37,16 @@ DUPLICATE = "duplicate"
 class SnapshotIngest:
     """The record handler of the ingest consumer group."""
 
-    def __init__(self, database: Database, usage_settings: UsageSettings | None = None) -> None:
-        """Fold into `database` with the given history half-lives."""
+    def __init__(
+        self,
+        database: Database,
+        usage_settings: UsageSettings | None = None,
+        cost_rollup: CostRollup | None = None,
+    ) -> None:
+        """Fold into `database` with the given history half-lives; roll up costs if given."""
         self._database = database
         self._usage_settings = usage_settings
+        self._cost_rollup = cost_rollup
         self._tracer = trace.get_tracer("workers.ingest")
 
     async def __call__(self, record: Record) -> str:
@@ -102,6 +109,8 @@ class SnapshotIngest:
                     InventoryRepository(session, message.tenant_id),
                     snapshot,
                 )
+                if self._cost_rollup is not None:
+                    await self._cost_rollup.record(session, message.tenant_id, snapshot)
         except (IntegrityError, DataError) as e:
             raise PermanentError(f"snapshot refused by the database: {e.orig}") from e
         log.debug(

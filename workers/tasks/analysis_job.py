@@ -9,12 +9,14 @@ from datetime import datetime
 from recommender.autoscaling.demand_history import workload_demands
 from recommender.gpu.mig_layouts import MigConfig
 from recommender.pricing.pricebook import PriceBook
+from recommender.savings.alternatives import saving_groups, workloads_by_node
 from store.database import Database
 from store.errors import NotFoundError
 from store.repositories.cluster_costs import ClusterCostRepository
 from store.repositories.clusters import ClusterRepository, list_all_clusters
 from store.repositories.inventory import InventoryRepository
 from store.repositories.recommendations import NewRecommendation, RecommendationRepository
+from store.repositories.saving_groups import SavingGroupRepository
 from store.repositories.snapshots import SnapshotRepository
 from store.repositories.usage_states import UsageStateRepository
 from workers.analysis import ANALYSED_KINDS, ClusterState, analyse_cluster, cluster_cost
@@ -66,6 +68,7 @@ async def analyse_and_store(
         mig_config=mig_config,
         demand=workload_demands({key: history.demand for key, history in histories.items()}),
     )
+    recommendations = analyse_cluster(state)
     items = [
         NewRecommendation(
             id=rec.recommendation_id,
@@ -75,8 +78,10 @@ async def analyse_and_store(
             body=rec.model_dump(mode="json"),
             created_at=now,
         )
-        for rec in analyse_cluster(state)
+        for rec in recommendations
     ]
+    group_of = saving_groups(recommendations, workloads_by_node(snapshot))
+    groups = {fingerprint(rec): group_of[rec.recommendation_id] for rec in recommendations}
     cost = cluster_cost(snapshot, pricebook)
     async with database.tenant(tenant_id) as session:
         # Two analyses of one cluster take turns, so neither inserts what the other just did.
@@ -84,6 +89,7 @@ async def analyse_and_store(
         outcome = await RecommendationRepository(session, tenant_id).replace_open(
             cluster_id, items, now=now, kinds={kind.value for kind in ANALYSED_KINDS}
         )
+        await SavingGroupRepository(session, tenant_id).replace(cluster_id, groups)
         if cost.priced_nodes:
             await ClusterCostRepository(session, tenant_id).record(
                 cluster_id,

@@ -18,7 +18,8 @@ from store.repositories.recommendations import OpenSummary, RecommendationReposi
 log = structlog.get_logger(__name__)
 
 
-async def _tenants(database: Database) -> list[uuid.UUID]:
+async def tenants_with_clusters(database: Database) -> list[uuid.UUID]:
+    """Every tenant that has at least one cluster."""
     # Instructions and recommendations hang off clusters: a tenant without one has neither.
     async with database.system() as session:
         pairs = await list_all_clusters(session)
@@ -35,7 +36,7 @@ async def expire_all(database: Database, *, now: datetime) -> int:
     executor anyway, so it expires like one never delivered.
     """
     expired = 0
-    for tenant_id in await _tenants(database):
+    for tenant_id in await tenants_with_clusters(database):
         async with database.tenant(tenant_id) as session:
             count = await InstructionRepository(session, tenant_id).expire(now=now)
             recommendations = await expire_past_deadline(session, tenant_id, now=now)
@@ -82,7 +83,7 @@ async def send_digests(database: Database, sink: DigestSink, redis: Redis, *, da
     the same day skips it (a crash between the two can send it twice, never lose it).
     """
     sent = 0
-    for tenant_id in await _tenants(database):
+    for tenant_id in await tenants_with_clusters(database):
         key = DIGEST_SENT_KEY.format(day=day.isoformat(), tenant=tenant_id)
         if await redis.exists(key):
             continue

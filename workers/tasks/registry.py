@@ -15,6 +15,7 @@ import httpx
 import structlog
 from celery import Celery
 
+from auth.outbound_urls import OutboundUrlPolicy, parse_networks
 from protocol.tasks import (
     DAILY_DIGEST,
     EXPIRE_INSTRUCTIONS,
@@ -29,6 +30,7 @@ from workers.pricing import current_pricebook, refresh_catalogues, refresh_spot_
 from workers.tasks.analysis_job import AnalysisOutcome, analyse_and_store, clusters_to_analyse
 from workers.tasks.maintenance_jobs import expire_all, send_digests
 from workers.tasks.runtime import Clients, TaskRuntime, run_job
+from workers.webhook_digest import WebhookDigest
 
 log = structlog.get_logger(__name__)
 
@@ -119,8 +121,14 @@ def register_tasks(app: Celery, runtime: TaskRuntime) -> None:
     @app.task(name=DAILY_DIGEST, **retrying)  # type: ignore[untyped-decorator]
     def daily_digest() -> int:
         async def job(clients: Clients) -> int:
-            return await send_digests(
-                clients.database, runtime.digest_sink, clients.redis, day=runtime.clock().date()
+            now = runtime.clock()
+            sink = runtime.digest_sink or WebhookDigest(
+                clients.database,
+                OutboundUrlPolicy(
+                    allowed_networks=parse_networks(settings.webhook_allowed_networks)
+                ),
+                now,
             )
+            return await send_digests(clients.database, sink, clients.redis, day=now.date())
 
         return run_job(settings, job)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from store.database import Database
 from workers.errors import TemporaryError, is_temporary
 from workers.settings import WorkerSettings
-from workers.tasks.maintenance_jobs import DigestSink, LoggedDigest
+from workers.tasks.maintenance_jobs import DigestSink
 
 T = TypeVar("T")
 
@@ -28,7 +28,8 @@ class TaskRuntime:
     """Everything the Celery tasks of one app are wired with."""
 
     settings: WorkerSettings
-    digest_sink: DigestSink = field(default_factory=LoggedDigest)
+    digest_sink: DigestSink | None = None
+    """Where digests go; None posts each to the tenant's webhook (logging where none is set)."""
     clock: Callable[[], datetime] = utc_now
 
 

@@ -23,6 +23,7 @@ from gateway.console.api.schemas import (
     SavingsPointOut,
     TotalsOut,
 )
+from gateway.console.cost_report import measured_spend_points
 from gateway.console.detail import load_recommendation
 from gateway.console.listing import StatusFilter
 from gateway.console.savings import savings_series
@@ -73,7 +74,7 @@ async def list_recommendations(
     status: StatusFilter | None = None,
     min_saving: Annotated[float | None, Query(ge=0, le=1e9)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    sort: RecommendationSort = RecommendationSort.SAVING_DESC,
+    sort: RecommendationSort = RecommendationSort.EXPECTED_DESC,
     page: PageNumber = 1,
     size: PageSize = 50,
 ) -> RecommendationPage:
@@ -159,6 +160,7 @@ async def savings(
         approvals = await history.approvals(until=now)
         applications = await history.applications(until=now)
         costs = await history.costs(since=start, until=now)
+        costs += await measured_spend_points(session, principal.tenant_id, start=start, end=now)
     points = savings_series(approvals, applications, costs, start=start, end=now)
     return SavingsOut(
         points=[

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from gateway.console.charts import Series, time_chart
 from gateway.console.context import ConsoleDep
+from gateway.console.cost_report import measured_spend_points
 from gateway.console.pages.pager import pager
 from gateway.console.pages.render import render
 from gateway.console.pages.session import PageUser
@@ -18,7 +19,7 @@ from gateway.console.savings import SavingsPoint, savings_series
 from gateway.deps import WiringDep
 from store.repositories.console_paging import PageRequest
 from store.repositories.console_queries import ConsoleQueries
-from store.repositories.console_savings import SavingsHistoryQueries
+from store.repositories.console_savings import CostPoint, SavingsHistoryQueries
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,7 +32,15 @@ async def root() -> RedirectResponse:
     return RedirectResponse("/console", status_code=303)
 
 
-def _charts(points: list[SavingsPoint]) -> tuple[Markup, Markup | None]:
+def _hourly_spend(measured: list[CostPoint]) -> list[tuple[datetime, float]]:
+    """The tenant's monthly run rate at the end of every measured hour (clusters summed)."""
+    totals: dict[datetime, float] = {}
+    for point in measured:
+        totals[point.at] = totals.get(point.at, 0.0) + point.monthly_cost_usd
+    return sorted(totals.items())
+
+
+def _charts(points: list[SavingsPoint], measured: list[CostPoint]) -> tuple[Markup, Markup | None]:
     first, last = points[0].at, points[-1].at
     savings = time_chart(
         [
@@ -49,10 +58,15 @@ def _charts(points: list[SavingsPoint]) -> tuple[Markup, Markup | None]:
         start=first,
         end=last,
     )
-    spend_points = [(p.at, p.monthly_cost_usd) for p in points if p.monthly_cost_usd is not None]
+    # Hour by hour where cost allocation measured it; the analyses' daily prices otherwise.
+    hourly = _hourly_spend(measured)
+    spend_points = hourly or [
+        (p.at, p.monthly_cost_usd) for p in points if p.monthly_cost_usd is not None
+    ]
+    name = "Monthly spend (measured each hour)" if hourly else "Monthly spend"
     spend = (
         time_chart(
-            [Series("Monthly spend", "spend", [(at, v) for at, v in spend_points])],
+            [Series(name, "spend", spend_points)],
             title="Monthly spend",
             start=first,
             end=last,
@@ -82,9 +96,11 @@ async def overview(
         approvals = await history.approvals(until=now)
         applications = await history.applications(until=now)
         costs = await history.costs(since=now - HISTORY, until=now)
+        measured = await measured_spend_points(db, tenant_id, start=now - HISTORY, end=now)
+    costs += measured
     points = savings_series(approvals, applications, costs, start=now - HISTORY, end=now)
     latest = points[-1]
-    savings_chart, spend_chart = _charts(points)
+    savings_chart, spend_chart = _charts(points, measured)
     return render(
         console,
         request,

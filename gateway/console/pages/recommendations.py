@@ -6,6 +6,7 @@ import contextlib
 import uuid
 from datetime import timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -64,7 +65,7 @@ def _filter(
         status=status if status in STATUSES else None,
         min_saving_usd=saving,
         search=(q or "").strip()[:200] or None,
-        sort=RecommendationSort(sort) if sort in SORTS else RecommendationSort.SAVING_DESC,
+        sort=RecommendationSort(sort) if sort in SORTS else RecommendationSort.EXPECTED_DESC,
     )
 
 
@@ -110,7 +111,22 @@ async def recommendations(
         statuses=STATUSES,
         sorts=SORTS,
         pager=pager(request, page=found.page, pages=found.pages, total=found.total),
+        csv_url=_csv_url(criteria),
     )
+
+
+def _csv_url(criteria: RecommendationFilter) -> str:
+    """The CSV download of the list as filtered and sorted on the page."""
+    params = {
+        "cluster_id": str(criteria.cluster_id) if criteria.cluster_id else None,
+        "kind": criteria.kind,
+        "status": criteria.status,
+        "min_saving": str(criteria.min_saving_usd) if criteria.min_saving_usd is not None else None,
+        "q": criteria.search,
+        "sort": criteria.sort.value,
+    }
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return f"/v1/console/recommendations.csv?{query}"
 
 
 def _exports(view: RecommendationView) -> dict[str, Any]:

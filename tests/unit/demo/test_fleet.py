@@ -117,3 +117,11 @@ def test_pattern_wraps_around_its_end() -> None:
     pattern = Pattern(60, np.array([0.1, 0.2, 0.3]))
     assert pattern.at(180.0) == 0.1
     assert pattern.at(60.0, phase=4) == 0.3
+
+
+def test_shared_gpu_pods_carry_their_milli_share() -> None:
+    """The 500 milli-GPU job is labelled with its share; whole-GPU replicas are not."""
+    fleet = build_fleet(_nodes(), _pods(), FleetSpec(CLUSTER), NOW)
+    shares = {pod.name: pod.labels.get("alibabacloud.com/gpu-milli") for pod in fleet.pods}
+    assert shares["job-0"] == "500"
+    assert {shares[f"web-{i}"] for i in range(4)} == {None}

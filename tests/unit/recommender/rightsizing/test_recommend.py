@@ -11,6 +11,7 @@ from protocol.changes import PatchResources, WorkloadRef
 from protocol.recommendation import RecommendationKind, Risk
 from protocol.snapshot import HorizontalPodAutoscaler, HpaMetric, WorkloadKind
 from recommender.autoscaling.demand import DemandSeries
+from recommender.cost.rates import split_node_price
 from recommender.rightsizing.recommend import recommend_rightsizing
 from recommender.usage.key import ContainerKey
 from recommender.usage.state import ContainerUsageState
@@ -76,12 +77,27 @@ def _states() -> dict[ContainerKey, ContainerUsageState]:
     return {KEY: steady(8)}
 
 
-def test_saving_is_the_drop_in_node_share_of_each_pod() -> None:
-    """2 pods: share 0.5 -> 0.128 of a $0.192 node each, over 730 hours."""
+def test_saving_prices_released_cpu_and_memory_at_the_node_rates() -> None:
+    """2 pods: 2000m -> 512m and 2 GiB -> 1364 MiB at a $0.192 node's core and GiB rates."""
     recs = recommend_rightsizing(_cluster(), _states(), pricebook(), NOW)
+    rates = split_node_price(0.192, cores=4, memory_gib=16, gpus=0)
+    per_pod = (2.0 - 0.512) * rates.cpu_core_hour + (2.0 - 1364 / 1024) * rates.memory_gib_hour
     assert len(recs) == 1
     assert recs[0].kind is RecommendationKind.RIGHTSIZING
-    assert recs[0].monthly_saving_usd == pytest.approx(2 * 0.192 * (0.5 - 0.128) * 730, abs=0.01)
+    assert recs[0].monthly_saving_usd == pytest.approx(2 * per_pod * 730, abs=0.01)
+
+
+def test_cpu_cut_on_a_gpu_node_is_worth_the_cpu_rate_only() -> None:
+    """Shrinking CPU on a g5.48xlarge saves a sliver of its price, not a share of the GPUs."""
+    web = workload("web", replicas=1, template=spec(container(cpu=2000, memory=2 * GIB)))
+    gpu_node = node("g", cpu=192_000, memory=768 * GIB, gpus=8, instance_type="g5.48xlarge")
+    cluster = snapshot([gpu_node], [pod_of(web, 0, "g")], [web])
+    (rec,) = recommend_rightsizing(cluster, _states(), pricebook(), NOW)
+    rates = split_node_price(16.288, cores=192, memory_gib=768, gpus=8)
+    released = (2.0 - 0.512) * rates.cpu_core_hour + (2.0 - 1364 / 1024) * rates.memory_gib_hour
+    share_of_whole_node = 16.288 * (2.0 - 0.512) / 192
+    assert rec.monthly_saving_usd == pytest.approx(released * 730, abs=0.01)
+    assert released < share_of_whole_node / 2
 
 
 def test_change_set_patches_the_container_requests() -> None:

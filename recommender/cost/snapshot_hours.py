@@ -1,0 +1,197 @@
+"""One cluster snapshot as hours of cost: which nodes and containers ran, for how long, using what.
+
+A snapshot carries the inventory as it was at `taken_at` and the usage samples gathered since the
+previous snapshot. The samples say which time the snapshot covers (each container sample covers
+the `window_seconds` before its timestamp); the inventory is taken to hold over that time. Each
+clock hour the covered time touches becomes one allocation, so consecutive snapshots add up to
+hourly totals without overlapping.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from protocol.snapshot import ClusterSnapshot, GpuUsage, Node, Pod, PodPhase
+from recommender.cost.allocation import Allocation, ContainerHour, NodeHour, allocate
+from recommender.cost.gpu_share import container_gpu_fraction, mig_fraction, physical_gpus
+from recommender.cost.rates import ReferencePrices
+from recommender.pricing.cost import price_node
+from recommender.pricing.pricebook import PriceBook
+
+GIB = 2**30
+NODE_SAMPLE_SECONDS = 60
+"""What a node sample covers when a snapshot has no container samples (nodes carry no window)."""
+HOUR = timedelta(hours=1)
+
+_Key = tuple[str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class HourAllocation:
+    """The cost of one clock hour (or the part of it the snapshot covers)."""
+
+    hour: datetime
+    seconds: float
+    allocation: Allocation
+
+
+def _hour_of(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _merge(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def covered_seconds(snapshot: ClusterSnapshot) -> dict[datetime, float]:
+    """Seconds of each clock hour the snapshot's samples cover."""
+    intervals = [
+        (s.timestamp - timedelta(seconds=s.window_seconds), s.timestamp)
+        for s in snapshot.usage.containers
+    ]
+    if not intervals:
+        step = timedelta(seconds=NODE_SAMPLE_SECONDS)
+        intervals = [(s.timestamp - step, s.timestamp) for s in snapshot.usage.nodes]
+    seconds: defaultdict[datetime, float] = defaultdict(float)
+    for start, end in _merge(intervals):
+        at = start
+        while at < end:
+            boundary = _hour_of(at) + HOUR
+            stop = min(boundary, end)
+            seconds[_hour_of(at)] += (stop - at).total_seconds()
+            at = stop
+    return dict(seconds)
+
+
+def _bucket(timestamp: datetime, window_seconds: float) -> datetime:
+    return _hour_of(timestamp - timedelta(seconds=window_seconds / 2))
+
+
+def _container_usage(snapshot: ClusterSnapshot) -> dict[datetime, dict[_Key, tuple[float, float]]]:
+    """Window-weighted mean CPU cores and memory GiB per container and hour."""
+    sums: defaultdict[tuple[datetime, _Key], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    for s in snapshot.usage.containers:
+        acc = sums[(_bucket(s.timestamp, s.window_seconds), (s.namespace, s.pod, s.container))]
+        acc[0] += s.cpu_cores * s.window_seconds
+        acc[1] += s.memory_bytes / GIB * s.window_seconds
+        acc[2] += s.window_seconds
+    found: defaultdict[datetime, dict[_Key, tuple[float, float]]] = defaultdict(dict)
+    for (hour, key), (cpu, memory, weight) in sums.items():
+        found[hour][key] = (cpu / weight, memory / weight)
+    return found
+
+
+def _busy(sample: GpuUsage) -> float:
+    memory = (
+        sample.memory_used_bytes / sample.memory_total_bytes if sample.memory_total_bytes else 0.0
+    )
+    share = mig_fraction(sample.mig_profile) if sample.mig_profile else 1.0
+    return max(sample.utilization, memory) * share
+
+
+def _gpu_usage(
+    snapshot: ClusterSnapshot,
+) -> tuple[dict[datetime, dict[_Key, float]], dict[datetime, dict[str, float]]]:
+    """Mean physical GPUs busy per container, and mean duty cycle per node, per hour."""
+    per_moment: defaultdict[tuple[datetime, _Key, datetime], float] = defaultdict(float)
+    duty: defaultdict[tuple[datetime, str], list[float]] = defaultdict(list)
+    for s in snapshot.usage.gpus:
+        hour = _hour_of(s.timestamp - timedelta(seconds=1))
+        duty[(hour, s.node)].append(s.utilization)
+        if s.namespace and s.pod:
+            key = (s.namespace, s.pod, s.container or "")
+            per_moment[(hour, key, s.timestamp)] += _busy(s)
+    moments: defaultdict[tuple[datetime, _Key], list[float]] = defaultdict(list)
+    for (hour, key, _), busy in per_moment.items():
+        moments[(hour, key)].append(busy)
+    used: defaultdict[datetime, dict[_Key, float]] = defaultdict(dict)
+    for (hour, key), values in moments.items():
+        used[hour][key] = sum(values) / len(values)
+    node_duty: defaultdict[datetime, dict[str, float]] = defaultdict(dict)
+    for (hour, node), values in duty.items():
+        node_duty[hour][node] = sum(values) / len(values)
+    return used, node_duty
+
+
+def workload_of(pod: Pod) -> str:
+    """`Kind/name` of the pod's controller, or `Pod/name` for a bare pod."""
+    owner = pod.controller
+    return f"{owner.kind}/{owner.name}" if owner is not None else f"Pod/{pod.name}"
+
+
+def _node_hour(node: Node, hourly: float, seconds: float, duty: float | None) -> NodeHour:
+    cpu = node.capacity.cpu_millis or node.allocatable.cpu_millis or 0
+    memory = node.capacity.memory_bytes or node.allocatable.memory_bytes or 0
+    return NodeHour(
+        node=node.name,
+        hourly_usd=hourly,
+        cores=cpu / 1000,
+        memory_gib=memory / GIB,
+        gpus=float(physical_gpus(node)),
+        seconds=seconds,
+        instance_type=node.instance_type,
+        spot=node.is_spot,
+        gpu_duty=duty,
+    )
+
+
+def hourly_allocations(
+    snapshot: ClusterSnapshot,
+    pricebook: PriceBook,
+    reference: ReferencePrices | None = None,
+) -> list[HourAllocation]:
+    """The allocation of every clock hour the snapshot covers, oldest first."""
+    coverage = covered_seconds(snapshot)
+    if not coverage:
+        return []
+    prices = {
+        node.name: price
+        for node in snapshot.nodes
+        if (price := price_node(node, snapshot.cluster, pricebook)) is not None
+    }
+    nodes = {node.name: node for node in snapshot.nodes if node.name in prices}
+    running = [
+        pod for pod in snapshot.pods if pod.phase is PodPhase.RUNNING and pod.node_name in nodes
+    ]
+    usage = _container_usage(snapshot)
+    gpu_used, node_duty = _gpu_usage(snapshot)
+    hours = []
+    for hour, seconds in sorted(coverage.items()):
+        node_hours = [
+            _node_hour(node, prices[name].hourly_usd, seconds, node_duty.get(hour, {}).get(name))
+            for name, node in nodes.items()
+        ]
+        containers = []
+        for pod in running:
+            node = nodes[pod.node_name or ""]
+            for c in pod.spec.containers:
+                key = (pod.namespace, pod.name, c.name)
+                cpu, memory = usage.get(hour, {}).get(key, (0.0, 0.0))
+                containers.append(
+                    ContainerHour(
+                        node=node.name,
+                        namespace=pod.namespace,
+                        pod=pod.name,
+                        container=c.name,
+                        workload=workload_of(pod),
+                        seconds=seconds,
+                        cpu_request_cores=(c.requests.cpu_millis or 0) / 1000,
+                        cpu_usage_cores=cpu,
+                        memory_request_gib=(c.requests.memory_bytes or 0) / GIB,
+                        memory_usage_gib=memory,
+                        gpu_fraction=container_gpu_fraction(c.requests, node, pod.labels),
+                        gpu_used=gpu_used.get(hour, {}).get(key),
+                        labels=pod.labels,
+                    )
+                )
+        hours.append(HourAllocation(hour, seconds, allocate(node_hours, containers, reference)))
+    return hours

@@ -1,0 +1,1 @@
+"""Savings counted once: recommendations touching the same workload or node are alternatives."""

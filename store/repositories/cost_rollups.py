@@ -1,0 +1,327 @@
+"""Hourly cost rollups: add each snapshot's share, read breakdowns, spend series and GPU use.
+
+Writes add to the hour's running totals (a snapshot covers part of an hour; its neighbours cover
+the rest); they run in the ingest transaction that records the snapshot id, so a redelivered
+snapshot adds nothing. Reads sum over a time range and group by one dimension.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, String, cast, delete, func, literal, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.tables import CostAllocationRow, CostNodeHourRow
+
+GROUP_BYS = ("namespace", "workload", "node", "pod", "container", "cluster")
+"""Dimensions a breakdown groups by, besides `label:<key>`."""
+UNLABELLED = "(none)"
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerHourCost:
+    """What one container cost in part of one hour."""
+
+    hour: datetime
+    node: str
+    namespace: str
+    pod: str
+    container: str
+    workload: str
+    seconds: float
+    cpu_usd: float
+    memory_usd: float
+    gpu_usd: float
+    gpu_usage_usd: float
+    gpu_seconds: float
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeHourCost:
+    """What one node cost in part of one hour."""
+
+    hour: datetime
+    node: str
+    instance_type: str | None
+    spot: bool
+    gpus: float
+    seconds: float
+    total_usd: float
+    cpu_idle_usd: float
+    memory_idle_usd: float
+    gpu_idle_usd: float
+    gpu_allocated_seconds: float
+    gpu_duty_seconds: float
+    duty_sampled_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class CostFilter:
+    """Which rollups a read covers: a time range; optionally a cluster, namespace, label, node."""
+
+    start: datetime
+    end: datetime
+    cluster_id: uuid.UUID | None = None
+    namespace: str | None = None
+    label: tuple[str, str] | None = None
+    """`(key, value)`: only pods carrying that label."""
+    node: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CostGroup:
+    """The cost of one group over the range."""
+
+    key: str
+    cpu_usd: float
+    memory_usd: float
+    gpu_usd: float
+    gpu_usage_usd: float
+    gpu_hours: float
+
+    @property
+    def total_usd(self) -> float:
+        """CPU + memory + request-based GPU."""
+        return self.cpu_usd + self.memory_usd + self.gpu_usd
+
+
+@dataclass(frozen=True, slots=True)
+class SpendPoint:
+    """Spend in one clock hour."""
+
+    hour: datetime
+    total_usd: float
+    idle_usd: float
+    hourly_run_rate_usd: float
+    """What the hour would have cost had it been covered end to end."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterHourRate:
+    """One cluster's node cost per hour in one clock hour (run rate)."""
+
+    cluster_id: uuid.UUID
+    hour: datetime
+    hourly_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class NodeGpuUse:
+    """A node over the range: cost, idle, GPUs held by pods and GPU duty cycle."""
+
+    cluster_id: uuid.UUID
+    node: str
+    instance_type: str | None
+    spot: bool
+    gpus: float
+    total_usd: float
+    idle_usd: float
+    gpu_allocated: float
+    """Physical GPUs held by containers, averaged over the time the node was seen."""
+    gpu_duty: float | None
+    """Mean duty cycle of its GPUs where DCGM reported it."""
+
+
+def _add(table: Any, columns: Sequence[str]) -> dict[str, Any]:
+    excluded = insert(table).excluded
+    return {name: getattr(table, name) + getattr(excluded, name) for name in columns}
+
+
+_ALLOCATION_SUMS = ("seconds", "cpu_usd", "memory_usd", "gpu_usd", "gpu_usage_usd", "gpu_seconds")
+_NODE_SUMS = (
+    "seconds",
+    "total_usd",
+    "cpu_idle_usd",
+    "memory_idle_usd",
+    "gpu_idle_usd",
+    "gpu_allocated_seconds",
+    "gpu_duty_seconds",
+    "duty_sampled_seconds",
+)
+_BATCH = 2000
+
+
+class CostRollupRepository:
+    """Add to and read the session tenant's hourly cost rollups."""
+
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+
+    async def add(
+        self,
+        cluster_id: uuid.UUID,
+        containers: Sequence[ContainerHourCost],
+        nodes: Sequence[NodeHourCost],
+    ) -> None:
+        """Add a snapshot's costs to the hours they fall in."""
+        base = {"tenant_id": self._tenant_id, "cluster_id": cluster_id}
+        for first in range(0, len(containers), _BATCH):
+            rows = [{**base, **_row(c)} for c in containers[first : first + _BATCH]]
+            statement = insert(CostAllocationRow).values(rows)
+            await self._session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[
+                        "tenant_id",
+                        "cluster_id",
+                        "hour",
+                        "namespace",
+                        "pod",
+                        "container",
+                        "node",
+                    ],
+                    set_={
+                        **_add(CostAllocationRow, _ALLOCATION_SUMS),
+                        "workload": statement.excluded.workload,
+                        "labels": statement.excluded.labels,
+                    },
+                )
+            )
+        for first in range(0, len(nodes), _BATCH):
+            rows = [{**base, **_row(n)} for n in nodes[first : first + _BATCH]]
+            statement = insert(CostNodeHourRow).values(rows)
+            await self._session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["tenant_id", "cluster_id", "hour", "node"],
+                    set_={
+                        **_add(CostNodeHourRow, _NODE_SUMS),
+                        "instance_type": statement.excluded.instance_type,
+                        "spot": statement.excluded.spot,
+                        "gpus": statement.excluded.gpus,
+                    },
+                )
+            )
+
+    async def prune(self, cluster_id: uuid.UUID, *, before: datetime) -> None:
+        """Forget the cluster's hours before `before` (the retention horizon)."""
+        for table in (CostAllocationRow, CostNodeHourRow):
+            await self._session.execute(
+                delete(table).where(table.cluster_id == cluster_id, table.hour < before)
+            )
+
+    def _where(self, query: _Query, table: Any, where: CostFilter) -> _Query:
+        query = query.where(
+            table.tenant_id == self._tenant_id, table.hour >= where.start, table.hour < where.end
+        )
+        if where.cluster_id is not None:
+            query = query.where(table.cluster_id == where.cluster_id)
+        if where.node is not None:
+            query = query.where(table.node == where.node)
+        if table is CostAllocationRow:
+            if where.namespace is not None:
+                query = query.where(table.namespace == where.namespace)
+            if where.label is not None:
+                key, value = where.label
+                query = query.where(table.labels[key].astext == value)
+        return query
+
+    async def breakdown(self, where: CostFilter, by: str) -> list[CostGroup]:
+        """Cost per group over the range, most expensive first."""
+        key = _group_expression(by)
+        t = CostAllocationRow
+        query = select(
+            key.label("key"),
+            func.sum(t.cpu_usd),
+            func.sum(t.memory_usd),
+            func.sum(t.gpu_usd),
+            func.sum(t.gpu_usage_usd),
+            func.sum(t.gpu_seconds),
+        ).group_by(key)
+        rows = await self._session.execute(self._where(query, t, where))
+        groups = [
+            CostGroup(str(k), cpu, memory, gpu, usage, seconds / 3600)
+            for k, cpu, memory, gpu, usage, seconds in rows.all()
+        ]
+        return sorted(groups, key=lambda g: (-g.total_usd, g.key))
+
+    async def idle(self, where: CostFilter) -> tuple[float, float]:
+        """(node cost, idle cost) over the range for the cluster or every cluster."""
+        t = CostNodeHourRow
+        query = select(
+            func.coalesce(func.sum(t.total_usd), 0.0),
+            func.coalesce(func.sum(t.cpu_idle_usd + t.memory_idle_usd + t.gpu_idle_usd), 0.0),
+        )
+        total, idle = (await self._session.execute(self._where(query, t, where))).one()
+        return float(total), float(idle)
+
+    async def spend_series(self, where: CostFilter) -> list[SpendPoint]:
+        """Spend per hour, oldest first: nodes (with idle), or one namespace's containers."""
+        if where.namespace is not None or where.label is not None:
+            a = CostAllocationRow
+            total = func.sum(a.cpu_usd + a.memory_usd + a.gpu_usd)
+            # Containers of one namespace run for varying parts of an hour; scale by the longest.
+            query = select(a.hour, total, literal(0.0), func.max(a.seconds)).group_by(a.hour)
+            rows = await self._session.execute(self._where(query, a, where).order_by(a.hour))
+        else:
+            n = CostNodeHourRow
+            query = select(
+                n.hour,
+                func.sum(n.total_usd),
+                func.sum(n.cpu_idle_usd + n.memory_idle_usd + n.gpu_idle_usd),
+                func.max(n.seconds),
+            ).group_by(n.hour)
+            rows = await self._session.execute(self._where(query, n, where).order_by(n.hour))
+        return [
+            SpendPoint(hour, spent, idle, spent * 3600 / seconds if seconds else 0.0)
+            for hour, spent, idle, seconds in rows.all()
+        ]
+
+    async def cluster_rates(self, start: datetime, end: datetime) -> list[ClusterHourRate]:
+        """Each cluster's node cost per hour in every covered hour, oldest first."""
+        n = CostNodeHourRow
+        rate = func.sum(n.total_usd * 3600 / func.nullif(n.seconds, 0))
+        query = select(n.cluster_id, n.hour, rate).group_by(n.cluster_id, n.hour).order_by(n.hour)
+        rows = await self._session.execute(self._where(query, n, CostFilter(start=start, end=end)))
+        return [ClusterHourRate(c, hour, float(r or 0.0)) for c, hour, r in rows.all()]
+
+    async def node_gpu_use(self, where: CostFilter) -> list[NodeGpuUse]:
+        """Per node over the range: cost, idle, GPUs held and duty cycle; GPU nodes first."""
+        n = CostNodeHourRow
+        seconds = func.sum(n.seconds)
+        sampled = func.sum(n.duty_sampled_seconds)
+        query = select(
+            n.cluster_id,
+            n.node,
+            func.max(n.instance_type),
+            func.bool_or(n.spot),
+            func.max(n.gpus),
+            func.sum(n.total_usd),
+            func.sum(n.cpu_idle_usd + n.memory_idle_usd + n.gpu_idle_usd),
+            func.sum(n.gpu_allocated_seconds) / func.nullif(seconds, 0),
+            func.sum(n.gpu_duty_seconds) / func.nullif(sampled, 0),
+        ).group_by(n.cluster_id, n.node)
+        rows = await self._session.execute(self._where(query, n, where))
+        found = [
+            NodeGpuUse(c, node, it, bool(spot), gpus, total, idle, allocated or 0.0, duty)
+            for c, node, it, spot, gpus, total, idle, allocated, duty in rows.all()
+        ]
+        return sorted(found, key=lambda u: (-u.gpus, -u.total_usd, u.node))
+
+
+def _row(item: ContainerHourCost | NodeHourCost) -> dict[str, Any]:
+    return {name: getattr(item, name) for name in item.__slots__}
+
+
+def _group_expression(by: str) -> ColumnElement[Any]:
+    t = CostAllocationRow
+    if by.startswith("label:") and len(by) > len("label:"):
+        return func.coalesce(t.labels[by.removeprefix("label:")].astext, UNLABELLED)
+    expressions: dict[str, ColumnElement[Any]] = {
+        "namespace": t.namespace.expression,
+        "workload": t.namespace + "/" + t.workload,
+        "node": t.node.expression,
+        "pod": t.namespace + "/" + t.pod,
+        "container": t.namespace + "/" + t.pod + "/" + t.container,
+        "cluster": cast(t.cluster_id, String),
+    }
+    if by not in expressions:
+        raise ValueError(f"cannot group by {by!r}: use one of {GROUP_BYS} or label:<key>")
+    return expressions[by]
