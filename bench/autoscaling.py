@@ -27,6 +27,7 @@ from pathlib import Path
 from bench.autoscaling_policies import (
     BASELINE_PARAMETERS,
     BASELINES,
+    Assessments,
     Case,
     Tally,
     make_case,
@@ -49,13 +50,14 @@ QUICK_GENAI_ROWS = 40_000
 FOLDS = ("odd", "even")
 
 
-def score(cases: Sequence[Case], ours: ScalingPolicy) -> dict[str, Tally]:
+def score(cases: Sequence[Case], ours: ScalingPolicy, assessments: Assessments) -> dict[str, Tally]:
     """Every policy's pooled tally over `cases`."""
     tallies: dict[str, Tally] = {}
     for case in cases:
         for name, policy in BASELINES.items():
             tallies.setdefault(name, Tally()).add(case.name, policy(case), case)
-        tallies.setdefault("slicewise", Tally()).add(case.name, slicewise(case, ours), case)
+        replay = slicewise(case, ours, assessments)
+        tallies.setdefault("slicewise", Tally()).add(case.name, replay, case)
     return tallies
 
 
@@ -107,12 +109,13 @@ def evaluate(cases: list[Case], quick: bool) -> dict[str, object]:
     names = [c.name for c in cases]
     folds: dict[str, object] = {}
     held_out: list[dict[str, Tally]] = []
+    assessments = Assessments()
     for parity in FOLDS:
         tune_names = tuning_half(names, parity)
         tune = [c for c in cases if c.name in tune_names]
         rest = [c for c in cases if c.name not in tune_names]
-        ours, selection = choose(tune, quick) if tune else (ScalingPolicy(), {})
-        tuned, unseen = score(tune, ours), score(rest, ours)
+        ours, selection = choose(tune, quick, assessments) if tune else (ScalingPolicy(), {})
+        tuned, unseen = score(tune, ours, assessments), score(rest, ours, assessments)
         held_out.append(unseen)
         tuned_f = {n: t.figures() for n, t in tuned.items()}
         unseen_f = {n: t.figures() for n, t in unseen.items()}

@@ -9,6 +9,8 @@ import jsonschema  # type: ignore[import-untyped]
 import kubernetes_validate
 
 from devstack.keda import scaled_object_schema
+from executor.planning.autoscaling_changes import schedule_patch
+from executor.planning.merge_patch import apply_merge_patch
 from protocol.changes import (
     ApplyHpa,
     ApplyScaledObject,
@@ -139,3 +141,12 @@ def test_without_keda_a_daily_floor_becomes_a_min_replicas_schedule() -> None:
     assert schedule.period_seconds == DAY
     assert schedule.min_replicas_at(10 * 3600) > schedule.baseline
     assert schedule.min_replicas_at(3 * 3600) == schedule.baseline == hpa.spec.min_replicas
+
+
+def test_the_scheduled_hpa_validates_against_kubernetes_1_30() -> None:
+    """The HPA as the executor leaves it (schedule annotation, floor in force) is a valid v2 HPA."""
+    hpa, scheduled = autoscaling_change_set(_office_hours_plan(), WORKLOAD, keda=False).actions
+    assert isinstance(hpa, ApplyHpa)
+    assert isinstance(scheduled, ScheduleHpaMinReplicas)
+    manifest = apply_merge_patch(hpa.manifest(), schedule_patch(scheduled.schedule, 10 * 3600))
+    assert kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
