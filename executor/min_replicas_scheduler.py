@@ -6,6 +6,9 @@ it (pinned to the resourceVersion read, so a concurrent edit is retried on the n
 overwritten) and reads it back to verify. It sleeps until the earliest next boundary, at most
 `interval_seconds`, so a boundary is acted on within a pass and a missed one (executor down)
 is caught up on start. Dry-run mode patches with `dryRun=All` and changes nothing.
+
+Every floor change, set or not, counts in `slicewise_executor_min_replica_floors` by outcome
+and is written to the executor's audit trail, like every other change the executor makes.
 """
 
 from __future__ import annotations
@@ -14,17 +17,36 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 import structlog
 from pydantic import ValidationError
 
+from executor.audit import AuditTrail
 from executor.errors import ExecutorError
 from executor.kube.api import KubeObjects
+from executor.metrics import ExecutorMetrics
 from executor.planning.merge_patch import JsonObject, with_resource_version
 from executor.planning.targets import HORIZONTAL_POD_AUTOSCALER, ObjectRef, PatchStyle
 from protocol.min_replicas_schedule import MIN_REPLICAS_SCHEDULE_ANNOTATION, MinReplicasSchedule
 
 log = structlog.get_logger("executor.min_replicas_scheduler")
+
+
+AUDIT_EVENT = "min-replicas-floor"
+
+
+class FloorOutcome(StrEnum):
+    """What became of one floor change."""
+
+    SET = "set"
+    """Patched and read back as wanted."""
+    DRY_RUN = "dry_run"
+    """Accepted by the API server's dry run; nothing changed."""
+    UNVERIFIED = "unverified"
+    """Patched, but the floor read back is not the one wanted."""
+    FAILED = "failed"
+    """The patch was refused (a concurrent edit, a permission); the next pass retries."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +57,8 @@ class FloorChange:
     before: int | None
     after: int
     verified: bool
+    outcome: FloorOutcome
+    error: str | None = None
 
 
 def scheduled(hpa: JsonObject) -> MinReplicasSchedule | None:
@@ -57,12 +81,16 @@ class MinReplicasScheduler:
         self,
         kube: KubeObjects,
         *,
+        audit: AuditTrail,
+        metrics: ExecutorMetrics,
         clock: Callable[[], float] = time.time,
         dry_run: bool = False,
         interval_seconds: float = 60.0,
     ) -> None:
         """`clock` gives Unix seconds; `interval_seconds` caps the sleep between passes."""
         self.kube = kube
+        self.audit = audit
+        self.metrics = metrics
         self.clock = clock
         self.dry_run = dry_run
         self.interval_seconds = interval_seconds
@@ -81,7 +109,9 @@ class MinReplicasScheduler:
             current = (hpa.get("spec") or {}).get("minReplicas")
             if current == wanted:
                 continue
-            changes.append(await self._set(hpa, current, wanted))
+            change = await self._set(hpa, current, wanted)
+            self._report(change)
+            changes.append(change)
         return changes, wake
 
     async def _set(self, hpa: JsonObject, current: int | None, wanted: int) -> FloorChange:
@@ -91,22 +121,36 @@ class MinReplicasScheduler:
         version = metadata.get("resourceVersion")
         if version:
             patch = with_resource_version(patch, version)
-        after = await self.kube.patch(ref, patch, PatchStyle.MERGE, dry_run=self.dry_run)
-        verified = (after.get("spec") or {}).get("minReplicas") == wanted
-        if not self.dry_run:
-            stored = await self.kube.read(ref)
-            verified = (
-                stored is not None and (stored.get("spec") or {}).get("minReplicas") == wanted
-            )
-        log.info(
-            "scheduled minReplicas",
-            hpa=str(ref),
-            before=current,
-            after=wanted,
+        try:
+            after = await self.kube.patch(ref, patch, PatchStyle.MERGE, dry_run=self.dry_run)
+            verified = (after.get("spec") or {}).get("minReplicas") == wanted
+            if not self.dry_run:
+                stored = await self.kube.read(ref)
+                verified = (
+                    stored is not None and (stored.get("spec") or {}).get("minReplicas") == wanted
+                )
+        except ExecutorError as e:
+            return FloorChange(ref, current, wanted, False, FloorOutcome.FAILED, str(e))
+        if self.dry_run:
+            outcome = FloorOutcome.DRY_RUN if verified else FloorOutcome.UNVERIFIED
+        else:
+            outcome = FloorOutcome.SET if verified else FloorOutcome.UNVERIFIED
+        return FloorChange(ref, current, wanted, verified, outcome)
+
+    def _report(self, change: FloorChange) -> None:
+        """Count the change by outcome and write it to the audit trail."""
+        self.metrics.min_replica_floors.labels(outcome=change.outcome.value).inc()
+        self.audit.record(
+            AUDIT_EVENT,
+            kind=change.ref.kind,
+            namespace=change.ref.namespace,
+            name=change.ref.name,
+            before=change.before,
+            after=change.after,
+            outcome=change.outcome.value,
             dry_run=self.dry_run,
-            verified=verified,
+            error=change.error,
         )
-        return FloorChange(ref, current, wanted, verified)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Pass after pass until `stop` is set; API errors wait for the next pass."""

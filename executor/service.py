@@ -159,6 +159,8 @@ async def serve(
         if ActionType.SCHEDULE_HPA_MIN_REPLICAS in settings.allowed_action_types:
             scheduler = MinReplicasScheduler(
                 kube,
+                audit=audit,
+                metrics=metrics,
                 dry_run=settings.mode is Mode.DRY_RUN,
                 interval_seconds=settings.min_replicas_schedule_interval_seconds,
             )

@@ -5,15 +5,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from lightkube import AsyncClient
+from prometheus_client import CollectorRegistry
 
+from executor.audit import AuditTrail
 from executor.execution import InstructionExecutor
 from executor.kube.api import AutoscalingApi, KubeObjects, as_json
-from executor.min_replicas_scheduler import MinReplicasScheduler
+from executor.metrics import ExecutorMetrics
+from executor.min_replicas_scheduler import AUDIT_EVENT, MinReplicasScheduler
 from executor.readiness import PodHealthCheck
 from protocol.autoscaling import HpaSpec, ResourceUtilisationTarget
 from protocol.changes import (
@@ -63,6 +68,38 @@ def executor_at(kube: KubeObjects, clock: Callable[[], datetime]) -> Instruction
     """An executor with short windows whose clock is `clock`."""
     return InstructionExecutor(
         kube, [PodHealthCheck()], window=SHORT_WINDOW, backoff=FAST_BACKOFF, clock=clock
+    )
+
+
+@dataclass(frozen=True)
+class Schedulers:
+    """Makes schedulers on the executor's object access, each with its own audit and metrics."""
+
+    kube: KubeObjects
+    state_dir: Path
+
+    def at(
+        self, clock: Callable[[], float], **options: Any
+    ) -> tuple[MinReplicasScheduler, AuditTrail, ExecutorMetrics]:
+        """A scheduler on `clock`, its audit trail and its metrics."""
+        audit = AuditTrail(self.state_dir, lambda: datetime.fromtimestamp(clock(), UTC))
+        metrics = ExecutorMetrics(CollectorRegistry())
+        scheduler = MinReplicasScheduler(
+            self.kube, audit=audit, metrics=metrics, clock=clock, **options
+        )
+        return scheduler, audit, metrics
+
+
+@pytest.fixture
+def schedulers(autoscaling_kube: KubeObjects, tmp_path: Path) -> Schedulers:
+    """Schedulers that audit into this test's own directory."""
+    return Schedulers(autoscaling_kube, tmp_path)
+
+
+def floors_counted(metrics: ExecutorMetrics, outcome: str) -> float | None:
+    """The floor-change counter's value for `outcome`."""
+    return metrics.registry.get_sample_value(
+        "slicewise_executor_min_replica_floors_total", {"outcome": outcome}
     )
 
 
@@ -121,19 +158,18 @@ async def test_schedule_sets_the_floor_in_force_and_stores_the_schedule(
 
 async def test_scheduler_patches_min_replicas_when_a_boundary_passes(
     admin: AsyncClient,
-    autoscaling_kube: KubeObjects,
+    schedulers: Schedulers,
     autoscaling_api: AutoscalingApi,
     namespace: str,
     saas: Saas,
 ) -> None:
     """The executor's loop raises minReplicas to the window's floor once its start passes."""
-    await _scheduled_hpa(admin, autoscaling_kube, namespace, saas, PEAK_START - 3600)
+    await _scheduled_hpa(admin, schedulers.kube, namespace, saas, PEAK_START - 3600)
     assert (await _hpa(admin, autoscaling_api, namespace))["spec"]["minReplicas"] == 1
     started = time.time()
     # The loop's clock reaches the window's start two seconds after it starts running.
-    scheduler = MinReplicasScheduler(
-        autoscaling_kube,
-        clock=lambda: MIDNIGHT + PEAK_START - 2.0 + (time.time() - started),
+    scheduler, _, _ = schedulers.at(
+        lambda: MIDNIGHT + PEAK_START - 2.0 + (time.time() - started),
         interval_seconds=0.5,
     )
     stop = asyncio.Event()
@@ -148,21 +184,82 @@ async def test_scheduler_patches_min_replicas_when_a_boundary_passes(
 
 async def test_dry_run_scheduler_leaves_min_replicas_alone(
     admin: AsyncClient,
-    autoscaling_kube: KubeObjects,
+    schedulers: Schedulers,
     autoscaling_api: AutoscalingApi,
     namespace: str,
     saas: Saas,
 ) -> None:
     """In dry-run mode a pass reports the floor it would set and the HPA keeps its own."""
-    await _scheduled_hpa(admin, autoscaling_kube, namespace, saas, PEAK_START - 3600)
-    scheduler = MinReplicasScheduler(
-        autoscaling_kube, clock=lambda: MIDNIGHT + PEAK_START + 1.0, dry_run=True
-    )
+    await _scheduled_hpa(admin, schedulers.kube, namespace, saas, PEAK_START - 3600)
+    scheduler, _, _ = schedulers.at(lambda: MIDNIGHT + PEAK_START + 1.0, dry_run=True)
 
     changes, _ = await scheduler.sync_once()
 
     assert [(c.ref.name, c.before, c.after) for c in changes] == [("serve", 1, 6)]
     assert (await _hpa(admin, autoscaling_api, namespace))["spec"]["minReplicas"] == 1
+
+
+async def test_a_boundary_counts_the_floor_change_and_audits_it(
+    admin: AsyncClient,
+    schedulers: Schedulers,
+    namespace: str,
+    saas: Saas,
+) -> None:
+    """A pass past a boundary counts each floor it set as set and writes an audit entry for it."""
+    await _scheduled_hpa(admin, schedulers.kube, namespace, saas, PEAK_START - 3600)
+    scheduler, audit, metrics = schedulers.at(lambda: MIDNIGHT + PEAK_START + 1.0)
+
+    changes, _ = await scheduler.sync_once()
+
+    # The loop watches every namespace, so other tests' HPAs may change in the same pass.
+    assert floors_counted(metrics, "set") == len(changes)
+    [entry] = [
+        e for e in audit.entries() if e["event"] == AUDIT_EVENT and e["namespace"] == namespace
+    ]
+    assert {k: entry[k] for k in ("name", "before", "after", "outcome", "dry_run")} == {
+        "name": "serve",
+        "before": 1,
+        "after": 6,
+        "outcome": "set",
+        "dry_run": False,
+    }
+
+
+async def test_a_dry_run_boundary_is_counted_and_audited_as_dry_run(
+    admin: AsyncClient,
+    schedulers: Schedulers,
+    namespace: str,
+    saas: Saas,
+) -> None:
+    """In dry-run mode the floor change counts and is audited as dry_run, not as set."""
+    await _scheduled_hpa(admin, schedulers.kube, namespace, saas, PEAK_START - 3600)
+    scheduler, audit, metrics = schedulers.at(lambda: MIDNIGHT + PEAK_START + 1.0, dry_run=True)
+
+    changes, _ = await scheduler.sync_once()
+
+    assert floors_counted(metrics, "dry_run") == len(changes)
+    assert floors_counted(metrics, "set") is None
+    [entry] = [
+        e for e in audit.entries() if e["event"] == AUDIT_EVENT and e["namespace"] == namespace
+    ]
+    assert (entry["outcome"], entry["dry_run"]) == ("dry_run", True)
+
+
+async def test_a_floor_already_in_force_is_neither_counted_nor_audited(
+    admin: AsyncClient,
+    schedulers: Schedulers,
+    namespace: str,
+    saas: Saas,
+) -> None:
+    """Between boundaries a pass leaves the HPA alone and writes nothing about it."""
+    await _scheduled_hpa(admin, schedulers.kube, namespace, saas, PEAK_START + 60)
+    scheduler, audit, metrics = schedulers.at(lambda: MIDNIGHT + PEAK_START + 120.0)
+
+    changes, _ = await scheduler.sync_once()
+
+    assert all(c.ref.namespace != namespace for c in changes)
+    assert floors_counted(metrics, "set") == (len(changes) or None)
+    assert [e for e in audit.entries() if e.get("namespace") == namespace] == []
 
 
 async def test_rollback_restores_min_replicas_and_removes_the_schedule(
