@@ -11,6 +11,7 @@ then the other way round (`bench.autoscaling_tuning`). "policies" pools every se
 the fold that did not see it; each fold also reports the half it was tuned on.
 
     python -m bench.autoscaling [--vms DIR] [--genai DIR] [--out FILE] [--quick]
+                                [--require-dominance]
 """
 
 from __future__ import annotations
@@ -104,8 +105,8 @@ def comparison(figures: dict[str, dict[str, float]]) -> dict[str, object]:
     }
 
 
-def evaluate(cases: list[Case], quick: bool) -> dict[str, object]:
-    """Two-fold evaluation of one set of services."""
+def evaluate(cases: list[Case], quick: bool, base: ScalingPolicy) -> dict[str, object]:
+    """Two-fold evaluation of one set of services, our risk weight chosen around `base`."""
     names = [c.name for c in cases]
     folds: dict[str, object] = {}
     held_out: list[dict[str, Tally]] = []
@@ -114,7 +115,7 @@ def evaluate(cases: list[Case], quick: bool) -> dict[str, object]:
         tune_names = tuning_half(names, parity)
         tune = [c for c in cases if c.name in tune_names]
         rest = [c for c in cases if c.name not in tune_names]
-        ours, selection = choose(tune, quick, assessments) if tune else (ScalingPolicy(), {})
+        ours, selection = choose(tune, quick, assessments, base) if tune else (base, {})
         tuned, unseen = score(tune, ours, assessments), score(rest, ours, assessments)
         held_out.append(unseen)
         tuned_f = {n: t.figures() for n, t in tuned.items()}
@@ -168,12 +169,14 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             "learn_fraction": args.learn_fraction,
             "replicas_at_peak": args.replicas_at_peak,
             "quick": args.quick,
+            "require_dominance": args.require_dominance,
             "folds": "parameters chosen on odd ids scored on even ids, and the other way round",
         },
         "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
         "parameters": BASELINE_PARAMETERS,
     }
-    bitbrains = evaluate(vm_cases, args.quick)
+    base = ScalingPolicy(require_dominance=args.require_dominance)
+    bitbrains = evaluate(vm_cases, args.quick, base)
     result["policies"] = bitbrains["policies"]
     result["comparison"] = bitbrains["comparison"]
     result["bitbrains"] = {**bitbrains, "services": vm_described}
@@ -183,7 +186,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         genai_cases, genai_described = cases_of(
             services, args.genai_learn_fraction, args.replicas_at_peak
         )
-        result["genai"] = {**evaluate(genai_cases, args.quick), "services": genai_described}
+        result["genai"] = {**evaluate(genai_cases, args.quick, base), "services": genai_described}
     result["elapsed_seconds"] = round(time.perf_counter() - started, 2)
     return result
 
@@ -200,6 +203,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     parser.add_argument("--learn-fraction", type=float, default=1 / 3)
     parser.add_argument("--genai-learn-fraction", type=float, default=0.5)
     parser.add_argument("--replicas-at-peak", type=int, default=8)
+    parser.add_argument(
+        "--require-dominance",
+        action="store_true",
+        help="our choice only among candidates that dominate the 70 %% HPA on the history",
+    )
     args = parser.parse_args(argv)
     result = run(args)
     emit(result, args.out)

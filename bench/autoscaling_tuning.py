@@ -23,9 +23,8 @@ RISK_WEIGHTS = (0.7, 0.85, 1.0, 1.4)
 RISK_MARGIN = 0.9
 
 
-def grid(quick: bool) -> list[ScalingPolicy]:
-    """The candidate policies (two in a quick run)."""
-    base = ScalingPolicy()
+def grid(quick: bool, base: ScalingPolicy) -> list[ScalingPolicy]:
+    """`base` at each risk weight tried (two in a quick run)."""
     weights = RISK_WEIGHTS[:2] if quick else RISK_WEIGHTS
     return [replace(base, risk_weight=w) for w in weights]
 
@@ -39,7 +38,7 @@ def tally_policy(cases: Sequence[Case], policy: ScalingPolicy, assessments: Asse
 
 
 def choose(
-    cases: Sequence[Case], quick: bool, assessments: Assessments
+    cases: Sequence[Case], quick: bool, assessments: Assessments, base: ScalingPolicy
 ) -> tuple[ScalingPolicy, dict[str, object]]:
     """The chosen policy and every candidate's figures on `cases`."""
     baseline = Tally()
@@ -48,7 +47,7 @@ def choose(
     hpa_figures = baseline.figures()
     risk, hours = hpa_figures["under_provisioned_share"], hpa_figures["replica_hours"]
     candidates = [
-        (policy, tally_policy(cases, policy, assessments).figures()) for policy in grid(quick)
+        (policy, tally_policy(cases, policy, assessments).figures()) for policy in grid(quick, base)
     ]
     preferred = [
         c

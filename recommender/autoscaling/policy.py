@@ -45,3 +45,6 @@ class ScalingPolicy:
     """Weight of the under-provisioned share against replica-hours when choosing a candidate."""
     risk_floor: float = 0.002
     """Added to both under-provisioned shares compared, so a riskless history stays comparable."""
+    require_dominance: bool = False
+    """Only candidates no worse than the reference HPA on both counts over the history, and none
+    on less than a day of it; else the reference (`selection.select_plan`)."""
