@@ -11,6 +11,7 @@ then the other way round (`bench.autoscaling_tuning`). "policies" pools every se
 the fold that did not see it; each fold also reports the half it was tuned on.
 
     python -m bench.autoscaling [--vms DIR] [--genai DIR] [--out FILE] [--quick]
+                                [--require-dominance]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 from bench.autoscaling_policies import (
     BASELINE_PARAMETERS,
     BASELINES,
+    Assessments,
     Case,
     Tally,
     make_case,
@@ -49,13 +51,14 @@ QUICK_GENAI_ROWS = 40_000
 FOLDS = ("odd", "even")
 
 
-def score(cases: Sequence[Case], ours: ScalingPolicy) -> dict[str, Tally]:
+def score(cases: Sequence[Case], ours: ScalingPolicy, assessments: Assessments) -> dict[str, Tally]:
     """Every policy's pooled tally over `cases`."""
     tallies: dict[str, Tally] = {}
     for case in cases:
         for name, policy in BASELINES.items():
             tallies.setdefault(name, Tally()).add(case.name, policy(case), case)
-        tallies.setdefault("slicewise", Tally()).add(case.name, slicewise(case, ours), case)
+        replay = slicewise(case, ours, assessments)
+        tallies.setdefault("slicewise", Tally()).add(case.name, replay, case)
     return tallies
 
 
@@ -102,17 +105,18 @@ def comparison(figures: dict[str, dict[str, float]]) -> dict[str, object]:
     }
 
 
-def evaluate(cases: list[Case], quick: bool) -> dict[str, object]:
-    """Two-fold evaluation of one set of services."""
+def evaluate(cases: list[Case], quick: bool, base: ScalingPolicy) -> dict[str, object]:
+    """Two-fold evaluation of one set of services, our risk weight chosen around `base`."""
     names = [c.name for c in cases]
     folds: dict[str, object] = {}
     held_out: list[dict[str, Tally]] = []
+    assessments = Assessments()
     for parity in FOLDS:
         tune_names = tuning_half(names, parity)
         tune = [c for c in cases if c.name in tune_names]
         rest = [c for c in cases if c.name not in tune_names]
-        ours, selection = choose(tune, quick) if tune else (ScalingPolicy(), {})
-        tuned, unseen = score(tune, ours), score(rest, ours)
+        ours, selection = choose(tune, quick, assessments, base) if tune else (base, {})
+        tuned, unseen = score(tune, ours, assessments), score(rest, ours, assessments)
         held_out.append(unseen)
         tuned_f = {n: t.figures() for n, t in tuned.items()}
         unseen_f = {n: t.figures() for n, t in unseen.items()}
@@ -165,12 +169,14 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             "learn_fraction": args.learn_fraction,
             "replicas_at_peak": args.replicas_at_peak,
             "quick": args.quick,
+            "require_dominance": args.require_dominance,
             "folds": "parameters chosen on odd ids scored on even ids, and the other way round",
         },
         "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
         "parameters": BASELINE_PARAMETERS,
     }
-    bitbrains = evaluate(vm_cases, args.quick)
+    base = ScalingPolicy(require_dominance=args.require_dominance)
+    bitbrains = evaluate(vm_cases, args.quick, base)
     result["policies"] = bitbrains["policies"]
     result["comparison"] = bitbrains["comparison"]
     result["bitbrains"] = {**bitbrains, "services": vm_described}
@@ -180,7 +186,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         genai_cases, genai_described = cases_of(
             services, args.genai_learn_fraction, args.replicas_at_peak
         )
-        result["genai"] = {**evaluate(genai_cases, args.quick), "services": genai_described}
+        result["genai"] = {**evaluate(genai_cases, args.quick, base), "services": genai_described}
     result["elapsed_seconds"] = round(time.perf_counter() - started, 2)
     return result
 
@@ -197,6 +203,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     parser.add_argument("--learn-fraction", type=float, default=1 / 3)
     parser.add_argument("--genai-learn-fraction", type=float, default=0.5)
     parser.add_argument("--replicas-at-peak", type=int, default=8)
+    parser.add_argument(
+        "--require-dominance",
+        action="store_true",
+        help="our choice only among candidates that dominate the 70 %% HPA on the history",
+    )
     args = parser.parse_args(argv)
     result = run(args)
     emit(result, args.out)

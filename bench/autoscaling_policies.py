@@ -15,19 +15,25 @@ from numpy.typing import NDArray
 
 from recommender.autoscaling.demand import DemandSeries
 from recommender.autoscaling.forecast import replicas_for
-from recommender.autoscaling.hpa_algorithm import HpaSettings, Replay, replay_fixed, replay_hpa
-from recommender.autoscaling.plan import plan_autoscaling, replay_plan
+from recommender.autoscaling.hpa_algorithm import Replay, replay_fixed, replay_hpa
+from recommender.autoscaling.plan import replay_plan
 from recommender.autoscaling.policy import ScalingPolicy
+from recommender.autoscaling.selection import (
+    REFERENCE_TARGET,
+    Assessment,
+    assess_candidates,
+    reference_settings,
+    select_plan,
+)
 
 HOUR = 3600.0
 DAY = 24 * HOUR
-HPA_TARGET = 0.7
 BUSINESS_START_HOUR = 8
 BUSINESS_END_HOUR = 20
 BASELINE_PARAMETERS = {
     "static-peak": "replicas for the learned peak demand at 100 % utilisation, all the time",
     "HPA": (
-        f"Kubernetes HPA algorithm, target {HPA_TARGET:.0%}, tolerance 0.1, 5 min scale-down "
+        f"Kubernetes HPA algorithm, target {REFERENCE_TARGET:.0%}, tolerance 0.1, 5 min scale-down "
         "stabilisation, 15 s sync, default scale-up policies, min 1, max 1.5x the learned peak"
     ),
     "KEDA-cron": (
@@ -105,10 +111,8 @@ def static_peak(case: Case) -> Replay:
 
 
 def hpa(case: Case) -> Replay:
-    """The documented HPA algorithm at a 70 % target."""
-    ceiling = replicas_for(case.learn.quantile(1.0) * 1.5, case.capacity, HPA_TARGET)
-    settings = HpaSettings(target_utilisation=HPA_TARGET, min_replicas=1, max_replicas=ceiling)
-    return replay_hpa(case.score, case.capacity, settings)
+    """The documented HPA algorithm at a 70 % target (the product's reference HPA)."""
+    return replay_hpa(case.score, case.capacity, reference_settings(case.learn, case.capacity))
 
 
 def business_hours(seconds: NDArray[np.float64]) -> NDArray[np.bool_]:
@@ -134,10 +138,28 @@ def keda_cron(case: Case) -> Replay:
     return replay_fixed(case.score, replicas)
 
 
-def slicewise(case: Case, policy: ScalingPolicy) -> Replay:
-    """Our plan, learned from the first part, replayed on the rest."""
-    plan = plan_autoscaling(case.learn, case.capacity, policy)
-    return replay_plan(plan, case.score, case.capacity)
+@dataclass(slots=True)
+class Assessments:
+    """Each case's candidate replays over its learned part, computed once per case.
+
+    They do not depend on the choice's weights, so one assessment serves every weight tried;
+    `selection.choose_plan` is exactly `select_plan` of `assess_candidates`.
+    """
+
+    policy: ScalingPolicy = field(default_factory=ScalingPolicy)
+    found: dict[str, Assessment] = field(default_factory=dict)
+
+    def of(self, case: Case) -> Assessment:
+        """The assessment of `case` (computed on first use)."""
+        if case.name not in self.found:
+            self.found[case.name] = assess_candidates(case.learn, case.capacity, self.policy)
+        return self.found[case.name]
+
+
+def slicewise(case: Case, policy: ScalingPolicy, assessments: Assessments | None = None) -> Replay:
+    """Our plan, chosen on the first part as the product chooses it, replayed on the rest."""
+    assessment = (assessments or Assessments(policy)).of(case)
+    return replay_plan(select_plan(assessment, policy), case.score, case.capacity)
 
 
 BASELINES = {"static-peak": static_peak, "HPA": hpa, "KEDA-cron": keda_cron}

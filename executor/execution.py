@@ -17,8 +17,10 @@ from executor import __version__
 from executor.drain import DEFAULT_BACKOFF, Backoff
 from executor.errors import ExecutorError, RefusalError
 from executor.kube.api import KubeObjects
+from executor.planning.merge_patch import JsonObject
+from executor.planning.targets import ObjectRef, target_of
 from executor.readiness import ReadinessCheck, watch_health
-from executor.steps import ActionSteps, Applied, Preview
+from executor.steps import ActionSteps, Applied, Preview, without_volatile
 from protocol.changes import PatchResources, PatchScheduling, Scale, WorkloadRef
 from protocol.instruction import ActionOutcome, Instruction, InstructionResult, Outcome
 
@@ -79,7 +81,7 @@ class InstructionExecutor:
     ) -> InstructionResult:
         """Carry out (or, with `dry_run`, only preview) an instruction already verified."""
         run = _Run(instruction, self.clock())
-        steps = ActionSteps(self.kube, self.backoff)
+        steps = ActionSteps(self.kube, self.backoff, lambda: self.clock().timestamp())
         actions = instruction.body.actions
         try:
             lives = [await steps.precheck(i, a) for i, a in enumerate(actions)]
@@ -88,9 +90,13 @@ class InstructionExecutor:
         except ExecutorError as e:
             return run.stop(Outcome.FAILED, f"precheck failed: {e}", None, self.clock())
         previews: list[Preview] = []
+        created: dict[ObjectRef, JsonObject] = {}
         for index, (action, live) in enumerate(zip(actions, lives, strict=True)):
             try:
-                previews.append(await steps.preview(action, live))
+                preview = await steps.preview(action, live, created)
+                previews.append(preview)
+                if preview.created is not None:
+                    created[target_of(action)] = without_volatile(preview.created)
             except ExecutorError as e:
                 reason = f"action {index} ({action.type.value}) failed the dry-run: {e}"
                 return run.stop(Outcome.FAILED, reason, index, self.clock())

@@ -29,3 +29,9 @@ class ExecutorMetrics:
             ["outcome"],
             registry=registry,
         )
+        self.min_replica_floors = Counter(
+            "slicewise_executor_min_replica_floors",
+            "minReplicas changes made at HPA schedule boundaries, by outcome.",
+            ["outcome"],
+            registry=registry,
+        )

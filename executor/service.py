@@ -24,15 +24,17 @@ from executor.kube.api import (
     discover_policy_api,
 )
 from executor.metrics import ExecutorMetrics
+from executor.min_replicas_scheduler import MinReplicasScheduler
 from executor.notices.endpoint import NoticeEndpoint
 from executor.notices.server import NoticeServer
 from executor.readiness import PodHealthCheck, ReadinessCheck, RolloutStatusCheck
 from executor.runner import Runner
-from executor.settings import ExecutorSettings, ReadinessMode
+from executor.settings import ExecutorSettings, Mode, ReadinessMode
 from executor.spot_activity import NodeActivity, SaasLink
 from executor.spot_fallback import SpotFallback, withheld_reason
 from executor.state import ExecutorState
 from executor.verification import VerificationPolicy, load_trusted_keys
+from protocol.changes import ActionType
 from protocol.trace_context import add_trace_ids
 
 
@@ -154,6 +156,15 @@ async def serve(
             metrics=metrics,
         )
         tasks = [runner.run(stop, wait_seconds=settings.poll_wait_seconds)]
+        if ActionType.SCHEDULE_HPA_MIN_REPLICAS in settings.allowed_action_types:
+            scheduler = MinReplicasScheduler(
+                kube,
+                audit=audit,
+                metrics=metrics,
+                dry_run=settings.mode is Mode.DRY_RUN,
+                interval_seconds=settings.min_replicas_schedule_interval_seconds,
+            )
+            tasks.append(scheduler.run(stop))
         if settings.spot_notice_port:
             fallback = SpotFallback(
                 client,

@@ -75,6 +75,8 @@ class ExecutorSettings(BaseSettings):
     max_clock_skew_seconds: Annotated[float, Field(ge=0)] = 300.0
     eviction_backoff_seconds: Annotated[float, Field(gt=0)] = 1.0
     eviction_backoff_max_seconds: Annotated[float, Field(gt=0)] = 15.0
+    min_replicas_schedule_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    """Longest pause between passes that keep HPAs' `minReplicas` schedules in force."""
     metrics_port: Annotated[int, Field(ge=0, le=65535)] = 0
     """Serve Prometheus metrics on this port; 0 turns the endpoint off."""
     kubeconfig: Path | None = None

@@ -7,6 +7,8 @@ precondition pinned so a concurrent change is answered 409 instead of overwritte
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +16,12 @@ from executor.drain import Backoff, drain_node, plan_drain, require_complete
 from executor.errors import RefusalError
 from executor.kube.api import KubeObjects
 from executor.planning.changes import plan_change
-from executor.planning.merge_patch import JsonObject, merge_diff, with_resource_version
+from executor.planning.merge_patch import (
+    JsonObject,
+    apply_merge_patch,
+    merge_diff,
+    with_resource_version,
+)
 from executor.planning.preconditions import precondition_mismatches
 from executor.planning.targets import ObjectRef, PlannedChange, target_of
 from protocol.changes import Action, Drain
@@ -46,6 +53,8 @@ class Preview:
 
     diff: Any
     message: str = ""
+    created: JsonObject | None = None
+    """The object a create would store, as the dry-run returned it."""
 
 
 @dataclass
@@ -66,6 +75,8 @@ class ActionSteps:
 
     kube: KubeObjects
     backoff: Backoff = field(default_factory=Backoff)
+    clock: Callable[[], float] = time.time
+    """Unix seconds, for actions whose effect depends on the time."""
     _versions: dict[ObjectRef, str] = field(default_factory=dict)
 
     async def precheck(self, index: int, action: Action) -> JsonObject | None:
@@ -80,16 +91,33 @@ class ActionSteps:
             )
         return live
 
-    async def preview(self, action: Action, live: JsonObject | None) -> Preview:
-        """Dry-run the action on the server and return the diff it would make."""
+    async def preview(
+        self,
+        action: Action,
+        live: JsonObject | None,
+        created: Mapping[ObjectRef, JsonObject] | None = None,
+    ) -> Preview:
+        """Dry-run the action on the server and return the diff it would make.
+
+        `created` holds the objects earlier actions of the instruction would create: an action
+        on one of them is dry-run as the create of the object it would leave behind.
+        """
         if isinstance(action, Drain):
             evict, skipped = await plan_drain(self.kube, action.node)
             keys = sorted(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in evict)
             return Preview({"evict": keys, "skip": skipped}, f"would evict {len(keys)} pod(s)")
-        change = plan_change(action, live)
+        ref = target_of(action)
+        earlier = (created or {}).get(ref) if live is None else None
+        if earlier is not None:
+            planned = plan_change(action, earlier, now=self.clock())
+            body = without_volatile(apply_merge_patch(earlier, planned.forward_patch()))
+            after = await self.kube.create(ref, body, dry_run=True)
+            diff = merge_diff(earlier, without_volatile(after))
+            return Preview(diff, "would change the object an earlier action creates", after)
+        change = plan_change(action, live, now=self.clock())
         if change.body is not None:
-            created = await self.kube.create(change.ref, change.body, dry_run=True)
-            return Preview(without_volatile(created), "would create")
+            created_now = await self.kube.create(change.ref, change.body, dry_run=True)
+            return Preview(without_volatile(created_now), "would create", created_now)
         patch = self._guarded(change.forward_patch(), action, change.ref, first_touch=True)
         after = await self.kube.patch(change.ref, patch, change.style, dry_run=True)
         return Preview(merge_diff(without_volatile(live), without_volatile(after)))
@@ -109,7 +137,7 @@ class ActionSteps:
             )
             require_complete(report)
             return Applied(index, action, report.as_json(), None, f"evicted {len(report.evicted)}")
-        change = plan_change(action, live)
+        change = plan_change(action, live, now=self.clock())
         if change.body is not None:
             after = await self.kube.create(change.ref, change.body)
             diff = without_volatile(after)

@@ -14,6 +14,7 @@ from pydantic import Field, JsonValue
 
 from protocol.autoscaling import HpaSpec, ScaledObjectSpec, hpa_manifest, scaled_object_manifest
 from protocol.base import Labels, Name, Namespace, NonNegativeInt, ShortText, WireModel
+from protocol.min_replicas_schedule import MinReplicasSchedule
 from protocol.resources import Resources
 from protocol.snapshot import Toleration, WorkloadKind
 
@@ -34,6 +35,7 @@ class ActionType(StrEnum):
     PATCH_CONFIG_MAP = "patch_config_map"
     APPLY_HPA = "apply_hpa"
     APPLY_SCALED_OBJECT = "apply_scaled_object"
+    SCHEDULE_HPA_MIN_REPLICAS = "schedule_hpa_min_replicas"
 
 
 class WorkloadRef(WireModel):
@@ -202,6 +204,22 @@ class ApplyScaledObject(WireModel):
         return scaled_object_manifest(t.namespace, self.name, t.kind.value, t.name, self.spec)
 
 
+class ScheduleHpaMinReplicas(WireModel):
+    """Give an existing HPA a `minReplicas` schedule, which the executor then keeps in force.
+
+    The schedule is stored on the HPA (`MIN_REPLICAS_SCHEDULE_ANNOTATION`) and `minReplicas` is
+    set to its value now; the executor sets it again at every window boundary. Undoing removes
+    the schedule and restores the `minReplicas` the HPA had before.
+    """
+
+    type: Literal[ActionType.SCHEDULE_HPA_MIN_REPLICAS] = ActionType.SCHEDULE_HPA_MIN_REPLICAS
+    namespace: Namespace
+    name: Name
+    """The HPA's name."""
+    schedule: MinReplicasSchedule
+    precondition: Precondition = Field(default_factory=Precondition)
+
+
 Action = Annotated[
     PatchResources
     | PatchScheduling
@@ -213,7 +231,8 @@ Action = Annotated[
     | Scale
     | PatchConfigMap
     | ApplyHpa
-    | ApplyScaledObject,
+    | ApplyScaledObject
+    | ScheduleHpaMinReplicas,
     Field(discriminator="type"),
 ]
 """One allow-listed change, discriminated by `type`."""

@@ -57,6 +57,8 @@ class ClusterState:
     """The MIG layouts nodes may be labelled with; None leaves MIG out of the advice."""
     demand: Mapping[WorkloadRef, DemandSeries] = field(default_factory=dict)
     """CPU demand per workload (summed over its replicas); empty leaves autoscaling out."""
+    gpu_demand: Mapping[WorkloadRef, DemandSeries] = field(default_factory=dict)
+    """GPU-duty demand per workload (GPUs busy, summed over its replicas' devices)."""
     keda: bool | None = None
     """Whether the cluster runs KEDA (then advice may propose ScaledObjects); None detects it."""
 
@@ -90,7 +92,12 @@ def analyse_cluster(state: ClusterState) -> list[Recommendation]:
         state.snapshot, state.gpu, state.pricebook, state.now, state.mig_config
     )
     autoscaling = recommend_autoscaling(
-        state.snapshot, state.demand, state.pricebook, state.now, keda=state.keda
+        state.snapshot,
+        state.demand,
+        state.pricebook,
+        state.now,
+        keda=state.keda,
+        gpu_demand=state.gpu_demand,
     )
     return unique_by_fingerprint([*rightsizing, *spot, *consolidation, *gpu_sharing, *autoscaling])
 

@@ -250,6 +250,16 @@ class KubeObjects:
         )
         return as_json(obj)
 
+    async def list_all(self, kind: str) -> list[JsonObject]:
+        """Every object of `kind`, in every namespace."""
+        try:
+            listed = self.client.list(self.resource(kind), namespace="*")
+            return [as_json(obj) async for obj in listed]
+        except ApiError as e:
+            raise_translated(e)
+        except httpx2.TransportError as e:
+            raise TemporaryExecutorError(f"API server unreachable: {e}") from e
+
     async def delete(self, ref: ObjectRef) -> None:
         """Delete the object; an object already gone is fine."""
         try:

@@ -1,4 +1,4 @@
-"""Planning autoscaler changes: create an HPA or KEDA ScaledObject, or set its spec."""
+"""Planning autoscaler changes: create an HPA or ScaledObject, set its spec, schedule its floor."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Any
 
 from executor.planning.merge_patch import JsonObject, invert_merge_patch, merge_diff
 from executor.planning.targets import PatchStyle, PlannedChange, target_of
-from protocol.changes import ApplyHpa, ApplyScaledObject
+from protocol.changes import ApplyHpa, ApplyScaledObject, ScheduleHpaMinReplicas
+from protocol.min_replicas_schedule import MIN_REPLICAS_SCHEDULE_ANNOTATION, MinReplicasSchedule
 
 
 def plan_apply_autoscaler(
@@ -22,6 +23,27 @@ def plan_apply_autoscaler(
     wanted: JsonObject = manifest["spec"]
     current = live.get("spec") or {}
     patch = {"spec": merge_diff({k: current.get(k) for k in wanted}, wanted)}
+    return PlannedChange(
+        ref=target_of(action),
+        style=PatchStyle.MERGE,
+        patch=patch,
+        undo=invert_merge_patch(live, patch),
+    )
+
+
+def schedule_patch(schedule: MinReplicasSchedule, now: float) -> JsonObject:
+    """The merge patch that stores `schedule` on an HPA and sets the floor it gives at `now`."""
+    return {
+        "metadata": {"annotations": {MIN_REPLICAS_SCHEDULE_ANNOTATION: schedule.model_dump_json()}},
+        "spec": {"minReplicas": schedule.min_replicas_at(now)},
+    }
+
+
+def plan_schedule_min_replicas(
+    action: ScheduleHpaMinReplicas, live: JsonObject, now: float
+) -> PlannedChange:
+    """Store the schedule on the HPA and apply its current floor; the undo restores both."""
+    patch = schedule_patch(action.schedule, now)
     return PlannedChange(
         ref=target_of(action),
         style=PatchStyle.MERGE,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from executor.errors import ActionError, ObjectMissingError
-from executor.planning.autoscaling_changes import plan_apply_autoscaler
+from executor.planning.autoscaling_changes import (
+    plan_apply_autoscaler,
+    plan_schedule_min_replicas,
+)
 from executor.planning.merge_patch import JsonObject, invert_merge_patch, merge_diff
 from executor.planning.targets import (
     POD_DISRUPTION_BUDGET,
@@ -28,6 +31,7 @@ from protocol.changes import (
     PatchResources,
     PatchScheduling,
     Scale,
+    ScheduleHpaMinReplicas,
     Uncordon,
 )
 
@@ -71,8 +75,14 @@ def plan_apply_pdb(action: ApplyPdb, live: JsonObject | None) -> PlannedChange:
     return _merge(action, live, {"spec": spec_patch})
 
 
-def plan_change(action: Action, live: JsonObject | None) -> PlannedChange:
-    """The write that carries out `action` on the live object (None if it does not exist)."""
+def plan_change(
+    action: Action, live: JsonObject | None, *, now: float | None = None
+) -> PlannedChange:
+    """The write that carries out `action` on the live object (None if it does not exist).
+
+    `now` (Unix seconds) is needed by the actions whose effect depends on the time: a
+    `minReplicas` schedule sets the floor in force now.
+    """
     if isinstance(action, Drain):
         raise TypeError("a drain is a sequence of evictions, not a planned write")
     if isinstance(action, ApplyPdb):
@@ -88,6 +98,10 @@ def plan_change(action: Action, live: JsonObject | None) -> PlannedChange:
             change = plan_patch_scheduling(action, live)
         case Scale():
             change = plan_scale(action, live)
+        case ScheduleHpaMinReplicas():
+            if now is None:
+                raise ActionError("a minReplicas schedule is planned at a given time")
+            change = plan_schedule_min_replicas(action, live, now)
         case _:
             change = _merge(action, live, _object_patch(action))
     return change

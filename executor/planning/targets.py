@@ -19,6 +19,7 @@ from protocol.changes import (
     PatchResources,
     PatchScheduling,
     Scale,
+    ScheduleHpaMinReplicas,
     Uncordon,
 )
 
@@ -53,8 +54,13 @@ def target_of(action: Action) -> ObjectRef:
             return ObjectRef(POD_DISRUPTION_BUDGET, action.name, action.namespace)
         case PatchConfigMap():
             return ObjectRef(CONFIG_MAP, action.name, action.namespace)
-        case ApplyHpa():
-            return ObjectRef(HORIZONTAL_POD_AUTOSCALER, action.name, action.target.namespace)
+        case ApplyHpa() | ScheduleHpaMinReplicas():
+            namespace = (
+                action.namespace
+                if isinstance(action, ScheduleHpaMinReplicas)
+                else action.target.namespace
+            )
+            return ObjectRef(HORIZONTAL_POD_AUTOSCALER, action.name, namespace)
         case ApplyScaledObject():
             return ObjectRef(SCALED_OBJECT, action.name, action.target.namespace)
         case Cordon() | Uncordon() | Drain() | LabelNode():

@@ -22,6 +22,7 @@ from gateway.console.manifests import (
     toleration,
     workload_key,
 )
+from protocol.autoscaling import HPA_API_VERSION
 from protocol.changes import (
     Action,
     ApplyHpa,
@@ -35,8 +36,10 @@ from protocol.changes import (
     PatchResources,
     PatchScheduling,
     Scale,
+    ScheduleHpaMinReplicas,
     Uncordon,
 )
+from protocol.min_replicas_schedule import MIN_REPLICAS_SCHEDULE_ANNOTATION
 
 CREATED_WHOLE = {"PodDisruptionBudget", "HorizontalPodAutoscaler", "ScaledObject"}
 """Kinds a change set may create: a new one's patch is the whole object."""
@@ -178,6 +181,8 @@ def _key(action: Action) -> ObjectKey:
         return config_map_key(action.namespace, action.name)
     if isinstance(action, ApplyHpa | ApplyScaledObject):
         return _autoscaler_key(action)
+    if isinstance(action, ScheduleHpaMinReplicas):
+        return ObjectKey(HPA_API_VERSION, "HorizontalPodAutoscaler", action.namespace, action.name)
     return node_key(action.node)
 
 
@@ -191,6 +196,16 @@ def _autoscaler_key(action: ApplyHpa | ApplyScaledObject) -> ObjectKey:
 def _describe_autoscaler(action: ApplyHpa | ApplyScaledObject) -> str:
     kind = "HorizontalPodAutoscaler" if isinstance(action, ApplyHpa) else "KEDA ScaledObject"
     return f"Apply {kind} {action.target.namespace}/{action.name} to {_target(action)}"
+
+
+def _describe_schedule(action: ScheduleHpaMinReplicas) -> str:
+    period = "day" if action.schedule.period_seconds == 86_400 else "week"
+    floors = sorted({w.min_replicas for w in action.schedule.windows} | {action.schedule.baseline})
+    return (
+        f"Keep minReplicas of HorizontalPodAutoscaler {action.namespace}/{action.name} on a "
+        f"{period}ly schedule: {len(action.schedule.windows)} window(s), floors "
+        f"{', '.join(str(f) for f in floors)} (the executor sets it at each boundary)"
+    )
 
 
 def _listed(resources: Manifest) -> str:
@@ -233,6 +248,7 @@ _DESCRIPTIONS: dict[type[Any], Callable[[Any], str]] = {
     LabelNode: _describe_labels,
     ApplyHpa: _describe_autoscaler,
     ApplyScaledObject: _describe_autoscaler,
+    ScheduleHpaMinReplicas: _describe_schedule,
 }
 
 
@@ -247,7 +263,13 @@ def _target(
     return f"{action.target.kind} {action.target.namespace}/{action.target.name}"
 
 
-def _apply(manifest: Manifest, action: Action) -> Manifest:
+def _annotate_schedule(manifest: Manifest, action: ScheduleHpaMinReplicas) -> None:
+    annotations = dict(manifest["metadata"].get("annotations", {}))
+    annotations[MIN_REPLICAS_SCHEDULE_ANNOTATION] = action.schedule.model_dump_json()
+    manifest["metadata"]["annotations"] = annotations
+
+
+def _apply(manifest: Manifest, action: Action) -> Manifest:  # noqa: PLR0912 - a branch per type
     if isinstance(action, PatchResources):
         _patch_resources(manifest, action)
     elif isinstance(action, PatchScheduling):
@@ -260,6 +282,8 @@ def _apply(manifest: Manifest, action: Action) -> Manifest:
     elif isinstance(action, ApplyHpa | ApplyScaledObject):
         created = action.manifest()
         return {**manifest, **created, "spec": created["spec"]}
+    elif isinstance(action, ScheduleHpaMinReplicas):
+        _annotate_schedule(manifest, action)
     elif isinstance(action, PatchConfigMap):
         manifest["data"] = {**manifest.get("data", {}), **action.data}
     elif isinstance(action, Cordon):

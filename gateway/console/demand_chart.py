@@ -1,7 +1,8 @@
 """Autoscaling evidence drawn over a day: demand against proposed capacity, and replicas.
 
 The recommender writes hourly points (`start`, `step_seconds`, `demand`, `current_replicas`,
-`proposed_replicas`, `proposed_capacity`); anything else is left to the generic evidence view.
+`proposed_replicas`, `proposed_capacity`) and the `unit` demand counts (cores when absent);
+anything else is left to the generic evidence view.
 """
 
 from __future__ import annotations
@@ -44,8 +45,13 @@ def _replicas(value: float) -> str:
     return f"{value:g}"
 
 
+def _gpus(value: float) -> str:
+    return f"{value:.3g} GPUs"
+
+
 def day_charts(value: Mapping[str, Any]) -> list[Markup]:
-    """Demand with the proposed capacity (cores), then current and proposed replicas."""
+    """Demand with the proposed capacity (in its unit), then current and proposed replicas."""
+    unit = str(value.get("unit", "cores"))
     start = datetime.fromtimestamp(float(value["start"]), UTC)
     step = timedelta(seconds=float(value["step_seconds"]))
     end = start + step * len(value["demand"])
@@ -56,10 +62,10 @@ def day_charts(value: Mapping[str, Any]) -> list[Markup]:
                 "proposed capacity", "proposed", _points(start, step, value["proposed_capacity"])
             ),
         ],
-        title="Demand and proposed capacity over the last day (cores)",
+        title=f"Demand and proposed capacity over the last day ({unit})",
         start=start,
         end=end,
-        label=cores,
+        label=_gpus if unit == "GPUs" else cores,
         time_format="%H:%M",
     )
     replicas = time_chart(

@@ -1,7 +1,8 @@
 """The ChangeSets that carry out autoscaling advice: an HPA, or a KEDA ScaledObject.
 
 Where the cluster runs KEDA the floor schedule becomes cron triggers beside a CPU trigger, so
-KEDA lowers the floor off-peak; without KEDA the advice is the HPA alone.
+KEDA lowers the floor off-peak; without KEDA (or where an HPA exists already) the advice is the
+HPA plus a `minReplicas` schedule that the executor keeps in force.
 """
 
 from __future__ import annotations
@@ -10,7 +11,21 @@ from dataclasses import dataclass
 from typing import Literal
 
 from protocol.autoscaling import CronTrigger, HpaSpec, ResourceUtilisationTarget, ScaledObjectSpec
-from protocol.changes import ApplyHpa, ApplyScaledObject, ChangeSet, Precondition, WorkloadRef
+from protocol.changes import (
+    Action,
+    ApplyHpa,
+    ApplyScaledObject,
+    ChangeSet,
+    Precondition,
+    ScheduleHpaMinReplicas,
+    WorkloadRef,
+)
+from protocol.min_replicas_schedule import (
+    DAY_SECONDS,
+    WEEK_SECONDS,
+    MinReplicasSchedule,
+    MinReplicasWindow,
+)
 from recommender.autoscaling.hpa_advice import HpaProposal
 from recommender.autoscaling.pattern import DAY, WEEK
 from recommender.autoscaling.plan import AutoscalingPlan
@@ -71,6 +86,24 @@ def cron_triggers(schedule: ReplicaSchedule) -> list[CronTrigger]:
     ]
 
 
+def min_replicas_schedule(schedule: ReplicaSchedule) -> MinReplicasSchedule:
+    """The wire schedule: one window per run of floors above the lowest."""
+    weekly = schedule.forecast.period_seconds > DAY
+    return MinReplicasSchedule(
+        period_seconds=WEEK_SECONDS if weekly else DAY_SECONDS,
+        baseline=schedule.baseline,
+        windows=[
+            MinReplicasWindow(
+                start_seconds=round(w.start_seconds),
+                end_seconds=round(w.end_seconds),
+                min_replicas=w.replicas,
+            )
+            for w in schedule.windows()
+            if w.replicas > schedule.baseline
+        ],
+    )
+
+
 def autoscaling_change_set(
     plan: AutoscalingPlan,
     workload: WorkloadRef,
@@ -80,10 +113,11 @@ def autoscaling_change_set(
 ) -> ChangeSet:
     """The change that installs the plan on `workload` (patching `existing_hpa` if given).
 
-    With KEDA and a floor that changes over the cycle, a ScaledObject; otherwise an HPA. A
-    workload that already has an HPA keeps it (a ScaledObject beside it would add a second HPA
-    fighting the first). The precondition is on the autoscaler itself: a new one must still be
-    absent, an existing one must still have the replica bounds the advice was computed from.
+    With KEDA and a floor that changes over the cycle, a ScaledObject; otherwise an HPA, and
+    where the floor changes over the cycle, its `minReplicas` schedule. A workload that already
+    has an HPA keeps it (a ScaledObject beside it would add a second HPA fighting the first).
+    The precondition is on the autoscaler itself: a new one must still be absent, an existing
+    one must still have the replica bounds the advice was computed from.
     """
     spec = hpa_spec(plan.hpa)
     precondition = (
@@ -101,19 +135,24 @@ def autoscaling_change_set(
             min_replica_count=plan.schedule.baseline,
             max_replica_count=max(spec.max_replicas, *plan.schedule.replicas),
             cron=cron_triggers(plan.schedule),
-            resources=spec.metrics,
+            # GPU duty is no resource metric KEDA can scale on: the schedule alone carries it.
+            resources=spec.metrics if plan.hpa.resource in {"cpu", "memory"} else [],
         )
-        action: ApplyHpa | ApplyScaledObject = ApplyScaledObject(
+        action = ApplyScaledObject(
             name=workload.name, target=workload, spec=scaled, precondition=precondition
         )
         summary = f"KEDA ScaledObject with {len(scaled.cron)} cron windows for {workload.name}"
-    else:
-        action = ApplyHpa(
-            name=existing_hpa.name if existing_hpa else workload.name,
-            target=workload,
-            spec=spec,
-            precondition=precondition,
+        return ChangeSet(actions=[action], summary=summary)
+    name = existing_hpa.name if existing_hpa else workload.name
+    actions: list[Action] = [
+        ApplyHpa(name=name, target=workload, spec=spec, precondition=precondition)
+    ]
+    verb = "Retune" if existing_hpa else "Add"
+    summary = f"{verb} HPA on {workload.name}"
+    if plan.scheduled:
+        schedule = min_replicas_schedule(plan.schedule)
+        actions.append(
+            ScheduleHpaMinReplicas(namespace=workload.namespace, name=name, schedule=schedule)
         )
-        verb = "Retune" if existing_hpa else "Add"
-        summary = f"{verb} HPA on {workload.name}"
-    return ChangeSet(actions=[action], summary=summary)
+        summary += f" with {len(schedule.windows)} scheduled minReplicas windows"
+    return ChangeSet(actions=actions, summary=summary)

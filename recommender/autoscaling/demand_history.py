@@ -1,5 +1,7 @@
 """A workload container's demand over time in fixed space: what autoscaling advice reads.
 
+Two are kept per container: CPU (cores) and GPU duty (GPUs busy, from the DCGM samples).
+
 Per five-minute step it keeps the sum of the per-minute demand (usage summed over the
 workload's pods in that minute) and how many minutes were folded, so the step's demand is their
 mean. Fourteen days of steps live in a ring, so the size never grows: 4,032 steps of a float32
@@ -10,14 +12,14 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
 from protocol.changes import WorkloadRef
-from protocol.snapshot import WorkloadKind
+from protocol.snapshot import GpuUsage, WorkloadKind
 from recommender.autoscaling.demand import DemandSeries
 from recommender.usage.key import ContainerKey
 
@@ -117,6 +119,31 @@ class DemandHistory:
         sums = np.frombuffer(data, dtype="<f4", count=STEPS, offset=start).astype(np.float32)
         minutes = np.frombuffer(data, dtype=np.uint8, count=STEPS, offset=start + STEPS * 4)
         return cls(last_step=last_step, sums=sums, minutes=minutes.copy())
+
+
+def gpu_demand_samples(samples: Iterable[GpuUsage]) -> Iterator[tuple[float, str, float]]:
+    """DCGM samples as demand samples: each device of each pod counts once per minute.
+
+    A pod on two GPUs busy half the time demands one GPU; the device is part of the key so its
+    two samples add up instead of being averaged.
+    """
+    for s in samples:
+        device = s.gpu_uuid or f"{s.node}/{s.gpu_index}/{s.mig_profile or ''}"
+        yield s.timestamp.timestamp(), f"{s.pod or ''}/{device}", s.utilization
+
+
+def pack_demands(cpu: DemandHistory, gpu: DemandHistory) -> bytes:
+    """CPU and GPU-duty demand histories as one stored value (the GPU part only if it has data)."""
+    return cpu.to_bytes() + (gpu.to_bytes() if gpu.last_step >= 0 else b"")
+
+
+def unpack_demands(data: bytes) -> tuple[DemandHistory, DemandHistory]:
+    """The CPU and GPU-duty histories of `pack_demands` (a CPU-only value has an empty GPU one)."""
+    if len(data) == SIZE:
+        return DemandHistory.from_bytes(data), DemandHistory()
+    if len(data) != 2 * SIZE:
+        raise DemandHistoryError("stored demand has the wrong size")
+    return DemandHistory.from_bytes(data[:SIZE]), DemandHistory.from_bytes(data[SIZE:])
 
 
 def workload_demand(histories: Iterable[DemandHistory]) -> DemandSeries:

@@ -14,9 +14,16 @@ from recommender.autoscaling.pattern import DAY, HOUR, Pattern
 
 
 def day_chart(
-    demand: DemandSeries, current: Replay, proposed: Replay, capacity: float
+    demand: DemandSeries,
+    current: Replay,
+    proposed: Replay,
+    capacity: float,
+    unit: str = "cores",
 ) -> dict[str, JsonValue]:
-    """Hourly demand, current and proposed replicas, and proposed capacity over the last day."""
+    """Hourly demand, current and proposed replicas, and proposed capacity over the last day.
+
+    `unit` names what demand and capacity count (cores, or GPUs for GPU duty).
+    """
     last_day = demand.split(demand.end - DAY)[1]
     hourly = resample(last_day, HOUR) if last_day.step_seconds < HOUR else last_day
     ticks = max(1, round(HOUR / proposed.tick_seconds))
@@ -30,6 +37,7 @@ def day_chart(
     proposed_replicas = hourly_mean(proposed.replicas)
     current_replicas: list[JsonValue] = [*hourly_mean(current.replicas)]
     return {
+        "unit": unit,
         "start": hourly.start,
         "step_seconds": hourly.step_seconds,
         "demand": [None if np.isnan(v) else round(float(v), 4) for v in hourly.values],

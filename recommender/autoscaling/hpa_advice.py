@@ -89,7 +89,8 @@ def propose_hpa(
     """An HPA for a workload that has none: target, bounds and scale-down window from history.
 
     The floor is what the quietest 1 % of the history needs; the ceiling leaves
-    `headroom_replicas` times what the busiest sample needed at the target.
+    `headroom_replicas` times what the busiest sample needed at the target; the scale-down window
+    rides out the history's dips (`dip_stabilisation`) or is the Kubernetes default.
     """
     target = policy.target_utilisation
     low = replicas_for(demand.quantile(0.01), capacity, target)
@@ -99,7 +100,9 @@ def propose_hpa(
         target_utilisation=target,
         min_replicas=low,
         max_replicas=max(low + 1, math.ceil(peak * policy.headroom_replicas)),
-        scale_down_stabilisation_seconds=dip_stabilisation_seconds(demand, demand.quantile(0.5)),
+        scale_down_stabilisation_seconds=dip_stabilisation_seconds(demand, demand.quantile(0.5))
+        if policy.dip_stabilisation
+        else int(MIN_STABILISATION_SECONDS),
     )
 
 

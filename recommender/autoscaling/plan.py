@@ -6,7 +6,7 @@ Both call these functions, so the figures measure what the product proposes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from recommender.autoscaling.demand import DemandSeries
 from recommender.autoscaling.hpa_advice import HpaProposal, propose_hpa
@@ -31,9 +31,15 @@ class AutoscalingPlan:
 def plan_autoscaling(
     history: DemandSeries, capacity: float, policy: ScalingPolicy, resource: str = "cpu"
 ) -> AutoscalingPlan:
-    """The HPA and floor schedule for a workload with `capacity` per replica."""
+    """The HPA and floor schedule for a workload with `capacity` per replica.
+
+    The HPA's `minReplicas` is the schedule's lowest floor: the schedule raises it where the
+    forecast needs more, and nothing else holds replicas up.
+    """
     hpa = propose_hpa(history, capacity, policy, resource)
     schedule = plan_schedule(history, capacity, policy)
+    floor = schedule.baseline
+    hpa = replace(hpa, min_replicas=floor, max_replicas=max(hpa.max_replicas, floor + 1))
     return AutoscalingPlan(hpa=hpa, schedule=schedule)
 
 

@@ -1,9 +1,11 @@
 """The parameters of our autoscaling advice.
 
-The defaults are what `bench.autoscaling_tuning` chooses on all 57 Bitbrains series of the
-bench (target 90 %, floor at the 60th percentile of each hour at full utilisation), under its
-assumption that a new pod serves a minute after it is added; slower-starting workloads want a
-lower target.
+A workload's HPA target, floor quantile and scale-down window are chosen per workload from the
+`candidate_*` grids by replaying each over its own history (`selection.choose_plan`). The one
+parameter of that choice, `risk_weight`, is what `bench.autoscaling_tuning` chose on either
+half of the bench's Bitbrains series (0.7 on both halves; each scored on the other half: 0.91x
+the HPA's replica-hours at fewer under-provisioned minutes), under its assumption that a new
+pod serves a minute after it is added.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ class ScalingPolicy:
     """How demand history becomes an HPA and a replica-floor schedule."""
 
     target_utilisation: float = 0.9
-    """The HPA target on the driving resource."""
+    """The HPA target on the driving resource (a candidate's; see `candidate_targets`)."""
     floor_quantile: float = 0.6
     """Quantile of each slot's past demand the scheduled floor covers."""
     floor_utilisation: float = 1.0
@@ -31,3 +33,18 @@ class ScalingPolicy:
     """Only the newest cycles inform the profile, so it follows drift."""
     headroom_replicas: float = 1.5
     """`maxReplicas` is this multiple of the replicas the observed peak needs at the target."""
+    dip_stabilisation: bool = True
+    """Scale-down window long enough to ride out the history's dips; else the 5-minute default."""
+    candidate_targets: tuple[float, ...] = (0.7, 0.8, 0.9)
+    """HPA targets tried per workload."""
+    candidate_floor_quantiles: tuple[float, ...] = (0.0, 0.3, 0.6)
+    """Floor quantiles tried per workload (0: no floor beyond one replica)."""
+    candidate_dip_stabilisation: tuple[bool, ...] = (True,)
+    """Scale-down windows tried per workload: the dip-riding one, the 5-minute default."""
+    risk_weight: float = 0.7
+    """Weight of the under-provisioned share against replica-hours when choosing a candidate."""
+    risk_floor: float = 0.002
+    """Added to both under-provisioned shares compared, so a riskless history stays comparable."""
+    require_dominance: bool = False
+    """Only candidates no worse than the reference HPA on both counts over the history, and none
+    on less than a day of it; else the reference (`selection.select_plan`)."""

@@ -2,13 +2,16 @@
 
 For every Deployment or StatefulSet with at least a day of demand history, the plan (an HPA
 plus a replica-floor schedule) is replayed over the history beside what runs today (the fixed
-replica count, or the existing HPA replayed with its own spec). The saving is the difference in
+replica count, or the existing HPA replayed with its own spec). Demand is the workload's GPU
+duty (GPUs busy, capacity the GPUs a pod requests) where its pods request GPUs and DCGM reported
+on them, and its CPU usage otherwise. The saving is the difference in
 mean replicas times what one pod costs: its share of its node's price.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -23,8 +26,9 @@ from recommender.autoscaling.evidence import day_chart, pattern_evidence
 from recommender.autoscaling.hpa_advice import ObservedHpa, retune_hpa
 from recommender.autoscaling.hpa_algorithm import HpaSettings, Replay, replay_fixed, replay_hpa
 from recommender.autoscaling.pattern import DAY
-from recommender.autoscaling.plan import AutoscalingPlan, plan_autoscaling, replay_plan
+from recommender.autoscaling.plan import AutoscalingPlan, replay_plan
 from recommender.autoscaling.policy import ScalingPolicy
+from recommender.autoscaling.selection import choose_plan
 from recommender.autoscaling.sizing import hpa_aware_request
 from recommender.consolidation.inventory import (
     Inventory,
@@ -32,7 +36,13 @@ from recommender.consolidation.inventory import (
     workload_ref,
     workload_version,
 )
-from recommender.pricing.cost import monthly_usd, pod_requests, price_node, share_of_node
+from recommender.pricing.cost import (
+    gpu_equivalents,
+    monthly_usd,
+    pod_requests,
+    price_node,
+    share_of_node,
+)
 from recommender.pricing.pricebook import PriceBook
 
 SCALED_KINDS = frozenset({WorkloadKind.DEPLOYMENT, WorkloadKind.STATEFUL_SET})
@@ -40,7 +50,30 @@ MIN_HISTORY_SECONDS = DAY
 MIN_MONTHLY_SAVING_USD = 1.0
 
 WorkloadDemand = Mapping[WorkloadRef, DemandSeries]
-"""CPU demand (cores, summed over replicas) per workload."""
+"""Demand (cores, or GPUs busy, summed over replicas) per workload."""
+
+
+@dataclass(frozen=True, slots=True)
+class Driver:
+    """The resource whose demand sizes a workload's replicas, and what one replica serves."""
+
+    resource: str
+    demand: DemandSeries
+    capacity: float
+
+
+def driver_of(
+    workload: Workload, cpu: DemandSeries | None, gpu: DemandSeries | None
+) -> Driver | None:
+    """GPU duty for a workload whose pods request GPUs and have GPU demand, else CPU."""
+    requests = pod_requests(workload.template)
+    gpus = gpu_equivalents(requests)
+    if gpus > 0 and gpu is not None and gpu.values.size:
+        return Driver("gpu", gpu, gpus)
+    cores = (requests.cpu_millis or 0) / 1000
+    if cpu is None or cores <= 0:
+        return None
+    return Driver("cpu", cpu, cores)
 
 
 def pod_hourly_usd(workload: Workload, inventory: Inventory, pricebook: PriceBook) -> float:
@@ -102,7 +135,7 @@ def _current(
 
 def recommend_autoscaling_for(
     workload: Workload,
-    demand: DemandSeries,
+    driver: Driver,
     inventory: Inventory,
     pricebook: PriceBook,
     now: datetime,
@@ -111,20 +144,22 @@ def recommend_autoscaling_for(
     keda: bool,
 ) -> Recommendation | None:
     """The autoscaling recommendation of one workload, or None."""
-    capacity = (pod_requests(workload.template).cpu_millis or 0) / 1000
+    demand, capacity = driver.demand, driver.capacity
     history = demand.values.size * demand.step_seconds
     if workload.kind not in SCALED_KINDS or capacity <= 0 or history < MIN_HISTORY_SECONDS:
         return None
     snapshot = inventory.snapshot
     hpa = hpa_of(workload, snapshot)
     if hpa is not None and (
-        hpa.name.startswith(KEDA_HPA_PREFIX) or not any(m.name == "cpu" for m in hpa.metrics)
+        hpa.name.startswith(KEDA_HPA_PREFIX)
+        or driver.resource != "cpu"
+        or not any(m.name == "cpu" for m in hpa.metrics)
     ):
         # KEDA owns its HPAs (it would undo a retune), and an HPA on another metric than CPU
         # cannot be replayed from CPU demand.
         return None
     current, observed = _current(workload, hpa, demand, capacity)
-    plan: AutoscalingPlan = plan_autoscaling(demand, capacity, policy)
+    plan: AutoscalingPlan = choose_plan(demand, capacity, policy, driver.resource)
     evidence: dict[str, JsonValue] = {}
     if observed is not None and hpa is not None:
         retune = retune_hpa(demand, observed, capacity, policy)
@@ -166,8 +201,11 @@ def recommend_autoscaling_for(
         evidence={
             **evidence,
             "pattern": pattern_evidence(plan.schedule.forecast.pattern),
-            "day": day_chart(demand, current, proposed, capacity),
-            "capacity_per_replica_cores": capacity,
+            "day": day_chart(
+                demand, current, proposed, capacity, "GPUs" if driver.resource == "gpu" else "cores"
+            ),
+            "driver": driver.resource,
+            "capacity_per_replica": capacity,
         },
         risk=Risk.MEDIUM if hpa is None else Risk.LOW,
         risk_note="a new autoscaler changes replica counts under load" if hpa is None else "",
@@ -187,21 +225,24 @@ def recommend_autoscaling(
     *,
     keda: bool | None = None,
     policy: ScalingPolicy | None = None,
+    gpu_demand: WorkloadDemand | None = None,
 ) -> list[Recommendation]:
     """Autoscaling recommendations for every workload with demand history, largest first.
 
-    `keda` says whether the cluster runs KEDA; None detects it from the snapshot.
+    `demand` is CPU demand, `gpu_demand` GPU-duty demand; `keda` says whether the cluster runs
+    KEDA (None detects it from the snapshot).
     """
     inventory = Inventory.build(snapshot)
     with_keda = keda_detected(snapshot) if keda is None else keda
     chosen = policy or ScalingPolicy()
     found = []
     for workload in snapshot.workloads:
-        series = demand.get(workload_ref(workload))
-        if series is None:
+        ref = workload_ref(workload)
+        driver = driver_of(workload, demand.get(ref), (gpu_demand or {}).get(ref))
+        if driver is None:
             continue
         rec = recommend_autoscaling_for(
-            workload, series, inventory, pricebook, now, policy=chosen, keda=with_keda
+            workload, driver, inventory, pricebook, now, policy=chosen, keda=with_keda
         )
         if rec is not None:
             found.append(rec)

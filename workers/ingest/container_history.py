@@ -29,7 +29,9 @@ class ContainerHistory:
     usage: ContainerUsageState
     gpu: GpuDutyHistory = field(default_factory=GpuDutyHistory)
     demand: DemandHistory = field(default_factory=DemandHistory)
-    """Stored beside the history's bytes, in its own column (see `usage_fold.to_record`)."""
+    """CPU demand; stored beside the history's bytes, in its own column (`usage_fold.to_record`)."""
+    gpu_demand: DemandHistory = field(default_factory=DemandHistory)
+    """GPU-duty demand (GPUs busy), stored in the same column after the CPU demand."""
 
     @classmethod
     def empty(cls, settings: UsageSettings | None = None) -> ContainerHistory:

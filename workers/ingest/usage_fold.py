@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from recommender.autoscaling.demand_history import DemandHistory, DemandHistoryError
+from recommender.autoscaling.demand_history import (
+    DemandHistoryError,
+    gpu_demand_samples,
+    pack_demands,
+    unpack_demands,
+)
 from recommender.usage.key import ContainerKey
 from recommender.usage.state import UsageSettings
 from store.repositories.usage_states import ContainerKey as StoredKey
@@ -30,6 +35,7 @@ def fold_batch(
         gpu_samples = batch.gpu_samples.get(key, [])
         folded += state.fold_gpu_usage(gpu_samples)
         history.gpu.fold(gpu_samples)
+        history.gpu_demand.fold(gpu_demand_samples(gpu_samples))
         ooms_before = state.signals.oom_kills
         for kill in batch.oom_kills.get(key, []):
             state.record_oom(kill.at, kill.memory_bytes)
@@ -65,19 +71,20 @@ def to_record(
         signals.samples,
         _at(first, observed_at),
         _at(last, observed_at),
-        history.demand.to_bytes(),
+        pack_demands(history.demand, history.gpu_demand),
     )
 
 
 def from_record(record: UsageStateRecord) -> ContainerHistory:
     """The history a row stores (ContainerHistoryError if unreadable).
 
-    Rows written before demand was kept have no demand column value: an empty history.
+    Rows written before demand was kept have no demand column value: empty histories; rows
+    written before GPU demand was kept hold the CPU demand only.
     """
     history = ContainerHistory.from_bytes(record.state)
     if record.demand is not None:
         try:
-            history.demand = DemandHistory.from_bytes(record.demand)
+            history.demand, history.gpu_demand = unpack_demands(record.demand)
         except DemandHistoryError as e:
             raise ContainerHistoryError(str(e)) from e
     return history

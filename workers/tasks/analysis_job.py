@@ -67,6 +67,9 @@ async def analyse_and_store(
         gpu={key: history.gpu for key, history in histories.items()},
         mig_config=mig_config,
         demand=workload_demands({key: history.demand for key, history in histories.items()}),
+        gpu_demand=workload_demands(
+            {key: history.gpu_demand for key, history in histories.items()}
+        ),
     )
     recommendations = analyse_cluster(state)
     items = [

@@ -41,12 +41,15 @@ apply_hpa:
   - {group: autoscaling, resource: horizontalpodautoscalers, verbs: [get, list, create, patch, delete]}
 apply_scaled_object:
   - {group: keda.sh, resource: scaledobjects, verbs: [get, create, patch, delete]}
+# `list` finds the HPAs that carry a schedule; `patch` sets minReplicas at each boundary.
+schedule_hpa_min_replicas:
+  - {group: autoscaling, resource: horizontalpodautoscalers, verbs: [get, list, patch]}
 {{- end }}
 
 {{/* Action types switched on in values, in a fixed order, as a JSON list. */}}
 {{- define "slicewise-agent.enabledActions" -}}
 {{- $enabled := list }}
-{{- range $action := list "patch_resources" "patch_scheduling" "apply_pdb" "cordon" "uncordon" "drain" "label_node" "scale" "patch_config_map" "apply_hpa" "apply_scaled_object" }}
+{{- range $action := list "patch_resources" "patch_scheduling" "apply_pdb" "cordon" "uncordon" "drain" "label_node" "scale" "patch_config_map" "apply_hpa" "apply_scaled_object" "schedule_hpa_min_replicas" }}
 {{- if (get $.Values.executor.actions $action | default dict).enabled }}
 {{- $enabled = append $enabled $action }}
 {{- end }}

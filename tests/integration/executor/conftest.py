@@ -27,7 +27,13 @@ from executor.audit import AuditTrail
 from executor.drain import Backoff
 from executor.execution import InstructionExecutor, VerificationWindow, utc_now
 from executor.gateway_client import GatewayClient, TokenSource
-from executor.kube.api import KubeObjects, PolicyApi, discover_policy_api
+from executor.kube.api import (
+    AutoscalingApi,
+    KubeObjects,
+    PolicyApi,
+    discover_autoscaling_api,
+    discover_policy_api,
+)
 from executor.readiness import PodHealthCheck, ReadinessCheck
 from executor.runner import Runner
 from executor.settings import Mode
@@ -118,6 +124,20 @@ async def policy_api(kube_client: AsyncClient) -> PolicyApi:
 def kube(kube_client: AsyncClient, policy_api: PolicyApi) -> KubeObjects:
     """Object access as the executor."""
     return KubeObjects(kube_client, policy_api)
+
+
+@pytest.fixture
+async def autoscaling_api(kube_client: AsyncClient) -> AutoscalingApi:
+    """The autoscaling group version the API server serves, as the executor discovers it."""
+    return await discover_autoscaling_api(kube_client)
+
+
+@pytest.fixture
+def autoscaling_kube(
+    kube_client: AsyncClient, policy_api: PolicyApi, autoscaling_api: AutoscalingApi
+) -> KubeObjects:
+    """Object access as the executor, speaking the served autoscaling version."""
+    return KubeObjects(kube_client, policy_api, autoscaling_api)
 
 
 @pytest.fixture

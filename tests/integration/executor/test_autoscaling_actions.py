@@ -15,9 +15,7 @@ from executor.kube.api import (
     SCALED_OBJECT_RESOURCE,
     AutoscalingApi,
     KubeObjects,
-    PolicyApi,
     as_json,
-    discover_autoscaling_api,
 )
 from protocol.autoscaling import (
     CronTrigger,
@@ -33,6 +31,7 @@ from protocol.changes import (
     WorkloadRef,
 )
 from protocol.instruction import Outcome
+from protocol.min_replicas_schedule import MIN_REPLICAS_SCHEDULE_ANNOTATION
 from protocol.resources import Resources
 from protocol.snapshot import WorkloadKind
 from recommender.autoscaling.change_sets import autoscaling_change_set
@@ -50,20 +49,6 @@ SPEC = HpaSpec(
     metrics=[ResourceUtilisationTarget(resource="cpu", average_utilisation=80)],
     scale_down_stabilisation_seconds=900,
 )
-
-
-@pytest.fixture
-async def autoscaling_api(kube_client: AsyncClient) -> AutoscalingApi:
-    """The autoscaling group version the API server serves, as the executor discovers it."""
-    return await discover_autoscaling_api(kube_client)
-
-
-@pytest.fixture
-def autoscaling_kube(
-    kube_client: AsyncClient, policy_api: PolicyApi, autoscaling_api: AutoscalingApi
-) -> KubeObjects:
-    """Object access as the executor, speaking the served autoscaling version."""
-    return KubeObjects(kube_client, policy_api, autoscaling_api)
 
 
 @pytest.fixture
@@ -186,3 +171,5 @@ async def test_advice_change_set_applies_and_validates_on_the_api_server(
         await admin.get(autoscaling_api.hpa, workload["metadata"]["name"], namespace=namespace)
     )
     assert live["spec"]["maxReplicas"] == plan.hpa.max_replicas
+    assert [a.type.value for a in change_set.actions] == ["apply_hpa", "schedule_hpa_min_replicas"]
+    assert MIN_REPLICAS_SCHEDULE_ANNOTATION in live["metadata"]["annotations"]

@@ -70,6 +70,23 @@ def test_a_schedule_beats_static_peak_on_office_hours_demand(tmp_path: Path) -> 
     assert comparison["at_least_30pct_fewer_than_static_peak"] is True
 
 
+def test_require_dominance_is_the_policy_both_folds_choose_around(tmp_path: Path) -> None:
+    """--require-dominance is recorded and is part of the parameters each fold chose."""
+    for vm in (1, 2):
+        (tmp_path / f"{vm}.csv").write_text(_office_hours_vm(21, 4000.0 * vm))
+    result = autoscaling.main(
+        ["--quick", "--require-dominance", "--vms", str(tmp_path), "--genai", str(tmp_path / "no")]
+    )
+    inputs, bitbrains = result["inputs"], result["bitbrains"]
+    assert isinstance(inputs, dict)
+    assert isinstance(bitbrains, dict)
+    assert inputs["require_dominance"] is True
+    assert [f["parameters"]["require_dominance"] for f in bitbrains["folds"].values()] == [
+        True,
+        True,
+    ]
+
+
 def test_minutes_with_demand_above_serving_capacity_are_under_provisioned() -> None:
     """Two replicas of capacity 1 under demand 3 for half the time: half the minutes short."""
     demand = DemandSeries(float(T0), 60.0, np.array([1.0, 3.0]))

@@ -40,3 +40,10 @@ def test_other_evidence_beside_the_chart_stays_figures() -> None:
     """Findings next to the day chart are still listed."""
     panels = recommendation_panels({"day": DAY, "scale_events_per_hour": 6.5})
     assert panels[-1].title == "Figures"
+
+
+def test_gpu_demand_is_charted_in_gpus() -> None:
+    """A day of GPU-duty demand is titled and labelled in GPUs, not cores."""
+    capacity = str(recommendation_panels({"day": {**DAY, "unit": "GPUs"}})[0].chart)
+    assert "(GPUs)" in capacity
+    assert "GPUs" in capacity.split("(GPUs)", 1)[1]

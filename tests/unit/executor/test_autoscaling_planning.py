@@ -10,7 +10,13 @@ from protocol.autoscaling import (
     ResourceUtilisationTarget,
     ScaledObjectSpec,
 )
-from protocol.changes import ApplyHpa, ApplyScaledObject, WorkloadRef
+from protocol.changes import ApplyHpa, ApplyScaledObject, ScheduleHpaMinReplicas, WorkloadRef
+from protocol.min_replicas_schedule import (
+    DAY_SECONDS,
+    MIN_REPLICAS_SCHEDULE_ANNOTATION,
+    MinReplicasSchedule,
+    MinReplicasWindow,
+)
 from protocol.snapshot import WorkloadKind
 
 TARGET = WorkloadRef(kind=WorkloadKind.DEPLOYMENT, namespace="llm", name="serve")
@@ -62,3 +68,20 @@ def test_scaled_object_triggers_are_replaced_whole() -> None:
     assert change.patch is not None
     assert change.patch["spec"]["triggers"][0]["metadata"]["desiredReplicas"] == "6"
     assert apply_merge_patch(apply_merge_patch(live, change.patch), change.undo) == live
+
+
+def test_a_schedule_sets_the_floor_in_force_and_undo_restores_floor_and_annotations() -> None:
+    """Planned at 10:00 the office-hours floor is set; the undo gives back the live HPA."""
+    office = MinReplicasSchedule(
+        period_seconds=DAY_SECONDS,
+        baseline=1,
+        windows=[MinReplicasWindow(start_seconds=9 * 3600, end_seconds=17 * 3600, min_replicas=6)],
+    )
+    action = ScheduleHpaMinReplicas(namespace="llm", name="serve", schedule=office)
+    live = ApplyHpa(name="serve", target=TARGET, spec=SPEC).manifest()
+    change = plan_change(action, live, now=20_000 * DAY_SECONDS + 10 * 3600)
+    after = apply_merge_patch(live, change.forward_patch())
+    assert after["spec"]["minReplicas"] == 6
+    stored = after["metadata"]["annotations"][MIN_REPLICAS_SCHEDULE_ANNOTATION]
+    assert MinReplicasSchedule.model_validate_json(stored) == office
+    assert apply_merge_patch(after, change.undo_patch()) == live

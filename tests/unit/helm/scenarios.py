@@ -27,6 +27,7 @@ ACTION_TYPES = (
     "patch_config_map",
     "apply_hpa",
     "apply_scaled_object",
+    "schedule_hpa_min_replicas",
 )
 
 AGENT_MINIMAL: dict[str, Any] = load_values_file(chart_path(AGENT) / "ci" / "minimal-values.yaml")

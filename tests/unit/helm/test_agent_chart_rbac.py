@@ -86,6 +86,9 @@ EXECUTOR_GRANTS: dict[str, set[Grant]] = {
     "apply_scaled_object": {
         ("keda.sh", "scaledobjects", v) for v in ("get", "create", "patch", "delete")
     },
+    "schedule_hpa_min_replicas": {
+        ("autoscaling", "horizontalpodautoscalers", v) for v in ("get", "list", "patch")
+    },
 }
 PROBE_ROLE = f"{EXECUTOR_ROLE}-policy-probe"
 CLUSTER_WIDE_ACTIONS = [a for a in ACTION_TYPES if a != "patch_config_map"]

@@ -6,6 +6,8 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+
 from protocol.snapshot import ClusterSnapshot, GpuUsage, Usage
 from recommender.usage.key import ContainerKey
 from tests.unit.workers.factories import T0, sample, shop_snapshot
@@ -135,3 +137,41 @@ def test_a_row_without_demand_reads_back_with_an_empty_one() -> None:
     record = to_record(WEB0, _fold_days(1), datetime(2026, 1, 1, tzinfo=UTC))
     old = replace(record, demand=None)
     assert from_record(old).demand.series().values.size == 0
+
+
+def _two_gpu_samples(minutes: int) -> ClusterSnapshot:
+    """web0's pod on two GPUs, each 40 % busy, for `minutes` minutes."""
+    snapshot = shop_snapshot(uuid.uuid4(), 1, workloads=1, replicas=1)
+    pod = snapshot.pods[0]
+    gpus = [
+        GpuUsage(
+            node="node-a",
+            gpu_index=index,
+            namespace=pod.namespace,
+            pod=pod.name,
+            container="app",
+            timestamp=T0 + timedelta(minutes=m),
+            utilization=0.4,
+            memory_used_bytes=2**30,
+        )
+        for m in range(minutes)
+        for index in (0, 1)
+    ]
+    return snapshot.model_copy(update={"usage": Usage(gpus=gpus)})
+
+
+def test_gpu_samples_feed_the_gpu_demand_history_summing_devices() -> None:
+    """Two GPUs 40 % busy are a GPU demand of 0.8 GPUs, kept apart from the CPU demand."""
+    batch = usage_batch(_two_gpu_samples(5), {})
+    history = fold_batch(batch, {})[WEB0]
+    series = history.gpu_demand.series()
+    assert series.values.size == 1
+    assert abs(float(series.values[0]) - 0.8) < 1e-6
+    assert history.demand.series().values.size == 0
+
+
+def test_gpu_demand_survives_the_stored_row() -> None:
+    """The row written for a history with GPU demand reads back with the same GPU demand."""
+    history = fold_batch(usage_batch(_two_gpu_samples(5), {}), {})[WEB0]
+    restored = from_record(to_record(WEB0, history, T0))
+    assert np.array_equal(restored.gpu_demand.series().values, history.gpu_demand.series().values)

@@ -9,7 +9,15 @@ import jsonschema  # type: ignore[import-untyped]
 import kubernetes_validate
 
 from devstack.keda import scaled_object_schema
-from protocol.changes import ApplyHpa, ApplyScaledObject, Precondition, WorkloadRef
+from executor.planning.autoscaling_changes import schedule_patch
+from executor.planning.merge_patch import apply_merge_patch
+from protocol.changes import (
+    ApplyHpa,
+    ApplyScaledObject,
+    Precondition,
+    ScheduleHpaMinReplicas,
+    WorkloadRef,
+)
 from protocol.snapshot import WorkloadKind
 from recommender.autoscaling.change_sets import ObservedBounds, autoscaling_change_set, cron_at
 from recommender.autoscaling.pattern import DAY, WEEK
@@ -120,3 +128,25 @@ def test_a_retune_pins_the_bounds_it_was_computed_from() -> None:
         "/spec/minReplicas": 2,
         "/spec/maxReplicas": 10,
     }
+
+
+def test_without_keda_a_daily_floor_becomes_a_min_replicas_schedule() -> None:
+    """The office-hours floor rides on the HPA as a schedule whose window covers 09:00-17:00."""
+    change = autoscaling_change_set(_office_hours_plan(), WORKLOAD, keda=False)
+    hpa, scheduled = change.actions
+    assert isinstance(hpa, ApplyHpa)
+    assert isinstance(scheduled, ScheduleHpaMinReplicas)
+    assert scheduled.name == hpa.name
+    schedule = scheduled.schedule
+    assert schedule.period_seconds == DAY
+    assert schedule.min_replicas_at(10 * 3600) > schedule.baseline
+    assert schedule.min_replicas_at(3 * 3600) == schedule.baseline == hpa.spec.min_replicas
+
+
+def test_the_scheduled_hpa_validates_against_kubernetes_1_30() -> None:
+    """The HPA as the executor leaves it (schedule annotation, floor in force) is a valid v2 HPA."""
+    hpa, scheduled = autoscaling_change_set(_office_hours_plan(), WORKLOAD, keda=False).actions
+    assert isinstance(hpa, ApplyHpa)
+    assert isinstance(scheduled, ScheduleHpaMinReplicas)
+    manifest = apply_merge_patch(hpa.manifest(), schedule_patch(scheduled.schedule, 10 * 3600))
+    assert kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)

@@ -15,6 +15,8 @@ from recommender.autoscaling.demand_history import (
     STEPS,
     DemandHistory,
     DemandHistoryError,
+    pack_demands,
+    unpack_demands,
     workload_demand,
     workload_demands,
 )
@@ -101,3 +103,22 @@ def test_workload_demands_group_containers_by_workload() -> None:
     web = WorkloadRef(kind=WorkloadKind.DEPLOYMENT, namespace="shop", name="web")
     assert list(demands) == [web]
     assert demands[web].values.tolist() == [2.0]
+
+
+def test_cpu_only_stored_demand_reads_with_an_empty_gpu_history() -> None:
+    """A value written before GPU demand was kept unpacks to its CPU demand and no GPU demand."""
+    cpu = DemandHistory()
+    cpu.fold([(600.0, "p", 2.0)])
+    restored_cpu, restored_gpu = unpack_demands(cpu.to_bytes())
+    assert restored_cpu.series().values.tolist() == [2.0]
+    assert restored_gpu.last_step == -1
+
+
+def test_packed_demands_round_trip_both_histories() -> None:
+    """CPU and GPU demand packed together unpack to the same two series."""
+    cpu, gpu = DemandHistory(), DemandHistory()
+    cpu.fold([(600.0, "p", 2.0)])
+    gpu.fold([(600.0, "p/gpu-0", 0.5), (600.0, "p/gpu-1", 0.25)])
+    restored_cpu, restored_gpu = unpack_demands(pack_demands(cpu, gpu))
+    assert restored_cpu.series().values.tolist() == [2.0]
+    assert restored_gpu.series().values.tolist() == [0.75]

@@ -8,6 +8,7 @@ import numpy as np
 
 from protocol.changes import ApplyHpa, ApplyScaledObject
 from protocol.recommendation import Recommendation, RecommendationKind
+from protocol.resources import GPU_RESOURCE
 from protocol.snapshot import ClusterSnapshot, HorizontalPodAutoscaler, HpaMetric
 from recommender.autoscaling.demand import DemandSeries
 from recommender.autoscaling.recommend import keda_detected, recommend_autoscaling
@@ -131,3 +132,37 @@ def test_workloads_scaled_by_keda_are_left_to_keda() -> None:
     cluster = _snapshot().model_copy(update={"hpas": [keda_hpa]})
     demand = {workload_ref(WEB): daily(1.0, 5.0, 14)}
     assert recommend_autoscaling(cluster, demand, pricebook(), NOW) == []
+
+
+def test_a_gpu_service_is_advised_on_its_gpu_demand() -> None:
+    """Pods of one GPU each, with a daily GPU-duty cycle of 1..5 GPUs, get GPU-driven advice."""
+    served = workload(
+        "llm", replicas=8, template=spec(container("app", cpu=100, extended={GPU_RESOURCE: 1}))
+    )
+    pods = [pod_of(served, i, "a" if i % 2 else "b") for i in range(8)]
+    cluster = snapshot(
+        [
+            node("a", gpus=8, instance_type="p3.16xlarge"),
+            node("b", gpus=8, instance_type="p3.16xlarge"),
+        ],
+        pods,
+        [served],
+    )
+    flat_cpu = flat(0.05, 14)
+
+    [rec] = recommend_autoscaling(
+        cluster,
+        {workload_ref(served): flat_cpu},
+        pricebook(),
+        NOW,
+        keda=False,
+        gpu_demand={workload_ref(served): daily(1.0, 5.0, 14)},
+    )
+
+    assert rec.evidence["driver"] == "gpu"
+    assert rec.evidence["capacity_per_replica"] == 1.0
+    day = rec.evidence["day"]
+    assert isinstance(day, dict)
+    points = day["demand"]
+    assert isinstance(points, list)
+    assert max(v for v in points if isinstance(v, float)) > 4.0
