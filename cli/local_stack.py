@@ -141,7 +141,10 @@ class LocalStack:
             raise ClusterSetupError(f"the demo data is missing: {', '.join(map(str, missing))}")
         traces = options.data / "alibaba-genai-v2026"
         self.kube = LocalKubeCluster(self.run_dir)
-        self.kube.start(traces)
+        self.kube.start(traces, report=lambda line: say(f"Autoscaler: {line}"))
+        for part in self.kube.supervised_parts():
+            # Restarted in place like any other child; the cluster itself stops them.
+            self.supervisor.watch(part.name, part)
         say(f"Cluster: admin kubeconfig {self.kube.admin_kubeconfig}")
         say(f"Cluster: {self.kube.seed(options.data, options.cluster_pods)}")
         access = self.kube.grant()
