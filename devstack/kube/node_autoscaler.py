@@ -42,6 +42,8 @@ ON_DEMAND_VALUES = {
 SPOT_ONLY_KEYS = frozenset({"cloud.google.com/gke-spot", "cloud.google.com/gke-preemptible"})
 """Labels and taints only spot (or preemptible) nodes carry."""
 BLOCKING_EFFECTS = frozenset({"NoSchedule", "NoExecute"})
+STATE_TAINT_PREFIX = "node.kubernetes.io/"
+"""Taints the node controllers set from a Node's state (cordoned, not ready, pressure)."""
 KUBELET_MAX_PODS = Decimal(110)
 """Pod slots of a Node that does not list them (the kubelet's default)."""
 ADDED_SUFFIX = re.compile(r"-od\d+$")
@@ -73,6 +75,10 @@ def unschedulable(pod: Mapping[str, Any]) -> bool:
 
 def admits(pod: Mapping[str, Any], node: Mapping[str, Any]) -> bool:
     """Whether ``node`` matches the Pod's nodeSelector and the Pod tolerates its taints."""
+    return _admits(pod, node, (node.get("spec") or {}).get("taints") or [])
+
+
+def _admits(pod: Mapping[str, Any], node: Mapping[str, Any], taints: list[JsonObject]) -> bool:
     spec = pod.get("spec") or {}
     labels = (node.get("metadata") or {}).get("labels") or {}
     selector = spec.get("nodeSelector") or {}
@@ -81,9 +87,24 @@ def admits(pod: Mapping[str, Any], node: Mapping[str, Any]) -> bool:
     tolerations = spec.get("tolerations") or []
     return all(
         any(_tolerates(t, taint) for t in tolerations)
-        for taint in (node.get("spec") or {}).get("taints") or []
+        for taint in taints
         if taint.get("effect") in BLOCKING_EFFECTS
     )
+
+
+def copied_taints(node: Mapping[str, Any]) -> list[JsonObject]:
+    """The taints a new Node of ``node``'s shape carries: neither state nor spot taints.
+
+    State taints (``node.kubernetes.io/unschedulable`` on a cordoned Node, ``not-ready``, ...)
+    belong to that one Node's condition, and an on-demand Node carries no spot taint.
+    """
+    return [
+        t
+        for t in (node.get("spec") or {}).get("taints") or []
+        if not str(t.get("key", "")).startswith(STATE_TAINT_PREFIX)
+        and t.get("key") not in SPOT_ONLY_KEYS
+        and t.get("key") not in ON_DEMAND_VALUES
+    ]
 
 
 def free_room(node: Mapping[str, Any], pods: Iterable[Mapping[str, Any]]) -> Room:
@@ -143,12 +164,7 @@ def on_demand_copy(template: Mapping[str, Any], name: str) -> JsonObject:
     labels["kubernetes.io/hostname"] = name
     labels[ADDED_LABEL] = "pending-pods"
     spec: JsonObject = {}
-    taints = [
-        t
-        for t in (template.get("spec") or {}).get("taints") or []
-        if t.get("key") not in SPOT_ONLY_KEYS and t.get("key") not in ON_DEMAND_VALUES
-    ]
-    if taints:
+    if taints := copied_taints(template):
         spec["taints"] = copy.deepcopy(taints)
     provider = str((template.get("spec") or {}).get("providerID") or "")
     if provider.startswith("aws:///"):
@@ -240,7 +256,11 @@ def _template_for(
     pod: Mapping[str, Any], wanted: Room, nodes: Mapping[str, JsonObject]
 ) -> JsonObject | None:
     """The smallest Node shape the Pod fits on when empty, on-demand shapes first."""
-    fitting = [n for n in nodes.values() if admits(pod, n) and fits(wanted, _allocatable(n))]
+    fitting = [
+        n
+        for n in nodes.values()
+        if _admits(pod, n, copied_taints(n)) and fits(wanted, _allocatable(n))
+    ]
     if not fitting:
         return None
 

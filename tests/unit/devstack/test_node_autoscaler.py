@@ -88,6 +88,14 @@ def test_a_pod_drained_off_a_spot_node_gets_an_on_demand_node_of_that_shape() ->
     assert added["status"]["allocatable"]["nvidia.com/gpu"] == "1"
 
 
+def test_the_cordon_taint_of_the_drained_node_does_not_rule_its_shape_out() -> None:
+    """A cordoned Node carries node.kubernetes.io/unschedulable; its copy does not."""
+    cordon = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
+    spot = _node("gpu-8", capacity="spot", cordoned=True, taints=[cordon])
+    [added] = plan_nodes([_pod("web-1")], _by_name(spot), limit=5)
+    assert "taints" not in added["spec"]
+
+
 def test_a_pod_that_fits_free_room_adds_nothing() -> None:
     """Free room on a schedulable node of the right model: the scheduler's retry will place it."""
     roomy = _node("gpu-1", gpus=2)
