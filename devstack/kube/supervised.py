@@ -36,6 +36,11 @@ class SupervisedProcess:
         self._restart = restart
 
     @property
+    def process(self) -> ChildProcess | None:
+        """The process now running (or the last one, once it exited)."""
+        return self._current()
+
+    @property
     def exit_code(self) -> int | None:
         """The process's exit status once it has exited, None while it runs."""
         process = self._current()
