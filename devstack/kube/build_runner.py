@@ -63,8 +63,9 @@ class KubeBuild:
                 terminate(build)
         code = build.popen.returncode
         if code != 0:
-            why = last_progress(lines) or f"exit code {code}"
-            raise KubeHarnessError(f"{why} (full log: {build.log_path})")
+            step = last_progress(lines)
+            at = f" at the step: {step}" if step else ""
+            raise KubeHarnessError(f"exit code {code}{at} (full log: {build.log_path})")
         return build.log_path
 
 

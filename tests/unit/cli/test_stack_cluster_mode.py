@@ -118,7 +118,9 @@ def test_auto_replays_and_says_why_when_the_build_fails(
     said: list[str] = []
     choice = resolve_cluster(AUTO, data, said.append, _script(tmp_path, FAILS))
     assert choice.mode == REPLAY
-    assert choice.reason.startswith("the control plane build failed: updating the private")
+    assert choice.reason.startswith(
+        "the control plane build failed: exit code 100 at the step: updating the private"
+    )
     assert str(empty_cache / "kube-build.0.log") in choice.reason
     assert "Cluster build: updating the private package lists (with deb-src)" in said
 
