@@ -82,9 +82,12 @@ for pkg in "${PACKAGES[@]}"; do
 done
 if ((${#missing_pkgs[@]})); then
     log "installing Debian packages: ${missing_pkgs[*]}"
-    as_root apt-get update -q >&2
+    # Another apt run (a package install beside this build) holds dpkg's lock for a while:
+    # wait for it rather than fail.
+    as_root apt-get -o DPkg::Lock::Timeout=600 update -q >&2
     as_root env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -q --no-install-recommends "${missing_pkgs[@]}" >&2
+        apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
+        "${missing_pkgs[@]}" >&2
 fi
 etcd_present || { log "etcd not found after installing etcd-server"; exit 1; }
 
