@@ -3,9 +3,9 @@
 Services (PostgreSQL, Redis, a Kafka-API broker), migrations, topics, a demo tenant with an
 admin user, then the gateway with the console, the ingest and spot consumers, the Celery worker
 and beat, and a demo cluster: the fleet as real objects in a local control plane, watched by the
-real agent and changed by the real executor (`--cluster local`; the default when the control
-plane's binaries are cached), or an agent replaying a realistic GPU cluster from the shared
-traces (`--cluster replay`; the default otherwise).
+real agent and changed by the real executor (`--cluster local`; the default, built on first
+start), or an agent replaying a realistic GPU cluster from the shared traces (`--cluster
+replay`; what the default falls back to where the control plane cannot be built).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from auth.sealing import KeyEncryptionKey
 from cli.stack_chart import ChartError
 from cli.stack_cluster import ClusterSetupError, LocalKubeCluster
 from cli.stack_cluster_log import ClusterLogRelay
-from cli.stack_cluster_mode import LOCAL, choose_cluster
+from cli.stack_cluster_mode import LOCAL, ClusterChoice, resolve_cluster
 from cli.stack_connection import StackConnection
 from cli.stack_demo import (
     DemoCredentials,
@@ -83,7 +83,12 @@ class LocalStack:
         self.supervisor = Supervisor(self.run_dir, report=say)
 
     def start(self) -> None:
-        """Start everything and wait until each process with a health URL answers."""
+        """Start everything and wait until each process with a health URL answers.
+
+        The cluster mode is settled first: it may build the control plane, which on a first
+        start takes longer than everything else together.
+        """
+        choice = self._cluster_choice()
         urls = self.services.start()
         if self.services.kafka is not None:
             # Durable: a broker that crashes comes back with every acknowledged message.
@@ -116,14 +121,18 @@ class LocalStack:
             kafka_bootstrap=urls.kafka_bootstrap,
             gateway_url=f"http://127.0.0.1:{self.options.port}",
         )
-        choice = choose_cluster(self.options.cluster, self.options.data)
-        if choice.mode == LOCAL and self.options.replay:
-            say(f"Cluster mode: local ({choice.reason})")
+        if choice is not None and choice.mode == LOCAL:
             self._start_local_cluster(config, self.credentials)
         else:
-            if self.options.replay:
-                say(f"Cluster mode: replay ({choice.reason})")
             self._start_replay(config, self.credentials)
+
+    def _cluster_choice(self) -> ClusterChoice | None:
+        """The demo cluster's mode, said with its reason; None without a demo cluster."""
+        if not self.options.replay:
+            return None
+        choice = resolve_cluster(self.options.cluster, self.options.data, say)
+        say(f"Cluster mode: {choice.mode} ({choice.reason})")
+        return choice
 
     def _start_local_cluster(self, config: StackConfig, credentials: DemoCredentials) -> None:
         options = self.options
@@ -132,7 +141,10 @@ class LocalStack:
             raise ClusterSetupError(f"the demo data is missing: {', '.join(map(str, missing))}")
         traces = options.data / "alibaba-genai-v2026"
         self.kube = LocalKubeCluster(self.run_dir)
-        self.kube.start(traces)
+        self.kube.start(traces, report=lambda line: say(f"Autoscaler: {line}"))
+        for part in self.kube.supervised_parts():
+            # Restarted in place like any other child; the cluster itself stops them.
+            self.supervisor.watch(part.name, part)
         say(f"Cluster: admin kubeconfig {self.kube.admin_kubeconfig}")
         say(f"Cluster: {self.kube.seed(options.data, options.cluster_pods)}")
         access = self.kube.grant()

@@ -12,6 +12,7 @@ import contextlib
 import ssl
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from cli.stack_chart import NAMESPACE, ChartIdentities, render_identities
 from devstack.kube.credentials import write_kubeconfig
 from devstack.kube.identity import KubeIdentity
 from devstack.kube.local_cluster import LocalCluster, local_cluster
+from devstack.kube.node_autoscaler import NodeAutoscaler
+from devstack.kube.supervised import SupervisedKeeper, SupervisedProcess
 
 CONFLICT = 409
 CAPACITY_LABEL = "node.kubernetes.io/capacity"
@@ -67,9 +70,21 @@ class LocalKubeCluster:
         """The cluster-admin kubeconfig (what `kubectl` would read)."""
         return self._dir / "admin.kubeconfig"
 
-    def start(self, gpu_traces: Path | None) -> None:
-        """Start the control plane, node keeper and (with `gpu_traces`) the DCGM endpoint."""
-        self._cluster = self._stack.enter_context(local_cluster(self.admin_kubeconfig, gpu_traces))
+    def start(self, gpu_traces: Path | None, report: Callable[[str], None]) -> None:
+        """Start the control plane, node keeper and (with `gpu_traces`) the DCGM endpoint.
+
+        The node keeper also stands in for the cluster autoscaler (Cluster Autoscaler or
+        Karpenter in a real cluster): Pods a spot drain leaves unschedulable get an on-demand
+        Node of a shape they fit, and `report` hears of each Node added.
+        """
+        autoscaler = NodeAutoscaler(report=report)
+        self._cluster = self._stack.enter_context(
+            local_cluster(self.admin_kubeconfig, gpu_traces, autoscaler)
+        )
+
+    def supervised_parts(self) -> list[SupervisedProcess | SupervisedKeeper]:
+        """The control plane's processes and the node keeper, for the stack's supervisor."""
+        return self._running().supervised_parts()
 
     def seed(self, data: Path, pods: int) -> str:
         """Create the demo fleet as real objects; returns the seeder's summary line."""

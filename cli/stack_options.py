@@ -24,7 +24,8 @@ class StackOptions:
     analysis_interval: float = 20.0
     cluster: str = "auto"
     """`replay`: an agent replays the traces; `local`: the real agent on the local control plane;
-    `auto`: local when its binaries are cached, else replay."""
+    `auto`: local, building its binaries on first use, unless that build is impossible or
+    fails (then replay)."""
     cluster_pods: int = 200
 
 
@@ -50,7 +51,8 @@ def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
             "local: the demo fleet as real objects in a local kube-apiserver, watched by the "
             "real agent, changed by the real executor (builds the binaries on first use); "
             "replay: an agent replays the traces through the uplink (no control plane); "
-            "auto: local when the binaries are cached, else replay (default auto)"
+            "auto: local (built on first use, about 15 minutes on 2 cores), or replay when "
+            "the build cannot run here or fails (default auto)"
         ),
     )
     parser.add_argument(

@@ -75,6 +75,10 @@ class KubeApiServer:
         self._etcd: ChildProcess | None = None
         self._apiserver: ChildProcess | None = None
         self._etcd_client_url = ""
+        self._etcd_peer_url = ""
+        self._etcd_port_taken = False
+        self._etcd_starts = 0
+        self._apiserver_starts = 0
         self._secure_port = 0
         self._pool_tokens: dict[str, str] = {}
         self._next_identity = 0
@@ -191,7 +195,11 @@ class KubeApiServer:
         for attempt in range(3):
             if not keep_port:
                 self._secure_port = free_port()
-            proc = spawn("kube-apiserver", self._apiserver_command(), self.workdir, attempt)
+            # Each start logs to a file of its own, so the log of one that died is kept.
+            self._apiserver_starts += 1
+            proc = spawn(
+                "kube-apiserver", self._apiserver_command(), self.workdir, self._apiserver_starts
+            )
             self._apiserver = proc
             try:
                 self._wait_ready(proc)
@@ -271,45 +279,77 @@ class KubeApiServer:
         )
 
     def _start_etcd(self) -> None:
-        """Start etcd with a private data dir and wait for its /health."""
-        if self._etcd_binary is None:
-            raise KubeHarnessError("no etcd binary")
+        """Start etcd with a fresh private data dir on free ports and wait for its /health."""
+        shutil.rmtree(self.workdir / "etcd-data", ignore_errors=True)
         for attempt in range(3):
-            client_port, peer_port = free_port(), free_port()
-            client_url = f"http://127.0.0.1:{client_port}"
-            peer_url = f"http://127.0.0.1:{peer_port}"
-            data_dir = self.workdir / "etcd-data"
-            shutil.rmtree(data_dir, ignore_errors=True)
-            command = [
-                str(self._etcd_binary),
-                "--name=slicewise-test",
-                f"--data-dir={data_dir}",
-                f"--listen-client-urls={client_url}",
-                f"--advertise-client-urls={client_url}",
-                f"--listen-peer-urls={peer_url}",
-                f"--initial-advertise-peer-urls={peer_url}",
-                f"--initial-cluster=slicewise-test={peer_url}",
-                "--initial-cluster-state=new",
-                "--log-level=warn",
-                "--logger=zap",
-            ]
-            proc = spawn("etcd", command, self.workdir, attempt)
-            self._etcd = proc
-            self._etcd_client_url = client_url
+            self._etcd_client_url = f"http://127.0.0.1:{free_port()}"
+            self._etcd_peer_url = f"http://127.0.0.1:{free_port()}"
             try:
-                wait_until(
-                    functools.partial(_etcd_healthy, client_url),
-                    self._startup_timeout,
-                    "etcd did not become healthy",
-                    proc,
-                )
+                self._spawn_etcd()
             except KubeHarnessError:
-                self._etcd = None
-                terminate(proc)
-                if "address already in use" in proc.log_tail() and attempt < 2:
+                if self._etcd_port_taken and attempt < 2:
                     continue
                 raise
             return
+
+    def restart_etcd(self) -> None:
+        """Start etcd again (after it died) on the same ports over the same data.
+
+        kube-apiserver keeps retrying its etcd connection meanwhile, so every object survives
+        and clients need not notice more than a pause.
+        """
+        if self._etcd is not None:
+            proc, self._etcd = self._etcd, None
+            terminate(proc)
+        self._spawn_etcd()
+
+    @property
+    def etcd_process(self) -> ChildProcess | None:
+        """The running (or last started) etcd process."""
+        return self._etcd
+
+    @property
+    def apiserver_process(self) -> ChildProcess | None:
+        """The running (or last started) kube-apiserver process."""
+        return self._apiserver
+
+    def _spawn_etcd(self) -> None:
+        """Start etcd on the chosen URLs over ``workdir/etcd-data`` and wait for its /health."""
+        if self._etcd_binary is None:
+            raise KubeHarnessError("no etcd binary")
+        client_url, peer_url = self._etcd_client_url, self._etcd_peer_url
+        data_dir = self.workdir / "etcd-data"
+        # Over existing data etcd ignores the --initial-* flags and restarts its member.
+        command = [
+            str(self._etcd_binary),
+            "--name=slicewise-test",
+            f"--data-dir={data_dir}",
+            f"--listen-client-urls={client_url}",
+            f"--advertise-client-urls={client_url}",
+            f"--listen-peer-urls={peer_url}",
+            f"--initial-advertise-peer-urls={peer_url}",
+            f"--initial-cluster=slicewise-test={peer_url}",
+            "--initial-cluster-state=new",
+            "--log-level=warn",
+            "--logger=zap",
+        ]
+        # Each start logs to a file of its own, so the log of one that died is kept.
+        self._etcd_starts += 1
+        proc = spawn("etcd", command, self.workdir, self._etcd_starts)
+        self._etcd = proc
+        self._etcd_port_taken = False
+        try:
+            wait_until(
+                functools.partial(_etcd_healthy, client_url),
+                self._startup_timeout,
+                "etcd did not become healthy",
+                proc,
+            )
+        except KubeHarnessError:
+            self._etcd = None
+            terminate(proc)
+            self._etcd_port_taken = "address already in use" in proc.log_tail()
+            raise
 
     def _apiserver_command(self) -> list[str]:
         """Command line of kube-apiserver 1.20 for this harness."""

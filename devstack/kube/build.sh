@@ -43,10 +43,31 @@ if all_cached; then
     exit 0
 fi
 
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+can_install() { [[ $(id -u) -eq 0 ]] || sudo -n true 2>/dev/null; }
+
+# `build.sh --check`: exit 0 when a build can run here, else say why (on stderr) and exit 3.
+# Whether the package mirrors answer is left to the build itself, which fails saying so.
+if [[ "${1:-}" == "--check" ]]; then
+    cannot() { log "cannot build: $*"; exit 3; }
+    command -v dpkg-query >/dev/null 2>&1 || cannot "no dpkg-query (not a Debian-family system)"
+    command -v apt-get >/dev/null 2>&1 || cannot "no apt-get (not a Debian-family system)"
+    command -v flock >/dev/null 2>&1 || cannot "no flock (util-linux)"
+    for pkg in "${PACKAGES[@]}"; do
+        installed "$pkg" && continue
+        can_install || cannot "Debian package $pkg is missing and installing it needs root or passwordless sudo"
+    done
+    [[ -r "$DEB_SOURCES" ]] || cannot "cannot read $DEB_SOURCES to derive a deb-src list"
+    log "a build can run here"
+    exit 0
+fi
+
 mkdir -p "$CACHE_DIR"
 exec 9>"$CACHE_DIR/.build.lock"
-log "waiting for the build lock $CACHE_DIR/.build.lock (another build may be running)"
-flock 9
+if ! flock -n 9; then
+    log "waiting for the build lock $CACHE_DIR/.build.lock (another build is running)"
+    flock 9
+fi
 if all_cached; then
     log "another process finished the build meanwhile"
     printf '%s\n' "$CACHE_DIR"
@@ -59,15 +80,16 @@ as_root() {
 
 missing_pkgs=()
 for pkg in "${PACKAGES[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
-        missing_pkgs+=("$pkg")
-    fi
+    installed "$pkg" || missing_pkgs+=("$pkg")
 done
 if ((${#missing_pkgs[@]})); then
     log "installing Debian packages: ${missing_pkgs[*]}"
-    as_root apt-get update -q >&2
+    # Another apt run (a package install beside this build) holds dpkg's lock for a while:
+    # wait for it rather than fail.
+    as_root apt-get -o DPkg::Lock::Timeout=600 update -q >&2
     as_root env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -q --no-install-recommends "${missing_pkgs[@]}" >&2
+        apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
+        "${missing_pkgs[@]}" >&2
 fi
 etcd_present || { log "etcd not found after installing etcd-server"; exit 1; }
 
@@ -125,7 +147,7 @@ UPSTREAM="${VERSION#*really}"
 UPSTREAM="${UPSTREAM%%-*}"
 WHAT="$(printf 'cmd/%s ' "${TODO[@]}")"
 WHAT="${WHAT% }"
-log "building $WHAT (upstream $UPSTREAM; about 4-5 minutes per binary set on 2 cores)"
+log "building $WHAT (upstream $UPSTREAM; about 10 minutes for all three on 2 cores; a line a minute follows)"
 started=$SECONDS
 (
     cd "$TREE"
@@ -135,6 +157,10 @@ started=$SECONDS
     # Without .git, hack/lib/version.sh takes the version from these variables.
     export KUBE_GIT_VERSION="v$UPSTREAM" KUBE_GIT_TREE_STATE=clean
     export KUBE_GIT_MAJOR="${UPSTREAM%%.*}" KUBE_GIT_MINOR="$(cut -d. -f2 <<<"$UPSTREAM")"
+    # A line a minute, so a reader of the progress sees a compile that is still going.
+    (while sleep 60; do log "still compiling ($((SECONDS - started))s so far)"; done) &
+    ticker=$!
+    trap 'kill "$ticker" 2>/dev/null' EXIT
     make WHAT="$WHAT" >&2
 )
 log "build finished in $((SECONDS - started))s"

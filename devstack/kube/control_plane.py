@@ -22,6 +22,8 @@ from devstack.kube.errors import KubeHarnessError
 from devstack.kube.identity import KubeIdentity
 
 CONTROLLER_GRACE = 10.0
+SCHEDULER = "kube-scheduler"
+CONTROLLER_MANAGER = "kube-controller-manager"
 
 
 class KubeControlPlane:
@@ -44,6 +46,8 @@ class KubeControlPlane:
         self._apiserver: KubeApiServer | None = None
         self._scheduler: ChildProcess | None = None
         self._controller_manager: ChildProcess | None = None
+        self._commands: dict[str, list[str]] = {}
+        self._starts: dict[str, int] = {}
 
     @property
     def apiserver(self) -> KubeApiServer:
@@ -92,10 +96,9 @@ class KubeControlPlane:
             kubeconfig = write_kubeconfig(self.admin_kubeconfig, self.admin.kubeconfig_dict())
             common = [f"--kubeconfig={kubeconfig}", "--leader-elect=false", "--port=0"]
             common += ["--secure-port=0", "--logtostderr=true", "--v=1"]
-            self._scheduler = spawn("kube-scheduler", [str(binaries.scheduler), *common], workdir)
-            self._controller_manager = spawn(
-                "kube-controller-manager",
-                [
+            self._commands = {
+                SCHEDULER: [str(binaries.scheduler), *common],
+                CONTROLLER_MANAGER: [
                     str(binaries.controller_manager),
                     *common,
                     f"--service-account-private-key-file={workdir / 'sa.key'}",
@@ -105,8 +108,9 @@ class KubeControlPlane:
                     # keeper finalises them), so terminated-pod garbage collection can be eager.
                     "--terminated-pod-gc-threshold=100",
                 ],
-                workdir,
-            )
+            }
+            self._scheduler = self._spawn(SCHEDULER)
+            self._controller_manager = self._spawn(CONTROLLER_MANAGER)
             self._wait_controllers_ready()
         except BaseException:
             self.stop()
@@ -131,6 +135,33 @@ class KubeControlPlane:
             self._apiserver = None
         if errors:
             raise KubeHarnessError("; ".join(errors))
+
+    @property
+    def scheduler_process(self) -> ChildProcess | None:
+        """The running (or last started) kube-scheduler process."""
+        return self._scheduler
+
+    @property
+    def controller_manager_process(self) -> ChildProcess | None:
+        """The running (or last started) kube-controller-manager process."""
+        return self._controller_manager
+
+    def restart_scheduler(self) -> None:
+        """Start kube-scheduler again (after it died), with the same command line."""
+        if self._scheduler is not None:
+            terminate(self._scheduler, CONTROLLER_GRACE)
+        self._scheduler = self._spawn(SCHEDULER)
+
+    def restart_controller_manager(self) -> None:
+        """Start kube-controller-manager again (after it died), with the same command line."""
+        if self._controller_manager is not None:
+            terminate(self._controller_manager, CONTROLLER_GRACE)
+        self._controller_manager = self._spawn(CONTROLLER_MANAGER)
+
+    def _spawn(self, name: str) -> ChildProcess:
+        """Start controller ``name``, each start logging to a file of its own."""
+        self._starts[name] = self._starts.get(name, -1) + 1
+        return spawn(name, self._commands[name], self.apiserver.workdir, self._starts[name])
 
     def _wait_controllers_ready(self) -> None:
         """Wait until the controller-manager has acted (the "default" ServiceAccount exists).

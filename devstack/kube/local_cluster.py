@@ -15,7 +15,9 @@ from pathlib import Path
 from devstack.kube.control_plane import KubeControlPlane, running_control_plane
 from devstack.kube.dcgm_exporter import DcgmExporter
 from devstack.kube.gpu_traces import GpuTraces
+from devstack.kube.node_autoscaler import NodeAutoscaler
 from devstack.kube.node_keeper import NodeKeeper
+from devstack.kube.supervised import SupervisedKeeper, SupervisedProcess, control_plane_parts
 
 
 @dataclass(frozen=True)
@@ -25,13 +27,23 @@ class LocalCluster:
     plane: KubeControlPlane
     kubeconfig: Path
     dcgm_url: str | None
+    keeper: NodeKeeper
+
+    def supervised_parts(self) -> list[SupervisedProcess | SupervisedKeeper]:
+        """Every process of the control plane and the node keeper, each restartable in place."""
+        return [*control_plane_parts(self.plane), SupervisedKeeper(self.keeper)]
 
 
 @contextlib.contextmanager
-def local_cluster(kubeconfig: Path, gpu_traces: Path | None = None) -> Iterator[LocalCluster]:
+def local_cluster(
+    kubeconfig: Path,
+    gpu_traces: Path | None = None,
+    autoscaler: NodeAutoscaler | None = None,
+) -> Iterator[LocalCluster]:
     """Run the control plane with its node keeper; with ``gpu_traces``, a DCGM endpoint too.
 
     ``gpu_traces`` is a folder in the Alibaba GenAI trace format (``alibaba-genai-v2026``).
+    With an ``autoscaler`` the node keeper also adds on-demand Nodes for unschedulable Pods.
     Everything is stopped when the block exits.
     """
     exporter = DcgmExporter(GpuTraces.load(gpu_traces)) if gpu_traces is not None else None
@@ -42,8 +54,8 @@ def local_cluster(kubeconfig: Path, gpu_traces: Path | None = None) -> Iterator[
         if exporter is not None:
             exporter.start()
         try:
-            with NodeKeeper(plane.admin, exporter=exporter):
-                yield LocalCluster(plane, kubeconfig, exporter.url if exporter else None)
+            with NodeKeeper(plane.admin, exporter=exporter, autoscaler=autoscaler) as keeper:
+                yield LocalCluster(plane, kubeconfig, exporter.url if exporter else None, keeper)
         finally:
             if exporter is not None:
                 exporter.stop()

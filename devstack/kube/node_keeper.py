@@ -4,7 +4,8 @@ There is no container runtime here, so nothing runs; everything else a kubelet t
 server is real API traffic: Node Ready conditions and heartbeats, Leases in ``kube-node-lease``
 (what the node-lifecycle controller watches before it taints a node unreachable), Pod statuses
 (Running and Ready, or failing on demand through :data:`FAIL_ANNOTATION`), and the final
-deletion of Pods whose graceful deletion began (evictions, drains, scale-downs).
+deletion of Pods whose graceful deletion began (evictions, drains, scale-downs). Optionally it
+also stands in for Cluster Autoscaler / Karpenter (:mod:`devstack.kube.node_autoscaler`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import httpx
 import httpx2
-from lightkube import ApiError, Client
+from lightkube import ApiError, Client, codecs
 from lightkube.models.coordination_v1 import LeaseSpec
 from lightkube.models.meta_v1 import ObjectMeta, OwnerReference
 from lightkube.resources.coordination_v1 import Lease
@@ -28,6 +29,7 @@ from lightkube.types import PatchType
 from devstack.kube.dcgm_exporter import DcgmExporter, gpu_placements
 from devstack.kube.errors import KubeHarnessError
 from devstack.kube.identity import KubeIdentity
+from devstack.kube.node_autoscaler import NodeAutoscaler, unschedulable
 from devstack.kube.pod_processes import PodProcesses
 from devstack.kube.pod_status import (
     FAIL_ANNOTATION,
@@ -123,13 +125,16 @@ class NodeKeeper:
         heartbeat_seconds: float = 10.0,
         exporter: DcgmExporter | None = None,
         processes: PodProcesses | None = None,
+        autoscaler: NodeAutoscaler | None = None,
     ) -> None:
         """Prepare (not start) a keeper acting as ``identity`` (it needs node/pod/lease rights).
 
         With an ``exporter``, the GPUs of Running Pods are reported through it; with
-        ``processes``, the product's containers of Running Pods run as local processes.
+        ``processes``, the product's containers of Running Pods run as local processes; with an
+        ``autoscaler``, on-demand Nodes are added for Pods the scheduler cannot place.
         """
         self._exporter = exporter
+        self._autoscaler = autoscaler
         self._processes = processes
         self._identity = identity
         self._poll = poll_seconds
@@ -170,6 +175,27 @@ class NodeKeeper:
         if self._failure is not None:
             raise KubeHarnessError(f"the node keeper failed: {self._failure!r}") from self._failure
 
+    @property
+    def running(self) -> bool:
+        """Whether the keeper thread is alive (it dies only of an unexpected error)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def failure(self) -> BaseException | None:
+        """The error the keeper thread died of, if it did."""
+        return self._failure
+
+    def restart(self, timeout: float = 30.0) -> None:
+        """Start the keeper thread again after it died; its error is dropped with it."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stop.set()
+            thread.join(timeout)
+            if thread.is_alive():
+                raise KubeHarnessError("the node keeper did not stop")
+        self._failure = None
+        self.start()
+
     def _run(self) -> None:
         try:
             with self._identity.client() as client:
@@ -203,6 +229,19 @@ class NodeKeeper:
         if self._processes is not None:
             self._processes.sync(pods)
             self._report_exits(client, pods, self._processes.exited_pods())
+        if self._autoscaler is not None and self._autoscaler.due():
+            self._scale_up(client, pods, nodes)
+
+    def _scale_up(
+        self, client: Client, pods: list[dict[str, Any]], nodes: Mapping[str, dict[str, Any]]
+    ) -> None:
+        """Create the on-demand Nodes the autoscaler stand-in plans for unschedulable Pods."""
+        if self._autoscaler is None:
+            return
+        waiting = sum(1 for pod in pods if unschedulable(pod))
+        for manifest in self._autoscaler.plan(pods, nodes):
+            client.create(codecs.from_dict(manifest))
+            self._autoscaler.added(manifest, waiting)
 
     def _heartbeat_node(self, client: Client, node: Mapping[str, Any]) -> None:
         now = _now()

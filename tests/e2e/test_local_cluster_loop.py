@@ -22,6 +22,8 @@ import httpx
 import psutil
 import pytest
 from lightkube import Client, KubeConfig
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.apps_v1 import ReplicaSet, StatefulSet
 from lightkube.resources.core_v1 import Node, Pod
 
 from tests.e2e.test_demo_replay import RUN_DIR, eventually
@@ -31,6 +33,7 @@ pytestmark = pytest.mark.kube
 
 ADMIN_KUBECONFIG = re.compile(r"Cluster: local, admin kubeconfig (\S+)")
 SPOT_NODE = re.compile(r"Spot notice: (\S+) in")
+AGENT_SNAPSHOT = re.compile(r"Agent: snapshot of (\d+) nodes")
 UP_FLAGS = ["--port", "0", "--cluster", "local", "--analysis-interval", "10"]
 UP_FLAGS += ["--notice-after", "20"]
 STARTED_WITHIN = 300.0
@@ -175,11 +178,20 @@ def test_spot_notice_is_answered_by_a_drain_of_the_noticed_node(
                 within=180,
                 what="the evacuation",
             )
+            owners = _owners_on(kube, noticed)
             _, state = _approve_until_finished(console, cluster_id, chosen["id"])
             # The watcher polls every second: a notice seen twice would be a second evacuation.
             duplicate = _first_open(console, cluster_id, "spot-evacuation")
         live = kube.get(Node, noticed)
         left = [p for p in kube.list(Pod, namespace="*") if p.spec and p.spec.nodeName == noticed]
+        # The evicted replicas come back Running elsewhere, on on-demand Nodes the autoscaler
+        # stand-in adds where the others are full.
+        eventually(
+            lambda: None if _short_of_replicas(kube, owners, noticed) else True,
+            within=240,
+            what="every evicted replica Running again on another node",
+        )
+    assert owners
     assert chosen["target"] == f"Node {noticed}"
     assert duplicate is None
     assert (state["status"], state["outcome"]) == ("completed", "applied"), state["result"]
@@ -187,3 +199,78 @@ def test_spot_notice_is_answered_by_a_drain_of_the_noticed_node(
     assert live.spec is not None
     assert live.spec.unschedulable is True
     assert left == []
+
+
+def _line_after(lines: StackOutput, start: int, pattern: re.Pattern[str]) -> str | None:
+    """The first line from index `start` on that matches `pattern`, if one was printed yet."""
+    return next((line for line in lines.lines[start:] if pattern.search(line)), None)
+
+
+def test_a_killed_apiserver_is_restarted_and_the_agent_reports_from_it_again(
+    local_stack: tuple[subprocess.Popen[str], StackOutput],
+) -> None:
+    """kill -9 of kube-apiserver: the stack restarts it, and the agent sees a Node made after."""
+    proc, lines = local_stack
+    lines.wait_for(READY, timeout=STARTED_WITHIN)
+    kubeconfig = lines.wait_for(ADMIN_KUBECONFIG, timeout=10).group(1)
+    lines.wait_for(AGENT_SNAPSHOT, timeout=120)
+    [apiserver] = [
+        p for p in psutil.Process(proc.pid).children(recursive=True) if p.name() == "kube-apiserver"
+    ]
+    apiserver.kill()
+    lines.wait_for(re.compile(r"kube-apiserver: exited with code -9"), timeout=30)
+    restarted = lines.wait_for(re.compile(r"kube-apiserver: restarted \(pid (\d+),"), timeout=150)
+    after_restart = len(lines.lines)
+    with Client(KubeConfig.from_file(kubeconfig), trust_env=False) as kube:
+        kube.create(Node(metadata=ObjectMeta(name="made-after-the-restart")))
+        nodes = len(list(kube.list(Node)))
+    seen = re.compile(rf"Agent: snapshot of {nodes} nodes")
+    eventually(
+        lambda: _line_after(lines, after_restart, seen),
+        within=150,
+        what=f"an agent snapshot of the {nodes} nodes after the restart",
+    )
+    assert psutil.Process(int(restarted.group(1))).name() == "kube-apiserver"
+    assert proc.poll() is None
+
+
+Owner = tuple[str, str, str]
+"""A Pod's controller: namespace, kind (ReplicaSet or StatefulSet) and name."""
+
+
+def _owners_on(kube: Client, node: str) -> set[Owner]:
+    """The controllers of the Pods bound to `node`."""
+    owners: set[Owner] = set()
+    for pod in kube.list(Pod, namespace="*"):
+        if pod.spec is None or pod.spec.nodeName != node or pod.metadata is None:
+            continue
+        for ref in pod.metadata.ownerReferences or []:
+            if ref.controller:
+                owners.add((str(pod.metadata.namespace), ref.kind, ref.name))
+    return owners
+
+
+def _short_of_replicas(kube: Client, owners: set[Owner], drained: str) -> list[str]:
+    """Controllers with fewer Running Pods off the `drained` node than their replicas."""
+    short = []
+    for namespace, kind, name in sorted(owners):
+        controller = (
+            kube.get(ReplicaSet, name, namespace=namespace)
+            if kind == "ReplicaSet"
+            else kube.get(StatefulSet, name, namespace=namespace)
+        )
+        wanted = (controller.spec.replicas if controller.spec is not None else None) or 0
+        running = [
+            p
+            for p in kube.list(Pod, namespace=namespace)
+            if p.metadata is not None
+            and p.metadata.deletionTimestamp is None
+            and any(r.controller and r.name == name for r in p.metadata.ownerReferences or [])
+            and p.spec is not None
+            and p.spec.nodeName not in {None, drained}
+            and p.status is not None
+            and p.status.phase == "Running"
+        ]
+        if len(running) < wanted:
+            short.append(f"{kind} {namespace}/{name}: {len(running)}/{wanted} Running")
+    return short
