@@ -9,11 +9,14 @@ under-provisions stays comparable). The lowest score wins, ties to fewer replica
 below one beat the reference on both counts over the history. Choosing per workload lets a
 steady service run hot and a spiky one keep a floor, which one setting for all cannot do.
 
+With less than `MIN_HISTORY_SECONDS` of history (too little to see a daily cycle) the reference
+itself is the plan: the recommender gives no advice on such a workload until a day has been
+seen, and the bench scores what a person would run meanwhile, the plain HPA.
+
 With `require_dominance`, only a candidate that dominates the reference over the history (no
-more replica-hours and no larger under-provisioned share) is eligible; without one, or with
-less than `MIN_HISTORY_SECONDS` of history (too little to see a daily cycle), the reference
-itself is the plan, so nothing is proposed that the workload's own history says is worse than
-the plain HPA. The bench measured it (`bench/README.md`); it is not the default.
+more replica-hours and no larger under-provisioned share) is eligible; without one the
+reference is the plan, so nothing is proposed that the workload's own history says is worse
+than the plain HPA. The bench measured it (`bench/README.md`); it is not the default.
 """
 
 from __future__ import annotations
@@ -151,12 +154,11 @@ def select_plan(assessment: Assessment, policy: ScalingPolicy) -> AutoscalingPla
 
     Every candidate is eligible, unless `policy.require_dominance` (see the module docstring).
     """
+    if assessment.history_seconds < MIN_HISTORY_SECONDS:
+        return assessment.reference_plan
     eligible = list(assessment.candidates)
     if policy.require_dominance:
-        short = assessment.history_seconds < MIN_HISTORY_SECONDS
-        eligible = (
-            [] if short else [c for c in eligible if dominates(c.figures, assessment.reference)]
-        )
+        eligible = [c for c in eligible if dominates(c.figures, assessment.reference)]
     if not eligible:
         return assessment.reference_plan
     best = min(

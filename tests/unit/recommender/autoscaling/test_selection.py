@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from recommender.autoscaling.demand import DemandSeries
 from recommender.autoscaling.hpa_algorithm import replay_hpa
@@ -99,10 +100,11 @@ def test_without_a_dominating_candidate_the_reference_is_advised() -> None:
     assert select_plan(assessment, DOMINANT) == assessment.reference_plan
 
 
-def test_less_than_a_day_of_history_advises_the_reference_under_dominance() -> None:
-    """Requiring dominance, half a day of history is too little: the plan is the reference HPA."""
+@pytest.mark.parametrize("policy", [POLICY, DOMINANT], ids=["default", "dominance"])
+def test_less_than_a_day_of_history_plans_the_reference(policy: ScalingPolicy) -> None:
+    """Half a day of history is too little to see a cycle: the plan is the reference HPA."""
     demand = _office_hours_with_noise(days=0.5)
-    assert choose_plan(demand, 1.0, DOMINANT) == reference_plan(demand, 1.0, DOMINANT)
+    assert choose_plan(demand, 1.0, policy) == reference_plan(demand, 1.0, policy)
 
 
 def test_the_chosen_plan_is_the_lowest_scoring_candidate() -> None:
