@@ -29,13 +29,16 @@ from protocol.changes import (
     ApplyScaledObject,
     ChangeSet,
     Cordon,
+    CreateConfigMap,
     Drain,
     LabelNode,
+    PatchClusterPolicy,
     PatchConfigMap,
     PatchResources,
     PatchScheduling,
     Scale,
     Uncordon,
+    WaitForNodeLabel,
 )
 
 CREATED_WHOLE = {"PodDisruptionBudget", "HorizontalPodAutoscaler", "ScaledObject"}
@@ -172,13 +175,21 @@ def _pdb(action: ApplyPdb) -> Manifest:
 def _key(action: Action) -> ObjectKey:
     if isinstance(action, PatchResources | PatchScheduling | Scale):
         return workload_key(action.target.kind, action.target.namespace, action.target.name)
-    if isinstance(action, ApplyPdb):
-        return pdb_key(action.namespace, action.name)
-    if isinstance(action, PatchConfigMap):
-        return config_map_key(action.namespace, action.name)
+    if isinstance(action, ApplyPdb | PatchConfigMap | CreateConfigMap | PatchClusterPolicy):
+        return _config_key(action)
     if isinstance(action, ApplyHpa | ApplyScaledObject):
         return _autoscaler_key(action)
     return node_key(action.node)
+
+
+def _config_key(
+    action: ApplyPdb | PatchConfigMap | CreateConfigMap | PatchClusterPolicy,
+) -> ObjectKey:
+    if isinstance(action, ApplyPdb):
+        return pdb_key(action.namespace, action.name)
+    if isinstance(action, PatchClusterPolicy):
+        return ObjectKey("nvidia.com/v1", "ClusterPolicy", "", action.name)
+    return config_map_key(action.namespace, action.name)
 
 
 def _autoscaler_key(action: ApplyHpa | ApplyScaledObject) -> ObjectKey:
@@ -233,6 +244,16 @@ _DESCRIPTIONS: dict[type[Any], Callable[[Any], str]] = {
     LabelNode: _describe_labels,
     ApplyHpa: _describe_autoscaler,
     ApplyScaledObject: _describe_autoscaler,
+    CreateConfigMap: lambda a: (
+        f"Create ConfigMap {a.namespace}/{a.name} with keys {', '.join(a.data)}"
+    ),
+    PatchClusterPolicy: lambda a: (
+        f"Point ClusterPolicy {a.name} at device-plugin config {a.device_plugin_config} "
+        f"(default {a.device_plugin_default})"
+    ),
+    WaitForNodeLabel: lambda a: (
+        f"Wait up to {a.timeout_seconds} s for node {a.node} label {a.label}={a.value}"
+    ),
 }
 
 
@@ -260,12 +281,12 @@ def _apply(manifest: Manifest, action: Action) -> Manifest:
     elif isinstance(action, ApplyHpa | ApplyScaledObject):
         created = action.manifest()
         return {**manifest, **created, "spec": created["spec"]}
-    elif isinstance(action, PatchConfigMap):
+    elif isinstance(action, PatchConfigMap | CreateConfigMap):
         manifest["data"] = {**manifest.get("data", {}), **action.data}
-    elif isinstance(action, Cordon):
-        manifest.setdefault("spec", {})["unschedulable"] = True
-    elif isinstance(action, Uncordon):
-        manifest.setdefault("spec", {}).pop("unschedulable", None)
+    elif isinstance(action, PatchClusterPolicy):
+        _point_cluster_policy(manifest, action)
+    elif isinstance(action, Cordon | Uncordon):
+        _cordon(manifest, cordoned=isinstance(action, Cordon))
     elif isinstance(action, LabelNode):
         labels = dict(manifest["metadata"].get("labels", {}))
         for name, value in action.labels.items():
@@ -275,6 +296,20 @@ def _apply(manifest: Manifest, action: Action) -> Manifest:
                 labels[name] = value
         _set_or_drop(manifest["metadata"], "labels", dict(sorted(labels.items())))
     return manifest
+
+
+def _cordon(manifest: Manifest, *, cordoned: bool) -> None:
+    spec = manifest.setdefault("spec", {})
+    if cordoned:
+        spec["unschedulable"] = True
+    else:
+        spec.pop("unschedulable", None)
+
+
+def _point_cluster_policy(manifest: Manifest, action: PatchClusterPolicy) -> None:
+    device_plugin = manifest.setdefault("spec", {}).setdefault("devicePlugin", {})
+    wanted = {"name": action.device_plugin_config, "default": action.device_plugin_default}
+    device_plugin["config"] = {k: v for k, v in wanted.items() if v is not None}
 
 
 def preview_change_set(change_set: ChangeSet, live: Mapping[ObjectKey, Manifest]) -> ChangePreview:
