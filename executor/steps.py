@@ -13,11 +13,12 @@ from typing import Any
 from executor.drain import Backoff, drain_node, plan_drain, require_complete
 from executor.errors import RefusalError
 from executor.kube.api import KubeObjects
+from executor.node_labels import current_label, wait_for_node_label
 from executor.planning.changes import plan_change
 from executor.planning.merge_patch import JsonObject, merge_diff, with_resource_version
 from executor.planning.preconditions import precondition_mismatches
 from executor.planning.targets import ObjectRef, PlannedChange, target_of
-from protocol.changes import Action, Drain
+from protocol.changes import Action, Drain, WaitForNodeLabel
 
 _VOLATILE_METADATA = (
     "managedFields",
@@ -86,6 +87,12 @@ class ActionSteps:
             evict, skipped = await plan_drain(self.kube, action.node)
             keys = sorted(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in evict)
             return Preview({"evict": keys, "skip": skipped}, f"would evict {len(keys)} pod(s)")
+        if isinstance(action, WaitForNodeLabel):
+            value = await current_label(self.kube, target_of(action), action.label)
+            return Preview(
+                {"label": action.label, "now": value, "wait_for": action.value},
+                f"would wait up to {action.timeout_seconds} s",
+            )
         change = plan_change(action, live)
         if change.body is not None:
             created = await self.kube.create(change.ref, change.body, dry_run=True)
@@ -109,6 +116,10 @@ class ActionSteps:
             )
             require_complete(report)
             return Applied(index, action, report.as_json(), None, f"evicted {len(report.evicted)}")
+        if isinstance(action, WaitForNodeLabel):
+            waited = await wait_for_node_label(self.kube, action)
+            message = f"{action.label}={waited.value} after {waited.seconds:.0f} s"
+            return Applied(index, action, waited.as_json(), None, message)
         change = plan_change(action, live)
         if change.body is not None:
             after = await self.kube.create(change.ref, change.body)
@@ -123,7 +134,7 @@ class ActionSteps:
         return Applied(index, action, diff, change)
 
     async def undo(self, applied: Applied) -> None:
-        """Restore what the action changed (nothing to do for a drain)."""
+        """Restore what the action changed (nothing to do for a drain or a wait)."""
         change = applied.change
         if change is None:
             return

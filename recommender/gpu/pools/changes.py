@@ -123,10 +123,10 @@ def _workload_actions(move: Move) -> list[Action]:
             )
         )
         pinned = Precondition()
+    # The executor sets the selector to exactly this: keep what the workload already selects.
+    selector = {**move.subject.workload.template.node_selector, move.label: move.value}
     actions.append(
-        PatchScheduling(
-            target=subject.workload, node_selector={move.label: move.value}, precondition=pinned
-        )
+        PatchScheduling(target=subject.workload, node_selector=selector, precondition=pinned)
     )
     return actions
 

@@ -27,6 +27,9 @@ ACTION_TYPES = (
     "patch_config_map",
     "apply_hpa",
     "apply_scaled_object",
+    "create_config_map",
+    "patch_cluster_policy",
+    "wait_for_node_label",
 )
 
 AGENT_MINIMAL: dict[str, Any] = load_values_file(chart_path(AGENT) / "ci" / "minimal-values.yaml")
