@@ -16,7 +16,9 @@ A node's physical GPU count is GPU feature discovery's `nvidia.com/gpu.count` la
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import contextlib
+import threading
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 import yaml
@@ -31,6 +33,7 @@ from devstack.gpu_operator import (
     CLUSTER_POLICY_PLURAL,
     CLUSTER_POLICY_VERSION,
 )
+from devstack.kube.identity import KubeIdentity
 
 ClusterPolicy = create_global_resource(
     CLUSTER_POLICY_GROUP, CLUSTER_POLICY_VERSION, CLUSTER_POLICY_KIND, CLUSTER_POLICY_PLURAL
@@ -61,6 +64,33 @@ class GpuOperatorStandIn:
         self.namespace = namespace
         self.nodes = frozenset(nodes)
         self.failing_layouts = frozenset(failing_layouts)
+
+    @contextlib.contextmanager
+    def running(self, identity: KubeIdentity, poll_seconds: float = 0.2) -> Iterator[None]:
+        """Reconcile every `poll_seconds` in a background thread while the block runs."""
+        stop = threading.Event()
+        failures: list[BaseException] = []
+
+        def loop() -> None:
+            with identity.client() as client:
+                while not stop.is_set():
+                    try:
+                        self.tick(client)
+                    except ApiError as error:
+                        if error.status.code != 409:  # a concurrent write: the next tick retries
+                            failures.append(error)
+                            return
+                    stop.wait(poll_seconds)
+
+        thread = threading.Thread(target=loop, name="gpu-operator-stand-in", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(30)
+        if failures:
+            raise failures[0]
 
     def _config_map(self, client: Client, name: str | None) -> Mapping[str, str]:
         if not name:

@@ -100,10 +100,40 @@ def operator_actions(plan: GpuPoolPlan, operator: OperatorView) -> list[Action]:
     return actions
 
 
+def _pointer(*parts: str) -> str:
+    """An RFC 6901 JSON pointer (`/` in a part is `~1`, `~` is `~0`)."""
+    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def workload_precondition(move: Move) -> Precondition:
+    """Pin the fields the move changes, not the whole object.
+
+    Draining the pool nodes changes the workload's status, and so its resourceVersion, before
+    the workload itself is patched; what must not have moved is its node selector and its GPU
+    request.
+    """
+    workload = move.subject.workload
+    template = workload.template
+    index = next(
+        i
+        for i, c in enumerate(template.containers)
+        if c.name == move.subject.advice.subject.container
+    )
+    container = ("spec", "template", "spec", "containers", str(index))
+    gpus = template.containers[index].requests.gpus
+    return Precondition(
+        fields={
+            _pointer("spec", "template", "spec", "nodeSelector"): dict(template.node_selector)
+            or None,
+            _pointer(*container, "name"): template.containers[index].name,
+            _pointer(*container, "resources", "requests", GPU_RESOURCE): str(gpus),
+        }
+    )
+
+
 def _workload_actions(move: Move) -> list[Action]:
     subject = move.subject.advice.subject
-    version = subject.resource_version
-    pinned = Precondition(resource_version=version) if version else Precondition()
+    pinned = workload_precondition(move)
     actions: list[Action] = []
     if move.resource != GPU_RESOURCE:
         device = {move.resource: 1}
@@ -122,7 +152,6 @@ def _workload_actions(move: Move) -> list[Action]:
                 precondition=pinned,
             )
         )
-        pinned = Precondition()
     # The executor sets the selector to exactly this: keep what the workload already selects.
     selector = {**move.subject.workload.template.node_selector, move.label: move.value}
     actions.append(

@@ -24,9 +24,9 @@ from protocol.resources import GPU_RESOURCE
 from protocol.snapshot import LABEL_DEVICE_PLUGIN_CONFIG, LABEL_MIG_CONFIG, Node, Pod
 from recommender.consolidation.inventory import Inventory
 from recommender.gpu.advice import AdviceKind
-from recommender.gpu.placement.node_plan import NodePlan, PlanNode, plan_nodes
+from recommender.gpu.placement.node_plan import NodePlan, PlanNode, WholeReplicas, plan_nodes
 from recommender.gpu.pools.operator import UNCONFIGURED_MIG, OperatorView, mig_resource_name
-from recommender.gpu.pools.subjects import Subject, pod_uses_gpu
+from recommender.gpu.pools.subjects import SHARED_KINDS, Subject, pod_uses_gpu
 from recommender.pricing.cost import node_gpus
 
 MAX_REPLANS = 8
@@ -113,8 +113,10 @@ def _gpu_count(node: Node) -> int:
 class _Occupancy:
     moved: dict[str, list[str]]
     """Per node, the pods of moved workloads on it."""
+    moved_gpus: dict[str, int]
+    """Per node, GPUs held by the pods of moved workloads."""
     other_gpus: dict[str, int]
-    """Per node, GPUs held by pods of workloads that do not move."""
+    """Per node, GPUs held by pods that do not move (Jobs, bare pods, DaemonSets)."""
 
 
 def _gpus_held(pod: Pod) -> int:
@@ -128,15 +130,17 @@ def _gpus_held(pod: Pod) -> int:
 
 def _occupancy(inventory: Inventory, names: set[str]) -> _Occupancy:
     moved: dict[str, list[str]] = {}
+    moved_gpus: dict[str, int] = {}
     other: dict[str, int] = {}
     for node in inventory.snapshot.nodes:
         for pod in inventory.pods_on(node.name):
             workload = inventory.workload_of(pod)
             if workload is not None and f"{workload.namespace}/{workload.name}" in names:
                 moved.setdefault(node.name, []).append(f"{pod.namespace}/{pod.name}")
+                moved_gpus[node.name] = moved_gpus.get(node.name, 0) + _gpus_held(pod)
             elif pod_uses_gpu(pod):
                 other[node.name] = other.get(node.name, 0) + _gpus_held(pod)
-    return _Occupancy(moved, other)
+    return _Occupancy(moved, moved_gpus, other)
 
 
 def _candidates(inventory: Inventory, occupancy: _Occupancy) -> list[Node]:
@@ -153,8 +157,30 @@ def _candidates(inventory: Inventory, occupancy: _Occupancy) -> list[Node]:
     ]
 
 
+def whole_movers(inventory: Inventory, subjects: Sequence[Subject]) -> list[WholeReplicas]:
+    """Deployments and StatefulSets that keep whole GPUs: a drain reschedules their pods."""
+    shared = {workload_name(s) for s in subjects}
+    found: list[WholeReplicas] = []
+    for workload in inventory.snapshot.workloads:
+        name = f"{workload.namespace}/{workload.name}"
+        gpus = sum(c.requests.gpus for c in workload.template.containers)
+        if workload.kind not in SHARED_KINDS or name in shared or gpus < 1:
+            continue
+        pods = [p for p in inventory.pods_of(workload) if p.node_name in inventory.nodes]
+        products = {
+            gpu.product for p in pods if (gpu := inventory.nodes[str(p.node_name)].gpu) is not None
+        }
+        if not pods or len(products) != 1:
+            continue
+        found.append(WholeReplicas(name, products.pop(), len(pods), gpus))
+    return found
+
+
 def _place(
-    candidates: Sequence[Node], subjects: Sequence[Subject], seed: int
+    candidates: Sequence[Node],
+    subjects: Sequence[Subject],
+    whole: Sequence[WholeReplicas],
+    seed: int,
 ) -> tuple[NodePlan, list[Subject]]:
     """Place the subjects, dropping those with a replica no candidate could take."""
     nodes = [
@@ -167,13 +193,14 @@ def _place(
         for n in candidates
     ]
     kept = list(subjects)
+    plan = plan_nodes(nodes, [s.advice for s in kept], seed=seed, whole=whole)
     for _ in range(MAX_REPLANS):
-        plan = plan_nodes(nodes, [s.advice for s in kept], seed=seed)
-        if not plan.unplaced:
-            return plan, kept
         dropped = set(plan.unplaced)
+        if not dropped or not kept:
+            break
         kept = [s for s in kept if s.advice.subject.workload.name not in dropped]
-    return plan_nodes(nodes, [], seed=seed), []
+        plan = plan_nodes(nodes, [s.advice for s in kept], seed=seed, whole=whole)
+    return plan, kept
 
 
 def _drain_order(
@@ -184,7 +211,7 @@ def _drain_order(
     for node in inventory.snapshot.nodes:
         if node.name in pool_names or node.gpu is None or node.unschedulable or not node.ready:
             continue
-        used = occupancy.other_gpus.get(node.name, 0) + len(occupancy.moved.get(node.name, []))
+        used = occupancy.other_gpus.get(node.name, 0) + occupancy.moved_gpus.get(node.name, 0)
         free = max(0, _gpu_count(node) - used)
         free_by_product[node.gpu.product] = free_by_product.get(node.gpu.product, 0) + free
     ordered = sorted(pools, key=lambda p: (p.displaced_gpus, len(p.evicted), p.node))
@@ -251,10 +278,19 @@ def plan_gpu_pools(
     seed: int = 0,
 ) -> GpuPoolPlan | None:
     """The plan that moves `subjects` into sharing pools, or None when it empties no node."""
-    names = {workload_name(s) for s in subjects}
-    occupancy = _occupancy(inventory, names)
-    candidates = [n for n in _candidates(inventory, occupancy) if n.name in node_monthly_usd]
-    placed, kept = _place(candidates, subjects, seed)
+    whole = whole_movers(inventory, subjects)
+    for _ in range(MAX_REPLANS):
+        names = {workload_name(s) for s in subjects} | {w.workload for w in whole}
+        occupancy = _occupancy(inventory, names)
+        candidates = [n for n in _candidates(inventory, occupancy) if n.name in node_monthly_usd]
+        placed, kept = _place(candidates, subjects, whole, seed)
+        stuck = {w.workload for w in whole} & set(placed.unplaced)
+        if not stuck:
+            break
+        # Whole-GPU replicas with nowhere else to go stay, and keep their nodes as they are.
+        whole = [w for w in whole if w.workload not in stuck]
+    else:
+        return None
     by_name = {s.advice.subject.workload.name: s for s in kept}
     settings = {s.node: s for s in placed.settings}
     if not kept or not settings:
@@ -279,11 +315,12 @@ def plan_gpu_pools(
                 label=move.label,
                 value=move.value,
                 evicted=_evicted(inventory, node.name),
-                displaced_gpus=len(occupancy.moved.get(node.name, [])),
+                displaced_gpus=occupancy.moved_gpus.get(node.name, 0),
                 replicas=counts,
             )
         )
     pool_names = {p.node for p in pools}
+    receiving = {p.node for p in placed.placements}
     emptied = [
         EmptiedNode(
             node=n.name,
@@ -292,7 +329,7 @@ def plan_gpu_pools(
             monthly_usd=round(node_monthly_usd[n.name], 2),
         )
         for n in candidates
-        if n.name not in pool_names and occupancy.moved.get(n.name)
+        if n.name not in receiving and occupancy.moved.get(n.name)
     ]
     if not emptied:
         return None
@@ -303,7 +340,7 @@ def plan_gpu_pools(
     after_pods = _gpu_pods(inventory, names)
     for placement in placed.placements:
         after_pods.setdefault(placement.node, []).append(
-            f"{workload_name(by_name[placement.workload])}#{placement.replica}"
+            f"{_placed_name(by_name, placement.workload)}#{placement.replica}"
         )
     modes = {p.node: f"{p.kind.value}:{p.value}" for p in pools}
     modes.update({n.node: "emptied" for n in emptied})
@@ -315,6 +352,12 @@ def plan_gpu_pools(
         gpu_map_before=before,
         gpu_map_after=after,
     )
+
+
+def _placed_name(by_name: Mapping[str, Subject], placed: str) -> str:
+    """`namespace/name` of a placed workload (whole-GPU movers are placed by that already)."""
+    subject = by_name.get(placed)
+    return workload_name(subject) if subject is not None else placed
 
 
 def _move(subject: Subject, operator: OperatorView) -> Move:

@@ -83,7 +83,8 @@ def _node(name: str) -> Node:
 def _snapshot() -> ClusterSnapshot:
     """Three on-demand p4d.24xlarge (8 A100 40GB each) in us-east-1.
 
-    The light service runs one replica on gpu-1 and one on gpu-2; the trainer both on gpu-3.
+    The light service runs one replica on gpu-1 and one on gpu-2; a training Job two pods on
+    gpu-3.
     """
     return ClusterSnapshot(
         snapshot_id=uuid.uuid4(),
@@ -93,7 +94,7 @@ def _snapshot() -> ClusterSnapshot:
         taken_at=NOW,
         nodes=[_node(f"gpu-{i}") for i in (1, 2, 3)],
         pods=[_pod(w, i) for w in ("embed", "train") for i in range(2)],
-        workloads=[_workload("embed"), _workload("train")],
+        workloads=[_workload("embed")],
     )
 
 

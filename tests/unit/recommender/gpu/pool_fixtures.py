@@ -76,8 +76,8 @@ def deployment(name: str, replicas: int) -> Workload:
     )
 
 
-def pods(workload: str, nodes: list[str]) -> list[Pod]:
-    """One running one-GPU pod of `workload` per entry of `nodes`."""
+def pods(workload: str, nodes: list[str], owner: str = "Deployment") -> list[Pod]:
+    """One running one-GPU pod of `workload` (a Deployment, or `owner`) per entry of `nodes`."""
     return [
         Pod(
             namespace="ml",
@@ -85,7 +85,7 @@ def pods(workload: str, nodes: list[str]) -> list[Pod]:
             uid=f"uid-{workload}-{index}",
             node_name=node,
             phase=PodPhase.RUNNING,
-            owners=[OwnerRef(kind="Deployment", name=workload)],
+            owners=[OwnerRef(kind=owner, name=workload)],
             spec=_spec(),
         )
         for index, node in enumerate(nodes)

@@ -46,14 +46,14 @@ def _touched(recommendation: Recommendation) -> set[str]:
 
 
 def _light_service_cluster() -> list[Recommendation]:
-    """Eight light replicas over gpu-1 and gpu-2; a busy trainer fills half of gpu-3."""
+    """Eight light replicas over gpu-1 and gpu-2; a training Job fills half of gpu-3."""
     nodes = [gpu_node(n) for n in ("gpu-1", "gpu-2", "gpu-3")]
     found = snapshot(
         nodes,
-        [deployment("embed", 8), deployment("train", 4)],
-        pods("embed", ["gpu-1"] * 4 + ["gpu-2"] * 4) + pods("train", ["gpu-3"] * 4),
+        [deployment("embed", 8)],
+        pods("embed", ["gpu-1"] * 4 + ["gpu-2"] * 4) + pods("train", ["gpu-3"] * 4, "Job"),
     )
-    profiles = {key("embed"): bursty_profile(), key("train"): profile(30, 0.9)}
+    profiles = {key("embed"): bursty_profile()}
     return recommend_gpu_pools(found, profiles, PRICES, NOW)
 
 
@@ -66,7 +66,7 @@ def test_time_slicing_plan_empties_a_node_and_prices_it() -> None:
 
 
 def test_node_with_unrelated_gpu_pods_is_never_relabelled() -> None:
-    """gpu-3 has four free GPUs but runs the trainer: the plan neither drains nor labels it."""
+    """gpu-3 has four free GPUs but runs a Job's pods: the plan neither drains nor labels it."""
     (found,) = _light_service_cluster()
     assert "gpu-3" not in _touched(found)
 
@@ -116,15 +116,34 @@ def test_plan_that_empties_no_node_is_not_a_recommendation() -> None:
 
 
 def test_node_sharing_with_unrelated_pods_is_neither_pool_nor_emptied() -> None:
-    """A trainer pod beside the light replicas keeps gpu-1 as it is; only gpu-2 can change."""
+    """A Job's pod beside the light replicas keeps gpu-1 as it is; only gpu-2 can change."""
     nodes = [gpu_node(n) for n in ("gpu-1", "gpu-2")]
+    found = snapshot(
+        nodes,
+        [deployment("embed", 8)],
+        pods("embed", ["gpu-1"] * 4 + ["gpu-2"] * 4) + pods("train", ["gpu-1"], "Job"),
+    )
+    assert recommend_gpu_pools(found, {key("embed"): profile(6, 0.2)}, PRICES, NOW) == []
+
+
+def test_whole_gpu_deployment_moves_so_a_node_it_shares_can_be_emptied() -> None:
+    """A busy trainer Deployment beside light replicas is rescheduled by the drain, not kept.
+
+    gpu-1 runs four light replicas and a 90 %-busy trainer; gpu-2 the other four light
+    replicas; gpu-3 is idle. Sharing packs the light ones into one pool and the trainer keeps
+    a whole GPU elsewhere: two nodes stay, one is emptied.
+    """
+    nodes = [gpu_node(n) for n in ("gpu-1", "gpu-2", "gpu-3")]
     found = snapshot(
         nodes,
         [deployment("embed", 8), deployment("train", 1)],
         pods("embed", ["gpu-1"] * 4 + ["gpu-2"] * 4) + pods("train", ["gpu-1"]),
     )
-    profiles = {key("embed"): profile(6, 0.2), key("train"): profile(30, 0.9)}
-    assert recommend_gpu_pools(found, profiles, PRICES, NOW) == []
+    profiles = {key("embed"): bursty_profile(), key("train"): profile(30, 0.9)}
+    (plan,) = recommend_gpu_pools(found, profiles, PRICES, NOW)
+    moves = cast("list[dict[str, Any]]", plan.evidence["moves"])
+    assert [m["workload"] for m in moves] == ["ml/embed"]
+    assert plan.evidence["gpus_freed"] == 8
 
 
 def _mig_plan(strategy: MigStrategy) -> Recommendation:
