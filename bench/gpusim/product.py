@@ -1,20 +1,22 @@
 """The product's GPU sharing analysis on a node list and pod list, beside the placement engine.
 
 The lists become a cluster snapshot as it runs without sharing: the GPU pods arrive in a seeded
-order until they hold 80 % of the GPUs (a cluster has slack) and each takes whole GPUs (a pod asking for a fraction of a GPU holds one, as the default
-device plugin gives it) on the node a fragmentation-unaware scheduler picks, until no more fit.
-Each pod is a one-replica Deployment whose measured GPU usage is its trace share of a GPU (peak
-memory and busiest-minutes duty cycle at that share, steady). The recommender then plans the
-cluster exactly as the live path does (`shareable_subjects`, `plan_gpu_pools`), and the figures
-are the GPU nodes it empties and the allocation it reaches on the GPUs still in use.
+order until they hold 80 % of the GPUs (a cluster keeps slack), and each takes whole GPUs (a pod
+asking for a fraction of a GPU holds one, as the default device plugin gives it) on the node a
+fragmentation-unaware scheduler picks. Each pod is a one-replica Deployment whose measured GPU
+usage is its trace share of a GPU (peak memory and busiest-minutes duty cycle at that share,
+steady). The recommender then plans the cluster as the live path does (`shareable_subjects`,
+`fitting_plan`), and the figures are the GPU nodes it empties and the allocation it reaches on
+the GPUs still in use, both for the whole conversion and for its first instruction.
 
 Beside it, the placement engine packs the same pods at their exact shares on an empty cluster
 (the same slicewise policy, the placement bench's measure) to show what a from-scratch packing
-frees; the product cannot move pods that keep whole GPUs, so it frees at most that.
+frees; the product moves pods only by draining nodes, so it frees at most that.
 """
 
 from __future__ import annotations
 
+import statistics
 import time
 import uuid
 from dataclasses import dataclass
@@ -47,7 +49,7 @@ from recommender.gpu.placement.simulate import simulate
 from recommender.gpu.placement.slicewise import SlicewisePolicy
 from recommender.gpu.placement.tables import MILLI, PodTable
 from recommender.gpu.pools.operator import OperatorView
-from recommender.gpu.pools.plan import plan_gpu_pools
+from recommender.gpu.pools.recommend import fitting_plan
 from recommender.gpu.pools.subjects import shareable_subjects
 from recommender.gpu.usage_profile import GpuUsageProfile
 from recommender.usage.key import ContainerKey
@@ -70,9 +72,7 @@ class ProductRun:
     figures: dict[str, Any]
 
 
-def _as_is(
-    workload: Workload, seed: int, load: float
-) -> tuple[PodTable, np.ndarray[Any, Any]]:
+def _as_is(workload: Workload, seed: int, load: float) -> tuple[PodTable, np.ndarray[Any, Any]]:
     """GPU pods in seeded order, each on whole GPUs, until they hold `load` of the GPUs.
 
     Returns the pods and the node each went to (-1: none fitted).
@@ -206,7 +206,9 @@ def product_run(workload: Workload, seed: int, load: float = AS_IS_LOAD) -> Prod
     monthly = {n.name: n.gpu.count * HOURS_PER_MONTH for n in gpu_nodes if n.gpu}
     per_gpu = {n.name: 1.0 for n in gpu_nodes}
     subjects = shareable_subjects(inventory, profiles, None, per_gpu)
-    plan = plan_gpu_pools(inventory, subjects, OperatorView(None, None), monthly, seed)
+    operator = OperatorView(None, None)
+    plan = fitting_plan(inventory, subjects, operator, monthly, seed=seed, max_actions=None)
+    first = fitting_plan(inventory, subjects, operator, monthly, seed=seed)
     occupied = {p.node_name for p in snapshot.pods}
     emptied = {n.node for n in plan.emptied} if plan else set()
     still_used = occupied - emptied
@@ -227,6 +229,7 @@ def product_run(workload: Workload, seed: int, load: float = AS_IS_LOAD) -> Prod
         "gpu_nodes_in_use_before": len(occupied),
         "gpu_nodes_freed": len(emptied),
         "gpus_freed": plan.gpus_freed if plan else 0,
+        "first_instruction_gpu_nodes_freed": len(first.emptied) if first else 0,
         "allocation_before_pct": round(
             100.0 * exact_milli / (sum(gpus_by_node[n] for n in occupied if n) * MILLI), 2
         ),
@@ -239,3 +242,15 @@ def product_run(workload: Workload, seed: int, load: float = AS_IS_LOAD) -> Prod
         "seconds": round(time.perf_counter() - started, 2),
     }
     return ProductRun(seed, figures)
+
+
+def product_figures(workload: Workload, seeds: list[int]) -> dict[str, Any]:
+    """Every seed's product-path figures and their medians."""
+    runs = [product_run(workload, seed) for seed in seeds]
+    keys = [k for k in runs[0].figures if k != "seconds"]
+    return {
+        "as_is_load": AS_IS_LOAD,
+        "median": {k: statistics.median(r.figures[k] for r in runs) for k in keys},
+        "seconds_median": statistics.median(r.figures["seconds"] for r in runs),
+        "runs": [{"seed": r.seed, **r.figures} for r in runs],
+    }

@@ -50,6 +50,8 @@ class PlanNode:
     cpu_free_milli: int
     gpus_kept: int = 0
     """GPUs held by pods that keep their whole GPU (they stay where they are)."""
+    keeps_whole: bool = False
+    """The node keeps whole GPUs (pods that stay on it would be re-shared under them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +140,7 @@ def plan_nodes(
             state.refresh(row)
     policy = SlicewisePolicy(typical_pods(pods, table.models, threshold=1.0))
     policy.start(state, rng)
-    node_class: list[str | None] = [None] * table.size
+    node_class: list[str | None] = [WHOLE if n.keeps_whole else None for n in nodes]
     placements: list[ReplicaPlacement] = []
     unplaced: set[str] = set()
     for i, (index, replica) in enumerate(replicas):

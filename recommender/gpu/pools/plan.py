@@ -143,8 +143,11 @@ def _occupancy(inventory: Inventory, names: set[str]) -> _Occupancy:
     return _Occupancy(moved, moved_gpus, other)
 
 
-def _candidates(inventory: Inventory, occupancy: _Occupancy) -> list[Node]:
-    """GPU nodes that may change mode: schedulable, ready, unconfigured, no other GPU pods."""
+def _candidates(inventory: Inventory) -> list[Node]:
+    """GPU nodes the plan may use: schedulable, ready and not configured for sharing by others.
+
+    A node running GPU pods that stay may still take whole-GPU replicas, never a sharing mode.
+    """
     return [
         node
         for node in inventory.snapshot.nodes
@@ -153,12 +156,15 @@ def _candidates(inventory: Inventory, occupancy: _Occupancy) -> list[Node]:
         and node.ready
         and not node.unschedulable
         and _is_unconfigured(node)
-        and occupancy.other_gpus.get(node.name, 0) == 0
     ]
 
 
 def whole_movers(inventory: Inventory, subjects: Sequence[Subject]) -> list[WholeReplicas]:
-    """Deployments and StatefulSets that keep whole GPUs: a drain reschedules their pods."""
+    """Deployments and StatefulSets that keep whole GPUs: a drain reschedules their pods.
+
+    Replicas stay on the GPU product they run on (the workload may select it), so a workload
+    spread over several products moves as one group per product.
+    """
     shared = {workload_name(s) for s in subjects}
     found: list[WholeReplicas] = []
     for workload in inventory.snapshot.workloads:
@@ -166,41 +172,48 @@ def whole_movers(inventory: Inventory, subjects: Sequence[Subject]) -> list[Whol
         gpus = sum(c.requests.gpus for c in workload.template.containers)
         if workload.kind not in SHARED_KINDS or name in shared or gpus < 1:
             continue
-        pods = [p for p in inventory.pods_of(workload) if p.node_name in inventory.nodes]
-        products = {
-            gpu.product for p in pods if (gpu := inventory.nodes[str(p.node_name)].gpu) is not None
-        }
-        if not pods or len(products) != 1:
-            continue
-        found.append(WholeReplicas(name, products.pop(), len(pods), gpus))
+        by_product: dict[str, int] = {}
+        for pod in inventory.pods_of(workload):
+            node = inventory.nodes.get(str(pod.node_name))
+            if node is not None and node.gpu is not None:
+                by_product[node.gpu.product] = by_product.get(node.gpu.product, 0) + 1
+        found.extend(
+            WholeReplicas(name, product, count, gpus)
+            for product, count in sorted(by_product.items())
+        )
     return found
 
 
 def _place(
     candidates: Sequence[Node],
+    occupancy: _Occupancy,
     subjects: Sequence[Subject],
     whole: Sequence[WholeReplicas],
     seed: int,
 ) -> tuple[NodePlan, list[Subject]]:
     """Place the subjects, dropping those with a replica no candidate could take."""
-    nodes = [
-        PlanNode(
-            name=n.name,
-            gpu_product=n.gpu.product if n.gpu else "",
-            gpu_count=_gpu_count(n),
-            cpu_free_milli=n.allocatable.cpu_millis or 0,
+    nodes = []
+    for n in candidates:
+        kept = occupancy.other_gpus.get(n.name, 0)
+        nodes.append(
+            PlanNode(
+                name=n.name,
+                gpu_product=n.gpu.product if n.gpu else "",
+                gpu_count=_gpu_count(n),
+                cpu_free_milli=n.allocatable.cpu_millis or 0,
+                gpus_kept=min(kept, _gpu_count(n)),
+                keeps_whole=kept > 0,
+            )
         )
-        for n in candidates
-    ]
-    kept = list(subjects)
-    plan = plan_nodes(nodes, [s.advice for s in kept], seed=seed, whole=whole)
+    shared = list(subjects)
+    plan = plan_nodes(nodes, [s.advice for s in shared], seed=seed, whole=whole)
     for _ in range(MAX_REPLANS):
         dropped = set(plan.unplaced)
-        if not dropped or not kept:
+        if not dropped or not shared:
             break
-        kept = [s for s in kept if s.advice.subject.workload.name not in dropped]
-        plan = plan_nodes(nodes, [s.advice for s in kept], seed=seed, whole=whole)
-    return plan, kept
+        shared = [s for s in shared if s.advice.subject.workload.name not in dropped]
+        plan = plan_nodes(nodes, [s.advice for s in shared], seed=seed, whole=whole)
+    return plan, shared
 
 
 def _drain_order(
@@ -282,8 +295,8 @@ def plan_gpu_pools(
     for _ in range(MAX_REPLANS):
         names = {workload_name(s) for s in subjects} | {w.workload for w in whole}
         occupancy = _occupancy(inventory, names)
-        candidates = [n for n in _candidates(inventory, occupancy) if n.name in node_monthly_usd]
-        placed, kept = _place(candidates, subjects, whole, seed)
+        candidates = [n for n in _candidates(inventory) if n.name in node_monthly_usd]
+        placed, kept = _place(candidates, occupancy, subjects, whole, seed)
         stuck = {w.workload for w in whole} & set(placed.unplaced)
         if not stuck:
             break
@@ -329,7 +342,9 @@ def plan_gpu_pools(
             monthly_usd=round(node_monthly_usd[n.name], 2),
         )
         for n in candidates
-        if n.name not in receiving and occupancy.moved.get(n.name)
+        if n.name not in receiving
+        and occupancy.moved.get(n.name)
+        and not occupancy.other_gpus.get(n.name)
     ]
     if not emptied:
         return None

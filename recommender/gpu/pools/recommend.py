@@ -50,14 +50,21 @@ def fitting_plan(
     subjects: Sequence[Subject],
     operator: OperatorView,
     node_monthly_usd: Mapping[str, float],
+    *,
     seed: int = 0,
+    max_actions: int | None = MAX_ACTIONS,
 ) -> GpuPoolPlan | None:
-    """The plan of the most subjects whose change set fits one instruction."""
+    """The plan of the most subjects that can be carried out, in one instruction if bounded.
+
+    A plan whose pools' drains would find no room for the replicas they evict, or whose change
+    set is too long, is retried with the half of the subjects that run the most replicas: a
+    full cluster is converted over several analyses, a batch of pools at a time.
+    """
     ranked = sorted(subjects, key=lambda s: (-s.advice.subject.replicas, workload_name(s)))
     count = len(ranked)
     while count > 0:
         plan = plan_gpu_pools(inventory, ranked[:count], operator, node_monthly_usd, seed)
-        if plan is None or _action_count(plan) <= MAX_ACTIONS:
+        if plan is not None and (max_actions is None or _action_count(plan) <= max_actions):
             return plan
         count //= 2
     return None

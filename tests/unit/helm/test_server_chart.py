@@ -426,7 +426,9 @@ def test_tracing_endpoint_reaches_every_server_process() -> None:
 
 def test_mig_parted_config_is_mounted_into_the_celery_workers_when_given() -> None:
     """A mig-parted config becomes a ConfigMap mounted where the worker's setting points."""
-    config = "version: v1\nmig-configs:\n  all-disabled:\n  - devices: all\n    mig-enabled: false\n"
+    config = (
+        "version: v1\nmig-configs:\n  all-disabled:\n  - devices: all\n    mig-enabled: false\n"
+    )
     manifests = _render({"celery": {"worker": {"migPartedConfig": config}}})
     worker = f"{PREFIX}-celery-worker"
     (container,) = _pod_spec(manifests, "Deployment", worker)["containers"]
