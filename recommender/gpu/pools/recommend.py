@@ -9,6 +9,7 @@ with the most replicas until it fits.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from protocol.changes import MAX_ACTIONS
@@ -25,6 +26,8 @@ from recommender.pricing.cost import monthly_usd, node_gpus, price_node
 from recommender.pricing.pricebook import PriceBook
 from recommender.usage.key import ContainerKey
 
+EMPTIED_ACTIONS = 2
+"""A cordon and a drain per emptied node."""
 _RISK_ORDER = {Risk.LOW: 0, Risk.MEDIUM: 1, Risk.HIGH: 2}
 
 
@@ -56,23 +59,46 @@ def fitting_plan(
 ) -> GpuPoolPlan | None:
     """The plan of the most subjects that can be carried out, in one instruction if bounded.
 
-    A plan whose pools' drains would find no room for the replicas they evict, or whose change
-    set is too long, is retried with the half of the subjects that run the most replicas: a
-    full cluster is converted over several analyses, a batch of pools at a time.
+    A plan whose pools' drains would find no room for the replicas they evict is retried with
+    the half of the subjects that run the most replicas. A plan too long for one instruction
+    keeps its pools and moves and empties only the dearest nodes that fit; the others are
+    emptied by a later analysis (their pods simply stay until then).
     """
     ranked = sorted(subjects, key=lambda s: (-s.advice.subject.replicas, workload_name(s)))
     count = len(ranked)
     while count > 0:
         plan = plan_gpu_pools(inventory, ranked[:count], operator, node_monthly_usd, seed)
-        if plan is not None and (max_actions is None or _action_count(plan) <= max_actions):
-            return plan
+        if plan is not None:
+            fitted = plan if max_actions is None else _within(plan, max_actions)
+            if fitted is not None:
+                return fitted
         count //= 2
     return None
 
 
+def _within(plan: GpuPoolPlan, max_actions: int) -> GpuPoolPlan | None:
+    """The plan with only as many emptied nodes as one change set holds, dearest first."""
+    if _action_count(plan) <= max_actions:
+        return plan
+    spare = max_actions - _action_count(replace(plan, emptied=()))
+    room = spare // EMPTIED_ACTIONS
+    if room <= 0:
+        return None
+    kept = sorted(plan.emptied, key=lambda n: (-n.monthly_usd, n.node))[:room]
+    later = {n.node for n in plan.emptied} - {n.node for n in kept}
+    after = {
+        node: {**entry, "mode": "whole-gpu (emptied by a later plan)"}
+        if node in later and isinstance(entry, dict)
+        else entry
+        for node, entry in plan.gpu_map_after.items()
+    }
+    return replace(plan, emptied=tuple(kept), gpu_map_after=after)
+
+
 def _action_count(plan: GpuPoolPlan) -> int:
     mig = sum(1 for p in plan.pools if p.kind.value == "mig")
-    return 3 + 4 * len(plan.pools) + mig + 2 * len(plan.moves) + 2 * len(plan.emptied)
+    emptied = EMPTIED_ACTIONS * len(plan.emptied)
+    return 3 + 4 * len(plan.pools) + mig + 2 * len(plan.moves) + emptied
 
 
 def _reason(plan: GpuPoolPlan) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from protocol.changes import (
+    MAX_ACTIONS,
     Cordon,
     CreateConfigMap,
     Drain,
@@ -198,3 +199,14 @@ def test_evidence_shows_the_gpu_map_before_and_after() -> None:
     ]
     assert all(before[n]["mode"] == "whole-gpu" for n in ("gpu-1", "gpu-2"))
     assert after["gpu-3"] == before["gpu-3"]
+
+
+def test_plan_too_long_for_one_instruction_empties_only_what_fits() -> None:
+    """150 nodes with one light replica each: the change set stays within one instruction."""
+    names = [f"gpu-{i:03}" for i in range(150)]
+    found = snapshot([gpu_node(n) for n in names], [deployment("embed", 150)], pods("embed", names))
+    (plan,) = recommend_gpu_pools(found, {key("embed"): bursty_profile()}, PRICES, NOW)
+    emptied = cast("list[str]", plan.evidence["nodes_emptied"])
+    assert len(plan.change_set.actions) <= MAX_ACTIONS
+    assert 0 < len(emptied) < 150 - 10
+    assert plan.monthly_saving_usd == len(emptied) * round(32.7726 * 730, 2)
