@@ -18,6 +18,7 @@ from agent.backoff import Backoff
 from agent.clock import Clock, utc_now
 from agent.dcgm.scraper import scrape_dcgm
 from agent.errors import AgentError, PermanentError, TemporaryError
+from agent.gpu_operator import read_gpu_operator
 from agent.inventory import Inventory
 from agent.kube.client import server_version
 from agent.kube.kinds import KINDS, KindSpec
@@ -103,6 +104,12 @@ class Collector:
         usage, notes = await self._usage()
         version = await self._kubernetes_version(notes)
         settings = self._settings
+        operator = None
+        if settings.gpu_operator_namespace:
+            operator, operator_notes = await read_gpu_operator(
+                self._client, settings.gpu_operator_namespace
+            )
+            notes.extend(operator_notes)
         return build_snapshot(
             self.view(),
             cluster=ClusterInfo(
@@ -117,6 +124,7 @@ class Collector:
             agent_version=AGENT_VERSION,
             usage=usage,
             notes=notes,
+            gpu_operator=operator,
         )
 
     async def _kubernetes_version(self, notes: list[str]) -> str | None:

@@ -78,6 +78,8 @@ class AgentSettings(BaseSettings):
     """The shared token the executor's notice endpoint expects, when it expects one."""
     executor_timeout_seconds: float = Field(default=5.0, gt=0)
 
+    gpu_operator_namespace: str | None = None
+    """Read the NVIDIA GPU Operator's ClusterPolicy and its ConfigMaps in this namespace."""
     metrics_port: int = Field(default=0, ge=0, le=65535)
     """Serve Prometheus metrics on `/metrics` at this port; 0 turns the endpoint off."""
     metrics_host: str = "0.0.0.0"  # noqa: S104 - Prometheus scrapes the pod from outside it

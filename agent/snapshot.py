@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from agent.changes import Entry
 from agent.convert.owners import OwnerLink, resolve_owners
+from protocol.gpu_operator import GpuOperatorState
 from protocol.snapshot import (
     MAX_NODES,
     MAX_PODS,
@@ -52,6 +53,7 @@ def build_snapshot(
     agent_version: str,
     usage: Usage | None = None,
     notes: Sequence[str] = (),
+    gpu_operator: GpuOperatorState | None = None,
 ) -> ClusterSnapshot:
     """The snapshot: owner chains resolved, objects sorted, every list within its wire bound."""
     all_notes = list(notes)
@@ -86,6 +88,7 @@ def build_snapshot(
         pdbs=pdbs[:MAX_WORKLOADS],
         hpas=hpas[:MAX_WORKLOADS],
         usage=usage or Usage(),
+        gpu_operator=gpu_operator,
         notes=[note[:MAX_NOTE] for note in dict.fromkeys(all_notes)][:MAX_NOTES],
     )
 

@@ -5,8 +5,12 @@ shuffled and topped up (or trimmed) to 130 % of the cluster's GPU capacity, pods
 one and never deleted, and a pod no node can take fails for good. The figure is the allocation %
 by arrived %, and its value at 130 %. With `--reference`, the published figures are set beside ours.
 
+With `--product`, each pod list is also turned into a cluster snapshot and planned by the
+product's GPU sharing analysis (`bench.gpusim.product`): GPU nodes it frees and the allocation it
+reaches, beside what the placement engine's packing of the same pods frees.
+
     python -m bench.gpu_sharing [--nodes FILE] [--pods FILE ...] [--all-workloads]
-        [--policies NAME ...] [--seeds N] [--reference FILE] [--quick] [--out FILE]
+        [--policies NAME ...] [--seeds N] [--reference FILE] [--product] [--quick] [--out FILE]
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.gpusim.product import product_figures
 from bench.gpusim.reference import read_reference
 from bench.gpusim.runs import POLICIES, RunResult, init_worker, load_workload, run_task
 from bench.gpusim.summary import (
@@ -59,6 +64,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument(
         "--quick", action="store_true", help="1 seed on every 8th node and pod: a smoke run"
+    )
+    parser.add_argument(
+        "--product", action="store_true", help="also run the product's analysis on each list"
     )
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     return parser.parse_args(argv)
@@ -160,6 +168,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if not args.quick:
             document["reproduction"] = reproduction_rows(ours, reference)
             document["slicewise_vs_published_fgd"] = against_fgd(ours, reference)
+    if args.product:
+        document["product"] = {
+            name: product_figures(load_workload(*workload), seed_values)
+            for name, workload in workloads.items()
+        }
     emit(document, args.out)
     return document
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from executor.drain import Backoff, drain_node, plan_drain, require_complete
-from executor.errors import RefusalError
+from executor.errors import ConflictError, RefusalError
 from executor.kube.api import KubeObjects
+from executor.node_labels import current_label, wait_for_node_label
 from executor.planning.changes import plan_change
 from executor.planning.merge_patch import (
     JsonObject,
@@ -23,9 +24,11 @@ from executor.planning.merge_patch import (
     with_resource_version,
 )
 from executor.planning.preconditions import precondition_mismatches
-from executor.planning.targets import ObjectRef, PlannedChange, target_of
-from protocol.changes import Action, Drain
+from executor.planning.targets import NODE, ObjectRef, PlannedChange, target_of
+from protocol.changes import Action, Drain, WaitForNodeLabel
 
+STATUS_RACE_RETRIES = 5
+"""Rereads allowed when a write to an object we last changed races a status update."""
 _VOLATILE_METADATA = (
     "managedFields",
     "resourceVersion",
@@ -78,6 +81,8 @@ class ActionSteps:
     clock: Callable[[], float] = time.time
     """Unix seconds, for actions whose effect depends on the time."""
     _versions: dict[ObjectRef, str] = field(default_factory=dict)
+    _generations: dict[ObjectRef, int] = field(default_factory=dict)
+    """The spec generation our last write to each object produced."""
 
     async def precheck(self, index: int, action: Action) -> JsonObject | None:
         """Read the target and refuse if its preconditions no longer hold."""
@@ -106,6 +111,12 @@ class ActionSteps:
             evict, skipped = await plan_drain(self.kube, action.node)
             keys = sorted(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in evict)
             return Preview({"evict": keys, "skip": skipped}, f"would evict {len(keys)} pod(s)")
+        if isinstance(action, WaitForNodeLabel):
+            value = await current_label(self.kube, target_of(action), action.label)
+            return Preview(
+                {"label": action.label, "now": value, "wait_for": action.value},
+                f"would wait up to {action.timeout_seconds} s",
+            )
         ref = target_of(action)
         earlier = (created or {}).get(ref) if live is None else None
         if earlier is not None:
@@ -137,21 +148,48 @@ class ActionSteps:
             )
             require_complete(report)
             return Applied(index, action, report.as_json(), None, f"evicted {len(report.evicted)}")
-        change = plan_change(action, live, now=self.clock())
-        if change.body is not None:
-            after = await self.kube.create(change.ref, change.body)
-            diff = without_volatile(after)
-        else:
-            patch = self._guarded(change.forward_patch(), action, ref, first_touch=first_touch)
-            after = await self.kube.patch(ref, patch, change.style)
-            diff = merge_diff(without_volatile(live), without_volatile(after))
-        version = (after.get("metadata") or {}).get("resourceVersion")
+        if isinstance(action, WaitForNodeLabel):
+            waited = await wait_for_node_label(self.kube, action)
+            message = f"{action.label}={waited.value} after {waited.seconds:.0f} s"
+            return Applied(index, action, waited.as_json(), None, message)
+        for attempt in range(STATUS_RACE_RETRIES + 1):
+            change = plan_change(action, live, now=self.clock())
+            try:
+                after, diff = await self._write(action, change, live, first_touch=first_touch)
+                break
+            except ConflictError:
+                # Ours was the last spec change and a controller only reported status since:
+                # read again and retry rather than fail the instruction on a status heartbeat.
+                if first_touch or attempt == STATUS_RACE_RETRIES or not self._ours(ref, live):
+                    raise
+                live = await self.kube.read(ref)
+        metadata = after.get("metadata") or {}
+        version = metadata.get("resourceVersion")
         if version:
             self._versions[ref] = version
+        if metadata.get("generation") is not None:
+            self._generations[ref] = int(metadata["generation"])
         return Applied(index, action, diff, change)
 
+    async def _write(
+        self, action: Action, change: PlannedChange, live: JsonObject | None, *, first_touch: bool
+    ) -> tuple[JsonObject, Any]:
+        if change.body is not None:
+            after = await self.kube.create(change.ref, change.body)
+            return after, without_volatile(after)
+        patch = self._guarded(
+            change.forward_patch(), action, change.ref, first_touch=first_touch, live=live
+        )
+        after = await self.kube.patch(change.ref, patch, change.style)
+        return after, merge_diff(without_volatile(live), without_volatile(after))
+
+    def _ours(self, ref: ObjectRef, live: JsonObject | None) -> bool:
+        """Whether the live object's spec generation is the one our last write produced."""
+        generation = ((live or {}).get("metadata") or {}).get("generation")
+        return generation is not None and self._generations.get(ref) == int(generation)
+
     async def undo(self, applied: Applied) -> None:
-        """Restore what the action changed (nothing to do for a drain)."""
+        """Restore what the action changed (nothing to do for a drain or a wait)."""
         change = applied.change
         if change is None:
             return
@@ -161,9 +199,25 @@ class ActionSteps:
             await self.kube.patch(change.ref, change.undo_patch(), change.style)
 
     def _guarded(
-        self, patch: JsonObject, action: Action, ref: ObjectRef, *, first_touch: bool
+        self,
+        patch: JsonObject,
+        action: Action,
+        ref: ObjectRef,
+        *,
+        first_touch: bool,
+        live: JsonObject | None = None,
     ) -> JsonObject:
         # The first write to an object is pinned to the version its precondition named; later
-        # writes in the same instruction to the version our own previous write produced.
-        version = action.precondition.resource_version if first_touch else self._versions.get(ref)
+        # writes in the same instruction to the version our own previous write produced, or to
+        # the live version when only status moved since (the spec generation is still the one
+        # our write made: a controller reported a rollout, nobody changed the object). Not on
+        # nodes: their status churns and node actions pin fields instead.
+        if first_touch:
+            version = action.precondition.resource_version
+        elif ref.kind == NODE:
+            version = None
+        else:
+            version = self._versions.get(ref)
+            if self._ours(ref, live):
+                version = ((live or {}).get("metadata") or {}).get("resourceVersion") or version
         return with_resource_version(patch, version) if version else patch

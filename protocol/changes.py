@@ -36,6 +36,9 @@ class ActionType(StrEnum):
     APPLY_HPA = "apply_hpa"
     APPLY_SCALED_OBJECT = "apply_scaled_object"
     SCHEDULE_HPA_MIN_REPLICAS = "schedule_hpa_min_replicas"
+    CREATE_CONFIG_MAP = "create_config_map"
+    PATCH_CLUSTER_POLICY = "patch_cluster_policy"
+    WAIT_FOR_NODE_LABEL = "wait_for_node_label"
 
 
 class WorkloadRef(WireModel):
@@ -220,6 +223,52 @@ class ScheduleHpaMinReplicas(WireModel):
     precondition: Precondition = Field(default_factory=Precondition)
 
 
+ConfigMapData = Annotated[
+    dict[Annotated[str, Field(max_length=253)], Annotated[str, Field(max_length=65_536)]],
+    Field(min_length=1, max_length=16),
+]
+
+
+class CreateConfigMap(WireModel):
+    """Create a ConfigMap that does not exist yet (the device plugin's sharing configs)."""
+
+    type: Literal[ActionType.CREATE_CONFIG_MAP] = ActionType.CREATE_CONFIG_MAP
+    namespace: Namespace
+    name: Name
+    data: ConfigMapData
+    precondition: Precondition = Field(default_factory=Precondition)
+
+
+class PatchClusterPolicy(WireModel):
+    """Point the GPU Operator's ClusterPolicy at a device-plugin config (None leaves it as is)."""
+
+    type: Literal[ActionType.PATCH_CLUSTER_POLICY] = ActionType.PATCH_CLUSTER_POLICY
+    name: Name
+    device_plugin_config: Name | None = None
+    """ConfigMap `spec.devicePlugin.config.name` names."""
+    device_plugin_default: Annotated[str, Field(max_length=253)] | None = None
+    """Key `spec.devicePlugin.config.default` names: the config of nodes without the label."""
+    precondition: Precondition = Field(default_factory=Precondition)
+
+
+class WaitForNodeLabel(WireModel):
+    """Wait until a node label reaches a value (`nvidia.com/mig.config.state=success`).
+
+    A value in `failure_values` ends the wait as a failure at once (the MIG manager reports
+    `failed` when it cannot apply a layout).
+    """
+
+    type: Literal[ActionType.WAIT_FOR_NODE_LABEL] = ActionType.WAIT_FOR_NODE_LABEL
+    node: Name
+    label: Annotated[str, Field(min_length=1, max_length=317)]
+    value: Annotated[str, Field(max_length=63)]
+    failure_values: Annotated[list[Annotated[str, Field(max_length=63)]], Field(max_length=8)] = (
+        Field(default_factory=list)
+    )
+    timeout_seconds: Annotated[int, Field(gt=0, le=7200)] = 900
+    precondition: Precondition = Field(default_factory=Precondition)
+
+
 Action = Annotated[
     PatchResources
     | PatchScheduling
@@ -232,7 +281,10 @@ Action = Annotated[
     | PatchConfigMap
     | ApplyHpa
     | ApplyScaledObject
-    | ScheduleHpaMinReplicas,
+    | ScheduleHpaMinReplicas
+    | CreateConfigMap
+    | PatchClusterPolicy
+    | WaitForNodeLabel,
     Field(discriminator="type"),
 ]
 """One allow-listed change, discriminated by `type`."""

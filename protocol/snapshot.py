@@ -24,6 +24,7 @@ from protocol.base import (
     ShortText,
     WireModel,
 )
+from protocol.gpu_operator import GpuOperatorState
 from protocol.resources import Resources
 
 MAX_NODES = 10_000
@@ -349,5 +350,7 @@ class ClusterSnapshot(WireModel):
         default_factory=list
     )
     usage: Usage = Field(default_factory=Usage)
+    gpu_operator: GpuOperatorState | None = None
+    """The NVIDIA GPU Operator's ClusterPolicy as the agent read it; None when it has none."""
     notes: Annotated[list[ShortText], Field(max_length=32)] = Field(default_factory=list)
     """Degradations the agent wants seen (e.g. metrics.k8s.io not served)."""

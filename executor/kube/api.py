@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 import httpx2
 from lightkube import ApiError, AsyncClient
 from lightkube.core import resource as lk_resource
-from lightkube.generic_resource import Generic, create_namespaced_resource
+from lightkube.generic_resource import Generic, create_global_resource, create_namespaced_resource
 from lightkube.resources.apps_v1 import DaemonSet, Deployment, StatefulSet
 from lightkube.resources.autoscaling_v2 import (
     HorizontalPodAutoscaler as HorizontalPodAutoscalerV2,
@@ -32,6 +32,7 @@ from executor.errors import (
 )
 from executor.planning.merge_patch import JsonObject
 from executor.planning.targets import (
+    CLUSTER_POLICY,
     CONFIG_MAP,
     HORIZONTAL_POD_AUTOSCALER,
     NODE,
@@ -39,6 +40,12 @@ from executor.planning.targets import (
     SCALED_OBJECT,
     ObjectRef,
     PatchStyle,
+)
+from protocol.gpu_operator import (
+    CLUSTER_POLICY_GROUP,
+    CLUSTER_POLICY_KIND,
+    CLUSTER_POLICY_PLURAL,
+    CLUSTER_POLICY_VERSION,
 )
 from protocol.snapshot import WorkloadKind
 
@@ -141,6 +148,9 @@ AUTOSCALING_V2BETA2 = AutoscalingApi(
 SCALED_OBJECT_RESOURCE = create_namespaced_resource(
     "keda.sh", "v1alpha1", "ScaledObject", "scaledobjects"
 )
+CLUSTER_POLICY_RESOURCE = create_global_resource(
+    CLUSTER_POLICY_GROUP, CLUSTER_POLICY_VERSION, CLUSTER_POLICY_KIND, CLUSTER_POLICY_PLURAL
+)
 
 
 async def discover_autoscaling_api(client: AsyncClient) -> AutoscalingApi:
@@ -197,6 +207,7 @@ class KubeObjects:
             POD_DISRUPTION_BUDGET: policy.pdb,
             HORIZONTAL_POD_AUTOSCALER: autoscaling.hpa,
             SCALED_OBJECT: SCALED_OBJECT_RESOURCE,
+            CLUSTER_POLICY: CLUSTER_POLICY_RESOURCE,
         }
 
     def resource(self, kind: str) -> Any:

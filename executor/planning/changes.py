@@ -25,14 +25,17 @@ from protocol.changes import (
     ApplyPdb,
     ApplyScaledObject,
     Cordon,
+    CreateConfigMap,
     Drain,
     LabelNode,
+    PatchClusterPolicy,
     PatchConfigMap,
     PatchResources,
     PatchScheduling,
     Scale,
     ScheduleHpaMinReplicas,
     Uncordon,
+    WaitForNodeLabel,
 )
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -75,6 +78,35 @@ def plan_apply_pdb(action: ApplyPdb, live: JsonObject | None) -> PlannedChange:
     return _merge(action, live, {"spec": spec_patch})
 
 
+def plan_create_config_map(action: CreateConfigMap, live: JsonObject | None) -> PlannedChange:
+    """Create the ConfigMap; one that exists by now belongs to someone else and is refused."""
+    if live is not None:
+        raise ActionError(f"{target_of(action)} already exists; it is not ours to replace")
+    body = {
+        "kind": "ConfigMap",
+        "apiVersion": "v1",
+        "metadata": {
+            "name": action.name,
+            "namespace": action.namespace,
+            "labels": {MANAGED_BY_LABEL: MANAGED_BY},
+        },
+        "data": dict(action.data),
+    }
+    return PlannedChange(ref=target_of(action), style=PatchStyle.MERGE, body=body)
+
+
+def cluster_policy_patch(action: PatchClusterPolicy) -> JsonObject:
+    """The merge patch pointing `spec.devicePlugin.config` at the named ConfigMap and key."""
+    config: JsonObject = {}
+    if action.device_plugin_config is not None:
+        config["name"] = action.device_plugin_config
+    if action.device_plugin_default is not None:
+        config["default"] = action.device_plugin_default
+    if not config:
+        raise ActionError("the ClusterPolicy change sets no field")
+    return {"spec": {"devicePlugin": {"config": config}}}
+
+
 def plan_change(
     action: Action, live: JsonObject | None, *, now: float | None = None
 ) -> PlannedChange:
@@ -83,8 +115,10 @@ def plan_change(
     `now` (Unix seconds) is needed by the actions whose effect depends on the time: a
     `minReplicas` schedule sets the floor in force now.
     """
-    if isinstance(action, Drain):
-        raise TypeError("a drain is a sequence of evictions, not a planned write")
+    if isinstance(action, Drain | WaitForNodeLabel):
+        raise TypeError(f"{action.type.value} is not a planned write")
+    if isinstance(action, CreateConfigMap):
+        return plan_create_config_map(action, live)
     if isinstance(action, ApplyPdb):
         return plan_apply_pdb(action, live)
     if isinstance(action, ApplyHpa | ApplyScaledObject):
@@ -116,6 +150,8 @@ def _object_patch(action: Action) -> JsonObject:
             return {"spec": {"unschedulable": None}}
         case LabelNode():
             return {"metadata": {"labels": dict(action.labels)}}
+        case PatchClusterPolicy():
+            return cluster_policy_patch(action)
         case PatchConfigMap():
             return {"data": dict(action.data)}
     raise ActionError(f"no plan for action type {action.type}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, assert_never
 
 from executor.planning.merge_patch import JsonObject
 from protocol.changes import (
@@ -13,14 +13,17 @@ from protocol.changes import (
     ApplyPdb,
     ApplyScaledObject,
     Cordon,
+    CreateConfigMap,
     Drain,
     LabelNode,
+    PatchClusterPolicy,
     PatchConfigMap,
     PatchResources,
     PatchScheduling,
     Scale,
     ScheduleHpaMinReplicas,
     Uncordon,
+    WaitForNodeLabel,
 )
 
 NODE = "Node"
@@ -28,6 +31,7 @@ CONFIG_MAP = "ConfigMap"
 POD_DISRUPTION_BUDGET = "PodDisruptionBudget"
 HORIZONTAL_POD_AUTOSCALER = "HorizontalPodAutoscaler"
 SCALED_OBJECT = "ScaledObject"
+CLUSTER_POLICY = "ClusterPolicy"
 
 
 @dataclass(frozen=True)
@@ -45,27 +49,28 @@ class ObjectRef:
 
 
 def target_of(action: Action) -> ObjectRef:
-    """The object an action writes to (the node, for a drain)."""
+    """The object an action writes to (the node, for a drain or a wait on a node label)."""
     match action:
         case PatchResources() | PatchScheduling() | Scale():
             target = action.target
-            return ObjectRef(target.kind.value, target.name, target.namespace)
+            ref = ObjectRef(target.kind.value, target.name, target.namespace)
         case ApplyPdb():
-            return ObjectRef(POD_DISRUPTION_BUDGET, action.name, action.namespace)
-        case PatchConfigMap():
-            return ObjectRef(CONFIG_MAP, action.name, action.namespace)
-        case ApplyHpa() | ScheduleHpaMinReplicas():
-            namespace = (
-                action.namespace
-                if isinstance(action, ScheduleHpaMinReplicas)
-                else action.target.namespace
-            )
-            return ObjectRef(HORIZONTAL_POD_AUTOSCALER, action.name, namespace)
+            ref = ObjectRef(POD_DISRUPTION_BUDGET, action.name, action.namespace)
+        case PatchConfigMap() | CreateConfigMap():
+            ref = ObjectRef(CONFIG_MAP, action.name, action.namespace)
+        case PatchClusterPolicy():
+            ref = ObjectRef(CLUSTER_POLICY, action.name)
+        case ApplyHpa():
+            ref = ObjectRef(HORIZONTAL_POD_AUTOSCALER, action.name, action.target.namespace)
+        case ScheduleHpaMinReplicas():
+            ref = ObjectRef(HORIZONTAL_POD_AUTOSCALER, action.name, action.namespace)
         case ApplyScaledObject():
-            return ObjectRef(SCALED_OBJECT, action.name, action.target.namespace)
-        case Cordon() | Uncordon() | Drain() | LabelNode():
-            return ObjectRef(NODE, action.node)
-    raise TypeError(f"unknown action {type(action).__name__}")  # pragma: no cover
+            ref = ObjectRef(SCALED_OBJECT, action.name, action.target.namespace)
+        case Cordon() | Uncordon() | Drain() | LabelNode() | WaitForNodeLabel():
+            ref = ObjectRef(NODE, action.node)
+        case _:  # pragma: no cover
+            assert_never(action)
+    return ref
 
 
 class PatchStyle(StrEnum):

@@ -30,14 +30,17 @@ from protocol.changes import (
     ApplyScaledObject,
     ChangeSet,
     Cordon,
+    CreateConfigMap,
     Drain,
     LabelNode,
+    PatchClusterPolicy,
     PatchConfigMap,
     PatchResources,
     PatchScheduling,
     Scale,
     ScheduleHpaMinReplicas,
     Uncordon,
+    WaitForNodeLabel,
 )
 from protocol.min_replicas_schedule import MIN_REPLICAS_SCHEDULE_ANNOTATION
 
@@ -175,15 +178,23 @@ def _pdb(action: ApplyPdb) -> Manifest:
 def _key(action: Action) -> ObjectKey:
     if isinstance(action, PatchResources | PatchScheduling | Scale):
         return workload_key(action.target.kind, action.target.namespace, action.target.name)
-    if isinstance(action, ApplyPdb):
-        return pdb_key(action.namespace, action.name)
-    if isinstance(action, PatchConfigMap):
-        return config_map_key(action.namespace, action.name)
+    if isinstance(action, ApplyPdb | PatchConfigMap | CreateConfigMap | PatchClusterPolicy):
+        return _config_key(action)
     if isinstance(action, ApplyHpa | ApplyScaledObject):
         return _autoscaler_key(action)
     if isinstance(action, ScheduleHpaMinReplicas):
         return ObjectKey(HPA_API_VERSION, "HorizontalPodAutoscaler", action.namespace, action.name)
     return node_key(action.node)
+
+
+def _config_key(
+    action: ApplyPdb | PatchConfigMap | CreateConfigMap | PatchClusterPolicy,
+) -> ObjectKey:
+    if isinstance(action, ApplyPdb):
+        return pdb_key(action.namespace, action.name)
+    if isinstance(action, PatchClusterPolicy):
+        return ObjectKey("nvidia.com/v1", "ClusterPolicy", "", action.name)
+    return config_map_key(action.namespace, action.name)
 
 
 def _autoscaler_key(action: ApplyHpa | ApplyScaledObject) -> ObjectKey:
@@ -249,6 +260,16 @@ _DESCRIPTIONS: dict[type[Any], Callable[[Any], str]] = {
     ApplyHpa: _describe_autoscaler,
     ApplyScaledObject: _describe_autoscaler,
     ScheduleHpaMinReplicas: _describe_schedule,
+    CreateConfigMap: lambda a: (
+        f"Create ConfigMap {a.namespace}/{a.name} with keys {', '.join(a.data)}"
+    ),
+    PatchClusterPolicy: lambda a: (
+        f"Point ClusterPolicy {a.name} at device-plugin config {a.device_plugin_config} "
+        f"(default {a.device_plugin_default})"
+    ),
+    WaitForNodeLabel: lambda a: (
+        f"Wait up to {a.timeout_seconds} s for node {a.node} label {a.label}={a.value}"
+    ),
 }
 
 
@@ -284,12 +305,12 @@ def _apply(manifest: Manifest, action: Action) -> Manifest:  # noqa: PLR0912 - a
         return {**manifest, **created, "spec": created["spec"]}
     elif isinstance(action, ScheduleHpaMinReplicas):
         _annotate_schedule(manifest, action)
-    elif isinstance(action, PatchConfigMap):
+    elif isinstance(action, PatchConfigMap | CreateConfigMap):
         manifest["data"] = {**manifest.get("data", {}), **action.data}
-    elif isinstance(action, Cordon):
-        manifest.setdefault("spec", {})["unschedulable"] = True
-    elif isinstance(action, Uncordon):
-        manifest.setdefault("spec", {}).pop("unschedulable", None)
+    elif isinstance(action, PatchClusterPolicy):
+        _point_cluster_policy(manifest, action)
+    elif isinstance(action, Cordon | Uncordon):
+        _cordon(manifest, cordoned=isinstance(action, Cordon))
     elif isinstance(action, LabelNode):
         labels = dict(manifest["metadata"].get("labels", {}))
         for name, value in action.labels.items():
@@ -299,6 +320,20 @@ def _apply(manifest: Manifest, action: Action) -> Manifest:  # noqa: PLR0912 - a
                 labels[name] = value
         _set_or_drop(manifest["metadata"], "labels", dict(sorted(labels.items())))
     return manifest
+
+
+def _cordon(manifest: Manifest, *, cordoned: bool) -> None:
+    spec = manifest.setdefault("spec", {})
+    if cordoned:
+        spec["unschedulable"] = True
+    else:
+        spec.pop("unschedulable", None)
+
+
+def _point_cluster_policy(manifest: Manifest, action: PatchClusterPolicy) -> None:
+    device_plugin = manifest.setdefault("spec", {}).setdefault("devicePlugin", {})
+    wanted = {"name": action.device_plugin_config, "default": action.device_plugin_default}
+    device_plugin["config"] = {k: v for k, v in wanted.items() if v is not None}
 
 
 def preview_change_set(change_set: ChangeSet, live: Mapping[ObjectKey, Manifest]) -> ChangePreview:

@@ -5,7 +5,8 @@ What each executor action type needs from the Kubernetes API, cluster-wide:
   needs the same verbs), and the write that undoes it (`delete` for a PDB it created);
 - `list` on pods where it verifies the result: after a workload change it waits for the
   workload's pods to be ready, and a drain lists the node's pods and waits (`get`) for each to go.
-patch_config_map is namespaced and lives in its own Role.
+patch_config_map and create_config_map are namespaced and live in their own Roles;
+patch_cluster_policy may be narrowed to named ClusterPolicies and lives in its own ClusterRole.
 */}}
 {{- define "slicewise-agent.actionGrants" -}}
 patch_resources:
@@ -44,12 +45,14 @@ apply_scaled_object:
 # `list` finds the HPAs that carry a schedule; `patch` sets minReplicas at each boundary.
 schedule_hpa_min_replicas:
   - {group: autoscaling, resource: horizontalpodautoscalers, verbs: [get, list, patch]}
+wait_for_node_label:
+  - {group: "", resource: nodes, verbs: [get]}
 {{- end }}
 
 {{/* Action types switched on in values, in a fixed order, as a JSON list. */}}
 {{- define "slicewise-agent.enabledActions" -}}
 {{- $enabled := list }}
-{{- range $action := list "patch_resources" "patch_scheduling" "apply_pdb" "cordon" "uncordon" "drain" "label_node" "scale" "patch_config_map" "apply_hpa" "apply_scaled_object" "schedule_hpa_min_replicas" }}
+{{- range $action := list "patch_resources" "patch_scheduling" "apply_pdb" "cordon" "uncordon" "drain" "label_node" "scale" "patch_config_map" "apply_hpa" "apply_scaled_object" "create_config_map" "patch_cluster_policy" "wait_for_node_label" "schedule_hpa_min_replicas" }}
 {{- if (get $.Values.executor.actions $action | default dict).enabled }}
 {{- $enabled = append $enabled $action }}
 {{- end }}

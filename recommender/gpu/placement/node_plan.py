@@ -6,6 +6,10 @@ time-slicing/MPS replica count). A node carries one class: its GPUs all take the
 or device-plugin config. Replicas are placed largest first by the slicewise policy, restricted to
 nodes of the same GPU product that are unconfigured or already of their class. GPUs left with
 nothing on them are freed, and so are nodes whose every GPU is free.
+
+Replicas that keep whole GPUs but may move (`WholeReplicas`, the pods of Deployments a drain
+reschedules) are placed too, as the `whole` class: only on nodes that keep whole GPUs, so that
+packing the shared replicas can empty the nodes they share with them.
 """
 
 from __future__ import annotations
@@ -22,6 +26,18 @@ from recommender.gpu.placement.tables import MILLI, build_node_table, build_pod_
 from recommender.gpu.placement.typical_pods import typical_pods
 
 UNLIMITED_MEMORY_MIB = 1 << 40
+WHOLE = "whole"
+"""The class of nodes that keep whole GPUs (no sharing label)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WholeReplicas:
+    """Replicas of a workload that keep whole GPUs but may be rescheduled elsewhere."""
+
+    workload: str
+    gpu_product: str
+    replicas: int
+    gpus_per_replica: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +50,8 @@ class PlanNode:
     cpu_free_milli: int
     gpus_kept: int = 0
     """GPUs held by pods that keep their whole GPU (they stay where they are)."""
+    keeps_whole: bool = False
+    """The node keeps whole GPUs (pods that stay on it would be re-shared under them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +102,12 @@ def sharing_class(advice: SharingAdvice) -> tuple[str, int]:
 
 
 def plan_nodes(
-    nodes: Sequence[PlanNode], advice: Sequence[SharingAdvice], seed: int = 0
+    nodes: Sequence[PlanNode],
+    advice: Sequence[SharingAdvice],
+    seed: int = 0,
+    whole: Sequence[WholeReplicas] = (),
 ) -> NodePlan:
-    """Place every replica of the actionable `advice` on `nodes` and derive node settings."""
+    """Place every replica of the actionable `advice` (and of `whole`) on `nodes`."""
     actionable = [a for a in advice if a.kind is not AdviceKind.WHOLE_GPU]
     table = build_node_table(
         names=[n.name for n in nodes],
@@ -95,21 +116,20 @@ def plan_nodes(
         gpu_count=[n.gpu_count for n in nodes],
         model=[n.gpu_product for n in nodes],
     )
-    classes = [sharing_class(a) for a in actionable]
-    replicas = [
-        (index, replica)
-        for index, a in enumerate(actionable)
-        for replica in range(a.subject.replicas)
-    ]
+    items = [
+        (a.subject.workload.name, a.subject.gpu_product, a.subject.replicas, 1, *sharing_class(a))
+        for a in actionable
+    ] + [(w.workload, w.gpu_product, w.replicas, w.gpus_per_replica, WHOLE, 1) for w in whole]
+    replicas = [(index, replica) for index, item in enumerate(items) for replica in range(item[2])]
     # Largest shares first: they are the hardest to fit once GPUs are partly taken.
-    replicas.sort(key=lambda item: (classes[item[0]][1], item[0], item[1]))
+    replicas.sort(key=lambda r: (items[r[0]][5], -items[r[0]][3], r[0], r[1]))
     pods = build_pod_table(
-        names=[f"{actionable[i].subject.workload.name}/{r}" for i, r in replicas],
+        names=[f"{items[i][0]}/{r}" for i, r in replicas],
         cpu_milli=[0] * len(replicas),
         memory_mib=[0] * len(replicas),
-        num_gpu=[1] * len(replicas),
-        gpu_milli=[MILLI // classes[i][1] for i, _ in replicas],
-        gpu_spec=[actionable[i].subject.gpu_product for i, _ in replicas],
+        num_gpu=[items[i][3] for i, _ in replicas],
+        gpu_milli=[MILLI // items[i][5] for i, _ in replicas],
+        gpu_spec=[items[i][1] for i, _ in replicas],
         models=table.models,
     )
     rng = np.random.default_rng(seed)
@@ -120,14 +140,14 @@ def plan_nodes(
             state.refresh(row)
     policy = SlicewisePolicy(typical_pods(pods, table.models, threshold=1.0))
     policy.start(state, rng)
-    node_class: list[str | None] = [None] * table.size
+    node_class: list[str | None] = [WHOLE if n.keeps_whole else None for n in nodes]
     placements: list[ReplicaPlacement] = []
     unplaced: set[str] = set()
     for i, (index, replica) in enumerate(replicas):
-        label = classes[index][0]
+        label = items[index][4]
         same_class = np.array([c in (None, label) for c in node_class], dtype=np.bool_)
         candidates = np.flatnonzero(state.feasible(pods, i) & same_class)
-        name = actionable[index].subject.workload.name
+        name = items[index][0]
         if candidates.size == 0:
             unplaced.add(name)
             continue
@@ -162,7 +182,7 @@ def _settle(
         label = node_class[row]
         if free == node.gpu_count:
             freed_nodes.append(node.name)
-        if label is None:
+        if label is None or label == WHOLE:
             continue
         kind, value = label.split(":", 1)
         settings.append(

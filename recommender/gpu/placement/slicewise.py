@@ -89,10 +89,16 @@ class SlicewisePolicy(IndexedPolicy):
 
     name = "slicewise"
 
-    def __init__(self, typical: TypicalPods, cpu_weight: float = CPU_STRAND_WEIGHT) -> None:
+    def __init__(
+        self,
+        typical: TypicalPods,
+        cpu_weight: float = CPU_STRAND_WEIGHT,
+        exact_fit_bonus: int = EXACT_FIT_BONUS,
+    ) -> None:
         """Score against `typical`; `cpu_weight` scales CPU-stranded against fragmented milli."""
         super().__init__(typical)
         self.cpu_weight = cpu_weight
+        self.exact_fit_bonus = exact_fit_bonus
         self.gpu_ratio = cpu_per_gpu_milli(typical, gpu_types_only=True)
         self.mix_ratio = cpu_per_gpu_milli(typical, gpu_types_only=False)
         shares = (typical.num_gpu == 1) & (typical.gpu_milli > 0) & (typical.gpu_milli < MILLI)
@@ -122,7 +128,7 @@ class SlicewisePolicy(IndexedPolicy):
                 state.total_free[nodes] - m,
             )
             exact = np.isin(free - m, self.fit_sizes)
-            scores = gradient_scores(before, after) + EXACT_FIT_BONUS * exact.astype(np.int64)
+            scores = gradient_scores(before, after) + self.exact_fit_bonus * exact.astype(np.int64)
             # Best fit among the best scores: the GPU with the least free milli.
             j = best_then(scores, -free.astype(np.float64), nodes, state)
             return Placement(int(nodes[j]), gpus[j : j + 1])

@@ -78,3 +78,17 @@ def test_any_node_and_pod_files_of_the_format(tmp_path: Path) -> None:
     assert set(result["policies"]["slicewise"]) == {"shares", "wholes"}
     assert result["policies"]["BestFit"]["wholes"]["seeds"] == [42, 43]
     assert "published" not in result
+
+
+def test_product_mode_reports_nodes_freed_beside_the_engine(tmp_path: Path) -> None:
+    """--product --quick: the product's plan frees GPU nodes and never more than the engine."""
+    result = gpu_sharing.main(
+        ["--quick", "--product", "--policies", "slicewise", "--no-reference", "--workers", "1"]
+    )
+    figures = result["product"][WORKLOAD]["median"]
+    assert figures["gpu_nodes_freed"] > 0
+    assert figures["allocation_reached_pct"] > figures["allocation_before_pct"]
+    assert (
+        figures["gpu_nodes_in_use_before"] - figures["gpu_nodes_freed"]
+        >= figures["engine_gpu_nodes_in_use"]
+    )

@@ -27,6 +27,9 @@ ACTION_TYPES = (
     "patch_config_map",
     "apply_hpa",
     "apply_scaled_object",
+    "create_config_map",
+    "patch_cluster_policy",
+    "wait_for_node_label",
     "schedule_hpa_min_replicas",
 )
 

@@ -89,9 +89,13 @@ EXECUTOR_GRANTS: dict[str, set[Grant]] = {
     "schedule_hpa_min_replicas": {
         ("autoscaling", "horizontalpodautoscalers", v) for v in ("get", "list", "patch")
     },
+    "create_config_map": set(),
+    "patch_cluster_policy": set(),
+    "wait_for_node_label": {("", "nodes", "get")},
 }
 PROBE_ROLE = f"{EXECUTOR_ROLE}-policy-probe"
-CLUSTER_WIDE_ACTIONS = [a for a in ACTION_TYPES if a != "patch_config_map"]
+OWN_ROLE_ACTIONS = {"patch_config_map", "create_config_map"}
+CLUSTER_WIDE_ACTIONS = [a for a in ACTION_TYPES if a not in OWN_ROLE_ACTIONS]
 
 
 def grants(rules: Iterable[Mapping[str, Any]]) -> set[Grant]:
@@ -239,6 +243,45 @@ def test_patch_config_map_names_restrict_the_role_to_those_config_maps() -> None
             "verbs": ["get", "patch"],
         }
     ]
+
+
+def test_create_config_map_grants_create_and_delete_in_its_namespace_only() -> None:
+    """Creating ConfigMaps is a Role of its own in the operator's namespace; undo deletes."""
+    values = with_actions(
+        "create_config_map", executor={"actions": {"create_config_map": {"namespace": "nvidia"}}}
+    )
+    manifests = _render(values)
+    role = find(manifests, "Role", f"{EXECUTOR_ROLE}-create-config-map")
+    assert role["metadata"]["namespace"] == "nvidia"
+    assert grants(role["rules"]) == {("", "configmaps", v) for v in ("get", "create", "delete")}
+    assert _executor_cluster_grants(manifests) == set()
+
+
+def test_patch_cluster_policy_grants_get_and_patch_on_named_cluster_policies_only() -> None:
+    """The ClusterPolicy switch adds one ClusterRole, narrowed by name when names are given."""
+    values = agent_values(
+        executor={"actions": {"patch_cluster_policy": {"enabled": True, "names": ["cp"]}}}
+    )
+    role = find(_render(values), "ClusterRole", f"{EXECUTOR_ROLE}-cluster-policy")
+    assert role["rules"] == [
+        {
+            "apiGroups": ["nvidia.com"],
+            "resources": ["clusterpolicies"],
+            "resourceNames": ["cp"],
+            "verbs": ["get", "patch"],
+        }
+    ]
+
+
+def test_gpu_operator_switches_off_grant_nothing_on_cluster_policies() -> None:
+    """With every other action type on, the ClusterPolicy stays out of reach."""
+    others = [a for a in ACTION_TYPES if a != "patch_cluster_policy"]
+    manifests = _render(with_actions(*others))
+    assert not any(
+        "clusterpolicies" in rule["resources"]
+        for role in of_kind(manifests, "ClusterRole")
+        for rule in role["rules"]
+    )
 
 
 def test_executor_binding_names_the_executor_service_account() -> None:

@@ -422,3 +422,23 @@ def test_tracing_endpoint_reaches_every_server_process() -> None:
     }
     assert found
     assert set(found.values()) == {endpoint}
+
+
+def test_mig_parted_config_is_mounted_into_the_celery_workers_when_given() -> None:
+    """A mig-parted config becomes a ConfigMap mounted where the worker's setting points."""
+    config = (
+        "version: v1\nmig-configs:\n  all-disabled:\n  - devices: all\n    mig-enabled: false\n"
+    )
+    manifests = _render({"celery": {"worker": {"migPartedConfig": config}}})
+    worker = f"{PREFIX}-celery-worker"
+    (container,) = _pod_spec(manifests, "Deployment", worker)["containers"]
+    path = env_of(container)["SLICEWISE_WORKER_MIG_CONFIG_PATH"]
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "mig-parted")
+    assert path == f"{mount['mountPath']}/config.yaml"
+    assert find(manifests, "ConfigMap", f"{worker}-mig-parted")["data"] == {"config.yaml": config}
+
+
+def test_no_mig_parted_config_is_mounted_by_default() -> None:
+    """Without a config the workers plan MIG only from what agents report."""
+    (container,) = _pod_spec(_render(), "Deployment", f"{PREFIX}-celery-worker")["containers"]
+    assert "SLICEWISE_WORKER_MIG_CONFIG_PATH" not in env_of(container)

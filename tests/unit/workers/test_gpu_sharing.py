@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any, cast
 
 from protocol.recommendation import RecommendationKind
 from protocol.resources import GPU_RESOURCE, Resources
@@ -54,22 +55,22 @@ def _workload(name: str) -> Workload:
 
 
 def _pod(workload: str, index: int) -> Pod:
+    node = "gpu-3" if workload == "train" else f"gpu-{index + 1}"
     return Pod(
         namespace="ml",
         name=f"{workload}-{index}",
         uid=f"uid-{workload}-{index}",
-        node_name="gpu-1",
+        node_name=node,
         phase=PodPhase.RUNNING,
         owners=[OwnerRef(kind="Deployment", name=workload)],
         spec=_gpu_spec(),
     )
 
 
-def _snapshot() -> ClusterSnapshot:
-    """One on-demand p4d.24xlarge (8 A100 40GB) in us-east-1 running two 2-replica services."""
-    node = Node(
-        name="gpu-1",
-        uid="uid-gpu-1",
+def _node(name: str) -> Node:
+    return Node(
+        name=name,
+        uid=f"uid-{name}",
         labels={LABEL_INSTANCE_TYPE: "p4d.24xlarge", LABEL_CAPACITY: "on-demand"},
         capacity=Resources(cpu_millis=96_000, memory_bytes=1152 * GIB, extended={GPU_RESOURCE: 8}),
         allocatable=Resources(
@@ -77,15 +78,23 @@ def _snapshot() -> ClusterSnapshot:
         ),
         gpu=GpuInfo(product="NVIDIA-A100-SXM4-40GB", count=8, memory_mib=40_960),
     )
+
+
+def _snapshot() -> ClusterSnapshot:
+    """Three on-demand p4d.24xlarge (8 A100 40GB each) in us-east-1.
+
+    The light service runs one replica on gpu-1 and one on gpu-2; a training Job two pods on
+    gpu-3.
+    """
     return ClusterSnapshot(
         snapshot_id=uuid.uuid4(),
         cluster=ClusterInfo(
             cluster_id=uuid.uuid4(), name="ml", provider=Provider.AWS, region="us-east-1"
         ),
         taken_at=NOW,
-        nodes=[node],
+        nodes=[_node(f"gpu-{i}") for i in (1, 2, 3)],
         pods=[_pod(w, i) for w in ("embed", "train") for i in range(2)],
-        workloads=[_workload("embed"), _workload("train")],
+        workloads=[_workload("embed")],
     )
 
 
@@ -106,22 +115,24 @@ def _history(duty: float, memory: int) -> GpuDutyHistory:
     return history
 
 
-def test_light_service_is_time_sliced_and_busy_one_keeps_its_gpus() -> None:
-    """20 % duty and 6 GiB: four replicas per GPU; a 90 %-busy trainer gets no advice.
+def test_light_service_is_time_sliced_into_one_pool_and_frees_a_node() -> None:
+    """20 % duty and 6 GiB: four replicas per GPU, so both replicas share one pool node.
 
     With 1.25x duty and 1.15x memory headroom one GPU holds min(1 / 0.25, 40 / 6.9) = 4
-    replicas; two replicas then free 2 x 0.75 GPU at 32.7726 / 8 USD/h over 730 h = 4485.75.
+    replicas; the other node is emptied: 32.7726 USD/h over 730 h = 23923.998. The busy
+    trainer's node is never touched.
     """
     gpu = {
         ContainerKey("ml", "Deployment", "embed", "serve"): _history(0.2, 6 * GIB),
         ContainerKey("ml", "Deployment", "train", "serve"): _history(0.9, 30 * GIB),
     }
     found = recommend_gpu_sharing(_snapshot(), gpu, PriceBook(catalogues=bundled_catalogues()), NOW)
-    assert [(r.kind, r.workload.name if r.workload else None) for r in found] == [
-        (RecommendationKind.GPU_SHARING, "embed")
-    ]
-    assert found[0].monthly_saving_usd == 4485.75
-    assert found[0].evidence["replicas_per_gpu"] == 4
+    assert [r.kind for r in found] == [RecommendationKind.GPU_SHARING]
+    assert found[0].monthly_saving_usd == 23924.0
+    moves = cast("list[dict[str, Any]]", found[0].evidence["moves"])
+    assert [(m["workload"], m["replicas_per_gpu"]) for m in moves] == [("ml/embed", 4)]
+    after = cast("dict[str, dict[str, Any]]", found[0].evidence["gpu_map_after"])
+    assert after["gpu-3"]["mode"] == "whole-gpu"
 
 
 def test_container_without_enough_history_is_not_advised() -> None:

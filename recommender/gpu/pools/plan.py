@@ -1,0 +1,397 @@
+"""The cluster's GPU sharing plan: pools, moves, drain order and the nodes it empties.
+
+The placement engine (`placement.node_plan.plan_nodes`, the fragmentation-aware policy measured
+against FGD) places every replica of the shareable workloads on the GPU nodes that may change
+their sharing mode, one sharing class per node. A node may change mode only when nothing else
+needs its GPUs: nodes running GPU pods of other workloads, cordoned or not ready nodes, and nodes
+someone already configured for sharing are left as they are. Every node that gets a class
+becomes a pool and is cordoned and drained before it is relabelled; nodes whose advised replicas
+all leave and that receive none are emptied. A plan that empties no node saves nothing and is
+not made.
+
+Draining a pool node evicts the old, whole-GPU replicas on it; they must find a whole GPU on a
+node outside the pools meanwhile, or the drain would wait on PodDisruptionBudgets that can never
+be met. Pools are drained emptiest first and the plan is refused if their evicted replicas do
+not fit on the other nodes' free GPUs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from protocol.resources import GPU_RESOURCE
+from protocol.snapshot import LABEL_DEVICE_PLUGIN_CONFIG, LABEL_MIG_CONFIG, Node, Pod
+from recommender.consolidation.inventory import Inventory
+from recommender.gpu.advice import AdviceKind
+from recommender.gpu.placement.node_plan import NodePlan, PlanNode, WholeReplicas, plan_nodes
+from recommender.gpu.pools.operator import UNCONFIGURED_MIG, OperatorView, mig_resource_name
+from recommender.gpu.pools.subjects import SHARED_KINDS, Subject, pod_uses_gpu
+from recommender.pricing.cost import node_gpus
+
+MAX_REPLANS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """A node that becomes a sharing pool."""
+
+    node: str
+    kind: AdviceKind
+    label: str
+    """`nvidia.com/mig.config` or `nvidia.com/device-plugin.config`."""
+    value: str
+    """The MIG layout or device-plugin config the node is labelled with."""
+    evicted: tuple[str, ...]
+    """`namespace/name` of the pods its drain evicts (DaemonSet pods stay)."""
+    displaced_gpus: int
+    """Whole GPUs the evicted replicas of moved workloads need elsewhere until they move."""
+    replicas: Mapping[str, int]
+    """Replicas of each moved workload (`namespace/name`) the pool receives."""
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """A workload moved into pools of one sharing class."""
+
+    subject: Subject
+    label: str
+    value: str
+    resource: str
+    """The extended resource each replica asks one of after the move."""
+    mig_profile: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EmptiedNode:
+    """A GPU node the plan empties (left for the cluster autoscaler to remove)."""
+
+    node: str
+    product: str
+    gpus: int
+    monthly_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class GpuPoolPlan:
+    """The whole plan, in the order it is carried out."""
+
+    pools: tuple[Pool, ...]
+    moves: tuple[Move, ...]
+    emptied: tuple[EmptiedNode, ...]
+    gpu_map_before: Mapping[str, object]
+    gpu_map_after: Mapping[str, object]
+
+    @property
+    def monthly_saving_usd(self) -> float:
+        """Price of the emptied nodes (the plan adds no node)."""
+        return round(sum(n.monthly_usd for n in self.emptied), 2)
+
+    @property
+    def gpus_freed(self) -> int:
+        """GPUs on the emptied nodes."""
+        return sum(n.gpus for n in self.emptied)
+
+
+def workload_name(subject: Subject) -> str:
+    """`namespace/name` of a subject's workload (unique within one kind in the plan)."""
+    return f"{subject.workload.namespace}/{subject.workload.name}"
+
+
+def _is_unconfigured(node: Node) -> bool:
+    labels = node.labels
+    if labels.get(LABEL_DEVICE_PLUGIN_CONFIG):
+        return False
+    return labels.get(LABEL_MIG_CONFIG, "") in UNCONFIGURED_MIG
+
+
+def _gpu_count(node: Node) -> int:
+    return round(node_gpus(node)) if node.gpu is not None else 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Occupancy:
+    moved: dict[str, list[str]]
+    """Per node, the pods of moved workloads on it."""
+    moved_gpus: dict[str, int]
+    """Per node, GPUs held by the pods of moved workloads."""
+    other_gpus: dict[str, int]
+    """Per node, GPUs held by pods that do not move (Jobs, bare pods, DaemonSets)."""
+
+
+def _gpus_held(pod: Pod) -> int:
+    """Whole GPUs a pod holds (a MIG slice holds its GPU's mode, so it counts as one)."""
+    return sum(
+        max(c.requests.gpus, c.limits.gpus, 1)
+        for c in pod.spec.containers
+        if c.requests.gpus or c.limits.gpus or c.requests.mig_slices
+    )
+
+
+def _occupancy(inventory: Inventory, names: set[str]) -> _Occupancy:
+    moved: dict[str, list[str]] = {}
+    moved_gpus: dict[str, int] = {}
+    other: dict[str, int] = {}
+    for node in inventory.snapshot.nodes:
+        for pod in inventory.pods_on(node.name):
+            workload = inventory.workload_of(pod)
+            if workload is not None and f"{workload.namespace}/{workload.name}" in names:
+                moved.setdefault(node.name, []).append(f"{pod.namespace}/{pod.name}")
+                moved_gpus[node.name] = moved_gpus.get(node.name, 0) + _gpus_held(pod)
+            elif pod_uses_gpu(pod):
+                other[node.name] = other.get(node.name, 0) + _gpus_held(pod)
+    return _Occupancy(moved, moved_gpus, other)
+
+
+def _candidates(inventory: Inventory) -> list[Node]:
+    """GPU nodes the plan may use: schedulable, ready and not configured for sharing by others.
+
+    A node running GPU pods that stay may still take whole-GPU replicas, never a sharing mode.
+    """
+    return [
+        node
+        for node in inventory.snapshot.nodes
+        if node.gpu is not None
+        and _gpu_count(node) > 0
+        and node.ready
+        and not node.unschedulable
+        and _is_unconfigured(node)
+    ]
+
+
+def whole_movers(inventory: Inventory, subjects: Sequence[Subject]) -> list[WholeReplicas]:
+    """Deployments and StatefulSets that keep whole GPUs: a drain reschedules their pods.
+
+    Replicas stay on the GPU product they run on (the workload may select it), so a workload
+    spread over several products moves as one group per product.
+    """
+    shared = {workload_name(s) for s in subjects}
+    found: list[WholeReplicas] = []
+    for workload in inventory.snapshot.workloads:
+        name = f"{workload.namespace}/{workload.name}"
+        gpus = sum(c.requests.gpus for c in workload.template.containers)
+        if workload.kind not in SHARED_KINDS or name in shared or gpus < 1:
+            continue
+        by_product: dict[str, int] = {}
+        for pod in inventory.pods_of(workload):
+            node = inventory.nodes.get(str(pod.node_name))
+            if node is not None and node.gpu is not None:
+                by_product[node.gpu.product] = by_product.get(node.gpu.product, 0) + 1
+        found.extend(
+            WholeReplicas(name, product, count, gpus)
+            for product, count in sorted(by_product.items())
+        )
+    return found
+
+
+def _place(
+    candidates: Sequence[Node],
+    occupancy: _Occupancy,
+    subjects: Sequence[Subject],
+    whole: Sequence[WholeReplicas],
+    seed: int,
+) -> tuple[NodePlan, list[Subject]]:
+    """Place the subjects, dropping those with a replica no candidate could take."""
+    nodes = []
+    for n in candidates:
+        kept = occupancy.other_gpus.get(n.name, 0)
+        nodes.append(
+            PlanNode(
+                name=n.name,
+                gpu_product=n.gpu.product if n.gpu else "",
+                gpu_count=_gpu_count(n),
+                cpu_free_milli=n.allocatable.cpu_millis or 0,
+                gpus_kept=min(kept, _gpu_count(n)),
+                keeps_whole=kept > 0,
+            )
+        )
+    shared = list(subjects)
+    plan = plan_nodes(nodes, [s.advice for s in shared], seed=seed, whole=whole)
+    for _ in range(MAX_REPLANS):
+        dropped = set(plan.unplaced)
+        if not dropped or not shared:
+            break
+        shared = [s for s in shared if s.advice.subject.workload.name not in dropped]
+        plan = plan_nodes(nodes, [s.advice for s in shared], seed=seed, whole=whole)
+    return plan, shared
+
+
+def _drain_order(
+    pools: list[Pool], inventory: Inventory, occupancy: _Occupancy, pool_names: set[str]
+) -> list[Pool] | None:
+    """Pools emptiest first, or None when their evicted replicas find no whole GPU elsewhere."""
+    free_by_product: dict[str, int] = {}
+    for node in inventory.snapshot.nodes:
+        if node.name in pool_names or node.gpu is None or node.unschedulable or not node.ready:
+            continue
+        used = occupancy.other_gpus.get(node.name, 0) + occupancy.moved_gpus.get(node.name, 0)
+        free = max(0, _gpu_count(node) - used)
+        free_by_product[node.gpu.product] = free_by_product.get(node.gpu.product, 0) + free
+    ordered = sorted(pools, key=lambda p: (p.displaced_gpus, len(p.evicted), p.node))
+    for pool in ordered:
+        node = inventory.nodes[pool.node]
+        product = node.gpu.product if node.gpu else ""
+        displaced = pool.displaced_gpus
+        if displaced > free_by_product.get(product, 0):
+            return None
+        free_by_product[product] = free_by_product.get(product, 0) - displaced
+    return ordered
+
+
+def _evicted(inventory: Inventory, node: str) -> tuple[str, ...]:
+    return tuple(
+        sorted(
+            f"{pod.namespace}/{pod.name}"
+            for pod in inventory.pods_on(node)
+            if not inventory.is_daemon(pod)
+        )
+    )
+
+
+def _mode(node: Node) -> str:
+    if node.labels.get(LABEL_DEVICE_PLUGIN_CONFIG):
+        return f"device-plugin:{node.labels[LABEL_DEVICE_PLUGIN_CONFIG]}"
+    layout = node.labels.get(LABEL_MIG_CONFIG, "")
+    return "whole-gpu" if layout in UNCONFIGURED_MIG else f"mig:{layout}"
+
+
+def _gpu_pods(inventory: Inventory, moved: set[str] | None) -> dict[str, list[str]]:
+    """GPU pods per node; with `moved`, only those of workloads not in it."""
+    found: dict[str, list[str]] = {}
+    for node in inventory.snapshot.nodes:
+        for pod in inventory.pods_on(node.name):
+            workload = inventory.workload_of(pod)
+            name = f"{workload.namespace}/{workload.name}" if workload else ""
+            if pod_uses_gpu(pod) and (moved is None or name not in moved):
+                found.setdefault(node.name, []).append(f"{pod.namespace}/{pod.name}")
+    return found
+
+
+def _gpu_map(
+    inventory: Inventory, pods: Mapping[str, Sequence[str]], modes: Mapping[str, str]
+) -> dict[str, object]:
+    """Every GPU node: product, GPUs, sharing mode and the GPU pods on it."""
+    return {
+        node.name: {
+            "product": node.gpu.product,
+            "gpus": _gpu_count(node),
+            "mode": modes.get(node.name, _mode(node)),
+            "pods": sorted(pods.get(node.name, ())),
+        }
+        for node in inventory.snapshot.nodes
+        if node.gpu is not None and _gpu_count(node) > 0
+    }
+
+
+def plan_gpu_pools(
+    inventory: Inventory,
+    subjects: Sequence[Subject],
+    operator: OperatorView,
+    node_monthly_usd: Mapping[str, float],
+    seed: int = 0,
+) -> GpuPoolPlan | None:
+    """The plan that moves `subjects` into sharing pools, or None when it empties no node."""
+    whole = whole_movers(inventory, subjects)
+    for _ in range(MAX_REPLANS):
+        names = {workload_name(s) for s in subjects} | {w.workload for w in whole}
+        occupancy = _occupancy(inventory, names)
+        candidates = [n for n in _candidates(inventory) if n.name in node_monthly_usd]
+        placed, kept = _place(candidates, occupancy, subjects, whole, seed)
+        stuck = {w.workload for w in whole} & set(placed.unplaced)
+        if not stuck:
+            break
+        # Whole-GPU replicas with nowhere else to go stay, and keep their nodes as they are.
+        whole = [w for w in whole if w.workload not in stuck]
+    else:
+        return None
+    by_name = {s.advice.subject.workload.name: s for s in kept}
+    settings = {s.node: s for s in placed.settings}
+    if not kept or not settings:
+        return None
+    moves = [_move(s, operator) for s in kept]
+    labels = {m.subject.advice.subject.workload.name: m for m in moves}
+    pools: list[Pool] = []
+    for node in candidates:
+        setting = settings.get(node.name)
+        if setting is None:
+            continue
+        here = [p for p in placed.placements if p.node == node.name]
+        move = labels[here[0].workload]
+        counts: dict[str, int] = {}
+        for placement in here:
+            key = workload_name(by_name[placement.workload])
+            counts[key] = counts.get(key, 0) + 1
+        pools.append(
+            Pool(
+                node=node.name,
+                kind=move.subject.advice.kind,
+                label=move.label,
+                value=move.value,
+                evicted=_evicted(inventory, node.name),
+                displaced_gpus=occupancy.moved_gpus.get(node.name, 0),
+                replicas=counts,
+            )
+        )
+    pool_names = {p.node for p in pools}
+    receiving = {p.node for p in placed.placements}
+    emptied = [
+        EmptiedNode(
+            node=n.name,
+            product=n.gpu.product if n.gpu else "",
+            gpus=_gpu_count(n),
+            monthly_usd=round(node_monthly_usd[n.name], 2),
+        )
+        for n in candidates
+        if n.name not in receiving
+        and occupancy.moved.get(n.name)
+        and not occupancy.other_gpus.get(n.name)
+    ]
+    if not emptied:
+        return None
+    ordered = _drain_order(pools, inventory, occupancy, pool_names)
+    if ordered is None:
+        return None
+    before = _gpu_map(inventory, _gpu_pods(inventory, None), {})
+    after_pods = _gpu_pods(inventory, names)
+    for placement in placed.placements:
+        after_pods.setdefault(placement.node, []).append(
+            f"{_placed_name(by_name, placement.workload)}#{placement.replica}"
+        )
+    modes = {p.node: f"{p.kind.value}:{p.value}" for p in pools}
+    modes.update({n.node: "emptied" for n in emptied})
+    after = _gpu_map(inventory, after_pods, modes)
+    return GpuPoolPlan(
+        pools=tuple(ordered),
+        moves=tuple(moves),
+        emptied=tuple(emptied),
+        gpu_map_before=before,
+        gpu_map_after=after,
+    )
+
+
+def _placed_name(by_name: Mapping[str, Subject], placed: str) -> str:
+    """`namespace/name` of a placed workload (whole-GPU movers are placed by that already)."""
+    subject = by_name.get(placed)
+    return workload_name(subject) if subject is not None else placed
+
+
+def _move(subject: Subject, operator: OperatorView) -> Move:
+    advice = subject.advice
+    if advice.kind is AdviceKind.MIG and advice.mig_layout and advice.mig_profile:
+        return Move(
+            subject=subject,
+            label=LABEL_MIG_CONFIG,
+            value=advice.mig_layout,
+            resource=mig_resource_name(operator.mig_strategy, advice.mig_profile),
+            mig_profile=advice.mig_profile,
+        )
+    config = advice.sharing
+    if config is None:
+        raise ValueError(f"{advice.kind} advice has no sharing config")
+    return Move(
+        subject=subject,
+        label=LABEL_DEVICE_PLUGIN_CONFIG,
+        value=config.name,
+        resource=GPU_RESOURCE,
+        mig_profile=None,
+    )
