@@ -29,6 +29,18 @@ _DELETE_ABSENT = text(
     RETURNING name
     """
 )
+_DELETE_NAMED = text(
+    """
+    DELETE FROM inventory_objects
+    WHERE cluster_id = :cluster
+      AND (kind, namespace, name) IN (
+          SELECT k, n, m FROM unnest(
+              CAST(:kinds AS text[]), CAST(:namespaces AS text[]), CAST(:names AS text[])
+          ) AS gone(k, n, m)
+      )
+    RETURNING name
+    """
+)
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,57 @@ class InventoryRepository:
         row version, no WAL), so `snapshot_id` and `observed_at` name the snapshot that last
         changed it. Objects of the cluster not among `items` are deleted.
         """
+        await self._upsert(cluster_id, snapshot_id, observed_at, items)
+        removed = await self._session.execute(
+            _DELETE_ABSENT,
+            {
+                "cluster": cluster_id,
+                "kinds": [item.kind for item in items],
+                "namespaces": [item.namespace for item in items],
+                "names": [item.name for item in items],
+            },
+        )
+        return ReplaceCounts(upserted=len(items), deleted=len(removed.all()))
+
+    async def apply_changes(
+        self,
+        cluster_id: uuid.UUID,
+        *,
+        snapshot_id: uuid.UUID,
+        observed_at: datetime,
+        upserts: Sequence[InventoryItem],
+        deletes: Collection[tuple[str, str, str]],
+    ) -> ReplaceCounts:
+        """Delete the (kind, namespace, name) objects of `deletes`, then upsert `upserts`.
+
+        Only the named objects are touched; an upsert whose uid, resourceVersion and body are
+        unchanged is left as it is, so applying the same changes twice changes nothing.
+        """
+        deleted = 0
+        if deletes:
+            removed = await self._session.execute(
+                _DELETE_NAMED,
+                {
+                    "cluster": cluster_id,
+                    "kinds": [kind for kind, _, _ in deletes],
+                    "namespaces": [namespace for _, namespace, _ in deletes],
+                    "names": [name for _, _, name in deletes],
+                },
+            )
+            deleted = len(removed.all())
+        await self._upsert(cluster_id, snapshot_id, observed_at, upserts)
+        return ReplaceCounts(upserted=len(upserts), deleted=deleted)
+
+    async def _upsert(
+        self,
+        cluster_id: uuid.UUID,
+        snapshot_id: uuid.UUID,
+        observed_at: datetime,
+        items: Sequence[InventoryItem],
+    ) -> None:
+        """Insert `items`, overwriting stored objects only where uid, version or body differ."""
+        if not items:
+            return
         rows = [
             {
                 "cluster_id": cluster_id,
@@ -116,40 +179,27 @@ class InventoryRepository:
             }
             for item in items
         ]
-        if rows:
-            # One statement executed for many parameter sets: compiled once, cached, pipelined.
-            statement = insert(_TABLE)
-            stored = _TABLE.c
-            await self._session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["cluster_id", "kind", "namespace", "name"],
-                    set_={
-                        "uid": statement.excluded.uid,
-                        "resource_version": statement.excluded.resource_version,
-                        "body": statement.excluded.body,
-                        "snapshot_id": statement.excluded.snapshot_id,
-                        "observed_at": statement.excluded.observed_at,
-                    },
-                    where=or_(
-                        stored.body.is_distinct_from(statement.excluded.body),
-                        stored.uid.is_distinct_from(statement.excluded.uid),
-                        stored.resource_version.is_distinct_from(
-                            statement.excluded.resource_version
-                        ),
-                    ),
+        # One statement executed for many parameter sets: compiled once, cached, pipelined.
+        statement = insert(_TABLE)
+        stored = _TABLE.c
+        await self._session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["cluster_id", "kind", "namespace", "name"],
+                set_={
+                    "uid": statement.excluded.uid,
+                    "resource_version": statement.excluded.resource_version,
+                    "body": statement.excluded.body,
+                    "snapshot_id": statement.excluded.snapshot_id,
+                    "observed_at": statement.excluded.observed_at,
+                },
+                where=or_(
+                    stored.body.is_distinct_from(statement.excluded.body),
+                    stored.uid.is_distinct_from(statement.excluded.uid),
+                    stored.resource_version.is_distinct_from(statement.excluded.resource_version),
                 ),
-                rows,
-            )
-        removed = await self._session.execute(
-            _DELETE_ABSENT,
-            {
-                "cluster": cluster_id,
-                "kinds": [item.kind for item in items],
-                "namespaces": [item.namespace for item in items],
-                "names": [item.name for item in items],
-            },
+            ),
+            rows,
         )
-        return ReplaceCounts(upserted=len(rows), deleted=len(removed.all()))
 
     async def list(
         self, cluster_id: uuid.UUID, *, kinds: Collection[str] | None = None

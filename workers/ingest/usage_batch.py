@@ -8,14 +8,24 @@ snapshot does not list, in the stored inventory the caller passes in.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from protocol.snapshot import ClusterSnapshot, ContainerUsage, GpuUsage, Pod
+from protocol.snapshot import ContainerUsage, GpuUsage, Pod, Usage
 from recommender.usage.key import ContainerKey, container_key
 
 PodRef = tuple[str, str]
 """(namespace, pod name)."""
+
+
+class Observation(Protocol):
+    """What a snapshot and a delta both carry for usage: listed pods and samples."""
+
+    @property
+    def pods(self) -> Sequence[Pod]: ...
+    @property
+    def usage(self) -> Usage: ...
 
 
 @dataclass(frozen=True)
@@ -43,7 +53,7 @@ class UsageBatch:
         return {*self.samples, *self.gpu_samples, *self.oom_kills}
 
 
-def missing_pods(snapshot: ClusterSnapshot) -> set[PodRef]:
+def missing_pods(snapshot: Observation) -> set[PodRef]:
     """Pods that samples name but the snapshot does not list."""
     listed = {(pod.namespace, pod.name) for pod in snapshot.pods}
     named = {(s.namespace, s.pod) for s in snapshot.usage.containers}
@@ -55,17 +65,24 @@ def missing_pods(snapshot: ClusterSnapshot) -> set[PodRef]:
     return named - listed
 
 
-def usage_batch(snapshot: ClusterSnapshot, stored_pods: Mapping[PodRef, Pod]) -> UsageBatch:
-    """Group the snapshot's samples and OOM kills by workload container."""
+def usage_batch(snapshot: Observation, stored_pods: Mapping[PodRef, Pod]) -> UsageBatch:
+    """Group the samples and OOM kills by workload container.
+
+    A container's CPU request is read from the pods its samples name (the last by namespace and
+    name wins among replicas), listed or stored, so a delta (which lists changed pods only, the
+    rest being stored) weighs samples as a full snapshot of the same state does.
+    """
     pods: dict[PodRef, Pod] = {**stored_pods}
     pods.update({(pod.namespace, pod.name): pod for pod in snapshot.pods})
     batch = UsageBatch()
     samples: defaultdict[ContainerKey, list[ContainerUsage]] = defaultdict(list)
+    sampled: set[PodRef] = set()
     for sample in snapshot.usage.containers:
         pod = pods.get((sample.namespace, sample.pod))
         if pod is None:
             batch.unattributed += 1
             continue
+        sampled.add((sample.namespace, sample.pod))
         samples[container_key(pod, sample.container)].append(sample)
     gpu: defaultdict[ContainerKey, list[GpuUsage]] = defaultdict(list)
     for gpu_sample in snapshot.usage.gpus:
@@ -76,12 +93,16 @@ def usage_batch(snapshot: ClusterSnapshot, stored_pods: Mapping[PodRef, Pod]) ->
             batch.unattributed += 1
             continue
         gpu[container_key(pod, gpu_sample.container)].append(gpu_sample)
+    for ref in sorted(sampled):
+        pod = pods[ref]
+        for container in pod.spec.containers:
+            if container.requests.cpu_millis is not None:
+                key = container_key(pod, container.name)
+                batch.cpu_request_millis[key] = container.requests.cpu_millis
     kills: defaultdict[ContainerKey, list[OomKill]] = defaultdict(list)
     for pod in snapshot.pods:
         for container in pod.spec.containers:
             key = container_key(pod, container.name)
-            if container.requests.cpu_millis is not None:
-                batch.cpu_request_millis[key] = container.requests.cpu_millis
             if container.last_oom_kill_at is not None:
                 allowed = container.limits.memory_bytes or container.requests.memory_bytes or 0
                 kills[key].append(OomKill(container.last_oom_kill_at.timestamp(), float(allowed)))

@@ -1,0 +1,92 @@
+"""The cluster delta (ingest protocol v2): what changed in a cluster since the agent's last upload.
+
+A v2 agent sends a full `ClusterSnapshot` carrying a `sequence` at start, after a relist, when
+the server asks for one and every few hours; in between, once per interval, a `ClusterDelta`:
+the objects added or modified since the previous upload (their whole current state, with
+resourceVersions), the objects deleted, and the usage samples of the interval. Each delta names
+the sequence number of the state it applies on (`base_sequence`) and of the state it makes
+(`sequence`, the next number). A receiver holding another state than `base_sequence` has missed
+or reordered something and asks the agent for a full snapshot (a resync) instead of guessing.
+
+Objects are identified as in the stored inventory: kind, namespace ("" for nodes) and name.
+An object appears at most once per delta, in the upserts or among the deletions: the agent
+folds an interval's watch events into each object's final state.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from protocol.base import Name, NonNegativeInt, ResourceVersion, ShortText, WireModel
+from protocol.snapshot import (
+    MAX_NODES,
+    MAX_PODS,
+    MAX_WORKLOADS,
+    ClusterInfo,
+    HorizontalPodAutoscaler,
+    Node,
+    Pod,
+    PodDisruptionBudget,
+    Usage,
+    Workload,
+)
+
+MAX_DELETED = MAX_PODS + MAX_NODES + MAX_WORKLOADS
+
+
+class ObjectKind(StrEnum):
+    """The kinds of inventory object a delta can delete (workloads by their controller kind)."""
+
+    NODE = "Node"
+    POD = "Pod"
+    DEPLOYMENT = "Deployment"
+    STATEFUL_SET = "StatefulSet"
+    DAEMON_SET = "DaemonSet"
+    JOB = "Job"
+    POD_DISRUPTION_BUDGET = "PodDisruptionBudget"
+    HORIZONTAL_POD_AUTOSCALER = "HorizontalPodAutoscaler"
+
+
+class DeletedObject(WireModel):
+    """An object the cluster no longer has, as its last watch event named it."""
+
+    kind: ObjectKind
+    namespace: Annotated[str, Field(max_length=63)] = ""
+    """Empty for cluster-scoped objects (nodes)."""
+    name: Name
+    uid: Annotated[str, Field(max_length=64)] = ""
+    resource_version: ResourceVersion = ""
+
+
+class ClusterDelta(WireModel):
+    """The changes of one interval, applying on the state numbered `base_sequence`."""
+
+    schema_version: Literal["2"] = "2"
+    delta_id: UUID
+    cluster: ClusterInfo
+    taken_at: AwareDatetime
+    agent_version: Annotated[str, Field(max_length=64)] = ""
+    base_sequence: NonNegativeInt
+    """The sequence number of the state (snapshot or delta) this delta applies on."""
+    sequence: NonNegativeInt
+    """The sequence number of the state this delta makes: `base_sequence + 1`."""
+    nodes: Annotated[list[Node], Field(max_length=MAX_NODES)] = Field(default_factory=list)
+    pods: Annotated[list[Pod], Field(max_length=MAX_PODS)] = Field(default_factory=list)
+    workloads: Annotated[list[Workload], Field(max_length=MAX_WORKLOADS)] = Field(
+        default_factory=list
+    )
+    pdbs: Annotated[list[PodDisruptionBudget], Field(max_length=MAX_WORKLOADS)] = Field(
+        default_factory=list
+    )
+    hpas: Annotated[list[HorizontalPodAutoscaler], Field(max_length=MAX_WORKLOADS)] = Field(
+        default_factory=list
+    )
+    deleted: Annotated[list[DeletedObject], Field(max_length=MAX_DELETED)] = Field(
+        default_factory=list
+    )
+    usage: Usage = Field(default_factory=Usage)
+    notes: Annotated[list[ShortText], Field(max_length=32)] = Field(default_factory=list)
