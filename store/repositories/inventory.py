@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,21 @@ _DELETE_ABSENT = text(
           ) AS present(k, n, m)
       )
     RETURNING name
+    """
+)
+# Only the few fields attribution needs leave the database: decoding whole pod bodies costs more
+# than the rest of a delta's fold.
+_POD_OWNERSHIPS = text(
+    """
+    SELECT o.namespace, o.name,
+           o.body -> 'owners' -> -1 ->> 'kind',
+           o.body -> 'owners' -> -1 ->> 'name',
+           (SELECT coalesce(jsonb_object_agg(c ->> 'name', c -> 'requests' -> 'cpu_millis'), '{}')
+              FROM jsonb_array_elements(o.body -> 'spec' -> 'containers') AS c)
+    FROM inventory_objects AS o
+    JOIN unnest(CAST(:namespaces AS text[]), CAST(:names AS text[])) AS wanted(n, m)
+      ON o.namespace = wanted.n AND o.name = wanted.m
+    WHERE o.cluster_id = :cluster AND o.kind = 'Pod'
     """
 )
 _DELETE_NAMED = text(
@@ -69,6 +85,17 @@ class InventoryObjectView:
     snapshot_id: uuid.UUID
     """The snapshot that last changed the object."""
     observed_at: datetime
+
+
+@dataclass(frozen=True)
+class PodOwnership:
+    """What usage attribution reads of a stored pod: its top-most owner and CPU requests."""
+
+    owner_kind: str | None
+    """The last link of the pod's owner chain (its workload); None for a bare pod."""
+    owner_name: str | None
+    cpu_requests: dict[str, int | None]
+    """CPU request (millicores) of each container, by name."""
 
 
 @dataclass(frozen=True)
@@ -229,6 +256,31 @@ class InventoryRepository:
             )
         )
         return {(row.namespace, row.name): _view(row) for row in rows.scalars()}
+
+    async def pod_ownerships(
+        self, cluster_id: uuid.UUID, names: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], PodOwnership]:
+        """Owner and CPU requests of stored pods by (namespace, name); unknown names are absent."""
+        wanted = sorted(set(names))
+        if not wanted:
+            return {}
+        rows = await self._session.execute(
+            _POD_OWNERSHIPS,
+            {
+                "cluster": cluster_id,
+                "namespaces": [namespace for namespace, _ in wanted],
+                "names": [name for _, name in wanted],
+            },
+        )
+        found: dict[tuple[str, str], PodOwnership] = {}
+        for namespace, name, kind, owner, requests in rows:
+            cpu = json.loads(requests) if isinstance(requests, str) else requests
+            found[(namespace, name)] = PodOwnership(
+                kind,
+                owner,
+                {str(c): int(v) if isinstance(v, int) else None for c, v in cpu.items()},
+            )
+        return found
 
     async def count(self, cluster_id: uuid.UUID) -> dict[str, int]:
         """How many objects of each kind the cluster has."""

@@ -12,6 +12,7 @@ gateway passes on to the agent. Usage samples are folded whatever the order.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from uuid import UUID
 
 import structlog
@@ -25,7 +26,7 @@ from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER, DeltaMessage, Sn
 from recommender.usage.state import UsageSettings
 from store.database import Database
 from store.repositories.clusters import ClusterRepository
-from store.repositories.inventory import InventoryRepository
+from store.repositories.inventory import InventoryRepository, PodOwnership
 from store.repositories.snapshots import SnapshotRepository
 from store.repositories.usage_states import UsageStateRecord, UsageStateRepository
 from workers.decode import Record, decode, header
@@ -247,10 +248,13 @@ class SnapshotIngest:
     @staticmethod
     async def _stored_pods(
         inventory: InventoryRepository, cluster_id: UUID, observed: Observation
-    ) -> dict[PodRef, Pod]:
+    ) -> Mapping[PodRef, Pod | PodOwnership]:
         wanted = missing_pods(observed)
         if not wanted:
             return {}
+        if isinstance(observed, ClusterDelta):
+            # A delta's samples name mostly pods it does not list: read only what attribution needs.
+            return await inventory.pod_ownerships(cluster_id, wanted)
         found = await inventory.find(cluster_id, POD, wanted)
         pods: dict[PodRef, Pod] = {}
         for ref, view in found.items():

@@ -1,8 +1,9 @@
 """Group a snapshot's usage samples and OOM kills by the workload container they belong to.
 
 Samples name a pod; the pod's owner chain names the workload (a Deployment's replicas share one
-history). Pods are looked up in the snapshot itself and, for the rare sample whose pod the
-snapshot does not list, in the stored inventory the caller passes in.
+history). Pods are looked up in the snapshot itself and, for a sample whose pod the snapshot
+does not list (rare for a snapshot, the rule for a delta), in the stored inventory the caller
+passes in, read as just the pod's owner and its containers' CPU requests.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from protocol.snapshot import ContainerUsage, GpuUsage, Pod, Usage
-from recommender.usage.key import ContainerKey, container_key
+from recommender.usage.key import BARE_POD_KIND, ContainerKey, container_key, pod_owner
+from store.repositories.inventory import PodOwnership
 
 PodRef = tuple[str, str]
 """(namespace, pod name)."""
@@ -65,15 +67,42 @@ def missing_pods(snapshot: Observation) -> set[PodRef]:
     return named - listed
 
 
-def usage_batch(snapshot: Observation, stored_pods: Mapping[PodRef, Pod]) -> UsageBatch:
+@dataclass(frozen=True, slots=True)
+class _Attribution:
+    namespace: str
+    kind: str
+    workload: str
+    cpu_requests: Mapping[str, int | None]
+
+    def key(self, container: str) -> ContainerKey:
+        return ContainerKey(self.namespace, self.kind, self.workload, container)
+
+
+def _listed(pod: Pod) -> _Attribution:
+    kind, workload = pod_owner(pod)
+    requests = {c.name: c.requests.cpu_millis for c in pod.spec.containers}
+    return _Attribution(pod.namespace, kind, workload, requests)
+
+
+def _stored(ref: PodRef, pod: Pod | PodOwnership) -> _Attribution:
+    if isinstance(pod, Pod):
+        return _listed(pod)
+    if pod.owner_kind is None or pod.owner_name is None:
+        return _Attribution(ref[0], BARE_POD_KIND, ref[1], pod.cpu_requests)
+    return _Attribution(ref[0], pod.owner_kind, pod.owner_name, pod.cpu_requests)
+
+
+def usage_batch(
+    snapshot: Observation, stored_pods: Mapping[PodRef, Pod | PodOwnership]
+) -> UsageBatch:
     """Group the samples and OOM kills by workload container.
 
     A container's CPU request is read from the pods its samples name (the last by namespace and
     name wins among replicas), listed or stored, so a delta (which lists changed pods only, the
     rest being stored) weighs samples as a full snapshot of the same state does.
     """
-    pods: dict[PodRef, Pod] = {**stored_pods}
-    pods.update({(pod.namespace, pod.name): pod for pod in snapshot.pods})
+    pods = {ref: _stored(ref, pod) for ref, pod in stored_pods.items()}
+    pods.update({(pod.namespace, pod.name): _listed(pod) for pod in snapshot.pods})
     batch = UsageBatch()
     samples: defaultdict[ContainerKey, list[ContainerUsage]] = defaultdict(list)
     sampled: set[PodRef] = set()
@@ -83,7 +112,7 @@ def usage_batch(snapshot: Observation, stored_pods: Mapping[PodRef, Pod]) -> Usa
             batch.unattributed += 1
             continue
         sampled.add((sample.namespace, sample.pod))
-        samples[container_key(pod, sample.container)].append(sample)
+        samples[pod.key(sample.container)].append(sample)
     gpu: defaultdict[ContainerKey, list[GpuUsage]] = defaultdict(list)
     for gpu_sample in snapshot.usage.gpus:
         if gpu_sample.namespace is None or gpu_sample.pod is None or gpu_sample.container is None:
@@ -92,17 +121,16 @@ def usage_batch(snapshot: Observation, stored_pods: Mapping[PodRef, Pod]) -> Usa
         if pod is None:
             batch.unattributed += 1
             continue
-        gpu[container_key(pod, gpu_sample.container)].append(gpu_sample)
+        gpu[pod.key(gpu_sample.container)].append(gpu_sample)
     for ref in sorted(sampled):
-        pod = pods[ref]
-        for container in pod.spec.containers:
-            if container.requests.cpu_millis is not None:
-                key = container_key(pod, container.name)
-                batch.cpu_request_millis[key] = container.requests.cpu_millis
+        attribution = pods[ref]
+        for name, millis in attribution.cpu_requests.items():
+            if millis is not None:
+                batch.cpu_request_millis[attribution.key(name)] = millis
     kills: defaultdict[ContainerKey, list[OomKill]] = defaultdict(list)
-    for pod in snapshot.pods:
-        for container in pod.spec.containers:
-            key = container_key(pod, container.name)
+    for listed in snapshot.pods:
+        for container in listed.spec.containers:
+            key = container_key(listed, container.name)
             if container.last_oom_kill_at is not None:
                 allowed = container.limits.memory_bytes or container.requests.memory_bytes or 0
                 kills[key].append(OomKill(container.last_oom_kill_at.timestamp(), float(allowed)))
