@@ -92,7 +92,7 @@ def _restarted(pod: Pod, minute: int) -> Pod:
     return pod.model_copy(update={"spec": spec, "resource_version": f"{minute}-{pod.name}"})
 
 
-def _changed(state: ClusterSnapshot, minute: int, change_rate: float) -> ClusterSnapshot:
+def with_changed_pods(state: ClusterSnapshot, minute: int, change_rate: float) -> ClusterSnapshot:
     """The state with `change_rate` of its pods changed (a different slice each minute)."""
     pods = list(state.pods)
     count = max(1, round(len(pods) * change_rate))
@@ -133,7 +133,7 @@ def delta_uploads(
     for minute in range(minutes):
         if minute:
             moved = _later(first, minute, uuid.uuid5(first.cluster.cluster_id, f"m{minute}"))
-            state = _changed(state, minute, change_rate).model_copy(
+            state = with_changed_pods(state, minute, change_rate).model_copy(
                 update={
                     "snapshot_id": moved.snapshot_id,
                     "taken_at": moved.taken_at,
