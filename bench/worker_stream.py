@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agent.delta import DeltaTracker
+from agent.uplink.uplink import encode_snapshot
 from bench.snapshots import SnapshotSpec, build_snapshot, read_trace_nodes, read_trace_pods
 from protocol.delta import ClusterDelta
 from protocol.snapshot import ClusterSnapshot, Pod, Usage
@@ -196,3 +197,29 @@ def snapshot_stream(
                 )
             )
     return messages
+
+
+def is_delta(message: EncodedMessage) -> bool:
+    """Whether the message carries a delta (by its payload-kind header)."""
+    return (PAYLOAD_KIND_HEADER, DELTA_PAYLOAD) in message.headers
+
+
+def message_id(message: EncodedMessage) -> uuid.UUID:
+    """The upload's id, as the message-id header carries it."""
+    return uuid.UUID(dict(message.headers)["message-id"].decode())
+
+
+def split_setup(
+    deltas: bool, messages: list[EncodedMessage]
+) -> tuple[list[EncodedMessage], list[EncodedMessage]]:
+    """(set-up, measured): of a delta stream, its opening full snapshots are set-up."""
+    if not deltas:
+        return [], messages
+    return [m for m in messages if not is_delta(m)], [m for m in messages if is_delta(m)]
+
+
+def wire_bytes(message: EncodedMessage) -> int:
+    """The gzip body the agent uploads for this message's payload."""
+    if is_delta(message):
+        return len(encode_snapshot(DeltaMessage.model_validate_json(message.value).delta))
+    return len(encode_snapshot(SnapshotMessage.model_validate_json(message.value).snapshot))

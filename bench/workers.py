@@ -41,18 +41,20 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 
-from agent.uplink.uplink import encode_snapshot
 from bench.json_output import emit
 from bench.worker_stack import WorkerFleet, scratch_database
-from bench.worker_stream import EncodedMessage, delta_stream, snapshot_stream
+from bench.worker_stream import (
+    EncodedMessage,
+    delta_stream,
+    is_delta,
+    message_id,
+    snapshot_stream,
+    split_setup,
+    wire_bytes,
+)
 from devstack.services import ServiceStack, ServiceUrls
 from devstack.topics import create_topics
-from protocol.topics import (
-    DELTA_PAYLOAD,
-    PAYLOAD_KIND_HEADER,
-    DeltaMessage,
-    SnapshotMessage,
-)
+from protocol.topics import DeltaMessage, SnapshotMessage
 from store.database import Database
 from store.repositories.clusters import ClusterRepository
 from store.repositories.tenants import create_tenant
@@ -95,14 +97,6 @@ async def _clusters(database: Database, tenant_id: uuid.UUID, count: int) -> lis
         return [(await repository.create(f"bench-{uuid.uuid4().hex[:8]}")).id for _ in range(count)]
 
 
-def _is_delta(message: EncodedMessage) -> bool:
-    return (PAYLOAD_KIND_HEADER, DELTA_PAYLOAD) in message.headers
-
-
-def _message_id(message: EncodedMessage) -> uuid.UUID:
-    return uuid.UUID(dict(message.headers)["message-id"].decode())
-
-
 def _stream(
     config: Config,
     stream: str,
@@ -123,20 +117,6 @@ def _stream(
         seed=seed,
         **({"change_rate": config.change_rate} if stream == "deltas" else {}),
     )
-
-
-def _split(stream: str, messages: list[EncodedMessage]) -> tuple[list[EncodedMessage], ...]:
-    """(set-up messages, measured messages): the deltas' opening full snapshots are set-up."""
-    if stream != "deltas":
-        return [], messages
-    return [m for m in messages if not _is_delta(m)], [m for m in messages if _is_delta(m)]
-
-
-def _wire_bytes(message: EncodedMessage) -> int:
-    """The gzip body the agent uploads for this message's payload."""
-    if _is_delta(message):
-        return len(encode_snapshot(DeltaMessage.model_validate_json(message.value).delta))
-    return len(encode_snapshot(SnapshotMessage.model_validate_json(message.value).snapshot))
 
 
 async def _folded(
@@ -226,8 +206,8 @@ async def _worker_run(
         tenant = await create_tenant(database, f"bench-{suffix}")
         clusters = await _clusters(database, tenant.id, CLUSTERS)
         extra = 1 if stream == "deltas" else 0
-        setup, messages = _split(
-            stream,
+        setup, messages = split_setup(
+            stream == "deltas",
             _stream(
                 config,
                 stream,
@@ -242,10 +222,8 @@ async def _worker_run(
         await fleet.wait_assigned(PARTITIONS)
         if setup:
             await _produce(urls, settings.snapshots_topic, setup)
-            await _wait_folded(
-                database, tenant.id, clusters, [_message_id(m) for m in setup], fleet
-            )
-        measured = [_message_id(m) for m in messages]
+            await _wait_folded(database, tenant.id, clusters, [message_id(m) for m in setup], fleet)
+        measured = [message_id(m) for m in messages]
         cpu_before = fleet.cpu_seconds()
         started = time.monotonic()
         await _produce(urls, settings.snapshots_topic, messages)
@@ -269,7 +247,7 @@ async def _worker_run(
 
 
 async def _fold_directly(ingest: SnapshotIngest, message: EncodedMessage) -> None:
-    if _is_delta(message):
+    if is_delta(message):
         await ingest.apply_delta(DeltaMessage.model_validate_json(message.value))
     else:
         await ingest.apply(SnapshotMessage.model_validate_json(message.value))
@@ -282,8 +260,8 @@ async def _direct_run(app_db: URL, config: Config, stream: str, seed: int) -> di
         tenant = await create_tenant(database, f"direct-{uuid.uuid4().hex[:8]}")
         clusters = await _clusters(database, tenant.id, CLUSTERS)
         extra = 1 if stream == "deltas" else 0
-        setup, messages = _split(
-            stream,
+        setup, messages = split_setup(
+            stream == "deltas",
             _stream(
                 config,
                 stream,
@@ -307,7 +285,7 @@ async def _direct_run(app_db: URL, config: Config, stream: str, seed: int) -> di
         "seconds": elapsed,
         "cluster_minutes_per_second": len(messages) / elapsed,
         "cpu_ms_per_cluster_minute": 1000 * cpu / len(messages),
-        "median_wire_bytes_per_cluster_minute": statistics.median(_wire_bytes(m) for m in messages),
+        "median_wire_bytes_per_cluster_minute": statistics.median(wire_bytes(m) for m in messages),
     }
 
 
