@@ -21,7 +21,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from protocol.base import Name, NonNegativeInt, ResourceVersion, ShortText, WireModel
+from protocol.base import Name, ResourceVersion, SequenceNumber, ShortText, WireModel
 from protocol.snapshot import (
     MAX_NODES,
     MAX_PODS,
@@ -70,9 +70,9 @@ class ClusterDelta(WireModel):
     cluster: ClusterInfo
     taken_at: AwareDatetime
     agent_version: Annotated[str, Field(max_length=64)] = ""
-    base_sequence: NonNegativeInt
+    base_sequence: SequenceNumber
     """The sequence number of the state (snapshot or delta) this delta applies on."""
-    sequence: NonNegativeInt
+    sequence: SequenceNumber
     """The sequence number of the state this delta makes: `base_sequence + 1`."""
     nodes: Annotated[list[Node], Field(max_length=MAX_NODES)] = Field(default_factory=list)
     pods: Annotated[list[Pod], Field(max_length=MAX_PODS)] = Field(default_factory=list)
