@@ -5,21 +5,31 @@ now. The tracker keeps the objects of the last state it handed to the uplink and
 number, so the next upload is only what the watch events changed since: objects whose model
 differs (added or modified, resolved owner chains included) and objects gone (deleted). It
 hands out a full snapshot instead at the start, when asked to (a relist after 410 Gone, the
-server's resync request) and once `full_every` has passed since the last full one.
+server's resync request) and once `full_every` has passed since the last full one. A delta
+carries its container samples as `container_series` (each container named once, its samples as
+rows), which the server reads as arrays.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
 from pydantic import BaseModel
 
-from protocol.delta import ClusterDelta, DeletedObject, ObjectKind
+from protocol.delta import (
+    MAX_SERIES_SAMPLES,
+    ClusterDelta,
+    ContainerSeries,
+    DeletedObject,
+    ObjectKind,
+    SampleRow,
+)
 from protocol.snapshot import (
     ClusterSnapshot,
+    ContainerUsage,
     HorizontalPodAutoscaler,
     Node,
     Pod,
@@ -48,6 +58,28 @@ def listed_objects(snapshot: ClusterSnapshot) -> dict[ObjectName, Listed]:
     return objects
 
 
+def container_series(samples: Sequence[ContainerUsage]) -> list[ContainerSeries]:
+    """The samples grouped by container (and sampling window), in order of first appearance."""
+    rows: dict[tuple[str, str, str, int], list[SampleRow]] = {}
+    for s in samples:
+        rows.setdefault((s.namespace, s.pod, s.container, s.window_seconds), []).append(
+            (s.timestamp.timestamp(), s.cpu_cores, s.memory_bytes, s.cpu_throttled_fraction)
+        )
+    series: list[ContainerSeries] = []
+    for (namespace, pod, container, window), found in rows.items():
+        series.extend(
+            ContainerSeries(
+                namespace=namespace,
+                pod=pod,
+                container=container,
+                window_seconds=window,
+                samples=found[start : start + MAX_SERIES_SAMPLES],
+            )
+            for start in range(0, len(found), MAX_SERIES_SAMPLES)
+        )
+    return series
+
+
 def delta_between(
     before: Mapping[ObjectName, Listed],
     after: ClusterSnapshot,
@@ -55,7 +87,8 @@ def delta_between(
     delta_id: UUID,
     base_sequence: int,
 ) -> ClusterDelta:
-    """The delta turning the state `before` into `after` (whose usage and notes it carries)."""
+    """The delta turning the state `before` into `after` (whose usage and notes it carries,
+    container samples as series)."""
     now = listed_objects(after)
     changed = [model for name, model in now.items() if before.get(name) != model]
     deleted = [_deleted(name, model) for name, model in before.items() if name not in now]
@@ -72,7 +105,8 @@ def delta_between(
         pdbs=[m for m in changed if isinstance(m, PodDisruptionBudget)],
         hpas=[m for m in changed if isinstance(m, HorizontalPodAutoscaler)],
         deleted=deleted,
-        usage=after.usage,
+        usage=after.usage.model_copy(update={"containers": []}),
+        container_series=container_series(after.usage.containers),
         notes=after.notes,
     )
 

@@ -8,6 +8,11 @@ the sequence number of the state it applies on (`base_sequence`) and of the stat
 (`sequence`, the next number). A receiver holding another state than `base_sequence` has missed
 or reordered something and asks the agent for a full snapshot (a resync) instead of guessing.
 
+Container usage samples travel as `container_series`: one entry per container naming its
+namespace, pod and container once, with its samples as rows `[epoch seconds, CPU cores, memory
+bytes, CPU throttled fraction or null]`. A receiver reads them as arrays, without an object per
+sample; the per-sample `usage.containers` of protocol v1 is still accepted beside them.
+
 Objects are identified as in the stored inventory: kind, namespace ("" for nodes) and name.
 An object appears at most once per delta, in the upserts or among the deletions: the agent
 folds an interval's watch events into each object's final state.
@@ -21,10 +26,20 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from protocol.base import Name, ResourceVersion, SequenceNumber, ShortText, WireModel
+from protocol.base import (
+    Fraction,
+    Name,
+    Namespace,
+    NonNegativeInt,
+    ResourceVersion,
+    SequenceNumber,
+    ShortText,
+    WireModel,
+)
 from protocol.snapshot import (
     MAX_NODES,
     MAX_PODS,
+    MAX_SAMPLES,
     MAX_WORKLOADS,
     ClusterInfo,
     HorizontalPodAutoscaler,
@@ -36,6 +51,19 @@ from protocol.snapshot import (
 )
 
 MAX_DELETED = MAX_PODS + MAX_NODES + MAX_WORKLOADS
+MAX_SERIES = MAX_SAMPLES
+MAX_SERIES_SAMPLES = 1440
+"""Samples of one container in one delta: a day of one a minute."""
+
+EpochSeconds = Annotated[float, Field(ge=0.0, le=253_402_300_799.0)]
+"""Seconds since the Unix epoch, before the year 10000 (what an aware datetime can say)."""
+SampleRow = tuple[
+    EpochSeconds,
+    Annotated[float, Field(ge=0.0, le=4096.0)],
+    NonNegativeInt,
+    Fraction | None,
+]
+"""One sample: when (epoch seconds), CPU cores, memory bytes, CPU throttled fraction (or null)."""
 
 
 class ObjectKind(StrEnum):
@@ -60,6 +88,16 @@ class DeletedObject(WireModel):
     name: Name
     uid: Annotated[str, Field(max_length=64)] = ""
     resource_version: ResourceVersion = ""
+
+
+class ContainerSeries(WireModel):
+    """The samples of one container of one pod, oldest first, as rows (see `SampleRow`)."""
+
+    namespace: Namespace
+    pod: Name
+    container: Name
+    window_seconds: Annotated[int, Field(gt=0, le=86_400)] = 60
+    samples: Annotated[list[SampleRow], Field(min_length=1, max_length=MAX_SERIES_SAMPLES)]
 
 
 class ClusterDelta(WireModel):
@@ -89,4 +127,8 @@ class ClusterDelta(WireModel):
         default_factory=list
     )
     usage: Usage = Field(default_factory=Usage)
+    container_series: Annotated[list[ContainerSeries], Field(max_length=MAX_SERIES)] = Field(
+        default_factory=list
+    )
+    """Container usage samples grouped by container; `usage.containers` holds any others."""
     notes: Annotated[list[ShortText], Field(max_length=32)] = Field(default_factory=list)

@@ -12,7 +12,7 @@ gateway passes on to the agent. Usage samples are folded whatever the order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from uuid import UUID
 
 import structlog
@@ -20,7 +20,7 @@ from opentelemetry import trace
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError
 
-from protocol.delta import ClusterDelta
+from protocol.delta import ClusterDelta, ContainerSeries
 from protocol.snapshot import ClusterSnapshot, Pod
 from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER, DeltaMessage, SnapshotMessage
 from recommender.usage.state import UsageSettings
@@ -95,7 +95,9 @@ class SnapshotIngest:
                     received_at=message.received_at,
                     node_count=len(delta.nodes),
                     pod_count=len(delta.pods),
-                    sample_count=len(delta.usage.containers) + len(delta.usage.gpus),
+                    sample_count=len(delta.usage.containers)
+                    + len(delta.usage.gpus)
+                    + sum(len(series.samples) for series in delta.container_series),
                 )
                 if not fresh:
                     return DUPLICATE
@@ -222,8 +224,9 @@ class SnapshotIngest:
         snapshot: ClusterSnapshot | ClusterDelta,
     ) -> None:
         cluster_id = snapshot.cluster.cluster_id
-        stored_pods = await self._stored_pods(inventory, cluster_id, snapshot)
-        batch = usage_batch(snapshot, stored_pods)
+        series = snapshot.container_series if isinstance(snapshot, ClusterDelta) else ()
+        stored_pods = await self._stored_pods(inventory, cluster_id, snapshot, series)
+        batch = usage_batch(snapshot, stored_pods, series)
         if batch.unattributed:
             log.info(
                 "usage samples of unknown pods dropped",
@@ -247,9 +250,12 @@ class SnapshotIngest:
 
     @staticmethod
     async def _stored_pods(
-        inventory: InventoryRepository, cluster_id: UUID, observed: Observation
+        inventory: InventoryRepository,
+        cluster_id: UUID,
+        observed: Observation,
+        series: Sequence[ContainerSeries],
     ) -> Mapping[PodRef, Pod | PodOwnership]:
-        wanted = missing_pods(observed)
+        wanted = missing_pods(observed, series)
         if not wanted:
             return {}
         if isinstance(observed, ClusterDelta):

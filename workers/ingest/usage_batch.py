@@ -1,9 +1,14 @@
 """Group a snapshot's usage samples and OOM kills by the workload container they belong to.
 
 Samples name a pod; the pod's owner chain names the workload (a Deployment's replicas share one
-history). Pods are looked up in the snapshot itself and, for a sample whose pod the snapshot
-does not list (rare for a snapshot, the rule for a delta), in the stored inventory the caller
-passes in, read as just the pod's owner and its containers' CPU requests.
+history). A workload container's samples become arrays (`SampleColumns`), read either from
+per-sample models (`usage.containers`) or straight from a delta's rows (`container_series`),
+without an object per sample. Within a container they are ordered by pod, stably, whichever form
+they came in, so a delta folds its samples exactly as a full snapshot of them does.
+
+Pods are looked up in the snapshot itself and, for a sample whose pod the snapshot does not
+list (rare for a snapshot, the rule for a delta), in the stored inventory the caller passes in,
+read as just the pod's owner and its containers' CPU requests.
 """
 
 from __future__ import annotations
@@ -13,6 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
+from numpy.typing import NDArray
+
+from protocol.delta import ContainerSeries
 from protocol.snapshot import ContainerUsage, GpuUsage, Pod, Usage
 from recommender.usage.key import BARE_POD_KIND, ContainerKey, container_key, pod_owner
 from store.repositories.inventory import PodOwnership
@@ -38,11 +47,54 @@ class OomKill:
     memory_bytes: float
 
 
+@dataclass(frozen=True)
+class SampleColumns:
+    """The samples of one workload container as arrays, one row per sample."""
+
+    seconds: NDArray[np.float64]
+    cpu_cores: NDArray[np.float64]
+    memory_bytes: NDArray[np.float64]
+    throttled_fraction: NDArray[np.float64]
+    """NaN where the agent did not know."""
+    pods: tuple[str, ...]
+    """The pod of each sample."""
+
+    def __len__(self) -> int:
+        """How many samples."""
+        return int(self.seconds.size)
+
+
+_EMPTY_ROWS = np.empty((0, 4), dtype=np.float64)
+
+
+def _rows(samples: Sequence[ContainerUsage]) -> NDArray[np.float64]:
+    return np.array(
+        [
+            (
+                s.timestamp.timestamp(),
+                s.cpu_cores,
+                s.memory_bytes,
+                np.nan if s.cpu_throttled_fraction is None else s.cpu_throttled_fraction,
+            )
+            for s in samples
+        ],
+        dtype=np.float64,
+    ).reshape(-1, 4)
+
+
+def _columns(chunks: list[tuple[str, NDArray[np.float64]]]) -> SampleColumns:
+    """One container's samples from per-pod chunks of rows, ordered by pod (stably)."""
+    chunks.sort(key=lambda chunk: chunk[0])
+    rows = np.concatenate([rows for _, rows in chunks]) if chunks else _EMPTY_ROWS
+    pods = tuple(pod for pod, chunk in chunks for _ in range(chunk.shape[0]))
+    return SampleColumns(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], pods)
+
+
 @dataclass
 class UsageBatch:
     """A snapshot's usage evidence, keyed by workload container."""
 
-    samples: dict[ContainerKey, list[ContainerUsage]] = field(default_factory=dict)
+    columns: dict[ContainerKey, SampleColumns] = field(default_factory=dict)
     gpu_samples: dict[ContainerKey, list[GpuUsage]] = field(default_factory=dict)
     oom_kills: dict[ContainerKey, list[OomKill]] = field(default_factory=dict)
     cpu_request_millis: dict[ContainerKey, int] = field(default_factory=dict)
@@ -52,13 +104,14 @@ class UsageBatch:
     @property
     def keys(self) -> set[ContainerKey]:
         """Every container the batch has evidence for."""
-        return {*self.samples, *self.gpu_samples, *self.oom_kills}
+        return {*self.columns, *self.gpu_samples, *self.oom_kills}
 
 
-def missing_pods(snapshot: Observation) -> set[PodRef]:
-    """Pods that samples name but the snapshot does not list."""
+def missing_pods(snapshot: Observation, series: Sequence[ContainerSeries] = ()) -> set[PodRef]:
+    """Pods that samples (per-sample or in `series`) name but the snapshot does not list."""
     listed = {(pod.namespace, pod.name) for pod in snapshot.pods}
     named = {(s.namespace, s.pod) for s in snapshot.usage.containers}
+    named |= {(s.namespace, s.pod) for s in series}
     named |= {
         (s.namespace, s.pod)
         for s in snapshot.usage.gpus
@@ -92,10 +145,44 @@ def _stored(ref: PodRef, pod: Pod | PodOwnership) -> _Attribution:
     return _Attribution(ref[0], pod.owner_kind, pod.owner_name, pod.cpu_requests)
 
 
+def _container_chunks(
+    samples: Sequence[ContainerUsage],
+    series: Sequence[ContainerSeries],
+    pods: Mapping[PodRef, _Attribution],
+    batch: UsageBatch,
+    sampled: set[PodRef],
+) -> dict[ContainerKey, list[tuple[str, NDArray[np.float64]]]]:
+    """Each workload container's samples as (pod, rows) chunks; counts the unattributed in
+    `batch` and adds the pods sampled to `sampled`."""
+    per_pod: defaultdict[tuple[ContainerKey, str], list[ContainerUsage]] = defaultdict(list)
+    for sample in samples:
+        pod = pods.get((sample.namespace, sample.pod))
+        if pod is None:
+            batch.unattributed += 1
+            continue
+        sampled.add((sample.namespace, sample.pod))
+        per_pod[(pod.key(sample.container), sample.pod)].append(sample)
+    chunks: defaultdict[ContainerKey, list[tuple[str, NDArray[np.float64]]]] = defaultdict(list)
+    for (key, pod_name), found in per_pod.items():
+        chunks[key].append((pod_name, _rows(found)))
+    for one in series:
+        pod = pods.get((one.namespace, one.pod))
+        if pod is None:
+            batch.unattributed += len(one.samples)
+            continue
+        sampled.add((one.namespace, one.pod))
+        # None (an unknown throttled fraction) becomes NaN in a float array.
+        rows = np.array(one.samples, dtype=np.float64).reshape(-1, 4)
+        chunks[pod.key(one.container)].append((one.pod, rows))
+    return dict(chunks)
+
+
 def usage_batch(
-    snapshot: Observation, stored_pods: Mapping[PodRef, Pod | PodOwnership]
+    snapshot: Observation,
+    stored_pods: Mapping[PodRef, Pod | PodOwnership],
+    series: Sequence[ContainerSeries] = (),
 ) -> UsageBatch:
-    """Group the samples and OOM kills by workload container.
+    """Group the samples (per-sample ones, then `series`) and OOM kills by workload container.
 
     A container's CPU request is read from the pods its samples name (the last by namespace and
     name wins among replicas), listed or stored, so a delta (which lists changed pods only, the
@@ -104,15 +191,8 @@ def usage_batch(
     pods = {ref: _stored(ref, pod) for ref, pod in stored_pods.items()}
     pods.update({(pod.namespace, pod.name): _listed(pod) for pod in snapshot.pods})
     batch = UsageBatch()
-    samples: defaultdict[ContainerKey, list[ContainerUsage]] = defaultdict(list)
     sampled: set[PodRef] = set()
-    for sample in snapshot.usage.containers:
-        pod = pods.get((sample.namespace, sample.pod))
-        if pod is None:
-            batch.unattributed += 1
-            continue
-        sampled.add((sample.namespace, sample.pod))
-        samples[pod.key(sample.container)].append(sample)
+    chunks = _container_chunks(snapshot.usage.containers, series, pods, batch, sampled)
     gpu: defaultdict[ContainerKey, list[GpuUsage]] = defaultdict(list)
     for gpu_sample in snapshot.usage.gpus:
         if gpu_sample.namespace is None or gpu_sample.pod is None or gpu_sample.container is None:
@@ -134,7 +214,7 @@ def usage_batch(
             if container.last_oom_kill_at is not None:
                 allowed = container.limits.memory_bytes or container.requests.memory_bytes or 0
                 kills[key].append(OomKill(container.last_oom_kill_at.timestamp(), float(allowed)))
-    batch.samples = dict(samples)
+    batch.columns = {key: _columns(found) for key, found in chunks.items()}
     batch.gpu_samples = dict(gpu)
     # Oldest first: a kill older than the last one folded is treated as already seen.
     batch.oom_kills = {key: sorted(found, key=lambda k: k.at) for key, found in kills.items()}

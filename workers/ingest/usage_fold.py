@@ -24,9 +24,20 @@ def fold_batch(
     for key in sorted(batch.keys):
         history = histories.get(key) or ContainerHistory.empty(settings)
         state = history.usage
-        samples = batch.samples.get(key, [])
-        folded = state.fold_usage(samples, batch.cpu_request_millis.get(key))
-        history.demand.fold((s.timestamp.timestamp(), s.pod, s.cpu_cores) for s in samples)
+        folded = 0
+        columns = batch.columns.get(key)
+        if columns is not None and len(columns):
+            millis = batch.cpu_request_millis.get(key)
+            folded = state.fold(
+                columns.seconds,
+                columns.cpu_cores,
+                columns.memory_bytes,
+                columns.throttled_fraction,
+                millis / 1000 if millis else None,
+            )
+            history.demand.fold(
+                zip(columns.seconds.tolist(), columns.pods, columns.cpu_cores.tolist(), strict=True)
+            )
         gpu_samples = batch.gpu_samples.get(key, [])
         folded += state.fold_gpu_usage(gpu_samples)
         history.gpu.fold(gpu_samples)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from agent.delta import DeltaTracker
+from agent.delta import DeltaTracker, container_series
 from protocol.delta import ClusterDelta, DeletedObject, ObjectKind
 from protocol.snapshot import ClusterSnapshot
 from tests.unit.workers.delta_scenarios import states
@@ -42,7 +42,8 @@ def test_delta_carries_only_changed_and_deleted_objects_on_the_previous_sequence
     assert gone.kind is ObjectKind.POD
     assert gone.name not in {p.name for p in second.pods}
     assert (delta.nodes, delta.workloads) == ([], [])
-    assert delta.usage == second.usage
+    assert delta.usage == second.usage.model_copy(update={"containers": []})
+    assert delta.container_series == container_series(second.usage.containers)
 
 
 def test_node_deletion_names_the_node_without_namespace() -> None:
@@ -79,3 +80,22 @@ def test_full_snapshot_is_due_after_the_resync_interval() -> None:
         type(tracker.next_upload(s, delta_id=uuid.uuid4())).__name__ for s in (first, second, third)
     ]
     assert kinds == ["ClusterSnapshot", "ClusterDelta", "ClusterSnapshot"]
+
+
+def test_container_series_name_each_container_once_with_its_samples_as_rows() -> None:
+    """Two samples of one container become one series of two rows, in the samples' order."""
+    [snapshot] = states(CLUSTER, [])
+    first = snapshot.usage.containers[0].model_copy(update={"cpu_throttled_fraction": None})
+    later = first.model_copy(
+        update={"timestamp": first.timestamp + timedelta(minutes=1), "cpu_throttled_fraction": 0.5}
+    )
+    [series] = container_series([first, later])
+    assert (series.namespace, series.pod, series.container) == (
+        first.namespace,
+        first.pod,
+        first.container,
+    )
+    assert series.samples == [
+        (first.timestamp.timestamp(), first.cpu_cores, first.memory_bytes, None),
+        (later.timestamp.timestamp(), later.cpu_cores, later.memory_bytes, 0.5),
+    ]

@@ -481,6 +481,10 @@ class _Decimal(WireModel):
     amount: Decimal
 
 
+class _Variadic(WireModel):
+    items: tuple[int, ...]
+
+
 class _AllowsExtra(BaseModel):
     model_config = ConfigDict(extra="allow")
     name: str
@@ -500,12 +504,14 @@ class _Coercing(BaseModel):
         _Aliased,
         _UnionOfModels,
         _Decimal,
+        _Variadic,
         _AllowsExtra,
         _Coercing,
     ],
 )
 def test_what_cannot_be_mirrored_exactly_is_refused_when_built(model: type[BaseModel]) -> None:
-    """Validators, patterns, transformations, aliases, model unions, other types, options."""
+    """Validators, patterns, transformations, aliases, model unions, tuples of any length,
+    other types, options."""
     with pytest.raises(MirrorUnsupportedError, match=model.__name__):
         mirror_struct(model)
 
@@ -540,8 +546,24 @@ FULL_DELTA: dict[str, Any] = {
     "deleted": [
         {"kind": "Pod", "namespace": "ml", "name": "old-0", "uid": "u", "resource_version": "9"}
     ],
+    "container_series": [
+        {
+            "namespace": "ml",
+            "pod": "train-0",
+            "container": "main",
+            "window_seconds": 60,
+            "samples": [[1_733_360_000.5, 0.25, 1 << 30, None], [1_733_360_060.0, 4096.0, 0, 1.0]],
+        }
+    ],
 }
-DELTA_FIELDS = ("schema_version", "delta_id", "base_sequence", "sequence", "deleted")
+DELTA_FIELDS = (
+    "schema_version",
+    "delta_id",
+    "base_sequence",
+    "sequence",
+    "deleted",
+    "container_series",
+)
 
 
 def test_delta_mirror_never_accepts_what_the_model_refuses() -> None:
