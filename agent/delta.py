@@ -6,8 +6,8 @@ number, so the next upload is only what the watch events changed since: objects 
 differs (added or modified, resolved owner chains included) and objects gone (deleted). It
 hands out a full snapshot instead at the start, when asked to (a relist after 410 Gone, the
 server's resync request) and once `full_every` has passed since the last full one. A delta
-carries its container samples as `container_series` (each container named once, its samples as
-rows), which the server reads as arrays.
+carries its container and GPU samples as `container_series` and `gpu_series` (each container
+or device named once, its samples as rows), which the server reads as arrays.
 """
 
 from __future__ import annotations
@@ -24,12 +24,15 @@ from protocol.delta import (
     ClusterDelta,
     ContainerSeries,
     DeletedObject,
+    GpuSampleRow,
+    GpuSeries,
     ObjectKind,
     SampleRow,
 )
 from protocol.snapshot import (
     ClusterSnapshot,
     ContainerUsage,
+    GpuUsage,
     HorizontalPodAutoscaler,
     Node,
     Pod,
@@ -80,6 +83,37 @@ def container_series(samples: Sequence[ContainerUsage]) -> list[ContainerSeries]
     return series
 
 
+def gpu_series(samples: Sequence[GpuUsage]) -> tuple[list[GpuSeries], list[GpuUsage]]:
+    """Samples of devices a container uses grouped by device and container (in order of first
+    appearance), and the others (devices nobody was using) as they were."""
+    rows: dict[tuple[str, int, str | None, str | None, str, str, str], list[GpuSampleRow]] = {}
+    unattributed: list[GpuUsage] = []
+    for s in samples:
+        if s.namespace is None or s.pod is None or s.container is None:
+            unattributed.append(s)
+            continue
+        device = (s.node, s.gpu_index, s.gpu_uuid, s.mig_profile, s.namespace, s.pod, s.container)
+        rows.setdefault(device, []).append(
+            (s.timestamp.timestamp(), s.utilization, s.memory_used_bytes, s.memory_total_bytes)
+        )
+    series: list[GpuSeries] = []
+    for (node, index, gpu_uuid, mig, namespace, pod, container), found in rows.items():
+        series.extend(
+            GpuSeries(
+                node=node,
+                gpu_index=index,
+                gpu_uuid=gpu_uuid,
+                mig_profile=mig,
+                namespace=namespace,
+                pod=pod,
+                container=container,
+                samples=found[start : start + MAX_SERIES_SAMPLES],
+            )
+            for start in range(0, len(found), MAX_SERIES_SAMPLES)
+        )
+    return series, unattributed
+
+
 def delta_between(
     before: Mapping[ObjectName, Listed],
     after: ClusterSnapshot,
@@ -88,8 +122,9 @@ def delta_between(
     base_sequence: int,
 ) -> ClusterDelta:
     """The delta turning the state `before` into `after` (whose usage and notes it carries,
-    container samples as series)."""
+    container and GPU samples as series)."""
     now = listed_objects(after)
+    by_device, unattributed = gpu_series(after.usage.gpus)
     changed = [model for name, model in now.items() if before.get(name) != model]
     deleted = [_deleted(name, model) for name, model in before.items() if name not in now]
     return ClusterDelta(
@@ -105,8 +140,9 @@ def delta_between(
         pdbs=[m for m in changed if isinstance(m, PodDisruptionBudget)],
         hpas=[m for m in changed if isinstance(m, HorizontalPodAutoscaler)],
         deleted=deleted,
-        usage=after.usage.model_copy(update={"containers": []}),
+        usage=after.usage.model_copy(update={"containers": [], "gpus": unattributed}),
         container_series=container_series(after.usage.containers),
+        gpu_series=by_device,
         notes=after.notes,
     )
 

@@ -11,7 +11,8 @@ or reordered something and asks the agent for a full snapshot (a resync) instead
 Container usage samples travel as `container_series`: one entry per container naming its
 namespace, pod and container once, with its samples as rows `[epoch seconds, CPU cores, memory
 bytes, CPU throttled fraction or null]`. A receiver reads them as arrays, without an object per
-sample; the per-sample `usage.containers` of protocol v1 is still accepted beside them.
+sample; the per-sample `usage.containers` of protocol v1 is still accepted beside them. DCGM
+samples of a device a container uses travel likewise as `gpu_series`.
 
 Objects are identified as in the stored inventory: kind, namespace ("" for nodes) and name.
 An object appears at most once per delta, in the upserts or among the deletions: the agent
@@ -64,6 +65,8 @@ SampleRow = tuple[
     Fraction | None,
 ]
 """One sample: when (epoch seconds), CPU cores, memory bytes, CPU throttled fraction (or null)."""
+GpuSampleRow = tuple[EpochSeconds, Fraction, NonNegativeInt, NonNegativeInt | None]
+"""One DCGM sample: when (epoch seconds), duty cycle, memory used and total (or null), bytes."""
 
 
 class ObjectKind(StrEnum):
@@ -100,6 +103,20 @@ class ContainerSeries(WireModel):
     samples: Annotated[list[SampleRow], Field(min_length=1, max_length=MAX_SERIES_SAMPLES)]
 
 
+class GpuSeries(WireModel):
+    """The DCGM samples of one GPU (or MIG device) used by one container, oldest first, as rows
+    (see `GpuSampleRow`)."""
+
+    node: Name
+    gpu_index: Annotated[int, Field(ge=0, le=64)]
+    gpu_uuid: Annotated[str, Field(max_length=128)] | None = None
+    mig_profile: Annotated[str, Field(max_length=32)] | None = None
+    namespace: Namespace
+    pod: Name
+    container: Name
+    samples: Annotated[list[GpuSampleRow], Field(min_length=1, max_length=MAX_SERIES_SAMPLES)]
+
+
 class ClusterDelta(WireModel):
     """The changes of one interval, applying on the state numbered `base_sequence`."""
 
@@ -131,4 +148,9 @@ class ClusterDelta(WireModel):
         default_factory=list
     )
     """Container usage samples grouped by container; `usage.containers` holds any others."""
+    gpu_series: Annotated[list[GpuSeries], Field(max_length=MAX_SERIES)] = Field(
+        default_factory=list
+    )
+    """DCGM samples of devices a container uses, grouped by device and container; `usage.gpus`
+    holds any others (devices nobody was using)."""
     notes: Annotated[list[ShortText], Field(max_length=32)] = Field(default_factory=list)

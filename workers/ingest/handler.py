@@ -20,7 +20,7 @@ from opentelemetry import trace
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError
 
-from protocol.delta import ClusterDelta, ContainerSeries
+from protocol.delta import ClusterDelta, ContainerSeries, GpuSeries
 from protocol.snapshot import ClusterSnapshot, Pod
 from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER, DeltaMessage, SnapshotMessage
 from recommender.usage.state import UsageSettings
@@ -97,7 +97,8 @@ class SnapshotIngest:
                     pod_count=len(delta.pods),
                     sample_count=len(delta.usage.containers)
                     + len(delta.usage.gpus)
-                    + sum(len(series.samples) for series in delta.container_series),
+                    + sum(len(series.samples) for series in delta.container_series)
+                    + sum(len(series.samples) for series in delta.gpu_series),
                 )
                 if not fresh:
                     return DUPLICATE
@@ -224,9 +225,12 @@ class SnapshotIngest:
         snapshot: ClusterSnapshot | ClusterDelta,
     ) -> None:
         cluster_id = snapshot.cluster.cluster_id
-        series = snapshot.container_series if isinstance(snapshot, ClusterDelta) else ()
-        stored_pods = await self._stored_pods(inventory, cluster_id, snapshot, series)
-        batch = usage_batch(snapshot, stored_pods, series)
+        series: Sequence[ContainerSeries] = ()
+        gpu_series: Sequence[GpuSeries] = ()
+        if isinstance(snapshot, ClusterDelta):
+            series, gpu_series = snapshot.container_series, snapshot.gpu_series
+        stored_pods = await self._stored_pods(inventory, cluster_id, snapshot, series, gpu_series)
+        batch = usage_batch(snapshot, stored_pods, series, gpu_series)
         if batch.unattributed:
             log.info(
                 "usage samples of unknown pods dropped",
@@ -254,8 +258,9 @@ class SnapshotIngest:
         cluster_id: UUID,
         observed: Observation,
         series: Sequence[ContainerSeries],
+        gpu_series: Sequence[GpuSeries],
     ) -> Mapping[PodRef, Pod | PodOwnership]:
-        wanted = missing_pods(observed, series)
+        wanted = missing_pods(observed, series, gpu_series)
         if not wanted:
             return {}
         if isinstance(observed, ClusterDelta):

@@ -21,7 +21,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from protocol.delta import ContainerSeries
+from protocol.delta import ContainerSeries, GpuSeries
 from protocol.snapshot import ContainerUsage, GpuUsage, Pod, Usage
 from recommender.usage.key import BARE_POD_KIND, ContainerKey, container_key, pod_owner
 from store.repositories.inventory import PodOwnership
@@ -90,12 +90,77 @@ def _columns(chunks: list[tuple[str, NDArray[np.float64]]]) -> SampleColumns:
     return SampleColumns(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], pods)
 
 
+@dataclass(frozen=True)
+class GpuColumns:
+    """The DCGM samples of the devices one workload container used, as arrays."""
+
+    seconds: NDArray[np.float64]
+    duty: NDArray[np.float64]
+    memory_used_bytes: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        """How many samples."""
+        return int(self.seconds.size)
+
+
+Device = tuple[str, str, int, str, str]
+"""(pod, node, GPU index, GPU uuid, MIG profile): the order a container's GPU samples fold in."""
+
+
+def _gpu_columns(chunks: list[tuple[Device, NDArray[np.float64]]]) -> GpuColumns:
+    chunks.sort(key=lambda chunk: chunk[0])
+    rows = np.concatenate([rows for _, rows in chunks]) if chunks else _EMPTY_ROWS
+    return GpuColumns(rows[:, 0], rows[:, 1], rows[:, 2])
+
+
+def _gpu_chunks(
+    samples: Sequence[GpuUsage],
+    series: Sequence[GpuSeries],
+    pods: Mapping[PodRef, _Attribution],
+    batch: UsageBatch,
+) -> dict[ContainerKey, list[tuple[Device, NDArray[np.float64]]]]:
+    """Each workload container's GPU samples as (device, rows) chunks; counts the unattributed."""
+    per_device: defaultdict[tuple[ContainerKey, Device], list[GpuUsage]] = defaultdict(list)
+    for sample in samples:
+        if sample.namespace is None or sample.pod is None or sample.container is None:
+            continue  # a device nobody was using: node-level, not a container's history
+        pod = pods.get((sample.namespace, sample.pod))
+        if pod is None:
+            batch.unattributed += 1
+            continue
+        device = (
+            sample.pod,
+            sample.node,
+            sample.gpu_index,
+            sample.gpu_uuid or "",
+            sample.mig_profile or "",
+        )
+        per_device[(pod.key(sample.container), device)].append(sample)
+    chunks: defaultdict[ContainerKey, list[tuple[Device, NDArray[np.float64]]]] = defaultdict(list)
+    for (key, device), found in per_device.items():
+        rows = np.array(
+            [(s.timestamp.timestamp(), s.utilization, s.memory_used_bytes) for s in found],
+            dtype=np.float64,
+        ).reshape(-1, 3)
+        chunks[key].append((device, rows))
+    for one in series:
+        pod = pods.get((one.namespace, one.pod))
+        if pod is None:
+            batch.unattributed += len(one.samples)
+            continue
+        device = (one.pod, one.node, one.gpu_index, one.gpu_uuid or "", one.mig_profile or "")
+        # The total memory (a row's last item, possibly null) is not folded.
+        rows = np.array([row[:3] for row in one.samples], dtype=np.float64).reshape(-1, 3)
+        chunks[pod.key(one.container)].append((device, rows))
+    return dict(chunks)
+
+
 @dataclass
 class UsageBatch:
     """A snapshot's usage evidence, keyed by workload container."""
 
     columns: dict[ContainerKey, SampleColumns] = field(default_factory=dict)
-    gpu_samples: dict[ContainerKey, list[GpuUsage]] = field(default_factory=dict)
+    gpu: dict[ContainerKey, GpuColumns] = field(default_factory=dict)
     oom_kills: dict[ContainerKey, list[OomKill]] = field(default_factory=dict)
     cpu_request_millis: dict[ContainerKey, int] = field(default_factory=dict)
     unattributed: int = 0
@@ -104,14 +169,19 @@ class UsageBatch:
     @property
     def keys(self) -> set[ContainerKey]:
         """Every container the batch has evidence for."""
-        return {*self.columns, *self.gpu_samples, *self.oom_kills}
+        return {*self.columns, *self.gpu, *self.oom_kills}
 
 
-def missing_pods(snapshot: Observation, series: Sequence[ContainerSeries] = ()) -> set[PodRef]:
-    """Pods that samples (per-sample or in `series`) name but the snapshot does not list."""
+def missing_pods(
+    snapshot: Observation,
+    series: Sequence[ContainerSeries] = (),
+    gpu_series: Sequence[GpuSeries] = (),
+) -> set[PodRef]:
+    """Pods that samples (per-sample or in series) name but the snapshot does not list."""
     listed = {(pod.namespace, pod.name) for pod in snapshot.pods}
     named = {(s.namespace, s.pod) for s in snapshot.usage.containers}
     named |= {(s.namespace, s.pod) for s in series}
+    named |= {(s.namespace, s.pod) for s in gpu_series}
     named |= {
         (s.namespace, s.pod)
         for s in snapshot.usage.gpus
@@ -181,8 +251,9 @@ def usage_batch(
     snapshot: Observation,
     stored_pods: Mapping[PodRef, Pod | PodOwnership],
     series: Sequence[ContainerSeries] = (),
+    gpu_series: Sequence[GpuSeries] = (),
 ) -> UsageBatch:
-    """Group the samples (per-sample ones, then `series`) and OOM kills by workload container.
+    """Group the samples (per-sample ones and series) and OOM kills by workload container.
 
     A container's CPU request is read from the pods its samples name (the last by namespace and
     name wins among replicas), listed or stored, so a delta (which lists changed pods only, the
@@ -193,15 +264,7 @@ def usage_batch(
     batch = UsageBatch()
     sampled: set[PodRef] = set()
     chunks = _container_chunks(snapshot.usage.containers, series, pods, batch, sampled)
-    gpu: defaultdict[ContainerKey, list[GpuUsage]] = defaultdict(list)
-    for gpu_sample in snapshot.usage.gpus:
-        if gpu_sample.namespace is None or gpu_sample.pod is None or gpu_sample.container is None:
-            continue  # a device nobody was using: node-level, not a container's history
-        pod = pods.get((gpu_sample.namespace, gpu_sample.pod))
-        if pod is None:
-            batch.unattributed += 1
-            continue
-        gpu[pod.key(gpu_sample.container)].append(gpu_sample)
+    gpu = _gpu_chunks(snapshot.usage.gpus, gpu_series, pods, batch)
     for ref in sorted(sampled):
         attribution = pods[ref]
         for name, millis in attribution.cpu_requests.items():
@@ -215,7 +278,7 @@ def usage_batch(
                 allowed = container.limits.memory_bytes or container.requests.memory_bytes or 0
                 kills[key].append(OomKill(container.last_oom_kill_at.timestamp(), float(allowed)))
     batch.columns = {key: _columns(found) for key, found in chunks.items()}
-    batch.gpu_samples = dict(gpu)
+    batch.gpu = {key: _gpu_columns(found) for key, found in gpu.items()}
     # Oldest first: a kill older than the last one folded is treated as already seen.
     batch.oom_kills = {key: sorted(found, key=lambda k: k.at) for key, found in kills.items()}
     return batch

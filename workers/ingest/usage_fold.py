@@ -38,9 +38,10 @@ def fold_batch(
             history.demand.fold(
                 zip(columns.seconds.tolist(), columns.pods, columns.cpu_cores.tolist(), strict=True)
             )
-        gpu_samples = batch.gpu_samples.get(key, [])
-        folded += state.fold_gpu_usage(gpu_samples)
-        history.gpu.fold(gpu_samples)
+        gpu = batch.gpu.get(key)
+        if gpu is not None and len(gpu):
+            folded += state.fold_gpu(gpu.seconds, gpu.memory_used_bytes)
+            history.gpu.fold_columns(gpu.seconds, gpu.duty, gpu.memory_used_bytes)
         ooms_before = state.signals.oom_kills
         for kill in batch.oom_kills.get(key, []):
             state.record_oom(kill.at, kill.memory_bytes)

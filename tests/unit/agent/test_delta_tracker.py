@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from agent.delta import DeltaTracker, container_series
+from agent.delta import DeltaTracker, container_series, gpu_series
 from protocol.delta import ClusterDelta, DeletedObject, ObjectKind
-from protocol.snapshot import ClusterSnapshot
+from protocol.snapshot import ClusterSnapshot, GpuUsage
 from tests.unit.workers.delta_scenarios import states
 
 CLUSTER = uuid.UUID("6f1d2a36-0d5e-4f5f-a0f4-7c1f0e9d8b21")
@@ -42,8 +42,10 @@ def test_delta_carries_only_changed_and_deleted_objects_on_the_previous_sequence
     assert gone.kind is ObjectKind.POD
     assert gone.name not in {p.name for p in second.pods}
     assert (delta.nodes, delta.workloads) == ([], [])
-    assert delta.usage == second.usage.model_copy(update={"containers": []})
+    by_device, unattributed = gpu_series(second.usage.gpus)
+    assert delta.usage == second.usage.model_copy(update={"containers": [], "gpus": unattributed})
     assert delta.container_series == container_series(second.usage.containers)
+    assert delta.gpu_series == by_device
 
 
 def test_node_deletion_names_the_node_without_namespace() -> None:
@@ -98,4 +100,37 @@ def test_container_series_name_each_container_once_with_its_samples_as_rows() ->
     assert series.samples == [
         (first.timestamp.timestamp(), first.cpu_cores, first.memory_bytes, None),
         (later.timestamp.timestamp(), later.cpu_cores, later.memory_bytes, 0.5),
+    ]
+
+
+def test_gpu_series_group_a_containers_device_and_keep_idle_devices_as_samples() -> None:
+    """Two samples of one used device become one series; an idle device's sample stays as is."""
+    [snapshot] = states(CLUSTER, [])
+    pod = snapshot.pods[0]
+    at = snapshot.taken_at
+    used = [
+        GpuUsage(
+            node="gpu-a",
+            gpu_index=0,
+            namespace=pod.namespace,
+            pod=pod.name,
+            container="main",
+            timestamp=at + timedelta(minutes=m),
+            utilization=0.25 * m,
+            memory_used_bytes=m << 30,
+        )
+        for m in range(2)
+    ]
+    idle = GpuUsage(node="gpu-a", gpu_index=1, timestamp=at, utilization=0.0, memory_used_bytes=0)
+    [series], unattributed = gpu_series([used[0], idle, used[1]])
+    assert unattributed == [idle]
+    assert (series.node, series.gpu_index, series.pod, series.container) == (
+        "gpu-a",
+        0,
+        pod.name,
+        "main",
+    )
+    assert series.samples == [
+        (at.timestamp(), 0.0, 0, None),
+        ((at + timedelta(minutes=1)).timestamp(), 0.25, 1 << 30, None),
     ]

@@ -555,6 +555,18 @@ FULL_DELTA: dict[str, Any] = {
             "samples": [[1_733_360_000.5, 0.25, 1 << 30, None], [1_733_360_060.0, 4096.0, 0, 1.0]],
         }
     ],
+    "gpu_series": [
+        {
+            "node": "gpu-a",
+            "gpu_index": 1,
+            "gpu_uuid": "GPU-1",
+            "mig_profile": "1g.10gb",
+            "namespace": "ml",
+            "pod": "train-0",
+            "container": "main",
+            "samples": [[1_733_360_000.5, 0.5, 1 << 30, 80 << 30], [1_733_360_060.0, 1.0, 0, None]],
+        }
+    ],
 }
 DELTA_FIELDS = (
     "schema_version",
@@ -563,6 +575,7 @@ DELTA_FIELDS = (
     "sequence",
     "deleted",
     "container_series",
+    "gpu_series",
 )
 
 

@@ -77,7 +77,5 @@ def test_gpu_samples_without_a_pod_are_not_a_containers_history() -> None:
     ]
     snapshot = snapshot.model_copy(update={"usage": Usage(gpus=gpus)})
     batch = usage_batch(snapshot, {})
-    assert {key: [s.gpu_index for s in found] for key, found in batch.gpu_samples.items()} == {
-        WEB0: [1]
-    }
+    assert {key: found.duty.tolist() for key, found in batch.gpu.items()} == {WEB0: [0.5]}
     assert batch.unattributed == 0
