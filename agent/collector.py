@@ -1,5 +1,9 @@
-"""The collector: watchers keep the inventory current; snapshots go out on an interval and soon
-after significant changes (debounced, so a rollout of fifty pods is one snapshot, not fifty)."""
+"""The collector: watchers keep the inventory current; uploads go out on an interval and soon
+after significant changes (debounced, so a rollout of fifty pods is one upload, not fifty).
+
+With `send_deltas` (protocol v2) an upload is a delta, what the watch events changed since the
+previous upload, and a full snapshot only at start, after a relist (410 Gone), when the
+gateway asks for one, and every `full_snapshot_interval_hours` (see `agent.delta`)."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from agent import AGENT_VERSION
 from agent.backoff import Backoff
 from agent.clock import Clock, utc_now
 from agent.dcgm.scraper import scrape_dcgm
+from agent.delta import DeltaTracker
 from agent.errors import AgentError, PermanentError, TemporaryError
 from agent.gpu_operator import read_gpu_operator
 from agent.inventory import Inventory
@@ -28,6 +33,7 @@ from agent.kube.watcher import KindWatcher
 from agent.metrics import AgentMetrics
 from agent.settings import AgentSettings
 from agent.snapshot import InventoryView, build_snapshot
+from protocol.delta import ClusterDelta
 from protocol.snapshot import ClusterInfo, ClusterSnapshot, Usage
 
 VERSION_REFRESH = timedelta(hours=1)
@@ -39,6 +45,12 @@ class SnapshotSink(Protocol):
 
     async def submit_snapshot(self, snapshot: ClusterSnapshot) -> None:
         """Accept a snapshot for delivery."""
+
+    async def submit_delta(self, delta: ClusterDelta) -> None:
+        """Accept a delta for delivery, after everything submitted before it."""
+
+    def take_resync_request(self) -> bool:
+        """Whether a full snapshot is wanted next (the request is cleared by taking it)."""
 
 
 class Collector:
@@ -75,6 +87,9 @@ class Collector:
             for spec in kinds
         ]
         self.snapshots_taken = 0
+        self.deltas_taken = 0
+        self.tracker = DeltaTracker(timedelta(hours=settings.full_snapshot_interval_hours))
+        self._relists_seen = 0
         self._log = structlog.get_logger("agent.collector")
 
     async def run(self, sink: SnapshotSink | None) -> None:
@@ -158,20 +173,54 @@ class Collector:
         while True:
             self.inventory.significant.clear()
             try:
-                snapshot = await self.snapshot()
-                await sink.submit_snapshot(snapshot)
-                self.snapshots_taken += 1
-                self._log.info(
-                    "snapshot_taken",
-                    snapshot_id=str(snapshot.snapshot_id),
-                    nodes=len(snapshot.nodes),
-                    pods=len(snapshot.pods),
-                )
+                await self._upload(sink, await self.snapshot())
             except AgentError as e:
                 if isinstance(e, PermanentError):
                     raise
                 self._log.warning("snapshot_failed", error=str(e))
             await self._until_next()
+
+    async def _upload(self, sink: SnapshotSink, snapshot: ClusterSnapshot) -> None:
+        """Submit the state as a full snapshot or, with deltas on, as what changed."""
+        if not self._settings.send_deltas:
+            await sink.submit_snapshot(snapshot)
+            self._taken(snapshot)
+            return
+        relists = sum(table.relists for table in self.inventory.tables.values())
+        if sink.take_resync_request() or relists != self._relists_seen:
+            self.tracker.request_resync()
+        self._relists_seen = relists
+        upload = self.tracker.next_upload(snapshot, delta_id=uuid.uuid4())
+        try:
+            if isinstance(upload, ClusterDelta):
+                await sink.submit_delta(upload)
+            else:
+                await sink.submit_snapshot(upload)
+        except AgentError:
+            # Not spooled: the next delta would build on a state the server never gets.
+            self.tracker.request_resync()
+            raise
+        if isinstance(upload, ClusterDelta):
+            self.deltas_taken += 1
+            self._log.info(
+                "delta_taken",
+                delta_id=str(upload.delta_id),
+                sequence=upload.sequence,
+                changed=len(upload.nodes) + len(upload.pods) + len(upload.workloads),
+                deleted=len(upload.deleted),
+            )
+            return
+        self._taken(upload)
+
+    def _taken(self, snapshot: ClusterSnapshot) -> None:
+        self.snapshots_taken += 1
+        self._log.info(
+            "snapshot_taken",
+            snapshot_id=str(snapshot.snapshot_id),
+            sequence=snapshot.sequence,
+            nodes=len(snapshot.nodes),
+            pods=len(snapshot.pods),
+        )
 
     async def _until_next(self) -> None:
         """Wait for the interval, or for a significant change followed by a quiet spell."""

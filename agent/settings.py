@@ -43,6 +43,10 @@ class AgentSettings(BaseSettings):
     """Quiet time awaited after a significant change before snapshotting, so bursts coalesce."""
     snapshot_max_delay_seconds: float = Field(default=30.0, ge=0)
     """Longest a significant change waits for the quiet time before a snapshot is taken anyway."""
+    send_deltas: bool = True
+    """Protocol v2: between full snapshots, upload only what changed (`/deltas`)."""
+    full_snapshot_interval_hours: float = Field(default=6.0, gt=0)
+    """With deltas, a full snapshot (a resync) at least this often even when none is asked for."""
     dcgm_url: str | None = None
     """A DCGM exporter `/metrics` endpoint (Prometheus text format), scraped at each snapshot."""
 

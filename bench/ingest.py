@@ -1,12 +1,16 @@
-"""Ingest throughput: gzip snapshots through the gateway vs the same bytes straight to the broker.
+"""Ingest throughput: gzip snapshots and deltas through the gateway vs the same bytes straight to
+the broker.
 
 `python -m bench.ingest` starts (or uses) PostgreSQL, Redis and a Kafka-API broker, runs the
 gateway as a real uvicorn process on 127.0.0.1, provisions one cluster per concurrent sender and
 builds each sender a realistic 1,000-pod snapshot from the Alibaba GPU trace. Then, per seed and
 side by side, it measures N senders POSTing distinct gzip snapshots to the gateway (202 after
 the broker acknowledged) and a bare aiokafka producer sending the very messages the gateway would
-produce, with the same concurrency, acks and broker. Prints one JSON document, including how
-many snapshots the gateway's msgspec mirror and its pydantic model each accepted.
+produce, with the same concurrency, acks and broker. The same is then done with deltas
+(protocol v2): each sender's delta changes `--change-rate` of its pods and carries the same
+samples, built by the agent's own `agent.delta`. Prints one JSON document, including how many
+snapshots and deltas the gateway's msgspec mirror and its pydantic model each accepted, and the
+gzip bytes a cluster uploads per minute either way.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agent.delta import delta_between, listed_objects
+from agent.uplink.uplink import encode_snapshot as encode_upload
 from bench.ingest_load import RunResult, Sender, run_bare, run_gateway
 from bench.ingest_stack import Agent, IngestStack
 from bench.json_output import emit
@@ -36,11 +42,27 @@ from bench.snapshots import (
     read_trace_nodes,
     read_trace_pods,
 )
+from bench.worker_stream import with_changed_pods
+from protocol.snapshot import ClusterSnapshot
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data" / "alibaba-gpu-v2023"
 TARGET_RATIO = 0.5
 TAKEN_AT = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+KINDS = ("snapshot", "delta")
+
+
+def _body(snapshot: ClusterSnapshot, kind: str, change_rate: float) -> tuple[bytes, bytes]:
+    """(JSON, gzip) of the upload: the snapshot, or the delta to the next minute's state."""
+    if kind == "snapshot":
+        return encode_snapshot(snapshot)
+    delta = delta_between(
+        listed_objects(snapshot),
+        with_changed_pods(snapshot, 1, change_rate),
+        delta_id=uuid.uuid4(),
+        base_sequence=1,
+    )
+    return delta.model_dump_json().encode(), encode_upload(delta)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -54,6 +76,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=int,
         default=1,
         help="usage samples per container per snapshot (the agent reads metrics once per snapshot)",
+    )
+    parser.add_argument(
+        "--change-rate", type=float, default=0.01, help="share of pods a delta changes"
     )
     parser.add_argument("--clients", type=int, default=8, help="concurrent senders (clusters)")
     parser.add_argument("--requests", type=int, default=25, help="snapshots per sender per run")
@@ -73,10 +98,23 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     trace = (read_trace_nodes(args.nodes), read_trace_pods(args.pods))
     with IngestStack(workers=args.workers) as stack:
         agents = asyncio.run(stack.provision(args.clients))
-        runs = [_run_seed(stack, agents, trace, args, seed) for seed in range(args.seeds)]
-        validated_by = stack.validated_by()
-    document = _document(args, runs)
-    document["gateway_validated_by"] = validated_by
+        runs = [
+            _run_seed(stack, agents, trace, args, seed=seed, kind=kind)
+            for seed in range(args.seeds)
+            for kind in KINDS
+        ]
+        validated_by = {kind: stack.validated_by(kind) for kind in KINDS}
+    document = _document(args, [run for run in runs if run["kind"] == "snapshot"])
+    document["deltas"] = _document(args, [run for run in runs if run["kind"] == "delta"])
+    document["gateway_validated_by"] = validated_by["snapshot"]
+    document["deltas"]["gateway_validated_by"] = validated_by["delta"]
+    full = document["inputs"]["snapshot"]["gzip_bytes"]
+    delta = document["deltas"]["inputs"]["snapshot"]["gzip_bytes"]
+    document["wire_bytes_per_cluster_minute"] = {
+        "full_snapshot_gzip": full,
+        "delta_gzip": delta,
+        "full_over_delta": round(full / delta, 2) if delta else None,
+    }
     emit(document, args.out)
     return document
 
@@ -86,7 +124,9 @@ def _run_seed(
     agents: list[Agent],
     trace: tuple[list[TraceNode], list[TracePod]],
     args: argparse.Namespace,
+    *,
     seed: int,
+    kind: str,
 ) -> dict[str, Any]:
     senders = []
     sizes: list[tuple[int, int, int, int]] = []
@@ -100,10 +140,10 @@ def _run_seed(
             seed=seed * 1000 + index,
         )
         snapshot = build_snapshot(*trace, spec)
-        raw, gzipped = encode_snapshot(snapshot)
-        senders.append(Sender(agent, SnapshotVariants(raw)))
+        raw, gzipped = _body(snapshot, kind, args.change_rate)
+        senders.append(Sender(agent, SnapshotVariants(raw, id_field=f"{kind}_id"), kind))
         sizes.append((len(raw), len(gzipped), len(snapshot.nodes), len(snapshot.pods)))
-    _progress(f"seed {seed}: {len(senders)} senders x {args.requests} snapshots")
+    _progress(f"seed {seed}: {len(senders)} senders x {args.requests} {kind}s")
     # Alternate which path goes first, so that drift of a shared machine does not favour one.
     order = ["gateway", "bare"] if seed % 2 == 0 else ["bare", "gateway"]
     results: dict[str, RunResult] = {}
@@ -126,6 +166,7 @@ def _run_seed(
         _progress(stack.gateway_log_tail())
     return {
         "seed": seed,
+        "kind": kind,
         "json_bytes": statistics.median(s[0] for s in sizes),
         "gzip_bytes": statistics.median(s[1] for s in sizes),
         "nodes": statistics.median(s[2] for s in sizes),

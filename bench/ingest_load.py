@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 from bench.ingest_stack import Agent
 from bench.snapshots import SnapshotVariants
 from gateway.ingest import envelope
-from protocol.topics import message_key, schema_headers
+from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER, message_key, schema_headers
 
 _MAX_MESSAGE = 80 * 1024 * 1024
 
@@ -48,6 +48,8 @@ class Sender:
 
     agent: Agent
     variants: SnapshotVariants
+    kind: str = "snapshot"
+    """`snapshot` or `delta` (protocol v2): the endpoint, envelope field and payload kind."""
 
 
 async def _closed_loop(
@@ -93,8 +95,9 @@ async def run_gateway(
 
         async def send(index: int, request: int) -> bool:
             sender = senders[index]
+            endpoint = "deltas" if sender.kind == "delta" else "snapshots"
             response = await clients[index].post(
-                f"/v1/clusters/{sender.agent.cluster_id}/snapshots",
+                f"/v1/clusters/{sender.agent.cluster_id}/{endpoint}",
                 content=bodies[index][request],
                 headers={
                     "Authorization": f"Bearer {sender.agent.token}",
@@ -138,14 +141,15 @@ async def run_bare(
             value = envelope(
                 sender.agent.tenant_id,
                 datetime.now(UTC),
-                "snapshot",
+                sender.kind,
                 sender.variants.json(snapshot_id),
             )
+            kind = [(PAYLOAD_KIND_HEADER, DELTA_PAYLOAD)] if sender.kind == "delta" else []
             await producer.send_and_wait(
                 topic,
                 value=value,
                 key=message_key(sender.agent.tenant_id, sender.agent.cluster_id),
-                headers=schema_headers(snapshot_id),
+                headers=[*schema_headers(snapshot_id), *kind],
             )
             return True
 

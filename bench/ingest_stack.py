@@ -121,8 +121,8 @@ class IngestStack:
             return 0.0
         return process_group_cpu_seconds(self._gateway.pid)
 
-    def validated_by(self) -> dict[str, float]:
-        """Snapshots the gateway accepted, by validator (`mirror` or `model`), from /metrics.
+    def validated_by(self, kind: str = "snapshot") -> dict[str, float]:
+        """Bodies of `kind` the gateway accepted, by validator (`mirror` or `model`), from /metrics.
 
         With several uvicorn workers this is the count of whichever worker answers.
         """
@@ -132,7 +132,7 @@ class IngestStack:
             for family in text_string_to_metric_families(text)
             if family.name == "slicewise_gateway_validated"
             for sample in family.samples
-            if sample.name.endswith("_total") and sample.labels.get("kind") == "snapshot"
+            if sample.name.endswith("_total") and sample.labels.get("kind") == kind
         }
 
     def gateway_log_tail(self) -> str:

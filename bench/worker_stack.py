@@ -100,6 +100,16 @@ class WorkerFleet:
         for process in self._processes:
             process.check_alive()
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the processes have used so far (from /proc)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for process in self._processes:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            # utime and stime are fields 14 and 15 of stat(5); index 11 and 12 after the name.
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        return total
+
     async def processed(self) -> list[float]:
         """Messages each process has handled so far."""
         return [

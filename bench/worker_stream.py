@@ -1,8 +1,13 @@
-"""The snapshot stream the workers bench feeds: per cluster, one snapshot a minute.
+"""The streams the workers bench feeds: per cluster, one upload a minute.
 
 Each cluster's first snapshot is built from the Alibaba GPU-sharing trace (`bench.snapshots`);
 the following ones keep its inventory (as a real cluster's is stable from one minute to the
 next) and carry fresh usage samples a minute later, so every snapshot has a new id and time.
+
+`delta_stream` is the same history as a protocol v2 agent uploads it: the first state as a full
+snapshot with a sequence number, then one delta a minute with the fresh samples and the pods
+that changed that minute (`change_rate` of them, each with a new resourceVersion and one more
+container restart), built by the agent's own `agent.delta`.
 """
 
 from __future__ import annotations
@@ -12,9 +17,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from agent.delta import DeltaTracker
+from agent.uplink.uplink import encode_snapshot
 from bench.snapshots import SnapshotSpec, build_snapshot, read_trace_nodes, read_trace_pods
-from protocol.snapshot import ClusterSnapshot, Usage
-from protocol.topics import SnapshotMessage, message_key, schema_headers
+from protocol.delta import ClusterDelta
+from protocol.snapshot import ClusterSnapshot, Pod, Usage
+from protocol.topics import (
+    DELTA_PAYLOAD,
+    PAYLOAD_KIND_HEADER,
+    DeltaMessage,
+    SnapshotMessage,
+    message_key,
+    schema_headers,
+)
 
 START = datetime(2026, 3, 2, tzinfo=UTC)
 
@@ -50,19 +65,11 @@ def _later(snapshot: ClusterSnapshot, minutes: int, snapshot_id: uuid.UUID) -> C
     )
 
 
-def snapshot_stream(
-    *,
-    nodes_path: Path,
-    pods_path: Path,
-    tenant_id: uuid.UUID,
-    cluster_ids: list[uuid.UUID],
-    per_cluster: int,
-    pod_count: int,
-    seed: int,
-) -> list[EncodedMessage]:
-    """`per_cluster` snapshots of every cluster, interleaved minute by minute."""
+def _firsts(
+    nodes_path: Path, pods_path: Path, cluster_ids: list[uuid.UUID], pod_count: int, seed: int
+) -> list[ClusterSnapshot]:
     nodes, pods = read_trace_nodes(nodes_path), read_trace_pods(pods_path)
-    firsts = [
+    return [
         build_snapshot(
             nodes,
             pods,
@@ -76,6 +83,102 @@ def snapshot_stream(
         )
         for index, cluster_id in enumerate(cluster_ids)
     ]
+
+
+def _restarted(pod: Pod, minute: int) -> Pod:
+    """The pod after one of its containers restarted: a new resourceVersion and restart count."""
+    first, *rest = pod.spec.containers
+    container = first.model_copy(update={"restarts": first.restarts + 1})
+    spec = pod.spec.model_copy(update={"containers": [container, *rest]})
+    return pod.model_copy(update={"spec": spec, "resource_version": f"{minute}-{pod.name}"})
+
+
+def with_changed_pods(state: ClusterSnapshot, minute: int, change_rate: float) -> ClusterSnapshot:
+    """The state with `change_rate` of its pods changed (a different slice each minute)."""
+    pods = list(state.pods)
+    count = max(1, round(len(pods) * change_rate))
+    start = (minute * count) % max(len(pods), 1)
+    for offset in range(count):
+        index = (start + offset) % len(pods)
+        pods[index] = _restarted(pods[index], minute)
+    return state.model_copy(update={"pods": pods})
+
+
+def _encoded(
+    tenant_id: uuid.UUID, cluster_id: uuid.UUID, index: int, upload: ClusterSnapshot | ClusterDelta
+) -> EncodedMessage:
+    if isinstance(upload, ClusterDelta):
+        delta = DeltaMessage(tenant_id=tenant_id, received_at=upload.taken_at, delta=upload)
+        return EncodedMessage(
+            key=message_key(tenant_id, cluster_id),
+            value=delta.model_dump_json().encode(),
+            headers=[*schema_headers(upload.delta_id), (PAYLOAD_KIND_HEADER, DELTA_PAYLOAD)],
+            cluster_index=index,
+        )
+    message = SnapshotMessage(tenant_id=tenant_id, received_at=upload.taken_at, snapshot=upload)
+    return EncodedMessage(
+        key=message_key(tenant_id, cluster_id),
+        value=message.model_dump_json().encode(),
+        headers=schema_headers(upload.snapshot_id),
+        cluster_index=index,
+    )
+
+
+def delta_uploads(
+    first: ClusterSnapshot, minutes: int, change_rate: float
+) -> list[ClusterSnapshot | ClusterDelta]:
+    """A v2 agent's uploads of one cluster: the first state in full, then a delta a minute."""
+    tracker = DeltaTracker(full_every=timedelta(days=365))
+    state = first
+    uploads: list[ClusterSnapshot | ClusterDelta] = []
+    for minute in range(minutes):
+        if minute:
+            moved = _later(first, minute, uuid.uuid5(first.cluster.cluster_id, f"m{minute}"))
+            state = with_changed_pods(state, minute, change_rate).model_copy(
+                update={
+                    "snapshot_id": moved.snapshot_id,
+                    "taken_at": moved.taken_at,
+                    "usage": moved.usage,
+                }
+            )
+        delta_id = uuid.uuid5(state.snapshot_id, "delta")
+        uploads.append(tracker.next_upload(state, delta_id=delta_id))
+    return uploads
+
+
+def delta_stream(
+    *,
+    nodes_path: Path,
+    pods_path: Path,
+    tenant_id: uuid.UUID,
+    cluster_ids: list[uuid.UUID],
+    per_cluster: int,
+    pod_count: int,
+    seed: int,
+    change_rate: float = 0.01,
+) -> list[EncodedMessage]:
+    """Per cluster one full snapshot then `per_cluster - 1` deltas, interleaved minute by minute."""
+    firsts = _firsts(nodes_path, pods_path, cluster_ids, pod_count, seed)
+    per = [delta_uploads(first, per_cluster, change_rate) for first in firsts]
+    return [
+        _encoded(tenant_id, cluster_ids[index], index, uploads[minute])
+        for minute in range(per_cluster)
+        for index, uploads in enumerate(per)
+    ]
+
+
+def snapshot_stream(
+    *,
+    nodes_path: Path,
+    pods_path: Path,
+    tenant_id: uuid.UUID,
+    cluster_ids: list[uuid.UUID],
+    per_cluster: int,
+    pod_count: int,
+    seed: int,
+) -> list[EncodedMessage]:
+    """`per_cluster` snapshots of every cluster, interleaved minute by minute."""
+    firsts = _firsts(nodes_path, pods_path, cluster_ids, pod_count, seed)
     messages = []
     for minute in range(per_cluster):
         for index, first in enumerate(firsts):
@@ -94,3 +197,29 @@ def snapshot_stream(
                 )
             )
     return messages
+
+
+def is_delta(message: EncodedMessage) -> bool:
+    """Whether the message carries a delta (by its payload-kind header)."""
+    return (PAYLOAD_KIND_HEADER, DELTA_PAYLOAD) in message.headers
+
+
+def message_id(message: EncodedMessage) -> uuid.UUID:
+    """The upload's id, as the message-id header carries it."""
+    return uuid.UUID(dict(message.headers)["message-id"].decode())
+
+
+def split_setup(
+    deltas: bool, messages: list[EncodedMessage]
+) -> tuple[list[EncodedMessage], list[EncodedMessage]]:
+    """(set-up, measured): of a delta stream, its opening full snapshots are set-up."""
+    if not deltas:
+        return [], messages
+    return [m for m in messages if not is_delta(m)], [m for m in messages if is_delta(m)]
+
+
+def wire_bytes(message: EncodedMessage) -> int:
+    """The gzip body the agent uploads for this message's payload."""
+    if is_delta(message):
+        return len(encode_snapshot(DeltaMessage.model_validate_json(message.value).delta))
+    return len(encode_snapshot(SnapshotMessage.model_validate_json(message.value).snapshot))

@@ -1,18 +1,24 @@
-"""Ingest throughput: snapshots folded per second by one worker process, and by two in a group.
+"""Ingest throughput: cluster-minutes folded per second by one worker process, and by two.
 
-Realistic 1,000-pod snapshots (nodes and pods of the Alibaba GPU-sharing trace, with CPU,
-memory and GPU samples; see `bench.worker_stream`) are produced to a two-partition topic, one
-cluster per key, clusters spread evenly over the partitions. For 1 and then 2 worker processes
-(`python -m workers ingest`, one consumer group), the workers are started, left to join and
-take their partitions, then the whole backlog is produced and folded into PostgreSQL.
+Two streams of the same clusters are measured side by side: full snapshots every minute
+(protocol v1, the baseline) and deltas (protocol v2: a full snapshot first, then each minute
+the pods that changed, `--change-rate` of them, and the minute's samples). Both come from
+realistic 1,000-pod clusters (nodes and pods of the Alibaba GPU-sharing trace, with CPU, memory
+and GPU samples; see `bench.worker_stream`), produced to a two-partition topic, one cluster per
+key, clusters spread evenly over the partitions. For 1 and then 2 worker processes (`python -m
+workers ingest`, one consumer group), the workers are started, left to join and take their
+partitions; the deltas' first full snapshots are folded first, then the measured backlog is
+produced and folded into PostgreSQL.
 
 Throughput is measured from the database: (folded - 1) over the time between the first and the
-last snapshot transaction, so neither process start-up nor the consumer-group join is counted.
-The same run also folds snapshots directly in-process (no broker) as a baseline. Figures are
-medians over `--seeds` repeats; the speed-up is the ratio of the medians.
+last measured transaction, so neither process start-up nor the consumer-group join is counted.
+Worker CPU per cluster-minute is the worker processes' user+system time over the backlog,
+divided by the cluster-minutes in it. Bytes per cluster-minute are the gzip bodies the agent
+uploads (`agent.uplink.encode_snapshot`). The same run also folds both streams directly
+in-process (no broker). Figures are medians over `--seeds` repeats; ratios are of medians.
 
     python -m bench.workers [--nodes FILE] [--pods FILE] [--snapshots N] [--seeds N]
-                            [--quick] [--out FILE]
+                            [--change-rate F] [--quick] [--out FILE]
 """
 
 from __future__ import annotations
@@ -37,10 +43,18 @@ from sqlalchemy.engine import URL
 
 from bench.json_output import emit
 from bench.worker_stack import WorkerFleet, scratch_database
-from bench.worker_stream import EncodedMessage, snapshot_stream
+from bench.worker_stream import (
+    EncodedMessage,
+    delta_stream,
+    is_delta,
+    message_id,
+    snapshot_stream,
+    split_setup,
+    wire_bytes,
+)
 from devstack.services import ServiceStack, ServiceUrls
 from devstack.topics import create_topics
-from protocol.topics import SnapshotMessage
+from protocol.topics import DeltaMessage, SnapshotMessage
 from store.database import Database
 from store.repositories.clusters import ClusterRepository
 from store.repositories.tenants import create_tenant
@@ -55,6 +69,7 @@ DEFAULT_NODES = DATA / "openb_node_list_gpu_node.csv"
 DEFAULT_PODS = DATA / "openb_pod_list_default.csv"
 PARTITIONS = 2
 CLUSTERS = 4
+STREAMS = ("snapshots", "deltas")
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,7 @@ class Config:
     """Per worker run (spread over the clusters)."""
     direct_snapshots: int
     seeds: int
+    change_rate: float = 0.01
     worker_counts: tuple[int, ...] = (1, 2)
 
 
@@ -81,16 +97,44 @@ async def _clusters(database: Database, tenant_id: uuid.UUID, count: int) -> lis
         return [(await repository.create(f"bench-{uuid.uuid4().hex[:8]}")).id for _ in range(count)]
 
 
+def _stream(
+    config: Config,
+    stream: str,
+    *,
+    tenant_id: uuid.UUID,
+    clusters: list[uuid.UUID],
+    per_cluster: int,
+    seed: int,
+) -> list[EncodedMessage]:
+    build = delta_stream if stream == "deltas" else snapshot_stream
+    return build(
+        nodes_path=config.nodes,
+        pods_path=config.pods,
+        tenant_id=tenant_id,
+        cluster_ids=clusters,
+        per_cluster=per_cluster,
+        pod_count=config.pod_count,
+        seed=seed,
+        **({"change_rate": config.change_rate} if stream == "deltas" else {}),
+    )
+
+
 async def _folded(
-    database: Database, tenant_id: uuid.UUID, clusters: Sequence[uuid.UUID]
+    database: Database,
+    tenant_id: uuid.UUID,
+    clusters: Sequence[uuid.UUID],
+    ids: Sequence[uuid.UUID] | None = None,
 ) -> tuple[int, float]:
-    """(snapshots folded, seconds between the first and the last fold's transaction)."""
+    """(uploads folded, seconds between the first and the last fold's transaction)."""
+    where = [Snapshot.cluster_id.in_(list(clusters))]
+    if ids is not None:
+        where.append(Snapshot.snapshot_id.in_(list(ids)))
     async with database.tenant(tenant_id) as session:
         row = (
             await session.execute(
                 select(
                     func.count(), func.min(Snapshot.processed_at), func.max(Snapshot.processed_at)
-                ).where(Snapshot.cluster_id.in_(list(clusters)))
+                ).where(*where)
             )
         ).one()
     count, first, last = int(row[0]), row[1], row[2]
@@ -119,8 +163,30 @@ async def _produce(urls: ServiceUrls, topic: str, messages: Sequence[EncodedMess
         await producer.stop()
 
 
+async def _wait_folded(
+    database: Database,
+    tenant_id: uuid.UUID,
+    clusters: Sequence[uuid.UUID],
+    ids: Sequence[uuid.UUID],
+    fleet: WorkerFleet,
+) -> None:
+    started = time.monotonic()
+    while (await _folded(database, tenant_id, clusters, ids))[0] < len(ids):
+        fleet.check_alive()
+        if time.monotonic() - started > 60 + 5 * len(ids):
+            raise TimeoutError("\n".join(fleet.log_tails()))
+        await asyncio.sleep(0.2)
+
+
 async def _worker_run(
-    urls: ServiceUrls, app_db: URL, config: Config, *, workers: int, seed: int, log_dir: Path
+    urls: ServiceUrls,
+    app_db: URL,
+    config: Config,
+    *,
+    stream: str,
+    workers: int,
+    seed: int,
+    log_dir: Path,
 ) -> dict[str, Any]:
     database = Database(app_db, pool_size=2)
     suffix = uuid.uuid4().hex[:8]
@@ -139,67 +205,87 @@ async def _worker_run(
     try:
         tenant = await create_tenant(database, f"bench-{suffix}")
         clusters = await _clusters(database, tenant.id, CLUSTERS)
-        messages = snapshot_stream(
-            nodes_path=config.nodes,
-            pods_path=config.pods,
-            tenant_id=tenant.id,
-            cluster_ids=clusters,
-            per_cluster=config.snapshots // CLUSTERS,
-            pod_count=config.pod_count,
-            seed=seed,
+        extra = 1 if stream == "deltas" else 0
+        setup, messages = split_setup(
+            stream == "deltas",
+            _stream(
+                config,
+                stream,
+                tenant_id=tenant.id,
+                clusters=clusters,
+                per_cluster=config.snapshots // CLUSTERS + extra,
+                seed=seed,
+            ),
         )
         await create_topics(urls.kafka_bootstrap, settings.snapshots_topic, partitions=PARTITIONS)
         fleet.start()
         await fleet.wait_assigned(PARTITIONS)
+        if setup:
+            await _produce(urls, settings.snapshots_topic, setup)
+            await _wait_folded(database, tenant.id, clusters, [message_id(m) for m in setup], fleet)
+        measured = [message_id(m) for m in messages]
+        cpu_before = fleet.cpu_seconds()
         started = time.monotonic()
         await _produce(urls, settings.snapshots_topic, messages)
-        while (await _folded(database, tenant.id, clusters))[0] < len(messages):
-            fleet.check_alive()
-            if time.monotonic() - started > 60 + 5 * len(messages):
-                raise TimeoutError("\n".join(fleet.log_tails()))
-            await asyncio.sleep(0.2)
+        await _wait_folded(database, tenant.id, clusters, measured, fleet)
         wall = time.monotonic() - started
-        count, span = await _folded(database, tenant.id, clusters)
+        cpu = fleet.cpu_seconds() - cpu_before
+        count, span = await _folded(database, tenant.id, clusters, measured)
         per_process = await fleet.processed()
     finally:
         fleet.stop()
         await database.dispose()
     return {
-        "snapshots": count,
+        "cluster_minutes": count,
         "fold_span_seconds": span,
-        "snapshots_per_second": (count - 1) / span if span > 0 else None,
+        "cluster_minutes_per_second": (count - 1) / span if span > 0 else None,
+        "worker_cpu_ms_per_cluster_minute": 1000 * cpu / count,
         "wall_seconds_from_first_produce": wall,
         "messages_per_process": per_process,
         "median_message_bytes": statistics.median(len(m.value) for m in messages),
     }
 
 
-async def _direct_run(app_db: URL, config: Config, seed: int) -> dict[str, Any]:
+async def _fold_directly(ingest: SnapshotIngest, message: EncodedMessage) -> None:
+    if is_delta(message):
+        await ingest.apply_delta(DeltaMessage.model_validate_json(message.value))
+    else:
+        await ingest.apply(SnapshotMessage.model_validate_json(message.value))
+
+
+async def _direct_run(app_db: URL, config: Config, stream: str, seed: int) -> dict[str, Any]:
     """Decode and fold in this process, no broker: the cost of the fold itself."""
     database = Database(app_db, pool_size=2)
     try:
         tenant = await create_tenant(database, f"direct-{uuid.uuid4().hex[:8]}")
         clusters = await _clusters(database, tenant.id, CLUSTERS)
-        messages = snapshot_stream(
-            nodes_path=config.nodes,
-            pods_path=config.pods,
-            tenant_id=tenant.id,
-            cluster_ids=clusters,
-            per_cluster=max(config.direct_snapshots // CLUSTERS, 1),
-            pod_count=config.pod_count,
-            seed=seed,
+        extra = 1 if stream == "deltas" else 0
+        setup, messages = split_setup(
+            stream == "deltas",
+            _stream(
+                config,
+                stream,
+                tenant_id=tenant.id,
+                clusters=clusters,
+                per_cluster=max(config.direct_snapshots // CLUSTERS, 1) + extra,
+                seed=seed,
+            ),
         )
         ingest = SnapshotIngest(database)
-        started = time.perf_counter()
+        for message in setup:
+            await _fold_directly(ingest, message)
+        started, cpu = time.perf_counter(), time.process_time()
         for message in messages:
-            await ingest.apply(SnapshotMessage.model_validate_json(message.value))
-        elapsed = time.perf_counter() - started
+            await _fold_directly(ingest, message)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
         await database.dispose()
     return {
-        "snapshots": len(messages),
+        "cluster_minutes": len(messages),
         "seconds": elapsed,
-        "snapshots_per_second": len(messages) / elapsed,
+        "cluster_minutes_per_second": len(messages) / elapsed,
+        "cpu_ms_per_cluster_minute": 1000 * cpu / len(messages),
+        "median_wire_bytes_per_cluster_minute": statistics.median(wire_bytes(m) for m in messages),
     }
 
 
@@ -208,38 +294,77 @@ def _median(runs: Sequence[dict[str, Any]], key: str) -> float | None:
     return statistics.median(values) if values else None
 
 
+def _summary(
+    by_workers: dict[int, list[dict[str, Any]]], direct: list[dict[str, Any]]
+) -> dict[str, Any]:
+    medians = {
+        count: _median(runs, "cluster_minutes_per_second") for count, runs in by_workers.items()
+    }
+    one, two = medians.get(1), medians.get(2)
+    summary: dict[str, Any] = {
+        f"workers_{count}": {
+            "cluster_minutes_per_second": medians[count],
+            "worker_cpu_ms_per_cluster_minute": _median(runs, "worker_cpu_ms_per_cluster_minute"),
+            "runs": runs,
+        }
+        for count, runs in by_workers.items()
+    }
+    summary["speedup_2_over_1"] = two / one if one and two else None
+    summary["cluster_minutes_per_second_per_process"] = one
+    summary["worker_cpu_ms_per_cluster_minute"] = _median(
+        by_workers.get(1, []), "worker_cpu_ms_per_cluster_minute"
+    )
+    summary["wire_bytes_per_cluster_minute"] = _median(
+        direct, "median_wire_bytes_per_cluster_minute"
+    )
+    summary["direct_fold_in_process"] = {
+        "cluster_minutes_per_second": _median(direct, "cluster_minutes_per_second"),
+        "cpu_ms_per_cluster_minute": _median(direct, "cpu_ms_per_cluster_minute"),
+        "runs": direct,
+    }
+    return summary
+
+
+def _ratio(top: float | None, bottom: float | None) -> float | None:
+    return top / bottom if top is not None and bottom else None
+
+
 async def run(config: Config, urls: ServiceUrls) -> dict[str, Any]:
     """Every run of the bench; returns the JSON document."""
     load_before = os.getloadavg()
-    by_workers: dict[int, list[dict[str, Any]]] = {count: [] for count in config.worker_counts}
-    direct: list[dict[str, Any]] = []
+    by_stream: dict[str, dict[int, list[dict[str, Any]]]] = {
+        stream: {count: [] for count in config.worker_counts} for stream in STREAMS
+    }
+    direct: dict[str, list[dict[str, Any]]] = {stream: [] for stream in STREAMS}
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as logs:
         async with scratch_database(urls.database_url) as app_db:
             for seed in range(config.seeds):
-                _say(f"seed {seed}: direct fold")
-                direct.append(await _direct_run(app_db, config, seed))
-                for count in config.worker_counts:
-                    _say(f"seed {seed}: {count} worker process(es)")
-                    by_workers[count].append(
-                        await _worker_run(
-                            urls, app_db, config, workers=count, seed=seed, log_dir=Path(logs)
+                for stream in STREAMS:
+                    _say(f"seed {seed}: {stream}: direct fold")
+                    direct[stream].append(await _direct_run(app_db, config, stream, seed))
+                    for count in config.worker_counts:
+                        _say(f"seed {seed}: {stream}: {count} worker process(es)")
+                        by_stream[stream][count].append(
+                            await _worker_run(
+                                urls,
+                                app_db,
+                                config,
+                                stream=stream,
+                                workers=count,
+                                seed=seed,
+                                log_dir=Path(logs),
+                            )
                         )
-                    )
-    medians = {count: _median(runs, "snapshots_per_second") for count, runs in by_workers.items()}
-    one, two = medians.get(1), medians.get(2)
-    slicewise: dict[str, Any] = {
-        f"workers_{count}": {"snapshots_per_second": medians[count], "runs": runs}
-        for count, runs in by_workers.items()
-    }
-    slicewise["speedup_2_over_1"] = two / one if one and two else None
-    slicewise["snapshots_per_second_per_process"] = one
+    full = _summary(by_stream["snapshots"], direct["snapshots"])
+    deltas = _summary(by_stream["deltas"], direct["deltas"])
     return {
         "bench": "workers",
         "inputs": {
             "nodes": str(config.nodes),
             "pods": str(config.pods),
-            "pods_per_snapshot": config.pod_count,
-            "snapshots_per_run": config.snapshots,
+            "pods_per_cluster": config.pod_count,
+            "cluster_minutes_per_run": config.snapshots,
+            "delta_change_rate_per_minute": config.change_rate,
             "clusters": CLUSTERS,
             "partitions": PARTITIONS,
             "seeds": config.seeds,
@@ -252,13 +377,22 @@ async def run(config: Config, urls: ServiceUrls) -> dict[str, Any]:
             "load_average_after": list(os.getloadavg()),
             "note": "PostgreSQL, the broker and the workers share these cores",
         },
-        "baselines": {
-            "direct_fold_in_process": {
-                "snapshots_per_second": _median(direct, "snapshots_per_second"),
-                "runs": direct,
-            }
+        "baselines": {"full_snapshots_every_minute": full},
+        "policies": {"slicewise": {"deltas": deltas}},
+        "ratios": {
+            "deltas_over_full_cluster_minutes_per_second_per_process": _ratio(
+                deltas["cluster_minutes_per_second_per_process"],
+                full["cluster_minutes_per_second_per_process"],
+            ),
+            "full_over_deltas_worker_cpu_per_cluster_minute": _ratio(
+                full["worker_cpu_ms_per_cluster_minute"],
+                deltas["worker_cpu_ms_per_cluster_minute"],
+            ),
+            "full_over_deltas_wire_bytes_per_cluster_minute": _ratio(
+                full["wire_bytes_per_cluster_minute"], deltas["wire_bytes_per_cluster_minute"]
+            ),
+            "deltas_speedup_2_over_1": deltas["speedup_2_over_1"],
         },
-        "policies": {"slicewise": slicewise},
     }
 
 
@@ -269,6 +403,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--snapshots", type=int, default=48, help="per worker run")
     parser.add_argument("--pods-per-snapshot", type=int, default=1000)
     parser.add_argument("--seeds", type=int, default=3, help="repeats, each with other snapshots")
+    parser.add_argument(
+        "--change-rate", type=float, default=0.01, help="share of pods a delta changes"
+    )
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--database-url", help="PostgreSQL superuser URL (default: env/embedded)")
@@ -288,6 +425,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         snapshots=8 if args.quick else args.snapshots,
         direct_snapshots=4 if args.quick else args.snapshots,
         seeds=1 if args.quick else args.seeds,
+        change_rate=args.change_rate,
     )
     overrides = {
         "DATABASE_URL": args.database_url,

@@ -19,7 +19,7 @@ class Submission:
     """One validated item on its way to a topic."""
 
     kind: str
-    """`snapshot` or `notice`: the dedupe namespace and the metrics label."""
+    """`snapshot`, `delta` or `notice`: the dedupe namespace and the metrics label."""
     topic: str
     field: str
     """The envelope field the item goes in (`snapshot` of SnapshotMessage, `notice` of ...)."""
@@ -29,10 +29,13 @@ class Submission:
     raw: bytes
     """The item's JSON exactly as validated."""
     received_at: datetime
+    headers: tuple[tuple[str, bytes], ...] = ()
+    """Headers beyond the schema version and message id (a delta's payload kind)."""
 
 
 def envelope(tenant_id: uuid.UUID, received_at: datetime, field: str, raw: bytes) -> bytes:
-    """A SnapshotMessage/SpotNoticeMessage JSON document embedding the validated JSON as sent.
+    """A SnapshotMessage/DeltaMessage/SpotNoticeMessage JSON document embedding the validated
+    JSON as sent.
 
     Re-serialising a large snapshot costs as much as validating it; the body already passed
     validation against the same model, so its bytes are embedded unchanged.
@@ -83,7 +86,7 @@ class IngestService:
                     item.topic,
                     message_key(item.tenant_id, item.cluster_id),
                     value,
-                    schema_headers(item.item_id),
+                    [*schema_headers(item.item_id), *item.headers],
                 ),
                 self._produce_timeout,
             )

@@ -9,7 +9,8 @@ datetime spellings, no NaN or Infinity literals, and free-form JSON values only 
 levels deep (pydantic's parser allows 200 levels in all). So a body the mirror accepts is one
 the model accepts; one it refuses is handed to pydantic, which stays the authority and names the
 field in the 422. Whatever the translation cannot express exactly (validators, patterns,
-coercing string options, aliases, unions of models, any type not listed below) raises
+coercing string options, aliases, unions of models, tuples of any length, any type not
+listed below) raises
 `MirrorUnsupportedError` when the mirror is built, never at request time.
 """
 
@@ -137,7 +138,7 @@ def _type(where: str, tp: Any, str_max: int | None) -> Any:
     if origin is Annotated:
         base, *metadata = typing.get_args(tp)
         return _constrained(where, base, metadata, str_max)
-    if origin in {typing.Union, types.UnionType, list, dict}:
+    if origin in {typing.Union, types.UnionType, list, dict, tuple}:
         return _container(where, origin, typing.get_args(tp), str_max)
     if tp is str and str_max is not None:
         return Annotated[str, msgspec.Meta(max_length=str_max)]
@@ -151,12 +152,22 @@ def _type(where: str, tp: Any, str_max: int | None) -> Any:
 
 
 def _container(where: str, origin: Any, args: tuple[Any, ...], str_max: int | None) -> Any:
+    if origin is tuple:
+        return _tuple(where, args, str_max)
     members = tuple(_type(where, arg, str_max) for arg in args)
     if origin in {list, dict}:
         return types.GenericAlias(origin, members)
     if sum(isinstance(m, type) and issubclass(m, msgspec.Struct) for m in members) > 1:
         raise MirrorUnsupportedError(f"{where}: unions of several models are not mirrored")
     return typing.Union[members]  # noqa: UP007 - built from a tuple of types
+
+
+def _tuple(where: str, args: tuple[Any, ...], str_max: int | None) -> Any:
+    """A fixed-length tuple (a JSON array of exactly that many items, each of its own type)."""
+    if not args or Ellipsis in args:
+        raise MirrorUnsupportedError(f"{where}: only fixed-length tuples are mirrored")
+    members = tuple(_type(where, arg, str_max) for arg in args)
+    return types.GenericAlias(tuple, members)
 
 
 def _constrained(where: str, base: Any, metadata: list[Any], str_max: int | None) -> Any:

@@ -34,6 +34,7 @@ from gateway.metrics_port import MetricsPort
 from gateway.publisher import EventPublisher
 from gateway.rate_limit import RateLimiter
 from gateway.result_notifications import CeleryResultNotifier
+from gateway.resync import ResyncRequests
 from gateway.revocation import RedisRevokedTokens
 from gateway.settings import GatewaySettings
 from gateway.validation import settle_heap
@@ -66,6 +67,7 @@ class Wiring:
     sign_in: SignInThrottle
     revoked: RedisRevokedTokens
     ingest: IngestService
+    resync: ResyncRequests
     limits: BodyLimits
     instruction_keys: InstructionKeys
     instructions: InstructionDelivery
@@ -195,6 +197,7 @@ def build_wiring(settings: GatewaySettings, *, clock: Clock = utc_now) -> Wiring
             ),
         ),
         revoked=revoked,
+        resync=ResyncRequests(redis),
         ingest=IngestService(
             publisher,
             dedupe,

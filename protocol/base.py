@@ -37,4 +37,6 @@ ResourceName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 ShortText = Annotated[str, StringConstraints(max_length=1024)]
 
 NonNegativeInt = Annotated[int, Field(ge=0)]
+SequenceNumber = Annotated[int, Field(ge=0, le=2**63 - 1)]
+"""The number of a reported cluster state (protocol v2); stored as a PostgreSQL bigint."""
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]

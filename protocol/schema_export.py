@@ -18,20 +18,23 @@ from pydantic import BaseModel
 
 from protocol import SCHEMA_VERSION
 from protocol.changes import ChangeSet
+from protocol.delta import ClusterDelta
 from protocol.instruction import Instruction, InstructionResult
 from protocol.recommendation import Recommendation
 from protocol.snapshot import ClusterSnapshot
 from protocol.spot import SpotNotice
-from protocol.topics import DeadLetter, SnapshotMessage, SpotNoticeMessage
+from protocol.topics import DeadLetter, DeltaMessage, SnapshotMessage, SpotNoticeMessage
 
 MODELS: dict[str, type[BaseModel]] = {
     "cluster_snapshot": ClusterSnapshot,
+    "cluster_delta": ClusterDelta,
     "spot_notice": SpotNotice,
     "recommendation": Recommendation,
     "change_set": ChangeSet,
     "instruction": Instruction,
     "instruction_result": InstructionResult,
     "snapshot_message": SnapshotMessage,
+    "delta_message": DeltaMessage,
     "spot_notice_message": SpotNoticeMessage,
     "dead_letter": DeadLetter,
 }

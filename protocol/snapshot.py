@@ -21,6 +21,7 @@ from protocol.base import (
     Namespace,
     NonNegativeInt,
     ResourceVersion,
+    SequenceNumber,
     ShortText,
     WireModel,
 )
@@ -338,6 +339,9 @@ class ClusterSnapshot(WireModel):
     cluster: ClusterInfo
     taken_at: AwareDatetime
     agent_version: Annotated[str, Field(max_length=64)] = ""
+    sequence: SequenceNumber | None = None
+    """The sequence number of the state this snapshot is (protocol v2 agents, which send deltas
+    on top of it: `protocol.delta`); None from v1 agents, which send full snapshots only."""
     nodes: Annotated[list[Node], Field(max_length=MAX_NODES)] = Field(default_factory=list)
     pods: Annotated[list[Pod], Field(max_length=MAX_PODS)] = Field(default_factory=list)
     workloads: Annotated[list[Workload], Field(max_length=MAX_WORKLOADS)] = Field(

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, Field
 
 from protocol import SCHEMA_VERSION
 from protocol.base import WireModel
+from protocol.delta import ClusterDelta
 from protocol.snapshot import ClusterSnapshot
 from protocol.spot import SpotNotice
 
@@ -20,6 +21,12 @@ DEAD_LETTER_TOPIC = "slicewise.dead-letter.v1"
 SCHEMA_VERSION_HEADER = "schema-version"
 MESSAGE_ID_HEADER = "message-id"
 DEAD_LETTER_REASON_HEADER = "dead-letter-reason"
+PAYLOAD_KIND_HEADER = "payload-kind"
+"""On the snapshots topic: `delta` for a DeltaMessage; absent (or `snapshot`) for a SnapshotMessage.
+
+Deltas share the snapshots topic and key so that a cluster's snapshots and deltas stay in one
+partition, in the order the gateway accepted them."""
+DELTA_PAYLOAD = b"delta"
 
 
 def instructions_channel(cluster_id: UUID) -> str:
@@ -30,6 +37,15 @@ def instructions_channel(cluster_id: UUID) -> str:
     once committed.
     """
     return f"instructions:{cluster_id}"
+
+
+def resync_key(cluster_id: UUID) -> str:
+    """The Redis key that is set while the workers want a full snapshot of `cluster_id`.
+
+    The ingest worker sets it when it finds a gap in a cluster's deltas and deletes it once a
+    full snapshot is applied; the gateway reads it to answer `resync: true` to the agent.
+    """
+    return f"resync:{cluster_id}"
 
 
 def message_key(tenant_id: UUID, cluster_id: UUID) -> bytes:
@@ -51,6 +67,14 @@ class SnapshotMessage(WireModel):
     tenant_id: UUID
     received_at: AwareDatetime
     snapshot: ClusterSnapshot
+
+
+class DeltaMessage(WireModel):
+    """A cluster delta accepted by the gateway, stamped with the tenant its token belongs to."""
+
+    tenant_id: UUID
+    received_at: AwareDatetime
+    delta: ClusterDelta
 
 
 class SpotNoticeMessage(WireModel):

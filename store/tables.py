@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -84,6 +85,10 @@ class Cluster(Base):
     last_snapshot_at: Mapped[datetime | None]
     last_snapshot_id: Mapped[uuid.UUID | None]
     agent_version: Mapped[str | None] = mapped_column(String(64))
+    ingest_sequence: Mapped[int | None] = mapped_column(BigInteger)
+    """Sequence number of the stored inventory (protocol v2 agents; None for v1)."""
+    resync_requested: Mapped[bool] = mapped_column(server_default=text("false"))
+    """Set when a delta did not apply on the stored state; a full snapshot clears it."""
 
 
 class ApiClient(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -50,6 +51,10 @@ def decode(record: Record, model: type[M]) -> M:
         raise PoisonMessageError(f"unsupported {SCHEMA_VERSION_HEADER} {shown!r}")
     if record.value is None:
         raise PoisonMessageError("message has no value")
+    # A snapshot or delta decodes into some hundred thousand objects without reference cycles:
+    # the cyclic collector would run dozens of times during the decode, for nothing.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return model.model_validate_json(record.value)
     except ValidationError as e:
@@ -61,3 +66,6 @@ def decode(record: Record, model: type[M]) -> M:
         raise PoisonMessageError(
             f"invalid {model.__name__} ({len(errors)} errors): {summary}"[:_MAX_REASON]
         ) from e
+    finally:
+        if collecting:
+            gc.enable()

@@ -19,6 +19,7 @@ from workers.consumer import AtLeastOnceConsumer, RecordHandler, RetryPolicy
 from workers.cost_rollup import CostRollup
 from workers.dead_letter import KafkaDeadLetters
 from workers.ingest.handler import SnapshotIngest
+from workers.ingest.resync import RedisResyncSignal
 from workers.instructions import InstructionIssuer, StoredKeysInstructionIssuer
 from workers.kafka_clients import build_consumer, build_producer
 from workers.metrics import ConsumerMetrics, MetricsServer
@@ -32,15 +33,19 @@ log = structlog.get_logger(__name__)
 async def run_ingest(settings: WorkerSettings, stop: asyncio.Event) -> None:
     """The ingest process: fold snapshots until `stop` is set."""
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
+    redis = Redis.from_url(settings.redis_url)
     try:
         await _consume(
             settings,
-            SnapshotIngest(database, cost_rollup=CostRollup()),
+            SnapshotIngest(
+                database, cost_rollup=CostRollup(), resync=RedisResyncSignal(redis)
+            ),
             group_id=settings.ingest_group_id,
             topic=settings.snapshots_topic,
             stop=stop,
         )
     finally:
+        await redis.aclose()
         await database.dispose()
 
 

@@ -41,15 +41,16 @@ class GatewayClient:
         )
         self._need_token = True
 
-    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> None:
-        """POST `body` to `path`; returns on 2xx, raises `TemporaryError` or `RejectedError`."""
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> bytes:
+        """POST `body` to `path`; the answer's body on 2xx, else `TemporaryError` or
+        `RejectedError`."""
         await self._ensure_token()
         try:
             response = await self._oauth.post(path, content=body, headers=headers)
         except (httpx2.HTTPError, OAuthError) as e:
             raise TemporaryError(f"gateway unreachable: {type(e).__name__}: {e}") from e
         if response.is_success:
-            return
+            return bytes(response.content)
         detail = response.text[:MAX_DETAIL]
         if response.status_code == 401:
             # The token was revoked or its signing key rotated: fetch a new one next time.

@@ -44,11 +44,17 @@ class Spool:
             last = max([last, *(_sequence(p) for p in folder.glob(f"*{SUFFIX}"))])
         self._next = last + 1
 
-    def put(self, lane: Lane, payload: bytes) -> Path:
-        """Spool a payload durably; over the cap, drop the oldest snapshots (never the new one)."""
+    def put(self, lane: Lane, payload: bytes, *, tag: str = "") -> Path:
+        """Spool a payload durably; over the cap, drop the oldest snapshots (never the new one).
+
+        `tag` (letters only) goes into the file name after the sequence number: what the payload
+        is, for the sender (`delta`), read back with `tag_of`.
+        """
+        if not tag.isalpha() and tag:
+            raise ValueError(f"a spool tag is letters only, not {tag!r}")
         sequence, self._next = self._next, self._next + 1
         folder = self.directory / lane.value
-        path = folder / f"{sequence:016d}{SUFFIX}"
+        path = folder / f"{sequence:016d}{'.' + tag if tag else ''}{SUFFIX}"
         temp = path.with_suffix(TEMP_SUFFIX)
         with temp.open("wb") as handle:
             handle.write(payload)
@@ -93,9 +99,15 @@ class Spool:
             self.dropped_snapshots += 1
 
 
+def tag_of(path: Path) -> str:
+    """The tag a payload was spooled with ("" for none)."""
+    _, _, tag = path.name.removesuffix(SUFFIX).partition(".")
+    return tag
+
+
 def _sequence(path: Path) -> int:
     """The sequence number in a spool file's name (0 for a stray file)."""
-    stem = path.name.removesuffix(SUFFIX)
+    stem = path.name.removesuffix(SUFFIX).partition(".")[0]
     return int(stem) if stem.isdigit() else 0
 
 

@@ -4,12 +4,21 @@ Spot notices and snapshots have separate senders, HTTP clients and backoffs, so 
 waits behind a snapshot upload and retries within seconds while the gateway is down. When the
 gateway comes back, pending notices go first: the snapshot sender waits until the notice lane
 is empty before each upload. Each lane is sent oldest first.
+
+Deltas (protocol v2) share the snapshot lane, spooled with the tag `delta`, so they go out in
+the order they were taken, between the full snapshots they build on. The gateway's answer to a
+delta may ask for a full snapshot (`resync`); so does a delta refused for good (the chain of
+deltas is broken). The collector takes that request before its next upload. The answer to a
+full snapshot is not read for it: the snapshot is the resync, the workers just have not folded
+it yet. Until they do, answers to the deltas after it may still ask (at most one more full
+snapshot per interval of the workers' lag).
 """
 
 from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,18 +32,29 @@ from agent.backoff import Backoff
 from agent.errors import RejectedError, TemporaryError, ThrottledError, UnavailableError
 from agent.metrics import AgentMetrics
 from agent.uplink.gateway import GatewayClient
-from agent.uplink.spool import Lane, Spool
+from agent.uplink.spool import Lane, Spool, tag_of
+from protocol.delta import ClusterDelta
 from protocol.snapshot import ClusterSnapshot
 from protocol.spot import SpotNotice
 from protocol.trace_context import inject_http
 
 JSON = "application/json"
 GZIP_LEVEL = 6
+DELTA_TAG = "delta"
 
 
-def encode_snapshot(snapshot: ClusterSnapshot) -> bytes:
-    """The snapshot as gzip-compressed JSON (what is spooled and sent)."""
+def encode_snapshot(snapshot: ClusterSnapshot | ClusterDelta) -> bytes:
+    """The snapshot (or delta) as gzip-compressed JSON (what is spooled and sent)."""
     return gzip.compress(snapshot.model_dump_json().encode(), compresslevel=GZIP_LEVEL)
+
+
+def asks_for_resync(answer: bytes) -> bool:
+    """Whether the gateway's answer to a snapshot or delta asks for a full snapshot next."""
+    try:
+        document = json.loads(answer)
+    except ValueError:
+        return False
+    return isinstance(document, dict) and document.get("resync") is True
 
 
 @dataclass
@@ -42,7 +62,9 @@ class UplinkStats:
     """Counters, for logs and tests."""
 
     snapshots_sent: int = 0
+    deltas_sent: int = 0
     notices_sent: int = 0
+    resyncs_requested: int = 0
     refused: int = 0
     failures: dict[Lane, int] = field(default_factory=lambda: dict.fromkeys(Lane, 0))
 
@@ -70,6 +92,8 @@ class Uplink:
             Lane.SNAPSHOTS: f"/v1/clusters/{cluster_id}/snapshots",
             Lane.NOTICES: f"/v1/clusters/{cluster_id}/spot-notices",
         }
+        self._delta_path = f"/v1/clusters/{cluster_id}/deltas"
+        self._resync_wanted = False
         self._headers = {
             Lane.SNAPSHOTS: {"Content-Type": JSON, "Content-Encoding": "gzip"},
             Lane.NOTICES: {"Content-Type": JSON},
@@ -95,6 +119,19 @@ class Uplink:
         await self._spool(Lane.SNAPSHOTS, payload)
         self._wake[Lane.SNAPSHOTS].set()
 
+    async def submit_delta(self, delta: ClusterDelta) -> None:
+        """Spool a delta behind the snapshots and deltas before it, and wake their sender."""
+        payload = await asyncio.to_thread(encode_snapshot, delta)
+        self.metrics.snapshot_bytes.observe(len(payload))
+        await self._spool(Lane.SNAPSHOTS, payload, tag=DELTA_TAG)
+        self._wake[Lane.SNAPSHOTS].set()
+
+    def take_resync_request(self) -> bool:
+        """Whether a full snapshot is wanted (asked by the gateway, or a delta was refused);
+        the request is cleared by taking it."""
+        wanted, self._resync_wanted = self._resync_wanted, False
+        return wanted
+
     async def submit_notice(self, notice: SpotNotice) -> None:
         """Spool a spot notice and wake its sender, which posts it at once."""
         payload = notice.model_dump_json().encode()
@@ -103,10 +140,10 @@ class Uplink:
         self._notices_empty.clear()
         self._wake[Lane.NOTICES].set()
 
-    async def _spool(self, lane: Lane, payload: bytes) -> None:
+    async def _spool(self, lane: Lane, payload: bytes, *, tag: str = "") -> None:
         """Write to the spool; a full or broken disk is a temporary error for the caller."""
         try:
-            await asyncio.to_thread(self.spool.put, lane, payload)
+            await asyncio.to_thread(self.spool.put, lane, payload, tag=tag)
         except OSError as e:
             self._log.error("spool_write_failed", lane=lane.value, error=str(e))
             raise TemporaryError(f"cannot spool to {self.spool.directory}: {e}") from e
@@ -149,12 +186,15 @@ class Uplink:
             payload = self.spool.read(path)
             if payload is None:
                 continue  # dropped by the size cap meanwhile
+            delta = lane is Lane.SNAPSHOTS and tag_of(path) == DELTA_TAG
             try:
-                await self._post(lane, payload)
+                answer = await self._post(lane, payload, self._delta_path if delta else None)
             except RejectedError as e:
                 self._log.error("payload_refused", lane=lane.value, file=path.name, error=str(e))
                 self.spool.remove(path)
                 self.stats.refused += 1
+                if delta:
+                    self._request_resync()
                 await self._notify()
                 continue
             except TemporaryError as e:
@@ -171,14 +211,24 @@ class Uplink:
             self.spool.remove(path)
             backoff.reset()
             self._log.info("sent", lane=lane.value, file=path.name)
-            if lane is Lane.SNAPSHOTS:
-                self.stats.snapshots_sent += 1
-            else:
+            if lane is Lane.NOTICES:
                 self.stats.notices_sent += 1
+            elif delta:
+                self.stats.deltas_sent += 1
+            else:
+                self.stats.snapshots_sent += 1
+            # Only answers to deltas count: the one to a full snapshot may predate its own fold.
+            if delta and asks_for_resync(answer):
+                self._request_resync()
             await self._notify()
 
-    async def _post(self, lane: Lane, payload: bytes) -> None:
-        """POST one payload in a span that starts a trace of its own (one trace per upload)."""
+    def _request_resync(self) -> None:
+        self._resync_wanted = True
+        self.stats.resyncs_requested += 1
+
+    async def _post(self, lane: Lane, payload: bytes, path: str | None = None) -> bytes:
+        """POST one payload in a span that starts a trace of its own (one trace per upload);
+        the gateway's answer. `path` overrides the lane's (deltas share the snapshot lane)."""
         started = time.perf_counter()
         outcome = "sent"
         with self._tracer.start_as_current_span(
@@ -189,7 +239,9 @@ class Uplink:
         ):
             headers = inject_http(dict(self._headers[lane]))
             try:
-                await self._clients[lane].post(self._paths[lane], payload, dict(headers))
+                return await self._clients[lane].post(
+                    path or self._paths[lane], payload, dict(headers)
+                )
             except (RejectedError, TemporaryError) as e:
                 outcome = "failed"
                 self.metrics.upload_failures.labels(lane.value, _failure_status(e)).inc()

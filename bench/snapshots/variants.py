@@ -17,7 +17,6 @@ def encode_snapshot(snapshot: ClusterSnapshot, *, compresslevel: int = 6) -> tup
 
 
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
-_ID_MARKER = b'"snapshot_id":"'
 _UUID_CHARS = 36
 
 
@@ -30,8 +29,12 @@ class SnapshotVariants:
     millisecond instead of tens.
     """
 
-    def __init__(self, raw: bytes, *, compresslevel: int = 6) -> None:
-        start = raw.index(_ID_MARKER) + len(_ID_MARKER)
+    def __init__(
+        self, raw: bytes, *, compresslevel: int = 6, id_field: str = "snapshot_id"
+    ) -> None:
+        """Variants of `raw` by the id in its `id_field` (`delta_id` for a delta)."""
+        marker = f'"{id_field}":"'.encode()
+        start = raw.index(marker) + len(marker)
         self._head = raw[:start]
         self._tail = raw[start + _UUID_CHARS :]
         self._level = compresslevel

@@ -1,4 +1,5 @@
-"""Snapshot and spot-notice ingest: authenticated, limited, validated, deduplicated, produced."""
+"""Snapshot, delta and spot-notice ingest: authenticated, limited, validated, deduplicated,
+produced. Answers to snapshots and deltas say whether the workers want a full snapshot next."""
 
 from __future__ import annotations
 
@@ -18,11 +19,15 @@ from gateway.problems import PROBLEM_RESPONSES, InvalidParam, Problem
 from gateway.rate_limit import Limit
 from gateway.validation import MirroredValidator, validate_strict
 from gateway.wiring import Wiring
+from protocol.delta import ClusterDelta
 from protocol.snapshot import ClusterSnapshot
 from protocol.spot import SpotNotice
+from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER
 
 router = APIRouter(prefix="/v1/clusters/{cluster_id}", tags=["ingest"])
 _SNAPSHOTS = MirroredValidator(ClusterSnapshot)
+_DELTAS = MirroredValidator(ClusterDelta)
+_DELTA_HEADERS = ((PAYLOAD_KIND_HEADER, DELTA_PAYLOAD),)
 
 
 class SnapshotAccepted(BaseModel):
@@ -30,6 +35,17 @@ class SnapshotAccepted(BaseModel):
 
     snapshot_id: uuid.UUID
     duplicate: bool = False
+    resync: bool = False
+    """The workers want a full snapshot next (they found a gap in the cluster's deltas)."""
+
+
+class DeltaAccepted(BaseModel):
+    """A delta the broker has durably stored (or had already)."""
+
+    delta_id: uuid.UUID
+    duplicate: bool = False
+    resync: bool = False
+    """The workers want a full snapshot next: a delta was lost or came out of order."""
 
 
 class NoticeAccepted(BaseModel):
@@ -65,6 +81,37 @@ async def post_snapshot(
     snapshot_id, body_cluster = checked.kept
     _same_cluster(body_cluster, cluster_id, "cluster.cluster_id")
     return await _produce(wiring, principal, cluster_id, raw, snapshot_id, kind="snapshot")
+
+
+@router.post(
+    "/deltas",
+    status_code=202,
+    response_model=DeltaAccepted,
+    responses=PROBLEM_RESPONSES,
+    openapi_extra=json_body(ClusterDelta),
+)
+async def post_delta(
+    cluster_id: uuid.UUID, request: Request, principal: IngestPrincipal, wiring: WiringDep
+) -> Response:
+    """Accept a cluster delta (protocol v2); 202 once the event log has it.
+
+    Deltas count against the snapshot rate limits: an agent sends one or the other per interval.
+    """
+    settings = wiring.settings
+    await _admit(
+        wiring,
+        principal,
+        cluster_id,
+        kind="snapshot",
+        per_cluster=settings.snapshot_rate_per_cluster,
+        per_tenant=settings.snapshot_rate_per_tenant,
+    )
+    raw = await _read(request, wiring)
+    checked = _DELTAS.validate(raw, lambda d: (d.delta_id, d.cluster.cluster_id))
+    wiring.metrics.validated.labels("delta", checked.by).inc()
+    delta_id, body_cluster = checked.kept
+    _same_cluster(body_cluster, cluster_id, "cluster.cluster_id")
+    return await _produce(wiring, principal, cluster_id, raw, delta_id, kind="delta")
 
 
 @router.post(
@@ -145,15 +192,17 @@ async def _produce(
     raw: bytes,
     item_id: uuid.UUID,
     *,
-    kind: Literal["snapshot", "notice"],
+    kind: Literal["snapshot", "delta", "notice"],
 ) -> Response:
-    """Put the item on its topic (once per id); 202 `{"<kind>_id": ..., "duplicate": ...}`.
+    """Put the item on its topic (once per id); 202 `{"<kind>_id": ..., "duplicate": ...}`,
+    with `"resync": ...` for snapshots and deltas.
 
     `kind` also names the item's field in the topic's envelope (SnapshotMessage.snapshot,
-    SpotNoticeMessage.notice).
+    DeltaMessage.delta, SpotNoticeMessage.notice). Deltas go to the snapshots topic, under the
+    same key, so that a cluster's snapshots and deltas keep their order.
     """
     settings = wiring.settings
-    topic = settings.snapshots_topic if kind == "snapshot" else settings.spot_notices_topic
+    topic = settings.spot_notices_topic if kind == "notice" else settings.snapshots_topic
     duplicate = await wiring.ingest.submit(
         Submission(
             kind=kind,
@@ -164,8 +213,12 @@ async def _produce(
             item_id=item_id,
             raw=raw,
             received_at=wiring.clock(),
+            headers=_DELTA_HEADERS if kind == "delta" else (),
         )
     )
     # Written by hand: this is the hot path, and the document is tiny and fixed.
-    body = f'{{"{kind}_id":"{item_id}","duplicate":{"true" if duplicate else "false"}}}'
+    resync = ""
+    if kind != "notice":
+        resync = f',"resync":{"true" if await wiring.resync.wanted(cluster_id) else "false"}'
+    body = f'{{"{kind}_id":"{item_id}","duplicate":{"true" if duplicate else "false"}{resync}}}'
     return Response(body, status_code=202, media_type="application/json")

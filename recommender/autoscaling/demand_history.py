@@ -121,17 +121,6 @@ class DemandHistory:
         return cls(last_step=last_step, sums=sums, minutes=minutes.copy())
 
 
-def gpu_demand_samples(samples: Iterable[GpuUsage]) -> Iterator[tuple[float, str, float]]:
-    """DCGM samples as demand samples: each device of each pod counts once per minute.
-
-    A pod on two GPUs busy half the time demands one GPU; the device is part of the key so its
-    two samples add up instead of being averaged.
-    """
-    for s in samples:
-        device = s.gpu_uuid or f"{s.node}/{s.gpu_index}/{s.mig_profile or ''}"
-        yield s.timestamp.timestamp(), f"{s.pod or ''}/{device}", s.utilization
-
-
 def pack_demands(cpu: DemandHistory, gpu: DemandHistory) -> bytes:
     """CPU and GPU-duty demand histories as one stored value (the GPU part only if it has data)."""
     return cpu.to_bytes() + (gpu.to_bytes() if gpu.last_step >= 0 else b"")

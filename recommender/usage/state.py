@@ -132,14 +132,17 @@ class ContainerUsageState:
 
     def fold_gpu_usage(self, samples: Sequence[GpuUsage]) -> int:
         """Fold DCGM samples attributed to this container (GPU memory in use)."""
-        if not samples:
-            return 0
-        self.gpu_memory.add_samples(
-            np.array([s.memory_used_bytes for s in samples], dtype=np.float64),
-            np.ones(len(samples)),
+        return self.fold_gpu(
             np.array([s.timestamp.timestamp() for s in samples], dtype=np.float64),
+            np.array([s.memory_used_bytes for s in samples], dtype=np.float64),
         )
-        return len(samples)
+
+    def fold_gpu(self, seconds: NDArray[np.float64], memory_used_bytes: NDArray[np.float64]) -> int:
+        """Fold DCGM samples taken at `seconds` (epoch), GPU memory in use; returns how many."""
+        if not seconds.size:
+            return 0
+        self.gpu_memory.add_samples(memory_used_bytes, np.ones(seconds.size), seconds)
+        return int(seconds.size)
 
     def record_oom(self, at: float, memory_bytes: float) -> None:
         """Fold an OOM kill at `at` of a container that had `memory_bytes` (its limit)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,33 @@ _DELETE_ABSENT = text(
           SELECT k, n, m FROM unnest(
               CAST(:kinds AS text[]), CAST(:namespaces AS text[]), CAST(:names AS text[])
           ) AS present(k, n, m)
+      )
+    RETURNING name
+    """
+)
+# Only the few fields attribution needs leave the database: decoding whole pod bodies costs more
+# than the rest of a delta's fold.
+_POD_OWNERSHIPS = text(
+    """
+    SELECT o.namespace, o.name,
+           o.body -> 'owners' -> -1 ->> 'kind',
+           o.body -> 'owners' -> -1 ->> 'name',
+           (SELECT coalesce(jsonb_object_agg(c ->> 'name', c -> 'requests' -> 'cpu_millis'), '{}')
+              FROM jsonb_array_elements(o.body -> 'spec' -> 'containers') AS c)
+    FROM inventory_objects AS o
+    JOIN unnest(CAST(:namespaces AS text[]), CAST(:names AS text[])) AS wanted(n, m)
+      ON o.namespace = wanted.n AND o.name = wanted.m
+    WHERE o.cluster_id = :cluster AND o.kind = 'Pod'
+    """
+)
+_DELETE_NAMED = text(
+    """
+    DELETE FROM inventory_objects
+    WHERE cluster_id = :cluster
+      AND (kind, namespace, name) IN (
+          SELECT k, n, m FROM unnest(
+              CAST(:kinds AS text[]), CAST(:namespaces AS text[]), CAST(:names AS text[])
+          ) AS gone(k, n, m)
       )
     RETURNING name
     """
@@ -57,6 +85,17 @@ class InventoryObjectView:
     snapshot_id: uuid.UUID
     """The snapshot that last changed the object."""
     observed_at: datetime
+
+
+@dataclass(frozen=True)
+class PodOwnership:
+    """What usage attribution reads of a stored pod: its top-most owner and CPU requests."""
+
+    owner_kind: str | None
+    """The last link of the pod's owner chain (its workload); None for a bare pod."""
+    owner_name: str | None
+    cpu_requests: dict[str, int | None]
+    """CPU request (millicores) of each container, by name."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +140,57 @@ class InventoryRepository:
         row version, no WAL), so `snapshot_id` and `observed_at` name the snapshot that last
         changed it. Objects of the cluster not among `items` are deleted.
         """
+        await self._upsert(cluster_id, snapshot_id, observed_at, items)
+        removed = await self._session.execute(
+            _DELETE_ABSENT,
+            {
+                "cluster": cluster_id,
+                "kinds": [item.kind for item in items],
+                "namespaces": [item.namespace for item in items],
+                "names": [item.name for item in items],
+            },
+        )
+        return ReplaceCounts(upserted=len(items), deleted=len(removed.all()))
+
+    async def apply_changes(
+        self,
+        cluster_id: uuid.UUID,
+        *,
+        snapshot_id: uuid.UUID,
+        observed_at: datetime,
+        upserts: Sequence[InventoryItem],
+        deletes: Collection[tuple[str, str, str]],
+    ) -> ReplaceCounts:
+        """Delete the (kind, namespace, name) objects of `deletes`, then upsert `upserts`.
+
+        Only the named objects are touched; an upsert whose uid, resourceVersion and body are
+        unchanged is left as it is, so applying the same changes twice changes nothing.
+        """
+        deleted = 0
+        if deletes:
+            removed = await self._session.execute(
+                _DELETE_NAMED,
+                {
+                    "cluster": cluster_id,
+                    "kinds": [kind for kind, _, _ in deletes],
+                    "namespaces": [namespace for _, namespace, _ in deletes],
+                    "names": [name for _, _, name in deletes],
+                },
+            )
+            deleted = len(removed.all())
+        await self._upsert(cluster_id, snapshot_id, observed_at, upserts)
+        return ReplaceCounts(upserted=len(upserts), deleted=deleted)
+
+    async def _upsert(
+        self,
+        cluster_id: uuid.UUID,
+        snapshot_id: uuid.UUID,
+        observed_at: datetime,
+        items: Sequence[InventoryItem],
+    ) -> None:
+        """Insert `items`, overwriting stored objects only where uid, version or body differ."""
+        if not items:
+            return
         rows = [
             {
                 "cluster_id": cluster_id,
@@ -116,40 +206,27 @@ class InventoryRepository:
             }
             for item in items
         ]
-        if rows:
-            # One statement executed for many parameter sets: compiled once, cached, pipelined.
-            statement = insert(_TABLE)
-            stored = _TABLE.c
-            await self._session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["cluster_id", "kind", "namespace", "name"],
-                    set_={
-                        "uid": statement.excluded.uid,
-                        "resource_version": statement.excluded.resource_version,
-                        "body": statement.excluded.body,
-                        "snapshot_id": statement.excluded.snapshot_id,
-                        "observed_at": statement.excluded.observed_at,
-                    },
-                    where=or_(
-                        stored.body.is_distinct_from(statement.excluded.body),
-                        stored.uid.is_distinct_from(statement.excluded.uid),
-                        stored.resource_version.is_distinct_from(
-                            statement.excluded.resource_version
-                        ),
-                    ),
+        # One statement executed for many parameter sets: compiled once, cached, pipelined.
+        statement = insert(_TABLE)
+        stored = _TABLE.c
+        await self._session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["cluster_id", "kind", "namespace", "name"],
+                set_={
+                    "uid": statement.excluded.uid,
+                    "resource_version": statement.excluded.resource_version,
+                    "body": statement.excluded.body,
+                    "snapshot_id": statement.excluded.snapshot_id,
+                    "observed_at": statement.excluded.observed_at,
+                },
+                where=or_(
+                    stored.body.is_distinct_from(statement.excluded.body),
+                    stored.uid.is_distinct_from(statement.excluded.uid),
+                    stored.resource_version.is_distinct_from(statement.excluded.resource_version),
                 ),
-                rows,
-            )
-        removed = await self._session.execute(
-            _DELETE_ABSENT,
-            {
-                "cluster": cluster_id,
-                "kinds": [item.kind for item in items],
-                "namespaces": [item.namespace for item in items],
-                "names": [item.name for item in items],
-            },
+            ),
+            rows,
         )
-        return ReplaceCounts(upserted=len(rows), deleted=len(removed.all()))
 
     async def list(
         self, cluster_id: uuid.UUID, *, kinds: Collection[str] | None = None
@@ -179,6 +256,31 @@ class InventoryRepository:
             )
         )
         return {(row.namespace, row.name): _view(row) for row in rows.scalars()}
+
+    async def pod_ownerships(
+        self, cluster_id: uuid.UUID, names: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], PodOwnership]:
+        """Owner and CPU requests of stored pods by (namespace, name); unknown names are absent."""
+        wanted = sorted(set(names))
+        if not wanted:
+            return {}
+        rows = await self._session.execute(
+            _POD_OWNERSHIPS,
+            {
+                "cluster": cluster_id,
+                "namespaces": [namespace for namespace, _ in wanted],
+                "names": [name for _, name in wanted],
+            },
+        )
+        found: dict[tuple[str, str], PodOwnership] = {}
+        for namespace, name, kind, owner, requests in rows:
+            cpu = json.loads(requests) if isinstance(requests, str) else requests
+            found[(namespace, name)] = PodOwnership(
+                kind,
+                owner,
+                {str(c): int(v) if isinstance(v, int) else None for c, v in cpu.items()},
+            )
+        return found
 
     async def count(self, cluster_id: uuid.UUID) -> dict[str, int]:
         """How many objects of each kind the cluster has."""

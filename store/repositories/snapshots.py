@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import DateTime, Uuid, func, literal, select
+from sqlalchemy import DateTime, Uuid, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +35,10 @@ class ClusterIngestState:
     cluster_id: uuid.UUID
     last_snapshot_at: datetime | None
     """`taken_at` of the newest snapshot whose inventory was applied."""
+    sequence: int | None = None
+    """Sequence number of the stored inventory (None until a v2 agent's snapshot)."""
+    resync_requested: bool = False
+    """A delta did not apply on the stored state; only a full snapshot is applied now."""
 
 
 def _view(row: Snapshot) -> SnapshotView:
@@ -68,7 +72,19 @@ class SnapshotRepository:
         )
         if row is None:
             return None
-        return ClusterIngestState(row.id, row.last_snapshot_at)
+        return ClusterIngestState(
+            row.id, row.last_snapshot_at, row.ingest_sequence, row.resync_requested
+        )
+
+    async def set_sequence(
+        self, cluster_id: uuid.UUID, sequence: int | None, *, resync_requested: bool
+    ) -> None:
+        """Record the sequence number of the stored state and whether a resync is wanted."""
+        await self._session.execute(
+            update(Cluster)
+            .where(Cluster.id == cluster_id)
+            .values(ingest_sequence=sequence, resync_requested=resync_requested)
+        )
 
     async def record(
         self,

@@ -48,10 +48,21 @@ class GpuDutyHistory:
 
     def fold(self, samples: Sequence[GpuUsage]) -> int:
         """Fold DCGM samples of this container; returns how many were folded."""
-        if not samples:
+        return self.fold_columns(
+            np.array([s.timestamp.timestamp() for s in samples], dtype=np.float64),
+            np.array([s.utilization for s in samples], dtype=np.float64),
+            np.array([s.memory_used_bytes for s in samples], dtype=np.float64),
+        )
+
+    def fold_columns(
+        self,
+        seconds: NDArray[np.float64],
+        duty: NDArray[np.float64],
+        memory_used_bytes: NDArray[np.float64],
+    ) -> int:
+        """Fold DCGM samples given as arrays (epoch seconds, duty cycle, memory used bytes)."""
+        if not seconds.size:
             return 0
-        seconds = np.array([s.timestamp.timestamp() for s in samples], dtype=np.float64)
-        duty = np.array([s.utilization for s in samples], dtype=np.float64)
         latest = float(seconds.max())
         if latest > self.reference:
             # Bring the stored weights to the newest sample's time, then weigh new samples there.
@@ -63,12 +74,10 @@ class GpuDutyHistory:
         bins = np.minimum((duty * BINS).astype(np.int64), BINS - 1)
         np.add.at(self.weights, bins, weight)
         self.duty_sum += float((weight * duty).sum())
-        self.samples += len(samples)
+        self.samples += int(seconds.size)
         self.duty_peak = max(self.duty_peak, float(duty.max()))
-        self.memory_peak_bytes = max(
-            self.memory_peak_bytes, float(max(s.memory_used_bytes for s in samples))
-        )
-        return len(samples)
+        self.memory_peak_bytes = max(self.memory_peak_bytes, float(memory_used_bytes.max()))
+        return int(seconds.size)
 
     def profile(self, quantile: float = DUTY_QUANTILE) -> GpuUsageProfile | None:
         """The usage profile sharing advice needs; None before the first sample."""

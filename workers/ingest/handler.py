@@ -1,37 +1,49 @@
-"""Fold one snapshot message into the database, idempotently, in one tenant transaction.
+"""Fold one snapshot or delta message into the database, idempotently, in one tenant transaction.
 
-The snapshot's id goes into the `snapshots` table in the same transaction as its effects, so a
-redelivered message finds its id taken and changes nothing. Inventory is replaced only by a
-snapshot at least as new as the last one applied; usage samples are folded whatever the order.
+The snapshot's (or delta's) id goes into the `snapshots` table in the same transaction as its
+effects, so a redelivered message finds its id taken and changes nothing. Inventory is replaced
+only by a snapshot at least as new as the last one applied, which also records the snapshot's
+sequence number and clears any resync request. A delta changes the inventory (its upserts and
+deletions only) when it applies on exactly the stored state (its `base_sequence` is the stored
+sequence and no resync is pending), advancing the sequence in the same transaction; otherwise
+something was lost or reordered, and the cluster is marked as needing a resync, which the
+gateway passes on to the agent. Usage samples are folded whatever the order.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from uuid import UUID
 
 import structlog
 from opentelemetry import trace
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError
 
+from protocol.delta import ClusterDelta, ContainerSeries, GpuSeries
 from protocol.snapshot import ClusterSnapshot, Pod
-from protocol.topics import SnapshotMessage
+from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER, DeltaMessage, SnapshotMessage
 from recommender.usage.state import UsageSettings
 from store.database import Database
 from store.repositories.clusters import ClusterRepository
-from store.repositories.inventory import InventoryRepository
+from store.repositories.inventory import InventoryRepository, PodOwnership
 from store.repositories.snapshots import SnapshotRepository
 from store.repositories.usage_states import UsageStateRecord, UsageStateRepository
 from workers.cost_rollup import CostRollup
-from workers.decode import Record, decode
+from workers.decode import Record, decode, header
 from workers.errors import PermanentError, UnknownClusterError
 from workers.ingest.container_history import ContainerHistory, ContainerHistoryError
-from workers.ingest.inventory_items import POD, inventory_items
-from workers.ingest.usage_batch import PodRef, missing_pods, usage_batch
+from workers.ingest.inventory_items import POD, deleted_names, inventory_items
+from workers.ingest.resync import NoResyncSignal, ResyncSignal
+from workers.ingest.usage_batch import Observation, PodRef, missing_pods, usage_batch
 from workers.ingest.usage_fold import fold_batch, from_record, stored_key, to_record
 
 log = structlog.get_logger(__name__)
 
 PROCESSED = "processed"
 DUPLICATE = "duplicate"
+RESYNC = "resync"
+"""A delta that did not apply on the stored state: its samples were folded, a resync asked for."""
 
 
 class SnapshotIngest:
@@ -42,16 +54,103 @@ class SnapshotIngest:
         database: Database,
         usage_settings: UsageSettings | None = None,
         cost_rollup: CostRollup | None = None,
+        resync: ResyncSignal | None = None,
     ) -> None:
-        """Fold into `database` with the given history half-lives; roll up costs if given."""
+        """Fold into `database` with the given history half-lives.
+
+        Costs are rolled up by `cost_rollup` if given; `resync` hears of sequence gaps.
+        """
         self._database = database
         self._usage_settings = usage_settings
         self._cost_rollup = cost_rollup
+        self._resync = resync or NoResyncSignal()
         self._tracer = trace.get_tracer("workers.ingest")
 
     async def __call__(self, record: Record) -> str:
-        """Decode and fold one record; returns "processed" or "duplicate"."""
+        """Decode and fold one record; returns "processed", "duplicate" or "resync"."""
+        if header(record, PAYLOAD_KIND_HEADER) == DELTA_PAYLOAD:
+            return await self.apply_delta(decode(record, DeltaMessage))
         return await self.apply(decode(record, SnapshotMessage))
+
+    async def apply_delta(self, message: DeltaMessage) -> str:
+        """Fold one delta message; returns "processed", "duplicate" or "resync"."""
+        with self._tracer.start_as_current_span(
+            "fold delta", attributes={"slicewise.delta_id": str(message.delta.delta_id)}
+        ) as span:
+            outcome = await self._fold_delta(message)
+            span.set_attribute("slicewise.outcome", outcome)
+        if outcome == RESYNC:
+            await self._resync.request(message.delta.cluster.cluster_id)
+        return outcome
+
+    async def _fold_delta(self, message: DeltaMessage) -> str:
+        delta = message.delta
+        cluster_id = delta.cluster.cluster_id
+        try:
+            async with self._database.tenant(message.tenant_id) as session:
+                snapshots = SnapshotRepository(session, message.tenant_id)
+                cluster = await snapshots.lock_cluster(cluster_id)
+                if cluster is None:
+                    raise UnknownClusterError(
+                        f"cluster {cluster_id} is not registered for tenant {message.tenant_id}"
+                    )
+                fresh = await snapshots.record(
+                    snapshot_id=delta.delta_id,
+                    cluster_id=cluster_id,
+                    taken_at=delta.taken_at,
+                    received_at=message.received_at,
+                    node_count=len(delta.nodes),
+                    pod_count=len(delta.pods),
+                    sample_count=len(delta.usage.containers)
+                    + len(delta.usage.gpus)
+                    + sum(len(series.samples) for series in delta.container_series)
+                    + sum(len(series.samples) for series in delta.gpu_series),
+                )
+                if not fresh:
+                    return DUPLICATE
+                inventory = InventoryRepository(session, message.tenant_id)
+                applies = (
+                    not cluster.resync_requested
+                    and cluster.sequence is not None
+                    and cluster.sequence == delta.base_sequence
+                    and delta.sequence == delta.base_sequence + 1
+                )
+                if applies:
+                    await inventory.apply_changes(
+                        cluster_id,
+                        snapshot_id=delta.delta_id,
+                        observed_at=delta.taken_at,
+                        upserts=inventory_items(delta),
+                        deletes=deleted_names(delta),
+                    )
+                    await snapshots.set_sequence(cluster_id, delta.sequence, resync_requested=False)
+                    await ClusterRepository(session, message.tenant_id).record_snapshot(
+                        cluster_id,
+                        delta.delta_id,
+                        delta.taken_at,
+                        delta.agent_version or None,
+                        provider=delta.cluster.provider.value,
+                        region=delta.cluster.region,
+                    )
+                elif not _stale(cluster.sequence, delta):
+                    await snapshots.set_sequence(
+                        cluster_id, cluster.sequence, resync_requested=True
+                    )
+                await self._fold_usage(
+                    UsageStateRepository(session, message.tenant_id),
+                    inventory,
+                    delta,
+                )
+        except (IntegrityError, DataError) as e:
+            raise PermanentError(f"delta refused by the database: {e.orig}") from e
+        log.debug(
+            "delta folded",
+            tenant_id=str(message.tenant_id),
+            cluster_id=str(cluster_id),
+            delta_id=str(delta.delta_id),
+            inventory_applied=applies,
+        )
+        return PROCESSED if applies or _stale(cluster.sequence, delta) else RESYNC
 
     async def apply(self, message: SnapshotMessage) -> str:
         """Fold one snapshot message; returns "processed" or "duplicate"."""
@@ -90,6 +189,9 @@ class SnapshotIngest:
                     snapshot.taken_at >= cluster.last_snapshot_at
                 )
                 if newest:
+                    await snapshots.set_sequence(
+                        cluster.cluster_id, snapshot.sequence, resync_requested=False
+                    )
                     await InventoryRepository(session, message.tenant_id).replace(
                         cluster.cluster_id,
                         snapshot_id=snapshot.snapshot_id,
@@ -113,6 +215,8 @@ class SnapshotIngest:
                     await self._cost_rollup.record(session, message.tenant_id, snapshot)
         except (IntegrityError, DataError) as e:
             raise PermanentError(f"snapshot refused by the database: {e.orig}") from e
+        if newest and snapshot.sequence is not None:
+            await self._resync.clear(snapshot.cluster.cluster_id)
         log.debug(
             "snapshot folded",
             tenant_id=str(message.tenant_id),
@@ -126,11 +230,15 @@ class SnapshotIngest:
         self,
         usage: UsageStateRepository,
         inventory: InventoryRepository,
-        snapshot: ClusterSnapshot,
+        snapshot: ClusterSnapshot | ClusterDelta,
     ) -> None:
         cluster_id = snapshot.cluster.cluster_id
-        stored_pods = await self._stored_pods(inventory, snapshot)
-        batch = usage_batch(snapshot, stored_pods)
+        series: Sequence[ContainerSeries] = ()
+        gpu_series: Sequence[GpuSeries] = ()
+        if isinstance(snapshot, ClusterDelta):
+            series, gpu_series = snapshot.container_series, snapshot.gpu_series
+        stored_pods = await self._stored_pods(inventory, cluster_id, snapshot, series, gpu_series)
+        batch = usage_batch(snapshot, stored_pods, series, gpu_series)
         if batch.unattributed:
             log.info(
                 "usage samples of unknown pods dropped",
@@ -154,12 +262,19 @@ class SnapshotIngest:
 
     @staticmethod
     async def _stored_pods(
-        inventory: InventoryRepository, snapshot: ClusterSnapshot
-    ) -> dict[PodRef, Pod]:
-        wanted = missing_pods(snapshot)
+        inventory: InventoryRepository,
+        cluster_id: UUID,
+        observed: Observation,
+        series: Sequence[ContainerSeries],
+        gpu_series: Sequence[GpuSeries],
+    ) -> Mapping[PodRef, Pod | PodOwnership]:
+        wanted = missing_pods(observed, series, gpu_series)
         if not wanted:
             return {}
-        found = await inventory.find(snapshot.cluster.cluster_id, POD, wanted)
+        if isinstance(observed, ClusterDelta):
+            # A delta's samples name mostly pods it does not list: read only what attribution needs.
+            return await inventory.pod_ownerships(cluster_id, wanted)
+        found = await inventory.find(cluster_id, POD, wanted)
         pods: dict[PodRef, Pod] = {}
         for ref, view in found.items():
             try:
@@ -167,6 +282,11 @@ class SnapshotIngest:
             except ValidationError:
                 continue  # stored by an older contract: the sample stays unattributed
         return pods
+
+
+def _stale(stored: int | None, delta: ClusterDelta) -> bool:
+    """Whether the stored state is already past the delta (a full snapshot overtook it)."""
+    return stored is not None and delta.sequence <= stored
 
 
 def _restore(record: UsageStateRecord) -> ContainerHistory | None:

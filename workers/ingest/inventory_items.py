@@ -1,10 +1,19 @@
-"""A snapshot's inventory as storable rows, one per node, pod, workload, PDB and HPA."""
+"""A snapshot's (or a delta's upserted) inventory as storable rows, one per node, pod, workload,
+PDB and HPA, and a delta's deletions as stored keys."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
-from protocol.snapshot import ClusterSnapshot, Node, Pod, PodDisruptionBudget, Workload
+from protocol.delta import ClusterDelta
+from protocol.snapshot import (
+    HorizontalPodAutoscaler,
+    Node,
+    Pod,
+    PodDisruptionBudget,
+    Workload,
+)
 from store.repositories.inventory import InventoryItem
 
 NODE = "Node"
@@ -13,6 +22,25 @@ PDB = "PodDisruptionBudget"
 HPA = "HorizontalPodAutoscaler"
 CLUSTER_SCOPED = ""
 """The namespace stored for cluster-scoped objects."""
+
+
+class ListedObjects(Protocol):
+    """What a snapshot and a delta both list: whole objects, by category."""
+
+    @property
+    def nodes(self) -> Sequence[Node]: ...
+    @property
+    def pods(self) -> Sequence[Pod]: ...
+    @property
+    def workloads(self) -> Sequence[Workload]: ...
+    @property
+    def pdbs(self) -> Sequence[PodDisruptionBudget]: ...
+    @property
+    def hpas(self) -> Sequence[HorizontalPodAutoscaler]: ...
+
+
+StoredName = tuple[str, str, str]
+"""(kind, namespace, name): how the stored inventory identifies an object."""
 
 
 def _item(
@@ -28,7 +56,7 @@ def _item(
     )
 
 
-def _all_items(snapshot: ClusterSnapshot) -> Iterable[InventoryItem]:
+def _all_items(snapshot: ListedObjects) -> Iterable[InventoryItem]:
     for node in snapshot.nodes:
         yield _item(NODE, CLUSTER_SCOPED, node)
     for pod in snapshot.pods:
@@ -42,7 +70,17 @@ def _all_items(snapshot: ClusterSnapshot) -> Iterable[InventoryItem]:
         yield InventoryItem(HPA, hpa.namespace, hpa.name, "", "", hpa.model_dump(mode="json"))
 
 
-def inventory_items(snapshot: ClusterSnapshot) -> list[InventoryItem]:
-    """Every object of the snapshot; if an object is listed twice, the last listing wins."""
+def inventory_items(snapshot: ListedObjects) -> list[InventoryItem]:
+    """Every object listed; if an object is listed twice, the last listing wins."""
     unique = {(item.kind, item.namespace, item.name): item for item in _all_items(snapshot)}
     return list(unique.values())
+
+
+def deleted_names(delta: ClusterDelta) -> set[StoredName]:
+    """The stored names of the objects a delta deletes and does not list again."""
+    listed = {(item.kind, item.namespace, item.name) for item in _all_items(delta)}
+    gone = {
+        (obj.kind.value, CLUSTER_SCOPED if obj.kind.value == NODE else obj.namespace, obj.name)
+        for obj in delta.deleted
+    }
+    return gone - listed

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 from recommender.autoscaling.demand_history import (
     DemandHistoryError,
-    gpu_demand_samples,
     pack_demands,
     unpack_demands,
 )
@@ -29,13 +28,27 @@ def fold_batch(
     for key in sorted(batch.keys):
         history = histories.get(key) or ContainerHistory.empty(settings)
         state = history.usage
-        samples = batch.samples.get(key, [])
-        folded = state.fold_usage(samples, batch.cpu_request_millis.get(key))
-        history.demand.fold((s.timestamp.timestamp(), s.pod, s.cpu_cores) for s in samples)
-        gpu_samples = batch.gpu_samples.get(key, [])
-        folded += state.fold_gpu_usage(gpu_samples)
-        history.gpu.fold(gpu_samples)
-        history.gpu_demand.fold(gpu_demand_samples(gpu_samples))
+        folded = 0
+        columns = batch.columns.get(key)
+        if columns is not None and len(columns):
+            millis = batch.cpu_request_millis.get(key)
+            folded = state.fold(
+                columns.seconds,
+                columns.cpu_cores,
+                columns.memory_bytes,
+                columns.throttled_fraction,
+                millis / 1000 if millis else None,
+            )
+            history.demand.fold(
+                zip(columns.seconds.tolist(), columns.pods, columns.cpu_cores.tolist(), strict=True)
+            )
+        gpu = batch.gpu.get(key)
+        if gpu is not None and len(gpu):
+            folded += state.fold_gpu(gpu.seconds, gpu.memory_used_bytes)
+            history.gpu.fold_columns(gpu.seconds, gpu.duty, gpu.memory_used_bytes)
+            history.gpu_demand.fold(
+                zip(gpu.seconds.tolist(), gpu.devices, gpu.duty.tolist(), strict=True)
+            )
         ooms_before = state.signals.oom_kills
         for kill in batch.oom_kills.get(key, []):
             state.record_oom(kill.at, kill.memory_bytes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -16,7 +16,8 @@ from agent.collector import Collector
 from agent.kube.client import kube_client
 from agent.metrics import AgentMetrics
 from devstack.kube import KubeApiServer
-from protocol.snapshot import Pod
+from protocol.delta import ClusterDelta
+from protocol.snapshot import ClusterSnapshot, Pod
 from tests.integration.agent import objects
 from tests.integration.agent.conftest import (
     agent_settings,
@@ -127,3 +128,68 @@ async def test_watch_events_are_counted_by_kind_and_type(
 
     assert (events("ADDED") or 0) >= 1
     assert (events("DELETED") or 0) >= 1
+
+
+class _RecordingSink:
+    """Keeps every upload the collector submits, in order."""
+
+    def __init__(self) -> None:
+        self.uploads: list[ClusterSnapshot | ClusterDelta] = []
+        self.arrived = asyncio.Condition()
+
+    async def submit_snapshot(self, snapshot: ClusterSnapshot) -> None:
+        async with self.arrived:
+            self.uploads.append(snapshot)
+            self.arrived.notify_all()
+
+    async def submit_delta(self, delta: ClusterDelta) -> None:
+        async with self.arrived:
+            self.uploads.append(delta)
+            self.arrived.notify_all()
+
+    def take_resync_request(self) -> bool:
+        return False
+
+    async def wait_for(self, condition: Callable[[], bool]) -> None:
+        async with asyncio.timeout(60), self.arrived:
+            await self.arrived.wait_for(condition)
+
+
+async def test_relist_after_410_gone_makes_the_next_upload_a_full_snapshot(
+    agent_kube: KubeApiServer, admin: AsyncClient, namespace: str, tmp_path: Path
+) -> None:
+    """Deltas stop at a relist: what a 410 made the agent miss goes out as a full snapshot."""
+    sink = _RecordingSink()
+    settings = agent_settings(
+        write_kubeconfig(agent_kube.admin, tmp_path),
+        tmp_path / "spool",
+        snapshot_interval_seconds=3600,
+        snapshot_debounce_seconds=0.2,
+        snapshot_max_delay_seconds=2,
+    )
+    async with kube_client(settings) as client:
+        collector = Collector(settings, client)
+        async with keep_running(collector, sink):
+            await sink.wait_for(lambda: len(sink.uploads) == 1)
+            await admin.create(objects.pod(namespace, "old", node_name="nowhere"))
+            await sink.wait_for(lambda: any(isinstance(u, ClusterDelta) for u in sink.uploads))
+
+        await delete_quietly(admin, KubePod, "old", namespace)
+        created = await admin.create(objects.pod(namespace, "new", node_name="nowhere"))
+        assert created.metadata is not None
+        assert created.metadata.resourceVersion
+        await _compact_etcd(agent_kube, int(created.metadata.resourceVersion))
+        before = len(sink.uploads)
+
+        def relisted_in_full() -> bool:
+            return any(
+                isinstance(u, ClusterSnapshot) and any(p.name == "new" for p in u.pods)
+                for u in sink.uploads[before:]
+            )
+
+        async with keep_running(collector, sink):
+            await sink.wait_for(relisted_in_full)
+    assert isinstance(sink.uploads[0], ClusterSnapshot)
+    full = next(u for u in sink.uploads[before:] if isinstance(u, ClusterSnapshot))
+    assert collector.inventory.tables["pods"].relists == 1
+    assert not any(p.name == "old" and p.namespace == namespace for p in full.pods)

@@ -21,6 +21,7 @@ from auth.provisioning import ClusterCredentials
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from gateway.wiring import Wiring
+from protocol.delta import ClusterDelta, DeletedObject, ObjectKind
 from protocol.resources import Resources
 from protocol.snapshot import (
     ClusterInfo,
@@ -170,7 +171,7 @@ def spot_notice(cluster_id: uuid.UUID, *, notice_id: uuid.UUID | None = None) ->
     )
 
 
-def gzip_json(document: ClusterSnapshot | SpotNotice) -> bytes:
+def gzip_json(document: ClusterSnapshot | ClusterDelta | SpotNotice) -> bytes:
     """The model's JSON, gzipped as the agent sends it."""
     return gzip.compress(document.model_dump_json().encode())
 
@@ -255,3 +256,20 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
             return set(partitions)
         await consumer.topics()  # refreshes metadata
         await asyncio.sleep(0.05)
+
+
+def small_delta(
+    cluster_id: uuid.UUID, *, delta_id: uuid.UUID | None = None, base_sequence: int = 41
+) -> ClusterDelta:
+    """A valid delta: the snapshot's pod modified, a pod deleted."""
+    snapshot = small_snapshot(cluster_id)
+    return ClusterDelta(
+        delta_id=delta_id or uuid.uuid4(),
+        cluster=snapshot.cluster,
+        taken_at=snapshot.taken_at,
+        agent_version="test",
+        base_sequence=base_sequence,
+        sequence=base_sequence + 1,
+        pods=[snapshot.pods[0].model_copy(update={"ready": True, "resource_version": "9"})],
+        deleted=[DeletedObject(kind=ObjectKind.POD, namespace="default", name="web-0", uid="p-0")],
+    )

@@ -34,7 +34,11 @@ async def test_snapshot_round_trip_reaches_topic_unchanged(
             headers=json_headers(token),
         )
     assert response.status_code == 202
-    assert response.json() == {"snapshot_id": str(snapshot.snapshot_id), "duplicate": False}
+    assert response.json() == {
+        "snapshot_id": str(snapshot.snapshot_id),
+        "duplicate": False,
+        "resync": False,
+    }
     messages = await read_topic(
         gateway.settings.kafka_bootstrap,
         gateway.settings.snapshots_topic,

@@ -169,3 +169,65 @@ async def test_other_tenant_recording_on_this_cluster_is_refused(
         view = await SnapshotRepository(session, tenant.id).get(cluster.id, snapshot_id)
     assert view is not None
     assert view.node_count == 2
+
+
+async def _apply(
+    database: Database,
+    tenant: TenantView,
+    cluster: ClusterView,
+    upserts: list[InventoryItem],
+    deletes: set[tuple[str, str, str]],
+) -> None:
+    async with database.tenant(tenant.id) as session:
+        await InventoryRepository(session, tenant.id).apply_changes(
+            cluster.id, snapshot_id=uuid.uuid4(), observed_at=T0, upserts=upserts, deletes=deletes
+        )
+
+
+async def test_apply_changes_touches_only_the_named_objects(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> None:
+    """Changes delete and upsert what they name; every other stored object stays."""
+    await _replace(database, tenant, cluster, [_item("Pod", "a"), _item("Pod", "b")])
+    await _apply(database, tenant, cluster, [_item("Pod", "c")], {("Pod", "shop", "a")})
+    async with database.tenant(tenant.id) as session:
+        stored = await InventoryRepository(session, tenant.id).list(cluster.id)
+    assert [o.name for o in stored] == ["b", "c"]
+
+
+async def test_other_tenant_apply_changes_cannot_touch_this_tenants_inventory(
+    database: Database, tenant: TenantView, other_tenant: TenantView, cluster: ClusterView
+) -> None:
+    """Deletions of another tenant naming this cluster's objects delete nothing."""
+    await _replace(database, tenant, cluster, [_item("Pod", "a")])
+    await _apply(database, other_tenant, cluster, [], {("Pod", "shop", "a")})
+    async with database.tenant(tenant.id) as session:
+        assert await InventoryRepository(session, tenant.id).count(cluster.id) == {"Pod": 1}
+
+
+async def test_sequence_is_recorded_with_the_resync_request(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> None:
+    """The locked cluster reports the sequence and resync request last set."""
+    async with database.tenant(tenant.id) as session:
+        await SnapshotRepository(session, tenant.id).set_sequence(
+            cluster.id, 41, resync_requested=True
+        )
+    async with database.tenant(tenant.id) as session:
+        state = await SnapshotRepository(session, tenant.id).lock_cluster(cluster.id)
+    assert state is not None
+    assert (state.sequence, state.resync_requested) == (41, True)
+
+
+async def test_other_tenant_cannot_set_the_sequence(
+    database: Database, tenant: TenantView, other_tenant: TenantView, cluster: ClusterView
+) -> None:
+    """Another tenant's session setting this cluster's sequence changes nothing."""
+    async with database.tenant(other_tenant.id) as session:
+        await SnapshotRepository(session, other_tenant.id).set_sequence(
+            cluster.id, 9, resync_requested=True
+        )
+    async with database.tenant(tenant.id) as session:
+        state = await SnapshotRepository(session, tenant.id).lock_cluster(cluster.id)
+    assert state is not None
+    assert (state.sequence, state.resync_requested) == (None, False)

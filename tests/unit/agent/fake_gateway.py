@@ -1,9 +1,10 @@
 """The gateway's agent-facing contract, served by a small ASGI app for uplink tests.
 
 `POST /oauth/token` (client credentials, client_secret_basic), `POST
-/v1/clusters/{id}/snapshots` (JSON ClusterSnapshot, gzip accepted) and `POST
+/v1/clusters/{id}/snapshots` (JSON ClusterSnapshot, gzip accepted), `POST
+/v1/clusters/{id}/deltas` (JSON ClusterDelta, gzip accepted) and `POST
 /v1/clusters/{id}/spot-notices` (JSON SpotNotice), each answering 202. Switches let a test
-make it fail (5xx), refuse (4xx) or revoke its tokens.
+make it fail (5xx), refuse (4xx), ask for a resync or revoke its tokens.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from protocol.delta import ClusterDelta
 from protocol.snapshot import ClusterSnapshot
 from protocol.spot import SpotNotice
 
@@ -36,9 +38,13 @@ class FakeGateway:
     retry_after: int | None = None
     """Sent as Retry-After with `fail_with` responses."""
     refuse_with: int | None = None
+    refuse_deltas_with: int | None = None
+    resync: bool = False
+    """Answer `resync: true` to snapshots and deltas."""
     tokens: list[str] = field(default_factory=list)
     valid_tokens: set[str] = field(default_factory=set)
     snapshots: list[ClusterSnapshot] = field(default_factory=list)
+    deltas: list[ClusterDelta] = field(default_factory=list)
     notices: list[SpotNotice] = field(default_factory=list)
     arrivals: list[str] = field(default_factory=list)
     """`snapshot:<id>` / `notice:<id>` in acceptance order."""
@@ -53,6 +59,7 @@ class FakeGateway:
             routes=[
                 Route("/oauth/token", self._token, methods=["POST"]),
                 Route("/v1/clusters/{cluster_id}/snapshots", self._snapshot, methods=["POST"]),
+                Route("/v1/clusters/{cluster_id}/deltas", self._delta, methods=["POST"]),
                 Route("/v1/clusters/{cluster_id}/spot-notices", self._notice, methods=["POST"]),
             ]
         )
@@ -109,7 +116,26 @@ class FakeGateway:
             self.encodings.append(encoding)
             self.arrivals.append(f"snapshot:{snapshot.snapshot_id}")
             self._changed.notify_all()
-        return JSONResponse({"snapshot_id": str(snapshot.snapshot_id)}, status_code=202)
+        return JSONResponse(
+            {"snapshot_id": str(snapshot.snapshot_id), "resync": self.resync}, status_code=202
+        )
+
+    async def _delta(self, request: Request) -> Response:
+        if (denied := await self._authorized(request)) is not None:
+            return denied
+        if self.refuse_deltas_with is not None:
+            return JSONResponse({"title": "refused"}, status_code=self.refuse_deltas_with)
+        body = await request.body()
+        if request.headers.get("content-encoding") == "gzip":
+            body = gzip.decompress(body)
+        delta = ClusterDelta.model_validate_json(body)
+        async with self._changed:
+            self.deltas.append(delta)
+            self.arrivals.append(f"delta:{delta.delta_id}")
+            self._changed.notify_all()
+        return JSONResponse(
+            {"delta_id": str(delta.delta_id), "resync": self.resync}, status_code=202
+        )
 
     async def _notice(self, request: Request) -> Response:
         if (denied := await self._authorized(request)) is not None:

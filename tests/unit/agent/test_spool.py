@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.uplink.spool import Lane, Spool
+from agent.uplink.spool import Lane, Spool, tag_of
 
 
 def _contents(spool: Spool, lane: Lane) -> list[bytes]:
@@ -70,3 +70,19 @@ def test_remove_forgets_a_payload(tmp_path: Path) -> None:
     assert spool.size(Lane.NOTICES) == 5
     spool.remove(path)
     assert (spool.pending(Lane.NOTICES), spool.size(Lane.NOTICES)) == ([], 0)
+
+
+def test_tagged_payloads_keep_their_place_and_tag(tmp_path: Path) -> None:
+    """A delta spooled between snapshots is pending in that order, and read back as a delta."""
+    spool = Spool(tmp_path, max_snapshot_bytes=1 << 20)
+    spool.put(Lane.SNAPSHOTS, b"full")
+    spool.put(Lane.SNAPSHOTS, b"change", tag="delta")
+    spool.put(Lane.SNAPSHOTS, b"next")
+    pending = spool.pending(Lane.SNAPSHOTS)
+    assert [Spool.read(p) for p in pending] == [b"full", b"change", b"next"]
+    assert [tag_of(p) for p in pending] == ["", "delta", ""]
+    assert (
+        Spool(tmp_path, max_snapshot_bytes=1 << 20)
+        .put(Lane.SNAPSHOTS, b"x")
+        .name.startswith("0000000000000004")
+    )

@@ -16,6 +16,7 @@ from agent.uplink.gateway import GatewayClient
 from agent.uplink.spool import Lane
 from agent.uplink.uplink import encode_snapshot
 from devstack.process import free_port
+from protocol.delta import ClusterDelta
 from protocol.snapshot import ClusterInfo, ClusterSnapshot, Provider
 from protocol.spot import NoticeKind, SpotNotice
 from tests.support.running_uplink import running_uplink
@@ -212,3 +213,58 @@ def test_encoded_snapshot_is_gzipped_json() -> None:
     assert (
         ClusterSnapshot.model_validate_json(gzip.decompress(encode_snapshot(snapshot))) == snapshot
     )
+
+
+def _delta(base_sequence: int = 1) -> ClusterDelta:
+    return ClusterDelta(
+        delta_id=uuid.uuid4(),
+        cluster=ClusterInfo(cluster_id=CLUSTER, name="prod"),
+        taken_at=NOW,
+        base_sequence=base_sequence,
+        sequence=base_sequence + 1,
+    )
+
+
+async def test_deltas_go_to_their_endpoint_in_order_with_snapshots(tmp_path: Path) -> None:
+    """A snapshot then two deltas arrive in the order submitted, the deltas at /deltas."""
+    gateway = _gateway()
+    snapshot, first, second = _snapshot(), _delta(1), _delta(2)
+    async with serving(gateway.app()) as base, running_uplink(_settings(base, tmp_path)) as uplink:
+        await uplink.submit_snapshot(snapshot)
+        await uplink.submit_delta(first)
+        await uplink.submit_delta(second)
+        await gateway.wait_for(lambda: len(gateway.arrivals) == 3)
+        assert uplink.take_resync_request() is False
+    assert gateway.arrivals == [
+        f"snapshot:{snapshot.snapshot_id}",
+        f"delta:{first.delta_id}",
+        f"delta:{second.delta_id}",
+    ]
+    assert gateway.deltas == [first, second]
+
+
+async def test_gateway_asking_for_a_resync_is_taken_once(tmp_path: Path) -> None:
+    """An answer with resync: true to a delta is one request, cleared by taking it."""
+    gateway = _gateway(resync=True)
+    async with serving(gateway.app()) as base, running_uplink(_settings(base, tmp_path)) as uplink:
+        await uplink.submit_delta(_delta())
+        await uplink.wait_for(lambda stats: stats.deltas_sent == 1)
+        assert (uplink.take_resync_request(), uplink.take_resync_request()) == (True, False)
+
+
+async def test_resync_in_the_answer_to_a_full_snapshot_is_not_taken(tmp_path: Path) -> None:
+    """The full snapshot is the resync: its own answer does not ask for another."""
+    gateway = _gateway(resync=True)
+    async with serving(gateway.app()) as base, running_uplink(_settings(base, tmp_path)) as uplink:
+        await uplink.submit_snapshot(_snapshot())
+        await uplink.wait_for(lambda stats: stats.snapshots_sent == 1)
+        assert uplink.take_resync_request() is False
+
+
+async def test_refused_delta_asks_for_a_resync(tmp_path: Path) -> None:
+    """A delta refused for good breaks the chain: a full snapshot is wanted next."""
+    gateway = _gateway(refuse_deltas_with=422)
+    async with serving(gateway.app()) as base, running_uplink(_settings(base, tmp_path)) as uplink:
+        await uplink.submit_delta(_delta())
+        await uplink.wait_for(lambda stats: stats.refused == 1)
+        assert uplink.take_resync_request() is True

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bench.ingest import main
 
 
-def test_quick_run_reports_gateway_and_bare_producer(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """One quick run shared by the tests: where its JSON was written, and the document."""
+    out = tmp_path_factory.mktemp("ingest") / "ingest.json"
+    return out, main(["--quick", "--out", str(out)])
+
+
+def test_quick_run_reports_gateway_and_bare_producer(quick: tuple[Path, dict[str, Any]]) -> None:
     """Every snapshot is accepted on both paths; figures, ratio and machine are reported."""
-    out = tmp_path / "ingest.json"
-    document = main(["--quick", "--out", str(out)])
+    out, document = quick
     gateway = document["policies"]["slicewise"]
     bare = document["policies"]["bare-producer"]
     inputs = document["inputs"]
@@ -30,3 +39,21 @@ def test_quick_run_reports_gateway_and_bare_producer(tmp_path: Path) -> None:
     # Every snapshot, the senders' warm-up one included, went through the fast mirror.
     warmed = inputs["clients"] * (inputs["requests_per_client"] + 1) * inputs["seeds"]
     assert document["gateway_validated_by"] == {"mirror": warmed}
+
+
+def test_quick_run_reports_deltas_beside_snapshots(quick: tuple[Path, dict[str, Any]]) -> None:
+    """Deltas are accepted on both paths, through the mirror, and are smaller on the wire."""
+    _, document = quick
+    deltas = document["deltas"]
+    inputs = deltas["inputs"]
+    sent = inputs["clients"] * inputs["requests_per_client"] * inputs["seeds"]
+    assert (
+        deltas["policies"]["slicewise"]["accepted"],
+        deltas["policies"]["slicewise"]["failed"],
+    ) == (sent, 0)
+    assert deltas["policies"]["bare-producer"]["accepted"] == sent
+    warmed = inputs["clients"] * (inputs["requests_per_client"] + 1) * inputs["seeds"]
+    assert deltas["gateway_validated_by"] == {"mirror": warmed}
+    wire = document["wire_bytes_per_cluster_minute"]
+    assert wire["full_snapshot_gzip"] == document["inputs"]["snapshot"]["gzip_bytes"]
+    assert 0 < wire["delta_gzip"] < wire["full_snapshot_gzip"]

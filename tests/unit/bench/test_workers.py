@@ -4,28 +4,47 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from bench import workers
 from devstack.services import ServiceUrls
 from tests.unit.bench.service_flags import quick_run
 
 
-def test_quick_run_reports_throughput_and_speedup(services: ServiceUrls, tmp_path: Path) -> None:
-    """Every snapshot of each run is folded; rates are positive; the JSON file matches."""
+def _check_stream(summary: dict[str, Any], setup_per_process: float) -> None:
+    for key in ("workers_1", "workers_2"):
+        [run] = summary[key]["runs"]
+        assert run["cluster_minutes"] == 8
+        assert run["cluster_minutes_per_second"] > 0
+        assert run["worker_cpu_ms_per_cluster_minute"] > 0
+        assert sum(run["messages_per_process"]) == 8 + 2 * setup_per_process
+    assert summary["workers_2"]["runs"][0]["messages_per_process"] == [
+        4.0 + setup_per_process,
+        4.0 + setup_per_process,
+    ]
+    ratio = (
+        summary["workers_2"]["cluster_minutes_per_second"]
+        / summary["workers_1"]["cluster_minutes_per_second"]
+    )
+    assert summary["speedup_2_over_1"] == ratio
+    assert summary["direct_fold_in_process"]["cluster_minutes_per_second"] > 0
+    assert summary["wire_bytes_per_cluster_minute"] > 0
+
+
+def test_quick_run_reports_both_streams_side_by_side(services: ServiceUrls, tmp_path: Path) -> None:
+    """Every upload of each run is folded; rates, CPU and bytes are positive; ratios are of them."""
     out = tmp_path / "workers.json"
     result = workers.main(quick_run(services, out))
     assert json.loads(out.read_text()) == result
-    slicewise = result["policies"]["slicewise"]
-    for key in ("workers_1", "workers_2"):
-        [run] = slicewise[key]["runs"]
-        assert run["snapshots"] == result["inputs"]["snapshots_per_run"] == 8
-        assert run["snapshots_per_second"] > 0
-        assert sum(run["messages_per_process"]) == 8
-    assert slicewise["workers_2"]["runs"][0]["messages_per_process"] == [4.0, 4.0]
-    ratio = (
-        slicewise["workers_2"]["snapshots_per_second"]
-        / slicewise["workers_1"]["snapshots_per_second"]
+    assert result["inputs"]["cluster_minutes_per_run"] == 8
+    full = result["baselines"]["full_snapshots_every_minute"]
+    deltas = result["policies"]["slicewise"]["deltas"]
+    _check_stream(full, 0.0)
+    # Each cluster's opening full snapshot is folded before the measured deltas.
+    _check_stream(deltas, 2.0)
+    ratios = result["ratios"]
+    assert ratios["full_over_deltas_wire_bytes_per_cluster_minute"] == (
+        full["wire_bytes_per_cluster_minute"] / deltas["wire_bytes_per_cluster_minute"]
     )
-    assert slicewise["speedup_2_over_1"] == ratio
-    assert result["baselines"]["direct_fold_in_process"]["snapshots_per_second"] > 0
+    assert ratios["full_over_deltas_wire_bytes_per_cluster_minute"] > 1
     assert result["machine"]["cores"] >= 1

@@ -32,6 +32,7 @@ from gateway.problems import Problem
 from gateway.struct_mirror import JSON_DEPTH, MirrorUnsupportedError, mirror_struct
 from gateway.validation import MirroredValidator
 from protocol.base import WireModel
+from protocol.delta import ClusterDelta
 from protocol.snapshot import ClusterSnapshot
 from protocol.spot import SpotNotice
 
@@ -480,6 +481,10 @@ class _Decimal(WireModel):
     amount: Decimal
 
 
+class _Variadic(WireModel):
+    items: tuple[int, ...]
+
+
 class _AllowsExtra(BaseModel):
     model_config = ConfigDict(extra="allow")
     name: str
@@ -499,12 +504,14 @@ class _Coercing(BaseModel):
         _Aliased,
         _UnionOfModels,
         _Decimal,
+        _Variadic,
         _AllowsExtra,
         _Coercing,
     ],
 )
 def test_what_cannot_be_mirrored_exactly_is_refused_when_built(model: type[BaseModel]) -> None:
-    """Validators, patterns, transformations, aliases, model unions, other types, options."""
+    """Validators, patterns, transformations, aliases, model unions, tuples of any length,
+    other types, options."""
     with pytest.raises(MirrorUnsupportedError, match=model.__name__):
         mirror_struct(model)
 
@@ -524,3 +531,81 @@ def test_model_wide_string_bound_is_mirrored(body: bytes) -> None:
     """`str_max_length` bounds plain strings and map keys; the mirror holds the tighter bound."""
     with pytest.raises(msgspec.ValidationError, match="length <= 5"):
         msgspec.json.decode(body, type=mirror_struct(_Bounded))
+
+
+FULL_DELTA: dict[str, Any] = {
+    **{
+        key: FULL_SNAPSHOT[key]
+        for key in ("cluster", "taken_at", "agent_version", "nodes", "pods", "workloads")
+    },
+    **{key: FULL_SNAPSHOT[key] for key in ("pdbs", "hpas", "usage", "notes")},
+    "schema_version": "2",
+    "delta_id": str(SNAPSHOT_ID),
+    "base_sequence": 1_733_360_000_000,
+    "sequence": 1_733_360_000_001,
+    "deleted": [
+        {"kind": "Pod", "namespace": "ml", "name": "old-0", "uid": "u", "resource_version": "9"}
+    ],
+    "container_series": [
+        {
+            "namespace": "ml",
+            "pod": "train-0",
+            "container": "main",
+            "window_seconds": 60,
+            "samples": [[1_733_360_000.5, 0.25, 1 << 30, None], [1_733_360_060.0, 4096.0, 0, 1.0]],
+        }
+    ],
+    "gpu_series": [
+        {
+            "node": "gpu-a",
+            "gpu_index": 1,
+            "gpu_uuid": "GPU-1",
+            "mig_profile": "1g.10gb",
+            "namespace": "ml",
+            "pod": "train-0",
+            "container": "main",
+            "samples": [[1_733_360_000.5, 0.5, 1 << 30, 80 << 30], [1_733_360_060.0, 1.0, 0, None]],
+        }
+    ],
+}
+DELTA_FIELDS = (
+    "schema_version",
+    "delta_id",
+    "base_sequence",
+    "sequence",
+    "deleted",
+    "container_series",
+    "gpu_series",
+)
+
+
+def test_delta_mirror_never_accepts_what_the_model_refuses() -> None:
+    """Every variant of a delta's own fields: mirror accepts => pydantic accepts."""
+    decoder = msgspec.json.Decoder(mirror_struct(ClusterDelta))
+    looser: list[str] = []
+    refused = 0
+    for path, value in _nodes(FULL_DELTA):
+        if not path or path[0] not in DELTA_FIELDS:
+            continue
+        bodies = [json.dumps(_without(FULL_DELTA, path)).encode()]
+        bodies += [
+            json.dumps(_replaced(FULL_DELTA, path, substitute)).encode()
+            for substitute in _substitutes(value)
+        ]
+        for body in bodies:
+            try:
+                ClusterDelta.model_validate_json(body, strict=True)
+            except ValidationError:
+                refused += 1
+                if _mirror_accepts(decoder, body):
+                    looser.append(f"{path}: {body[:80]!r}")
+    assert not looser, looser[:10]
+    assert refused > 500
+
+
+def test_full_delta_is_valid_and_mirrored_field_for_field() -> None:
+    """Every field set: both accept, and the mirror holds the same values as the model."""
+    body = json.dumps(FULL_DELTA).encode()
+    model = ClusterDelta.model_validate_json(body, strict=True)
+    mirrored = msgspec.json.decode(body, type=mirror_struct(ClusterDelta))
+    assert json.loads(msgspec.json.encode(mirrored)) == json.loads(model.model_dump_json())

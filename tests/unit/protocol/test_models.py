@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from protocol.canonical import canonical_json
 from protocol.changes import ChangeSet, Cordon, LabelNode
+from protocol.delta import ClusterDelta, DeletedObject, ObjectKind
 from protocol.quantity import QuantityError, cpu_millis, format_cpu, format_memory, memory_bytes
 from protocol.resources import Resources
 from protocol.snapshot import ClusterInfo, ClusterSnapshot, Container, PodSpecSummary
@@ -123,3 +124,28 @@ def test_models_are_frozen() -> None:
     spec = PodSpecSummary(containers=[Container(name="c")])
     with pytest.raises(ValidationError, match="frozen"):
         spec.termination_grace_seconds = 5  # type: ignore[misc]
+
+
+def _delta(base_sequence: int) -> dict[str, object]:
+    return {
+        "delta_id": str(uuid.uuid4()),
+        "cluster": {"cluster_id": str(uuid.uuid4()), "name": "prod"},
+        "taken_at": "2026-12-05T01:00:00Z",
+        "base_sequence": base_sequence,
+        "sequence": base_sequence + 1,
+    }
+
+
+def test_delta_sequence_numbers_fit_a_bigint() -> None:
+    """A sequence past 2**63 - 1 is refused: the workers store it as a PostgreSQL bigint."""
+    assert ClusterDelta.model_validate(_delta(2**63 - 2)).sequence == 2**63 - 1
+    with pytest.raises(ValidationError):
+        ClusterDelta.model_validate(_delta(2**63 - 1))
+
+
+def test_deleted_object_kinds_are_the_inventory_kinds() -> None:
+    """Deletions name objects by the kinds the stored inventory uses."""
+    deleted = DeletedObject.model_validate({"kind": "Deployment", "namespace": "a", "name": "b"})
+    assert deleted.kind is ObjectKind.DEPLOYMENT
+    with pytest.raises(ValidationError):
+        DeletedObject.model_validate({"kind": "ReplicaSet", "namespace": "a", "name": "b"})

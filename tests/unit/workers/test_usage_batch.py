@@ -16,7 +16,7 @@ WEB0 = ContainerKey("shop", "Deployment", "web0", "app")
 def test_replicas_samples_share_their_deployment_key() -> None:
     """Four pods of two Deployments give two keys with two samples each."""
     batch = usage_batch(shop_snapshot(uuid.uuid4(), 1), {})
-    assert {key: len(found) for key, found in batch.samples.items()} == {
+    assert {key: len(found) for key, found in batch.columns.items()} == {
         WEB0: 2,
         ContainerKey("shop", "Deployment", "web1", "app"): 2,
     }
@@ -33,7 +33,7 @@ def test_sample_of_a_pod_not_in_the_snapshot_uses_the_stored_pod() -> None:
     assert missing_pods(snapshot) == {("shop", stray.name)}
     assert usage_batch(snapshot, {}).unattributed == 1
     batch = usage_batch(snapshot, {("shop", stray.name): stray})
-    assert list(batch.samples) == [ContainerKey("shop", "Deployment", "batch", "app")]
+    assert list(batch.columns) == [ContainerKey("shop", "Deployment", "batch", "app")]
 
 
 def test_bare_pod_is_its_own_workload() -> None:
@@ -42,7 +42,7 @@ def test_bare_pod_is_its_own_workload() -> None:
     snapshot = shop_snapshot(uuid.uuid4(), 1, workloads=0).model_copy(
         update={"pods": [pod], "usage": Usage(containers=[sample(pod, T0, cpu=0.2, memory=1)])}
     )
-    assert list(usage_batch(snapshot, {}).samples) == [ContainerKey("shop", "Pod", pod.name, "app")]
+    assert list(usage_batch(snapshot, {}).columns) == [ContainerKey("shop", "Pod", pod.name, "app")]
 
 
 def test_oom_kills_are_collected_oldest_first_with_the_memory_limit() -> None:
@@ -77,7 +77,5 @@ def test_gpu_samples_without_a_pod_are_not_a_containers_history() -> None:
     ]
     snapshot = snapshot.model_copy(update={"usage": Usage(gpus=gpus)})
     batch = usage_batch(snapshot, {})
-    assert {key: [s.gpu_index for s in found] for key, found in batch.gpu_samples.items()} == {
-        WEB0: [1]
-    }
+    assert {key: found.duty.tolist() for key, found in batch.gpu.items()} == {WEB0: [0.5]}
     assert batch.unattributed == 0

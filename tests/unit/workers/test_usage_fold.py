@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from agent.delta import delta_between, listed_objects
 from protocol.snapshot import ClusterSnapshot, GpuUsage, Usage
 from recommender.usage.key import ContainerKey
 from tests.unit.workers.factories import T0, sample, shop_snapshot
@@ -175,3 +176,39 @@ def test_gpu_demand_survives_the_stored_row() -> None:
     history = fold_batch(usage_batch(_two_gpu_samples(5), {}), {})[WEB0]
     restored = from_record(to_record(WEB0, history, T0))
     assert np.array_equal(restored.gpu_demand.series().values, history.gpu_demand.series().values)
+
+
+def test_a_deltas_series_fold_exactly_as_the_same_samples_one_by_one() -> None:
+    """Interleaved replicas' CPU and GPU samples sent as series store the same bytes."""
+    snapshot = shop_snapshot(uuid.uuid4(), 1)
+    web0 = [pod for pod in snapshot.pods if pod.name.startswith("web0")]
+    minutes = [T0 + timedelta(minutes=m, seconds=0.3) for m in range(5)]
+    containers = [
+        sample(pod, at, cpu=0.1 + 0.07 * m + 0.01 * r, memory=(300 + m + r) * 2**20)
+        for m, at in enumerate(minutes)
+        for r, pod in enumerate(web0)
+    ]
+    gpus = [
+        GpuUsage(
+            node=pod.node_name or "node-a",
+            gpu_index=r,
+            namespace=pod.namespace,
+            pod=pod.name,
+            container="app",
+            timestamp=at,
+            utilization=0.1 * (m + 1),
+            memory_used_bytes=(m + r + 1) * 2**28,
+        )
+        for m, at in enumerate(minutes)
+        for r, pod in enumerate(web0)
+    ]
+    samples = snapshot.model_copy(update={"usage": Usage(containers=containers, gpus=gpus)})
+    delta = delta_between(listed_objects(snapshot), samples, delta_id=uuid.uuid4(), base_sequence=1)
+    assert (delta.usage.containers, delta.usage.gpus) == ([], [])
+    one_by_one = fold_batch(usage_batch(samples, {}), {})
+    stored = {(pod.namespace, pod.name): pod for pod in snapshot.pods}
+    as_series = fold_batch(usage_batch(delta, stored, delta.container_series, delta.gpu_series), {})
+    assert {key: h.to_bytes() for key, h in as_series.items()} == {
+        key: h.to_bytes() for key, h in one_by_one.items()
+    }
+    assert as_series[WEB0].demand.to_bytes() == one_by_one[WEB0].demand.to_bytes()

@@ -1,0 +1,104 @@
+"""Deltas (protocol v2) go from HTTP to the snapshots topic once, and answers carry resync."""
+
+from __future__ import annotations
+
+import json
+
+from auth.provisioning import ClusterCredentials
+from protocol.topics import DeltaMessage, message_key, resync_key
+from store.repositories.tenants import TenantView
+from tests.integration.gateway.harness import (
+    RunningGateway,
+    agent_token,
+    gzip_json,
+    json_headers,
+    read_topic,
+    small_delta,
+    small_snapshot,
+)
+
+
+async def test_delta_reaches_the_snapshots_topic_marked_as_a_delta(
+    gateway: RunningGateway, credentials: ClusterCredentials, tenant: TenantView
+) -> None:
+    """A gzip delta is read back from the snapshots topic unchanged, with payload-kind delta."""
+    cluster_id = credentials.cluster.id
+    delta = small_delta(cluster_id)
+    token = await agent_token(gateway, credentials)
+    async with gateway.client() as http:
+        response = await http.post(
+            f"/v1/clusters/{cluster_id}/deltas",
+            content=gzip_json(delta),
+            headers=json_headers(token),
+        )
+    assert response.status_code == 202
+    assert response.json() == {"delta_id": str(delta.delta_id), "duplicate": False, "resync": False}
+    messages = await read_topic(
+        gateway.settings.kafka_bootstrap,
+        gateway.settings.snapshots_topic,
+        lambda found: any(m.key == message_key(tenant.id, cluster_id) for m in found),
+    )
+    [record] = [m for m in messages if m.key == message_key(tenant.id, cluster_id)]
+    assert DeltaMessage.model_validate_json(record.value).delta == delta
+    assert dict(record.headers)["payload-kind"] == b"delta"
+
+
+async def test_answers_ask_for_a_resync_while_the_workers_want_one(
+    gateway: RunningGateway, credentials: ClusterCredentials
+) -> None:
+    """With the cluster's resync key set, delta and snapshot answers say resync: true."""
+    cluster_id = credentials.cluster.id
+    token = await agent_token(gateway, credentials)
+    redis = gateway.wiring.redis
+    await redis.set(resync_key(cluster_id), b"1")
+    try:
+        async with gateway.client() as http:
+            delta = await http.post(
+                f"/v1/clusters/{cluster_id}/deltas",
+                content=gzip_json(small_delta(cluster_id)),
+                headers=json_headers(token),
+            )
+            snapshot = await http.post(
+                f"/v1/clusters/{cluster_id}/snapshots",
+                content=gzip_json(small_snapshot(cluster_id)),
+                headers=json_headers(token),
+            )
+    finally:
+        await redis.delete(resync_key(cluster_id))
+    assert (delta.json()["resync"], snapshot.json()["resync"]) == (True, True)
+
+
+async def test_invalid_delta_is_refused_naming_the_field(
+    gateway: RunningGateway, credentials: ClusterCredentials
+) -> None:
+    """A delta with a negative base sequence is a 422 whose invalid_params name the field."""
+    cluster_id = credentials.cluster.id
+    document = json.loads(small_delta(cluster_id).model_dump_json())
+    document["base_sequence"] = -1
+    token = await agent_token(gateway, credentials)
+    async with gateway.client() as http:
+        response = await http.post(
+            f"/v1/clusters/{cluster_id}/deltas",
+            content=json.dumps(document),
+            headers=json_headers(token, gzipped=False),
+        )
+    assert response.status_code == 422
+    assert [p["name"] for p in response.json()["invalid_params"]] == ["base_sequence"]
+
+
+async def test_delta_for_another_cluster_than_the_path_is_refused(
+    gateway: RunningGateway,
+    credentials: ClusterCredentials,
+    sibling_credentials: ClusterCredentials,
+) -> None:
+    """A delta naming a sibling cluster in its body is a 422 naming cluster.cluster_id."""
+    cluster_id = credentials.cluster.id
+    token = await agent_token(gateway, credentials)
+    async with gateway.client() as http:
+        response = await http.post(
+            f"/v1/clusters/{cluster_id}/deltas",
+            content=gzip_json(small_delta(sibling_credentials.cluster.id)),
+            headers=json_headers(token),
+        )
+    assert response.status_code == 422
+    assert [p["name"] for p in response.json()["invalid_params"]] == ["cluster.cluster_id"]
