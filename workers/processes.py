@@ -37,9 +37,7 @@ async def run_ingest(settings: WorkerSettings, stop: asyncio.Event) -> None:
     try:
         await _consume(
             settings,
-            SnapshotIngest(
-                database, cost_rollup=CostRollup(), resync=RedisResyncSignal(redis)
-            ),
+            SnapshotIngest(database, cost_rollup=CostRollup(), resync=RedisResyncSignal(redis)),
             group_id=settings.ingest_group_id,
             topic=settings.snapshots_topic,
             stop=stop,

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
 from protocol.changes import WorkloadRef
-from protocol.snapshot import GpuUsage, WorkloadKind
+from protocol.snapshot import WorkloadKind
 from recommender.autoscaling.demand import DemandSeries
 from recommender.usage.key import ContainerKey
 
