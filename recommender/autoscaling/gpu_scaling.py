@@ -106,13 +106,16 @@ def floor_coverage(plan: AutoscalingPlan, gpu: DemandSeries, gpus_per_pod: float
 
 
 def gpu_scaling_evidence(trigger: PrometheusTrigger) -> dict[str, JsonValue]:
-    """How KEDA scales a GPU service: the trigger's query and address, and in words."""
+    """How KEDA scales a GPU service, in words, and the trigger's address, query and target.
+
+    Flat entries of the recommendation's evidence, so the console lists each as a figure.
+    """
     return {
-        "mode": "keda-prometheus",
-        "server_address": trigger.server_address,
-        "query": trigger.query,
-        "threshold_percent": trigger.threshold,
-        "text": (
+        "gpu_scaling_mode": "keda-prometheus",
+        "prometheus_server_address": trigger.server_address,
+        "prometheus_query": trigger.query,
+        "gpu_target_percent": trigger.threshold,
+        "gpu_scaling": (
             "KEDA scales it on GPU utilisation: its prometheus trigger asks the Prometheus at "
             f"{trigger.server_address} for `{trigger.query}` (the DCGM exporter's utilisation "
             f"averaged over the workload's GPUs) and keeps it near {trigger.threshold:g} %. "
@@ -123,12 +126,15 @@ def gpu_scaling_evidence(trigger: PrometheusTrigger) -> dict[str, JsonValue]:
 
 
 def cpu_with_gpu_floor_evidence(short_share: float) -> dict[str, JsonValue]:
-    """Why a GPU service gets an HPA on CPU, and how often its GPU floor fell short."""
+    """Why a GPU service gets an HPA on CPU, in words, and how often its GPU floor fell short.
+
+    Flat entries of the recommendation's evidence, like `gpu_scaling_evidence`.
+    """
     return {
-        "mode": "hpa-cpu-with-gpu-floor",
-        "floor_quantile": GPU_FLOOR_QUANTILE,
-        "floor_short_share": round(short_share, 4),
-        "text": (
+        "gpu_scaling_mode": "hpa-cpu-with-gpu-floor",
+        "gpu_floor_quantile": GPU_FLOOR_QUANTILE,
+        "gpu_floor_short_share": round(short_share, 4),
+        "gpu_scaling": (
             "The cluster has no KEDA and an HPA cannot scale on GPU duty without a metrics "
             "adapter, so the HPA scales on CPU and its minReplicas follows the GPU-duty "
             f"forecast (the {GPU_FLOOR_QUANTILE:.0%} quantile of each hour's past GPU demand); "

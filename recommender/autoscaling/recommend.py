@@ -249,8 +249,7 @@ def recommend_autoscaling_for(
     if proposal is None:
         return None
     plan, proposed = proposal.plan, proposal.replay
-    if proposal.scaling is not None:
-        evidence["gpu_scaling"] = proposal.scaling
+    evidence.update(proposal.scaling or {})
     saved_replicas = float(current.replicas.mean() - proposed.replicas.mean())
     saving = monthly_usd(saved_replicas * pod_hourly_usd(workload, inventory, pricebook))
     if saving < MIN_MONTHLY_SAVING_USD:
