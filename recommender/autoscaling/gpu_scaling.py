@@ -30,7 +30,7 @@ DEFAULT_PROMETHEUS_ADDRESS = "http://prometheus-operated.monitoring.svc:9090"
 Prometheus Operator (kube-prometheus-stack) creates in the `monitoring` namespace."""
 GPU_UTILISATION_METRIC = "DCGM_FI_DEV_GPU_UTIL"
 """The DCGM exporter's GPU utilisation gauge, in percent, one series per GPU, labelled with the
-namespace and pod the GPU is assigned to."""
+`namespace` and `pod` the GPU is assigned to (as scraped with the exporter's own labels kept)."""
 GPU_FLOOR_QUANTILE = 0.95
 """Without KEDA nothing reacts to GPU demand above the floor, so the floor covers this quantile."""
 CPU_TARGET = 0.7
@@ -38,7 +38,11 @@ CPU_TARGET = 0.7
 
 
 def pod_name_pattern(workload: WorkloadRef) -> str:
-    """A PromQL regex matching the names of the workload's pods and no other workload's."""
+    """A PromQL regex (anchored, as PromQL's are) for the names its controller gives its pods.
+
+    Another workload's pods match only if their names take the same shape, e.g. a StatefulSet
+    `web-a`'s `web-a-0` beside a Deployment `web`.
+    """
     name = workload.name.replace(".", "[.]")
     if workload.kind is WorkloadKind.STATEFUL_SET:
         return f"{name}-[0-9]+"
