@@ -24,14 +24,15 @@ def scaled_object_schema() -> dict[str, Any]:
 def _structural(node: Any) -> Any:
     """The schema without what a CRD's openAPIV3Schema does not take.
 
-    `$comment` is not a CRD keyword, and `additionalProperties: false` may not stand beside
-    `properties` there (the API server prunes unknown fields instead).
+    `$comment` is not a CRD keyword, `additionalProperties: false` may not stand beside
+    `properties` there (the API server prunes unknown fields instead), and the per-trigger-type
+    metadata rules (`allOf` of `if`/`then`) are beyond what a structural schema can say.
     """
     if isinstance(node, dict):
         return {
             k: _structural(v)
             for k, v in node.items()
-            if k != "$comment" and not (k == "additionalProperties" and v is False)
+            if k not in {"$comment", "allOf"} and not (k == "additionalProperties" and v is False)
         }
     if isinstance(node, list):
         return [_structural(v) for v in node]

@@ -43,6 +43,22 @@ class CronTrigger(WireModel):
     desired_replicas: Annotated[int, Field(ge=1, le=10_000)]
 
 
+class PrometheusTrigger(WireModel):
+    """A KEDA prometheus scaler: scale so that `query` stays at `threshold`.
+
+    With `metric_type` Value the HPA KEDA creates compares the query's value with the threshold
+    as it does a utilisation (replicas x value / threshold), which suits a query that averages
+    over the pods; AverageValue divides the value by the replica count first, for a query that
+    sums over them.
+    """
+
+    server_address: Annotated[str, Field(min_length=8, max_length=2048, pattern=r"^https?://")]
+    query: Annotated[str, Field(min_length=1, max_length=4096)]
+    threshold: Annotated[float, Field(gt=0, le=1e12)]
+    activation_threshold: Annotated[float, Field(ge=0, le=1e12)] | None = None
+    metric_type: Literal["Value", "AverageValue"] = "Value"
+
+
 class ScaledObjectSpec(WireModel):
     """A KEDA ScaledObject spec: replica bounds, timings and triggers."""
 
@@ -52,6 +68,9 @@ class ScaledObjectSpec(WireModel):
     cooldown_period_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300
     cron: Annotated[list[CronTrigger], Field(max_length=64)] = Field(default_factory=list)
     resources: Annotated[list[ResourceUtilisationTarget], Field(max_length=4)] = Field(
+        default_factory=list
+    )
+    prometheus: Annotated[list[PrometheusTrigger], Field(max_length=4)] = Field(
         default_factory=list
     )
     hpa_name: Name | None = None
@@ -108,6 +127,22 @@ def hpa_spec_manifest(target_kind: str, target_name: str, spec: HpaSpec) -> dict
     }
 
 
+def _number(value: float) -> str:
+    """A float as KEDA reads it: no exponent, no trailing `.0`."""
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def _prometheus_trigger(trigger: PrometheusTrigger) -> dict[str, object]:
+    metadata = {
+        "serverAddress": trigger.server_address,
+        "query": trigger.query,
+        "threshold": _number(trigger.threshold),
+    }
+    if trigger.activation_threshold is not None:
+        metadata["activationThreshold"] = _number(trigger.activation_threshold)
+    return {"type": "prometheus", "metricType": trigger.metric_type, "metadata": metadata}
+
+
 def scaled_object_manifest(
     namespace: str, name: str, target_kind: str, target_name: str, spec: ScaledObjectSpec
 ) -> dict[str, object]:
@@ -140,6 +175,7 @@ def scaled_object_spec_manifest(
         }
         for target in spec.resources
     ]
+    triggers += [_prometheus_trigger(trigger) for trigger in spec.prometheus]
     manifest: dict[str, object] = {
         "scaleTargetRef": _scale_target_ref(target_kind, target_name),
         "pollingInterval": spec.polling_interval_seconds,

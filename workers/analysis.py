@@ -61,6 +61,8 @@ class ClusterState:
     """GPU-duty demand per workload (GPUs busy, summed over its replicas' devices)."""
     keda: bool | None = None
     """Whether the cluster runs KEDA (then advice may propose ScaledObjects); None detects it."""
+    prometheus_address: str | None = None
+    """The Prometheus KEDA queries for GPU utilisation; None: the recommender's default."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ def analyse_cluster(state: ClusterState) -> list[Recommendation]:
         state.now,
         keda=state.keda,
         gpu_demand=state.gpu_demand,
+        prometheus_address=state.prometheus_address,
     )
     return unique_by_fingerprint([*rightsizing, *spot, *consolidation, *gpu_sharing, *autoscaling])
 

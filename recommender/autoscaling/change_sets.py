@@ -1,8 +1,9 @@
 """The ChangeSets that carry out autoscaling advice: an HPA, or a KEDA ScaledObject.
 
-Where the cluster runs KEDA the floor schedule becomes cron triggers beside a CPU trigger, so
-KEDA lowers the floor off-peak; without KEDA (or where an HPA exists already) the advice is the
-HPA plus a `minReplicas` schedule that the executor keeps in force.
+Where the cluster runs KEDA the floor schedule becomes cron triggers beside a CPU trigger (or,
+for a GPU service, a Prometheus trigger on GPU utilisation), so KEDA lowers the floor off-peak;
+without KEDA (or where an HPA exists already) the advice is the HPA plus a `minReplicas`
+schedule that the executor keeps in force.
 """
 
 from __future__ import annotations
@@ -10,7 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from protocol.autoscaling import CronTrigger, HpaSpec, ResourceUtilisationTarget, ScaledObjectSpec
+from protocol.autoscaling import (
+    CronTrigger,
+    HpaSpec,
+    PrometheusTrigger,
+    ResourceUtilisationTarget,
+    ScaledObjectSpec,
+)
 from protocol.changes import (
     Action,
     ApplyHpa,
@@ -110,10 +117,12 @@ def autoscaling_change_set(
     *,
     keda: bool,
     existing_hpa: ObservedBounds | None = None,
+    gpu: PrometheusTrigger | None = None,
 ) -> ChangeSet:
     """The change that installs the plan on `workload` (patching `existing_hpa` if given).
 
-    With KEDA and a floor that changes over the cycle, a ScaledObject; otherwise an HPA, and
+    With KEDA and a floor that changes over the cycle, or a GPU trigger (`gpu`, for a plan
+    driven by GPU duty, which only KEDA can scale on), a ScaledObject; otherwise an HPA, and
     where the floor changes over the cycle, its `minReplicas` schedule. A workload that already
     has an HPA keeps it (a ScaledObject beside it would add a second HPA fighting the first).
     The precondition is on the autoscaler itself: a new one must still be absent, an existing
@@ -130,18 +139,20 @@ def autoscaling_change_set(
         if existing_hpa
         else Precondition()
     )
-    if keda and plan.scheduled and existing_hpa is None:
+    if keda and existing_hpa is None and (plan.scheduled or gpu is not None):
         scaled = ScaledObjectSpec(
             min_replica_count=plan.schedule.baseline,
             max_replica_count=max(spec.max_replicas, *plan.schedule.replicas),
             cron=cron_triggers(plan.schedule),
-            # GPU duty is no resource metric KEDA can scale on: the schedule alone carries it.
+            # GPU duty is no resource metric: the Prometheus trigger carries it instead.
             resources=spec.metrics if plan.hpa.resource in {"cpu", "memory"} else [],
+            prometheus=[gpu] if gpu is not None else [],
         )
         action = ApplyScaledObject(
             name=workload.name, target=workload, spec=scaled, precondition=precondition
         )
-        summary = f"KEDA ScaledObject with {len(scaled.cron)} cron windows for {workload.name}"
+        on = "GPU utilisation and " if gpu is not None else ""
+        summary = f"KEDA ScaledObject on {on}{len(scaled.cron)} cron windows for {workload.name}"
         return ChangeSet(actions=[action], summary=summary)
     name = existing_hpa.name if existing_hpa else workload.name
     actions: list[Action] = [

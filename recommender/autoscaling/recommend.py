@@ -6,6 +6,9 @@ replica count, or the existing HPA replayed with its own spec). Demand is the wo
 duty (GPUs busy, capacity the GPUs a pod requests) where its pods request GPUs and DCGM reported
 on them, and its CPU usage otherwise. The saving is the difference in
 mean replicas times what one pod costs: its share of its node's price.
+
+GPU-driven advice needs KEDA to scale on GPU duty (`gpu_scaling`); without it the HPA scales on
+CPU over a GPU-forecast floor, and the saving replays exactly that.
 """
 
 from __future__ import annotations
@@ -17,12 +20,21 @@ from datetime import datetime
 import numpy as np
 from pydantic import JsonValue
 
+from protocol.autoscaling import PrometheusTrigger
 from protocol.changes import WorkloadRef
 from protocol.recommendation import Recommendation, RecommendationKind, Risk
 from protocol.snapshot import ClusterSnapshot, HorizontalPodAutoscaler, Workload, WorkloadKind
 from recommender.autoscaling.change_sets import ObservedBounds, autoscaling_change_set
 from recommender.autoscaling.demand import DemandSeries
 from recommender.autoscaling.evidence import day_chart, pattern_evidence
+from recommender.autoscaling.gpu_scaling import (
+    DEFAULT_PROMETHEUS_ADDRESS,
+    cpu_hpa_with_gpu_floor,
+    cpu_with_gpu_floor_evidence,
+    floor_coverage,
+    gpu_scaling_evidence,
+    gpu_trigger,
+)
 from recommender.autoscaling.hpa_advice import ObservedHpa, retune_hpa
 from recommender.autoscaling.hpa_algorithm import HpaSettings, Replay, replay_fixed, replay_hpa
 from recommender.autoscaling.pattern import DAY
@@ -60,6 +72,10 @@ class Driver:
     resource: str
     demand: DemandSeries
     capacity: float
+    cpu: DemandSeries | None = None
+    """CPU demand beside GPU demand (what an HPA on CPU would see)."""
+    cores: float = 0.0
+    """The cores one replica requests."""
 
 
 def driver_of(
@@ -68,12 +84,12 @@ def driver_of(
     """GPU duty for a workload whose pods request GPUs and have GPU demand, else CPU."""
     requests = pod_requests(workload.template)
     gpus = gpu_equivalents(requests)
-    if gpus > 0 and gpu is not None and gpu.values.size:
-        return Driver("gpu", gpu, gpus)
     cores = (requests.cpu_millis or 0) / 1000
+    if gpus > 0 and gpu is not None and gpu.values.size:
+        return Driver("gpu", gpu, gpus, cpu, cores)
     if cpu is None or cores <= 0:
         return None
-    return Driver("cpu", cpu, cores)
+    return Driver("cpu", cpu, cores, cpu, cores)
 
 
 def pod_hourly_usd(workload: Workload, inventory: Inventory, pricebook: PriceBook) -> float:
@@ -133,6 +149,54 @@ def _current(
     return replay, observed
 
 
+@dataclass(frozen=True, slots=True)
+class _Proposal:
+    """The plan to propose, its replay over the history, and how GPU demand is scaled on."""
+
+    plan: AutoscalingPlan
+    replay: Replay
+    trigger: PrometheusTrigger | None = None
+    scaling: dict[str, JsonValue] | None = None
+    note: str = ""
+
+
+def _propose(
+    plan: AutoscalingPlan,
+    driver: Driver,
+    ref: WorkloadRef,
+    policy: ScalingPolicy,
+    *,
+    keda: bool,
+    prometheus_address: str,
+) -> _Proposal | None:
+    """`plan` as it can run in the cluster: GPU-driven plans need KEDA or become a CPU HPA."""
+    if driver.resource != "gpu":
+        return _Proposal(plan, replay_plan(plan, driver.demand, driver.capacity))
+    if keda:
+        trigger = gpu_trigger(ref, plan.hpa.target_utilisation, prometheus_address)
+        return _Proposal(
+            plan,
+            replay_plan(plan, driver.demand, driver.capacity),
+            trigger,
+            gpu_scaling_evidence(trigger),
+            "; KEDA scales it on its pods' mean GPU utilisation from the DCGM exporter",
+        )
+    if driver.cpu is None or driver.cores <= 0:
+        # An HPA on CPU utilisation needs CPU requests and CPU demand to act on.
+        return None
+    on_cpu = cpu_hpa_with_gpu_floor(plan, driver.demand, driver.capacity, policy)
+    coverage = floor_coverage(on_cpu, driver.demand, driver.capacity)
+    return _Proposal(
+        on_cpu,
+        replay_plan(on_cpu, driver.cpu, driver.cores),
+        scaling=cpu_with_gpu_floor_evidence(coverage.short_share),
+        note=(
+            "; without KEDA the HPA scales on CPU over a GPU-forecast floor, "
+            "and the saving replays exactly that"
+        ),
+    )
+
+
 def recommend_autoscaling_for(
     workload: Workload,
     driver: Driver,
@@ -142,8 +206,12 @@ def recommend_autoscaling_for(
     *,
     policy: ScalingPolicy,
     keda: bool,
+    prometheus_address: str = DEFAULT_PROMETHEUS_ADDRESS,
 ) -> Recommendation | None:
-    """The autoscaling recommendation of one workload, or None."""
+    """The autoscaling recommendation of one workload, or None.
+
+    `prometheus_address` is where KEDA queries GPU utilisation for GPU-driven advice.
+    """
     demand, capacity = driver.demand, driver.capacity
     history = demand.values.size * demand.step_seconds
     if workload.kind not in SCALED_KINDS or capacity <= 0 or history < MIN_HISTORY_SECONDS:
@@ -176,16 +244,22 @@ def recommend_autoscaling_for(
             "scale_events_per_hour": round(retune.scale_events_per_hour, 2),
             "hpa_aware_request_cpu_millis": round(sized.request * 1000),
         }
-    proposed = replay_plan(plan, demand, capacity)
+    ref = workload_ref(workload)
+    proposal = _propose(plan, driver, ref, policy, keda=keda, prometheus_address=prometheus_address)
+    if proposal is None:
+        return None
+    plan, proposed = proposal.plan, proposal.replay
+    evidence.update(proposal.scaling or {})
     saved_replicas = float(current.replicas.mean() - proposed.replicas.mean())
     saving = monthly_usd(saved_replicas * pod_hourly_usd(workload, inventory, pricebook))
     if saving < MIN_MONTHLY_SAVING_USD:
         return None
     change_set = autoscaling_change_set(
         plan,
-        workload_ref(workload),
+        ref,
         keda=keda,
         existing_hpa=ObservedBounds(hpa.name, hpa.min_replicas, hpa.max_replicas) if hpa else None,
+        gpu=proposal.trigger,
     )
     subject = f"{workload.kind.value}/{workload.namespace}/{workload.name}"
     return Recommendation(
@@ -196,7 +270,7 @@ def recommend_autoscaling_for(
         title=f"{change_set.summary} ({workload.namespace})",
         reason=(
             f"{saved_replicas:.1f} fewer replicas on average over "
-            f"{history / DAY:.0f} days of demand, at no fewer when demand peaks"
+            f"{history / DAY:.0f} days of demand, at no fewer when demand peaks" + proposal.note
         ),
         evidence={
             **evidence,
@@ -226,11 +300,13 @@ def recommend_autoscaling(
     keda: bool | None = None,
     policy: ScalingPolicy | None = None,
     gpu_demand: WorkloadDemand | None = None,
+    prometheus_address: str | None = None,
 ) -> list[Recommendation]:
     """Autoscaling recommendations for every workload with demand history, largest first.
 
     `demand` is CPU demand, `gpu_demand` GPU-duty demand; `keda` says whether the cluster runs
-    KEDA (None detects it from the snapshot).
+    KEDA (None detects it from the snapshot); `prometheus_address` is the Prometheus KEDA
+    queries for GPU utilisation (None: `DEFAULT_PROMETHEUS_ADDRESS`).
     """
     inventory = Inventory.build(snapshot)
     with_keda = keda_detected(snapshot) if keda is None else keda
@@ -242,7 +318,14 @@ def recommend_autoscaling(
         if driver is None:
             continue
         rec = recommend_autoscaling_for(
-            workload, driver, inventory, pricebook, now, policy=chosen, keda=with_keda
+            workload,
+            driver,
+            inventory,
+            pricebook,
+            now,
+            policy=chosen,
+            keda=with_keda,
+            prometheus_address=prometheus_address or DEFAULT_PROMETHEUS_ADDRESS,
         )
         if rec is not None:
             found.append(rec)

@@ -18,8 +18,10 @@ from store.repositories.inventory import InventoryRepository
 from store.repositories.recommendations import NewRecommendation, RecommendationRepository
 from store.repositories.saving_groups import SavingGroupRepository
 from store.repositories.snapshots import SnapshotRepository
+from store.repositories.tenants import TenantRepository
 from store.repositories.usage_states import UsageStateRepository
 from workers.analysis import ANALYSED_KINDS, ClusterState, analyse_cluster, cluster_cost
+from workers.autoscaling_settings import prometheus_address
 from workers.cluster_view import cluster_view
 from workers.errors import UnknownClusterError
 from workers.fingerprint import fingerprint
@@ -56,6 +58,7 @@ async def analyse_and_store(
             raise UnknownClusterError(f"cluster {cluster_id} of tenant {tenant_id}") from e
         objects = await InventoryRepository(session, tenant_id).list(cluster_id)
         records = await UsageStateRepository(session, tenant_id).list(cluster_id)
+        tenant = await TenantRepository(session).current()
     # The recommender runs outside any transaction: it is CPU work, and holds no locks.
     snapshot = cluster_view(cluster, objects)
     histories = {domain_key(record.key): from_record(record) for record in records}
@@ -70,6 +73,7 @@ async def analyse_and_store(
         gpu_demand=workload_demands(
             {key: history.gpu_demand for key, history in histories.items()}
         ),
+        prometheus_address=prometheus_address(tenant.settings, cluster_id),
     )
     recommendations = analyse_cluster(state)
     items = [

@@ -36,6 +36,7 @@ from protocol.resources import Resources
 from protocol.snapshot import WorkloadKind
 from recommender.autoscaling.change_sets import autoscaling_change_set
 from recommender.autoscaling.demand import DemandSeries
+from recommender.autoscaling.gpu_scaling import DEFAULT_PROMETHEUS_ADDRESS, gpu_trigger
 from recommender.autoscaling.plan import plan_autoscaling
 from recommender.autoscaling.policy import ScalingPolicy
 from tests.integration.executor.cluster_objects import make_pod, make_workload
@@ -149,6 +150,30 @@ async def test_apply_scaled_object_creates_the_cron_schedule(
     proposed = action.manifest()["spec"]
     assert isinstance(proposed, dict)
     assert live["spec"]["triggers"] == proposed["triggers"]
+
+
+@pytest.mark.usefixtures("keda_crd")
+async def test_a_gpu_scaled_object_with_a_prometheus_trigger_is_stored_as_proposed(
+    admin: AsyncClient, autoscaling_kube: KubeObjects, namespace: str, saas: Saas
+) -> None:
+    """GPU advice where KEDA runs: the Prometheus and cron triggers reach the API server intact."""
+    workload = await make_workload(admin, namespace)
+    hours = np.arange(14 * 288) * 300 / 3600 % 24
+    demand = DemandSeries(0.0, 300.0, np.where((hours >= 9) & (hours < 17), 5.0, 1.0))
+    plan = plan_autoscaling(demand, 1.0, ScalingPolicy(), "gpu")
+    ref = _ref(workload)
+    trigger = gpu_trigger(ref, plan.hpa.target_utilisation, DEFAULT_PROMETHEUS_ADDRESS)
+    [action] = autoscaling_change_set(plan, ref, keda=True, gpu=trigger).actions
+    assert isinstance(action, ApplyScaledObject)
+
+    result = await make_executor(autoscaling_kube).execute(saas.instruction([action]))
+
+    assert result.outcome is Outcome.APPLIED, result.reason
+    live = as_json(await admin.get(SCALED_OBJECT_RESOURCE, ref.name, namespace=namespace))
+    proposed = action.manifest()["spec"]
+    assert isinstance(proposed, dict)
+    assert live["spec"]["triggers"] == proposed["triggers"]
+    assert "prometheus" in [t["type"] for t in live["spec"]["triggers"]]
 
 
 async def test_advice_change_set_applies_and_validates_on_the_api_server(

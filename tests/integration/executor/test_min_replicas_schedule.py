@@ -14,6 +14,7 @@ import pytest
 from lightkube import AsyncClient
 from prometheus_client import CollectorRegistry
 
+from devstack.kube import KubeApiServer
 from executor.audit import AuditTrail
 from executor.execution import InstructionExecutor
 from executor.kube.api import AutoscalingApi, KubeObjects, as_json
@@ -39,7 +40,7 @@ from protocol.min_replicas_schedule import (
 from protocol.resources import Resources
 from protocol.snapshot import WorkloadKind
 from tests.integration.executor.cluster_objects import make_pod, make_workload
-from tests.integration.executor.conftest import FAST_BACKOFF, SHORT_WINDOW, Saas
+from tests.integration.executor.conftest import EXECUTOR_RULES, FAST_BACKOFF, SHORT_WINDOW, Saas
 
 pytestmark = pytest.mark.kube
 
@@ -124,6 +125,36 @@ async def _scheduled_hpa(
     result = await executor_at(kube, fixed_clock(offset)).execute(saas.instruction(actions))
     assert result.outcome is Outcome.APPLIED, result.reason
     return workload, schedule
+
+
+async def _two_scheduled_hpas(
+    admin: AsyncClient, kube: KubeObjects, namespace: str, saas: Saas
+) -> None:
+    """HPAs `capped` (maxReplicas 3) and `serve` (maxReplicas 10), both on `SCHEDULE`.
+
+    Applied off-peak, so both hold the baseline floor of 1; the peak window's floor of 6 is
+    above `capped`'s maxReplicas, which the API server's HPA validation refuses.
+    """
+    actions: list[Action] = []
+    for name, spec in (("capped", SPEC.model_copy(update={"max_replicas": 3})), ("serve", SPEC)):
+        workload = await make_workload(admin, namespace)
+        actions += [
+            ApplyHpa(name=name, target=_ref(workload), spec=spec),
+            ScheduleHpaMinReplicas(namespace=namespace, name=name, schedule=SCHEDULE),
+        ]
+    result = await executor_at(kube, fixed_clock(PEAK_START - 3600)).execute(
+        saas.instruction(actions)
+    )
+    assert result.outcome is Outcome.APPLIED, result.reason
+
+
+def _entries_of(audit: AuditTrail, namespace: str) -> dict[str, dict[str, Any]]:
+    """The floor-change audit entries of `namespace`, by HPA name."""
+    return {
+        e["name"]: e
+        for e in audit.entries()
+        if e["event"] == AUDIT_EVENT and e["namespace"] == namespace
+    }
 
 
 async def _wait_for_min_replicas(
@@ -288,3 +319,69 @@ async def test_rollback_restores_min_replicas_and_removes_the_schedule(
     assert live["spec"]["minReplicas"] == 2
     annotations = live["metadata"].get("annotations") or {}
     assert MIN_REPLICAS_SCHEDULE_ANNOTATION not in annotations
+
+
+async def test_a_refused_floor_is_counted_failed_audited_and_the_others_still_set(
+    admin: AsyncClient,
+    schedulers: Schedulers,
+    autoscaling_api: AutoscalingApi,
+    namespace: str,
+    saas: Saas,
+) -> None:
+    """A floor above maxReplicas is refused by the API server; the next HPA gets its floor."""
+    await _two_scheduled_hpas(admin, schedulers.kube, namespace, saas)
+    scheduler, audit, metrics = schedulers.at(lambda: MIDNIGHT + PEAK_START + 1.0)
+
+    changes, _ = await scheduler.sync_once()
+
+    ours = {c.ref.name: c for c in changes if c.ref.namespace == namespace}
+    assert {name: c.outcome.value for name, c in ours.items()} == {
+        "capped": "failed",
+        "serve": "set",
+    }
+    assert ours["capped"].error
+    failed = [c for c in changes if c.outcome.value == "failed"]
+    assert floors_counted(metrics, "failed") == len(failed)
+    entries = _entries_of(audit, namespace)
+    assert (entries["capped"]["outcome"], entries["capped"]["after"]) == ("failed", 6)
+    assert entries["capped"]["error"]
+    assert entries["serve"]["outcome"] == "set"
+    capped = as_json(await admin.get(autoscaling_api.hpa, "capped", namespace=namespace))
+    serve = await _hpa(admin, autoscaling_api, namespace)
+    assert capped["spec"]["minReplicas"] == 1
+    assert serve["spec"]["minReplicas"] == 6
+
+
+async def test_a_patch_forbidden_by_rbac_is_counted_failed_and_audited(
+    admin: AsyncClient,
+    kube_apiserver: KubeApiServer,
+    schedulers: Schedulers,
+    namespace: str,
+    saas: Saas,
+) -> None:
+    """An identity that may read HPAs but not patch them fails every floor and changes none."""
+    executor_kube = schedulers.kube
+    await _scheduled_hpa(admin, executor_kube, namespace, saas, PEAK_START - 3600)
+    read_only = [
+        {**rule, "verbs": ["get", "list"]}
+        for rule in EXECUTOR_RULES
+        if rule["resources"] == ["horizontalpodautoscalers"]
+    ]
+    client = kube_apiserver.mint_identity(read_only).async_client()
+    try:
+        kube = KubeObjects(client, executor_kube.policy, executor_kube.autoscaling)
+        scheduler, audit, metrics = Schedulers(kube, schedulers.state_dir).at(
+            lambda: MIDNIGHT + PEAK_START + 1.0
+        )
+        changes, _ = await scheduler.sync_once()
+    finally:
+        await client.close()
+
+    [ours] = [c for c in changes if c.ref.namespace == namespace]
+    assert ours.outcome.value == "failed"
+    assert ours.error
+    assert floors_counted(metrics, "failed") == len(changes)
+    assert floors_counted(metrics, "set") is None
+    assert _entries_of(audit, namespace)["serve"]["outcome"] == "failed"
+    live = await _hpa(admin, executor_kube.autoscaling, namespace)
+    assert live["spec"]["minReplicas"] == 1
