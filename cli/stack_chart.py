@@ -35,11 +35,14 @@ DEMO_ACTIONS = (
     "drain",
     "label_node",
     "scale",
+    "apply_hpa",
+    "schedule_hpa_min_replicas",
 )
 """Action types the demo's executor is allowed: every one the demo cluster can take.
 
-Left out: ConfigMap patches (no GPU operator namespace here), KEDA ScaledObjects (no KEDA) and
-HPAs (no metrics API for them to act on).
+HPAs are created and their `minReplicas` schedules kept, so autoscaling advice applies; with no
+metrics API in the local cluster the HPA controller leaves replica counts where they are. Left
+out: ConfigMap patches (no GPU operator namespace here) and KEDA ScaledObjects (no KEDA).
 """
 # The chart validates these shapes; the render needs them, the processes never see them.
 _PLACEHOLDER_KEY = "A" * 43 + "="
