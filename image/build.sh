@@ -13,9 +13,9 @@
 # into a fresh directory (digests checked) and every entrypoint is run there with --help, as
 # uid 10001 under chroot.
 #
-# Needs root (mmdebstrap --mode=root and chroot), mmdebstrap (Debian package) and the project's
-# .venv. Environment: IMAGE_OUT (default build/image), SLICEWISE_IMAGE_CACHE (default
-# ~/.cache/slicewise/image).
+# Needs root (mmdebstrap --mode=root and chroot), mmdebstrap (the Debian package, installed with
+# apt-get when missing) and the project's .venv. Environment: IMAGE_OUT (default build/image),
+# SLICEWISE_IMAGE_CACHE (default ~/.cache/slicewise/image).
 set -euo pipefail
 
 readonly ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,7 +35,12 @@ readonly ARCHIVE="${OUT}/${NAME}-${VERSION}.oci.tar"
 say() { echo "make image: $*" >&2; }
 
 [[ "$(id -u)" == 0 ]] || { say "needs root (mmdebstrap --mode=root, chroot)"; exit 1; }
-command -v mmdebstrap >/dev/null || { say "needs mmdebstrap: apt-get install mmdebstrap"; exit 1; }
+if ! command -v mmdebstrap >/dev/null; then
+    say "installing Debian's mmdebstrap"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null; } ||
+        { say "needs mmdebstrap: apt-get install mmdebstrap"; exit 1; }
+fi
 [[ -x "${PYTHON}" ]] || { say "needs the project's .venv: make install"; exit 1; }
 [[ -r "${SOURCES}" ]] || { say "needs the machine's apt sources at ${SOURCES}"; exit 1; }
 
