@@ -77,3 +77,23 @@ def test_image_lock_holds_exactly_what_the_run_time_requirements_lead_to(
     image = check_lock.read_lock(ROOT / "requirements" / "image.lock")
 
     assert sorted(image) == sorted(reached)
+
+
+def test_dockerfile_copies_every_package_of_the_wheel() -> None:
+    """The Dockerfile's build stage copies exactly the packages pyproject.toml puts in the wheel."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    copied = re.findall(r"^COPY ([a-z_]+) /src/\1$", dockerfile, re.MULTILINE)
+
+    assert sorted(copied) == sorted(packages)
+
+
+@pytest.mark.parametrize("chart", ["slicewise-agent", "slicewise-server"])
+def test_dockerfile_runs_as_the_charts_user(chart: str) -> None:
+    """The image's last USER is the uid/gid the chart runs its Pods as."""
+    users = re.findall(r"^USER (\d+):(\d+)$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    values = yaml.safe_load((ROOT / "helm" / chart / "values.yaml").read_text())
+    context = values["podSecurityContext"]
+
+    assert tuple(map(int, users[-1])) == (context["runAsUser"], context["runAsGroup"])
