@@ -138,5 +138,5 @@ for entrypoint in "slicewise --help" "python -m gateway --help" "python -m worke
     say "entrypoint ok as uid ${APP_UID}: ${entrypoint}"
 done
 
-say "built ${NAME}:${VERSION}"
+say "built ${NAME}:${VERSION} in ${SECONDS} s"
 echo "${summary}"
