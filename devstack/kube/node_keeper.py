@@ -181,6 +181,11 @@ class NodeKeeper:
         return self._thread is not None and self._thread.is_alive()
 
     @property
+    def thread_id(self) -> int | None:
+        """The keeper thread's identifier (``threading.get_ident()`` inside it), once started."""
+        return None if self._thread is None else self._thread.ident
+
+    @property
     def failure(self) -> BaseException | None:
         """The error the keeper thread died of, if it did."""
         return self._failure

@@ -1,13 +1,14 @@
 """Run the product's own containers of bound Pods as local processes, as a kubelet would.
 
-There is no container runtime here, but the product's image runs ``python -m <module>``: a
-container of that shape (``image`` in ``images``) is started with this interpreter and the
+There is no container runtime here, but the product's image runs ``python -m <module> [args]``:
+a container of that shape (``image`` in ``images``) is started with this interpreter and the
 environment the Pod spec renders (literal values, Secret and ConfigMap keys, the downward API).
 Its volume mounts map to private directories and its declared ports to free ones; in place of
 the service-account token mount it gets a kubeconfig holding a token the API server issued for
 the Pod's ServiceAccount (the TokenRequest API), in the variable ``kubeconfig_variables`` names
-for that module. A process that exits is not restarted; the node keeper reports its container
-as failing (CrashLoopBackOff, or Failed under ``restartPolicy: Never``).
+for that module, unless the Pod opts out of the token (``automountServiceAccountToken: false``).
+A process that exits is not restarted; the node keeper reports its container as failing
+(CrashLoopBackOff, or Failed under ``restartPolicy: Never``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import shutil
 import ssl
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,22 +32,19 @@ JsonObject = dict[str, Any]
 TOKEN_SECONDS = 3600
 
 
-@dataclass(frozen=True)
-class Launch:
-    """What one container needs to run locally."""
+def python_module(
+    container: Mapping[str, Any], images: frozenset[str]
+) -> tuple[str, list[str]] | None:
+    """The module and arguments a ``python -m MODULE [ARG ...]`` container of ``images`` runs.
 
-    key: str
-    module: str
-    env: dict[str, str]
-
-
-def python_module(container: Mapping[str, Any], images: frozenset[str]) -> str | None:
-    """The module a ``python -m MODULE`` container of one of ``images`` runs, else None."""
+    None for any other container.
+    """
     image = str(container.get("image", "")).split(":", 1)[0]
-    command = [*(container.get("command") or []), *(container.get("args") or [])]
-    if image not in images or len(command) != 3 or command[:2] != ["python", "-m"]:
+    command = [str(word) for word in (container.get("command") or [])]
+    command += [str(word) for word in (container.get("args") or [])]
+    if image not in images or len(command) < 3 or command[:2] != ["python", "-m"]:
         return None
-    return str(command[2])
+    return command[2], command[3:]
 
 
 class PodProcesses:
@@ -96,13 +93,13 @@ class PodProcesses:
             if self._namespaces is not None and meta["namespace"] not in self._namespaces:
                 continue
             for container in spec.get("containers") or []:
-                module = python_module(container, self._images)
-                if module is None:
+                launch = python_module(container, self._images)
+                if launch is None:
                     continue
                 key = f"{meta['namespace']}/{meta['name']}/{container['name']}"
                 wanted.add(key)
                 if key not in self._running:
-                    self._start(pod, container, module, key)
+                    self._start(pod, container, launch, key)
         for key in set(self._running) - wanted:
             terminate(self._running.pop(key))
 
@@ -111,20 +108,25 @@ class PodProcesses:
         for key in list(self._running):
             terminate(self._running.pop(key))
 
-    def _start(self, pod: JsonObject, container: JsonObject, module: str, key: str) -> None:
+    def _start(
+        self, pod: JsonObject, container: JsonObject, launch: tuple[str, list[str]], key: str
+    ) -> None:
+        module, args = launch
         home = self._workdir / key.replace("/", "_")
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
+        # A Pod that opts out of the token mount gets no token here either.
+        mounts_token = (pod.get("spec") or {}).get("automountServiceAccountToken") is not False
         with self._http() as http:
             env = self._environment(http, pod, container, home)
-            if module in self._variables:
+            if module in self._variables and mounts_token:
                 token = self._service_account_token(http, pod)
                 identity = KubeIdentity(
                     "pod-service-account", token, self._admin.server_url, self._admin.ca_path
                 )
                 config = write_kubeconfig(home / "kubeconfig", identity.kubeconfig_dict())
                 env[self._variables[module]] = str(config)
-        command = [sys.executable, "-m", module]
+        command = [sys.executable, "-m", module, *args]
         self._running[key] = spawn(key.replace("/", "_"), command, home, env=env)
 
     def _http(self) -> httpx.Client:

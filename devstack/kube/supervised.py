@@ -84,7 +84,8 @@ class SupervisedKeeper:
 
     def where(self) -> str:
         """The process it runs in and what it died of."""
-        return f"thread of pid {os.getpid()}, last error: {self._keeper.failure!r}"
+        thread = self._keeper.thread_id
+        return f"thread {thread} of pid {os.getpid()}, last error: {self._keeper.failure!r}"
 
 
 def control_plane_parts(plane: KubeControlPlane) -> list[SupervisedProcess]:

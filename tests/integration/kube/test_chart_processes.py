@@ -1,10 +1,12 @@
-"""The agent and executor Pods that `helm install` created run as processes, as the chart says.
+"""The agent, executor and spot-watcher Pods that `helm install` created run as processes.
 
-The node keeper starts the product container of a bound, Running Pod as ``python -m agent`` or
-``python -m executor`` with the environment the chart rendered (Secret keys resolved from the
-cluster, the custom CA bundle projected from its ConfigMap) and a token of the chart's
-ServiceAccount, so the chart's RBAC is what the process acts with. The gateway is a stand-in
-served over HTTPS on loopback.
+The node keeper starts the product container of a bound, Running Pod as ``python -m agent``,
+``python -m executor`` or ``python -m agent spot-watcher`` with the environment the chart
+rendered (Secret keys resolved from the cluster, the custom CA bundle projected from its
+ConfigMap) and, where the Pod mounts one, a token of the chart's ServiceAccount, so the chart's
+RBAC is what the process acts with. The gateway is a stand-in served over HTTPS on loopback; the
+spot watcher polls an IMDSv2 stand-in (``devstack/spot_metadata.py``) named by the chart's
+``spotWatcher.extraEnv``, since nothing answers at 169.254.169.254 here.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from lightkube import Client
 from lightkube.models.core_v1 import Container, PodSpec
@@ -28,6 +31,7 @@ from devstack.kube.control_plane import KubeControlPlane
 from devstack.kube.credentials import write_serving_credentials
 from devstack.kube.node_keeper import NodeKeeper
 from devstack.kube.pod_processes import PodProcesses
+from devstack.spot_metadata import SpotInstanceMetadata
 from protocol.changes import ChangeSet, Cordon
 from protocol.instruction import Outcome
 from tests.integration.executor.gateway_stand_in import (
@@ -36,7 +40,13 @@ from tests.integration.executor.gateway_stand_in import (
     MemoryBackend,
     TlsFiles,
 )
-from tests.integration.kube.shapes import WAIT_SECONDS, as_dict, make_node, wait_for
+from tests.integration.kube.shapes import (
+    CAPACITY_LABEL,
+    WAIT_SECONDS,
+    as_dict,
+    make_node,
+    wait_for,
+)
 from tests.support.helm_tools import chart_path, merged, run_helm
 from tests.unit.agent.fake_gateway import FakeGateway
 from tests.unit.agent.http_servers import serving
@@ -152,6 +162,60 @@ async def test_installed_agent_reports_the_nodes_it_watches(
         )
 
     assert [key.split("/")[2] for key in processes.running()] == ["agent"]
+
+
+async def test_installed_spot_watcher_reports_its_nodes_interruption_notice(
+    cluster: Client,
+    control_plane: KubeControlPlane,
+    namespace: str,
+    processes: PodProcesses,
+    tmp_path: Path,
+) -> None:
+    """The watcher on a spot Node, given no Kubernetes token, sends that Node's notice."""
+    spot = make_node(cluster, f"{namespace}-spot", labels={CAPACITY_LABEL: "spot"})
+    gateway = FakeGateway(
+        client_id=AGENT_MINIMAL["credentials"]["agent"]["clientId"],
+        client_secret=AGENT_MINIMAL["credentials"]["agent"]["clientSecret"],
+        cluster_id=CHART_CLUSTER,
+    )
+    metadata = SpotInstanceMetadata("i-0spot0watcher0test", "us-east-1a", notice_after=0)
+    metadata.start()
+    tls, ca = _tls(tmp_path)
+    try:
+        async with serving(gateway.app(), tls=(tls.certificate, tls.key)) as url:
+            metadata_url = {"name": "SLICEWISE_AGENT_AWS_METADATA_URL", "value": metadata.url}
+            watcher = {"enabled": True, "extraEnv": [metadata_url]}
+            await _install(
+                control_plane,
+                namespace,
+                url,
+                ca,
+                {
+                    "agent": {"enabled": False},
+                    "executor": {"enabled": False},
+                    "spotWatcher": watcher,
+                },
+            )
+
+            await gateway.wait_for(
+                lambda: any(n.node_name == spot for n in gateway.notices), within=WAIT_SECONDS
+            )
+            watchers = [
+                psutil.Process(process.popen.pid)
+                for key, process in processes.running().items()
+                if key.endswith("/spot-watcher")
+            ]
+            launched = [
+                (tuple(w.cmdline()[-3:]), "SLICEWISE_AGENT_KUBECONFIG" in w.environ())
+                for w in watchers
+            ]
+    finally:
+        metadata.stop()
+
+    notice = next(n for n in gateway.notices if n.node_name == spot)
+    assert (notice.instance_id, notice.zone) == ("i-0spot0watcher0test", "us-east-1a")
+    assert launched
+    assert set(launched) == {(("-m", "agent", "spot-watcher"), False)}
 
 
 async def test_installed_executor_pod_polls_the_gateway_with_chart_credentials(

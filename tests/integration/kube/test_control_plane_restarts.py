@@ -1,13 +1,15 @@
-"""The local stack's supervisor restarts each control-plane process in place after kill -9.
+"""The local stack's supervisor restarts each part of the local cluster in place when it dies.
 
 A control plane of its own (its processes are killed here), watched by the stack's
 `Supervisor` exactly as `slicewise up` watches it; after each restart the cluster still does
-what that process is for.
+what that process is for. The node keeper is a thread of the `up` process, not a process: it is
+killed by an exception raised inside it from outside, the nearest thing to kill -9 a thread has.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 from collections.abc import Iterator
@@ -18,16 +20,18 @@ import httpx2
 import pytest
 from lightkube import ApiError, Client
 from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import ConfigMap
+from lightkube.resources.core_v1 import ConfigMap, Node
 
 from cli.stack_supervisor import Backoff, Supervisor
 from devstack.kube.local_cluster import LocalCluster, local_cluster
-from devstack.kube.supervised import SupervisedProcess
+from devstack.kube.supervised import SupervisedKeeper, SupervisedProcess
 from tests.integration.kube.shapes import (
+    as_dict,
     bound_pods,
     make_deployment,
     make_namespace,
     make_node,
+    pods_of,
     unique,
     wait_for,
 )
@@ -35,6 +39,8 @@ from tests.integration.kube.shapes import (
 pytestmark = pytest.mark.kube
 
 RESTART_SECONDS = 120.0
+NOT_READY_SECONDS = 120.0
+"""The controller-manager marks a silent Node's Ready condition Unknown after its 40 s grace."""
 UNAVAILABLE = (ApiError, httpx2.HTTPError, httpx.HTTPError)
 """What a client sees while etcd or the API server comes back."""
 
@@ -116,3 +122,72 @@ def _created(client: Client, name: str) -> bool:
     except UNAVAILABLE:
         return False
     return True
+
+
+class KeeperKilledError(Exception):
+    """Raised inside the node keeper's thread from outside, as an unexpected crash."""
+
+
+def _kill_thread(thread_id: int) -> None:
+    """Raise KeeperKilledError in the thread ``thread_id`` at the next bytecode it runs."""
+    hit = ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(KeeperKilledError)
+    )
+    assert hit == 1
+
+
+def _node_ready(client: Client, name: str) -> str | None:
+    """The status of the Node's Ready condition ("True", "False", "Unknown"), if it has one."""
+    for condition in as_dict(client.get(Node, name)).get("status", {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return str(condition.get("status"))
+    return None
+
+
+def _phases(client: Client, namespace: str, app: str) -> list[str | None]:
+    """The phase of each of the app's Pods."""
+    return [p.status.phase if p.status else None for p in pods_of(client, namespace, app)]
+
+
+def test_a_dead_node_keeper_is_restarted_and_nodes_and_pods_come_back(
+    supervised_cluster: LocalCluster, tmp_path: Path
+) -> None:
+    """Node keeper dead: its Node goes NotReady, a bound Pod stays Pending; restarted, both run."""
+    keeper = supervised_cluster.keeper
+    [part] = [p for p in supervised_cluster.supervised_parts() if p.name == "node keeper"]
+    assert isinstance(part, SupervisedKeeper)
+    reports: list[str] = []
+    supervisor = Supervisor(tmp_path, report=reports.append, backoff=Backoff(initial=0.5))
+    supervisor.watch(part.name, part)
+    with supervised_cluster.plane.admin_client() as client:
+        pool = unique("keeper")
+        node = make_node(client, pool)
+        wait_for(lambda: _node_ready(client, node) == "True", "the new Node Ready")
+        killed = keeper.thread_id
+        assert killed is not None
+        _kill_thread(killed)
+        wait_for(lambda: not keeper.running, "the node keeper's thread to die")
+        namespace = make_namespace(client)
+        before = make_deployment(client, namespace, pool, replicas=1)
+        wait_for(lambda: bound_pods(client, namespace, before, 1), "the Pod bound")
+        wait_for(
+            lambda: _node_ready(client, node) == "Unknown",
+            "the controller-manager to mark the silent Node NotReady",
+            NOT_READY_SECONDS,
+        )
+        assert _phases(client, namespace, before) == ["Pending"]
+
+        def restarted() -> bool:
+            supervisor.poll()
+            return supervisor.restarts(part.name) >= 1 and keeper.running
+
+        wait_for(restarted, "the node keeper restarted", RESTART_SECONDS)
+        wait_for(lambda: _node_ready(client, node) == "True", "the Node Ready again")
+        wait_for(lambda: _phases(client, namespace, before) == ["Running"], "the Pod Running")
+        after = make_deployment(client, namespace, pool, replicas=1)
+        wait_for(lambda: _phases(client, namespace, after) == ["Running"], "a new Pod Running")
+    assert any(
+        r.startswith("node keeper: exited with code 1") and "KeeperKilledError" in r
+        for r in reports
+    ), reports
+    assert any(r.startswith("node keeper: restarted (thread ") for r in reports), reports

@@ -2,8 +2,8 @@
 
 helm checks the chart's kubeVersion against the server, creates every object through the API,
 and with ``--wait`` returns only once the Deployments are rolled out: the scheduler has bound
-their Pods and the node keeper reports them Ready. What runs in the Pods is not proven here
-(there is no container runtime).
+their Pods and the node keeper reports them Ready. Nothing runs in the Pods here; that the agent
+and executor Pods of an installed release run as processes is ``test_chart_processes.py``.
 """
 
 from __future__ import annotations

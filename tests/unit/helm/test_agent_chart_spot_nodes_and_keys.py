@@ -85,3 +85,17 @@ def test_a_trusted_key_that_is_not_32_base64_bytes_is_refused(encoded: str) -> N
     """The chart's schema refuses a key the executor could not load, before anything runs."""
     with pytest.raises(HelmError, match="trustedKeys"):
         render(AGENT, _with_keys({"k1": encoded}), namespace=NAMESPACE, release=RELEASE)
+
+
+def test_spot_watcher_extra_env_reaches_its_container() -> None:
+    """spotWatcher.extraEnv is added to the watcher's environment, e.g. another metadata URL."""
+    metadata = {"name": "SLICEWISE_AGENT_AWS_METADATA_URL", "value": "http://imds.internal:8080"}
+    (container,) = _watcher_spec(agent_values(spotWatcher={"extraEnv": [metadata]}))["containers"]
+
+    assert env_of(container)["SLICEWISE_AGENT_AWS_METADATA_URL"] == metadata["value"]
+
+
+def test_spot_watcher_extra_env_needs_a_name() -> None:
+    """The schema refuses an extraEnv entry without a name."""
+    with pytest.raises(HelmError, match="name is required"):
+        _watcher_spec(agent_values(spotWatcher={"extraEnv": [{"value": "x"}]}))
