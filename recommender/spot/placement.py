@@ -22,9 +22,12 @@ turns the answer into what the unchanged kube-scheduler can enforce.
   toleration, weight 1 each, and the template's own soft spreads) favour the spot node by more
   than 100, or when on-demand has no room, which the headroom check prices at planning time.
   The worst case is bounded: losing every spot pool leaves at least N - D replicas (2 of 6 for
-  a floor of 4), and pods rescheduled later prefer on-demand again. A required on-demand
-  affinity would put every replica there (one template), and a PDB does not limit reclaims, so
-  neither makes it hard.
+  a floor of 4), and pods rescheduled later prefer on-demand again. Either way the spread is
+  judged when a pod binds, against the pods running then: spot pods never move, so on-demand
+  pods lost while on-demand cannot take their replacements may leave spot above the bound
+  until those are rescheduled (below half, such replacements can only go to on-demand). A
+  required on-demand affinity would put every replica there (one template), and a PDB does not
+  limit reclaims, so neither makes it hard.
 * One replica: on-demand unless the owner opts in with `slicewise.io/spot: allow`; then it runs
   on spot with a PDB of minAvailable 1, so an evacuation scales it to two, waits for the new
   pod to be Ready and only then drains (the surge on notice). A capacity spread of maxSkew 1

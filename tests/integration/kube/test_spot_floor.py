@@ -2,9 +2,11 @@
 
 Six replicas under the plan's PDB (maxUnavailable 25 %, so 4 must stay) keep 4 on on-demand:
 on-demand is preferred and the capacity spread has maxSkew 2 * 4 - 6 = 2. The hard part is the
-spread: spot never holds more than 2 above on-demand, whatever on-demand can take. Here
-on-demand takes nothing (its nodes cordoned) and every pod is recreated: exactly 2 land on
-spot and 4 wait; once on-demand is back the 4 can only go there, and the floor is whole.
+spread, judged at each binding against the pods running then: a pod binds to spot only while
+spot holds fewer than 2 above on-demand, whatever on-demand can take. Here the workload is
+scaled to none, on-demand takes nothing (its nodes cordoned) and it is scaled back to 6:
+exactly 2 land on spot and 4 wait; once on-demand is back the 4 can only go there, and the
+floor is whole.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lightkube import Client
+from lightkube import ApiError, Client
+from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Namespace, Node, Pod
 from lightkube.types import PatchType
 
@@ -39,6 +42,16 @@ pytestmark = pytest.mark.kube
 REPLICAS = 6
 
 
+def _scale(cluster: Client, namespace: str, app: str, replicas: int) -> None:
+    cluster.patch(
+        Deployment,
+        app,
+        {"spec": {"replicas": replicas}},
+        namespace=namespace,
+        patch_type=PatchType.MERGE,
+    )
+
+
 def _set_unschedulable(cluster: Client, nodes: tuple[str, ...], value: bool) -> None:
     for name in nodes:
         cluster.patch(Node, name, {"spec": {"unschedulable": value}}, patch_type=PatchType.MERGE)
@@ -62,8 +75,8 @@ def _placed(cluster: Client, namespace: str, app: str, fleet: Fleet) -> tuple[in
 async def test_spot_never_exceeds_the_skew_above_on_demand_when_on_demand_takes_nothing(
     cluster: Client, control_plane: KubeControlPlane, tmp_path: Path
 ) -> None:
-    """Floor 4 of 6, on-demand cordoned, every pod recreated: 2 on spot, 4 wait; on-demand
-    back: the 4 go there and the floor is whole."""
+    """Floor 4 of 6, scaled up again while on-demand is cordoned: 2 on spot, 4 wait;
+    on-demand back: the 4 go there and the floor is whole."""
     namespace = make_namespace(cluster)
     try:
         fleet = make_fleet(cluster)
@@ -83,11 +96,18 @@ async def test_spot_never_exceeds_the_skew_above_on_demand_when_on_demand_takes_
         assert capacity["maxSkew"] == 2 * floor - REPLICAS
         assert _placed(cluster, namespace, app, fleet) == (floor, REPLICAS - floor, 0)
 
-        _set_unschedulable(cluster, fleet.on_demand, True)
-        for pod in live_pods(cluster, namespace, app):
+        _scale(cluster, namespace, app, 0)
+        for pod in cluster.list(Pod, namespace=namespace):
             assert pod.metadata is not None
             assert pod.metadata.name is not None
-            cluster.delete(Pod, pod.metadata.name, namespace=namespace, grace_period=0)
+            try:
+                cluster.delete(Pod, pod.metadata.name, namespace=namespace, grace_period=0)
+            except ApiError as exc:
+                if exc.status.code != 404:
+                    raise
+        wait_for(lambda: not list(cluster.list(Pod, namespace=namespace)), "every pod gone")
+        _set_unschedulable(cluster, fleet.on_demand, True)
+        _scale(cluster, namespace, app, REPLICAS)
         skew = 2 * floor - REPLICAS
         wait_for(
             lambda: _placed(cluster, namespace, app, fleet) == (0, skew, REPLICAS - skew),
