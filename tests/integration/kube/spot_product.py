@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from lightkube import AsyncClient
+from prometheus_client import CollectorRegistry
 
 from auth.instruction_signing import InstructionKeyring, generate_signing_key, instruction_body_for
 from bench.spot_notice import termination_notice
@@ -29,6 +30,7 @@ from executor.audit import AuditTrail
 from executor.drain import Backoff
 from executor.execution import InstructionExecutor, VerificationWindow, utc_now
 from executor.kube.api import KubeObjects, discover_policy_api
+from executor.metrics import ExecutorMetrics
 from executor.readiness import PodHealthCheck
 from executor.spot_activity import NodeActivity, SaasLink
 from executor.spot_fallback import LocalEvacuation, SpotFallback
@@ -56,6 +58,7 @@ class ProductExecutor:
     cluster_id: uuid.UUID
     audit: AuditTrail
     surges: SurgeScaleBacks
+    metrics: ExecutorMetrics
 
     def sign(self, changes: ChangeSet) -> Instruction:
         """The change set as the SaaS sends it: signed for this cluster."""
@@ -126,6 +129,7 @@ async def product_executor(
     try:
         kube = KubeObjects(client, await discover_policy_api(client))
         audit = AuditTrail(state_dir, utc_now)
+        metrics = ExecutorMetrics(CollectorRegistry())
         yield ProductExecutor(
             kube=kube,
             executor=InstructionExecutor(kube, [PodHealthCheck()], window=VERIFY, backoff=BACKOFF),
@@ -133,8 +137,13 @@ async def product_executor(
             cluster_id=uuid.uuid4(),
             audit=audit,
             surges=SurgeScaleBacks(
-                kube, audit=audit, within_seconds=SCALE_BACK_WITHIN, poll_seconds=0.5
+                kube,
+                audit=audit,
+                metrics=metrics,
+                within_seconds=SCALE_BACK_WITHIN,
+                poll_seconds=0.5,
             ),
+            metrics=metrics,
         )
     finally:
         await client.close()

@@ -141,6 +141,11 @@ async def _interrupt_single_replica(
         assert [(e["surged"], e["before"], e["outcome"]) for e in events] == [
             (2, 1, ScaleBackOutcome.SCALED_BACK.value)
         ]
+        counted = product.metrics.registry.get_sample_value(
+            "slicewise_executor_spot_surge_scale_backs_total",
+            {"outcome": ScaleBackOutcome.SCALED_BACK.value},
+        )
+        assert counted == 1
     finally:
         cluster.delete(Namespace, namespace)
 
