@@ -10,7 +10,8 @@
   on-demand replicas always, and more on-demand replicas filling the gap whenever fewer than
   R - base spot replicas are ready.
 * slicewise: `recommender.spot.split.plan_split`, the function the live recommendations call,
-  re-planned every tick: zones are pools, R must survive the loss of the `spare_pools` largest,
+  re-planned every tick: zones are pools, R must survive the loss of the `spare_pools` largest
+  (more while reclaims are frequent: `recommender.spot.split.spares_needed`),
   each spot replica-hour is priced with its zone's observed reclaim rate, and the cheapest
   split in expectation is kept (all on-demand when spot is not worth it); on-demand covers
   spot replicas still warming up.

@@ -29,6 +29,12 @@ class ExecutorMetrics:
             ["outcome"],
             registry=registry,
         )
+        self.surge_scale_backs = Counter(
+            "slicewise_executor_spot_surge_scale_backs",
+            "Surges made for spot evacuations and what became of scaling them back, by outcome.",
+            ["outcome"],
+            registry=registry,
+        )
         self.min_replica_floors = Counter(
             "slicewise_executor_min_replica_floors",
             "minReplicas changes made at HPA schedule boundaries, by outcome.",

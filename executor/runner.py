@@ -30,6 +30,7 @@ from executor.gateway_client import Delivery, GatewayClient
 from executor.metrics import ExecutorMetrics
 from executor.settings import Mode
 from executor.spot_activity import NodeActivity, SaasLink
+from executor.spot_surge import SurgeScaleBacks, surges_in
 from executor.state import ExecutorState
 from executor.verification import VerificationPolicy, verify_instruction
 from protocol.instruction import ActionOutcome, Instruction, InstructionResult, Outcome
@@ -58,10 +59,12 @@ class Runner:
         link: SaasLink | None = None,
         metrics: ExecutorMetrics | None = None,
         clock: Callable[[], datetime] = utc_now,
+        surges: SurgeScaleBacks | None = None,
     ) -> None:
         """Wire the loop; everything it touches is passed in (the mode is the policy's).
 
-        `link` learns after each poll whether the gateway answered.
+        `link` learns after each poll whether the gateway answered; `surges` scales back the
+        surges of evacuations once applied.
         """
         self.gateway = gateway
         self.executor = executor
@@ -72,6 +75,7 @@ class Runner:
         self.link = link or SaasLink()
         self.metrics = metrics
         self.clock = clock
+        self.surges = surges
         self._tracer = trace.get_tracer("executor.runner")
 
     @property
@@ -130,6 +134,8 @@ class Runner:
         except Exception as e:  # a claimed instruction must always get a result
             log.exception("instruction execution crashed", instruction_id=str(body.instruction_id))
             result = self._failed(instruction, f"executor error: {type(e).__name__}: {e}", started)
+        if self.surges is not None and result.outcome is Outcome.APPLIED:
+            self.surges.track(surges_in(instruction))
         return await self._conclude(result)
 
     async def poll_once(

@@ -31,7 +31,8 @@ from executor.readiness import PodHealthCheck, ReadinessCheck, RolloutStatusChec
 from executor.runner import Runner
 from executor.settings import ExecutorSettings, Mode, ReadinessMode
 from executor.spot_activity import NodeActivity, SaasLink
-from executor.spot_fallback import SpotFallback, withheld_reason
+from executor.spot_fallback import SpotFallback, may_surge, withheld_reason
+from executor.spot_surge import SurgeScaleBacks
 from executor.state import ExecutorState
 from executor.verification import VerificationPolicy, load_trusted_keys
 from protocol.changes import ActionType
@@ -132,6 +133,11 @@ async def serve(
             settings.client_id,
             settings.client_secret.get_secret_value(),
         )
+        surges = (
+            SurgeScaleBacks(kube, audit=audit, metrics=metrics)
+            if may_surge(settings.mode, settings.allowed_action_types)
+            else None
+        )
         runner = Runner(
             gateway=GatewayClient(
                 http,
@@ -154,8 +160,11 @@ async def serve(
             activity=activity,
             link=link,
             metrics=metrics,
+            surges=surges,
         )
         tasks = [runner.run(stop, wait_seconds=settings.poll_wait_seconds)]
+        if surges is not None:
+            tasks.append(surges.run(stop))
         if ActionType.SCHEDULE_HPA_MIN_REPLICAS in settings.allowed_action_types:
             scheduler = MinReplicasScheduler(
                 kube,
@@ -178,6 +187,7 @@ async def serve(
                 backoff=backoff,
                 metrics=metrics,
                 link=link,
+                surges=surges,
             )
             server = notice_server(settings, fallback, metrics)
             await server.start()

@@ -8,7 +8,9 @@ and never more than half the time left before the deadline, which is kept for th
 all while its last poll of the gateway failed (the SaaS cannot send anything then). If none
 arrives it cordons the node and drains it, PodDisruptionBudgets respected, until the
 deadline. It acts only where it may change the cluster at all (not in dry-run mode, and with
-cordon and drain on its allow-list); otherwise it records what it would have done.
+cordon and drain on its allow-list); otherwise it records what it would have done. With `scale`
+allowed as well, a workload whose eviction a budget refuses is surged (`executor.spot_surge`),
+and the surge is scaled back once the node is gone and the new replicas are Ready.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from executor.notices.memory import NoticeMemory
 from executor.planning.targets import NODE, ObjectRef, PatchStyle
 from executor.settings import Mode
 from executor.spot_activity import NodeActivity, SaasLink
+from executor.spot_surge import LocalSurge, Surge, SurgeScaleBacks
 from protocol.changes import ActionType
 from protocol.spot import NoticeKind, SpotNotice
 
@@ -46,6 +49,7 @@ class LocalEvacuation:
     node: str
     cordoned: bool
     drain: DrainReport
+    surges: tuple[Surge, ...] = ()
 
 
 def withheld_reason(mode: Mode, allowed: Collection[ActionType]) -> str | None:
@@ -56,6 +60,11 @@ def withheld_reason(mode: Mode, allowed: Collection[ActionType]) -> str | None:
     if missing:
         return f"action type(s) {', '.join(missing)} not on this executor's allow-list"
     return None
+
+
+def may_surge(mode: Mode, allowed: Collection[ActionType]) -> bool:
+    """Whether a local evacuation may scale workloads up when their budgets block the drain."""
+    return mode is not Mode.DRY_RUN and ActionType.SCALE in allowed
 
 
 def saas_wait_seconds(timeout_seconds: float, remaining_seconds: float) -> float:
@@ -72,22 +81,28 @@ async def handle_notice_locally(
     backoff: Backoff = DEFAULT_BACKOFF,
     grace_period_seconds: int | None = None,
     now: datetime | None = None,
+    surge_audit: AuditTrail | None = None,
 ) -> LocalEvacuation:
     """Cordon `node` and drain it (PDB-respecting) until `deadline`.
 
     Pods get their own termination grace period unless `grace_period_seconds` overrides it.
+    With `surge_audit`, workloads whose evictions a budget refuses are surged (and audited
+    there) so that the drain can finish.
     """
     kube = KubeObjects(client, policy or await discover_policy_api(client))
     await kube.patch(ObjectRef(NODE, node), {"spec": {"unschedulable": True}}, PatchStyle.MERGE)
     remaining = (deadline - (now or datetime.now(UTC))).total_seconds()
+    surge = LocalSurge(kube, node, surge_audit) if surge_audit is not None else None
     report = await drain_node(
         kube,
         node,
         deadline_seconds=max(remaining, 0.0),
         grace_period_seconds=grace_period_seconds,
         backoff=backoff,
+        on_blocked=surge.blocked if surge is not None else None,
     )
-    return LocalEvacuation(node=node, cordoned=True, drain=report)
+    surges = tuple(await surge.finished()) if surge is not None else ()
+    return LocalEvacuation(node=node, cordoned=True, drain=report, surges=surges)
 
 
 class SpotFallback:
@@ -109,9 +124,11 @@ class SpotFallback:
         metrics: ExecutorMetrics | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         link: SaasLink | None = None,
+        surges: SurgeScaleBacks | None = None,
     ) -> None:
         """Act for `cluster_id` after `timeout_seconds` of silence, unless `withheld` (a reason);
-        at once while `link` says the gateway did not answer the last poll."""
+        at once while `link` says the gateway did not answer the last poll. With `surges`, a
+        drain a budget blocks surges the workload, and `surges` scales it back later."""
         self.client = client
         self.policy = policy
         self.cluster_id = cluster_id
@@ -125,6 +142,7 @@ class SpotFallback:
         self.metrics = metrics
         self.clock = clock
         self.link = link or SaasLink()
+        self.surges = surges
         self._memory = NoticeMemory()
         self._nodes: set[str] = set()
         self._tasks: set[asyncio.Task[LocalEvacuation | None]] = set()
@@ -203,7 +221,10 @@ class SpotFallback:
             backoff=self.backoff,
             grace_period_seconds=self.grace_period_seconds,
             now=self.clock(),
+            surge_audit=self.audit if self.surges is not None else None,
         )
+        if self.surges is not None:
+            self.surges.track(evacuation.surges)
         self.audit.record(
             "spot-fallback-finished",
             notice_id=str(notice.notice_id),

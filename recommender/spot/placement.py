@@ -10,6 +10,24 @@ turns the answer into what the unchanged kube-scheduler can enforce.
   (DoNotSchedule): with D up to half the replicas, spot is preferred and maxSkew = N - 2D caps
   spot at N - D; above half, on-demand is preferred and maxSkew = 2D - N caps on-demand at D, so
   spot receives exactly the rest.
+* How hard that floor is. A DoNotSchedule spread over the two capacity domains bounds only
+  |O - S| (on-demand and spot pods) at each binding, so with all N bound it enforces O >= D
+  exactly when D <= N/2 (maxSkew max(N - 2D, 1) gives S - O <= it): there the floor is hard,
+  whatever the scores. The largest floor any such spread enforces is floor(N/2) (maxSkew >= 1).
+  Above half, maxSkew 2D - N enforces D >= O >= N - D; the rest of the way to D is the on-demand
+  preference, the template's only preferred term (pool preferences and soft spreads are left
+  out there, as they score for spot), worth 100 points to an on-demand node against 0 to a
+  spot node. So spot takes a pod an on-demand node could hold only when the other default
+  scores (least allocated, balanced allocation, image locality, inter-pod affinity, taint
+  toleration, weight 1 each, and the template's own soft spreads) favour the spot node by more
+  than 100, or when on-demand has no room, which the headroom check prices at planning time.
+  The worst case is bounded: losing every spot pool leaves at least N - D replicas (2 of 6 for
+  a floor of 4), and pods rescheduled later prefer on-demand again. Either way the spread is
+  judged when a pod binds, against the pods running then: spot pods never move, so on-demand
+  pods lost while on-demand cannot take their replacements may leave spot above the bound
+  until those are rescheduled (below half, such replacements can only go to on-demand). A
+  required on-demand affinity would put every replica there (one template), and a PDB does not
+  limit reclaims, so neither makes it hard.
 * One replica: on-demand unless the owner opts in with `slicewise.io/spot: allow`; then it runs
   on spot with a PDB of minAvailable 1, so an evacuation scales it to two, waits for the new
   pod to be Ready and only then drains (the surge on notice). A capacity spread of maxSkew 1

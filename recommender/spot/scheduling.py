@@ -60,7 +60,7 @@ def node_affinity(workload: Workload, placement: SpotPlacement) -> dict[str, Jso
     """The template's nodeAffinity with the capacity-type and pool preferences added.
 
     Spot is preferred, unless the on-demand floor is above half the replicas: then on-demand is
-    preferred and the capacity spread's maxSkew caps it at the floor.
+    the only preference and the capacity spread's maxSkew caps it at the floor.
     """
     current = (workload.template.affinity or {}).get("nodeAffinity")
     existing: dict[str, JsonValue] = dict(current) if isinstance(current, dict) else {}
@@ -80,7 +80,10 @@ def node_affinity(workload: Workload, placement: SpotPlacement) -> dict[str, Jso
         }
     )
     types = sorted({pool.instance_type for pool in placement.pools if pool.instance_type})
-    if types:
+    # Above half, a spot instance-type preference would be one more score pulling pods off
+    # on-demand: the scheduler normalises node affinity scores, so with it an on-demand node
+    # leads a spot node by 50 points instead of 100.
+    if types and not placement.prefer_on_demand:
         preferences.append(
             {
                 "weight": POOL_PREFERENCE_WEIGHT,

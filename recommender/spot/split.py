@@ -7,7 +7,9 @@ A pool (instance type x zone) reclaims its replicas together, so pools are the u
 A split must keep three promises:
 
 * `serving` replicas run while nothing is lost;
-* `after_pool_loss` replicas stay up when the `spare_pools` largest pools are lost at once;
+* `after_pool_loss` replicas stay up when the `spare_pools` largest pools are lost at once, and
+  when more (`spares_needed`) as long as reclaims come often enough that one more loss within a
+  warm-up would keep the service short for longer than `availability_target` allows;
 * `after_all_spot_loss` replicas stay up when every spot pool is lost (the on-demand floor).
 
 Each spot replica-hour is priced at what it is expected to cost: its spot price plus its pool's
@@ -21,11 +23,14 @@ expected cost, fallbacks included, exceeds always-on-demand.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 COST_TOLERANCE = 1e-9
 """Expected costs closer than this count as equal; the split with fewer spot replicas wins."""
+MORE_SPARES = 2
+"""Spare pools `spares_needed` may add to `spare_pools` within one split's search."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +70,10 @@ class SplitSettings:
 
     spare_pools: int = 1
     """Pools whose simultaneous loss `after_pool_loss` must survive."""
-    risk_hours: float = 2.0
+    risk_hours: float = 0.5
     """On-demand hours charged per reclaim on top of the warm-up, for the risk it brings."""
+    availability_target: float | None = 0.999
+    """Share of time `after_pool_loss` must hold; None: `spare_pools` alone decides."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +86,8 @@ class SpotSplit:
     on_demand_only_hourly: float
     worst_pool_loss: int
     """Replicas the `spare_pools` largest pools hold: what their loss takes at once."""
+    spare_pools: int = 0
+    """Pools whose loss at once the split survives (`spares_needed` for its spot counts)."""
 
     @property
     def spot_replicas(self) -> int:
@@ -97,6 +106,40 @@ def expected_spot_hourly(
 def largest_pools(counts: Sequence[int], pools: int) -> int:
     """Replicas held by the `pools` largest pools."""
     return sum(sorted(counts, reverse=True)[: max(pools, 0)])
+
+
+def poisson_tail(mean: float, k: int) -> float:
+    """P(N >= k) for N Poisson with `mean`."""
+    if k <= 0:
+        return 1.0
+    term = total = math.exp(-mean)
+    for i in range(1, k):
+        term *= mean / i
+        total += term
+    return max(1.0 - total, 0.0)
+
+
+def spares_needed(
+    pools: Sequence[PoolOffer], spot: Sequence[int], warmup_hours: float, settings: SplitSettings
+) -> int:
+    """Pool losses a split with `spot` per pool must survive at once.
+
+    A lost pool's replicas are back after a warm-up; the service falls short when, within that
+    warm-up, more pools are lost than it has spare. With reclaims arriving at `rate` (the pools'
+    reclaims per replica-hour times their replicas), the share of time short with k spares is
+    about rate x warm-up x P(at least k more reclaims within a warm-up). The least k from
+    `spare_pools` up keeping that within 1 - `availability_target` is the answer.
+    """
+    spares = max(settings.spare_pools, 0)
+    if settings.availability_target is None:
+        return spares
+    used = sum(1 for n in spot if n > 0)
+    rate = sum(pool.reclaims_per_hour * n for pool, n in zip(pools, spot, strict=True))
+    mean = rate * warmup_hours
+    budget = 1.0 - settings.availability_target
+    while spares < used and mean * poisson_tail(mean, spares) > budget:
+        spares += 1
+    return spares
 
 
 def on_demand_for(request: SplitRequest, spot: Sequence[int], spare_pools: int) -> int | None:
@@ -150,7 +193,8 @@ def plan_split(request: SplitRequest, settings: SplitSettings) -> SpotSplit:
     on_demand_only = request.serving * od
     best = SpotSplit(request.serving, dict(assigned), on_demand_only, on_demand_only, 0)
     spot_cost = 0.0
-    cap = request.serving + request.serving * max(settings.spare_pools, 0)
+    most_spares = min(len(request.pools), max(settings.spare_pools, 0) + MORE_SPARES)
+    cap = request.serving + request.serving * most_spares
     for _ in range(cap):
         pool = _next_pool(usable, assigned)
         if pool is None:
@@ -158,7 +202,8 @@ def plan_split(request: SplitRequest, settings: SplitSettings) -> SpotSplit:
         assigned[pool.key] += 1
         spot_cost += cost_of[pool.key]
         counts = list(assigned.values())
-        on_demand = on_demand_for(request, counts, settings.spare_pools)
+        spares = spares_needed(request.pools, counts, request.warmup_hours, settings)
+        on_demand = on_demand_for(request, counts, spares)
         if on_demand is None:
             continue
         expected = spot_cost + on_demand * od
@@ -168,7 +213,8 @@ def plan_split(request: SplitRequest, settings: SplitSettings) -> SpotSplit:
                 dict(assigned),
                 expected,
                 on_demand_only,
-                largest_pools(counts, settings.spare_pools),
+                largest_pools(counts, spares),
+                spares,
             )
     return best
 
@@ -183,6 +229,6 @@ def on_demand_cover(
     needed = on_demand_for(
         replace(request, total_fixed=False),
         list(ready_spot),
-        settings.spare_pools,
+        max(split.spare_pools, settings.spare_pools),
     )
     return max(split.on_demand, request.serving if needed is None else needed)

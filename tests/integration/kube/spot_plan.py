@@ -1,19 +1,18 @@
 """A spot fleet in the local control plane, the product's spot plan for one workload, and
-interruptions as a cloud delivers them (notice, cordon and PDB-respecting drain, node deletion).
+a reclaim as a cloud delivers it (node deletion, its pods gone with it).
 
 The plan is the one the product computes: the cluster is read into a snapshot with the agent's
-converters and `recommend_spot` returns the change set, whose scheduling fields and PDB are
-applied to the live objects.
+converters and `recommend_spot` returns the change set; the executor applies it
+(`tests.integration.kube.spot_product`).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from lightkube import ApiError, Client
 from lightkube.models.apps_v1 import DeploymentSpec, StatefulSetSpec
@@ -27,20 +26,21 @@ from lightkube.models.core_v1 import (
 from lightkube.models.meta_v1 import LabelSelector, ObjectMeta
 from lightkube.resources.apps_v1 import Deployment, StatefulSet
 from lightkube.resources.core_v1 import Node, Pod
+from lightkube.resources.policy_v1 import PodDisruptionBudget as KubePdb
 from lightkube.types import PatchType
 
 from agent.convert.nodes import to_node
 from agent.convert.pods import to_pod
 from agent.convert.policies import to_pdb
 from agent.convert.workloads import deployment_to_workload, statefulset_to_workload
-from executor.kube.api import POLICY_V1BETA1
-from protocol.changes import ApplyPdb, ChangeSet, PatchScheduling
+from executor.kube.api import POLICY_V1BETA1, as_json
 from protocol.recommendation import Recommendation
 from protocol.snapshot import (
     LABEL_CAPACITY,
     LABEL_INSTANCE_TYPE,
     LABEL_REGION,
     LABEL_ZONE,
+    ClusterSnapshot,
     OwnerRef,
     Workload,
 )
@@ -50,7 +50,6 @@ from tests.unit.recommender.factories import NOW, pricebook, snapshot
 
 SPOT_TAINT = Taint(key=LABEL_CAPACITY, value="spot", effect="NoSchedule")
 ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
-DRAIN_DEADLINE_SECONDS = 120.0
 SETTLE_SECONDS = 90.0
 
 
@@ -192,16 +191,16 @@ def _to_workload(cluster: Client, namespace: str, kind: str, app: str) -> Worklo
     return statefulset_to_workload(cluster.get(StatefulSet, app, namespace=namespace))
 
 
-def spot_recommendation(
+def cluster_snapshot(
     cluster: Client, namespace: str, kind: str, app: str, fleet: Fleet
-) -> Recommendation:
-    """The product's spot recommendation for the workload, computed from the live cluster."""
+) -> ClusterSnapshot:
+    """The fleet's nodes, the app's live pods, the workload and the namespace's PDBs, read with
+    the agent's converters into the snapshot the product reasons on."""
     workload = _to_workload(cluster, namespace, kind, app)
-    names = {fleet.pool}
     nodes = [
         to_node(n)
         for n in cluster.list(Node)
-        if n.metadata is not None and (n.metadata.labels or {}).get(POOL_LABEL) in names
+        if n.metadata is not None and (n.metadata.labels or {}).get(POOL_LABEL) == fleet.pool
     ]
     owners = [OwnerRef(kind=kind, name=app)]
     if kind == "Deployment":
@@ -209,52 +208,28 @@ def spot_recommendation(
     pods = [
         to_pod(p).model_copy(update={"owners": owners}) for p in live_pods(cluster, namespace, app)
     ]
-    pdbs = [to_pdb(p) for p in cluster.list(POLICY_V1BETA1.pdb, namespace=namespace)]
-    recs = recommend_spot(snapshot(nodes, pods, [workload], pdbs), pricebook(), NOW)
+    pdbs = [
+        to_pdb(cast(KubePdb, KubePdb.from_dict(as_json(p))))
+        for p in cluster.list(POLICY_V1BETA1.pdb, namespace=namespace)
+    ]
+    return snapshot(nodes, pods, [workload], pdbs)
+
+
+def spot_recommendation(
+    cluster: Client, namespace: str, kind: str, app: str, fleet: Fleet
+) -> Recommendation:
+    """The product's spot recommendation for the workload, computed from the live cluster."""
+    recs = recommend_spot(cluster_snapshot(cluster, namespace, kind, app, fleet), pricebook(), NOW)
     assert len(recs) == 1, "the product recommends nothing for this workload"
     return recs[0]
 
 
-def apply_plan(cluster: Client, namespace: str, kind: str, app: str, changes: ChangeSet) -> None:
-    """Apply the change set's PDB and scheduling fields to the live objects, as the executor
-    would (PDB first), then wait for the rollout to settle."""
-    resource = Deployment if kind == "Deployment" else StatefulSet
-    for action in changes.actions:
-        if isinstance(action, ApplyPdb):
-            spec: dict[str, Any] = {"selector": {"matchLabels": dict(action.selector)}}
-            if action.min_available is not None:
-                spec["minAvailable"] = action.min_available
-            if action.max_unavailable is not None:
-                spec["maxUnavailable"] = action.max_unavailable
-            cluster.create(
-                POLICY_V1BETA1.pdb(
-                    {
-                        "apiVersion": POLICY_V1BETA1.api_version,
-                        "kind": "PodDisruptionBudget",
-                        "metadata": {"name": action.name, "namespace": namespace},
-                        "spec": spec,
-                    }
-                )
-            )
-        elif isinstance(action, PatchScheduling):
-            tolerations = [t.model_dump(exclude_none=True) for t in action.tolerations or []]
-            patch = {
-                "spec": {
-                    "template": {
-                        "metadata": {"labels": dict(action.template_labels or {})},
-                        "spec": {
-                            "affinity": {"nodeAffinity": action.node_affinity},
-                            "tolerations": tolerations,
-                            "topologySpreadConstraints": action.topology_spread_constraints,
-                        },
-                    }
-                }
-            }
-            cluster.patch(resource, app, patch, namespace=namespace, patch_type=PatchType.MERGE)
+def wait_rollout(cluster: Client, namespace: str, kind: str, app: str) -> None:
+    """Wait for the workload's current template to be rolled out, every replica Ready."""
     replicas = _replicas(cluster, namespace, kind, app)
     wait_for(
         lambda: settled(cluster, namespace, kind, app, replicas),
-        "the planned rollout to settle",
+        "the rollout to settle",
         SETTLE_SECONDS,
     )
 
@@ -377,43 +352,6 @@ def watching(client: Client, namespace: str, app: str, expected: int) -> Iterato
         watch.join()
 
 
-def cordon(cluster: Client, nodes: tuple[str, ...]) -> None:
-    """The notice's first step: the nodes take no new pods."""
-    for name in nodes:
-        cluster.patch(Node, name, {"spec": {"unschedulable": True}}, patch_type=PatchType.MERGE)
-
-
-def drain(cluster: Client, namespace: str, app: str, nodes: tuple[str, ...]) -> None:
-    """Evict the app's pods from `nodes` through the Eviction API, as fast as the PDB allows,
-    within the notice's deadline."""
-    deadline = time.monotonic() + DRAIN_DEADLINE_SECONDS
-    while True:
-        left = [
-            p
-            for p in live_pods(cluster, namespace, app)
-            if p.spec is not None and p.spec.nodeName in nodes
-        ]
-        if not left:
-            return
-        assert time.monotonic() < deadline, f"{len(left)} pods still on the noticed nodes"
-        for pod in left:
-            assert pod.metadata is not None
-            assert pod.metadata.name is not None
-            body = {
-                "apiVersion": POLICY_V1BETA1.api_version,
-                "kind": "Eviction",
-                "metadata": {"name": pod.metadata.name, "namespace": namespace},
-            }
-            try:
-                cluster.create(
-                    POLICY_V1BETA1.eviction(body), pod.metadata.name, namespace=namespace
-                )
-            except ApiError as exc:
-                if exc.status.code not in {429, 404}:
-                    raise
-        time.sleep(0.2)
-
-
 def delete_nodes(cluster: Client, namespace: str, nodes: tuple[str, ...]) -> None:
     """The reclaim: the nodes go, and with no kubelet left their pods go at once."""
     for name in nodes:
@@ -426,15 +364,3 @@ def delete_nodes(cluster: Client, namespace: str, nodes: tuple[str, ...]) -> Non
             except ApiError as exc:
                 if exc.status.code != 404:
                     raise
-
-
-def scale(cluster: Client, namespace: str, kind: str, app: str, replicas: int) -> None:
-    """Set the workload's replica count."""
-    resource = Deployment if kind == "Deployment" else StatefulSet
-    cluster.patch(
-        resource,
-        app,
-        {"spec": {"replicas": replicas}},
-        namespace=namespace,
-        patch_type=PatchType.MERGE,
-    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from recommender.spot.split import PoolOffer, SplitRequest, SplitSettings, plan_split
+from recommender.spot.split import PoolOffer, SplitRequest, SplitSettings, plan_split, spares_needed
 
 
 def _request(
@@ -58,3 +58,26 @@ def test_fixed_total_keeps_the_floor_on_demand() -> None:
         _request(serving=6, after_pool_loss=4, floor=4, total_fixed=True), SplitSettings()
     )
     assert (split.on_demand, split.spot_replicas, split.worst_pool_loss) == (4, 2, 1)
+
+
+def test_frequent_reclaims_within_a_warm_up_need_a_second_spare_pool() -> None:
+    """0.05 reclaims per replica-hour over 6 spot replicas and a 0.2 h warm-up: a second loss
+    within a warm-up is likely enough that the split survives two pools, not one."""
+    pools = _request(rates=(0.05,) * 4).pools
+    spot = [2, 2, 1, 1]
+    assert spares_needed(pools, spot, 0.2, SplitSettings(spare_pools=1)) == 2
+    assert spares_needed(pools, spot, 0.2, SplitSettings(availability_target=None)) == 1
+
+
+def test_advisor_level_reclaims_keep_the_configured_spare() -> None:
+    """A 20 %-a-month bucket over 6 replicas is far inside the budget: one spare pool."""
+    pools = _request(rates=(0.2 / 730,) * 4).pools
+    assert spares_needed(pools, [2, 2, 1, 1], 0.2, SplitSettings(spare_pools=1)) == 1
+
+
+def test_split_survives_the_spares_its_reclaim_rate_needs() -> None:
+    """Frequent reclaims over 4 pools: the chosen split keeps R through its two largest pools."""
+    split = plan_split(_request(rates=(0.05,) * 4, spot_hourly=0.1), SplitSettings(spare_pools=1))
+    assert split.spare_pools == 2
+    lost = sum(sorted(split.spot.values(), reverse=True)[: split.spare_pools])
+    assert split.on_demand + split.spot_replicas - lost >= 4
