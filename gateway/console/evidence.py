@@ -231,12 +231,20 @@ def _markers(
 
 
 def usage_panels(
-    usage: ContainerUsage, workload: Workload | None, change_set: ChangeSet
+    usage: ContainerUsage,
+    workload: Workload | None,
+    change_set: ChangeSet,
+    *,
+    subject: str | None = None,
 ) -> list[EvidencePanel]:
-    """CPU, daily memory peak and GPU memory distributions of one container."""
+    """CPU, daily memory peak and GPU memory distributions of one container.
+
+    `subject` names the container in titles (say `ns/workload · container` when a plan
+    charts several workloads); the container's name by default.
+    """
     cpu_now, memory_now = _requests(workload, usage.container)
     cpu_new, memory_new = _proposed(change_set, usage.container)
-    name = usage.container
+    name = subject or usage.container
     cpu_markers = _markers(
         usage.cpu,
         None if cpu_now is None else cpu_now / 1000,

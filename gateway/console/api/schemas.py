@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, JsonValue
 
 from gateway.console.detail import RecommendationView
+from gateway.console.evidence import EvidencePanel
 from gateway.console.usage_reader import ContainerUsage, Distribution
 from store.repositories.audit import AuditView
 from store.repositories.console_instructions import InstructionSummary
@@ -150,6 +151,8 @@ class ContainerUsageOut(BaseModel):
     """Observed usage of one container of the target workload."""
 
     container: str
+    workload: str
+    """`namespace/name` of the container's workload."""
     cpu: DistributionOut
     memory: DistributionOut
     memory_daily_peaks: DistributionOut
@@ -164,6 +167,7 @@ class ContainerUsageOut(BaseModel):
         """From decoded usage."""
         return cls(
             container=usage.container,
+            workload=usage.workload,
             cpu=DistributionOut.of(usage.cpu),
             memory=DistributionOut.of(usage.memory),
             memory_daily_peaks=DistributionOut.of(usage.memory_peaks),
@@ -172,6 +176,31 @@ class ContainerUsageOut(BaseModel):
             history_seconds=usage.history_seconds,
             oom_kills=usage.oom_kills,
             throttled_share=usage.throttled_share,
+        )
+
+
+class EvidenceFigureOut(BaseModel):
+    """A named value of a piece of evidence, as the page prints it."""
+
+    name: str
+    value: str
+
+
+class EvidenceChartOut(BaseModel):
+    """One piece of evidence the page shows: a titled chart and/or figures."""
+
+    title: str
+    charted: bool
+    """Whether the page draws a chart for it (otherwise figures or a table only)."""
+    figures: list[EvidenceFigureOut]
+
+    @classmethod
+    def of(cls, panel: EvidencePanel) -> EvidenceChartOut:
+        """From a page panel."""
+        return cls(
+            title=panel.title,
+            charted=panel.chart is not None,
+            figures=[EvidenceFigureOut(name=f.name, value=f.value) for f in panel.figures],
         )
 
 
@@ -298,6 +327,8 @@ class RecommendationDetailOut(BaseModel):
     changes: list[ObjectChangeOut]
     usage: list[ContainerUsageOut]
     evidence: dict[str, JsonValue]
+    evidence_charts: list[EvidenceChartOut]
+    """What the page shows as evidence: usage distributions, then the recommender's figures."""
     drift: list[DriftOut]
     instructions: list[InstructionOut]
     history: list[AuditOut]
@@ -335,6 +366,7 @@ class RecommendationDetailOut(BaseModel):
             changes=changes,
             usage=[ContainerUsageOut.of(u) for u in view.usage],
             evidence=dict(rec.evidence) if rec else {},
+            evidence_charts=[EvidenceChartOut.of(p) for p in view.panels],
             drift=[
                 DriftOut(
                     kind=d.version.kind,
