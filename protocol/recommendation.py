@@ -69,6 +69,9 @@ class Recommendation(WireModel):
     monthly_saving_usd: Annotated[float, Field(ge=-1e9, le=1e9)]
     confidence: Fraction = 1.0
     saving_basis: SavingBasis = SavingBasis.DIRECT
+    price_book_version: Annotated[str, Field(max_length=64)] | None = None
+    """The version of the price book the saving was computed with; the analysis re-prices a
+    recommendation only when this or the versions in `computed_from` change."""
     change_set: ChangeSet
     computed_from: Annotated[list[ObjectVersion], Field(max_length=256)] = Field(
         default_factory=list

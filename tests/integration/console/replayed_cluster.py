@@ -32,10 +32,34 @@ SAMPLE_SECONDS = 300
 
 @dataclass(frozen=True)
 class ReplayedCluster:
-    """The fleet that was replayed and what its analysis stored."""
+    """The fleet that was replayed, its usage model and what its analysis stored."""
 
     fleet: Fleet
+    model: UsageModel
     outcome: AnalysisOutcome
+
+
+async def ingest_hours(
+    database: Database,
+    tenant_id: uuid.UUID,
+    fleet: Fleet,
+    model: UsageModel,
+    *,
+    last: datetime,
+    hours: int,
+) -> None:
+    """Ingest `hours` hourly snapshots of the fleet, the last taken at `last`."""
+    ingest = SnapshotIngest(database, cost_rollup=CostRollup())
+    per_hour = 3600 // SAMPLE_SECONDS
+    for hour in range(hours, 0, -1):
+        taken_at = last - timedelta(hours=hour - 1)
+        times = [
+            taken_at - timedelta(seconds=SAMPLE_SECONDS * k) for k in range(per_hour - 1, -1, -1)
+        ]
+        snapshot = snapshot_of(fleet, taken_at, model.sample(times, SAMPLE_SECONDS))
+        await ingest.apply(
+            SnapshotMessage(tenant_id=tenant_id, received_at=taken_at, snapshot=snapshot)
+        )
 
 
 async def replay_and_analyse(
@@ -51,20 +75,10 @@ async def replay_and_analyse(
     spec = FleetSpec(cluster_id=cluster_id, pod_count=pods)
     fleet = build_fleet(read_trace_nodes(DEMO.nodes), read_trace_pods(DEMO.pods), spec, now)
     model = UsageModel(fleet, read_patterns(DEMO.vms, DEMO.genai))
-    ingest = SnapshotIngest(database, cost_rollup=CostRollup())
-    per_hour = 3600 // SAMPLE_SECONDS
-    for hour in range(hours, 0, -1):
-        taken_at = now - timedelta(hours=hour - 1)
-        times = [
-            taken_at - timedelta(seconds=SAMPLE_SECONDS * k) for k in range(per_hour - 1, -1, -1)
-        ]
-        snapshot = snapshot_of(fleet, taken_at, model.sample(times, SAMPLE_SECONDS))
-        await ingest.apply(
-            SnapshotMessage(tenant_id=tenant_id, received_at=taken_at, snapshot=snapshot)
-        )
+    await ingest_hours(database, tenant_id, fleet, model, last=now, hours=hours)
     pricebook = PriceBook(bundled_catalogues(), bundled_spot_advisor())
     outcome = await analyse_and_store(database, pricebook, tenant_id, cluster_id, now=now)
-    return ReplayedCluster(fleet, outcome)
+    return ReplayedCluster(fleet, model, outcome)
 
 
 REPLAY_HOURS = 26
