@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import structlog
@@ -35,6 +35,7 @@ from store.repositories.console_paging import PageRequest
 from store.repositories.console_queries import (
     ConsoleQueries,
     RecommendationDetail,
+    RecommendationSummary,
 )
 from store.repositories.inventory import InventoryObjectView, InventoryRepository
 
@@ -82,6 +83,8 @@ class RecommendationView:
     drift: list[Drift]
     instructions: list[InstructionSummary]
     history: list[AuditView]
+    alternatives: list[RecommendationSummary] = field(default_factory=list)
+    """Other open recommendations of its group: the headline counts one of them."""
 
 
 def _inventory_address(key: ObjectKey) -> tuple[str, str, str] | None:
@@ -241,11 +244,14 @@ async def load_recommendation(
     history = await AuditRepository(session, tenant_id).list(
         limit=50, subject_id=str(recommendation_id)
     )
+    alternatives = await queries.alternatives(detail.summary, now=now)
     try:
         recommendation = Recommendation.model_validate(detail.body)
     except ValidationError:
         _log.warning("stored recommendation unreadable", recommendation_id=str(recommendation_id))
-        return RecommendationView(detail, None, None, [], [], [], [], instructions.items, history)
+        return RecommendationView(
+            detail, None, None, [], [], [], [], instructions.items, history, alternatives
+        )
     inventory = InventoryRepository(session, tenant_id)
     rows = await _live_objects(inventory, detail.summary.cluster_id, _preview_keys(recommendation))
     live = {key: manifest for key, row in rows.items() if (manifest := _manifest(row)) is not None}
@@ -263,4 +269,5 @@ async def load_recommendation(
         drift,
         instructions.items,
         history,
+        alternatives,
     )

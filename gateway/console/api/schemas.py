@@ -99,6 +99,14 @@ class RecommendationOut(BaseModel):
     target: str
     risk: str
     monthly_saving_usd: float
+    confidence: float
+    expected_monthly_saving_usd: float
+    """Monthly saving times confidence: the list's default ranking and the headline's pick."""
+    saving_basis: str
+    """`direct`, or `node_removal`: realised only when nodes are removed, and then counted on
+    the consolidation in the same group."""
+    group_id: str | None
+    """Recommendations sharing a group id are alternatives; the headline counts one per group."""
     created_at: datetime
     updated_at: datetime
     decided_by: str | None
@@ -118,12 +126,29 @@ class RecommendationOut(BaseModel):
             target=item.target,
             risk=item.risk,
             monthly_saving_usd=item.monthly_saving_usd,
+            confidence=item.confidence,
+            expected_monthly_saving_usd=round(item.expected_saving_usd, 2),
+            saving_basis=item.saving_basis,
+            group_id=item.group_key,
             created_at=item.created_at,
             updated_at=item.updated_at,
             decided_by=item.decided_by,
             decided_at=item.decided_at,
             snoozed_until=item.snoozed_until,
         )
+
+
+RANKINGS = {
+    "-expected": "expected saving (monthly saving x confidence), largest first",
+    "-saving": "monthly saving, largest first",
+    "saving": "monthly saving, smallest first",
+    "-created": "newest first",
+    "created": "oldest first",
+    "-risk": "highest risk first",
+    "risk": "lowest risk first",
+    "cluster": "cluster name",
+    "kind": "kind",
+}
 
 
 class RecommendationPage(BaseModel):
@@ -133,6 +158,9 @@ class RecommendationPage(BaseModel):
     total: int
     page: int
     size: int
+    sort: str
+    ranking: str
+    """What the order is: by default, expected saving (monthly saving x confidence)."""
 
 
 class DistributionOut(BaseModel):
@@ -316,6 +344,8 @@ class RecommendationDetailOut(BaseModel):
     """One recommendation: evidence, risk, saving, the exact change and its history."""
 
     summary: RecommendationOut
+    alternatives: list[RecommendationOut]
+    """Other open recommendations of the same group, by expected saving; one counts."""
     recommendation: dict[str, JsonValue]
     """The stored recommendation as the recommender wrote it (protocol `Recommendation`)."""
     decision_comment: str | None
@@ -356,6 +386,7 @@ class RecommendationDetailOut(BaseModel):
         ]
         return cls(
             summary=RecommendationOut.of(view.detail.summary),
+            alternatives=[RecommendationOut.of(a) for a in view.alternatives],
             recommendation=view.detail.body,
             decision_comment=view.detail.decision_comment,
             risk=view.detail.summary.risk,
