@@ -38,7 +38,11 @@ from store.repositories.idle_gpu_episodes import (
     IdleGpuEpisodeRepository,
     IdleGpuEpisodeView,
 )
-from store.repositories.tenant_policy import policy_from_settings
+from store.repositories.tenant_policy import (
+    IDLE_GPU_HOURS,
+    IDLE_GPU_THRESHOLD,
+    policy_from_settings,
+)
 from store.repositories.tenants import TenantRepository
 from workers.errors import PermanentError, TemporaryError
 from workers.notifications import post_webhook, slack_escape
@@ -49,8 +53,8 @@ from workers.webhook_transport import PublicAddressTransport
 
 log = structlog.get_logger(__name__)
 
-THRESHOLD_SETTING = "idle_gpu_threshold"
-HOURS_SETTING = "idle_gpu_hours"
+THRESHOLD_SETTING = IDLE_GPU_THRESHOLD
+HOURS_SETTING = IDLE_GPU_HOURS
 LOOKBACK = timedelta(hours=36)
 MAX_ATTEMPTS = 8
 OWNER_LABELS = ("owner", "team", "app.kubernetes.io/owner", "app.kubernetes.io/part-of")
