@@ -119,6 +119,7 @@ async def analyse_and_store(
                 computed_at=now,
                 monthly_cost_usd=cost.monthly_usd,
                 node_count=cost.priced_nodes,
+                price_book_version=version,
             )
     return AnalysisOutcome(
         len(outcome.created),

@@ -13,6 +13,7 @@ from recommender.pricing.bundled import bundled_catalogues, bundled_spot_advisor
 from recommender.pricing.pricebook import PriceBook
 from recommender.pricing.version import pricebook_version
 from store.database import Database
+from store.repositories.cluster_costs import ClusterCostRepository
 from store.repositories.clusters import ClusterRepository
 from store.repositories.recommendations import RecommendationRepository
 from store.repositories.tenants import TenantView
@@ -83,6 +84,12 @@ async def test_more_usage_keeps_prices_and_a_new_price_book_reprices(
     await analyse_and_store(database, dearer, tenant.id, cluster.id, now=later)
     third = await _open(database, tenant, cluster.id)
     assert {r.price_book_version for r in third.values()} == {pricebook_version(dearer)}
+    async with database.tenant(tenant.id) as session:
+        runs = await ClusterCostRepository(session, tenant.id).history(cluster.id)
+    assert [run.price_book_version for run in runs] == [
+        pricebook_version(book),
+        pricebook_version(dearer),
+    ]
     moved = [
         rid
         for rid in unchanged
