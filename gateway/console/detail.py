@@ -227,6 +227,7 @@ async def _usage(
                     workload,
                     recommendation.change_set,
                     subject=f"{label} · {usage.container}" if several else None,
+                    target=target,
                 )
             )
     return decoded, panels
