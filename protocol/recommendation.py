@@ -31,6 +31,16 @@ class Risk(StrEnum):
     HIGH = "high"
 
 
+class SavingBasis(StrEnum):
+    """How a recommendation's saving turns into a smaller bill."""
+
+    DIRECT = "direct"
+    """Applying the change alone lowers the bill: it removes or replaces priced capacity."""
+    NODE_REMOVAL = "node_removal"
+    """The change frees requested resources; the bill falls only when nodes are then removed,
+    so the saving is counted on the consolidation that removes them."""
+
+
 class ObjectVersion(WireModel):
     """An object and the resourceVersion a recommendation was computed from."""
 
@@ -58,6 +68,10 @@ class Recommendation(WireModel):
     risk_note: ShortText = ""
     monthly_saving_usd: Annotated[float, Field(ge=-1e9, le=1e9)]
     confidence: Fraction = 1.0
+    saving_basis: SavingBasis = SavingBasis.DIRECT
+    price_book_version: Annotated[str, Field(max_length=64)] | None = None
+    """The version of the price book the saving was computed with; the analysis re-prices a
+    recommendation only when this or the versions in `computed_from` change."""
     change_set: ChangeSet
     computed_from: Annotated[list[ObjectVersion], Field(max_length=256)] = Field(
         default_factory=list

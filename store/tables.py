@@ -255,6 +255,8 @@ class ClusterCost(Base):
     tenant_id: Mapped[uuid.UUID] = _tenant_fk()
     monthly_cost_usd: Mapped[float] = mapped_column(Numeric(14, 2, asdecimal=False))
     node_count: Mapped[int] = mapped_column(Integer)
+    price_book_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The price book the analysis run priced with (None before runs recorded it)."""
 
 
 def _usd() -> Mapped[float]:

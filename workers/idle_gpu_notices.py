@@ -38,7 +38,11 @@ from store.repositories.idle_gpu_episodes import (
     IdleGpuEpisodeRepository,
     IdleGpuEpisodeView,
 )
-from store.repositories.tenant_policy import policy_from_settings
+from store.repositories.tenant_policy import (
+    IDLE_GPU_HOURS,
+    IDLE_GPU_THRESHOLD,
+    policy_from_settings,
+)
 from store.repositories.tenants import TenantRepository
 from workers.errors import PermanentError, TemporaryError
 from workers.notifications import post_webhook, slack_escape
@@ -49,8 +53,8 @@ from workers.webhook_transport import PublicAddressTransport
 
 log = structlog.get_logger(__name__)
 
-THRESHOLD_SETTING = "idle_gpu_threshold"
-HOURS_SETTING = "idle_gpu_hours"
+THRESHOLD_SETTING = IDLE_GPU_THRESHOLD
+HOURS_SETTING = IDLE_GPU_HOURS
 LOOKBACK = timedelta(hours=36)
 MAX_ATTEMPTS = 8
 OWNER_LABELS = ("owner", "team", "app.kubernetes.io/owner", "app.kubernetes.io/part-of")
@@ -71,16 +75,56 @@ def idle_policy(settings: Mapping[str, Any]) -> IdleGpuPolicy:
     )
 
 
+MESSAGE_WORKLOADS = 10
+"""Workloads named one by one in a notice; the rest are counted."""
+
+
+def _owners(holder: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in holder.get("owners", {}).items())
+
+
+def _workload_section(holder: Mapping[str, Any], node: str) -> dict[str, Any]:
+    """One workload holding idle GPUs: what it is, who owns it, what its GPUs cost a day."""
+    owners = _owners(holder) or "no owner labels"
+    return {
+        "type": "section",
+        "fields": [
+            {"type": "mrkdwn", "text": f"*Workload*\n{slack_escape(holder['workload'])}"},
+            {"type": "mrkdwn", "text": f"*Namespace*\n{slack_escape(holder['namespace'])}"},
+            {"type": "mrkdwn", "text": f"*Owners*\n{slack_escape(owners)}"},
+            {
+                "type": "mrkdwn",
+                "text": f"*Cost per day*\n${holder['gpu_cost_per_day_usd']:,.2f} of GPU on {node}",
+            },
+        ],
+    }
+
+
 def idle_gpu_message(episode: IdleGpuEpisodeView, *, console_url: str = "") -> dict[str, Any]:
-    """The Slack-compatible payload announcing one idle node and who holds its GPUs."""
+    """The Slack-compatible payload announcing idle GPUs workload by workload.
+
+    The text names each workload holding the node's GPUs with its owners and GPU cost per day
+    (for clients that show only text); the blocks give one section per workload.
+    """
     node = slack_escape(episode.node)
+    holders = sorted(
+        episode.holders, key=lambda h: (-float(h["gpu_cost_per_day_usd"]), h["workload"])
+    )
+    named = [
+        f"{h['namespace']}/{h['workload']} ({_owners(h) or 'no owner labels'}, "
+        f"${h['gpu_cost_per_day_usd']:,.0f}/day)"
+        for h in holders[:MESSAGE_WORKLOADS]
+    ]
+    more = len(holders) - len(named)
+    held = "; ".join(named) + (f"; {more} more" if more > 0 else "") if named else "no workload"
     text = (
-        f"Idle GPUs: {node} ({episode.gpus:g} GPUs) under {episode.mean_duty:.0%} duty since "
-        f"{episode.started_at:%d %b %H:%M} UTC, costing ${episode.cost_per_day_usd:,.0f}/day"
+        f"Idle GPUs held by {slack_escape(held)} on {node} ({episode.gpus:g} GPUs) under "
+        f"{episode.mean_duty:.0%} duty since {episode.started_at:%d %b %H:%M} UTC, costing "
+        f"${episode.cost_per_day_usd:,.0f}/day"
     )
     lines = [f":zzz: *{text}* · cluster {slack_escape(episode.cluster_name)}"]
-    for holder in episode.holders[:10]:
-        owners = ", ".join(f"{k}={v}" for k, v in holder.get("owners", {}).items())
+    for holder in holders[:MESSAGE_WORKLOADS]:
+        owners = _owners(holder)
         lines.append(
             f"• {slack_escape(holder['namespace'])}/{slack_escape(holder['workload'])}"
             f" · ${holder['gpu_cost_per_day_usd']:,.0f}/day of GPU"
@@ -90,7 +134,10 @@ def idle_gpu_message(episode: IdleGpuEpisodeView, *, console_url: str = "") -> d
         lines.append(f"<{console_url.rstrip('/')}/console/cost|Open the cost page>")
     return {
         "text": text,
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}],
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
+            *(_workload_section(h, node) for h in holders[:MESSAGE_WORKLOADS]),
+        ],
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import structlog
@@ -26,6 +26,7 @@ from gateway.console.usage_reader import (
     UsageStateFormatError,
     read_container_usage,
 )
+from protocol.changes import WorkloadRef
 from protocol.recommendation import ObjectVersion, Recommendation
 from protocol.snapshot import Node, PodDisruptionBudget, Workload, WorkloadKind
 from store.repositories.audit import AuditRepository, AuditView
@@ -34,6 +35,7 @@ from store.repositories.console_paging import PageRequest
 from store.repositories.console_queries import (
     ConsoleQueries,
     RecommendationDetail,
+    RecommendationSummary,
 )
 from store.repositories.inventory import InventoryObjectView, InventoryRepository
 
@@ -81,6 +83,8 @@ class RecommendationView:
     drift: list[Drift]
     instructions: list[InstructionSummary]
     history: list[AuditView]
+    alternatives: list[RecommendationSummary] = field(default_factory=list)
+    """Other open recommendations of its group: the headline counts one of them."""
 
 
 def _inventory_address(key: ObjectKey) -> tuple[str, str, str] | None:
@@ -153,18 +157,29 @@ async def _drift(
     return drift
 
 
-async def _usage(
-    queries: ConsoleQueries,
-    recommendation: Recommendation,
-    live: dict[ObjectKey, InventoryObjectView],
-) -> tuple[list[ContainerUsage], list[EvidencePanel]]:
-    target = recommendation.workload
-    if target is None:
-        return [], []
-    states = await queries.workload_usage(
-        recommendation.cluster_id, target.namespace, target.kind.value, target.name
-    )
-    workload = None
+EVIDENCE_WORKLOADS = 6
+"""Workloads whose usage a plan's page charts (a GPU plan may move dozens)."""
+
+
+def _evidence_targets(recommendation: Recommendation) -> list[WorkloadRef]:
+    """The workload a recommendation is about, or the workloads a plan was computed from."""
+    if recommendation.workload is not None:
+        return [recommendation.workload]
+    targets: list[WorkloadRef] = []
+    for version in recommendation.computed_from:
+        if version.kind not in _WORKLOAD_KINDS or version.namespace is None:
+            continue
+        ref = WorkloadRef(
+            kind=WorkloadKind(version.kind), namespace=version.namespace, name=version.name
+        )
+        if ref not in targets:
+            targets.append(ref)
+    return targets[:EVIDENCE_WORKLOADS]
+
+
+def _live_workload(
+    live: dict[ObjectKey, InventoryObjectView], target: WorkloadRef
+) -> Workload | None:
     for key, row in live.items():
         if (key.kind, key.namespace, key.name) == (
             target.kind.value,
@@ -172,19 +187,49 @@ async def _usage(
             target.name,
         ):
             try:
-                workload = Workload.model_validate(row.body)
+                return Workload.model_validate(row.body)
             except ValidationError:
-                workload = None
+                return None
+    return None
+
+
+async def _usage(
+    queries: ConsoleQueries,
+    recommendation: Recommendation,
+    live: dict[ObjectKey, InventoryObjectView],
+) -> tuple[list[ContainerUsage], list[EvidencePanel]]:
+    targets = _evidence_targets(recommendation)
+    several = len(targets) > 1
     decoded: list[ContainerUsage] = []
     panels: list[EvidencePanel] = []
-    for state in states:
-        try:
-            usage = read_container_usage(state.container, state.state)
-        except UsageStateFormatError:
-            _log.warning("usage state unreadable", container=state.container)
-            continue
-        decoded.append(usage)
-        panels.extend(usage_panels(usage, workload, recommendation.change_set))
+    for target in targets:
+        states = await queries.workload_usage(
+            recommendation.cluster_id, target.namespace, target.kind.value, target.name
+        )
+        workload = _live_workload(live, target)
+        label = f"{target.namespace}/{target.name}"
+        for state in states:
+            try:
+                usage = read_container_usage(state.container, state.state)
+            except UsageStateFormatError as e:
+                _log.warning(
+                    "usage state unreadable",
+                    workload=label,
+                    container=state.container,
+                    error=str(e),
+                )
+                continue
+            usage = replace(usage, workload=label)
+            decoded.append(usage)
+            panels.extend(
+                usage_panels(
+                    usage,
+                    workload,
+                    recommendation.change_set,
+                    subject=f"{label} · {usage.container}" if several else None,
+                    target=target,
+                )
+            )
     return decoded, panels
 
 
@@ -200,11 +245,14 @@ async def load_recommendation(
     history = await AuditRepository(session, tenant_id).list(
         limit=50, subject_id=str(recommendation_id)
     )
+    alternatives = await queries.alternatives(detail.summary, now=now)
     try:
         recommendation = Recommendation.model_validate(detail.body)
     except ValidationError:
         _log.warning("stored recommendation unreadable", recommendation_id=str(recommendation_id))
-        return RecommendationView(detail, None, None, [], [], [], [], instructions.items, history)
+        return RecommendationView(
+            detail, None, None, [], [], [], [], instructions.items, history, alternatives
+        )
     inventory = InventoryRepository(session, tenant_id)
     rows = await _live_objects(inventory, detail.summary.cluster_id, _preview_keys(recommendation))
     live = {key: manifest for key, row in rows.items() if (manifest := _manifest(row)) is not None}
@@ -222,4 +270,5 @@ async def load_recommendation(
         drift,
         instructions.items,
         history,
+        alternatives,
     )

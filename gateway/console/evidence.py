@@ -19,7 +19,7 @@ from gateway.console.charts import Marker, bar_chart, distribution_chart, scale_
 from gateway.console.demand_chart import day_charts, is_day_chart
 from gateway.console.formatting import cores, money, percent, size_bytes
 from gateway.console.usage_reader import ContainerUsage, Distribution
-from protocol.changes import ChangeSet, PatchResources
+from protocol.changes import ChangeSet, PatchResources, WorkloadRef
 from protocol.snapshot import Workload
 
 INTERRUPTION_BUCKETS = ("<5%", "5-10%", "10-15%", "15-20%", ">20%")
@@ -207,10 +207,12 @@ def _requests(workload: Workload | None, container: str) -> tuple[int | None, in
     return None, None
 
 
-def _proposed(change_set: ChangeSet, container: str) -> tuple[int | None, int | None]:
+def _proposed(
+    change_set: ChangeSet, container: str, target: WorkloadRef | None = None
+) -> tuple[int | None, int | None]:
     cpu = memory = None
     for action in change_set.actions:
-        if isinstance(action, PatchResources):
+        if isinstance(action, PatchResources) and (target is None or action.target == target):
             for wanted in action.containers:
                 if wanted.container == container:
                     cpu = wanted.requests.cpu_millis or cpu
@@ -231,12 +233,22 @@ def _markers(
 
 
 def usage_panels(
-    usage: ContainerUsage, workload: Workload | None, change_set: ChangeSet
+    usage: ContainerUsage,
+    workload: Workload | None,
+    change_set: ChangeSet,
+    *,
+    subject: str | None = None,
+    target: WorkloadRef | None = None,
 ) -> list[EvidencePanel]:
-    """CPU, daily memory peak and GPU memory distributions of one container."""
+    """CPU, daily memory peak and GPU memory distributions of one container.
+
+    `subject` names the container in titles (say `ns/workload · container` when a plan
+    charts several workloads); the container's name by default. `target` limits the proposed
+    requests to the change's patches of that workload.
+    """
     cpu_now, memory_now = _requests(workload, usage.container)
-    cpu_new, memory_new = _proposed(change_set, usage.container)
-    name = usage.container
+    cpu_new, memory_new = _proposed(change_set, usage.container, target)
+    name = subject or usage.container
     cpu_markers = _markers(
         usage.cpu,
         None if cpu_now is None else cpu_now / 1000,

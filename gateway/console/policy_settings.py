@@ -14,7 +14,11 @@ from typing import Any
 from auth.outbound_urls import OutboundUrlPolicy, UnsafeUrlError
 from store.database import Database
 from store.repositories.clusters import ClusterRepository, ClusterView
-from store.repositories.tenant_policy import TenantPolicy, TenantPolicyRepository
+from store.repositories.tenant_policy import (
+    MAX_IDLE_GPU_HOURS,
+    TenantPolicy,
+    TenantPolicyRepository,
+)
 
 
 class PolicyRefusedError(ValueError):
@@ -35,6 +39,10 @@ class PolicyChange:
     webhook_url: str | None = None
     """An empty string removes the webhook."""
     notify_min_saving_usd: float | None = None
+    idle_gpu_threshold: float | None = None
+    """A fraction strictly between 0 and 1."""
+    idle_gpu_hours: int | None = None
+    """1 to 168."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,18 @@ class PolicySettings:
             updates["auto_approve_all_clusters"] = change.auto_approve_all_clusters
         if change.notify_min_saving_usd is not None:
             updates["notify_min_saving_usd"] = change.notify_min_saving_usd
+        if change.idle_gpu_threshold is not None:
+            if not 0 < change.idle_gpu_threshold < 1:
+                raise PolicyRefusedError(
+                    "idle_gpu_threshold", "out-of-range", "the idle threshold must be 0-100 %"
+                )
+            updates["idle_gpu_threshold"] = change.idle_gpu_threshold
+        if change.idle_gpu_hours is not None:
+            if not 1 <= change.idle_gpu_hours <= MAX_IDLE_GPU_HOURS:
+                raise PolicyRefusedError(
+                    "idle_gpu_hours", "out-of-range", "the idle window must be 1 to 168 hours"
+                )
+            updates["idle_gpu_hours"] = change.idle_gpu_hours
         async with self.database.tenant(tenant_id) as session:
             clusters = await ClusterRepository(session, tenant_id).list()
             if change.auto_approve_clusters is not None:

@@ -67,6 +67,29 @@ async def _rate(
     return await _cost(queries, change, start, end) / hours, hours
 
 
+@dataclass(frozen=True)
+class RealisedTotal:
+    """The measured savings of every applied change, summed where both sides are measured."""
+
+    measured_monthly_usd: float
+    estimated_monthly_usd: float
+    """What the measured changes were estimated to save, for comparison."""
+    measured: int
+    pending: int
+    """Applied changes still lacking an hour of measurement on one side."""
+
+
+def realised_total(found: list[RealisedSaving]) -> RealisedTotal:
+    """Sum of the measured figures, beside the estimates of the same changes."""
+    measured = [r for r in found if r.measured_monthly_usd is not None]
+    return RealisedTotal(
+        measured_monthly_usd=sum(r.measured_monthly_usd or 0.0 for r in measured),
+        estimated_monthly_usd=sum(r.change.estimated_monthly_usd for r in measured),
+        measured=len(measured),
+        pending=len(found) - len(measured),
+    )
+
+
 def _hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 

@@ -91,6 +91,8 @@ class ContainerUsage:
     history_seconds: float
     oom_kills: int
     throttled_share: float
+    workload: str = ""
+    """`namespace/name` of the workload the container belongs to, when the reader knows it."""
 
 
 def _distribution(data: bytes) -> Distribution:

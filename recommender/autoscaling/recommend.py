@@ -22,7 +22,7 @@ from pydantic import JsonValue
 
 from protocol.autoscaling import PrometheusTrigger
 from protocol.changes import WorkloadRef
-from protocol.recommendation import Recommendation, RecommendationKind, Risk
+from protocol.recommendation import Recommendation, RecommendationKind, Risk, SavingBasis
 from protocol.snapshot import ClusterSnapshot, HorizontalPodAutoscaler, Workload, WorkloadKind
 from recommender.autoscaling.change_sets import ObservedBounds, autoscaling_change_set
 from recommender.autoscaling.demand import DemandSeries
@@ -48,12 +48,12 @@ from recommender.consolidation.inventory import (
     workload_ref,
     workload_version,
 )
+from recommender.cost.node_rates import pod_hourly_usd as requested_hourly_usd
 from recommender.pricing.cost import (
     gpu_equivalents,
     monthly_usd,
     pod_requests,
     price_node,
-    share_of_node,
 )
 from recommender.pricing.pricebook import PriceBook
 
@@ -99,7 +99,7 @@ def pod_hourly_usd(workload: Workload, inventory: Inventory, pricebook: PriceBoo
         node = inventory.nodes.get(pod.node_name or "")
         price = price_node(node, inventory.snapshot.cluster, pricebook) if node else None
         if node is not None and price is not None:
-            costs.append(price.hourly_usd * share_of_node(pod_requests(pod.spec), node))
+            costs.append(requested_hourly_usd(pod.spec, node, price.hourly_usd, pod.labels))
     return float(np.mean(costs)) if costs else 0.0
 
 
@@ -285,6 +285,7 @@ def recommend_autoscaling_for(
         risk_note="a new autoscaler changes replica counts under load" if hpa is None else "",
         monthly_saving_usd=round(saving, 2),
         confidence=round(min(1.0, history / (14 * DAY)), 3),
+        saving_basis=SavingBasis.NODE_REMOVAL,
         change_set=change_set,
         computed_from=[workload_version(workload)],
         created_at=now,

@@ -6,9 +6,11 @@ node most of the price is the GPUs', and a CPU request cut is worth only the CPU
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from protocol.resources import Resources
-from protocol.snapshot import Node
-from recommender.cost.gpu_share import physical_gpus
+from protocol.snapshot import Node, PodSpecSummary
+from recommender.cost.gpu_share import container_gpu_fraction, physical_gpus
 from recommender.cost.rates import ReferencePrices, ResourceRates, split_node_price
 
 GIB = 2**30
@@ -34,3 +36,23 @@ def cpu_memory_hourly_usd(requests: Resources, rates: ResourceRates) -> float:
     cores = (requests.cpu_millis or 0) / 1000
     gib = (requests.memory_bytes or 0) / GIB
     return cores * rates.cpu_core_hour + gib * rates.memory_gib_hour
+
+
+def pod_hourly_usd(
+    spec: PodSpecSummary,
+    node: Node,
+    hourly_usd: float,
+    labels: Mapping[str, str] | None = None,
+    reference: ReferencePrices | None = None,
+) -> float:
+    """USD per hour of what a pod requests on `node`: cores, memory and its fraction of GPUs.
+
+    The GPU fraction follows the node's sharing (a time-sliced replica, a MIG slice or a
+    `gpu_milli` share is charged its fraction of a physical GPU), as in cost allocation.
+    """
+    rates = node_rates(node, hourly_usd, reference)
+    total = 0.0
+    for container in spec.containers:
+        gpus = container_gpu_fraction(container.requests, node, labels)
+        total += cpu_memory_hourly_usd(container.requests, rates) + gpus * rates.gpu_hour
+    return total

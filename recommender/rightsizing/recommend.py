@@ -19,7 +19,7 @@ from protocol.changes import (
     Precondition,
     WorkloadRef,
 )
-from protocol.recommendation import Recommendation, RecommendationKind, Risk
+from protocol.recommendation import Recommendation, RecommendationKind, Risk, SavingBasis
 from protocol.resources import Resources
 from protocol.snapshot import ClusterSnapshot, Container, PodSpecSummary, Workload, WorkloadKind
 from recommender.autoscaling.demand import DemandSeries
@@ -216,6 +216,7 @@ def recommend_rightsizing_for(
         risk_note=note,
         monthly_saving_usd=round(saving, 2),
         confidence=round(min(e.confidence for e in estimates.values()), 3),
+        saving_basis=SavingBasis.NODE_REMOVAL,
         change_set=ChangeSet(
             actions=[
                 PatchResources(

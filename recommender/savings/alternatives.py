@@ -7,6 +7,10 @@ there, since it assumed those pods fit elsewhere as they are (or after their rig
 Groups are the connected components of "touches the same workload or node". The headline counts
 each group once, at its best alternative, and "best" is the highest expected saving: the monthly
 saving times the confidence the recommender has in it.
+
+A saving realised only when nodes are removed (a request cut, fewer replicas) is not money until
+a node goes: it counts on the consolidation that removes the node, which is in its group when the
+node runs the workload. A group with nothing that removes or replaces capacity adds nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from protocol.changes import WorkloadRef
-from protocol.recommendation import Recommendation, RecommendationKind
+from protocol.recommendation import Recommendation, RecommendationKind, SavingBasis
 from protocol.snapshot import ClusterSnapshot
 
 
@@ -115,9 +119,20 @@ class SavingGroup:
         return self.alternatives[0]
 
     @property
+    def counted(self) -> Recommendation | None:
+        """The alternative the headline counts: the best one whose saving is direct."""
+        return next((r for r in self.alternatives if counts_directly(r)), None)
+
+    @property
     def counted_usd(self) -> float:
-        """What the group adds to the headline: its best alternative's monthly saving."""
-        return self.best.monthly_saving_usd
+        """What the group adds to the headline: the counted alternative's monthly saving."""
+        counted = self.counted
+        return 0.0 if counted is None else counted.monthly_saving_usd
+
+
+def counts_directly(recommendation: Recommendation) -> bool:
+    """Whether the saving is realised by the change itself, not by a later node removal."""
+    return recommendation.saving_basis is SavingBasis.DIRECT
 
 
 def _rank(rec: Recommendation) -> tuple[float, float, str]:

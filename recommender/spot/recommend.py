@@ -25,7 +25,8 @@ from recommender.consolidation.inventory import (
     workload_ref,
     workload_version,
 )
-from recommender.pricing.cost import monthly_usd, pod_requests, price_node, share_of_node
+from recommender.cost.node_rates import pod_hourly_usd
+from recommender.pricing.cost import monthly_usd, price_node
 from recommender.pricing.pricebook import InstancePrice, PriceBook
 from recommender.spot.headroom import Headroom, on_demand_headroom
 from recommender.spot.placement import (
@@ -70,24 +71,25 @@ def _usable_pools(
 def per_replica_on_demand_hourly(
     workload: Workload, inventory: Inventory, pricebook: PriceBook, capacity: Capacity
 ) -> float | None:
-    """Median on-demand cost of one replica's share of the node it runs on."""
+    """Median on-demand cost of what one replica requests, at its node's per-resource rates."""
     cluster = inventory.snapshot.cluster
     costs = []
     for pod in inventory.pods_of(workload):
         node = inventory.nodes.get(pod.node_name or "")
         price = price_node(node, cluster, pricebook) if node else None
         if node is not None and price is not None:
-            costs.append(price.on_demand_hourly_usd * share_of_node(pod_requests(pod.spec), node))
+            costs.append(pod_hourly_usd(pod.spec, node, price.on_demand_hourly_usd, pod.labels))
     if costs:
         return statistics.median(costs)
     # Nothing running yet: price the template on the cheapest on-demand node that admits it.
-    requests = pod_requests(workload.template)
     candidates = []
     for name in capacity.on_demand_nodes:
         node = inventory.nodes[name]
         price = price_node(node, cluster, pricebook)
         if price is not None:
-            candidates.append(price.on_demand_hourly_usd * share_of_node(requests, node))
+            candidates.append(
+                pod_hourly_usd(workload.template, node, price.on_demand_hourly_usd, workload.labels)
+            )
     return min(candidates) if candidates else None
 
 

@@ -22,10 +22,18 @@ class ClusterCostView:
     computed_at: datetime
     monthly_cost_usd: float
     node_count: int
+    price_book_version: str | None = None
+    """The price book the analysis run priced with."""
 
 
 def _view(row: ClusterCost) -> ClusterCostView:
-    return ClusterCostView(row.cluster_id, row.computed_at, row.monthly_cost_usd, row.node_count)
+    return ClusterCostView(
+        row.cluster_id,
+        row.computed_at,
+        row.monthly_cost_usd,
+        row.node_count,
+        row.price_book_version,
+    )
 
 
 class ClusterCostRepository:
@@ -42,6 +50,7 @@ class ClusterCostRepository:
         computed_at: datetime,
         monthly_cost_usd: float,
         node_count: int,
+        price_book_version: str | None = None,
     ) -> None:
         """Store what the cluster cost at `computed_at` (the same moment again overwrites)."""
         # Foreign keys are checked without row-level security: look the cluster up explicitly
@@ -54,6 +63,7 @@ class ClusterCostRepository:
             tenant_id=self._tenant_id,
             monthly_cost_usd=monthly_cost_usd,
             node_count=node_count,
+            price_book_version=price_book_version,
         )
         await self._session.execute(
             statement.on_conflict_do_update(
@@ -61,6 +71,7 @@ class ClusterCostRepository:
                 set_={
                     "monthly_cost_usd": statement.excluded.monthly_cost_usd,
                     "node_count": statement.excluded.node_count,
+                    "price_book_version": statement.excluded.price_book_version,
                 },
             )
         )

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.errors import NotFoundError
 from store.repositories.console_paging import Page, PageRequest
 from store.repositories.saving_groups import counted_savings, expected_saving
-from store.tables import Cluster, ClusterCost, RecommendationRecord, UsageState
+from store.tables import Cluster, ClusterCost, RecommendationRecord, SavingGroupRow, UsageState
 
 HEALTHY_WITHIN = timedelta(minutes=5)
 """An agent is healthy if its last snapshot was taken at most this long ago."""
@@ -80,6 +80,16 @@ class RecommendationSummary:
     decided_by: str | None
     decided_at: datetime | None
     snoozed_until: datetime | None
+    confidence: float = 1.0
+    saving_basis: str = "direct"
+    """`direct`, or `node_removal` when the saving needs nodes removed (see `saving_groups`)."""
+    group_key: str | None = None
+    """The group of alternatives the recommendation belongs to (None: a group of its own)."""
+
+    @property
+    def expected_saving_usd(self) -> float:
+        """Monthly saving times confidence: what the list ranks by and the headline picks by."""
+        return self.monthly_saving_usd * self.confidence
 
 
 @dataclass(frozen=True)
@@ -183,7 +193,9 @@ def _target(body: dict[str, Any]) -> str:
     return f"Node {node}" if isinstance(node, str) else ""
 
 
-def _summary(row: RecommendationRecord, cluster_name: str, now: datetime) -> RecommendationSummary:
+def _summary(
+    row: RecommendationRecord, cluster_name: str, now: datetime, group: str | None = None
+) -> RecommendationSummary:
     status = row.status
     if status == "snoozed" and (row.snoozed_until is None or row.snoozed_until <= now):
         status = "open"
@@ -203,6 +215,23 @@ def _summary(row: RecommendationRecord, cluster_name: str, now: datetime) -> Rec
         decided_by=row.decided_by,
         decided_at=row.decided_at,
         snoozed_until=row.snoozed_until if status == "snoozed" else None,
+        confidence=_number(body.get("confidence"), 1.0),
+        saving_basis=str(body.get("saving_basis") or "direct"),
+        group_key=group,
+    )
+
+
+def _number(value: object, default: float) -> float:
+    return (
+        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
+    )
+
+
+def _grouped(query: Any) -> Any:
+    """`query` over recommendations, joined to their stored saving group where they have one."""
+    rec, group = RecommendationRecord, SavingGroupRow
+    return query.outerjoin(
+        group, and_(group.cluster_id == rec.cluster_id, group.fingerprint == rec.fingerprint)
     )
 
 
@@ -241,15 +270,18 @@ class ConsoleQueries:
             )
         total = await self._session.scalar(select(func.count()).select_from(rec).where(*conditions))
         query = (
-            select(rec, Cluster.name)
-            .join(Cluster, Cluster.id == rec.cluster_id)
+            _grouped(
+                select(rec, Cluster.name, SavingGroupRow.group_key).join(
+                    Cluster, Cluster.id == rec.cluster_id
+                )
+            )
             .where(*conditions)
             .order_by(*_order(criteria.sort))
             .offset(page.offset)
             .limit(page.size)
         )
         rows = await self._session.execute(query)
-        items = [_summary(row, name, now) for row, name in rows]
+        items = [_summary(row, name, now, group) for row, name, group in rows]
         return Page(items, int(total or 0), page.page, page.size)
 
     async def recommendation(
@@ -258,15 +290,42 @@ class ConsoleQueries:
         """One recommendation; NotFoundError if absent or another tenant's."""
         found = (
             await self._session.execute(
-                select(RecommendationRecord, Cluster.name)
-                .join(Cluster, Cluster.id == RecommendationRecord.cluster_id)
-                .where(RecommendationRecord.id == recommendation_id)
+                _grouped(
+                    select(RecommendationRecord, Cluster.name, SavingGroupRow.group_key).join(
+                        Cluster, Cluster.id == RecommendationRecord.cluster_id
+                    )
+                ).where(RecommendationRecord.id == recommendation_id)
             )
         ).one_or_none()
         if found is None:
             raise NotFoundError(f"recommendation {recommendation_id} not found")
-        row, name = found
-        return RecommendationDetail(_summary(row, name, now), dict(row.body), row.decision_comment)
+        row, name, group = found
+        return RecommendationDetail(
+            _summary(row, name, now, group), dict(row.body), row.decision_comment
+        )
+
+    async def alternatives(
+        self, summary: RecommendationSummary, *, now: datetime
+    ) -> list[RecommendationSummary]:
+        """The other open recommendations of the same group, by expected saving."""
+        if summary.group_key is None:
+            return []
+        rec = RecommendationRecord
+        rows = await self._session.execute(
+            _grouped(
+                select(rec, Cluster.name, SavingGroupRow.group_key).join(
+                    Cluster, Cluster.id == rec.cluster_id
+                )
+            )
+            .where(
+                rec.cluster_id == summary.cluster_id,
+                SavingGroupRow.group_key == summary.group_key,
+                rec.id != summary.id,
+                _live_open(now),
+            )
+            .order_by(*_order(RecommendationSort.EXPECTED_DESC))
+        )
+        return [_summary(row, name, now, group) for row, name, group in rows]
 
     async def clusters(self, page: PageRequest, *, now: datetime) -> Page[ClusterOverview]:
         """One page of the tenant's clusters by name, with health, spend and open savings."""

@@ -2,8 +2,10 @@
 
 The analysis stores each recommendation's group key by fingerprint (the fingerprint survives
 re-analyses, so does the grouping). The headline counts, per cluster and group, the monthly
-saving of the alternative with the highest expected saving (saving x confidence); a
-recommendation without a stored group is a group of its own.
+saving of the alternative with the highest expected saving (saving x confidence) among those
+whose saving is direct; savings realised only when nodes are removed count through the
+consolidation in their group, never on their own. A recommendation without a stored group is a
+group of its own.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, String, and_, cast, delete, func, select
+from sqlalchemy import ColumnElement, Float, String, and_, case, cast, delete, func, select
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,18 +68,40 @@ def expected_saving() -> ColumnElement[float]:
     return rec.monthly_saving_usd * confidence
 
 
+def direct_saving() -> ColumnElement[bool]:
+    """Whether the recommendation's saving is realised by the change itself (`saving_basis`)."""
+    basis = RecommendationRecord.body["saving_basis"].astext
+    return func.coalesce(basis, "direct") == "direct"
+
+
+def group_key() -> ColumnElement[str]:
+    """The stored group of a recommendation, or its own id when it has none."""
+    rec = RecommendationRecord
+    return func.coalesce(SavingGroupRow.group_key, "recommendation:" + cast(rec.id, String))
+
+
 def counted_savings(live: ColumnElement[bool]) -> Any:
-    """Subquery: per cluster, the best alternative's saving of each group of `live` ones."""
+    """Subquery: per cluster, the best direct alternative's saving of each group of `live` ones."""
     rec, group = RecommendationRecord, SavingGroupRow
-    key = func.coalesce(group.group_key, "recommendation:" + cast(rec.id, String))
+    key = group_key()
+    direct = direct_saving()
     best = (
-        select(rec.cluster_id.label("cluster_id"), rec.monthly_saving_usd.label("saving"))
+        select(
+            rec.cluster_id.label("cluster_id"),
+            case((direct, rec.monthly_saving_usd), else_=0.0).label("saving"),
+        )
         .outerjoin(
             group, and_(group.cluster_id == rec.cluster_id, group.fingerprint == rec.fingerprint)
         )
         .where(live)
         .ext(distinct_on(rec.cluster_id, key))
-        .order_by(rec.cluster_id, key, expected_saving().desc(), rec.monthly_saving_usd.desc())
+        .order_by(
+            rec.cluster_id,
+            key,
+            direct.desc(),
+            expected_saving().desc(),
+            rec.monthly_saving_usd.desc(),
+        )
         .subquery()
     )
     return (

@@ -1,4 +1,5 @@
-"""A tenant's policy settings: auto-approved spot evacuations and webhook notifications.
+"""A tenant's policy settings: auto-approved spot evacuations, webhook notifications and when a
+GPU counts as idle.
 
 They live in the tenant row's `settings` document under fixed keys (the workers read the same
 keys), and every change is written together with an audit entry naming who made it and what
@@ -25,6 +26,13 @@ AUTO_SPOT_CLUSTERS = "auto_spot_clusters"
 WEBHOOK_URL = "webhook_url"
 NOTIFY_MIN_SAVING = "notify_min_saving_usd"
 DEFAULT_MIN_SAVING_USD = 500.0
+IDLE_GPU_THRESHOLD = "idle_gpu_threshold"
+"""Mean duty cycle (a fraction) under which a GPU node's hour is idle."""
+IDLE_GPU_HOURS = "idle_gpu_hours"
+"""Hours in a row under the threshold before an idle-GPU notice."""
+DEFAULT_IDLE_GPU_THRESHOLD = 0.05
+DEFAULT_IDLE_GPU_HOURS = 4
+MAX_IDLE_GPU_HOURS = 168
 POLICY_UPDATED = "tenant.policy.updated"
 
 
@@ -36,6 +44,8 @@ class TenantPolicy:
     auto_approve_clusters: frozenset[uuid.UUID] = field(default_factory=frozenset)
     webhook_url: str | None = None
     notify_min_saving_usd: float = DEFAULT_MIN_SAVING_USD
+    idle_gpu_threshold: float = DEFAULT_IDLE_GPU_THRESHOLD
+    idle_gpu_hours: int = DEFAULT_IDLE_GPU_HOURS
 
     def auto_approves_evacuation(self, cluster_id: uuid.UUID) -> bool:
         """Whether an evacuation of `cluster_id` is approved without a person."""
@@ -52,6 +62,20 @@ def _cluster_ids(raw: object) -> frozenset[uuid.UUID]:
     return frozenset(found)
 
 
+def idle_gpu_threshold(raw: object) -> float:
+    """A stored threshold if it is a fraction strictly between 0 and 1, else the default."""
+    if isinstance(raw, int | float) and not isinstance(raw, bool) and 0 < raw < 1:
+        return float(raw)
+    return DEFAULT_IDLE_GPU_THRESHOLD
+
+
+def idle_gpu_hours(raw: object) -> int:
+    """A stored window if it is a whole number of hours from 1 to a week, else the default."""
+    if isinstance(raw, int) and not isinstance(raw, bool) and 1 <= raw <= MAX_IDLE_GPU_HOURS:
+        return raw
+    return DEFAULT_IDLE_GPU_HOURS
+
+
 def policy_from_settings(settings: Mapping[str, Any]) -> TenantPolicy:
     """The policy in a tenant's settings document; anything malformed reads as the default."""
     url = settings.get(WEBHOOK_URL)
@@ -65,6 +89,8 @@ def policy_from_settings(settings: Mapping[str, Any]) -> TenantPolicy:
             if isinstance(minimum, int | float) and not isinstance(minimum, bool)
             else DEFAULT_MIN_SAVING_USD
         ),
+        idle_gpu_threshold=idle_gpu_threshold(settings.get(IDLE_GPU_THRESHOLD)),
+        idle_gpu_hours=idle_gpu_hours(settings.get(IDLE_GPU_HOURS)),
     )
 
 
@@ -74,6 +100,8 @@ def _settings(policy: TenantPolicy) -> dict[str, Any]:
         AUTO_SPOT_CLUSTERS: sorted(str(c) for c in policy.auto_approve_clusters),
         WEBHOOK_URL: policy.webhook_url,
         NOTIFY_MIN_SAVING: policy.notify_min_saving_usd,
+        IDLE_GPU_THRESHOLD: policy.idle_gpu_threshold,
+        IDLE_GPU_HOURS: policy.idle_gpu_hours,
     }
 
 

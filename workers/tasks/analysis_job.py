@@ -1,21 +1,36 @@
-"""Analyse one cluster: replace its open recommendations, record its cost; list clusters."""
+"""Analyse one cluster: replace its open recommendations, record its cost; list clusters.
+
+Each run prices with one price book, whose version every recommendation carries; advice whose
+inputs are unchanged since the last run keeps the price it had (`recommender.savings.fixed_prices`).
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import ValidationError
+
+from protocol.recommendation import Recommendation
 from recommender.autoscaling.demand_history import workload_demands
 from recommender.gpu.mig_layouts import MigConfig
 from recommender.pricing.pricebook import PriceBook
+from recommender.pricing.version import pricebook_version
 from recommender.savings.alternatives import saving_groups, workloads_by_node
+from recommender.savings.fixed_prices import keep_unchanged
 from store.database import Database
 from store.errors import NotFoundError
 from store.repositories.cluster_costs import ClusterCostRepository
 from store.repositories.clusters import ClusterRepository, list_all_clusters
 from store.repositories.inventory import InventoryRepository
-from store.repositories.recommendations import NewRecommendation, RecommendationRepository
+from store.repositories.recommendations import (
+    NewRecommendation,
+    RecommendationRepository,
+    RecommendationStatus,
+    RecommendationView,
+)
 from store.repositories.saving_groups import SavingGroupRepository
 from store.repositories.snapshots import SnapshotRepository
 from store.repositories.tenants import TenantRepository
@@ -59,6 +74,7 @@ async def analyse_and_store(
         objects = await InventoryRepository(session, tenant_id).list(cluster_id)
         records = await UsageStateRepository(session, tenant_id).list(cluster_id)
         tenant = await TenantRepository(session).current()
+        stored = await RecommendationRepository(session, tenant_id).list(cluster_id)
     # The recommender runs outside any transaction: it is CPU work, and holds no locks.
     snapshot = cluster_view(cluster, objects)
     histories = {domain_key(record.key): from_record(record) for record in records}
@@ -75,7 +91,11 @@ async def analyse_and_store(
         ),
         prometheus_address=prometheus_address(tenant.settings, cluster_id),
     )
-    recommendations = analyse_cluster(state)
+    version = pricebook_version(pricebook)
+    fresh = [
+        rec.model_copy(update={"price_book_version": version}) for rec in analyse_cluster(state)
+    ]
+    recommendations = keep_unchanged(fresh, _open_by_fingerprint(stored), fingerprint)
     items = [
         NewRecommendation(
             id=rec.recommendation_id,
@@ -103,6 +123,7 @@ async def analyse_and_store(
                 computed_at=now,
                 monthly_cost_usd=cost.monthly_usd,
                 node_count=cost.priced_nodes,
+                price_book_version=version,
             )
     return AnalysisOutcome(
         len(outcome.created),
@@ -111,6 +132,19 @@ async def analyse_and_store(
         cost.monthly_usd,
         tuple(outcome.created),
     )
+
+
+def _open_by_fingerprint(stored: Sequence[RecommendationView]) -> dict[str, Recommendation]:
+    """The open recommendations as last priced, by fingerprint (unreadable bodies left out)."""
+    found: dict[str, Recommendation] = {}
+    for row in stored:
+        if row.status is not RecommendationStatus.OPEN:
+            continue
+        try:
+            found[row.fingerprint] = Recommendation.model_validate(row.body)
+        except ValidationError:
+            continue
+    return found
 
 
 async def clusters_to_analyse(database: Database) -> list[tuple[uuid.UUID, uuid.UUID]]:

@@ -14,6 +14,7 @@ from store.repositories.clusters import list_all_clusters
 from store.repositories.instructions import InstructionRepository
 from store.repositories.recommendation_expiry import expire_past_deadline
 from store.repositories.recommendations import OpenSummary, RecommendationRepository
+from workers.errors import TemporaryError
 
 log = structlog.get_logger(__name__)
 
@@ -76,13 +77,24 @@ DIGEST_SENT_KEY = "slicewise:digest:{day}:{tenant}"
 _DIGEST_MEMORY_SECONDS = 3 * 86_400
 
 
+class DigestsNotDeliveredError(TemporaryError):
+    """Some tenants' digests could not be delivered this run; the others were."""
+
+    def __init__(self, tenants: list[uuid.UUID]) -> None:
+        super().__init__(f"{len(tenants)} digest(s) not delivered; retried later")
+        self.tenants = tenants
+
+
 async def send_digests(database: Database, sink: DigestSink, redis: Redis, *, day: date) -> int:
     """Deliver `day`'s digest to every tenant with open recommendations; returns how many.
 
     A tenant's digest is marked sent in Redis after delivery, so a retried or repeated run
-    the same day skips it (a crash between the two can send it twice, never lose it).
+    the same day skips it (a crash between the two can send it twice, never lose it). A tenant
+    whose receiver is down does not hold back the others: the run goes on and then raises
+    DigestsNotDeliveredError, so the task is retried for the tenants still unsent.
     """
     sent = 0
+    failed: list[uuid.UUID] = []
     for tenant_id in await tenants_with_clusters(database):
         key = DIGEST_SENT_KEY.format(day=day.isoformat(), tenant=tenant_id)
         if await redis.exists(key):
@@ -90,7 +102,14 @@ async def send_digests(database: Database, sink: DigestSink, redis: Redis, *, da
         async with database.tenant(tenant_id) as session:
             summaries = await RecommendationRepository(session, tenant_id).open_summary()
         if summaries:
-            await sink.deliver(tenant_id, summaries)
+            try:
+                await sink.deliver(tenant_id, summaries)
+            except TemporaryError as e:
+                log.warning("digest not delivered", tenant_id=str(tenant_id), error=str(e))
+                failed.append(tenant_id)
+                continue
             sent += 1
         await redis.set(key, b"1", ex=_DIGEST_MEMORY_SECONDS)
+    if failed:
+        raise DigestsNotDeliveredError(failed)
     return sent

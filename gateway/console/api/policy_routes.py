@@ -34,6 +34,10 @@ class PolicyOut(BaseModel):
     webhook_url: str | None
     notify_min_saving_usd: float
     """Recommendations saving less than this a month are not announced on the webhook."""
+    idle_gpu_threshold: float
+    """A GPU node's hour is idle when its mean duty cycle is under this fraction (0.05 = 5 %)."""
+    idle_gpu_hours: int
+    """Idle hours in a row before the webhook gets an idle-GPU notice (once per episode)."""
 
 
 class PolicyPatch(BaseModel):
@@ -45,6 +49,8 @@ class PolicyPatch(BaseModel):
     auto_approve_clusters: Annotated[list[uuid.UUID], Field(max_length=1000)] | None = None
     webhook_url: Annotated[str, Field(max_length=2048)] | None = None
     notify_min_saving_usd: Saving | None = None
+    idle_gpu_threshold: Annotated[float, Field(gt=0, lt=1)] | None = None
+    idle_gpu_hours: Annotated[int, Field(ge=1, le=168)] | None = None
 
 
 def _out(view: PolicyView) -> PolicyOut:
@@ -54,6 +60,8 @@ def _out(view: PolicyView) -> PolicyOut:
         auto_approve_clusters=sorted(policy.auto_approve_clusters, key=str),
         webhook_url=policy.webhook_url,
         notify_min_saving_usd=policy.notify_min_saving_usd,
+        idle_gpu_threshold=policy.idle_gpu_threshold,
+        idle_gpu_hours=policy.idle_gpu_hours,
     )
 
 
@@ -82,6 +90,8 @@ async def patch_policy(
         ),
         webhook_url=body.webhook_url,
         notify_min_saving_usd=body.notify_min_saving_usd,
+        idle_gpu_threshold=body.idle_gpu_threshold,
+        idle_gpu_hours=body.idle_gpu_hours,
     )
     try:
         view = await console.policy_settings(wiring).change(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 
 from gateway.console.api.auth import Reader
 from gateway.console.api.schemas import (
+    RANKINGS,
     AuditOut,
     AuditPage,
     ClusterOut,
@@ -96,6 +97,8 @@ async def list_recommendations(
         total=found.total,
         page=found.page,
         size=found.size,
+        sort=sort.value,
+        ranking=RANKINGS[sort.value],
     )
 
 

@@ -37,6 +37,10 @@ COLUMNS = (
     "status",
     "created_at",
     "decided_by",
+    "confidence",
+    "expected_monthly_saving_usd",
+    "saving_basis",
+    "group_id",
 )
 
 
@@ -63,6 +67,10 @@ def recommendations_csv(items: list[RecommendationSummary]) -> str:
                 r.status,
                 r.created_at.isoformat(),
                 _cell(r.decided_by or ""),
+                f"{r.confidence:.3f}",
+                f"{r.expected_saving_usd:.2f}",
+                r.saving_basis,
+                _cell(r.group_key or ""),
             ]
         )
     return buffer.getvalue()

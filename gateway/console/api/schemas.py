@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, JsonValue
 
 from gateway.console.detail import RecommendationView
+from gateway.console.evidence import EvidencePanel
 from gateway.console.usage_reader import ContainerUsage, Distribution
 from store.repositories.audit import AuditView
 from store.repositories.console_instructions import InstructionSummary
@@ -98,6 +99,14 @@ class RecommendationOut(BaseModel):
     target: str
     risk: str
     monthly_saving_usd: float
+    confidence: float
+    expected_monthly_saving_usd: float
+    """Monthly saving times confidence: the list's default ranking and the headline's pick."""
+    saving_basis: str
+    """`direct`, or `node_removal`: realised only when nodes are removed, and then counted on
+    the consolidation in the same group."""
+    group_id: str | None
+    """Recommendations sharing a group id are alternatives; the headline counts one per group."""
     created_at: datetime
     updated_at: datetime
     decided_by: str | None
@@ -117,12 +126,29 @@ class RecommendationOut(BaseModel):
             target=item.target,
             risk=item.risk,
             monthly_saving_usd=item.monthly_saving_usd,
+            confidence=item.confidence,
+            expected_monthly_saving_usd=round(item.expected_saving_usd, 2),
+            saving_basis=item.saving_basis,
+            group_id=item.group_key,
             created_at=item.created_at,
             updated_at=item.updated_at,
             decided_by=item.decided_by,
             decided_at=item.decided_at,
             snoozed_until=item.snoozed_until,
         )
+
+
+RANKINGS = {
+    "-expected": "expected saving (monthly saving x confidence), largest first",
+    "-saving": "monthly saving, largest first",
+    "saving": "monthly saving, smallest first",
+    "-created": "newest first",
+    "created": "oldest first",
+    "-risk": "highest risk first",
+    "risk": "lowest risk first",
+    "cluster": "cluster name",
+    "kind": "kind",
+}
 
 
 class RecommendationPage(BaseModel):
@@ -132,6 +158,9 @@ class RecommendationPage(BaseModel):
     total: int
     page: int
     size: int
+    sort: str
+    ranking: str
+    """What the order is: by default, expected saving (monthly saving x confidence)."""
 
 
 class DistributionOut(BaseModel):
@@ -150,6 +179,8 @@ class ContainerUsageOut(BaseModel):
     """Observed usage of one container of the target workload."""
 
     container: str
+    workload: str
+    """`namespace/name` of the container's workload."""
     cpu: DistributionOut
     memory: DistributionOut
     memory_daily_peaks: DistributionOut
@@ -164,6 +195,7 @@ class ContainerUsageOut(BaseModel):
         """From decoded usage."""
         return cls(
             container=usage.container,
+            workload=usage.workload,
             cpu=DistributionOut.of(usage.cpu),
             memory=DistributionOut.of(usage.memory),
             memory_daily_peaks=DistributionOut.of(usage.memory_peaks),
@@ -172,6 +204,31 @@ class ContainerUsageOut(BaseModel):
             history_seconds=usage.history_seconds,
             oom_kills=usage.oom_kills,
             throttled_share=usage.throttled_share,
+        )
+
+
+class EvidenceFigureOut(BaseModel):
+    """A named value of a piece of evidence, as the page prints it."""
+
+    name: str
+    value: str
+
+
+class EvidenceChartOut(BaseModel):
+    """One piece of evidence the page shows: a titled chart and/or figures."""
+
+    title: str
+    charted: bool
+    """Whether the page draws a chart for it (otherwise figures or a table only)."""
+    figures: list[EvidenceFigureOut]
+
+    @classmethod
+    def of(cls, panel: EvidencePanel) -> EvidenceChartOut:
+        """From a page panel."""
+        return cls(
+            title=panel.title,
+            charted=panel.chart is not None,
+            figures=[EvidenceFigureOut(name=f.name, value=f.value) for f in panel.figures],
         )
 
 
@@ -287,6 +344,8 @@ class RecommendationDetailOut(BaseModel):
     """One recommendation: evidence, risk, saving, the exact change and its history."""
 
     summary: RecommendationOut
+    alternatives: list[RecommendationOut]
+    """Other open recommendations of the same group, by expected saving; one counts."""
     recommendation: dict[str, JsonValue]
     """The stored recommendation as the recommender wrote it (protocol `Recommendation`)."""
     decision_comment: str | None
@@ -298,6 +357,8 @@ class RecommendationDetailOut(BaseModel):
     changes: list[ObjectChangeOut]
     usage: list[ContainerUsageOut]
     evidence: dict[str, JsonValue]
+    evidence_charts: list[EvidenceChartOut]
+    """What the page shows as evidence: usage distributions, then the recommender's figures."""
     drift: list[DriftOut]
     instructions: list[InstructionOut]
     history: list[AuditOut]
@@ -325,6 +386,7 @@ class RecommendationDetailOut(BaseModel):
         ]
         return cls(
             summary=RecommendationOut.of(view.detail.summary),
+            alternatives=[RecommendationOut.of(a) for a in view.alternatives],
             recommendation=view.detail.body,
             decision_comment=view.detail.decision_comment,
             risk=view.detail.summary.risk,
@@ -335,6 +397,7 @@ class RecommendationDetailOut(BaseModel):
             changes=changes,
             usage=[ContainerUsageOut.of(u) for u in view.usage],
             evidence=dict(rec.evidence) if rec else {},
+            evidence_charts=[EvidenceChartOut.of(p) for p in view.panels],
             drift=[
                 DriftOut(
                     kind=d.version.kind,

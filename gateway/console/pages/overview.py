@@ -15,6 +15,7 @@ from gateway.console.cost_report import measured_spend_points
 from gateway.console.pages.pager import pager
 from gateway.console.pages.render import render
 from gateway.console.pages.session import PageUser
+from gateway.console.realised import METHOD, realised_savings, realised_total
 from gateway.console.savings import SavingsPoint, savings_series
 from gateway.deps import WiringDep
 from store.repositories.console_paging import PageRequest
@@ -97,6 +98,7 @@ async def overview(
         applications = await history.applications(until=now)
         costs = await history.costs(since=now - HISTORY, until=now)
         measured = await measured_spend_points(db, tenant_id, start=now - HISTORY, end=now)
+        realised = realised_total(await realised_savings(db, tenant_id, now=now))
     costs += measured
     points = savings_series(approvals, applications, costs, start=now - HISTORY, end=now)
     latest = points[-1]
@@ -114,4 +116,6 @@ async def overview(
         latest=latest,
         savings_chart=savings_chart,
         spend_chart=spend_chart,
+        realised=realised,
+        realised_method=METHOD,
     )

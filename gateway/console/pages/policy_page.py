@@ -77,6 +77,8 @@ async def save_settings(
     wiring: WiringDep,
     webhook_url: Annotated[str, Form(max_length=2048)] = "",
     notify_min_saving_usd: Annotated[float, Form(ge=0, le=1_000_000_000)] = 0.0,
+    idle_gpu_threshold_percent: Annotated[float, Form(gt=0, lt=100)] = 5.0,
+    idle_gpu_hours: Annotated[int, Form(ge=1, le=168)] = 4,
     auto_all: Annotated[str, Form(max_length=8)] = "",
     clusters: Annotated[list[uuid.UUID] | None, Form(max_length=1000)] = None,
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD, max_length=128)] = "",
@@ -91,6 +93,8 @@ async def save_settings(
         auto_approve_clusters=frozenset(clusters or ()),
         webhook_url=webhook_url,
         notify_min_saving_usd=notify_min_saving_usd,
+        idle_gpu_threshold=idle_gpu_threshold_percent / 100,
+        idle_gpu_hours=idle_gpu_hours,
     )
     try:
         await settings.change(tenant_id, change, actor=session.name)

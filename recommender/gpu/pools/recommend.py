@@ -16,13 +16,14 @@ from protocol.changes import MAX_ACTIONS
 from protocol.recommendation import ObjectVersion, Recommendation, RecommendationKind, Risk
 from protocol.snapshot import ClusterSnapshot
 from recommender.consolidation.inventory import Inventory, recommendation_id
+from recommender.cost.node_rates import node_rates
 from recommender.gpu.mig_layouts import MigConfig
 from recommender.gpu.pools.changes import pool_change_set
 from recommender.gpu.pools.operator import OperatorView, read_operator
 from recommender.gpu.pools.plan import GpuPoolPlan, plan_gpu_pools, workload_name
 from recommender.gpu.pools.subjects import Subject, shareable_subjects
 from recommender.gpu.usage_profile import GpuUsageProfile
-from recommender.pricing.cost import monthly_usd, node_gpus, price_node
+from recommender.pricing.cost import monthly_usd, price_node
 from recommender.pricing.pricebook import PriceBook
 from recommender.usage.key import ContainerKey
 
@@ -44,7 +45,7 @@ def _prices(
         if price is None:
             continue
         monthly[node.name] = monthly_usd(price.hourly_usd)
-        per_gpu[node.name] = price.hourly_usd / max(node_gpus(node), 1.0)
+        per_gpu[node.name] = node_rates(node, price.hourly_usd).gpu_hour
     return monthly, per_gpu
 
 

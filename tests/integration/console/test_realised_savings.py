@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from auth.instruction_signing import InstructionKeyring, generate_signing_key
+from gateway.console.formatting import money
 from gateway.console.instruction_issue import SignedInstructionIssuer
 from protocol.changes import ActionType, ChangeSet, Scale, WorkloadRef
 from protocol.instruction import ActionOutcome, InstructionResult, Outcome
@@ -21,6 +23,7 @@ from store.repositories.recommendations import NewRecommendation, Recommendation
 from tests.integration.console.cost_seed import fold_cost_hours
 from tests.integration.console.harness import get_json, sign_in
 from tests.integration.console.seed import PASSWORD, SeededTenant
+from tests.integration.console.test_console_pages import _signed_in
 from tests.integration.gateway.harness import RunningGateway
 
 ESTIMATE = 1500.0
@@ -111,6 +114,36 @@ async def test_halving_a_workload_measures_half_its_cost_saved(
     assert item["measured_monthly_usd"] == pytest.approx(
         item["before_hourly_usd"] / 2 * 730, rel=1e-3
     )
+
+
+async def test_overview_realised_card_shows_the_measured_figure_and_its_method(
+    console_gateway: RunningGateway, database: Database, seeded: SeededTenant
+) -> None:
+    """The overview's Realised card is the measured drop in run rate, not the accrued estimate."""
+    now = datetime.now(UTC)
+    boundary = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    async with database.tenant(seeded.tenant_id) as session:
+        cluster = await ClusterRepository(session, seeded.tenant_id).create(
+            f"card-{seeded.tenant_id.hex[:6]}", provider="aws", region="eu-west-1"
+        )
+    await fold_cost_hours(database, seeded.tenant_id, cluster.id, now=boundary, hours=3)
+    await fold_cost_hours(
+        database, seeded.tenant_id, cluster.id, now=now, hours=3, inference_replicas=2
+    )
+    await _apply_scale_down(
+        database, seeded.tenant_id, cluster, applied_at=boundary - timedelta(hours=1, minutes=-5)
+    )
+    token = await sign_in(console_gateway, seeded.users["viewer"], PASSWORD)
+    body = (await get_json(console_gateway, "/v1/console/cost/realised", token)).json()
+    measured = sum(i["measured_monthly_usd"] or 0.0 for i in body["items"])
+    assert measured > 0
+    async with _signed_in(console_gateway, seeded.users["viewer"]) as http:
+        page = (await http.get("/console")).text
+    card = re.search(r'data-figure="realised-measured">([^<]+)<', page)
+    assert card is not None
+    assert card.group(1) == money(measured)
+    assert 'data-note="realised-method"' in page
+    assert "measured on 1 applied change " in page
 
 
 async def test_change_without_measured_hours_after_is_still_measuring(

@@ -12,14 +12,16 @@ import pytest
 
 from auth.provisioning import Provisioning
 from gateway.console.security import CSRF_FIELD, csrf_token
+from recommender.cost.idle_gpus import IdleGpuPolicy
 from store.database import Database
 from store.repositories.audit import AuditRepository
 from store.repositories.clusters import ClusterRepository
 from store.repositories.tenant_policy import POLICY_UPDATED, TenantPolicyRepository
-from store.repositories.tenants import TenantView
+from store.repositories.tenants import TenantRepository, TenantView
 from tests.integration.console.harness import bearer, get_json, sign_in
 from tests.integration.console.seed import PASSWORD
 from tests.integration.gateway.harness import RunningGateway
+from workers.idle_gpu_notices import idle_policy
 
 PUBLIC_HOOK = "https://8.8.8.8/services/T000/B000/secret-part"
 
@@ -87,7 +89,13 @@ async def test_admin_changes_the_policy_through_the_api(
     changed = await _patch(console_gateway, acme, "admin", body)
     token = await sign_in(console_gateway, acme.users["admin"], PASSWORD)
     read = await get_json(console_gateway, "/v1/console/policy", token)
-    expected = {"auto_approve_all_clusters": False, **body, "notify_min_saving_usd": 250.0}
+    expected = {
+        "auto_approve_all_clusters": False,
+        **body,
+        "notify_min_saving_usd": 250.0,
+        "idle_gpu_threshold": 0.05,
+        "idle_gpu_hours": 4,
+    }
     assert (changed.status_code, changed.json()) == (200, expected)
     assert read.json() == expected
 
@@ -103,6 +111,40 @@ async def test_a_policy_change_is_audited_without_the_webhook_secret(
         )
     assert (entry.actor, entry.action) == (acme.users["admin"], POLICY_UPDATED)
     assert entry.details == {"webhook_url": {"from": None, "to": "https://8.8.8.8/…"}}
+
+
+async def test_idle_gpu_settings_are_audited_and_read_by_the_idle_gpu_check(
+    console_gateway: RunningGateway, acme: PolicyTenant, database: Database
+) -> None:
+    """10 % for 6 hours: answered, audited old to new, and the workers' policy for the tenant."""
+    changed = await _patch(
+        console_gateway, acme, "admin", {"idle_gpu_threshold": 0.1, "idle_gpu_hours": 6}
+    )
+    assert changed.status_code == 200
+    assert (changed.json()["idle_gpu_threshold"], changed.json()["idle_gpu_hours"]) == (0.1, 6)
+    async with database.tenant(acme.tenant_id) as session:
+        (entry,) = await AuditRepository(session, acme.tenant_id).list(
+            subject_id=str(acme.tenant_id)
+        )
+        settings = (await TenantRepository(session).current()).settings
+    assert entry.details == {
+        "idle_gpu_threshold": {"from": 0.05, "to": 0.1},
+        "idle_gpu_hours": {"from": 4, "to": 6},
+    }
+    assert idle_policy(settings) == IdleGpuPolicy(threshold=0.1, hours=6)
+
+
+@pytest.mark.parametrize(
+    "body", [{"idle_gpu_threshold": 1.5}, {"idle_gpu_threshold": 0}, {"idle_gpu_hours": 500}]
+)
+async def test_idle_gpu_settings_out_of_range_are_refused(
+    console_gateway: RunningGateway, acme: PolicyTenant, database: Database, body: dict[str, Any]
+) -> None:
+    """A threshold outside 0-100 % or a window beyond a week is a 422; nothing is stored."""
+    response = await _patch(console_gateway, acme, "admin", body)
+    assert response.status_code == 422
+    stored = await _stored(database, acme)
+    assert (stored.idle_gpu_threshold, stored.idle_gpu_hours) == (0.05, 4)
 
 
 @pytest.mark.parametrize("role", ["viewer", "approver"])
@@ -161,6 +203,8 @@ async def test_admin_saves_the_settings_page(
         "clusters": str(acme.cluster_id),
         "webhook_url": PUBLIC_HOOK,
         "notify_min_saving_usd": "750",
+        "idle_gpu_threshold_percent": "2.5",
+        "idle_gpu_hours": "8",
     }
     async with console_gateway.client(cookies={"slicewise_session": token}) as http:
         page = await http.get("/console/settings")
@@ -170,6 +214,7 @@ async def test_admin_saves_the_settings_page(
     assert (saved.status_code, saved.headers["location"]) == (303, "/console/settings?done=saved")
     assert stored.auto_approve_clusters == frozenset({acme.cluster_id})
     assert (stored.webhook_url, stored.notify_min_saving_usd) == (PUBLIC_HOOK, 750.0)
+    assert (stored.idle_gpu_threshold, stored.idle_gpu_hours) == (0.025, 8)
 
 
 async def test_the_settings_page_refuses_an_internal_webhook(

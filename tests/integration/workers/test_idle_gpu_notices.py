@@ -84,6 +84,33 @@ async def test_idle_node_is_announced_once_with_its_workloads(
     assert "team=ml-platform" in details
 
 
+def workload_sections(message: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The notice's per-workload sections: workload -> field title -> value."""
+    found: dict[str, dict[str, str]] = {}
+    for block in message["blocks"]:
+        fields = dict(f["text"].removeprefix("*").split("*\n", 1) for f in block.get("fields", []))
+        if fields:
+            found[fields["Workload"]] = fields
+    return found
+
+
+async def test_a_notice_names_each_workload_with_owners_and_cost_per_day(
+    database: Database, tenant: TenantView, cluster: ClusterView, receiver: Receiver
+) -> None:
+    """Both GPU holders of the idle node get a section: namespace, owner labels, GPU $/day."""
+    now = datetime.now(UTC)
+    await fold_cost_hours(database, tenant.id, cluster.id, now=now, hours=5, duty=0.02)
+    await _subscribe(database, tenant, receiver.url)
+    assert await IdleGpuNotifier(LOOPBACK).run(database, tenant.id, now=now) == 1
+    (message,) = receiver.bodies
+    sections = workload_sections(message)
+    assert set(sections) == {"Deployment/llm-inference", "Deployment/embedder"}
+    inference = sections["Deployment/llm-inference"]
+    assert (inference["Namespace"], inference["Owners"]) == ("ml", "team=ml-platform")
+    assert inference["Cost per day"].startswith("$")
+    assert "ml/Deployment/llm-inference (team=ml-platform, $" in message["text"]
+
+
 async def test_busy_node_is_not_announced(
     database: Database, tenant: TenantView, cluster: ClusterView, receiver: Receiver
 ) -> None:

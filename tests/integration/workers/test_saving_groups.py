@@ -13,8 +13,8 @@ from demo.fleet import FleetSpec, build_fleet
 from demo.replay import snapshot_of
 from demo.samples import UsageModel
 from demo.series import read_patterns
-from protocol.changes import ChangeSet, PatchScheduling, WorkloadRef
-from protocol.recommendation import Recommendation, RecommendationKind, Risk
+from protocol.changes import ChangeSet, Drain, PatchScheduling, WorkloadRef
+from protocol.recommendation import Recommendation, RecommendationKind, Risk, SavingBasis
 from protocol.snapshot import WorkloadKind
 from protocol.topics import SnapshotMessage
 from recommender.pricing.bundled import bundled_catalogues, bundled_spot_advisor
@@ -37,7 +37,13 @@ NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
 def workload_recommendation(
-    cluster: ClusterView, kind: RecommendationKind, saving: float, workload: str, confidence: float
+    cluster: ClusterView,
+    kind: RecommendationKind,
+    saving: float,
+    workload: str,
+    confidence: float,
+    *,
+    basis: SavingBasis = SavingBasis.DIRECT,
 ) -> Recommendation:
     ref = WorkloadRef(kind=WorkloadKind.DEPLOYMENT, namespace="shop", name=workload)
     return Recommendation(
@@ -50,6 +56,7 @@ def workload_recommendation(
         risk=Risk.LOW,
         monthly_saving_usd=saving,
         confidence=confidence,
+        saving_basis=basis,
         change_set=ChangeSet(actions=[PatchScheduling(target=ref, node_selector={"a": "b"})]),
         created_at=NOW,
     )
@@ -58,11 +65,11 @@ def workload_recommendation(
 async def test_two_recommendations_on_one_workload_are_counted_once(
     database: Database, tenant: TenantView, cluster: ClusterView
 ) -> None:
-    """GPU sharing and spot for web0 count as the better one; web1's rightsizing adds to it."""
+    """GPU sharing and spot for web0 count as the better one; web1's spot advice adds to it."""
     recs = [
         workload_recommendation(cluster, RecommendationKind.GPU_SHARING, 800.0, "web0", 0.5),
         workload_recommendation(cluster, RecommendationKind.SPOT, 500.0, "web0", 0.9),
-        workload_recommendation(cluster, RecommendationKind.RIGHTSIZING, 70.0, "web1", 0.8),
+        workload_recommendation(cluster, RecommendationKind.SPOT, 70.0, "web1", 0.8),
     ]
     groups = saving_groups(recs)
     async with database.tenant(tenant.id) as session:
@@ -91,6 +98,53 @@ async def test_two_recommendations_on_one_workload_are_counted_once(
     assert totals.open_count == 3
     assert totals.open_saving_usd == pytest.approx(570.0)
     assert row.open_saving_usd == pytest.approx(570.0)
+
+
+async def test_node_removal_savings_count_only_through_a_consolidation(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> None:
+    """web0's request cut joins the drain of its node and counts as the drain; web1's alone, $0."""
+    resize = workload_recommendation(
+        cluster, RecommendationKind.RIGHTSIZING, 900.0, "web0", 1.0, basis=SavingBasis.NODE_REMOVAL
+    )
+    lone = workload_recommendation(
+        cluster, RecommendationKind.RIGHTSIZING, 70.0, "web1", 1.0, basis=SavingBasis.NODE_REMOVAL
+    )
+    drain = resize.model_copy(
+        update={
+            "recommendation_id": uuid.uuid4(),
+            "kind": RecommendationKind.CONSOLIDATION,
+            "workload": None,
+            "node": "n1",
+            "monthly_saving_usd": 400.0,
+            "saving_basis": SavingBasis.DIRECT,
+            "change_set": ChangeSet(actions=[Drain(node="n1")]),
+        }
+    )
+    recs = [resize, lone, drain]
+    groups = saving_groups(recs, {"n1": {"workload:shop/Deployment/web0"}})
+    assert groups[resize.recommendation_id] == groups[drain.recommendation_id]
+    async with database.tenant(tenant.id) as session:
+        await RecommendationRepository(session, tenant.id).replace_open(
+            cluster.id,
+            [
+                NewRecommendation(
+                    rec.recommendation_id,
+                    rec.kind.value,
+                    fingerprint(rec),
+                    rec.monthly_saving_usd,
+                    rec.model_dump(mode="json"),
+                    NOW,
+                )
+                for rec in recs
+            ],
+            now=NOW,
+        )
+        await SavingGroupRepository(session, tenant.id).replace(
+            cluster.id, {fingerprint(r): groups[r.recommendation_id] for r in recs}
+        )
+        totals = await ConsoleQueries(session, tenant.id).totals(now=NOW)
+    assert totals.open_saving_usd == pytest.approx(400.0)
 
 
 async def test_groups_are_per_tenant(

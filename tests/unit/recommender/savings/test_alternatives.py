@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from protocol.changes import ChangeSet, Cordon, Drain, PatchScheduling, WorkloadRef
-from protocol.recommendation import Recommendation, RecommendationKind, Risk
+from protocol.recommendation import Recommendation, RecommendationKind, Risk, SavingBasis
 from protocol.snapshot import WorkloadKind
 from recommender.savings.alternatives import (
     expected_saving,
@@ -19,6 +19,8 @@ from recommender.savings.alternatives import (
 )
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
+NODE_REMOVAL = SavingBasis.NODE_REMOVAL
+_FREES_REQUESTS = {RecommendationKind.RIGHTSIZING, RecommendationKind.AUTOSCALING}
 CLUSTER = uuid.UUID(int=7)
 
 
@@ -35,7 +37,11 @@ def rec(
     workload: str | None = None,
     node: str | None = None,
 ) -> Recommendation:
-    """A recommendation about `workload` or `node` with the given saving and confidence."""
+    """A recommendation about `workload` or `node` with the given saving and confidence.
+
+    Rightsizing and autoscaling state that their saving needs a node removal, as the
+    recommender's do.
+    """
     action = (
         PatchScheduling(target=ref(workload), node_selector={"pool": "x"})
         if workload
@@ -52,6 +58,7 @@ def rec(
         risk=Risk.LOW,
         monthly_saving_usd=saving,
         confidence=confidence,
+        saving_basis=NODE_REMOVAL if kind in _FREES_REQUESTS else SavingBasis.DIRECT,
         change_set=ChangeSet(actions=[action]),
         created_at=NOW,
     )
@@ -69,7 +76,7 @@ def test_two_recommendations_on_one_workload_are_not_both_counted() -> None:
 
 def test_best_alternative_is_chosen_by_expected_saving() -> None:
     """A $1,000 saving at 30 % confidence loses to a $600 one at 90 %."""
-    shaky = rec(RecommendationKind.RIGHTSIZING, 1000.0, confidence=0.3, workload="batch")
+    shaky = rec(RecommendationKind.GPU_SHARING, 1000.0, confidence=0.3, workload="batch")
     sure = rec(RecommendationKind.SPOT, 600.0, confidence=0.9, workload="batch")
     assert expected_saving(shaky) == pytest.approx(300.0)
     assert headline_saving([shaky, sure]) == 600.0
@@ -79,7 +86,7 @@ def test_unrelated_recommendations_are_summed() -> None:
     """Recommendations on different workloads and nodes each count."""
     recs = [
         rec(RecommendationKind.SPOT, 100.0, workload="a"),
-        rec(RecommendationKind.RIGHTSIZING, 50.0, workload="b"),
+        rec(RecommendationKind.GPU_SHARING, 50.0, workload="b"),
         rec(RecommendationKind.CONSOLIDATION, 300.0, node="n1"),
     ]
     assert headline_saving(recs) == 450.0
@@ -87,15 +94,36 @@ def test_unrelated_recommendations_are_summed() -> None:
 
 
 def test_consolidation_joins_the_workloads_on_its_node() -> None:
-    """Draining n1 where `a` runs makes the drain and a's rightsizing alternatives."""
-    resize = rec(RecommendationKind.RIGHTSIZING, 120.0, workload="a")
+    """Draining n1 where `a` runs makes the drain and a's spot advice alternatives."""
+    spot = rec(RecommendationKind.SPOT, 120.0, workload="a")
     drain = rec(RecommendationKind.CONSOLIDATION, 400.0, node="n1")
-    other = rec(RecommendationKind.RIGHTSIZING, 80.0, workload="b")
+    other = rec(RecommendationKind.SPOT, 80.0, workload="b")
     on_node = {"n1": [workload_key(ref("a"))]}
-    groups = saving_groups([resize, drain, other], on_node)
-    assert groups[resize.recommendation_id] == groups[drain.recommendation_id]
+    groups = saving_groups([spot, drain, other], on_node)
+    assert groups[spot.recommendation_id] == groups[drain.recommendation_id]
     assert groups[other.recommendation_id] != groups[drain.recommendation_id]
-    assert headline_saving([resize, drain, other], on_node) == 480.0
+    assert headline_saving([spot, drain, other], on_node) == 480.0
+
+
+def test_node_removal_savings_count_on_the_consolidation_that_removes_the_node() -> None:
+    """a's request cut ($900, more than the drain) is counted as the $400 drain of its node."""
+    resize = rec(RecommendationKind.RIGHTSIZING, 900.0, workload="a")
+    drain = rec(RecommendationKind.CONSOLIDATION, 400.0, node="n1")
+    on_node = {"n1": [workload_key(ref("a"))]}
+    (group,) = grouped([resize, drain], on_node)
+    assert group.best is resize
+    assert group.counted is drain
+    assert headline_saving([resize, drain], on_node) == 400.0
+
+
+def test_a_request_cut_no_node_removal_realises_adds_nothing() -> None:
+    """Rightsizing and autoscaling on workloads no consolidation drains count $0 until one does."""
+    recs = [
+        rec(RecommendationKind.RIGHTSIZING, 300.0, workload="a"),
+        rec(RecommendationKind.AUTOSCALING, 200.0, workload="b"),
+        rec(RecommendationKind.SPOT, 50.0, workload="c"),
+    ]
+    assert headline_saving(recs) == 50.0
 
 
 def test_groups_chain_through_shared_nodes() -> None:

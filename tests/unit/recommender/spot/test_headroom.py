@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from recommender.consolidation.inventory import Inventory
+from recommender.cost.node_rates import pod_hourly_usd
 from recommender.spot.headroom import on_demand_headroom
 from recommender.spot.recommend import recommend_spot
 from tests.unit.recommender.factories import (
@@ -57,10 +58,11 @@ def test_missing_room_is_bought_as_nodes_of_the_cheapest_type() -> None:
 
 def test_recommendation_saving_is_net_of_nodes_to_add() -> None:
     """A new web of 24 (min 6) beside an on-demand node with room for 3: floor 6 + the worst
-    pool's 6 need 12, so one m5.xlarge (9 pods) is added and its cost netted."""
+    pool's 6 need 12, so one m5.xlarge (9 pods) is added and its cost netted; a replica is
+    priced at its node's per-resource rates."""
     web, db = workload("web", replicas=24), workload("db", replicas=6)
     nodes = [
-        node("od-1", cpu=4500, memory=64 * GIB, instance_type="m5.xlarge"),
+        node("od-1", cpu=4500, memory=16 * GIB, instance_type="m5.xlarge"),
         *(node(f"spot-{z}", spot=True, zone=f"us-east-1{z}", taints=[SPOT_TAINT]) for z in "abc"),
     ]
     pods = [pod_of(db, i, "od-1") for i in range(6)]
@@ -73,7 +75,7 @@ def test_recommendation_saving_is_net_of_nodes_to_add() -> None:
     assert "1 m5.xlarge node(s) are added" in recs[0].reason
     expected = recs[0].evidence["expected_hourly_usd"]
     assert isinstance(expected, float)
-    per_replica = 0.192 / 9
+    per_replica = pod_hourly_usd(web.template, nodes[0], 0.192)
     assert recs[0].monthly_saving_usd == pytest.approx(
         (24 * per_replica - expected - 0.192) * 730, abs=0.02
     )

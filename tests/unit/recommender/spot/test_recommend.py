@@ -5,21 +5,25 @@ from __future__ import annotations
 import pytest
 
 from protocol.recommendation import RecommendationKind, Risk
+from recommender.cost.node_rates import pod_hourly_usd
 from recommender.spot.recommend import recommend_spot
 from tests.unit.recommender.factories import NOW, pdb, pricebook, workload
 from tests.unit.recommender.spot.scenario import spot_cluster
 
 
 def test_saving_is_todays_cost_minus_the_splits_expected_cost() -> None:
-    """6 on-demand replicas at $0.024 (a 32nd of m5.4xlarge's 0.768) minus the split, x 730."""
-    recs = recommend_spot(spot_cluster(), pricebook(), NOW)
+    """6 on-demand replicas, each priced at m5.4xlarge's per-resource rates, minus the split."""
+    cluster = spot_cluster()
+    per_replica = pod_hourly_usd(cluster.workloads[0].template, cluster.nodes[0], 0.768)
+    recs = recommend_spot(cluster, pricebook(), NOW)
     assert len(recs) == 1
     rec = recs[0]
     assert rec.kind is RecommendationKind.SPOT
     assert (rec.evidence["on_demand_replicas"], rec.evidence["replicas_moved"]) == (4, 2)
     expected = rec.evidence["expected_hourly_usd"]
     assert isinstance(expected, float)
-    assert rec.monthly_saving_usd == pytest.approx((6 * 0.768 / 32 - expected) * 730, abs=0.01)
+    assert rec.evidence["per_replica_on_demand_hourly_usd"] == pytest.approx(per_replica, abs=1e-4)
+    assert rec.monthly_saving_usd == pytest.approx((6 * per_replica - expected) * 730, abs=0.01)
 
 
 def test_pool_in_a_frequent_interruption_bucket_raises_the_risk() -> None:
