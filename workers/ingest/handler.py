@@ -7,7 +7,8 @@ sequence number and clears any resync request. A delta changes the inventory (it
 deletions only) when it applies on exactly the stored state (its `base_sequence` is the stored
 sequence and no resync is pending), advancing the sequence in the same transaction; otherwise
 something was lost or reordered, and the cluster is marked as needing a resync, which the
-gateway passes on to the agent. Usage samples are folded whatever the order.
+gateway passes on to the agent. Usage samples are folded whatever the order, and costs are rolled
+up from both: a delta is priced as the stored inventory with its own samples.
 """
 
 from __future__ import annotations
@@ -141,6 +142,8 @@ class SnapshotIngest:
                     inventory,
                     delta,
                 )
+                if self._cost_rollup is not None:
+                    await self._cost_rollup.record_delta(session, message.tenant_id, delta)
         except (IntegrityError, DataError) as e:
             raise PermanentError(f"delta refused by the database: {e.orig}") from e
         log.debug(
