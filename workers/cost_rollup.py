@@ -1,8 +1,8 @@
 """Hourly cost rollups from each folded snapshot or delta: allocate, then add to the tenant's hours.
 
 Runs inside the ingest transaction that records the snapshot's (or delta's) id, so a redelivered
-upload adds nothing twice. A delta is priced as the full snapshot it stands for: the stored
-inventory (read in that transaction, after the delta's changes) with the delta's samples.
+upload adds nothing twice. A delta is priced as the full snapshot it stands for
+(`workers.ingest.delta_snapshot`): the stored inventory after its changes, with its samples.
 Hours older than the retention horizon (90 days before the snapshot) are dropped as new ones
 arrive.
 """
@@ -13,17 +13,13 @@ import asyncio
 import uuid
 from datetime import timedelta
 
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from protocol.delta import ClusterDelta
-from protocol.snapshot import ClusterSnapshot, Node, Pod
+from protocol.snapshot import ClusterSnapshot
 from recommender.cost.snapshot_hours import HourAllocation, hourly_allocations
 from recommender.pricing.bundled import bundled_catalogues, bundled_spot_advisor
 from recommender.pricing.pricebook import PriceBook
 from store.repositories.cost_rollups import ContainerHourCost, CostRollupRepository, NodeHourCost
-from store.repositories.inventory import InventoryObjectView, InventoryRepository
-from workers.ingest.delta_snapshot import delta_snapshot
 
 RETENTION = timedelta(days=90)
 
@@ -94,34 +90,3 @@ class CostRollup:
         await rollups.add(cluster_id, container_rows(hours), node_rows(hours))
         await rollups.prune(cluster_id, before=snapshot.taken_at - RETENTION)
         return len(hours)
-
-    async def record_delta(
-        self, session: AsyncSession, tenant_id: uuid.UUID, delta: ClusterDelta
-    ) -> int:
-        """Add the hours of the state `delta` stands for; returns how many clock hours it touched.
-
-        Call it after the delta's inventory changes, in the same transaction.
-        """
-        cluster_id = delta.cluster.cluster_id
-        stored = await InventoryRepository(session, tenant_id).list(cluster_id, kinds=(_NODE, _POD))
-        nodes = [node for view in stored if view.kind == _NODE if (node := _node(view))]
-        pods = [pod for view in stored if view.kind == _POD if (pod := _pod(view))]
-        return await self.record(session, tenant_id, delta_snapshot(delta, nodes, pods))
-
-
-_NODE = "Node"
-_POD = "Pod"
-
-
-def _node(view: InventoryObjectView) -> Node | None:
-    try:
-        return Node.model_validate(view.body)
-    except ValidationError:
-        return None  # stored by an older contract: not priced
-
-
-def _pod(view: InventoryObjectView) -> Pod | None:
-    try:
-        return Pod.model_validate(view.body)
-    except ValidationError:
-        return None  # stored by an older contract: not priced

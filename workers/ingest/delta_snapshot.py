@@ -6,11 +6,14 @@ delta's upserts laid over it and its deletions taken out (for a delta already ap
 exactly what is stored; for one that did not apply it is the closest state known). Its container
 and GPU series become per-sample models again, unvalidated (they were validated on arrival), so
 allocation sees the samples a full snapshot of the same state carries.
+
+The stored nodes and pods come from the caller (read from the inventory, or the worker's
+`InventoryCache` of them); `overlay` lays a delta's changes over them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from protocol.delta import ClusterDelta, ObjectKind
@@ -64,19 +67,29 @@ def gpu_samples(delta: ClusterDelta) -> list[GpuUsage]:
     return samples
 
 
-def delta_snapshot(
-    delta: ClusterDelta, stored_nodes: Iterable[Node], stored_pods: Iterable[Pod]
-) -> ClusterSnapshot:
-    """The full snapshot `delta` stands for, given the stored nodes and pods of its cluster."""
-    nodes = {node.name: node for node in stored_nodes}
-    pods = {(pod.namespace, pod.name): pod for pod in stored_pods}
+NodesByName = dict[str, Node]
+PodsByRef = dict[tuple[str, str], Pod]
+
+
+def overlay(
+    delta: ClusterDelta, nodes: Mapping[str, Node], pods: Mapping[tuple[str, str], Pod]
+) -> tuple[NodesByName, PodsByRef]:
+    """The nodes and pods of the state `delta` makes of the given ones (which are not changed)."""
+    after_nodes, after_pods = dict(nodes), dict(pods)
     for gone in delta.deleted:
         if gone.kind is ObjectKind.NODE:
-            nodes.pop(gone.name, None)
+            after_nodes.pop(gone.name, None)
         elif gone.kind is ObjectKind.POD:
-            pods.pop((gone.namespace, gone.name), None)
-    nodes.update((node.name, node) for node in delta.nodes)
-    pods.update(((pod.namespace, pod.name), pod) for pod in delta.pods)
+            after_pods.pop((gone.namespace, gone.name), None)
+    after_nodes.update((node.name, node) for node in delta.nodes)
+    after_pods.update(((pod.namespace, pod.name), pod) for pod in delta.pods)
+    return after_nodes, after_pods
+
+
+def delta_snapshot(
+    delta: ClusterDelta, nodes: Mapping[str, Node], pods: Mapping[tuple[str, str], Pod]
+) -> ClusterSnapshot:
+    """The full snapshot `delta` stands for, given the nodes and pods of the state it makes."""
     return ClusterSnapshot.model_construct(
         snapshot_id=delta.delta_id,
         cluster=delta.cluster,
