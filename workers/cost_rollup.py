@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.snapshot import ClusterSnapshot
-from recommender.cost.snapshot_hours import HourAllocation, hourly_allocations
+from recommender.cost.snapshot_hours import (
+    ContainerSample,
+    GpuSample,
+    HourAllocation,
+    hourly_allocations,
+)
 from recommender.pricing.bundled import bundled_catalogues, bundled_spot_advisor
 from recommender.pricing.pricebook import PriceBook
 from store.repositories.cost_rollups import ContainerHourCost, CostRollupRepository, NodeHourCost
@@ -78,11 +85,24 @@ class CostRollup:
         self._pricebook = pricebook or PriceBook(bundled_catalogues(), bundled_spot_advisor())
 
     async def record(
-        self, session: AsyncSession, tenant_id: uuid.UUID, snapshot: ClusterSnapshot
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        snapshot: ClusterSnapshot,
+        *,
+        containers: Sequence[ContainerSample] | None = None,
+        gpus: Sequence[GpuSample] | None = None,
     ) -> int:
-        """Add the snapshot's hours; returns how many clock hours it touched."""
+        """Add the snapshot's hours; returns how many clock hours it touched.
+
+        `containers` and `gpus`, if given, are its samples instead of the snapshot's own.
+        """
         # A few hundred milliseconds for thousands of pods: keep the consumer's loop answering.
-        hours = await asyncio.to_thread(hourly_allocations, snapshot, self._pricebook)
+        hours = await asyncio.to_thread(
+            partial(hourly_allocations, containers=containers, gpus=gpus),
+            snapshot,
+            self._pricebook,
+        )
         if not hours:
             return 0
         rollups = CostRollupRepository(session, tenant_id)

@@ -4,7 +4,7 @@ Cost allocation prices the nodes and running pods of a state over the time its s
 A delta lists only what changed, so the state it describes is the stored inventory with the
 delta's upserts laid over it and its deletions taken out (for a delta already applied that is
 exactly what is stored; for one that did not apply it is the closest state known). Its container
-and GPU series become per-sample models again, unvalidated (they were validated on arrival), so
+and GPU series become rows with the fields allocation reads (not a model per sample), so
 allocation sees the samples a full snapshot of the same state carries.
 
 The stored nodes and pods come from the caller (read from the inventory, or the worker's
@@ -15,54 +15,75 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from protocol.delta import ClusterDelta, ObjectKind
-from protocol.snapshot import ClusterSnapshot, ContainerUsage, GpuUsage, Node, Pod, Usage
+from protocol.snapshot import ClusterSnapshot, Node, Pod
+from recommender.cost.snapshot_hours import ContainerSample, GpuSample
 
 
-def _moment(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=UTC)
+class ContainerRow(NamedTuple):
+    """One container sample of a series, with the fields allocation reads."""
+
+    namespace: str
+    pod: str
+    container: str
+    timestamp: datetime
+    window_seconds: int
+    cpu_cores: float
+    memory_bytes: int
 
 
-def container_samples(delta: ClusterDelta) -> list[ContainerUsage]:
+class GpuRow(NamedTuple):
+    """One DCGM sample of a series, with the fields allocation reads."""
+
+    node: str
+    mig_profile: str | None
+    namespace: str | None
+    pod: str | None
+    container: str | None
+    timestamp: datetime
+    utilization: float
+    memory_used_bytes: int
+    memory_total_bytes: int | None
+
+
+def container_samples(delta: ClusterDelta) -> list[ContainerSample]:
     """The delta's container samples, per-sample ones first, then each series' rows."""
-    samples = list(delta.usage.containers)
+    samples: list[ContainerSample] = list(delta.usage.containers)
+    moment = datetime.fromtimestamp
     for series in delta.container_series:
+        namespace, pod, container, window = (
+            series.namespace,
+            series.pod,
+            series.container,
+            series.window_seconds,
+        )
         samples.extend(
-            ContainerUsage.model_construct(
-                namespace=series.namespace,
-                pod=series.pod,
-                container=series.container,
-                timestamp=_moment(at),
-                window_seconds=series.window_seconds,
-                cpu_cores=cpu,
-                memory_bytes=memory,
-                cpu_throttled_fraction=throttled,
-            )
-            for at, cpu, memory, throttled in series.samples
+            ContainerRow(namespace, pod, container, moment(at, UTC), window, cpu, memory)
+            for at, cpu, memory, _ in series.samples
         )
     return samples
 
 
-def gpu_samples(delta: ClusterDelta) -> list[GpuUsage]:
+def gpu_samples(delta: ClusterDelta) -> list[GpuSample]:
     """The delta's DCGM samples, per-sample ones first, then each series' rows."""
-    samples = list(delta.usage.gpus)
-    for series in delta.gpu_series:
+    samples: list[GpuSample] = list(delta.usage.gpus)
+    moment = datetime.fromtimestamp
+    for s in delta.gpu_series:
         samples.extend(
-            GpuUsage.model_construct(
-                node=series.node,
-                gpu_index=series.gpu_index,
-                gpu_uuid=series.gpu_uuid,
-                mig_profile=series.mig_profile,
-                namespace=series.namespace,
-                pod=series.pod,
-                container=series.container,
-                timestamp=_moment(at),
-                utilization=duty,
-                memory_used_bytes=used,
-                memory_total_bytes=total,
+            GpuRow(
+                s.node,
+                s.mig_profile,
+                s.namespace,
+                s.pod,
+                s.container,
+                moment(at, UTC),
+                duty,
+                used,
+                total,
             )
-            for at, duty, used, total in series.samples
+            for at, duty, used, total in s.samples
         )
     return samples
 
@@ -89,7 +110,8 @@ def overlay(
 def delta_snapshot(
     delta: ClusterDelta, nodes: Mapping[str, Node], pods: Mapping[tuple[str, str], Pod]
 ) -> ClusterSnapshot:
-    """The full snapshot `delta` stands for, given the nodes and pods of the state it makes."""
+    """The full snapshot `delta` stands for, given the nodes and pods of the state it makes, with
+    the delta's per-sample usage only (its series: `container_samples`, `gpu_samples`)."""
     return ClusterSnapshot.model_construct(
         snapshot_id=delta.delta_id,
         cluster=delta.cluster,
@@ -101,10 +123,6 @@ def delta_snapshot(
         workloads=list(delta.workloads),
         pdbs=list(delta.pdbs),
         hpas=list(delta.hpas),
-        usage=Usage.model_construct(
-            containers=container_samples(delta),
-            nodes=list(delta.usage.nodes),
-            gpus=gpu_samples(delta),
-        ),
+        usage=delta.usage,
         notes=list(delta.notes),
     )

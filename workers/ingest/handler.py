@@ -34,7 +34,12 @@ from workers.cost_rollup import CostRollup
 from workers.decode import Record, decode, header
 from workers.errors import PermanentError, UnknownClusterError
 from workers.ingest.container_history import ContainerHistory, ContainerHistoryError
-from workers.ingest.delta_snapshot import delta_snapshot, overlay
+from workers.ingest.delta_snapshot import (
+    container_samples,
+    delta_snapshot,
+    gpu_samples,
+    overlay,
+)
 from workers.ingest.inventory_cache import CachedInventory, InventoryCache, load_inventory
 from workers.ingest.inventory_items import POD, deleted_names, inventory_items
 from workers.ingest.resync import NoResyncSignal, ResyncSignal
@@ -158,7 +163,11 @@ class SnapshotIngest:
                 )
                 if self._cost_rollup is not None:
                     await self._cost_rollup.record(
-                        session, message.tenant_id, delta_snapshot(delta, after_nodes, after_pods)
+                        session,
+                        message.tenant_id,
+                        delta_snapshot(delta, after_nodes, after_pods),
+                        containers=container_samples(delta),
+                        gpus=gpu_samples(delta),
                     )
         except (IntegrityError, DataError) as e:
             raise PermanentError(f"delta refused by the database: {e.orig}") from e
