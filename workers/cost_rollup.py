@@ -17,7 +17,7 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from protocol.snapshot import ClusterSnapshot
+from protocol.snapshot import LABEL_REGION, ClusterInfo, ClusterSnapshot, Node
 from recommender.cost.snapshot_hours import (
     ContainerSample,
     GpuSample,
@@ -25,6 +25,8 @@ from recommender.cost.snapshot_hours import (
     hourly_allocations,
 )
 from recommender.pricing.bundled import bundled_catalogues, bundled_spot_advisor
+from recommender.pricing.cost import node_shape, price_node
+from recommender.pricing.estimate import Shape
 from recommender.pricing.pricebook import PriceBook
 from store.repositories.cost_rollups import ContainerHourCost, CostRollupRepository, NodeHourCost
 
@@ -83,6 +85,7 @@ class CostRollup:
     def __init__(self, pricebook: PriceBook | None = None) -> None:
         """Price with `pricebook` (the bundled catalogues and Spot Advisor data by default)."""
         self._pricebook = pricebook or PriceBook(bundled_catalogues(), bundled_spot_advisor())
+        self._prices: dict[_PriceKey, float | None] = {}
 
     async def record(
         self,
@@ -99,7 +102,9 @@ class CostRollup:
         """
         # A few hundred milliseconds for thousands of pods: keep the consumer's loop answering.
         hours = await asyncio.to_thread(
-            partial(hourly_allocations, containers=containers, gpus=gpus),
+            partial(
+                hourly_allocations, containers=containers, gpus=gpus, node_hourly=self._node_hourly
+            ),
             snapshot,
             self._pricebook,
         )
@@ -110,3 +115,19 @@ class CostRollup:
         await rollups.add(cluster_id, container_rows(hours), node_rows(hours))
         await rollups.prune(cluster_id, before=snapshot.taken_at - RETENTION)
         return len(hours)
+
+    def _node_hourly(self, node: Node, cluster: ClusterInfo, pricebook: PriceBook) -> float | None:
+        """The node's price, estimated from the catalogues once per distinct kind of node.
+
+        Estimating a price fits the region's catalogue (milliseconds per node); every minute
+        would otherwise re-price the same few instance types of every cluster.
+        """
+        region = node.labels.get(LABEL_REGION) or cluster.region
+        key = (cluster.provider.value, region, node.instance_type, node_shape(node), node.is_spot)
+        if key not in self._prices:
+            price = price_node(node, cluster, pricebook)
+            self._prices[key] = None if price is None else price.hourly_usd
+        return self._prices[key]
+
+
+_PriceKey = tuple[str, str | None, str | None, Shape, bool]

@@ -10,12 +10,12 @@ hourly totals without overlapping.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from protocol.snapshot import ClusterSnapshot, Node, Pod, PodPhase
+from protocol.snapshot import ClusterInfo, ClusterSnapshot, Node, Pod, PodPhase
 from recommender.cost.allocation import Allocation, ContainerHour, NodeHour, allocate
 from recommender.cost.gpu_share import container_gpu_fraction, mig_fraction, physical_gpus
 from recommender.cost.rates import ReferencePrices
@@ -192,6 +192,15 @@ def _node_hour(node: Node, hourly: float, seconds: float, duty: float | None) ->
     )
 
 
+NodeHourly = Callable[[Node, ClusterInfo, PriceBook], float | None]
+"""A node's price in USD per hour (None if it cannot be priced)."""
+
+
+def _catalogue_hourly(node: Node, cluster: ClusterInfo, pricebook: PriceBook) -> float | None:
+    price = price_node(node, cluster, pricebook)
+    return None if price is None else price.hourly_usd
+
+
 def hourly_allocations(
     snapshot: ClusterSnapshot,
     pricebook: PriceBook,
@@ -199,19 +208,22 @@ def hourly_allocations(
     *,
     containers: Sequence[ContainerSample] | None = None,
     gpus: Sequence[GpuSample] | None = None,
+    node_hourly: NodeHourly | None = None,
 ) -> list[HourAllocation]:
     """The allocation of every clock hour the snapshot covers, oldest first.
 
     `containers` and `gpus`, if given, are the samples instead of the snapshot's own (a delta's
-    series, read without a model per sample).
+    series, read without a model per sample). `node_hourly` prices a node (by default from the
+    price book's catalogues; a caller pricing the same nodes again and again may remember them).
     """
     coverage = covered_seconds(snapshot, containers)
     if not coverage:
         return []
     prices = {
-        node.name: price
+        node.name: hourly
         for node in snapshot.nodes
-        if (price := price_node(node, snapshot.cluster, pricebook)) is not None
+        if (hourly := (node_hourly or _catalogue_hourly)(node, snapshot.cluster, pricebook))
+        is not None
     }
     nodes = {node.name: node for node in snapshot.nodes if node.name in prices}
     running = [
@@ -222,7 +234,7 @@ def hourly_allocations(
     hours = []
     for hour, seconds in sorted(coverage.items()):
         node_hours = [
-            _node_hour(node, prices[name].hourly_usd, seconds, node_duty.get(hour, {}).get(name))
+            _node_hour(node, prices[name], seconds, node_duty.get(hour, {}).get(name))
             for name, node in nodes.items()
         ]
         container_hours = []
