@@ -59,6 +59,7 @@ from store.database import Database
 from store.repositories.clusters import ClusterRepository
 from store.repositories.tenants import create_tenant
 from store.tables import Snapshot
+from workers.cost_rollup import CostRollup
 from workers.ingest.handler import SnapshotIngest
 from workers.logs import configure_logging
 from workers.settings import WorkerSettings
@@ -271,7 +272,7 @@ async def _direct_run(app_db: URL, config: Config, stream: str, seed: int) -> di
                 seed=seed,
             ),
         )
-        ingest = SnapshotIngest(database)
+        ingest = SnapshotIngest(database, cost_rollup=CostRollup())
         for message in setup:
             await _fold_directly(ingest, message)
         started, cpu = time.perf_counter(), time.process_time()

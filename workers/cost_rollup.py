@@ -1,21 +1,32 @@
-"""Hourly cost rollups from each folded snapshot: allocate, then add to the tenant's hours.
+"""Hourly cost rollups from each folded snapshot or delta: allocate, then add to the tenant's hours.
 
-Runs inside the ingest transaction that records the snapshot id, so a redelivered snapshot adds
-nothing twice. Hours older than the retention horizon (90 days before the snapshot) are dropped
-as new ones arrive.
+Runs inside the ingest transaction that records the snapshot's (or delta's) id, so a redelivered
+upload adds nothing twice. A delta is priced as the full snapshot it stands for
+(`workers.ingest.delta_snapshot`): the stored inventory after its changes, with its samples.
+Hours older than the retention horizon (90 days before the snapshot) are dropped as new ones
+arrive.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from protocol.snapshot import ClusterSnapshot
-from recommender.cost.snapshot_hours import HourAllocation, hourly_allocations
+from protocol.snapshot import LABEL_REGION, ClusterInfo, ClusterSnapshot, Node
+from recommender.cost.snapshot_hours import (
+    ContainerSample,
+    GpuSample,
+    HourAllocation,
+    hourly_allocations,
+)
 from recommender.pricing.bundled import bundled_catalogues, bundled_spot_advisor
+from recommender.pricing.cost import node_shape, price_node
+from recommender.pricing.estimate import Shape
 from recommender.pricing.pricebook import PriceBook
 from store.repositories.cost_rollups import ContainerHourCost, CostRollupRepository, NodeHourCost
 
@@ -74,13 +85,29 @@ class CostRollup:
     def __init__(self, pricebook: PriceBook | None = None) -> None:
         """Price with `pricebook` (the bundled catalogues and Spot Advisor data by default)."""
         self._pricebook = pricebook or PriceBook(bundled_catalogues(), bundled_spot_advisor())
+        self._prices: dict[_PriceKey, float | None] = {}
 
     async def record(
-        self, session: AsyncSession, tenant_id: uuid.UUID, snapshot: ClusterSnapshot
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        snapshot: ClusterSnapshot,
+        *,
+        containers: Sequence[ContainerSample] | None = None,
+        gpus: Sequence[GpuSample] | None = None,
     ) -> int:
-        """Add the snapshot's hours; returns how many clock hours it touched."""
+        """Add the snapshot's hours; returns how many clock hours it touched.
+
+        `containers` and `gpus`, if given, are its samples instead of the snapshot's own.
+        """
         # A few hundred milliseconds for thousands of pods: keep the consumer's loop answering.
-        hours = await asyncio.to_thread(hourly_allocations, snapshot, self._pricebook)
+        hours = await asyncio.to_thread(
+            partial(
+                hourly_allocations, containers=containers, gpus=gpus, node_hourly=self._node_hourly
+            ),
+            snapshot,
+            self._pricebook,
+        )
         if not hours:
             return 0
         rollups = CostRollupRepository(session, tenant_id)
@@ -88,3 +115,19 @@ class CostRollup:
         await rollups.add(cluster_id, container_rows(hours), node_rows(hours))
         await rollups.prune(cluster_id, before=snapshot.taken_at - RETENTION)
         return len(hours)
+
+    def _node_hourly(self, node: Node, cluster: ClusterInfo, pricebook: PriceBook) -> float | None:
+        """The node's price, estimated from the catalogues once per distinct kind of node.
+
+        Estimating a price fits the region's catalogue (milliseconds per node); every minute
+        would otherwise re-price the same few instance types of every cluster.
+        """
+        region = node.labels.get(LABEL_REGION) or cluster.region
+        key = (cluster.provider.value, region, node.instance_type, node_shape(node), node.is_spot)
+        if key not in self._prices:
+            price = price_node(node, cluster, pricebook)
+            self._prices[key] = None if price is None else price.hourly_usd
+        return self._prices[key]
+
+
+_PriceKey = tuple[str, str | None, str | None, Shape, bool]

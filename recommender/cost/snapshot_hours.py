@@ -10,11 +10,12 @@ hourly totals without overlapping.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
-from protocol.snapshot import ClusterSnapshot, GpuUsage, Node, Pod, PodPhase
+from protocol.snapshot import ClusterInfo, ClusterSnapshot, Node, Pod, PodPhase
 from recommender.cost.allocation import Allocation, ContainerHour, NodeHour, allocate
 from recommender.cost.gpu_share import container_gpu_fraction, mig_fraction, physical_gpus
 from recommender.cost.rates import ReferencePrices
@@ -27,6 +28,49 @@ NODE_SAMPLE_SECONDS = 60
 HOUR = timedelta(hours=1)
 
 _Key = tuple[str, str, str]
+
+
+class ContainerSample(Protocol):
+    """What allocation reads of a container sample (`protocol.snapshot.ContainerUsage`, or a
+    lighter row with the same fields)."""
+
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def pod(self) -> str: ...
+    @property
+    def container(self) -> str: ...
+    @property
+    def timestamp(self) -> datetime: ...
+    @property
+    def window_seconds(self) -> int: ...
+    @property
+    def cpu_cores(self) -> float: ...
+    @property
+    def memory_bytes(self) -> int: ...
+
+
+class GpuSample(Protocol):
+    """What allocation reads of a DCGM sample (`protocol.snapshot.GpuUsage`, or a lighter row)."""
+
+    @property
+    def node(self) -> str: ...
+    @property
+    def mig_profile(self) -> str | None: ...
+    @property
+    def namespace(self) -> str | None: ...
+    @property
+    def pod(self) -> str | None: ...
+    @property
+    def container(self) -> str | None: ...
+    @property
+    def timestamp(self) -> datetime: ...
+    @property
+    def utilization(self) -> float: ...
+    @property
+    def memory_used_bytes(self) -> int: ...
+    @property
+    def memory_total_bytes(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +96,13 @@ def _merge(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetim
     return merged
 
 
-def covered_seconds(snapshot: ClusterSnapshot) -> dict[datetime, float]:
-    """Seconds of each clock hour the snapshot's samples cover."""
+def covered_seconds(
+    snapshot: ClusterSnapshot, containers: Sequence[ContainerSample] | None = None
+) -> dict[datetime, float]:
+    """Seconds of each clock hour the snapshot's samples (or `containers` instead) cover."""
     intervals = [
         (s.timestamp - timedelta(seconds=s.window_seconds), s.timestamp)
-        for s in snapshot.usage.containers
+        for s in (snapshot.usage.containers if containers is None else containers)
     ]
     if not intervals:
         step = timedelta(seconds=NODE_SAMPLE_SECONDS)
@@ -76,10 +122,12 @@ def _bucket(timestamp: datetime, window_seconds: float) -> datetime:
     return _hour_of(timestamp - timedelta(seconds=window_seconds / 2))
 
 
-def _container_usage(snapshot: ClusterSnapshot) -> dict[datetime, dict[_Key, tuple[float, float]]]:
+def _container_usage(
+    samples: Iterable[ContainerSample],
+) -> dict[datetime, dict[_Key, tuple[float, float]]]:
     """Window-weighted mean CPU cores and memory GiB per container and hour."""
     sums: defaultdict[tuple[datetime, _Key], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
-    for s in snapshot.usage.containers:
+    for s in samples:
         acc = sums[(_bucket(s.timestamp, s.window_seconds), (s.namespace, s.pod, s.container))]
         acc[0] += s.cpu_cores * s.window_seconds
         acc[1] += s.memory_bytes / GIB * s.window_seconds
@@ -90,7 +138,7 @@ def _container_usage(snapshot: ClusterSnapshot) -> dict[datetime, dict[_Key, tup
     return found
 
 
-def _busy(sample: GpuUsage) -> float:
+def _busy(sample: GpuSample) -> float:
     memory = (
         sample.memory_used_bytes / sample.memory_total_bytes if sample.memory_total_bytes else 0.0
     )
@@ -99,12 +147,12 @@ def _busy(sample: GpuUsage) -> float:
 
 
 def _gpu_usage(
-    snapshot: ClusterSnapshot,
+    samples: Iterable[GpuSample],
 ) -> tuple[dict[datetime, dict[_Key, float]], dict[datetime, dict[str, float]]]:
     """Mean physical GPUs busy per container, and mean duty cycle per node, per hour."""
     per_moment: defaultdict[tuple[datetime, _Key, datetime], float] = defaultdict(float)
     duty: defaultdict[tuple[datetime, str], list[float]] = defaultdict(list)
-    for s in snapshot.usage.gpus:
+    for s in samples:
         hour = _hour_of(s.timestamp - timedelta(seconds=1))
         duty[(hour, s.node)].append(s.utilization)
         if s.namespace and s.pod:
@@ -144,39 +192,58 @@ def _node_hour(node: Node, hourly: float, seconds: float, duty: float | None) ->
     )
 
 
+NodeHourly = Callable[[Node, ClusterInfo, PriceBook], float | None]
+"""A node's price in USD per hour (None if it cannot be priced)."""
+
+
+def _catalogue_hourly(node: Node, cluster: ClusterInfo, pricebook: PriceBook) -> float | None:
+    price = price_node(node, cluster, pricebook)
+    return None if price is None else price.hourly_usd
+
+
 def hourly_allocations(
     snapshot: ClusterSnapshot,
     pricebook: PriceBook,
     reference: ReferencePrices | None = None,
+    *,
+    containers: Sequence[ContainerSample] | None = None,
+    gpus: Sequence[GpuSample] | None = None,
+    node_hourly: NodeHourly | None = None,
 ) -> list[HourAllocation]:
-    """The allocation of every clock hour the snapshot covers, oldest first."""
-    coverage = covered_seconds(snapshot)
+    """The allocation of every clock hour the snapshot covers, oldest first.
+
+    `containers` and `gpus`, if given, are the samples instead of the snapshot's own (a delta's
+    series, read without a model per sample). `node_hourly` prices a node (by default from the
+    price book's catalogues; a caller pricing the same nodes again and again may remember them).
+    """
+    coverage = covered_seconds(snapshot, containers)
     if not coverage:
         return []
     prices = {
-        node.name: price
+        node.name: hourly
         for node in snapshot.nodes
-        if (price := price_node(node, snapshot.cluster, pricebook)) is not None
+        if (hourly := (node_hourly or _catalogue_hourly)(node, snapshot.cluster, pricebook))
+        is not None
     }
     nodes = {node.name: node for node in snapshot.nodes if node.name in prices}
     running = [
         pod for pod in snapshot.pods if pod.phase is PodPhase.RUNNING and pod.node_name in nodes
     ]
-    usage = _container_usage(snapshot)
-    gpu_used, node_duty = _gpu_usage(snapshot)
+    usage = _container_usage(snapshot.usage.containers if containers is None else containers)
+    gpu_used, node_duty = _gpu_usage(snapshot.usage.gpus if gpus is None else gpus)
     hours = []
     for hour, seconds in sorted(coverage.items()):
         node_hours = [
-            _node_hour(node, prices[name].hourly_usd, seconds, node_duty.get(hour, {}).get(name))
+            _node_hour(node, prices[name], seconds, node_duty.get(hour, {}).get(name))
             for name, node in nodes.items()
         ]
-        containers = []
+        container_hours = []
         for pod in running:
             node = nodes[pod.node_name or ""]
             for c in pod.spec.containers:
                 key = (pod.namespace, pod.name, c.name)
                 cpu, memory = usage.get(hour, {}).get(key, (0.0, 0.0))
-                containers.append(
+                container_hours.append(
                     ContainerHour(
                         node=node.name,
                         namespace=pod.namespace,
@@ -193,5 +260,7 @@ def hourly_allocations(
                         labels=pod.labels,
                     )
                 )
-        hours.append(HourAllocation(hour, seconds, allocate(node_hours, containers, reference)))
+        hours.append(
+            HourAllocation(hour, seconds, allocate(node_hours, container_hours, reference))
+        )
     return hours

@@ -7,14 +7,14 @@ snapshot adds nothing. Reads sum over a time range and group by one dimension.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, String, cast, delete, func, literal, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, Select, String, cast, delete, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.tables import CostAllocationRow, CostNodeHourRow
@@ -130,11 +130,6 @@ class NodeGpuUse:
     """Mean duty cycle of its GPUs where DCGM reported it."""
 
 
-def _add(table: Any, columns: Sequence[str]) -> dict[str, Any]:
-    excluded = insert(table).excluded
-    return {name: getattr(table, name) + getattr(excluded, name) for name in columns}
-
-
 _ALLOCATION_SUMS = ("seconds", "cpu_usd", "memory_usd", "gpu_usd", "gpu_usage_usd", "gpu_seconds")
 _NODE_SUMS = (
     "seconds",
@@ -146,7 +141,48 @@ _NODE_SUMS = (
     "gpu_duty_seconds",
     "duty_sampled_seconds",
 )
-_BATCH = 2000
+
+
+def _sums(columns: Sequence[str]) -> str:
+    return ", ".join(f"{name} = t.{name} + EXCLUDED.{name}" for name in columns)
+
+
+def _arrays(columns: Sequence[str]) -> str:
+    return ", ".join(f"CAST(:{name} AS double precision[])" for name in columns)
+
+
+# Rows travel as one array per column and are unnested by the server: one statement whatever the
+# number of rows, compiled once (a VALUES list of thousands of rows is compiled anew every time).
+_ADD_CONTAINERS = text(
+    f"""
+    INSERT INTO cost_allocations AS t (tenant_id, cluster_id, hour, namespace, pod, container,
+                                       node, workload, labels, {", ".join(_ALLOCATION_SUMS)})
+    SELECT :tenant, :cluster, r.hour, r.namespace, r.pod, r.container, r.node, r.workload,
+           CAST(r.labels AS jsonb), {", ".join(f"r.{name}" for name in _ALLOCATION_SUMS)}
+    FROM unnest(CAST(:hours AS timestamptz[]), CAST(:namespaces AS text[]),
+                CAST(:pods AS text[]), CAST(:containers AS text[]), CAST(:nodes AS text[]),
+                CAST(:workloads AS text[]), CAST(:labels AS text[]), {_arrays(_ALLOCATION_SUMS)})
+         AS r(hour, namespace, pod, container, node, workload, labels,
+              {", ".join(_ALLOCATION_SUMS)})
+    ON CONFLICT (tenant_id, cluster_id, hour, namespace, pod, container, node) DO UPDATE
+    SET {_sums(_ALLOCATION_SUMS)}, workload = EXCLUDED.workload, labels = EXCLUDED.labels
+    """  # noqa: S608 - column-name constants only
+)
+_ADD_NODES = text(
+    f"""
+    INSERT INTO cost_node_hours AS t (tenant_id, cluster_id, hour, node, instance_type, spot, gpus,
+                                      {", ".join(_NODE_SUMS)})
+    SELECT :tenant, :cluster, r.hour, r.node, r.instance_type, r.spot, r.gpus,
+           {", ".join(f"r.{name}" for name in _NODE_SUMS)}
+    FROM unnest(CAST(:hours AS timestamptz[]), CAST(:nodes AS text[]),
+                CAST(:instance_types AS text[]), CAST(:spots AS boolean[]),
+                CAST(:gpus AS double precision[]), {_arrays(_NODE_SUMS)})
+         AS r(hour, node, instance_type, spot, gpus, {", ".join(_NODE_SUMS)})
+    ON CONFLICT (tenant_id, cluster_id, hour, node) DO UPDATE
+    SET {_sums(_NODE_SUMS)}, instance_type = EXCLUDED.instance_type, spot = EXCLUDED.spot,
+        gpus = EXCLUDED.gpus
+    """  # noqa: S608 - column-name constants only
+)
 
 
 class CostRollupRepository:
@@ -162,42 +198,36 @@ class CostRollupRepository:
         containers: Sequence[ContainerHourCost],
         nodes: Sequence[NodeHourCost],
     ) -> None:
-        """Add a snapshot's costs to the hours they fall in."""
-        base = {"tenant_id": self._tenant_id, "cluster_id": cluster_id}
-        for first in range(0, len(containers), _BATCH):
-            rows = [{**base, **_row(c)} for c in containers[first : first + _BATCH]]
-            statement = insert(CostAllocationRow).values(rows)
+        """Add a snapshot's costs to the hours they fall in (one statement per table)."""
+        if containers:
             await self._session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[
-                        "tenant_id",
-                        "cluster_id",
-                        "hour",
-                        "namespace",
-                        "pod",
-                        "container",
-                        "node",
-                    ],
-                    set_={
-                        **_add(CostAllocationRow, _ALLOCATION_SUMS),
-                        "workload": statement.excluded.workload,
-                        "labels": statement.excluded.labels,
-                    },
-                )
+                _ADD_CONTAINERS,
+                {
+                    "tenant": self._tenant_id,
+                    "cluster": cluster_id,
+                    "hours": [c.hour for c in containers],
+                    "namespaces": [c.namespace for c in containers],
+                    "pods": [c.pod for c in containers],
+                    "containers": [c.container for c in containers],
+                    "nodes": [c.node for c in containers],
+                    "workloads": [c.workload for c in containers],
+                    "labels": [json.dumps(c.labels) for c in containers],
+                    **{name: [getattr(c, name) for c in containers] for name in _ALLOCATION_SUMS},
+                },
             )
-        for first in range(0, len(nodes), _BATCH):
-            rows = [{**base, **_row(n)} for n in nodes[first : first + _BATCH]]
-            statement = insert(CostNodeHourRow).values(rows)
+        if nodes:
             await self._session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["tenant_id", "cluster_id", "hour", "node"],
-                    set_={
-                        **_add(CostNodeHourRow, _NODE_SUMS),
-                        "instance_type": statement.excluded.instance_type,
-                        "spot": statement.excluded.spot,
-                        "gpus": statement.excluded.gpus,
-                    },
-                )
+                _ADD_NODES,
+                {
+                    "tenant": self._tenant_id,
+                    "cluster": cluster_id,
+                    "hours": [n.hour for n in nodes],
+                    "nodes": [n.node for n in nodes],
+                    "instance_types": [n.instance_type for n in nodes],
+                    "spots": [n.spot for n in nodes],
+                    "gpus": [n.gpus for n in nodes],
+                    **{name: [getattr(n, name) for n in nodes] for name in _NODE_SUMS},
+                },
             )
 
     async def prune(self, cluster_id: uuid.UUID, *, before: datetime) -> None:
@@ -304,10 +334,6 @@ class CostRollupRepository:
             for c, node, it, spot, gpus, total, idle, allocated, duty in rows.all()
         ]
         return sorted(found, key=lambda u: (-u.gpus, -u.total_usd, u.node))
-
-
-def _row(item: ContainerHourCost | NodeHourCost) -> dict[str, Any]:
-    return {name: getattr(item, name) for name in item.__slots__}
 
 
 def _group_expression(by: str) -> ColumnElement[Any]:

@@ -39,6 +39,8 @@ class ClusterIngestState:
     """Sequence number of the stored inventory (None until a v2 agent's snapshot)."""
     resync_requested: bool = False
     """A delta did not apply on the stored state; only a full snapshot is applied now."""
+    last_snapshot_id: uuid.UUID | None = None
+    """The newest upload whose inventory was applied (with `sequence`, names the stored state)."""
 
 
 def _view(row: Snapshot) -> SnapshotView:
@@ -73,7 +75,11 @@ class SnapshotRepository:
         if row is None:
             return None
         return ClusterIngestState(
-            row.id, row.last_snapshot_at, row.ingest_sequence, row.resync_requested
+            row.id,
+            row.last_snapshot_at,
+            row.ingest_sequence,
+            row.resync_requested,
+            row.last_snapshot_id,
         )
 
     async def set_sequence(

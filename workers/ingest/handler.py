@@ -7,7 +7,8 @@ sequence number and clears any resync request. A delta changes the inventory (it
 deletions only) when it applies on exactly the stored state (its `base_sequence` is the stored
 sequence and no resync is pending), advancing the sequence in the same transaction; otherwise
 something was lost or reordered, and the cluster is marked as needing a resync, which the
-gateway passes on to the agent. Usage samples are folded whatever the order.
+gateway passes on to the agent. Usage samples are folded whatever the order, and costs are rolled
+up from both: a delta is priced as the stored inventory with its own samples.
 """
 
 from __future__ import annotations
@@ -21,21 +22,28 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError
 
 from protocol.delta import ClusterDelta, ContainerSeries, GpuSeries
-from protocol.snapshot import ClusterSnapshot, Pod
+from protocol.snapshot import ClusterSnapshot, Node, Pod
 from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER, DeltaMessage, SnapshotMessage
 from recommender.usage.state import UsageSettings
 from store.database import Database
 from store.repositories.clusters import ClusterRepository
-from store.repositories.inventory import InventoryRepository, PodOwnership
-from store.repositories.snapshots import SnapshotRepository
+from store.repositories.inventory import InventoryRepository
+from store.repositories.snapshots import ClusterIngestState, SnapshotRepository
 from store.repositories.usage_states import UsageStateRecord, UsageStateRepository
 from workers.cost_rollup import CostRollup
 from workers.decode import Record, decode, header
 from workers.errors import PermanentError, UnknownClusterError
 from workers.ingest.container_history import ContainerHistory, ContainerHistoryError
+from workers.ingest.delta_snapshot import (
+    container_samples,
+    delta_snapshot,
+    gpu_samples,
+    overlay,
+)
+from workers.ingest.inventory_cache import CachedInventory, InventoryCache, load_inventory
 from workers.ingest.inventory_items import POD, deleted_names, inventory_items
 from workers.ingest.resync import NoResyncSignal, ResyncSignal
-from workers.ingest.usage_batch import Observation, PodRef, missing_pods, usage_batch
+from workers.ingest.usage_batch import PodRef, missing_pods, usage_batch
 from workers.ingest.usage_fold import fold_batch, from_record, stored_key, to_record
 
 log = structlog.get_logger(__name__)
@@ -64,6 +72,7 @@ class SnapshotIngest:
         self._usage_settings = usage_settings
         self._cost_rollup = cost_rollup
         self._resync = resync or NoResyncSignal()
+        self._inventory = InventoryCache()
         self._tracer = trace.get_tracer("workers.ingest")
 
     async def __call__(self, record: Record) -> str:
@@ -109,6 +118,14 @@ class SnapshotIngest:
                 if not fresh:
                     return DUPLICATE
                 inventory = InventoryRepository(session, message.tenant_id)
+                cached = self._inventory.get(
+                    cluster_id, (cluster.last_snapshot_id, cluster.sequence)
+                )
+                if cached is not None:
+                    nodes, pods = cached.nodes, cached.pods
+                else:
+                    nodes, pods = await load_inventory(inventory, cluster_id)
+                after_nodes, after_pods = overlay(delta, nodes, pods)
                 applies = (
                     not cluster.resync_requested
                     and cluster.sequence is not None
@@ -136,13 +153,26 @@ class SnapshotIngest:
                     await snapshots.set_sequence(
                         cluster_id, cluster.sequence, resync_requested=True
                     )
+                # Samples are attributed to the pods stored once the delta is folded.
+                known = after_pods if applies else pods
+                wanted = missing_pods(delta, delta.container_series, delta.gpu_series)
                 await self._fold_usage(
                     UsageStateRepository(session, message.tenant_id),
-                    inventory,
                     delta,
+                    {ref: known[ref] for ref in wanted if ref in known},
                 )
+                if self._cost_rollup is not None:
+                    await self._cost_rollup.record(
+                        session,
+                        message.tenant_id,
+                        delta_snapshot(delta, after_nodes, after_pods),
+                        containers=container_samples(delta),
+                        gpus=gpu_samples(delta),
+                    )
         except (IntegrityError, DataError) as e:
             raise PermanentError(f"delta refused by the database: {e.orig}") from e
+        if applies:
+            self._remember_delta(cluster, delta, after_nodes, after_pods)
         log.debug(
             "delta folded",
             tenant_id=str(message.tenant_id),
@@ -151,6 +181,22 @@ class SnapshotIngest:
             inventory_applied=applies,
         )
         return PROCESSED if applies or _stale(cluster.sequence, delta) else RESYNC
+
+    def _remember_delta(
+        self,
+        cluster: ClusterIngestState,
+        delta: ClusterDelta,
+        nodes: dict[str, Node],
+        pods: dict[PodRef, Pod],
+    ) -> None:
+        """Cache the state an applied (and committed) delta made, named as the row now names it."""
+        if cluster.last_snapshot_at is not None and delta.taken_at < cluster.last_snapshot_at:
+            # The row still names an older upload: this state has no name to be found by.
+            self._inventory.forget(cluster.cluster_id)
+            return
+        self._inventory.put(
+            cluster.cluster_id, CachedInventory((delta.delta_id, delta.sequence), nodes, pods)
+        )
 
     async def apply(self, message: SnapshotMessage) -> str:
         """Fold one snapshot message; returns "processed" or "duplicate"."""
@@ -206,15 +252,30 @@ class SnapshotIngest:
                         provider=snapshot.cluster.provider.value,
                         region=snapshot.cluster.region,
                     )
+                wanted = missing_pods(snapshot)
+                stored_pods = (
+                    await _decoded_pods(
+                        InventoryRepository(session, message.tenant_id), cluster.cluster_id, wanted
+                    )
+                    if wanted
+                    else {}
+                )
                 await self._fold_usage(
-                    UsageStateRepository(session, message.tenant_id),
-                    InventoryRepository(session, message.tenant_id),
-                    snapshot,
+                    UsageStateRepository(session, message.tenant_id), snapshot, stored_pods
                 )
                 if self._cost_rollup is not None:
                     await self._cost_rollup.record(session, message.tenant_id, snapshot)
         except (IntegrityError, DataError) as e:
             raise PermanentError(f"snapshot refused by the database: {e.orig}") from e
+        if newest:
+            self._inventory.put(
+                cluster.cluster_id,
+                CachedInventory(
+                    (snapshot.snapshot_id, snapshot.sequence),
+                    {node.name: node for node in snapshot.nodes},
+                    {(pod.namespace, pod.name): pod for pod in snapshot.pods},
+                ),
+            )
         if newest and snapshot.sequence is not None:
             await self._resync.clear(snapshot.cluster.cluster_id)
         log.debug(
@@ -229,15 +290,15 @@ class SnapshotIngest:
     async def _fold_usage(
         self,
         usage: UsageStateRepository,
-        inventory: InventoryRepository,
         snapshot: ClusterSnapshot | ClusterDelta,
+        stored_pods: Mapping[PodRef, Pod],
     ) -> None:
+        """Fold the samples, attributing those of pods the upload does not list to `stored_pods`."""
         cluster_id = snapshot.cluster.cluster_id
         series: Sequence[ContainerSeries] = ()
         gpu_series: Sequence[GpuSeries] = ()
         if isinstance(snapshot, ClusterDelta):
             series, gpu_series = snapshot.container_series, snapshot.gpu_series
-        stored_pods = await self._stored_pods(inventory, cluster_id, snapshot, series, gpu_series)
         batch = usage_batch(snapshot, stored_pods, series, gpu_series)
         if batch.unattributed:
             log.info(
@@ -260,28 +321,19 @@ class SnapshotIngest:
             [to_record(key, state, snapshot.taken_at) for key, state in changed.items()],
         )
 
-    @staticmethod
-    async def _stored_pods(
-        inventory: InventoryRepository,
-        cluster_id: UUID,
-        observed: Observation,
-        series: Sequence[ContainerSeries],
-        gpu_series: Sequence[GpuSeries],
-    ) -> Mapping[PodRef, Pod | PodOwnership]:
-        wanted = missing_pods(observed, series, gpu_series)
-        if not wanted:
-            return {}
-        if isinstance(observed, ClusterDelta):
-            # A delta's samples name mostly pods it does not list: read only what attribution needs.
-            return await inventory.pod_ownerships(cluster_id, wanted)
-        found = await inventory.find(cluster_id, POD, wanted)
-        pods: dict[PodRef, Pod] = {}
-        for ref, view in found.items():
-            try:
-                pods[ref] = Pod.model_validate(view.body)
-            except ValidationError:
-                continue  # stored by an older contract: the sample stays unattributed
-        return pods
+
+async def _decoded_pods(
+    inventory: InventoryRepository, cluster_id: UUID, wanted: set[PodRef]
+) -> dict[PodRef, Pod]:
+    """Stored pods by reference; those of an older contract are left out (unattributed)."""
+    found = await inventory.find(cluster_id, POD, wanted)
+    pods: dict[PodRef, Pod] = {}
+    for ref, view in found.items():
+        try:
+            pods[ref] = Pod.model_validate(view.body)
+        except ValidationError:
+            continue  # stored by an older contract: the sample stays unattributed
+    return pods
 
 
 def _stale(stored: int | None, delta: ClusterDelta) -> bool:

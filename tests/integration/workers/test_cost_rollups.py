@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from hypothesis import HealthCheck, given, settings
+from sqlalchemy import select, text
 
+from agent.delta import DeltaTracker
+from protocol.delta import ClusterDelta
+from protocol.snapshot import ClusterSnapshot
+from protocol.topics import DeltaMessage, SnapshotMessage
 from store.database import Database
-from store.repositories.clusters import ClusterView
+from store.repositories.clusters import ClusterRepository, ClusterView
 from store.repositories.cost_rollups import CostFilter, CostRollupRepository
 from store.repositories.tenants import TenantView
+from store.tables import CostAllocationRow, CostNodeHourRow
+from tests.unit.workers.delta_scenarios import Step, histories, states
 from tests.unit.workers.factories import T0, shop_snapshot, snapshot_message
 from workers.cost_rollup import CostRollup
-from workers.ingest.handler import DUPLICATE, SnapshotIngest
+from workers.ingest.handler import DUPLICATE, PROCESSED, SnapshotIngest
 
 DAY = CostFilter(start=T0 - timedelta(days=1), end=T0 + timedelta(days=1))
 
@@ -137,3 +146,121 @@ async def test_other_tenant_sees_none_of_the_rollups(
     assert theirs == []
     assert {u.cluster_id for u in own} == {other_cluster.id}
     assert clusters == node_clusters == {other_cluster.id}
+
+
+def _cents(value: float) -> int:
+    return round(value * 100)
+
+
+async def _rollups(database: Database, tenant: TenantView, cluster_id: uuid.UUID) -> Any:
+    """The cluster's container and node hours, money to the cent, in key order."""
+    async with database.tenant(tenant.id) as session:
+        containers = (
+            await session.execute(
+                select(CostAllocationRow)
+                .where(CostAllocationRow.cluster_id == cluster_id)
+                .order_by(
+                    CostAllocationRow.hour,
+                    CostAllocationRow.node,
+                    CostAllocationRow.namespace,
+                    CostAllocationRow.pod,
+                    CostAllocationRow.container,
+                )
+            )
+        ).scalars()
+        nodes = (
+            await session.execute(
+                select(CostNodeHourRow)
+                .where(CostNodeHourRow.cluster_id == cluster_id)
+                .order_by(CostNodeHourRow.hour, CostNodeHourRow.node)
+            )
+        ).scalars()
+        return [
+            (
+                c.hour,
+                c.node,
+                c.namespace,
+                c.pod,
+                c.container,
+                c.workload,
+                dict(c.labels),
+                round(c.seconds, 3),
+                _cents(c.cpu_usd),
+                _cents(c.memory_usd),
+                _cents(c.gpu_usd),
+                _cents(c.gpu_usage_usd),
+            )
+            for c in containers
+        ], [
+            (
+                n.hour,
+                n.node,
+                n.instance_type,
+                n.spot,
+                round(n.seconds, 3),
+                _cents(n.total_usd),
+                _cents(n.cpu_idle_usd),
+                _cents(n.memory_idle_usd),
+                _cents(n.gpu_idle_usd),
+            )
+            for n in nodes
+        ]
+
+
+async def _new_cluster(database: Database, tenant: TenantView) -> uuid.UUID:
+    async with database.tenant(tenant.id) as session:
+        created = await ClusterRepository(session, tenant.id).create(
+            f"cost-{uuid.uuid4().hex[:8]}", provider="aws", region="eu-west-1"
+        )
+    return created.id
+
+
+def _as(snapshot: ClusterSnapshot, cluster_id: uuid.UUID) -> ClusterSnapshot:
+    """The same state reported by another cluster."""
+    return snapshot.model_copy(
+        update={
+            "snapshot_id": uuid.uuid5(cluster_id, str(snapshot.snapshot_id)),
+            "cluster": snapshot.cluster.model_copy(update={"cluster_id": cluster_id}),
+        }
+    )
+
+
+async def _send(
+    handler: SnapshotIngest, tenant: TenantView, upload: ClusterSnapshot | ClusterDelta
+) -> str:
+    if isinstance(upload, ClusterDelta):
+        return await handler.apply_delta(
+            DeltaMessage(tenant_id=tenant.id, received_at=upload.taken_at, delta=upload)
+        )
+    return await handler.apply(
+        SnapshotMessage(tenant_id=tenant.id, received_at=upload.taken_at, snapshot=upload)
+    )
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=histories)
+async def test_deltas_roll_up_what_full_snapshots_roll_up(
+    database: Database, tenant: TenantView, steps: list[Step]
+) -> None:
+    """A watch-event history sent as deltas gives the container and node hours, to the cent, of
+    the same history sent as full snapshots; redelivering every delta adds nothing."""
+    full, by_delta = await _new_cluster(database, tenant), await _new_cluster(database, tenant)
+    handler = ingest(database)
+    snapshots = states(by_delta, steps)
+    tracker = DeltaTracker(full_every=timedelta(hours=6))
+    uploads = [tracker.next_upload(s, delta_id=uuid.uuid5(s.snapshot_id, "d")) for s in snapshots]
+    for snapshot in snapshots:
+        assert await _send(handler, tenant, _as(snapshot, full)) == PROCESSED
+    for upload in uploads:
+        assert await _send(handler, tenant, upload) == PROCESSED
+    expected = await _rollups(database, tenant, full)
+    assert expected[0]
+    assert expected[1]
+    assert await _rollups(database, tenant, by_delta) == expected
+    for upload in uploads:
+        assert await _send(handler, tenant, upload) == DUPLICATE
+    assert await _rollups(database, tenant, by_delta) == expected
