@@ -35,8 +35,15 @@ from devstack.kube import KubeApiServer, running_kube_apiserver
 from devstack.services import ServiceUrls
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
+from protocol.delta import ClusterDelta
 from protocol.snapshot import ClusterSnapshot, Provider
-from protocol.topics import SnapshotMessage, SpotNoticeMessage
+from protocol.topics import (
+    DELTA_PAYLOAD,
+    PAYLOAD_KIND_HEADER,
+    DeltaMessage,
+    SnapshotMessage,
+    SpotNoticeMessage,
+)
 from store.database import Database
 from store.repositories.tenants import TenantView
 from store.roles import DEFAULT_APP_ROLE, app_url
@@ -173,15 +180,41 @@ async def _agent(settings: AgentSettings) -> AsyncIterator[AgentParts]:
 
 
 def _spooled_snapshot_ids(parts: AgentParts) -> list[uuid.UUID]:
-    """Ids of the snapshots waiting in the spool, oldest first."""
+    """Ids of the uploads (full snapshots and deltas) waiting in the spool, oldest first."""
+    ids = []
+    for path in parts.uplink.spool.pending(Lane.SNAPSHOTS):
+        body = gzip.decompress(path.read_bytes())
+        if b'"delta_id"' in body:
+            ids.append(ClusterDelta.model_validate_json(body).delta_id)
+        else:
+            ids.append(ClusterSnapshot.model_validate_json(body).snapshot_id)
+    return ids
+
+
+def _snapshots(records: list[ConsumerRecord[bytes, bytes]]) -> list[SnapshotMessage | DeltaMessage]:
+    """The uploads on the snapshots topic: full snapshots and deltas, in the order produced."""
     return [
-        ClusterSnapshot.model_validate_json(gzip.decompress(path.read_bytes())).snapshot_id
-        for path in parts.uplink.spool.pending(Lane.SNAPSHOTS)
+        DeltaMessage.model_validate_json(r.value)
+        if (PAYLOAD_KIND_HEADER, DELTA_PAYLOAD) in list(r.headers or ())
+        else SnapshotMessage.model_validate_json(r.value)
+        for r in records
+        if r.value
     ]
 
 
-def _snapshots(records: list[ConsumerRecord[bytes, bytes]]) -> list[SnapshotMessage]:
-    return [SnapshotMessage.model_validate_json(r.value) for r in records if r.value]
+def _upload_id(message: SnapshotMessage | DeltaMessage) -> uuid.UUID:
+    if isinstance(message, DeltaMessage):
+        return message.delta.delta_id
+    return message.snapshot.snapshot_id
+
+
+def _pod_names(messages: list[SnapshotMessage | DeltaMessage]) -> set[str]:
+    """Pods the uploads name: every full snapshot's, and every pod a delta adds or changes."""
+    return {
+        p.name
+        for m in messages
+        for p in (m.delta.pods if isinstance(m, DeltaMessage) else m.snapshot.pods)
+    }
 
 
 async def test_agent_reports_through_the_gateway_and_survives_an_outage(
@@ -230,9 +263,11 @@ async def test_agent_reports_through_the_gateway_and_survives_an_outage(
             first = _snapshots(
                 await read_topic(bootstrap, gateway_settings.snapshots_topic, lambda m: len(m) >= 1)
             )
-            assert first[0].tenant_id == credentials.cluster.tenant_id
-            assert first[0].snapshot.cluster.cluster_id == cluster_id
-            assert [p.name for p in first[0].snapshot.pods] == ["inference-0"]
+            start = first[0]
+            assert isinstance(start, SnapshotMessage), "the first upload is a full snapshot"
+            assert start.tenant_id == credentials.cluster.tenant_id
+            assert start.snapshot.cluster.cluster_id == cluster_id
+            assert [p.name for p in start.snapshot.pods] == ["inference-0"]
 
             # 2. Gateway down: two new pods land, then the spot notice comes.
             failures_before = agent.uplink.stats.failures[Lane.SNAPSHOTS]
@@ -269,16 +304,15 @@ async def test_agent_reports_through_the_gateway_and_survives_an_outage(
         await read_topic(
             bootstrap,
             gateway_settings.snapshots_topic,
-            lambda m: {s.snapshot.snapshot_id for s in _snapshots(m)} >= set(spooled),
+            lambda m: {_upload_id(s) for s in _snapshots(m)} >= set(spooled),
         )
     )
     assert [(n.notice.node_name, n.notice.kind.value, n.notice.action) for n in notices] == [
         (NODE, "termination", "terminate")
     ]
     assert notices[0].notice.deadline == datetime.fromisoformat(ACTION["time"])
-    arrived = [s.snapshot.snapshot_id for s in snapshots if s.snapshot.snapshot_id in spooled]
+    arrived = [_upload_id(s) for s in snapshots if _upload_id(s) in spooled]
     assert arrived == spooled
-    received = {s.snapshot.snapshot_id: s.received_at for s in snapshots}
+    received = {_upload_id(s): s.received_at for s in snapshots}
     assert all(notices[0].received_at < received[i] for i in spooled)
-    latest = snapshots[-1].snapshot
-    assert {p.name for p in latest.pods} == {"inference-0", "inference-1", "inference-2"}
+    assert _pod_names(snapshots) >= {"inference-0", "inference-1", "inference-2"}
