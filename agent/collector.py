@@ -208,6 +208,8 @@ class Collector:
                 sequence=upload.sequence,
                 changed=len(upload.nodes) + len(upload.pods) + len(upload.workloads),
                 deleted=len(upload.deleted),
+                nodes=len(snapshot.nodes),
+                pods=len(snapshot.pods),
             )
             return
         self._taken(upload)

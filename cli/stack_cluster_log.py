@@ -42,10 +42,14 @@ def _events(lines: list[str]) -> list[dict[str, Any]]:
 
 
 def _agent_line(event: dict[str, Any]) -> str | None:
-    if event.get("event") != "snapshot_taken":
+    if event.get("event") == "snapshot_taken":
+        upload = "snapshot"
+    elif event.get("event") == "delta_taken":
+        upload = f"delta ({event.get('changed')} changed, {event.get('deleted')} deleted)"
+    else:
         return None
     return (
-        f"Agent: snapshot of {event.get('nodes')} nodes and {event.get('pods')} pods "
+        f"Agent: {upload} of {event.get('nodes')} nodes and {event.get('pods')} pods "
         "from the local control plane"
     )
 

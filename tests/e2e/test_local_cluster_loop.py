@@ -224,7 +224,7 @@ def test_a_killed_apiserver_is_restarted_and_the_agent_reports_from_it_again(
     with Client(KubeConfig.from_file(kubeconfig), trust_env=False) as kube:
         kube.create(Node(metadata=ObjectMeta(name="made-after-the-restart")))
         nodes = len(list(kube.list(Node)))
-    seen = re.compile(rf"Agent: snapshot of {nodes} nodes")
+    seen = re.compile(rf"Agent: (snapshot|delta \([^)]*\)) of {nodes} nodes")
     eventually(
         lambda: _line_after(lines, after_restart, seen),
         within=150,

@@ -40,6 +40,19 @@ def test_snapshots_and_finished_instructions_are_relayed(tmp_path: Path) -> None
     ]
 
 
+def test_deltas_are_relayed_with_the_cluster_they_bring_the_state_to(tmp_path: Path) -> None:
+    """A delta's line names what changed and the size of the cluster after it."""
+    agent = tmp_path / "agent.log"
+    relay = ClusterLogRelay(agent, tmp_path / "executor.log")
+    _append(
+        agent,
+        json.dumps({"event": "delta_taken", "changed": 1, "deleted": 0, "nodes": 38, "pods": 200}),
+    )
+    assert relay.new_lines() == [
+        "Agent: delta (1 changed, 0 deleted) of 38 nodes and 200 pods from the local control plane"
+    ]
+
+
 def test_each_event_is_relayed_once_and_plain_lines_are_skipped(tmp_path: Path) -> None:
     """Lines already relayed and lines that are not JSON are not relayed again."""
     agent, executor = tmp_path / "agent.log", tmp_path / "executor.log"
