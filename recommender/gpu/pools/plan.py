@@ -211,7 +211,7 @@ def _place(
         dropped = set(plan.unplaced)
         if not dropped or not shared:
             break
-        shared = [s for s in shared if s.advice.subject.workload.name not in dropped]
+        shared = [s for s in shared if workload_name(s) not in dropped]
         plan = plan_nodes(nodes, [s.advice for s in shared], seed=seed, whole=whole)
     return plan, shared
 
@@ -304,12 +304,11 @@ def plan_gpu_pools(
         whole = [w for w in whole if w.workload not in stuck]
     else:
         return None
-    by_name = {s.advice.subject.workload.name: s for s in kept}
     settings = {s.node: s for s in placed.settings}
     if not kept or not settings:
         return None
     moves = [_move(s, operator) for s in kept]
-    labels = {m.subject.advice.subject.workload.name: m for m in moves}
+    labels = {workload_name(m.subject): m for m in moves}
     pools: list[Pool] = []
     for node in candidates:
         setting = settings.get(node.name)
@@ -319,8 +318,7 @@ def plan_gpu_pools(
         move = labels[here[0].workload]
         counts: dict[str, int] = {}
         for placement in here:
-            key = workload_name(by_name[placement.workload])
-            counts[key] = counts.get(key, 0) + 1
+            counts[placement.workload] = counts.get(placement.workload, 0) + 1
         pools.append(
             Pool(
                 node=node.name,
@@ -355,7 +353,7 @@ def plan_gpu_pools(
     after_pods = _gpu_pods(inventory, names)
     for placement in placed.placements:
         after_pods.setdefault(placement.node, []).append(
-            f"{_placed_name(by_name, placement.workload)}#{placement.replica}"
+            f"{placement.workload}#{placement.replica}"
         )
     modes = {p.node: f"{p.kind.value}:{p.value}" for p in pools}
     modes.update({n.node: "emptied" for n in emptied})
@@ -367,12 +365,6 @@ def plan_gpu_pools(
         gpu_map_before=before,
         gpu_map_after=after,
     )
-
-
-def _placed_name(by_name: Mapping[str, Subject], placed: str) -> str:
-    """`namespace/name` of a placed workload (whole-GPU movers are placed by that already)."""
-    subject = by_name.get(placed)
-    return workload_name(subject) if subject is not None else placed
 
 
 def _move(subject: Subject, operator: OperatorView) -> Move:

@@ -147,6 +147,28 @@ def test_whole_gpu_deployment_moves_so_a_node_it_shares_can_be_emptied() -> None
     assert plan.evidence["gpus_freed"] == 8
 
 
+def test_same_named_workloads_in_two_namespaces_are_planned_apart() -> None:
+    """`ml/embed` and `search/embed` both move, each with its own replicas and its own patch."""
+    nodes = [gpu_node(n) for n in ("gpu-1", "gpu-2")]
+    found = snapshot(
+        nodes,
+        [deployment("embed", 4), deployment("embed", 4, namespace="search")],
+        pods("embed", ["gpu-1"] * 4) + pods("embed", ["gpu-2"] * 4, namespace="search"),
+    )
+    profiles = {key("embed"): bursty_profile(), key("embed", "search"): bursty_profile()}
+    (plan,) = recommend_gpu_pools(found, profiles, PRICES, NOW)
+    pools = cast("list[dict[str, Any]]", plan.evidence["pools"])
+    replicas: dict[str, int] = {}
+    for pool in pools:
+        for name, count in pool["replicas"].items():
+            replicas[name] = replicas.get(name, 0) + count
+    assert replicas == {"ml/embed": 4, "search/embed": 4}
+    patched = [
+        a.target.namespace for a in plan.change_set.actions if isinstance(a, PatchScheduling)
+    ]
+    assert sorted(patched) == ["ml", "search"]
+
+
 def _mig_plan(strategy: MigStrategy) -> Recommendation:
     """Four 8 GiB, 10 %-duty replicas on two nodes: MIG 1g.10gb under the operator's layouts."""
     nodes = [gpu_node(n) for n in ("gpu-1", "gpu-2")]
