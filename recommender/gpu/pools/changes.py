@@ -6,13 +6,17 @@
 2. Every pool node is cordoned and drained (PDBs respected) before its mode changes, so no
    running pod ever has its GPU repartitioned or re-shared under it.
 3. Pool nodes are relabelled; a MIG node is waited on until the MIG manager reports
-   `nvidia.com/mig.config.state=success`; then they are uncordoned.
-4. Moved workloads ask for the pool's resource and select the pool's label; their rollout moves
-   the replicas.
+   `nvidia.com/mig.config.state=success`; they are tainted `slicewise.io/gpu-pool=<pool>:
+   NoSchedule` (after the MIG manager has restarted the operator's daemons on the node) so that
+   no unrelated GPU pod takes a shared GPU; then they are uncordoned.
+4. Moved workloads ask for the pool's resource, select the pool's label and tolerate its taint;
+   their rollout moves the replicas.
 5. Emptied nodes are cordoned and drained and left for the cluster autoscaler to remove.
 """
 
 from __future__ import annotations
+
+from typing import Final
 
 from protocol.changes import (
     Action,
@@ -27,12 +31,13 @@ from protocol.changes import (
     PatchResources,
     PatchScheduling,
     Precondition,
+    TaintNode,
     Uncordon,
     WaitForNodeLabel,
 )
 from protocol.gpu_operator import MIG_PARTED_CONFIG_KEY
 from protocol.resources import GPU_RESOURCE, Resources
-from protocol.snapshot import LABEL_MIG_CONFIG, LABEL_MIG_CONFIG_STATE
+from protocol.snapshot import LABEL_MIG_CONFIG, LABEL_MIG_CONFIG_STATE, Taint, Toleration
 from recommender.gpu.advice import AdviceKind
 from recommender.gpu.pools.operator import (
     DEFAULT_CONFIG_KEY,
@@ -46,6 +51,18 @@ MIG_STATE_FAILED = "failed"
 MIG_WAIT_SECONDS = 900
 DRAIN_SECONDS = 600
 _NOT_CORDONED = Precondition(fields={"/spec/unschedulable": False})
+POOL_TAINT_KEY = "slicewise.io/gpu-pool"
+POOL_TAINT_EFFECT: Final = "NoSchedule"
+
+
+def pool_taint(value: str) -> Taint:
+    """The taint of the pool nodes labelled `value` (a MIG layout or device-plugin config)."""
+    return Taint(key=POOL_TAINT_KEY, value=value, effect=POOL_TAINT_EFFECT)
+
+
+def pool_toleration(value: str) -> Toleration:
+    """What a workload moved into the pools labelled `value` tolerates: their taint only."""
+    return Toleration(key=POOL_TAINT_KEY, operator="Equal", value=value, effect=POOL_TAINT_EFFECT)
 
 
 def operator_actions(plan: GpuPoolPlan, operator: OperatorView) -> list[Action]:
@@ -152,10 +169,19 @@ def _workload_actions(move: Move) -> list[Action]:
                 precondition=pinned,
             )
         )
-    # The executor sets the selector to exactly this: keep what the workload already selects.
-    selector = {**move.subject.workload.template.node_selector, move.label: move.value}
+    # The executor sets selector and tolerations to exactly these: keep the workload's own.
+    template = move.subject.workload.template
+    selector = {**template.node_selector, move.label: move.value}
+    tolerations = [t for t in template.tolerations if t.key != POOL_TAINT_KEY] + [
+        pool_toleration(move.value)
+    ]
     actions.append(
-        PatchScheduling(target=subject.workload, node_selector=selector, precondition=pinned)
+        PatchScheduling(
+            target=subject.workload,
+            node_selector=selector,
+            tolerations=tolerations,
+            precondition=pinned,
+        )
     )
     return actions
 
@@ -178,6 +204,7 @@ def pool_change_set(plan: GpuPoolPlan, operator: OperatorView) -> ChangeSet:
                     timeout_seconds=MIG_WAIT_SECONDS,
                 )
             )
+        actions.append(TaintNode(node=pool.node, taints=[pool_taint(pool.value)]))
     actions.extend(Uncordon(node=pool.node) for pool in plan.pools)
     for move in plan.moves:
         actions.extend(_workload_actions(move))

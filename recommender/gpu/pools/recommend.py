@@ -98,7 +98,7 @@ def _within(plan: GpuPoolPlan, max_actions: int) -> GpuPoolPlan | None:
 def _action_count(plan: GpuPoolPlan) -> int:
     mig = sum(1 for p in plan.pools if p.kind.value == "mig")
     emptied = EMPTIED_ACTIONS * len(plan.emptied)
-    return 3 + 4 * len(plan.pools) + mig + 2 * len(plan.moves) + emptied
+    return 3 + 5 * len(plan.pools) + mig + 2 * len(plan.moves) + emptied
 
 
 def _reason(plan: GpuPoolPlan) -> str:

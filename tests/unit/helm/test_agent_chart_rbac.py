@@ -62,6 +62,7 @@ EXECUTOR_GRANTS: dict[str, set[Grant]] = {
     "cordon": _NODE_PATCH,
     "uncordon": _NODE_PATCH,
     "label_node": _NODE_PATCH,
+    "taint_node": _NODE_PATCH,
     "drain": {
         ("", "nodes", "get"),
         ("", "pods", "list"),
