@@ -6,10 +6,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from recommender.analysis import ANALYSED_KINDS, ClusterState, analyse_cluster
 from recommender.autoscaling.demand_history import workload_demands
 from recommender.gpu.mig_layouts import MigConfig
 from recommender.pricing.pricebook import PriceBook
-from recommender.savings.alternatives import saving_groups, workloads_by_node
 from store.database import Database
 from store.errors import NotFoundError
 from store.repositories.cluster_costs import ClusterCostRepository
@@ -19,10 +19,8 @@ from store.repositories.recommendations import NewRecommendation, Recommendation
 from store.repositories.saving_groups import SavingGroupRepository
 from store.repositories.snapshots import SnapshotRepository
 from store.repositories.usage_states import UsageStateRepository
-from workers.analysis import ANALYSED_KINDS, ClusterState, analyse_cluster, cluster_cost
 from workers.cluster_view import cluster_view
 from workers.errors import UnknownClusterError
-from workers.fingerprint import fingerprint
 from workers.ingest.usage_fold import domain_key, from_record
 
 
@@ -71,28 +69,26 @@ async def analyse_and_store(
             {key: history.gpu_demand for key, history in histories.items()}
         ),
     )
-    recommendations = analyse_cluster(state)
+    analysis = analyse_cluster(state)
     items = [
         NewRecommendation(
             id=rec.recommendation_id,
             kind=rec.kind.value,
-            fingerprint=fingerprint(rec),
+            fingerprint=analysis.fingerprints[rec.recommendation_id],
             monthly_saving_usd=rec.monthly_saving_usd,
             body=rec.model_dump(mode="json"),
             created_at=now,
         )
-        for rec in recommendations
+        for rec in analysis.recommendations
     ]
-    group_of = saving_groups(recommendations, workloads_by_node(snapshot))
-    groups = {fingerprint(rec): group_of[rec.recommendation_id] for rec in recommendations}
-    cost = cluster_cost(snapshot, pricebook)
+    cost = analysis.cost
     async with database.tenant(tenant_id) as session:
         # Two analyses of one cluster take turns, so neither inserts what the other just did.
         await SnapshotRepository(session, tenant_id).lock_cluster(cluster_id)
         outcome = await RecommendationRepository(session, tenant_id).replace_open(
             cluster_id, items, now=now, kinds={kind.value for kind in ANALYSED_KINDS}
         )
-        await SavingGroupRepository(session, tenant_id).replace(cluster_id, groups)
+        await SavingGroupRepository(session, tenant_id).replace(cluster_id, analysis.groups)
         if cost.priced_nodes:
             await ClusterCostRepository(session, tenant_id).record(
                 cluster_id,

@@ -28,6 +28,8 @@ from recommender.usage.key import ContainerKey
 
 EMPTIED_ACTIONS = 2
 """A cordon and a drain per emptied node."""
+EMPTIED_LATER = "whole-gpu (emptied by a later plan)"
+"""The GPU map's mode of a node the plan would empty but its instruction has no room for."""
 _RISK_ORDER = {Risk.LOW: 0, Risk.MEDIUM: 1, Risk.HIGH: 2}
 
 
@@ -87,7 +89,7 @@ def _within(plan: GpuPoolPlan, max_actions: int) -> GpuPoolPlan | None:
     kept = sorted(plan.emptied, key=lambda n: (-n.monthly_usd, n.node))[:room]
     later = {n.node for n in plan.emptied} - {n.node for n in kept}
     after = {
-        node: {**entry, "mode": "whole-gpu (emptied by a later plan)"}
+        node: {**entry, "mode": EMPTIED_LATER}
         if node in later and isinstance(entry, dict)
         else entry
         for node, entry in plan.gpu_map_after.items()
@@ -188,16 +190,19 @@ def recommend_gpu_pools(
     pricebook: PriceBook,
     now: datetime,
     mig_config: MigConfig | None = None,
+    *,
+    seed: int = 0,
 ) -> list[Recommendation]:
     """The cluster's GPU sharing plan as one recommendation, or none when it empties no node.
 
-    `mig_config` is the server's mounted mig-parted config, used when the agent reported none.
+    `mig_config` is the server's mounted mig-parted config, used when the agent reported none;
+    `seed` seeds the placement engine's tie-breaks.
     """
     inventory = Inventory.build(snapshot)
     operator = read_operator(snapshot, mig_config)
     monthly, per_gpu = _prices(snapshot, pricebook)
     subjects = shareable_subjects(inventory, profiles, operator.mig_config, per_gpu)
-    plan = fitting_plan(inventory, subjects, operator, monthly)
+    plan = fitting_plan(inventory, subjects, operator, monthly, seed=seed)
     if plan is None:
         return []
     return [plan_recommendation(snapshot, plan, operator, now)]

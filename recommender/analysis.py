@@ -1,11 +1,14 @@
-"""The periodic analysis of one cluster: the recommender's policies over its stored state.
+"""The analysis of one cluster: the recommender's policies over its state, in one function.
 
 A pure composition: given the cluster as last seen, its usage histograms, prices and the time,
-return every recommendation, one per fingerprint. Rightsizing runs first because consolidation
-reasons about the cluster as it would be after the rightsizing is applied.
+`analyse_cluster` returns every recommendation (one per fingerprint) with its fingerprint and
+saving group, and what the cluster costs now: everything a worker stores. Rightsizing runs first
+because consolidation reasons about the cluster as it would be after the rightsizing is applied.
+The analysis workers call it on the stored state; the benches call it on snapshots built from
+traces, so both measure the same code.
 
-GPU-sharing advice reads the GPU duty-cycle histories the ingest workers keep beside the
-recommender's usage state (see `gpu_sharing`).
+GPU sharing reads each GPU container's duty-cycle history through `GpuDutySource` (the workers
+keep those histories beside the usage state; a bench hands in measured profiles).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
+from uuid import UUID
 
 from protocol.changes import WorkloadRef
 from protocol.recommendation import Recommendation, RecommendationKind
@@ -20,16 +25,17 @@ from protocol.snapshot import ClusterSnapshot
 from recommender.autoscaling.demand import DemandSeries
 from recommender.autoscaling.recommend import recommend_autoscaling
 from recommender.consolidation.recommend import recommend_consolidation
+from recommender.fingerprint import fingerprint
 from recommender.gpu.mig_layouts import MigConfig
+from recommender.gpu.pools.recommend import recommend_gpu_pools
+from recommender.gpu.usage_profile import GpuUsageProfile
 from recommender.pricing.cost import monthly_usd, price_node
 from recommender.pricing.pricebook import PriceBook
 from recommender.rightsizing.recommend import recommend_rightsizing
+from recommender.savings.alternatives import saving_groups, workloads_by_node
 from recommender.spot.recommend import recommend_spot
 from recommender.usage.key import ContainerKey
 from recommender.usage.state import ContainerUsageState
-from workers.fingerprint import fingerprint
-from workers.gpu_sharing import recommend_gpu_sharing
-from workers.ingest.gpu_duty import GpuDutyHistory
 
 ANALYSED_KINDS = frozenset(
     {
@@ -43,6 +49,25 @@ ANALYSED_KINDS = frozenset(
 """The kinds a periodic analysis produces, and so replaces; spot evacuations are not among them."""
 
 
+class GpuDutySource(Protocol):
+    """A GPU container's duty-cycle and memory history, as a usage profile once long enough."""
+
+    def profile(self) -> GpuUsageProfile | None:
+        """The profile shares are sized from; None before there is enough history."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class MeasuredGpuUsage:
+    """A GPU usage profile measured elsewhere (a trace), handed to the analysis as a source."""
+
+    measured: GpuUsageProfile
+
+    def profile(self) -> GpuUsageProfile | None:
+        """The measured profile."""
+        return self.measured
+
+
 @dataclass(frozen=True)
 class ClusterState:
     """Everything the analysis of one cluster reads."""
@@ -52,7 +77,7 @@ class ClusterState:
     usage: Mapping[ContainerKey, ContainerUsageState]
     pricebook: PriceBook
     now: datetime
-    gpu: Mapping[ContainerKey, GpuDutyHistory] = field(default_factory=dict)
+    gpu: Mapping[ContainerKey, GpuDutySource] = field(default_factory=dict)
     mig_config: MigConfig | None = None
     """The MIG layouts nodes may be labelled with; None leaves MIG out of the advice."""
     demand: Mapping[WorkloadRef, DemandSeries] = field(default_factory=dict)
@@ -61,6 +86,8 @@ class ClusterState:
     """GPU-duty demand per workload (GPUs busy, summed over its replicas' devices)."""
     keda: bool | None = None
     """Whether the cluster runs KEDA (then advice may propose ScaledObjects); None detects it."""
+    placement_seed: int = 0
+    """Seed of the GPU placement engine's tie-breaks (the live analysis keeps 0)."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +106,36 @@ def cluster_cost(snapshot: ClusterSnapshot, pricebook: PriceBook) -> ClusterCost
     return ClusterCost(round(sum(monthly_usd(p.hourly_usd) for p in known), 2), len(known))
 
 
-def analyse_cluster(state: ClusterState) -> list[Recommendation]:
+@dataclass(frozen=True)
+class ClusterAnalysis:
+    """What one analysis of a cluster found, as the workers store it."""
+
+    recommendations: list[Recommendation]
+    """Largest saving first, one per fingerprint."""
+    fingerprints: Mapping[UUID, str]
+    """Each recommendation's fingerprint, by recommendation id."""
+    groups: Mapping[str, str]
+    """Each recommendation's saving group (alternatives share one), by fingerprint."""
+    cost: ClusterCost
+
+
+def analyse_cluster(state: ClusterState) -> ClusterAnalysis:
+    """Every recommendation for the cluster with its fingerprint and group, and its cost."""
+    recommendations = recommend_all(state)
+    group_of = saving_groups(recommendations, workloads_by_node(state.snapshot))
+    fingerprints = {r.recommendation_id: fingerprint(r) for r in recommendations}
+    return ClusterAnalysis(
+        recommendations=recommendations,
+        fingerprints=fingerprints,
+        groups={
+            fingerprints[r.recommendation_id]: group_of[r.recommendation_id]
+            for r in recommendations
+        },
+        cost=cluster_cost(state.snapshot, state.pricebook),
+    )
+
+
+def recommend_all(state: ClusterState) -> list[Recommendation]:
     """Every recommendation for the cluster, largest saving first, one per fingerprint."""
     rightsizing = recommend_rightsizing(
         state.snapshot, state.usage, state.pricebook, state.now, demand=state.demand
@@ -88,9 +144,7 @@ def analyse_cluster(state: ClusterState) -> list[Recommendation]:
     consolidation = recommend_consolidation(
         state.snapshot, state.pricebook, state.now, rightsizing=rightsizing
     )
-    gpu_sharing = recommend_gpu_sharing(
-        state.snapshot, state.gpu, state.pricebook, state.now, state.mig_config
-    )
+    gpu_sharing = recommend_gpu_sharing(state)
     autoscaling = recommend_autoscaling(
         state.snapshot,
         state.demand,
@@ -100,6 +154,23 @@ def analyse_cluster(state: ClusterState) -> list[Recommendation]:
         gpu_demand=state.gpu_demand,
     )
     return unique_by_fingerprint([*rightsizing, *spot, *consolidation, *gpu_sharing, *autoscaling])
+
+
+def recommend_gpu_sharing(state: ClusterState) -> list[Recommendation]:
+    """The cluster's GPU sharing plan as a recommendation, if it empties a GPU node."""
+    profiles: dict[ContainerKey, GpuUsageProfile] = {}
+    for key, source in state.gpu.items():
+        profile = source.profile()
+        if profile is not None:
+            profiles[key] = profile
+    return recommend_gpu_pools(
+        state.snapshot,
+        profiles,
+        state.pricebook,
+        state.now,
+        state.mig_config,
+        seed=state.placement_seed,
+    )
 
 
 def unique_by_fingerprint(recommendations: Sequence[Recommendation]) -> list[Recommendation]:
