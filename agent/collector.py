@@ -17,6 +17,7 @@ from agent import AGENT_VERSION
 from agent.backoff import Backoff
 from agent.clock import Clock, utc_now
 from agent.dcgm.scraper import scrape_dcgm
+from agent.dra import read_dra
 from agent.errors import AgentError, PermanentError, TemporaryError
 from agent.gpu_operator import read_gpu_operator
 from agent.inventory import Inventory
@@ -110,6 +111,10 @@ class Collector:
                 self._client, settings.gpu_operator_namespace
             )
             notes.extend(operator_notes)
+        dra = None
+        if settings.dra:
+            dra, dra_notes = await read_dra(self._client)
+            notes.extend(dra_notes)
         return build_snapshot(
             self.view(),
             cluster=ClusterInfo(
@@ -125,6 +130,7 @@ class Collector:
             usage=usage,
             notes=notes,
             gpu_operator=operator,
+            dra=dra,
         )
 
     async def _kubernetes_version(self, notes: list[str]) -> str | None:

@@ -18,6 +18,7 @@ from protocol.snapshot import ClusterSnapshot
 from recommender.consolidation.inventory import Inventory, recommendation_id
 from recommender.gpu.mig_layouts import MigConfig
 from recommender.gpu.pools.changes import pool_change_set
+from recommender.gpu.pools.dra import dra_ready, render_dra
 from recommender.gpu.pools.operator import OperatorView, read_operator
 from recommender.gpu.pools.plan import GpuPoolPlan, plan_gpu_pools, workload_name
 from recommender.gpu.pools.subjects import Subject, shareable_subjects
@@ -113,7 +114,16 @@ def _reason(plan: GpuPoolPlan) -> str:
     )
 
 
-def _evidence(plan: GpuPoolPlan, operator: OperatorView) -> dict[str, object]:
+def _evidence(
+    snapshot: ClusterSnapshot, plan: GpuPoolPlan, operator: OperatorView
+) -> dict[str, object]:
+    found = _plan_evidence(plan, operator)
+    if dra_ready(snapshot):
+        found["dra"] = render_dra(plan).as_evidence()
+    return found
+
+
+def _plan_evidence(plan: GpuPoolPlan, operator: OperatorView) -> dict[str, object]:
     return {
         "nodes_emptied": [n.node for n in plan.emptied],
         "gpus_freed": plan.gpus_freed,
@@ -174,7 +184,7 @@ def plan_recommendation(
             f"${plan.monthly_saving_usd:,.0f}/month"
         ),
         reason=_reason(plan)[:1024],
-        evidence=_evidence(plan, operator),  # type: ignore[arg-type]  # JSON-shaped by construction
+        evidence=_evidence(snapshot, plan, operator),  # type: ignore[arg-type]  # JSON-shaped by construction
         risk=risk,
         risk_note="; ".join(notes)[:1024],
         monthly_saving_usd=plan.monthly_saving_usd,
