@@ -4,7 +4,8 @@
    ClusterPolicy names, or into one created for them that the ClusterPolicy is then pointed at;
    custom MIG layouts are added to the mig-manager's mig-parted config.
 2. Every pool node is cordoned and drained (PDBs respected) before its mode changes, so no
-   running pod ever has its GPU repartitioned or re-shared under it.
+   running pod ever has its GPU repartitioned or re-shared under it. When the free GPUs cannot
+   take every pool's evicted replicas at once, steps 2-4 repeat in waves (`waves`).
 3. Pool nodes are relabelled; a MIG node is waited on until the MIG manager reports
    `nvidia.com/mig.config.state=success`; they are tainted `slicewise.io/gpu-pool=<pool>:
    NoSchedule` (after the MIG manager has restarted the operator's daemons on the node) so that
@@ -44,7 +45,8 @@ from recommender.gpu.pools.operator import (
     OperatorView,
     default_device_plugin_config,
 )
-from recommender.gpu.pools.plan import GpuPoolPlan, Move
+from recommender.gpu.pools.plan import GpuPoolPlan, Move, Pool, workload_name
+from recommender.gpu.pools.waves import Wave
 
 MIG_STATE_SUCCESS = "success"
 MIG_STATE_FAILED = "failed"
@@ -186,13 +188,13 @@ def _workload_actions(move: Move) -> list[Action]:
     return actions
 
 
-def pool_change_set(plan: GpuPoolPlan, operator: OperatorView) -> ChangeSet:
-    """The ordered change set that carries out `plan` on a cluster run by `operator`."""
-    actions = operator_actions(plan, operator)
-    for pool in plan.pools:
+def _convert(pools: list[Pool]) -> list[Action]:
+    """Cordon and drain the pools, then relabel and taint them, then uncordon them."""
+    actions: list[Action] = []
+    for pool in pools:
         actions.append(Cordon(node=pool.node, precondition=_NOT_CORDONED))
         actions.append(Drain(node=pool.node, deadline_seconds=DRAIN_SECONDS))
-    for pool in plan.pools:
+    for pool in pools:
         actions.append(LabelNode(node=pool.node, labels={pool.label: pool.value}))
         if pool.kind is AdviceKind.MIG:
             actions.append(
@@ -205,13 +207,29 @@ def pool_change_set(plan: GpuPoolPlan, operator: OperatorView) -> ChangeSet:
                 )
             )
         actions.append(TaintNode(node=pool.node, taints=[pool_taint(pool.value)]))
-    actions.extend(Uncordon(node=pool.node) for pool in plan.pools)
-    for move in plan.moves:
-        actions.extend(_workload_actions(move))
+    actions.extend(Uncordon(node=pool.node) for pool in pools)
+    return actions
+
+
+def pool_change_set(plan: GpuPoolPlan, operator: OperatorView) -> ChangeSet:
+    """The ordered change set that carries out `plan` on a cluster run by `operator`.
+
+    Wave by wave: the wave's pools are converted, then the workloads whose pools are all ready
+    move; the emptied nodes are drained last.
+    """
+    actions = operator_actions(plan, operator)
+    pools = {p.node: p for p in plan.pools}
+    moves = {workload_name(m.subject): m for m in plan.moves}
+    waves = plan.waves or (Wave(tuple(pools), tuple(moves)),)
+    for wave in waves:
+        actions.extend(_convert([pools[node] for node in wave.pools]))
+        for name in wave.moves:
+            actions.extend(_workload_actions(moves[name]))
     for node in plan.emptied:
         actions.append(Cordon(node=node.node, precondition=_NOT_CORDONED))
         actions.append(Drain(node=node.node, deadline_seconds=DRAIN_SECONDS))
     summary = (
-        f"share GPUs on {len(plan.pools)} pool node(s) and empty {len(plan.emptied)} GPU node(s)"
+        f"share GPUs on {len(plan.pools)} pool node(s) in {len(waves)} wave(s) and empty "
+        f"{len(plan.emptied)} GPU node(s)"
     )
     return ChangeSet(actions=actions, summary=summary)

@@ -149,6 +149,7 @@ def _plan_evidence(plan: GpuPoolPlan, operator: OperatorView) -> dict[str, objec
             }
             for m in plan.moves
         ],
+        "waves": [{"pools": list(w.pools), "moves": list(w.moves)} for w in plan.waves],
         "mig_strategy": str(operator.mig_strategy),
         "gpu_map_before": dict(plan.gpu_map_before),
         "gpu_map_after": dict(plan.gpu_map_after),
