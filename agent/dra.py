@@ -14,6 +14,7 @@ import httpx2
 from lightkube import ApiError, AsyncClient
 from lightkube.generic_resource import create_global_resource
 
+from agent.gpu_operator import status_code
 from protocol.dra import (
     DEVICE_CLASS_KIND,
     DEVICE_CLASS_PLURAL,
@@ -37,15 +38,9 @@ async def read_dra(client: AsyncClient) -> tuple[DraState | None, list[str]]:
     """The v1 DeviceClasses by name, or None when v1 is not served; with notes on failures."""
     try:
         names = sorted({_name(c) async for c in client.list(DEVICE_CLASS)} - {""})
-    except ApiError as error:
-        if error.status.code == 404:
-            return None, []
-        return None, [f"DRA DeviceClasses not readable ({error.status.code})"]
-    except httpx2.HTTPStatusError as error:
-        # An API group the server does not serve answers a plain-text 404, not a Status.
-        if error.response.status_code == 404:
-            return None, []
-        return None, [f"DRA DeviceClasses not readable ({error.response.status_code})"]
+    except (ApiError, httpx2.HTTPStatusError) as error:
+        code = status_code(error)
+        return None, [] if code == 404 else [f"DRA DeviceClasses not readable ({code})"]
     except httpx2.TransportError as error:
         return None, [f"DRA DeviceClasses not readable: {error}"]
     return DraState(device_classes=names[:MAX_CLASSES]), []
