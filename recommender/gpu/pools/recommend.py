@@ -60,23 +60,29 @@ def fitting_plan(
     seed: int = 0,
     max_actions: int | None = MAX_ACTIONS,
 ) -> GpuPoolPlan | None:
-    """The plan of the most subjects that can be carried out, in one instruction if bounded.
+    """The plan that saves the most in one instruction (if bounded), or the largest plan.
 
-    A plan whose pools' drains would find no room for the replicas they evict is retried with
-    the half of the subjects that run the most replicas. A plan too long for one instruction
-    keeps its pools and moves and empties only the dearest nodes that fit; the others are
-    emptied by a later analysis (their pods simply stay until then).
+    Unbounded, the plan of the most subjects that can be carried out. Bounded, the plans of all
+    the subjects, of the half that run the most replicas, of its half and so on are weighed: a
+    plan too long for one instruction keeps its pools and moves and empties only the dearest
+    nodes that fit (the others are emptied by a later analysis; their pods simply stay until
+    then), and the one whose instruction empties the dearest nodes is chosen, since moving many
+    workloads leaves less of the instruction for emptying nodes.
     """
     ranked = sorted(subjects, key=lambda s: (-s.advice.subject.replicas, workload_name(s)))
+    best: GpuPoolPlan | None = None
     count = len(ranked)
     while count > 0:
         plan = plan_gpu_pools(inventory, ranked[:count], operator, node_monthly_usd, seed)
-        if plan is not None:
-            fitted = plan if max_actions is None else _within(plan, max_actions)
-            if fitted is not None:
-                return fitted
+        if plan is not None and max_actions is None:
+            return plan
+        fitted = _within(plan, max_actions) if plan is not None and max_actions else None
+        if fitted is not None and (
+            best is None or fitted.monthly_saving_usd > best.monthly_saving_usd
+        ):
+            best = fitted
         count //= 2
-    return None
+    return best
 
 
 def _within(plan: GpuPoolPlan, max_actions: int) -> GpuPoolPlan | None:
