@@ -22,6 +22,7 @@ from agent.backoff import Backoff
 from agent.clock import Clock, utc_now
 from agent.dcgm.scraper import scrape_dcgm
 from agent.delta import DeltaTracker
+from agent.dra import read_dra
 from agent.errors import AgentError, PermanentError, TemporaryError
 from agent.gpu_operator import read_gpu_operator
 from agent.inventory import Inventory
@@ -125,6 +126,10 @@ class Collector:
                 self._client, settings.gpu_operator_namespace
             )
             notes.extend(operator_notes)
+        dra = None
+        if settings.dra:
+            dra, dra_notes = await read_dra(self._client)
+            notes.extend(dra_notes)
         return build_snapshot(
             self.view(),
             cluster=ClusterInfo(
@@ -140,6 +145,7 @@ class Collector:
             usage=usage,
             notes=notes,
             gpu_operator=operator,
+            dra=dra,
         )
 
     async def _kubernetes_version(self, notes: list[str]) -> str | None:

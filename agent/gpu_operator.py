@@ -78,6 +78,17 @@ def _as_json(obj: Any) -> dict[str, Any]:
     return found
 
 
+def status_code(error: ApiError | httpx2.HTTPStatusError) -> int:
+    """The HTTP status of a failed read.
+
+    A kind the server serves answers a Status (`ApiError`); an API group it does not serve
+    answers a plain-text 404, which lightkube raises as an `HTTPStatusError`.
+    """
+    if isinstance(error, ApiError):
+        return int(error.status.code or 0)
+    return error.response.status_code
+
+
 async def _config_map(client: AsyncClient, name: str, namespace: str) -> dict[str, Any] | None:
     try:
         found = await client.get(ConfigMap, name, namespace=namespace)
@@ -94,10 +105,9 @@ async def read_gpu_operator(
     """The first ClusterPolicy and its ConfigMaps in `namespace`, with notes on what failed."""
     try:
         policies = [_as_json(p) async for p in client.list(CLUSTER_POLICY)]
-    except ApiError as error:
-        if error.status.code == 404:
-            return None, []
-        return None, [f"GPU Operator ClusterPolicy not readable ({error.status.code})"]
+    except (ApiError, httpx2.HTTPStatusError) as error:
+        code = status_code(error)
+        return None, [] if code == 404 else [f"GPU Operator ClusterPolicy not readable ({code})"]
     except httpx2.TransportError as error:
         return None, [f"GPU Operator ClusterPolicy not readable: {error}"]
     if not policies:

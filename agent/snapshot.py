@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from agent.changes import Entry
 from agent.convert.owners import OwnerLink, resolve_owners
+from protocol.dra import DraState
 from protocol.gpu_operator import GpuOperatorState
 from protocol.snapshot import (
     MAX_NODES,
@@ -54,6 +55,7 @@ def build_snapshot(
     usage: Usage | None = None,
     notes: Sequence[str] = (),
     gpu_operator: GpuOperatorState | None = None,
+    dra: DraState | None = None,
 ) -> ClusterSnapshot:
     """The snapshot: owner chains resolved, objects sorted, every list within its wire bound."""
     all_notes = list(notes)
@@ -89,6 +91,7 @@ def build_snapshot(
         hpas=hpas[:MAX_WORKLOADS],
         usage=usage or Usage(),
         gpu_operator=gpu_operator,
+        dra=dra,
         notes=[note[:MAX_NOTE] for note in dict.fromkeys(all_notes)][:MAX_NOTES],
     )
 

@@ -35,6 +35,8 @@ from bench.gpusim.summary import (
     reproduction_rows,
 )
 from bench.json_output import emit
+from recommender.pricing.bundled import bundled_catalogues
+from recommender.pricing.pricebook import PriceBook
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA = REPO_ROOT.parent / "shared" / "data"
@@ -169,8 +171,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             document["reproduction"] = reproduction_rows(ours, reference)
             document["slicewise_vs_published_fgd"] = against_fgd(ours, reference)
     if args.product:
+        pricebook = PriceBook(catalogues=bundled_catalogues())
         document["product"] = {
-            name: product_figures(load_workload(*workload), seed_values)
+            name: product_figures(load_workload(*workload), seed_values, pricebook)
             for name, workload in workloads.items()
         }
     emit(document, args.out)

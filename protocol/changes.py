@@ -16,7 +16,7 @@ from protocol.autoscaling import HpaSpec, ScaledObjectSpec, hpa_manifest, scaled
 from protocol.base import Labels, Name, Namespace, NonNegativeInt, ShortText, WireModel
 from protocol.min_replicas_schedule import MinReplicasSchedule
 from protocol.resources import Resources
-from protocol.snapshot import Toleration, WorkloadKind
+from protocol.snapshot import Taint, Toleration, WorkloadKind
 
 MAX_ACTIONS = 256
 
@@ -31,6 +31,7 @@ class ActionType(StrEnum):
     UNCORDON = "uncordon"
     DRAIN = "drain"
     LABEL_NODE = "label_node"
+    TAINT_NODE = "taint_node"
     SCALE = "scale"
     PATCH_CONFIG_MAP = "patch_config_map"
     APPLY_HPA = "apply_hpa"
@@ -152,6 +153,19 @@ class LabelNode(WireModel):
         ],
         Field(min_length=1, max_length=32),
     ]
+    precondition: Precondition = Field(default_factory=Precondition)
+
+
+class TaintNode(WireModel):
+    """Set node taints (a GPU sharing pool's `slicewise.io/gpu-pool`), keeping the node's others.
+
+    A live taint with the key and effect of one given here is replaced by it; every other live
+    taint stays.
+    """
+
+    type: Literal[ActionType.TAINT_NODE] = ActionType.TAINT_NODE
+    node: Name
+    taints: Annotated[list[Taint], Field(min_length=1, max_length=8)]
     precondition: Precondition = Field(default_factory=Precondition)
 
 
@@ -277,6 +291,7 @@ Action = Annotated[
     | Uncordon
     | Drain
     | LabelNode
+    | TaintNode
     | Scale
     | PatchConfigMap
     | ApplyHpa

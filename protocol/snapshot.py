@@ -25,6 +25,7 @@ from protocol.base import (
     ShortText,
     WireModel,
 )
+from protocol.dra import DraState
 from protocol.gpu_operator import GpuOperatorState
 from protocol.resources import Resources
 
@@ -356,5 +357,7 @@ class ClusterSnapshot(WireModel):
     usage: Usage = Field(default_factory=Usage)
     gpu_operator: GpuOperatorState | None = None
     """The NVIDIA GPU Operator's ClusterPolicy as the agent read it; None when it has none."""
+    dra: DraState | None = None
+    """DeviceClasses when the cluster serves `resource.k8s.io/v1`; None when not (or not read)."""
     notes: Annotated[list[ShortText], Field(max_length=32)] = Field(default_factory=list)
     """Degradations the agent wants seen (e.g. metrics.k8s.io not served)."""

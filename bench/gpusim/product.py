@@ -5,9 +5,10 @@ order until they hold 80 % of the GPUs (a cluster keeps slack), and each takes w
 asking for a fraction of a GPU holds one, as the default device plugin gives it) on the node a
 fragmentation-unaware scheduler picks. Each pod is a one-replica Deployment whose measured GPU
 usage is its trace share of a GPU (peak memory and busiest-minutes duty cycle at that share,
-steady). The recommender then plans the cluster as the live path does (`shareable_subjects`,
-`fitting_plan`), and the figures are the GPU nodes it empties and the allocation it reaches on
-the GPUs still in use, both for the whole conversion and for its first instruction.
+steady). The product's `analyse_cluster`, the function the analysis workers call, then analyses
+the snapshot; the figures come from its GPU sharing recommendation: the GPU nodes it empties and
+the allocation it reaches on the GPUs still in use, both for its first instruction and for the
+whole conversion (the first instruction's GPU map marks the nodes a later plan empties).
 
 Beside it, the placement engine packs the same pods at their exact shares on an empty cluster
 (the same slicewise policy, the placement bench's measure) to show what a from-scratch packing
@@ -21,11 +22,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from bench.gpusim.runs import Workload
+from protocol.recommendation import Recommendation, RecommendationKind
 from protocol.resources import GPU_RESOURCE, Resources
 from protocol.snapshot import (
     ClusterInfo,
@@ -42,20 +44,18 @@ from protocol.snapshot import (
 from protocol.snapshot import (
     Workload as KubeWorkload,
 )
-from recommender.consolidation.inventory import Inventory
+from recommender.analysis import ClusterState, MeasuredGpuUsage, analyse_cluster
 from recommender.gpu.advice import Headroom
 from recommender.gpu.placement.baselines import RandomPolicy
 from recommender.gpu.placement.simulate import simulate
 from recommender.gpu.placement.slicewise import SlicewisePolicy
 from recommender.gpu.placement.tables import MILLI, PodTable
-from recommender.gpu.pools.operator import OperatorView
-from recommender.gpu.pools.recommend import fitting_plan
-from recommender.gpu.pools.subjects import shareable_subjects
+from recommender.gpu.pools.recommend import EMPTIED_LATER
 from recommender.gpu.usage_profile import GpuUsageProfile
+from recommender.pricing.pricebook import PriceBook
 from recommender.usage.key import ContainerKey
 
 GIB = 2**30
-HOURS_PER_MONTH = 730.0
 GPU_MEMORY_GIB = {"V100M16": 16, "V100M32": 32, "P100": 16, "T4": 16, "A10": 24, "G2": 16, "G3": 24}
 """GPU memory of the trace's models (unknown models: 16 GiB)."""
 NAMESPACE = "trace"
@@ -196,21 +196,41 @@ def _engine_nodes_used(
     return len(used), 100.0 * milli / (gpus_used * MILLI) if gpus_used else 0.0
 
 
-def product_run(workload: Workload, seed: int, load: float = AS_IS_LOAD) -> ProductRun:
+def _gpu_sharing(recommendations: list[Recommendation]) -> Recommendation | None:
+    found = [r for r in recommendations if r.kind is RecommendationKind.GPU_SHARING]
+    return found[0] if found else None
+
+
+def _emptied(plan: Recommendation | None) -> tuple[set[str], set[str]]:
+    """Nodes the plan's instruction empties, and those it leaves for a later plan to empty."""
+    if plan is None:
+        return set(), set()
+    now = set(cast("list[str]", plan.evidence["nodes_emptied"]))
+    after = cast("dict[str, dict[str, Any]]", plan.evidence["gpu_map_after"])
+    later = {node for node, entry in after.items() if entry["mode"] == EMPTIED_LATER}
+    return now, later
+
+
+def product_run(
+    workload: Workload, seed: int, pricebook: PriceBook, load: float = AS_IS_LOAD
+) -> ProductRun:
     """One seed of the product path and of the engine on the same pods."""
     started = time.perf_counter()
     arrivals, chosen = _as_is(workload, seed, load)
     snapshot, profiles = _snapshot(workload, arrivals, chosen)
-    inventory = Inventory.build(snapshot)
     gpu_nodes = [n for n in snapshot.nodes if n.gpu is not None and n.gpu.count > 0]
-    monthly = {n.name: n.gpu.count * HOURS_PER_MONTH for n in gpu_nodes if n.gpu}
-    per_gpu = {n.name: 1.0 for n in gpu_nodes}
-    subjects = shareable_subjects(inventory, profiles, None, per_gpu)
-    operator = OperatorView(None, None)
-    plan = fitting_plan(inventory, subjects, operator, monthly, seed=seed, max_actions=None)
-    first = fitting_plan(inventory, subjects, operator, monthly, seed=seed)
+    state = ClusterState(
+        snapshot=snapshot,
+        usage={},
+        pricebook=pricebook,
+        now=snapshot.taken_at,
+        gpu={key: MeasuredGpuUsage(profile) for key, profile in profiles.items()},
+        placement_seed=seed,
+    )
+    plan = _gpu_sharing(analyse_cluster(state).recommendations)
+    first, later = _emptied(plan)
     occupied = {p.node_name for p in snapshot.pods}
-    emptied = {n.node for n in plan.emptied} if plan else set()
+    emptied = first | later
     still_used = occupied - emptied
     gpus_by_node = {n.name: n.gpu.count for n in gpu_nodes if n.gpu}
     gpus_in_use = sum(gpus_by_node[n] for n in still_used if n)
@@ -223,13 +243,12 @@ def product_run(workload: Workload, seed: int, load: float = AS_IS_LOAD) -> Prod
         "gpus": total_gpus,
         "pods_placed_as_is": int(placed.sum()),
         "pods_pending_as_is": int((~placed).sum()),
-        "shareable_workloads": len(subjects),
-        "moved_workloads": len(plan.moves) if plan else 0,
-        "pool_nodes": len(plan.pools) if plan else 0,
+        "moved_workloads": len(cast("list[Any]", plan.evidence["moves"])) if plan else 0,
+        "pool_nodes": len(cast("list[Any]", plan.evidence["pools"])) if plan else 0,
         "gpu_nodes_in_use_before": len(occupied),
         "gpu_nodes_freed": len(emptied),
-        "gpus_freed": plan.gpus_freed if plan else 0,
-        "first_instruction_gpu_nodes_freed": len(first.emptied) if first else 0,
+        "gpus_freed": sum(gpus_by_node[n] for n in emptied),
+        "first_instruction_gpu_nodes_freed": len(first),
         "allocation_before_pct": round(
             100.0 * exact_milli / (sum(gpus_by_node[n] for n in occupied if n) * MILLI), 2
         ),
@@ -244,9 +263,9 @@ def product_run(workload: Workload, seed: int, load: float = AS_IS_LOAD) -> Prod
     return ProductRun(seed, figures)
 
 
-def product_figures(workload: Workload, seeds: list[int]) -> dict[str, Any]:
+def product_figures(workload: Workload, seeds: list[int], pricebook: PriceBook) -> dict[str, Any]:
     """Every seed's product-path figures and their medians."""
-    runs = [product_run(workload, seed) for seed in seeds]
+    runs = [product_run(workload, seed, pricebook) for seed in seeds]
     keys = [k for k in runs[0].figures if k != "seconds"]
     return {
         "as_is_load": AS_IS_LOAD,

@@ -34,6 +34,7 @@ from protocol.changes import (
     PatchScheduling,
     Scale,
     ScheduleHpaMinReplicas,
+    TaintNode,
     Uncordon,
     WaitForNodeLabel,
 )
@@ -107,6 +108,23 @@ def cluster_policy_patch(action: PatchClusterPolicy) -> JsonObject:
     return {"spec": {"devicePlugin": {"config": config}}}
 
 
+def taint_patch(action: TaintNode, live: JsonObject) -> JsonObject:
+    """The merge patch setting the node's taints: the given ones replace theirs by key and effect.
+
+    A merge patch replaces a list whole, so the patch carries every taint the node keeps; the
+    undo puts back the list as it was.
+    """
+    ours = [{"key": t.key, "value": t.value, "effect": t.effect} for t in action.taints]
+    replaced = {(t["key"], t["effect"]) for t in ours}
+    spec = live.get("spec") or {}
+    kept = [
+        t
+        for t in spec.get("taints") or []
+        if isinstance(t, dict) and (t.get("key"), t.get("effect")) not in replaced
+    ]
+    return {"spec": {"taints": [*kept, *ours]}}
+
+
 def plan_change(
     action: Action, live: JsonObject | None, *, now: float | None = None
 ) -> PlannedChange:
@@ -132,6 +150,8 @@ def plan_change(
             change = plan_patch_scheduling(action, live)
         case Scale():
             change = plan_scale(action, live)
+        case TaintNode():
+            change = _merge(action, live, taint_patch(action, live))
         case ScheduleHpaMinReplicas():
             if now is None:
                 raise ActionError("a minReplicas schedule is planned at a given time")

@@ -22,6 +22,7 @@ from protocol.changes import (
     PatchScheduling,
     Scale,
     ScheduleHpaMinReplicas,
+    TaintNode,
     Uncordon,
     WaitForNodeLabel,
 )
@@ -66,7 +67,7 @@ def target_of(action: Action) -> ObjectRef:
             ref = ObjectRef(HORIZONTAL_POD_AUTOSCALER, action.name, action.namespace)
         case ApplyScaledObject():
             ref = ObjectRef(SCALED_OBJECT, action.name, action.target.namespace)
-        case Cordon() | Uncordon() | Drain() | LabelNode() | WaitForNodeLabel():
+        case Cordon() | Uncordon() | Drain() | LabelNode() | TaintNode() | WaitForNodeLabel():
             ref = ObjectRef(NODE, action.node)
         case _:  # pragma: no cover
             assert_never(action)

@@ -39,6 +39,7 @@ from protocol.changes import (
     PatchScheduling,
     Scale,
     ScheduleHpaMinReplicas,
+    TaintNode,
     Uncordon,
     WaitForNodeLabel,
 )
@@ -257,6 +258,9 @@ _DESCRIPTIONS: dict[type[Any], Callable[[Any], str]] = {
         f"PodDisruptionBudgets, within {a.deadline_seconds} s"
     ),
     LabelNode: _describe_labels,
+    TaintNode: lambda a: (
+        f"Taint node {a.node}: " + ", ".join(f"{t.key}={t.value}:{t.effect}" for t in a.taints)
+    ),
     ApplyHpa: _describe_autoscaler,
     ApplyScaledObject: _describe_autoscaler,
     ScheduleHpaMinReplicas: _describe_schedule,
@@ -319,7 +323,17 @@ def _apply(manifest: Manifest, action: Action) -> Manifest:  # noqa: PLR0912 - a
             else:
                 labels[name] = value
         _set_or_drop(manifest["metadata"], "labels", dict(sorted(labels.items())))
+    elif isinstance(action, TaintNode):
+        _taint(manifest, action)
     return manifest
+
+
+def _taint(manifest: Manifest, action: TaintNode) -> None:
+    spec = manifest.setdefault("spec", {})
+    ours = [{"key": t.key, "value": t.value, "effect": t.effect} for t in action.taints]
+    replaced = {(t["key"], t["effect"]) for t in ours}
+    kept = [t for t in spec.get("taints", []) if (t.get("key"), t.get("effect")) not in replaced]
+    spec["taints"] = [*kept, *ours]
 
 
 def _cordon(manifest: Manifest, *, cordoned: bool) -> None:

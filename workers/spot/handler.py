@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.recommendation import Recommendation
 from protocol.topics import SpotNoticeMessage
+from recommender.fingerprint import fingerprint
 from recommender.spot.evacuation import plan_spot_evacuation
 from store.database import Database
 from store.errors import NotFoundError
@@ -33,7 +34,6 @@ from store.repositories.tenant_policy import TenantPolicyRepository
 from workers.cluster_view import cluster_view
 from workers.decode import Record, decode
 from workers.errors import UnknownClusterError
-from workers.fingerprint import fingerprint
 from workers.instructions import InstructionIssuer, instruction_body, store_approved_instruction
 
 log = structlog.get_logger(__name__)

@@ -14,12 +14,10 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from protocol.recommendation import Recommendation
+from recommender.analysis import ANALYSED_KINDS, ClusterState, analyse_cluster
 from recommender.autoscaling.demand_history import workload_demands
 from recommender.gpu.mig_layouts import MigConfig
 from recommender.pricing.pricebook import PriceBook
-from recommender.pricing.version import pricebook_version
-from recommender.savings.alternatives import saving_groups, workloads_by_node
-from recommender.savings.fixed_prices import keep_unchanged
 from store.database import Database
 from store.errors import NotFoundError
 from store.repositories.cluster_costs import ClusterCostRepository
@@ -35,11 +33,9 @@ from store.repositories.saving_groups import SavingGroupRepository
 from store.repositories.snapshots import SnapshotRepository
 from store.repositories.tenants import TenantRepository
 from store.repositories.usage_states import UsageStateRepository
-from workers.analysis import ANALYSED_KINDS, ClusterState, analyse_cluster, cluster_cost
 from workers.autoscaling_settings import prometheus_address
 from workers.cluster_view import cluster_view
 from workers.errors import UnknownClusterError
-from workers.fingerprint import fingerprint
 from workers.ingest.usage_fold import domain_key, from_record
 
 
@@ -90,40 +86,35 @@ async def analyse_and_store(
             {key: history.gpu_demand for key, history in histories.items()}
         ),
         prometheus_address=prometheus_address(tenant.settings, cluster_id),
+        previous=_open_by_fingerprint(stored),
     )
-    version = pricebook_version(pricebook)
-    fresh = [
-        rec.model_copy(update={"price_book_version": version}) for rec in analyse_cluster(state)
-    ]
-    recommendations = keep_unchanged(fresh, _open_by_fingerprint(stored), fingerprint)
+    analysis = analyse_cluster(state)
     items = [
         NewRecommendation(
             id=rec.recommendation_id,
             kind=rec.kind.value,
-            fingerprint=fingerprint(rec),
+            fingerprint=analysis.fingerprints[rec.recommendation_id],
             monthly_saving_usd=rec.monthly_saving_usd,
             body=rec.model_dump(mode="json"),
             created_at=now,
         )
-        for rec in recommendations
+        for rec in analysis.recommendations
     ]
-    group_of = saving_groups(recommendations, workloads_by_node(snapshot))
-    groups = {fingerprint(rec): group_of[rec.recommendation_id] for rec in recommendations}
-    cost = cluster_cost(snapshot, pricebook)
+    cost = analysis.cost
     async with database.tenant(tenant_id) as session:
         # Two analyses of one cluster take turns, so neither inserts what the other just did.
         await SnapshotRepository(session, tenant_id).lock_cluster(cluster_id)
         outcome = await RecommendationRepository(session, tenant_id).replace_open(
             cluster_id, items, now=now, kinds={kind.value for kind in ANALYSED_KINDS}
         )
-        await SavingGroupRepository(session, tenant_id).replace(cluster_id, groups)
+        await SavingGroupRepository(session, tenant_id).replace(cluster_id, analysis.groups)
         if cost.priced_nodes:
             await ClusterCostRepository(session, tenant_id).record(
                 cluster_id,
                 computed_at=now,
                 monthly_cost_usd=cost.monthly_usd,
                 node_count=cost.priced_nodes,
-                price_book_version=version,
+                price_book_version=analysis.price_book_version,
             )
     return AnalysisOutcome(
         len(outcome.created),

@@ -27,6 +27,8 @@ uncordon:
   - {group: "", resource: nodes, verbs: [get, patch]}
 label_node:
   - {group: "", resource: nodes, verbs: [get, patch]}
+taint_node:
+  - {group: "", resource: nodes, verbs: [get, patch]}
 drain:
   - {group: "", resource: nodes, verbs: [get]}
   - {group: "", resource: pods, verbs: [get, list]}
@@ -52,7 +54,7 @@ wait_for_node_label:
 {{/* Action types switched on in values, in a fixed order, as a JSON list. */}}
 {{- define "slicewise-agent.enabledActions" -}}
 {{- $enabled := list }}
-{{- range $action := list "patch_resources" "patch_scheduling" "apply_pdb" "cordon" "uncordon" "drain" "label_node" "scale" "patch_config_map" "apply_hpa" "apply_scaled_object" "create_config_map" "patch_cluster_policy" "wait_for_node_label" "schedule_hpa_min_replicas" }}
+{{- range $action := list "patch_resources" "patch_scheduling" "apply_pdb" "cordon" "uncordon" "drain" "label_node" "taint_node" "scale" "patch_config_map" "apply_hpa" "apply_scaled_object" "create_config_map" "patch_cluster_policy" "wait_for_node_label" "schedule_hpa_min_replicas" }}
 {{- if (get $.Values.executor.actions $action | default dict).enabled }}
 {{- $enabled = append $enabled $action }}
 {{- end }}

@@ -101,13 +101,23 @@ def sharing_class(advice: SharingAdvice) -> tuple[str, int]:
     raise ValueError(f"{advice.kind} advice has no sharing class")
 
 
+def advised_name(advice: SharingAdvice) -> str:
+    """`namespace/name` of the advised workload: how its replicas are named in the plan."""
+    workload = advice.subject.workload
+    return f"{workload.namespace}/{workload.name}"
+
+
 def plan_nodes(
     nodes: Sequence[PlanNode],
     advice: Sequence[SharingAdvice],
     seed: int = 0,
     whole: Sequence[WholeReplicas] = (),
 ) -> NodePlan:
-    """Place every replica of the actionable `advice` (and of `whole`) on `nodes`."""
+    """Place every replica of the actionable `advice` (and of `whole`) on `nodes`.
+
+    Placements and `unplaced` name a workload `namespace/name` (see `advised_name`), as
+    `whole` does: workloads of one name in different namespaces stay apart.
+    """
     actionable = [a for a in advice if a.kind is not AdviceKind.WHOLE_GPU]
     table = build_node_table(
         names=[n.name for n in nodes],
@@ -117,7 +127,7 @@ def plan_nodes(
         model=[n.gpu_product for n in nodes],
     )
     items = [
-        (a.subject.workload.name, a.subject.gpu_product, a.subject.replicas, 1, *sharing_class(a))
+        (advised_name(a), a.subject.gpu_product, a.subject.replicas, 1, *sharing_class(a))
         for a in actionable
     ] + [(w.workload, w.gpu_product, w.replicas, w.gpus_per_replica, WHOLE, 1) for w in whole]
     replicas = [(index, replica) for index, item in enumerate(items) for replica in range(item[2])]

@@ -11,8 +11,9 @@ not made.
 
 Draining a pool node evicts the old, whole-GPU replicas on it; they must find a whole GPU on a
 node outside the pools meanwhile, or the drain would wait on PodDisruptionBudgets that can never
-be met. Pools are drained emptiest first and the plan is refused if their evicted replicas do
-not fit on the other nodes' free GPUs.
+be met. The pools are converted in waves (`waves`): as many as the free GPUs allow, emptiest
+first, then the workloads whose pools are ready move and give their old GPUs back for the next
+wave. The plan is refused if a wave cannot drain any pool.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from protocol.snapshot import LABEL_DEVICE_PLUGIN_CONFIG, LABEL_MIG_CONFIG, Node
 from recommender.consolidation.inventory import Inventory
 from recommender.gpu.advice import AdviceKind
 from recommender.gpu.placement.node_plan import NodePlan, PlanNode, WholeReplicas, plan_nodes
+from recommender.gpu.pools.gpu_map import gpu_count, gpu_map, gpu_pods
 from recommender.gpu.pools.operator import UNCONFIGURED_MIG, OperatorView, mig_resource_name
 from recommender.gpu.pools.subjects import SHARED_KINDS, Subject, pod_uses_gpu
-from recommender.pricing.cost import node_gpus
+from recommender.gpu.pools.waves import Wave, WaveInputs, plan_waves
 
 MAX_REPLANS = 8
 
@@ -81,6 +83,8 @@ class GpuPoolPlan:
     emptied: tuple[EmptiedNode, ...]
     gpu_map_before: Mapping[str, object]
     gpu_map_after: Mapping[str, object]
+    waves: tuple[Wave, ...] = ()
+    """Pools converted together and the workloads moved after each (see `waves`)."""
 
     @property
     def monthly_saving_usd(self) -> float:
@@ -103,10 +107,6 @@ def _is_unconfigured(node: Node) -> bool:
     if labels.get(LABEL_DEVICE_PLUGIN_CONFIG):
         return False
     return labels.get(LABEL_MIG_CONFIG, "") in UNCONFIGURED_MIG
-
-
-def _gpu_count(node: Node) -> int:
-    return round(node_gpus(node)) if node.gpu is not None else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +152,7 @@ def _candidates(inventory: Inventory) -> list[Node]:
         node
         for node in inventory.snapshot.nodes
         if node.gpu is not None
-        and _gpu_count(node) > 0
+        and gpu_count(node) > 0
         and node.ready
         and not node.unschedulable
         and _is_unconfigured(node)
@@ -199,9 +199,9 @@ def _place(
             PlanNode(
                 name=n.name,
                 gpu_product=n.gpu.product if n.gpu else "",
-                gpu_count=_gpu_count(n),
+                gpu_count=gpu_count(n),
                 cpu_free_milli=n.allocatable.cpu_millis or 0,
-                gpus_kept=min(kept, _gpu_count(n)),
+                gpus_kept=min(kept, gpu_count(n)),
                 keeps_whole=kept > 0,
             )
         )
@@ -211,31 +211,38 @@ def _place(
         dropped = set(plan.unplaced)
         if not dropped or not shared:
             break
-        shared = [s for s in shared if s.advice.subject.workload.name not in dropped]
+        shared = [s for s in shared if workload_name(s) not in dropped]
         plan = plan_nodes(nodes, [s.advice for s in shared], seed=seed, whole=whole)
     return plan, shared
 
 
-def _drain_order(
-    pools: list[Pool], inventory: Inventory, occupancy: _Occupancy, pool_names: set[str]
-) -> list[Pool] | None:
-    """Pools emptiest first, or None when their evicted replicas find no whole GPU elsewhere."""
-    free_by_product: dict[str, int] = {}
+def _wave_inputs(
+    pools: Sequence[Pool], inventory: Inventory, occupancy: _Occupancy, shared: set[str]
+) -> WaveInputs:
+    """Free whole GPUs outside the pools, and what each moved workload's pods hold where."""
+    pool_names = {p.node for p in pools}
+    product: dict[str, str] = {}
+    free: dict[str, int] = {}
     for node in inventory.snapshot.nodes:
-        if node.name in pool_names or node.gpu is None or node.unschedulable or not node.ready:
+        if node.gpu is None:
+            continue
+        product[node.name] = node.gpu.product
+        if node.name in pool_names or node.unschedulable or not node.ready:
             continue
         used = occupancy.other_gpus.get(node.name, 0) + occupancy.moved_gpus.get(node.name, 0)
-        free = max(0, _gpu_count(node) - used)
-        free_by_product[node.gpu.product] = free_by_product.get(node.gpu.product, 0) + free
-    ordered = sorted(pools, key=lambda p: (p.displaced_gpus, len(p.evicted), p.node))
-    for pool in ordered:
-        node = inventory.nodes[pool.node]
-        product = node.gpu.product if node.gpu else ""
-        displaced = pool.displaced_gpus
-        if displaced > free_by_product.get(product, 0):
-            return None
-        free_by_product[product] = free_by_product.get(product, 0) - displaced
-    return ordered
+        free[node.gpu.product] = free.get(node.gpu.product, 0) + max(0, gpu_count(node) - used)
+    held: dict[str, dict[str, int]] = {name: {} for name in shared}
+    for pod in inventory.snapshot.pods:
+        workload = inventory.workload_of(pod)
+        name = f"{workload.namespace}/{workload.name}" if workload else ""
+        if name in held and pod.node_name:
+            on = held[name]
+            on[pod.node_name] = on.get(pod.node_name, 0) + _gpus_held(pod)
+    staying = {
+        p.node: p.displaced_gpus - sum(on.get(p.node, 0) for on in held.values()) for p in pools
+    }
+    moving = {name: {p.node for p in pools if name in p.replicas} for name in shared}
+    return WaveInputs(product, free, held, moving, staying)
 
 
 def _evicted(inventory: Inventory, node: str) -> tuple[str, ...]:
@@ -246,41 +253,6 @@ def _evicted(inventory: Inventory, node: str) -> tuple[str, ...]:
             if not inventory.is_daemon(pod)
         )
     )
-
-
-def _mode(node: Node) -> str:
-    if node.labels.get(LABEL_DEVICE_PLUGIN_CONFIG):
-        return f"device-plugin:{node.labels[LABEL_DEVICE_PLUGIN_CONFIG]}"
-    layout = node.labels.get(LABEL_MIG_CONFIG, "")
-    return "whole-gpu" if layout in UNCONFIGURED_MIG else f"mig:{layout}"
-
-
-def _gpu_pods(inventory: Inventory, moved: set[str] | None) -> dict[str, list[str]]:
-    """GPU pods per node; with `moved`, only those of workloads not in it."""
-    found: dict[str, list[str]] = {}
-    for node in inventory.snapshot.nodes:
-        for pod in inventory.pods_on(node.name):
-            workload = inventory.workload_of(pod)
-            name = f"{workload.namespace}/{workload.name}" if workload else ""
-            if pod_uses_gpu(pod) and (moved is None or name not in moved):
-                found.setdefault(node.name, []).append(f"{pod.namespace}/{pod.name}")
-    return found
-
-
-def _gpu_map(
-    inventory: Inventory, pods: Mapping[str, Sequence[str]], modes: Mapping[str, str]
-) -> dict[str, object]:
-    """Every GPU node: product, GPUs, sharing mode and the GPU pods on it."""
-    return {
-        node.name: {
-            "product": node.gpu.product,
-            "gpus": _gpu_count(node),
-            "mode": modes.get(node.name, _mode(node)),
-            "pods": sorted(pods.get(node.name, ())),
-        }
-        for node in inventory.snapshot.nodes
-        if node.gpu is not None and _gpu_count(node) > 0
-    }
 
 
 def plan_gpu_pools(
@@ -304,12 +276,11 @@ def plan_gpu_pools(
         whole = [w for w in whole if w.workload not in stuck]
     else:
         return None
-    by_name = {s.advice.subject.workload.name: s for s in kept}
     settings = {s.node: s for s in placed.settings}
     if not kept or not settings:
         return None
     moves = [_move(s, operator) for s in kept]
-    labels = {m.subject.advice.subject.workload.name: m for m in moves}
+    labels = {workload_name(m.subject): m for m in moves}
     pools: list[Pool] = []
     for node in candidates:
         setting = settings.get(node.name)
@@ -319,8 +290,7 @@ def plan_gpu_pools(
         move = labels[here[0].workload]
         counts: dict[str, int] = {}
         for placement in here:
-            key = workload_name(by_name[placement.workload])
-            counts[key] = counts.get(key, 0) + 1
+            counts[placement.workload] = counts.get(placement.workload, 0) + 1
         pools.append(
             Pool(
                 node=node.name,
@@ -332,13 +302,12 @@ def plan_gpu_pools(
                 replicas=counts,
             )
         )
-    pool_names = {p.node for p in pools}
     receiving = {p.node for p in placed.placements}
     emptied = [
         EmptiedNode(
             node=n.name,
             product=n.gpu.product if n.gpu else "",
-            gpus=_gpu_count(n),
+            gpus=gpu_count(n),
             monthly_usd=round(node_monthly_usd[n.name], 2),
         )
         for n in candidates
@@ -348,31 +317,32 @@ def plan_gpu_pools(
     ]
     if not emptied:
         return None
-    ordered = _drain_order(pools, inventory, occupancy, pool_names)
-    if ordered is None:
+    waves = plan_waves(
+        [p.node for p in pools], _wave_inputs(pools, inventory, occupancy, set(labels))
+    )
+    if waves is None:
         return None
-    before = _gpu_map(inventory, _gpu_pods(inventory, None), {})
-    after_pods = _gpu_pods(inventory, names)
+    by_node = {p.node: p for p in pools}
+    ordered = [by_node[node] for wave in waves for node in wave.pools]
+    wave_of = {name: i for i, wave in enumerate(waves) for name in wave.moves}
+    moves.sort(key=lambda m: wave_of[workload_name(m.subject)])
+    before = gpu_map(inventory, gpu_pods(inventory, None), {})
+    after_pods = gpu_pods(inventory, names)
     for placement in placed.placements:
         after_pods.setdefault(placement.node, []).append(
-            f"{_placed_name(by_name, placement.workload)}#{placement.replica}"
+            f"{placement.workload}#{placement.replica}"
         )
     modes = {p.node: f"{p.kind.value}:{p.value}" for p in pools}
     modes.update({n.node: "emptied" for n in emptied})
-    after = _gpu_map(inventory, after_pods, modes)
+    after = gpu_map(inventory, after_pods, modes)
     return GpuPoolPlan(
         pools=tuple(ordered),
         moves=tuple(moves),
+        waves=tuple(waves),
         emptied=tuple(emptied),
         gpu_map_before=before,
         gpu_map_after=after,
     )
-
-
-def _placed_name(by_name: Mapping[str, Subject], placed: str) -> str:
-    """`namespace/name` of a placed workload (whole-GPU movers are placed by that already)."""
-    subject = by_name.get(placed)
-    return workload_name(subject) if subject is not None else placed
 
 
 def _move(subject: Subject, operator: OperatorView) -> Move:

@@ -19,6 +19,7 @@ from recommender.consolidation.inventory import Inventory, recommendation_id
 from recommender.cost.node_rates import node_rates
 from recommender.gpu.mig_layouts import MigConfig
 from recommender.gpu.pools.changes import pool_change_set
+from recommender.gpu.pools.dra import dra_ready, render_dra
 from recommender.gpu.pools.operator import OperatorView, read_operator
 from recommender.gpu.pools.plan import GpuPoolPlan, plan_gpu_pools, workload_name
 from recommender.gpu.pools.subjects import Subject, shareable_subjects
@@ -29,6 +30,8 @@ from recommender.usage.key import ContainerKey
 
 EMPTIED_ACTIONS = 2
 """A cordon and a drain per emptied node."""
+EMPTIED_LATER = "whole-gpu (emptied by a later plan)"
+"""The GPU map's mode of a node the plan would empty but its instruction has no room for."""
 _RISK_ORDER = {Risk.LOW: 0, Risk.MEDIUM: 1, Risk.HIGH: 2}
 
 
@@ -58,23 +61,29 @@ def fitting_plan(
     seed: int = 0,
     max_actions: int | None = MAX_ACTIONS,
 ) -> GpuPoolPlan | None:
-    """The plan of the most subjects that can be carried out, in one instruction if bounded.
+    """The plan that saves the most in one instruction (if bounded), or the largest plan.
 
-    A plan whose pools' drains would find no room for the replicas they evict is retried with
-    the half of the subjects that run the most replicas. A plan too long for one instruction
-    keeps its pools and moves and empties only the dearest nodes that fit; the others are
-    emptied by a later analysis (their pods simply stay until then).
+    Unbounded, the plan of the most subjects that can be carried out. Bounded, the plans of all
+    the subjects, of the half that run the most replicas, of its half and so on are weighed: a
+    plan too long for one instruction keeps its pools and moves and empties only the dearest
+    nodes that fit (the others are emptied by a later analysis; their pods simply stay until
+    then), and the one whose instruction empties the dearest nodes is chosen, since moving many
+    workloads leaves less of the instruction for emptying nodes.
     """
     ranked = sorted(subjects, key=lambda s: (-s.advice.subject.replicas, workload_name(s)))
+    best: GpuPoolPlan | None = None
     count = len(ranked)
     while count > 0:
         plan = plan_gpu_pools(inventory, ranked[:count], operator, node_monthly_usd, seed)
-        if plan is not None:
-            fitted = plan if max_actions is None else _within(plan, max_actions)
-            if fitted is not None:
-                return fitted
+        if plan is not None and max_actions is None:
+            return plan
+        fitted = _within(plan, max_actions) if plan is not None and max_actions else None
+        if fitted is not None and (
+            best is None or fitted.monthly_saving_usd > best.monthly_saving_usd
+        ):
+            best = fitted
         count //= 2
-    return None
+    return best
 
 
 def _within(plan: GpuPoolPlan, max_actions: int) -> GpuPoolPlan | None:
@@ -88,7 +97,7 @@ def _within(plan: GpuPoolPlan, max_actions: int) -> GpuPoolPlan | None:
     kept = sorted(plan.emptied, key=lambda n: (-n.monthly_usd, n.node))[:room]
     later = {n.node for n in plan.emptied} - {n.node for n in kept}
     after = {
-        node: {**entry, "mode": "whole-gpu (emptied by a later plan)"}
+        node: {**entry, "mode": EMPTIED_LATER}
         if node in later and isinstance(entry, dict)
         else entry
         for node, entry in plan.gpu_map_after.items()
@@ -99,7 +108,7 @@ def _within(plan: GpuPoolPlan, max_actions: int) -> GpuPoolPlan | None:
 def _action_count(plan: GpuPoolPlan) -> int:
     mig = sum(1 for p in plan.pools if p.kind.value == "mig")
     emptied = EMPTIED_ACTIONS * len(plan.emptied)
-    return 3 + 4 * len(plan.pools) + mig + 2 * len(plan.moves) + emptied
+    return 3 + 5 * len(plan.pools) + mig + 2 * len(plan.moves) + emptied
 
 
 def _reason(plan: GpuPoolPlan) -> str:
@@ -112,7 +121,16 @@ def _reason(plan: GpuPoolPlan) -> str:
     )
 
 
-def _evidence(plan: GpuPoolPlan, operator: OperatorView) -> dict[str, object]:
+def _evidence(
+    snapshot: ClusterSnapshot, plan: GpuPoolPlan, operator: OperatorView
+) -> dict[str, object]:
+    found = _plan_evidence(plan, operator)
+    if dra_ready(snapshot):
+        found["dra"] = render_dra(plan).as_evidence()
+    return found
+
+
+def _plan_evidence(plan: GpuPoolPlan, operator: OperatorView) -> dict[str, object]:
     return {
         "nodes_emptied": [n.node for n in plan.emptied],
         "gpus_freed": plan.gpus_freed,
@@ -138,6 +156,7 @@ def _evidence(plan: GpuPoolPlan, operator: OperatorView) -> dict[str, object]:
             }
             for m in plan.moves
         ],
+        "waves": [{"pools": list(w.pools), "moves": list(w.moves)} for w in plan.waves],
         "mig_strategy": str(operator.mig_strategy),
         "gpu_map_before": dict(plan.gpu_map_before),
         "gpu_map_after": dict(plan.gpu_map_after),
@@ -173,7 +192,7 @@ def plan_recommendation(
             f"${plan.monthly_saving_usd:,.0f}/month"
         ),
         reason=_reason(plan)[:1024],
-        evidence=_evidence(plan, operator),  # type: ignore[arg-type]  # JSON-shaped by construction
+        evidence=_evidence(snapshot, plan, operator),  # type: ignore[arg-type]  # JSON-shaped by construction
         risk=risk,
         risk_note="; ".join(notes)[:1024],
         monthly_saving_usd=plan.monthly_saving_usd,
@@ -189,16 +208,19 @@ def recommend_gpu_pools(
     pricebook: PriceBook,
     now: datetime,
     mig_config: MigConfig | None = None,
+    *,
+    seed: int = 0,
 ) -> list[Recommendation]:
     """The cluster's GPU sharing plan as one recommendation, or none when it empties no node.
 
-    `mig_config` is the server's mounted mig-parted config, used when the agent reported none.
+    `mig_config` is the server's mounted mig-parted config, used when the agent reported none;
+    `seed` seeds the placement engine's tie-breaks.
     """
     inventory = Inventory.build(snapshot)
     operator = read_operator(snapshot, mig_config)
     monthly, per_gpu = _prices(snapshot, pricebook)
     subjects = shareable_subjects(inventory, profiles, operator.mig_config, per_gpu)
-    plan = fitting_plan(inventory, subjects, operator, monthly)
+    plan = fitting_plan(inventory, subjects, operator, monthly, seed=seed)
     if plan is None:
         return []
     return [plan_recommendation(snapshot, plan, operator, now)]

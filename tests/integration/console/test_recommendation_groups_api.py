@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from protocol.recommendation import Recommendation, RecommendationKind, SavingBasis
+from recommender.fingerprint import fingerprint
 from recommender.savings.alternatives import saving_groups
 from store.database import Database
 from store.repositories.clusters import ClusterRepository
@@ -16,7 +17,6 @@ from tests.integration.console.harness import get_json, sign_in
 from tests.integration.console.seed import PASSWORD, SeededTenant
 from tests.integration.gateway.harness import RunningGateway
 from tests.integration.workers.test_saving_groups import workload_recommendation
-from workers.fingerprint import fingerprint
 
 
 async def _store(database: Database, seeded: SeededTenant, recs: list[Recommendation]) -> None:

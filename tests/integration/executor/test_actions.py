@@ -23,12 +23,13 @@ from protocol.changes import (
     PatchScheduling,
     Precondition,
     Scale,
+    TaintNode,
     Uncordon,
     WorkloadRef,
 )
 from protocol.instruction import Outcome
 from protocol.resources import Resources
-from protocol.snapshot import Toleration, WorkloadKind
+from protocol.snapshot import Taint, Toleration, WorkloadKind
 from tests.integration.executor.cluster_objects import (
     make_config_map,
     make_node,
@@ -228,6 +229,60 @@ async def test_label_node_sets_and_removes_labels(
     assert result.actions[0].diff == {
         "metadata": {"labels": {"nvidia.com/mig.config": "all-1g.10gb", "stale": None}}
     }
+
+
+_GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
+_POOL_TAINT = Taint(key="slicewise.io/gpu-pool", value="slicewise-timeslice-2", effect="NoSchedule")
+
+
+async def _tainted_node(admin: AsyncClient) -> str:
+    node = await make_node(admin)
+    await admin.patch(Node, node, {"spec": {"taints": [_GPU_TAINT]}})
+    return node
+
+
+def _taints(node: Node) -> list[dict[str, Any]]:
+    return [
+        {"key": t.key, "value": t.value, "effect": t.effect}
+        for t in (node.spec.taints if node.spec else None) or []
+    ]
+
+
+async def test_taint_node_adds_the_pool_taint_beside_the_node_s_own(
+    admin: AsyncClient, kube: KubeObjects, saas: Saas
+) -> None:
+    """The pool taint is added; the GPU taint the node already had stays."""
+    node = await _tainted_node(admin)
+    result = await make_executor(kube).execute(
+        saas.instruction([TaintNode(node=node, taints=[_POOL_TAINT])])
+    )
+
+    assert result.outcome is Outcome.APPLIED, result.reason
+    assert _taints(await admin.get(Node, node)) == [
+        _GPU_TAINT,
+        {"key": "slicewise.io/gpu-pool", "value": "slicewise-timeslice-2", "effect": "NoSchedule"},
+    ]
+
+
+async def test_taint_node_is_rolled_back_with_a_failing_change_after_it(
+    admin: AsyncClient, kube: KubeObjects, namespace: str, saas: Saas
+) -> None:
+    """A later change whose pods never get ready rolls the taint back to the node's own list."""
+    node = await _tainted_node(admin)
+    workload = await make_workload(admin, namespace)
+    await make_pod(admin, namespace, labels={"app": workload["metadata"]["name"]}, ready=False)
+    shrink = PatchResources(
+        target=_ref(workload),
+        containers=[
+            ContainerResources(container="main", requests=Resources(memory_bytes=256 * MIB))
+        ],
+    )
+    result = await make_executor(kube).execute(
+        saas.instruction([TaintNode(node=node, taints=[_POOL_TAINT]), shrink])
+    )
+
+    assert result.outcome is Outcome.ROLLED_BACK, result.reason
+    assert _taints(await admin.get(Node, node)) == [_GPU_TAINT]
 
 
 async def test_patch_config_map_merges_keys(

@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 import pytest
 from lightkube import Client
+from lightkube.models.core_v1 import Container, PodSpec, ResourceRequirements, Toleration
+from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.apps_v1 import Deployment
-from lightkube.resources.core_v1 import ConfigMap, Node
+from lightkube.resources.core_v1 import ConfigMap, Node, Pod
 
 from auth.instruction_signing import InstructionKeyring, generate_signing_key, instruction_body_for
 from devstack.kube.control_plane import KubeControlPlane
@@ -46,7 +48,14 @@ from tests.integration.kube.gpu_pool_cluster import (
     snapshot,
     wait_settled,
 )
-from tests.integration.kube.shapes import make_namespace, node_of, pods_of, unique, wait_for
+from tests.integration.kube.shapes import (
+    POOL_LABEL,
+    make_namespace,
+    node_of,
+    pods_of,
+    unique,
+    wait_for,
+)
 
 pytestmark = pytest.mark.kube
 
@@ -183,6 +192,88 @@ async def test_time_slicing_plan_creates_the_config_points_the_policy_and_moves_
     for node in _emptied(plan):
         assert gpu_cluster.get(Node, node).spec.unschedulable  # type: ignore[union-attr]
         assert not any(node_of(p) == node for p in pods_of(gpu_cluster, namespace, app))
+
+
+def _gpu_pod(
+    cluster: Client, namespace: str, pool: str, tolerations: list[Toleration] | None = None
+) -> str:
+    """A bare one-GPU pod that may run on the nodes of `pool`."""
+    name = unique("other")
+    one = {"nvidia.com/gpu": "1"}
+    cluster.create(
+        Pod(
+            metadata=ObjectMeta(name=name, namespace=namespace),
+            spec=PodSpec(
+                nodeSelector={POOL_LABEL: pool},
+                tolerations=tolerations,
+                containers=[
+                    Container(
+                        name="main",
+                        image="registry.invalid/none:0",
+                        resources=ResourceRequirements(requests=one, limits=one),
+                    )
+                ],
+            ),
+        )
+    )
+    return name
+
+
+def _unschedulable_for(cluster: Client, namespace: str, pod: str) -> str | None:
+    """The scheduler's message once it has found no node for the pod."""
+    found = cluster.get(Pod, pod, namespace=namespace)
+    conditions = (found.status.conditions if found.status else None) or []
+    for condition in conditions:
+        if condition.type == "PodScheduled" and condition.reason == "Unschedulable":
+            return condition.message or "unschedulable"
+    return None
+
+
+def _bound_to(cluster: Client, namespace: str, pod: str) -> str | None:
+    found = cluster.get(Pod, pod, namespace=namespace)
+    return found.spec.nodeName if found.spec else None
+
+
+async def test_tainted_pool_takes_the_moved_pods_but_not_an_unrelated_gpu_pod(
+    gpu_cluster: Client, control_plane: KubeControlPlane
+) -> None:
+    """An intolerant GPU pod finds no node beside the moved pods; a tolerant one binds there."""
+    pool = unique("taint")
+    nodes = gpu_nodes(gpu_cluster, pool, 2)
+    namespace = make_namespace(gpu_cluster)
+    setup = install_operator(gpu_cluster, MigStrategy.SINGLE)
+    app = gpu_deployment(gpu_cluster, namespace, pool, REPLICAS)
+    with GpuOperatorStandIn(setup.cluster_policy, setup.namespace, nodes).running(
+        control_plane.admin
+    ):
+        plan = _plan(
+            gpu_cluster, namespace=namespace, app=app, nodes=nodes, setup=setup, profile=_bursty()
+        )
+        result = await _apply(control_plane, plan)
+        assert result.outcome is Outcome.APPLIED, result.reason
+        pools = _pools(plan)
+        wait_for(
+            lambda: _on_pools(gpu_cluster, namespace, app, set(pools)), "pods on the pool", 180
+        )
+        (value,) = {label.split("=")[1] for label in pools.values()}
+        unrelated = _gpu_pod(gpu_cluster, namespace, pool)
+        message = wait_for(
+            lambda: _unschedulable_for(gpu_cluster, namespace, unrelated), "scheduler verdict", 120
+        )
+        tolerant = _gpu_pod(
+            gpu_cluster,
+            namespace,
+            pool,
+            [
+                Toleration(
+                    key="slicewise.io/gpu-pool", operator="Equal", value=value, effect="NoSchedule"
+                )
+            ],
+        )
+        bound = wait_for(lambda: _bound_to(gpu_cluster, namespace, tolerant), "tolerant pod", 120)
+    assert "slicewise.io/gpu-pool" in message
+    assert _bound_to(gpu_cluster, namespace, unrelated) is None
+    assert bound in pools
 
 
 async def test_mig_plan_waits_for_the_mig_manager_and_moves_pods_onto_mig_slices(

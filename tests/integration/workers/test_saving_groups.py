@@ -17,6 +17,7 @@ from protocol.changes import ChangeSet, Drain, PatchScheduling, WorkloadRef
 from protocol.recommendation import Recommendation, RecommendationKind, Risk, SavingBasis
 from protocol.snapshot import WorkloadKind
 from protocol.topics import SnapshotMessage
+from recommender.fingerprint import fingerprint
 from recommender.pricing.bundled import bundled_catalogues, bundled_spot_advisor
 from recommender.pricing.pricebook import PriceBook
 from recommender.savings.alternatives import headline_saving, saving_groups, workloads_by_node
@@ -29,7 +30,6 @@ from store.repositories.saving_groups import SavingGroupRepository
 from store.repositories.tenants import TenantView
 from tests.unit.workers.factories import shop_snapshot
 from workers.cost_rollup import CostRollup
-from workers.fingerprint import fingerprint
 from workers.ingest.handler import SnapshotIngest
 from workers.tasks.analysis_job import analyse_and_store
 

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from devstack.services import ServiceUrls
 from protocol.recommendation import RecommendationKind
+from recommender.fingerprint import fingerprint
 from store.database import Database
 from store.repositories.clusters import ClusterView
 from store.repositories.recommendations import NewRecommendation, RecommendationRepository
@@ -18,7 +19,6 @@ from store.repositories.tenants import TenantRepository, TenantView
 from tests.integration.console.cost_seed import fold_cost_hours
 from tests.integration.workers.test_idle_gpu_notices import LOOPBACK, Receiver, receiving
 from tests.integration.workers.test_saving_groups import workload_recommendation
-from workers.fingerprint import fingerprint
 from workers.idle_gpu_notices import IdleGpuNotifier
 from workers.tasks.maintenance_jobs import DigestsNotDeliveredError, send_digests
 from workers.webhook_digest import WebhookDigest

@@ -20,11 +20,12 @@ from protocol.changes import (
     PatchResources,
     PatchScheduling,
     Scale,
+    TaintNode,
     Uncordon,
     WorkloadRef,
 )
 from protocol.resources import Resources
-from protocol.snapshot import Toleration, WorkloadKind
+from protocol.snapshot import Taint, Toleration, WorkloadKind
 
 WEB = WorkloadRef(kind=WorkloadKind.DEPLOYMENT, namespace="shop", name="web")
 DEPLOYMENT: dict[str, Any] = {
@@ -222,6 +223,29 @@ def test_label_node_sets_and_removes_labels() -> None:
         "metadata": {"labels": {"nvidia.com/mig.config": "all-1g.10gb", "pool": None}}
     }
     assert change.undo == {"metadata": {"labels": {"nvidia.com/mig.config": None, "pool": "gpu"}}}
+
+
+def test_taint_node_replaces_its_key_and_keeps_the_other_taints() -> None:
+    """The pool taint replaces an older one of its key and effect; undo restores the old list."""
+    gpu = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
+    old_pool = {"key": "slicewise.io/gpu-pool", "value": "old", "effect": "NoSchedule"}
+    live = {"metadata": {"name": "n1"}, "spec": {"taints": [gpu, old_pool]}}
+    taint = Taint(key="slicewise.io/gpu-pool", value="slicewise-timeslice-2", effect="NoSchedule")
+    change = plan_change(TaintNode(node="n1", taints=[taint]), live)
+    new_pool = {
+        "key": "slicewise.io/gpu-pool",
+        "value": "slicewise-timeslice-2",
+        "effect": "NoSchedule",
+    }
+    assert change.patch == {"spec": {"taints": [gpu, new_pool]}}
+    assert change.undo == {"spec": {"taints": [gpu, old_pool]}}
+
+
+def test_taint_node_undo_of_an_untainted_node_removes_the_list() -> None:
+    """A node without taints gets the pool's; undo removes the field again."""
+    taint = Taint(key="slicewise.io/gpu-pool", value="all-1g.10gb", effect="NoSchedule")
+    change = plan_change(TaintNode(node="n1", taints=[taint]), NODE)
+    assert change.undo == {"spec": {"taints": None}}
 
 
 def test_config_map_keys_are_merged() -> None:

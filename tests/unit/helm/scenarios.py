@@ -23,6 +23,7 @@ ACTION_TYPES = (
     "uncordon",
     "drain",
     "label_node",
+    "taint_node",
     "scale",
     "patch_config_map",
     "apply_hpa",

@@ -62,6 +62,7 @@ EXECUTOR_GRANTS: dict[str, set[Grant]] = {
     "cordon": _NODE_PATCH,
     "uncordon": _NODE_PATCH,
     "label_node": _NODE_PATCH,
+    "taint_node": _NODE_PATCH,
     "drain": {
         ("", "nodes", "get"),
         ("", "pods", "list"),
@@ -139,6 +140,16 @@ def test_agent_cluster_role_has_no_write_verb_no_secrets_and_no_wildcards() -> N
     assert {verb for _, _, verb in granted}.isdisjoint(WRITE_VERBS)
     assert not any(resource in {"secrets", "*"} for _, resource, _ in granted)
     assert not any("*" in (group, verb) for group, _, verb in granted)
+
+
+def test_dra_switch_adds_only_the_list_of_device_classes() -> None:
+    """agent.dra.enabled grants list on resource.k8s.io deviceclasses and nothing more."""
+    values = {
+        **AGENT_MINIMAL,
+        "agent": {**AGENT_MINIMAL.get("agent", {}), "dra": {"enabled": True}},
+    }
+    role = find(_render(values), "ClusterRole", AGENT_ROLE)
+    assert grants(role["rules"]) - AGENT_READS == {("resource.k8s.io", "deviceclasses", "list")}
 
 
 def test_agent_binding_names_the_agent_service_account() -> None:

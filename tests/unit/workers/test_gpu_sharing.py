@@ -1,4 +1,4 @@
-"""GPU-sharing recommendations from stored GPU duty histories."""
+"""GPU-sharing recommendations of the analysis from the GPU duty histories the workers store."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Any, cast
 
-from protocol.recommendation import RecommendationKind
+from protocol.recommendation import Recommendation, RecommendationKind
 from protocol.resources import GPU_RESOURCE, Resources
 from protocol.snapshot import (
     LABEL_CAPACITY,
@@ -25,11 +25,11 @@ from protocol.snapshot import (
     Workload,
     WorkloadKind,
 )
+from recommender.analysis import ClusterState, GpuDutySource, recommend_gpu_sharing
 from recommender.pricing.bundled import bundled_catalogues
 from recommender.pricing.pricebook import PriceBook
 from recommender.usage.key import ContainerKey
 from tests.unit.workers.factories import T0
-from workers.gpu_sharing import recommend_gpu_sharing
 from workers.ingest.gpu_duty import GpuDutyHistory
 
 GIB = 2**30
@@ -115,6 +115,17 @@ def _history(duty: float, memory: int) -> GpuDutyHistory:
     return history
 
 
+def _recommend(gpu: dict[ContainerKey, GpuDutySource]) -> list[Recommendation]:
+    state = ClusterState(
+        snapshot=_snapshot(),
+        usage={},
+        pricebook=PriceBook(catalogues=bundled_catalogues()),
+        now=NOW,
+        gpu=gpu,
+    )
+    return recommend_gpu_sharing(state)
+
+
 def test_light_service_is_time_sliced_into_one_pool_and_frees_a_node() -> None:
     """20 % duty and 6 GiB: four replicas per GPU, so both replicas share one pool node.
 
@@ -122,11 +133,11 @@ def test_light_service_is_time_sliced_into_one_pool_and_frees_a_node() -> None:
     replicas; the other node is emptied: 32.7726 USD/h over 730 h = 23923.998. The busy
     trainer's node is never touched.
     """
-    gpu = {
+    gpu: dict[ContainerKey, GpuDutySource] = {
         ContainerKey("ml", "Deployment", "embed", "serve"): _history(0.2, 6 * GIB),
         ContainerKey("ml", "Deployment", "train", "serve"): _history(0.9, 30 * GIB),
     }
-    found = recommend_gpu_sharing(_snapshot(), gpu, PriceBook(catalogues=bundled_catalogues()), NOW)
+    found = _recommend(gpu)
     assert [r.kind for r in found] == [RecommendationKind.GPU_SHARING]
     assert found[0].monthly_saving_usd == 23924.0
     moves = cast("list[dict[str, Any]]", found[0].evidence["moves"])
@@ -142,8 +153,4 @@ def test_container_without_enough_history_is_not_advised() -> None:
         [GpuUsage(node="gpu-1", gpu_index=0, timestamp=T0, utilization=0.1, memory_used_bytes=GIB)]
         * 59
     )
-    gpu = {ContainerKey("ml", "Deployment", "embed", "serve"): history}
-    assert (
-        recommend_gpu_sharing(_snapshot(), gpu, PriceBook(catalogues=bundled_catalogues()), NOW)
-        == []
-    )
+    assert _recommend({ContainerKey("ml", "Deployment", "embed", "serve"): history}) == []

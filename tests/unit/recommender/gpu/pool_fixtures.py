@@ -63,26 +63,28 @@ def _spec(gpus: int = 1) -> PodSpecSummary:
     )
 
 
-def deployment(name: str, replicas: int) -> Workload:
+def deployment(name: str, replicas: int, namespace: str = "ml") -> Workload:
     """A Deployment of one-GPU replicas."""
     return Workload(
         kind=WorkloadKind.DEPLOYMENT,
-        namespace="ml",
+        namespace=namespace,
         name=name,
-        uid=f"uid-{name}",
+        uid=f"uid-{namespace}-{name}",
         resource_version="7",
         replicas=replicas,
         template=_spec(),
     )
 
 
-def pods(workload: str, nodes: list[str], owner: str = "Deployment") -> list[Pod]:
+def pods(
+    workload: str, nodes: list[str], owner: str = "Deployment", namespace: str = "ml"
+) -> list[Pod]:
     """One running one-GPU pod of `workload` (a Deployment, or `owner`) per entry of `nodes`."""
     return [
         Pod(
-            namespace="ml",
+            namespace=namespace,
             name=f"{workload}-{index}",
-            uid=f"uid-{workload}-{index}",
+            uid=f"uid-{namespace}-{workload}-{index}",
             node_name=node,
             phase=PodPhase.RUNNING,
             owners=[OwnerRef(kind=owner, name=workload)],
@@ -103,9 +105,9 @@ def bursty_profile() -> GpuUsageProfile:
     return profile_usage(duty, np.full(duty.size, 6 * GIB))
 
 
-def key(workload: str) -> ContainerKey:
+def key(workload: str, namespace: str = "ml") -> ContainerKey:
     """The usage key of a fixture workload's GPU container."""
-    return ContainerKey("ml", "Deployment", workload, "serve")
+    return ContainerKey(namespace, "Deployment", workload, "serve")
 
 
 def operator(strategy: MigStrategy, *, device_plugin_config: str | None = None) -> GpuOperatorState:

@@ -14,6 +14,7 @@ from protocol.changes import (
     PatchConfigMap,
     PatchResources,
     PatchScheduling,
+    TaintNode,
     Uncordon,
     WaitForNodeLabel,
 )
@@ -79,7 +80,25 @@ def test_pool_node_is_cordoned_and_drained_before_it_is_relabelled() -> None:
     label = next(i for i, a in enumerate(actions) if isinstance(a, LabelNode))
     node = actions[label].node  # type: ignore[union-attr]
     steps = [type(a).__name__ for a in actions if getattr(a, "node", None) == node]
-    assert steps == ["Cordon", "Drain", "LabelNode", "Uncordon"]
+    assert steps == ["Cordon", "Drain", "LabelNode", "TaintNode", "Uncordon"]
+
+
+def test_pool_nodes_are_tainted_and_moved_workloads_tolerate_and_select_their_pool() -> None:
+    """Each pool node gets the pool's taint; the moved workload tolerates it and selects it."""
+    (found,) = _light_service_cluster()
+    actions = found.change_set.actions
+    pools = {a.node for a in actions if isinstance(a, LabelNode)}
+    taints = {a.node: a.taints for a in actions if isinstance(a, TaintNode)}
+    assert set(taints) == pools
+    for taint in taints.values():
+        assert [(t.key, t.value, t.effect) for t in taint] == [
+            ("slicewise.io/gpu-pool", "slicewise-timeslice-2", "NoSchedule")
+        ]
+    (scheduling,) = [a for a in actions if isinstance(a, PatchScheduling)]
+    assert scheduling.node_selector == {"nvidia.com/device-plugin.config": "slicewise-timeslice-2"}
+    assert [(t.key, t.operator, t.value, t.effect) for t in scheduling.tolerations or []] == [
+        ("slicewise.io/gpu-pool", "Equal", "slicewise-timeslice-2", "NoSchedule")
+    ]
 
 
 def test_time_slicing_creates_the_device_plugin_config_and_points_the_cluster_policy() -> None:
@@ -145,6 +164,28 @@ def test_whole_gpu_deployment_moves_so_a_node_it_shares_can_be_emptied() -> None
     moves = cast("list[dict[str, Any]]", plan.evidence["moves"])
     assert [m["workload"] for m in moves] == ["ml/embed"]
     assert plan.evidence["gpus_freed"] == 8
+
+
+def test_same_named_workloads_in_two_namespaces_are_planned_apart() -> None:
+    """`ml/embed` and `search/embed` both move, each with its own replicas and its own patch."""
+    nodes = [gpu_node(n) for n in ("gpu-1", "gpu-2")]
+    found = snapshot(
+        nodes,
+        [deployment("embed", 4), deployment("embed", 4, namespace="search")],
+        pods("embed", ["gpu-1"] * 4) + pods("embed", ["gpu-2"] * 4, namespace="search"),
+    )
+    profiles = {key("embed"): bursty_profile(), key("embed", "search"): bursty_profile()}
+    (plan,) = recommend_gpu_pools(found, profiles, PRICES, NOW)
+    pools = cast("list[dict[str, Any]]", plan.evidence["pools"])
+    replicas: dict[str, int] = {}
+    for pool in pools:
+        for name, count in pool["replicas"].items():
+            replicas[name] = replicas.get(name, 0) + count
+    assert replicas == {"ml/embed": 4, "search/embed": 4}
+    patched = [
+        a.target.namespace for a in plan.change_set.actions if isinstance(a, PatchScheduling)
+    ]
+    assert sorted(patched) == ["ml", "search"]
 
 
 def _mig_plan(strategy: MigStrategy) -> Recommendation:

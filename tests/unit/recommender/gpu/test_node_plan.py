@@ -28,7 +28,7 @@ def test_three_half_gpu_replicas_pack_onto_two_gpus_of_one_node() -> None:
         None,
         2,
     )
-    assert plan.nodes_for("chat") == (setting.node,)
+    assert plan.nodes_for("ml/chat") == (setting.node,)
 
 
 def test_a_node_carries_one_sharing_class() -> None:
@@ -38,7 +38,7 @@ def test_a_node_carries_one_sharing_class() -> None:
         workload("batch", 10, bursty_duty()), gpu_hourly_usd=PRICE, mig_config=mig_config()
     )
     plan = plan_nodes(_nodes(1), [chat, batch])
-    assert plan.unplaced == ("batch",)
+    assert plan.unplaced == ("ml/batch",)
     assert plan.settings[0].mig_layout == "all-3g.40gb"
 
 

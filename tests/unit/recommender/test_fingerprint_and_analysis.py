@@ -10,18 +10,18 @@ import numpy as np
 from protocol.changes import ChangeSet, Cordon, WorkloadRef
 from protocol.recommendation import Recommendation, RecommendationKind, Risk
 from protocol.snapshot import WorkloadKind
-from recommender.autoscaling.demand import DemandSeries
-from recommender.pricing.bundled import bundled_catalogues
-from recommender.pricing.pricebook import PriceBook
-from tests.unit.workers.factories import T0, shop_snapshot
-from workers.analysis import (
+from recommender.analysis import (
     ClusterCost,
     ClusterState,
     analyse_cluster,
     cluster_cost,
     unique_by_fingerprint,
 )
-from workers.fingerprint import fingerprint
+from recommender.autoscaling.demand import DemandSeries
+from recommender.fingerprint import fingerprint
+from recommender.pricing.bundled import bundled_catalogues
+from recommender.pricing.pricebook import PriceBook
+from tests.unit.workers.factories import T0, shop_snapshot
 
 WEB0 = WorkloadRef(kind=WorkloadKind.DEPLOYMENT, namespace="shop", name="web0")
 
@@ -89,9 +89,20 @@ def test_analysis_of_an_idle_two_node_cluster_empties_a_node() -> None:
     state = ClusterState(
         snapshot, {}, PriceBook(catalogues=bundled_catalogues()), T0 + timedelta(hours=1)
     )
-    found = analyse_cluster(state)
+    found = analyse_cluster(state).recommendations
     assert [(r.kind, r.node) for r in found] == [(RecommendationKind.CONSOLIDATION, "node-a")]
     assert found[0].monthly_saving_usd > 0
+
+
+def test_analysis_gives_each_recommendation_its_fingerprint_and_group_and_the_cost() -> None:
+    """What the worker stores comes out of the one analysis: fingerprints, groups, cost."""
+    snapshot = shop_snapshot(uuid.uuid4(), 1)
+    pricebook = PriceBook(catalogues=bundled_catalogues())
+    analysis = analyse_cluster(ClusterState(snapshot, {}, pricebook, T0 + timedelta(hours=1)))
+    (found,) = analysis.recommendations
+    assert analysis.fingerprints == {found.recommendation_id: fingerprint(found)}
+    assert set(analysis.groups) == {fingerprint(found)}
+    assert analysis.cost == cluster_cost(snapshot, pricebook)
 
 
 def test_cluster_cost_prices_spot_nodes_at_the_spot_price() -> None:
@@ -113,5 +124,5 @@ def test_analysis_with_demand_history_advises_autoscaling() -> None:
         T0 + timedelta(hours=1),
         demand={web0: demand},
     )
-    found = analyse_cluster(state)
+    found = analyse_cluster(state).recommendations
     assert (RecommendationKind.AUTOSCALING, web0) in [(r.kind, r.workload) for r in found]
