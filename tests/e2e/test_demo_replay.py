@@ -1,5 +1,5 @@
-"""`slicewise up --fast`: the replayed cluster gets all three kinds of priced recommendation,
-and approving one delivers a signed instruction to the cluster's executor."""
+"""`slicewise up --fast`: the replayed cluster gets its kinds of priced recommendation, and
+approving one delivers a signed instruction to the cluster's executor."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 from tests.e2e.test_local_stack import READY, StackOutput, start_stack, stop_stack
 
 RUN_DIR = re.compile(r"Run directory: (\S+)")
-KINDS = ("gpu-sharing", "spot", "rightsizing")
+KINDS = ("spot", "rightsizing", "consolidation", "autoscaling")
 T = TypeVar("T")
 
 
@@ -67,7 +67,7 @@ def _kinds_present(
 def test_replayed_cluster_gets_every_kind_and_an_approval_reaches_the_executor(
     demo_stack: tuple[subprocess.Popen[str], StackOutput],
 ) -> None:
-    """GPU-sharing, spot and rightsizing appear; an approval yields a signed instruction."""
+    """Spot, rightsizing, consolidation and autoscaling advice appear; an approval is delivered."""
     proc, lines = demo_stack
     url = lines.wait_for(READY, timeout=90).group(1)
     run_dir = Path(lines.wait_for(RUN_DIR, timeout=10).group(1))
@@ -83,7 +83,11 @@ def test_replayed_cluster_gets_every_kind_and_an_approval_reaches_the_executor(
     with httpx.Client(
         base_url=url, timeout=60, headers={"Authorization": f"Bearer {token}"}
     ) as console:
-        found = eventually(_kinds_present(console, cluster_id), within=180, what="all three kinds")
+        found = eventually(
+            _kinds_present(console, cluster_id),
+            within=180,
+            what="every kind the replayed cluster gets",
+        )
         assert all(item["monthly_saving_usd"] > 0 for item in found.values())
         chosen = found["rightsizing"]
         approved = console.post(f"/v1/console/recommendations/{chosen['id']}/approve", json={})
