@@ -230,6 +230,9 @@ class Workload(WireModel):
     name: Name
     uid: Annotated[str, Field(max_length=64)]
     resource_version: ResourceVersion = ""
+    generation: NonNegativeInt = 0
+    """metadata.generation: moves only when the spec changes (status churn leaves it), so it is
+    what a change pins; 0 when the agent did not report it."""
     labels: Labels = Field(default_factory=dict)
     annotations: Annotations = Field(default_factory=dict)
     replicas: NonNegativeInt | None = None

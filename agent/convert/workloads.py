@@ -133,6 +133,7 @@ def _workload(
         name=name_of(meta),
         uid=uid_of(meta),
         resource_version=resource_version_of(meta),
+        generation=max(0, (meta.generation if meta else None) or 0),
         labels=bounded_labels(meta.labels if meta else None),
         annotations=bounded_annotations(meta.annotations if meta else None),
         replicas=None if replicas is None else max(0, replicas),

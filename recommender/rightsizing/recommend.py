@@ -16,7 +16,6 @@ from protocol.changes import (
     ChangeSet,
     ContainerResources,
     PatchResources,
-    Precondition,
     WorkloadRef,
 )
 from protocol.recommendation import Recommendation, RecommendationKind, Risk, SavingBasis
@@ -31,6 +30,7 @@ from recommender.consolidation.inventory import (
     workload_version,
 )
 from recommender.cost.node_rates import cpu_memory_hourly_usd, node_rates
+from recommender.preconditions import workload_precondition
 from recommender.pricing.cost import monthly_usd, pod_requests, price_node
 from recommender.pricing.pricebook import PriceBook
 from recommender.rightsizing.estimate import ContainerEstimate, estimate_container
@@ -222,7 +222,7 @@ def recommend_rightsizing_for(
                 PatchResources(
                     target=workload_ref(workload),
                     containers=changes,
-                    precondition=Precondition(resource_version=workload.resource_version or None),
+                    precondition=workload_precondition(workload),
                 )
             ],
             summary=f"set requests of {', '.join(c.container for c in changes)}",

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from pydantic import JsonValue
 
-from protocol.changes import Action, ApplyPdb, ChangeSet, PatchScheduling, Precondition
+from protocol.changes import Action, ApplyPdb, ChangeSet, PatchScheduling
 from protocol.snapshot import (
     LABEL_CAPACITY,
     LABEL_INSTANCE_TYPE,
@@ -22,6 +22,7 @@ from protocol.snapshot import (
     Workload,
 )
 from recommender.consolidation.inventory import workload_ref
+from recommender.preconditions import workload_precondition
 from recommender.spot.placement import SpotPlacement
 from recommender.spot.policy import SpotPolicy
 from recommender.spot.pools import ON_DEMAND
@@ -186,7 +187,7 @@ def placement_change_set(
             tolerations=tolerations,
             topology_spread_constraints=topology_spread(workload, placement),
             template_labels={PLAN_LABEL: plan_label_value(placement)},
-            precondition=Precondition(resource_version=workload.resource_version or None),
+            precondition=workload_precondition(workload),
         )
     )
     surge = " (surge to on-demand on notice)" if placement.surge_on_notice else ""
