@@ -41,6 +41,9 @@ class ScalingPolicy:
     """Floor quantiles tried per workload (0: no floor beyond one replica)."""
     candidate_dip_stabilisation: tuple[bool, ...] = (True,)
     """Scale-down windows tried per workload: the dip-riding one, the 5-minute default."""
+    candidate_short_windows: tuple[int, ...] = (300, 600, 900, 1800)
+    """Scale-down windows (seconds) tried, with each candidate target, on a history shorter than
+    a day: there no cycle can be seen, so the candidates are HPAs alone (`selection`)."""
     risk_weight: float = 0.7
     """Weight of the under-provisioned share against replica-hours when choosing a candidate."""
     risk_floor: float = 0.002

@@ -1,11 +1,12 @@
 """Autoscaling recommendations for a snapshot: add an HPA (or a KEDA schedule), or retune one.
 
-For every Deployment or StatefulSet with at least a day of demand history, the plan (an HPA
-plus a replica-floor schedule) is replayed over the history beside what runs today (the fixed
-replica count, or the existing HPA replayed with its own spec). Demand is the workload's GPU
-duty (GPUs busy, capacity the GPUs a pod requests) where its pods request GPUs and DCGM reported
-on them, and its CPU usage otherwise. The saving is the difference in
-mean replicas times what one pod costs: its share of its node's price.
+For every Deployment or StatefulSet with at least `MIN_RETUNE_SECONDS` (six hours) of demand
+history, the plan (an HPA plus a replica-floor schedule; below a day of history a retuned HPA
+alone) is replayed over the history beside what runs today (the fixed replica count, or the
+existing HPA replayed with its own spec). Demand is the workload's GPU duty (GPUs busy, capacity
+the GPUs a pod requests) where its pods request GPUs and DCGM reported on them, and its CPU usage
+otherwise. The saving is the difference in mean replicas times what one pod costs: its share of
+its node's price.
 
 GPU-driven advice needs KEDA to scale on GPU duty (`gpu_scaling`); without it the HPA scales on
 CPU over a GPU-forecast floor, and the saving replays exactly that.
@@ -40,7 +41,7 @@ from recommender.autoscaling.hpa_algorithm import HpaSettings, Replay, replay_fi
 from recommender.autoscaling.pattern import DAY
 from recommender.autoscaling.plan import AutoscalingPlan, replay_plan
 from recommender.autoscaling.policy import ScalingPolicy
-from recommender.autoscaling.selection import choose_plan
+from recommender.autoscaling.selection import MIN_RETUNE_SECONDS, choose_plan
 from recommender.autoscaling.sizing import hpa_aware_request
 from recommender.consolidation.inventory import (
     Inventory,
@@ -58,7 +59,7 @@ from recommender.pricing.cost import (
 from recommender.pricing.pricebook import PriceBook
 
 SCALED_KINDS = frozenset({WorkloadKind.DEPLOYMENT, WorkloadKind.STATEFUL_SET})
-MIN_HISTORY_SECONDS = DAY
+HOUR = 3600.0
 MIN_MONTHLY_SAVING_USD = 1.0
 
 WorkloadDemand = Mapping[WorkloadRef, DemandSeries]
@@ -197,6 +198,11 @@ def _propose(
     )
 
 
+def _span(seconds: float) -> str:
+    """A history's length in days, or in hours below two days."""
+    return f"{seconds / DAY:.0f} days" if seconds >= 2 * DAY else f"{seconds / HOUR:.0f} hours"
+
+
 def recommend_autoscaling_for(
     workload: Workload,
     driver: Driver,
@@ -214,7 +220,7 @@ def recommend_autoscaling_for(
     """
     demand, capacity = driver.demand, driver.capacity
     history = demand.values.size * demand.step_seconds
-    if workload.kind not in SCALED_KINDS or capacity <= 0 or history < MIN_HISTORY_SECONDS:
+    if workload.kind not in SCALED_KINDS or capacity <= 0 or history < MIN_RETUNE_SECONDS:
         return None
     snapshot = inventory.snapshot
     hpa = hpa_of(workload, snapshot)
@@ -270,7 +276,7 @@ def recommend_autoscaling_for(
         title=f"{change_set.summary} ({workload.namespace})",
         reason=(
             f"{saved_replicas:.1f} fewer replicas on average over "
-            f"{history / DAY:.0f} days of demand, at no fewer when demand peaks" + proposal.note
+            f"{_span(history)} of demand, at no fewer when demand peaks" + proposal.note
         ),
         evidence={
             **evidence,

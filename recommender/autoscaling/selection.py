@@ -9,9 +9,12 @@ under-provisions stays comparable). The lowest score wins, ties to fewer replica
 below one beat the reference on both counts over the history. Choosing per workload lets a
 steady service run hot and a spiky one keep a floor, which one setting for all cannot do.
 
-With less than `MIN_HISTORY_SECONDS` of history (too little to see a daily cycle) the reference
-itself is the plan: the recommender gives no advice on such a workload until a day has been
-seen, and the bench scores what a person would run meanwhile, the plain HPA.
+With less than `MIN_HISTORY_SECONDS` of history no daily cycle can be seen, so no floor schedule
+is tried: the candidates are the reference HPA retuned, each candidate target with each
+scale-down window of `candidate_short_windows` and a floor of one replica, scored the same way.
+A higher target with a longer window can cost fewer replica-hours than the reference and be
+short less often, where demand comes in bursts the 5-minute window drops replicas between.
+Below `MIN_RETUNE_SECONDS` (too little to judge even that) the reference is the plan.
 
 With `require_dominance`, only a candidate that dominates the reference over the history (no
 more replica-hours and no larger under-provisioned share) is eligible; without one the
@@ -39,7 +42,9 @@ REFERENCE_TARGET = 0.7
 REFERENCE_HEADROOM = 1.5
 HOUR = 3600.0
 MIN_HISTORY_SECONDS = DAY
-"""Below this much history only the reference is advised: no cycle can be seen yet."""
+"""Below this much history no cycle can be seen: only retuned HPAs are candidates."""
+MIN_RETUNE_SECONDS = 6 * HOUR
+"""Below this much history only the reference is advised."""
 
 
 def reference_settings(history: DemandSeries, capacity: float) -> HpaSettings:
@@ -115,6 +120,31 @@ def candidate_policies(policy: ScalingPolicy) -> list[ScalingPolicy]:
     ]
 
 
+def retuned_plans(reference: AutoscalingPlan, policy: ScalingPolicy) -> list[AutoscalingPlan]:
+    """The reference HPA at each candidate target and each short-history scale-down window."""
+    return [
+        replace(
+            reference,
+            hpa=replace(reference.hpa, target_utilisation=t, scale_down_stabilisation_seconds=w),
+        )
+        for t in policy.candidate_targets
+        for w in policy.candidate_short_windows
+    ]
+
+
+def candidate_plans(
+    history: DemandSeries,
+    capacity: float,
+    policy: ScalingPolicy,
+    reference: AutoscalingPlan,
+    resource: str = "cpu",
+) -> list[AutoscalingPlan]:
+    """Planned HPAs with floor schedules, or on less than a day of history retuned HPAs."""
+    if history.values.size * history.step_seconds < MIN_HISTORY_SECONDS:
+        return retuned_plans(reference, policy)
+    return [plan_autoscaling(history, capacity, c, resource) for c in candidate_policies(policy)]
+
+
 def assess_candidates(
     history: DemandSeries, capacity: float, policy: ScalingPolicy, resource: str = "cpu"
 ) -> Assessment:
@@ -122,8 +152,7 @@ def assess_candidates(
     reference = reference_plan(history, capacity, policy, resource)
     figures = replay_figures(replay_plan(reference, history, capacity), history, capacity)
     found = []
-    for candidate in candidate_policies(policy):
-        plan = plan_autoscaling(history, capacity, candidate, resource)
+    for plan in candidate_plans(history, capacity, policy, reference, resource):
         replay = replay_plan(plan, history, capacity)
         found.append(Candidate(plan, replay_figures(replay, history, capacity)))
     seconds = history.values.size * history.step_seconds
@@ -154,7 +183,7 @@ def select_plan(assessment: Assessment, policy: ScalingPolicy) -> AutoscalingPla
 
     Every candidate is eligible, unless `policy.require_dominance` (see the module docstring).
     """
-    if assessment.history_seconds < MIN_HISTORY_SECONDS:
+    if assessment.history_seconds < MIN_RETUNE_SECONDS:
         return assessment.reference_plan
     eligible = list(assessment.candidates)
     if policy.require_dominance:

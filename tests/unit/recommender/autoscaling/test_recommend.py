@@ -94,9 +94,17 @@ def test_a_floor_never_needed_is_retuned_on_the_existing_hpa() -> None:
     assert "min_too_high" in findings
 
 
-def test_less_than_a_day_of_history_gives_nothing() -> None:
-    """Twelve hours of demand are not enough to advise on."""
-    assert _recommend(flat(2.0, 0.5)) == []
+def test_less_than_six_hours_of_history_gives_nothing() -> None:
+    """Five hours of demand are not enough to advise on."""
+    assert _recommend(flat(2.0, 5 / 24)) == []
+
+
+def test_half_a_day_of_history_gets_an_hpa_without_a_schedule() -> None:
+    """Twelve hours show no cycle: eight fixed replicas for 2 cores become an HPA alone."""
+    [rec] = _recommend(flat(2.0, 0.5))
+    [action] = rec.change_set.actions
+    assert isinstance(action, ApplyHpa)
+    assert "fewer replicas on average over 12 hours of demand" in rec.reason
 
 
 def test_demand_that_needs_every_replica_gives_nothing() -> None:
