@@ -1,5 +1,5 @@
-"""A tenant's policy settings: auto-approved spot evacuations, webhook notifications and when a
-GPU counts as idle.
+"""A tenant's policy settings: auto-approved spot evacuations, webhook notifications, when a
+GPU counts as idle, and where a cluster's KEDA finds Prometheus for GPU triggers.
 
 They live in the tenant row's `settings` document under fixed keys (the workers read the same
 keys), and every change is written together with an audit entry naming who made it and what
@@ -33,6 +33,11 @@ IDLE_GPU_HOURS = "idle_gpu_hours"
 DEFAULT_IDLE_GPU_THRESHOLD = 0.05
 DEFAULT_IDLE_GPU_HOURS = 4
 MAX_IDLE_GPU_HOURS = 168
+PROMETHEUS_SERVER_ADDRESS = "prometheus_server_address"
+"""The Prometheus a cluster's KEDA queries for GPU utilisation, tenant-wide."""
+PROMETHEUS_SERVER_ADDRESSES = "prometheus_server_addresses"
+"""Cluster id -> that cluster's own Prometheus address, over the tenant-wide one."""
+MAX_URL_LENGTH = 2048
 POLICY_UPDATED = "tenant.policy.updated"
 
 
@@ -46,6 +51,12 @@ class TenantPolicy:
     notify_min_saving_usd: float = DEFAULT_MIN_SAVING_USD
     idle_gpu_threshold: float = DEFAULT_IDLE_GPU_THRESHOLD
     idle_gpu_hours: int = DEFAULT_IDLE_GPU_HOURS
+    prometheus_server_address: str | None = None
+    prometheus_server_addresses: Mapping[uuid.UUID, str] = field(default_factory=dict)
+
+    def prometheus_address_for(self, cluster_id: uuid.UUID) -> str | None:
+        """The cluster's own Prometheus address, else the tenant's, else None."""
+        return self.prometheus_server_addresses.get(cluster_id) or self.prometheus_server_address
 
     def auto_approves_evacuation(self, cluster_id: uuid.UUID) -> bool:
         """Whether an evacuation of `cluster_id` is approved without a person."""
@@ -76,6 +87,27 @@ def idle_gpu_hours(raw: object) -> int:
     return DEFAULT_IDLE_GPU_HOURS
 
 
+def prometheus_address(raw: object) -> str | None:
+    """A stored address if it is an http(s) URL of sensible length, else None."""
+    if isinstance(raw, str) and raw.startswith(("http://", "https://")):
+        return raw if len(raw) <= MAX_URL_LENGTH else None
+    return None
+
+
+def prometheus_addresses(raw: object) -> dict[uuid.UUID, str]:
+    """The stored per-cluster addresses, leaving out entries not a cluster id and a URL."""
+    found: dict[uuid.UUID, str] = {}
+    for key, value in raw.items() if isinstance(raw, dict) else ():
+        address = prometheus_address(value)
+        try:
+            cluster = uuid.UUID(str(key))
+        except ValueError:
+            continue
+        if address is not None:
+            found[cluster] = address
+    return found
+
+
 def policy_from_settings(settings: Mapping[str, Any]) -> TenantPolicy:
     """The policy in a tenant's settings document; anything malformed reads as the default."""
     url = settings.get(WEBHOOK_URL)
@@ -91,6 +123,8 @@ def policy_from_settings(settings: Mapping[str, Any]) -> TenantPolicy:
         ),
         idle_gpu_threshold=idle_gpu_threshold(settings.get(IDLE_GPU_THRESHOLD)),
         idle_gpu_hours=idle_gpu_hours(settings.get(IDLE_GPU_HOURS)),
+        prometheus_server_address=prometheus_address(settings.get(PROMETHEUS_SERVER_ADDRESS)),
+        prometheus_server_addresses=prometheus_addresses(settings.get(PROMETHEUS_SERVER_ADDRESSES)),
     )
 
 
@@ -102,6 +136,13 @@ def _settings(policy: TenantPolicy) -> dict[str, Any]:
         NOTIFY_MIN_SAVING: policy.notify_min_saving_usd,
         IDLE_GPU_THRESHOLD: policy.idle_gpu_threshold,
         IDLE_GPU_HOURS: policy.idle_gpu_hours,
+        PROMETHEUS_SERVER_ADDRESS: policy.prometheus_server_address,
+        PROMETHEUS_SERVER_ADDRESSES: {
+            str(cluster): address
+            for cluster, address in sorted(
+                policy.prometheus_server_addresses.items(), key=lambda item: str(item[0])
+            )
+        },
     }
 
 

@@ -22,6 +22,8 @@ from gateway.problems import InvalidParam, Problem
 router = APIRouter(prefix="/v1/console", tags=["console"])
 
 Saving = Annotated[float, Field(ge=0, le=1_000_000_000)]
+Address = Annotated[str, Field(max_length=2048)]
+ClusterAddresses = Annotated[dict[uuid.UUID, Address], Field(max_length=1000)]
 
 
 class PolicyOut(BaseModel):
@@ -38,6 +40,11 @@ class PolicyOut(BaseModel):
     """A GPU node's hour is idle when its mean duty cycle is under this fraction (0.05 = 5 %)."""
     idle_gpu_hours: int
     """Idle hours in a row before the webhook gets an idle-GPU notice (once per episode)."""
+    prometheus_server_address: str | None
+    """The Prometheus a cluster's KEDA queries for GPU utilisation (None: the chart default,
+    the Prometheus Operator's Service in `monitoring`)."""
+    prometheus_server_addresses: dict[uuid.UUID, str]
+    """Clusters with their own Prometheus address, over `prometheus_server_address`."""
 
 
 class PolicyPatch(BaseModel):
@@ -51,6 +58,10 @@ class PolicyPatch(BaseModel):
     notify_min_saving_usd: Saving | None = None
     idle_gpu_threshold: Annotated[float, Field(gt=0, lt=1)] | None = None
     idle_gpu_hours: Annotated[int, Field(ge=1, le=168)] | None = None
+    prometheus_server_address: Address | None = None
+    """An http(s) URL of a host, no credentials; `""` removes it."""
+    prometheus_server_addresses: ClusterAddresses | None = None
+    """Replaces every per-cluster address; each cluster must be the tenant's own."""
 
 
 def _out(view: PolicyView) -> PolicyOut:
@@ -62,6 +73,8 @@ def _out(view: PolicyView) -> PolicyOut:
         notify_min_saving_usd=policy.notify_min_saving_usd,
         idle_gpu_threshold=policy.idle_gpu_threshold,
         idle_gpu_hours=policy.idle_gpu_hours,
+        prometheus_server_address=policy.prometheus_server_address,
+        prometheus_server_addresses=dict(policy.prometheus_server_addresses),
     )
 
 
@@ -92,6 +105,8 @@ async def patch_policy(
         notify_min_saving_usd=body.notify_min_saving_usd,
         idle_gpu_threshold=body.idle_gpu_threshold,
         idle_gpu_hours=body.idle_gpu_hours,
+        prometheus_server_address=body.prometheus_server_address,
+        prometheus_server_addresses=body.prometheus_server_addresses,
     )
     try:
         view = await console.policy_settings(wiring).change(

@@ -1,4 +1,5 @@
-"""The tenant settings page: auto-approved spot evacuations per cluster and the webhook.
+"""The tenant settings page: auto-approved spot evacuations per cluster, the webhook, idle GPUs
+and the Prometheus address(es) KEDA's GPU triggers query.
 
 Only admins see and change it; the form goes through the same checks as the API
 (`PolicySettings`) and every change lands in the audit log.
@@ -81,6 +82,9 @@ async def save_settings(
     idle_gpu_hours: Annotated[int, Form(ge=1, le=168)] = 4,
     auto_all: Annotated[str, Form(max_length=8)] = "",
     clusters: Annotated[list[uuid.UUID] | None, Form(max_length=1000)] = None,
+    prometheus_server_address: Annotated[str, Form(max_length=2048)] = "",
+    prometheus_cluster: Annotated[list[uuid.UUID] | None, Form(max_length=1000)] = None,
+    prometheus_cluster_address: Annotated[list[str] | None, Form(max_length=1000)] = None,
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD, max_length=128)] = "",
 ) -> Response:
     """Store the submitted settings, then show the page again."""
@@ -95,6 +99,11 @@ async def save_settings(
         notify_min_saving_usd=notify_min_saving_usd,
         idle_gpu_threshold=idle_gpu_threshold_percent / 100,
         idle_gpu_hours=idle_gpu_hours,
+        prometheus_server_address=prometheus_server_address,
+        # Each cluster's field comes after its id, so the two lists pair in order.
+        prometheus_server_addresses=dict(
+            zip(prometheus_cluster or (), prometheus_cluster_address or (), strict=False)
+        ),
     )
     try:
         await settings.change(tenant_id, change, actor=session.name)

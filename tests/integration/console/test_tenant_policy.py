@@ -21,9 +21,12 @@ from store.repositories.tenants import TenantRepository, TenantView
 from tests.integration.console.harness import bearer, get_json, sign_in
 from tests.integration.console.seed import PASSWORD
 from tests.integration.gateway.harness import RunningGateway
+from workers.autoscaling_settings import prometheus_address
 from workers.idle_gpu_notices import idle_policy
 
 PUBLIC_HOOK = "https://8.8.8.8/services/T000/B000/secret-part"
+TENANT_PROMETHEUS = "http://prometheus-operated.monitoring.svc:9090"
+CLUSTER_PROMETHEUS = "https://thanos-query.observability.svc.cluster.local:10902"
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,8 @@ async def test_admin_changes_the_policy_through_the_api(
         "notify_min_saving_usd": 250.0,
         "idle_gpu_threshold": 0.05,
         "idle_gpu_hours": 4,
+        "prometheus_server_address": None,
+        "prometheus_server_addresses": {},
     }
     assert (changed.status_code, changed.json()) == (200, expected)
     assert read.json() == expected
@@ -145,6 +150,79 @@ async def test_idle_gpu_settings_out_of_range_are_refused(
     assert response.status_code == 422
     stored = await _stored(database, acme)
     assert (stored.idle_gpu_threshold, stored.idle_gpu_hours) == (0.05, 4)
+
+
+async def test_prometheus_addresses_are_answered_audited_and_read_by_the_workers(
+    console_gateway: RunningGateway, acme: PolicyTenant, database: Database
+) -> None:
+    """A tenant-wide and a per-cluster address: answered, audited, and what the analysis reads."""
+    body = {
+        "prometheus_server_address": TENANT_PROMETHEUS,
+        "prometheus_server_addresses": {str(acme.cluster_id): CLUSTER_PROMETHEUS},
+    }
+    changed = await _patch(console_gateway, acme, "admin", body)
+    assert changed.status_code == 200
+    assert {k: changed.json()[k] for k in body} == body
+    async with database.tenant(acme.tenant_id) as session:
+        (entry,) = await AuditRepository(session, acme.tenant_id).list(
+            subject_id=str(acme.tenant_id)
+        )
+        settings = (await TenantRepository(session).current()).settings
+    assert entry.details == {
+        "prometheus_server_address": {"from": None, "to": TENANT_PROMETHEUS},
+        "prometheus_server_addresses": {
+            "from": {},
+            "to": {str(acme.cluster_id): CLUSTER_PROMETHEUS},
+        },
+    }
+    assert prometheus_address(settings, acme.cluster_id) == CLUSTER_PROMETHEUS
+    assert prometheus_address(settings, uuid.uuid4()) == TENANT_PROMETHEUS
+
+
+async def test_an_empty_prometheus_address_removes_it(
+    console_gateway: RunningGateway, acme: PolicyTenant, database: Database
+) -> None:
+    """Setting `""` after an address leaves the recommender's default in force."""
+    await _patch(console_gateway, acme, "admin", {"prometheus_server_address": TENANT_PROMETHEUS})
+    cleared = await _patch(console_gateway, acme, "admin", {"prometheus_server_address": ""})
+    assert cleared.json()["prometheus_server_address"] is None
+    assert (await _stored(database, acme)).prometheus_server_address is None
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("prometheus:9090", "scheme"),
+        ("ftp://prometheus.monitoring.svc:9090", "scheme"),
+        ("http://admin:hunter2@prometheus.monitoring.svc:9090", "credentials"),
+        ("http://", "malformed"),
+        ("http://prometheus.monitoring.svc:9090/?query=up", "malformed"),
+        ("http://prometheus.monitoring.svc:99999", "malformed"),
+    ],
+)
+async def test_malformed_prometheus_addresses_are_refused(
+    console_gateway: RunningGateway, acme: PolicyTenant, database: Database, url: str, reason: str
+) -> None:
+    """Not an http(s) URL of a host, or one with credentials: a 422 naming why, nothing stored."""
+    response = await _patch(console_gateway, acme, "admin", {"prometheus_server_address": url})
+    assert response.status_code == 422
+    assert response.json()["invalid_params"] == [
+        {"name": "prometheus_server_address", "reason": reason}
+    ]
+    assert (await _stored(database, acme)).prometheus_server_address is None
+
+
+async def test_a_prometheus_address_for_another_tenants_cluster_is_refused(
+    console_gateway: RunningGateway, acme: PolicyTenant, globex: PolicyTenant, database: Database
+) -> None:
+    """A per-cluster address must name one of the tenant's own clusters."""
+    body = {"prometheus_server_addresses": {str(acme.cluster_id): CLUSTER_PROMETHEUS}}
+    response = await _patch(console_gateway, globex, "admin", body)
+    assert response.status_code == 422
+    assert response.json()["invalid_params"] == [
+        {"name": "prometheus_server_addresses", "reason": "unknown-cluster"}
+    ]
+    assert (await _stored(database, globex)).prometheus_server_addresses == {}
 
 
 @pytest.mark.parametrize("role", ["viewer", "approver"])
@@ -215,6 +293,45 @@ async def test_admin_saves_the_settings_page(
     assert stored.auto_approve_clusters == frozenset({acme.cluster_id})
     assert (stored.webhook_url, stored.notify_min_saving_usd) == (PUBLIC_HOOK, 750.0)
     assert (stored.idle_gpu_threshold, stored.idle_gpu_hours) == (0.025, 8)
+
+
+async def test_admin_sets_prometheus_addresses_on_the_settings_page(
+    console_gateway: RunningGateway, acme: PolicyTenant, database: Database
+) -> None:
+    """The form's tenant-wide and per-cluster addresses are stored; the page shows them back."""
+    token = await sign_in(console_gateway, acme.users["admin"], PASSWORD)
+    form = {
+        CSRF_FIELD: csrf_token(token),
+        "prometheus_server_address": TENANT_PROMETHEUS,
+        "prometheus_cluster": str(acme.cluster_id),
+        "prometheus_cluster_address": CLUSTER_PROMETHEUS,
+    }
+    async with console_gateway.client(cookies={"slicewise_session": token}) as http:
+        saved = await http.post("/console/settings", data=form)
+        page = await http.get("/console/settings")
+    stored = await _stored(database, acme)
+    assert saved.status_code == 303
+    assert stored.prometheus_server_address == TENANT_PROMETHEUS
+    assert stored.prometheus_server_addresses == {acme.cluster_id: CLUSTER_PROMETHEUS}
+    assert f'value="{CLUSTER_PROMETHEUS}"' in page.text
+
+
+async def test_the_settings_page_refuses_a_prometheus_address_with_credentials(
+    console_gateway: RunningGateway, acme: PolicyTenant, database: Database
+) -> None:
+    """A per-cluster address carrying a password is shown as an error and not stored."""
+    token = await sign_in(console_gateway, acme.users["admin"], PASSWORD)
+    form = {
+        CSRF_FIELD: csrf_token(token),
+        "prometheus_cluster": str(acme.cluster_id),
+        "prometheus_cluster_address": "http://admin:hunter2@prometheus:9090",
+    }
+    async with console_gateway.client(cookies={"slicewise_session": token}) as http:
+        refused = await http.post("/console/settings", data=form)
+    assert refused.status_code == 422
+    assert "not a Prometheus address" in refused.text
+    assert "hunter2" not in refused.text
+    assert (await _stored(database, acme)).prometheus_server_addresses == {}
 
 
 async def test_the_settings_page_refuses_an_internal_webhook(
