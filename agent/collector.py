@@ -26,6 +26,7 @@ from agent.dra import read_dra
 from agent.errors import AgentError, PermanentError, TemporaryError
 from agent.gpu_operator import read_gpu_operator
 from agent.inventory import Inventory
+from agent.keda import read_keda
 from agent.kube.client import server_version
 from agent.kube.kinds import KINDS, KindSpec
 from agent.kube.metrics import read_metrics
@@ -130,6 +131,10 @@ class Collector:
         if settings.dra:
             dra, dra_notes = await read_dra(self._client)
             notes.extend(dra_notes)
+        keda = None
+        if settings.keda:
+            keda, keda_notes = await read_keda(self._client)
+            notes.extend(keda_notes)
         return build_snapshot(
             self.view(),
             cluster=ClusterInfo(
@@ -146,6 +151,7 @@ class Collector:
             notes=notes,
             gpu_operator=operator,
             dra=dra,
+            keda=keda,
         )
 
     async def _kubernetes_version(self, notes: list[str]) -> str | None:

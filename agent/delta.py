@@ -144,6 +144,7 @@ def delta_between(
         container_series=container_series(after.usage.containers),
         gpu_series=by_device,
         notes=after.notes,
+        keda=after.keda,
     )
 
 

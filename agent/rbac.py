@@ -28,10 +28,13 @@ AGENT_RULES: tuple[Mapping[str, Sequence[str]], ...] = (
     },
     # Usage: optional; without it snapshots carry a note instead of CPU/memory samples.
     {"apiGroups": ["metrics.k8s.io"], "resources": ["nodes", "pods"], "verbs": ["list"]},
+    # KEDA's ScaledObjects: optional; without it KEDA is recognised by its HPAs' names only.
+    {"apiGroups": ["keda.sh"], "resources": ["scaledobjects"], "verbs": ["list"]},
 )
-"""ClusterRole rules of the agent (mirrored by the Helm chart)."""
+"""ClusterRole rules of the agent (mirrored by the Helm chart, whose `agent.keda.enabled: false`
+withdraws the KEDA rule)."""
 
-OPTIONAL_GROUPS = frozenset({"metrics.k8s.io"})
+OPTIONAL_GROUPS = frozenset({"metrics.k8s.io", "keda.sh"})
 """API groups whose absence degrades the snapshot instead of stopping the agent."""
 
 

@@ -86,6 +86,8 @@ class AgentSettings(BaseSettings):
     """Read the NVIDIA GPU Operator's ClusterPolicy and its ConfigMaps in this namespace."""
     dra: bool = False
     """Read the `resource.k8s.io/v1` DeviceClasses (NVIDIA's DRA driver publishes two)."""
+    keda: bool = True
+    """Read KEDA's ScaledObjects (a cluster without KEDA answers 404 and reports none)."""
     metrics_port: int = Field(default=0, ge=0, le=65535)
     """Serve Prometheus metrics on `/metrics` at this port; 0 turns the endpoint off."""
     metrics_host: str = "0.0.0.0"  # noqa: S104 - Prometheus scrapes the pod from outside it

@@ -14,6 +14,7 @@ from agent.changes import Entry
 from agent.convert.owners import OwnerLink, resolve_owners
 from protocol.dra import DraState
 from protocol.gpu_operator import GpuOperatorState
+from protocol.keda import KedaState
 from protocol.snapshot import (
     MAX_NODES,
     MAX_PODS,
@@ -56,6 +57,7 @@ def build_snapshot(
     notes: Sequence[str] = (),
     gpu_operator: GpuOperatorState | None = None,
     dra: DraState | None = None,
+    keda: KedaState | None = None,
 ) -> ClusterSnapshot:
     """The snapshot: owner chains resolved, objects sorted, every list within its wire bound."""
     all_notes = list(notes)
@@ -92,6 +94,7 @@ def build_snapshot(
         usage=usage or Usage(),
         gpu_operator=gpu_operator,
         dra=dra,
+        keda=keda,
         notes=[note[:MAX_NOTE] for note in dict.fromkeys(all_notes)][:MAX_NOTES],
     )
 

@@ -37,6 +37,7 @@ from protocol.base import (
     ShortText,
     WireModel,
 )
+from protocol.keda import KedaState
 from protocol.snapshot import (
     MAX_NODES,
     MAX_PODS,
@@ -154,3 +155,6 @@ class ClusterDelta(WireModel):
     """DCGM samples of devices a container uses, grouped by device and container; `usage.gpus`
     holds any others (devices nobody was using)."""
     notes: Annotated[list[ShortText], Field(max_length=32)] = Field(default_factory=list)
+    keda: KedaState | None = None
+    """KEDA's ScaledObjects as the agent last read them (sent whole with every delta: few, and
+    a state without them would read as a cluster without KEDA)."""

@@ -27,6 +27,7 @@ from protocol.base import (
 )
 from protocol.dra import DraState
 from protocol.gpu_operator import GpuOperatorState
+from protocol.keda import KedaState
 from protocol.resources import Resources
 
 MAX_NODES = 10_000
@@ -362,5 +363,7 @@ class ClusterSnapshot(WireModel):
     """The NVIDIA GPU Operator's ClusterPolicy as the agent read it; None when it has none."""
     dra: DraState | None = None
     """DeviceClasses when the cluster serves `resource.k8s.io/v1`; None when not (or not read)."""
+    keda: KedaState | None = None
+    """KEDA's ScaledObjects when the cluster serves the kind; None when not (or not read)."""
     notes: Annotated[list[ShortText], Field(max_length=32)] = Field(default_factory=list)
     """Degradations the agent wants seen (e.g. metrics.k8s.io not served)."""

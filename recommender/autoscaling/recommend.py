@@ -109,8 +109,22 @@ KEDA_HPA_PREFIX = "keda-hpa-"
 
 
 def keda_detected(snapshot: ClusterSnapshot) -> bool:
-    """Whether the cluster runs KEDA, judged by the HPAs KEDA creates for its ScaledObjects."""
+    """Whether the cluster runs KEDA: it serves ScaledObjects (the agent could list them), or
+    it has HPAs KEDA created for its ScaledObjects (agents that do not read ScaledObjects)."""
+    if snapshot.keda is not None:
+        return True
     return any(hpa.name.startswith(KEDA_HPA_PREFIX) for hpa in snapshot.hpas)
+
+
+def scaled_by_keda(workload: Workload, snapshot: ClusterSnapshot) -> bool:
+    """Whether a ScaledObject the agent reported scales the workload (KEDA owns its replicas)."""
+    if snapshot.keda is None:
+        return False
+    return any(
+        (so.namespace, so.target_kind, so.target_name)
+        == (workload.namespace, workload.kind.value, workload.name)
+        for so in snapshot.keda.scaled_objects
+    )
 
 
 def hpa_of(workload: Workload, snapshot: ClusterSnapshot) -> HorizontalPodAutoscaler | None:
@@ -224,13 +238,17 @@ def recommend_autoscaling_for(
         return None
     snapshot = inventory.snapshot
     hpa = hpa_of(workload, snapshot)
-    if hpa is not None and (
-        hpa.name.startswith(KEDA_HPA_PREFIX)
-        or driver.resource != "cpu"
-        or not any(m.name == "cpu" for m in hpa.metrics)
+    if scaled_by_keda(workload, snapshot) or (
+        hpa is not None
+        and (
+            hpa.name.startswith(KEDA_HPA_PREFIX)
+            or driver.resource != "cpu"
+            or not any(m.name == "cpu" for m in hpa.metrics)
+        )
     ):
-        # KEDA owns its HPAs (it would undo a retune), and an HPA on another metric than CPU
-        # cannot be replayed from CPU demand.
+        # KEDA owns what a ScaledObject scales (another autoscaler would fight its HPA, and it
+        # would undo a retune), and an HPA on another metric than CPU cannot be replayed from
+        # CPU demand.
         return None
     current, observed = _current(workload, hpa, demand, capacity)
     plan: AutoscalingPlan = choose_plan(demand, capacity, policy, driver.resource)

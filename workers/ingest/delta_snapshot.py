@@ -125,4 +125,5 @@ def delta_snapshot(
         hpas=list(delta.hpas),
         usage=delta.usage,
         notes=list(delta.notes),
+        keda=delta.keda,
     )

@@ -42,6 +42,7 @@ AGENT_READS: set[Grant] = {
     ("autoscaling", "horizontalpodautoscalers", "watch"),
     ("metrics.k8s.io", "nodes", "list"),
     ("metrics.k8s.io", "pods", "list"),
+    ("keda.sh", "scaledobjects", "list"),
 }
 
 _WORKLOAD_PATCH: set[Grant] = {
@@ -150,6 +151,21 @@ def test_dra_switch_adds_only_the_list_of_device_classes() -> None:
     }
     role = find(_render(values), "ClusterRole", AGENT_ROLE)
     assert grants(role["rules"]) - AGENT_READS == {("resource.k8s.io", "deviceclasses", "list")}
+
+
+def test_keda_switch_off_withdraws_only_the_list_of_scaled_objects() -> None:
+    """agent.keda.enabled false removes the ScaledObject read and tells the agent not to list."""
+    values = {
+        **AGENT_MINIMAL,
+        "agent": {**AGENT_MINIMAL.get("agent", {}), "keda": {"enabled": False}},
+    }
+    manifests = _render(values)
+    role = find(manifests, "ClusterRole", AGENT_ROLE)
+    assert AGENT_READS - grants(role["rules"]) == {("keda.sh", "scaledobjects", "list")}
+    deployment = find(manifests, "Deployment", AGENT_ROLE)
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["SLICEWISE_AGENT_KEDA"] == "false"
 
 
 def test_agent_binding_names_the_agent_service_account() -> None:

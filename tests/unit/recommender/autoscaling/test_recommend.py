@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from protocol.changes import ApplyHpa, ApplyScaledObject
+from protocol.keda import KedaState, ScaledObjectTarget
 from protocol.recommendation import Recommendation, RecommendationKind
 from protocol.resources import GPU_RESOURCE
 from protocol.snapshot import ClusterSnapshot, HorizontalPodAutoscaler, HpaMetric
@@ -124,6 +125,31 @@ def test_keda_is_detected_from_the_hpas_it_creates() -> None:
     cluster = _snapshot().model_copy(update={"hpas": [keda_hpa]})
     assert keda_detected(cluster)
     assert not keda_detected(_snapshot())
+
+
+def test_keda_is_detected_from_the_scaled_objects_the_agent_lists() -> None:
+    """A cluster that serves ScaledObjects runs KEDA, even before any ScaledObject exists."""
+    served = _snapshot().model_copy(update={"keda": KedaState()})
+    assert keda_detected(served)
+
+
+def test_with_scaled_objects_served_a_gpu_free_daily_floor_becomes_a_scaled_object() -> None:
+    """Detected from the agent's KEDA state, the office-hours floor is proposed as KEDA's."""
+    served = _snapshot().model_copy(update={"keda": KedaState()})
+    [rec] = recommend_autoscaling(
+        served, {workload_ref(WEB): daily(1.0, 5.0, 14)}, pricebook(), NOW
+    )
+    assert isinstance(rec.change_set.actions[0], ApplyScaledObject)
+
+
+def test_a_workload_a_scaled_object_targets_gets_no_advice() -> None:
+    """A ScaledObject the agent listed already scales web: nothing is proposed beside it."""
+    target = ScaledObjectTarget(namespace="shop", name="web", target_name="web")
+    cluster = _snapshot().model_copy(update={"keda": KedaState(scaled_objects=[target])})
+    found = recommend_autoscaling(
+        cluster, {workload_ref(WEB): daily(1.0, 5.0, 14)}, pricebook(), NOW
+    )
+    assert found == []
 
 
 def test_workloads_scaled_by_keda_are_left_to_keda() -> None:
