@@ -28,11 +28,13 @@ from pathlib import Path
 from bench.autoscaling_policies import (
     BASELINE_PARAMETERS,
     BASELINES,
+    NO_KEDA,
     Assessments,
     Case,
     Tally,
     make_case,
     slicewise,
+    slicewise_without_keda,
 )
 from bench.autoscaling_series import ServiceDemand, genai_services, vm_services
 from bench.autoscaling_tuning import choose
@@ -51,14 +53,19 @@ QUICK_GENAI_ROWS = 40_000
 FOLDS = ("odd", "even")
 
 
-def score(cases: Sequence[Case], ours: ScalingPolicy, assessments: Assessments) -> dict[str, Tally]:
-    """Every policy's pooled tally over `cases`."""
+def score(
+    cases: Sequence[Case], ours: ScalingPolicy, assessments: Assessments, *, gpu: bool = False
+) -> dict[str, Tally]:
+    """Every policy's pooled tally over `cases` (with `gpu`, also our variant without KEDA)."""
     tallies: dict[str, Tally] = {}
     for case in cases:
         for name, policy in BASELINES.items():
             tallies.setdefault(name, Tally()).add(case.name, policy(case), case)
         replay = slicewise(case, ours, assessments)
         tallies.setdefault("slicewise", Tally()).add(case.name, replay, case)
+        if gpu:
+            floor = slicewise_without_keda(case, ours, assessments)
+            tallies.setdefault(NO_KEDA, Tally()).add(case.name, floor, case)
     return tallies
 
 
@@ -90,7 +97,7 @@ def comparison(figures: dict[str, dict[str, float]]) -> dict[str, object]:
             ),
         }
         for name, f in figures.items()
-        if name != "slicewise"
+        if name not in {"slicewise", NO_KEDA}
     }
     hpa, static = figures["HPA"], figures["static-peak"]
     fewer_hours = ours["replica_hours"] < hpa["replica_hours"]
@@ -105,8 +112,13 @@ def comparison(figures: dict[str, dict[str, float]]) -> dict[str, object]:
     }
 
 
-def evaluate(cases: list[Case], quick: bool, base: ScalingPolicy) -> dict[str, object]:
-    """Two-fold evaluation of one set of services, our risk weight chosen around `base`."""
+def evaluate(
+    cases: list[Case], quick: bool, base: ScalingPolicy, *, gpu: bool = False
+) -> dict[str, object]:
+    """Two-fold evaluation of one set of services, our risk weight chosen around `base`.
+
+    With `gpu` (the GPU-duty series) our variant without KEDA is scored beside the rest.
+    """
     names = [c.name for c in cases]
     folds: dict[str, object] = {}
     held_out: list[dict[str, Tally]] = []
@@ -116,7 +128,8 @@ def evaluate(cases: list[Case], quick: bool, base: ScalingPolicy) -> dict[str, o
         tune = [c for c in cases if c.name in tune_names]
         rest = [c for c in cases if c.name not in tune_names]
         ours, selection = choose(tune, quick, assessments, base) if tune else (base, {})
-        tuned, unseen = score(tune, ours, assessments), score(rest, ours, assessments)
+        tuned = score(tune, ours, assessments, gpu=gpu)
+        unseen = score(rest, ours, assessments, gpu=gpu)
         held_out.append(unseen)
         tuned_f = {n: t.figures() for n, t in tuned.items()}
         unseen_f = {n: t.figures() for n, t in unseen.items()}
@@ -186,7 +199,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         genai_cases, genai_described = cases_of(
             services, args.genai_learn_fraction, args.replicas_at_peak
         )
-        result["genai"] = {**evaluate(genai_cases, args.quick, base), "services": genai_described}
+        genai = evaluate(genai_cases, args.quick, base, gpu=True)
+        result["genai"] = {**genai, "services": genai_described}
     result["elapsed_seconds"] = round(time.perf_counter() - started, 2)
     return result
 

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from recommender.autoscaling.demand import DemandSeries
 from recommender.autoscaling.forecast import replicas_for
+from recommender.autoscaling.gpu_scaling import cpu_hpa_with_gpu_floor
 from recommender.autoscaling.hpa_algorithm import Replay, replay_fixed, replay_hpa
 from recommender.autoscaling.plan import replay_plan
 from recommender.autoscaling.policy import ScalingPolicy
@@ -30,6 +31,8 @@ HOUR = 3600.0
 DAY = 24 * HOUR
 BUSINESS_START_HOUR = 8
 BUSINESS_END_HOUR = 20
+NO_KEDA = "slicewise-no-keda"
+"""Our GPU variant without KEDA (`slicewise_without_keda`), scored on the GPU series only."""
 BASELINE_PARAMETERS = {
     "static-peak": "replicas for the learned peak demand at 100 % utilisation, all the time",
     "HPA": (
@@ -39,6 +42,10 @@ BASELINE_PARAMETERS = {
     "KEDA-cron": (
         f"KEDA cron trigger Mon-Fri {BUSINESS_START_HOUR:02d}:00-{BUSINESS_END_HOUR:02d}:00 UTC "
         "at the static-peak replicas; outside it the replicas for the learned off-hours peak"
+    ),
+    NO_KEDA: (
+        "GPU series only: our plan where the cluster has no KEDA, an HPA on CPU over a floor "
+        "covering each slot's 95th-percentile GPU demand; scored as the floor alone (no CPU series)"
     ),
 }
 
@@ -160,6 +167,23 @@ def slicewise(case: Case, policy: ScalingPolicy, assessments: Assessments | None
     """Our plan, chosen on the first part as the product chooses it, replayed on the rest."""
     assessment = (assessments or Assessments(policy)).of(case)
     return replay_plan(select_plan(assessment, policy), case.score, case.capacity)
+
+
+def slicewise_without_keda(
+    case: Case, policy: ScalingPolicy, assessments: Assessments | None = None
+) -> Replay:
+    """Our GPU plan where the cluster has no KEDA, as the product turns it: its floor alone.
+
+    Without KEDA nothing scales on GPU duty, so the recommender proposes an HPA on CPU over a
+    floor that follows the GPU forecast (`gpu_scaling.cpu_hpa_with_gpu_floor`). The GPU series
+    come without CPU, so the HPA on CPU is not replayed: the floor is scored as if that HPA never
+    added a replica (what the recommendation's `gpu_floor_short_share` also assumes). Replicas
+    the HPA on CPU adds would cost more replica-hours and could only shorten the minutes short.
+    """
+    assessment = (assessments or Assessments(policy)).of(case)
+    plan = select_plan(assessment, policy)
+    on_cpu = cpu_hpa_with_gpu_floor(plan, case.learn, case.capacity, policy)
+    return replay_fixed(case.score, on_cpu.schedule.floor_at(case.score.seconds()))
 
 
 BASELINES = {"static-peak": static_peak, "HPA": hpa, "KEDA-cron": keda_cron}

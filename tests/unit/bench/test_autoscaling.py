@@ -7,9 +7,13 @@ from pathlib import Path
 import numpy as np
 
 from bench import autoscaling
-from bench.autoscaling_policies import Case, Tally, business_hours
+from bench.autoscaling_policies import Case, Tally, business_hours, slicewise_without_keda
 from recommender.autoscaling.demand import DemandSeries
+from recommender.autoscaling.forecast import replicas_for
+from recommender.autoscaling.gpu_scaling import GPU_FLOOR_QUANTILE
 from recommender.autoscaling.hpa_algorithm import replay_fixed
+from recommender.autoscaling.policy import ScalingPolicy
+from recommender.autoscaling.selection import choose_plan
 
 POLICIES = {"static-peak", "HPA", "KEDA-cron", "slicewise"}
 DAY = 86_400
@@ -102,3 +106,16 @@ def test_business_hours_are_weekdays_eight_to_eight() -> None:
     """Monday noon is inside, Monday 21:00 and Saturday noon are outside."""
     instants = np.array([T0 + 12 * 3600, T0 + 21 * 3600, T0 + 5 * DAY + 12 * 3600], dtype=float)
     assert business_hours(instants).tolist() == [True, False, False]
+
+
+def test_the_gpu_variant_without_keda_holds_its_gpu_floor() -> None:
+    """Without KEDA, half a day of GPU demand gets a flat floor for its 95th percentile."""
+    rng = np.random.default_rng(5)
+    learn = DemandSeries(float(T0), 60.0, rng.uniform(0.0, 4.0, 12 * 60))
+    score = DemandSeries(float(T0 + DAY / 2), 60.0, rng.uniform(0.0, 4.0, 12 * 60))
+    case = Case("gpu", learn, score, capacity=1.0)
+    policy = ScalingPolicy()
+    target = choose_plan(learn, 1.0, policy).hpa.target_utilisation
+    replay = slicewise_without_keda(case, policy)
+    floor = replicas_for(learn.quantile(GPU_FLOOR_QUANTILE), 1.0, target)
+    assert set(replay.replicas.tolist()) == {floor}
