@@ -50,7 +50,7 @@ pytestmark = pytest.mark.kube
 
 REPLICAS = 8
 HOURS = 26
-"""Just over the day of history below which no autoscaling advice is given."""
+"""Just over a day of history: the least with which the advice can follow a daily cycle."""
 PEAK_CORES, NIGHT_CORES = 3.0, 1.0
 """The service's demand, summed over its pods: 09:00-17:00 UTC, and otherwise."""
 
