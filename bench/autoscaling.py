@@ -61,7 +61,7 @@ def score(
     for case in cases:
         for name, policy in BASELINES.items():
             tallies.setdefault(name, Tally()).add(case.name, policy(case), case)
-        replay = slicewise(case, ours, assessments)
+        replay = slicewise(case, ours, assessments, gpu=gpu)
         tallies.setdefault("slicewise", Tally()).add(case.name, replay, case)
         if gpu:
             floor = slicewise_without_keda(case, ours, assessments)
@@ -127,7 +127,7 @@ def evaluate(
         tune_names = tuning_half(names, parity)
         tune = [c for c in cases if c.name in tune_names]
         rest = [c for c in cases if c.name not in tune_names]
-        ours, selection = choose(tune, quick, assessments, base) if tune else (base, {})
+        ours, selection = choose(tune, quick, assessments, base, gpu=gpu) if tune else (base, {})
         tuned = score(tune, ours, assessments, gpu=gpu)
         unseen = score(rest, ours, assessments, gpu=gpu)
         held_out.append(unseen)

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from recommender.autoscaling.demand import DemandSeries
 from recommender.autoscaling.forecast import replicas_for
-from recommender.autoscaling.gpu_scaling import cpu_hpa_with_gpu_floor
+from recommender.autoscaling.gpu_scaling import cpu_hpa_with_gpu_floor, gpu_signal, keda_gpu_plan
 from recommender.autoscaling.hpa_algorithm import Replay, replay_fixed, replay_hpa
 from recommender.autoscaling.plan import replay_plan
 from recommender.autoscaling.policy import ScalingPolicy
@@ -26,6 +26,7 @@ from recommender.autoscaling.selection import (
     reference_settings,
     select_plan,
 )
+from recommender.autoscaling.signal import DemandSignal
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -154,19 +155,30 @@ class Assessments:
     """
 
     policy: ScalingPolicy = field(default_factory=ScalingPolicy)
-    found: dict[str, Assessment] = field(default_factory=dict)
+    found: dict[tuple[str, DemandSignal | None], Assessment] = field(default_factory=dict)
 
-    def of(self, case: Case) -> Assessment:
-        """The assessment of `case` (computed on first use)."""
-        if case.name not in self.found:
-            self.found[case.name] = assess_candidates(case.learn, case.capacity, self.policy)
-        return self.found[case.name]
+    def of(self, case: Case, signal: DemandSignal | None = None) -> Assessment:
+        """The assessment of `case`, its candidates scaling on `signal` (computed once)."""
+        key = (case.name, signal)
+        if key not in self.found:
+            self.found[key] = assess_candidates(
+                case.learn, case.capacity, self.policy, signal=signal
+            )
+        return self.found[key]
 
 
-def slicewise(case: Case, policy: ScalingPolicy, assessments: Assessments | None = None) -> Replay:
-    """Our plan, chosen on the first part as the product chooses it, replayed on the rest."""
-    assessment = (assessments or Assessments(policy)).of(case)
-    return replay_plan(select_plan(assessment, policy), case.score, case.capacity)
+def slicewise(
+    case: Case, policy: ScalingPolicy, assessments: Assessments | None = None, *, gpu: bool = False
+) -> Replay:
+    """Our plan, chosen on the first part as the product chooses it, replayed on the rest.
+
+    With `gpu` (GPU-duty demand, in a cluster with KEDA) the candidates scale on the policy's
+    demand signal, as the recommender judges them and its KEDA trigger runs them.
+    """
+    signal = gpu_signal(policy) if gpu else None
+    assessment = (assessments or Assessments(policy)).of(case, signal)
+    plan = select_plan(assessment, policy)
+    return replay_plan(keda_gpu_plan(plan, policy) if gpu else plan, case.score, case.capacity)
 
 
 def slicewise_without_keda(

@@ -2,7 +2,10 @@
 
 An HPA cannot read GPU duty without a metrics adapter. Where the cluster runs KEDA, its
 `prometheus` scaler can: the ScaledObject scales on the DCGM exporter's `DCGM_FI_DEV_GPU_UTIL`
-averaged over the workload's pods, at the plan's target utilisation, beside the cron schedule.
+of the workload's pods, at the plan's target utilisation, beside the cron schedule. With the
+policy's `gpu_signal_z` above zero it scales on a short-horizon forecast of that demand (the
+recent mean plus a safety margin, `signal.DemandSignal`) summed over the pods, rather than on
+the pods' current mean utilisation.
 
 Without KEDA the HPA scales on CPU and only its `minReplicas` schedule follows GPU demand, so the
 floor alone has to carry the GPU load: it covers a high quantile (`GPU_FLOOR_QUANTILE`) of each
@@ -24,6 +27,7 @@ from recommender.autoscaling.demand import DemandSeries
 from recommender.autoscaling.plan import AutoscalingPlan
 from recommender.autoscaling.policy import ScalingPolicy
 from recommender.autoscaling.schedule import plan_schedule
+from recommender.autoscaling.signal import DemandSignal
 
 DEFAULT_PROMETHEUS_ADDRESS = "http://prometheus-operated.monitoring.svc:9090"
 """Where KEDA finds Prometheus unless the tenant's settings say otherwise: the Service the
@@ -56,15 +60,49 @@ def gpu_utilisation_query(workload: WorkloadRef) -> str:
     return f"avg({GPU_UTILISATION_METRIC}{{{selector}}})"
 
 
+def gpu_busy_query(workload: WorkloadRef) -> str:
+    """GPU utilisation (percent) summed over the GPUs of the workload's pods."""
+    selector = f'namespace="{workload.namespace}",pod=~"{pod_name_pattern(workload)}"'
+    return f"sum({GPU_UTILISATION_METRIC}{{{selector}}})"
+
+
 def gpu_trigger(
-    workload: WorkloadRef, target_utilisation: float, server_address: str
+    workload: WorkloadRef,
+    target_utilisation: float,
+    server_address: str,
+    signal: DemandSignal | None = None,
+    gpus_per_pod: float = 1.0,
 ) -> PrometheusTrigger:
-    """The KEDA trigger that keeps the pods' mean GPU utilisation at `target_utilisation`."""
+    """The KEDA trigger that keeps GPU utilisation at `target_utilisation`.
+
+    Without `signal`, the pods' mean utilisation is compared with the target (Value). With it,
+    the signal of the utilisation summed over the pods' GPUs is divided among the replicas
+    (AverageValue), each serving `gpus_per_pod` GPUs at the target.
+    """
+    if signal is None:
+        return PrometheusTrigger(
+            server_address=server_address,
+            query=gpu_utilisation_query(workload),
+            threshold=round(target_utilisation * 100, 1),
+        )
     return PrometheusTrigger(
         server_address=server_address,
-        query=gpu_utilisation_query(workload),
-        threshold=round(target_utilisation * 100, 1),
+        query=signal.promql(gpu_busy_query(workload)),
+        threshold=round(target_utilisation * 100 * gpus_per_pod, 1),
+        metric_type="AverageValue",
     )
+
+
+def gpu_signal(policy: ScalingPolicy) -> DemandSignal | None:
+    """What KEDA scales a GPU service on under `policy`; None: its demand itself."""
+    if policy.gpu_signal_z <= 0:
+        return None
+    return DemandSignal(policy.signal_window_seconds, policy.gpu_signal_z)
+
+
+def keda_gpu_plan(plan: AutoscalingPlan, policy: ScalingPolicy) -> AutoscalingPlan:
+    """The plan as KEDA runs it for a GPU service: on the policy's demand signal, if any."""
+    return replace(plan, signal=gpu_signal(policy))
 
 
 def cpu_hpa_with_gpu_floor(
@@ -114,6 +152,15 @@ def gpu_scaling_evidence(trigger: PrometheusTrigger) -> dict[str, JsonValue]:
 
     Flat entries of the recommendation's evidence, so the console lists each as a figure.
     """
+    if trigger.metric_type == "AverageValue":
+        measure = (
+            "a forecast of the DCGM exporter's utilisation summed over the workload's GPUs: "
+            "its mean over the last minutes plus a margin of their spread"
+        )
+        target = f"at {trigger.threshold:g} % per replica"
+    else:
+        measure = "the DCGM exporter's utilisation averaged over the workload's GPUs"
+        target = f"near {trigger.threshold:g} %"
     return {
         "gpu_scaling_mode": "keda-prometheus",
         "prometheus_server_address": trigger.server_address,
@@ -121,8 +168,7 @@ def gpu_scaling_evidence(trigger: PrometheusTrigger) -> dict[str, JsonValue]:
         "gpu_target_percent": trigger.threshold,
         "gpu_scaling": (
             "KEDA scales it on GPU utilisation: its prometheus trigger asks the Prometheus at "
-            f"{trigger.server_address} for `{trigger.query}` (the DCGM exporter's utilisation "
-            f"averaged over the workload's GPUs) and keeps it near {trigger.threshold:g} %. "
+            f"{trigger.server_address} for `{trigger.query}` ({measure}) and keeps it {target}. "
             "The address is the tenant's `prometheus_server_address` setting (per cluster: "
             "`prometheus_server_addresses`), else the Prometheus Operator's default Service"
         ),

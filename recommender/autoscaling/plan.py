@@ -13,6 +13,7 @@ from recommender.autoscaling.hpa_advice import HpaProposal, propose_hpa
 from recommender.autoscaling.hpa_algorithm import HpaSettings, Replay, replay_hpa
 from recommender.autoscaling.policy import ScalingPolicy
 from recommender.autoscaling.schedule import ReplicaSchedule, plan_schedule
+from recommender.autoscaling.signal import DemandSignal
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,8 @@ class AutoscalingPlan:
 
     hpa: HpaProposal
     schedule: ReplicaSchedule
+    signal: DemandSignal | None = None
+    """What the autoscaler reads instead of current demand (KEDA GPU scaling); None: demand."""
 
     @property
     def scheduled(self) -> bool:
@@ -44,7 +47,8 @@ def plan_autoscaling(
 
 
 def replay_plan(plan: AutoscalingPlan, demand: DemandSeries, capacity: float) -> Replay:
-    """How the plan's HPA with its floor schedule would have scaled over `demand`."""
+    """How the plan's HPA with its floor schedule would have scaled over `demand` (reading the
+    plan's signal of it, where it has one)."""
     settings = HpaSettings(
         target_utilisation=plan.hpa.target_utilisation,
         min_replicas=1,
@@ -52,4 +56,5 @@ def replay_plan(plan: AutoscalingPlan, demand: DemandSeries, capacity: float) ->
         scale_down_stabilisation_seconds=plan.hpa.scale_down_stabilisation_seconds,
     )
     floor = plan.schedule.floor_at(demand.seconds())
-    return replay_hpa(demand, capacity, settings, floor=floor)
+    metric = plan.signal.apply(demand) if plan.signal is not None else demand
+    return replay_hpa(metric, capacity, settings, floor=floor)

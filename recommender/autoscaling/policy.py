@@ -41,13 +41,15 @@ class ScalingPolicy:
     """Floor quantiles tried per workload (0: no floor beyond one replica)."""
     candidate_dip_stabilisation: tuple[bool, ...] = (True,)
     """Scale-down windows tried per workload: the dip-riding one, the 5-minute default."""
-    candidate_short_windows: tuple[int, ...] = (300, 600, 900, 1800)
-    """Scale-down windows (seconds) tried, with each candidate target, on a history shorter than
-    a day: there no cycle can be seen, so the candidates are HPAs alone (`selection`)."""
     risk_weight: float = 0.7
     """Weight of the under-provisioned share against replica-hours when choosing a candidate."""
     risk_floor: float = 0.002
     """Added to both under-provisioned shares compared, so a riskless history stays comparable."""
+    gpu_signal_z: float = 1.0
+    """Where KEDA scales a GPU service, it scales on the last `signal_window_seconds` of GPU
+    demand's mean plus this many standard deviations (`signal`); 0 scales on demand itself."""
+    signal_window_seconds: float = 300.0
+    """The window of that signal."""
     require_dominance: bool = False
     """Only candidates no worse than the reference HPA on both counts over the history, and none
     on less than a day of it; else the reference (`selection.select_plan`)."""

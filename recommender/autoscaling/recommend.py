@@ -1,7 +1,7 @@
 """Autoscaling recommendations for a snapshot: add an HPA (or a KEDA schedule), or retune one.
 
-For every Deployment or StatefulSet with at least `MIN_RETUNE_SECONDS` (six hours) of demand
-history, the plan (an HPA plus a replica-floor schedule; below a day of history a retuned HPA
+For every Deployment or StatefulSet with at least `MIN_ADVICE_SECONDS` (six hours) of demand
+history, the plan (an HPA plus a replica-floor schedule; below a day of history the reference HPA
 alone) is replayed over the history beside what runs today (the fixed replica count, or the
 existing HPA replayed with its own spec). Demand is the workload's GPU duty (GPUs busy, capacity
 the GPUs a pod requests) where its pods request GPUs and DCGM reported on them, and its CPU usage
@@ -34,14 +34,16 @@ from recommender.autoscaling.gpu_scaling import (
     cpu_with_gpu_floor_evidence,
     floor_coverage,
     gpu_scaling_evidence,
+    gpu_signal,
     gpu_trigger,
+    keda_gpu_plan,
 )
 from recommender.autoscaling.hpa_advice import ObservedHpa, retune_hpa
 from recommender.autoscaling.hpa_algorithm import HpaSettings, Replay, replay_fixed, replay_hpa
 from recommender.autoscaling.pattern import DAY
 from recommender.autoscaling.plan import AutoscalingPlan, replay_plan
 from recommender.autoscaling.policy import ScalingPolicy
-from recommender.autoscaling.selection import MIN_RETUNE_SECONDS, choose_plan
+from recommender.autoscaling.selection import MIN_ADVICE_SECONDS, choose_plan
 from recommender.autoscaling.sizing import hpa_aware_request
 from recommender.consolidation.inventory import (
     Inventory,
@@ -188,7 +190,10 @@ def _propose(
     if driver.resource != "gpu":
         return _Proposal(plan, replay_plan(plan, driver.demand, driver.capacity))
     if keda:
-        trigger = gpu_trigger(ref, plan.hpa.target_utilisation, prometheus_address)
+        plan = keda_gpu_plan(plan, policy)
+        trigger = gpu_trigger(
+            ref, plan.hpa.target_utilisation, prometheus_address, plan.signal, driver.capacity
+        )
         return _Proposal(
             plan,
             replay_plan(plan, driver.demand, driver.capacity),
@@ -234,7 +239,7 @@ def recommend_autoscaling_for(
     """
     demand, capacity = driver.demand, driver.capacity
     history = demand.values.size * demand.step_seconds
-    if workload.kind not in SCALED_KINDS or capacity <= 0 or history < MIN_RETUNE_SECONDS:
+    if workload.kind not in SCALED_KINDS or capacity <= 0 or history < MIN_ADVICE_SECONDS:
         return None
     snapshot = inventory.snapshot
     hpa = hpa_of(workload, snapshot)
@@ -251,7 +256,9 @@ def recommend_autoscaling_for(
         # CPU demand.
         return None
     current, observed = _current(workload, hpa, demand, capacity)
-    plan: AutoscalingPlan = choose_plan(demand, capacity, policy, driver.resource)
+    # KEDA scales a GPU service on the policy's signal: its candidates are judged on it too.
+    signal = gpu_signal(policy) if keda and driver.resource == "gpu" else None
+    plan: AutoscalingPlan = choose_plan(demand, capacity, policy, driver.resource, signal)
     evidence: dict[str, JsonValue] = {}
     if observed is not None and hpa is not None:
         retune = retune_hpa(demand, observed, capacity, policy)

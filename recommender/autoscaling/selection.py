@@ -9,12 +9,10 @@ under-provisions stays comparable). The lowest score wins, ties to fewer replica
 below one beat the reference on both counts over the history. Choosing per workload lets a
 steady service run hot and a spiky one keep a floor, which one setting for all cannot do.
 
-With less than `MIN_HISTORY_SECONDS` of history no daily cycle can be seen, so no floor schedule
-is tried: the candidates are the reference HPA retuned, each candidate target with each
-scale-down window of `candidate_short_windows` and a floor of one replica, scored the same way.
-A higher target with a longer window can cost fewer replica-hours than the reference and be
-short less often, where demand comes in bursts the 5-minute window drops replicas between.
-Below `MIN_RETUNE_SECONDS` (too little to judge even that) the reference is the plan.
+With less than `MIN_HISTORY_SECONDS` of history (too little to see a daily cycle) the reference
+itself is the plan: half a day taught per-workload choices of target, floor and window that did
+not carry over to the next half day on the GenAI GPU series (`bench/README.md`). Where KEDA
+scales a GPU service, the reference scales on the demand signal (`signal`), which did.
 
 With `require_dominance`, only a candidate that dominates the reference over the history (no
 more replica-hours and no larger under-provisioned share) is eligible; without one the
@@ -36,15 +34,16 @@ from recommender.autoscaling.pattern import DAY, detect_pattern
 from recommender.autoscaling.plan import AutoscalingPlan, plan_autoscaling, replay_plan
 from recommender.autoscaling.policy import ScalingPolicy
 from recommender.autoscaling.schedule import ReplicaSchedule
+from recommender.autoscaling.signal import DemandSignal
 
 REFERENCE_TARGET = 0.7
 """The target of the reference HPA (a common choice, and the bench's HPA baseline)."""
 REFERENCE_HEADROOM = 1.5
 HOUR = 3600.0
 MIN_HISTORY_SECONDS = DAY
-"""Below this much history no cycle can be seen: only retuned HPAs are candidates."""
-MIN_RETUNE_SECONDS = 6 * HOUR
-"""Below this much history only the reference is advised."""
+"""Below this much history only the reference is advised: no cycle can be seen yet."""
+MIN_ADVICE_SECONDS = 6 * HOUR
+"""Below this much history the recommender advises nothing at all."""
 
 
 def reference_settings(history: DemandSeries, capacity: float) -> HpaSettings:
@@ -120,39 +119,32 @@ def candidate_policies(policy: ScalingPolicy) -> list[ScalingPolicy]:
     ]
 
 
-def retuned_plans(reference: AutoscalingPlan, policy: ScalingPolicy) -> list[AutoscalingPlan]:
-    """The reference HPA at each candidate target and each short-history scale-down window."""
-    return [
-        replace(
-            reference,
-            hpa=replace(reference.hpa, target_utilisation=t, scale_down_stabilisation_seconds=w),
-        )
-        for t in policy.candidate_targets
-        for w in policy.candidate_short_windows
-    ]
-
-
 def candidate_plans(
-    history: DemandSeries,
-    capacity: float,
-    policy: ScalingPolicy,
-    reference: AutoscalingPlan,
-    resource: str = "cpu",
+    history: DemandSeries, capacity: float, policy: ScalingPolicy, resource: str = "cpu"
 ) -> list[AutoscalingPlan]:
-    """Planned HPAs with floor schedules, or on less than a day of history retuned HPAs."""
+    """Planned HPAs with floor schedules; none on less than a day of history."""
     if history.values.size * history.step_seconds < MIN_HISTORY_SECONDS:
-        return retuned_plans(reference, policy)
+        return []
     return [plan_autoscaling(history, capacity, c, resource) for c in candidate_policies(policy)]
 
 
 def assess_candidates(
-    history: DemandSeries, capacity: float, policy: ScalingPolicy, resource: str = "cpu"
+    history: DemandSeries,
+    capacity: float,
+    policy: ScalingPolicy,
+    resource: str = "cpu",
+    signal: DemandSignal | None = None,
 ) -> Assessment:
-    """Replay the reference and every candidate plan over `history`."""
+    """Replay the reference and every candidate plan over `history`.
+
+    With `signal` (what KEDA will scale on) every candidate scales on it; the reference is the
+    plain HPA on demand either way.
+    """
     reference = reference_plan(history, capacity, policy, resource)
     figures = replay_figures(replay_plan(reference, history, capacity), history, capacity)
     found = []
-    for plan in candidate_plans(history, capacity, policy, reference, resource):
+    for candidate in candidate_plans(history, capacity, policy, resource):
+        plan = replace(candidate, signal=signal)
         replay = replay_plan(plan, history, capacity)
         found.append(Candidate(plan, replay_figures(replay, history, capacity)))
     seconds = history.values.size * history.step_seconds
@@ -183,7 +175,7 @@ def select_plan(assessment: Assessment, policy: ScalingPolicy) -> AutoscalingPla
 
     Every candidate is eligible, unless `policy.require_dominance` (see the module docstring).
     """
-    if assessment.history_seconds < MIN_RETUNE_SECONDS:
+    if assessment.history_seconds < MIN_HISTORY_SECONDS:
         return assessment.reference_plan
     eligible = list(assessment.candidates)
     if policy.require_dominance:
@@ -201,7 +193,11 @@ def select_plan(assessment: Assessment, policy: ScalingPolicy) -> AutoscalingPla
 
 
 def choose_plan(
-    history: DemandSeries, capacity: float, policy: ScalingPolicy, resource: str = "cpu"
+    history: DemandSeries,
+    capacity: float,
+    policy: ScalingPolicy,
+    resource: str = "cpu",
+    signal: DemandSignal | None = None,
 ) -> AutoscalingPlan:
     """The autoscaling plan for a workload: the best-scoring candidate on its own history."""
-    return select_plan(assess_candidates(history, capacity, policy, resource), policy)
+    return select_plan(assess_candidates(history, capacity, policy, resource, signal), policy)

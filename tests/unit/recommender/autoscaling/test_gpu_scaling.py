@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 # jsonschema comes with kubernetes-validate and ships no type stubs; only validate() is used.
 import jsonschema  # type: ignore[import-untyped]
 import kubernetes_validate
+import numpy as np
 import pytest
 
 from devstack.keda import scaled_object_schema
@@ -20,7 +22,11 @@ from recommender.autoscaling.gpu_scaling import (
     gpu_utilisation_query,
     pod_name_pattern,
 )
+from recommender.autoscaling.plan import replay_plan
+from recommender.autoscaling.policy import ScalingPolicy
 from recommender.autoscaling.recommend import recommend_autoscaling
+from recommender.autoscaling.selection import reference_plan, replay_figures
+from recommender.autoscaling.signal import DemandSignal
 from recommender.consolidation.inventory import workload_ref
 from tests.unit.recommender.autoscaling.series import daily, flat, noise
 from tests.unit.recommender.factories import container, node, pod_of, pricebook, snapshot, spec
@@ -85,22 +91,41 @@ def test_with_keda_gpu_advice_is_a_scaled_object_with_a_prometheus_trigger() -> 
     assert "cpu" not in types
 
 
-def test_the_prometheus_trigger_averages_dcgm_gpu_utilisation_over_the_pods() -> None:
-    """The query averages DCGM_FI_DEV_GPU_UTIL over the pods at the plan's target, as a Value."""
+def test_the_prometheus_trigger_forecasts_summed_dcgm_utilisation_per_replica() -> None:
+    """By default the query is the 5-minute mean plus one deviation of the pods' summed GPU
+    utilisation, divided among the replicas (AverageValue) at the plan's target per pod."""
     [rec] = _advice(keda=True)
     action = _scaled_object(rec)
     [prometheus] = [t for t in _triggers(action) if t["type"] == "prometheus"]
     [trigger] = action.spec.prometheus
+    busy = 'sum(DCGM_FI_DEV_GPU_UTIL{namespace="shop",pod=~"llm-[a-z0-9]+-[a-z0-9]+"})'
     assert prometheus == {
         "type": "prometheus",
-        "metricType": "Value",
+        "metricType": "AverageValue",
         "metadata": {
             "serverAddress": DEFAULT_PROMETHEUS_ADDRESS,
-            "query": 'avg(DCGM_FI_DEV_GPU_UTIL{namespace="shop",pod=~"llm-[a-z0-9]+-[a-z0-9]+"})',
+            "query": f"avg_over_time(({busy})[5m:1m]) + 1 * stddev_over_time(({busy})[5m:1m])",
             "threshold": f"{trigger.threshold:g}",
         },
     }
     assert 50 <= trigger.threshold <= 100
+
+
+def test_without_a_signal_the_trigger_averages_dcgm_gpu_utilisation_over_the_pods() -> None:
+    """With `gpu_signal_z` 0 the query is the pods' mean utilisation, compared as a Value."""
+    ref = workload_ref(LLM)
+    [rec] = recommend_autoscaling(
+        _cluster(),
+        {ref: flat(0.4, 14)},
+        pricebook(),
+        NOW,
+        keda=True,
+        gpu_demand={ref: daily(1.0, 5.0, 14)},
+        policy=ScalingPolicy(gpu_signal_z=0.0),
+    )
+    [trigger] = _scaled_object(rec).spec.prometheus
+    assert trigger.metric_type == "Value"
+    assert trigger.query == gpu_utilisation_query(ref)
 
 
 def test_the_gpu_scaled_object_validates_against_keda_fields() -> None:
@@ -188,3 +213,22 @@ def test_pod_names_are_matched_by_the_owner_kind(kind: WorkloadKind, pattern: st
     assert gpu_utilisation_query(ref) == (
         f'avg(DCGM_FI_DEV_GPU_UTIL{{namespace="ml",pod=~"{pattern}"}})'
     )
+
+
+def test_the_signal_is_the_trailing_mean_plus_z_deviations() -> None:
+    """Over a 3-sample window, 0,0,3 gives mean 1 and deviation sqrt(2): 1 + 2 sqrt(2) at z 2."""
+    demand = DemandSeries(0.0, 60.0, np.array([0.0, 0.0, 3.0]))
+    signal = DemandSignal(window_seconds=180.0, z=2.0).apply(demand)
+    assert signal.values[0] == 0.0
+    assert signal.values[2] == pytest.approx(1.0 + 2 * np.sqrt(2.0))
+
+
+def test_scaling_on_the_signal_keeps_replicas_through_bursts() -> None:
+    """Bursts every eight minutes: the plan on the signal is short less often than on demand."""
+    minutes = np.arange(12 * 60)
+    demand = DemandSeries(0.0, 60.0, np.where(minutes % 8 < 2, 8.0, 0.5))
+    plan = reference_plan(demand, 1.0, ScalingPolicy())
+    signalled = replace(plan, signal=DemandSignal(300.0, 1.0))
+    plain = replay_figures(replay_plan(plan, demand, 1.0), demand, 1.0)
+    on_signal = replay_figures(replay_plan(signalled, demand, 1.0), demand, 1.0)
+    assert on_signal.under_provisioned_share < plain.under_provisioned_share

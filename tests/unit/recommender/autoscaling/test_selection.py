@@ -24,6 +24,7 @@ from recommender.autoscaling.selection import (
     reference_settings,
     select_plan,
 )
+from recommender.autoscaling.signal import DemandSignal
 from tests.unit.recommender.autoscaling.series import daily
 
 POLICY = ScalingPolicy()
@@ -101,40 +102,18 @@ def test_without_a_dominating_candidate_the_reference_is_advised() -> None:
 
 
 @pytest.mark.parametrize("policy", [POLICY, DOMINANT], ids=["default", "dominance"])
-def test_less_than_six_hours_of_history_plans_the_reference(policy: ScalingPolicy) -> None:
-    """Five hours of history are too few to judge even a retuned HPA: the reference is planned."""
-    demand = _office_hours_with_noise(days=5 / 24)
+def test_less_than_a_day_of_history_plans_the_reference(policy: ScalingPolicy) -> None:
+    """Half a day of history is too little to see a cycle: the plan is the reference HPA."""
+    demand = _office_hours_with_noise(days=0.5)
     assert choose_plan(demand, 1.0, policy) == reference_plan(demand, 1.0, policy)
 
 
-def test_less_than_a_day_of_history_tries_only_retuned_hpas() -> None:
-    """Half a day shows no cycle: each candidate is the reference HPA at a target and a window."""
-    demand = _office_hours_with_noise(days=0.5)
-    assessment = assess_candidates(demand, 1.0, POLICY)
-    reference = assessment.reference_plan
-    tried = {
-        (c.plan.hpa.target_utilisation, c.plan.hpa.scale_down_stabilisation_seconds)
-        for c in assessment.candidates
-    }
-    assert tried == {
-        (t, w) for t in POLICY.candidate_targets for w in POLICY.candidate_short_windows
-    }
-    assert all(c.plan.schedule == reference.schedule for c in assessment.candidates)
-    assert all(c.plan.hpa.max_replicas == reference.hpa.max_replicas for c in assessment.candidates)
-
-
-def _bursts(hours: float = 12) -> DemandSeries:
-    """Two minutes of 8 every eight minutes, 0.5 between, per minute."""
-    minutes = np.arange(round(hours * 60))
-    return DemandSeries(0.0, 60.0, np.where(minutes % 8 < 2, 8.0, 0.5))
-
-
-def test_a_retuned_hpa_on_half_a_day_costs_fewer_replica_hours_than_the_reference() -> None:
-    """By default the lowest-scoring retune is chosen, and it is cheaper than the reference."""
-    assessment = assess_candidates(_bursts(), 1.0, POLICY)
-    chosen = select_plan(assessment, POLICY)
-    [scored] = [c for c in assessment.candidates if c.plan == chosen]
-    assert scored.figures.replica_hours < assessment.reference.replica_hours
+def test_candidates_on_a_signal_scale_on_it_and_the_reference_does_not() -> None:
+    """Assessed for KEDA's signal, every candidate carries it; the reference stays plain."""
+    signal = DemandSignal(300.0, 1.0)
+    assessment = assess_candidates(_office_hours_with_noise(), 1.0, POLICY, signal=signal)
+    assert {c.plan.signal for c in assessment.candidates} == {signal}
+    assert assessment.reference_plan.signal is None
 
 
 def test_the_chosen_plan_is_the_lowest_scoring_candidate() -> None:
