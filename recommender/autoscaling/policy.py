@@ -5,7 +5,9 @@ A workload's HPA target, floor quantile and scale-down window are chosen per wor
 parameter of that choice, `risk_weight`, is what `bench.autoscaling_tuning` chose on either
 half of the bench's Bitbrains series (0.7 on both halves; each scored on the other half: 0.91x
 the HPA's replica-hours at fewer under-provisioned minutes), under its assumption that a new
-pod serves a minute after it is added.
+pod serves a minute after it is added. `gpu_signal_z` is what it chose on either half of the
+GenAI GPU services (1.0 on both; each scored on the other half: fewer replica-hours and fewer
+under-provisioned minutes than the HPA).
 """
 
 from __future__ import annotations
