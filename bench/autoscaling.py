@@ -4,7 +4,8 @@ Demand series: every Bitbrains-format VM's CPU usage (`--vms DIR`) as one servic
 the GenAI trace's GPU duty summed over containers dealt into `--genai-services` services
 (`--genai DIR`). Each policy learns on the first part of a series (`--learn-fraction`) and is
 replayed on the rest (`bench.autoscaling_policies`): static peak provisioning, the Kubernetes
-HPA algorithm, a business-hours KEDA cron schedule and ours.
+HPA algorithm, a business-hours KEDA cron schedule and ours (on the GPU series as KEDA runs it,
+on the demand signal, and as the cluster without KEDA gets it, `slicewise-no-keda`).
 
 Two folds: our parameters are chosen on the services with odd ids and scored on the even ones,
 then the other way round (`bench.autoscaling_tuning`). "policies" pools every service scored by

@@ -43,7 +43,7 @@ from recommender.autoscaling.hpa_algorithm import HpaSettings, Replay, replay_fi
 from recommender.autoscaling.pattern import DAY
 from recommender.autoscaling.plan import AutoscalingPlan, replay_plan
 from recommender.autoscaling.policy import ScalingPolicy
-from recommender.autoscaling.selection import MIN_ADVICE_SECONDS, choose_plan
+from recommender.autoscaling.selection import choose_plan
 from recommender.autoscaling.sizing import hpa_aware_request
 from recommender.consolidation.inventory import (
     Inventory,
@@ -62,6 +62,8 @@ from recommender.pricing.pricebook import PriceBook
 
 SCALED_KINDS = frozenset({WorkloadKind.DEPLOYMENT, WorkloadKind.STATEFUL_SET})
 HOUR = 3600.0
+MIN_ADVICE_SECONDS = 6 * HOUR
+"""Below this much history nothing is advised; below a day, the reference HPA alone."""
 MIN_MONTHLY_SAVING_USD = 1.0
 
 WorkloadDemand = Mapping[WorkloadRef, DemandSeries]

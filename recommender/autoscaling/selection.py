@@ -42,8 +42,6 @@ REFERENCE_HEADROOM = 1.5
 HOUR = 3600.0
 MIN_HISTORY_SECONDS = DAY
 """Below this much history only the reference is advised: no cycle can be seen yet."""
-MIN_ADVICE_SECONDS = 6 * HOUR
-"""Below this much history the recommender advises nothing at all."""
 
 
 def reference_settings(history: DemandSeries, capacity: float) -> HpaSettings:
