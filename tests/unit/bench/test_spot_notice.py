@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench import spot_notice
+from bench.spot_rebound import EVACUEES
 from devstack.services import ServiceUrls
 from tests.unit.bench.service_flags import quick_run
 
@@ -42,7 +43,7 @@ def test_quick_run_reports_the_share_of_evacuees_rebound_before_the_deadline(
 
     for path in ("slicewise", "local-fallback"):
         rebound = result["policies"][path]["rebound"]
-        assert rebound["evacuated_pods"] == 3 * spot_notice.EVACUEES
+        assert rebound["evacuated_pods"] == 3 * EVACUEES
         assert 0 <= rebound["rebound_before_deadline"] <= rebound["evacuated_pods"]
         assert rebound["share"] == pytest.approx(
             rebound["rebound_before_deadline"] / rebound["evacuated_pods"], abs=1e-4
