@@ -36,7 +36,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -152,13 +152,14 @@ class PathFigures:
     cordon_ms: list[float]
     evacuated: int
     rebound: list[int]
+    all_rebound_ms: list[float]
 
 
 async def _measure(
     admin: AsyncClient, url: str, token: str, cluster_id: uuid.UUID, *, notices: int, path: str
 ) -> PathFigures:
     """`notices` samples after the warm-up, each on a fresh node running evacuees."""
-    figures = PathFigures([], 0, [])
+    figures = PathFigures([], 0, [], [])
     namespace = await make_namespace(admin)
     spares = [await make_schedulable_node(admin, "spare") for _ in range(SPARE_NODES)]
     async with httpx.AsyncClient(timeout=30) as http:
@@ -169,14 +170,14 @@ async def _measure(
             notice = termination_notice(cluster_id, node)
             elapsed = await _sample(admin, http, url, token, notice)
             deadline = notice.deadline or datetime.now(UTC)
-            rebound = await rebound_by(admin, evacuees, deadline)
+            rebinding = await rebound_by(admin, evacuees, notice.detected_at, deadline)
             await remove(admin, evacuees)
             if index >= WARMUP:
                 figures.cordon_ms.append(elapsed)
-                figures.rebound.append(rebound)
-                figures = PathFigures(
-                    figures.cordon_ms, figures.evacuated + len(evacuees.pods), figures.rebound
-                )
+                figures.rebound.append(rebinding.rebound)
+                if rebinding.all_rebound_ms is not None:
+                    figures.all_rebound_ms.append(rebinding.all_rebound_ms)
+                figures = replace(figures, evacuated=figures.evacuated + len(evacuees.pods))
     for spare in spares:
         await admin.delete(Node, spare)
     return figures
@@ -297,11 +298,14 @@ async def run(notices: int, urls: ServiceUrls, kube: KubeApiServer) -> dict[str,
     return _document(notices, saas, fallback)
 
 
-def _rebound_figures(figures: PathFigures) -> dict[str, float | int]:
+def _rebound_figures(figures: PathFigures) -> dict[str, Any]:
     return {
         "evacuated_pods": figures.evacuated,
         "rebound_before_deadline": sum(figures.rebound),
         "share": round(rebound_share(figures.rebound, figures.evacuated), 4),
+        "notice_to_all_rebound_ms": summary(figures.all_rebound_ms)
+        if figures.all_rebound_ms
+        else None,
     }
 
 

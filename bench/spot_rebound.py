@@ -9,7 +9,8 @@ Before each notice (untimed) a Deployment of `EVACUEES` replicas is placed on th
 the spare on-demand nodes are cordoned while it is created, so the unchanged scheduler has only
 that node to choose, and uncordoned once every replica runs there. After the notice, a pod counts
 as rebound when a replacement of the Deployment (a pod not among those on the noticed node) is
-bound to another node before the notice's deadline; the share is rebound over evacuated pods.
+bound to another node before the notice's deadline; the share is rebound over evacuated pods,
+and the time from the notice's detection to the last evacuee rebound is kept per notice.
 """
 
 from __future__ import annotations
@@ -135,16 +136,29 @@ def _rebound(pods: Iterable[dict[str, Any]], evacuees: Evacuees) -> int:
     return min(len(bound), len(evacuees.pods))
 
 
-async def rebound_by(admin: AsyncClient, evacuees: Evacuees, deadline: datetime) -> int:
+@dataclass(frozen=True)
+class Rebinding:
+    """What became of one notice's evacuees by its deadline."""
+
+    rebound: int
+    """Evacuees whose replacement was bound to another node before the deadline."""
+    all_rebound_ms: float | None
+    """From the notice's detection to every evacuee rebound; None if not all were in time."""
+
+
+async def rebound_by(
+    admin: AsyncClient, evacuees: Evacuees, detected: datetime, deadline: datetime
+) -> Rebinding:
     """How many of the evacuees have a replacement bound elsewhere by `deadline`."""
     rebound = 0
     while True:
         pods = await _pods(admin, evacuees.namespace, evacuees.deployment)
-        if datetime.now(UTC) > deadline:
-            return rebound
+        now = datetime.now(UTC)
+        if now > deadline:
+            return Rebinding(rebound, None)
         rebound = _rebound(pods, evacuees)
         if rebound == len(evacuees.pods):
-            return rebound
+            return Rebinding(rebound, (now - detected).total_seconds() * 1000.0)
         await asyncio.sleep(LOOK_EVERY)
 
 

@@ -48,3 +48,5 @@ def test_quick_run_reports_the_share_of_evacuees_rebound_before_the_deadline(
         assert rebound["share"] == pytest.approx(
             rebound["rebound_before_deadline"] / rebound["evacuated_pods"], abs=1e-4
         )
+        timing = rebound["notice_to_all_rebound_ms"]
+        assert timing is None or 0 < timing["min"] <= timing["max"] < 120_000
