@@ -19,6 +19,12 @@ have cost minus what the fleet cost), and a fleet driven by it follows two rules
 Every step then leaves `saved_usd` at zero or above (by induction from zero: a step is either
 covered by the savings or costs no more than on-demand), so the cost paid never exceeds
 always-on-demand's at any point, whatever the reclaims do.
+
+The price of that promise: a fleet that runs all on-demand with nothing saved never moves to
+spot, because the move runs the spot replicas beside the on-demand ones for a warm-up that no
+saving has paid for yet. `bench.spot_policies.Slicewise`, which re-plans a replayed fleet every
+tick, is driven by the ledger; a live recommendation is a one-off plan, held to
+`split.beats_on_demand` instead.
 """
 
 from __future__ import annotations
