@@ -16,8 +16,12 @@ left-out runs; `leave_one_out` lists both figures per scenario, and
 `parameters.slicewise_chosen_on_all` the setting chosen on every scenario (the split settings of
 which are the product's defaults).
 
-SpotHedge is also swept over N_extra (0-3) and base on-demand replicas (0-R); "SpotHedge at
-matched availability" is the cheapest of those reaching at least our availability.
+SpotHedge is also swept over N_extra (0-3) and base on-demand replicas (0-R), each setting's
+figures listed per scenario (`scenarios.<name>.spothedge_grid`); "SpotHedge at matched
+availability" is the cheapest of those reaching at least our availability.
+
+Our replay is held to what it has saved (`recommender.spot.ledger`, see `bench.spot_policies`):
+its cost never exceeds always-on-demand's, on any scenario and at any tick.
 
     python -m bench.spot [--traces DIR] [--advisor FILE] [--replicas R] [--warmup S] [--quick]
 """
@@ -290,6 +294,7 @@ def run(
             "mean_zone_availability": [round(float(x), 4) for x in availability.mean(axis=1)],
             "prices": basis,
             "policies": figures,
+            "spothedge_grid": grid,
         }
         print(f"{scenario.name}: done", file=sys.stderr)
     names = [s.name for s in scenarios]

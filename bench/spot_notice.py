@@ -17,11 +17,17 @@ by the executor's own `serve` acting with its chart's RBAC rules.
 
 A sample is the time from sending the notice to seeing the node unschedulable. The first sample
 of each path warms connections (and lets the Kafka consumer group settle) and is not counted.
-Services come from the flags, else the environment, else embedded servers.
+The cluster is the local control plane (`devstack.kube`: kube-apiserver, kube-scheduler,
+kube-controller-manager, the node keeper as kubelet). Each noticed node runs the pods of a
+Deployment beforehand (`bench.spot_rebound`); after the notice the bench counts the evacuated
+pods whose replacements the real scheduler bound to another node before the notice's deadline,
+and reports that share per path. Services come from the flags, else the environment, else
+embedded servers.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -30,6 +36,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,16 +51,34 @@ from bench.approval_stack import (
     Gateway,
     client_token,
     executor_inputs,
-    make_node,
     provision,
     running_executor,
     serve_gateway,
 )
-from bench.stack_cli import measure_on_stack, sample_count, sampling_parser, say
+from bench.json_output import emit
+from bench.spot_rebound import (
+    EVACUEES,
+    SPARE_NODES,
+    make_namespace,
+    make_schedulable_node,
+    place_evacuees,
+    rebound_by,
+    rebound_share,
+    remove,
+)
+from bench.stack_cli import (
+    logs_to_stderr,
+    sample_count,
+    sampling_parser,
+    say,
+    service_env,
+)
 from bench.worker_stack import scratch_database
 from devstack.kube import KubeApiServer
+from devstack.kube.control_plane import running_control_plane
+from devstack.kube.node_keeper import NodeKeeper
 from devstack.process import free_port
-from devstack.services import ServiceUrls
+from devstack.services import ServiceStack, ServiceUrls
 from devstack.topics import create_topics
 from executor.settings import ExecutorSettings, Mode
 from protocol.changes import ActionType
@@ -120,19 +145,42 @@ async def _sample(
     return (time.perf_counter() - started) * 1000.0
 
 
+@dataclass(frozen=True)
+class PathFigures:
+    """What one path measured: notice to cordon, and pods rebound before each deadline."""
+
+    cordon_ms: list[float]
+    evacuated: int
+    rebound: list[int]
+    all_rebound_ms: list[float]
+
+
 async def _measure(
     admin: AsyncClient, url: str, token: str, cluster_id: uuid.UUID, *, notices: int, path: str
-) -> list[float]:
-    """`notices` samples after the warm-up, each on a fresh node."""
-    samples: list[float] = []
+) -> PathFigures:
+    """`notices` samples after the warm-up, each on a fresh node running evacuees."""
+    figures = PathFigures([], 0, [], [])
+    namespace = await make_namespace(admin)
+    spares = [await make_schedulable_node(admin, "spare") for _ in range(SPARE_NODES)]
     async with httpx.AsyncClient(timeout=30) as http:
         for index in range(WARMUP + notices):
             say(f"{path} notice {index + 1}/{WARMUP + notices}")
-            notice = termination_notice(cluster_id, await make_node(admin))
+            node = await make_schedulable_node(admin)
+            evacuees = await place_evacuees(admin, namespace, node, spares)
+            notice = termination_notice(cluster_id, node)
             elapsed = await _sample(admin, http, url, token, notice)
+            deadline = notice.deadline or datetime.now(UTC)
+            rebinding = await rebound_by(admin, evacuees, notice.detected_at, deadline)
+            await remove(admin, evacuees)
             if index >= WARMUP:
-                samples.append(elapsed)
-    return samples
+                figures.cordon_ms.append(elapsed)
+                figures.rebound.append(rebinding.rebound)
+                if rebinding.all_rebound_ms is not None:
+                    figures.all_rebound_ms.append(rebinding.all_rebound_ms)
+                figures = replace(figures, evacuated=figures.evacuated + len(evacuees.pods))
+    for spare in spares:
+        await admin.delete(Node, spare)
+    return figures
 
 
 def _auto_executor(settings: ExecutorSettings, **changes: Any) -> ExecutorSettings:
@@ -179,7 +227,7 @@ async def _spot_worker(urls: ServiceUrls, app_db: str, gateway: Gateway) -> Asyn
 
 async def saas_path(
     urls: ServiceUrls, kube: KubeApiServer, run_dir: Path, notices: int
-) -> list[float]:
+) -> PathFigures:
     """Notices through gateway, Kafka, the spot worker and the executor's long-poll."""
     async with (
         scratch_database(urls.database_url) as app_url,
@@ -206,7 +254,7 @@ async def saas_path(
 
 async def fallback_path(
     urls: ServiceUrls, kube: KubeApiServer, run_dir: Path, notices: int
-) -> list[float]:
+) -> PathFigures:
     """Notices to the executor's own endpoint while its gateway cannot be reached."""
     async with (
         scratch_database(urls.database_url) as app_url,
@@ -250,8 +298,20 @@ async def run(notices: int, urls: ServiceUrls, kube: KubeApiServer) -> dict[str,
     return _document(notices, saas, fallback)
 
 
-def _document(notices: int, saas: Sequence[float], fallback: Sequence[float]) -> dict[str, Any]:
-    through_saas, local = summary(saas), summary(fallback)
+def _rebound_figures(figures: PathFigures) -> dict[str, Any]:
+    return {
+        "evacuated_pods": figures.evacuated,
+        "rebound_before_deadline": sum(figures.rebound),
+        "share": round(rebound_share(figures.rebound, figures.evacuated), 4),
+        "notice_to_all_rebound_ms": summary(figures.all_rebound_ms)
+        if figures.all_rebound_ms
+        else None,
+    }
+
+
+def _document(notices: int, saas: PathFigures, fallback: PathFigures) -> dict[str, Any]:
+    through_saas, local = summary(saas.cordon_ms), summary(fallback.cordon_ms)
+    saas_rebound, local_rebound = _rebound_figures(saas), _rebound_figures(fallback)
     return {
         "bench": "spot_notice",
         "inputs": {
@@ -259,9 +319,14 @@ def _document(notices: int, saas: Sequence[float], fallback: Sequence[float]) ->
             "warmup": WARMUP,
             "notice_seconds": NOTICE_SECONDS,
             "measured_until": "node cordoned (spec.unschedulable) on the kube-apiserver",
+            "rebound": "replacements of the noticed node's pods bound elsewhere by the real "
+            "kube-scheduler before the notice's deadline",
+            "evacuees_per_notice": EVACUEES,
+            "spare_nodes": SPARE_NODES,
             "executor_mode": "auto",
             "executor_fallback_timeout_seconds": FALLBACK_TIMEOUT_SECONDS,
-            "kube_apiserver": "real (devstack/kube), executor with its chart's RBAC",
+            "kube": "local control plane (devstack/kube): kube-apiserver, kube-scheduler, "
+            "kube-controller-manager, node keeper; executor with its chart's RBAC",
             "target_p99_ms": TARGET_P99_MS,
         },
         "machine": {
@@ -276,12 +341,27 @@ def _document(notices: int, saas: Sequence[float], fallback: Sequence[float]) ->
             "fallback_p99_ms": local["p99"],
             "saas_meets_target": through_saas["p99"] < TARGET_P99_MS,
             "fallback_meets_target": local["p99"] < TARGET_P99_MS,
+            "saas_rebound_share": saas_rebound["share"],
+            "fallback_rebound_share": local_rebound["share"],
         },
         "policies": {
-            "slicewise": {"notice_to_cordon_ms": through_saas},
-            "local-fallback": {"notice_to_cordon_ms": local},
+            "slicewise": {"notice_to_cordon_ms": through_saas, "rebound": saas_rebound},
+            "local-fallback": {"notice_to_cordon_ms": local, "rebound": local_rebound},
         },
     }
+
+
+def measure_on_cluster(args: argparse.Namespace, notices: int) -> dict[str, Any]:
+    """Run both paths on the services and the local control plane; print (and save) the JSON."""
+    with (
+        logs_to_stderr(),
+        ServiceStack(env=service_env(args), progress=say) as stack,
+        running_control_plane() as plane,
+        NodeKeeper(plane.admin),
+    ):
+        document = asyncio.run(run(notices, stack.urls, plane.apiserver))
+    emit(document, args.out)
+    return document
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -289,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = sampling_parser("python -m bench.spot_notice", __doc__, "notices", 50)
     args = parser.parse_args(argv)
     notices = sample_count(args, "notices")
-    return measure_on_stack(args, lambda urls, kube: run(notices, urls, kube))
+    return measure_on_cluster(args, notices)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,10 @@
   (more while reclaims are frequent: `recommender.spot.split.spares_needed`),
   each spot replica-hour is priced with its zone's observed reclaim rate, and the cheapest
   split in expectation is kept (all on-demand when spot is not worth it); on-demand covers
-  spot replicas still warming up.
+  spot replicas still warming up once anything serves. `recommender.spot.ledger.SavingsLedger`
+  keeps the cost paid at or below always-on-demand's: new spot starts only when the savings
+  so far pay for a warm-up of the fleet's excess, and a tick the savings do not cover runs
+  plain on-demand.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bench.spot_sim import Fleet, Replica
+from recommender.spot.ledger import SavingsLedger
 from recommender.spot.split import (
     SplitRequest,
     SplitSettings,
@@ -179,6 +183,7 @@ class Slicewise:
     name: str = "slicewise"
     _records: dict[str, ZoneRecord] = field(default_factory=dict)
     _reclaimed_at: dict[str, int] = field(default_factory=dict)
+    _ledger: SavingsLedger = field(default_factory=SavingsLedger)
 
     def _key(self, zone: int) -> str:
         return str(zone)
@@ -218,17 +223,14 @@ class Slicewise:
                     return False
         return True
 
-    def step(self, fleet: Fleet) -> None:
-        """Plan, launch (re-planning when a zone refuses), stop surplus, cover with on-demand."""
-        self._records = {
-            key: aged(record, self.gap_hours, self.assumptions)
-            for key, record in self._records.items()
-        }
-        for replica in fleet.spot():
-            key = self._key(replica.zone or 0)
-            record = self._records.get(key, ZoneRecord())
-            self._records[key] = ZoneRecord(record.reclaims, record.exposure_hours + self.gap_hours)
-        caps: dict[str, int] = {}
+    def _hourly(self, fleet: Fleet) -> float:
+        return sum(
+            self.spot_prices[r.zone] if r.spot and r.zone is not None else self.on_demand_price
+            for r in fleet.replicas
+        )
+
+    def _plan(self, fleet: Fleet, caps: dict[str, int]) -> tuple[SplitRequest, SpotSplit]:
+        """Plan and launch towards the split, re-planning when a zone refuses a launch."""
         request = self._request(fleet, caps)
         split = plan_split(request, self.settings)
         for _ in range(len(self.spot_prices)):
@@ -236,11 +238,21 @@ class Slicewise:
                 break
             request = self._request(fleet, caps)
             split = plan_split(request, self.settings)
+        return request, split
+
+    def _settle(self, fleet: Fleet, request: SplitRequest, split: SpotSplit) -> None:
+        """Cover with on-demand while spot warms (once anything serves), stop surplus."""
         planned = [self._key(z) for z in range(len(self.spot_prices))]
         ready = [
             min(fleet.ready(fleet.in_zone(z)), split.spot[key]) for z, key in enumerate(planned)
         ]
-        needed = on_demand_cover(request, split, ready, self.settings)
+        # Before anything serves, on-demand cover started now would serve no sooner than the
+        # spot it covers.
+        needed = (
+            on_demand_cover(request, split, ready, self.settings)
+            if fleet.ready()
+            else split.on_demand
+        )
         on_demand = fleet.on_demand()
         for _ in range(needed - len(on_demand)):
             fleet.launch_on_demand()
@@ -253,3 +265,37 @@ class Slicewise:
             running = fleet.in_zone(zone)
             keep = max(split.spot[key], fleet.ready(running)) if warming else split.spot[key]
             _stop_surplus(fleet, running, keep)
+
+    def _on_demand_only(self, fleet: Fleet) -> None:
+        for replica in fleet.spot():
+            fleet.stop(replica)
+        _stop_surplus(fleet, fleet.on_demand(), self.replicas)
+        for _ in range(self.replicas - len(fleet.on_demand())):
+            fleet.launch_on_demand()
+
+    def step(self, fleet: Fleet) -> None:
+        """Plan, launch (re-planning when a zone refuses), stop surplus, cover with on-demand;
+        within what the savings so far allow."""
+        self._records = {
+            key: aged(record, self.gap_hours, self.assumptions)
+            for key, record in self._records.items()
+        }
+        for replica in fleet.spot():
+            key = self._key(replica.zone or 0)
+            record = self._records.get(key, ZoneRecord())
+            self._records[key] = ZoneRecord(record.reclaims, record.exposure_hours + self.gap_hours)
+        baseline = self.replicas * self.on_demand_price
+        caps: dict[str, int] = {}
+        request, split = self._plan(fleet, caps)
+        self._settle(fleet, request, split)
+        started = [r for r in fleet.spot() if r.launched == fleet.tick]
+        warmup = fleet.warmup_ticks * self.gap_hours
+        if started and not self._ledger.may_start_spot(baseline, self._hourly(fleet), warmup):
+            for replica in started:
+                fleet.stop(replica)
+            caps = {self._key(z): len(fleet.in_zone(z)) for z in range(len(self.spot_prices))}
+            request, split = self._plan(fleet, caps)
+            self._settle(fleet, request, split)
+        if not self._ledger.affordable(baseline, self._hourly(fleet), self.gap_hours):
+            self._on_demand_only(fleet)
+        self._ledger = self._ledger.after(baseline, self._hourly(fleet), self.gap_hours)

@@ -133,11 +133,14 @@ async def serve(
             settings.client_id,
             settings.client_secret.get_secret_value(),
         )
+        state = ExecutorState.load(settings.state_dir)
         surges = (
-            SurgeScaleBacks(kube, audit=audit, metrics=metrics)
+            SurgeScaleBacks(kube, audit=audit, metrics=metrics, store=state)
             if may_surge(settings.mode, settings.allowed_action_types)
             else None
         )
+        if surges is not None:
+            surges.resume()
         runner = Runner(
             gateway=GatewayClient(
                 http,
@@ -155,7 +158,7 @@ async def serve(
                 backoff=backoff,
             ),
             policy=verification_policy(settings),
-            state=ExecutorState.load(settings.state_dir),
+            state=state,
             audit=audit,
             activity=activity,
             link=link,

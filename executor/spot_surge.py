@@ -11,6 +11,11 @@ replica of the surged count is Ready, the executor scales the workload back to i
 the surge (`SurgeScaleBacks`), pinned to the version it read. A count someone changed since is
 left alone. Each scale-back is counted by outcome in `slicewise_executor_spot_surge_scale_backs`
 and written to the audit trail, like every other change the executor makes on its own.
+
+A surge awaiting its scale-back is kept in the executor's state file (`SurgeStore`, implemented
+by `executor.state.ExecutorState`) until the wait ends, whatever its outcome; an executor that
+stops or is killed meanwhile resumes the wait when it starts again (`SurgeScaleBacks.resume`),
+with a fresh `within_seconds`.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, Protocol
 
 import httpx2
 from lightkube import ApiError
@@ -50,6 +56,47 @@ class Surge:
     node: str
     before: int
     surged: int
+
+
+def surge_key(surge: Surge) -> str:
+    """The key a surge is kept under: its workload and drained node."""
+    return f"{surge.workload}@{surge.node}"
+
+
+def surge_document(surge: Surge) -> dict[str, Any]:
+    """A surge as the state file keeps it."""
+    ref = surge.workload
+    return {
+        "kind": ref.kind,
+        "namespace": ref.namespace,
+        "name": ref.name,
+        "node": surge.node,
+        "before": surge.before,
+        "surged": surge.surged,
+    }
+
+
+def surge_from_document(document: dict[str, Any]) -> Surge:
+    """The surge `surge_document` wrote."""
+    return Surge(
+        ObjectRef(str(document["kind"]), str(document["name"]), document.get("namespace")),
+        str(document["node"]),
+        int(document["before"]),
+        int(document["surged"]),
+    )
+
+
+class SurgeStore(Protocol):
+    """Durable keeping of surges whose scale-back is awaited."""
+
+    def keep_surge(self, key: str, surge: dict[str, Any]) -> None:
+        """Record a surge under `key`."""
+
+    def drop_surge(self, key: str) -> None:
+        """Forget the surge under `key`."""
+
+    def kept_surges(self) -> dict[str, dict[str, Any]]:
+        """Every surge recorded and not forgotten, by key."""
 
 
 class ScaleBackOutcome(StrEnum):
@@ -140,19 +187,35 @@ class SurgeScaleBacks:
         *,
         audit: AuditTrail,
         metrics: ExecutorMetrics | None = None,
+        store: SurgeStore | None = None,
         within_seconds: float = 3600.0,
         poll_seconds: float = 5.0,
     ) -> None:
-        """Give each surge `within_seconds` to see its node go and its replicas Ready."""
+        """Give each surge `within_seconds` to see its node go and its replicas Ready; keep
+        the surges awaited in `store` when given."""
         self.kube = kube
         self.audit = audit
         self.metrics = metrics
+        self.store = store
         self.within_seconds = within_seconds
         self.poll_seconds = poll_seconds
         self._tasks: set[asyncio.Task[ScaleBackOutcome]] = set()
 
     def track(self, surges: Sequence[Surge]) -> list[asyncio.Task[ScaleBackOutcome]]:
-        """Start waiting to scale each surge back; returns the tasks."""
+        """Keep each surge, then start waiting to scale it back; returns the tasks."""
+        if self.store is not None:
+            for surge in surges:
+                self.store.keep_surge(surge_key(surge), surge_document(surge))
+        return self._start(surges)
+
+    def resume(self) -> list[asyncio.Task[ScaleBackOutcome]]:
+        """Start waiting again for every surge the store kept (those of a previous run)."""
+        if self.store is None:
+            return []
+        kept = self.store.kept_surges().values()
+        return self._start([surge_from_document(document) for document in kept])
+
+    def _start(self, surges: Sequence[Surge]) -> list[asyncio.Task[ScaleBackOutcome]]:
         started = []
         for surge in surges:
             task = asyncio.create_task(self._scale_back(surge), name=f"scale-back-{surge.node}")
@@ -177,6 +240,8 @@ class SurgeScaleBacks:
             )
         except ExecutorError as e:
             outcome, error = ScaleBackOutcome.FAILED, str(e)
+        if self.store is not None:
+            self.store.drop_surge(surge_key(surge))
         if self.metrics is not None:
             self.metrics.surge_scale_backs.labels(outcome=outcome.value).inc()
         self.audit.record(

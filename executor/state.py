@@ -1,10 +1,13 @@
-"""The executor's durable memory: nonces it has acted on, and results not yet reported.
+"""The executor's durable memory: nonces it has acted on, results not yet reported, and surges
+not yet scaled back.
 
 A nonce is recorded before the first write to the cluster, so an instruction runs at most once
 even across restarts, and it is kept until well after the instruction expired (after which the
 expiry check refuses it anyway). Results wait in an outbox until the gateway has accepted them: a
 redelivered instruction whose result is still waiting gets that result again, not a second run.
-The file is replaced atomically on every change.
+A surge (`executor.spot_surge`) is kept from the moment its scale-back is awaited until that wait
+ends, so an executor that restarts meanwhile resumes it. The file is replaced atomically on every
+change.
 """
 
 from __future__ import annotations
@@ -33,13 +36,20 @@ class SeenNonce:
 
 
 class ExecutorState:
-    """Seen nonces and the result outbox, persisted in one JSON file."""
+    """Seen nonces, the result outbox and pending surges, persisted in one JSON file."""
 
-    def __init__(self, path: Path, seen: dict[str, SeenNonce], outbox: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        seen: dict[str, SeenNonce],
+        outbox: dict[str, Any],
+        surges: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
         """Use `load` to read an existing file."""
         self.path = path
         self._seen = seen
         self._outbox = outbox
+        self._surges = surges or {}
 
     @classmethod
     def load(cls, state_dir: Path) -> ExecutorState:
@@ -55,7 +65,7 @@ class ExecutorState:
             nonce: SeenNonce(entry["instruction_id"], datetime.fromisoformat(entry["expires_at"]))
             for nonce, entry in document.get("seen", {}).items()
         }
-        return cls(path, seen, dict(document.get("outbox", {})))
+        return cls(path, seen, dict(document.get("outbox", {})), dict(document.get("surges", {})))
 
     def seen(self, nonce: str) -> SeenNonce | None:
         """The instruction that used `nonce`, if any did."""
@@ -102,6 +112,20 @@ class ExecutorState:
             self._save()
         return len(stale)
 
+    def keep_surge(self, key: str, surge: dict[str, Any]) -> None:
+        """Record a surge whose scale-back is awaited, under `key`."""
+        self._surges[key] = surge
+        self._save()
+
+    def drop_surge(self, key: str) -> None:
+        """The wait for a surge's scale-back has ended: forget it."""
+        if self._surges.pop(key, None) is not None:
+            self._save()
+
+    def kept_surges(self) -> dict[str, dict[str, Any]]:
+        """Surges whose scale-back was still awaited when last saved, by key."""
+        return dict(self._surges)
+
     def _save(self) -> None:
         document = {
             "version": FORMAT_VERSION,
@@ -110,6 +134,7 @@ class ExecutorState:
                 for nonce, s in self._seen.items()
             },
             "outbox": self._outbox,
+            "surges": self._surges,
         }
         fd, temporary = tempfile.mkstemp(prefix=".state-", dir=self.path.parent)
         try:

@@ -4,7 +4,9 @@ Saving = what the workload's replicas cost today minus what the split is expecte
 (spot prices plus the expected cost of reclaims, `recommender.spot.split`), minus the on-demand
 nodes the worst pool's loss would need and the cluster lacks (`recommender.spot.headroom`), over
 a 730-hour month. A replica's cost is its share of the node it runs on, at that node's
-on-demand price; in a pool it is that share at the pool's advisor discount.
+on-demand price; in a pool it is that share at the pool's advisor discount. A plan whose
+expected cost, headroom nodes included, is not strictly below running every replica on
+on-demand is not recommended: the workload stays on on-demand (`split.beats_on_demand`).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from recommender.spot.policy import SpotPolicy
 from recommender.spot.pools import Capacity, SpotPool, capacity_for
 from recommender.spot.readiness import SpotReadiness, assess_readiness, startup_seconds_of
 from recommender.spot.scheduling import placement_change_set
-from recommender.spot.split import SplitSettings
+from recommender.spot.split import SplitSettings, beats_on_demand
 
 RISKY_INTERRUPTION_BUCKET = 3
 """Interruption buckets from 15-20 % a month up make a placement medium risk."""
@@ -225,8 +227,13 @@ def recommend_spot_for(
     current_hourly = (placement.replicas - on_spot) * per_replica + on_spot * per_replica * (
         1.0 - discount
     )
-    saving = monthly_usd(current_hourly - placement.expected_hourly - headroom.added_hourly_usd)
-    if saving < policy.min_monthly_saving_usd:
+    planned_hourly = placement.expected_hourly + headroom.added_hourly_usd
+    saving = monthly_usd(current_hourly - planned_hourly)
+    if (
+        not beats_on_demand(planned_hourly, placement.on_demand_only_hourly)
+        or saving <= 0.0
+        or saving < policy.min_monthly_saving_usd
+    ):
         return None
     risk, note = _risk(readiness, prices)
     snapshot = inventory.snapshot

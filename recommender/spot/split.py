@@ -219,6 +219,13 @@ def plan_split(request: SplitRequest, settings: SplitSettings) -> SpotSplit:
     return best
 
 
+def beats_on_demand(expected_hourly: float, on_demand_only_hourly: float) -> bool:
+    """Whether a plan costing `expected_hourly` in expectation (spot with its reclaims, the
+    on-demand floor, surges on notice, on-demand nodes added for headroom) is strictly cheaper
+    than running every replica on on-demand; when it is not, the workload stays on on-demand."""
+    return expected_hourly < on_demand_only_hourly - COST_TOLERANCE
+
+
 def on_demand_cover(
     request: SplitRequest, split: SpotSplit, ready_spot: Sequence[int], settings: SplitSettings
 ) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench import spot_notice
+from bench.spot_rebound import EVACUEES
 from devstack.services import ServiceUrls
 from tests.unit.bench.service_flags import quick_run
 
@@ -32,3 +33,20 @@ def test_quick_run_reports_notice_to_cordon_latency_of_both_paths(
     figures = result["figures"]
     assert (figures["saas_p99_ms"], figures["fallback_p99_ms"]) == (saas["p99"], local["p99"])
     assert result["machine"]["cores"] >= 1
+
+
+def test_quick_run_reports_the_share_of_evacuees_rebound_before_the_deadline(
+    services: ServiceUrls, tmp_path: Path
+) -> None:
+    """Both paths count the evacuated pods and those the scheduler rebound in time."""
+    result = spot_notice.main(quick_run(services, tmp_path / "spot_notice.json"))
+
+    for path in ("slicewise", "local-fallback"):
+        rebound = result["policies"][path]["rebound"]
+        assert rebound["evacuated_pods"] == 3 * EVACUEES
+        assert 0 <= rebound["rebound_before_deadline"] <= rebound["evacuated_pods"]
+        assert rebound["share"] == pytest.approx(
+            rebound["rebound_before_deadline"] / rebound["evacuated_pods"], abs=1e-4
+        )
+        timing = rebound["notice_to_all_rebound_ms"]
+        assert timing is None or 0 < timing["min"] <= timing["max"] < 120_000

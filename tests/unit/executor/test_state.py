@@ -111,3 +111,20 @@ def test_audit_appends_one_json_line_per_event(tmp_path: Path) -> None:
     assert entries[0]["outcome"] == "applied"
     assert entries[1] == {"at": NOW.isoformat(), "event": "spot-fallback-started", "node": "n1"}
     assert len((tmp_path / "audit.jsonl").read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_kept_surge_survives_a_reload(tmp_path: Path) -> None:
+    """A surge kept by one run is read back by the next."""
+    surge = {"kind": "Deployment", "namespace": "shop", "name": "web", "node": "n1"}
+    ExecutorState.load(tmp_path).keep_surge("Deployment/shop/web@n1", surge)
+
+    assert ExecutorState.load(tmp_path).kept_surges() == {"Deployment/shop/web@n1": surge}
+
+
+def test_dropped_surge_is_gone_after_a_reload(tmp_path: Path) -> None:
+    """A surge whose wait ended is not resumed by the next run."""
+    state = ExecutorState.load(tmp_path)
+    state.keep_surge("Deployment/shop/web@n1", {"node": "n1"})
+    state.drop_surge("Deployment/shop/web@n1")
+
+    assert ExecutorState.load(tmp_path).kept_surges() == {}

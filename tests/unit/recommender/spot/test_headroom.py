@@ -7,6 +7,7 @@ import pytest
 from recommender.consolidation.inventory import Inventory
 from recommender.cost.node_rates import pod_hourly_usd
 from recommender.spot.headroom import on_demand_headroom
+from recommender.spot.policy import SpotPolicy
 from recommender.spot.recommend import recommend_spot
 from tests.unit.recommender.factories import (
     GIB,
@@ -79,3 +80,17 @@ def test_recommendation_saving_is_net_of_nodes_to_add() -> None:
     assert recs[0].monthly_saving_usd == pytest.approx(
         (24 * per_replica - expected - 0.192) * 730, abs=0.02
     )
+
+
+def test_nodes_to_add_that_eat_the_saving_leave_the_workload_on_demand() -> None:
+    """web of 6 (min 3) beside an on-demand node with room for 3: the floor and the worst
+    pool need a whole m5.xlarge added, dearer than what spot saves on six small replicas, so
+    even with no minimum saving nothing is recommended."""
+    web, db = workload("web", replicas=6), workload("db", replicas=6)
+    nodes = [
+        node("od-1", cpu=4500, memory=16 * GIB, instance_type="m5.xlarge"),
+        *(node(f"spot-{z}", spot=True, zone=f"us-east-1{z}", taints=[SPOT_TAINT]) for z in "abc"),
+    ]
+    pods = [pod_of(db, i, "od-1") for i in range(6)]
+    snap = snapshot(nodes, pods, [web], [pdb("web", "web", min_available=3)])
+    assert recommend_spot(snap, pricebook(), NOW, SpotPolicy(min_monthly_saving_usd=0.0)) == []

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from recommender.spot.split import PoolOffer, SplitRequest, SplitSettings, plan_split, spares_needed
+from recommender.spot.split import (
+    PoolOffer,
+    SplitRequest,
+    SplitSettings,
+    beats_on_demand,
+    plan_split,
+    spares_needed,
+)
 
 
 def _request(
@@ -81,3 +88,9 @@ def test_split_survives_the_spares_its_reclaim_rate_needs() -> None:
     assert split.spare_pools == 2
     lost = sum(sorted(split.spot.values(), reverse=True)[: split.spare_pools])
     assert split.on_demand + split.spot_replicas - lost >= 4
+
+
+def test_a_plan_costing_what_on_demand_costs_does_not_beat_it() -> None:
+    """Equal cost is no reason to take spot's risk: the workload stays on on-demand."""
+    assert not beats_on_demand(4.0, 4.0)
+    assert beats_on_demand(3.99, 4.0)
