@@ -49,6 +49,8 @@ def container_rows(hours: list[HourAllocation]) -> list[ContainerHourCost]:
             gpu_usd=c.gpu_usd,
             gpu_usage_usd=c.gpu_usage_usd,
             gpu_seconds=c.usage.gpu_fraction * c.usage.seconds,
+            gpu_duty_seconds=(c.usage.gpu_duty or 0.0) * c.usage.seconds,
+            duty_sampled_seconds=c.usage.seconds if c.usage.gpu_duty is not None else 0.0,
             labels=dict(c.usage.labels),
         )
         for hour in hours

@@ -57,6 +57,8 @@ class ContainerHour:
     """Physical GPUs held (MIG slice, shared replica, milli share or claim, as a fraction)."""
     gpu_used: float | None = None
     """Physical GPUs actually busy (duty cycle or memory), where DCGM reported any."""
+    gpu_duty: float | None = None
+    """Mean duty cycle of the GPUs DCGM attributed to the container, where it did."""
     labels: Mapping[str, str] = field(default_factory=dict)
 
 

@@ -41,6 +41,8 @@ class ContainerHourCost:
     gpu_usd: float
     gpu_usage_usd: float
     gpu_seconds: float
+    gpu_duty_seconds: float = 0.0
+    duty_sampled_seconds: float = 0.0
     labels: dict[str, str] = field(default_factory=dict)
 
 
@@ -130,7 +132,16 @@ class NodeGpuUse:
     """Mean duty cycle of its GPUs where DCGM reported it."""
 
 
-_ALLOCATION_SUMS = ("seconds", "cpu_usd", "memory_usd", "gpu_usd", "gpu_usage_usd", "gpu_seconds")
+_ALLOCATION_SUMS = (
+    "seconds",
+    "cpu_usd",
+    "memory_usd",
+    "gpu_usd",
+    "gpu_usage_usd",
+    "gpu_seconds",
+    "gpu_duty_seconds",
+    "duty_sampled_seconds",
+)
 _NODE_SUMS = (
     "seconds",
     "total_usd",
