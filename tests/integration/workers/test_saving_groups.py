@@ -34,6 +34,7 @@ from workers.ingest.handler import SnapshotIngest
 from workers.tasks.analysis_job import analyse_and_store
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+WEB0 = "workload:shop/Deployment/web0"
 
 
 def workload_recommendation(
@@ -145,6 +146,68 @@ async def test_node_removal_savings_count_only_through_a_consolidation(
         )
         totals = await ConsoleQueries(session, tenant.id).totals(now=NOW)
     assert totals.open_saving_usd == pytest.approx(400.0)
+
+
+async def _store(
+    database: Database, tenant: TenantView, cluster: ClusterView, recs: list[Recommendation]
+) -> float:
+    """Store `recs` as the cluster's open advice with their groups; the headline it gets."""
+    groups = saving_groups(recs, {"n1": {WEB0}, "n2": {WEB0}})
+    async with database.tenant(tenant.id) as session:
+        await RecommendationRepository(session, tenant.id).replace_open(
+            cluster.id,
+            [
+                NewRecommendation(
+                    rec.recommendation_id,
+                    rec.kind.value,
+                    fingerprint(rec),
+                    rec.monthly_saving_usd,
+                    rec.model_dump(mode="json"),
+                    NOW,
+                )
+                for rec in recs
+            ],
+            now=NOW,
+        )
+        await SavingGroupRepository(session, tenant.id).replace(
+            cluster.id, {fingerprint(r): groups[r.recommendation_id] for r in recs}
+        )
+        return (await ConsoleQueries(session, tenant.id).totals(now=NOW)).open_saving_usd
+
+
+def _drain(
+    cluster: ClusterView, node: str, saving: float, confidence: float = 1.0
+) -> Recommendation:
+    return workload_recommendation(
+        cluster, RecommendationKind.CONSOLIDATION, saving, "web0", confidence
+    ).model_copy(
+        update={"workload": None, "node": node, "change_set": ChangeSet(actions=[Drain(node=node)])}
+    )
+
+
+async def test_a_sequence_of_drains_counts_its_combined_effect(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> None:
+    """web0's request cut frees n1 and n2, drained one after the other: $400 + $300, as the
+    recommender counts it, not the $900 estimate of the cut added on top."""
+    resize = workload_recommendation(
+        cluster, RecommendationKind.RIGHTSIZING, 900.0, "web0", 1.0, basis=SavingBasis.NODE_REMOVAL
+    )
+    recs = [resize, _drain(cluster, "n1", 400.0), _drain(cluster, "n2", 300.0)]
+    headline = await _store(database, tenant, cluster, recs)
+    assert headline == pytest.approx(700.0)
+    assert headline == pytest.approx(headline_saving(recs, {"n1": {WEB0}, "n2": {WEB0}}))
+
+
+async def test_an_alternative_better_than_the_sequence_is_counted_alone(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> None:
+    """Spot for web0 ($1,000 at 90 %) beats draining its nodes ($700 at 100 %): $1,000 counts."""
+    spot = workload_recommendation(cluster, RecommendationKind.SPOT, 1000.0, "web0", 0.9)
+    recs = [spot, _drain(cluster, "n1", 400.0), _drain(cluster, "n2", 300.0)]
+    headline = await _store(database, tenant, cluster, recs)
+    assert headline == pytest.approx(1000.0)
+    assert headline == pytest.approx(headline_saving(recs, {"n1": {WEB0}, "n2": {WEB0}}))
 
 
 async def test_groups_are_per_tenant(
