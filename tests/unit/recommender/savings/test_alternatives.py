@@ -11,12 +11,12 @@ from protocol.changes import ChangeSet, Cordon, Drain, PatchScheduling, Workload
 from protocol.recommendation import Recommendation, RecommendationKind, Risk, SavingBasis
 from protocol.snapshot import WorkloadKind
 from recommender.savings.alternatives import (
-    expected_saving,
     grouped,
     headline_saving,
     saving_groups,
     workload_key,
 )
+from recommender.savings.sequences import expected_saving
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 NODE_REMOVAL = SavingBasis.NODE_REMOVAL
