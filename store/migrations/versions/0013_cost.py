@@ -14,6 +14,8 @@ Create Date: 2026-12-05 04:30:00
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -27,8 +29,14 @@ TABLE = "idle_gpu_episodes"
 DUTY_COLUMNS = ("gpu_duty_seconds", "duty_sampled_seconds")
 
 
-def _episode_columns() -> list[sa.schema.SchemaItem]:
-    return [
+def _create_episodes(app_role: str, key: tuple[str, ...], *columns: sa.Column[Any]) -> None:
+    """The episodes table keyed by tenant, cluster, `key` and start, under tenant isolation."""
+    op.create_table(
+        TABLE,
+        sa.Column("tenant_id", sa.UUID(), nullable=False),
+        sa.Column("cluster_id", sa.UUID(), nullable=False),
+        *columns,
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("detected_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("mean_duty", sa.Float(), nullable=False),
@@ -39,10 +47,8 @@ def _episode_columns() -> list[sa.schema.SchemaItem]:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(["cluster_id"], ["clusters.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
-    ]
-
-
-def _isolate(app_role: str) -> None:
+        sa.PrimaryKeyConstraint("tenant_id", "cluster_id", *key, "started_at"),
+    )
     op.execute(f"ALTER TABLE {TABLE} ENABLE ROW LEVEL SECURITY")
     op.execute(f"ALTER TABLE {TABLE} FORCE ROW LEVEL SECURITY")
     op.execute(
@@ -53,6 +59,10 @@ def _isolate(app_role: str) -> None:
     op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {TABLE} TO {app_role}")
 
 
+def _json(name: str, default: str) -> sa.Column[Any]:
+    return sa.Column(name, postgresql.JSONB(), server_default=default, nullable=False)
+
+
 def upgrade(app_role: str) -> None:
     """Add the per-container duty columns; rebuild the episodes table keyed by workload."""
     for name in DUTY_COLUMNS:
@@ -61,34 +71,24 @@ def upgrade(app_role: str) -> None:
             sa.Column(name, sa.Float(), server_default="0", nullable=False),
         )
     op.drop_table(TABLE)
-    op.create_table(
-        TABLE,
-        sa.Column("tenant_id", sa.UUID(), nullable=False),
-        sa.Column("cluster_id", sa.UUID(), nullable=False),
+    _create_episodes(
+        app_role,
+        ("namespace", "workload"),
         sa.Column("namespace", sa.String(253), nullable=False),
         sa.Column("workload", sa.String(320), nullable=False),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("nodes", postgresql.JSONB(), server_default="[]", nullable=False),
-        sa.Column("owners", postgresql.JSONB(), server_default="{}", nullable=False),
-        *_episode_columns(),
-        sa.PrimaryKeyConstraint("tenant_id", "cluster_id", "namespace", "workload", "started_at"),
+        _json("nodes", "[]"),
+        _json("owners", "{}"),
     )
-    _isolate(app_role)
 
 
 def downgrade(app_role: str) -> None:
     """Back to node episodes (workload episodes are dropped) and no per-container duty."""
     op.drop_table(TABLE)
-    op.create_table(
-        TABLE,
-        sa.Column("tenant_id", sa.UUID(), nullable=False),
-        sa.Column("cluster_id", sa.UUID(), nullable=False),
+    _create_episodes(
+        app_role,
+        ("node",),
         sa.Column("node", sa.String(253), nullable=False),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("holders", postgresql.JSONB(), server_default="[]", nullable=False),
-        *_episode_columns(),
-        sa.PrimaryKeyConstraint("tenant_id", "cluster_id", "node", "started_at"),
+        _json("holders", "[]"),
     )
-    _isolate(app_role)
     for name in DUTY_COLUMNS:
         op.drop_column("cost_allocations", name)
