@@ -27,17 +27,11 @@ from recommender.cost.idle_gpus import (
     DEFAULT_HOURS,
     DEFAULT_THRESHOLD,
     IdleGpuPolicy,
-    IdleWorkloadEpisode,
-    WorkloadGpuHour,
     idle_workload_episodes,
 )
 from store.database import Database
-from store.repositories.gpu_rollups import WorkloadGpuRow, workload_gpu_hours
-from store.repositories.idle_gpu_episodes import (
-    FoundEpisode,
-    IdleGpuEpisodeRepository,
-    IdleGpuEpisodeView,
-)
+from store.repositories.gpu_rollups import workload_gpu_hours
+from store.repositories.idle_gpu_episodes import IdleGpuEpisodeRepository, IdleGpuEpisodeView
 from store.repositories.tenant_policy import (
     IDLE_GPU_HOURS,
     IDLE_GPU_THRESHOLD,
@@ -76,11 +70,11 @@ def idle_policy(settings: Mapping[str, Any]) -> IdleGpuPolicy:
     )
 
 
-def _owners(episode: FoundEpisode) -> str:
+def _owners(episode: IdleGpuEpisodeView) -> str:
     return ", ".join(f"{k}={v}" for k, v in episode.owners.items())
 
 
-def _nodes(episode: FoundEpisode) -> str:
+def _nodes(episode: IdleGpuEpisodeView) -> str:
     named = ", ".join(episode.nodes[:MESSAGE_NODES])
     more = len(episode.nodes) - MESSAGE_NODES
     return named + (f" and {more} more" if more > 0 else "")
@@ -125,35 +119,6 @@ def idle_gpu_message(episode: IdleGpuEpisodeView, *, console_url: str = "") -> d
     }
 
 
-def _hour(row: WorkloadGpuRow) -> WorkloadGpuHour:
-    return WorkloadGpuHour(
-        cluster_id=str(row.cluster_id),
-        namespace=row.namespace,
-        workload=row.workload,
-        node=row.node,
-        hour=row.hour,
-        gpu_seconds=row.gpu_seconds,
-        seconds=row.seconds,
-        gpu_usd=row.gpu_usd,
-        duty=row.duty,
-        labels=row.labels,
-    )
-
-
-def _found(episode: IdleWorkloadEpisode) -> FoundEpisode:
-    return FoundEpisode(
-        cluster_id=uuid.UUID(episode.cluster_id),
-        namespace=episode.namespace,
-        workload=episode.workload,
-        started_at=episode.started_at,
-        nodes=list(episode.nodes),
-        owners=dict(episode.owners),
-        mean_duty=episode.mean_duty,
-        gpus=episode.gpus,
-        cost_per_day_usd=round(episode.cost_per_day_usd, 2),
-    )
-
-
 @dataclass(frozen=True)
 class IdleGpuNotifier:
     """Detects idle-GPU episodes and delivers their notices."""
@@ -172,9 +137,9 @@ class IdleGpuNotifier:
                 session, tenant_id, start=latest - LOOKBACK, end=latest + HOUR
             )
             policy = idle_policy(settings)
-            found = idle_workload_episodes(map(_hour, rows), policy, latest=latest)
+            found = idle_workload_episodes(rows, policy, latest=latest)
             episodes = IdleGpuEpisodeRepository(session, tenant_id)
-            await episodes.record([_found(e) for e in found], now=now)
+            await episodes.record(found, now=now)
             webhook = policy_from_settings(settings).webhook_url
             due = await episodes.undelivered(max_attempts=MAX_ATTEMPTS) if webhook else []
         if webhook is None:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
+from uuid import UUID
 
 HOUR = timedelta(hours=1)
 DEFAULT_THRESHOLD = 0.05
@@ -31,32 +33,51 @@ class IdleGpuPolicy:
     hours: int = DEFAULT_HOURS
 
 
-@dataclass(frozen=True, slots=True)
-class WorkloadGpuHour:
-    """The GPUs one workload held on one node in one measured clock hour."""
+class WorkloadGpuHour(Protocol):
+    """The GPUs one workload held on one node in one measured clock hour (a rollup row)."""
 
-    cluster_id: str
-    namespace: str
-    workload: str
-    """`Kind/name` of the controller, or `Pod/name` for a bare pod."""
-    node: str
-    hour: datetime
-    gpu_seconds: float
-    """Physical GPUs held times the seconds they were held."""
-    seconds: float
-    """Seconds of the hour the measurements cover."""
-    gpu_usd: float
-    """What those GPUs cost at the allocation's per-GPU rate of the node."""
-    duty: float | None
-    """The pods' own duty cycle, else the node's; None when DCGM reported neither."""
-    labels: Mapping[str, str] = field(default_factory=dict)
+    @property
+    def cluster_id(self) -> UUID: ...
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def workload(self) -> str:
+        """`Kind/name` of the controller, or `Pod/name` for a bare pod."""
+        ...
+
+    @property
+    def node(self) -> str: ...
+    @property
+    def hour(self) -> datetime: ...
+    @property
+    def gpu_seconds(self) -> float:
+        """Physical GPUs held times the seconds they were held."""
+        ...
+
+    @property
+    def seconds(self) -> float:
+        """Seconds of the hour the measurements cover."""
+        ...
+
+    @property
+    def gpu_usd(self) -> float:
+        """What those GPUs cost at the allocation's per-GPU rate of the node."""
+        ...
+
+    @property
+    def duty(self) -> float | None:
+        """The pods' own duty cycle, else the node's; None when DCGM reported neither."""
+        ...
+
+    @property
+    def labels(self) -> Mapping[str, str]: ...
 
 
 @dataclass(frozen=True, slots=True)
 class IdleWorkloadEpisode:
     """A workload whose GPUs have been idle since `started_at`."""
 
-    cluster_id: str
+    cluster_id: UUID
     namespace: str
     workload: str
     nodes: tuple[str, ...]
@@ -118,9 +139,9 @@ def idle_workload_episodes(
     hours: Iterable[WorkloadGpuHour], policy: IdleGpuPolicy, *, latest: datetime
 ) -> list[IdleWorkloadEpisode]:
     """Workloads idle for at least `policy.hours` up to the hour starting at `latest`."""
-    by_workload: defaultdict[tuple[str, str, str], defaultdict[datetime, list[WorkloadGpuHour]]]
+    by_workload: defaultdict[tuple[UUID, str, str], defaultdict[datetime, list[WorkloadGpuHour]]]
     by_workload = defaultdict(lambda: defaultdict(list))
-    labels: dict[tuple[str, str, str], Mapping[str, str]] = {}
+    labels: dict[tuple[UUID, str, str], Mapping[str, str]] = {}
     for row in hours:
         if row.gpu_seconds > 0:
             key = (row.cluster_id, row.namespace, row.workload)

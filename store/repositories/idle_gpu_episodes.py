@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -18,11 +18,35 @@ MAX_ERROR = 500
 _Workload = tuple[uuid.UUID, str, str]
 
 
+class FoundEpisode(Protocol):
+    """An episode as detection found it (`recommender.cost.idle_gpus.IdleWorkloadEpisode`)."""
+
+    @property
+    def cluster_id(self) -> uuid.UUID: ...
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def workload(self) -> str: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def nodes(self) -> Sequence[str]: ...
+    @property
+    def owners(self) -> Mapping[str, str]: ...
+    @property
+    def mean_duty(self) -> float: ...
+    @property
+    def gpus(self) -> float: ...
+    @property
+    def cost_per_day_usd(self) -> float: ...
+
+
 @dataclass(frozen=True)
-class FoundEpisode:
-    """An episode as detection found it: a workload whose GPUs are idle since `started_at`."""
+class IdleGpuEpisodeView:
+    """One workload's episode and where its notice stands."""
 
     cluster_id: uuid.UUID
+    cluster_name: str
     namespace: str
     workload: str
     started_at: datetime
@@ -31,18 +55,15 @@ class FoundEpisode:
     mean_duty: float
     gpus: float
     cost_per_day_usd: float
+    detected_at: datetime
+    ended_at: datetime | None
+    delivered_at: datetime | None
+    attempts: int
+    last_error: str | None
 
 
-@dataclass(frozen=True)
-class IdleGpuEpisodeView(FoundEpisode):
-    """One episode and where its notice stands."""
-
-    cluster_name: str = ""
-    detected_at: datetime | None = None
-    ended_at: datetime | None = None
-    delivered_at: datetime | None = None
-    attempts: int = 0
-    last_error: str | None = None
+_STORED = tuple(f.name for f in fields(IdleGpuEpisodeView) if f.name != "cluster_name")
+"""The view's fields read from the episode's row as they are."""
 
 
 class IdleGpuEpisodeRepository:
@@ -78,12 +99,12 @@ class IdleGpuEpisodeRepository:
                 namespace=episode.namespace,
                 workload=episode.workload,
                 started_at=started_at,
-                nodes=episode.nodes,
-                owners=episode.owners,
+                nodes=list(episode.nodes),
+                owners=dict(episode.owners),
                 detected_at=now,
                 mean_duty=episode.mean_duty,
                 gpus=episode.gpus,
-                cost_per_day_usd=episode.cost_per_day_usd,
+                cost_per_day_usd=round(episode.cost_per_day_usd, 2),
             )
             await self._session.execute(
                 statement.on_conflict_do_update(
@@ -129,21 +150,12 @@ class IdleGpuEpisodeRepository:
         )
         return [
             IdleGpuEpisodeView(
-                cluster_id=row.cluster_id,
-                namespace=row.namespace,
-                workload=row.workload,
-                started_at=row.started_at,
-                nodes=list(row.nodes),
-                owners=dict(row.owners),
-                mean_duty=row.mean_duty,
-                gpus=row.gpus,
-                cost_per_day_usd=row.cost_per_day_usd,
                 cluster_name=name,
-                detected_at=row.detected_at,
-                ended_at=row.ended_at,
-                delivered_at=row.delivered_at,
-                attempts=row.attempts,
-                last_error=row.last_error,
+                **{
+                    f.name: getattr(row, f.name)
+                    for f in fields(IdleGpuEpisodeView)
+                    if f.name != "cluster_name"
+                },
             )
             for row, name in rows.all()
         ]

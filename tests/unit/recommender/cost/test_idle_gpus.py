@@ -1,20 +1,21 @@
-"""Idle-GPU episodes per workload: a whole window of quiet hours, up to the latest hour."""
+"""Idle-GPU episodes per workload: a whole window of quiet hours, up to the latest hour.
+
+The hours are the rollup rows the worker reads (`WorkloadGpuRow`), built by hand.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from recommender.cost.idle_gpus import (
-    IdleGpuPolicy,
-    WorkloadGpuHour,
-    idle_workload_episodes,
-    owner_labels,
-)
+from recommender.cost.idle_gpus import IdleGpuPolicy, idle_workload_episodes, owner_labels
+from store.repositories.gpu_rollups import WorkloadGpuRow
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
+CLUSTER = uuid.UUID(int=1)
 POLICY = IdleGpuPolicy(threshold=0.05, hours=4)
 LABELS = {"app": "train", "team": "research", "app.kubernetes.io/part-of": "llm"}
 
@@ -27,11 +28,11 @@ def hours(
     gpus: float = 2,
     gpu_usd: float = 8.0,
     start: datetime = T0,
-) -> list[WorkloadGpuHour]:
+) -> list[WorkloadGpuRow]:
     """Consecutive whole hours from `start`, `gpus` held at `gpu_usd` an hour, at `duties`."""
     return [
-        WorkloadGpuHour(
-            "c",
+        WorkloadGpuRow(
+            CLUSTER,
             "research",
             workload,
             node,
@@ -68,7 +69,7 @@ def test_four_quiet_hours_make_an_episode_of_the_workload() -> None:
 def test_cost_per_day_is_the_gpu_cost_at_the_allocation_rate() -> None:
     """$8 of GPU an hour over half-covered hours is $16 an hour: $384 a day."""
     rows = [
-        WorkloadGpuHour("c", "ns", "Job/a", "g1", latest(i + 1), 3600.0, 1800.0, 8.0, 0.0)
+        WorkloadGpuRow(CLUSTER, "ns", "Job/a", "g1", latest(i + 1), 3600.0, 1800.0, 8.0, 0.0, {})
         for i in range(4)
     ]
     (episode,) = idle_workload_episodes(rows, POLICY, latest=latest(4))
