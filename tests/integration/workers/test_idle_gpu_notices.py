@@ -162,6 +162,32 @@ async def test_an_overnight_idle_window_is_announced_once_per_idle_workload(
     assert episode.ended_at is not None
 
 
+async def test_an_idle_stretch_longer_than_the_look_back_stays_one_episode(
+    database: Database, tenant: TenantView, cluster: ClusterView, receiver: Receiver
+) -> None:
+    """A weekend idle (40 hours, checked hourly) outlasts the 36-hour look-back: still one
+    notice per workload, and one episode each, started at the first quiet hour."""
+    await _subscribe(database, tenant, receiver.url)
+    ingest = SnapshotIngest(database, cost_rollup=CostRollup())
+    notifier = IdleGpuNotifier(LOOPBACK)
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=3)
+    for k in range(1, 41):
+        taken_at = start + timedelta(hours=k)
+        snapshot = cost_snapshot(cluster.id, taken_at, duty=0.0)
+        await ingest.apply(
+            SnapshotMessage(tenant_id=tenant.id, received_at=taken_at, snapshot=snapshot)
+        )
+        await notifier.run(database, tenant.id, now=taken_at + timedelta(minutes=5))
+    assert set(by_workload(receiver.bodies)) == {"Deployment/llm-inference", "Deployment/embedder"}
+    async with database.tenant(tenant.id) as session:
+        episodes = await IdleGpuEpisodeRepository(session, tenant.id).recent()
+    assert sorted(e.workload for e in episodes) == [
+        "Deployment/embedder",
+        "Deployment/llm-inference",
+    ]
+    assert {e.started_at for e in episodes} == {start}
+
+
 async def test_a_busy_workload_beside_an_idle_one_is_not_announced(
     database: Database, tenant: TenantView, cluster: ClusterView, receiver: Receiver
 ) -> None:
