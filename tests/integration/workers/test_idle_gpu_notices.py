@@ -188,6 +188,31 @@ async def test_an_idle_stretch_longer_than_the_look_back_stays_one_episode(
     assert {e.started_at for e in episodes} == {start}
 
 
+async def test_without_pod_attribution_the_nodes_duty_decides(
+    database: Database, tenant: TenantView, cluster: ClusterView, receiver: Receiver
+) -> None:
+    """DCGM samples naming no pod (an exporter without pod attribution): both workloads on the
+    quiet node are judged by the node's 1 % duty and announced."""
+    await _subscribe(database, tenant, receiver.url)
+    ingest = SnapshotIngest(database, cost_rollup=CostRollup())
+    last = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    for k in range(4, 0, -1):
+        taken_at = last - timedelta(hours=k - 1)
+        snapshot = cost_snapshot(cluster.id, taken_at, duty=0.01)
+        unattributed = [
+            g.model_copy(update={"namespace": None, "pod": None, "container": None})
+            for g in snapshot.usage.gpus
+        ]
+        snapshot = snapshot.model_copy(
+            update={"usage": snapshot.usage.model_copy(update={"gpus": unattributed})}
+        )
+        await ingest.apply(
+            SnapshotMessage(tenant_id=tenant.id, received_at=taken_at, snapshot=snapshot)
+        )
+    assert await IdleGpuNotifier(LOOPBACK).run(database, tenant.id, now=last) == 2
+    assert set(by_workload(receiver.bodies)) == {"Deployment/llm-inference", "Deployment/embedder"}
+
+
 async def test_a_busy_workload_beside_an_idle_one_is_not_announced(
     database: Database, tenant: TenantView, cluster: ClusterView, receiver: Receiver
 ) -> None:
