@@ -288,6 +288,10 @@ class CostAllocationRow(Base):
     gpu_usage_usd: Mapped[float] = _usd()
     gpu_seconds: Mapped[float] = _usd()
     """GPU-seconds held (fraction of a physical GPU times seconds)."""
+    gpu_duty_seconds: Mapped[float] = _usd()
+    """Duty cycle DCGM reported for the container's own GPUs, times the seconds it covers."""
+    duty_sampled_seconds: Mapped[float] = _usd()
+    """Seconds for which DCGM attributed GPU samples to the container."""
 
 
 class CostNodeHourRow(Base):
@@ -332,7 +336,7 @@ class SavingGroupRow(Base):
 
 
 class IdleGpuEpisodeRow(Base):
-    """A node whose GPUs stayed idle, and the delivery of its one notice."""
+    """A workload whose GPUs stayed idle, and the delivery of its one notice."""
 
     __tablename__ = "idle_gpu_episodes"
     tenant_id: Mapped[uuid.UUID] = mapped_column(
@@ -341,15 +345,19 @@ class IdleGpuEpisodeRow(Base):
     cluster_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True
     )
-    node: Mapped[str] = mapped_column(String(253), primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(253), primary_key=True)
+    workload: Mapped[str] = mapped_column(String(320), primary_key=True)
+    """`Kind/name` of the controller, as in the cost rollups."""
     started_at: Mapped[datetime] = mapped_column(primary_key=True)
+    nodes: Mapped[list[str]] = mapped_column(JSONB, server_default="[]")
+    """The nodes its idle GPUs are on."""
+    owners: Mapped[dict[str, str]] = mapped_column(JSONB, server_default="{}")
+    """Its owner labels (`team`, `owner`, `app.kubernetes.io/*`)."""
     detected_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     mean_duty: Mapped[float] = mapped_column(Float)
     gpus: Mapped[float] = mapped_column(Float)
     cost_per_day_usd: Mapped[float] = mapped_column(Float)
-    holders: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
-    """Workloads holding the node's GPUs: namespace, workload, owner labels, GPU cost per day."""
     delivered_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)

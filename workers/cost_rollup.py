@@ -18,65 +18,14 @@ from functools import partial
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.snapshot import LABEL_REGION, ClusterInfo, ClusterSnapshot, Node
-from recommender.cost.snapshot_hours import (
-    ContainerSample,
-    GpuSample,
-    HourAllocation,
-    hourly_allocations,
-)
+from recommender.cost.snapshot_hours import ContainerSample, GpuSample, hourly_allocations
 from recommender.pricing.bundled import bundled_catalogues, bundled_spot_advisor
 from recommender.pricing.cost import node_shape, price_node
 from recommender.pricing.estimate import Shape
 from recommender.pricing.pricebook import PriceBook
-from store.repositories.cost_rollups import ContainerHourCost, CostRollupRepository, NodeHourCost
+from store.repositories.cost_rollups import CostRollupRepository
 
 RETENTION = timedelta(days=90)
-
-
-def container_rows(hours: list[HourAllocation]) -> list[ContainerHourCost]:
-    """One row per container and hour."""
-    return [
-        ContainerHourCost(
-            hour=hour.hour,
-            node=c.usage.node,
-            namespace=c.usage.namespace,
-            pod=c.usage.pod,
-            container=c.usage.container,
-            workload=c.usage.workload,
-            seconds=c.usage.seconds,
-            cpu_usd=c.cpu_usd,
-            memory_usd=c.memory_usd,
-            gpu_usd=c.gpu_usd,
-            gpu_usage_usd=c.gpu_usage_usd,
-            gpu_seconds=c.usage.gpu_fraction * c.usage.seconds,
-            labels=dict(c.usage.labels),
-        )
-        for hour in hours
-        for c in hour.allocation.containers
-    ]
-
-
-def node_rows(hours: list[HourAllocation]) -> list[NodeHourCost]:
-    """One row per node and hour."""
-    return [
-        NodeHourCost(
-            hour=hour.hour,
-            node=n.node.node,
-            instance_type=n.node.instance_type,
-            spot=n.node.spot,
-            gpus=n.node.gpus,
-            seconds=n.node.seconds,
-            total_usd=n.total_usd,
-            cpu_idle_usd=n.cpu_idle_usd,
-            memory_idle_usd=n.memory_idle_usd,
-            gpu_idle_usd=n.gpu_idle_usd,
-            gpu_allocated_seconds=n.gpu_allocated * n.node.seconds,
-            gpu_duty_seconds=(n.node.gpu_duty or 0.0) * n.node.seconds,
-            duty_sampled_seconds=n.node.seconds if n.node.gpu_duty is not None else 0.0,
-        )
-        for hour in hours
-        for n in hour.allocation.nodes
-    ]
 
 
 class CostRollup:
@@ -112,7 +61,7 @@ class CostRollup:
             return 0
         rollups = CostRollupRepository(session, tenant_id)
         cluster_id = snapshot.cluster.cluster_id
-        await rollups.add(cluster_id, container_rows(hours), node_rows(hours))
+        await rollups.add(cluster_id, hours)
         await rollups.prune(cluster_id, before=snapshot.taken_at - RETENTION)
         return len(hours)
 

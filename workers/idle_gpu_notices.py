@@ -1,11 +1,12 @@
-"""Idle-GPU notices: find nodes whose GPUs stayed idle, and tell the tenant's webhook once.
+"""Idle-GPU notices: find workloads whose GPUs stayed idle, and tell the tenant's webhook once.
 
-Detection reads the hourly rollups (duty cycle per GPU node and hour) of the last day, finds
-episodes with the tenant's threshold and window (`idle_gpu_threshold`, default 5 %, and
-`idle_gpu_hours`, default 4, in the tenant settings), and records them: an episode is one node's
-unbroken quiet run, so it is announced once however many runs see it. Delivery posts each
-undelivered ongoing episode to the tenant's webhook; a failed attempt is recorded with its error
-(shown in the console) and tried again at the next run, up to `MAX_ATTEMPTS`.
+Detection reads the hourly rollups of the last day and a half (the GPUs each workload held per
+node and hour, their duty cycle and their cost at the allocation's GPU rate), finds episodes with
+the tenant's threshold and window (`idle_gpu_threshold`, default 5 %, and `idle_gpu_hours`,
+default 4, in the tenant settings), and records them: an episode is one workload's unbroken quiet
+run, so it is announced once however many runs see it. Delivery posts each undelivered ongoing
+episode to the tenant's webhook, one message per workload; a failed attempt is recorded with its
+error (shown in the console) and tried again at the next run, up to `MAX_ATTEMPTS`.
 """
 
 from __future__ import annotations
@@ -19,25 +20,18 @@ from typing import Any
 import httpx
 import structlog
 from celery import Celery
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.outbound_urls import OutboundUrlPolicy, parse_networks
 from protocol.tasks import NOTIFY_IDLE_GPUS
 from recommender.cost.idle_gpus import (
     DEFAULT_HOURS,
     DEFAULT_THRESHOLD,
-    IdleGpuEpisode,
     IdleGpuPolicy,
-    NodeDutyHour,
-    idle_gpu_episodes,
+    idle_workload_episodes,
 )
 from store.database import Database
-from store.repositories.gpu_rollups import gpu_holders, node_duty_hours
-from store.repositories.idle_gpu_episodes import (
-    FoundEpisode,
-    IdleGpuEpisodeRepository,
-    IdleGpuEpisodeView,
-)
+from store.repositories.gpu_rollups import workload_gpu_hours
+from store.repositories.idle_gpu_episodes import IdleGpuEpisodeRepository, IdleGpuEpisodeView
 from store.repositories.tenant_policy import (
     IDLE_GPU_HOURS,
     IDLE_GPU_THRESHOLD,
@@ -57,10 +51,11 @@ THRESHOLD_SETTING = IDLE_GPU_THRESHOLD
 HOURS_SETTING = IDLE_GPU_HOURS
 LOOKBACK = timedelta(hours=36)
 MAX_ATTEMPTS = 8
-OWNER_LABELS = ("owner", "team", "app.kubernetes.io/owner", "app.kubernetes.io/part-of")
 HOUR = timedelta(hours=1)
 IDLE_GPU_CHECK = timedelta(minutes=5)
 """How often beat asks for the check (episodes are measured in whole hours)."""
+MESSAGE_NODES = 5
+"""Nodes named one by one in a notice; the rest are counted."""
 
 
 def idle_policy(settings: Mapping[str, Any]) -> IdleGpuPolicy:
@@ -75,68 +70,51 @@ def idle_policy(settings: Mapping[str, Any]) -> IdleGpuPolicy:
     )
 
 
-MESSAGE_WORKLOADS = 10
-"""Workloads named one by one in a notice; the rest are counted."""
+def _owners(episode: IdleGpuEpisodeView) -> str:
+    return ", ".join(f"{k}={v}" for k, v in episode.owners.items())
 
 
-def _owners(holder: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in holder.get("owners", {}).items())
-
-
-def _workload_section(holder: Mapping[str, Any], node: str) -> dict[str, Any]:
-    """One workload holding idle GPUs: what it is, who owns it, what its GPUs cost a day."""
-    owners = _owners(holder) or "no owner labels"
-    return {
-        "type": "section",
-        "fields": [
-            {"type": "mrkdwn", "text": f"*Workload*\n{slack_escape(holder['workload'])}"},
-            {"type": "mrkdwn", "text": f"*Namespace*\n{slack_escape(holder['namespace'])}"},
-            {"type": "mrkdwn", "text": f"*Owners*\n{slack_escape(owners)}"},
-            {
-                "type": "mrkdwn",
-                "text": f"*Cost per day*\n${holder['gpu_cost_per_day_usd']:,.2f} of GPU on {node}",
-            },
-        ],
-    }
+def _nodes(episode: IdleGpuEpisodeView) -> str:
+    named = ", ".join(episode.nodes[:MESSAGE_NODES])
+    more = len(episode.nodes) - MESSAGE_NODES
+    return named + (f" and {more} more" if more > 0 else "")
 
 
 def idle_gpu_message(episode: IdleGpuEpisodeView, *, console_url: str = "") -> dict[str, Any]:
-    """The Slack-compatible payload announcing idle GPUs workload by workload.
+    """The Slack-compatible payload announcing one workload's idle GPUs.
 
-    The text names each workload holding the node's GPUs with its owners and GPU cost per day
-    (for clients that show only text); the blocks give one section per workload.
+    The text names the workload, its namespace, owners, nodes and what its idle GPUs cost a day
+    (for clients that show only text); a section of fields gives the same one by one.
     """
-    node = slack_escape(episode.node)
-    holders = sorted(
-        episode.holders, key=lambda h: (-float(h["gpu_cost_per_day_usd"]), h["workload"])
-    )
-    named = [
-        f"{h['namespace']}/{h['workload']} ({_owners(h) or 'no owner labels'}, "
-        f"${h['gpu_cost_per_day_usd']:,.0f}/day)"
-        for h in holders[:MESSAGE_WORKLOADS]
-    ]
-    more = len(holders) - len(named)
-    held = "; ".join(named) + (f"; {more} more" if more > 0 else "") if named else "no workload"
+    owners = _owners(episode) or "no owner labels"
+    cost = f"${episode.cost_per_day_usd:,.2f}"
     text = (
-        f"Idle GPUs held by {slack_escape(held)} on {node} ({episode.gpus:g} GPUs) under "
-        f"{episode.mean_duty:.0%} duty since {episode.started_at:%d %b %H:%M} UTC, costing "
-        f"${episode.cost_per_day_usd:,.0f}/day"
+        f"Idle GPUs: {episode.namespace}/{episode.workload} ({owners}) holds "
+        f"{episode.gpus:g} GPUs on {_nodes(episode)} under {episode.mean_duty:.0%} duty since "
+        f"{episode.started_at:%d %b %H:%M} UTC, costing {cost}/day"
     )
-    lines = [f":zzz: *{text}* · cluster {slack_escape(episode.cluster_name)}"]
-    for holder in holders[:MESSAGE_WORKLOADS]:
-        owners = _owners(holder)
-        lines.append(
-            f"• {slack_escape(holder['namespace'])}/{slack_escape(holder['workload'])}"
-            f" · ${holder['gpu_cost_per_day_usd']:,.0f}/day of GPU"
-            + (f" · {slack_escape(owners)}" if owners else "")
-        )
+    lines = [f":zzz: *{slack_escape(text)}* · cluster {slack_escape(episode.cluster_name)}"]
     if console_url:
         lines.append(f"<{console_url.rstrip('/')}/console/cost|Open the cost page>")
+    fields = {
+        "Workload": episode.workload,
+        "Namespace": episode.namespace,
+        "Owners": owners,
+        "Cost per day": f"{cost} for {episode.gpus:g} idle GPUs",
+        "Nodes": _nodes(episode),
+        "Idle since": f"{episode.started_at:%d %b %H:%M} UTC",
+    }
     return {
-        "text": text,
+        "text": slack_escape(text),
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
-            *(_workload_section(h, node) for h in holders[:MESSAGE_WORKLOADS]),
+            {
+                "type": "section",
+                "fields": [
+                    {"type": "mrkdwn", "text": f"*{title}*\n{slack_escape(value)}"}
+                    for title, value in fields.items()
+                ],
+            },
         ],
     }
 
@@ -155,20 +133,11 @@ class IdleGpuNotifier:
         latest = now.replace(minute=0, second=0, microsecond=0) - HOUR
         async with database.tenant(tenant_id) as session:
             settings = (await TenantRepository(session).current()).settings
-            policy = idle_policy(settings)
-            rows = await node_duty_hours(
+            rows = await workload_gpu_hours(
                 session, tenant_id, start=latest - LOOKBACK, end=latest + HOUR
             )
-            hours = [
-                NodeDutyHour(
-                    str(r.cluster_id), r.node, r.hour, r.duty, r.gpus, r.cost_usd, r.seconds
-                )
-                for r in rows
-            ]
-            found = [
-                await self._found(session, tenant_id, episode, latest)
-                for episode in idle_gpu_episodes(hours, policy, latest=latest)
-            ]
+            policy = idle_policy(settings)
+            found = idle_workload_episodes(rows, policy, latest=latest)
             episodes = IdleGpuEpisodeRepository(session, tenant_id)
             await episodes.record(found, now=now)
             webhook = policy_from_settings(settings).webhook_url
@@ -187,45 +156,18 @@ class IdleGpuNotifier:
                     await repository.failed(episode, outcome)
         return delivered
 
-    @staticmethod
-    async def _found(
-        session: AsyncSession, tenant_id: uuid.UUID, episode: IdleGpuEpisode, latest: datetime
-    ) -> FoundEpisode:
-        cluster_id = uuid.UUID(episode.cluster_id)
-        end = latest + HOUR
-        holders = await gpu_holders(
-            session, tenant_id, cluster_id, episode.node, start=episode.started_at, end=end
-        )
-        days = (end - episode.started_at) / timedelta(days=1)
-        return FoundEpisode(
-            cluster_id=cluster_id,
-            node=episode.node,
-            started_at=episode.started_at,
-            mean_duty=episode.mean_duty,
-            gpus=episode.gpus,
-            cost_per_day_usd=episode.cost_per_day_usd,
-            holders=[
-                {
-                    "namespace": h.namespace,
-                    "workload": h.workload,
-                    "owners": {k: h.labels[k] for k in OWNER_LABELS if k in h.labels},
-                    "gpu_cost_per_day_usd": round(h.gpu_usd / days, 2) if days > 0 else 0.0,
-                }
-                for h in holders
-            ],
-        )
-
     async def _deliver(self, url: str, episode: IdleGpuEpisodeView) -> str | None:
         """None when delivered; else the error, to be shown and tried again."""
         transport = self.transport or PublicAddressTransport(self.outbound)
         message = idle_gpu_message(episode, console_url=self.console_url)
+        workload = f"{episode.namespace}/{episode.workload}"
         try:
             async with httpx.AsyncClient(timeout=self.timeout_seconds, transport=transport) as c:
                 await post_webhook(c, url, message, self.outbound)
         except (TemporaryError, PermanentError) as e:
-            log.warning("idle-GPU notice not delivered", node=episode.node, error=str(e))
+            log.warning("idle-GPU notice not delivered", workload=workload, error=str(e))
             return str(e)
-        log.info("idle-GPU notice delivered", node=episode.node)
+        log.info("idle-GPU notice delivered", workload=workload)
         return None
 
 

@@ -1,9 +1,10 @@
 """The daily digest delivered to each tenant's chat webhook (a log line where none is set).
 
 One message per tenant and day: open recommendations and their projected saving counted once
-per group of alternatives, the GPU nodes idle right now with what they cost a day, and
-yesterday's spend against the day before, measured by cost allocation. A receiver that is down
-makes the digest task retry; tenants already served that day are skipped (see `send_digests`).
+per group of alternatives, the workloads holding idle GPUs right now with what those cost a
+day, and yesterday's spend against the day before, measured by cost allocation. A receiver
+that is down makes the digest task retry; tenants already served that day are skipped (see
+`send_digests`).
 """
 
 from __future__ import annotations
@@ -54,9 +55,10 @@ def digest_message(figures: DigestFigures, *, console_url: str = "") -> dict[str
         f"{spend} ({sign}${abs(change):,.2f} against the day before)",
     ]
     if figures.idle:
-        lines.append(f"{len(figures.idle)} GPU node(s) idle now:")
+        lines.append(f"{len(figures.idle)} workload(s) holding idle GPUs now:")
         lines += [
-            f"• {slack_escape(e.node)} ({slack_escape(e.cluster_name)}) since "
+            f"• {slack_escape(e.namespace)}/{slack_escape(e.workload)} "
+            f"({slack_escape(e.cluster_name)}) since "
             f"{e.started_at:%d %b %H:%M} UTC, ${e.cost_per_day_usd:,.0f}/day"
             for e in figures.idle[:10]
         ]

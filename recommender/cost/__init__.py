@@ -5,5 +5,5 @@ container is charged max(request, usage) of each resource at those rates for the
 with its GPU share counted as the fraction of a physical GPU it holds (`gpu_share`); what no
 container pays for is the node's idle cost (`allocation`). `snapshot_hours` turns one cluster
 snapshot into those inputs, hour by hour; `grouping` sums the result by pod, workload,
-namespace, label or node; `idle_gpus` finds GPU nodes idle for a window of hours.
+namespace, label or node; `idle_gpus` finds workloads whose GPUs stayed idle for a window of hours.
 """

@@ -57,6 +57,8 @@ class ContainerHour:
     """Physical GPUs held (MIG slice, shared replica, milli share or claim, as a fraction)."""
     gpu_used: float | None = None
     """Physical GPUs actually busy (duty cycle or memory), where DCGM reported any."""
+    gpu_duty: float | None = None
+    """Mean duty cycle of the GPUs DCGM attributed to the container, where it did."""
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -74,6 +76,26 @@ class ContainerCost:
     def total_usd(self) -> float:
         """CPU + memory + request-based GPU cost."""
         return self.cpu_usd + self.memory_usd + self.gpu_usd
+
+    @property
+    def seconds(self) -> float:
+        """How long the container ran in the stretch."""
+        return self.usage.seconds
+
+    @property
+    def gpu_seconds(self) -> float:
+        """Physical GPUs held times the seconds held."""
+        return self.usage.gpu_fraction * self.usage.seconds
+
+    @property
+    def gpu_duty_seconds(self) -> float:
+        """Its own GPUs' duty cycle times the seconds (0 where DCGM attributed none)."""
+        return (self.usage.gpu_duty or 0.0) * self.usage.seconds
+
+    @property
+    def duty_sampled_seconds(self) -> float:
+        """The seconds its own GPUs' duty cycle covers."""
+        return self.usage.seconds if self.usage.gpu_duty is not None else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +120,26 @@ class NodeCost:
     def allocated_usd(self) -> float:
         """The node's cost its containers pay."""
         return self.total_usd - self.idle_usd
+
+    @property
+    def seconds(self) -> float:
+        """How long the node ran in the stretch."""
+        return self.node.seconds
+
+    @property
+    def gpu_allocated_seconds(self) -> float:
+        """Physical GPUs held by containers times the seconds."""
+        return self.gpu_allocated * self.node.seconds
+
+    @property
+    def gpu_duty_seconds(self) -> float:
+        """Its GPUs' mean duty cycle times the seconds (0 where DCGM reported none)."""
+        return (self.node.gpu_duty or 0.0) * self.node.seconds
+
+    @property
+    def duty_sampled_seconds(self) -> float:
+        """The seconds its GPUs' duty cycle covers."""
+        return self.node.seconds if self.node.gpu_duty is not None else 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from protocol.snapshot import ClusterInfo, ClusterSnapshot, Node, Pod, PodPhase
 from recommender.cost.allocation import Allocation, ContainerHour, NodeHour, allocate
@@ -28,6 +28,7 @@ NODE_SAMPLE_SECONDS = 60
 HOUR = timedelta(hours=1)
 
 _Key = tuple[str, str, str]
+_T = TypeVar("_T")
 
 
 class ContainerSample(Protocol):
@@ -146,11 +147,26 @@ def _busy(sample: GpuSample) -> float:
     return max(sample.utilization, memory) * share
 
 
-def _gpu_usage(
-    samples: Iterable[GpuSample],
-) -> tuple[dict[datetime, dict[_Key, float]], dict[datetime, dict[str, float]]]:
-    """Mean physical GPUs busy per container, and mean duty cycle per node, per hour."""
+@dataclass(frozen=True, slots=True)
+class _GpuHours:
+    """Per hour: physical GPUs busy and duty cycle per container, duty cycle per node."""
+
+    used: dict[datetime, dict[_Key, float]]
+    duty: dict[datetime, dict[_Key, float]]
+    node_duty: dict[datetime, dict[str, float]]
+
+
+def _means(values: dict[tuple[datetime, _T], list[float]]) -> dict[datetime, dict[_T, float]]:
+    found: defaultdict[datetime, dict[_T, float]] = defaultdict(dict)
+    for (hour, key), samples in values.items():
+        found[hour][key] = sum(samples) / len(samples)
+    return dict(found)
+
+
+def _gpu_usage(samples: Iterable[GpuSample]) -> _GpuHours:
+    """Mean physical GPUs busy and duty cycle per container, and duty cycle per node, per hour."""
     per_moment: defaultdict[tuple[datetime, _Key, datetime], float] = defaultdict(float)
+    own_duty: defaultdict[tuple[datetime, _Key], list[float]] = defaultdict(list)
     duty: defaultdict[tuple[datetime, str], list[float]] = defaultdict(list)
     for s in samples:
         hour = _hour_of(s.timestamp - timedelta(seconds=1))
@@ -158,16 +174,11 @@ def _gpu_usage(
         if s.namespace and s.pod:
             key = (s.namespace, s.pod, s.container or "")
             per_moment[(hour, key, s.timestamp)] += _busy(s)
+            own_duty[(hour, key)].append(s.utilization)
     moments: defaultdict[tuple[datetime, _Key], list[float]] = defaultdict(list)
     for (hour, key, _), busy in per_moment.items():
         moments[(hour, key)].append(busy)
-    used: defaultdict[datetime, dict[_Key, float]] = defaultdict(dict)
-    for (hour, key), values in moments.items():
-        used[hour][key] = sum(values) / len(values)
-    node_duty: defaultdict[datetime, dict[str, float]] = defaultdict(dict)
-    for (hour, node), values in duty.items():
-        node_duty[hour][node] = sum(values) / len(values)
-    return used, node_duty
+    return _GpuHours(used=_means(moments), duty=_means(own_duty), node_duty=_means(duty))
 
 
 def workload_of(pod: Pod) -> str:
@@ -230,11 +241,11 @@ def hourly_allocations(
         pod for pod in snapshot.pods if pod.phase is PodPhase.RUNNING and pod.node_name in nodes
     ]
     usage = _container_usage(snapshot.usage.containers if containers is None else containers)
-    gpu_used, node_duty = _gpu_usage(snapshot.usage.gpus if gpus is None else gpus)
+    gpu = _gpu_usage(snapshot.usage.gpus if gpus is None else gpus)
     hours = []
     for hour, seconds in sorted(coverage.items()):
         node_hours = [
-            _node_hour(node, prices[name], seconds, node_duty.get(hour, {}).get(name))
+            _node_hour(node, prices[name], seconds, gpu.node_duty.get(hour, {}).get(name))
             for name, node in nodes.items()
         ]
         container_hours = []
@@ -256,7 +267,8 @@ def hourly_allocations(
                         memory_request_gib=(c.requests.memory_bytes or 0) / GIB,
                         memory_usage_gib=memory,
                         gpu_fraction=container_gpu_fraction(c.requests, node, pod.labels),
-                        gpu_used=gpu_used.get(hour, {}).get(key),
+                        gpu_used=gpu.used.get(hour, {}).get(key),
+                        gpu_duty=gpu.duty.get(hour, {}).get(key),
                         labels=pod.labels,
                     )
                 )

@@ -1,1 +1,2 @@
-"""Savings counted once: recommendations touching the same workload or node are alternatives."""
+"""Savings counted once: recommendations touching the same workload or node are alternatives or
+a sequence, and each group counts once."""

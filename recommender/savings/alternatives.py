@@ -3,14 +3,9 @@
 Two recommendations about one workload (share its GPU, or move it to spot) are alternatives:
 their savings were each estimated on today's cluster, so adding them up claims money twice. A
 consolidation that drains a node is grouped with every recommendation about a workload running
-there, since it assumed those pods fit elsewhere as they are (or after their rightsizing).
-Groups are the connected components of "touches the same workload or node". The headline counts
-each group once, at its best alternative, and "best" is the highest expected saving: the monthly
-saving times the confidence the recommender has in it.
-
-A saving realised only when nodes are removed (a request cut, fewer replicas) is not money until
-a node goes: it counts on the consolidation that removes the node, which is in its group when the
-node runs the workload. A group with nothing that removes or replaces capacity adds nothing.
+there. Groups are the connected components of "touches the same workload or node". What a group
+counts, once, is its best option: an alternative alone, or the sequence of request cuts and
+drains by its combined effect (`recommender.savings.sequences`).
 """
 
 from __future__ import annotations
@@ -20,8 +15,9 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from protocol.changes import WorkloadRef
-from protocol.recommendation import Recommendation, RecommendationKind, SavingBasis
+from protocol.recommendation import Recommendation, RecommendationKind
 from protocol.snapshot import ClusterSnapshot
+from recommender.savings.sequences import SavingOption, counted_option, expected_saving
 
 
 def workload_key(ref: WorkloadRef) -> str:
@@ -69,11 +65,6 @@ def workloads_by_node(snapshot: ClusterSnapshot) -> dict[str, set[str]]:
     return found
 
 
-def expected_saving(recommendation: Recommendation) -> float:
-    """Monthly saving times confidence: what the ranking and the headline go by."""
-    return recommendation.monthly_saving_usd * recommendation.confidence
-
-
 def saving_groups(
     recommendations: Sequence[Recommendation],
     workloads_on_node: Mapping[str, Iterable[str]] | None = None,
@@ -108,31 +99,26 @@ def saving_groups(
 
 @dataclass(frozen=True, slots=True)
 class SavingGroup:
-    """Alternatives for one set of workloads and nodes, best first."""
+    """Recommendations on one set of workloads and nodes, best first, and what the group counts."""
 
     key: str
     alternatives: tuple[Recommendation, ...]
 
     @property
     def best(self) -> Recommendation:
-        """The alternative with the highest expected saving."""
+        """The recommendation with the highest expected saving."""
         return self.alternatives[0]
 
     @property
-    def counted(self) -> Recommendation | None:
-        """The alternative the headline counts: the best one whose saving is direct."""
-        return next((r for r in self.alternatives if counts_directly(r)), None)
+    def counted(self) -> SavingOption | None:
+        """The option the headline counts: the sequence of drains or one alternative alone."""
+        return counted_option(self.alternatives)
 
     @property
     def counted_usd(self) -> float:
-        """What the group adds to the headline: the counted alternative's monthly saving."""
+        """What the group adds to the headline: the counted option's combined saving."""
         counted = self.counted
-        return 0.0 if counted is None else counted.monthly_saving_usd
-
-
-def counts_directly(recommendation: Recommendation) -> bool:
-    """Whether the saving is realised by the change itself, not by a later node removal."""
-    return recommendation.saving_basis is SavingBasis.DIRECT
+        return 0.0 if counted is None else counted.combined_usd
 
 
 def _rank(rec: Recommendation) -> tuple[float, float, str]:
@@ -156,5 +142,5 @@ def headline_saving(
     recommendations: Sequence[Recommendation],
     workloads_on_node: Mapping[str, Iterable[str]] | None = None,
 ) -> float:
-    """Monthly saving counted once per group of alternatives."""
+    """Monthly saving counted once per group: its best alternative or its sequence's effect."""
     return sum(group.counted_usd for group in grouped(recommendations, workloads_on_node))

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Select, String, cast, delete, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,42 +25,72 @@ UNLABELLED = "(none)"
 _Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
 
 
-@dataclass(frozen=True, slots=True)
-class ContainerHourCost:
-    """What one container cost in part of one hour."""
+class ContainerUse(Protocol):
+    """Which container a cost line is about."""
 
-    hour: datetime
-    node: str
-    namespace: str
-    pod: str
-    container: str
-    workload: str
-    seconds: float
-    cpu_usd: float
-    memory_usd: float
-    gpu_usd: float
-    gpu_usage_usd: float
-    gpu_seconds: float
-    labels: dict[str, str] = field(default_factory=dict)
+    @property
+    def node(self) -> str: ...
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def pod(self) -> str: ...
+    @property
+    def container(self) -> str: ...
+    @property
+    def workload(self) -> str: ...
+    @property
+    def labels(self) -> Mapping[str, str]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class NodeHourCost:
-    """What one node cost in part of one hour."""
+class ContainerCostLine(Protocol):
+    """What one container cost in part of an hour (`recommender.cost.allocation.ContainerCost`).
 
-    hour: datetime
-    node: str
-    instance_type: str | None
-    spot: bool
-    gpus: float
-    seconds: float
-    total_usd: float
-    cpu_idle_usd: float
-    memory_idle_usd: float
-    gpu_idle_usd: float
-    gpu_allocated_seconds: float
-    gpu_duty_seconds: float
-    duty_sampled_seconds: float
+    Besides `usage`, it has a float for each name in `ALLOCATION_SUMS`.
+    """
+
+    @property
+    def usage(self) -> ContainerUse: ...
+
+
+class NodeUse(Protocol):
+    """Which node a cost line is about."""
+
+    @property
+    def node(self) -> str: ...
+    @property
+    def instance_type(self) -> str | None: ...
+    @property
+    def spot(self) -> bool: ...
+    @property
+    def gpus(self) -> float: ...
+
+
+class NodeCostLine(Protocol):
+    """What one node cost in part of an hour (`recommender.cost.allocation.NodeCost`).
+
+    Besides `node`, it has a float for each name in `NODE_SUMS`.
+    """
+
+    @property
+    def node(self) -> NodeUse: ...
+
+
+class HourLines(Protocol):
+    """Every container's and node's cost line of one stretch."""
+
+    @property
+    def containers(self) -> Sequence[ContainerCostLine]: ...
+    @property
+    def nodes(self) -> Sequence[NodeCostLine]: ...
+
+
+class HourCosts(Protocol):
+    """The cost lines of one clock hour (`recommender.cost.snapshot_hours.HourAllocation`)."""
+
+    @property
+    def hour(self) -> datetime: ...
+    @property
+    def allocation(self) -> HourLines: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +160,17 @@ class NodeGpuUse:
     """Mean duty cycle of its GPUs where DCGM reported it."""
 
 
-_ALLOCATION_SUMS = ("seconds", "cpu_usd", "memory_usd", "gpu_usd", "gpu_usage_usd", "gpu_seconds")
-_NODE_SUMS = (
+ALLOCATION_SUMS = (
+    "seconds",
+    "cpu_usd",
+    "memory_usd",
+    "gpu_usd",
+    "gpu_usage_usd",
+    "gpu_seconds",
+    "gpu_duty_seconds",
+    "duty_sampled_seconds",
+)
+NODE_SUMS = (
     "seconds",
     "total_usd",
     "cpu_idle_usd",
@@ -141,6 +180,11 @@ _NODE_SUMS = (
     "gpu_duty_seconds",
     "duty_sampled_seconds",
 )
+
+
+def _columns(names: Sequence[str], lines: Sequence[object]) -> dict[str, list[float]]:
+    """One array per summed column, read from the cost lines' attributes of the same names."""
+    return {name: [float(getattr(line, name)) for line in lines] for name in names}
 
 
 def _sums(columns: Sequence[str]) -> str:
@@ -156,30 +200,30 @@ def _arrays(columns: Sequence[str]) -> str:
 _ADD_CONTAINERS = text(
     f"""
     INSERT INTO cost_allocations AS t (tenant_id, cluster_id, hour, namespace, pod, container,
-                                       node, workload, labels, {", ".join(_ALLOCATION_SUMS)})
+                                       node, workload, labels, {", ".join(ALLOCATION_SUMS)})
     SELECT :tenant, :cluster, r.hour, r.namespace, r.pod, r.container, r.node, r.workload,
-           CAST(r.labels AS jsonb), {", ".join(f"r.{name}" for name in _ALLOCATION_SUMS)}
+           CAST(r.labels AS jsonb), {", ".join(f"r.{name}" for name in ALLOCATION_SUMS)}
     FROM unnest(CAST(:hours AS timestamptz[]), CAST(:namespaces AS text[]),
                 CAST(:pods AS text[]), CAST(:containers AS text[]), CAST(:nodes AS text[]),
-                CAST(:workloads AS text[]), CAST(:labels AS text[]), {_arrays(_ALLOCATION_SUMS)})
+                CAST(:workloads AS text[]), CAST(:labels AS text[]), {_arrays(ALLOCATION_SUMS)})
          AS r(hour, namespace, pod, container, node, workload, labels,
-              {", ".join(_ALLOCATION_SUMS)})
+              {", ".join(ALLOCATION_SUMS)})
     ON CONFLICT (tenant_id, cluster_id, hour, namespace, pod, container, node) DO UPDATE
-    SET {_sums(_ALLOCATION_SUMS)}, workload = EXCLUDED.workload, labels = EXCLUDED.labels
+    SET {_sums(ALLOCATION_SUMS)}, workload = EXCLUDED.workload, labels = EXCLUDED.labels
     """  # noqa: S608 - column-name constants only
 )
 _ADD_NODES = text(
     f"""
     INSERT INTO cost_node_hours AS t (tenant_id, cluster_id, hour, node, instance_type, spot, gpus,
-                                      {", ".join(_NODE_SUMS)})
+                                      {", ".join(NODE_SUMS)})
     SELECT :tenant, :cluster, r.hour, r.node, r.instance_type, r.spot, r.gpus,
-           {", ".join(f"r.{name}" for name in _NODE_SUMS)}
+           {", ".join(f"r.{name}" for name in NODE_SUMS)}
     FROM unnest(CAST(:hours AS timestamptz[]), CAST(:nodes AS text[]),
                 CAST(:instance_types AS text[]), CAST(:spots AS boolean[]),
-                CAST(:gpus AS double precision[]), {_arrays(_NODE_SUMS)})
-         AS r(hour, node, instance_type, spot, gpus, {", ".join(_NODE_SUMS)})
+                CAST(:gpus AS double precision[]), {_arrays(NODE_SUMS)})
+         AS r(hour, node, instance_type, spot, gpus, {", ".join(NODE_SUMS)})
     ON CONFLICT (tenant_id, cluster_id, hour, node) DO UPDATE
-    SET {_sums(_NODE_SUMS)}, instance_type = EXCLUDED.instance_type, spot = EXCLUDED.spot,
+    SET {_sums(NODE_SUMS)}, instance_type = EXCLUDED.instance_type, spot = EXCLUDED.spot,
         gpus = EXCLUDED.gpus
     """  # noqa: S608 - column-name constants only
 )
@@ -192,42 +236,38 @@ class CostRollupRepository:
         self._session = session
         self._tenant_id = tenant_id
 
-    async def add(
-        self,
-        cluster_id: uuid.UUID,
-        containers: Sequence[ContainerHourCost],
-        nodes: Sequence[NodeHourCost],
-    ) -> None:
+    async def add(self, cluster_id: uuid.UUID, hours: Sequence[HourCosts]) -> None:
         """Add a snapshot's costs to the hours they fall in (one statement per table)."""
+        containers = [(h.hour, c) for h in hours for c in h.allocation.containers]
+        nodes = [(h.hour, n) for h in hours for n in h.allocation.nodes]
+        key = {"tenant": self._tenant_id, "cluster": cluster_id}
         if containers:
             await self._session.execute(
                 _ADD_CONTAINERS,
-                {
-                    "tenant": self._tenant_id,
-                    "cluster": cluster_id,
-                    "hours": [c.hour for c in containers],
-                    "namespaces": [c.namespace for c in containers],
-                    "pods": [c.pod for c in containers],
-                    "containers": [c.container for c in containers],
-                    "nodes": [c.node for c in containers],
-                    "workloads": [c.workload for c in containers],
-                    "labels": [json.dumps(c.labels) for c in containers],
-                    **{name: [getattr(c, name) for c in containers] for name in _ALLOCATION_SUMS},
-                },
+                key
+                | {
+                    "hours": [hour for hour, _ in containers],
+                    "namespaces": [c.usage.namespace for _, c in containers],
+                    "pods": [c.usage.pod for _, c in containers],
+                    "containers": [c.usage.container for _, c in containers],
+                    "nodes": [c.usage.node for _, c in containers],
+                    "workloads": [c.usage.workload for _, c in containers],
+                    "labels": [json.dumps(dict(c.usage.labels)) for _, c in containers],
+                }
+                | _columns(ALLOCATION_SUMS, [c for _, c in containers]),
             )
         if nodes:
             await self._session.execute(
                 _ADD_NODES,
-                {
-                    "tenant": self._tenant_id,
-                    "cluster": cluster_id,
-                    "hours": [n.hour for n in nodes],
-                    "nodes": [n.node for n in nodes],
-                    "instance_types": [n.instance_type for n in nodes],
-                    "spots": [n.spot for n in nodes],
-                    "gpus": [n.gpus for n in nodes],
-                    **{name: [getattr(n, name) for n in nodes] for name in _NODE_SUMS},
-                },
+                key
+                | {
+                    "hours": [hour for hour, _ in nodes],
+                    "nodes": [n.node.node for _, n in nodes],
+                    "instance_types": [n.node.instance_type for _, n in nodes],
+                    "spots": [n.node.spot for _, n in nodes],
+                    "gpus": [n.node.gpus for _, n in nodes],
+                }
+                | _columns(NODE_SUMS, [n for _, n in nodes]),
             )
 
     async def prune(self, cluster_id: uuid.UUID, *, before: datetime) -> None:

@@ -1,4 +1,8 @@
-"""GPU duty cycle and GPU holders read from the hourly rollups, for idle-GPU detection."""
+"""The GPUs each workload held per node and hour, with their duty cycle, from the hourly rollups.
+
+Idle-GPU detection reads these: a container's duty cycle is the one DCGM attributed to its own
+devices where the agent reported it, else its node's mean over the hour.
+"""
 
 from __future__ import annotations
 
@@ -7,88 +11,70 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, func, select
+from sqlalchemy import String, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.tables import CostAllocationRow, CostNodeHourRow
 
 
 @dataclass(frozen=True, slots=True)
-class NodeDutyRow:
-    """One GPU node's measured hour: duty cycle (None without DCGM data), GPUs and cost."""
+class WorkloadGpuRow:
+    """One workload's GPUs on one node in one hour: held, covered seconds, cost and duty."""
 
     cluster_id: uuid.UUID
-    node: str
-    hour: datetime
-    duty: float | None
-    gpus: float
-    cost_usd: float
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class GpuHolder:
-    """A workload holding GPUs on one node over a range."""
-
     namespace: str
     workload: str
-    labels: dict[str, str]
-    gpu_usd: float
+    node: str
+    hour: datetime
+    gpu_seconds: float
     seconds: float
+    gpu_usd: float
+    duty: float | None
+    """GPU-weighted duty cycle; None when any of its containers had no measurement."""
+    labels: dict[str, str]
 
 
-async def node_duty_hours(
+async def workload_gpu_hours(
     session: AsyncSession, tenant_id: uuid.UUID, *, start: datetime, end: datetime
-) -> list[NodeDutyRow]:
-    """Every GPU node's hours in the range, oldest first."""
-    n = CostNodeHourRow
-    rows = await session.execute(
-        select(
-            n.cluster_id,
-            n.node,
-            n.hour,
-            n.gpu_duty_seconds / func.nullif(n.duty_sampled_seconds, 0),
-            n.gpus,
-            n.total_usd,
-            n.seconds,
-        )
-        .where(n.tenant_id == tenant_id, n.hour >= start, n.hour < end, n.gpus > 0)
-        .order_by(n.hour)
-    )
-    return [NodeDutyRow(*row) for row in rows.all()]
-
-
-async def gpu_holders(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    cluster_id: uuid.UUID,
-    node: str,
-    *,
-    start: datetime,
-    end: datetime,
-) -> list[GpuHolder]:
-    """Workloads that held GPUs on `node` in the range, most GPU cost first."""
+) -> list[WorkloadGpuRow]:
+    """Every workload holding GPUs in the range, per node and hour, oldest first."""
     a = CostAllocationRow
+    n = CostNodeHourRow
+    duty = func.coalesce(
+        a.gpu_duty_seconds / func.nullif(a.duty_sampled_seconds, 0),
+        n.gpu_duty_seconds / func.nullif(n.duty_sampled_seconds, 0),
+    )
+    weighted = case(
+        (func.bool_and(duty.is_not(None)), func.sum(duty * a.gpu_seconds) / func.sum(a.gpu_seconds))
+    )
     rows = await session.execute(
         select(
+            a.cluster_id,
             a.namespace,
             a.workload,
-            func.max(a.labels.cast(String)),
-            func.sum(a.gpu_usd),
+            a.node,
+            a.hour,
+            func.sum(a.gpu_seconds),
             func.max(a.seconds),
+            func.sum(a.gpu_usd),
+            weighted,
+            func.max(a.labels.cast(String)),
         )
-        .where(
-            a.tenant_id == tenant_id,
-            a.cluster_id == cluster_id,
-            a.node == node,
-            a.hour >= start,
-            a.hour < end,
-            a.gpu_seconds > 0,
+        .join(
+            n,
+            and_(
+                n.tenant_id == a.tenant_id,
+                n.cluster_id == a.cluster_id,
+                n.hour == a.hour,
+                n.node == a.node,
+            ),
+            isouter=True,
         )
-        .group_by(a.namespace, a.workload)
-        .order_by(func.sum(a.gpu_usd).desc())
+        .where(a.tenant_id == tenant_id, a.hour >= start, a.hour < end, a.gpu_seconds > 0)
+        .group_by(a.cluster_id, a.namespace, a.workload, a.node, a.hour)
+        .order_by(a.hour)
     )
     return [
-        GpuHolder(namespace, workload, json.loads(labels or "{}"), gpu, seconds)
-        for namespace, workload, labels, gpu, seconds in rows.all()
+        WorkloadGpuRow(c, ns, workload, node, hour, held, seconds, usd, d, json.loads(lab or "{}"))
+        for c, ns, workload, node, hour, held, seconds, usd, d, lab in rows.all()
     ]

@@ -1,12 +1,12 @@
-"""Idle-GPU episodes of the session tenant: found, ended, and the delivery of their one notice."""
+"""Idle-GPU episodes of the session tenant, one per workload: found, ended, and their one notice."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -15,38 +15,55 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.tables import Cluster, IdleGpuEpisodeRow
 
 MAX_ERROR = 500
+_Workload = tuple[uuid.UUID, str, str]
+
+
+class FoundEpisode(Protocol):
+    """An episode as detection found it (`recommender.cost.idle_gpus.IdleWorkloadEpisode`)."""
+
+    @property
+    def cluster_id(self) -> uuid.UUID: ...
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def workload(self) -> str: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def nodes(self) -> Sequence[str]: ...
+    @property
+    def owners(self) -> Mapping[str, str]: ...
+    @property
+    def mean_duty(self) -> float: ...
+    @property
+    def gpus(self) -> float: ...
+    @property
+    def cost_per_day_usd(self) -> float: ...
 
 
 @dataclass(frozen=True)
 class IdleGpuEpisodeView:
-    """One episode and where its notice stands."""
+    """One workload's episode and where its notice stands."""
 
     cluster_id: uuid.UUID
     cluster_name: str
-    node: str
+    namespace: str
+    workload: str
     started_at: datetime
+    nodes: list[str]
+    owners: dict[str, str]
+    mean_duty: float
+    gpus: float
+    cost_per_day_usd: float
     detected_at: datetime
     ended_at: datetime | None
-    mean_duty: float
-    gpus: float
-    cost_per_day_usd: float
-    holders: list[dict[str, Any]] = field(default_factory=list)
-    delivered_at: datetime | None = None
-    attempts: int = 0
-    last_error: str | None = None
+    delivered_at: datetime | None
+    attempts: int
+    last_error: str | None
 
 
-@dataclass(frozen=True)
-class FoundEpisode:
-    """An episode as detection found it."""
-
-    cluster_id: uuid.UUID
-    node: str
-    started_at: datetime
-    mean_duty: float
-    gpus: float
-    cost_per_day_usd: float
-    holders: list[dict[str, Any]]
+_STORED = tuple(f.name for f in fields(IdleGpuEpisodeView) if f.name != "cluster_name")
+"""The view's fields read from the episode's row as they are."""
 
 
 class IdleGpuEpisodeRepository:
@@ -56,42 +73,59 @@ class IdleGpuEpisodeRepository:
         self._session = session
         self._tenant_id = tenant_id
 
-    async def record(self, found: Sequence[FoundEpisode], *, now: datetime) -> None:
-        """Add new episodes; refresh the figures of those already known; end every other one."""
+    async def _ongoing(self) -> dict[_Workload, datetime]:
         e = IdleGpuEpisodeRow
+        rows = await self._session.execute(
+            select(e.cluster_id, e.namespace, e.workload, e.started_at).where(e.ended_at.is_(None))
+        )
+        return {(c, ns, w): started for c, ns, w, started in rows.all()}
+
+    async def record(self, found: Sequence[FoundEpisode], *, now: datetime) -> None:
+        """Add new episodes; refresh the figures of those already known; end every other one.
+
+        A workload's ongoing episode that started before the run detection saw (its look-back
+        reaches only so far) is the same episode: it keeps its start, so it is announced once.
+        """
+        e = IdleGpuEpisodeRow
+        ongoing = await self._ongoing()
+        kept: set[_Workload] = set()
         for episode in found:
+            key = (episode.cluster_id, episode.namespace, episode.workload)
+            started_at = min(ongoing.get(key, episode.started_at), episode.started_at)
+            kept.add(key)
             statement = insert(e).values(
                 tenant_id=self._tenant_id,
                 cluster_id=episode.cluster_id,
-                node=episode.node,
-                started_at=episode.started_at,
+                namespace=episode.namespace,
+                workload=episode.workload,
+                started_at=started_at,
+                nodes=list(episode.nodes),
+                owners=dict(episode.owners),
                 detected_at=now,
                 mean_duty=episode.mean_duty,
                 gpus=episode.gpus,
-                cost_per_day_usd=episode.cost_per_day_usd,
-                holders=episode.holders,
+                cost_per_day_usd=round(episode.cost_per_day_usd, 2),
             )
             await self._session.execute(
                 statement.on_conflict_do_update(
-                    index_elements=["tenant_id", "cluster_id", "node", "started_at"],
+                    index_elements=[
+                        "tenant_id",
+                        "cluster_id",
+                        "namespace",
+                        "workload",
+                        "started_at",
+                    ],
                     set_={
-                        "mean_duty": statement.excluded.mean_duty,
-                        "cost_per_day_usd": statement.excluded.cost_per_day_usd,
-                        "holders": statement.excluded.holders,
-                        "ended_at": None,
-                    },
+                        name: getattr(statement.excluded, name)
+                        for name in ("nodes", "owners", "mean_duty", "gpus", "cost_per_day_usd")
+                    }
+                    | {"ended_at": None},
                 )
             )
-        ongoing = {(f.cluster_id, f.node, f.started_at) for f in found}
-        rows = await self._session.execute(
-            select(e.cluster_id, e.node, e.started_at).where(e.ended_at.is_(None))
-        )
-        for cluster_id, node, started_at in rows.all():
-            if (cluster_id, node, started_at) not in ongoing:
+        for key, started_at in ongoing.items():
+            if key not in kept:
                 await self._session.execute(
-                    update(e)
-                    .where(e.cluster_id == cluster_id, e.node == node, e.started_at == started_at)
-                    .values(ended_at=now)
+                    update(e).where(*self._matches(key, started_at)).values(ended_at=now)
                 )
 
     async def undelivered(self, *, max_attempts: int) -> list[IdleGpuEpisodeView]:
@@ -112,23 +146,16 @@ class IdleGpuEpisodeRepository:
             select(e, Cluster.name)
             .join(Cluster, Cluster.id == e.cluster_id)
             .where(*where)
-            .order_by(e.started_at.desc(), e.node)
+            .order_by(e.started_at.desc(), e.cost_per_day_usd.desc(), e.namespace, e.workload)
         )
         return [
             IdleGpuEpisodeView(
-                cluster_id=row.cluster_id,
                 cluster_name=name,
-                node=row.node,
-                started_at=row.started_at,
-                detected_at=row.detected_at,
-                ended_at=row.ended_at,
-                mean_duty=row.mean_duty,
-                gpus=row.gpus,
-                cost_per_day_usd=row.cost_per_day_usd,
-                holders=list(row.holders),
-                delivered_at=row.delivered_at,
-                attempts=row.attempts,
-                last_error=row.last_error,
+                **{
+                    f.name: getattr(row, f.name)
+                    for f in fields(IdleGpuEpisodeView)
+                    if f.name != "cluster_name"
+                },
             )
             for row, name in rows.all()
         ]
@@ -141,14 +168,21 @@ class IdleGpuEpisodeRepository:
         """A delivery attempt failed; the error stays visible until one succeeds."""
         await self._mark(episode, attempts=episode.attempts + 1, last_error=error[:MAX_ERROR])
 
-    async def _mark(self, episode: IdleGpuEpisodeView, **values: Any) -> None:
+    @staticmethod
+    def _matches(key: _Workload, started_at: datetime) -> tuple[Any, ...]:
         e = IdleGpuEpisodeRow
+        cluster_id, namespace, workload = key
+        return (
+            e.cluster_id == cluster_id,
+            e.namespace == namespace,
+            e.workload == workload,
+            e.started_at == started_at,
+        )
+
+    async def _mark(self, episode: IdleGpuEpisodeView, **values: Any) -> None:
+        key = (episode.cluster_id, episode.namespace, episode.workload)
         await self._session.execute(
-            update(e)
-            .where(
-                e.cluster_id == episode.cluster_id,
-                e.node == episode.node,
-                e.started_at == episode.started_at,
-            )
+            update(IdleGpuEpisodeRow)
+            .where(*self._matches(key, episode.started_at))
             .values(**values)
         )

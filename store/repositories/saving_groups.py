@@ -1,11 +1,13 @@
 """Which open recommendations are alternatives, and the savings counted once per group.
 
 The analysis stores each recommendation's group key by fingerprint (the fingerprint survives
-re-analyses, so does the grouping). The headline counts, per cluster and group, the monthly
-saving of the alternative with the highest expected saving (saving x confidence) among those
-whose saving is direct; savings realised only when nodes are removed count through the
-consolidation in their group, never on their own. A recommendation without a stored group is a
-group of its own.
+re-analyses, so does the grouping). The headline counts, per cluster and group, one option: the
+group's sequence of drains (consolidations planned one after another on the cluster the request
+cuts and earlier drains leave, so their savings add up) or one other alternative whose saving is
+direct, whichever has the higher expected saving (saving x confidence; a tie goes to the
+sequence), as `recommender.savings.alternatives` decides. Savings realised only when nodes are
+removed count through the drains in their group, never on their own. A recommendation without a
+stored group is a group of its own.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, String, and_, case, cast, delete, func, select
+from sqlalchemy import ColumnElement, Float, String, and_, case, cast, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.errors import NotFoundError
 from store.tables import Cluster, RecommendationRecord, SavingGroupRow
+
+CONSOLIDATION = "consolidation"
+"""The kind whose drains form a group's sequence (`RecommendationKind.CONSOLIDATION`)."""
 
 
 class SavingGroupRepository:
@@ -81,31 +86,57 @@ def group_key() -> ColumnElement[str]:
 
 
 def counted_savings(live: ColumnElement[bool]) -> Any:
-    """Subquery: per cluster, the best direct alternative's saving of each group of `live` ones."""
+    """Subquery: per cluster, the sum over groups of `live` recommendations of what each counts."""
     rec, group = RecommendationRecord, SavingGroupRow
     key = group_key()
     direct = direct_saving()
-    best = (
+    drain = rec.kind == CONSOLIDATION
+    joined = and_(group.cluster_id == rec.cluster_id, group.fingerprint == rec.fingerprint)
+    alt = (
         select(
             rec.cluster_id.label("cluster_id"),
-            case((direct, rec.monthly_saving_usd), else_=0.0).label("saving"),
+            key.label("key"),
+            rec.monthly_saving_usd.label("saving"),
+            expected_saving().label("expected"),
         )
-        .outerjoin(
-            group, and_(group.cluster_id == rec.cluster_id, group.fingerprint == rec.fingerprint)
-        )
-        .where(live)
+        .outerjoin(group, joined)
+        .where(live, direct, ~drain)
         .ext(distinct_on(rec.cluster_id, key))
-        .order_by(
-            rec.cluster_id,
-            key,
-            direct.desc(),
-            expected_saving().desc(),
-            rec.monthly_saving_usd.desc(),
+        .order_by(rec.cluster_id, key, expected_saving().desc(), rec.monthly_saving_usd.desc())
+        .subquery()
+    )
+    seq = (
+        select(
+            rec.cluster_id.label("cluster_id"),
+            key.label("key"),
+            func.sum(rec.monthly_saving_usd).label("saving"),
+            func.sum(expected_saving()).label("expected"),
         )
+        .outerjoin(group, joined)
+        .where(live, direct, drain)
+        .group_by(rec.cluster_id, key)
+        .subquery()
+    )
+    sequence_wins = or_(
+        alt.c.expected.is_(None),
+        seq.c.expected > alt.c.expected,
+        and_(seq.c.expected == alt.c.expected, seq.c.saving >= alt.c.saving),
+    )
+    counted = case(
+        (and_(seq.c.expected.is_not(None), sequence_wins), seq.c.saving),
+        else_=func.coalesce(alt.c.saving, 0.0),
+    )
+    per_group = (
+        select(
+            func.coalesce(seq.c.cluster_id, alt.c.cluster_id).label("cluster_id"),
+            counted.label("saving"),
+        )
+        .select_from(seq)
+        .join(alt, and_(alt.c.cluster_id == seq.c.cluster_id, alt.c.key == seq.c.key), full=True)
         .subquery()
     )
     return (
-        select(best.c.cluster_id, func.sum(best.c.saving).label("saving"))
-        .group_by(best.c.cluster_id)
+        select(per_group.c.cluster_id, func.sum(per_group.c.saving).label("saving"))
+        .group_by(per_group.c.cluster_id)
         .subquery()
     )

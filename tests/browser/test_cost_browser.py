@@ -102,7 +102,7 @@ async def test_failed_idle_gpu_notice_is_visible(
     seeded: SeededTenant,
     screenshots: Path,
 ) -> None:
-    """An idle node whose notice the webhook refused shows the failure on the cost page."""
+    """An idle workload whose notice the webhook refused shows the failure on the cost page."""
     async with database.tenant(seeded.tenant_id) as session:
         cluster = await ClusterRepository(session, seeded.tenant_id).create(
             f"idle-{seeded.tenant_id.hex[:6]}", provider="aws", region="eu-west-1"
@@ -116,9 +116,10 @@ async def test_failed_idle_gpu_notice_is_visible(
         await IdleGpuNotifier(LOOPBACK).run(database, seeded.tenant_id, now=now)
     page = await sign_in_page(context, console_gateway, seeded.users["viewer"])
     await page.goto(f"{console_gateway.url}/console/cost")
-    row = page.locator("table[data-table=idle-gpus] tbody tr", has_text=GPU_NODE)
+    row = page.locator("table[data-table=idle-gpus] tbody tr", has_text="Deployment/llm-inference")
     await expect(row.locator("[data-notice=failed]")).to_contain_text("500")
-    await expect(row).to_contain_text("ml/Deployment/llm-inference")
+    await expect(row).to_contain_text("team=ml-platform")
+    await expect(row).to_contain_text(GPU_NODE)
     await page.screenshot(path=screenshots / "cost-idle-gpus.png", full_page=True)
 
 

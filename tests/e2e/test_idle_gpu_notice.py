@@ -37,13 +37,14 @@ from tests.integration.workers.conftest import (
     snapshot_count,
     worker_env,
 )
-from tests.integration.workers.test_idle_gpu_notices import receiving, workload_sections
+from tests.integration.workers.test_idle_gpu_notices import by_workload, receiving
 from tests.support.databases import application_database, migrated_database
 from tests.unit.workers.factories import headers
 from workers.settings import WorkerSettings
 
 IDLE_HOURS = 3
 NOTICE_WITHIN = 90.0
+IDLE_WORKLOADS = {"Deployment/llm-inference", "Deployment/embedder"}
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +106,7 @@ async def test_idle_gpu_notice_reaches_the_tenants_webhook_through_the_workers(
     tenant: TenantView,
     tmp_path: Path,
 ) -> None:
-    """Three hours of GPUs at 1 % duty under a 3 % / 3 h policy: one notice, per workload."""
+    """Three hours of GPUs at 1 % duty under a 3 % / 3 h policy: one notice per workload."""
     async with database.tenant(tenant.id) as session:
         cluster = await ClusterRepository(session, tenant.id).create(
             "idle-gpus", provider="aws", region="eu-west-1"
@@ -152,7 +153,7 @@ async def test_idle_gpu_notice_reaches_the_tenants_webhook_through_the_workers(
 
             async def announced() -> bool:
                 worker.check_alive()
-                return bool(receiver.bodies)
+                return len(receiver.bodies) >= len(IDLE_WORKLOADS)
 
             await eventually(announced, within=NOTICE_WITHIN, what="the idle-GPU notice")
             assert ingest.running(), ingest.log_tail()
@@ -160,9 +161,12 @@ async def test_idle_gpu_notice_reaches_the_tenants_webhook_through_the_workers(
         finally:
             worker.stop()
             ingest.stop()
-    (message,) = receiver.bodies
-    assert GPU_NODE in message["text"]
-    sections = workload_sections(message)
-    inference = sections["Deployment/llm-inference"]
-    assert (inference["Namespace"], inference["Owners"]) == ("ml", "team=ml-platform")
+    notices = by_workload(receiver.bodies)
+    assert set(notices) == IDLE_WORKLOADS
+    inference = notices["Deployment/llm-inference"]
+    assert (inference["Namespace"], inference["Owners"], inference["Nodes"]) == (
+        "ml",
+        "team=ml-platform",
+        GPU_NODE,
+    )
     assert inference["Cost per day"].startswith("$")

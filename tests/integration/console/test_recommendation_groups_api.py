@@ -7,40 +7,17 @@ from datetime import UTC, datetime
 import pytest
 
 from protocol.recommendation import Recommendation, RecommendationKind, SavingBasis
-from recommender.fingerprint import fingerprint
 from recommender.savings.alternatives import saving_groups
 from store.database import Database
 from store.repositories.clusters import ClusterRepository
-from store.repositories.recommendations import NewRecommendation, RecommendationRepository
-from store.repositories.saving_groups import SavingGroupRepository
 from tests.integration.console.harness import get_json, sign_in
 from tests.integration.console.seed import PASSWORD, SeededTenant
 from tests.integration.gateway.harness import RunningGateway
-from tests.integration.workers.test_saving_groups import workload_recommendation
+from tests.integration.workers.test_saving_groups import store_advice, workload_recommendation
 
 
 async def _store(database: Database, seeded: SeededTenant, recs: list[Recommendation]) -> None:
-    groups = saving_groups(recs)
-    now = datetime.now(UTC)
-    async with database.tenant(seeded.tenant_id) as session:
-        await RecommendationRepository(session, seeded.tenant_id).replace_open(
-            recs[0].cluster_id,
-            [
-                NewRecommendation(
-                    rec.recommendation_id,
-                    rec.kind.value,
-                    fingerprint(rec),
-                    rec.monthly_saving_usd,
-                    rec.model_dump(mode="json"),
-                    now,
-                )
-                for rec in recs
-            ],
-            now=now,
-        )
-        await SavingGroupRepository(session, seeded.tenant_id).replace(
-            recs[0].cluster_id, {fingerprint(r): groups[r.recommendation_id] for r in recs}
-        )
+    await store_advice(database, seeded.tenant_id, recs, saving_groups(recs), now=datetime.now(UTC))
 
 
 async def test_alternatives_share_a_group_and_the_list_ranks_by_expected_saving(

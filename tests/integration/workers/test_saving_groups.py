@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -34,6 +35,7 @@ from workers.ingest.handler import SnapshotIngest
 from workers.tasks.analysis_job import analyse_and_store
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+WEB0 = "workload:shop/Deployment/web0"
 
 
 def workload_recommendation(
@@ -62,6 +64,38 @@ def workload_recommendation(
     )
 
 
+async def store_advice(
+    database: Database,
+    tenant_id: uuid.UUID,
+    recs: Sequence[Recommendation],
+    groups: Mapping[uuid.UUID, str],
+    *,
+    now: datetime = NOW,
+) -> None:
+    """Store `recs` as their clusters' open advice, each in its group, as the analysis does."""
+    async with database.tenant(tenant_id) as session:
+        for cluster_id in {r.cluster_id for r in recs}:
+            mine = [r for r in recs if r.cluster_id == cluster_id]
+            await RecommendationRepository(session, tenant_id).replace_open(
+                cluster_id,
+                [
+                    NewRecommendation(
+                        r.recommendation_id,
+                        r.kind.value,
+                        fingerprint(r),
+                        r.monthly_saving_usd,
+                        r.model_dump(mode="json"),
+                        now,
+                    )
+                    for r in mine
+                ],
+                now=now,
+            )
+            await SavingGroupRepository(session, tenant_id).replace(
+                cluster_id, {fingerprint(r): groups[r.recommendation_id] for r in mine}
+            )
+
+
 async def test_two_recommendations_on_one_workload_are_counted_once(
     database: Database, tenant: TenantView, cluster: ClusterView
 ) -> None:
@@ -72,25 +106,8 @@ async def test_two_recommendations_on_one_workload_are_counted_once(
         workload_recommendation(cluster, RecommendationKind.SPOT, 70.0, "web1", 0.8),
     ]
     groups = saving_groups(recs)
+    await store_advice(database, tenant.id, recs, groups)
     async with database.tenant(tenant.id) as session:
-        await RecommendationRepository(session, tenant.id).replace_open(
-            cluster.id,
-            [
-                NewRecommendation(
-                    rec.recommendation_id,
-                    rec.kind.value,
-                    fingerprint(rec),
-                    rec.monthly_saving_usd,
-                    rec.model_dump(mode="json"),
-                    NOW,
-                )
-                for rec in recs
-            ],
-            now=NOW,
-        )
-        await SavingGroupRepository(session, tenant.id).replace(
-            cluster.id, {fingerprint(r): groups[r.recommendation_id] for r in recs}
-        )
         queries = ConsoleQueries(session, tenant.id)
         totals = await queries.totals(now=NOW)
         (row,) = (await queries.clusters(PageRequest(1, 10), now=NOW)).items
@@ -124,27 +141,55 @@ async def test_node_removal_savings_count_only_through_a_consolidation(
     recs = [resize, lone, drain]
     groups = saving_groups(recs, {"n1": {"workload:shop/Deployment/web0"}})
     assert groups[resize.recommendation_id] == groups[drain.recommendation_id]
+    await store_advice(database, tenant.id, recs, groups)
     async with database.tenant(tenant.id) as session:
-        await RecommendationRepository(session, tenant.id).replace_open(
-            cluster.id,
-            [
-                NewRecommendation(
-                    rec.recommendation_id,
-                    rec.kind.value,
-                    fingerprint(rec),
-                    rec.monthly_saving_usd,
-                    rec.model_dump(mode="json"),
-                    NOW,
-                )
-                for rec in recs
-            ],
-            now=NOW,
-        )
-        await SavingGroupRepository(session, tenant.id).replace(
-            cluster.id, {fingerprint(r): groups[r.recommendation_id] for r in recs}
-        )
         totals = await ConsoleQueries(session, tenant.id).totals(now=NOW)
     assert totals.open_saving_usd == pytest.approx(400.0)
+
+
+async def _store(
+    database: Database, tenant: TenantView, cluster: ClusterView, recs: list[Recommendation]
+) -> float:
+    """Store `recs` as the cluster's open advice with their groups; the headline it gets."""
+    groups = saving_groups(recs, {"n1": {WEB0}, "n2": {WEB0}})
+    await store_advice(database, tenant.id, recs, groups)
+    async with database.tenant(tenant.id) as session:
+        return (await ConsoleQueries(session, tenant.id).totals(now=NOW)).open_saving_usd
+
+
+def _drain(
+    cluster: ClusterView, node: str, saving: float, confidence: float = 1.0
+) -> Recommendation:
+    return workload_recommendation(
+        cluster, RecommendationKind.CONSOLIDATION, saving, "web0", confidence
+    ).model_copy(
+        update={"workload": None, "node": node, "change_set": ChangeSet(actions=[Drain(node=node)])}
+    )
+
+
+async def test_a_sequence_of_drains_counts_its_combined_effect(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> None:
+    """web0's request cut frees n1 and n2, drained one after the other: $400 + $300, as the
+    recommender counts it, not the $900 estimate of the cut added on top."""
+    resize = workload_recommendation(
+        cluster, RecommendationKind.RIGHTSIZING, 900.0, "web0", 1.0, basis=SavingBasis.NODE_REMOVAL
+    )
+    recs = [resize, _drain(cluster, "n1", 400.0), _drain(cluster, "n2", 300.0)]
+    headline = await _store(database, tenant, cluster, recs)
+    assert headline == pytest.approx(700.0)
+    assert headline == pytest.approx(headline_saving(recs, {"n1": {WEB0}, "n2": {WEB0}}))
+
+
+async def test_an_alternative_better_than_the_sequence_is_counted_alone(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> None:
+    """Spot for web0 ($1,000 at 90 %) beats draining its nodes ($700 at 100 %): $1,000 counts."""
+    spot = workload_recommendation(cluster, RecommendationKind.SPOT, 1000.0, "web0", 0.9)
+    recs = [spot, _drain(cluster, "n1", 400.0), _drain(cluster, "n2", 300.0)]
+    headline = await _store(database, tenant, cluster, recs)
+    assert headline == pytest.approx(1000.0)
+    assert headline == pytest.approx(headline_saving(recs, {"n1": {WEB0}, "n2": {WEB0}}))
 
 
 async def test_groups_are_per_tenant(

@@ -48,7 +48,7 @@ async def test_digest_posts_spend_change_and_idle_gpus_once(
     receiver: Receiver,
     redis: Redis,
 ) -> None:
-    """Two measured hours yesterday, one the day before, an idle node: one message says all."""
+    """Two measured hours yesterday, one the day before, idle GPUs: one message says all."""
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     await fold_cost_hours(
         database, tenant.id, cluster.id, now=today - timedelta(days=1, hours=-1), hours=1
@@ -83,8 +83,8 @@ async def test_digest_posts_spend_change_and_idle_gpus_once(
     assert "1 open recommendations worth $640/month" in digests[0]["text"]
     assert "Spend yesterday $" in details
     assert "+$" in details
-    assert "GPU node(s) idle now" in details
-    assert "gpu-ts-1" in details
+    assert "workload(s) holding idle GPUs now" in details
+    assert "ml/Deployment/llm-inference" in details
 
 
 async def digests_of(

@@ -11,12 +11,12 @@ from protocol.changes import ChangeSet, Cordon, Drain, PatchScheduling, Workload
 from protocol.recommendation import Recommendation, RecommendationKind, Risk, SavingBasis
 from protocol.snapshot import WorkloadKind
 from recommender.savings.alternatives import (
-    expected_saving,
     grouped,
     headline_saving,
     saving_groups,
     workload_key,
 )
+from recommender.savings.sequences import expected_saving
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 NODE_REMOVAL = SavingBasis.NODE_REMOVAL
@@ -112,8 +112,43 @@ def test_node_removal_savings_count_on_the_consolidation_that_removes_the_node()
     on_node = {"n1": [workload_key(ref("a"))]}
     (group,) = grouped([resize, drain], on_node)
     assert group.best is resize
-    assert group.counted is drain
+    assert group.counted is not None
+    assert group.counted.steps == (resize, drain)
     assert headline_saving([resize, drain], on_node) == 400.0
+
+
+def test_a_sequence_counts_its_combined_effect_not_the_sum_of_estimates() -> None:
+    """a's request cut ($900) frees n1 and n2 (drained one after the other, $400 and $300): the
+    sequence counts the two nodes it removes, $700, neither $1,600 nor one drain's $400."""
+    resize = rec(RecommendationKind.RIGHTSIZING, 900.0, workload="a")
+    first = rec(RecommendationKind.CONSOLIDATION, 400.0, node="n1")
+    second = rec(RecommendationKind.CONSOLIDATION, 300.0, node="n2")
+    on_node = {"n1": [workload_key(ref("a"))], "n2": [workload_key(ref("a"))]}
+    (group,) = grouped([resize, first, second], on_node)
+    assert group.counted is not None
+    assert group.counted.steps == (resize, first, second)
+    assert headline_saving([resize, first, second], on_node) == 700.0
+
+
+def test_an_alternative_better_than_the_whole_sequence_is_counted_instead() -> None:
+    """Spot for a ($1,000 at 90 %: $900 expected) beats draining its two nodes ($700): $1,000."""
+    spot = rec(RecommendationKind.SPOT, 1000.0, confidence=0.9, workload="a")
+    first = rec(RecommendationKind.CONSOLIDATION, 400.0, node="n1")
+    second = rec(RecommendationKind.CONSOLIDATION, 300.0, node="n2")
+    on_node = {"n1": [workload_key(ref("a"))], "n2": [workload_key(ref("a"))]}
+    (group,) = grouped([spot, first, second], on_node)
+    assert group.counted is not None
+    assert group.counted.steps == (spot,)
+    assert headline_saving([spot, first, second], on_node) == 1000.0
+
+
+def test_the_sequence_is_weighed_by_its_steps_confidence() -> None:
+    """Drains of $600 and $500 at 50 % ($550 expected) lose to spot's $600 at 100 %."""
+    spot = rec(RecommendationKind.SPOT, 600.0, workload="a")
+    first = rec(RecommendationKind.CONSOLIDATION, 600.0, confidence=0.5, node="n1")
+    second = rec(RecommendationKind.CONSOLIDATION, 500.0, confidence=0.5, node="n2")
+    on_node = {"n1": [workload_key(ref("a"))], "n2": [workload_key(ref("a"))]}
+    assert headline_saving([spot, first, second], on_node) == 600.0
 
 
 def test_a_request_cut_no_node_removal_realises_adds_nothing() -> None:
