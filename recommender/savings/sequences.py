@@ -9,9 +9,9 @@ nothing of its own; the drains add their nodes' prices, all of them, since each 
 after the others. Independent estimates are never added: spot or GPU-sharing advice in the group
 was priced on today's cluster and is an alternative to the whole sequence.
 
-A group counts its best option by expected saving (saving x confidence, over the steps that
-save directly), a tie going to the sequence. Works on anything priced like a recommendation, so
-a caller holding only the console's list of advice decides alike.
+A group counts its best option by expected saving (combined saving x the least confidence of its
+steps, the request cuts a drain assumed included), a tie going to the sequence. Works on anything
+priced like a recommendation, so a caller holding only the console's list of advice decides alike.
 """
 
 from __future__ import annotations
@@ -69,9 +69,15 @@ class SavingOption:
         return sum(r.monthly_saving_usd for r in self.steps if counts_directly(r))
 
     @property
+    def confidence(self) -> float:
+        """The least confidence of any step: a drain planned after a request cut saves only if
+        the cut holds too, so the sequence is as sure as its least sure step."""
+        return min((r.confidence for r in self.steps), default=0.0)
+
+    @property
     def expected_usd(self) -> float:
-        """The steps' expected savings (saving x confidence), added the same way."""
-        return sum(expected_saving(r) for r in self.steps if counts_directly(r))
+        """The combined saving times the sequence's confidence (one step: its expected saving)."""
+        return self.combined_usd * self.confidence
 
 
 def sequence_of(recommendations: Sequence[PricedAdvice]) -> SavingOption | None:

@@ -2,12 +2,13 @@
 
 The analysis stores each recommendation's group key by fingerprint (the fingerprint survives
 re-analyses, so does the grouping). The headline counts, per cluster and group, one option: the
-group's sequence of drains (consolidations planned one after another on the cluster the request
-cuts and earlier drains leave, so their savings add up) or one other alternative whose saving is
-direct, whichever has the higher expected saving (saving x confidence; a tie goes to the
-sequence), as `recommender.savings.alternatives` decides. Savings realised only when nodes are
-removed count through the drains in their group, never on their own. A recommendation without a
-stored group is a group of its own.
+group's sequence of drains (consolidations planned one after another on the cluster the request cuts
+and earlier drains leave, so their savings add up) or one other alternative whose saving is direct,
+whichever has the higher expected saving (saving x confidence, a sequence's the least of its steps',
+the request cuts it assumed included; a tie goes to the sequence), as
+`recommender.savings.alternatives` decides. Savings realised only when nodes are removed count
+through the drains in their group, never on their own. A recommendation without a stored group is a
+group of its own.
 """
 
 from __future__ import annotations
@@ -66,11 +67,14 @@ class SavingGroupRepository:
         return {str(fingerprint): str(key) for fingerprint, key in rows.all()}
 
 
+def confidence() -> ColumnElement[float]:
+    """The recommendation's confidence (1 when it states none)."""
+    return func.coalesce(cast(RecommendationRecord.body["confidence"].astext, Float), 1.0)
+
+
 def expected_saving() -> ColumnElement[float]:
-    """Monthly saving times the recommendation's confidence (1 when it states none)."""
-    rec = RecommendationRecord
-    confidence = func.coalesce(cast(rec.body["confidence"].astext, Float), 1.0)
-    return rec.monthly_saving_usd * confidence
+    """Monthly saving times the recommendation's confidence."""
+    return RecommendationRecord.monthly_saving_usd * confidence()
 
 
 def direct_saving() -> ColumnElement[bool]:
@@ -105,16 +109,18 @@ def counted_savings(live: ColumnElement[bool]) -> Any:
         .order_by(rec.cluster_id, key, expected_saving().desc(), rec.monthly_saving_usd.desc())
         .subquery()
     )
+    drained = func.sum(case((and_(drain, direct), rec.monthly_saving_usd), else_=0.0))
     seq = (
         select(
             rec.cluster_id.label("cluster_id"),
             key.label("key"),
-            func.sum(rec.monthly_saving_usd).label("saving"),
-            func.sum(expected_saving()).label("expected"),
+            drained.label("saving"),
+            (drained * func.min(confidence())).label("expected"),
         )
         .outerjoin(group, joined)
-        .where(live, direct, drain)
+        .where(live, or_(drain, ~direct))
         .group_by(rec.cluster_id, key)
+        .having(func.bool_or(drain))
         .subquery()
     )
     sequence_wins = or_(

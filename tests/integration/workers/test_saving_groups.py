@@ -192,6 +192,21 @@ async def test_an_alternative_better_than_the_sequence_is_counted_alone(
     assert headline == pytest.approx(headline_saving(recs, {"n1": {WEB0}, "n2": {WEB0}}))
 
 
+async def test_a_sequence_is_weighed_by_the_request_cut_it_assumed(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> None:
+    """Draining web0's nodes ($700) needs its request cut, 20 % sure ($140 expected): spot for
+    web0 ($300 at 90 %, $270 expected) is counted instead, as the recommender decides."""
+    resize = workload_recommendation(
+        cluster, RecommendationKind.RIGHTSIZING, 900.0, "web0", 0.2, basis=SavingBasis.NODE_REMOVAL
+    )
+    spot = workload_recommendation(cluster, RecommendationKind.SPOT, 300.0, "web0", 0.9)
+    recs = [resize, spot, _drain(cluster, "n1", 400.0), _drain(cluster, "n2", 300.0)]
+    headline = await _store(database, tenant, cluster, recs)
+    assert headline == pytest.approx(300.0)
+    assert headline == pytest.approx(headline_saving(recs, {"n1": {WEB0}, "n2": {WEB0}}))
+
+
 async def test_groups_are_per_tenant(
     database: Database, tenant: TenantView, cluster: ClusterView, other_tenant: TenantView
 ) -> None:

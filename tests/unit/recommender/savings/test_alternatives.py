@@ -151,6 +151,20 @@ def test_the_sequence_is_weighed_by_its_steps_confidence() -> None:
     assert headline_saving([spot, first, second], on_node) == 600.0
 
 
+def test_a_sequence_is_as_sure_as_the_request_cut_it_assumed() -> None:
+    """Draining n1 and n2 ($700) needs a's request cut, 20 % sure: $140 expected, so spot for a
+    ($300 at 90 %: $270 expected) is what the group counts."""
+    resize = rec(RecommendationKind.RIGHTSIZING, 900.0, confidence=0.2, workload="a")
+    spot = rec(RecommendationKind.SPOT, 300.0, confidence=0.9, workload="a")
+    first = rec(RecommendationKind.CONSOLIDATION, 400.0, node="n1")
+    second = rec(RecommendationKind.CONSOLIDATION, 300.0, node="n2")
+    on_node = {"n1": [workload_key(ref("a"))], "n2": [workload_key(ref("a"))]}
+    (group,) = grouped([resize, spot, first, second], on_node)
+    assert group.counted is not None
+    assert group.counted.steps == (spot,)
+    assert headline_saving([resize, spot, first, second], on_node) == 300.0
+
+
 def test_a_request_cut_no_node_removal_realises_adds_nothing() -> None:
     """Rightsizing and autoscaling on workloads no consolidation drains count $0 until one does."""
     recs = [
