@@ -4,7 +4,8 @@
 keeper and the GPU Operator of the demo (ClusterPolicy CRD, ClusterPolicy and mig-parted
 ConfigMap in `gpu-operator`, device plugin and MIG manager played for every GPU node). GPU nodes
 labelled as GPU feature discovery labels them run a Deployment of light replicas; the product's
-recommender plans from the cluster as the agent reports it; the plan is signed as an approval
+recommender plans from the cluster as the agent reports it (the GPU Operator's state read
+with the chart's agent identity); the plan is signed as an approval
 is, and the executor applies it with the kubeconfig `grant` writes for the chart's executor
 ServiceAccount, which holds exactly the rights the demo's action allow-list gives it.
 """
@@ -22,6 +23,7 @@ import pytest
 from lightkube import AsyncClient, Client, KubeConfig
 from lightkube.resources.core_v1 import ConfigMap, Node
 
+from agent.gpu_operator import read_gpu_operator
 from auth.instruction_signing import InstructionKeyring, generate_signing_key, instruction_body_for
 from cli.stack_cluster import ClusterAccess, LocalKubeCluster
 from devstack.kube.demo_gpu_operator import (
@@ -33,7 +35,7 @@ from executor.drain import Backoff
 from executor.execution import InstructionExecutor, VerificationWindow
 from executor.kube.api import KubeObjects, discover_policy_api
 from executor.readiness import PodHealthCheck
-from protocol.gpu_operator import MigStrategy
+from protocol.gpu_operator import GpuOperatorState, MigStrategy
 from protocol.instruction import Outcome
 from protocol.recommendation import Recommendation
 from recommender.gpu.pools.recommend import recommend_gpu_pools
@@ -68,13 +70,30 @@ def demo_cluster(tmp_path: Path) -> Iterator[tuple[Client, ClusterAccess]]:
         cluster.stop()
 
 
-def _plan(admin: Client, namespace: str, app: str, nodes: list[str]) -> Recommendation:
+async def _operator_as_the_agent_reads_it(access: ClusterAccess) -> GpuOperatorState:
+    """The GPU Operator's state read with the chart's agent identity, as the agent reads it."""
+    client = AsyncClient(KubeConfig.from_file(access.agent_kubeconfig))
+    try:
+        operator, notes = await read_gpu_operator(client, OPERATOR_NAMESPACE)
+    finally:
+        await client.close()
+    assert notes == []
+    assert operator is not None
+    return operator
+
+
+async def _plan(
+    admin: Client, access: ClusterAccess, namespace: str, app: str, nodes: list[str]
+) -> Recommendation:
     wait_settled(admin, namespace, app, REPLICAS)
     setup = GpuOperatorSetup(
         CLUSTER_POLICY_NAME, OPERATOR_NAMESPACE, MigStrategy.SINGLE, MIG_CONFIG_MAP
     )
+    operator = await _operator_as_the_agent_reads_it(access)
+    assert operator.cluster_policy == CLUSTER_POLICY_NAME
+    assert operator.device_plugin_config.name is None
     found = recommend_gpu_pools(
-        snapshot(admin, namespace, nodes, setup),
+        snapshot(admin, namespace, nodes, setup).model_copy(update={"gpu_operator": operator}),
         {ContainerKey(namespace, "Deployment", app, CONTAINER): _bursty()},
         PriceBook(catalogues=bundled_catalogues()),
         datetime.now(UTC),
@@ -122,7 +141,7 @@ async def test_demo_cluster_applies_an_approved_time_slicing_plan(
     nodes = gpu_nodes(admin, pool, 2)
     namespace = make_namespace(admin)
     app = gpu_deployment(admin, namespace, pool, REPLICAS)
-    plan = _plan(admin, namespace, app, nodes)
+    plan = await _plan(admin, access, namespace, app, nodes)
     allowed = set(json.loads(access.allowed_action_types))
     assert {a.type.value for a in plan.change_set.actions} <= allowed
     result = await _apply_as_the_demo_executor(access, plan)
