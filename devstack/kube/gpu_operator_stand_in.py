@@ -50,6 +50,9 @@ LABEL_DEVICE_PLUGIN_CONFIG = "nvidia.com/device-plugin.config"
 GPU = "nvidia.com/gpu"
 MIG_PREFIX = "nvidia.com/mig-"
 UNPARTITIONED = frozenset({"", "all-disabled"})
+CONFLICT = 409
+TOO_MANY_REQUESTS = 429
+SERVER_ERROR = 500
 
 
 class GpuOperatorStandIn:
@@ -82,7 +85,10 @@ class GpuOperatorStandIn:
                     try:
                         self.tick(client)
                     except ApiError as error:
-                        if error.status.code != 409:  # a concurrent write: the next tick retries
+                        # A concurrent write (409) or a server starting or overloaded (429,
+                        # 5xx): the next tick retries. Anything else is a bug to report.
+                        code = error.status.code or 0
+                        if code not in {CONFLICT, TOO_MANY_REQUESTS} and code < SERVER_ERROR:
                             failures.append(error)
                             return
                     except httpx.TransportError:
