@@ -141,7 +141,11 @@ class LocalStack:
             raise ClusterSetupError(f"the demo data is missing: {', '.join(map(str, missing))}")
         traces = options.data / "alibaba-genai-v2026"
         self.kube = LocalKubeCluster(self.run_dir)
-        self.kube.start(traces, report=lambda line: say(f"Autoscaler: {line}"))
+        self.kube.start(
+            traces,
+            report=lambda line: say(f"Autoscaler: {line}"),
+            mig_parted_config=options.data / "mig" / "mig-parted-config-default.yaml",
+        )
         for part in self.kube.supervised_parts():
             # Restarted in place like any other child; the cluster itself stops them.
             self.supervisor.watch(part.name, part)

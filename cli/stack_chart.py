@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from cli.stack_options import REPO_ROOT
+from devstack.kube.demo_gpu_operator import OPERATOR_NAMESPACE
 
 CHART = REPO_ROOT / "helm" / "slicewise-agent"
 INSTALL_SCRIPT = REPO_ROOT / "helm" / "install-tools.sh"
@@ -37,12 +38,20 @@ DEMO_ACTIONS = (
     "scale",
     "apply_hpa",
     "schedule_hpa_min_replicas",
+    "taint_node",
+    "create_config_map",
+    "patch_config_map",
+    "patch_cluster_policy",
+    "wait_for_node_label",
 )
 """Action types the demo's executor is allowed: every one the demo cluster can take.
 
 HPAs are created and their `minReplicas` schedules kept, so autoscaling advice applies; with no
-metrics API in the local cluster the HPA controller leaves replica counts where they are. Left
-out: ConfigMap patches (no GPU operator namespace here) and KEDA ScaledObjects (no KEDA).
+metrics API in the local cluster the HPA controller leaves replica counts where they are. GPU
+sharing plans apply too: the local cluster runs a GPU Operator (its ClusterPolicy and
+ConfigMaps in `gpu-operator`, its device plugin and MIG manager played), so the device plugin's
+config is created or extended, the ClusterPolicy pointed at it, pool nodes tainted and the MIG
+manager's state awaited. Left out: KEDA ScaledObjects (no KEDA).
 """
 # The chart validates these shapes; the render needs them, the processes never see them.
 _PLACEHOLDER_KEY = "A" * 43 + "="
@@ -95,6 +104,8 @@ def render_identities() -> ChartIdentities:
         f"executor.trustedKeys.placeholder={_PLACEHOLDER_KEY}",
         "executor.mode=approve-each",
         "spotWatcher.enabled=false",
+        "agent.gpuOperator.enabled=true",
+        f"agent.gpuOperator.namespace={OPERATOR_NAMESPACE}",
         *(f"executor.actions.{action}.enabled=true" for action in DEMO_ACTIONS),
     ]
     command = [str(helm_binary()), "template", RELEASE, str(CHART), "--namespace", NAMESPACE]

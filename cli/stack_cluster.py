@@ -23,6 +23,7 @@ from lightkube.resources.core_v1 import Namespace, Node, Pod
 
 from cli.stack_chart import NAMESPACE, ChartIdentities, render_identities
 from devstack.kube.credentials import write_kubeconfig
+from devstack.kube.demo_gpu_operator import DemoGpuOperator
 from devstack.kube.identity import KubeIdentity
 from devstack.kube.local_cluster import LocalCluster, local_cluster
 from devstack.kube.node_autoscaler import NodeAutoscaler
@@ -70,16 +71,28 @@ class LocalKubeCluster:
         """The cluster-admin kubeconfig (what `kubectl` would read)."""
         return self._dir / "admin.kubeconfig"
 
-    def start(self, gpu_traces: Path | None, report: Callable[[str], None]) -> None:
-        """Start the control plane, node keeper and (with `gpu_traces`) the DCGM endpoint.
+    def start(
+        self,
+        gpu_traces: Path | None,
+        report: Callable[[str], None],
+        mig_parted_config: Path | None = None,
+    ) -> None:
+        """Start the control plane, node keeper, GPU Operator and (with `gpu_traces`) the DCGM
+        endpoint.
 
         The node keeper also stands in for the cluster autoscaler (Cluster Autoscaler or
         Karpenter in a real cluster): Pods a spot drain leaves unschedulable get an on-demand
-        Node of a shape they fit, and `report` hears of each Node added.
+        Node of a shape they fit, and `report` hears of each Node added. The GPU Operator's
+        ClusterPolicy names `mig_parted_config` (when the file exists) as its MIG layouts, so an
+        approved GPU sharing plan can be applied.
         """
         autoscaler = NodeAutoscaler(report=report)
+        text = ""
+        if mig_parted_config is not None and mig_parted_config.is_file():
+            text = mig_parted_config.read_text()
+        operator = DemoGpuOperator(mig_parted_config=text)
         self._cluster = self._stack.enter_context(
-            local_cluster(self.admin_kubeconfig, gpu_traces, autoscaler)
+            local_cluster(self.admin_kubeconfig, gpu_traces, autoscaler, operator)
         )
 
     def supervised_parts(self) -> list[SupervisedProcess | SupervisedKeeper]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cli.stack_cluster import ClusterAccess
+from devstack.kube.demo_gpu_operator import OPERATOR_NAMESPACE
 from devstack.process import free_port
 from devstack.services import ServiceUrls
 
@@ -174,6 +175,7 @@ def agent_spec(config: StackConfig, cluster: InClusterSpec, access: ClusterAcces
         "SLICEWISE_AGENT_SNAPSHOT_RETRY_MAX_SECONDS": "5",
         "SLICEWISE_AGENT_SNAPSHOT_INTERVAL_SECONDS": "30",
         "SLICEWISE_AGENT_LOG_JSON": "true",
+        "SLICEWISE_AGENT_GPU_OPERATOR_NAMESPACE": OPERATOR_NAMESPACE,
     }
     if access.dcgm_url is not None:
         env["SLICEWISE_AGENT_DCGM_URL"] = access.dcgm_url

@@ -11,7 +11,9 @@ server is played for real, from the same inputs they read:
 - Device plugin: a node whose `nvidia.com/device-plugin.config` names a config with a time-slicing
   or MPS section advertises `replicas` x its GPUs as `nvidia.com/gpu`.
 
-A node's physical GPU count is GPU feature discovery's `nvidia.com/gpu.count` label.
+A node's physical GPU count is GPU feature discovery's `nvidia.com/gpu.count` label; without a
+set of nodes given, the stand-in acts for every node carrying that label, as the operator's
+daemons run on every GPU node (nodes added later included).
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ import threading
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
+import httpx
 import yaml
 from lightkube import ApiError, Client
 from lightkube.generic_resource import create_global_resource
+from lightkube.operators import exists
 from lightkube.resources.core_v1 import ConfigMap, Node
 from lightkube.types import PatchType
 
@@ -46,6 +50,9 @@ LABEL_DEVICE_PLUGIN_CONFIG = "nvidia.com/device-plugin.config"
 GPU = "nvidia.com/gpu"
 MIG_PREFIX = "nvidia.com/mig-"
 UNPARTITIONED = frozenset({"", "all-disabled"})
+CONFLICT = 409
+TOO_MANY_REQUESTS = 429
+SERVER_ERROR = 500
 
 
 class GpuOperatorStandIn:
@@ -55,14 +62,15 @@ class GpuOperatorStandIn:
         self,
         cluster_policy: str,
         namespace: str,
-        nodes: Collection[str],
+        nodes: Collection[str] | None,
         *,
         failing_layouts: Collection[str] = (),
     ) -> None:
-        """Act for `nodes` under `cluster_policy`, whose ConfigMaps live in `namespace`."""
+        """Act for `nodes` (None: every GPU node) under `cluster_policy`, whose ConfigMaps
+        live in `namespace`."""
         self.cluster_policy = cluster_policy
         self.namespace = namespace
-        self.nodes = frozenset(nodes)
+        self.nodes = frozenset(nodes) if nodes is not None else None
         self.failing_layouts = frozenset(failing_layouts)
 
     @contextlib.contextmanager
@@ -77,9 +85,14 @@ class GpuOperatorStandIn:
                     try:
                         self.tick(client)
                     except ApiError as error:
-                        if error.status.code != 409:  # a concurrent write: the next tick retries
+                        # A concurrent write (409) or a server starting or overloaded (429,
+                        # 5xx): the next tick retries. Anything else is a bug to report.
+                        code = error.status.code or 0
+                        if code not in {CONFLICT, TOO_MANY_REQUESTS} and code < SERVER_ERROR:
                             failures.append(error)
                             return
+                    except httpx.TransportError:
+                        pass  # the API server is restarting: the next tick retries
                     stop.wait(poll_seconds)
 
         thread = threading.Thread(target=loop, name="gpu-operator-stand-in", daemon=True)
@@ -115,9 +128,14 @@ class GpuOperatorStandIn:
             client, ((spec.get("migManager") or {}).get("config") or {}).get("name")
         ).get(MIG_PARTED_CONFIG_KEY)
         layouts = (yaml.safe_load(mig_text) or {}).get("mig-configs", {}) if mig_text else {}
-        for name in sorted(self.nodes):
-            node = client.get(Node, name).to_dict()
+        for node in self._governed(client):
             self._reconcile(client, node, strategy, plugin, layouts)
+
+    def _governed(self, client: Client) -> list[dict[str, Any]]:
+        if self.nodes is None:
+            listed = client.list(Node, labels={LABEL_GPU_COUNT: exists()})
+            return sorted((n.to_dict() for n in listed), key=lambda n: n["metadata"]["name"])
+        return [client.get(Node, name).to_dict() for name in sorted(self.nodes)]
 
     def _reconcile(
         self,

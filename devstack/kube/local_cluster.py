@@ -14,6 +14,7 @@ from pathlib import Path
 
 from devstack.kube.control_plane import KubeControlPlane, running_control_plane
 from devstack.kube.dcgm_exporter import DcgmExporter
+from devstack.kube.demo_gpu_operator import DemoGpuOperator, running_gpu_operator
 from devstack.kube.gpu_traces import GpuTraces
 from devstack.kube.node_autoscaler import NodeAutoscaler
 from devstack.kube.node_keeper import NodeKeeper
@@ -39,12 +40,15 @@ def local_cluster(
     kubeconfig: Path,
     gpu_traces: Path | None = None,
     autoscaler: NodeAutoscaler | None = None,
+    gpu_operator: DemoGpuOperator | None = None,
 ) -> Iterator[LocalCluster]:
     """Run the control plane with its node keeper; with ``gpu_traces``, a DCGM endpoint too.
 
     ``gpu_traces`` is a folder in the Alibaba GenAI trace format (``alibaba-genai-v2026``).
     With an ``autoscaler`` the node keeper also adds on-demand Nodes for unschedulable Pods.
-    Everything is stopped when the block exits.
+    With ``gpu_operator`` the cluster gets the NVIDIA GPU Operator's objects and its device
+    plugin and MIG manager are played (`demo_gpu_operator`). Everything is stopped when the
+    block exits.
     """
     exporter = DcgmExporter(GpuTraces.load(gpu_traces)) if gpu_traces is not None else None
     with running_control_plane() as plane:
@@ -54,7 +58,12 @@ def local_cluster(
         if exporter is not None:
             exporter.start()
         try:
-            with NodeKeeper(plane.admin, exporter=exporter, autoscaler=autoscaler) as keeper:
+            with contextlib.ExitStack() as stack:
+                keeper = stack.enter_context(
+                    NodeKeeper(plane.admin, exporter=exporter, autoscaler=autoscaler)
+                )
+                if gpu_operator is not None:
+                    stack.enter_context(running_gpu_operator(plane.admin, gpu_operator))
                 yield LocalCluster(plane, kubeconfig, exporter.url if exporter else None, keeper)
         finally:
             if exporter is not None:

@@ -55,7 +55,8 @@ def gpu_replicas(node: Node) -> int:
     return 1
 
 
-def _milli(requests: Resources, labels: Mapping[str, str]) -> int | None:
+def gpu_milli(requests: Resources, labels: Mapping[str, str]) -> int | None:
+    """Thousandths of each GPU a container asks for as a share, or None when it asks for none."""
     if GPU_MILLI in requests.extended:
         return requests.extended[GPU_MILLI]
     raw = labels.get(GPU_MILLI)
@@ -73,7 +74,7 @@ def container_gpu_fraction(
 ) -> float:
     """Physical GPUs a container holds, from its requests, its node's sharing and its claims."""
     whole = requests.gpus
-    milli = _milli(requests, pod_labels or {})
+    milli = gpu_milli(requests, pod_labels or {})
     if milli is not None:
         fraction = min(milli, MILLI) / MILLI * max(whole, 1)
     else:

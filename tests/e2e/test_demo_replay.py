@@ -25,7 +25,7 @@ from recommender.savings.sequences import counted_saving
 from tests.e2e.test_local_stack import READY, StackOutput, start_stack, stop_stack
 
 RUN_DIR = re.compile(r"Run directory: (\S+)")
-KINDS = ("spot", "rightsizing", "consolidation", "autoscaling")
+KINDS = ("gpu-sharing", "spot", "rightsizing", "consolidation", "autoscaling")
 T = TypeVar("T")
 
 
@@ -142,8 +142,8 @@ def _steady_headline(client: httpx.Client, cluster_id: str) -> Callable[[], Head
 def test_replayed_cluster_gets_every_kind_and_an_approval_reaches_the_executor(
     demo_stack: tuple[subprocess.Popen[str], StackOutput],
 ) -> None:
-    """Spot, rightsizing, consolidation and autoscaling advice appear, the headline projected
-    saving is the sum over groups, and an approval is delivered."""
+    """GPU sharing, spot, rightsizing, consolidation and autoscaling advice appear, the headline
+    projected saving is the sum over groups, and an approval is delivered."""
     proc, lines = demo_stack
     url = lines.wait_for(READY, timeout=90).group(1)
     run_dir = Path(lines.wait_for(RUN_DIR, timeout=10).group(1))

@@ -7,15 +7,17 @@ or device-plugin config. Replicas are placed largest first by the slicewise poli
 nodes of the same GPU product that are unconfigured or already of their class. GPUs left with
 nothing on them are freed, and so are nodes whose every GPU is free.
 
-Replicas that keep whole GPUs but may move (`WholeReplicas`, the pods of Deployments a drain
-reschedules) are placed too, as the `whole` class: only on nodes that keep whole GPUs, so that
-packing the shared replicas can empty the nodes they share with them.
+Replicas that keep their GPUs as they hold them but may move (`WholeReplicas`, the pods of
+Deployments a drain reschedules: whole GPUs, or a share their scheduler packs without any
+sharing label on the node) are placed too, as the `whole` class: only on nodes that keep whole
+GPUs, so that packing the shared replicas can empty the nodes they share with them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -32,12 +34,26 @@ WHOLE = "whole"
 
 @dataclass(frozen=True, slots=True)
 class WholeReplicas:
-    """Replicas of a workload that keep whole GPUs but may be rescheduled elsewhere."""
+    """Replicas of a workload that keep their GPUs as they hold them but may be rescheduled."""
 
     workload: str
     gpu_product: str
     replicas: int
     gpus_per_replica: int
+    gpu_milli: int = MILLI
+    """Thousandths of each GPU a replica holds: under 1000 for a share its scheduler packs
+    (the Alibaba GPU-sharing scheduler's `gpu-milli`), which needs no sharing label."""
+
+
+class _Item(NamedTuple):
+    """Replicas of one workload to place, all of one shape and class."""
+
+    name: str
+    product: str
+    replicas: int
+    num_gpu: int
+    label: str
+    milli: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +123,14 @@ def advised_name(advice: SharingAdvice) -> str:
     return f"{workload.namespace}/{workload.name}"
 
 
+def _advised_item(advice: SharingAdvice) -> _Item:
+    label, per_gpu = sharing_class(advice)
+    subject = advice.subject
+    return _Item(
+        advised_name(advice), subject.gpu_product, subject.replicas, 1, label, MILLI // per_gpu
+    )
+
+
 def plan_nodes(
     nodes: Sequence[PlanNode],
     advice: Sequence[SharingAdvice],
@@ -126,20 +150,22 @@ def plan_nodes(
         gpu_count=[n.gpu_count for n in nodes],
         model=[n.gpu_product for n in nodes],
     )
-    items = [
-        (advised_name(a), a.subject.gpu_product, a.subject.replicas, 1, *sharing_class(a))
-        for a in actionable
-    ] + [(w.workload, w.gpu_product, w.replicas, w.gpus_per_replica, WHOLE, 1) for w in whole]
-    replicas = [(index, replica) for index, item in enumerate(items) for replica in range(item[2])]
+    items = [_advised_item(a) for a in actionable] + [
+        _Item(w.workload, w.gpu_product, w.replicas, w.gpus_per_replica, WHOLE, w.gpu_milli)
+        for w in whole
+    ]
+    replicas = [
+        (index, replica) for index, item in enumerate(items) for replica in range(item.replicas)
+    ]
     # Largest shares first: they are the hardest to fit once GPUs are partly taken.
-    replicas.sort(key=lambda r: (items[r[0]][5], -items[r[0]][3], r[0], r[1]))
+    replicas.sort(key=lambda r: (-items[r[0]].milli, -items[r[0]].num_gpu, r[0], r[1]))
     pods = build_pod_table(
-        names=[f"{items[i][0]}/{r}" for i, r in replicas],
+        names=[f"{items[i].name}/{r}" for i, r in replicas],
         cpu_milli=[0] * len(replicas),
         memory_mib=[0] * len(replicas),
-        num_gpu=[items[i][3] for i, _ in replicas],
-        gpu_milli=[MILLI // items[i][5] for i, _ in replicas],
-        gpu_spec=[items[i][1] for i, _ in replicas],
+        num_gpu=[items[i].num_gpu for i, _ in replicas],
+        gpu_milli=[items[i].milli for i, _ in replicas],
+        gpu_spec=[items[i].product for i, _ in replicas],
         models=table.models,
     )
     rng = np.random.default_rng(seed)
@@ -154,10 +180,10 @@ def plan_nodes(
     placements: list[ReplicaPlacement] = []
     unplaced: set[str] = set()
     for i, (index, replica) in enumerate(replicas):
-        label = items[index][4]
+        label = items[index].label
         same_class = np.array([c in (None, label) for c in node_class], dtype=np.bool_)
         candidates = np.flatnonzero(state.feasible(pods, i) & same_class)
-        name = items[index][0]
+        name = items[index].name
         if candidates.size == 0:
             unplaced.add(name)
             continue

@@ -9,6 +9,12 @@ becomes a pool and is cordoned and drained before it is relabelled; nodes whose 
 all leave and that receive none are emptied. A plan that empties no node saves nothing and is
 not made.
 
+Deployments and StatefulSets that are not shared move with the drains as they are (`whole
+movers`): whole GPUs, or the share of a GPU their pods already hold through a GPU-sharing
+scheduler (`alibabacloud.com/gpu-milli`), which counts as that share and not as a whole GPU
+(`occupancy`). Counted as whole GPUs, such pods hold more GPUs than their nodes have, find no
+room anywhere, and would pin every node they run on.
+
 Draining a pool node evicts the old, whole-GPU replicas on it; they must find a whole GPU on a
 node outside the pools meanwhile, or the drain would wait on PodDisruptionBudgets that can never
 be met. The pools are converted in waves (`waves`): as many as the free GPUs allow, emptiest
@@ -22,13 +28,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from protocol.resources import GPU_RESOURCE
-from protocol.snapshot import LABEL_DEVICE_PLUGIN_CONFIG, LABEL_MIG_CONFIG, Node, Pod
+from protocol.snapshot import LABEL_DEVICE_PLUGIN_CONFIG, LABEL_MIG_CONFIG, Node
 from recommender.consolidation.inventory import Inventory
+from recommender.cost.gpu_share import MILLI
 from recommender.gpu.advice import AdviceKind
 from recommender.gpu.placement.node_plan import NodePlan, PlanNode, WholeReplicas, plan_nodes
 from recommender.gpu.pools.gpu_map import gpu_count, gpu_map, gpu_pods
+from recommender.gpu.pools.occupancy import (
+    Occupancy,
+    gpu_occupancy,
+    gpus_by_node,
+    shared_milli,
+)
 from recommender.gpu.pools.operator import UNCONFIGURED_MIG, OperatorView, mig_resource_name
-from recommender.gpu.pools.subjects import SHARED_KINDS, Subject, pod_uses_gpu
+from recommender.gpu.pools.subjects import SHARED_KINDS, Subject
 from recommender.gpu.pools.waves import Wave, WaveInputs, plan_waves
 
 MAX_REPLANS = 8
@@ -109,40 +122,6 @@ def _is_unconfigured(node: Node) -> bool:
     return labels.get(LABEL_MIG_CONFIG, "") in UNCONFIGURED_MIG
 
 
-@dataclass(frozen=True, slots=True)
-class _Occupancy:
-    moved: dict[str, list[str]]
-    """Per node, the pods of moved workloads on it."""
-    moved_gpus: dict[str, int]
-    """Per node, GPUs held by the pods of moved workloads."""
-    other_gpus: dict[str, int]
-    """Per node, GPUs held by pods that do not move (Jobs, bare pods, DaemonSets)."""
-
-
-def _gpus_held(pod: Pod) -> int:
-    """Whole GPUs a pod holds (a MIG slice holds its GPU's mode, so it counts as one)."""
-    return sum(
-        max(c.requests.gpus, c.limits.gpus, 1)
-        for c in pod.spec.containers
-        if c.requests.gpus or c.limits.gpus or c.requests.mig_slices
-    )
-
-
-def _occupancy(inventory: Inventory, names: set[str]) -> _Occupancy:
-    moved: dict[str, list[str]] = {}
-    moved_gpus: dict[str, int] = {}
-    other: dict[str, int] = {}
-    for node in inventory.snapshot.nodes:
-        for pod in inventory.pods_on(node.name):
-            workload = inventory.workload_of(pod)
-            if workload is not None and f"{workload.namespace}/{workload.name}" in names:
-                moved.setdefault(node.name, []).append(f"{pod.namespace}/{pod.name}")
-                moved_gpus[node.name] = moved_gpus.get(node.name, 0) + _gpus_held(pod)
-            elif pod_uses_gpu(pod):
-                other[node.name] = other.get(node.name, 0) + _gpus_held(pod)
-    return _Occupancy(moved, moved_gpus, other)
-
-
 def _candidates(inventory: Inventory) -> list[Node]:
     """GPU nodes the plan may use: schedulable, ready and not configured for sharing by others.
 
@@ -160,10 +139,11 @@ def _candidates(inventory: Inventory) -> list[Node]:
 
 
 def whole_movers(inventory: Inventory, subjects: Sequence[Subject]) -> list[WholeReplicas]:
-    """Deployments and StatefulSets that keep whole GPUs: a drain reschedules their pods.
+    """Deployments and StatefulSets that keep their GPUs: a drain reschedules their pods.
 
     Replicas stay on the GPU product they run on (the workload may select it), so a workload
-    spread over several products moves as one group per product.
+    spread over several products moves as one group per product. Replicas that hold a share of
+    a GPU (`alibabacloud.com/gpu-milli`) keep that share wherever their scheduler packs them.
     """
     shared = {workload_name(s) for s in subjects}
     found: list[WholeReplicas] = []
@@ -172,21 +152,23 @@ def whole_movers(inventory: Inventory, subjects: Sequence[Subject]) -> list[Whol
         gpus = sum(c.requests.gpus for c in workload.template.containers)
         if workload.kind not in SHARED_KINDS or name in shared or gpus < 1:
             continue
-        by_product: dict[str, int] = {}
+        by_product: dict[str, list[int]] = {}
         for pod in inventory.pods_of(workload):
             node = inventory.nodes.get(str(pod.node_name))
             if node is not None and node.gpu is not None:
-                by_product[node.gpu.product] = by_product.get(node.gpu.product, 0) + 1
-        found.extend(
-            WholeReplicas(name, product, count, gpus)
-            for product, count in sorted(by_product.items())
-        )
+                by_product.setdefault(node.gpu.product, []).append(shared_milli(pod))
+        for product, shares in sorted(by_product.items()):
+            share = max(shares)
+            if 0 < share < MILLI:
+                found.append(WholeReplicas(name, product, len(shares), 1, share))
+            else:
+                found.append(WholeReplicas(name, product, len(shares), gpus))
     return found
 
 
 def _place(
     candidates: Sequence[Node],
-    occupancy: _Occupancy,
+    occupancy: Occupancy,
     subjects: Sequence[Subject],
     whole: Sequence[WholeReplicas],
     seed: int,
@@ -217,7 +199,7 @@ def _place(
 
 
 def _wave_inputs(
-    pools: Sequence[Pool], inventory: Inventory, occupancy: _Occupancy, shared: set[str]
+    pools: Sequence[Pool], inventory: Inventory, occupancy: Occupancy, shared: set[str]
 ) -> WaveInputs:
     """Free whole GPUs outside the pools, and what each moved workload's pods hold where."""
     pool_names = {p.node for p in pools}
@@ -231,15 +213,15 @@ def _wave_inputs(
             continue
         used = occupancy.other_gpus.get(node.name, 0) + occupancy.moved_gpus.get(node.name, 0)
         free[node.gpu.product] = free.get(node.gpu.product, 0) + max(0, gpu_count(node) - used)
-    held: dict[str, dict[str, int]] = {name: {} for name in shared}
-    for pod in inventory.snapshot.pods:
-        workload = inventory.workload_of(pod)
-        name = f"{workload.namespace}/{workload.name}" if workload else ""
-        if name in held and pod.node_name:
-            on = held[name]
-            on[pod.node_name] = on.get(pod.node_name, 0) + _gpus_held(pod)
+    held = {
+        f"{w.namespace}/{w.name}": gpus_by_node(inventory.pods_of(w))
+        for w in inventory.snapshot.workloads
+        if f"{w.namespace}/{w.name}" in shared
+    }
+    # Shares rounded up per workload may add up to more than the node's rounded total.
     staying = {
-        p.node: p.displaced_gpus - sum(on.get(p.node, 0) for on in held.values()) for p in pools
+        p.node: max(0, p.displaced_gpus - sum(on.get(p.node, 0) for on in held.values()))
+        for p in pools
     }
     moving = {name: {p.node for p in pools if name in p.replicas} for name in shared}
     return WaveInputs(product, free, held, moving, staying)
@@ -266,7 +248,7 @@ def plan_gpu_pools(
     whole = whole_movers(inventory, subjects)
     for _ in range(MAX_REPLANS):
         names = {workload_name(s) for s in subjects} | {w.workload for w in whole}
-        occupancy = _occupancy(inventory, names)
+        occupancy = gpu_occupancy(inventory, names)
         candidates = [n for n in _candidates(inventory) if n.name in node_monthly_usd]
         placed, kept = _place(candidates, occupancy, subjects, whole, seed)
         stuck = {w.workload for w in whole} & set(placed.unplaced)

@@ -59,3 +59,39 @@ def test_executor_may_evict_pods_for_a_drain(identities: ChartIdentities) -> Non
     ]
     rules = [rule for role in executor_roles for rule in role["rules"]]
     assert any("pods/eviction" in r["resources"] and "create" in r["verbs"] for r in rules)
+
+
+def _rules_of(identities: ChartIdentities, account: str) -> list[dict[str, list[str]]]:
+    """Every rule of the roles bound to `account`, cluster-wide or namespaced."""
+    bound = {
+        (m["roleRef"]["kind"], m["roleRef"]["name"])
+        for m in identities.rbac
+        if m["kind"] in {"ClusterRoleBinding", "RoleBinding"}
+        and any(s["name"] == account for s in m["subjects"])
+    }
+    return [
+        rule
+        for m in identities.rbac
+        if (m["kind"], m["metadata"]["name"]) in bound
+        for rule in m["rules"]
+    ]
+
+
+def test_agent_reads_the_gpu_operator_s_cluster_policy(identities: ChartIdentities) -> None:
+    """The agent may list ClusterPolicies, so its snapshots carry the GPU Operator's state."""
+    rules = _rules_of(identities, identities.agent_account)
+    assert any(
+        "nvidia.com" in r["apiGroups"]
+        and "clusterpolicies" in r["resources"]
+        and "list" in r["verbs"]
+        for r in rules
+    )
+
+
+def test_executor_may_create_the_device_plugin_config_and_patch_the_policy(
+    identities: ChartIdentities,
+) -> None:
+    """A GPU sharing plan's ConfigMap create and ClusterPolicy patch are granted."""
+    rules = _rules_of(identities, identities.executor_account)
+    assert any("configmaps" in r["resources"] and "create" in r["verbs"] for r in rules)
+    assert any("clusterpolicies" in r["resources"] and "patch" in r["verbs"] for r in rules)

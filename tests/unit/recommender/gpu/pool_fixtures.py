@@ -31,6 +31,7 @@ from protocol.snapshot import (
     Workload,
     WorkloadKind,
 )
+from recommender.cost.gpu_share import GPU_MILLI
 from recommender.gpu.usage_profile import GpuUsageProfile, profile_usage
 from recommender.usage.key import ContainerKey
 from tests.unit.recommender.gpu.advice_fixtures import CONFIG
@@ -91,6 +92,17 @@ def pods(
             spec=_spec(),
         )
         for index, node in enumerate(nodes)
+    ]
+
+
+def shared_pods(
+    workload: str, nodes: list[str], milli: int, owner: str = "Deployment", namespace: str = "ml"
+) -> list[Pod]:
+    """Pods of `workload` holding `milli` thousandths of one GPU each, as the Alibaba
+    GPU-sharing scheduler places them: each asks for one GPU and names its share in a label."""
+    return [
+        pod.model_copy(update={"labels": {GPU_MILLI: str(milli)}})
+        for pod in pods(workload, nodes, owner, namespace)
     ]
 
 

@@ -33,6 +33,7 @@ from tests.unit.recommender.gpu.pool_fixtures import (
     operator,
     pods,
     profile,
+    shared_pods,
     snapshot,
 )
 
@@ -251,3 +252,54 @@ def test_plan_too_long_for_one_instruction_empties_only_what_fits() -> None:
     assert len(plan.change_set.actions) <= MAX_ACTIONS
     assert 0 < len(emptied) < 150 - 10
     assert plan.monthly_saving_usd == len(emptied) * round(32.7726 * 730, 2)
+
+
+def _alibaba_shaped_cluster() -> list[Recommendation]:
+    """Notebooks hold quarter-GPU shares, sixteen beside four light replicas on gpu-1 and gpu-2.
+
+    Counted one GPU each, gpu-1 and gpu-2 would hold 20 of their 8 GPUs, as the demo's nodes
+    do; held as shares, the notebooks fill 4 GPUs per node. gpu-3 and gpu-4 run four light
+    replicas each.
+    """
+    nodes = [gpu_node(n) for n in ("gpu-1", "gpu-2", "gpu-3", "gpu-4")]
+    found = snapshot(
+        nodes,
+        [deployment("embed", 16), deployment("notebook", 32)],
+        pods("embed", [n for n in ("gpu-1", "gpu-2", "gpu-3", "gpu-4") for _ in range(4)])
+        + shared_pods("notebook", ["gpu-1"] * 16 + ["gpu-2"] * 16, milli=250),
+    )
+    return recommend_gpu_pools(found, {key("embed"): bursty_profile()}, PRICES, NOW)
+
+
+def test_pods_holding_gpu_shares_count_as_their_shares_and_a_node_is_emptied() -> None:
+    """Light replicas time-sliced into one node and the notebooks' shares into another: two of
+    the four nodes are emptied."""
+    (plan,) = _alibaba_shaped_cluster()
+    assert plan.evidence["gpus_freed"] == 16
+    assert plan.monthly_saving_usd == round(2 * 32.7726 * 730, 2)
+    moves = cast("list[dict[str, Any]]", plan.evidence["moves"])
+    assert [m["workload"] for m in moves] == ["ml/embed"]
+
+
+def test_gpu_share_pods_keep_their_share_and_are_not_patched() -> None:
+    """The notebooks are rescheduled by the drains as they are: no patch names them."""
+    (plan,) = _alibaba_shaped_cluster()
+    patched = {
+        a.target.name
+        for a in plan.change_set.actions
+        if isinstance(a, PatchResources | PatchScheduling)
+    }
+    assert patched == {"embed"}
+
+
+def test_node_with_unrelated_gpu_share_pods_is_neither_pool_nor_emptied() -> None:
+    """A Job's quarter-GPU pods stay where they are: their node is neither drained nor labelled."""
+    nodes = [gpu_node(n) for n in ("gpu-1", "gpu-2", "gpu-3")]
+    found = snapshot(
+        nodes,
+        [deployment("embed", 12)],
+        pods("embed", ["gpu-1"] * 4 + ["gpu-2"] * 4 + ["gpu-3"] * 4)
+        + shared_pods("etl", ["gpu-3"] * 16, milli=250, owner="Job"),
+    )
+    (plan,) = recommend_gpu_pools(found, {key("embed"): bursty_profile()}, PRICES, NOW)
+    assert "gpu-3" not in _touched(plan)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from recommender.gpu.advice import advise
-from recommender.gpu.placement.node_plan import PlanNode, plan_nodes
+from recommender.gpu.placement.node_plan import PlanNode, WholeReplicas, plan_nodes
 from tests.unit.recommender.gpu.advice_fixtures import bursty_duty, mig_config, workload
 
 PRICE = 3.0
@@ -55,3 +55,11 @@ def test_whole_gpu_advice_is_not_placed() -> None:
     train = advise(workload("train", 70, 0.9), gpu_hourly_usd=PRICE, mig_config=mig_config())
     plan = plan_nodes(_nodes(1), [train])
     assert (plan.placements, plan.settings, plan.freed_gpus) == ((), (), 4)
+
+
+def test_replicas_holding_shares_pack_by_their_share() -> None:
+    """Sixteen quarter-GPU replicas that may move fill four GPUs of one node, not sixteen."""
+    notebooks = WholeReplicas("ml/notebook", "A100-80GB", 16, 1, gpu_milli=250)
+    plan = plan_nodes(_nodes(2), [], whole=[notebooks])
+    assert plan.unplaced == ()
+    assert len(plan.freed_nodes) == 1
