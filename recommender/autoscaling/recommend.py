@@ -45,13 +45,13 @@ from recommender.autoscaling.plan import AutoscalingPlan, replay_plan
 from recommender.autoscaling.policy import ScalingPolicy
 from recommender.autoscaling.selection import choose_plan
 from recommender.autoscaling.sizing import hpa_aware_request
-from recommender.consolidation.inventory import (
+from recommender.cost.node_rates import pod_hourly_usd as requested_hourly_usd
+from recommender.inventory import (
     Inventory,
     recommendation_id,
     workload_ref,
     workload_version,
 )
-from recommender.cost.node_rates import pod_hourly_usd as requested_hourly_usd
 from recommender.pricing.cost import (
     gpu_equivalents,
     monthly_usd,

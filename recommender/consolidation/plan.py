@@ -17,7 +17,7 @@ from protocol.changes import PatchResources
 from protocol.recommendation import Recommendation
 from protocol.snapshot import Node, Pod, PodSpecSummary, WorkloadKind
 from recommender.consolidation.fit import Room, place
-from recommender.consolidation.inventory import Inventory, WorkloadId
+from recommender.inventory import Inventory, WorkloadId
 from recommender.pricing.cost import pod_requests, share_of_node
 from recommender.rightsizing.recommend import patched_spec
 from recommender.usage.key import pod_owner

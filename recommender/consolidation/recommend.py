@@ -13,8 +13,8 @@ from datetime import datetime
 from protocol.changes import ChangeSet, Cordon, Drain, Precondition
 from protocol.recommendation import ObjectVersion, Recommendation, RecommendationKind, Risk
 from protocol.snapshot import ClusterSnapshot, Node
-from recommender.consolidation.inventory import Inventory, recommendation_id
 from recommender.consolidation.plan import NodeRelease, find_releasable_nodes, rightsized_templates
+from recommender.inventory import Inventory, recommendation_id
 from recommender.pricing.cost import monthly_usd, price_node
 from recommender.pricing.pricebook import PriceBook
 

@@ -23,13 +23,13 @@ from protocol.resources import Resources
 from protocol.snapshot import ClusterSnapshot, Container, PodSpecSummary, Workload, WorkloadKind
 from recommender.autoscaling.demand import DemandSeries
 from recommender.autoscaling.sizing import cpu_hpa_of, hpa_aware_estimates
-from recommender.consolidation.inventory import (
+from recommender.cost.node_rates import cpu_memory_hourly_usd, node_rates
+from recommender.inventory import (
     Inventory,
     recommendation_id,
     workload_ref,
     workload_version,
 )
-from recommender.cost.node_rates import cpu_memory_hourly_usd, node_rates
 from recommender.preconditions import workload_precondition
 from recommender.pricing.cost import monthly_usd, pod_requests, price_node
 from recommender.pricing.pricebook import PriceBook

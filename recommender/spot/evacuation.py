@@ -28,7 +28,7 @@ from protocol.resources import Resources
 from protocol.snapshot import ClusterSnapshot, Node, Pod
 from protocol.spot import SpotNotice
 from recommender.consolidation.fit import Room, place
-from recommender.consolidation.inventory import (
+from recommender.inventory import (
     Inventory,
     recommendation_id,
     workload_id,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from protocol.resources import Resources
 from protocol.snapshot import Node, PodSpecSummary
 from recommender.consolidation.fit import Room
-from recommender.consolidation.inventory import Inventory
+from recommender.inventory import Inventory
 from recommender.pricing.cost import pod_requests, price_node
 from recommender.pricing.pricebook import PriceBook
 

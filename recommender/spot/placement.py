@@ -44,7 +44,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from recommender.consolidation.inventory import WorkloadId
+from recommender.inventory import WorkloadId
 from recommender.pricing.spot_advisor import InterruptionBucket
 from recommender.spot.pdb import desired_healthy
 from recommender.spot.policy import SpotPolicy

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from protocol.snapshot import LABEL_CAPACITY, Node, PodSpecSummary, Taint, Toleration, Workload
 from recommender.consolidation.fit import admits, untolerated_taints
-from recommender.consolidation.inventory import Inventory
+from recommender.inventory import Inventory
 from recommender.spot.policy import SPOT_TAINT_KEYS
 
 ON_DEMAND = "on-demand"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from protocol.snapshot import ANNOTATION_SPOT_OPT, Workload, WorkloadKind
-from recommender.consolidation.inventory import Inventory, WorkloadId, workload_id
+from recommender.inventory import Inventory, WorkloadId, workload_id
 from recommender.spot.pdb import budget_at_full_health
 from recommender.spot.policy import SpotPolicy
 

@@ -20,14 +20,14 @@ from pydantic import JsonValue
 
 from protocol.recommendation import Recommendation, RecommendationKind, Risk
 from protocol.snapshot import LABEL_REGION, ClusterSnapshot, Workload
-from recommender.consolidation.inventory import (
+from recommender.cost.node_rates import pod_hourly_usd
+from recommender.inventory import (
     Inventory,
     WorkloadId,
     recommendation_id,
     workload_ref,
     workload_version,
 )
-from recommender.cost.node_rates import pod_hourly_usd
 from recommender.pricing.cost import monthly_usd, price_node
 from recommender.pricing.pricebook import InstancePrice, PriceBook
 from recommender.spot.headroom import Headroom, on_demand_headroom

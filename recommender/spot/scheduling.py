@@ -21,7 +21,7 @@ from protocol.snapshot import (
     Toleration,
     Workload,
 )
-from recommender.consolidation.inventory import workload_ref
+from recommender.inventory import workload_ref
 from recommender.preconditions import workload_precondition
 from recommender.spot.placement import SpotPlacement
 from recommender.spot.policy import SpotPolicy

@@ -24,6 +24,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from protocol.delta import ClusterDelta, ContainerSeries, GpuSeries
 from protocol.snapshot import ClusterSnapshot, Node, Pod
 from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER, DeltaMessage, SnapshotMessage
+from recommender.usage.container_history import ContainerHistory, ContainerHistoryError
 from recommender.usage.state import UsageSettings
 from store.database import Database
 from store.repositories.clusters import ClusterRepository
@@ -33,7 +34,6 @@ from store.repositories.usage_states import UsageStateRecord, UsageStateReposito
 from workers.cost_rollup import CostRollup
 from workers.decode import Record, decode, header
 from workers.errors import PermanentError, UnknownClusterError
-from workers.ingest.container_history import ContainerHistory, ContainerHistoryError
 from workers.ingest.delta_snapshot import (
     container_samples,
     delta_snapshot,

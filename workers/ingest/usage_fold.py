@@ -10,11 +10,11 @@ from recommender.autoscaling.demand_history import (
     pack_demands,
     unpack_demands,
 )
+from recommender.usage.container_history import ContainerHistory, ContainerHistoryError
 from recommender.usage.key import ContainerKey
 from recommender.usage.state import UsageSettings
 from store.repositories.usage_states import ContainerKey as StoredKey
 from store.repositories.usage_states import UsageStateRecord
-from workers.ingest.container_history import ContainerHistory, ContainerHistoryError
 from workers.ingest.usage_batch import UsageBatch
 
 

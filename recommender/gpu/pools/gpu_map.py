@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from protocol.snapshot import LABEL_DEVICE_PLUGIN_CONFIG, LABEL_MIG_CONFIG, Node
-from recommender.consolidation.inventory import Inventory
 from recommender.gpu.pools.operator import UNCONFIGURED_MIG
 from recommender.gpu.pools.subjects import pod_uses_gpu
+from recommender.inventory import Inventory
 from recommender.pricing.cost import node_gpus
 
 

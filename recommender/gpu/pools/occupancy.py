@@ -15,9 +15,9 @@ from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 
 from protocol.snapshot import Pod
-from recommender.consolidation.inventory import Inventory
 from recommender.cost.gpu_share import MILLI, gpu_milli
 from recommender.gpu.pools.subjects import pod_uses_gpu
+from recommender.inventory import Inventory
 
 
 def shared_milli(pod: Pod) -> int:

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 from protocol.resources import GPU_RESOURCE
 from protocol.snapshot import LABEL_DEVICE_PLUGIN_CONFIG, LABEL_MIG_CONFIG, Node
-from recommender.consolidation.inventory import Inventory
 from recommender.cost.gpu_share import MILLI
 from recommender.gpu.advice import AdviceKind
 from recommender.gpu.placement.node_plan import NodePlan, PlanNode, WholeReplicas, plan_nodes
@@ -43,6 +42,7 @@ from recommender.gpu.pools.occupancy import (
 from recommender.gpu.pools.operator import UNCONFIGURED_MIG, OperatorView, mig_resource_name
 from recommender.gpu.pools.subjects import SHARED_KINDS, Subject
 from recommender.gpu.pools.waves import Wave, WaveInputs, plan_waves
+from recommender.inventory import Inventory
 
 MAX_REPLANS = 8
 

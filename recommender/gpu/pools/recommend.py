@@ -15,7 +15,6 @@ from datetime import datetime
 from protocol.changes import MAX_ACTIONS
 from protocol.recommendation import ObjectVersion, Recommendation, RecommendationKind, Risk
 from protocol.snapshot import ClusterSnapshot
-from recommender.consolidation.inventory import Inventory, recommendation_id
 from recommender.cost.node_rates import node_rates
 from recommender.gpu.mig_layouts import MigConfig
 from recommender.gpu.pools.changes import pool_change_set
@@ -24,6 +23,7 @@ from recommender.gpu.pools.operator import OperatorView, read_operator
 from recommender.gpu.pools.plan import GpuPoolPlan, plan_gpu_pools, workload_name
 from recommender.gpu.pools.subjects import Subject, shareable_subjects
 from recommender.gpu.usage_profile import GpuUsageProfile
+from recommender.inventory import Inventory, recommendation_id
 from recommender.pricing.cost import monthly_usd, price_node
 from recommender.pricing.pricebook import PriceBook
 from recommender.usage.key import ContainerKey

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from protocol.snapshot import Node, Pod, Workload, WorkloadKind
-from recommender.consolidation.inventory import Inventory, workload_ref
 from recommender.gpu.advice import AdviceKind, GpuWorkload, SharingAdvice, advise
 from recommender.gpu.mig_layouts import MigConfig
 from recommender.gpu.usage_profile import GpuUsageProfile
+from recommender.inventory import Inventory, workload_ref
 from recommender.usage.key import ContainerKey
 
 MIN_GPU_SAMPLES = 60

@@ -52,6 +52,7 @@ from protocol.snapshot import (
 from recommender.pricing.bundled import bundled_catalogues
 from recommender.pricing.pricebook import PriceBook
 from recommender.rightsizing.recommend import recommend_rightsizing
+from recommender.usage.container_history import ContainerHistory
 from recommender.usage.key import ContainerKey as UsageKey
 from recommender.usage.state import ContainerUsageState
 from store.database import Database
@@ -64,7 +65,6 @@ from store.repositories.inventory import InventoryItem, InventoryRepository
 from store.repositories.recommendations import NewRecommendation, RecommendationRepository
 from store.repositories.usage_states import ContainerKey, UsageStateRecord, UsageStateRepository
 from tests.integration.console.traces import bitbrains_vm, genai_container
-from workers.ingest.container_history import ContainerHistory
 
 GIB = 2**30
 HOURS_PER_MONTH = 730.0

@@ -19,12 +19,12 @@ from gateway.console.security import csrf_token
 from protocol.canonical import canonical_json
 from protocol.instruction import Instruction
 from protocol.quantity import format_cpu
+from recommender.usage.container_history import ContainerHistory
 from store.database import Database
 from store.repositories.usage_states import ContainerKey, UsageStateRepository
 from tests.integration.console.harness import bearer, get_json, sign_in
 from tests.integration.console.seed import PASSWORD, SeededTenant
 from tests.integration.gateway.harness import RunningGateway, fetch_token
-from workers.ingest.container_history import ContainerHistory
 
 WAKE_TIMEOUT = 10.0
 

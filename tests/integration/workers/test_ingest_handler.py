@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from recommender.usage.container_history import ContainerHistory
 from store.database import Database
 from store.repositories.clusters import ClusterRepository, ClusterView
 from store.repositories.inventory import InventoryRepository
@@ -15,7 +16,6 @@ from store.repositories.tenants import TenantView
 from store.repositories.usage_states import ContainerKey, UsageStateRepository
 from tests.unit.workers.factories import T0, deployment_pod, shop_snapshot, snapshot_message
 from workers.errors import UnknownClusterError
-from workers.ingest.container_history import ContainerHistory
 from workers.ingest.handler import DUPLICATE, PROCESSED, SnapshotIngest
 
 WEB0_APP = ContainerKey("shop", "Deployment", "web0", "app")

@@ -12,8 +12,8 @@ from gateway.console.charts import Marker, Series, bar_chart, distribution_chart
 from gateway.console.formatting import cores
 from gateway.console.svg import Svg
 from gateway.console.usage_reader import ContainerUsage, read_container_usage
+from recommender.usage.container_history import ContainerHistory
 from recommender.usage.state import ContainerUsageState
-from workers.ingest.container_history import ContainerHistory
 
 HOSTILE = "<script>alert(1)</script>"
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from gateway.console.usage_reader import UsageStateFormatError, read_container_usage
+from recommender.usage.container_history import ContainerHistory
 from recommender.usage.key import ContainerKey
 from recommender.usage.state import ContainerUsageState
-from workers.ingest.container_history import ContainerHistory
 from workers.ingest.usage_fold import to_record
 
 GIB = 2**30

@@ -28,9 +28,9 @@ from protocol.snapshot import (
 from recommender.analysis import ClusterState, GpuDutySource, recommend_gpu_sharing
 from recommender.pricing.bundled import bundled_catalogues
 from recommender.pricing.pricebook import PriceBook
+from recommender.usage.gpu_duty import GpuDutyHistory
 from recommender.usage.key import ContainerKey
 from tests.unit.workers.factories import T0
-from workers.ingest.gpu_duty import GpuDutyHistory
 
 GIB = 2**30
 NOW = T0 + timedelta(days=1)

@@ -10,9 +10,9 @@ import numpy as np
 
 from agent.delta import delta_between, listed_objects
 from protocol.snapshot import ClusterSnapshot, GpuUsage, Usage
+from recommender.usage.container_history import ContainerHistory
 from recommender.usage.key import ContainerKey
 from tests.unit.workers.factories import T0, sample, shop_snapshot
-from workers.ingest.container_history import ContainerHistory
 from workers.ingest.usage_batch import usage_batch
 from workers.ingest.usage_fold import domain_key, fold_batch, from_record, stored_key, to_record
 

@@ -27,7 +27,7 @@ from recommender.autoscaling.policy import ScalingPolicy
 from recommender.autoscaling.recommend import recommend_autoscaling
 from recommender.autoscaling.selection import reference_plan, replay_figures
 from recommender.autoscaling.signal import DemandSignal
-from recommender.consolidation.inventory import workload_ref
+from recommender.inventory import workload_ref
 from tests.unit.recommender.autoscaling.series import daily, flat, noise
 from tests.unit.recommender.factories import container, node, pod_of, pricebook, snapshot, spec
 from tests.unit.recommender.factories import workload as make_workload

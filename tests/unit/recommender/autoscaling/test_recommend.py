@@ -13,7 +13,7 @@ from protocol.resources import GPU_RESOURCE
 from protocol.snapshot import ClusterSnapshot, HorizontalPodAutoscaler, HpaMetric
 from recommender.autoscaling.demand import DemandSeries
 from recommender.autoscaling.recommend import keda_detected, recommend_autoscaling
-from recommender.consolidation.inventory import workload_ref
+from recommender.inventory import workload_ref
 from tests.unit.recommender.autoscaling.series import daily, flat
 from tests.unit.recommender.factories import (
     container,

@@ -14,13 +14,13 @@ from protocol.dra import DraState
 from protocol.gpu_operator import MigStrategy
 from protocol.recommendation import Recommendation
 from protocol.snapshot import ClusterSnapshot
-from recommender.consolidation.inventory import Inventory
 from recommender.gpu.pools.dra import gpu_config, render_dra
 from recommender.gpu.pools.operator import read_operator
 from recommender.gpu.pools.plan import plan_gpu_pools
 from recommender.gpu.pools.recommend import recommend_gpu_pools
 from recommender.gpu.pools.subjects import shareable_subjects
 from recommender.gpu.sharing_config import SharingConfig, SharingMode
+from recommender.inventory import Inventory
 from recommender.pricing.bundled import bundled_catalogues
 from recommender.pricing.pricebook import PriceBook
 from tests.unit.recommender.gpu.pool_fixtures import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from recommender.consolidation.inventory import Inventory
 from recommender.cost.node_rates import pod_hourly_usd
+from recommender.inventory import Inventory
 from recommender.spot.headroom import on_demand_headroom
 from recommender.spot.policy import SpotPolicy
 from recommender.spot.recommend import recommend_spot

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from protocol.snapshot import ANNOTATION_SPOT_OPT, WorkloadKind
-from recommender.consolidation.inventory import Inventory
+from recommender.inventory import Inventory
 from recommender.spot.policy import SpotPolicy
 from recommender.spot.readiness import NotReadyReason, assess_readiness
 from tests.unit.recommender.factories import pdb, spec, workload

@@ -12,7 +12,7 @@ from protocol.snapshot import (
     LABEL_REGION,
     Toleration,
 )
-from recommender.consolidation.inventory import Inventory
+from recommender.inventory import Inventory
 from recommender.spot.placement import PlacementInputs, PoolTerms, SpotPlacement, plan_placement
 from recommender.spot.policy import SpotPolicy
 from recommender.spot.pools import capacity_for

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from protocol.snapshot import GpuUsage
+from recommender.usage.container_history import ContainerHistory, ContainerHistoryError
+from recommender.usage.gpu_duty import SIZE, GpuDutyHistory
 from tests.unit.workers.factories import T0
-from workers.ingest.container_history import ContainerHistory, ContainerHistoryError
-from workers.ingest.gpu_duty import SIZE, GpuDutyHistory
 
 GIB = 2**30
 

@@ -14,8 +14,8 @@ from protocol.usage_state import (
     split_container_history,
 )
 from recommender.autoscaling.demand_history import DemandHistory
+from recommender.usage.gpu_duty import GpuDutyHistory, GpuDutyStateError
 from recommender.usage.state import ContainerUsageState, UsageSettings
-from workers.ingest.gpu_duty import GpuDutyHistory, GpuDutyStateError
 
 
 class ContainerHistoryError(ValueError):
