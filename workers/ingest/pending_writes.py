@@ -19,7 +19,7 @@ import dataclasses
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 from recommender.usage.key import ContainerKey
 from store.repositories.cost_rollups import ContainerHourCost, CostRollupRepository, NodeHourCost
@@ -47,19 +47,38 @@ _NODE_SUMS = (
 _Row = TypeVar("_Row", ContainerHourCost, NodeHourCost)
 
 
-def _summed(earlier: _Row, later: _Row, sums: Sequence[str]) -> _Row:
-    """`later` (its descriptive fields win, as the upsert's do) with `earlier`'s sums added."""
-    return dataclasses.replace(
-        later, **{name: getattr(earlier, name) + getattr(later, name) for name in sums}
-    )
+class _Summed(Generic[_Row]):
+    """A row's sums over the batch, and its latest row (whose descriptive fields win, as the
+    upsert's do)."""
+
+    __slots__ = ("latest", "sums")
+
+    def __init__(self, row: _Row) -> None:
+        self.latest: _Row = row
+        self.sums: list[float] | None = None
+        """None while the row is the only one."""
+
+    def add(self, row: _Row, names: Sequence[str]) -> None:
+        if self.sums is None:
+            self.sums = [getattr(self.latest, name) for name in names]
+        self.latest = row
+        for index, name in enumerate(names):
+            self.sums[index] += getattr(row, name)
+
+    def row(self, names: Sequence[str]) -> _Row:
+        if self.sums is None:
+            return self.latest
+        sums: dict[str, Any] = dict(zip(names, self.sums, strict=True))
+        summed: _Row = dataclasses.replace(self.latest, **sums)
+        return summed
 
 
 class _ClusterCosts:
     """One cluster's cost rows of the batch, summed by row identity, in first-seen order."""
 
     def __init__(self) -> None:
-        self.containers: dict[_ContainerHour, ContainerHourCost] = {}
-        self.nodes: dict[_NodeHour, NodeHourCost] = {}
+        self.containers: dict[_ContainerHour, _Summed[ContainerHourCost]] = {}
+        self.nodes: dict[_NodeHour, _Summed[NodeHourCost]] = {}
         self.newest: datetime | None = None
 
     def add(
@@ -71,11 +90,17 @@ class _ClusterCosts:
         for row in containers:
             key = (row.hour, row.namespace, row.pod, row.container, row.node)
             found = self.containers.get(key)
-            self.containers[key] = row if found is None else _summed(found, row, _CONTAINER_SUMS)
+            if found is None:
+                self.containers[key] = _Summed(row)
+            else:
+                found.add(row, _CONTAINER_SUMS)
         for node in nodes:
             node_key = (node.hour, node.node)
             seen = self.nodes.get(node_key)
-            self.nodes[node_key] = node if seen is None else _summed(seen, node, _NODE_SUMS)
+            if seen is None:
+                self.nodes[node_key] = _Summed(node)
+            else:
+                seen.add(node, _NODE_SUMS)
         if self.newest is None or taken_at > self.newest:
             self.newest = taken_at
 
@@ -133,7 +158,9 @@ class PendingWrites:
             )
         for cluster_id, costs in self._costs.items():
             await rollups.add(
-                cluster_id, list(costs.containers.values()), list(costs.nodes.values())
+                cluster_id,
+                [summed.row(_CONTAINER_SUMS) for summed in costs.containers.values()],
+                [summed.row(_NODE_SUMS) for summed in costs.nodes.values()],
             )
             if costs.newest is not None:
                 await rollups.prune(cluster_id, before=costs.newest - retention)
