@@ -15,7 +15,8 @@ last measured transaction, so neither process start-up nor the consumer-group jo
 Worker CPU per cluster-minute is the worker processes' user+system time over the backlog,
 divided by the cluster-minutes in it. Bytes per cluster-minute are the gzip bodies the agent
 uploads (`agent.uplink.encode_snapshot`). The same run also folds both streams directly
-in-process (no broker). Figures are medians over `--seeds` repeats; ratios are of medians.
+in-process (no broker), in the worker's batches (`SnapshotIngest.many`, the worker's default
+`max_batch` records at a time). Figures are medians over `--seeds` repeats; ratios are of medians.
 
     python -m bench.workers [--nodes FILE] [--pods FILE] [--snapshots N] [--seeds N]
                             [--change-rate F] [--quick] [--out FILE]
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 
@@ -46,7 +47,6 @@ from bench.worker_stack import WorkerFleet, scratch_database
 from bench.worker_stream import (
     EncodedMessage,
     delta_stream,
-    is_delta,
     message_id,
     snapshot_stream,
     split_setup,
@@ -54,7 +54,6 @@ from bench.worker_stream import (
 )
 from devstack.services import ServiceStack, ServiceUrls
 from devstack.topics import create_topics
-from protocol.topics import DeltaMessage, SnapshotMessage
 from store.database import Database
 from store.repositories.clusters import ClusterRepository
 from store.repositories.tenants import create_tenant
@@ -247,11 +246,35 @@ async def _worker_run(
     }
 
 
-async def _fold_directly(ingest: SnapshotIngest, message: EncodedMessage) -> None:
-    if is_delta(message):
-        await ingest.apply_delta(DeltaMessage.model_validate_json(message.value))
-    else:
-        await ingest.apply(SnapshotMessage.model_validate_json(message.value))
+def _records(messages: Sequence[EncodedMessage]) -> list[ConsumerRecord[bytes, bytes]]:
+    """The messages as the consumer hands them to the handler (offsets in stream order)."""
+    return [
+        ConsumerRecord(
+            topic="direct",
+            partition=message.cluster_index % PARTITIONS,
+            offset=offset,
+            timestamp=0,
+            timestamp_type=0,
+            key=message.key,
+            value=message.value,
+            checksum=None,
+            serialized_key_size=len(message.key),
+            serialized_value_size=len(message.value),
+            headers=message.headers,
+        )
+        for offset, message in enumerate(messages)
+    ]
+
+
+async def _fold_directly(
+    ingest: SnapshotIngest, messages: Sequence[EncodedMessage], batch: int
+) -> None:
+    """Fold as the worker process does: a polled batch at a time (`SnapshotIngest.many`)."""
+    records = _records(messages)
+    for start in range(0, len(records), batch):
+        outcomes = await ingest.many(records[start : start + batch])
+        if None in outcomes:
+            raise RuntimeError("the direct fold left records unfolded")
 
 
 async def _direct_run(app_db: URL, config: Config, stream: str, seed: int) -> dict[str, Any]:
@@ -273,11 +296,10 @@ async def _direct_run(app_db: URL, config: Config, stream: str, seed: int) -> di
             ),
         )
         ingest = SnapshotIngest(database, cost_rollup=CostRollup())
-        for message in setup:
-            await _fold_directly(ingest, message)
+        batch = WorkerSettings.model_fields["max_batch"].default
+        await _fold_directly(ingest, setup, batch)
         started, cpu = time.perf_counter(), time.process_time()
-        for message in messages:
-            await _fold_directly(ingest, message)
+        await _fold_directly(ingest, messages, batch)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
         await database.dispose()

@@ -115,16 +115,7 @@ async def post_spot_notice(
     cluster_id: uuid.UUID, request: Request, principal: IngestPrincipal, wiring: WiringDep
 ) -> Response:
     """Accept a spot interruption notice; 202 once the event log has it."""
-    settings = wiring.settings
-    await _admit(
-        wiring,
-        principal,
-        cluster_id,
-        kind="notice",
-        per_cluster=settings.notice_rate_per_cluster,
-        per_tenant=settings.notice_rate_per_tenant,
-    )
-    raw = await _read(request, wiring)
+    raw = await _admitted_body(wiring, principal, cluster_id, request, kind="notice")
     notice_id, body_cluster = validate_strict(
         SpotNotice, raw, lambda n: (n.notice_id, n.cluster_id)
     )
@@ -143,16 +134,7 @@ async def _accept_upload(
     ids: Callable[[Upload], tuple[uuid.UUID, uuid.UUID]],
 ) -> Response:
     """Admit, validate and produce a snapshot or delta; `ids` reads its id and its cluster's."""
-    settings = wiring.settings
-    await _admit(
-        wiring,
-        principal,
-        cluster_id,
-        kind="snapshot",
-        per_cluster=settings.snapshot_rate_per_cluster,
-        per_tenant=settings.snapshot_rate_per_tenant,
-    )
-    raw = await _read(request, wiring)
+    raw = await _admitted_body(wiring, principal, cluster_id, request, kind="snapshot")
     checked = validator.validate(raw, ids)
     wiring.metrics.validated.labels(kind, checked.by).inc()
     item_id, body_cluster = checked.kept
@@ -160,16 +142,25 @@ async def _accept_upload(
     return await _produce(wiring, principal, cluster_id, raw, item_id, kind=kind)
 
 
-async def _admit(
+async def _admitted_body(
     wiring: Wiring,
     principal: Principal,
     cluster_id: uuid.UUID,
+    request: Request,
     *,
-    kind: str,
-    per_cluster: int,
-    per_tenant: int,
-) -> None:
+    kind: Literal["snapshot", "notice"],
+) -> bytes:
+    """The request's body, once the principal may send for the cluster within its limits
+    (deltas count as snapshots: an agent sends one or the other per interval)."""
     require_cluster(principal, cluster_id)
+    settings = wiring.settings
+    if kind == "snapshot":
+        per_cluster, per_tenant = (
+            settings.snapshot_rate_per_cluster,
+            settings.snapshot_rate_per_tenant,
+        )
+    else:
+        per_cluster, per_tenant = settings.notice_rate_per_cluster, settings.notice_rate_per_tenant
     verdict = await wiring.limiter.hit(
         [
             Limit(f"{kind}:tenant:{principal.tenant_id}", per_tenant, "tenant"),
@@ -185,9 +176,6 @@ async def _admit(
             headers={"Retry-After": str(verdict.retry_after)},
             reason=f"rate-limited-{verdict.scope}",
         )
-
-
-async def _read(request: Request, wiring: Wiring) -> bytes:
     return await read_json_body(request, wiring.limits)
 
 

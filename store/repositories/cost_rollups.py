@@ -130,8 +130,9 @@ class NodeGpuUse:
     """Mean duty cycle of its GPUs where DCGM reported it."""
 
 
-_ALLOCATION_SUMS = ("seconds", "cpu_usd", "memory_usd", "gpu_usd", "gpu_usage_usd", "gpu_seconds")
-_NODE_SUMS = (
+# The columns an upsert adds to (the others describe the row: the latest upload's win).
+ALLOCATION_SUMS = ("seconds", "cpu_usd", "memory_usd", "gpu_usd", "gpu_usage_usd", "gpu_seconds")
+NODE_SUMS = (
     "seconds",
     "total_usd",
     "cpu_idle_usd",
@@ -156,30 +157,30 @@ def _arrays(columns: Sequence[str]) -> str:
 _ADD_CONTAINERS = text(
     f"""
     INSERT INTO cost_allocations AS t (tenant_id, cluster_id, hour, namespace, pod, container,
-                                       node, workload, labels, {", ".join(_ALLOCATION_SUMS)})
+                                       node, workload, labels, {", ".join(ALLOCATION_SUMS)})
     SELECT :tenant, :cluster, r.hour, r.namespace, r.pod, r.container, r.node, r.workload,
-           CAST(r.labels AS jsonb), {", ".join(f"r.{name}" for name in _ALLOCATION_SUMS)}
+           CAST(r.labels AS jsonb), {", ".join(f"r.{name}" for name in ALLOCATION_SUMS)}
     FROM unnest(CAST(:hours AS timestamptz[]), CAST(:namespaces AS text[]),
                 CAST(:pods AS text[]), CAST(:containers AS text[]), CAST(:nodes AS text[]),
-                CAST(:workloads AS text[]), CAST(:labels AS text[]), {_arrays(_ALLOCATION_SUMS)})
+                CAST(:workloads AS text[]), CAST(:labels AS text[]), {_arrays(ALLOCATION_SUMS)})
          AS r(hour, namespace, pod, container, node, workload, labels,
-              {", ".join(_ALLOCATION_SUMS)})
+              {", ".join(ALLOCATION_SUMS)})
     ON CONFLICT (tenant_id, cluster_id, hour, namespace, pod, container, node) DO UPDATE
-    SET {_sums(_ALLOCATION_SUMS)}, workload = EXCLUDED.workload, labels = EXCLUDED.labels
+    SET {_sums(ALLOCATION_SUMS)}, workload = EXCLUDED.workload, labels = EXCLUDED.labels
     """  # noqa: S608 - column-name constants only
 )
 _ADD_NODES = text(
     f"""
     INSERT INTO cost_node_hours AS t (tenant_id, cluster_id, hour, node, instance_type, spot, gpus,
-                                      {", ".join(_NODE_SUMS)})
+                                      {", ".join(NODE_SUMS)})
     SELECT :tenant, :cluster, r.hour, r.node, r.instance_type, r.spot, r.gpus,
-           {", ".join(f"r.{name}" for name in _NODE_SUMS)}
+           {", ".join(f"r.{name}" for name in NODE_SUMS)}
     FROM unnest(CAST(:hours AS timestamptz[]), CAST(:nodes AS text[]),
                 CAST(:instance_types AS text[]), CAST(:spots AS boolean[]),
-                CAST(:gpus AS double precision[]), {_arrays(_NODE_SUMS)})
-         AS r(hour, node, instance_type, spot, gpus, {", ".join(_NODE_SUMS)})
+                CAST(:gpus AS double precision[]), {_arrays(NODE_SUMS)})
+         AS r(hour, node, instance_type, spot, gpus, {", ".join(NODE_SUMS)})
     ON CONFLICT (tenant_id, cluster_id, hour, node) DO UPDATE
-    SET {_sums(_NODE_SUMS)}, instance_type = EXCLUDED.instance_type, spot = EXCLUDED.spot,
+    SET {_sums(NODE_SUMS)}, instance_type = EXCLUDED.instance_type, spot = EXCLUDED.spot,
         gpus = EXCLUDED.gpus
     """  # noqa: S608 - column-name constants only
 )
@@ -212,7 +213,7 @@ class CostRollupRepository:
                     "nodes": [c.node for c in containers],
                     "workloads": [c.workload for c in containers],
                     "labels": [json.dumps(c.labels) for c in containers],
-                    **{name: [getattr(c, name) for c in containers] for name in _ALLOCATION_SUMS},
+                    **{name: [getattr(c, name) for c in containers] for name in ALLOCATION_SUMS},
                 },
             )
         if nodes:
@@ -226,7 +227,7 @@ class CostRollupRepository:
                     "instance_types": [n.instance_type for n in nodes],
                     "spots": [n.spot for n in nodes],
                     "gpus": [n.gpus for n in nodes],
-                    **{name: [getattr(n, name) for n in nodes] for name in _NODE_SUMS},
+                    **{name: [getattr(n, name) for n in nodes] for name in NODE_SUMS},
                 },
             )
 

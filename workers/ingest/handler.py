@@ -16,7 +16,7 @@ rows are written once at its end (`PendingWrites`), each message's id recorded a
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from uuid import UUID
 
@@ -60,8 +60,6 @@ RESYNC = "resync"
 """A delta that did not apply on the stored state: its samples were folded, a resync asked for."""
 
 Upload = SnapshotMessage | DeltaMessage
-AfterCommit = list[Callable[[], Awaitable[None]]]
-"""What to tell others once the transaction has committed (resync requests and clearings)."""
 
 
 class SnapshotIngest:
@@ -132,15 +130,14 @@ class SnapshotIngest:
     async def _fold_together(self, tenant_id: UUID, uploads: Sequence[Upload]) -> list[str]:
         """Fold `uploads` (all of `tenant_id`) in one transaction, in order."""
         pending = PendingWrites()
-        after: AfterCommit = []
         outcomes: list[str] = []
         try:
             async with self._database.tenant(tenant_id) as session:
                 for upload in uploads:
                     if isinstance(upload, DeltaMessage):
-                        outcomes.append(await self._traced_delta(session, upload, pending, after))
+                        outcomes.append(await self._traced_delta(session, upload, pending))
                     else:
-                        outcomes.append(await self._traced(session, upload, pending, after))
+                        outcomes.append(await self._traced(session, upload, pending))
                 await pending.flush(
                     UsageStateRepository(session, tenant_id),
                     CostRollupRepository(session, tenant_id),
@@ -153,7 +150,7 @@ class SnapshotIngest:
                 self._inventory.forget(cluster_id)
             else:
                 self._inventory.put(cluster_id, entry)
-        for tell in after:
+        for tell in pending.after_commit:
             await tell()
         return outcomes
 
@@ -162,7 +159,6 @@ class SnapshotIngest:
         session: AsyncSession,
         message: DeltaMessage,
         pending: PendingWrites,
-        after: AfterCommit,
     ) -> str:
         with self._tracer.start_as_current_span(
             "fold delta", attributes={"slicewise.delta_id": str(message.delta.delta_id)}
@@ -170,7 +166,8 @@ class SnapshotIngest:
             outcome = await self._fold_delta(session, message, pending)
             span.set_attribute("slicewise.outcome", outcome)
         if outcome == RESYNC:
-            after.append(partial(self._resync.request, message.delta.cluster.cluster_id))
+            cluster_id = message.delta.cluster.cluster_id
+            pending.after_commit.append(partial(self._resync.request, cluster_id))
         return outcome
 
     async def _traced(
@@ -178,13 +175,12 @@ class SnapshotIngest:
         session: AsyncSession,
         message: SnapshotMessage,
         pending: PendingWrites,
-        after: AfterCommit,
     ) -> str:
         with self._tracer.start_as_current_span(
             "fold snapshot",
             attributes={"slicewise.snapshot_id": str(message.snapshot.snapshot_id)},
         ) as span:
-            outcome = await self._fold(session, message, pending, after)
+            outcome = await self._fold(session, message, pending)
             span.set_attribute("slicewise.outcome", outcome)
             return outcome
 
@@ -309,7 +305,6 @@ class SnapshotIngest:
         session: AsyncSession,
         message: SnapshotMessage,
         pending: PendingWrites,
-        after: AfterCommit,
     ) -> str:
         snapshot = message.snapshot
         items = inventory_items(snapshot)
@@ -356,7 +351,7 @@ class SnapshotIngest:
                 {(pod.namespace, pod.name): pod for pod in snapshot.pods},
             )
             if snapshot.sequence is not None:
-                after.append(partial(self._resync.clear, cluster.cluster_id))
+                pending.after_commit.append(partial(self._resync.clear, cluster.cluster_id))
         wanted = missing_pods(snapshot)
         stored_pods = (
             await _decoded_pods(

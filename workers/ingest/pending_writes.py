@@ -17,12 +17,18 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from recommender.usage.key import ContainerKey
-from store.repositories.cost_rollups import ContainerHourCost, CostRollupRepository, NodeHourCost
+from store.repositories.cost_rollups import (
+    ALLOCATION_SUMS,
+    NODE_SUMS,
+    ContainerHourCost,
+    CostRollupRepository,
+    NodeHourCost,
+)
 from store.repositories.usage_states import UsageStateRepository
 from workers.ingest.container_history import ContainerHistory
 from workers.ingest.inventory_cache import CachedInventory
@@ -31,17 +37,6 @@ from workers.ingest.usage_fold import to_record
 _ContainerHour = tuple[datetime, str, str, str, str]
 """(hour, namespace, pod, container, node): a container-hour row's identity."""
 _NodeHour = tuple[datetime, str]
-_CONTAINER_SUMS = ("seconds", "cpu_usd", "memory_usd", "gpu_usd", "gpu_usage_usd", "gpu_seconds")
-_NODE_SUMS = (
-    "seconds",
-    "total_usd",
-    "cpu_idle_usd",
-    "memory_idle_usd",
-    "gpu_idle_usd",
-    "gpu_allocated_seconds",
-    "gpu_duty_seconds",
-    "duty_sampled_seconds",
-)
 
 
 _Row = TypeVar("_Row", ContainerHourCost, NodeHourCost)
@@ -93,20 +88,21 @@ class _ClusterCosts:
             if found is None:
                 self.containers[key] = _Summed(row)
             else:
-                found.add(row, _CONTAINER_SUMS)
+                found.add(row, ALLOCATION_SUMS)
         for node in nodes:
             node_key = (node.hour, node.node)
             seen = self.nodes.get(node_key)
             if seen is None:
                 self.nodes[node_key] = _Summed(node)
             else:
-                seen.add(node, _NODE_SUMS)
+                seen.add(node, NODE_SUMS)
         if self.newest is None or taken_at > self.newest:
             self.newest = taken_at
 
 
 class PendingWrites:
-    """The histories, cost rows and inventories a batch has produced so far (one tenant)."""
+    """The histories, cost rows, inventories and signals a batch has produced so far (one
+    tenant)."""
 
     def __init__(self) -> None:
         self._histories: dict[uuid.UUID, dict[ContainerKey, tuple[ContainerHistory, datetime]]]
@@ -114,6 +110,8 @@ class PendingWrites:
         self._costs: dict[uuid.UUID, _ClusterCosts] = {}
         self.inventories: dict[uuid.UUID, CachedInventory | None] = {}
         """Per cluster, the inventory its last applied upload made (None: no longer known)."""
+        self.after_commit: list[Callable[[], Awaitable[None]]] = []
+        """What to tell others once the transaction has committed (resync requests, clearings)."""
 
     def histories(
         self, cluster_id: uuid.UUID, keys: Iterable[ContainerKey]
@@ -159,8 +157,8 @@ class PendingWrites:
         for cluster_id, costs in self._costs.items():
             await rollups.add(
                 cluster_id,
-                [summed.row(_CONTAINER_SUMS) for summed in costs.containers.values()],
-                [summed.row(_NODE_SUMS) for summed in costs.nodes.values()],
+                [summed.row(ALLOCATION_SUMS) for summed in costs.containers.values()],
+                [summed.row(NODE_SUMS) for summed in costs.nodes.values()],
             )
             if costs.newest is not None:
                 await rollups.prune(cluster_id, before=costs.newest - retention)

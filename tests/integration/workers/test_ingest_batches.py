@@ -15,12 +15,12 @@ from protocol.delta import ClusterDelta
 from protocol.snapshot import ClusterSnapshot
 from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER, DeltaMessage, SnapshotMessage
 from store.database import Database
-from store.repositories.clusters import ClusterRepository
 from store.repositories.cost_rollups import CostFilter, CostRollupRepository
 from store.repositories.inventory import InventoryRepository
 from store.repositories.snapshots import SnapshotRepository
 from store.repositories.tenants import TenantView
 from store.repositories.usage_states import UsageStateRepository
+from tests.integration.workers.conftest import new_cluster
 from tests.unit.workers.delta_scenarios import Step, histories, states
 from tests.unit.workers.factories import T0, headers, record
 from workers.cost_rollup import CostRollup
@@ -32,14 +32,6 @@ PROPERTY = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-
-async def _new_cluster(database: Database, tenant: TenantView) -> uuid.UUID:
-    async with database.tenant(tenant.id) as session:
-        created = await ClusterRepository(session, tenant.id).create(
-            f"batch-{uuid.uuid4().hex[:8]}"
-        )
-    return created.id
 
 
 def _renamed(snapshot: ClusterSnapshot, cluster_id: uuid.UUID) -> ClusterSnapshot:
@@ -95,7 +87,8 @@ async def _one_by_one_and_batched(
     database: Database, tenant: TenantView, steps: list[Step], batch: int
 ) -> tuple[uuid.UUID, uuid.UUID, list[ConsumerRecord[bytes, bytes]]]:
     """Clusters (one by one, batched) fed the same uploads; returns the batched one's records."""
-    alone, batched = await _new_cluster(database, tenant), await _new_cluster(database, tenant)
+    alone = await new_cluster(database, tenant, "batch")
+    batched = await new_cluster(database, tenant, "batch")
     ingest = SnapshotIngest(database, cost_rollup=CostRollup())
     snapshots = states(batched, steps)
     tracker = DeltaTracker(full_every=timedelta(hours=6))
@@ -143,7 +136,7 @@ async def test_undecodable_record_is_left_out_of_the_batch(
     database: Database, tenant: TenantView
 ) -> None:
     """A record that does not decode comes back unhandled; the batch's others are folded."""
-    cluster_id = await _new_cluster(database, tenant)
+    cluster_id = await new_cluster(database, tenant, "batch")
     good = _records(tenant, [states(cluster_id, [])[0]])
     outcomes = await SnapshotIngest(database).many([record(b"{not json", offset=9), *good])
     assert outcomes == [None, PROCESSED]
