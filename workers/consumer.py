@@ -1,11 +1,13 @@
 """The at-least-once consumer loop shared by the ingest and spot-notice workers.
 
-Records are handled one by one, in partition order. A record's offset is committed only after
-its handler returned (its transaction committed) or it was dead-lettered, so a crash at any
-point redelivers whatever was not finished; handlers are idempotent, which makes redelivery
-harmless. Temporary errors are retried in place with exponential back-off and nothing after
-the failing record is committed meanwhile; permanent ones dead-letter the record and the
-partition moves on.
+Records are handled in partition order. A handler that can handle a polled batch together
+(`BatchRecordHandler`, e.g. the ingest fold: one transaction per tenant) is given the whole batch
+first; the records it leaves unhandled are then handled one by one. A record's offset is
+committed only after its handler returned (its transaction committed) or it was dead-lettered,
+so a crash at any point redelivers whatever was not finished; handlers are idempotent, which
+makes redelivery harmless. Temporary errors are retried in place with exponential back-off
+and nothing after the failing record is committed meanwhile; permanent ones dead-letter the
+record and the partition moves on.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -39,6 +41,17 @@ class RecordHandler(Protocol):
 
     async def __call__(self, record: Record) -> str:
         """Apply the record's effects durably, or raise (temporary or permanent error)."""
+        ...
+
+
+@runtime_checkable
+class BatchRecordHandler(RecordHandler, Protocol):
+    """A handler that can also handle many records at once."""
+
+    async def many(self, records: Sequence[Record]) -> list[str | None]:
+        """Handle `records` together, keeping each partition's order; returns each record's
+        outcome, None for those left to be handled one by one. Raises nothing: a failure
+        leaves records unhandled instead."""
         ...
 
 
@@ -138,15 +151,43 @@ class AtLeastOnceConsumer:
     async def _handle_batch(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         finished: dict[TopicPartition, int] = {}
         try:
+            together = await self._handle_together(batch)
             for tp, records in batch.items():
                 for record in records:
                     if tp not in self._consumer.assignment():
                         break  # revoked by a rebalance: the new owner redelivers the rest
-                    if not await self._handle(record):
+                    if (tp, record.offset) not in together and not await self._handle(record):
                         return
                     finished[tp] = record.offset + 1
         finally:
             await self._commit(finished)
+
+    async def _handle_together(
+        self, batch: dict[TopicPartition, list[ConsumerRecord]]
+    ) -> set[tuple[TopicPartition, int]]:
+        """Offer the batch to a batch handler; the (partition, offset) of the records it handled."""
+        records = [record for records in batch.values() for record in records]
+        if len(records) < 2 or not isinstance(self._handler, BatchRecordHandler):
+            return set()
+        started = time.monotonic()
+        with self._tracer.start_as_current_span(
+            f"{self._topic} process batch",
+            kind=SpanKind.CONSUMER,
+            attributes={"messaging.batch.message_count": len(records)},
+        ):
+            outcomes = await self._handler.many(records)
+        handled: set[tuple[TopicPartition, int]] = set()
+        for record, outcome in zip(records, outcomes, strict=True):
+            if outcome is None:
+                continue
+            handled.add((TopicPartition(record.topic, record.partition), record.offset))
+            self._metrics.messages.labels(self._name, record.topic, outcome).inc()
+            self._rate.add()
+        if handled:
+            self._metrics.seconds.labels(self._name, self._topic).observe(
+                (time.monotonic() - started) / len(handled)
+            )
+        return handled
 
     async def _handle(self, record: Record) -> bool:
         """Handle one record to completion; False if stopped while backing off.

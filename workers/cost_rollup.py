@@ -18,7 +18,12 @@ from functools import partial
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.snapshot import LABEL_REGION, ClusterInfo, ClusterSnapshot, Node
-from recommender.cost.snapshot_hours import ContainerSample, GpuSample, hourly_allocations
+from recommender.cost.snapshot_hours import (
+    ContainerSample,
+    GpuSample,
+    HourAllocation,
+    hourly_allocations,
+)
 from recommender.pricing.bundled import bundled_catalogues, bundled_spot_advisor
 from recommender.pricing.cost import node_shape, price_node
 from recommender.pricing.estimate import Shape
@@ -49,14 +54,7 @@ class CostRollup:
 
         `containers` and `gpus`, if given, are its samples instead of the snapshot's own.
         """
-        # A few hundred milliseconds for thousands of pods: keep the consumer's loop answering.
-        hours = await asyncio.to_thread(
-            partial(
-                hourly_allocations, containers=containers, gpus=gpus, node_hourly=self._node_hourly
-            ),
-            snapshot,
-            self._pricebook,
-        )
+        hours = await self.allocate(snapshot, containers=containers, gpus=gpus)
         if not hours:
             return 0
         rollups = CostRollupRepository(session, tenant_id)
@@ -64,6 +62,23 @@ class CostRollup:
         await rollups.add(cluster_id, hours)
         await rollups.prune(cluster_id, before=snapshot.taken_at - RETENTION)
         return len(hours)
+
+    async def allocate(
+        self,
+        snapshot: ClusterSnapshot,
+        *,
+        containers: Sequence[ContainerSample] | None = None,
+        gpus: Sequence[GpuSample] | None = None,
+    ) -> list[HourAllocation]:
+        """The snapshot's cost, hour by hour (`containers`, `gpus`: its samples, if given)."""
+        # A few hundred milliseconds for thousands of pods: keep the consumer's loop answering.
+        return await asyncio.to_thread(
+            partial(
+                hourly_allocations, containers=containers, gpus=gpus, node_hourly=self._node_hourly
+            ),
+            snapshot,
+            self._pricebook,
+        )
 
     def _node_hourly(self, node: Node, cluster: ClusterInfo, pricebook: PriceBook) -> float | None:
         """The node's price, estimated from the catalogues once per distinct kind of node.

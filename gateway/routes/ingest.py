@@ -4,7 +4,8 @@ produced. Answers to snapshots and deltas say whether the workers want a full sn
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from collections.abc import Callable
+from typing import Literal, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -28,6 +29,7 @@ router = APIRouter(prefix="/v1/clusters/{cluster_id}", tags=["ingest"])
 _SNAPSHOTS = MirroredValidator(ClusterSnapshot)
 _DELTAS = MirroredValidator(ClusterDelta)
 _DELTA_HEADERS = ((PAYLOAD_KIND_HEADER, DELTA_PAYLOAD),)
+Upload = TypeVar("Upload", ClusterSnapshot, ClusterDelta)
 
 
 class SnapshotAccepted(BaseModel):
@@ -66,21 +68,15 @@ async def post_snapshot(
     cluster_id: uuid.UUID, request: Request, principal: IngestPrincipal, wiring: WiringDep
 ) -> Response:
     """Accept a cluster snapshot; 202 once the event log has it."""
-    settings = wiring.settings
-    await _admit(
+    return await _accept_upload(
         wiring,
         principal,
         cluster_id,
+        request,
         kind="snapshot",
-        per_cluster=settings.snapshot_rate_per_cluster,
-        per_tenant=settings.snapshot_rate_per_tenant,
+        validator=_SNAPSHOTS,
+        ids=lambda s: (s.snapshot_id, s.cluster.cluster_id),
     )
-    raw = await _read(request, wiring)
-    checked = _SNAPSHOTS.validate(raw, lambda s: (s.snapshot_id, s.cluster.cluster_id))
-    wiring.metrics.validated.labels("snapshot", checked.by).inc()
-    snapshot_id, body_cluster = checked.kept
-    _same_cluster(body_cluster, cluster_id, "cluster.cluster_id")
-    return await _produce(wiring, principal, cluster_id, raw, snapshot_id, kind="snapshot")
 
 
 @router.post(
@@ -97,21 +93,15 @@ async def post_delta(
 
     Deltas count against the snapshot rate limits: an agent sends one or the other per interval.
     """
-    settings = wiring.settings
-    await _admit(
+    return await _accept_upload(
         wiring,
         principal,
         cluster_id,
-        kind="snapshot",
-        per_cluster=settings.snapshot_rate_per_cluster,
-        per_tenant=settings.snapshot_rate_per_tenant,
+        request,
+        kind="delta",
+        validator=_DELTAS,
+        ids=lambda d: (d.delta_id, d.cluster.cluster_id),
     )
-    raw = await _read(request, wiring)
-    checked = _DELTAS.validate(raw, lambda d: (d.delta_id, d.cluster.cluster_id))
-    wiring.metrics.validated.labels("delta", checked.by).inc()
-    delta_id, body_cluster = checked.kept
-    _same_cluster(body_cluster, cluster_id, "cluster.cluster_id")
-    return await _produce(wiring, principal, cluster_id, raw, delta_id, kind="delta")
 
 
 @router.post(
@@ -125,16 +115,7 @@ async def post_spot_notice(
     cluster_id: uuid.UUID, request: Request, principal: IngestPrincipal, wiring: WiringDep
 ) -> Response:
     """Accept a spot interruption notice; 202 once the event log has it."""
-    settings = wiring.settings
-    await _admit(
-        wiring,
-        principal,
-        cluster_id,
-        kind="notice",
-        per_cluster=settings.notice_rate_per_cluster,
-        per_tenant=settings.notice_rate_per_tenant,
-    )
-    raw = await _read(request, wiring)
+    raw = await _admitted_body(wiring, principal, cluster_id, request, kind="notice")
     notice_id, body_cluster = validate_strict(
         SpotNotice, raw, lambda n: (n.notice_id, n.cluster_id)
     )
@@ -142,16 +123,44 @@ async def post_spot_notice(
     return await _produce(wiring, principal, cluster_id, raw, notice_id, kind="notice")
 
 
-async def _admit(
+async def _accept_upload(
     wiring: Wiring,
     principal: Principal,
     cluster_id: uuid.UUID,
+    request: Request,
     *,
-    kind: str,
-    per_cluster: int,
-    per_tenant: int,
-) -> None:
+    kind: Literal["snapshot", "delta"],
+    validator: MirroredValidator[Upload],
+    ids: Callable[[Upload], tuple[uuid.UUID, uuid.UUID]],
+) -> Response:
+    """Admit, validate and produce a snapshot or delta; `ids` reads its id and its cluster's."""
+    raw = await _admitted_body(wiring, principal, cluster_id, request, kind="snapshot")
+    checked = validator.validate(raw, ids)
+    wiring.metrics.validated.labels(kind, checked.by).inc()
+    item_id, body_cluster = checked.kept
+    _same_cluster(body_cluster, cluster_id, "cluster.cluster_id")
+    return await _produce(wiring, principal, cluster_id, raw, item_id, kind=kind)
+
+
+async def _admitted_body(
+    wiring: Wiring,
+    principal: Principal,
+    cluster_id: uuid.UUID,
+    request: Request,
+    *,
+    kind: Literal["snapshot", "notice"],
+) -> bytes:
+    """The request's body, once the principal may send for the cluster within its limits
+    (deltas count as snapshots: an agent sends one or the other per interval)."""
     require_cluster(principal, cluster_id)
+    settings = wiring.settings
+    if kind == "snapshot":
+        per_cluster, per_tenant = (
+            settings.snapshot_rate_per_cluster,
+            settings.snapshot_rate_per_tenant,
+        )
+    else:
+        per_cluster, per_tenant = settings.notice_rate_per_cluster, settings.notice_rate_per_tenant
     verdict = await wiring.limiter.hit(
         [
             Limit(f"{kind}:tenant:{principal.tenant_id}", per_tenant, "tenant"),
@@ -167,9 +176,6 @@ async def _admit(
             headers={"Retry-After": str(verdict.retry_after)},
             reason=f"rate-limited-{verdict.scope}",
         )
-
-
-async def _read(request: Request, wiring: Wiring) -> bytes:
     return await read_json_body(request, wiring.limits)
 
 

@@ -128,8 +128,14 @@ def _container_usage(
 ) -> dict[datetime, dict[_Key, tuple[float, float]]]:
     """Window-weighted mean CPU cores and memory GiB per container and hour."""
     sums: defaultdict[tuple[datetime, _Key], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    # An upload's samples share a few timestamps: each one's hour is worked out once.
+    buckets: dict[tuple[datetime, int], datetime] = {}
     for s in samples:
-        acc = sums[(_bucket(s.timestamp, s.window_seconds), (s.namespace, s.pod, s.container))]
+        moment = (s.timestamp, s.window_seconds)
+        bucket = buckets.get(moment)
+        if bucket is None:
+            bucket = buckets[moment] = _bucket(s.timestamp, s.window_seconds)
+        acc = sums[(bucket, (s.namespace, s.pod, s.container))]
         acc[0] += s.cpu_cores * s.window_seconds
         acc[1] += s.memory_bytes / GIB * s.window_seconds
         acc[2] += s.window_seconds
@@ -168,8 +174,11 @@ def _gpu_usage(samples: Iterable[GpuSample]) -> _GpuHours:
     per_moment: defaultdict[tuple[datetime, _Key, datetime], float] = defaultdict(float)
     own_duty: defaultdict[tuple[datetime, _Key], list[float]] = defaultdict(list)
     duty: defaultdict[tuple[datetime, str], list[float]] = defaultdict(list)
+    hours: dict[datetime, datetime] = {}
     for s in samples:
-        hour = _hour_of(s.timestamp - timedelta(seconds=1))
+        hour = hours.get(s.timestamp)
+        if hour is None:
+            hour = hours[s.timestamp] = _hour_of(s.timestamp - timedelta(seconds=1))
         duty[(hour, s.node)].append(s.utilization)
         if s.namespace and s.pod:
             key = (s.namespace, s.pod, s.container or "")

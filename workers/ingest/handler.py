@@ -1,4 +1,4 @@
-"""Fold one snapshot or delta message into the database, idempotently, in one tenant transaction.
+"""Fold snapshot and delta messages into the database, idempotently, a batch per tenant transaction.
 
 The snapshot's (or delta's) id goes into the `snapshots` table in the same transaction as its
 effects, so a redelivered message finds its id taken and changes nothing. Inventory is replaced
@@ -9,29 +9,34 @@ sequence and no resync is pending), advancing the sequence in the same transacti
 something was lost or reordered, and the cluster is marked as needing a resync, which the
 gateway passes on to the agent. Usage samples are folded whatever the order, and costs are rolled
 up from both: a delta is priced as the stored inventory with its own samples.
+
+A batch of messages of one tenant folds in one transaction, in order: usage histories and cost
+rows are written once at its end (`PendingWrites`), each message's id recorded as it is folded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from functools import partial
 from uuid import UUID
 
 import structlog
 from opentelemetry import trace
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from protocol.delta import ClusterDelta, ContainerSeries, GpuSeries
-from protocol.snapshot import ClusterSnapshot, Node, Pod
+from protocol.delta import ClusterDelta
+from protocol.snapshot import Node, Pod
 from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER, DeltaMessage, SnapshotMessage
-from recommender.usage.container_history import ContainerHistory, ContainerHistoryError
 from recommender.usage.state import UsageSettings
 from store.database import Database
 from store.repositories.clusters import ClusterRepository
+from store.repositories.cost_rollups import CostRollupRepository
 from store.repositories.inventory import InventoryRepository
 from store.repositories.snapshots import ClusterIngestState, SnapshotRepository
-from store.repositories.usage_states import UsageStateRecord, UsageStateRepository
-from workers.cost_rollup import CostRollup
+from store.repositories.usage_states import UsageStateRepository
+from workers.cost_rollup import RETENTION, CostRollup
 from workers.decode import Record, decode, header
 from workers.errors import PermanentError, UnknownClusterError
 from workers.ingest.delta_snapshot import (
@@ -42,9 +47,10 @@ from workers.ingest.delta_snapshot import (
 )
 from workers.ingest.inventory_cache import CachedInventory, InventoryCache, load_inventory
 from workers.ingest.inventory_items import POD, deleted_names, inventory_items
+from workers.ingest.pending_writes import PendingWrites
 from workers.ingest.resync import NoResyncSignal, ResyncSignal
-from workers.ingest.usage_batch import PodRef, missing_pods, usage_batch
-from workers.ingest.usage_fold import fold_batch, from_record, stored_key, to_record
+from workers.ingest.upload_usage import fold_usage
+from workers.ingest.usage_batch import PodRef, missing_pods
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +58,8 @@ PROCESSED = "processed"
 DUPLICATE = "duplicate"
 RESYNC = "resync"
 """A delta that did not apply on the stored state: its samples were folded, a resync asked for."""
+
+Upload = SnapshotMessage | DeltaMessage
 
 
 class SnapshotIngest:
@@ -77,102 +85,193 @@ class SnapshotIngest:
 
     async def __call__(self, record: Record) -> str:
         """Decode and fold one record; returns "processed", "duplicate" or "resync"."""
-        if header(record, PAYLOAD_KIND_HEADER) == DELTA_PAYLOAD:
-            return await self.apply_delta(decode(record, DeltaMessage))
-        return await self.apply(decode(record, SnapshotMessage))
+        (outcome,) = await self._fold_together(_tenant(upload := _decode(record)), [upload])
+        return outcome
+
+    async def many(self, records: Sequence[Record]) -> list[str | None]:
+        """Fold records together: one transaction per tenant, each table written once.
+
+        Returns each record's outcome, None for those not folded (undecodable, or of a tenant
+        whose transaction failed): the caller hands them to `__call__` one by one, which
+        retries or refuses them. A tenant's records keep their order.
+        """
+        outcomes: list[str | None] = [None] * len(records)
+        by_tenant: dict[UUID, list[tuple[int, Upload]]] = {}
+        for index, record in enumerate(records):
+            try:
+                upload = _decode(record)
+            except PermanentError:
+                continue
+            by_tenant.setdefault(_tenant(upload), []).append((index, upload))
+        for tenant_id, uploads in by_tenant.items():
+            try:
+                folded = await self._fold_together(tenant_id, [upload for _, upload in uploads])
+            except Exception as error:  # noqa: BLE001 - each record is retried alone, which classifies
+                log.warning(
+                    "batch fold failed; folding its records one by one",
+                    tenant_id=str(tenant_id),
+                    error=repr(error),
+                )
+                continue
+            for (index, _), outcome in zip(uploads, folded, strict=True):
+                outcomes[index] = outcome
+        return outcomes
 
     async def apply_delta(self, message: DeltaMessage) -> str:
         """Fold one delta message; returns "processed", "duplicate" or "resync"."""
+        (outcome,) = await self._fold_together(message.tenant_id, [message])
+        return outcome
+
+    async def apply(self, message: SnapshotMessage) -> str:
+        """Fold one snapshot message; returns "processed" or "duplicate"."""
+        (outcome,) = await self._fold_together(message.tenant_id, [message])
+        return outcome
+
+    async def _fold_together(self, tenant_id: UUID, uploads: Sequence[Upload]) -> list[str]:
+        """Fold `uploads` (all of `tenant_id`) in one transaction, in order."""
+        pending = PendingWrites()
+        outcomes: list[str] = []
+        try:
+            async with self._database.tenant(tenant_id) as session:
+                for upload in uploads:
+                    if isinstance(upload, DeltaMessage):
+                        outcomes.append(await self._traced_delta(session, upload, pending))
+                    else:
+                        outcomes.append(await self._traced(session, upload, pending))
+                await pending.flush(
+                    UsageStateRepository(session, tenant_id),
+                    CostRollupRepository(session, tenant_id),
+                    RETENTION,
+                )
+        except (IntegrityError, DataError) as e:
+            raise PermanentError(f"upload refused by the database: {e.orig}") from e
+        for cluster_id, entry in pending.inventories.items():
+            if entry is None:
+                self._inventory.forget(cluster_id)
+            else:
+                self._inventory.put(cluster_id, entry)
+        for tell in pending.after_commit:
+            await tell()
+        return outcomes
+
+    async def _traced_delta(
+        self,
+        session: AsyncSession,
+        message: DeltaMessage,
+        pending: PendingWrites,
+    ) -> str:
         with self._tracer.start_as_current_span(
             "fold delta", attributes={"slicewise.delta_id": str(message.delta.delta_id)}
         ) as span:
-            outcome = await self._fold_delta(message)
+            outcome = await self._fold_delta(session, message, pending)
             span.set_attribute("slicewise.outcome", outcome)
         if outcome == RESYNC:
-            await self._resync.request(message.delta.cluster.cluster_id)
+            cluster_id = message.delta.cluster.cluster_id
+            pending.after_commit.append(partial(self._resync.request, cluster_id))
         return outcome
 
-    async def _fold_delta(self, message: DeltaMessage) -> str:
+    async def _traced(
+        self,
+        session: AsyncSession,
+        message: SnapshotMessage,
+        pending: PendingWrites,
+    ) -> str:
+        with self._tracer.start_as_current_span(
+            "fold snapshot",
+            attributes={"slicewise.snapshot_id": str(message.snapshot.snapshot_id)},
+        ) as span:
+            outcome = await self._fold(session, message, pending)
+            span.set_attribute("slicewise.outcome", outcome)
+            return outcome
+
+    def _known_inventory(
+        self, pending: PendingWrites, cluster: ClusterIngestState
+    ) -> CachedInventory | None:
+        """The cluster's nodes and pods if held for the stored state the locked row names."""
+        state = (cluster.last_snapshot_id, cluster.sequence)
+        if cluster.cluster_id not in pending.inventories:
+            return self._inventory.get(cluster.cluster_id, state)
+        entry = pending.inventories[cluster.cluster_id]
+        if entry is None or entry.state != state or None in state:
+            return None
+        return entry
+
+    async def _fold_delta(
+        self, session: AsyncSession, message: DeltaMessage, pending: PendingWrites
+    ) -> str:
         delta = message.delta
         cluster_id = delta.cluster.cluster_id
-        try:
-            async with self._database.tenant(message.tenant_id) as session:
-                snapshots = SnapshotRepository(session, message.tenant_id)
-                cluster = await snapshots.lock_cluster(cluster_id)
-                if cluster is None:
-                    raise UnknownClusterError(
-                        f"cluster {cluster_id} is not registered for tenant {message.tenant_id}"
-                    )
-                fresh = await snapshots.record(
-                    snapshot_id=delta.delta_id,
-                    cluster_id=cluster_id,
-                    taken_at=delta.taken_at,
-                    received_at=message.received_at,
-                    node_count=len(delta.nodes),
-                    pod_count=len(delta.pods),
-                    sample_count=len(delta.usage.containers)
-                    + len(delta.usage.gpus)
-                    + sum(len(series.samples) for series in delta.container_series)
-                    + sum(len(series.samples) for series in delta.gpu_series),
-                )
-                if not fresh:
-                    return DUPLICATE
-                inventory = InventoryRepository(session, message.tenant_id)
-                cached = self._inventory.get(
-                    cluster_id, (cluster.last_snapshot_id, cluster.sequence)
-                )
-                if cached is not None:
-                    nodes, pods = cached.nodes, cached.pods
-                else:
-                    nodes, pods = await load_inventory(inventory, cluster_id)
-                after_nodes, after_pods = overlay(delta, nodes, pods)
-                applies = (
-                    not cluster.resync_requested
-                    and cluster.sequence is not None
-                    and cluster.sequence == delta.base_sequence
-                    and delta.sequence == delta.base_sequence + 1
-                )
-                if applies:
-                    await inventory.apply_changes(
-                        cluster_id,
-                        snapshot_id=delta.delta_id,
-                        observed_at=delta.taken_at,
-                        upserts=inventory_items(delta),
-                        deletes=deleted_names(delta),
-                    )
-                    await snapshots.set_sequence(cluster_id, delta.sequence, resync_requested=False)
-                    await ClusterRepository(session, message.tenant_id).record_snapshot(
-                        cluster_id,
-                        delta.delta_id,
-                        delta.taken_at,
-                        delta.agent_version or None,
-                        provider=delta.cluster.provider.value,
-                        region=delta.cluster.region,
-                    )
-                elif not _stale(cluster.sequence, delta):
-                    await snapshots.set_sequence(
-                        cluster_id, cluster.sequence, resync_requested=True
-                    )
-                # Samples are attributed to the pods stored once the delta is folded.
-                known = after_pods if applies else pods
-                wanted = missing_pods(delta, delta.container_series, delta.gpu_series)
-                await self._fold_usage(
-                    UsageStateRepository(session, message.tenant_id),
-                    delta,
-                    {ref: known[ref] for ref in wanted if ref in known},
-                )
-                if self._cost_rollup is not None:
-                    await self._cost_rollup.record(
-                        session,
-                        message.tenant_id,
-                        delta_snapshot(delta, after_nodes, after_pods),
-                        containers=container_samples(delta),
-                        gpus=gpu_samples(delta),
-                    )
-        except (IntegrityError, DataError) as e:
-            raise PermanentError(f"delta refused by the database: {e.orig}") from e
+        snapshots = SnapshotRepository(session, message.tenant_id)
+        cluster = await snapshots.lock_cluster(cluster_id)
+        if cluster is None:
+            raise UnknownClusterError(
+                f"cluster {cluster_id} is not registered for tenant {message.tenant_id}"
+            )
+        fresh = await snapshots.record(
+            snapshot_id=delta.delta_id,
+            cluster_id=cluster_id,
+            taken_at=delta.taken_at,
+            received_at=message.received_at,
+            node_count=len(delta.nodes),
+            pod_count=len(delta.pods),
+            sample_count=len(delta.usage.containers)
+            + len(delta.usage.gpus)
+            + sum(len(series.samples) for series in delta.container_series)
+            + sum(len(series.samples) for series in delta.gpu_series),
+        )
+        if not fresh:
+            return DUPLICATE
+        inventory = InventoryRepository(session, message.tenant_id)
+        cached = self._known_inventory(pending, cluster)
+        if cached is not None:
+            nodes, pods = cached.nodes, cached.pods
+        else:
+            nodes, pods = await load_inventory(inventory, cluster_id)
+        after_nodes, after_pods = overlay(delta, nodes, pods)
+        applies = (
+            not cluster.resync_requested
+            and cluster.sequence is not None
+            and cluster.sequence == delta.base_sequence
+            and delta.sequence == delta.base_sequence + 1
+        )
         if applies:
-            self._remember_delta(cluster, delta, after_nodes, after_pods)
+            await inventory.apply_changes(
+                cluster_id,
+                snapshot_id=delta.delta_id,
+                observed_at=delta.taken_at,
+                upserts=inventory_items(delta),
+                deletes=deleted_names(delta),
+            )
+            await snapshots.set_sequence(cluster_id, delta.sequence, resync_requested=False)
+            await ClusterRepository(session, message.tenant_id).record_snapshot(
+                cluster_id,
+                delta.delta_id,
+                delta.taken_at,
+                delta.agent_version or None,
+                provider=delta.cluster.provider.value,
+                region=delta.cluster.region,
+            )
+            self._remember_delta(pending, cluster, delta, after_nodes, after_pods)
+        elif not _stale(cluster.sequence, delta):
+            await snapshots.set_sequence(cluster_id, cluster.sequence, resync_requested=True)
+        # Samples are attributed to the pods stored once the delta is folded.
+        known = after_pods if applies else pods
+        wanted = missing_pods(delta, delta.container_series, delta.gpu_series)
+        await fold_usage(
+            UsageStateRepository(session, message.tenant_id),
+            pending,
+            delta,
+            {ref: known[ref] for ref in wanted if ref in known},
+            self._usage_settings,
+        )
+        if self._cost_rollup is not None:
+            hours = await self._cost_rollup.allocate(
+                delta_snapshot(delta, after_nodes, after_pods),
+                containers=container_samples(delta),
+                gpus=gpu_samples(delta),
+            )
+            if hours:
+                pending.add_costs(cluster_id, hours, delta.taken_at)
         log.debug(
             "delta folded",
             tenant_id=str(message.tenant_id),
@@ -182,102 +281,94 @@ class SnapshotIngest:
         )
         return PROCESSED if applies or _stale(cluster.sequence, delta) else RESYNC
 
+    @staticmethod
     def _remember_delta(
-        self,
+        pending: PendingWrites,
         cluster: ClusterIngestState,
         delta: ClusterDelta,
         nodes: dict[str, Node],
         pods: dict[PodRef, Pod],
     ) -> None:
-        """Cache the state an applied (and committed) delta made, named as the row now names it."""
+        """Keep the state an applied delta made, named as the row now names it."""
         if cluster.last_snapshot_at is not None and delta.taken_at < cluster.last_snapshot_at:
             # The row still names an older upload: this state has no name to be found by.
-            self._inventory.forget(cluster.cluster_id)
+            pending.inventories[cluster.cluster_id] = None
             return
-        self._inventory.put(
-            cluster.cluster_id, CachedInventory((delta.delta_id, delta.sequence), nodes, pods)
+        pending.inventories[cluster.cluster_id] = CachedInventory(
+            (delta.delta_id, delta.sequence), nodes, pods
         )
 
-    async def apply(self, message: SnapshotMessage) -> str:
-        """Fold one snapshot message; returns "processed" or "duplicate"."""
-        with self._tracer.start_as_current_span(
-            "fold snapshot",
-            attributes={"slicewise.snapshot_id": str(message.snapshot.snapshot_id)},
-        ) as span:
-            outcome = await self._fold(message)
-            span.set_attribute("slicewise.outcome", outcome)
-            return outcome
-
-    async def _fold(self, message: SnapshotMessage) -> str:
+    async def _fold(
+        self,
+        session: AsyncSession,
+        message: SnapshotMessage,
+        pending: PendingWrites,
+    ) -> str:
         snapshot = message.snapshot
         items = inventory_items(snapshot)
-        try:
-            async with self._database.tenant(message.tenant_id) as session:
-                snapshots = SnapshotRepository(session, message.tenant_id)
-                cluster = await snapshots.lock_cluster(snapshot.cluster.cluster_id)
-                if cluster is None:
-                    raise UnknownClusterError(
-                        f"cluster {snapshot.cluster.cluster_id} is not registered "
-                        f"for tenant {message.tenant_id}"
-                    )
-                fresh = await snapshots.record(
-                    snapshot_id=snapshot.snapshot_id,
-                    cluster_id=cluster.cluster_id,
-                    taken_at=snapshot.taken_at,
-                    received_at=message.received_at,
-                    node_count=len(snapshot.nodes),
-                    pod_count=len(snapshot.pods),
-                    sample_count=len(snapshot.usage.containers) + len(snapshot.usage.gpus),
-                )
-                if not fresh:
-                    return DUPLICATE
-                newest = cluster.last_snapshot_at is None or (
-                    snapshot.taken_at >= cluster.last_snapshot_at
-                )
-                if newest:
-                    await snapshots.set_sequence(
-                        cluster.cluster_id, snapshot.sequence, resync_requested=False
-                    )
-                    await InventoryRepository(session, message.tenant_id).replace(
-                        cluster.cluster_id,
-                        snapshot_id=snapshot.snapshot_id,
-                        observed_at=snapshot.taken_at,
-                        items=items,
-                    )
-                    await ClusterRepository(session, message.tenant_id).record_snapshot(
-                        cluster.cluster_id,
-                        snapshot.snapshot_id,
-                        snapshot.taken_at,
-                        snapshot.agent_version or None,
-                        provider=snapshot.cluster.provider.value,
-                        region=snapshot.cluster.region,
-                    )
-                wanted = missing_pods(snapshot)
-                stored_pods = (
-                    await _decoded_pods(
-                        InventoryRepository(session, message.tenant_id), cluster.cluster_id, wanted
-                    )
-                    if wanted
-                    else {}
-                )
-                await self._fold_usage(
-                    UsageStateRepository(session, message.tenant_id), snapshot, stored_pods
-                )
-                if self._cost_rollup is not None:
-                    await self._cost_rollup.record(session, message.tenant_id, snapshot)
-        except (IntegrityError, DataError) as e:
-            raise PermanentError(f"snapshot refused by the database: {e.orig}") from e
-        if newest:
-            self._inventory.put(
-                cluster.cluster_id,
-                CachedInventory(
-                    (snapshot.snapshot_id, snapshot.sequence),
-                    {node.name: node for node in snapshot.nodes},
-                    {(pod.namespace, pod.name): pod for pod in snapshot.pods},
-                ),
+        snapshots = SnapshotRepository(session, message.tenant_id)
+        cluster = await snapshots.lock_cluster(snapshot.cluster.cluster_id)
+        if cluster is None:
+            raise UnknownClusterError(
+                f"cluster {snapshot.cluster.cluster_id} is not registered "
+                f"for tenant {message.tenant_id}"
             )
-        if newest and snapshot.sequence is not None:
-            await self._resync.clear(snapshot.cluster.cluster_id)
+        fresh = await snapshots.record(
+            snapshot_id=snapshot.snapshot_id,
+            cluster_id=cluster.cluster_id,
+            taken_at=snapshot.taken_at,
+            received_at=message.received_at,
+            node_count=len(snapshot.nodes),
+            pod_count=len(snapshot.pods),
+            sample_count=len(snapshot.usage.containers) + len(snapshot.usage.gpus),
+        )
+        if not fresh:
+            return DUPLICATE
+        newest = cluster.last_snapshot_at is None or (snapshot.taken_at >= cluster.last_snapshot_at)
+        if newest:
+            await snapshots.set_sequence(
+                cluster.cluster_id, snapshot.sequence, resync_requested=False
+            )
+            await InventoryRepository(session, message.tenant_id).replace(
+                cluster.cluster_id,
+                snapshot_id=snapshot.snapshot_id,
+                observed_at=snapshot.taken_at,
+                items=items,
+            )
+            await ClusterRepository(session, message.tenant_id).record_snapshot(
+                cluster.cluster_id,
+                snapshot.snapshot_id,
+                snapshot.taken_at,
+                snapshot.agent_version or None,
+                provider=snapshot.cluster.provider.value,
+                region=snapshot.cluster.region,
+            )
+            pending.inventories[cluster.cluster_id] = CachedInventory(
+                (snapshot.snapshot_id, snapshot.sequence),
+                {node.name: node for node in snapshot.nodes},
+                {(pod.namespace, pod.name): pod for pod in snapshot.pods},
+            )
+            if snapshot.sequence is not None:
+                pending.after_commit.append(partial(self._resync.clear, cluster.cluster_id))
+        wanted = missing_pods(snapshot)
+        stored_pods = (
+            await _decoded_pods(
+                InventoryRepository(session, message.tenant_id), cluster.cluster_id, wanted
+            )
+            if wanted
+            else {}
+        )
+        await fold_usage(
+            UsageStateRepository(session, message.tenant_id),
+            pending,
+            snapshot,
+            stored_pods,
+            self._usage_settings,
+        )
+        if self._cost_rollup is not None:
+            hours = await self._cost_rollup.allocate(snapshot)
+            if hours:
+                pending.add_costs(cluster.cluster_id, hours, snapshot.taken_at)
         log.debug(
             "snapshot folded",
             tenant_id=str(message.tenant_id),
@@ -287,39 +378,15 @@ class SnapshotIngest:
         )
         return PROCESSED
 
-    async def _fold_usage(
-        self,
-        usage: UsageStateRepository,
-        snapshot: ClusterSnapshot | ClusterDelta,
-        stored_pods: Mapping[PodRef, Pod],
-    ) -> None:
-        """Fold the samples, attributing those of pods the upload does not list to `stored_pods`."""
-        cluster_id = snapshot.cluster.cluster_id
-        series: Sequence[ContainerSeries] = ()
-        gpu_series: Sequence[GpuSeries] = ()
-        if isinstance(snapshot, ClusterDelta):
-            series, gpu_series = snapshot.container_series, snapshot.gpu_series
-        batch = usage_batch(snapshot, stored_pods, series, gpu_series)
-        if batch.unattributed:
-            log.info(
-                "usage samples of unknown pods dropped",
-                cluster_id=str(cluster_id),
-                count=batch.unattributed,
-            )
-        if not batch.keys:
-            return
-        records = await usage.get_many(cluster_id, (stored_key(key) for key in batch.keys))
-        states = {
-            key: state
-            for key in batch.keys
-            if (record := records.get(stored_key(key))) is not None
-            and (state := _restore(record)) is not None
-        }
-        changed = fold_batch(batch, states, self._usage_settings)
-        await usage.put_many(
-            cluster_id,
-            [to_record(key, state, snapshot.taken_at) for key, state in changed.items()],
-        )
+
+def _decode(record: Record) -> Upload:
+    if header(record, PAYLOAD_KIND_HEADER) == DELTA_PAYLOAD:
+        return decode(record, DeltaMessage)
+    return decode(record, SnapshotMessage)
+
+
+def _tenant(upload: Upload) -> UUID:
+    return upload.tenant_id
 
 
 async def _decoded_pods(
@@ -339,12 +406,3 @@ async def _decoded_pods(
 def _stale(stored: int | None, delta: ClusterDelta) -> bool:
     """Whether the stored state is already past the delta (a full snapshot overtook it)."""
     return stored is not None and delta.sequence <= stored
-
-
-def _restore(record: UsageStateRecord) -> ContainerHistory | None:
-    try:
-        return from_record(record)
-    except ContainerHistoryError:
-        # An unreadable state must not block the cluster's ingest forever: start it afresh.
-        log.warning("unreadable usage state discarded", container=str(record.key))
-        return None

@@ -31,6 +31,15 @@ from workers.settings import WorkerSettings
 T = TypeVar("T")
 
 
+async def new_cluster(database: Database, tenant: TenantView, prefix: str) -> uuid.UUID:
+    """Register one more cluster for `tenant`, named `prefix-<random>`."""
+    async with database.tenant(tenant.id) as session:
+        created = await ClusterRepository(session, tenant.id).create(
+            f"{prefix}-{uuid.uuid4().hex[:8]}"
+        )
+    return created.id
+
+
 @pytest.fixture
 async def cluster(database: Database, tenant: TenantView) -> ClusterView:
     """A cluster registered for `tenant`."""

@@ -21,11 +21,11 @@ from protocol.delta import ClusterDelta
 from protocol.snapshot import ClusterSnapshot
 from protocol.topics import DeltaMessage, SnapshotMessage, resync_key
 from store.database import Database
-from store.repositories.clusters import ClusterRepository
 from store.repositories.inventory import InventoryRepository
 from store.repositories.snapshots import SnapshotRepository
 from store.repositories.tenants import TenantView
 from store.repositories.usage_states import UsageStateRepository
+from tests.integration.workers.conftest import new_cluster
 from tests.unit.workers.delta_scenarios import Step, histories, states
 from workers.ingest.handler import DUPLICATE, PROCESSED, RESYNC, SnapshotIngest
 from workers.ingest.resync import RedisResyncSignal
@@ -35,14 +35,6 @@ PROPERTY = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-
-async def _new_cluster(database: Database, tenant: TenantView) -> uuid.UUID:
-    async with database.tenant(tenant.id) as session:
-        created = await ClusterRepository(session, tenant.id).create(
-            f"delta-{uuid.uuid4().hex[:8]}"
-        )
-    return created.id
 
 
 async def _stored(database: Database, tenant: TenantView, cluster_id: uuid.UUID) -> Any:
@@ -93,7 +85,8 @@ async def _both_ways(
     database: Database, tenant: TenantView, steps: list[Step]
 ) -> tuple[uuid.UUID, uuid.UUID, list[ClusterSnapshot]]:
     """Clusters (full, delta) fed the same history, and the history's states (delta cluster)."""
-    full, by_delta = await _new_cluster(database, tenant), await _new_cluster(database, tenant)
+    full = await new_cluster(database, tenant, "delta")
+    by_delta = await new_cluster(database, tenant, "delta")
     ingest = SnapshotIngest(database)
     snapshots = states(by_delta, steps)
     for snapshot in snapshots:
@@ -154,7 +147,8 @@ async def test_lost_or_reordered_delta_is_healed_by_a_resync(
 ) -> None:
     """A missing or late delta is refused with a resync request; the next full snapshot restores
     the inventory a full snapshot of the final state stores."""
-    full, by_delta = await _new_cluster(database, tenant), await _new_cluster(database, tenant)
+    full = await new_cluster(database, tenant, "delta")
+    by_delta = await new_cluster(database, tenant, "delta")
     redis = Redis.from_url("redis://127.0.0.1:6379/0")
     ingest = SnapshotIngest(database, resync=RedisResyncSignal(redis))
     try:
@@ -215,7 +209,7 @@ async def test_delta_on_a_cluster_without_sequence_asks_for_a_resync(
     database: Database, tenant: TenantView
 ) -> None:
     """A delta reaching a cluster only a v1 agent ever reported is refused: no state to apply on."""
-    cluster_id = await _new_cluster(database, tenant)
+    cluster_id = await new_cluster(database, tenant, "delta")
     ingest = SnapshotIngest(database)
     first, second = states(cluster_id, [[("modify_pod", 0)]])
     assert (
@@ -233,7 +227,7 @@ async def test_stale_delta_after_a_newer_full_snapshot_is_ignored_quietly(
     database: Database, tenant: TenantView
 ) -> None:
     """A delta the stored state is already past changes no inventory and asks for nothing."""
-    cluster_id = await _new_cluster(database, tenant)
+    cluster_id = await new_cluster(database, tenant, "delta")
     ingest = SnapshotIngest(database)
     first, second = states(cluster_id, [[("delete_pod", 0)]])
     tracker = DeltaTracker(full_every=timedelta(hours=6))

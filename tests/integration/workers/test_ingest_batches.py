@@ -1,0 +1,142 @@
+"""Uploads folded in batches (one transaction per tenant) store what one-by-one folds store."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agent.delta import DeltaTracker
+from protocol.delta import ClusterDelta
+from protocol.snapshot import ClusterSnapshot
+from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER, DeltaMessage, SnapshotMessage
+from store.database import Database
+from store.repositories.cost_rollups import CostFilter, CostRollupRepository
+from store.repositories.inventory import InventoryRepository
+from store.repositories.snapshots import SnapshotRepository
+from store.repositories.tenants import TenantView
+from store.repositories.usage_states import UsageStateRepository
+from tests.integration.workers.conftest import new_cluster
+from tests.unit.workers.delta_scenarios import Step, histories, states
+from tests.unit.workers.factories import T0, headers, record
+from workers.cost_rollup import CostRollup
+from workers.ingest.handler import DUPLICATE, PROCESSED, SnapshotIngest
+
+_YEAR = timedelta(days=365)
+PROPERTY = settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def _renamed(snapshot: ClusterSnapshot, cluster_id: uuid.UUID) -> ClusterSnapshot:
+    return snapshot.model_copy(
+        update={
+            "snapshot_id": uuid.uuid5(cluster_id, str(snapshot.snapshot_id)),
+            "cluster": snapshot.cluster.model_copy(update={"cluster_id": cluster_id}),
+        }
+    )
+
+
+def _records(
+    tenant: TenantView, uploads: list[ClusterSnapshot | ClusterDelta]
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """The records the gateway produces for these uploads, in order."""
+    found = []
+    for offset, upload in enumerate(uploads):
+        if isinstance(upload, ClusterDelta):
+            value = DeltaMessage(tenant_id=tenant.id, received_at=upload.taken_at, delta=upload)
+            kind = [(PAYLOAD_KIND_HEADER, DELTA_PAYLOAD)]
+        else:
+            value = SnapshotMessage(  # type: ignore[assignment]  # either envelope is a record
+                tenant_id=tenant.id, received_at=upload.taken_at, snapshot=upload
+            )
+            kind = []
+        found.append(
+            record(
+                value.model_dump_json().encode(),
+                offset=offset,
+                record_headers=[*headers(), *kind],
+            )
+        )
+    return found
+
+
+async def _stored(database: Database, tenant: TenantView, cluster_id: uuid.UUID) -> Any:
+    """Inventory rows, usage states, sequence and the cluster's cost over all time."""
+    async with database.tenant(tenant.id) as session:
+        inventory = await InventoryRepository(session, tenant.id).list(cluster_id)
+        usage = await UsageStateRepository(session, tenant.id).list(cluster_id)
+        state = await SnapshotRepository(session, tenant.id).lock_cluster(cluster_id)
+        costs = await CostRollupRepository(session, tenant.id).breakdown(
+            CostFilter(start=T0 - _YEAR, end=T0 + _YEAR, cluster_id=cluster_id),
+            "container",
+        )
+    assert state is not None
+    objects = [(o.kind, o.namespace, o.name, o.uid, o.resource_version, o.body) for o in inventory]
+    cost = [(c.key, round(c.total_usd, 9), round(c.gpu_hours, 9)) for c in costs]
+    return objects, usage, (state.sequence, state.resync_requested), cost
+
+
+async def _one_by_one_and_batched(
+    database: Database, tenant: TenantView, steps: list[Step], batch: int
+) -> tuple[uuid.UUID, uuid.UUID, list[ConsumerRecord[bytes, bytes]]]:
+    """Clusters (one by one, batched) fed the same uploads; returns the batched one's records."""
+    alone = await new_cluster(database, tenant, "batch")
+    batched = await new_cluster(database, tenant, "batch")
+    ingest = SnapshotIngest(database, cost_rollup=CostRollup())
+    snapshots = states(batched, steps)
+    tracker = DeltaTracker(full_every=timedelta(hours=6))
+    uploads = [tracker.next_upload(s, delta_id=uuid.uuid5(s.snapshot_id, "d")) for s in snapshots]
+    tracker = DeltaTracker(full_every=timedelta(hours=6))
+    for snapshot in snapshots:
+        upload = tracker.next_upload(
+            _renamed(snapshot, alone), delta_id=uuid.uuid5(snapshot.snapshot_id, "alone")
+        )
+        for one in _records(tenant, [upload]):
+            assert await ingest(one) == PROCESSED
+    records = _records(tenant, uploads)
+    for start in range(0, len(records), batch):
+        assert await ingest.many(records[start : start + batch]) == [PROCESSED] * len(
+            records[start : start + batch]
+        )
+    return alone, batched, records
+
+
+@PROPERTY
+@given(steps=histories, batch=st.integers(2, 6))
+async def test_batches_store_what_one_by_one_folds_store(
+    database: Database, tenant: TenantView, steps: list[Step], batch: int
+) -> None:
+    """Any history folded in batches stores the inventory, usage, sequence and cost of folding
+    its uploads one transaction each."""
+    alone, batched, _ = await _one_by_one_and_batched(database, tenant, steps, batch)
+    assert await _stored(database, tenant, batched) == await _stored(database, tenant, alone)
+
+
+@PROPERTY
+@given(steps=histories)
+async def test_redelivered_batch_changes_nothing(
+    database: Database, tenant: TenantView, steps: list[Step]
+) -> None:
+    """A batch folded again is all duplicates and leaves everything stored as it was."""
+    _, batched, records = await _one_by_one_and_batched(database, tenant, steps, len(steps))
+    before = await _stored(database, tenant, batched)
+    ingest = SnapshotIngest(database, cost_rollup=CostRollup())
+    assert await ingest.many(records) == [DUPLICATE] * len(records)
+    assert await _stored(database, tenant, batched) == before
+
+
+async def test_undecodable_record_is_left_out_of_the_batch(
+    database: Database, tenant: TenantView
+) -> None:
+    """A record that does not decode comes back unhandled; the batch's others are folded."""
+    cluster_id = await new_cluster(database, tenant, "batch")
+    good = _records(tenant, [states(cluster_id, [])[0]])
+    outcomes = await SnapshotIngest(database).many([record(b"{not json", offset=9), *good])
+    assert outcomes == [None, PROCESSED]

@@ -1,0 +1,69 @@
+"""Fold one upload's usage samples into the histories of the containers they belong to.
+
+The histories come from the batch's pending writes when an earlier upload of the batch folded
+them, else from the stored rows; what the upload changed goes back to the pending writes, which
+the batch writes once at its end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import structlog
+
+from protocol.delta import ClusterDelta, ContainerSeries, GpuSeries
+from protocol.snapshot import ClusterSnapshot, Pod
+from recommender.usage.container_history import ContainerHistory, ContainerHistoryError
+from recommender.usage.state import UsageSettings
+from store.repositories.usage_states import UsageStateRecord, UsageStateRepository
+from workers.ingest.pending_writes import PendingWrites
+from workers.ingest.usage_batch import PodRef, usage_batch
+from workers.ingest.usage_fold import fold_batch, from_record, stored_key
+
+log = structlog.get_logger(__name__)
+
+
+async def fold_usage(
+    usage: UsageStateRepository,
+    pending: PendingWrites,
+    upload: ClusterSnapshot | ClusterDelta,
+    stored_pods: Mapping[PodRef, Pod],
+    settings: UsageSettings | None = None,
+) -> None:
+    """Fold the upload's samples, attributing those of pods it does not list to `stored_pods`."""
+    cluster_id = upload.cluster.cluster_id
+    series: Sequence[ContainerSeries] = ()
+    gpu_series: Sequence[GpuSeries] = ()
+    if isinstance(upload, ClusterDelta):
+        series, gpu_series = upload.container_series, upload.gpu_series
+    batch = usage_batch(upload, stored_pods, series, gpu_series)
+    if batch.unattributed:
+        log.info(
+            "usage samples of unknown pods dropped",
+            cluster_id=str(cluster_id),
+            count=batch.unattributed,
+        )
+    keys = batch.keys
+    if not keys:
+        return
+    states = pending.histories(cluster_id, keys)
+    unread = keys - states.keys()
+    if unread:
+        records = await usage.get_many(cluster_id, (stored_key(key) for key in unread))
+        states.update(
+            (key, state)
+            for key in unread
+            if (record := records.get(stored_key(key))) is not None
+            and (state := _restore(record)) is not None
+        )
+    changed = fold_batch(batch, states, settings)
+    pending.keep_histories(cluster_id, changed, upload.taken_at)
+
+
+def _restore(record: UsageStateRecord) -> ContainerHistory | None:
+    try:
+        return from_record(record)
+    except ContainerHistoryError:
+        # An unreadable state must not block the cluster's ingest forever: start it afresh.
+        log.warning("unreadable usage state discarded", container=str(record.key))
+        return None
