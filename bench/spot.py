@@ -155,7 +155,7 @@ SETTINGS_GRID = tuple(
         TraceAssumptions(cooldown_hours=c, on_demand_share=f),
         MoveRule(payback_share=m),
     )
-    for k, h, f, c, m in product((1, 2), (0.5, 2.0), (0.0, 0.5, 0.75), (0.0, 3.0), (0.1, 0.5))
+    for k, h, f, c, m in product((1, 2), (0.5, 2.0), (0.0, 0.5, 0.75), (0.0, 3.0), (0.5, 1.0))
 )
 QUICK_SETTINGS_GRID = SETTINGS_GRID[:2]
 

@@ -48,6 +48,14 @@ def _stop_surplus(fleet: Fleet, replicas: list[Replica], keep: int) -> None:
         fleet.stop(replica)
 
 
+def _stop_surplus_spot(fleet: Fleet, replicas: list[Replica], keep: int) -> None:
+    # Stop the ones still warming first, the latest started first: the earlier ones serve sooner.
+    for replica in sorted(replicas, key=lambda r: (r.ready_at <= fleet.tick, -r.launched))[
+        : max(len(replicas) - keep, 0)
+    ]:
+        fleet.stop(replica)
+
+
 @dataclass
 class OnDemandOnly:
     """R on-demand replicas."""
@@ -277,7 +285,7 @@ class Slicewise:
         for zone, key in enumerate(planned):
             running = fleet.in_zone(zone)
             keep = max(split.spot[key], fleet.ready(running)) if warming else split.spot[key]
-            _stop_surplus(fleet, running, keep)
+            _stop_surplus_spot(fleet, running, keep)
 
     def _on_demand_only(self, fleet: Fleet) -> None:
         for replica in fleet.spot():

@@ -65,7 +65,7 @@ class MoveTerms:
 class MoveRule:
     """The rule's margin; the default is `bench.spot`'s choice on every scenario."""
 
-    payback_share: float = 0.25
+    payback_share: float = 0.5
     """Largest share of the expected spot lifetime the payback time may take."""
 
 
