@@ -20,8 +20,9 @@ SpotHedge is also swept over N_extra (0-3) and base on-demand replicas (0-R), ea
 figures listed per scenario (`scenarios.<name>.spothedge_grid`); "SpotHedge at matched
 availability" is the cheapest of those reaching at least our availability.
 
-Our replay is held to what it has saved (`recommender.spot.ledger`, see `bench.spot_policies`):
-its cost never exceeds always-on-demand's, on any scenario and at any tick.
+Our replay starts spot only as `recommender.spot.move.decide_move` allows (see
+`bench.spot_policies`), the rule the live recommendations follow: its cost never exceeds
+always-on-demand's, on any scenario and at any tick.
 
     python -m bench.spot [--traces DIR] [--advisor FILE] [--replicas R] [--warmup S] [--quick]
 """

@@ -4,15 +4,17 @@ on-demand for the move.
 A move to spot runs each new spot replica for a warm-up before it serves. Run beside the
 on-demand replica it replaces, that warm-up costs more than always-on-demand (the move's
 excess); if the spot is reclaimed before its saving repays the excess, the workload has paid
-more than on-demand. `decide_move` takes the move only when both hold:
+more than on-demand. `decide_move` takes a move only in a way whose worst case keeps the cost
+at or below on-demand:
 
-* the expected value is positive by a margin: the payback time (excess over the saving per hour
-  once the spot serves) is at most `payback_share` of the expected time until the first of the
-  new spot replicas is reclaimed (the inverse of their summed interruption rate);
-* its worst case keeps the cost at or below on-demand: either the workload's realised saving so
-  far pays the whole excess (`BESIDE`: the new spot runs beside the on-demand it replaces), or
-  the replaced on-demand replicas can be stopped at once because the floor holds without them
-  (`IN_PLACE`: no excess at all; the price is fewer replicas serving for a warm-up).
+* `BESIDE` (the new spot runs beside the on-demand it replaces) when the workload's realised
+  saving so far pays the whole excess: the worst case spends savings, never more;
+* `IN_PLACE` (the replaced on-demand replicas are stopped at once, no excess at all, fewer
+  replicas serving for a warm-up) when the floor holds without them and the expected value is
+  positive by a margin: the payback time (excess over the saving per hour once the spot serves)
+  is at most `payback_share` of the expected time until the first of the new spot replicas is
+  reclaimed (the inverse of their summed interruption rate). What such a move spends is
+  availability, not money, so it is spent only on a move expected to pay well before a reclaim.
 
 A move with no excess (spot cheaper than on-demand even while warming) is always taken. The
 bound, by induction from a zero saving: every `BESIDE` move is prepaid and every `IN_PLACE` move
@@ -83,12 +85,8 @@ def pays_back(terms: MoveTerms, rule: MoveRule) -> bool:
 
 def decide_move(terms: MoveTerms, rule: MoveRule) -> MoveDecision:
     """Whether and how to move replicas to spot now (see the module docstring)."""
-    if terms.excess_usd <= 0.0:
+    if terms.excess_usd <= 0.0 or terms.realised_saving_usd >= terms.excess_usd:
         return MoveDecision.BESIDE
-    if not pays_back(terms, rule):
-        return MoveDecision.STAY
-    if terms.realised_saving_usd >= terms.excess_usd:
-        return MoveDecision.BESIDE
-    if terms.in_place_allowed:
+    if terms.in_place_allowed and pays_back(terms, rule):
         return MoveDecision.IN_PLACE
     return MoveDecision.STAY

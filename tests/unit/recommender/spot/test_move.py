@@ -1,5 +1,5 @@
-"""`decide_move`: a move to spot is taken when it pays back well inside the spot's expected
-lifetime, and only in a way whose worst case costs no more than on-demand."""
+"""`decide_move`: a move to spot is taken only in a way whose worst case costs no more than
+on-demand; one made in place only when it pays back well inside the spot's expected lifetime."""
 
 from __future__ import annotations
 
@@ -60,8 +60,11 @@ def test_unfunded_move_that_must_run_beside_on_demand_is_not_taken() -> None:
     assert decide_move(_terms(realised=0.5), RULE) is MoveDecision.STAY
 
 
-def test_move_that_does_not_pay_back_is_not_taken_even_when_funded() -> None:
-    """Savings are not spent on a warm-up a reclaim is expected to waste."""
-    assert decide_move(_terms(excess=30.0, realised=100.0, in_place=True), RULE) is (
-        MoveDecision.STAY
-    )
+def test_unfunded_move_that_does_not_pay_back_is_not_made_in_place() -> None:
+    """Availability is not spent on a warm-up a reclaim is expected to waste."""
+    assert decide_move(_terms(excess=30.0, in_place=True), RULE) is MoveDecision.STAY
+
+
+def test_prepaid_move_is_taken_whatever_its_payback() -> None:
+    """A move the savings pay for cannot take the cost above on-demand."""
+    assert decide_move(_terms(excess=30.0, realised=30.0), RULE) is MoveDecision.BESIDE
