@@ -65,9 +65,10 @@ class MoveTerms:
 
 @dataclass(frozen=True, slots=True)
 class MoveRule:
-    """The rule's margin; the default is `bench.spot`'s choice on every scenario."""
+    """The rule's margin; the default is `bench.spot`'s choice on every multi-zone scenario
+    (`parameters.slicewise_chosen_on_all`)."""
 
-    payback_share: float = 0.5
+    payback_share: float = 1.0
     """Largest share of the expected spot lifetime the payback time may take."""
 
 
