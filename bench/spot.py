@@ -20,8 +20,9 @@ SpotHedge is also swept over N_extra (0-3) and base on-demand replicas (0-R), ea
 figures listed per scenario (`scenarios.<name>.spothedge_grid`); "SpotHedge at matched
 availability" is the cheapest of those reaching at least our availability.
 
-Our replay is held to what it has saved (`recommender.spot.ledger`, see `bench.spot_policies`):
-its cost never exceeds always-on-demand's, on any scenario and at any tick.
+Our replay starts spot only as `recommender.spot.move.decide_move` allows (see
+`bench.spot_policies`), the rule the live recommendations follow: its cost never exceeds
+always-on-demand's, on any scenario and at any tick.
 
     python -m bench.spot [--traces DIR] [--advisor FILE] [--replicas R] [--warmup S] [--quick]
 """
@@ -51,6 +52,7 @@ from bench.spot_traces import Scenario, load_scenarios, region_of
 from recommender.pricing.bundled import bundled_catalogues
 from recommender.pricing.pricebook import PriceBook
 from recommender.pricing.spot_advisor import parse_spot_advisor
+from recommender.spot.move import MoveRule
 from recommender.spot.split import SplitSettings
 from recommender.spot.world import TraceAssumptions
 
@@ -152,17 +154,19 @@ SETTINGS_GRID = tuple(
     (
         SplitSettings(spare_pools=k, risk_hours=h),
         TraceAssumptions(cooldown_hours=c, on_demand_share=f),
+        MoveRule(payback_share=m),
     )
-    for k, h, f, c in product((1, 2), (0.5, 2.0), (0.0, 0.5, 0.75), (0.0, 3.0))
+    for k, h, f, c, m in product((1, 2), (0.5, 2.0), (0.0, 0.5, 0.75), (0.0, 3.0), (0.5, 1.0))
 )
 QUICK_SETTINGS_GRID = SETTINGS_GRID[:2]
 
 
-def settings_name(settings: SplitSettings, prior: TraceAssumptions) -> str:
+def settings_name(settings: SplitSettings, prior: TraceAssumptions, rule: MoveRule) -> str:
     """How one setting of our policy is named in the JSON."""
     return (
         f"slicewise(spare_pools={settings.spare_pools},risk_hours={settings.risk_hours},"
-        f"on_demand_share={prior.on_demand_share},cooldown_hours={prior.cooldown_hours})"
+        f"on_demand_share={prior.on_demand_share},cooldown_hours={prior.cooldown_hours},"
+        f"payback_share={rule.payback_share})"
     )
 
 
@@ -179,9 +183,10 @@ def slicewise_grid(
             warmup_seconds / 3600,
             settings=settings,
             assumptions=prior,
-            name=settings_name(settings, prior),
+            rule=rule,
+            name=settings_name(settings, prior, rule),
         )
-        for settings, prior in (QUICK_SETTINGS_GRID if quick else SETTINGS_GRID)
+        for settings, prior, rule in (QUICK_SETTINGS_GRID if quick else SETTINGS_GRID)
     ]
 
 
@@ -320,7 +325,7 @@ def run(
         "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
         "parameters": {
             "SpotHedge": "N_extra=1, base on-demand 0, dynamic on-demand fallback",
-            "slicewise_grid": [settings_name(s, p) for s, p in SETTINGS_GRID],
+            "slicewise_grid": [settings_name(s, p, r) for s, p, r in SETTINGS_GRID],
             "slicewise_chosen_on_all": choose_setting(ours_runs, names),
             "slicewise": "per scenario, the setting chosen on the other scenarios",
             "instance_types": RESOURCE_TYPES,

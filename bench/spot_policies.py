@@ -14,10 +14,12 @@
   (more while reclaims are frequent: `recommender.spot.split.spares_needed`),
   each spot replica-hour is priced with its zone's observed reclaim rate, and the cheapest
   split in expectation is kept (all on-demand when spot is not worth it); on-demand covers
-  spot replicas still warming up once anything serves. `recommender.spot.ledger.SavingsLedger`
-  keeps the cost paid at or below always-on-demand's: new spot starts only when the savings
-  so far pay for a warm-up of the fleet's excess, and a tick the savings do not cover runs
-  plain on-demand.
+  spot replicas still warming up once anything serves. Every start of spot replicas is put to
+  `recommender.spot.move.decide_move`, the rule the live recommendations also follow, with the
+  saving the replay has realised (`recommender.spot.ledger.SavingsLedger`) and, as "in place",
+  whether the availability budget (1 - target of the scored time so far, less the time already
+  short) has room for a warm-up with the replaced on-demand replicas stopped at once. A tick
+  whose excess the savings do not cover runs plain on-demand.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 
 from bench.spot_sim import Fleet, Replica
 from recommender.spot.ledger import SavingsLedger
+from recommender.spot.move import MoveDecision, MoveRule, MoveTerms, decide_move
 from recommender.spot.split import (
     SplitRequest,
     SplitSettings,
@@ -40,6 +43,14 @@ from recommender.spot.world import TraceAssumptions, ZoneRecord, aged, request_f
 def _stop_surplus(fleet: Fleet, replicas: list[Replica], keep: int) -> None:
     # Stop the ones still warming first: they serve nobody yet.
     for replica in sorted(replicas, key=lambda r: (r.ready_at <= fleet.tick, r.launched))[
+        : max(len(replicas) - keep, 0)
+    ]:
+        fleet.stop(replica)
+
+
+def _stop_surplus_spot(fleet: Fleet, replicas: list[Replica], keep: int) -> None:
+    # Stop the ones still warming first, the latest started first: the earlier ones serve sooner.
+    for replica in sorted(replicas, key=lambda r: (r.ready_at <= fleet.tick, -r.launched))[
         : max(len(replicas) - keep, 0)
     ]:
         fleet.stop(replica)
@@ -180,10 +191,14 @@ class Slicewise:
     warmup_hours: float
     settings: SplitSettings = field(default_factory=SplitSettings)
     assumptions: TraceAssumptions = field(default_factory=TraceAssumptions)
+    rule: MoveRule = field(default_factory=MoveRule)
     name: str = "slicewise"
     _records: dict[str, ZoneRecord] = field(default_factory=dict)
     _reclaimed_at: dict[str, int] = field(default_factory=dict)
     _ledger: SavingsLedger = field(default_factory=SavingsLedger)
+    _in_place: list[Replica] = field(default_factory=list)
+    _scored_ticks: int = 0
+    _short_ticks: int = 0
 
     def _key(self, zone: int) -> str:
         return str(zone)
@@ -243,8 +258,14 @@ class Slicewise:
     def _settle(self, fleet: Fleet, request: SplitRequest, split: SpotSplit) -> None:
         """Cover with on-demand while spot warms (once anything serves), stop surplus."""
         planned = [self._key(z) for z in range(len(self.spot_prices))]
+        # Spot started in place counts as serving: the on-demand it replaced is not covered.
         ready = [
-            min(fleet.ready(fleet.in_zone(z)), split.spot[key]) for z, key in enumerate(planned)
+            min(
+                fleet.ready(fleet.in_zone(z))
+                + sum(1 for r in self._in_place if r.zone == z and r.ready_at > fleet.tick),
+                split.spot[key],
+            )
+            for z, key in enumerate(planned)
         ]
         # Before anything serves, on-demand cover started now would serve no sooner than the
         # spot it covers.
@@ -264,7 +285,7 @@ class Slicewise:
         for zone, key in enumerate(planned):
             running = fleet.in_zone(zone)
             keep = max(split.spot[key], fleet.ready(running)) if warming else split.spot[key]
-            _stop_surplus(fleet, running, keep)
+            _stop_surplus_spot(fleet, running, keep)
 
     def _on_demand_only(self, fleet: Fleet) -> None:
         for replica in fleet.spot():
@@ -273,9 +294,35 @@ class Slicewise:
         for _ in range(self.replicas - len(fleet.on_demand())):
             fleet.launch_on_demand()
 
+    def _budget_allows_warmup(self, fleet: Fleet) -> bool:
+        """Whether the availability budget so far has room for a warm-up with fewer serving."""
+        target = self.settings.availability_target
+        if target is None:
+            return False
+        budget = (1.0 - target) * self._scored_ticks - self._short_ticks
+        return budget >= fleet.warmup_ticks
+
+    def _move_terms(
+        self, fleet: Fleet, request: SplitRequest, split: SpotSplit, started: list[Replica]
+    ) -> MoveTerms:
+        baseline = self.replicas * self.on_demand_price
+        rate = {pool.key: pool.reclaims_per_hour for pool in request.pools}
+        return MoveTerms(
+            saving_hourly=baseline - split.expected_hourly,
+            excess_usd=(self._hourly(fleet) - baseline) * fleet.warmup_ticks * self.gap_hours,
+            realised_saving_usd=self._ledger.saved_usd,
+            reclaims_per_hour=sum(rate[self._key(r.zone or 0)] for r in started),
+            in_place_allowed=self._budget_allows_warmup(fleet),
+        )
+
+    def _count(self, fleet: Fleet) -> None:
+        if fleet.tick >= fleet.warmup_ticks:
+            self._scored_ticks += 1
+            self._short_ticks += fleet.ready() < self.replicas
+
     def step(self, fleet: Fleet) -> None:
         """Plan, launch (re-planning when a zone refuses), stop surplus, cover with on-demand;
-        within what the savings so far allow."""
+        a start of spot only as `decide_move` allows, a tick only as the savings allow."""
         self._records = {
             key: aged(record, self.gap_hours, self.assumptions)
             for key, record in self._records.items()
@@ -284,13 +331,23 @@ class Slicewise:
             key = self._key(replica.zone or 0)
             record = self._records.get(key, ZoneRecord())
             self._records[key] = ZoneRecord(record.reclaims, record.exposure_hours + self.gap_hours)
+        self._in_place = [
+            r for r in self._in_place if r.ready_at > fleet.tick and r in fleet.replicas
+        ]
         baseline = self.replicas * self.on_demand_price
         caps: dict[str, int] = {}
         request, split = self._plan(fleet, caps)
         self._settle(fleet, request, split)
         started = [r for r in fleet.spot() if r.launched == fleet.tick]
-        warmup = fleet.warmup_ticks * self.gap_hours
-        if started and not self._ledger.may_start_spot(baseline, self._hourly(fleet), warmup):
+        decision = (
+            decide_move(self._move_terms(fleet, request, split, started), self.rule)
+            if started and fleet.ready()
+            else MoveDecision.BESIDE
+        )
+        if decision is MoveDecision.IN_PLACE:
+            self._in_place.extend(started)
+            self._settle(fleet, request, split)
+        elif decision is MoveDecision.STAY:
             for replica in started:
                 fleet.stop(replica)
             caps = {self._key(z): len(fleet.in_zone(z)) for z in range(len(self.spot_prices))}
@@ -298,4 +355,6 @@ class Slicewise:
             self._settle(fleet, request, split)
         if not self._ledger.affordable(baseline, self._hourly(fleet), self.gap_hours):
             self._on_demand_only(fleet)
+            self._in_place.clear()
         self._ledger = self._ledger.after(baseline, self._hourly(fleet), self.gap_hours)
+        self._count(fleet)

@@ -7,6 +7,9 @@ a 730-hour month. A replica's cost is its share of the node it runs on, at that 
 on-demand price; in a pool it is that share at the pool's advisor discount. A plan whose
 expected cost, headroom nodes included, is not strictly below running every replica on
 on-demand is not recommended: the workload stays on on-demand (`split.beats_on_demand`).
+Nor is a move whose start-up beside the on-demand replicas is not expected to pay back well
+before its spot is reclaimed, or that has to run beside them because the plan's floor keeps
+every replica (`move.decide_move`, with nothing saved yet and the pools' interruption buckets).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from recommender.inventory import (
 from recommender.pricing.cost import monthly_usd, price_node
 from recommender.pricing.pricebook import InstancePrice, PriceBook
 from recommender.spot.headroom import Headroom, on_demand_headroom
+from recommender.spot.move import MoveDecision, MoveRule, MoveTerms, decide_move
 from recommender.spot.placement import (
     PlacementInputs,
     PlacementRefusal,
@@ -43,6 +47,7 @@ from recommender.spot.pools import Capacity, SpotPool, capacity_for
 from recommender.spot.readiness import SpotReadiness, assess_readiness, startup_seconds_of
 from recommender.spot.scheduling import placement_change_set
 from recommender.spot.split import SplitSettings, beats_on_demand
+from recommender.spot.world import reclaims_per_hour
 
 RISKY_INTERRUPTION_BUCKET = 3
 """Interruption buckets from 15-20 % a month up make a placement medium risk."""
@@ -229,8 +234,21 @@ def recommend_spot_for(
     )
     planned_hourly = placement.expected_hourly + headroom.added_hourly_usd
     saving = monthly_usd(current_hourly - planned_hourly)
+    move = MoveTerms(
+        saving_hourly=placement.on_demand_only_hourly - planned_hourly,
+        excess_usd=moved * per_replica * (1.0 - discount) * inputs.startup_seconds / 3600.0,
+        realised_saving_usd=0.0,
+        reclaims_per_hour=sum(
+            reclaims_per_hour(price.interruption) * placement.spot_by_pool[pool]
+            for pool, price in prices.items()
+            if pool in placement.spot_by_pool
+        ),
+        # The floor the split keeps (world.request_for_cluster): 0 for a surge on notice.
+        in_place_allowed=placement.surge_on_notice or placement.min_available < placement.replicas,
+    )
     if (
         not beats_on_demand(planned_hourly, placement.on_demand_only_hourly)
+        or decide_move(move, MoveRule()) is MoveDecision.STAY
         or saving <= 0.0
         or saving < policy.min_monthly_saving_usd
     ):

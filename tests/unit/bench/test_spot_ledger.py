@@ -1,4 +1,5 @@
-"""Our replayed policy never costs more than always-on-demand, even where spot buys nothing."""
+"""Our replayed policy never costs more than always-on-demand, even where spot buys nothing,
+and still moves to spot where spot buys a lot."""
 
 from __future__ import annotations
 
@@ -47,3 +48,24 @@ def test_cost_so_far_never_exceeds_on_demand(ticks: int) -> None:
     """Cut anywhere, the replay has cost at most what always-on-demand would have."""
     outcome = _replay(_blinking(ticks, 2, 1))
     assert outcome.cost <= outcome.on_demand_cost
+
+
+def _late_and_steady(off: int, on: int) -> np.ndarray:
+    """Six zones offering nothing for `off` ticks, then two instances each for `on` ticks."""
+    row = [0] * off + [2] * on
+    return np.array([row] * 6, dtype=np.int64)
+
+
+def test_fleet_that_starts_on_demand_with_nothing_saved_moves_to_spot_when_it_pays() -> None:
+    """Once the availability budget has room for a warm-up, spot that stays is taken up."""
+    outcome = _replay(_late_and_steady(1200, 3000))
+    assert outcome.spot_hours > 0.0
+    assert outcome.cost < 0.8 * outcome.on_demand_cost
+    assert outcome.availability >= 0.999
+
+
+def test_fleet_whose_budget_has_no_room_stays_on_demand() -> None:
+    """Before 1 - 99.9 % of the time so far covers a warm-up, an unfunded move is not made."""
+    outcome = _replay(_late_and_steady(10, 900))
+    assert outcome.spot_hours == 0.0
+    assert outcome.cost == pytest.approx(outcome.on_demand_cost)

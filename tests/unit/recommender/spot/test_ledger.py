@@ -20,9 +20,3 @@ def test_fleet_dearer_than_on_demand_is_not_affordable_without_savings() -> None
 def test_plain_on_demand_is_always_affordable() -> None:
     """The fallback costs what always-on-demand costs, so it is affordable with nothing saved."""
     assert SavingsLedger().affordable(4.0, 4.0, 1.0)
-
-
-def test_spot_starts_only_when_savings_pay_a_whole_warm_up_of_the_excess() -> None:
-    """$1 an hour of excess for a 0.5 h warm-up needs $0.5 saved, not just one tick's worth."""
-    assert not SavingsLedger(0.4).may_start_spot(4.0, 5.0, 0.5)
-    assert SavingsLedger(0.5).may_start_spot(4.0, 5.0, 0.5)
