@@ -1,0 +1,104 @@
+"""A delta's compact usage block read back as the series rows every fold already takes.
+
+The block (`protocol.compact_usage`) names pods, containers, nodes, times and devices by index
+into its tables and gives figures as integers; here each series becomes the `ContainerSeries`
+or `GpuSeries` the row form would have carried, with the figures back in cores, bytes and
+fractions. The delta then folds, and is priced, exactly as one sent with rows: usage batches and
+allocation read `container_series` and `gpu_series` and nothing else.
+"""
+
+from __future__ import annotations
+
+from protocol.compact_usage import CompactUsage, compact_usage_problems
+from protocol.delta import ClusterDelta, ContainerSeries, GpuSampleRow, GpuSeries, SampleRow
+
+MIB = 1024 * 1024
+
+
+class CompactUsageError(ValueError):
+    """The block's columns disagree or an index is outside its table."""
+
+
+def container_series(block: CompactUsage) -> list[ContainerSeries]:
+    """The block's container samples, one series per series of the block."""
+    c = block.containers
+    times = [block.times[i] for i in c.time]
+    series: list[ContainerSeries] = []
+    start = 0
+    for i, length in enumerate(c.series_length):
+        end = start + length
+        rows: list[SampleRow] = [
+            (at, cpu / 1000, memory * MIB, None if throttled is None else throttled / 1000)
+            for at, cpu, memory, throttled in zip(
+                times[start:end],
+                c.cpu_millicores[start:end],
+                c.memory_mib[start:end],
+                c.throttled_permille[start:end],
+                strict=True,
+            )
+        ]
+        series.append(
+            ContainerSeries.model_construct(
+                namespace=block.strings[c.series_namespace[i]],
+                pod=block.strings[c.series_pod[i]],
+                container=block.strings[c.series_container[i]],
+                window_seconds=c.series_window_seconds[i],
+                samples=rows,
+            )
+        )
+        start = end
+    return series
+
+
+def gpu_series(block: CompactUsage) -> list[GpuSeries]:
+    """The block's DCGM samples, one series per series of the block."""
+    g = block.gpus
+    times = [block.times[i] for i in g.time]
+    series: list[GpuSeries] = []
+    start = 0
+    for i, length in enumerate(g.series_length):
+        end = start + length
+        device = block.devices[g.series_device[i]]
+        total = device.memory_total_bytes
+        rows: list[GpuSampleRow] = [
+            (at, duty / 1000, used * MIB, total)
+            for at, duty, used in zip(
+                times[start:end],
+                g.duty_permille[start:end],
+                g.memory_used_mib[start:end],
+                strict=True,
+            )
+        ]
+        series.append(
+            GpuSeries.model_construct(
+                node=block.strings[device.node],
+                gpu_index=device.gpu_index,
+                gpu_uuid=device.gpu_uuid,
+                mig_profile=device.mig_profile,
+                namespace=block.strings[g.series_namespace[i]],
+                pod=block.strings[g.series_pod[i]],
+                container=block.strings[g.series_container[i]],
+                samples=rows,
+            )
+        )
+        start = end
+    return series
+
+
+def with_series(delta: ClusterDelta) -> ClusterDelta:
+    """The delta with its compact block's samples appended to its series rows (and the block
+    dropped); CompactUsageError if the block cannot be read."""
+    block = delta.compact_usage
+    if block is None:
+        return delta
+    problems = compact_usage_problems(block)
+    if problems:
+        field, reason = problems[0]
+        raise CompactUsageError(f"{field}: {reason}")
+    return delta.model_copy(
+        update={
+            "container_series": [*delta.container_series, *container_series(block)],
+            "gpu_series": [*delta.gpu_series, *gpu_series(block)],
+            "compact_usage": None,
+        }
+    )
