@@ -33,8 +33,8 @@ from protocol.snapshot import MAX_SAMPLES
 
 MAX_STRINGS = 3 * MAX_SAMPLES
 """Distinct names in one block: a namespace, a pod and a container per sample at most."""
-MAX_TIMES = 1440
-"""Distinct sample times in one block: a day of one a minute."""
+MAX_TIMES = MAX_SAMPLES
+"""Distinct sample times in one block: one per sample at most."""
 MAX_DEVICES = MAX_SAMPLES
 MAX_SERIES_LENGTH = 1440
 """Samples of one series: a day of one a minute."""
@@ -199,8 +199,11 @@ def compact_usage_problems(block: CompactBlock, where: str = "compact_usage") ->
     """What is wrong with `block` beyond its types; empty when it can be read."""
     problems: list[Problem] = []
     strings, times, devices = len(block.strings), len(block.times), len(block.devices)
-    for i, device in enumerate(block.devices):
-        problems += _out_of_range(f"{where}.devices.{i}.node", [device.node], strings, "strings")
+    problems += [
+        (f"{where}.devices.{i}.node", f"index {device.node} is outside strings ({strings} entries)")
+        for i, device in enumerate(block.devices)
+        if device.node >= strings
+    ]
     c = block.containers
     problems += _columns(
         f"{where}.containers",
