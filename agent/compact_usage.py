@@ -121,15 +121,10 @@ def compact_usage(
     container_block = _containers(containers, tables)
     gpu_block = _gpus(gpus, tables)
     unattributed = [s for s in gpus if s.namespace is None or s.pod is None or s.container is None]
+    # The UUID only keeps devices apart here; the device's table entry does that on the wire.
     devices = [
-        CompactDevice(
-            node=node,
-            gpu_index=index,
-            gpu_uuid=gpu_uuid,
-            mig_profile=mig,
-            memory_total_bytes=total,
-        )
-        for node, index, gpu_uuid, mig, total in tables.devices
+        CompactDevice(node=node, gpu_index=index, mig_profile=mig, memory_total_bytes=total)
+        for node, index, _, mig, total in tables.devices
     ]
     block = CompactUsage(
         times=list(tables.times),

@@ -4,7 +4,8 @@ Per-minute usage is most of a delta, and as rows (`container_series`, `gpu_serie
 repeats its names and device identity and every figure is a long decimal. The compact block
 sends each upload's names once, in a string table, and refers to them by index; sample times
 once, in a short list of distinct times (an agent reads metrics once an interval, so usually one
-time), referred to by index; devices once, in a device table; and the figures as integers:
+time), referred to by index; devices once, in a device table, by node, index and MIG profile
+(no UUID: the entry itself tells devices apart within the upload); and the figures as integers:
 
 - CPU in millicores, memory and GPU memory in MiB, each rounded up (what rightsizing sizes from
   never reads lower than measured; the usage histograms' buckets are at least 10 millicores and
@@ -82,12 +83,17 @@ class CompactContainerSamples(WireModel):
 
 
 class CompactDevice(WireModel):
-    """One GPU or MIG device the block's GPU samples measured."""
+    """One GPU or MIG device the block's GPU samples measured.
+
+    Its entry in the table is what tells it apart from the upload's other devices (two MIG
+    devices of one profile on one GPU included): a receiver needs device identities only to
+    group one upload's samples, so the device UUID is not sent (it was a third of a block's
+    bytes, resent every minute).
+    """
 
     node: Index
     """The node's name, as its index in `CompactUsage.strings`."""
     gpu_index: Annotated[int, Field(ge=0, le=64)]
-    gpu_uuid: Annotated[str, Field(max_length=128)] | None = None
     mig_profile: Annotated[str, Field(max_length=32)] | None = None
     memory_total_bytes: NonNegativeInt | None = None
 

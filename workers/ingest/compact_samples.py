@@ -4,7 +4,9 @@ The block (`protocol.compact_usage`) names pods, containers, nodes, times and de
 into its tables and gives figures as integers; here each series becomes the `ContainerSeries`
 or `GpuSeries` the row form would have carried, with the figures back in cores, bytes and
 fractions. The delta then folds, and is priced, exactly as one sent with rows: usage batches and
-allocation read `container_series` and `gpu_series` and nothing else.
+allocation read `container_series` and `gpu_series` and nothing else. A device, sent without its
+UUID, is named by its table entry instead, which keeps the upload's devices apart as the UUIDs
+did (the only use folds make of them).
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from protocol.compact_usage import CompactUsage, compact_usage_problems
 from protocol.delta import ClusterDelta, ContainerSeries, GpuSampleRow, GpuSeries, SampleRow
 
 MIB = 1024 * 1024
+DEVICE_PREFIX = "upload-device-"
+"""A device's identity within its upload (its table entry), where rows carry its UUID: folds use
+it only to tell one upload's devices apart, and nothing keeps it."""
 
 
 class CompactUsageError(ValueError):
@@ -73,7 +78,7 @@ def gpu_series(block: CompactUsage) -> list[GpuSeries]:
             GpuSeries.model_construct(
                 node=block.strings[device.node],
                 gpu_index=device.gpu_index,
-                gpu_uuid=device.gpu_uuid,
+                gpu_uuid=f"{DEVICE_PREFIX}{g.series_device[i]}",
                 mig_profile=device.mig_profile,
                 namespace=block.strings[g.series_namespace[i]],
                 pod=block.strings[g.series_pod[i]],

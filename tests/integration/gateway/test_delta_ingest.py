@@ -113,7 +113,7 @@ def _with_compact_usage(document: dict[str, Any]) -> dict[str, Any]:
         "version": "1",
         "times": [1_733_360_000.0],
         "strings": ["default", "web-1", "app", "node-a"],
-        "devices": [{"node": 3, "gpu_index": 0, "gpu_uuid": "GPU-1"}],
+        "devices": [{"node": 3, "gpu_index": 0}],
         "containers": {
             "series_namespace": [0],
             "series_pod": [1],

@@ -83,11 +83,22 @@ def test_a_shared_device_is_listed_once_and_idle_devices_stay_samples() -> None:
     block, unattributed = compact_usage([], [_gpu("web-0"), _gpu("web-1"), idle])
     assert len(block.devices) == 1
     [device] = block.devices
-    assert (block.strings[device.node], device.gpu_uuid) == ("gpu-a", "GPU-0")
+    assert (block.strings[device.node], device.gpu_index) == ("gpu-a", 0)
     assert device.memory_total_bytes == 80 << 30
     assert block.gpus.series_device == [0, 0]
     assert (block.gpus.duty_permille, block.gpus.memory_used_mib) == ([430, 430], [2, 2])
     assert unattributed == [idle]
+
+
+def test_devices_alike_but_for_their_uuid_keep_their_own_entries() -> None:
+    """Two MIG devices of one profile on one GPU (told apart by UUID only) are two entries."""
+    one, other = (
+        _gpu("web-0").model_copy(update={"gpu_uuid": uuid, "mig_profile": "1g.10gb"})
+        for uuid in ("MIG-a", "MIG-b")
+    )
+    block, _ = compact_usage([], [one, other])
+    assert len(block.devices) == 2
+    assert block.gpus.series_device == [0, 1]
 
 
 def test_long_series_are_split_at_the_series_bound() -> None:

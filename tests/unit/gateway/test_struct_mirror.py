@@ -575,7 +575,6 @@ FULL_DELTA: dict[str, Any] = {
             {
                 "node": 3,
                 "gpu_index": 1,
-                "gpu_uuid": "GPU-1",
                 "mig_profile": "1g.10gb",
                 "memory_total_bytes": 80 << 30,
             }

@@ -18,7 +18,7 @@ def _block() -> CompactUsage:
     return CompactUsage(
         times=[1_733_360_000.0, 1_733_360_060.0],
         strings=["ml", "train-0", "main", "gpu-a"],
-        devices=[CompactDevice(node=3, gpu_index=0, gpu_uuid="GPU-1", memory_total_bytes=1 << 34)],
+        devices=[CompactDevice(node=3, gpu_index=0, memory_total_bytes=1 << 34)],
         containers=CompactContainerSamples(
             series_namespace=[0],
             series_pod=[1],

@@ -71,7 +71,11 @@ def test_figures_on_the_grid_read_back_as_the_same_series_rows() -> None:
     rows, compact = _deltas(snapshot, snapshot)
     expanded = with_series(compact)
     assert expanded.container_series == rows.container_series
-    assert expanded.gpu_series == rows.gpu_series
+    # A device is named by its table entry, not its UUID (which the block does not carry).
+    assert [s.model_copy(update={"gpu_uuid": None}) for s in expanded.gpu_series] == [
+        s.model_copy(update={"gpu_uuid": None}) for s in rows.gpu_series
+    ]
+    assert len({s.gpu_uuid for s in expanded.gpu_series}) == len(expanded.gpu_series)
     assert expanded.compact_usage is None
 
 
@@ -83,6 +87,36 @@ def test_figures_on_the_grid_fold_to_the_same_stored_bytes() -> None:
     assert {k: h.to_bytes() for k, h in by_compact.items()} == {
         k: h.to_bytes() for k, h in by_rows.items()
     }
+
+
+def test_devices_alike_but_for_their_uuid_fold_as_two() -> None:
+    """Two MIG devices of one profile on one GPU used by one pod add up in its GPU demand, as
+    their UUIDs made them do in rows."""
+    snapshot = shop_snapshot(uuid.uuid4(), 1)
+    pod = snapshot.pods[0]
+    gpus = [
+        GpuUsage(
+            node=pod.node_name or "node-a",
+            gpu_index=0,
+            gpu_uuid=device,
+            mig_profile="1g.10gb",
+            namespace=pod.namespace,
+            pod=pod.name,
+            container="app",
+            timestamp=T0,
+            utilization=duty,
+            memory_used_bytes=MIB,
+        )
+        for device, duty in (("MIG-a", 0.25), ("MIG-b", 0.5))
+    ]
+    with_gpus = snapshot.model_copy(update={"usage": Usage(gpus=gpus)})
+    rows, compact = _deltas(with_gpus, with_gpus)
+    by_rows, by_compact = _folded(rows, with_gpus), _folded(compact, with_gpus)
+    assert {k: h.to_bytes() for k, h in by_compact.items()} == {
+        k: h.to_bytes() for k, h in by_rows.items()
+    }
+    [history] = by_compact.values()
+    assert float(history.gpu_demand.series().values[0]) == 0.75
 
 
 def test_block_with_an_index_outside_its_table_is_refused_naming_it() -> None:
