@@ -11,6 +11,8 @@ did (the only use folds make of them).
 
 from __future__ import annotations
 
+import numpy as np
+
 from protocol.compact_usage import CompactUsage, compact_usage_problems
 from protocol.delta import ClusterDelta, ContainerSeries, GpuSampleRow, GpuSeries, SampleRow
 
@@ -27,38 +29,38 @@ class CompactUsageError(ValueError):
 def container_series(block: CompactUsage) -> list[ContainerSeries]:
     """The block's container samples, one series per series of the block."""
     c = block.containers
-    times = [block.times[i] for i in c.time]
+    # Whole columns converted at once; each series then takes its slice of rows.
+    rows: list[SampleRow] = list(
+        zip(
+            _times(block, c.time),
+            (np.asarray(c.cpu_millicores, dtype=np.float64) / 1000).tolist(),
+            (np.asarray(c.memory_mib, dtype=np.int64) * MIB).tolist(),
+            [None if t is None else t / 1000 for t in c.throttled_permille],
+            strict=True,
+        )
+    )
     series: list[ContainerSeries] = []
     start = 0
     for i, length in enumerate(c.series_length):
-        end = start + length
-        rows: list[SampleRow] = [
-            (at, cpu / 1000, memory * MIB, None if throttled is None else throttled / 1000)
-            for at, cpu, memory, throttled in zip(
-                times[start:end],
-                c.cpu_millicores[start:end],
-                c.memory_mib[start:end],
-                c.throttled_permille[start:end],
-                strict=True,
-            )
-        ]
         series.append(
             ContainerSeries.model_construct(
                 namespace=block.strings[c.series_namespace[i]],
                 pod=block.strings[c.series_pod[i]],
                 container=block.strings[c.series_container[i]],
                 window_seconds=c.series_window_seconds[i],
-                samples=rows,
+                samples=rows[start : start + length],
             )
         )
-        start = end
+        start += length
     return series
 
 
 def gpu_series(block: CompactUsage) -> list[GpuSeries]:
     """The block's DCGM samples, one series per series of the block."""
     g = block.gpus
-    times = [block.times[i] for i in g.time]
+    times = _times(block, g.time)
+    duty = (np.asarray(g.duty_permille, dtype=np.float64) / 1000).tolist()
+    used = (np.asarray(g.memory_used_mib, dtype=np.int64) * MIB).tolist()
     series: list[GpuSeries] = []
     start = 0
     for i, length in enumerate(g.series_length):
@@ -66,12 +68,9 @@ def gpu_series(block: CompactUsage) -> list[GpuSeries]:
         device = block.devices[g.series_device[i]]
         total = device.memory_total_bytes
         rows: list[GpuSampleRow] = [
-            (at, duty / 1000, used * MIB, total)
-            for at, duty, used in zip(
-                times[start:end],
-                g.duty_permille[start:end],
-                g.memory_used_mib[start:end],
-                strict=True,
+            (at, fraction, size, total)
+            for at, fraction, size in zip(
+                times[start:end], duty[start:end], used[start:end], strict=True
             )
         ]
         series.append(
@@ -88,6 +87,11 @@ def gpu_series(block: CompactUsage) -> list[GpuSeries]:
         )
         start = end
     return series
+
+
+def _times(block: CompactUsage, column: list[int]) -> list[float]:
+    times = block.times
+    return [times[i] for i in column]
 
 
 def with_series(delta: ClusterDelta) -> ClusterDelta:
