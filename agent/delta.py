@@ -6,8 +6,9 @@ number, so the next upload is only what the watch events changed since: objects 
 differs (added or modified, resolved owner chains included) and objects gone (deleted). It
 hands out a full snapshot instead at the start, when asked to (a relist after 410 Gone, the
 server's resync request) and once `full_every` has passed since the last full one. A delta
-carries its container and GPU samples as `container_series` and `gpu_series` (each container
-or device named once, its samples as rows), which the server reads as arrays.
+carries its container and GPU samples as one `compact_usage` block (integer columns over tables
+of names, times and devices; `agent.compact_usage`), or, when asked, as the row form
+`container_series` and `gpu_series` (each container or device named once, its samples as rows).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from agent.compact_usage import compact_usage
+from protocol.compact_usage import CompactUsage
 from protocol.delta import (
     MAX_SERIES_SAMPLES,
     ClusterDelta,
@@ -120,11 +123,19 @@ def delta_between(
     *,
     delta_id: UUID,
     base_sequence: int,
+    compact: bool = True,
 ) -> ClusterDelta:
     """The delta turning the state `before` into `after` (whose usage and notes it carries,
-    container and GPU samples as series)."""
+    container and GPU samples as a compact block, or as series when `compact` is false)."""
     now = listed_objects(after)
-    by_device, unattributed = gpu_series(after.usage.gpus)
+    block: CompactUsage | None = None
+    series: list[ContainerSeries] = []
+    by_device: list[GpuSeries] = []
+    if compact:
+        block, unattributed = compact_usage(after.usage.containers, after.usage.gpus)
+    else:
+        by_device, unattributed = gpu_series(after.usage.gpus)
+        series = container_series(after.usage.containers)
     changed = [model for name, model in now.items() if before.get(name) != model]
     deleted = [_deleted(name, model) for name, model in before.items() if name not in now]
     return ClusterDelta(
@@ -141,8 +152,9 @@ def delta_between(
         hpas=[m for m in changed if isinstance(m, HorizontalPodAutoscaler)],
         deleted=deleted,
         usage=after.usage.model_copy(update={"containers": [], "gpus": unattributed}),
-        container_series=container_series(after.usage.containers),
+        container_series=series,
         gpu_series=by_device,
+        compact_usage=block,
         notes=after.notes,
         keda=after.keda,
     )
@@ -170,6 +182,8 @@ class DeltaTracker:
     full_at: datetime | None = None
     """When the last full snapshot was taken."""
     resync_wanted: bool = True
+    compact: bool = True
+    """Deltas carry their samples as a compact block (else as series rows)."""
 
     def request_resync(self) -> None:
         """Make the next upload a full snapshot (a relist, or the server asked for one)."""
@@ -191,7 +205,13 @@ class DeltaTracker:
             self.full_at = snapshot.taken_at
             self.resync_wanted = False
             return snapshot.model_copy(update={"sequence": self.sequence})
-        delta = delta_between(self.sent, snapshot, delta_id=delta_id, base_sequence=self.sequence)
+        delta = delta_between(
+            self.sent,
+            snapshot,
+            delta_id=delta_id,
+            base_sequence=self.sequence,
+            compact=self.compact,
+        )
         self.sent = listed_objects(snapshot)
         self.sequence = delta.sequence
         return delta

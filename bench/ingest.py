@@ -8,9 +8,10 @@ side by side, it measures N senders POSTing distinct gzip snapshots to the gatew
 the broker acknowledged) and a bare aiokafka producer sending the very messages the gateway would
 produce, with the same concurrency, acks and broker. The same is then done with deltas
 (protocol v2): each sender's delta changes `--change-rate` of its pods and carries the same
-samples, built by the agent's own `agent.delta`. Prints one JSON document, including how many
-snapshots and deltas the gateway's msgspec mirror and its pydantic model each accepted, and the
-gzip bytes a cluster uploads per minute either way.
+samples, built by the agent's own `agent.delta`, twice: with the samples as series rows, and
+as the agent sends them, in a compact usage block. Prints one JSON document, including how many
+snapshots and deltas the gateway's msgspec mirror and its pydantic model each accepted, the
+gateway's CPU per delta either way, and the gzip bytes a cluster uploads per minute each way.
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data" / "alibaba-gpu-v2023"
 TARGET_RATIO = 0.5
 TAKEN_AT = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
-KINDS = ("snapshot", "delta")
+KINDS = ("snapshot", "delta_rows", "delta")
+"""Full snapshots; deltas with their samples as series rows; deltas as the agent sends them
+(samples in a compact usage block)."""
 
 
 def _body(snapshot: ClusterSnapshot, kind: str, change_rate: float) -> tuple[bytes, bytes]:
@@ -61,6 +64,7 @@ def _body(snapshot: ClusterSnapshot, kind: str, change_rate: float) -> tuple[byt
         with_changed_pods(snapshot, 1, change_rate),
         delta_id=uuid.uuid4(),
         base_sequence=1,
+        compact=kind == "delta",
     )
     return delta.model_dump_json().encode(), encode_upload(delta)
 
@@ -103,17 +107,31 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             for seed in range(args.seeds)
             for kind in KINDS
         ]
-        validated_by = {kind: stack.validated_by(kind) for kind in KINDS}
     document = _document(args, [run for run in runs if run["kind"] == "snapshot"])
     document["deltas"] = _document(args, [run for run in runs if run["kind"] == "delta"])
-    document["gateway_validated_by"] = validated_by["snapshot"]
-    document["deltas"]["gateway_validated_by"] = validated_by["delta"]
+    document["deltas_rows"] = _document(args, [run for run in runs if run["kind"] == "delta_rows"])
+    document["gateway_validated_by"] = _validated(runs, "snapshot")
+    for key, kind in (("deltas", "delta"), ("deltas_rows", "delta_rows")):
+        document[key]["gateway_validated_by"] = _validated(runs, kind)
     full = document["inputs"]["snapshot"]["gzip_bytes"]
     delta = document["deltas"]["inputs"]["snapshot"]["gzip_bytes"]
+    rows = document["deltas_rows"]["inputs"]["snapshot"]["gzip_bytes"]
     document["wire_bytes_per_cluster_minute"] = {
         "full_snapshot_gzip": full,
         "delta_gzip": delta,
+        "delta_rows_gzip": rows,
         "full_over_delta": round(full / delta, 2) if delta else None,
+        "full_over_delta_rows": round(full / rows, 2) if rows else None,
+        "delta_rows_over_delta": round(rows / delta, 2) if delta else None,
+    }
+    compact_cpu = document["deltas"]["policies"]["slicewise"]["cpu_ms_per_item"]
+    rows_cpu = document["deltas_rows"]["policies"]["slicewise"]["cpu_ms_per_item"]
+    document["gateway_cpu_ms_per_delta"] = {
+        "delta": compact_cpu,
+        "delta_rows": rows_cpu,
+        "delta_rows_over_delta": round(rows_cpu / compact_cpu, 2)
+        if compact_cpu and rows_cpu
+        else None,
     }
     emit(document, args.out)
     return document
@@ -130,6 +148,7 @@ def _run_seed(
 ) -> dict[str, Any]:
     senders = []
     sizes: list[tuple[int, int, int, int]] = []
+    endpoint = "snapshot" if kind == "snapshot" else "delta"
     for index, agent in enumerate(agents):
         spec = SnapshotSpec(
             cluster_id=agent.cluster_id,
@@ -141,12 +160,13 @@ def _run_seed(
         )
         snapshot = build_snapshot(*trace, spec)
         raw, gzipped = _body(snapshot, kind, args.change_rate)
-        senders.append(Sender(agent, SnapshotVariants(raw, id_field=f"{kind}_id"), kind))
+        senders.append(Sender(agent, SnapshotVariants(raw, id_field=f"{endpoint}_id"), endpoint))
         sizes.append((len(raw), len(gzipped), len(snapshot.nodes), len(snapshot.pods)))
     _progress(f"seed {seed}: {len(senders)} senders x {args.requests} {kind}s")
     # Alternate which path goes first, so that drift of a shared machine does not favour one.
     order = ["gateway", "bare"] if seed % 2 == 0 else ["bare", "gateway"]
     results: dict[str, RunResult] = {}
+    validated_before = stack.validated_by(endpoint)
     for path in order:
         if path == "gateway":
             results[path] = asyncio.run(
@@ -164,15 +184,31 @@ def _run_seed(
         _progress(f"  {path}: {results[path].per_second:.1f}/s")
     if results["gateway"].failed:
         _progress(stack.gateway_log_tail())
+    validated_after = stack.validated_by(endpoint)
     return {
         "seed": seed,
         "kind": kind,
+        "validated_by": {
+            by: count - validated_before.get(by, 0.0)
+            for by, count in validated_after.items()
+            if count > validated_before.get(by, 0.0)
+        },
         "json_bytes": statistics.median(s[0] for s in sizes),
         "gzip_bytes": statistics.median(s[1] for s in sizes),
         "nodes": statistics.median(s[2] for s in sizes),
         "pods": statistics.median(s[3] for s in sizes),
         "results": results,
     }
+
+
+def _validated(runs: list[dict[str, Any]], kind: str) -> dict[str, float]:
+    """Bodies of `kind` the gateway accepted over its runs, by validator."""
+    counts: dict[str, float] = {}
+    for run in runs:
+        if run["kind"] == kind:
+            for by, count in run["validated_by"].items():
+                counts[by] = counts.get(by, 0.0) + count
+    return counts
 
 
 def _figures(results: list[RunResult]) -> dict[str, Any]:

@@ -125,10 +125,11 @@ def _encoded(
 
 
 def delta_uploads(
-    first: ClusterSnapshot, minutes: int, change_rate: float
+    first: ClusterSnapshot, minutes: int, change_rate: float, *, compact: bool = True
 ) -> list[ClusterSnapshot | ClusterDelta]:
-    """A v2 agent's uploads of one cluster: the first state in full, then a delta a minute."""
-    tracker = DeltaTracker(full_every=timedelta(days=365))
+    """A v2 agent's uploads of one cluster: the first state in full, then a delta a minute
+    (samples in a compact usage block, or as series rows when `compact` is false)."""
+    tracker = DeltaTracker(full_every=timedelta(days=365), compact=compact)
     state = first
     uploads: list[ClusterSnapshot | ClusterDelta] = []
     for minute in range(minutes):
@@ -156,10 +157,11 @@ def delta_stream(
     pod_count: int,
     seed: int,
     change_rate: float = 0.01,
+    compact: bool = True,
 ) -> list[EncodedMessage]:
     """Per cluster one full snapshot then `per_cluster - 1` deltas, interleaved minute by minute."""
     firsts = _firsts(nodes_path, pods_path, cluster_ids, pod_count, seed)
-    per = [delta_uploads(first, per_cluster, change_rate) for first in firsts]
+    per = [delta_uploads(first, per_cluster, change_rate, compact=compact) for first in firsts]
     return [
         _encoded(tenant_id, cluster_ids[index], index, uploads[minute])
         for minute in range(per_cluster)

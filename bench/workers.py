@@ -73,6 +73,10 @@ DEFAULT_PODS = DATA / "openb_pod_list_default.csv"
 PARTITIONS = 2
 CLUSTERS = 4
 STREAMS = ("snapshots", "deltas")
+"""Streams measured through worker processes and folded in-process."""
+DIRECT_STREAMS = ("snapshots", "deltas_rows", "deltas")
+"""Streams folded in-process: also deltas carrying their samples as series rows, as before the
+agent sent a compact usage block."""
 
 
 @dataclass(frozen=True)
@@ -109,8 +113,17 @@ def _stream(
     per_cluster: int,
     seed: int,
 ) -> list[EncodedMessage]:
-    build = delta_stream if stream == "deltas" else snapshot_stream
-    return build(
+    if stream == "snapshots":
+        return snapshot_stream(
+            nodes_path=config.nodes,
+            pods_path=config.pods,
+            tenant_id=tenant_id,
+            cluster_ids=clusters,
+            per_cluster=per_cluster,
+            pod_count=config.pod_count,
+            seed=seed,
+        )
+    return delta_stream(
         nodes_path=config.nodes,
         pods_path=config.pods,
         tenant_id=tenant_id,
@@ -118,7 +131,8 @@ def _stream(
         per_cluster=per_cluster,
         pod_count=config.pod_count,
         seed=seed,
-        **({"change_rate": config.change_rate} if stream == "deltas" else {}),
+        change_rate=config.change_rate,
+        compact=stream == "deltas",
     )
 
 
@@ -208,9 +222,9 @@ async def _worker_run(
     try:
         tenant = await create_tenant(database, f"bench-{suffix}")
         clusters = await _clusters(database, tenant.id, CLUSTERS)
-        extra = 1 if stream == "deltas" else 0
+        extra = 0 if stream == "snapshots" else 1
         setup, messages = split_setup(
-            stream == "deltas",
+            stream != "snapshots",
             _stream(
                 config,
                 stream,
@@ -286,9 +300,9 @@ async def _direct_run(app_db: URL, config: Config, stream: str, seed: int) -> di
     try:
         tenant = await create_tenant(database, f"direct-{uuid.uuid4().hex[:8]}")
         clusters = await _clusters(database, tenant.id, CLUSTERS)
-        extra = 1 if stream == "deltas" else 0
+        extra = 0 if stream == "snapshots" else 1
         setup, messages = split_setup(
-            stream == "deltas",
+            stream != "snapshots",
             _stream(
                 config,
                 stream,
@@ -351,6 +365,18 @@ def _summary(
     return summary
 
 
+def _direct_summary(direct: list[dict[str, Any]]) -> dict[str, Any]:
+    """Figures of a stream folded in-process only."""
+    return {
+        "wire_bytes_per_cluster_minute": _median(direct, "median_wire_bytes_per_cluster_minute"),
+        "direct_fold_in_process": {
+            "cluster_minutes_per_second": _median(direct, "cluster_minutes_per_second"),
+            "cpu_ms_per_cluster_minute": _median(direct, "cpu_ms_per_cluster_minute"),
+            "runs": direct,
+        },
+    }
+
+
 def _ratio(top: float | None, bottom: float | None) -> float | None:
     return top / bottom if top is not None and bottom else None
 
@@ -361,13 +387,15 @@ async def run(config: Config, urls: ServiceUrls) -> dict[str, Any]:
     by_stream: dict[str, dict[int, list[dict[str, Any]]]] = {
         stream: {count: [] for count in config.worker_counts} for stream in STREAMS
     }
-    direct: dict[str, list[dict[str, Any]]] = {stream: [] for stream in STREAMS}
+    direct: dict[str, list[dict[str, Any]]] = {stream: [] for stream in DIRECT_STREAMS}
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as logs:
         async with scratch_database(urls.database_url) as app_db:
             for seed in range(config.seeds):
-                for stream in STREAMS:
+                for stream in DIRECT_STREAMS:
                     _say(f"seed {seed}: {stream}: direct fold")
                     direct[stream].append(await _direct_run(app_db, config, stream, seed))
+                    if stream not in STREAMS:
+                        continue
                     for count in config.worker_counts:
                         _say(f"seed {seed}: {stream}: {count} worker process(es)")
                         by_stream[stream][count].append(
@@ -383,6 +411,7 @@ async def run(config: Config, urls: ServiceUrls) -> dict[str, Any]:
                         )
     full = _summary(by_stream["snapshots"], direct["snapshots"])
     deltas = _summary(by_stream["deltas"], direct["deltas"])
+    rows = _direct_summary(direct["deltas_rows"])
     return {
         "bench": "workers",
         "inputs": {
@@ -403,7 +432,7 @@ async def run(config: Config, urls: ServiceUrls) -> dict[str, Any]:
             "load_average_after": list(os.getloadavg()),
             "note": "PostgreSQL, the broker and the workers share these cores",
         },
-        "baselines": {"full_snapshots_every_minute": full},
+        "baselines": {"full_snapshots_every_minute": full, "deltas_with_series_rows": rows},
         "policies": {"slicewise": {"deltas": deltas}},
         "ratios": {
             "deltas_over_full_cluster_minutes_per_second_per_process": _ratio(
@@ -418,6 +447,16 @@ async def run(config: Config, urls: ServiceUrls) -> dict[str, Any]:
                 full["wire_bytes_per_cluster_minute"], deltas["wire_bytes_per_cluster_minute"]
             ),
             "deltas_speedup_2_over_1": deltas["speedup_2_over_1"],
+            "full_over_deltas_with_series_rows_wire_bytes_per_cluster_minute": _ratio(
+                full["wire_bytes_per_cluster_minute"], rows["wire_bytes_per_cluster_minute"]
+            ),
+            "deltas_with_series_rows_over_deltas_wire_bytes_per_cluster_minute": _ratio(
+                rows["wire_bytes_per_cluster_minute"], deltas["wire_bytes_per_cluster_minute"]
+            ),
+            "deltas_with_series_rows_over_deltas_direct_cpu_per_cluster_minute": _ratio(
+                rows["direct_fold_in_process"]["cpu_ms_per_cluster_minute"],
+                deltas["direct_fold_in_process"]["cpu_ms_per_cluster_minute"],
+            ),
         },
     }
 

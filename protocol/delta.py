@@ -12,7 +12,9 @@ Container usage samples travel as `container_series`: one entry per container na
 namespace, pod and container once, with its samples as rows `[epoch seconds, CPU cores, memory
 bytes, CPU throttled fraction or null]`. A receiver reads them as arrays, without an object per
 sample; the per-sample `usage.containers` of protocol v1 is still accepted beside them. DCGM
-samples of a device a container uses travel likewise as `gpu_series`.
+samples of a device a container uses travel likewise as `gpu_series`. A v2 agent sends both
+instead as one `compact_usage` block (`protocol.compact_usage`: columns of integers over tables
+of names, times and devices sent once per upload); the rows stay accepted beside it.
 
 Objects are identified as in the stored inventory: kind, namespace ("" for nodes) and name.
 An object appears at most once per delta, in the upserts or among the deletions: the agent
@@ -37,6 +39,7 @@ from protocol.base import (
     ShortText,
     WireModel,
 )
+from protocol.compact_usage import CompactUsage
 from protocol.keda import KedaState
 from protocol.snapshot import (
     MAX_NODES,
@@ -154,6 +157,9 @@ class ClusterDelta(WireModel):
     )
     """DCGM samples of devices a container uses, grouped by device and container; `usage.gpus`
     holds any others (devices nobody was using)."""
+    compact_usage: CompactUsage | None = None
+    """Container and DCGM samples as integer columns over per-upload tables, beside (or instead
+    of) `container_series` and `gpu_series`."""
     notes: Annotated[list[ShortText], Field(max_length=32)] = Field(default_factory=list)
     keda: KedaState | None = None
     """KEDA's ScaledObjects as the agent last read them (sent whole with every delta: few, and

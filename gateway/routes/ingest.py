@@ -16,10 +16,11 @@ from gateway.body import read_json_body
 from gateway.deps import IngestPrincipal, WiringDep, require_cluster
 from gateway.ingest import Submission
 from gateway.openapi import json_body
-from gateway.problems import PROBLEM_RESPONSES, InvalidParam, Problem
+from gateway.problems import MAX_INVALID_PARAMS, PROBLEM_RESPONSES, InvalidParam, Problem
 from gateway.rate_limit import Limit
 from gateway.validation import MirroredValidator, validate_strict
 from gateway.wiring import Wiring
+from protocol.compact_usage import compact_usage_problems
 from protocol.delta import ClusterDelta
 from protocol.snapshot import ClusterSnapshot
 from protocol.spot import SpotNotice
@@ -100,8 +101,28 @@ async def post_delta(
         request,
         kind="delta",
         validator=_DELTAS,
-        ids=lambda d: (d.delta_id, d.cluster.cluster_id),
+        ids=_delta_ids,
     )
+
+
+def _delta_ids(delta: ClusterDelta) -> tuple[uuid.UUID, uuid.UUID]:
+    """The delta's id and cluster's, once its compact usage block (if any) can be read: its
+    columns agree in length and its indices fall within its tables (which types cannot say)."""
+    if delta.compact_usage is not None:
+        problems = compact_usage_problems(delta.compact_usage)
+        if problems:
+            raise Problem(
+                422,
+                "validation",
+                "Request is not valid",
+                f"{len(problems)} invalid field(s)",
+                invalid_params=[
+                    InvalidParam(name=name, reason=why)
+                    for name, why in problems[:MAX_INVALID_PARAMS]
+                ],
+                reason="invalid-body",
+            )
+    return delta.delta_id, delta.cluster.cluster_id
 
 
 @router.post(

@@ -38,7 +38,8 @@ from store.repositories.snapshots import ClusterIngestState, SnapshotRepository
 from store.repositories.usage_states import UsageStateRepository
 from workers.cost_rollup import RETENTION, CostRollup
 from workers.decode import Record, decode, header
-from workers.errors import PermanentError, UnknownClusterError
+from workers.errors import PermanentError, PoisonMessageError, UnknownClusterError
+from workers.ingest.compact_samples import CompactUsageError, with_series
 from workers.ingest.delta_snapshot import (
     container_samples,
     delta_snapshot,
@@ -199,7 +200,11 @@ class SnapshotIngest:
     async def _fold_delta(
         self, session: AsyncSession, message: DeltaMessage, pending: PendingWrites
     ) -> str:
-        delta = message.delta
+        try:
+            # Every later step (usage batches, allocation) reads the samples as series rows.
+            delta = with_series(message.delta)
+        except CompactUsageError as e:
+            raise PoisonMessageError(f"unreadable compact usage block: {e}") from e
         cluster_id = delta.cluster.cluster_id
         snapshots = SnapshotRepository(session, message.tenant_id)
         cluster = await snapshots.lock_cluster(cluster_id)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
+
+import httpx
 
 from auth.provisioning import ClusterCredentials
 from protocol.topics import DeltaMessage, message_key, resync_key
@@ -102,3 +105,102 @@ async def test_delta_for_another_cluster_than_the_path_is_refused(
         )
     assert response.status_code == 422
     assert [p["name"] for p in response.json()["invalid_params"]] == ["cluster.cluster_id"]
+
+
+def _with_compact_usage(document: dict[str, Any]) -> dict[str, Any]:
+    """The delta document with a one-container, one-device compact usage block."""
+    document["compact_usage"] = {
+        "version": "1",
+        "times": [1_733_360_000.0],
+        "strings": ["default", "web-1", "app", "node-a"],
+        "devices": [{"node": 3, "gpu_index": 0}],
+        "containers": {
+            "series_namespace": [0],
+            "series_pod": [1],
+            "series_container": [2],
+            "series_window_seconds": [60],
+            "series_length": [1],
+            "time": [0],
+            "cpu_millicores": [250],
+            "memory_mib": [512],
+            "throttled_permille": [None],
+        },
+        "gpus": {
+            "series_device": [0],
+            "series_namespace": [0],
+            "series_pod": [1],
+            "series_container": [2],
+            "series_length": [1],
+            "time": [0],
+            "duty_permille": [430],
+            "memory_used_mib": [2048],
+        },
+    }
+    return document
+
+
+async def _post_document(
+    gateway: RunningGateway, credentials: ClusterCredentials, document: dict[str, Any]
+) -> httpx.Response:
+    cluster_id = credentials.cluster.id
+    token = await agent_token(gateway, credentials)
+    async with gateway.client() as http:
+        return await http.post(
+            f"/v1/clusters/{cluster_id}/deltas",
+            content=json.dumps(document),
+            headers=json_headers(token, gzipped=False),
+        )
+
+
+async def test_delta_with_a_compact_usage_block_is_accepted(
+    gateway: RunningGateway, credentials: ClusterCredentials
+) -> None:
+    """A delta carrying a well-formed compact usage block is a 202."""
+    document = json.loads(small_delta(credentials.cluster.id).model_dump_json())
+    response = await _post_document(gateway, credentials, _with_compact_usage(document))
+    assert response.status_code == 202
+
+
+async def test_compact_index_outside_its_table_is_refused_naming_the_field(
+    gateway: RunningGateway, credentials: ClusterCredentials
+) -> None:
+    """A series naming string 9 of a four-string table is a 422 naming that column entry."""
+    document = _with_compact_usage(
+        json.loads(small_delta(credentials.cluster.id).model_dump_json())
+    )
+    document["compact_usage"]["containers"]["series_pod"] = [9]
+    response = await _post_document(gateway, credentials, document)
+    assert response.status_code == 422
+    assert [p["name"] for p in response.json()["invalid_params"]] == [
+        "compact_usage.containers.series_pod.0"
+    ]
+
+
+async def test_compact_columns_of_unequal_length_are_refused_naming_the_column(
+    gateway: RunningGateway, credentials: ClusterCredentials
+) -> None:
+    """A memory column one sample short of what series_length adds up to is a 422 naming it."""
+    document = _with_compact_usage(
+        json.loads(small_delta(credentials.cluster.id).model_dump_json())
+    )
+    document["compact_usage"]["gpus"]["memory_used_mib"] = []
+    response = await _post_document(gateway, credentials, document)
+    assert response.status_code == 422
+    assert [p["name"] for p in response.json()["invalid_params"]] == [
+        "compact_usage.gpus.memory_used_mib"
+    ]
+
+
+async def test_compact_figure_out_of_bounds_is_refused_naming_the_field(
+    gateway: RunningGateway, credentials: ClusterCredentials
+) -> None:
+    """A duty cycle of 1001 per-mille is a 422 naming the column entry."""
+    document = _with_compact_usage(
+        json.loads(small_delta(credentials.cluster.id).model_dump_json())
+    )
+    document["compact_usage"]["gpus"]["duty_permille"] = [1001]
+    response = await _post_document(gateway, credentials, document)
+    assert response.status_code == 422
+    assert [p["name"] for p in response.json()["invalid_params"]] == [
+        "compact_usage.gpus.duty_permille.0"
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from agent.compact_usage import compact_usage
 from agent.delta import DeltaTracker, container_series, gpu_series
 from protocol.delta import ClusterDelta, DeletedObject, ObjectKind
 from protocol.snapshot import ClusterSnapshot, GpuUsage
@@ -42,10 +43,24 @@ def test_delta_carries_only_changed_and_deleted_objects_on_the_previous_sequence
     assert gone.kind is ObjectKind.POD
     assert gone.name not in {p.name for p in second.pods}
     assert (delta.nodes, delta.workloads) == ([], [])
+    block, unattributed = compact_usage(second.usage.containers, second.usage.gpus)
+    assert delta.usage == second.usage.model_copy(update={"containers": [], "gpus": unattributed})
+    assert delta.compact_usage == block
+    assert (delta.container_series, delta.gpu_series) == ([], [])
+
+
+def test_delta_carries_series_rows_when_not_compact() -> None:
+    """With `compact` off, the samples travel as container and GPU series rows instead."""
+    first, second = states(CLUSTER, [[("modify_pod", 0)]])
+    tracker = DeltaTracker(full_every=timedelta(hours=6), compact=False)
+    tracker.next_upload(first, delta_id=uuid.uuid4())
+    delta = tracker.next_upload(second, delta_id=uuid.uuid4())
+    assert isinstance(delta, ClusterDelta)
     by_device, unattributed = gpu_series(second.usage.gpus)
     assert delta.usage == second.usage.model_copy(update={"containers": [], "gpus": unattributed})
     assert delta.container_series == container_series(second.usage.containers)
     assert delta.gpu_series == by_device
+    assert delta.compact_usage is None
 
 
 def test_node_deletion_names_the_node_without_namespace() -> None:

@@ -57,3 +57,22 @@ def test_quick_run_reports_deltas_beside_snapshots(quick: tuple[Path, dict[str, 
     wire = document["wire_bytes_per_cluster_minute"]
     assert wire["full_snapshot_gzip"] == document["inputs"]["snapshot"]["gzip_bytes"]
     assert 0 < wire["delta_gzip"] < wire["full_snapshot_gzip"]
+
+
+def test_quick_run_reports_deltas_with_series_rows_beside_compact_ones(
+    quick: tuple[Path, dict[str, Any]],
+) -> None:
+    """Deltas carrying series rows are accepted too, and the compact block is the smaller."""
+    _, document = quick
+    rows = document["deltas_rows"]
+    inputs = rows["inputs"]
+    sent = inputs["clients"] * inputs["requests_per_client"] * inputs["seeds"]
+    assert rows["policies"]["slicewise"]["accepted"] == sent
+    warmed = inputs["clients"] * (inputs["requests_per_client"] + 1) * inputs["seeds"]
+    assert rows["gateway_validated_by"] == {"mirror": warmed}
+    wire = document["wire_bytes_per_cluster_minute"]
+    assert wire["delta_rows_gzip"] == inputs["snapshot"]["gzip_bytes"]
+    assert 0 < wire["delta_gzip"] < wire["delta_rows_gzip"]
+    cpu = document["gateway_cpu_ms_per_delta"]
+    assert cpu["delta"] > 0
+    assert cpu["delta_rows"] > 0

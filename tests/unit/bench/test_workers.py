@@ -32,7 +32,8 @@ def _check_stream(summary: dict[str, Any], setup_per_process: float) -> None:
 
 
 def test_quick_run_reports_both_streams_side_by_side(services: ServiceUrls, tmp_path: Path) -> None:
-    """Every upload of each run is folded; rates, CPU and bytes are positive; ratios are of them."""
+    """Every upload of each run is folded; rates, CPU and bytes are positive; ratios are of them;
+    deltas with series rows are folded in-process beside, larger on the wire than compact ones."""
     out = tmp_path / "workers.json"
     result = workers.main(quick_run(services, out))
     assert json.loads(out.read_text()) == result
@@ -48,3 +49,9 @@ def test_quick_run_reports_both_streams_side_by_side(services: ServiceUrls, tmp_
     )
     assert ratios["full_over_deltas_wire_bytes_per_cluster_minute"] > 1
     assert result["machine"]["cores"] >= 1
+    rows = result["baselines"]["deltas_with_series_rows"]
+    assert rows["direct_fold_in_process"]["cluster_minutes_per_second"] > 0
+    assert ratios["deltas_with_series_rows_over_deltas_wire_bytes_per_cluster_minute"] == (
+        rows["wire_bytes_per_cluster_minute"] / deltas["wire_bytes_per_cluster_minute"]
+    )
+    assert ratios["deltas_with_series_rows_over_deltas_wire_bytes_per_cluster_minute"] > 1

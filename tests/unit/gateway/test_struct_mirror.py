@@ -567,6 +567,40 @@ FULL_DELTA: dict[str, Any] = {
             "samples": [[1_733_360_000.5, 0.5, 1 << 30, 80 << 30], [1_733_360_060.0, 1.0, 0, None]],
         }
     ],
+    "compact_usage": {
+        "version": "1",
+        "times": [1_733_360_000.5, 1_733_360_060.0],
+        "strings": ["ml", "train-0", "main", "gpu-a"],
+        "devices": [
+            {
+                "node": 3,
+                "gpu_index": 1,
+                "mig_profile": "1g.10gb",
+                "memory_total_bytes": 80 << 30,
+            }
+        ],
+        "containers": {
+            "series_namespace": [0],
+            "series_pod": [1],
+            "series_container": [2],
+            "series_window_seconds": [60],
+            "series_length": [2],
+            "time": [0, 1],
+            "cpu_millicores": [250, 4_096_000],
+            "memory_mib": [1024, 0],
+            "throttled_permille": [None, 1000],
+        },
+        "gpus": {
+            "series_device": [0],
+            "series_namespace": [0],
+            "series_pod": [1],
+            "series_container": [2],
+            "series_length": [2],
+            "time": [0, 1],
+            "duty_permille": [500, 1000],
+            "memory_used_mib": [1024, 0],
+        },
+    },
 }
 DELTA_FIELDS = (
     "schema_version",
@@ -576,6 +610,7 @@ DELTA_FIELDS = (
     "deleted",
     "container_series",
     "gpu_series",
+    "compact_usage",
 )
 
 

@@ -203,7 +203,9 @@ def test_a_deltas_series_fold_exactly_as_the_same_samples_one_by_one() -> None:
         for r, pod in enumerate(web0)
     ]
     samples = snapshot.model_copy(update={"usage": Usage(containers=containers, gpus=gpus)})
-    delta = delta_between(listed_objects(snapshot), samples, delta_id=uuid.uuid4(), base_sequence=1)
+    delta = delta_between(
+        listed_objects(snapshot), samples, delta_id=uuid.uuid4(), base_sequence=1, compact=False
+    )
     assert (delta.usage.containers, delta.usage.gpus) == ([], [])
     one_by_one = fold_batch(usage_batch(samples, {}), {})
     stored = {(pod.namespace, pod.name): pod for pod in snapshot.pods}
