@@ -112,8 +112,12 @@ def celery_app(notify_settings: WorkerSettings) -> Iterator[Celery]:
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         yield app
     # A failed task leaves result objects in reference cycles; their finalisers talk to Redis,
-    # so collect them now, while this session's Redis still runs.
+    # so collect them now, while this session's Redis still runs. Then close the result
+    # backend's connections: left open, the garbage collector finds their sockets in a later
+    # test and warns there.
     gc.collect()
+    app.backend.result_consumer.stop()
+    app.backend.client.connection_pool.disconnect()
     app.close()
 
 
