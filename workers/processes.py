@@ -39,6 +39,8 @@ async def run_ingest(settings: WorkerSettings, stop: asyncio.Event) -> None:
     # A fold allocates hundreds of thousands of short-lived objects (decoded uploads, sample
     # arrays, cost rows) freed by reference counting; the default thresholds would run the
     # collector thousands of times a minute over the cached inventories, finding no cycles.
+    # They are the process's own while it folds and are given back when it stops.
+    previous = gc.get_threshold()
     gc.set_threshold(*INGEST_COLLECTOR_THRESHOLDS)
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
     redis = Redis.from_url(settings.redis_url)
@@ -53,6 +55,7 @@ async def run_ingest(settings: WorkerSettings, stop: asyncio.Event) -> None:
     finally:
         await redis.aclose()
         await database.dispose()
+        gc.set_threshold(*previous)
 
 
 async def run_spot(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -24,6 +25,7 @@ from tests.integration.workers.conftest import (
 )
 from tests.unit.workers.factories import headers, shop_snapshot, snapshot_message
 from workers.ingest.handler import SnapshotIngest
+from workers.processes import INGEST_COLLECTOR_THRESHOLDS
 from workers.settings import WorkerSettings
 
 JOIN_SECONDS = 60.0
@@ -175,3 +177,23 @@ async def test_two_workers_split_partitions_and_fold_what_one_would(
 async def _both_assigned(ports: list[int]) -> bool:
     counts = [await metric(port, "slicewise_worker_assigned_partitions") for port in ports]
     return counts == [1.0, 1.0]
+
+
+async def test_the_ingest_process_tunes_the_collector_while_it_runs_and_gives_it_back(
+    worker_settings: WorkerSettings,
+) -> None:
+    """Running, the ingest process collects cycles less often; stopped, the thresholds are the
+    ones it found (a process hosting it for a while, a test session say, keeps its own)."""
+    before = gc.get_threshold()
+    assert before != INGEST_COLLECTOR_THRESHOLDS
+    async with running_ingest(worker_settings):
+        await eventually(
+            lambda: _is(gc.get_threshold(), INGEST_COLLECTOR_THRESHOLDS),
+            within=JOIN_SECONDS,
+            what="the ingest process's collector thresholds",
+        )
+    assert gc.get_threshold() == before
+
+
+async def _is(found: tuple[int, int, int], expected: tuple[int, int, int]) -> bool:
+    return found == expected
