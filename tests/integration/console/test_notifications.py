@@ -25,6 +25,7 @@ from store.repositories.console_paging import PageRequest
 from store.repositories.tenants import TenantRepository
 from store.roles import DEFAULT_APP_ROLE, app_url
 from tests.integration.console.seed import SeededTenant
+from tests.support.celery_apps import close_app
 from tests.support.local_http import serving
 from workers.errors import PermanentError
 from workers.notifications import (
@@ -116,9 +117,7 @@ def celery_app(notify_settings: WorkerSettings) -> Iterator[Celery]:
     # backend's connections: left open, the garbage collector finds their sockets in a later
     # test and warns there.
     gc.collect()
-    app.backend.result_consumer.stop()
-    app.backend.client.connection_pool.disconnect()
-    app.close()
+    close_app(app)
 
 
 async def _run(app: Celery, name: str, *args: object) -> Any:

@@ -37,6 +37,7 @@ from store.repositories.recommendations import OpenSummary, RecommendationReposi
 from store.repositories.tenants import TenantView
 from store.tables import InstructionRecord
 from tests.integration.workers.conftest import eventually
+from tests.support.celery_apps import close_app
 from tests.support.local_http import serving
 from tests.support.spans import RecordingExporter, named
 from tests.unit.workers.factories import T0, shop_snapshot, snapshot_message
@@ -66,13 +67,6 @@ class RecordedDigests:
         self.delivered.append((tenant_id, summaries))
 
 
-def _close(app: Celery) -> None:
-    """Close the result backend's connections (pub/sub included) and the app's broker pool."""
-    app.backend.result_consumer.stop()
-    app.backend.client.connection_pool.disconnect()
-    app.close()
-
-
 @pytest.fixture
 def celery_settings(worker_settings: WorkerSettings) -> WorkerSettings:
     """A queue of this test only; quick, bounded retries."""
@@ -99,7 +93,7 @@ def celery_app(celery_settings: WorkerSettings, digests: RecordedDigests) -> Ite
     )
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         yield app
-    _close(app)
+    close_app(app)
 
 
 async def _run(app: Celery, name: str, *args: str) -> Any:
@@ -271,7 +265,7 @@ async def _refresh_pricing(
     finally:
         await redis.delete(cached_key)
         await redis.aclose()
-        _close(app)
+        close_app(app)
 
 
 async def test_pricing_refresh_caches_a_newer_catalogue(
