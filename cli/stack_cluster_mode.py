@@ -30,7 +30,7 @@ REPLAY = "replay"
 AUTO = "auto"
 
 FIRST_BUILD_MINUTES = 15
-"""What to expect of a first build on 2 cores shared with other work (11 minutes measured)."""
+"""What to expect of a first build on 2 cores shared with other work (11 and 16 min measured)."""
 
 
 @dataclass(frozen=True)
