@@ -69,11 +69,10 @@ DERIVED_LISTS = (
 """The published lists we do not have, by name; each is derived here by its family's recipe."""
 
 GRID: tuple[SlicewiseSettings, ...] = tuple(
-    SlicewiseSettings(cpu_weight=w, exact_fit_bonus=b, score_points=p, gradient_scale=s)
-    for w, b, (p, s) in itertools.product(
-        (1.0, 2.0), (3,), ((100, 1000.0), (1000, 1000.0), (1000, 3000.0))
-    )
+    SlicewiseSettings(cpu_weight=w, score_points=p)
+    for p, w in itertools.product((100, 1000), (0.5, 1.0, 2.0))
 )
+"""CPU-stranded weight 0.5, 1 and 2 at the published 100-point score and at 1000 points."""
 FGD = "FGD"
 
 
