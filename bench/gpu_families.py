@@ -33,7 +33,7 @@ import platform
 import statistics
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,32 +98,37 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def family_of(name: str) -> str:
     """Family of a list name (`gpushare60-s1`, `gpushare40`); `default` belongs to none."""
     try:
-        return parse_list_name(name.split("-s")[0]).family
+        return parse_list_name(name.split("-s", maxsplit=1)[0]).family
     except ValueError:
         return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """What every process reads or derives: files, lists to derive, subsampling stride."""
+
+    nodes: Path
+    base: Path
+    constrained: Path
+    real: dict[str, Path]
+    derived: list[tuple[str, int]]
+    stride: int
 
 
 _WORKLOADS: dict[str, Workload] = {}
 
 
-def init_worker(
-    nodes_path: Path,
-    base_path: Path,
-    constrained_path: Path,
-    real: dict[str, Path],
-    derived: list[tuple[str, int]],
-    stride: int,
-) -> None:
+def init_worker(inputs: Inputs) -> None:
     """Read the real lists and derive the others, once per process."""
-    nodes = read_nodes(nodes_path)
-    base = read_pods(base_path, nodes.models)
-    constrained = read_pods(constrained_path, nodes.models)
-    for name, path in real.items():
-        _WORKLOADS[name] = make_workload(nodes, read_pods(path, nodes.models), stride)
-    for published, seed in derived:
+    nodes = read_nodes(inputs.nodes)
+    base = read_pods(inputs.base, nodes.models)
+    constrained = read_pods(inputs.constrained, nodes.models)
+    for name, path in inputs.real.items():
+        _WORKLOADS[name] = make_workload(nodes, read_pods(path, nodes.models), inputs.stride)
+    for published, seed in inputs.derived:
         recipe = parse_list_name(published, seed)
         pods = derive(base, recipe, constrained=constrained, models=nodes.models)
-        _WORKLOADS[recipe.name] = make_workload(nodes, pods, stride)
+        _WORKLOADS[recipe.name] = make_workload(nodes, pods, inputs.stride)
 
 
 def policy_for(workload: Workload, setting: int) -> PlacementPolicy:
@@ -143,7 +148,7 @@ def run_task(task: tuple[str, int, int]) -> tuple[str, int, int, float, float]:
 
 
 def run_all(
-    initargs: tuple[Any, ...], tasks: list[tuple[str, int, int]], workers: int
+    inputs: Inputs, tasks: list[tuple[str, int, int]], workers: int
 ) -> dict[tuple[str, int], list[float]]:
     """Allocation % at 130 % of every task, grouped by (list, setting), progress on stderr."""
     out: dict[tuple[str, int], list[float]] = {}
@@ -158,13 +163,13 @@ def run_all(
         )
 
     if workers <= 1:
-        init_worker(*initargs)
+        init_worker(inputs)
         for done, task in enumerate(tasks, start=1):
             record(done, run_task(task))
         return out
     # Spawn, not fork: a forked child can inherit a lock held by another thread of the parent.
     context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=init_worker, initargs=initargs) as pool:
+    with context.Pool(workers, initializer=init_worker, initargs=(inputs,)) as pool:
         for done, result in enumerate(pool.imap_unordered(run_task, tasks), start=1):
             record(done, result)
     return out
@@ -200,9 +205,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for setting in settings
         for seed in seeds
     ]
-    initargs = (args.nodes, args.base, args.constrained, real, derived, stride)
-    results = run_all(initargs, tasks, args.workers)
-    init_worker(*initargs)
+    inputs = Inputs(args.nodes, args.base, args.constrained, real, derived, stride)
+    results = run_all(inputs, tasks, args.workers)
+    init_worker(inputs)
     total = {name: _WORKLOADS[name].nodes.total_gpus for name in [*derived_names, *real]}
     mean = {key: statistics.fmean(values) for key, values in results.items()}
     gains = {

@@ -77,7 +77,7 @@ def _draw(rng: np.random.Generator, members: NDArray[np.int64], count: int) -> N
     if count <= members.size:
         return np.sort(rng.choice(members, size=count, replace=False)).astype(np.int64)
     extra = rng.choice(members, size=count - members.size, replace=True)
-    return np.r_[members, extra].astype(np.int64)
+    return np.concatenate([members, extra]).astype(np.int64)
 
 
 def cpu_list(pods: PodTable, percent: float, rng: np.random.Generator) -> PodTable:
