@@ -38,10 +38,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.gpu_sharing import ALL_WORKLOADS, DEFAULT_REFERENCE, FIRST_SEED, QUICK_STRIDE, TRACE_DIR
+from bench.gpusim.arrivals import arrival_order
 from bench.gpusim.families import FAMILIES, derive, list_statistics, parse_list_name
 from bench.gpusim.metric import unallocated_gpus
 from bench.gpusim.reference import read_reference
 from bench.gpusim.runs import Workload, allocation_at_130, make_workload
+from bench.gpusim.sliver_bound import unfillable_gpus
 from bench.gpusim.trace import read_nodes, read_pods
 from bench.json_output import emit
 from recommender.gpu.placement.fgd import FgdPolicy
@@ -181,6 +183,17 @@ def fewer_unallocated_pct(ours: float, baseline: float, total_gpus: int) -> floa
     return 100.0 * (theirs - unallocated_gpus(ours, total_gpus)) / theirs
 
 
+def lower_bound_gpus(workload: Workload, seeds: list[int]) -> float:
+    """Mean over `seeds` of the GPUs any placement leaves unallocated (`sliver_bound`)."""
+    return statistics.fmean(
+        unfillable_gpus(
+            workload.nodes,
+            workload.pods.take(arrival_order(workload.pods, workload.nodes.total_gpus, seed)),
+        )
+        for seed in seeds
+    )
+
+
 def best_setting(gains: dict[str, list[float]], names: list[str]) -> int:
     """The setting with the highest mean gain over `names` (first in grid order on ties)."""
     return max(range(len(GRID)), key=lambda s: statistics.fmean(gains[n][s] for n in names))
@@ -236,13 +249,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         }
     reference = {} if args.quick else read_reference(args.reference)
     real_rows: dict[str, Any] = {}
-    for name in real:
+    for name, path in real.items():
         row: dict[str, Any] = {
             "fgd_alloc_130": round(mean[name, -1], 3),
             "slicewise_alloc_130": round(mean[name, in_sample], 3),
             "fewer_unallocated_than_our_fgd_pct": round(gains[name][in_sample], 2),
         }
-        published = reference.get(name, {}).get(FGD)
+        published = (reference.get(name) or reference.get(path.stem) or {}).get(FGD)
         if published is not None:
             row["fgd_published_alloc_130"] = published.alloc_130_mean
             row["fewer_unallocated_than_published_fgd_pct"] = round(
@@ -280,6 +293,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             n: {f"#{s}": round(g, 2) for s, g in enumerate(gains[n])} for n in total
         },
         "in_sample_setting": in_sample,
+        "unallocated_gpus": {
+            n: {
+                "lower_bound_any_policy": round(lower_bound_gpus(_WORKLOADS[n], seeds), 1),
+                FGD: round(unallocated_gpus(mean[n, -1], total[n]), 1),
+                "slicewise": round(unallocated_gpus(mean[n, in_sample], total[n]), 1),
+            }
+            for n in total
+        },
         "leave_one_family_out": left_out,
         "derived_only_on_real_lists": real_rows,
     }

@@ -8,7 +8,10 @@ CPU cannot feed at the CPU-per-GPU ratio of the typical GPU pods,
 
     stranded = max(0, G - c / rho),   rho = sum_t f_t cpu_t / sum_t f_t m_t k_t  (GPU types),
 
-and scores a placement by int(100 x sigmoid(((F + w S)_before - (F + w S)_after) / 1000)).
+and scores a placement by int(P x sigmoid(((F + w S)_before - (F + w S)_after) / 1000)). FGD
+uses P = 100 points; where many placements change the loss by amounts that 100 points cannot tell
+apart (a cluster whose CPU-only pods drain the GPU nodes' CPU), more points let the smaller loss
+win instead of the run's random node order (`SlicewiseSettings.score_points`).
 
 A shared (fractional) pod placed on a GPU with g free milli leaves r = g - m behind. F only sees
 whether r is below each typical size; it cannot tell a remainder that a typical pod fills exactly

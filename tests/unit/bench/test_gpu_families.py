@@ -15,8 +15,9 @@ from bench.gpusim.families import (
     list_statistics,
     parse_list_name,
 )
+from bench.gpusim.sliver_bound import guaranteed_remainders, unfillable_gpus
 from bench.gpusim.trace import read_nodes, read_pods
-from recommender.gpu.placement.tables import PodTable, build_pod_table
+from recommender.gpu.placement.tables import PodTable, build_node_table, build_pod_table
 
 MODELS = ("T4", "V100")
 TRACE = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "alibaba-gpu-v2023"
@@ -155,3 +156,36 @@ def test_quick_run_chooses_a_setting_per_left_out_family() -> None:
         "gpuspec10",
         "multigpu20",
     }
+
+
+def test_remainders_of_shares_every_policy_places_bound_the_unallocated() -> None:
+    """One 1-GPU node, a first 800 share (guaranteed) and a 100 share: 200 - 100 = 0.1 GPU."""
+    nodes = build_node_table(["n0"], [64_000], [262_144], [1], ["T4"])
+    arrivals = build_pod_table(
+        names=["a", "b"],
+        cpu_milli=[1000, 1000],
+        memory_mib=[1024, 1024],
+        num_gpu=[1, 1],
+        gpu_milli=[800, 100],
+        gpu_spec=["", ""],
+        models=nodes.models,
+    )
+    assert guaranteed_remainders(nodes, arrivals).tolist() == [200]
+    assert unfillable_gpus(nodes, arrivals) == pytest.approx(0.1)
+
+
+def test_a_share_arriving_after_enough_to_block_every_node_is_not_counted() -> None:
+    """Two 700 shares on one 1-GPU node: the second may find the GPU taken, so only one counts;
+    a 300 pod after them could fill its remainder, so the bound is 0."""
+    nodes = build_node_table(["n0"], [64_000], [262_144], [1], ["T4"])
+    arrivals = build_pod_table(
+        names=["a", "b", "c"],
+        cpu_milli=[1000, 1000, 1000],
+        memory_mib=[1024, 1024, 1024],
+        num_gpu=[1, 1, 1],
+        gpu_milli=[700, 700, 300],
+        gpu_spec=["", "", ""],
+        models=nodes.models,
+    )
+    assert guaranteed_remainders(nodes, arrivals).tolist() == [300]
+    assert unfillable_gpus(nodes, arrivals) == 0.0
