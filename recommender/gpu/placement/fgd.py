@@ -20,17 +20,13 @@ SIGMOID_SCALE = 1000.0
 
 
 def gradient_scores(
-    before: NDArray[np.float64],
-    after: NDArray[np.float64],
-    *,
-    scale: float = SIGMOID_SCALE,
-    points: int = MAX_SCORE,
+    before: NDArray[np.float64], after: NDArray[np.float64], *, points: int = MAX_SCORE
 ) -> NDArray[np.int64]:
-    """int(points x sigmoid((before - after) / scale)), truncated as the published scorer does.
+    """int(points x sigmoid((before - after) / 1000)), truncated as the published scorer does.
 
-    The published scorer uses 100 points and a scale of 1000 milli-GPU.
+    The published scorer has 100 points.
     """
-    sigmoid = 1.0 / (1.0 + np.exp(-(before - after) / scale))
+    sigmoid = 1.0 / (1.0 + np.exp(-(before - after) / SIGMOID_SCALE))
     return (sigmoid * points).astype(np.int64)
 
 

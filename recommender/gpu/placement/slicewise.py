@@ -35,12 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from recommender.gpu.placement.fgd import (
-    MAX_SCORE,
-    SIGMOID_SCALE,
-    gradient_scores,
-    share_candidates,
-)
+from recommender.gpu.placement.fgd import MAX_SCORE, gradient_scores, share_candidates
 from recommender.gpu.placement.fragmentation import IndexedPolicy
 from recommender.gpu.placement.policy import NO_GPUS, Placement, best_node, first_free_gpus
 from recommender.gpu.placement.state import ClusterState, is_shared
@@ -59,15 +54,14 @@ reports."""
 
 @dataclass(frozen=True, slots=True)
 class SlicewiseSettings:
-    """The policy's parameters; `bench.gpu_sharing_tuning` chooses them by leaving lists out."""
+    """The policy's parameters, chosen by leaving pod lists out (`bench.gpu_sharing_tuning`) and
+    trace families out (`bench.gpu_families`)."""
 
     cpu_weight: float = CPU_STRAND_WEIGHT
     exact_fit_bonus: int = EXACT_FIT_BONUS
     """In hundredths of the score's range, as the published 100-point score counts."""
     score_points: int = MAX_SCORE
     """Resolution of the score: more points split placements that 100 points call equal."""
-    gradient_scale: float = SIGMOID_SCALE
-    """Milli-GPU of loss change that moves the score by about a quarter of its range."""
 
 
 def cpu_per_gpu_milli(typical: TypicalPods, *, gpu_types_only: bool) -> float:
@@ -133,13 +127,8 @@ class SlicewisePolicy(IndexedPolicy):
         return fragmented + self.cpu_weight * cpu_stranded(cpu, gpu, self.gpu_ratio)
 
     def scores(self, before: NDArray[np.float64], after: NDArray[np.float64]) -> NDArray[np.int64]:
-        """The gradient score of each placement at the settings' resolution and scale."""
-        return gradient_scores(
-            before,
-            after,
-            scale=self.settings.gradient_scale,
-            points=self.settings.score_points,
-        )
+        """The gradient score of each placement at the settings' resolution."""
+        return gradient_scores(before, after, points=self.settings.score_points)
 
     def choose(
         self, state: ClusterState, pods: PodTable, i: int, candidates: NDArray[np.int64]
