@@ -2,10 +2,11 @@
 
 The Alibaba GPU trace publishes, beside its default pod list, lists "sampled from the default one,
 emphasising certain types of workloads" and lists whose GPU pods carry GPU-model constraints. The
-lists we have show each recipe (`check_recipes` compares them with what this module derives):
+lists we have show each recipe (`tests/unit/bench/test_gpu_families.py` compares them with what
+this module derives from the default list):
 
-* `cpuP`: the GPU pods are kept and the CPU-only pods are sampled so that they make P % of all
-  pods (cpu050: 375 of 7,439 pods, a subset of the default's 1,088).
+* `cpuP`: the GPU pods are kept and the CPU-only pods are sampled so that they make P/10 % of
+  all pods (cpu050: 375 of 7,439 pods, a subset of the default's 1,088).
 * `gpushareP`: CPU-only pods and the number of GPU pods are kept; GPU pods are drawn so that
   GPU-sharing pods (one GPU, under 1,000 milli) ask for P % of the GPU milli (gpushare40: 4,001
   sharing pods drawn with replacement, 3,063 others without).
