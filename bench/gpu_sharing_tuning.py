@@ -22,16 +22,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from bench.gpu_sharing import ALL_WORKLOADS, DEFAULT_REFERENCE, FIRST_SEED, QUICK_STRIDE, TRACE_DIR
-from bench.gpusim.arrivals import arrival_order
-from bench.gpusim.metric import CURVE_END, allocation_curve, unallocated_gpus
+from bench.gpusim.metric import unallocated_gpus
 from bench.gpusim.reference import read_reference
-from bench.gpusim.runs import Workload, load_workload
+from bench.gpusim.runs import Workload, allocation_at_130, load_workload
 from bench.json_output import emit
-from recommender.gpu.placement.simulate import simulate
-from recommender.gpu.placement.slicewise import SlicewisePolicy
+from recommender.gpu.placement.slicewise import SlicewisePolicy, SlicewiseSettings
 
 DEFAULT_NODES = TRACE_DIR / "openb_node_list_gpu_node.csv"
 CPU_WEIGHTS = (0.5, 1.0, 2.0)
@@ -55,18 +51,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def allocation_at_130(workload: Workload, params: Params, seed: int) -> float:
+def slicewise_at_130(workload: Workload, params: Params, seed: int) -> float:
     """Allocation % at 130 % arrived of one slicewise run with `params`."""
-    order = arrival_order(workload.pods, workload.nodes.total_gpus, seed)
-    arrivals = workload.pods.take(order)
-    policy = SlicewisePolicy(workload.typical, cpu_weight=params[0], exact_fit_bonus=params[1])
-    trace = simulate(workload.nodes, arrivals, policy, np.random.default_rng((seed, 1)))
-    curve = allocation_curve(trace.arrived_milli, trace.allocated_milli, workload.nodes.total_gpus)
-    return float(curve[CURVE_END] or 0.0)
+    settings = SlicewiseSettings(cpu_weight=params[0], exact_fit_bonus=params[1])
+    return allocation_at_130(workload, SlicewisePolicy(workload.typical, settings), seed)
 
 
 def _mean_over(workload: Workload, params: Params, seeds: list[int]) -> float:
-    return statistics.fmean(allocation_at_130(workload, params, seed) for seed in seeds)
+    return statistics.fmean(slicewise_at_130(workload, params, seed) for seed in seeds)
 
 
 def _best(scores: dict[Params, dict[str, float]], lists: list[str]) -> Params:

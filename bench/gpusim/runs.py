@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.gpusim.arrivals import arrival_order
-from bench.gpusim.metric import allocation_curve
+from bench.gpusim.metric import CURVE_END, allocation_curve
 from bench.gpusim.trace import read_nodes, read_pods
 from recommender.gpu.placement.baselines import (
     BestFitPolicy,
@@ -67,7 +67,11 @@ class RunResult:
 def load_workload(nodes_path: Path, pods_path: Path, stride: int = 1) -> Workload:
     """Read a workload; `stride` > 1 keeps every stride-th node and pod (quick runs)."""
     nodes = read_nodes(nodes_path)
-    pods = read_pods(pods_path, nodes.models)
+    return make_workload(nodes, read_pods(pods_path, nodes.models), stride)
+
+
+def make_workload(nodes: NodeTable, pods: PodTable, stride: int = 1) -> Workload:
+    """A workload of these tables; `stride` > 1 keeps every stride-th node and pod."""
     if stride > 1:
         keep_nodes = np.arange(0, nodes.size, stride)
         nodes = NodeTable(
@@ -116,3 +120,13 @@ def run(name: str, workload: Workload, policy_name: str, seed: int) -> RunResult
         failed_pods=trace.failed,
         seconds=time.perf_counter() - started,
     )
+
+
+def allocation_at_130(workload: Workload, policy: PlacementPolicy, seed: int) -> float:
+    """Allocation % at 130 % arrived of one run of `policy` on `workload` for `seed`."""
+    order = arrival_order(workload.pods, workload.nodes.total_gpus, seed)
+    trace = simulate(
+        workload.nodes, workload.pods.take(order), policy, np.random.default_rng((seed, 1))
+    )
+    curve = allocation_curve(trace.arrived_milli, trace.allocated_milli, workload.nodes.total_gpus)
+    return float(curve[CURVE_END] or 0.0)

@@ -19,10 +19,15 @@ MAX_SCORE = 100
 SIGMOID_SCALE = 1000.0
 
 
-def gradient_scores(before: NDArray[np.float64], after: NDArray[np.float64]) -> NDArray[np.int64]:
-    """int(100 x sigmoid((before - after) / 1000)), truncated as the published scorer does."""
+def gradient_scores(
+    before: NDArray[np.float64], after: NDArray[np.float64], *, points: int = MAX_SCORE
+) -> NDArray[np.int64]:
+    """int(points x sigmoid((before - after) / 1000)), truncated as the published scorer does.
+
+    The published scorer has 100 points.
+    """
     sigmoid = 1.0 / (1.0 + np.exp(-(before - after) / SIGMOID_SCALE))
-    return (sigmoid * MAX_SCORE).astype(np.int64)
+    return (sigmoid * points).astype(np.int64)
 
 
 def share_candidates(

@@ -8,7 +8,10 @@ CPU cannot feed at the CPU-per-GPU ratio of the typical GPU pods,
 
     stranded = max(0, G - c / rho),   rho = sum_t f_t cpu_t / sum_t f_t m_t k_t  (GPU types),
 
-and scores a placement by int(100 x sigmoid(((F + w S)_before - (F + w S)_after) / 1000)).
+and scores a placement by int(P x sigmoid(((F + w S)_before - (F + w S)_after) / 1000)). FGD
+uses P = 100 points; where many placements change the loss by amounts that 100 points cannot tell
+apart (a cluster whose CPU-only pods drain the GPU nodes' CPU), more points let the smaller loss
+win instead of the run's random node order (`SlicewiseSettings.score_points`).
 
 A shared (fractional) pod placed on a GPU with g free milli leaves r = g - m behind. F only sees
 whether r is below each typical size; it cannot tell a remainder that a typical pod fills exactly
@@ -27,10 +30,12 @@ Only the typical-pod distribution (the same one FGD uses) and the current cluste
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 
-from recommender.gpu.placement.fgd import gradient_scores, share_candidates
+from recommender.gpu.placement.fgd import MAX_SCORE, gradient_scores, share_candidates
 from recommender.gpu.placement.fragmentation import IndexedPolicy
 from recommender.gpu.placement.policy import NO_GPUS, Placement, best_node, first_free_gpus
 from recommender.gpu.placement.state import ClusterState, is_shared
@@ -45,6 +50,18 @@ EXACT_FIT_BONUS = 3
 
 Chosen on the placement bench's seeds 100-104 (results are flat from 2 to 8), not on the seeds it
 reports."""
+
+
+@dataclass(frozen=True, slots=True)
+class SlicewiseSettings:
+    """The policy's parameters, chosen by leaving pod lists out (`bench.gpu_sharing_tuning`) and
+    trace families out (`bench.gpu_families`)."""
+
+    cpu_weight: float = CPU_STRAND_WEIGHT
+    exact_fit_bonus: int = EXACT_FIT_BONUS
+    """In hundredths of the score's range, as the published 100-point score counts."""
+    score_points: int = MAX_SCORE
+    """Resolution of the score: more points split placements that 100 points call equal."""
 
 
 def cpu_per_gpu_milli(typical: TypicalPods, *, gpu_types_only: bool) -> float:
@@ -89,16 +106,14 @@ class SlicewisePolicy(IndexedPolicy):
 
     name = "slicewise"
 
-    def __init__(
-        self,
-        typical: TypicalPods,
-        cpu_weight: float = CPU_STRAND_WEIGHT,
-        exact_fit_bonus: int = EXACT_FIT_BONUS,
-    ) -> None:
-        """Score against `typical`; `cpu_weight` scales CPU-stranded against fragmented milli."""
+    def __init__(self, typical: TypicalPods, settings: SlicewiseSettings | None = None) -> None:
+        """Score against `typical` with `settings` (the defaults when None)."""
         super().__init__(typical)
-        self.cpu_weight = cpu_weight
-        self.exact_fit_bonus = exact_fit_bonus
+        self.settings = settings or SlicewiseSettings()
+        self.cpu_weight = self.settings.cpu_weight
+        self.exact_fit_bonus = round(
+            self.settings.exact_fit_bonus * self.settings.score_points / MAX_SCORE
+        )
         self.gpu_ratio = cpu_per_gpu_milli(typical, gpu_types_only=True)
         self.mix_ratio = cpu_per_gpu_milli(typical, gpu_types_only=False)
         shares = (typical.num_gpu == 1) & (typical.gpu_milli > 0) & (typical.gpu_milli < MILLI)
@@ -110,6 +125,10 @@ class SlicewisePolicy(IndexedPolicy):
     ) -> NDArray[np.float64]:
         """Fragmented plus weighted CPU-stranded milli-GPU of nodes with that free CPU and GPU."""
         return fragmented + self.cpu_weight * cpu_stranded(cpu, gpu, self.gpu_ratio)
+
+    def scores(self, before: NDArray[np.float64], after: NDArray[np.float64]) -> NDArray[np.int64]:
+        """The gradient score of each placement at the settings' resolution."""
+        return gradient_scores(before, after, points=self.settings.score_points)
 
     def choose(
         self, state: ClusterState, pods: PodTable, i: int, candidates: NDArray[np.int64]
@@ -128,7 +147,7 @@ class SlicewisePolicy(IndexedPolicy):
                 state.total_free[nodes] - m,
             )
             exact = np.isin(free - m, self.fit_sizes)
-            scores = gradient_scores(before, after) + self.exact_fit_bonus * exact.astype(np.int64)
+            scores = self.scores(before, after) + self.exact_fit_bonus * exact.astype(np.int64)
             # Best fit among the best scores: the GPU with the least free milli.
             j = best_then(scores, -free.astype(np.float64), nodes, state)
             return Placement(int(nodes[j]), gpus[j : j + 1])
@@ -139,7 +158,7 @@ class SlicewisePolicy(IndexedPolicy):
         after = self.loss(
             index.after_whole(state, candidates, cpu, k, m), cpu_free - cpu, gpu_free - taken
         )
-        scores = gradient_scores(before, after)
+        scores = self.scores(before, after)
         if taken == 0:
             surplus = (cpu_free - cpu) - self.mix_ratio * gpu_free
             j = best_then(scores, surplus.astype(np.float64), candidates, state)

@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 
 from recommender.gpu.placement.fgd import FgdPolicy, gradient_scores
-from recommender.gpu.placement.slicewise import SlicewisePolicy, cpu_per_gpu_milli, cpu_stranded
+from recommender.gpu.placement.slicewise import (
+    SlicewisePolicy,
+    SlicewiseSettings,
+    cpu_per_gpu_milli,
+    cpu_stranded,
+)
 from recommender.gpu.placement.state import ClusterState
 from recommender.gpu.placement.typical_pods import typical_pods
 from tests.unit.recommender.gpu.cluster_fixtures import MODEL, nodes_of, one_node, pods, typical_mix
@@ -109,3 +114,17 @@ def test_a_cpu_only_mix_has_no_cpu_per_gpu_ratio() -> None:
     """No GPU demand in the mix: ratio 0, so CPU never strands a GPU."""
     mix = typical_pods(pods([(4000, 0, 0)] * 3), (MODEL,), threshold=1.0)
     assert cpu_per_gpu_milli(mix, gpu_types_only=True) == 0.0
+
+
+def test_more_score_points_split_what_100_points_call_equal() -> None:
+    """A 50-milli loss drop: 51 of 100 points, 512 of 1000."""
+    before = np.array([850.0])
+    after = np.array([800.0])
+    assert gradient_scores(before, after).tolist() == [51]
+    assert gradient_scores(before, after, points=1000).tolist() == [512]
+
+
+def test_settings_scale_the_exact_fit_bonus_to_the_score_points() -> None:
+    """3 of 100 points is 30 of 1000."""
+    policy = SlicewisePolicy(typical_mix(), SlicewiseSettings(score_points=1000))
+    assert policy.exact_fit_bonus == 30
