@@ -22,6 +22,7 @@ from gateway.validation import MirroredValidator, validate_strict
 from gateway.wiring import Wiring
 from protocol.compact_usage import compact_usage_problems
 from protocol.delta import ClusterDelta
+from protocol.ordinal_usage import ordinal_usage_problems
 from protocol.snapshot import ClusterSnapshot
 from protocol.spot import SpotNotice
 from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER
@@ -106,22 +107,27 @@ async def post_delta(
 
 
 def _delta_ids(delta: ClusterDelta) -> tuple[uuid.UUID, uuid.UUID]:
-    """The delta's id and cluster's, once its compact usage block (if any) can be read: its
-    columns agree in length and its indices fall within its tables (which types cannot say)."""
+    """The delta's id and cluster's, once its usage block (if any) can be read: its columns
+    agree in length and its indices fall within its tables (which types cannot say). Places in
+    an ordinal block's container order are the workers' to check: only they hold the order."""
+    problems: list[tuple[str, str]] = []
     if delta.compact_usage is not None:
-        problems = compact_usage_problems(delta.compact_usage)
-        if problems:
-            raise Problem(
-                422,
-                "validation",
-                "Request is not valid",
-                f"{len(problems)} invalid field(s)",
-                invalid_params=[
-                    InvalidParam(name=name, reason=why)
-                    for name, why in problems[:MAX_INVALID_PARAMS]
-                ],
-                reason="invalid-body",
-            )
+        problems += compact_usage_problems(delta.compact_usage)
+    if delta.ordinal_usage is not None:
+        problems += ordinal_usage_problems(delta.ordinal_usage)
+        if delta.compact_usage is not None:
+            problems.append(("ordinal_usage", "is not accepted beside compact_usage"))
+    if problems:
+        raise Problem(
+            422,
+            "validation",
+            "Request is not valid",
+            f"{len(problems)} invalid field(s)",
+            invalid_params=[
+                InvalidParam(name=name, reason=why) for name, why in problems[:MAX_INVALID_PARAMS]
+            ],
+            reason="invalid-body",
+        )
     return delta.delta_id, delta.cluster.cluster_id
 
 
