@@ -81,7 +81,9 @@ def _containers(
                 block.cpu_step.append(cpu_step(s.cpu_cores))
                 block.memory_step.append(memory_step(s.memory_bytes))
                 throttled = s.cpu_throttled_fraction
-                block.throttled_permille.append(None if throttled is None else _per_mille(throttled))
+                block.throttled_permille.append(
+                    None if throttled is None else _per_mille(throttled)
+                )
     return block, outside
 
 

@@ -78,7 +78,9 @@ def container_order(pods: Iterable[PodLike]) -> list[OrderedContainer]:
 
 def order_checksum(order: Sequence[OrderedContainer]) -> str:
     """Eight hex digits naming the order (names, nodes and places)."""
-    text = "\x1e".join(f"{c.namespace}\x1f{c.pod}\x1f{c.container}\x1f{c.node or ''}" for c in order)
+    text = "\x1e".join(
+        f"{c.namespace}\x1f{c.pod}\x1f{c.container}\x1f{c.node or ''}" for c in order
+    )
     return hashlib.blake2b(text.encode(), digest_size=CHECKSUM_LENGTH // 2).hexdigest()
 
 

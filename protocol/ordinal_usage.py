@@ -72,9 +72,7 @@ class OrdinalContainers(WireModel):
     )
     time: Annotated[list[Index], Field(max_length=MAX_SAMPLES)] = Field(default_factory=list)
     """Each sample's time, as its index in `OrdinalUsage.times`."""
-    cpu_step: Annotated[list[CpuStep], Field(max_length=MAX_SAMPLES)] = Field(
-        default_factory=list
-    )
+    cpu_step: Annotated[list[CpuStep], Field(max_length=MAX_SAMPLES)] = Field(default_factory=list)
     memory_step: Annotated[list[MemoryStep], Field(max_length=MAX_SAMPLES)] = Field(
         default_factory=list
     )

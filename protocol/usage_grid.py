@@ -2,19 +2,19 @@
 
 The worker folds CPU and memory into exponential histograms (`usage_state.BUCKET_SPECS`: bucket
 `i` starts at `first * (ratio**i - 1) / (ratio - 1)`, 5 % wider each) and GPU duty cycle into
-1 % bins, so a figure finer than that is not kept. A figure on the wire is therefore the step
-of the smallest bucket boundary at or above it (a duty cycle: whole percent, rounded up): the
-value read back is never lower than measured and lies in the measured one's bucket or the next,
-and a step is a number below 500, which repeats far more often than a figure does.
-
-Read back, a step is given in the units of the compact block's columns (millicores, MiB,
-per-mille), rounded up again, so a step lands where its boundary does (buckets are at least
-10 millicores and 10 MB wide, more than the rounding adds).
+1 % bins, so a figure finer than that is not kept. Step `i` stands for bucket boundary `i` in
+the compact block's units (millicores, MiB), rounded up; a figure, in those units rounded up as
+the compact block rounds it, travels as the first step at or above it (a duty cycle: whole
+percent, rounded up). The value read back is never lower than measured and lies in the measured
+one's bucket or the next (buckets are at least 10 millicores and 10 MB wide, more than the
+rounding adds); a value read back travels again as the same step; and a step is a number
+below 500, which repeats far more often than a figure does.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from typing import Final
 
 from protocol.usage_state import BUCKET_SPECS, BucketSpec, QuantityTag
@@ -26,6 +26,8 @@ MAX_BYTES = float(2**60)
 """The most bytes a step reaches (the compact block's MiB limit, a zebibyte)."""
 _FUZZ = 1e-12
 """Relative float error forgiven when a boundary is read back in whole units."""
+_ROUNDING = 1e-6
+"""Float error forgiven before rounding cores up (0.57 * 1000 is 570.0000000000001)."""
 
 
 def _boundary(spec: BucketSpec, step: int) -> float:
@@ -66,19 +68,27 @@ GPU_MEBIBYTES_BY_STEP: Final = tuple(
 """A GPU memory step read back, in MiB."""
 
 
+def _millicores(cores: float) -> int:
+    return max(0, math.ceil(cores * 1000 - _ROUNDING))
+
+
+def _mebibytes(size: float) -> int:
+    return max(0, -(-int(size) // MIB))
+
+
 def cpu_step(cores: float) -> int:
-    """The step of a CPU figure (cores), rounded up."""
-    return min(MAX_CPU_STEP, _step(_CPU, cores))
+    """The first step read back as at least `cores` (in whole millicores, rounded up)."""
+    return min(MAX_CPU_STEP, bisect_left(MILLICORES_BY_STEP, _millicores(cores)))
 
 
 def memory_step(size: int) -> int:
-    """The step of a memory figure (bytes), rounded up."""
-    return min(MAX_MEMORY_STEP, _step(_MEMORY, float(size)))
+    """The first step read back as at least `size` bytes (in whole MiB, rounded up)."""
+    return min(MAX_MEMORY_STEP, bisect_left(MEBIBYTES_BY_STEP, _mebibytes(size)))
 
 
 def gpu_memory_step(size: int) -> int:
-    """The step of a GPU memory figure (bytes), rounded up."""
-    return min(MAX_GPU_MEMORY_STEP, _step(_GPU_MEMORY, float(size)))
+    """The first step read back as at least `size` bytes of GPU memory (whole MiB, rounded up)."""
+    return min(MAX_GPU_MEMORY_STEP, bisect_left(GPU_MEBIBYTES_BY_STEP, _mebibytes(size)))
 
 
 def duty_percent(fraction: float) -> int:

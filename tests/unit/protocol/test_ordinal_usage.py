@@ -57,7 +57,9 @@ def _gpu(pod: Pod, index: int, duty: float, *, uuid_: str | None = None) -> GpuU
 
 
 def _block(pods: list[Pod]) -> OrdinalUsage:
-    containers = [sample(pod, T0, cpu=0.1 * (r + 1), memory=(300 + r) * MIB) for r, pod in enumerate(pods)]
+    containers = [
+        sample(pod, T0, cpu=0.1 * (r + 1), memory=(300 + r) * MIB) for r, pod in enumerate(pods)
+    ]
     gpus = [_gpu(pod, r, 0.25) for r, pod in enumerate(pods) if pod.node_name]
     split = ordinal_usage(containers, gpus, pods)
     assert split.block is not None
@@ -169,7 +171,9 @@ def test_samples_outside_the_order_are_handed_back() -> None:
     pods = _pods()
     stranger = sample(pods[0], T0, cpu=0.2, memory=MIB).model_copy(update={"container": "init"})
     elsewhere = _gpu(pods[0], 0, 0.3).model_copy(update={"node": "other-node"})
-    nobody = _gpu(pods[0], 1, 0.3).model_copy(update={"namespace": None, "pod": None, "container": None})
+    nobody = _gpu(pods[0], 1, 0.3).model_copy(
+        update={"namespace": None, "pod": None, "container": None}
+    )
     split = ordinal_usage([stranger], [elsewhere, nobody], pods)
     assert split.block is None
     assert (split.containers, split.gpus, split.unattributed) == ([stranger], [elsewhere], [nobody])
@@ -188,7 +192,9 @@ def test_sample_column_of_another_length_is_a_problem() -> None:
     """A CPU column one short of what `series_length` adds up to is named."""
     block = _block(_pods())
     block.containers.cpu_step.pop()
-    assert [name for name, _ in ordinal_usage_problems(block)] == ["ordinal_usage.containers.cpu_step"]
+    assert [name for name, _ in ordinal_usage_problems(block)] == [
+        "ordinal_usage.containers.cpu_step"
+    ]
 
 
 def test_step_past_the_grid_is_refused_by_the_model() -> None:
@@ -205,7 +211,7 @@ def test_cpu_reads_back_never_lower_and_at_most_one_bucket_higher(cores: float) 
     """A CPU figure read back is at least the measured one, in its bucket or the next."""
     layout = LAYOUTS[Quantity.CPU_CORES]
     back = MILLICORES_BY_STEP[cpu_step(cores)] / 1000
-    assert back >= cores
+    assert back >= cores - 1e-9  # cores are rounded up to millicores forgiving float error
     assert layout.find_bucket(back) - layout.find_bucket(cores) in {0, 1}
 
 
@@ -228,3 +234,10 @@ def test_duty_reads_back_never_lower_and_within_one_percent(duty: float) -> None
     back = duty_percent(duty) / 100
     assert back >= duty - 1e-6
     assert back - duty < 0.01
+
+
+def test_a_figure_read_back_travels_as_the_same_step() -> None:
+    """Every step's value, sent again, is that step (the grid is its own fixed point)."""
+    assert all(cpu_step(m / 1000) == s for s, m in enumerate(MILLICORES_BY_STEP))
+    assert all(memory_step(m * MIB) == s for s, m in enumerate(MEBIBYTES_BY_STEP))
+    assert all(gpu_memory_step(m * MIB) == s for s, m in enumerate(GPU_MEBIBYTES_BY_STEP))
