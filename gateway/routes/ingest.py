@@ -25,7 +25,7 @@ from protocol.delta import ClusterDelta
 from protocol.ordinal_usage import ordinal_usage_problems
 from protocol.snapshot import ClusterSnapshot
 from protocol.spot import SpotNotice
-from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER
+from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER, resync_key
 
 router = APIRouter(prefix="/v1/clusters/{cluster_id}", tags=["ingest"])
 _SNAPSHOTS = MirroredValidator(ClusterSnapshot)
@@ -236,7 +236,7 @@ async def _produce(
     """
     settings = wiring.settings
     topic = settings.spot_notices_topic if kind == "notice" else settings.snapshots_topic
-    duplicate = await wiring.ingest.submit(
+    submitted = await wiring.ingest.submit(
         Submission(
             kind=kind,
             topic=topic,
@@ -247,11 +247,14 @@ async def _produce(
             raw=raw,
             received_at=wiring.clock(),
             headers=_DELTA_HEADERS if kind == "delta" else (),
+            # The workers' resync request, read in the claim's round trip.
+            flag_key=None if kind == "notice" else resync_key(cluster_id),
         )
     )
     # Written by hand: this is the hot path, and the document is tiny and fixed.
     resync = ""
     if kind != "notice":
-        resync = f',"resync":{"true" if await wiring.resync.wanted(cluster_id) else "false"}'
-    body = f'{{"{kind}_id":"{item_id}","duplicate":{"true" if duplicate else "false"}{resync}}}'
+        resync = f',"resync":{"true" if submitted.flagged else "false"}'
+    duplicate = "true" if submitted.duplicate else "false"
+    body = f'{{"{kind}_id":"{item_id}","duplicate":{duplicate}{resync}}}'
     return Response(body, status_code=202, media_type="application/json")
