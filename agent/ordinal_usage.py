@@ -4,7 +4,9 @@ Containers are named by their place in the order of the state being uploaded
 (`protocol.ordinal_expand.container_order`), series sorted by place; figures are steps on the
 stored histograms' grid, rounded up. A sample whose container is not in that order, or a DCGM
 sample taken on another node than its container's pod is bound to, cannot be named by a place:
-it is handed back to travel as a row.
+it is handed back to travel as a row, as is one of a device whose total memory is not a whole
+number of MiB (DCGM reports it in MiB). A column whose entries are all one value is sent as
+that value alone.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from protocol.compact_usage import MAX_SERIES_LENGTH
 from protocol.ordinal_expand import OrderedContainer, PodLike, container_order, order_checksum
@@ -19,6 +22,8 @@ from protocol.ordinal_usage import OrdinalContainers, OrdinalGpus, OrdinalUsage
 from protocol.snapshot import ContainerUsage, GpuUsage
 from protocol.usage_grid import cpu_step, duty_percent, gpu_memory_step, memory_step
 
+Entry = TypeVar("Entry")
+MIB = 1024 * 1024
 _FUZZ = 1e-6
 """Float error forgiven before rounding up (0.057 * 1000 is 57.00000000000001)."""
 
@@ -68,7 +73,7 @@ def _containers(
         else:
             grouped.setdefault((place, s.window_seconds), []).append(s)
     block = OrdinalContainers()
-    previous = 0
+    previous = -1
     for place, window in sorted(grouped):
         found = grouped[(place, window)]
         for start, end in _spans(len(found)):
@@ -84,7 +89,13 @@ def _containers(
                 block.throttled_permille.append(
                     None if throttled is None else _per_mille(throttled)
                 )
-    return block, outside
+    shared = block.model_copy(
+        update={
+            name: _shared(getattr(block, name))
+            for name in ("series_window_seconds", "series_length", "time", "throttled_permille")
+        }
+    )
+    return shared, outside
 
 
 Device = tuple[str, int, str | None, str | None, int | None]
@@ -101,14 +112,15 @@ def _gpus(
     outside: list[GpuUsage] = []
     for s in samples:
         place = places.get((s.namespace or "", s.pod or "", s.container or ""))
-        if place is None or order[place].node != s.node:
+        total = s.memory_total_bytes
+        if place is None or order[place].node != s.node or (total is not None and total % MIB):
             outside.append(s)
             continue
         key = (place, (s.node, s.gpu_index, s.gpu_uuid, s.mig_profile, s.memory_total_bytes))
         first_seen.setdefault(key, len(first_seen))
         grouped.setdefault(key, []).append(s)
     block = OrdinalGpus()
-    previous = 0
+    previous = -1
     last_series_of: dict[Device, int] = {}
     for key in sorted(grouped, key=lambda k: (k[0], first_seen[k])):
         place, device = key
@@ -119,7 +131,7 @@ def _gpus(
             previous = place
             block.series_gpu_index.append(device[1])
             block.series_mig_profile.append(device[3])
-            block.series_memory_total_bytes.append(device[4])
+            block.series_memory_total_mib.append(None if device[4] is None else device[4] // MIB)
             seen = last_series_of.get(device)
             block.series_same_device_as.append(0 if seen is None else series - seen)
             last_series_of[device] = series
@@ -128,7 +140,27 @@ def _gpus(
                 block.time.append(times(s.timestamp.timestamp()))
                 block.duty_percent.append(duty_percent(s.utilization))
                 block.memory_used_step.append(gpu_memory_step(s.memory_used_bytes))
-    return block, outside
+    shared = block.model_copy(
+        update={
+            name: _shared(getattr(block, name))
+            for name in (
+                "series_gpu_index",
+                "series_mig_profile",
+                "series_memory_total_mib",
+                "series_same_device_as",
+                "series_length",
+                "time",
+            )
+        }
+    )
+    return shared, outside
+
+
+def _shared(column: list[Entry]) -> list[Entry]:
+    """The column, or its one value alone when every entry is that value."""
+    if len(column) > 1 and column.count(column[0]) == len(column):
+        return column[:1]
+    return column
 
 
 def ordinal_usage(

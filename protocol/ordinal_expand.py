@@ -22,8 +22,8 @@ from protocol.compact_usage import (
     CompactUsage,
 )
 from protocol.delta import ClusterDelta
-from protocol.ordinal_usage import CHECKSUM_LENGTH, OrdinalUsage, ordinal_usage_problems
-from protocol.usage_grid import GPU_MEBIBYTES_BY_STEP, MEBIBYTES_BY_STEP, MILLICORES_BY_STEP
+from protocol.ordinal_usage import CHECKSUM_LENGTH, OrdinalUsage, full, ordinal_usage_problems
+from protocol.usage_grid import GPU_MEBIBYTES_BY_STEP, MEBIBYTES_BY_STEP, MIB, MILLICORES_BY_STEP
 
 
 class OrderedContainer(NamedTuple):
@@ -88,11 +88,11 @@ def ordinal_sample_count(block: OrdinalUsage | None) -> int:
     """Samples the block carries (0 for none)."""
     if block is None:
         return 0
-    return len(block.containers.time) + len(block.gpus.time)
+    return len(block.containers.cpu_step) + len(block.gpus.duty_percent)
 
 
 def _places(steps: Sequence[int], size: int, where: str) -> list[int]:
-    places = list(accumulate(steps))
+    places = list(accumulate(steps, initial=-1))[1:]
     if places and places[-1] >= size:
         raise OrdinalUsageError(f"{where}: place {places[-1]} is beyond the order ({size})")
     return places
@@ -120,23 +120,32 @@ def expand_ordinal_usage(block: OrdinalUsage, order: Sequence[OrderedContainer])
     strings = _Strings()
     c = block.containers
     places = _places(c.series_slot_step, len(order), "ordinal_usage.containers")
+    count = len(places)
+    lengths = full(c.series_length, count)
+    samples = sum(lengths)
     containers = CompactContainerSamples.model_construct(
         series_namespace=[strings(order[p].namespace) for p in places],
         series_pod=[strings(order[p].pod) for p in places],
         series_container=[strings(order[p].container) for p in places],
-        series_window_seconds=list(c.series_window_seconds),
-        series_length=list(c.series_length),
-        time=list(c.time),
+        series_window_seconds=full(c.series_window_seconds, count),
+        series_length=lengths,
+        time=full(c.time, samples),
         cpu_millicores=[MILLICORES_BY_STEP[s] for s in c.cpu_step],
         memory_mib=[MEBIBYTES_BY_STEP[s] for s in c.memory_step],
-        throttled_permille=list(c.throttled_permille),
+        throttled_permille=full(c.throttled_permille, samples),
     )
     g = block.gpus
     places = _places(g.series_slot_step, len(order), "ordinal_usage.gpus")
+    count = len(places)
+    lengths = full(g.series_length, count)
+    same_device_as = full(g.series_same_device_as, count)
+    gpu_index = full(g.series_gpu_index, count)
+    mig_profile = full(g.series_mig_profile, count)
+    memory_total = full(g.series_memory_total_mib, count)
     devices: list[CompactDevice] = []
     series_device: list[int] = []
     for i, place in enumerate(places):
-        back = g.series_same_device_as[i]
+        back = same_device_as[i]
         if back:
             series_device.append(series_device[i - back])
             continue
@@ -144,12 +153,13 @@ def expand_ordinal_usage(block: OrdinalUsage, order: Sequence[OrderedContainer])
         if node is None:
             raise OrdinalUsageError(f"ordinal_usage.gpus.series_slot_step.{i}: pod is on no node")
         series_device.append(len(devices))
+        total = memory_total[i]
         devices.append(
             CompactDevice.model_construct(
                 node=strings(node),
-                gpu_index=g.series_gpu_index[i],
-                mig_profile=g.series_mig_profile[i],
-                memory_total_bytes=g.series_memory_total_bytes[i],
+                gpu_index=gpu_index[i],
+                mig_profile=mig_profile[i],
+                memory_total_bytes=None if total is None else total * MIB,
             )
         )
     gpus = CompactGpuSamples.model_construct(
@@ -157,8 +167,8 @@ def expand_ordinal_usage(block: OrdinalUsage, order: Sequence[OrderedContainer])
         series_namespace=[strings(order[p].namespace) for p in places],
         series_pod=[strings(order[p].pod) for p in places],
         series_container=[strings(order[p].container) for p in places],
-        series_length=list(g.series_length),
-        time=list(g.time),
+        series_length=lengths,
+        time=full(g.time, sum(lengths)),
         duty_permille=[percent * 10 for percent in g.duty_percent],
         memory_used_mib=[GPU_MEBIBYTES_BY_STEP[s] for s in g.memory_used_step],
     )

@@ -9,10 +9,16 @@ gives another checksum holds another state than the sender, and treats the block
 a sequence gap: it asks for a full snapshot (a resync) instead of guessing.
 
 Series are sorted by their container's place and say only how far it is from the previous
-series' (`series_slot_step`: the first series' step is its place), so a minute in which every
-container reports is a column of ones. A GPU series' device is on its container's pod's node;
-its index, MIG profile and total memory are columns, and `series_same_device_as` (0 for a
-device first seen, k for the device of the series k before) keeps one upload's devices apart.
+series' (`series_slot_step`; the first series' step is its place plus one), so a minute in which
+every container reports is a column of ones. A GPU series' device is on its container's pod's
+node; its index, MIG profile and total memory (in MiB, as DCGM reports it) are columns, and
+`series_same_device_as` (0 for a device first seen, k for the device of the series k before)
+keeps one upload's devices apart.
+
+`series_slot_step` has one entry per series, and the figure columns one per sample. Every other
+column may instead hold a single entry that stands for all of them (`series_length: [1]`: every
+series one sample long; `time: [0]`: every sample taken at the first time): a minute's columns
+are mostly one value repeated, and a receiver decodes each number it is sent.
 
 Figures are steps on the grid the stored histograms keep (`protocol.usage_grid`: CPU, memory
 and GPU memory rounded up to the next bucket boundary, duty cycle to the next whole percent;
@@ -24,7 +30,7 @@ rows beside the block (`container_series`, `gpu_series`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar, cast
 
 from pydantic import Field
 
@@ -36,7 +42,6 @@ from protocol.compact_usage import (
     PerMille,
     Problem,
     SeriesLength,
-    column_problems,
     index_problems,
 )
 from protocol.snapshot import MAX_SAMPLES
@@ -44,6 +49,7 @@ from protocol.usage_grid import MAX_CPU_STEP, MAX_GPU_MEMORY_STEP, MAX_MEMORY_ST
 
 MAX_SLOT = MAX_SAMPLES
 """A place in the container order: a cluster has fewer containers than samples allowed."""
+Entry = TypeVar("Entry")
 CHECKSUM_LENGTH = 8
 """Hex digits of the order's checksum."""
 
@@ -63,7 +69,7 @@ class OrdinalContainers(WireModel):
         default_factory=list
     )
     """The series' place in the container order less the previous series' (the first: its
-    place)."""
+    place plus one). One entry per series: the column that counts them."""
     series_window_seconds: Annotated[list[Window], Field(max_length=MAX_SAMPLES)] = Field(
         default_factory=list
     )
@@ -95,9 +101,10 @@ class OrdinalGpus(WireModel):
     series_mig_profile: Annotated[
         list[Annotated[str, Field(max_length=32)] | None], Field(max_length=MAX_SAMPLES)
     ] = Field(default_factory=list)
-    series_memory_total_bytes: Annotated[
+    series_memory_total_mib: Annotated[
         list[NonNegativeInt | None], Field(max_length=MAX_SAMPLES)
     ] = Field(default_factory=list)
+    """The device's total memory in MiB (DCGM's unit), null where unknown."""
     series_same_device_as: Annotated[list[SeriesBack], Field(max_length=MAX_SAMPLES)] = Field(
         default_factory=list
     )
@@ -132,41 +139,78 @@ def ordinal_usage_problems(block: OrdinalUsage, where: str = "ordinal_usage") ->
     """What is wrong with `block` beyond its types and without the order; empty when it can be
     read (places beyond the order are found when it is expanded against one)."""
     c, g, times = block.containers, block.gpus, len(block.times)
-    problems = column_problems(
+    problems = _columns(
         f"{where}.containers",
-        {
-            "series_slot_step": c.series_slot_step,
-            "series_window_seconds": c.series_window_seconds,
-            "series_length": c.series_length,
-        },
-        {
-            "time": c.time,
-            "cpu_step": c.cpu_step,
-            "memory_step": c.memory_step,
-            "throttled_permille": c.throttled_permille,
-        },
+        c.series_slot_step,
+        {"series_window_seconds": c.series_window_seconds, "series_length": c.series_length},
+        {"time": c.time, "throttled_permille": c.throttled_permille},
+        {"cpu_step": c.cpu_step, "memory_step": c.memory_step},
     )
     problems += index_problems(f"{where}.containers.time", c.time, times, "times")
-    problems += column_problems(
+    problems += _columns(
         f"{where}.gpus",
+        g.series_slot_step,
         {
-            "series_slot_step": g.series_slot_step,
             "series_gpu_index": g.series_gpu_index,
             "series_mig_profile": g.series_mig_profile,
-            "series_memory_total_bytes": g.series_memory_total_bytes,
+            "series_memory_total_mib": g.series_memory_total_mib,
             "series_same_device_as": g.series_same_device_as,
             "series_length": g.series_length,
         },
-        {"time": g.time, "duty_percent": g.duty_percent, "memory_used_step": g.memory_used_step},
+        {"time": g.time},
+        {"duty_percent": g.duty_percent, "memory_used_step": g.memory_used_step},
     )
     problems += index_problems(f"{where}.gpus.time", g.time, times, "times")
     problems += _back_references(f"{where}.gpus.series_same_device_as", g.series_same_device_as)
+    for part, steps in (("containers", c.series_slot_step), ("gpus", g.series_slot_step)):
+        if steps and steps[0] == 0:
+            problems.append((f"{where}.{part}.series_slot_step.0", "the first step is at least 1"))
+    return problems
+
+
+def full(column: Sequence[Entry], count: int) -> list[Entry]:
+    """The column's `count` entries (a single entry stands for all)."""
+    if len(column) == 1 and count != 1:
+        return list(column) * count
+    return list(column)
+
+
+def _columns(
+    where: str,
+    steps: Sequence[int],
+    series: dict[str, Sequence[object]],
+    shared: dict[str, Sequence[object]],
+    figures: dict[str, Sequence[object]],
+) -> list[Problem]:
+    """Columns of a length neither their count nor 1 (`shared` and `series` may be 1)."""
+    count = len(steps)
+    problems: list[Problem] = [
+        (f"{where}.{name}", f"has {len(column)} entries, series_slot_step has {count}")
+        for name, column in series.items()
+        if len(column) not in {count, 1 if count else 0}
+    ]
+    if problems:
+        return problems
+    lengths = cast("Sequence[int]", series["series_length"])
+    total = sum(lengths) * count if len(lengths) == 1 else sum(lengths)
+    problems += [
+        (f"{where}.{name}", f"has {len(column)} entries, series_length adds up to {total}")
+        for name, column in shared.items()
+        if len(column) not in {total, 1 if total else 0}
+    ]
+    problems += [
+        (f"{where}.{name}", f"has {len(column)} samples, series_length adds up to {total}")
+        for name, column in figures.items()
+        if len(column) != total
+    ]
     return problems
 
 
 def _back_references(where: str, column: Sequence[int]) -> list[Problem]:
     if not any(column):
         return []  # the common case (every series its own device), at C speed
+    if len(column) == 1:
+        return [(f"{where}.0", f"refers {column[0]} series back from every series")]
     for i, back in enumerate(column):
         if back > i:
             return [(f"{where}.{i}", f"refers {back} series back, only {i} come before")]

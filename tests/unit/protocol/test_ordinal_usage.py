@@ -182,7 +182,8 @@ def test_samples_outside_the_order_are_handed_back() -> None:
 def test_back_reference_past_the_first_series_is_a_problem() -> None:
     """A series said to measure the device of a series before the first one is named."""
     block = _block(_pods())
-    block.gpus.series_same_device_as[0] = 1
+    count = len(block.gpus.series_slot_step)
+    block.gpus.series_same_device_as[:] = [1] + [0] * (count - 1)
     assert ordinal_usage_problems(block) == [
         ("ordinal_usage.gpus.series_same_device_as.0", "refers 1 series back, only 0 come before")
     ]
@@ -241,3 +242,40 @@ def test_a_figure_read_back_travels_as_the_same_step() -> None:
     assert all(cpu_step(m / 1000) == s for s, m in enumerate(MILLICORES_BY_STEP))
     assert all(memory_step(m * MIB) == s for s, m in enumerate(MEBIBYTES_BY_STEP))
     assert all(gpu_memory_step(m * MIB) == s for s, m in enumerate(GPU_MEBIBYTES_BY_STEP))
+
+
+def test_a_column_of_one_value_is_sent_once_and_read_back_for_all() -> None:
+    """Every series one sample long at one time: those columns hold one entry, expanded to all."""
+    pods = _pods()
+    block = _block(pods)
+    assert (block.containers.series_length, block.containers.time) == ([1], [0])
+    assert block.containers.series_slot_step == [1] * len(pods)
+    expanded = expand_ordinal_usage(block, container_order(pods))
+    assert expanded.containers.series_length == [1] * len(pods)
+    assert expanded.containers.time == [0] * len(pods)
+
+
+def test_a_shared_column_of_another_length_is_named() -> None:
+    """A series column neither one entry nor one per series is named."""
+    block = _block(_pods())
+    block.containers.series_length[:] = [1, 1]
+    assert [name for name, _ in ordinal_usage_problems(block)] == [
+        "ordinal_usage.containers.series_length"
+    ]
+
+
+def test_a_first_step_of_zero_is_a_problem() -> None:
+    """The first series' step is its place plus one: zero would place it before the order."""
+    block = _block(_pods())
+    block.containers.series_slot_step[0] = 0
+    assert ordinal_usage_problems(block) == [
+        ("ordinal_usage.containers.series_slot_step.0", "the first step is at least 1")
+    ]
+
+
+def test_a_device_total_not_in_whole_mib_travels_as_a_row() -> None:
+    """DCGM reports totals in MiB; a total the block could not carry exactly is handed back."""
+    pods = _pods()
+    odd = _gpu(pods[0], 0, 0.3).model_copy(update={"memory_total_bytes": 80 * 1024 * MIB + 1})
+    split = ordinal_usage([], [odd], pods)
+    assert (split.block, split.gpus) == (None, [odd])
