@@ -93,16 +93,15 @@ class IngestService:
             )
         value = envelope(item.tenant_id, item.received_at, item.field, item.raw)
         try:
-            # A hung broker must not hold the agent for the producer's own (long) timeout.
-            await asyncio.wait_for(
-                self._publisher.publish(
+            # A hung broker must not hold the agent for the producer's own (long) timeout. A
+            # timeout scope, not `wait_for`, which would run the produce as a task of its own.
+            async with asyncio.timeout(self._produce_timeout):
+                await self._publisher.publish(
                     item.topic,
                     message_key(item.tenant_id, item.cluster_id),
                     value,
                     [*schema_headers(item.item_id), *item.headers],
-                ),
-                self._produce_timeout,
-            )
+                )
         except (PublishError, TimeoutError) as e:
             await self._dedupe.release(key)
             # The write may still land after we gave up: say only what is known. A retry with
