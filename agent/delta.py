@@ -21,6 +21,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from agent.compact_usage import compact_usage
+from agent.ordinal_usage import ordinal_usage
 from protocol.compact_usage import CompactUsage
 from protocol.delta import (
     MAX_SERIES_SAMPLES,
@@ -32,6 +33,7 @@ from protocol.delta import (
     ObjectKind,
     SampleRow,
 )
+from protocol.ordinal_usage import OrdinalUsage
 from protocol.snapshot import (
     ClusterSnapshot,
     ContainerUsage,
@@ -124,14 +126,22 @@ def delta_between(
     delta_id: UUID,
     base_sequence: int,
     compact: bool = True,
+    ordinal: bool = True,
 ) -> ClusterDelta:
     """The delta turning the state `before` into `after` (whose usage and notes it carries,
-    container and GPU samples as a compact block, or as series when `compact` is false)."""
+    container and GPU samples as an ordinal block when `compact` and `ordinal`, as a compact
+    block when only `compact`, or as series when `compact` is false)."""
     now = listed_objects(after)
     block: CompactUsage | None = None
+    placed: OrdinalUsage | None = None
     series: list[ContainerSeries] = []
     by_device: list[GpuSeries] = []
-    if compact:
+    if compact and ordinal:
+        split = ordinal_usage(after.usage.containers, after.usage.gpus, after.pods)
+        placed, unattributed = split.block, split.unattributed
+        series = container_series(split.containers)
+        by_device, _ = gpu_series(split.gpus)
+    elif compact:
         block, unattributed = compact_usage(after.usage.containers, after.usage.gpus)
     else:
         by_device, unattributed = gpu_series(after.usage.gpus)
@@ -155,6 +165,7 @@ def delta_between(
         container_series=series,
         gpu_series=by_device,
         compact_usage=block,
+        ordinal_usage=placed,
         notes=after.notes,
         keda=after.keda,
     )
@@ -183,7 +194,9 @@ class DeltaTracker:
     """When the last full snapshot was taken."""
     resync_wanted: bool = True
     compact: bool = True
-    """Deltas carry their samples as a compact block (else as series rows)."""
+    """Deltas carry their samples as a block (else as series rows)."""
+    ordinal: bool = True
+    """The block is an ordinal one (else a compact one with tables of names)."""
 
     def request_resync(self) -> None:
         """Make the next upload a full snapshot (a relist, or the server asked for one)."""
@@ -211,6 +224,7 @@ class DeltaTracker:
             delta_id=delta_id,
             base_sequence=self.sequence,
             compact=self.compact,
+            ordinal=self.ordinal,
         )
         self.sent = listed_objects(snapshot)
         self.sequence = delta.sequence

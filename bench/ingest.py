@@ -8,10 +8,14 @@ side by side, it measures N senders POSTing distinct gzip snapshots to the gatew
 the broker acknowledged) and a bare aiokafka producer sending the very messages the gateway would
 produce, with the same concurrency, acks and broker. The same is then done with deltas
 (protocol v2): each sender's delta changes `--change-rate` of its pods and carries the same
-samples, built by the agent's own `agent.delta`, twice: with the samples as series rows, and
-as the agent sends them, in a compact usage block. Prints one JSON document, including how many
-snapshots and deltas the gateway's msgspec mirror and its pydantic model each accepted, the
-gateway's CPU per delta either way, and the gzip bytes a cluster uploads per minute each way.
+samples, built by the agent's own `agent.delta`, twice: as the agent sends them (an ordinal
+usage block: containers by place, figures on the histogram grid), and as earlier agents did (a
+compact block with tables of names). The samples' figures are a minute of real traces
+(`bench.ingest_usage`: Bitbrains VMs for CPU and memory, GenAI containers for GPUs). Prints one
+JSON document, including how many snapshots and deltas the gateway's msgspec mirror and its
+pydantic model each accepted, the gateway's CPU per delta either way, and the gzip bytes a
+cluster uploads per minute in every form (series rows too, and with the bench's former random
+figures).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from agent.delta import delta_between, listed_objects
 from agent.uplink.uplink import encode_snapshot as encode_upload
 from bench.ingest_load import RunResult, Sender, run_bare, run_gateway
 from bench.ingest_stack import Agent, IngestStack
+from bench.ingest_usage import UsageTraces, read_usage_traces, with_trace_usage
 from bench.json_output import emit
 from bench.snapshots import (
     SnapshotSpec,
@@ -47,26 +52,72 @@ from bench.worker_stream import with_changed_pods
 from protocol.snapshot import ClusterSnapshot
 
 REPO = Path(__file__).resolve().parent.parent
-DATA = REPO.parent / "shared" / "data" / "alibaba-gpu-v2023"
+SHARED = REPO.parent / "shared" / "data"
+DATA = SHARED / "alibaba-gpu-v2023"
 TARGET_RATIO = 0.5
+TARGET_WIRE_RATIO = 10.0
 TAKEN_AT = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
-KINDS = ("snapshot", "delta_rows", "delta")
-"""Full snapshots; deltas with their samples as series rows; deltas as the agent sends them
-(samples in a compact usage block)."""
+TRACE_MINUTES = 120
+KINDS = ("snapshot", "delta_compact", "delta")
+"""Full snapshots; deltas with their samples in the compact block of earlier agents; deltas as
+the agent sends them (samples in an ordinal usage block)."""
+SIZE_ONLY = ("delta_rows", "snapshot_random", "delta_random")
+"""Measured in bytes only: deltas with series rows; a snapshot and a delta with the random
+figures the bench used before it read the traces."""
 
 
 def _body(snapshot: ClusterSnapshot, kind: str, change_rate: float) -> tuple[bytes, bytes]:
     """(JSON, gzip) of the upload: the snapshot, or the delta to the next minute's state."""
-    if kind == "snapshot":
+    if kind.startswith("snapshot"):
         return encode_snapshot(snapshot)
     delta = delta_between(
         listed_objects(snapshot),
         with_changed_pods(snapshot, 1, change_rate),
         delta_id=uuid.uuid4(),
         base_sequence=1,
-        compact=kind == "delta",
+        compact=kind != "delta_rows",
+        ordinal=kind in {"delta", "delta_random"},
     )
     return delta.model_dump_json().encode(), encode_upload(delta)
+
+
+def _sizes(
+    trace: tuple[list[TraceNode], list[TracePod]],
+    traces: UsageTraces,
+    args: argparse.Namespace,
+    agents: list[Agent],
+) -> dict[str, dict[str, float]]:
+    """Median JSON and gzip bytes of one upload of each size-only kind, over the senders and
+    seeds the timed runs use."""
+    sizes: dict[str, list[tuple[int, int]]] = {}
+    for seed in range(args.seeds):
+        for index, agent in enumerate(agents):
+            spec = SnapshotSpec(
+                cluster_id=agent.cluster_id,
+                snapshot_id=uuid.uuid4(),
+                taken_at=TAKEN_AT,
+                pod_count=args.pod_count,
+                samples_per_container=args.samples,
+                seed=seed * 1000 + index,
+            )
+            random = build_snapshot(*trace, spec)
+            traced = _traced(random, traces, spec.seed)
+            for kind in SIZE_ONLY:
+                upload = random if kind.endswith("random") else traced
+                raw, gzipped = _body(upload, kind, args.change_rate)
+                sizes.setdefault(kind, []).append((len(raw), len(gzipped)))
+    return {
+        kind: {
+            "json_bytes": statistics.median(s[0] for s in found),
+            "gzip_bytes": statistics.median(s[1] for s in found),
+        }
+        for kind, found in sizes.items()
+    }
+
+
+def _traced(snapshot: ClusterSnapshot, traces: UsageTraces, seed: int) -> ClusterSnapshot:
+    """The snapshot's samples with a minute of real traces' figures."""
+    return with_trace_usage(snapshot, traces, minute=1, seed=seed, span=traces.minutes - 1)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -74,6 +125,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__)
     parser.add_argument("--nodes", type=Path, default=DATA / "openb_node_list_gpu_node.csv")
     parser.add_argument("--pods", type=Path, default=DATA / "openb_pod_list_default.csv")
+    parser.add_argument(
+        "--vms",
+        type=Path,
+        default=SHARED / "bitbrains-rnd" / "2013-7",
+        help="Bitbrains-format VM files whose CPU and memory the containers follow",
+    )
+    parser.add_argument(
+        "--genai",
+        type=Path,
+        default=SHARED / "alibaba-genai-v2026",
+        help="GenAI trace folder whose GPU duty and memory the devices follow",
+    )
     parser.add_argument("--pod-count", type=int, default=1000, help="pods per snapshot")
     parser.add_argument(
         "--samples",
@@ -100,47 +163,77 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the bench; print and return its JSON document."""
     args = parse_args(argv)
     trace = (read_trace_nodes(args.nodes), read_trace_pods(args.pods))
+    traces = read_usage_traces(args.vms, args.genai, TRACE_MINUTES)
     with IngestStack(workers=args.workers) as stack:
         agents = asyncio.run(stack.provision(args.clients))
         runs = [
-            _run_seed(stack, agents, trace, args, seed=seed, kind=kind)
+            _run_seed(stack, agents, trace, traces, args, seed=seed, kind=kind)
             for seed in range(args.seeds)
             for kind in KINDS
         ]
     document = _document(args, [run for run in runs if run["kind"] == "snapshot"])
     document["deltas"] = _document(args, [run for run in runs if run["kind"] == "delta"])
-    document["deltas_rows"] = _document(args, [run for run in runs if run["kind"] == "delta_rows"])
+    document["deltas_compact"] = _document(
+        args, [run for run in runs if run["kind"] == "delta_compact"]
+    )
     document["gateway_validated_by"] = _validated(runs, "snapshot")
-    for key, kind in (("deltas", "delta"), ("deltas_rows", "delta_rows")):
+    for key, kind in (("deltas", "delta"), ("deltas_compact", "delta_compact")):
         document[key]["gateway_validated_by"] = _validated(runs, kind)
-    full = document["inputs"]["snapshot"]["gzip_bytes"]
-    delta = document["deltas"]["inputs"]["snapshot"]["gzip_bytes"]
-    rows = document["deltas_rows"]["inputs"]["snapshot"]["gzip_bytes"]
-    document["wire_bytes_per_cluster_minute"] = {
-        "full_snapshot_gzip": full,
-        "delta_gzip": delta,
-        "delta_rows_gzip": rows,
-        "full_over_delta": round(full / delta, 2) if delta else None,
-        "full_over_delta_rows": round(full / rows, 2) if rows else None,
-        "delta_rows_over_delta": round(rows / delta, 2) if delta else None,
+    document["inputs"]["usage_traces"] = {
+        "vms": str(args.vms),
+        "genai": str(args.genai),
+        "vm_series": len(traces.cpu_share),
+        "gpu_series": len(traces.duty),
+        "minutes": traces.minutes,
     }
-    compact_cpu = document["deltas"]["policies"]["slicewise"]["cpu_ms_per_item"]
-    rows_cpu = document["deltas_rows"]["policies"]["slicewise"]["cpu_ms_per_item"]
+    sizes = _sizes(trace, traces, args, agents)
+    for key, kind in (("", "snapshot"), ("deltas", "delta"), ("deltas_compact", "delta_compact")):
+        part = document[key] if key else document
+        sizes[kind] = {
+            name: part["inputs"]["snapshot"][name] for name in ("json_bytes", "gzip_bytes")
+        }
+    document["wire_bytes_per_cluster_minute"] = _wire(sizes)
+    ordinal_cpu = document["deltas"]["policies"]["slicewise"]["cpu_ms_per_item"]
+    compact_cpu = document["deltas_compact"]["policies"]["slicewise"]["cpu_ms_per_item"]
     document["gateway_cpu_ms_per_delta"] = {
-        "delta": compact_cpu,
-        "delta_rows": rows_cpu,
-        "delta_rows_over_delta": round(rows_cpu / compact_cpu, 2)
-        if compact_cpu and rows_cpu
+        "delta": ordinal_cpu,
+        "delta_compact": compact_cpu,
+        "delta_compact_over_delta": round(compact_cpu / ordinal_cpu, 2)
+        if compact_cpu and ordinal_cpu
         else None,
     }
     emit(document, args.out)
     return document
 
 
+def _wire(sizes: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """Gzip bytes a cluster uploads a minute in every form, and the ratios the target reads."""
+    gzipped = {kind: figures["gzip_bytes"] for kind, figures in sizes.items()}
+    full, delta = gzipped["snapshot"], gzipped["delta"]
+    ratio = round(full / delta, 2) if delta else 0.0
+    return {
+        "full_snapshot_gzip": full,
+        "delta_gzip": delta,
+        "delta_compact_gzip": gzipped["delta_compact"],
+        "delta_rows_gzip": gzipped["delta_rows"],
+        "full_over_delta": ratio,
+        "full_over_delta_compact": round(full / gzipped["delta_compact"], 2),
+        "full_over_delta_rows": round(full / gzipped["delta_rows"], 2),
+        "random_figures": {
+            "full_snapshot_gzip": gzipped["snapshot_random"],
+            "delta_gzip": gzipped["delta_random"],
+            "full_over_delta": round(gzipped["snapshot_random"] / gzipped["delta_random"], 2),
+        },
+        "json_bytes": {kind: figures["json_bytes"] for kind, figures in sizes.items()},
+        "target": {"min_full_over_delta": TARGET_WIRE_RATIO, "met": ratio >= TARGET_WIRE_RATIO},
+    }
+
+
 def _run_seed(
     stack: IngestStack,
     agents: list[Agent],
     trace: tuple[list[TraceNode], list[TracePod]],
+    traces: UsageTraces,
     args: argparse.Namespace,
     *,
     seed: int,
@@ -158,7 +251,7 @@ def _run_seed(
             samples_per_container=args.samples,
             seed=seed * 1000 + index,
         )
-        snapshot = build_snapshot(*trace, spec)
+        snapshot = _traced(build_snapshot(*trace, spec), traces, spec.seed)
         raw, gzipped = _body(snapshot, kind, args.change_rate)
         senders.append(Sender(agent, SnapshotVariants(raw, id_field=f"{endpoint}_id"), endpoint))
         sizes.append((len(raw), len(gzipped), len(snapshot.nodes), len(snapshot.pods)))

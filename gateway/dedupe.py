@@ -1,7 +1,9 @@
 """At-most-once acceptance of snapshot and notice ids, in Redis.
 
 A key is claimed as `pending` while the message is being produced, marked `done` once the broker
-acknowledged it, and released if producing failed, so that the sender's retry is not lost.
+acknowledged it, and released if producing failed, so that the sender's retry is not lost. The
+claim can read one more key in the same round trip (whether the workers want a cluster's full
+snapshot), which the answer to the upload carries.
 """
 
 from __future__ import annotations
@@ -13,10 +15,14 @@ from typing import Any
 from redis.asyncio import Redis
 
 _CLAIM = """
-if redis.call('SET', KEYS[1], 'pending', 'NX', 'EX', ARGV[1]) then
-    return 'new'
+local flagged = 0
+if KEYS[2] then
+    flagged = redis.call('EXISTS', KEYS[2])
 end
-return redis.call('GET', KEYS[1])
+if redis.call('SET', KEYS[1], 'pending', 'NX', 'EX', ARGV[1]) then
+    return {'new', flagged}
+end
+return {redis.call('GET', KEYS[1]) or 'done', flagged}
 """
 
 _RELEASE = """
@@ -55,11 +61,14 @@ class Deduplicator:
         """The Redis key of one id."""
         return f"{self._prefix}dedupe:{kind}:{tenant_id}:{cluster_id}:{item}"
 
-    async def claim(self, key: str) -> Claim:
-        """Claim `key` as pending unless it is known."""
-        found = await self._claim(keys=[key], args=[self._pending_ttl])
+    async def claim(self, key: str, *, flag: str | None = None) -> tuple[Claim, bool]:
+        """Claim `key` as pending unless it is known; and whether the key `flag` exists."""
+        found, flagged = await self._claim(
+            keys=[key] if flag is None else [key, flag], args=[self._pending_ttl]
+        )
         value = found.decode() if isinstance(found, bytes) else str(found)
-        return Claim(value) if value in {c.value for c in Claim} else Claim.DONE
+        claim = Claim(value) if value in {c.value for c in Claim} else Claim.DONE
+        return claim, bool(flagged)
 
     async def confirm(self, key: str) -> None:
         """The message is durable: remember the id for the full dedupe window."""

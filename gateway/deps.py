@@ -21,8 +21,9 @@ SESSION_COOKIE = "slicewise_session"
 _bearer = HTTPBearer(auto_error=False, description="An access token from POST /oauth/token")
 
 
-def get_wiring(request: Request) -> Wiring:
-    """The wiring of the app serving the request."""
+async def get_wiring(request: Request) -> Wiring:
+    """The wiring of the app serving the request (async: FastAPI would hand a plain function to a
+    worker thread, on every request)."""
     wiring: Wiring = request.app.state.wiring
     return wiring
 

@@ -31,6 +31,19 @@ class Submission:
     received_at: datetime
     headers: tuple[tuple[str, bytes], ...] = ()
     """Headers beyond the schema version and message id (a delta's payload kind)."""
+    flag_key: str | None = None
+    """A Redis key whose existence the answer reports, read with the claim (the workers'
+    resync request for the cluster: `protocol.topics.resync_key`)."""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What became of a submission."""
+
+    duplicate: bool
+    """Accepted before (nothing was produced)."""
+    flagged: bool
+    """The submission's `flag_key` existed when it was claimed."""
 
 
 def envelope(tenant_id: uuid.UUID, received_at: datetime, field: str, raw: bytes) -> bytes:
@@ -62,13 +75,13 @@ class IngestService:
         self._retry_after = str(retry_after_seconds)
         self._produce_timeout = produce_timeout_seconds
 
-    async def submit(self, item: Submission) -> bool:
-        """Produce the item; True if it was a duplicate (and nothing was produced)."""
+    async def submit(self, item: Submission) -> Submitted:
+        """Produce the item unless it is a duplicate."""
         key = self._dedupe.key(item.kind, item.tenant_id, item.cluster_id, item.item_id)
-        claim = await self._dedupe.claim(key)
+        claim, flagged = await self._dedupe.claim(key, flag=item.flag_key)
         if claim is Claim.DONE:
             self._metrics.accepted.labels(item.kind, "true").inc()
-            return True
+            return Submitted(duplicate=True, flagged=flagged)
         if claim is Claim.PENDING:
             raise Problem(
                 503,
@@ -80,16 +93,15 @@ class IngestService:
             )
         value = envelope(item.tenant_id, item.received_at, item.field, item.raw)
         try:
-            # A hung broker must not hold the agent for the producer's own (long) timeout.
-            await asyncio.wait_for(
-                self._publisher.publish(
+            # A hung broker must not hold the agent for the producer's own (long) timeout. A
+            # timeout scope, not `wait_for`, which would run the produce as a task of its own.
+            async with asyncio.timeout(self._produce_timeout):
+                await self._publisher.publish(
                     item.topic,
                     message_key(item.tenant_id, item.cluster_id),
                     value,
                     [*schema_headers(item.item_id), *item.headers],
-                ),
-                self._produce_timeout,
-            )
+                )
         except (PublishError, TimeoutError) as e:
             await self._dedupe.release(key)
             # The write may still land after we gave up: say only what is known. A retry with
@@ -104,4 +116,4 @@ class IngestService:
             ) from e
         await self._dedupe.confirm(key)
         self._metrics.accepted.labels(item.kind, "false").inc()
-        return False
+        return Submitted(duplicate=False, flagged=flagged)

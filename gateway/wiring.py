@@ -34,10 +34,10 @@ from gateway.metrics_port import MetricsPort
 from gateway.publisher import EventPublisher
 from gateway.rate_limit import RateLimiter
 from gateway.result_notifications import CeleryResultNotifier
-from gateway.resync import ResyncRequests
 from gateway.revocation import RedisRevokedTokens
 from gateway.settings import GatewaySettings
 from gateway.validation import settle_heap
+from gateway.verified_tokens import VerifiedTokens
 from store.database import Database
 
 _log = structlog.get_logger("gateway")
@@ -55,7 +55,7 @@ class Wiring:
     publisher: EventPublisher
     keys: KeyRing
     issuer: TokenIssuer
-    verifier: TokenVerifier
+    verifier: VerifiedTokens
     hasher: SecretHasher
     grant: ClientCredentialsGrant
     login: ConsoleLogin
@@ -67,7 +67,6 @@ class Wiring:
     sign_in: SignInThrottle
     revoked: RedisRevokedTokens
     ingest: IngestService
-    resync: ResyncRequests
     limits: BodyLimits
     instruction_keys: InstructionKeys
     instructions: InstructionDelivery
@@ -171,7 +170,9 @@ def build_wiring(settings: GatewaySettings, *, clock: Clock = utc_now) -> Wiring
         publisher=publisher,
         keys=keys,
         issuer=issuer,
-        verifier=TokenVerifier(keys, token_settings, clock=clock, revoked=revoked),
+        verifier=VerifiedTokens(
+            TokenVerifier(keys, token_settings, clock=clock, revoked=revoked), clock=clock
+        ),
         hasher=hasher,
         grant=ClientCredentialsGrant(database, hasher, issuer),
         login=ConsoleLogin(
@@ -197,7 +198,6 @@ def build_wiring(settings: GatewaySettings, *, clock: Clock = utc_now) -> Wiring
             ),
         ),
         revoked=revoked,
-        resync=ResyncRequests(redis),
         ingest=IngestService(
             publisher,
             dedupe,

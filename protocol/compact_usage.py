@@ -25,7 +25,7 @@ receiver refuses a block with any problem, naming the field.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Literal, Protocol, cast
 
 from pydantic import Field
 
@@ -211,7 +211,7 @@ def compact_usage_problems(block: CompactBlock, where: str = "compact_usage") ->
         if device.node >= strings
     ]
     c = block.containers
-    problems += _columns(
+    problems += column_problems(
         f"{where}.containers",
         {
             "series_namespace": c.series_namespace,
@@ -228,12 +228,12 @@ def compact_usage_problems(block: CompactBlock, where: str = "compact_usage") ->
         },
     )
     for name in ("series_namespace", "series_pod", "series_container"):
-        problems += _out_of_range(
+        problems += index_problems(
             f"{where}.containers.{name}", getattr(c, name), strings, "strings"
         )
-    problems += _out_of_range(f"{where}.containers.time", c.time, times, "times")
+    problems += index_problems(f"{where}.containers.time", c.time, times, "times")
     g = block.gpus
-    problems += _columns(
+    problems += column_problems(
         f"{where}.gpus",
         {
             "series_device": g.series_device,
@@ -244,16 +244,18 @@ def compact_usage_problems(block: CompactBlock, where: str = "compact_usage") ->
         },
         {"time": g.time, "duty_permille": g.duty_permille, "memory_used_mib": g.memory_used_mib},
     )
-    problems += _out_of_range(f"{where}.gpus.series_device", g.series_device, devices, "devices")
+    problems += index_problems(f"{where}.gpus.series_device", g.series_device, devices, "devices")
     for name in ("series_namespace", "series_pod", "series_container"):
-        problems += _out_of_range(f"{where}.gpus.{name}", getattr(g, name), strings, "strings")
-    problems += _out_of_range(f"{where}.gpus.time", g.time, times, "times")
+        problems += index_problems(f"{where}.gpus.{name}", getattr(g, name), strings, "strings")
+    problems += index_problems(f"{where}.gpus.time", g.time, times, "times")
     return problems
 
 
-def _columns(
+def column_problems(
     where: str, series: dict[str, Sequence[object]], samples: dict[str, Sequence[object]]
 ) -> list[Problem]:
+    """Series columns of another length than `series_length`, sample columns of another length
+    than its sum (`series` must hold `series_length`)."""
     problems: list[Problem] = []
     series_count = len(series["series_length"])
     problems += [
@@ -261,7 +263,11 @@ def _columns(
         for name, column in series.items()
         if len(column) != series_count
     ]
-    total = sum(int(n) for n in series["series_length"] if isinstance(n, int))
+    lengths = series["series_length"]
+    try:
+        total = sum(cast("Sequence[int]", lengths))  # validated ints: at C speed
+    except TypeError:
+        total = sum(n for n in lengths if isinstance(n, int))
     problems += [
         (f"{where}.{name}", f"has {len(column)} samples, series_length adds up to {total}")
         for name, column in samples.items()
@@ -270,7 +276,8 @@ def _columns(
     return problems
 
 
-def _out_of_range(where: str, column: Sequence[int], size: int, table: str) -> list[Problem]:
+def index_problems(where: str, column: Sequence[int], size: int, table: str) -> list[Problem]:
+    """The first entry of `column` outside a table of `size` entries, if any."""
     if max(column, default=-1) < size:
         return []  # the common case, at C speed; only a bad column is walked
     for i, value in enumerate(column):

@@ -14,7 +14,10 @@ bytes, CPU throttled fraction or null]`. A receiver reads them as arrays, withou
 sample; the per-sample `usage.containers` of protocol v1 is still accepted beside them. DCGM
 samples of a device a container uses travel likewise as `gpu_series`. A v2 agent sends both
 instead as one `compact_usage` block (`protocol.compact_usage`: columns of integers over tables
-of names, times and devices sent once per upload); the rows stay accepted beside it.
+of names, times and devices sent once per upload); the rows stay accepted beside it. A v2 agent
+now sends them as an `ordinal_usage` block (`protocol.ordinal_usage`: no names at all, containers
+by their place in an order both ends derive from the state the delta makes, figures on the grid
+the stored histograms keep); the compact block stays accepted, though not beside it.
 
 Objects are identified as in the stored inventory: kind, namespace ("" for nodes) and name.
 An object appears at most once per delta, in the upserts or among the deletions: the agent
@@ -41,6 +44,7 @@ from protocol.base import (
 )
 from protocol.compact_usage import CompactUsage
 from protocol.keda import KedaState
+from protocol.ordinal_usage import OrdinalUsage
 from protocol.snapshot import (
     MAX_NODES,
     MAX_PODS,
@@ -160,6 +164,10 @@ class ClusterDelta(WireModel):
     compact_usage: CompactUsage | None = None
     """Container and DCGM samples as integer columns over per-upload tables, beside (or instead
     of) `container_series` and `gpu_series`."""
+    ordinal_usage: OrdinalUsage | None = None
+    """Container and DCGM samples by place in the container order of the state this delta
+    makes (never beside `compact_usage`); samples of containers outside that order travel as
+    `container_series` and `gpu_series`."""
     notes: Annotated[list[ShortText], Field(max_length=32)] = Field(default_factory=list)
     keda: KedaState | None = None
     """KEDA's ScaledObjects as the agent last read them (sent whole with every delta: few, and

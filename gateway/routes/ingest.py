@@ -22,9 +22,10 @@ from gateway.validation import MirroredValidator, validate_strict
 from gateway.wiring import Wiring
 from protocol.compact_usage import compact_usage_problems
 from protocol.delta import ClusterDelta
+from protocol.ordinal_usage import ordinal_usage_problems
 from protocol.snapshot import ClusterSnapshot
 from protocol.spot import SpotNotice
-from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER
+from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER, resync_key
 
 router = APIRouter(prefix="/v1/clusters/{cluster_id}", tags=["ingest"])
 _SNAPSHOTS = MirroredValidator(ClusterSnapshot)
@@ -106,22 +107,27 @@ async def post_delta(
 
 
 def _delta_ids(delta: ClusterDelta) -> tuple[uuid.UUID, uuid.UUID]:
-    """The delta's id and cluster's, once its compact usage block (if any) can be read: its
-    columns agree in length and its indices fall within its tables (which types cannot say)."""
+    """The delta's id and cluster's, once its usage block (if any) can be read: its columns
+    agree in length and its indices fall within its tables (which types cannot say). Places in
+    an ordinal block's container order are the workers' to check: only they hold the order."""
+    problems: list[tuple[str, str]] = []
     if delta.compact_usage is not None:
-        problems = compact_usage_problems(delta.compact_usage)
-        if problems:
-            raise Problem(
-                422,
-                "validation",
-                "Request is not valid",
-                f"{len(problems)} invalid field(s)",
-                invalid_params=[
-                    InvalidParam(name=name, reason=why)
-                    for name, why in problems[:MAX_INVALID_PARAMS]
-                ],
-                reason="invalid-body",
-            )
+        problems += compact_usage_problems(delta.compact_usage)
+    if delta.ordinal_usage is not None:
+        problems += ordinal_usage_problems(delta.ordinal_usage)
+        if delta.compact_usage is not None:
+            problems.append(("ordinal_usage", "is not accepted beside compact_usage"))
+    if problems:
+        raise Problem(
+            422,
+            "validation",
+            "Request is not valid",
+            f"{len(problems)} invalid field(s)",
+            invalid_params=[
+                InvalidParam(name=name, reason=why) for name, why in problems[:MAX_INVALID_PARAMS]
+            ],
+            reason="invalid-body",
+        )
     return delta.delta_id, delta.cluster.cluster_id
 
 
@@ -230,7 +236,7 @@ async def _produce(
     """
     settings = wiring.settings
     topic = settings.spot_notices_topic if kind == "notice" else settings.snapshots_topic
-    duplicate = await wiring.ingest.submit(
+    submitted = await wiring.ingest.submit(
         Submission(
             kind=kind,
             topic=topic,
@@ -241,11 +247,14 @@ async def _produce(
             raw=raw,
             received_at=wiring.clock(),
             headers=_DELTA_HEADERS if kind == "delta" else (),
+            # The workers' resync request, read in the claim's round trip.
+            flag_key=None if kind == "notice" else resync_key(cluster_id),
         )
     )
     # Written by hand: this is the hot path, and the document is tiny and fixed.
     resync = ""
     if kind != "notice":
-        resync = f',"resync":{"true" if await wiring.resync.wanted(cluster_id) else "false"}'
-    body = f'{{"{kind}_id":"{item_id}","duplicate":{"true" if duplicate else "false"}{resync}}}'
+        resync = f',"resync":{"true" if submitted.flagged else "false"}'
+    duplicate = "true" if submitted.duplicate else "false"
+    body = f'{{"{kind}_id":"{item_id}","duplicate":{duplicate}{resync}}}'
     return Response(body, status_code=202, media_type="application/json")

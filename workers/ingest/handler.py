@@ -27,6 +27,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.delta import ClusterDelta
+from protocol.ordinal_expand import OrdinalUsageError, ordinal_sample_count, placed_usage
 from protocol.snapshot import Node, Pod
 from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER, DeltaMessage, SnapshotMessage
 from recommender.usage.state import UsageSettings
@@ -222,7 +223,8 @@ class SnapshotIngest:
             sample_count=len(delta.usage.containers)
             + len(delta.usage.gpus)
             + sum(len(series.samples) for series in delta.container_series)
-            + sum(len(series.samples) for series in delta.gpu_series),
+            + sum(len(series.samples) for series in delta.gpu_series)
+            + ordinal_sample_count(delta.ordinal_usage),
         )
         if not fresh:
             return DUPLICATE
@@ -233,8 +235,15 @@ class SnapshotIngest:
         else:
             nodes, pods = await load_inventory(inventory, cluster_id)
         after_nodes, after_pods = overlay(delta, nodes, pods)
+        try:
+            # Places in the container order of the state the delta makes, held here.
+            delta, order_known = placed_usage(delta, after_pods.values())
+            delta = with_series(delta)
+        except (CompactUsageError, OrdinalUsageError) as e:
+            raise PoisonMessageError(f"unreadable usage block: {e}") from e
         applies = (
-            not cluster.resync_requested
+            order_known
+            and not cluster.resync_requested
             and cluster.sequence is not None
             and cluster.sequence == delta.base_sequence
             and delta.sequence == delta.base_sequence + 1

@@ -204,3 +204,87 @@ async def test_compact_figure_out_of_bounds_is_refused_naming_the_field(
     assert [p["name"] for p in response.json()["invalid_params"]] == [
         "compact_usage.gpus.duty_permille.0"
     ]
+
+
+def _with_ordinal_usage(document: dict[str, Any]) -> dict[str, Any]:
+    """The delta document with a two-container, one-device ordinal usage block."""
+    document["ordinal_usage"] = {
+        "version": "1",
+        "order": "0123abcd",
+        "times": [1_733_360_000.0],
+        "containers": {
+            "series_slot_step": [1, 1],
+            "series_window_seconds": [60],
+            "series_length": [1],
+            "time": [0],
+            "cpu_step": [17, 20],
+            "memory_step": [27, 30],
+            "throttled_permille": [None],
+        },
+        "gpus": {
+            "series_slot_step": [2],
+            "series_gpu_index": [0],
+            "series_mig_profile": [None],
+            "series_memory_total_mib": [81_920],
+            "series_same_device_as": [0],
+            "series_length": [1],
+            "time": [0],
+            "duty_percent": [43],
+            "memory_used_step": [60],
+        },
+    }
+    return document
+
+
+async def test_delta_with_an_ordinal_usage_block_is_accepted(
+    gateway: RunningGateway, credentials: ClusterCredentials
+) -> None:
+    """A delta carrying a well-formed ordinal block is a 202 (places in the container order are
+    the workers' to check: only they hold the order)."""
+    document = _with_ordinal_usage(
+        json.loads(small_delta(credentials.cluster.id).model_dump_json())
+    )
+    response = await _post_document(gateway, credentials, document)
+    assert response.status_code == 202
+
+
+async def test_ordinal_column_of_another_length_is_refused_naming_it(
+    gateway: RunningGateway, credentials: ClusterCredentials
+) -> None:
+    """A figure column one short of the samples is a 422 naming the column."""
+    document = _with_ordinal_usage(
+        json.loads(small_delta(credentials.cluster.id).model_dump_json())
+    )
+    document["ordinal_usage"]["containers"]["cpu_step"] = [17]
+    response = await _post_document(gateway, credentials, document)
+    assert response.status_code == 422
+    assert [p["name"] for p in response.json()["invalid_params"]] == [
+        "ordinal_usage.containers.cpu_step"
+    ]
+
+
+async def test_ordinal_step_beyond_the_grid_is_refused_naming_it(
+    gateway: RunningGateway, credentials: ClusterCredentials
+) -> None:
+    """A GPU memory step past the grid is a 422 naming the entry (pydantic words it)."""
+    document = _with_ordinal_usage(
+        json.loads(small_delta(credentials.cluster.id).model_dump_json())
+    )
+    document["ordinal_usage"]["gpus"]["memory_used_step"] = [10_000]
+    response = await _post_document(gateway, credentials, document)
+    assert response.status_code == 422
+    assert [p["name"] for p in response.json()["invalid_params"]] == [
+        "ordinal_usage.gpus.memory_used_step.0"
+    ]
+
+
+async def test_ordinal_block_beside_a_compact_one_is_refused(
+    gateway: RunningGateway, credentials: ClusterCredentials
+) -> None:
+    """One upload's samples come in one block: both at once is a 422 naming ordinal_usage."""
+    document = json.loads(small_delta(credentials.cluster.id).model_dump_json())
+    response = await _post_document(
+        gateway, credentials, _with_compact_usage(_with_ordinal_usage(document))
+    )
+    assert response.status_code == 422
+    assert [p["name"] for p in response.json()["invalid_params"]] == ["ordinal_usage"]

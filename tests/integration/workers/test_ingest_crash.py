@@ -29,7 +29,7 @@ from tests.integration.workers.conftest import (
     snapshot_count,
     wait_until_folded,
 )
-from tests.unit.workers.factories import headers, shop_snapshot, snapshot_message
+from tests.unit.workers.factories import headers, on_grid, shop_snapshot, snapshot_message
 from workers.ingest.handler import SnapshotIngest
 from workers.settings import WorkerSettings
 
@@ -133,8 +133,10 @@ def _delta_uploads(cluster_id: uuid.UUID) -> list[ClusterSnapshot | ClusterDelta
 
 
 def _state(cluster_id: uuid.UUID, sequence: int) -> ClusterSnapshot:
-    """Minute `sequence` of the crash test's cluster: pod `sequence % pods` is not ready."""
+    """Minute `sequence` of the crash test's cluster: pod `sequence % pods` is not ready (figures
+    on the grid deltas carry exactly, so the full-snapshot reference folds the same)."""
     snapshot = shop_snapshot(cluster_id, sequence, workloads=20, replicas=5)
+    snapshot = snapshot.model_copy(update={"usage": on_grid(snapshot.usage)})
     pods = list(snapshot.pods)
     changed = sequence % len(pods)
     pods[changed] = pods[changed].model_copy(

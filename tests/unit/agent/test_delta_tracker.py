@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from agent.compact_usage import compact_usage
 from agent.delta import DeltaTracker, container_series, gpu_series
+from agent.ordinal_usage import ordinal_usage
 from protocol.delta import ClusterDelta, DeletedObject, ObjectKind
 from protocol.snapshot import ClusterSnapshot, GpuUsage
 from tests.unit.workers.delta_scenarios import states
@@ -43,10 +44,25 @@ def test_delta_carries_only_changed_and_deleted_objects_on_the_previous_sequence
     assert gone.kind is ObjectKind.POD
     assert gone.name not in {p.name for p in second.pods}
     assert (delta.nodes, delta.workloads) == ([], [])
+    split = ordinal_usage(second.usage.containers, second.usage.gpus, second.pods)
+    assert delta.usage == second.usage.model_copy(
+        update={"containers": [], "gpus": split.unattributed}
+    )
+    assert delta.ordinal_usage == split.block
+    assert delta.compact_usage is None
+    assert (delta.container_series, delta.gpu_series) == ([], [])
+
+
+def test_delta_carries_a_compact_block_when_not_ordinal() -> None:
+    """With `ordinal` off, the samples travel as the compact block of earlier agents."""
+    first, second = states(CLUSTER, [[("modify_pod", 0)]])
+    tracker = DeltaTracker(full_every=timedelta(hours=6), ordinal=False)
+    tracker.next_upload(first, delta_id=uuid.uuid4())
+    delta = tracker.next_upload(second, delta_id=uuid.uuid4())
+    assert isinstance(delta, ClusterDelta)
     block, unattributed = compact_usage(second.usage.containers, second.usage.gpus)
     assert delta.usage == second.usage.model_copy(update={"containers": [], "gpus": unattributed})
-    assert delta.compact_usage == block
-    assert (delta.container_series, delta.gpu_series) == ([], [])
+    assert (delta.compact_usage, delta.ordinal_usage) == (block, None)
 
 
 def test_delta_carries_series_rows_when_not_compact() -> None:
@@ -60,7 +76,7 @@ def test_delta_carries_series_rows_when_not_compact() -> None:
     assert delta.usage == second.usage.model_copy(update={"containers": [], "gpus": unattributed})
     assert delta.container_series == container_series(second.usage.containers)
     assert delta.gpu_series == by_device
-    assert delta.compact_usage is None
+    assert (delta.compact_usage, delta.ordinal_usage) == (None, None)
 
 
 def test_node_deletion_names_the_node_without_namespace() -> None:

@@ -59,20 +59,31 @@ def test_quick_run_reports_deltas_beside_snapshots(quick: tuple[Path, dict[str, 
     assert 0 < wire["delta_gzip"] < wire["full_snapshot_gzip"]
 
 
-def test_quick_run_reports_deltas_with_series_rows_beside_compact_ones(
+def test_quick_run_reports_compact_deltas_beside_ordinal_ones(
     quick: tuple[Path, dict[str, Any]],
 ) -> None:
-    """Deltas carrying series rows are accepted too, and the compact block is the smaller."""
+    """Deltas with the earlier compact block are accepted too; the ordinal block is the smaller,
+    and series rows the largest."""
     _, document = quick
-    rows = document["deltas_rows"]
-    inputs = rows["inputs"]
+    compact = document["deltas_compact"]
+    inputs = compact["inputs"]
     sent = inputs["clients"] * inputs["requests_per_client"] * inputs["seeds"]
-    assert rows["policies"]["slicewise"]["accepted"] == sent
+    assert compact["policies"]["slicewise"]["accepted"] == sent
     warmed = inputs["clients"] * (inputs["requests_per_client"] + 1) * inputs["seeds"]
-    assert rows["gateway_validated_by"] == {"mirror": warmed}
+    assert compact["gateway_validated_by"] == {"mirror": warmed}
     wire = document["wire_bytes_per_cluster_minute"]
-    assert wire["delta_rows_gzip"] == inputs["snapshot"]["gzip_bytes"]
-    assert 0 < wire["delta_gzip"] < wire["delta_rows_gzip"]
+    assert 0 < wire["delta_gzip"] < wire["delta_compact_gzip"] < wire["delta_rows_gzip"]
+    assert wire["random_figures"]["delta_gzip"] > 0
+    assert wire["target"]["met"] == (wire["full_over_delta"] >= 10)
     cpu = document["gateway_cpu_ms_per_delta"]
     assert cpu["delta"] > 0
-    assert cpu["delta_rows"] > 0
+    assert cpu["delta_compact"] > 0
+
+
+def test_quick_run_reads_real_usage_traces(quick: tuple[Path, dict[str, Any]]) -> None:
+    """The samples' figures come from the Bitbrains and GenAI series, not random numbers."""
+    _, document = quick
+    traces = document["inputs"]["usage_traces"]
+    assert traces["vm_series"] > 0
+    assert traces["gpu_series"] > 0
+    assert traces["minutes"] >= 2

@@ -35,6 +35,7 @@ from protocol.base import WireModel
 from protocol.delta import ClusterDelta
 from protocol.snapshot import ClusterSnapshot
 from protocol.spot import SpotNotice
+from protocol.usage_grid import MAX_CPU_STEP, MAX_GPU_MEMORY_STEP, MAX_MEMORY_STEP
 
 Path = tuple[str | int, ...]
 
@@ -601,6 +602,31 @@ FULL_DELTA: dict[str, Any] = {
             "memory_used_mib": [1024, 0],
         },
     },
+    "ordinal_usage": {
+        "version": "1",
+        "order": "0123abcd",
+        "times": [1_733_360_000.5, 1_733_360_060.0],
+        "containers": {
+            "series_slot_step": [1, 0],
+            "series_window_seconds": [60],
+            "series_length": [1, 1],
+            "time": [0, 1],
+            "cpu_step": [0, MAX_CPU_STEP],
+            "memory_step": [MAX_MEMORY_STEP, 3],
+            "throttled_permille": [None, 1000],
+        },
+        "gpus": {
+            "series_slot_step": [2],
+            "series_gpu_index": [1],
+            "series_mig_profile": ["1g.10gb"],
+            "series_memory_total_mib": [None],
+            "series_same_device_as": [0],
+            "series_length": [2],
+            "time": [0],
+            "duty_percent": [0, 100],
+            "memory_used_step": [MAX_GPU_MEMORY_STEP, 0],
+        },
+    },
 }
 DELTA_FIELDS = (
     "schema_version",
@@ -611,6 +637,7 @@ DELTA_FIELDS = (
     "container_series",
     "gpu_series",
     "compact_usage",
+    "ordinal_usage",
 )
 
 

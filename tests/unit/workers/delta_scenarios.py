@@ -15,6 +15,7 @@ from datetime import timedelta
 from hypothesis import strategies as st
 
 from protocol.snapshot import ClusterSnapshot, Node, Pod, Usage, Workload
+from protocol.usage_grid import MEBIBYTES_BY_STEP, MILLICORES_BY_STEP
 from tests.unit.workers.factories import (
     T0,
     deployment,
@@ -101,15 +102,16 @@ class ClusterState:
             )
 
     def snapshot(self, cluster_id: uuid.UUID, minute: int) -> ClusterSnapshot:
-        """A full snapshot of the state now, with one sample per pod taken this minute."""
+        """A full snapshot of the state now, with one sample per pod taken this minute (figures
+        on the grid the stored histograms keep, which deltas carry exactly)."""
         at = T0 + timedelta(minutes=minute)
         pods = [self.pods[name] for name in sorted(self.pods)]
         samples = [
             sample(
                 pod,
                 at,
-                cpu=0.05 + 0.01 * ((minute * 7 + i * 3) % 50),
-                memory=(200 + (minute * 13 + i * 5) % 300) * 2**20,
+                cpu=MILLICORES_BY_STEP[5 + (minute * 7 + i * 3) % 22] / 1000,
+                memory=MEBIBYTES_BY_STEP[17 + (minute * 13 + i * 5) % 10] * 2**20,
                 throttled=0.1 if (minute + i) % 4 == 0 else 0.0,
             )
             for i, pod in enumerate(pods)

@@ -36,6 +36,7 @@ from protocol.topics import (
     SpotNoticeMessage,
     message_key,
 )
+from protocol.usage_grid import MEBIBYTES_BY_STEP, MILLICORES_BY_STEP, cpu_step, memory_step
 
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 GIB = 2**30
@@ -132,6 +133,24 @@ def sample(
         cpu_cores=cpu,
         memory_bytes=memory,
         cpu_throttled_fraction=throttled,
+    )
+
+
+def on_grid(usage: Usage) -> Usage:
+    """The container samples' figures moved onto the grid the stored histograms keep (up), which
+    deltas carry exactly: a full snapshot of them folds as the deltas do, byte for byte."""
+    return usage.model_copy(
+        update={
+            "containers": [
+                s.model_copy(
+                    update={
+                        "cpu_cores": MILLICORES_BY_STEP[cpu_step(s.cpu_cores)] / 1000,
+                        "memory_bytes": MEBIBYTES_BY_STEP[memory_step(s.memory_bytes)] * 2**20,
+                    }
+                )
+                for s in usage.containers
+            ]
+        }
     )
 
 

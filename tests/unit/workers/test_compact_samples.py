@@ -31,7 +31,7 @@ def _deltas(after: ClusterSnapshot, before: ClusterSnapshot) -> tuple[ClusterDel
     """(rows, compact) deltas from `before` to `after`."""
     listed, delta_id = listed_objects(before), uuid.uuid4()
     rows = delta_between(listed, after, delta_id=delta_id, base_sequence=1, compact=False)
-    compact = delta_between(listed, after, delta_id=delta_id, base_sequence=1)
+    compact = delta_between(listed, after, delta_id=delta_id, base_sequence=1, ordinal=False)
     return rows, compact
 
 
