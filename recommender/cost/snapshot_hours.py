@@ -19,6 +19,7 @@ from protocol.snapshot import ClusterInfo, ClusterSnapshot, Node, Pod, PodPhase
 from recommender.cost.allocation import Allocation, ContainerHour, NodeHour, allocate
 from recommender.cost.gpu_share import container_gpu_fraction, mig_fraction, physical_gpus
 from recommender.cost.rates import ReferencePrices
+from recommender.cost.sample_hours import SampleHours
 from recommender.pricing.cost import price_node
 from recommender.pricing.pricebook import PriceBook
 
@@ -229,14 +230,21 @@ def hourly_allocations(
     containers: Sequence[ContainerSample] | None = None,
     gpus: Sequence[GpuSample] | None = None,
     node_hourly: NodeHourly | None = None,
+    sampled: SampleHours | None = None,
 ) -> list[HourAllocation]:
     """The allocation of every clock hour the snapshot covers, oldest first.
 
     `containers` and `gpus`, if given, are the samples instead of the snapshot's own (a delta's
-    series, read without a model per sample). `node_hourly` prices a node (by default from the
-    price book's catalogues; a caller pricing the same nodes again and again may remember them).
+    series, read without a model per sample); `sampled`, if given, is what allocation reads of
+    them, already summed per hour (`sample_hours`). `node_hourly` prices a node (by default from
+    the price book's catalogues; a caller pricing the same nodes again and again may remember
+    them).
     """
-    coverage = covered_seconds(snapshot, containers)
+    if sampled is not None:
+        # Without container samples the node samples say which time the upload covers.
+        coverage = sampled.coverage or covered_seconds(snapshot, ())
+    else:
+        coverage = covered_seconds(snapshot, containers)
     if not coverage:
         return []
     prices = {
@@ -249,8 +257,12 @@ def hourly_allocations(
     running = [
         pod for pod in snapshot.pods if pod.phase is PodPhase.RUNNING and pod.node_name in nodes
     ]
-    usage = _container_usage(snapshot.usage.containers if containers is None else containers)
-    gpu = _gpu_usage(snapshot.usage.gpus if gpus is None else gpus)
+    if sampled is not None:
+        usage = sampled.usage
+        gpu = _GpuHours(sampled.gpu_used, sampled.gpu_duty, sampled.node_duty)
+    else:
+        usage = _container_usage(snapshot.usage.containers if containers is None else containers)
+        gpu = _gpu_usage(snapshot.usage.gpus if gpus is None else gpus)
     hours = []
     for hour, seconds in sorted(coverage.items()):
         node_hours = [

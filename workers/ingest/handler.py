@@ -36,22 +36,22 @@ from store.repositories.cost_rollups import CostRollupRepository
 from store.repositories.inventory import InventoryRepository
 from store.repositories.snapshots import ClusterIngestState, SnapshotRepository
 from store.repositories.usage_states import UsageStateRepository
-from workers.cost_rollup import RETENTION, CostRollup
+from workers.cost_rollup import RETENTION, CostRollup, SampleColumns
 from workers.decode import Record, decode, header
 from workers.errors import PermanentError, PoisonMessageError, UnknownClusterError
-from workers.ingest.compact_samples import CompactUsageError, with_series
-from workers.ingest.delta_snapshot import (
-    container_samples,
-    delta_snapshot,
-    gpu_samples,
-    overlay,
-)
+from workers.ingest.delta_snapshot import delta_snapshot, overlay
 from workers.ingest.inventory_cache import CachedInventory, InventoryCache, load_inventory
 from workers.ingest.inventory_items import POD, deleted_names, inventory_items
 from workers.ingest.pending_writes import PendingWrites
 from workers.ingest.resync import NoResyncSignal, ResyncSignal
+from workers.ingest.upload_samples import (
+    CompactUsageError,
+    UploadSamples,
+    delta_samples,
+    snapshot_samples,
+)
 from workers.ingest.upload_usage import fold_usage
-from workers.ingest.usage_batch import PodRef, missing_pods
+from workers.ingest.usage_batch import Attributions, PodRef, missing_pods
 
 log = structlog.get_logger(__name__)
 
@@ -82,6 +82,7 @@ class SnapshotIngest:
         self._cost_rollup = cost_rollup
         self._resync = resync or NoResyncSignal()
         self._inventory = InventoryCache()
+        self._attributions = Attributions()
         self._tracer = trace.get_tracer("workers.ingest")
 
     async def __call__(self, record: Record) -> str:
@@ -200,9 +201,10 @@ class SnapshotIngest:
     async def _fold_delta(
         self, session: AsyncSession, message: DeltaMessage, pending: PendingWrites
     ) -> str:
+        delta = message.delta
         try:
-            # Every later step (usage batches, allocation) reads the samples as series rows.
-            delta = with_series(message.delta)
+            # Every later step (usage batches, allocation) reads the samples as columns.
+            samples = delta_samples(delta)
         except CompactUsageError as e:
             raise PoisonMessageError(f"unreadable compact usage block: {e}") from e
         cluster_id = delta.cluster.cluster_id
@@ -219,10 +221,7 @@ class SnapshotIngest:
             received_at=message.received_at,
             node_count=len(delta.nodes),
             pod_count=len(delta.pods),
-            sample_count=len(delta.usage.containers)
-            + len(delta.usage.gpus)
-            + sum(len(series.samples) for series in delta.container_series)
-            + sum(len(series.samples) for series in delta.gpu_series),
+            sample_count=len(samples.containers) + len(samples.gpus),
         )
         if not fresh:
             return DUPLICATE
@@ -261,19 +260,19 @@ class SnapshotIngest:
             await snapshots.set_sequence(cluster_id, cluster.sequence, resync_requested=True)
         # Samples are attributed to the pods stored once the delta is folded.
         known = after_pods if applies else pods
-        wanted = missing_pods(delta, delta.container_series, delta.gpu_series)
+        wanted = missing_pods(delta, samples)
         await fold_usage(
             UsageStateRepository(session, message.tenant_id),
             pending,
             delta,
+            samples,
             {ref: known[ref] for ref in wanted if ref in known},
-            self._usage_settings,
+            settings=self._usage_settings,
+            attributions=self._attributions,
         )
         if self._cost_rollup is not None:
             hours = await self._cost_rollup.allocate(
-                delta_snapshot(delta, after_nodes, after_pods),
-                containers=container_samples(delta),
-                gpus=gpu_samples(delta),
+                delta_snapshot(delta, after_nodes, after_pods), samples=_columns(samples)
             )
             if hours:
                 pending.add_costs(cluster_id, hours, delta.taken_at)
@@ -355,7 +354,8 @@ class SnapshotIngest:
             )
             if snapshot.sequence is not None:
                 pending.after_commit.append(partial(self._resync.clear, cluster.cluster_id))
-        wanted = missing_pods(snapshot)
+        samples = snapshot_samples(snapshot.usage)
+        wanted = missing_pods(snapshot, samples)
         stored_pods = (
             await _decoded_pods(
                 InventoryRepository(session, message.tenant_id), cluster.cluster_id, wanted
@@ -367,11 +367,13 @@ class SnapshotIngest:
             UsageStateRepository(session, message.tenant_id),
             pending,
             snapshot,
+            samples,
             stored_pods,
-            self._usage_settings,
+            settings=self._usage_settings,
+            attributions=self._attributions,
         )
         if self._cost_rollup is not None:
-            hours = await self._cost_rollup.allocate(snapshot)
+            hours = await self._cost_rollup.allocate(snapshot, samples=_columns(samples))
             if hours:
                 pending.add_costs(cluster.cluster_id, hours, snapshot.taken_at)
         log.debug(
@@ -406,6 +408,10 @@ async def _decoded_pods(
         except ValidationError:
             continue  # stored by an older contract: the sample stays unattributed
     return pods
+
+
+def _columns(samples: UploadSamples) -> SampleColumns:
+    return SampleColumns(samples.containers, samples.gpus)
 
 
 def _stale(stored: int | None, delta: ClusterDelta) -> bool:

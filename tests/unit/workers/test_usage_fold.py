@@ -13,6 +13,7 @@ from protocol.snapshot import ClusterSnapshot, GpuUsage, Usage
 from recommender.usage.container_history import ContainerHistory
 from recommender.usage.key import ContainerKey
 from tests.unit.workers.factories import T0, sample, shop_snapshot
+from workers.ingest.upload_samples import delta_samples
 from workers.ingest.usage_batch import usage_batch
 from workers.ingest.usage_fold import domain_key, fold_batch, from_record, stored_key, to_record
 
@@ -209,7 +210,7 @@ def test_a_deltas_series_fold_exactly_as_the_same_samples_one_by_one() -> None:
     assert (delta.usage.containers, delta.usage.gpus) == ([], [])
     one_by_one = fold_batch(usage_batch(samples, {}), {})
     stored = {(pod.namespace, pod.name): pod for pod in snapshot.pods}
-    as_series = fold_batch(usage_batch(delta, stored, delta.container_series, delta.gpu_series), {})
+    as_series = fold_batch(usage_batch(delta, stored, delta_samples(delta)), {})
     assert {key: h.to_bytes() for key, h in as_series.items()} == {
         key: h.to_bytes() for key, h in one_by_one.items()
     }
