@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
+from recommender.ordered_groups import first_seen_groups
+
 GIB = 2**30
 
 ContainerRef = tuple[str, str, str]
@@ -92,15 +94,6 @@ def _moment(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def _in_first_seen_order(codes: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """(group of each entry, first entry of each group), groups numbered in first-seen order."""
-    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    return rank[inverse.reshape(-1)], first[order]
-
-
 def _sums(
     groups: NDArray[np.int64], values: NDArray[np.float64], count: int
 ) -> NDArray[np.float64]:
@@ -146,7 +139,7 @@ def _container_hours(
         [ref_index.setdefault(ref, len(ref_index)) for ref in columns.refs], dtype=np.int64
     )
     codes = hour_index[pair_of.reshape(-1)] * max(len(ref_index), 1) + series_ref[columns.series]
-    groups, first = _in_first_seen_order(codes)
+    groups, first = first_seen_groups(codes)
     count = first.size
     weight = windows.astype(np.float64)
     cpu = _sums(groups, columns.cpu_cores * weight, count)
@@ -194,7 +187,7 @@ def _gpu_hours(
         [node_index.setdefault(node, len(node_index)) for node in columns.nodes], dtype=np.int64
     )
     nodes = list(node_index)
-    groups, first = _in_first_seen_order(sample_hour * len(nodes) + series_node[columns.series])
+    groups, first = first_seen_groups(sample_hour * len(nodes) + series_node[columns.series])
     for g, mean in enumerate(_means(groups, first, columns.duty).tolist()):
         at = int(first[g])
         node_duty.setdefault(hours[sample_hour[at]], {})[nodes[series_node[columns.series[at]]]] = (
@@ -219,16 +212,16 @@ def _gpu_hours(
     )
     busy = np.maximum(columns.duty[owned], memory) * columns.shares[columns.series[owned]]
     # Busy GPUs add up over a container's devices at one moment; moments are then averaged.
-    moment_groups, moment_first = _in_first_seen_order(
+    moment_groups, moment_first = first_seen_groups(
         (hour * len(refs) + ref) * times.size + time_of[owned]
     )
     per_moment = _sums(moment_groups, busy, moment_first.size)
     container_of_moment = hour[moment_first] * len(refs) + ref[moment_first]
-    groups, first = _in_first_seen_order(container_of_moment)
+    groups, first = first_seen_groups(container_of_moment)
     for g, mean in enumerate(_means(groups, first, per_moment).tolist()):
         at = int(moment_first[first[g]])
         used.setdefault(hours[hour[at]], {})[refs[ref[at]]] = mean
-    groups, first = _in_first_seen_order(hour * len(refs) + ref)
+    groups, first = first_seen_groups(hour * len(refs) + ref)
     for g, mean in enumerate(_means(groups, first, columns.duty[owned]).tolist()):
         at = int(first[g])
         duty.setdefault(hours[hour[at]], {})[refs[ref[at]]] = mean
