@@ -19,3 +19,10 @@ def first_seen_groups(codes: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDAr
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
     return rank[inverse.reshape(-1)], first[order]
+
+
+def group_sums(
+    groups: NDArray[np.int64], values: NDArray[np.float64], count: int
+) -> NDArray[np.float64]:
+    """Per group (of `count`), its values summed in entry order."""
+    return np.bincount(groups, weights=values, minlength=count).astype(np.float64, copy=False)

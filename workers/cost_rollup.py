@@ -18,12 +18,22 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from protocol.snapshot import LABEL_REGION, ClusterInfo, ClusterSnapshot, Node
+from protocol.snapshot import LABEL_REGION, ClusterInfo, ClusterSnapshot, Node, PodPhase
+from recommender.cost.cost_columns import (
+    ContainerRow,
+    CostColumns,
+    NodeRow,
+    PricedInventory,
+    allocate_hours,
+    container_rows,
+    node_row,
+)
 from recommender.cost.sample_hours import ContainerColumns, GpuColumns, sample_hours
 from recommender.cost.snapshot_hours import (
     ContainerSample,
     GpuSample,
     HourAllocation,
+    covered_seconds,
     hourly_allocations,
 )
 from recommender.pricing.bundled import bundled_catalogues, bundled_spot_advisor
@@ -31,6 +41,7 @@ from recommender.pricing.cost import node_shape, price_node
 from recommender.pricing.estimate import Shape
 from recommender.pricing.pricebook import PriceBook
 from store.repositories.cost_rollups import CostRollupRepository
+from workers.ingest.model_memo import ModelMemo
 
 RETENTION = timedelta(days=90)
 
@@ -50,6 +61,8 @@ class CostRollup:
         """Price with `pricebook` (the bundled catalogues and Spot Advisor data by default)."""
         self._pricebook = pricebook or PriceBook(bundled_catalogues(), bundled_spot_advisor())
         self._prices: dict[_PriceKey, float | None] = {}
+        self._node_rows: ModelMemo[NodeRow] = ModelMemo()
+        self._container_rows: ModelMemo[tuple[ContainerRow, ...]] = ModelMemo()
 
     async def record(
         self,
@@ -79,32 +92,48 @@ class CostRollup:
         *,
         containers: Sequence[ContainerSample] | None = None,
         gpus: Sequence[GpuSample] | None = None,
-        samples: SampleColumns | None = None,
     ) -> list[HourAllocation]:
-        """The snapshot's cost, hour by hour (`containers`, `gpus`: its samples, if given;
-        `samples`: its samples as columns, if given)."""
-        # Tens of milliseconds for thousands of pods: keep the consumer's loop answering.
+        """The snapshot's cost, hour by hour (`containers`, `gpus`: its samples, if given)."""
+        # A few hundred milliseconds for thousands of pods: keep the consumer's loop answering.
         return await asyncio.to_thread(
-            partial(self._allocate, containers=containers, gpus=gpus, samples=samples),
-            snapshot,
-        )
-
-    def _allocate(
-        self,
-        snapshot: ClusterSnapshot,
-        *,
-        containers: Sequence[ContainerSample] | None,
-        gpus: Sequence[GpuSample] | None,
-        samples: SampleColumns | None,
-    ) -> list[HourAllocation]:
-        return hourly_allocations(
+            partial(
+                hourly_allocations, containers=containers, gpus=gpus, node_hourly=self._node_hourly
+            ),
             snapshot,
             self._pricebook,
-            containers=containers,
-            gpus=gpus,
-            node_hourly=self._node_hourly,
-            sampled=None if samples is None else sample_hours(samples.containers, samples.gpus),
         )
+
+    async def allocate_columns(
+        self, snapshot: ClusterSnapshot, samples: SampleColumns
+    ) -> list[CostColumns]:
+        """The snapshot's cost, hour by hour, as arrays (`samples`: its samples as columns)."""
+        return await asyncio.to_thread(self._columns, snapshot, samples)
+
+    def _columns(self, snapshot: ClusterSnapshot, samples: SampleColumns) -> list[CostColumns]:
+        sampled = sample_hours(samples.containers, samples.gpus)
+        # Without container samples the node samples say which time the upload covers.
+        coverage = sampled.coverage or covered_seconds(snapshot, ())
+        if not coverage:
+            return []
+        nodes: dict[str, tuple[Node, NodeRow]] = {}
+        for node in snapshot.nodes:
+            hourly = self._node_hourly(node, snapshot.cluster, self._pricebook)
+            if hourly is None:
+                continue
+            row = self._node_rows.get(node, None, partial(node_row, node, hourly))
+            if row.hourly_usd != hourly:  # the cluster's region or prices moved: price again
+                row = node_row(node, hourly)
+            nodes[node.name] = (node, row)
+        containers: list[ContainerRow] = []
+        for pod in snapshot.pods:
+            found = nodes.get(pod.node_name or "")
+            if pod.phase is PodPhase.RUNNING and found is not None:
+                on = found[0]
+                containers.extend(
+                    self._container_rows.get(pod, on, partial(container_rows, pod, on))
+                )
+        inventory = PricedInventory.of([row for _, row in nodes.values()], containers)
+        return allocate_hours(inventory, sampled, coverage)
 
     def _node_hourly(self, node: Node, cluster: ClusterInfo, pricebook: PriceBook) -> float | None:
         """The node's price, estimated from the catalogues once per distinct kind of node.

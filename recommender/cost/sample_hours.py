@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
-from recommender.ordered_groups import first_seen_groups
+from recommender.ordered_groups import first_seen_groups, group_sums
 
 GIB = 2**30
 
@@ -94,13 +94,6 @@ def _moment(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def _sums(
-    groups: NDArray[np.int64], values: NDArray[np.float64], count: int
-) -> NDArray[np.float64]:
-    """Per group, its values summed in entry order (`np.bincount` adds them one by one)."""
-    return np.bincount(groups, weights=values, minlength=count).astype(np.float64, copy=False)
-
-
 def covered_hours(starts: Sequence[datetime], ends: Sequence[datetime]) -> dict[datetime, float]:
     """Seconds of each clock hour covered by the union of the intervals."""
     merged: list[tuple[datetime, datetime]] = []
@@ -142,9 +135,9 @@ def _container_hours(
     groups, first = first_seen_groups(codes)
     count = first.size
     weight = windows.astype(np.float64)
-    cpu = _sums(groups, columns.cpu_cores * weight, count)
-    memory = _sums(groups, columns.memory_bytes / GIB * weight, count)
-    total = _sums(groups, weight, count)
+    cpu = group_sums(groups, columns.cpu_cores * weight, count)
+    memory = group_sums(groups, columns.memory_bytes / GIB * weight, count)
+    total = group_sums(groups, weight, count)
     refs = list(ref_index)
     usage: dict[datetime, dict[ContainerRef, tuple[float, float]]] = {}
     for g, code in enumerate(codes[first].tolist()):
@@ -160,7 +153,7 @@ def _means(
     groups: NDArray[np.int64], first: NDArray[np.int64], values: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     counts = np.bincount(groups, minlength=first.size).astype(np.float64)
-    sums: NDArray[np.float64] = _sums(groups, values, first.size) / counts
+    sums: NDArray[np.float64] = group_sums(groups, values, first.size) / counts
     return sums
 
 
@@ -215,7 +208,7 @@ def _gpu_hours(
     moment_groups, moment_first = first_seen_groups(
         (hour * len(refs) + ref) * times.size + time_of[owned]
     )
-    per_moment = _sums(moment_groups, busy, moment_first.size)
+    per_moment = group_sums(moment_groups, busy, moment_first.size)
     container_of_moment = hour[moment_first] * len(refs) + ref[moment_first]
     groups, first = first_seen_groups(container_of_moment)
     for g, mean in enumerate(_means(groups, first, per_moment).tolist()):

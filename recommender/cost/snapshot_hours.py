@@ -19,7 +19,7 @@ from protocol.snapshot import ClusterInfo, ClusterSnapshot, Node, Pod, PodPhase
 from recommender.cost.allocation import Allocation, ContainerHour, NodeHour, allocate
 from recommender.cost.gpu_share import container_gpu_fraction, mig_fraction, physical_gpus
 from recommender.cost.rates import ReferencePrices
-from recommender.cost.sample_hours import SampleHours
+from recommender.cost.sample_hours import covered_hours
 from recommender.pricing.cost import price_node
 from recommender.pricing.pricebook import PriceBook
 
@@ -88,16 +88,6 @@ def _hour_of(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _merge(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    merged: list[tuple[datetime, datetime]] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
 def covered_seconds(
     snapshot: ClusterSnapshot, containers: Sequence[ContainerSample] | None = None
 ) -> dict[datetime, float]:
@@ -109,15 +99,7 @@ def covered_seconds(
     if not intervals:
         step = timedelta(seconds=NODE_SAMPLE_SECONDS)
         intervals = [(s.timestamp - step, s.timestamp) for s in snapshot.usage.nodes]
-    seconds: defaultdict[datetime, float] = defaultdict(float)
-    for start, end in _merge(intervals):
-        at = start
-        while at < end:
-            boundary = _hour_of(at) + HOUR
-            stop = min(boundary, end)
-            seconds[_hour_of(at)] += (stop - at).total_seconds()
-            at = stop
-    return dict(seconds)
+    return covered_hours([start for start, _ in intervals], [end for _, end in intervals])
 
 
 def _bucket(timestamp: datetime, window_seconds: float) -> datetime:
@@ -230,21 +212,14 @@ def hourly_allocations(
     containers: Sequence[ContainerSample] | None = None,
     gpus: Sequence[GpuSample] | None = None,
     node_hourly: NodeHourly | None = None,
-    sampled: SampleHours | None = None,
 ) -> list[HourAllocation]:
     """The allocation of every clock hour the snapshot covers, oldest first.
 
     `containers` and `gpus`, if given, are the samples instead of the snapshot's own (a delta's
-    series, read without a model per sample); `sampled`, if given, is what allocation reads of
-    them, already summed per hour (`sample_hours`). `node_hourly` prices a node (by default from
-    the price book's catalogues; a caller pricing the same nodes again and again may remember
-    them).
+    series, read without a model per sample). `node_hourly` prices a node (by default from the
+    price book's catalogues; a caller pricing the same nodes again and again may remember them).
     """
-    if sampled is not None:
-        # Without container samples the node samples say which time the upload covers.
-        coverage = sampled.coverage or covered_seconds(snapshot, ())
-    else:
-        coverage = covered_seconds(snapshot, containers)
+    coverage = covered_seconds(snapshot, containers)
     if not coverage:
         return []
     prices = {
@@ -257,12 +232,8 @@ def hourly_allocations(
     running = [
         pod for pod in snapshot.pods if pod.phase is PodPhase.RUNNING and pod.node_name in nodes
     ]
-    if sampled is not None:
-        usage = sampled.usage
-        gpu = _GpuHours(sampled.gpu_used, sampled.gpu_duty, sampled.node_duty)
-    else:
-        usage = _container_usage(snapshot.usage.containers if containers is None else containers)
-        gpu = _gpu_usage(snapshot.usage.gpus if gpus is None else gpus)
+    usage = _container_usage(snapshot.usage.containers if containers is None else containers)
+    gpu = _gpu_usage(snapshot.usage.gpus if gpus is None else gpus)
     hours = []
     for hour, seconds in sorted(coverage.items()):
         node_hours = [

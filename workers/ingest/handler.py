@@ -271,8 +271,8 @@ class SnapshotIngest:
             attributions=self._attributions,
         )
         if self._cost_rollup is not None:
-            hours = await self._cost_rollup.allocate(
-                delta_snapshot(delta, after_nodes, after_pods), samples=_columns(samples)
+            hours = await self._cost_rollup.allocate_columns(
+                delta_snapshot(delta, after_nodes, after_pods), _columns(samples)
             )
             if hours:
                 pending.add_costs(cluster_id, hours, delta.taken_at)
@@ -373,7 +373,7 @@ class SnapshotIngest:
             attributions=self._attributions,
         )
         if self._cost_rollup is not None:
-            hours = await self._cost_rollup.allocate(snapshot, samples=_columns(samples))
+            hours = await self._cost_rollup.allocate_columns(snapshot, _columns(samples))
             if hours:
                 pending.add_costs(cluster.cluster_id, hours, snapshot.taken_at)
         log.debug(

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -26,6 +27,7 @@ from recommender.cost.sample_hours import ContainerColumns
 from recommender.cost.sample_hours import GpuColumns as UploadGpuColumns
 from recommender.usage.key import BARE_POD_KIND, ContainerKey, container_key, pod_owner
 from store.repositories.inventory import PodOwnership
+from workers.ingest.model_memo import DEFAULT_LIMIT, ModelMemo
 from workers.ingest.upload_samples import UploadSamples, snapshot_samples
 
 PodRef = tuple[str, str]
@@ -212,30 +214,15 @@ def _listed(pod: Pod) -> _Attribution:
 
 
 class Attributions:
-    """Which workload each pod's samples belong to, worked out once per pod model.
+    """Which workload each pod's samples belong to, worked out once per pod model."""
 
-    A worker folds a cluster's deltas against the same stored pod models minute after minute
-    (`InventoryCache`); reading each one's owner chain and requests every minute would cost more
-    than folding its samples. A pod model is immutable, so what it says is remembered by the
-    model's identity (the model itself held, so an identity is never reused while remembered);
-    past `limit` models everything is forgotten at once and learnt again.
-    """
-
-    def __init__(self, limit: int = 262_144) -> None:
+    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
         """Remember up to `limit` pod models."""
-        self._limit = limit
-        self._known: dict[int, tuple[Pod, _Attribution]] = {}
+        self._memo: ModelMemo[_Attribution] = ModelMemo(limit)
 
     def of(self, pod: Pod) -> _Attribution:
         """The pod's attribution."""
-        found = self._known.get(id(pod))
-        if found is not None and found[0] is pod:
-            return found[1]
-        if len(self._known) >= self._limit:
-            self._known.clear()
-        made = _listed(pod)
-        self._known[id(pod)] = (pod, made)
-        return made
+        return self._memo.get(pod, None, partial(_listed, pod))
 
 
 def _stored(ref: PodRef, pod: Pod | PodOwnership, attributions: Attributions) -> _Attribution:

@@ -1,27 +1,100 @@
-"""An upload's samples read as columns are priced exactly as the per-sample models are."""
+"""An upload's samples read as columns, priced as arrays, cost exactly what the per-object
+allocation of the same snapshot charges, line by line."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bench.snapshots import SnapshotSpec, build_snapshot, read_trace_nodes, read_trace_pods
 from protocol.snapshot import ClusterSnapshot, GpuUsage, Usage
-from recommender.cost.sample_hours import sample_hours
-from recommender.cost.snapshot_hours import HourAllocation, hourly_allocations
+from recommender.cost.cost_columns import CONTAINER_SUMS, NODE_SUMS
+from recommender.cost.snapshot_hours import hourly_allocations
 from recommender.pricing.bundled import bundled_catalogues, bundled_spot_advisor
 from recommender.pricing.pricebook import PriceBook
 from tests.unit.workers.factories import T0, sample, shop_snapshot
+from workers.cost_rollup import CostRollup, SampleColumns
 from workers.ingest.upload_samples import UploadSamples, snapshot_samples
 
 DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "alibaba-gpu-v2023"
 PRICES = PriceBook(bundled_catalogues(), bundled_spot_advisor())
 
 
-def _priced(snapshot: ClusterSnapshot, samples: UploadSamples | None) -> list[HourAllocation]:
-    sampled = None if samples is None else sample_hours(samples.containers, samples.gpus)
-    return hourly_allocations(snapshot, PRICES, sampled=sampled)
+Line = tuple[Any, ...]
+
+
+def _by_objects(snapshot: ClusterSnapshot) -> list[tuple[datetime, list[Line], list[Line]]]:
+    """Each hour's container lines (sorted) and node lines of the per-object allocation."""
+    return [
+        (
+            hour.hour,
+            sorted(
+                (
+                    c.usage.namespace,
+                    c.usage.pod,
+                    c.usage.container,
+                    c.usage.node,
+                    c.usage.workload,
+                    dict(c.usage.labels),
+                    *tuple(getattr(c, name) for name in CONTAINER_SUMS),
+                )
+                for c in hour.allocation.containers
+            ),
+            [
+                (
+                    n.node.node,
+                    n.node.instance_type,
+                    n.node.spot,
+                    n.node.gpus,
+                    *tuple(getattr(n, name) for name in NODE_SUMS),
+                )
+                for n in hour.allocation.nodes
+            ],
+        )
+        for hour in hourly_allocations(snapshot, PRICES)
+    ]
+
+
+def _as_columns(
+    snapshot: ClusterSnapshot, samples: UploadSamples
+) -> list[tuple[datetime, list[Line], list[Line]]]:
+    """Each hour's container lines (sorted) and node lines of the columnar allocation."""
+    stretches = asyncio.run(
+        CostRollup(PRICES).allocate_columns(
+            snapshot, SampleColumns(samples.containers, samples.gpus)
+        )
+    )
+    return [
+        (
+            s.hour,
+            sorted(
+                (
+                    r.namespace,
+                    r.pod,
+                    r.container,
+                    r.node,
+                    r.workload,
+                    dict(r.labels),
+                    *tuple(float(s.container_sums[name][i]) for name in CONTAINER_SUMS),
+                )
+                for i, r in enumerate(s.containers)
+            ),
+            [
+                (
+                    r.node,
+                    r.instance_type,
+                    r.spot,
+                    r.gpus,
+                    *tuple(float(s.node_sums[name][i]) for name in NODE_SUMS),
+                )
+                for i, r in enumerate(s.nodes)
+            ],
+        )
+        for s in stretches
+    ]
 
 
 def _realistic() -> ClusterSnapshot:
@@ -43,10 +116,11 @@ def test_realistic_upload_as_columns_is_priced_as_its_sample_models() -> None:
     """Alibaba-trace pods with CPU, memory and GPU samples over two clock hours: every container
     and node line of every hour equals the per-sample allocation's."""
     snapshot = _realistic()
-    by_models = _priced(snapshot, None)
-    assert len(by_models) == 2
-    assert any(c.usage.gpu_used for h in by_models for c in h.allocation.containers)
-    assert _priced(snapshot, snapshot_samples(snapshot.usage)) == by_models
+    by_objects = _by_objects(snapshot)
+    assert len(by_objects) == 2
+    gpu_usage_usd = 6 + CONTAINER_SUMS.index("gpu_usage_usd")
+    assert any(line[gpu_usage_usd] for _, lines, _ in by_objects for line in lines)
+    assert _as_columns(snapshot, snapshot_samples(snapshot.usage)) == by_objects
 
 
 def test_idle_devices_and_mig_slices_are_priced_as_sample_models() -> None:
@@ -82,6 +156,6 @@ def test_idle_devices_and_mig_slices_are_priced_as_sample_models() -> None:
     ]
     containers = [sample(p, at, cpu=0.25, memory=2**28) for p in snapshot.pods]
     snapshot = snapshot.model_copy(update={"usage": Usage(containers=containers, gpus=gpus)})
-    by_models = _priced(snapshot, None)
-    assert _priced(snapshot, snapshot_samples(snapshot.usage)) == by_models
-    assert by_models
+    by_objects = _by_objects(snapshot)
+    assert by_objects
+    assert _as_columns(snapshot, snapshot_samples(snapshot.usage)) == by_objects
