@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -118,9 +119,15 @@ def _container_hours(
 ) -> tuple[dict[datetime, float], dict[datetime, dict[ContainerRef, tuple[float, float]]]]:
     windows = columns.window_seconds[columns.series]
     # An upload's samples share a few (time, window) pairs: each pair's hour is worked out once.
-    pairs = np.stack([columns.seconds, windows.astype(np.float64)], axis=1)
-    unique, pair_of = np.unique(pairs, axis=0, return_inverse=True)
-    moments = [(_moment(at), int(window)) for at, window in unique.tolist()]
+    times, time_of = np.unique(columns.seconds, return_inverse=True)
+    lengths, length_of = np.unique(windows, return_inverse=True)
+    pairs, pair_of = np.unique(
+        time_of.reshape(-1) * lengths.size + length_of.reshape(-1), return_inverse=True
+    )
+    moments = [
+        (_moment(times[pair // lengths.size]), int(lengths[pair % lengths.size]))
+        for pair in pairs.tolist()
+    ]
     coverage = covered_hours(
         [at - timedelta(seconds=window) for at, window in moments], [at for at, _ in moments]
     )
@@ -139,14 +146,30 @@ def _container_hours(
     memory = group_sums(groups, columns.memory_bytes / GIB * weight, count)
     total = group_sums(groups, weight, count)
     refs = list(ref_index)
-    usage: dict[datetime, dict[ContainerRef, tuple[float, float]]] = {}
-    for g, code in enumerate(codes[first].tolist()):
-        hour, ref = divmod(code, max(len(ref_index), 1))
-        usage.setdefault(hours[hour], {})[refs[ref]] = (
-            float(cpu[g] / total[g]),
-            float(memory[g] / total[g]),
-        )
+    width = max(len(ref_index), 1)
+    firsts = codes[first]
+    usage = _by_hour(
+        [hours[h] for h in (firsts // width).tolist()],
+        [refs[r] for r in (firsts % width).tolist()],
+        list(zip((cpu / total).tolist(), (memory / total).tolist(), strict=True)),
+    )
     return coverage, usage
+
+
+_Name = TypeVar("_Name")
+_Value = TypeVar("_Value")
+
+
+def _by_hour(
+    hours: list[datetime], names: list[_Name], values: list[_Value]
+) -> dict[datetime, dict[_Name, _Value]]:
+    """Values keyed by hour, then by name."""
+    found: dict[datetime, dict[_Name, _Value]] = {}
+    for hour in dict.fromkeys(hours):
+        found[hour] = {}
+    for hour, name, value in zip(hours, names, values, strict=True):
+        found[hour][name] = value
+    return found
 
 
 def _means(
@@ -180,12 +203,13 @@ def _gpu_hours(
         [node_index.setdefault(node, len(node_index)) for node in columns.nodes], dtype=np.int64
     )
     nodes = list(node_index)
-    groups, first = first_seen_groups(sample_hour * len(nodes) + series_node[columns.series])
-    for g, mean in enumerate(_means(groups, first, columns.duty).tolist()):
-        at = int(first[g])
-        node_duty.setdefault(hours[sample_hour[at]], {})[nodes[series_node[columns.series[at]]]] = (
-            mean
-        )
+    sample_node = series_node[columns.series]
+    groups, first = first_seen_groups(sample_hour * len(nodes) + sample_node)
+    node_duty = _by_hour(
+        [hours[h] for h in sample_hour[first].tolist()],
+        [nodes[n] for n in sample_node[first].tolist()],
+        _means(groups, first, columns.duty).tolist(),
+    )
     ref_index: dict[ContainerRef, int] = {}
     series_ref = np.array(
         [-1 if ref is None else ref_index.setdefault(ref, len(ref_index)) for ref in columns.refs],
@@ -211,13 +235,18 @@ def _gpu_hours(
     per_moment = group_sums(moment_groups, busy, moment_first.size)
     container_of_moment = hour[moment_first] * len(refs) + ref[moment_first]
     groups, first = first_seen_groups(container_of_moment)
-    for g, mean in enumerate(_means(groups, first, per_moment).tolist()):
-        at = int(moment_first[first[g]])
-        used.setdefault(hours[hour[at]], {})[refs[ref[at]]] = mean
+    at = moment_first[first]
+    used = _by_hour(
+        [hours[h] for h in hour[at].tolist()],
+        [refs[r] for r in ref[at].tolist()],
+        _means(groups, first, per_moment).tolist(),
+    )
     groups, first = first_seen_groups(hour * len(refs) + ref)
-    for g, mean in enumerate(_means(groups, first, columns.duty[owned]).tolist()):
-        at = int(first[g])
-        duty.setdefault(hours[hour[at]], {})[refs[ref[at]]] = mean
+    duty = _by_hour(
+        [hours[h] for h in hour[first].tolist()],
+        [refs[r] for r in ref[first].tolist()],
+        _means(groups, first, columns.duty[owned]).tolist(),
+    )
     return used, duty, node_duty
 
 

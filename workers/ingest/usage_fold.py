@@ -12,6 +12,7 @@ from recommender.autoscaling.demand_history import (
     pack_demands,
     unpack_demands,
 )
+from recommender.autoscaling.demand_history import fold_grouped as fold_demands
 from recommender.usage.container_history import ContainerHistory, ContainerHistoryError
 from recommender.usage.histogram import add_samples_grouped
 from recommender.usage.key import ContainerKey
@@ -32,8 +33,8 @@ def fold_batch(
 ) -> dict[ContainerKey, ContainerHistory]:
     """Fold `batch` into `histories` (new ones start empty); returns only those it changed.
 
-    The usage histograms of all the batch's containers are folded together (one pass over all
-    samples, `fold_grouped`), each container's as if folded alone.
+    The usage histograms and demand histories of all the batch's containers are folded together
+    (one pass over all samples), each container's as if folded alone.
     """
     keys = sorted(batch.keys)
     folding = {key: histories.get(key) or ContainerHistory.empty(settings) for key in keys}
@@ -41,12 +42,15 @@ def fold_batch(
     parts = [batch.columns[key] for key in sampled]
     folded = dict.fromkeys(keys, 0)
     if parts:
+        bounds = _bounds([len(part) for part in parts])
+        seconds = np.concatenate([part.seconds for part in parts])
+        cpu = np.concatenate([part.cpu_cores for part in parts])
         counts = fold_grouped(
             [folding[key].usage for key in sampled],
-            _bounds([len(part) for part in parts]),
+            bounds,
             SampleArrays(
-                np.concatenate([part.seconds for part in parts]),
-                np.concatenate([part.cpu_cores for part in parts]),
+                seconds,
+                cpu,
                 np.concatenate([part.memory_bytes for part in parts]),
                 np.concatenate([part.throttled_fraction for part in parts]),
             ),
@@ -55,28 +59,36 @@ def fold_batch(
                 for key in sampled
             ],
         )
-        for key, part, count in zip(sampled, parts, counts, strict=True):
-            folded[key] = count
-            folding[key].demand.fold(
-                zip(part.seconds.tolist(), part.pods, part.cpu_cores.tolist(), strict=True)
-            )
+        folded.update(zip(sampled, counts, strict=True))
+        fold_demands(
+            [folding[key].demand for key in sampled],
+            bounds,
+            seconds,
+            [pod for part in parts for pod in part.pods],
+            cpu,
+        )
     on_gpus = [key for key in keys if key in batch.gpu and len(batch.gpu[key])]
     gpu_parts = [batch.gpu[key] for key in on_gpus]
     if gpu_parts:
+        bounds = _bounds([len(part) for part in gpu_parts])
+        seconds = np.concatenate([part.seconds for part in gpu_parts])
         add_samples_grouped(
             [folding[key].usage.gpu_memory for key in on_gpus],
-            _bounds([len(part) for part in gpu_parts]),
+            bounds,
             np.concatenate([part.memory_used_bytes for part in gpu_parts]),
-            np.ones(sum(len(part) for part in gpu_parts)),
-            np.concatenate([part.seconds for part in gpu_parts]),
+            np.ones(seconds.size),
+            seconds,
+        )
+        fold_demands(
+            [folding[key].gpu_demand for key in on_gpus],
+            bounds,
+            seconds,
+            [device for part in gpu_parts for device in part.devices],
+            np.concatenate([part.duty for part in gpu_parts]),
         )
         for key, gpu in zip(on_gpus, gpu_parts, strict=True):
-            history = folding[key]
             folded[key] += len(gpu)
-            history.gpu.fold_columns(gpu.seconds, gpu.duty, gpu.memory_used_bytes)
-            history.gpu_demand.fold(
-                zip(gpu.seconds.tolist(), gpu.devices, gpu.duty.tolist(), strict=True)
-            )
+            folding[key].gpu.fold_columns(gpu.seconds, gpu.duty, gpu.memory_used_bytes)
     changed: dict[ContainerKey, ContainerHistory] = {}
     for key in keys:
         history = folding[key]
