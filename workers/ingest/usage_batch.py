@@ -27,7 +27,7 @@ from recommender.cost.sample_hours import ContainerColumns
 from recommender.cost.sample_hours import GpuColumns as UploadGpuColumns
 from recommender.usage.key import BARE_POD_KIND, ContainerKey, container_key, pod_owner
 from store.repositories.inventory import PodOwnership
-from workers.ingest.model_memo import DEFAULT_LIMIT, ModelMemo
+from workers.ingest.model_memo import ModelMemo
 from workers.ingest.upload_samples import UploadSamples, snapshot_samples
 
 PodRef = tuple[str, str]
@@ -216,9 +216,9 @@ def _listed(pod: Pod) -> _Attribution:
 class Attributions:
     """Which workload each pod's samples belong to, worked out once per pod model."""
 
-    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
-        """Remember up to `limit` pod models."""
-        self._memo: ModelMemo[_Attribution] = ModelMemo(limit)
+    def __init__(self) -> None:
+        """Remember nothing yet."""
+        self._memo: ModelMemo[_Attribution] = ModelMemo()
 
     def of(self, pod: Pod) -> _Attribution:
         """The pod's attribution."""
