@@ -49,7 +49,8 @@ class ModelMemo(Generic[_V]):
         """Drop the entry of a model that was freed (unless a newer entry took its key)."""
         found = self._known.get(key)
         if found is not None and (gone is found[0] or gone is found[1]):
-            del self._known[key]
+            # Models may be freed on another thread than the one filling the memo.
+            self._known.pop(key, None)
 
     def __len__(self) -> int:
         """How many results are remembered."""
