@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
@@ -44,14 +43,6 @@ from store.repositories.cost_rollups import CostRollupRepository
 from workers.ingest.model_memo import ModelMemo
 
 RETENTION = timedelta(days=90)
-
-
-@dataclass(frozen=True, slots=True)
-class SampleColumns:
-    """An upload's samples as columns, instead of the snapshot's per-sample models."""
-
-    containers: ContainerColumns
-    gpus: GpuColumns
 
 
 class CostRollup:
@@ -104,13 +95,15 @@ class CostRollup:
         )
 
     async def allocate_columns(
-        self, snapshot: ClusterSnapshot, samples: SampleColumns
+        self, snapshot: ClusterSnapshot, containers: ContainerColumns, gpus: GpuColumns
     ) -> list[CostColumns]:
-        """The snapshot's cost, hour by hour, as arrays (`samples`: its samples as columns)."""
-        return await asyncio.to_thread(self._columns, snapshot, samples)
+        """The snapshot's cost, hour by hour, as arrays (`containers`, `gpus`: its samples)."""
+        return await asyncio.to_thread(self._columns, snapshot, containers, gpus)
 
-    def _columns(self, snapshot: ClusterSnapshot, samples: SampleColumns) -> list[CostColumns]:
-        sampled = sample_hours(samples.containers, samples.gpus)
+    def _columns(
+        self, snapshot: ClusterSnapshot, containers: ContainerColumns, gpus: GpuColumns
+    ) -> list[CostColumns]:
+        sampled = sample_hours(containers, gpus)
         # Without container samples the node samples say which time the upload covers.
         coverage = sampled.coverage or covered_seconds(snapshot, ())
         if not coverage:
@@ -124,15 +117,13 @@ class CostRollup:
             if row.hourly_usd != hourly:  # the cluster's region or prices moved: price again
                 row = node_row(node, hourly)
             nodes[node.name] = (node, row)
-        containers: list[ContainerRow] = []
+        running: list[ContainerRow] = []
         for pod in snapshot.pods:
             found = nodes.get(pod.node_name or "")
             if pod.phase is PodPhase.RUNNING and found is not None:
                 on = found[0]
-                containers.extend(
-                    self._container_rows.get(pod, on, partial(container_rows, pod, on))
-                )
-        inventory = PricedInventory.of([row for _, row in nodes.values()], containers)
+                running.extend(self._container_rows.get(pod, on, partial(container_rows, pod, on)))
+        inventory = PricedInventory.of([row for _, row in nodes.values()], running)
         return allocate_hours(inventory, sampled, coverage)
 
     def _node_hourly(self, node: Node, cluster: ClusterInfo, pricebook: PriceBook) -> float | None:

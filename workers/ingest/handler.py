@@ -36,7 +36,7 @@ from store.repositories.cost_rollups import CostRollupRepository
 from store.repositories.inventory import InventoryRepository
 from store.repositories.snapshots import ClusterIngestState, SnapshotRepository
 from store.repositories.usage_states import UsageStateRepository
-from workers.cost_rollup import RETENTION, CostRollup, SampleColumns
+from workers.cost_rollup import RETENTION, CostRollup
 from workers.decode import Record, decode, header
 from workers.errors import PermanentError, PoisonMessageError, UnknownClusterError
 from workers.ingest.delta_snapshot import delta_snapshot, overlay
@@ -44,12 +44,7 @@ from workers.ingest.inventory_cache import CachedInventory, InventoryCache, load
 from workers.ingest.inventory_items import POD, deleted_names, inventory_items
 from workers.ingest.pending_writes import PendingWrites
 from workers.ingest.resync import NoResyncSignal, ResyncSignal
-from workers.ingest.upload_samples import (
-    CompactUsageError,
-    UploadSamples,
-    delta_samples,
-    snapshot_samples,
-)
+from workers.ingest.upload_samples import CompactUsageError, delta_samples, snapshot_samples
 from workers.ingest.upload_usage import fold_usage
 from workers.ingest.usage_batch import Attributions, PodRef, missing_pods
 
@@ -272,7 +267,7 @@ class SnapshotIngest:
         )
         if self._cost_rollup is not None:
             hours = await self._cost_rollup.allocate_columns(
-                delta_snapshot(delta, after_nodes, after_pods), _columns(samples)
+                delta_snapshot(delta, after_nodes, after_pods), samples.containers, samples.gpus
             )
             if hours:
                 pending.add_costs(cluster_id, hours, delta.taken_at)
@@ -373,7 +368,9 @@ class SnapshotIngest:
             attributions=self._attributions,
         )
         if self._cost_rollup is not None:
-            hours = await self._cost_rollup.allocate_columns(snapshot, _columns(samples))
+            hours = await self._cost_rollup.allocate_columns(
+                snapshot, samples.containers, samples.gpus
+            )
             if hours:
                 pending.add_costs(cluster.cluster_id, hours, snapshot.taken_at)
         log.debug(
@@ -408,10 +405,6 @@ async def _decoded_pods(
         except ValidationError:
             continue  # stored by an older contract: the sample stays unattributed
     return pods
-
-
-def _columns(samples: UploadSamples) -> SampleColumns:
-    return SampleColumns(samples.containers, samples.gpus)
 
 
 def _stale(stored: int | None, delta: ClusterDelta) -> bool:

@@ -16,7 +16,7 @@ from recommender.cost.snapshot_hours import hourly_allocations
 from recommender.pricing.bundled import bundled_catalogues, bundled_spot_advisor
 from recommender.pricing.pricebook import PriceBook
 from tests.unit.workers.factories import T0, sample, shop_snapshot
-from workers.cost_rollup import CostRollup, SampleColumns
+from workers.cost_rollup import CostRollup
 from workers.ingest.upload_samples import UploadSamples, snapshot_samples
 
 DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "alibaba-gpu-v2023"
@@ -63,9 +63,7 @@ def _as_columns(
 ) -> list[tuple[datetime, list[Line], list[Line]]]:
     """Each hour's container lines (sorted) and node lines of the columnar allocation."""
     stretches = asyncio.run(
-        CostRollup(PRICES).allocate_columns(
-            snapshot, SampleColumns(samples.containers, samples.gpus)
-        )
+        CostRollup(PRICES).allocate_columns(snapshot, samples.containers, samples.gpus)
     )
     return [
         (
