@@ -17,11 +17,22 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from protocol.snapshot import LABEL_REGION, ClusterInfo, ClusterSnapshot, Node
+from protocol.snapshot import LABEL_REGION, ClusterInfo, ClusterSnapshot, Node, PodPhase
+from recommender.cost.cost_columns import (
+    ContainerRow,
+    CostColumns,
+    NodeRow,
+    PricedInventory,
+    allocate_hours,
+    container_rows,
+    node_row,
+)
+from recommender.cost.sample_hours import ContainerColumns, GpuColumns, sample_hours
 from recommender.cost.snapshot_hours import (
     ContainerSample,
     GpuSample,
     HourAllocation,
+    covered_seconds,
     hourly_allocations,
 )
 from recommender.pricing.bundled import bundled_catalogues, bundled_spot_advisor
@@ -29,6 +40,7 @@ from recommender.pricing.cost import node_shape, price_node
 from recommender.pricing.estimate import Shape
 from recommender.pricing.pricebook import PriceBook
 from store.repositories.cost_rollups import CostRollupRepository
+from workers.ingest.model_memo import ModelMemo
 
 RETENTION = timedelta(days=90)
 
@@ -40,6 +52,8 @@ class CostRollup:
         """Price with `pricebook` (the bundled catalogues and Spot Advisor data by default)."""
         self._pricebook = pricebook or PriceBook(bundled_catalogues(), bundled_spot_advisor())
         self._prices: dict[_PriceKey, float | None] = {}
+        self._node_rows: ModelMemo[NodeRow] = ModelMemo()
+        self._container_rows: ModelMemo[tuple[ContainerRow, ...]] = ModelMemo()
 
     async def record(
         self,
@@ -79,6 +93,38 @@ class CostRollup:
             snapshot,
             self._pricebook,
         )
+
+    async def allocate_columns(
+        self, snapshot: ClusterSnapshot, containers: ContainerColumns, gpus: GpuColumns
+    ) -> list[CostColumns]:
+        """The snapshot's cost, hour by hour, as arrays (`containers`, `gpus`: its samples)."""
+        return await asyncio.to_thread(self._columns, snapshot, containers, gpus)
+
+    def _columns(
+        self, snapshot: ClusterSnapshot, containers: ContainerColumns, gpus: GpuColumns
+    ) -> list[CostColumns]:
+        sampled = sample_hours(containers, gpus)
+        # Without container samples the node samples say which time the upload covers.
+        coverage = sampled.coverage or covered_seconds(snapshot, ())
+        if not coverage:
+            return []
+        nodes: dict[str, tuple[Node, NodeRow]] = {}
+        for node in snapshot.nodes:
+            hourly = self._node_hourly(node, snapshot.cluster, self._pricebook)
+            if hourly is None:
+                continue
+            row = self._node_rows.get(node, None, partial(node_row, node, hourly))
+            if row.hourly_usd != hourly:  # the cluster's region or prices moved: price again
+                row = node_row(node, hourly)
+            nodes[node.name] = (node, row)
+        running: list[ContainerRow] = []
+        for pod in snapshot.pods:
+            found = nodes.get(pod.node_name or "")
+            if pod.phase is PodPhase.RUNNING and found is not None:
+                on = found[0]
+                running.extend(self._container_rows.get(pod, on, partial(container_rows, pod, on)))
+        inventory = PricedInventory.of([row for _, row in nodes.values()], running)
+        return allocate_hours(inventory, sampled, coverage)
 
     def _node_hourly(self, node: Node, cluster: ClusterInfo, pricebook: PriceBook) -> float | None:
         """The node's price, estimated from the catalogues once per distinct kind of node.

@@ -10,10 +10,10 @@ sum and a one-byte minute count, about 20 KB.
 
 from __future__ import annotations
 
-import math
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from protocol.changes import WorkloadRef
 from protocol.snapshot import WorkloadKind
 from recommender.autoscaling.demand import DemandSeries
+from recommender.ordered_groups import first_seen_groups, group_sums
 from recommender.usage.key import ContainerKey
 
 STEP_SECONDS = 300
@@ -60,17 +61,25 @@ class DemandHistory:
         A pod reported twice in a minute counts once (its mean); samples older than the ring
         are dropped.
         """
-        per_minute: dict[int, dict[str, list[float]]] = {}
-        for at, pod, usage in samples:
-            per_minute.setdefault(math.floor(at / MINUTE), {}).setdefault(pod, []).append(usage)
+        found = list(samples)
+        (added,) = fold_grouped(
+            [self],
+            [0, len(found)],
+            np.array([at for at, _, _ in found], dtype=np.float64),
+            [pod for _, pod, _ in found],
+            np.array([usage for _, _, usage in found], dtype=np.float64),
+        )
+        return added
+
+    def _fold_minutes(self, minutes: list[int], demands: list[float]) -> int:
+        """Add each minute's demand (minutes ascending); returns how many were added."""
         added = 0
-        for minute in sorted(per_minute):
+        for minute, demand in zip(minutes, demands, strict=True):
             step = minute * MINUTE // STEP_SECONDS
             if step > self.last_step:
                 self._advance(step)
             if step <= self.last_step - STEPS:
                 continue
-            demand = sum(sum(v) / len(v) for v in per_minute[minute].values())
             slot = step % STEPS
             if self.minutes[slot] < np.iinfo(np.uint8).max:
                 self.sums[slot] += np.float32(demand)
@@ -119,6 +128,52 @@ class DemandHistory:
         sums = np.frombuffer(data, dtype="<f4", count=STEPS, offset=start).astype(np.float32)
         minutes = np.frombuffer(data, dtype=np.uint8, count=STEPS, offset=start + STEPS * 4)
         return cls(last_step=last_step, sums=sums, minutes=minutes.copy())
+
+
+def fold_grouped(
+    histories: Sequence[DemandHistory],
+    bounds: Sequence[int],
+    seconds: NDArray[np.float64],
+    pods: Sequence[str],
+    usage: NDArray[np.float64],
+) -> list[int]:
+    """Fold into each history its slice of the `(unix seconds, pod, usage)` samples
+    (`bounds[i]:bounds[i + 1]` for `histories[i]`); returns how many minutes each added.
+
+    Each history ends as `DemandHistory.fold` of its slice leaves it: a minute's demand is each
+    pod's mean that minute summed over the pods, the sums taken in the samples' order (pods in
+    the order they first come), worked out for all the slices at once.
+    """
+    total = bounds[-1] - bounds[0]
+    if total <= 0:
+        return [0] * len(histories)
+    whole = slice(bounds[0], bounds[-1])
+    seconds, usage = seconds[whole], usage[whole]
+    known: dict[str, int] = {}
+    pod = np.array([known.setdefault(p, len(known)) for p in pods[whole]], dtype=np.int64)
+    counts = [end - start for start, end in pairwise(bounds)]
+    owner = np.repeat(np.arange(len(histories), dtype=np.int64), counts)
+    minute = np.floor(seconds / MINUTE).astype(np.int64)
+    minute -= int(minute.min())
+    span = int(minute.max()) + 1
+    groups, first = first_seen_groups((owner * span + minute) * len(known) + pod)
+    means = group_sums(groups, usage, first.size) / np.bincount(groups, minlength=first.size)
+    # Per history and minute (ascending): its pods' means added in the order they came.
+    found, minute_of = np.unique((owner * span + minute)[first], return_inverse=True)
+    demands = group_sums(minute_of.reshape(-1), means, found.size).tolist()
+    offset = int(np.floor(seconds / MINUTE).astype(np.int64).min())
+    owners = (found // span).tolist()
+    minutes = (found % span + offset).tolist()
+    added = [0] * len(histories)
+    start = 0
+    for i, history in enumerate(histories):
+        end = start
+        while end < len(owners) and owners[end] == i:
+            end += 1
+        if end > start:
+            added[i] = history._fold_minutes(minutes[start:end], demands[start:end])
+        start = end
+    return added
 
 
 def pack_demands(cpu: DemandHistory, gpu: DemandHistory) -> bytes:

@@ -19,6 +19,7 @@ from protocol.snapshot import ClusterInfo, ClusterSnapshot, Node, Pod, PodPhase
 from recommender.cost.allocation import Allocation, ContainerHour, NodeHour, allocate
 from recommender.cost.gpu_share import container_gpu_fraction, mig_fraction, physical_gpus
 from recommender.cost.rates import ReferencePrices
+from recommender.cost.sample_hours import covered_hours
 from recommender.pricing.cost import price_node
 from recommender.pricing.pricebook import PriceBook
 
@@ -87,16 +88,6 @@ def _hour_of(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _merge(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    merged: list[tuple[datetime, datetime]] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
 def covered_seconds(
     snapshot: ClusterSnapshot, containers: Sequence[ContainerSample] | None = None
 ) -> dict[datetime, float]:
@@ -108,15 +99,7 @@ def covered_seconds(
     if not intervals:
         step = timedelta(seconds=NODE_SAMPLE_SECONDS)
         intervals = [(s.timestamp - step, s.timestamp) for s in snapshot.usage.nodes]
-    seconds: defaultdict[datetime, float] = defaultdict(float)
-    for start, end in _merge(intervals):
-        at = start
-        while at < end:
-            boundary = _hour_of(at) + HOUR
-            stop = min(boundary, end)
-            seconds[_hour_of(at)] += (stop - at).total_seconds()
-            at = stop
-    return dict(seconds)
+    return covered_hours([start for start, _ in intervals], [end for _, end in intervals])
 
 
 def _bucket(timestamp: datetime, window_seconds: float) -> datetime:

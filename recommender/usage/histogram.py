@@ -13,7 +13,7 @@ Timestamps are seconds since the epoch (floats); callers convert datetimes at th
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -115,13 +115,7 @@ class DecayingHistogram:
         seconds: NDArray[np.float64],
     ) -> None:
         """Fold many samples at once."""
-        if values.size == 0:
-            return
-        self._prepare(float(seconds.max()))
-        scaled = weights * self._factors(seconds)
-        keep = (scaled > 0) & np.isfinite(values) & (values >= 0)
-        np.add.at(self._weights, self.layout.find_buckets(values[keep]), scaled[keep])
-        self.total_weight += float(scaled[keep].sum())
+        add_samples_grouped([self], [0, values.size], values, weights, seconds)
 
     def subtract_sample(self, value: float, weight: float, at: float) -> None:
         """Remove a sample folded earlier (used to replace a window's memory peak)."""
@@ -230,6 +224,49 @@ class DecayingHistogram:
                 raise HistogramStateError(f"bad bucket {key!r}")
             weights[index] = float(value)
         return cls(quantity, half_life, reference, weights, total)
+
+
+def add_samples_grouped(
+    histograms: Sequence[DecayingHistogram],
+    bounds: Sequence[int],
+    values: NDArray[np.float64],
+    weights: NDArray[np.float64],
+    seconds: NDArray[np.float64],
+) -> None:
+    """Fold into each histogram (all of one quantity) its slice of the samples:
+    `values[bounds[i]:bounds[i + 1]]` for `histograms[i]`, and so on for weights and times.
+
+    Each histogram ends as `add_samples` of its slice leaves it, bit for bit; the samples' decay
+    factors and buckets are worked out for all the slices at once, which is most of the work.
+    """
+    if not histograms or bounds[-1] <= bounds[0]:
+        return
+    starts, ends = bounds[:-1], bounds[1:]
+    held = [i for i, (start, end) in enumerate(zip(starts, ends, strict=True)) if end > start]
+    whole = slice(bounds[0], bounds[-1])
+    values, weights, seconds = values[whole], weights[whole], seconds[whole]
+    offsets = np.array([starts[i] - bounds[0] for i in held], dtype=np.int64)
+    latest = np.maximum.reduceat(seconds, offsets).tolist()
+    for i, last in zip(held, latest, strict=True):
+        histograms[i]._prepare(last)
+    if len(histograms) == 1:
+        reference: NDArray[np.float64] | float = histograms[0].reference
+        half_life: NDArray[np.float64] | float = histograms[0].half_life_seconds
+    else:
+        counts = np.array([e - s for s, e in zip(starts, ends, strict=True)], dtype=np.int64)
+        reference = np.repeat([h.reference for h in histograms], counts)
+        half_life = np.repeat([h.half_life_seconds for h in histograms], counts)
+    exponent = (seconds - reference) / half_life
+    scaled = weights * np.exp2(np.minimum(exponent, MAX_DECAY_EXPONENT + 1.0))
+    keep = (scaled > 0) & np.isfinite(values) & (values >= 0)
+    buckets = np.zeros(values.size, dtype=np.int64)
+    buckets[keep] = histograms[held[0]].layout.find_buckets(values[keep])
+    for i in held:
+        part = slice(starts[i] - bounds[0], ends[i] - bounds[0])
+        kept = keep[part]
+        histogram = histograms[i]
+        np.add.at(histogram._weights, buckets[part][kept], scaled[part][kept])
+        histogram.total_weight += float(scaled[part][kept].sum())
 
 
 def cost_aware_end(weights: NDArray[np.float64], layout: BucketLayout, penalty: float) -> float:

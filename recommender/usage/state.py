@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,7 +24,11 @@ from protocol.usage_state import (
     split_usage_state,
 )
 from recommender.usage.buckets import Quantity
-from recommender.usage.histogram import DecayingHistogram, HistogramStateError
+from recommender.usage.histogram import (
+    DecayingHistogram,
+    HistogramStateError,
+    add_samples_grouped,
+)
 from recommender.usage.peaks import DAY_SECONDS, DailyPeaks
 from recommender.usage.signals import THROTTLED_SAMPLE_FRACTION, ContainerSignals
 
@@ -83,32 +88,16 @@ class ContainerUsageState:
         there is enough history to recommend, count only samples of the container running
         (using some memory). A container never seen running gets no recommendation.
         """
-        valid = (
-            np.isfinite(memory_bytes)
-            & (memory_bytes >= 0)
-            & np.isfinite(cpu_cores)
-            & (cpu_cores >= 0)
+        throttled: NDArray[np.float64] = (
+            np.full(seconds.size, np.nan) if throttled_fraction is None else throttled_fraction
         )
-        if not valid.any():
-            return 0
-        at, cpu, memory = seconds[valid], cpu_cores[valid], memory_bytes[valid]
-        weight = max(cpu_request_cores or 0.0, MIN_CPU_SAMPLE_WEIGHT)
-        self.cpu.add_samples(cpu, np.full(cpu.shape, weight), at)
-        self.memory.add_samples(memory, np.ones(memory.shape), at)
-        self.memory_peaks.add_samples(memory, at)
-        running = memory > 0
-        if running.any():
-            observed = throttled = 0
-            if throttled_fraction is not None:
-                figures = throttled_fraction[valid][running]
-                known = np.isfinite(figures)
-                observed = int(known.sum())
-                throttled = int((figures[known] > THROTTLED_SAMPLE_FRACTION).sum())
-            seen = at[running]
-            self.signals = self.signals.with_samples(
-                int(running.sum()), float(seen.min()), float(seen.max()), throttled, observed
-            )
-        return int(valid.sum())
+        (folded,) = fold_grouped(
+            [self],
+            [0, seconds.size],
+            SampleArrays(seconds, cpu_cores, memory_bytes, throttled),
+            [cpu_request_cores],
+        )
+        return folded
 
     def fold_usage(
         self, samples: Sequence[ContainerUsage], cpu_request_millis: int | None = None
@@ -204,6 +193,76 @@ class ContainerUsageState:
             gpu_memory=DecayingHistogram.from_dict(parts["gpu_memory"]),  # type: ignore[arg-type]
             signals=ContainerSignals.from_dict(signals),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SampleArrays:
+    """Container samples as arrays, one entry per sample."""
+
+    seconds: NDArray[np.float64]
+    cpu_cores: NDArray[np.float64]
+    memory_bytes: NDArray[np.float64]
+    throttled_fraction: NDArray[np.float64]
+    """NaN where unknown."""
+
+
+def _segment_sums(flags: NDArray[np.bool_], bounds: Sequence[int]) -> list[int]:
+    """How many entries are set between consecutive bounds."""
+    running = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
+    return [int(v) for v in np.diff(running[np.asarray(bounds, dtype=np.int64)]).tolist()]
+
+
+def fold_grouped(
+    states: Sequence[ContainerUsageState],
+    bounds: Sequence[int],
+    samples: SampleArrays,
+    cpu_request_cores: Sequence[float | None],
+) -> list[int]:
+    """Fold into each state its slice of the samples (`bounds[i]:bounds[i + 1]` for
+    `states[i]`, whose CPU request is `cpu_request_cores[i]`); returns how many each could use.
+
+    Each state ends as `ContainerUsageState.fold` of its slice leaves it; the checks, decay
+    factors and buckets of all the slices are worked out at once.
+    """
+    at, cpu, memory = samples.seconds, samples.cpu_cores, samples.memory_bytes
+    valid = np.isfinite(memory) & (memory >= 0) & np.isfinite(cpu) & (cpu >= 0)
+    kept = np.flatnonzero(valid)
+    # Where each state's valid samples start among all the valid ones.
+    edges = np.searchsorted(kept, np.asarray(bounds, dtype=np.int64)).tolist()
+    counts = [end - start for start, end in pairwise(edges)]
+    at, cpu, memory = at[kept], cpu[kept], memory[kept]
+    throttled = samples.throttled_fraction[kept]
+    weight = [
+        max(request or 0.0, MIN_CPU_SAMPLE_WEIGHT) if count else 0.0
+        for request, count in zip(cpu_request_cores, counts, strict=True)
+    ]
+    weights = np.repeat(np.asarray(weight, dtype=np.float64), counts)
+    add_samples_grouped([s.cpu for s in states], edges, cpu, weights, at)
+    add_samples_grouped([s.memory for s in states], edges, memory, np.ones(memory.size), at)
+    running = memory > 0
+    known = running & np.isfinite(throttled)
+    over = known & (np.nan_to_num(throttled) > THROTTLED_SAMPLE_FRACTION)
+    runs, observed, throttled_runs = (
+        _segment_sums(running, edges),
+        _segment_sums(known, edges),
+        _segment_sums(over, edges),
+    )
+    first = np.where(running, at, np.inf)
+    last = np.where(running, at, -np.inf)
+    for i, state in enumerate(states):
+        start, end = edges[i], edges[i + 1]
+        if end == start:
+            continue
+        state.memory_peaks.add_samples(memory[start:end], at[start:end])
+        if runs[i]:
+            state.signals = state.signals.with_samples(
+                runs[i],
+                float(first[start:end].min()),
+                float(last[start:end].max()),
+                throttled_runs[i],
+                observed[i],
+            )
+    return counts
 
 
 def _optional(value: float | None) -> float:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import ColumnElement, Select, String, cast, delete, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -187,6 +189,42 @@ def _columns(names: Sequence[str], lines: Sequence[object]) -> dict[str, list[fl
     return {name: [float(getattr(line, name)) for line in lines] for name in names}
 
 
+Figures = Sequence[float] | NDArray[np.float64]
+"""One figure per row."""
+
+
+@dataclass(frozen=True)
+class ContainerCostRows:
+    """Container-hours to add to, as columns (one entry per row)."""
+
+    hours: Sequence[datetime]
+    namespaces: Sequence[str]
+    pods: Sequence[str]
+    containers: Sequence[str]
+    nodes: Sequence[str]
+    workloads: Sequence[str]
+    labels: Sequence[Mapping[str, str]]
+    sums: Mapping[str, Figures]
+    """One column per name of `ALLOCATION_SUMS`."""
+
+
+@dataclass(frozen=True)
+class NodeCostRows:
+    """Node-hours to add to, as columns (one entry per row)."""
+
+    hours: Sequence[datetime]
+    nodes: Sequence[str]
+    instance_types: Sequence[str | None]
+    spots: Sequence[bool]
+    gpus: Sequence[float]
+    sums: Mapping[str, Figures]
+    """One column per name of `NODE_SUMS`."""
+
+
+def _float_lists(sums: Mapping[str, Figures], names: Sequence[str]) -> dict[str, Any]:
+    return {name: np.asarray(sums[name], dtype=np.float64).tolist() for name in names}
+
+
 def _sums(columns: Sequence[str]) -> str:
     return ", ".join(f"{name} = t.{name} + EXCLUDED.{name}" for name in columns)
 
@@ -240,34 +278,60 @@ class CostRollupRepository:
         """Add a snapshot's costs to the hours they fall in (one statement per table)."""
         containers = [(h.hour, c) for h in hours for c in h.allocation.containers]
         nodes = [(h.hour, n) for h in hours for n in h.allocation.nodes]
+        await self.add_rows(
+            cluster_id,
+            ContainerCostRows(
+                hours=[hour for hour, _ in containers],
+                namespaces=[c.usage.namespace for _, c in containers],
+                pods=[c.usage.pod for _, c in containers],
+                containers=[c.usage.container for _, c in containers],
+                nodes=[c.usage.node for _, c in containers],
+                workloads=[c.usage.workload for _, c in containers],
+                labels=[c.usage.labels for _, c in containers],
+                sums=_columns(ALLOCATION_SUMS, [c for _, c in containers]),
+            ),
+            NodeCostRows(
+                hours=[hour for hour, _ in nodes],
+                nodes=[n.node.node for _, n in nodes],
+                instance_types=[n.node.instance_type for _, n in nodes],
+                spots=[n.node.spot for _, n in nodes],
+                gpus=[n.node.gpus for _, n in nodes],
+                sums=_columns(NODE_SUMS, [n for _, n in nodes]),
+            ),
+        )
+
+    async def add_rows(
+        self, cluster_id: uuid.UUID, containers: ContainerCostRows, nodes: NodeCostRows
+    ) -> None:
+        """Add to the cluster's container- and node-hours (one statement per table)."""
         key = {"tenant": self._tenant_id, "cluster": cluster_id}
-        if containers:
+        if containers.hours:
             await self._session.execute(
                 _ADD_CONTAINERS,
                 key
                 | {
-                    "hours": [hour for hour, _ in containers],
-                    "namespaces": [c.usage.namespace for _, c in containers],
-                    "pods": [c.usage.pod for _, c in containers],
-                    "containers": [c.usage.container for _, c in containers],
-                    "nodes": [c.usage.node for _, c in containers],
-                    "workloads": [c.usage.workload for _, c in containers],
-                    "labels": [json.dumps(dict(c.usage.labels)) for _, c in containers],
+                    "hours": list(containers.hours),
+                    "namespaces": list(containers.namespaces),
+                    "pods": list(containers.pods),
+                    "containers": list(containers.containers),
+                    "nodes": list(containers.nodes),
+                    "workloads": list(containers.workloads),
+                    "labels": [json.dumps(dict(labels)) for labels in containers.labels],
                 }
-                | _columns(ALLOCATION_SUMS, [c for _, c in containers]),
+                | _float_lists(containers.sums, ALLOCATION_SUMS),
             )
-        if nodes:
+        if nodes.hours:
             await self._session.execute(
                 _ADD_NODES,
                 key
                 | {
-                    "hours": [hour for hour, _ in nodes],
-                    "nodes": [n.node.node for _, n in nodes],
-                    "instance_types": [n.node.instance_type for _, n in nodes],
-                    "spots": [n.node.spot for _, n in nodes],
-                    "gpus": [n.node.gpus for _, n in nodes],
+                    "hours": list(nodes.hours),
+                    "nodes": list(nodes.nodes),
+                    "instance_types": list(nodes.instance_types),
+                    "spots": list(nodes.spots),
+                    "gpus": [float(gpus) for gpus in nodes.gpus],
                 }
-                | _columns(NODE_SUMS, [n for _, n in nodes]),
+                | _float_lists(nodes.sums, NODE_SUMS),
             )
 
     async def prune(self, cluster_id: uuid.UUID, *, before: datetime) -> None:

@@ -3,9 +3,9 @@
 Cost allocation prices the nodes and running pods of a state over the time its samples cover.
 A delta lists only what changed, so the state it describes is the stored inventory with the
 delta's upserts laid over it and its deletions taken out (for a delta already applied that is
-exactly what is stored; for one that did not apply it is the closest state known). Its container
-and GPU series become rows with the fields allocation reads (not a model per sample), so
-allocation sees the samples a full snapshot of the same state carries.
+exactly what is stored; for one that did not apply it is the closest state known). Its samples
+reach allocation as columns (`upload_samples`), the same figures a full snapshot of the same
+state carries.
 
 The stored nodes and pods come from the caller (read from the inventory, or the worker's
 `InventoryCache` of them); `overlay` lays a delta's changes over them.
@@ -14,79 +14,9 @@ The stored nodes and pods come from the caller (read from the inventory, or the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import NamedTuple
 
 from protocol.delta import ClusterDelta, ObjectKind
 from protocol.snapshot import ClusterSnapshot, Node, Pod
-from recommender.cost.snapshot_hours import ContainerSample, GpuSample
-
-
-class ContainerRow(NamedTuple):
-    """One container sample of a series, with the fields allocation reads."""
-
-    namespace: str
-    pod: str
-    container: str
-    timestamp: datetime
-    window_seconds: int
-    cpu_cores: float
-    memory_bytes: int
-
-
-class GpuRow(NamedTuple):
-    """One DCGM sample of a series, with the fields allocation reads."""
-
-    node: str
-    mig_profile: str | None
-    namespace: str | None
-    pod: str | None
-    container: str | None
-    timestamp: datetime
-    utilization: float
-    memory_used_bytes: int
-    memory_total_bytes: int | None
-
-
-def container_samples(delta: ClusterDelta) -> list[ContainerSample]:
-    """The delta's container samples, per-sample ones first, then each series' rows."""
-    samples: list[ContainerSample] = list(delta.usage.containers)
-    moment = datetime.fromtimestamp
-    for series in delta.container_series:
-        namespace, pod, container, window = (
-            series.namespace,
-            series.pod,
-            series.container,
-            series.window_seconds,
-        )
-        samples.extend(
-            ContainerRow(namespace, pod, container, moment(at, UTC), window, cpu, memory)
-            for at, cpu, memory, _ in series.samples
-        )
-    return samples
-
-
-def gpu_samples(delta: ClusterDelta) -> list[GpuSample]:
-    """The delta's DCGM samples, per-sample ones first, then each series' rows."""
-    samples: list[GpuSample] = list(delta.usage.gpus)
-    moment = datetime.fromtimestamp
-    for s in delta.gpu_series:
-        samples.extend(
-            GpuRow(
-                s.node,
-                s.mig_profile,
-                s.namespace,
-                s.pod,
-                s.container,
-                moment(at, UTC),
-                duty,
-                used,
-                total,
-            )
-            for at, duty, used, total in s.samples
-        )
-    return samples
-
 
 NodesByName = dict[str, Node]
 PodsByRef = dict[tuple[str, str], Pod]
@@ -111,7 +41,7 @@ def delta_snapshot(
     delta: ClusterDelta, nodes: Mapping[str, Node], pods: Mapping[tuple[str, str], Pod]
 ) -> ClusterSnapshot:
     """The full snapshot `delta` stands for, given the nodes and pods of the state it makes, with
-    the delta's per-sample usage only (its series: `container_samples`, `gpu_samples`)."""
+    the delta's per-sample usage only (all its samples, as columns: `upload_samples`)."""
     return ClusterSnapshot.model_construct(
         snapshot_id=delta.delta_id,
         cluster=delta.cluster,

@@ -40,19 +40,14 @@ from store.repositories.usage_states import UsageStateRepository
 from workers.cost_rollup import RETENTION, CostRollup
 from workers.decode import Record, decode, header
 from workers.errors import PermanentError, PoisonMessageError, UnknownClusterError
-from workers.ingest.compact_samples import CompactUsageError, with_series
-from workers.ingest.delta_snapshot import (
-    container_samples,
-    delta_snapshot,
-    gpu_samples,
-    overlay,
-)
+from workers.ingest.delta_snapshot import delta_snapshot, overlay
 from workers.ingest.inventory_cache import CachedInventory, InventoryCache, load_inventory
 from workers.ingest.inventory_items import POD, deleted_names, inventory_items
 from workers.ingest.pending_writes import PendingWrites
 from workers.ingest.resync import NoResyncSignal, ResyncSignal
+from workers.ingest.upload_samples import CompactUsageError, delta_samples, snapshot_samples
 from workers.ingest.upload_usage import fold_usage
-from workers.ingest.usage_batch import PodRef, missing_pods
+from workers.ingest.usage_batch import Attributions, PodRef, missing_pods
 
 log = structlog.get_logger(__name__)
 
@@ -83,6 +78,7 @@ class SnapshotIngest:
         self._cost_rollup = cost_rollup
         self._resync = resync or NoResyncSignal()
         self._inventory = InventoryCache()
+        self._attributions = Attributions()
         self._tracer = trace.get_tracer("workers.ingest")
 
     async def __call__(self, record: Record) -> str:
@@ -201,11 +197,7 @@ class SnapshotIngest:
     async def _fold_delta(
         self, session: AsyncSession, message: DeltaMessage, pending: PendingWrites
     ) -> str:
-        try:
-            # Every later step (usage batches, allocation) reads the samples as series rows.
-            delta = with_series(message.delta)
-        except CompactUsageError as e:
-            raise PoisonMessageError(f"unreadable compact usage block: {e}") from e
+        delta = message.delta
         cluster_id = delta.cluster.cluster_id
         snapshots = SnapshotRepository(session, message.tenant_id)
         cluster = await snapshots.lock_cluster(cluster_id)
@@ -238,7 +230,8 @@ class SnapshotIngest:
         try:
             # Places in the container order of the state the delta makes, held here.
             delta, order_known = placed_usage(delta, after_pods.values())
-            delta = with_series(delta)
+            # Every later step (usage batches, allocation) reads the samples as columns.
+            samples = delta_samples(delta)
         except (CompactUsageError, OrdinalUsageError) as e:
             raise PoisonMessageError(f"unreadable usage block: {e}") from e
         applies = (
@@ -270,19 +263,19 @@ class SnapshotIngest:
             await snapshots.set_sequence(cluster_id, cluster.sequence, resync_requested=True)
         # Samples are attributed to the pods stored once the delta is folded.
         known = after_pods if applies else pods
-        wanted = missing_pods(delta, delta.container_series, delta.gpu_series)
+        wanted = missing_pods(delta, samples)
         await fold_usage(
             UsageStateRepository(session, message.tenant_id),
             pending,
             delta,
+            samples,
             {ref: known[ref] for ref in wanted if ref in known},
-            self._usage_settings,
+            settings=self._usage_settings,
+            attributions=self._attributions,
         )
         if self._cost_rollup is not None:
-            hours = await self._cost_rollup.allocate(
-                delta_snapshot(delta, after_nodes, after_pods),
-                containers=container_samples(delta),
-                gpus=gpu_samples(delta),
+            hours = await self._cost_rollup.allocate_columns(
+                delta_snapshot(delta, after_nodes, after_pods), samples.containers, samples.gpus
             )
             if hours:
                 pending.add_costs(cluster_id, hours, delta.taken_at)
@@ -364,7 +357,8 @@ class SnapshotIngest:
             )
             if snapshot.sequence is not None:
                 pending.after_commit.append(partial(self._resync.clear, cluster.cluster_id))
-        wanted = missing_pods(snapshot)
+        samples = snapshot_samples(snapshot.usage)
+        wanted = missing_pods(snapshot, samples)
         stored_pods = (
             await _decoded_pods(
                 InventoryRepository(session, message.tenant_id), cluster.cluster_id, wanted
@@ -376,11 +370,15 @@ class SnapshotIngest:
             UsageStateRepository(session, message.tenant_id),
             pending,
             snapshot,
+            samples,
             stored_pods,
-            self._usage_settings,
+            settings=self._usage_settings,
+            attributions=self._attributions,
         )
         if self._cost_rollup is not None:
-            hours = await self._cost_rollup.allocate(snapshot)
+            hours = await self._cost_rollup.allocate_columns(
+                snapshot, samples.containers, samples.gpus
+            )
             if hours:
                 pending.add_costs(cluster.cluster_id, hours, snapshot.taken_at)
         log.debug(

@@ -16,22 +16,20 @@ learns it only once the transaction has committed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
 
+import numpy as np
+from numpy.typing import NDArray
+
+from recommender.cost.cost_columns import ContainerRow, CostColumns, NodeRow
+from recommender.ordered_groups import group_sums
 from recommender.usage.container_history import ContainerHistory
 from recommender.usage.key import ContainerKey
 from store.repositories.cost_rollups import (
-    ALLOCATION_SUMS,
-    NODE_SUMS,
-    ContainerCostLine,
-    ContainerUse,
+    ContainerCostRows,
     CostRollupRepository,
-    HourCosts,
-    NodeCostLine,
-    NodeUse,
+    NodeCostRows,
 )
 from store.repositories.usage_states import UsageStateRepository
 from workers.ingest.inventory_cache import CachedInventory
@@ -40,121 +38,90 @@ from workers.ingest.usage_fold import to_record
 _ContainerHour = tuple[datetime, str, str, str, str]
 """(hour, namespace, pod, container, node): a container-hour row's identity."""
 _NodeHour = tuple[datetime, str]
-_Line = TypeVar("_Line", ContainerCostLine, NodeCostLine)
 
 
-class _Sums:
-    """Sums of cost columns, read by name as a cost line's are."""
-
-    __slots__ = ("_values",)
-
-    def __init__(self, values: dict[str, float]) -> None:
-        self._values = values
-
-    def __getattr__(self, name: str) -> float:
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-class _ContainerSums(_Sums):
-    __slots__ = ("usage",)
-
-    def __init__(self, usage: ContainerUse, values: dict[str, float]) -> None:
-        super().__init__(values)
-        self.usage = usage
-
-
-class _NodeSums(_Sums):
-    __slots__ = ("node",)
-
-    def __init__(self, node: NodeUse, values: dict[str, float]) -> None:
-        super().__init__(values)
-        self.node = node
-
-
-class _Summed(Generic[_Line]):
-    """A row's lines over the batch: the latest line (whose descriptive fields win, as the
-    upsert's do) and, once a second line came, the column sums."""
-
-    __slots__ = ("latest", "sums")
-
-    def __init__(self, line: _Line) -> None:
-        self.latest: _Line = line
-        self.sums: dict[str, float] | None = None
-        """None while the line is the only one."""
-
-    def add(self, line: _Line, names: Sequence[str]) -> None:
-        if self.sums is None:
-            self.sums = {name: getattr(self.latest, name) for name in names}
-        self.latest = line
-        for name in names:
-            self.sums[name] += getattr(line, name)
-
-
-@dataclass(frozen=True, slots=True)
-class _Lines:
-    containers: Sequence[ContainerCostLine]
-    nodes: Sequence[NodeCostLine]
-
-
-@dataclass(frozen=True, slots=True)
-class _HourLines:
-    hour: datetime
-    allocation: _Lines
+def _summed(
+    groups: list[NDArray[np.int64]], columns: list[Mapping[str, NDArray[np.float64]]], count: int
+) -> dict[str, NDArray[np.float64]]:
+    """Each row's figures summed over the stretches, in the stretches' order (as the upsert
+    adding each stretch in turn would sum them)."""
+    if not groups:
+        return {}
+    where = np.concatenate(groups)
+    return {
+        name: group_sums(where, np.concatenate([c[name] for c in columns]), count)
+        for name in columns[0]
+    }
 
 
 class _ClusterCosts:
-    """One cluster's cost lines of the batch, summed by row identity, in first-seen order."""
+    """One cluster's cost stretches of the batch, summed by row identity at the end."""
 
     def __init__(self) -> None:
-        self.containers: dict[_ContainerHour, _Summed[ContainerCostLine]] = {}
-        self.nodes: dict[_NodeHour, _Summed[NodeCostLine]] = {}
+        self.stretches: list[CostColumns] = []
         self.newest: datetime | None = None
 
-    def add(self, hours: Iterable[HourCosts], taken_at: datetime) -> None:
-        for hour in hours:
-            for line in hour.allocation.containers:
-                use = line.usage
-                key = (hour.hour, use.namespace, use.pod, use.container, use.node)
-                found = self.containers.get(key)
-                if found is None:
-                    self.containers[key] = _Summed(line)
-                else:
-                    found.add(line, ALLOCATION_SUMS)
-            for node_line in hour.allocation.nodes:
-                node_key = (hour.hour, node_line.node.node)
-                seen = self.nodes.get(node_key)
-                if seen is None:
-                    self.nodes[node_key] = _Summed(node_line)
-                else:
-                    seen.add(node_line, NODE_SUMS)
+    def add(self, hours: Iterable[CostColumns], taken_at: datetime) -> None:
+        self.stretches.extend(hours)
         if self.newest is None or taken_at > self.newest:
             self.newest = taken_at
 
-    def hours(self) -> list[_HourLines]:
-        """The summed lines, hour by hour, as the repository adds them."""
-        containers: dict[datetime, list[ContainerCostLine]] = {}
-        for (hour, *_), summed in self.containers.items():
-            line: ContainerCostLine = (
-                summed.latest
-                if summed.sums is None
-                else _ContainerSums(summed.latest.usage, summed.sums)
-            )
-            containers.setdefault(hour, []).append(line)
-        nodes: dict[datetime, list[NodeCostLine]] = {}
-        for (hour, _), node_summed in self.nodes.items():
-            node_line: NodeCostLine = (
-                node_summed.latest
-                if node_summed.sums is None
-                else _NodeSums(node_summed.latest.node, node_summed.sums)
-            )
-            nodes.setdefault(hour, []).append(node_line)
-        return [
-            _HourLines(hour, _Lines(containers.get(hour, []), nodes.get(hour, [])))
-            for hour in sorted({*containers, *nodes})
-        ]
+    def containers(self) -> ContainerCostRows:
+        """One row per container-hour, its latest descriptive fields (as the upsert keeps them)."""
+        index: dict[_ContainerHour, int] = {}
+        hours: list[datetime] = []
+        latest: list[ContainerRow] = []
+        groups: list[NDArray[np.int64]] = []
+        for stretch in self.stretches:
+            where = np.empty(len(stretch.containers), dtype=np.int64)
+            for i, row in enumerate(stretch.containers):
+                key = (stretch.hour, row.namespace, row.pod, row.container, row.node)
+                found = index.get(key)
+                if found is None:
+                    found = index[key] = len(latest)
+                    hours.append(stretch.hour)
+                    latest.append(row)
+                else:
+                    latest[found] = row
+                where[i] = found
+            groups.append(where)
+        return ContainerCostRows(
+            hours=hours,
+            namespaces=[row.namespace for row in latest],
+            pods=[row.pod for row in latest],
+            containers=[row.container for row in latest],
+            nodes=[row.node for row in latest],
+            workloads=[row.workload for row in latest],
+            labels=[row.labels for row in latest],
+            sums=_summed(groups, [s.container_sums for s in self.stretches], len(latest)),
+        )
+
+    def nodes(self) -> NodeCostRows:
+        """One row per node-hour, its latest descriptive fields."""
+        index: dict[_NodeHour, int] = {}
+        hours: list[datetime] = []
+        latest: list[NodeRow] = []
+        groups: list[NDArray[np.int64]] = []
+        for stretch in self.stretches:
+            where = np.empty(len(stretch.nodes), dtype=np.int64)
+            for i, row in enumerate(stretch.nodes):
+                found = index.get((stretch.hour, row.node))
+                if found is None:
+                    found = index[(stretch.hour, row.node)] = len(latest)
+                    hours.append(stretch.hour)
+                    latest.append(row)
+                else:
+                    latest[found] = row
+                where[i] = found
+            groups.append(where)
+        return NodeCostRows(
+            hours=hours,
+            nodes=[row.node for row in latest],
+            instance_types=[row.instance_type for row in latest],
+            spots=[row.spot for row in latest],
+            gpus=[row.gpus for row in latest],
+            sums=_summed(groups, [s.node_sums for s in self.stretches], len(latest)),
+        )
 
 
 class PendingWrites:
@@ -189,7 +156,7 @@ class PendingWrites:
             held[key] = (history, observed_at)
 
     def add_costs(
-        self, cluster_id: uuid.UUID, hours: Iterable[HourCosts], taken_at: datetime
+        self, cluster_id: uuid.UUID, hours: Iterable[CostColumns], taken_at: datetime
     ) -> None:
         """Add an upload's cost lines (taken at `taken_at`) to the batch's sums."""
         self._costs.setdefault(cluster_id, _ClusterCosts()).add(hours, taken_at)
@@ -208,7 +175,7 @@ class PendingWrites:
                 [to_record(key, history, at) for key, (history, at) in sorted(held.items())],
             )
         for cluster_id, costs in self._costs.items():
-            await rollups.add(cluster_id, costs.hours())
+            await rollups.add_rows(cluster_id, costs.containers(), costs.nodes())
             if costs.newest is not None:
                 await rollups.prune(cluster_id, before=costs.newest - retention)
         self._histories.clear()

@@ -7,17 +7,18 @@ the batch writes once at its end.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import structlog
 
-from protocol.delta import ClusterDelta, ContainerSeries, GpuSeries
+from protocol.delta import ClusterDelta
 from protocol.snapshot import ClusterSnapshot, Pod
 from recommender.usage.container_history import ContainerHistory, ContainerHistoryError
 from recommender.usage.state import UsageSettings
 from store.repositories.usage_states import UsageStateRecord, UsageStateRepository
 from workers.ingest.pending_writes import PendingWrites
-from workers.ingest.usage_batch import PodRef, usage_batch
+from workers.ingest.upload_samples import UploadSamples
+from workers.ingest.usage_batch import Attributions, PodRef, usage_batch
 from workers.ingest.usage_fold import fold_batch, from_record, stored_key
 
 log = structlog.get_logger(__name__)
@@ -27,16 +28,16 @@ async def fold_usage(
     usage: UsageStateRepository,
     pending: PendingWrites,
     upload: ClusterSnapshot | ClusterDelta,
+    samples: UploadSamples,
     stored_pods: Mapping[PodRef, Pod],
+    *,
     settings: UsageSettings | None = None,
+    attributions: Attributions | None = None,
 ) -> None:
-    """Fold the upload's samples, attributing those of pods it does not list to `stored_pods`."""
+    """Fold the upload's `samples`, attributing those of pods it does not list to
+    `stored_pods`."""
     cluster_id = upload.cluster.cluster_id
-    series: Sequence[ContainerSeries] = ()
-    gpu_series: Sequence[GpuSeries] = ()
-    if isinstance(upload, ClusterDelta):
-        series, gpu_series = upload.container_series, upload.gpu_series
-    batch = usage_batch(upload, stored_pods, series, gpu_series)
+    batch = usage_batch(upload, stored_pods, samples, attributions)
     if batch.unattributed:
         log.info(
             "usage samples of unknown pods dropped",

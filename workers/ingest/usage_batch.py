@@ -1,10 +1,10 @@
 """Group a snapshot's usage samples and OOM kills by the workload container they belong to.
 
 Samples name a pod; the pod's owner chain names the workload (a Deployment's replicas share one
-history). A workload container's samples become arrays (`SampleColumns`), read either from
-per-sample models (`usage.containers`) or straight from a delta's rows (`container_series`),
-without an object per sample. Within a container they are ordered by pod, stably, whichever form
-they came in, so a delta folds its samples exactly as a full snapshot of them does.
+history). A workload container's samples become arrays (`SampleColumns`): slices of the upload's
+sample columns (`upload_samples`), whatever form the upload sent them in, without an object per
+sample. Within a container they are ordered by pod, stably, whichever form they came in, so a
+delta folds its samples exactly as a full snapshot of them does.
 
 Pods are looked up in the snapshot itself and, for a sample whose pod the snapshot does not
 list (rare for a snapshot, the rule for a delta), in the stored inventory the caller passes in,
@@ -16,15 +16,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-from protocol.delta import ContainerSeries, GpuSeries
-from protocol.snapshot import ContainerUsage, GpuUsage, Pod, Usage
+from protocol.snapshot import Pod, Usage
+from recommender.cost.sample_hours import ContainerColumns
+from recommender.cost.sample_hours import GpuColumns as UploadGpuColumns
 from recommender.usage.key import BARE_POD_KIND, ContainerKey, container_key, pod_owner
 from store.repositories.inventory import PodOwnership
+from workers.ingest.model_memo import ModelMemo
+from workers.ingest.upload_samples import UploadSamples, snapshot_samples
 
 PodRef = tuple[str, str]
 """(namespace, pod name)."""
@@ -64,30 +68,32 @@ class SampleColumns:
         return int(self.seconds.size)
 
 
-_EMPTY_ROWS = np.empty((0, 4), dtype=np.float64)
+_EMPTY = np.empty(0, dtype=np.float64)
+
+Chunk = tuple[str, int, int]
+"""(pod, first sample, end): one series' samples in the upload's columns."""
 
 
-def _rows(samples: Sequence[ContainerUsage]) -> NDArray[np.float64]:
-    return np.array(
-        [
-            (
-                s.timestamp.timestamp(),
-                s.cpu_cores,
-                s.memory_bytes,
-                np.nan if s.cpu_throttled_fraction is None else s.cpu_throttled_fraction,
-            )
-            for s in samples
-        ],
-        dtype=np.float64,
-    ).reshape(-1, 4)
+def _take(column: NDArray[np.float64], chunks: list[Chunk]) -> NDArray[np.float64]:
+    if len(chunks) == 1:
+        _, start, end = chunks[0]
+        return column[start:end]
+    if not chunks:
+        return _EMPTY
+    return np.concatenate([column[start:end] for _, start, end in chunks])
 
 
-def _columns(chunks: list[tuple[str, NDArray[np.float64]]]) -> SampleColumns:
-    """One container's samples from per-pod chunks of rows, ordered by pod (stably)."""
+def _columns(samples: ContainerColumns, chunks: list[Chunk]) -> SampleColumns:
+    """One container's samples from its series' chunks, ordered by pod (stably)."""
     chunks.sort(key=lambda chunk: chunk[0])
-    rows = np.concatenate([rows for _, rows in chunks]) if chunks else _EMPTY_ROWS
-    pods = tuple(pod for pod, chunk in chunks for _ in range(chunk.shape[0]))
-    return SampleColumns(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], pods)
+    pods = tuple(pod for pod, start, end in chunks for _ in range(end - start))
+    return SampleColumns(
+        _take(samples.seconds, chunks),
+        _take(samples.cpu_cores, chunks),
+        _take(samples.memory_bytes, chunks),
+        _take(samples.throttled_fraction, chunks),
+        pods,
+    )
 
 
 @dataclass(frozen=True)
@@ -105,61 +111,53 @@ class GpuColumns:
         return int(self.seconds.size)
 
 
-Device = tuple[str, str, int, str, str]
-"""(pod, node, GPU index, GPU uuid, MIG profile): the order a container's GPU samples fold in."""
+GpuChunk = tuple[tuple[str, str, int, str, str], int, int]
+"""((pod, node, GPU index, GPU uuid, MIG profile), first sample, end): the order a container's
+GPU samples fold in, and where they are."""
 
 
-def _gpu_columns(chunks: list[tuple[Device, NDArray[np.float64]]]) -> GpuColumns:
+def _gpu_columns(samples: UploadGpuColumns, chunks: list[GpuChunk]) -> GpuColumns:
     chunks.sort(key=lambda chunk: chunk[0])
-    rows = np.concatenate([rows for _, rows in chunks]) if chunks else _EMPTY_ROWS
-    devices = [_device_key(device) for device, part in chunks for _ in range(len(part))]
-    return GpuColumns(rows[:, 0], rows[:, 1], rows[:, 2], devices)
+    devices: list[str] = []
+    for device, start, end in chunks:
+        devices.extend([_device_key(device)] * (end - start))
+    plain = [(device[0], start, end) for device, start, end in chunks]
+    return GpuColumns(
+        _take(samples.seconds, plain),
+        _take(samples.duty, plain),
+        _take(samples.memory_used_bytes, plain),
+        devices,
+    )
 
 
-def _device_key(device: Device) -> str:
+def _device_key(device: tuple[str, str, int, str, str]) -> str:
     pod, node, index, uuid, profile = device
     return f"{pod}/{uuid or f'{node}/{index}/{profile}'}"
 
 
+def _bounds(series: NDArray[np.int64], count: int) -> list[int]:
+    """Where each series' samples start, and the end of the last."""
+    return [0, *np.cumsum(np.bincount(series, minlength=count)).tolist()]
+
+
 def _gpu_chunks(
-    samples: Sequence[GpuUsage],
-    series: Sequence[GpuSeries],
-    pods: Mapping[PodRef, _Attribution],
-    batch: UsageBatch,
-) -> dict[ContainerKey, list[tuple[Device, NDArray[np.float64]]]]:
-    """Each workload container's GPU samples as (device, rows) chunks; counts the unattributed."""
-    per_device: defaultdict[tuple[ContainerKey, Device], list[GpuUsage]] = defaultdict(list)
-    for sample in samples:
-        if sample.namespace is None or sample.pod is None or sample.container is None:
+    samples: UploadSamples, pods: Mapping[PodRef, _Attribution], batch: UsageBatch
+) -> dict[ContainerKey, list[GpuChunk]]:
+    """Each workload container's GPU samples as chunks; counts the unattributed."""
+    columns = samples.gpus
+    bounds = _bounds(columns.series, len(columns.refs))
+    chunks: defaultdict[ContainerKey, list[GpuChunk]] = defaultdict(list)
+    for i, ref in enumerate(columns.refs):
+        if ref is None or not ref[2]:
             continue  # a device nobody was using: node-level, not a container's history
-        pod = pods.get((sample.namespace, sample.pod))
+        namespace, pod_name, container = ref
+        start, end = bounds[i], bounds[i + 1]
+        pod = pods.get((namespace, pod_name))
         if pod is None:
-            batch.unattributed += 1
+            batch.unattributed += end - start
             continue
-        device = (
-            sample.pod,
-            sample.node,
-            sample.gpu_index,
-            sample.gpu_uuid or "",
-            sample.mig_profile or "",
-        )
-        per_device[(pod.key(sample.container), device)].append(sample)
-    chunks: defaultdict[ContainerKey, list[tuple[Device, NDArray[np.float64]]]] = defaultdict(list)
-    for (key, device), found in per_device.items():
-        rows = np.array(
-            [(s.timestamp.timestamp(), s.utilization, s.memory_used_bytes) for s in found],
-            dtype=np.float64,
-        ).reshape(-1, 3)
-        chunks[key].append((device, rows))
-    for one in series:
-        pod = pods.get((one.namespace, one.pod))
-        if pod is None:
-            batch.unattributed += len(one.samples)
-            continue
-        device = (one.pod, one.node, one.gpu_index, one.gpu_uuid or "", one.mig_profile or "")
-        # The total memory (a row's last item, possibly null) is not folded.
-        rows = np.array([row[:3] for row in one.samples], dtype=np.float64).reshape(-1, 3)
-        chunks[pod.key(one.container)].append((device, rows))
+        node, index, uuid, profile = samples.devices[i]
+        chunks[pod.key(container)].append(((pod_name, node, index, uuid, profile), start, end))
     return dict(chunks)
 
 
@@ -180,21 +178,14 @@ class UsageBatch:
         return {*self.columns, *self.gpu, *self.oom_kills}
 
 
-def missing_pods(
-    snapshot: Observation,
-    series: Sequence[ContainerSeries] = (),
-    gpu_series: Sequence[GpuSeries] = (),
-) -> set[PodRef]:
-    """Pods that samples (per-sample or in series) name but the snapshot does not list."""
+def missing_pods(snapshot: Observation, samples: UploadSamples | None = None) -> set[PodRef]:
+    """Pods that samples (the snapshot's own, or `samples`) name but the snapshot does not
+    list."""
+    if samples is None:
+        samples = snapshot_samples(snapshot.usage)
     listed = {(pod.namespace, pod.name) for pod in snapshot.pods}
-    named = {(s.namespace, s.pod) for s in snapshot.usage.containers}
-    named |= {(s.namespace, s.pod) for s in series}
-    named |= {(s.namespace, s.pod) for s in gpu_series}
-    named |= {
-        (s.namespace, s.pod)
-        for s in snapshot.usage.gpus
-        if s.namespace is not None and s.pod is not None and s.container is not None
-    }
+    named = {(namespace, pod) for namespace, pod, _ in samples.containers.refs}
+    named |= {(ref[0], ref[1]) for ref in samples.gpus.refs if ref is not None and ref[2]}
     return named - listed
 
 
@@ -204,9 +195,16 @@ class _Attribution:
     kind: str
     workload: str
     cpu_requests: Mapping[str, int | None]
+    keys: dict[str, ContainerKey] = field(default_factory=dict)
+    """Keys made so far, by container name."""
 
     def key(self, container: str) -> ContainerKey:
-        return ContainerKey(self.namespace, self.kind, self.workload, container)
+        found = self.keys.get(container)
+        if found is None:
+            found = self.keys[container] = ContainerKey(
+                self.namespace, self.kind, self.workload, container
+            )
+        return found
 
 
 def _listed(pod: Pod) -> _Attribution:
@@ -215,64 +213,69 @@ def _listed(pod: Pod) -> _Attribution:
     return _Attribution(pod.namespace, kind, workload, requests)
 
 
-def _stored(ref: PodRef, pod: Pod | PodOwnership) -> _Attribution:
+class Attributions:
+    """Which workload each pod's samples belong to, worked out once per pod model."""
+
+    def __init__(self) -> None:
+        """Remember nothing yet."""
+        self._memo: ModelMemo[_Attribution] = ModelMemo()
+
+    def of(self, pod: Pod) -> _Attribution:
+        """The pod's attribution."""
+        return self._memo.get(pod, None, partial(_listed, pod))
+
+
+def _stored(ref: PodRef, pod: Pod | PodOwnership, attributions: Attributions) -> _Attribution:
     if isinstance(pod, Pod):
-        return _listed(pod)
+        return attributions.of(pod)
     if pod.owner_kind is None or pod.owner_name is None:
         return _Attribution(ref[0], BARE_POD_KIND, ref[1], pod.cpu_requests)
     return _Attribution(ref[0], pod.owner_kind, pod.owner_name, pod.cpu_requests)
 
 
 def _container_chunks(
-    samples: Sequence[ContainerUsage],
-    series: Sequence[ContainerSeries],
+    samples: ContainerColumns,
     pods: Mapping[PodRef, _Attribution],
     batch: UsageBatch,
     sampled: set[PodRef],
-) -> dict[ContainerKey, list[tuple[str, NDArray[np.float64]]]]:
-    """Each workload container's samples as (pod, rows) chunks; counts the unattributed in
-    `batch` and adds the pods sampled to `sampled`."""
-    per_pod: defaultdict[tuple[ContainerKey, str], list[ContainerUsage]] = defaultdict(list)
-    for sample in samples:
-        pod = pods.get((sample.namespace, sample.pod))
+) -> dict[ContainerKey, list[Chunk]]:
+    """Each workload container's samples as chunks; counts the unattributed in `batch` and adds
+    the pods sampled to `sampled`."""
+    bounds = _bounds(samples.series, len(samples.refs))
+    chunks: defaultdict[ContainerKey, list[Chunk]] = defaultdict(list)
+    for i, (namespace, pod_name, container) in enumerate(samples.refs):
+        start, end = bounds[i], bounds[i + 1]
+        pod = pods.get((namespace, pod_name))
         if pod is None:
-            batch.unattributed += 1
+            batch.unattributed += end - start
             continue
-        sampled.add((sample.namespace, sample.pod))
-        per_pod[(pod.key(sample.container), sample.pod)].append(sample)
-    chunks: defaultdict[ContainerKey, list[tuple[str, NDArray[np.float64]]]] = defaultdict(list)
-    for (key, pod_name), found in per_pod.items():
-        chunks[key].append((pod_name, _rows(found)))
-    for one in series:
-        pod = pods.get((one.namespace, one.pod))
-        if pod is None:
-            batch.unattributed += len(one.samples)
-            continue
-        sampled.add((one.namespace, one.pod))
-        # None (an unknown throttled fraction) becomes NaN in a float array.
-        rows = np.array(one.samples, dtype=np.float64).reshape(-1, 4)
-        chunks[pod.key(one.container)].append((one.pod, rows))
+        sampled.add((namespace, pod_name))
+        chunks[pod.key(container)].append((pod_name, start, end))
     return dict(chunks)
 
 
 def usage_batch(
     snapshot: Observation,
     stored_pods: Mapping[PodRef, Pod | PodOwnership],
-    series: Sequence[ContainerSeries] = (),
-    gpu_series: Sequence[GpuSeries] = (),
+    samples: UploadSamples | None = None,
+    attributions: Attributions | None = None,
 ) -> UsageBatch:
-    """Group the samples (per-sample ones and series) and OOM kills by workload container.
+    """Group the samples (the snapshot's own, or `samples`) and OOM kills by workload container.
 
     A container's CPU request is read from the pods its samples name (the last by namespace and
     name wins among replicas), listed or stored, so a delta (which lists changed pods only, the
-    rest being stored) weighs samples as a full snapshot of the same state does.
+    rest being stored) weighs samples as a full snapshot of the same state does. `attributions`
+    remembers what pod models say between uploads.
     """
-    pods = {ref: _stored(ref, pod) for ref, pod in stored_pods.items()}
-    pods.update({(pod.namespace, pod.name): _listed(pod) for pod in snapshot.pods})
+    if samples is None:
+        samples = snapshot_samples(snapshot.usage)
+    known = attributions or Attributions()
+    pods = {ref: _stored(ref, pod, known) for ref, pod in stored_pods.items()}
+    pods.update({(pod.namespace, pod.name): known.of(pod) for pod in snapshot.pods})
     batch = UsageBatch()
     sampled: set[PodRef] = set()
-    chunks = _container_chunks(snapshot.usage.containers, series, pods, batch, sampled)
-    gpu = _gpu_chunks(snapshot.usage.gpus, gpu_series, pods, batch)
+    chunks = _container_chunks(samples.containers, pods, batch, sampled)
+    gpu = _gpu_chunks(samples, pods, batch)
     for ref in sorted(sampled):
         attribution = pods[ref]
         for name, millis in attribution.cpu_requests.items():
@@ -285,8 +288,8 @@ def usage_batch(
             if container.last_oom_kill_at is not None:
                 allowed = container.limits.memory_bytes or container.requests.memory_bytes or 0
                 kills[key].append(OomKill(container.last_oom_kill_at.timestamp(), float(allowed)))
-    batch.columns = {key: _columns(found) for key, found in chunks.items()}
-    batch.gpu = {key: _gpu_columns(found) for key, found in gpu.items()}
+    batch.columns = {key: _columns(samples.containers, found) for key, found in chunks.items()}
+    batch.gpu = {key: _gpu_columns(samples.gpus, found) for key, found in gpu.items()}
     # Oldest first: a kill older than the last one folded is treated as already seen.
     batch.oom_kills = {key: sorted(found, key=lambda k: k.at) for key, found in kills.items()}
     return batch

@@ -5,17 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+import numpy as np
+
 from recommender.autoscaling.demand_history import (
     DemandHistoryError,
     pack_demands,
     unpack_demands,
 )
+from recommender.autoscaling.demand_history import fold_grouped as fold_demands
 from recommender.usage.container_history import ContainerHistory, ContainerHistoryError
+from recommender.usage.histogram import add_samples_grouped
 from recommender.usage.key import ContainerKey
-from recommender.usage.state import UsageSettings
+from recommender.usage.state import SampleArrays, UsageSettings, fold_grouped
 from store.repositories.usage_states import ContainerKey as StoredKey
 from store.repositories.usage_states import UsageStateRecord
 from workers.ingest.usage_batch import UsageBatch
+
+
+def _bounds(lengths: list[int]) -> list[int]:
+    return [0, *np.cumsum(lengths, dtype=np.int64).tolist()]
 
 
 def fold_batch(
@@ -23,36 +31,72 @@ def fold_batch(
     histories: Mapping[ContainerKey, ContainerHistory],
     settings: UsageSettings | None = None,
 ) -> dict[ContainerKey, ContainerHistory]:
-    """Fold `batch` into `histories` (new ones start empty); returns only those it changed."""
+    """Fold `batch` into `histories` (new ones start empty); returns only those it changed.
+
+    The usage histograms and demand histories of all the batch's containers are folded together
+    (one pass over all samples), each container's as if folded alone.
+    """
+    keys = sorted(batch.keys)
+    folding = {key: histories.get(key) or ContainerHistory.empty(settings) for key in keys}
+    sampled = [key for key in keys if key in batch.columns and len(batch.columns[key])]
+    parts = [batch.columns[key] for key in sampled]
+    folded = dict.fromkeys(keys, 0)
+    if parts:
+        bounds = _bounds([len(part) for part in parts])
+        seconds = np.concatenate([part.seconds for part in parts])
+        cpu = np.concatenate([part.cpu_cores for part in parts])
+        counts = fold_grouped(
+            [folding[key].usage for key in sampled],
+            bounds,
+            SampleArrays(
+                seconds,
+                cpu,
+                np.concatenate([part.memory_bytes for part in parts]),
+                np.concatenate([part.throttled_fraction for part in parts]),
+            ),
+            [
+                millis / 1000 if (millis := batch.cpu_request_millis.get(key)) else None
+                for key in sampled
+            ],
+        )
+        folded.update(zip(sampled, counts, strict=True))
+        fold_demands(
+            [folding[key].demand for key in sampled],
+            bounds,
+            seconds,
+            [pod for part in parts for pod in part.pods],
+            cpu,
+        )
+    on_gpus = [key for key in keys if key in batch.gpu and len(batch.gpu[key])]
+    gpu_parts = [batch.gpu[key] for key in on_gpus]
+    if gpu_parts:
+        bounds = _bounds([len(part) for part in gpu_parts])
+        seconds = np.concatenate([part.seconds for part in gpu_parts])
+        add_samples_grouped(
+            [folding[key].usage.gpu_memory for key in on_gpus],
+            bounds,
+            np.concatenate([part.memory_used_bytes for part in gpu_parts]),
+            np.ones(seconds.size),
+            seconds,
+        )
+        fold_demands(
+            [folding[key].gpu_demand for key in on_gpus],
+            bounds,
+            seconds,
+            [device for part in gpu_parts for device in part.devices],
+            np.concatenate([part.duty for part in gpu_parts]),
+        )
+        for key, gpu in zip(on_gpus, gpu_parts, strict=True):
+            folded[key] += len(gpu)
+            folding[key].gpu.fold_columns(gpu.seconds, gpu.duty, gpu.memory_used_bytes)
     changed: dict[ContainerKey, ContainerHistory] = {}
-    for key in sorted(batch.keys):
-        history = histories.get(key) or ContainerHistory.empty(settings)
+    for key in keys:
+        history = folding[key]
         state = history.usage
-        folded = 0
-        columns = batch.columns.get(key)
-        if columns is not None and len(columns):
-            millis = batch.cpu_request_millis.get(key)
-            folded = state.fold(
-                columns.seconds,
-                columns.cpu_cores,
-                columns.memory_bytes,
-                columns.throttled_fraction,
-                millis / 1000 if millis else None,
-            )
-            history.demand.fold(
-                zip(columns.seconds.tolist(), columns.pods, columns.cpu_cores.tolist(), strict=True)
-            )
-        gpu = batch.gpu.get(key)
-        if gpu is not None and len(gpu):
-            folded += state.fold_gpu(gpu.seconds, gpu.memory_used_bytes)
-            history.gpu.fold_columns(gpu.seconds, gpu.duty, gpu.memory_used_bytes)
-            history.gpu_demand.fold(
-                zip(gpu.seconds.tolist(), gpu.devices, gpu.duty.tolist(), strict=True)
-            )
         ooms_before = state.signals.oom_kills
         for kill in batch.oom_kills.get(key, []):
             state.record_oom(kill.at, kill.memory_bytes)
-        if folded or state.signals.oom_kills != ooms_before:
+        if folded[key] or state.signals.oom_kills != ooms_before:
             changed[key] = history
     return changed
 

@@ -18,7 +18,7 @@ from recommender.usage.container_history import ContainerHistory
 from recommender.usage.histogram import DecayingHistogram
 from recommender.usage.key import ContainerKey
 from tests.unit.workers.factories import T0, sample, shop_snapshot
-from workers.ingest.compact_samples import CompactUsageError, with_series
+from workers.ingest.upload_samples import CompactUsageError, UploadSamples, delta_samples
 from workers.ingest.usage_batch import usage_batch
 from workers.ingest.usage_fold import fold_batch
 
@@ -37,8 +37,7 @@ def _deltas(after: ClusterSnapshot, before: ClusterSnapshot) -> tuple[ClusterDel
 
 def _folded(delta: ClusterDelta, snapshot: ClusterSnapshot) -> dict[ContainerKey, ContainerHistory]:
     stored = {(pod.namespace, pod.name): pod for pod in snapshot.pods}
-    delta = with_series(delta)
-    return fold_batch(usage_batch(delta, stored, delta.container_series, delta.gpu_series), {})
+    return fold_batch(usage_batch(delta, stored, delta_samples(delta)), {})
 
 
 def _on_grid_snapshot() -> ClusterSnapshot:
@@ -65,18 +64,26 @@ def _on_grid_snapshot() -> ClusterSnapshot:
     return snapshot.model_copy(update={"usage": Usage(containers=containers, gpus=gpus)})
 
 
-def test_figures_on_the_grid_read_back_as_the_same_series_rows() -> None:
-    """Samples already in millicores, MiB and per-mille expand to exactly the rows sent."""
+def _figures(samples: UploadSamples) -> list[list[float]]:
+    c, g = samples.containers, samples.gpus
+    columns = (c.seconds, c.cpu_cores, c.memory_bytes, c.throttled_fraction, g.seconds, g.duty)
+    return [column.tolist() for column in (*columns, g.memory_used_bytes, g.memory_total_bytes)]
+
+
+def test_figures_on_the_grid_read_back_as_the_same_columns() -> None:
+    """Samples already in millicores, MiB and per-mille read back as exactly the rows sent."""
     snapshot = _on_grid_snapshot()
     rows, compact = _deltas(snapshot, snapshot)
-    expanded = with_series(compact)
-    assert expanded.container_series == rows.container_series
+    by_rows, by_compact = delta_samples(rows), delta_samples(compact)
+    assert _figures(by_compact) == _figures(by_rows)
+    assert by_compact.containers.refs == by_rows.containers.refs
+    assert by_compact.containers.window_seconds.tolist() == (
+        by_rows.containers.window_seconds.tolist()
+    )
+    assert by_compact.gpus.refs == by_rows.gpus.refs
     # A device is named by its table entry, not its UUID (which the block does not carry).
-    assert [s.model_copy(update={"gpu_uuid": None}) for s in expanded.gpu_series] == [
-        s.model_copy(update={"gpu_uuid": None}) for s in rows.gpu_series
-    ]
-    assert len({s.gpu_uuid for s in expanded.gpu_series}) == len(expanded.gpu_series)
-    assert expanded.compact_usage is None
+    assert [d[:2] + d[3:] for d in by_compact.devices] == [d[:2] + d[3:] for d in by_rows.devices]
+    assert len(set(by_compact.devices)) == len(by_compact.devices)
 
 
 def test_figures_on_the_grid_fold_to_the_same_stored_bytes() -> None:
@@ -127,7 +134,7 @@ def test_block_with_an_index_outside_its_table_is_refused_naming_it() -> None:
     broken = compact.compact_usage.model_copy(deep=True)
     broken.gpus.series_pod[0] = len(broken.strings)
     with pytest.raises(CompactUsageError, match=r"compact_usage\.gpus\.series_pod\.0"):
-        with_series(compact.model_copy(update={"compact_usage": broken}))
+        delta_samples(compact.model_copy(update={"compact_usage": broken}))
 
 
 def _bucket(histogram: DecayingHistogram, fraction: float) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from recommender.cost.allocation import ContainerHour, NodeHour, allocate
+from recommender.cost.cost_columns import CONTAINER_SUMS
+from recommender.cost.cost_columns import NODE_SUMS as COLUMNAR_NODE_SUMS
 from store.repositories.cost_rollups import ALLOCATION_SUMS, NODE_SUMS
 
 NODE = NodeHour("g1", 10.0, cores=8, memory_gib=64, gpus=2, seconds=1800.0, gpu_duty=0.25)
@@ -37,3 +39,9 @@ def test_duty_columns_weigh_the_duty_by_the_seconds_it_covers() -> None:
     assert container.gpu_duty_seconds == pytest.approx(360.0)
     assert container.duty_sampled_seconds == 1800.0
     assert (node.gpu_duty_seconds, node.gpu_allocated_seconds) == (450.0, 900.0)
+
+
+def test_columnar_allocation_names_every_summed_column_the_repository_adds() -> None:
+    """The arrays ingest allocates carry exactly the columns the rollup upserts sum."""
+    assert CONTAINER_SUMS == ALLOCATION_SUMS
+    assert COLUMNAR_NODE_SUMS == NODE_SUMS

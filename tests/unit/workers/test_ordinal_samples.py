@@ -19,7 +19,7 @@ from recommender.usage.buckets import LAYOUTS, Quantity
 from recommender.usage.container_history import ContainerHistory
 from recommender.usage.histogram import DecayingHistogram
 from recommender.usage.key import ContainerKey
-from workers.ingest.compact_samples import with_series
+from workers.ingest.upload_samples import delta_samples
 from workers.ingest.usage_batch import usage_batch
 from workers.ingest.usage_fold import fold_batch
 
@@ -45,8 +45,7 @@ def _folded(delta: ClusterDelta, snapshot: ClusterSnapshot) -> dict[ContainerKey
     stored = {(pod.namespace, pod.name): pod for pod in snapshot.pods}
     placed, matched = placed_usage(delta, snapshot.pods)
     assert matched
-    placed = with_series(placed)
-    return fold_batch(usage_batch(placed, stored, placed.container_series, placed.gpu_series), {})
+    return fold_batch(usage_batch(placed, stored, delta_samples(placed)), {})
 
 
 def _bucket(histogram: DecayingHistogram, fraction: float) -> int:

@@ -5,19 +5,24 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 
 from agent.delta import delta_between, listed_objects
+from bench.snapshots import SnapshotSpec, build_snapshot, read_trace_nodes, read_trace_pods
 from protocol.snapshot import ClusterSnapshot, GpuUsage, Usage
 from recommender.usage.container_history import ContainerHistory
 from recommender.usage.key import ContainerKey
 from tests.unit.workers.factories import T0, sample, shop_snapshot
-from workers.ingest.usage_batch import usage_batch
+from workers.ingest.upload_samples import delta_samples
+from workers.ingest.usage_batch import UsageBatch, usage_batch
 from workers.ingest.usage_fold import domain_key, fold_batch, from_record, stored_key, to_record
 
 WEB0 = ContainerKey("shop", "Deployment", "web0", "app")
 FIVE_MINUTES = timedelta(minutes=5)
+
+DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "alibaba-gpu-v2023"
 
 
 def _day_of_samples(cluster_id: uuid.UUID, day: int) -> ClusterSnapshot:
@@ -209,8 +214,60 @@ def test_a_deltas_series_fold_exactly_as_the_same_samples_one_by_one() -> None:
     assert (delta.usage.containers, delta.usage.gpus) == ([], [])
     one_by_one = fold_batch(usage_batch(samples, {}), {})
     stored = {(pod.namespace, pod.name): pod for pod in snapshot.pods}
-    as_series = fold_batch(usage_batch(delta, stored, delta.container_series, delta.gpu_series), {})
+    as_series = fold_batch(usage_batch(delta, stored, delta_samples(delta)), {})
     assert {key: h.to_bytes() for key, h in as_series.items()} == {
         key: h.to_bytes() for key, h in one_by_one.items()
     }
     assert as_series[WEB0].demand.to_bytes() == one_by_one[WEB0].demand.to_bytes()
+
+
+def _alone(batch: UsageBatch, key: ContainerKey) -> ContainerHistory:
+    """One container's history folded by itself, one call per part."""
+    history = ContainerHistory.empty()
+    columns, gpu = batch.columns.get(key), batch.gpu.get(key)
+    if columns is not None and len(columns):
+        millis = batch.cpu_request_millis.get(key)
+        history.usage.fold(
+            columns.seconds,
+            columns.cpu_cores,
+            columns.memory_bytes,
+            columns.throttled_fraction,
+            millis / 1000 if millis else None,
+        )
+        history.demand.fold(
+            zip(columns.seconds.tolist(), columns.pods, columns.cpu_cores.tolist(), strict=True)
+        )
+    if gpu is not None and len(gpu):
+        history.usage.fold_gpu(gpu.seconds, gpu.memory_used_bytes)
+        history.gpu.fold_columns(gpu.seconds, gpu.duty, gpu.memory_used_bytes)
+        history.gpu_demand.fold(
+            zip(gpu.seconds.tolist(), gpu.devices, gpu.duty.tolist(), strict=True)
+        )
+    for kill in batch.oom_kills.get(key, []):
+        history.usage.record_oom(kill.at, kill.memory_bytes)
+    return history
+
+
+def test_containers_folded_together_store_what_each_folded_alone_stores() -> None:
+    """An upload of hundreds of containers (CPU, memory, throttling, GPU samples) folds every
+    container's usage state and both demand histories byte for byte as folding it alone does."""
+    snapshot = build_snapshot(
+        read_trace_nodes(DATA / "openb_node_list_gpu_node.csv"),
+        read_trace_pods(DATA / "openb_pod_list_default.csv"),
+        SnapshotSpec(
+            cluster_id=uuid.uuid4(),
+            snapshot_id=uuid.uuid4(),
+            taken_at=datetime(2026, 11, 23, 4, 1, 30, tzinfo=UTC),
+            pod_count=300,
+            samples_per_container=3,
+        ),
+    )
+    batch = usage_batch(snapshot, {})
+    together = fold_batch(batch, {})
+    assert len(together) > 50
+    assert any(len(batch.gpu.get(key, ())) for key in together)
+    for key, history in together.items():
+        alone = _alone(batch, key)
+        assert history.to_bytes() == alone.to_bytes()
+        assert history.demand.to_bytes() == alone.demand.to_bytes()
+        assert history.gpu_demand.to_bytes() == alone.gpu_demand.to_bytes()

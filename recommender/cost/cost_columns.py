@@ -1,0 +1,251 @@
+"""A cluster's hourly cost allocation as arrays: what ingest adds to the rollups every minute.
+
+`allocation.allocate` charges containers one object at a time; ingest allocates every minute of
+every cluster, a thousand containers each. Here the same charges come from arrays over the
+inventory's running containers and priced nodes (`PricedInventory`, whose rows say what does not
+change from one minute to the next), computed in the same order with the same operations, so
+every figure is the float `allocate` makes: each container pays max(request, usage) of CPU and
+memory and its fraction of the node's GPUs at the node's rates, scaled down where a node's
+containers together claim more than it has; what they do not pay is the node's idle cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from numpy.typing import NDArray
+
+from protocol.snapshot import Node, Pod
+from recommender.cost.gpu_share import container_gpu_fraction, physical_gpus
+from recommender.cost.rates import ReferencePrices, ResourceRates, split_node_price
+from recommender.cost.sample_hours import SampleHours
+from recommender.ordered_groups import group_sums
+
+GIB = 2**30
+SECONDS_PER_HOUR = 3600.0
+
+CONTAINER_SUMS = (
+    "seconds",
+    "cpu_usd",
+    "memory_usd",
+    "gpu_usd",
+    "gpu_usage_usd",
+    "gpu_seconds",
+    "gpu_duty_seconds",
+    "duty_sampled_seconds",
+)
+"""The summed figures of a container's stretch (as `allocation.ContainerCost` names them)."""
+NODE_SUMS = (
+    "seconds",
+    "total_usd",
+    "cpu_idle_usd",
+    "memory_idle_usd",
+    "gpu_idle_usd",
+    "gpu_allocated_seconds",
+    "gpu_duty_seconds",
+    "duty_sampled_seconds",
+)
+"""The summed figures of a node's stretch (as `allocation.NodeCost` names them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerRow:
+    """What a running container's charges depend on, besides its usage."""
+
+    node: str
+    namespace: str
+    pod: str
+    container: str
+    workload: str
+    """`Kind/name` of the controller, or `Pod/name` for a bare pod."""
+    labels: Mapping[str, str]
+    cpu_request_cores: float
+    memory_request_gib: float
+    gpu_fraction: float
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRow:
+    """A priced node: its price, capacity and rates."""
+
+    node: str
+    hourly_usd: float
+    cores: float
+    memory_gib: float
+    gpus: float
+    instance_type: str | None
+    spot: bool
+    rates: ResourceRates
+
+
+def _workload(pod: Pod) -> str:
+    owner = pod.controller
+    return f"{owner.kind}/{owner.name}" if owner is not None else f"Pod/{pod.name}"
+
+
+def container_rows(pod: Pod, node: Node) -> tuple[ContainerRow, ...]:
+    """The rows of a pod's containers, running on `node`."""
+    workload = _workload(pod)
+    return tuple(
+        ContainerRow(
+            node=node.name,
+            namespace=pod.namespace,
+            pod=pod.name,
+            container=c.name,
+            workload=workload,
+            labels=pod.labels,
+            cpu_request_cores=(c.requests.cpu_millis or 0) / 1000,
+            memory_request_gib=(c.requests.memory_bytes or 0) / GIB,
+            gpu_fraction=container_gpu_fraction(c.requests, node, pod.labels),
+        )
+        for c in pod.spec.containers
+    )
+
+
+def node_row(node: Node, hourly_usd: float, reference: ReferencePrices | None = None) -> NodeRow:
+    """The row of a node priced at `hourly_usd`."""
+    cores = (node.capacity.cpu_millis or node.allocatable.cpu_millis or 0) / 1000
+    memory_gib = (node.capacity.memory_bytes or node.allocatable.memory_bytes or 0) / GIB
+    gpus = float(physical_gpus(node))
+    return NodeRow(
+        node=node.name,
+        hourly_usd=hourly_usd,
+        cores=cores,
+        memory_gib=memory_gib,
+        gpus=gpus,
+        instance_type=node.instance_type,
+        spot=node.is_spot,
+        rates=split_node_price(
+            hourly_usd, cores=cores, memory_gib=memory_gib, gpus=gpus, reference=reference
+        ),
+    )
+
+
+def _column(values: Sequence[float]) -> NDArray[np.float64]:
+    return np.asarray(values, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class PricedInventory:
+    """The priced nodes and the containers running on them, with their figures as arrays."""
+
+    nodes: Sequence[NodeRow]
+    containers: Sequence[ContainerRow]
+    node_of: NDArray[np.int64]
+    """Per container: its node's position in `nodes`."""
+
+    @classmethod
+    def of(cls, nodes: Sequence[NodeRow], containers: Sequence[ContainerRow]) -> PricedInventory:
+        """The inventory of these rows (every container's node among `nodes`)."""
+        position = {row.node: i for i, row in enumerate(nodes)}
+        node_of = np.array([position[row.node] for row in containers], dtype=np.int64)
+        return cls(nodes, containers, node_of)
+
+
+@dataclass(frozen=True)
+class CostColumns:
+    """One clock hour's charges (or the part of it an upload covers), as arrays."""
+
+    hour: datetime
+    containers: Sequence[ContainerRow]
+    container_sums: Mapping[str, NDArray[np.float64]]
+    """Per name of `CONTAINER_SUMS`, one figure per container."""
+    nodes: Sequence[NodeRow]
+    node_sums: Mapping[str, NDArray[np.float64]]
+    """Per name of `NODE_SUMS`, one figure per node."""
+
+
+def _scale(claimed: NDArray[np.float64], capacity: NDArray[np.float64]) -> NDArray[np.float64]:
+    """capacity / claimed where claims exceed a positive capacity; 0 without capacity; else 1."""
+    over = (claimed > capacity) & (capacity > 0)
+    ratio = np.divide(capacity, claimed, out=np.ones_like(claimed), where=over)
+    return np.where(capacity <= 0, 0.0, ratio)
+
+
+def _lookup(
+    rows: Sequence[ContainerRow], found: Mapping[tuple[str, str, str], float]
+) -> NDArray[np.float64]:
+    """Each container's figure, NaN where it has none."""
+    return _column([found.get((r.namespace, r.pod, r.container), np.nan) for r in rows])
+
+
+def _hour(
+    inventory: PricedInventory, sampled: SampleHours, hour: datetime, seconds: float
+) -> CostColumns:
+    rows, nodes, node_of = inventory.containers, inventory.nodes, inventory.node_of
+    count = len(nodes)
+    usage = sampled.usage.get(hour, {})
+    zero = (0.0, 0.0)
+    cpu_use = _column([usage.get((r.namespace, r.pod, r.container), zero)[0] for r in rows])
+    memory_use = _column([usage.get((r.namespace, r.pod, r.container), zero)[1] for r in rows])
+    gpu_used = _lookup(rows, sampled.gpu_used.get(hour, {}))
+    gpu_duty = _lookup(rows, sampled.gpu_duty.get(hour, {}))
+    fraction = _column([r.gpu_fraction for r in rows])
+    cores, memory, gpus = (
+        _column([n.cores for n in nodes]),
+        _column([n.memory_gib for n in nodes]),
+        _column([n.gpus for n in nodes]),
+    )
+    cpu_rate = _column([n.rates.cpu_core_hour for n in nodes])
+    memory_rate = _column([n.rates.memory_gib_hour for n in nodes])
+    gpu_rate = _column([n.rates.gpu_hour for n in nodes])
+    cpu_claim = np.maximum(_column([r.cpu_request_cores for r in rows]), cpu_use)
+    memory_claim = np.maximum(_column([r.memory_request_gib for r in rows]), memory_use)
+    # Claims add up container by container, as `allocate` adds them.
+    claims_cpu = group_sums(node_of, cpu_claim * seconds, count)
+    claims_memory = group_sums(node_of, memory_claim * seconds, count)
+    claims_gpu = group_sums(node_of, fraction * seconds, count)
+    cpu_scale = _scale(claims_cpu, cores * seconds)
+    memory_scale = _scale(claims_memory, memory * seconds)
+    gpu_scale = _scale(claims_gpu, gpus * seconds)
+    hours = seconds / SECONDS_PER_HOUR
+    cpu_usd = cpu_claim * cpu_scale[node_of] * cpu_rate[node_of] * hours
+    memory_usd = memory_claim * memory_scale[node_of] * memory_rate[node_of] * hours
+    gpu_usd = fraction * gpu_scale[node_of] * gpu_rate[node_of] * hours
+    used = np.where(np.isnan(gpu_used), 0.0, np.minimum(gpu_used, gpus[node_of]))
+    sampled_duty = ~np.isnan(gpu_duty)
+    container_sums = {
+        "seconds": np.full(len(rows), seconds),
+        "cpu_usd": cpu_usd,
+        "memory_usd": memory_usd,
+        "gpu_usd": gpu_usd,
+        "gpu_usage_usd": used * gpu_rate[node_of] * hours,
+        "gpu_seconds": fraction * seconds,
+        "gpu_duty_seconds": np.where(sampled_duty, gpu_duty, 0.0) * seconds,
+        "duty_sampled_seconds": np.where(sampled_duty, seconds, 0.0),
+    }
+    cpu_total = cores * cpu_rate * hours
+    memory_total = memory * memory_rate * hours
+    gpu_total = gpus * gpu_rate * hours
+    total = _column([n.hourly_usd for n in nodes]) * hours
+    # A node whose capacity is unknown has no rates: its whole price is idle.
+    unpriced = np.maximum(total - (cpu_total + memory_total + gpu_total), 0.0)
+    paid = {
+        name: group_sums(node_of, values, count)
+        for name, values in (("cpu", cpu_usd), ("memory", memory_usd), ("gpu", gpu_usd))
+    }
+    node_duty_found = sampled.node_duty.get(hour, {})
+    node_duty = _column([node_duty_found.get(n.node, np.nan) for n in nodes])
+    node_sampled = ~np.isnan(node_duty)
+    allocated = claims_gpu * gpu_scale / seconds if seconds > 0 else np.zeros(count)
+    node_sums = {
+        "seconds": np.full(count, seconds),
+        "total_usd": total,
+        "cpu_idle_usd": np.maximum(cpu_total - paid["cpu"], 0.0) + unpriced,
+        "memory_idle_usd": np.maximum(memory_total - paid["memory"], 0.0),
+        "gpu_idle_usd": np.maximum(gpu_total - paid["gpu"], 0.0),
+        "gpu_allocated_seconds": allocated * seconds,
+        "gpu_duty_seconds": np.where(node_sampled, node_duty, 0.0) * seconds,
+        "duty_sampled_seconds": np.where(node_sampled, seconds, 0.0),
+    }
+    return CostColumns(hour, rows, container_sums, nodes, node_sums)
+
+
+def allocate_hours(
+    inventory: PricedInventory, sampled: SampleHours, coverage: Mapping[datetime, float]
+) -> list[CostColumns]:
+    """The charges of every clock hour `coverage` names (seconds covered), oldest first."""
+    return [_hour(inventory, sampled, hour, seconds) for hour, seconds in sorted(coverage.items())]
