@@ -268,13 +268,10 @@ class Slicewise:
             for z, key in enumerate(planned)
         ]
         # Before anything serves, on-demand cover started now would serve no sooner than the
-        # spot it covers.
-        needed = (
-            on_demand_cover(request, split, ready, self.settings)
-            if fleet.ready()
-            else split.on_demand
-        )
+        # spot it covers; on-demand already warming serves sooner, so it is kept.
         on_demand = fleet.on_demand()
+        cover = on_demand_cover(request, split, ready, self.settings)
+        needed = cover if fleet.ready() else max(split.on_demand, min(cover, len(on_demand)))
         for _ in range(needed - len(on_demand)):
             fleet.launch_on_demand()
         if len(on_demand) > needed:

@@ -8,8 +8,8 @@ A split must keep three promises:
 
 * `serving` replicas run while nothing is lost;
 * `after_pool_loss` replicas stay up when the `spare_pools` largest pools are lost at once, and
-  when more (`spares_needed`) as long as reclaims come often enough that one more loss within a
-  warm-up would keep the service short for longer than `availability_target` allows;
+  when more (`spares_needed`) as long as pools are lost often enough that more of them down
+  within one warm-up would keep the service short for longer than `availability_target` allows;
 * `after_all_spot_loss` replicas stay up when every spot pool is lost (the on-demand floor).
 
 Each spot replica-hour is priced at what it is expected to cost: its spot price plus its pool's
@@ -124,20 +124,22 @@ def spares_needed(
 ) -> int:
     """Pool losses a split with `spot` per pool must survive at once.
 
-    A lost pool's replicas are back after a warm-up; the service falls short when, within that
-    warm-up, more pools are lost than it has spare. With reclaims arriving at `rate` (the pools'
-    reclaims per replica-hour times their replicas), the share of time short with k spares is
-    about rate x warm-up x P(at least k more reclaims within a warm-up). The least k from
-    `spare_pools` up keeping that within 1 - `availability_target` is the answer.
+    A pool reclaims its replicas together, so a reclaim seen per replica-hour is a loss of the
+    whole pool at that rate per hour, however many replicas it holds; losses of the pools in use
+    arrive at `rate`, the sum of their rates. A lost pool is back after a warm-up, so the pools
+    down at a moment are those lost within the last warm-up: Poisson with mean rate x warm-up
+    (an M/G/inf queue). With k spares the service is short while more than k are down, a share
+    of time P(N >= k + 1). The least k from `spare_pools` up keeping that within
+    1 - `availability_target` is the answer.
     """
     spares = max(settings.spare_pools, 0)
     if settings.availability_target is None:
         return spares
     used = sum(1 for n in spot if n > 0)
-    rate = sum(pool.reclaims_per_hour * n for pool, n in zip(pools, spot, strict=True))
+    rate = sum(pool.reclaims_per_hour for pool, n in zip(pools, spot, strict=True) if n > 0)
     mean = rate * warmup_hours
     budget = 1.0 - settings.availability_target
-    while spares < used and mean * poisson_tail(mean, spares) > budget:
+    while spares < used and poisson_tail(mean, spares + 1) > budget:
         spares += 1
     return spares
 

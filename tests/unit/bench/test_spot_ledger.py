@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bench.spot_policies import Slicewise
-from bench.spot_sim import Outcome, Prices, replay
+from bench.spot_sim import Outcome, Prices, replay, warmup_ticks
 
 GAP_SECONDS = 600.0
 WARMUP_SECONDS = 600.0
@@ -69,3 +69,17 @@ def test_fleet_whose_budget_has_no_room_stays_on_demand() -> None:
     outcome = _replay(_late_and_steady(10, 900))
     assert outcome.spot_hours == 0.0
     assert outcome.cost == pytest.approx(outcome.on_demand_cost)
+
+
+def test_on_demand_warming_after_every_zone_is_lost_is_not_stopped_for_later_spot() -> None:
+    """Every zone empties for one tick: the on-demand started then serves before spot started
+    a tick later, so the fleet is short for one warm-up, not longer."""
+    gap, warmup = 200.0, 600.0
+    row = [2] * 300 + [0] + [2] * 300
+    availability = np.array([row] * 6, dtype=np.int64)
+    policy = Slicewise(4, PRICES.spot, PRICES.on_demand, gap / 3600, warmup / 3600)
+    outcome = replay(
+        policy, availability, PRICES, replicas=4, warmup_seconds=warmup, gap_seconds=gap
+    )
+    assert outcome.preemptions > 0, "no spot ran when the zones emptied"
+    assert outcome.scored_ticks - outcome.available_ticks == warmup_ticks(warmup, gap)

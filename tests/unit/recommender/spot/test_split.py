@@ -68,12 +68,29 @@ def test_fixed_total_keeps_the_floor_on_demand() -> None:
 
 
 def test_frequent_reclaims_within_a_warm_up_need_a_second_spare_pool() -> None:
-    """0.05 reclaims per replica-hour over 6 spot replicas and a 0.2 h warm-up: a second loss
-    within a warm-up is likely enough that the split survives two pools, not one."""
-    pools = _request(rates=(0.05,) * 4).pools
+    """Four pools each lost 0.1 times an hour and a 0.2 h warm-up: two pools are down at once
+    0.30 % of the time, beyond a 99.9 % target, so the split survives two pools, not one."""
+    pools = _request(rates=(0.1,) * 4).pools
     spot = [2, 2, 1, 1]
     assert spares_needed(pools, spot, 0.2, SplitSettings(spare_pools=1)) == 2
     assert spares_needed(pools, spot, 0.2, SplitSettings(availability_target=None)) == 1
+
+
+def test_pools_down_together_within_the_target_keep_one_spare() -> None:
+    """Four pools lost 0.05 times an hour each: two down at once 0.08 % of the time at a 0.2 h
+    warm-up, inside a 99.9 % target; one spare pool is enough."""
+    pools = _request(rates=(0.05,) * 4).pools
+    assert spares_needed(pools, [2, 2, 1, 1], 0.2, SplitSettings(spare_pools=1)) == 1
+
+
+def test_a_pool_is_lost_as_one_however_many_replicas_it_holds() -> None:
+    """Its replicas go together: more of them in the same pools adds no loss to survive."""
+    pools = _request(rates=(0.1,) * 4).pools
+    settings = SplitSettings(spare_pools=1)
+    assert spares_needed(pools, [3, 3, 3, 3], 0.2, settings) == spares_needed(
+        pools, [1, 1, 1, 1], 0.2, settings
+    )
+    assert spares_needed(pools, [3, 3, 0, 0], 0.2, settings) == 1
 
 
 def test_advisor_level_reclaims_keep_the_configured_spare() -> None:
@@ -84,7 +101,7 @@ def test_advisor_level_reclaims_keep_the_configured_spare() -> None:
 
 def test_split_survives_the_spares_its_reclaim_rate_needs() -> None:
     """Frequent reclaims over 4 pools: the chosen split keeps R through its two largest pools."""
-    split = plan_split(_request(rates=(0.05,) * 4, spot_hourly=0.1), SplitSettings(spare_pools=1))
+    split = plan_split(_request(rates=(0.1,) * 4, spot_hourly=0.1), SplitSettings(spare_pools=1))
     assert split.spare_pools == 2
     lost = sum(sorted(split.spot.values(), reverse=True)[: split.spare_pools])
     assert split.on_demand + split.spot_replicas - lost >= 4
