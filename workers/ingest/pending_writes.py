@@ -16,13 +16,14 @@ learns it only once the transaction has committed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from recommender.cost.cost_columns import ContainerRow, CostColumns, NodeRow
+from recommender.cost.cost_columns import CostColumns
 from recommender.ordered_groups import group_sums
 from recommender.usage.container_history import ContainerHistory
 from recommender.usage.key import ContainerKey
@@ -35,9 +36,7 @@ from store.repositories.usage_states import UsageStateRepository
 from workers.ingest.inventory_cache import CachedInventory
 from workers.ingest.usage_fold import to_record
 
-_ContainerHour = tuple[datetime, str, str, str, str]
-"""(hour, namespace, pod, container, node): a container-hour row's identity."""
-_NodeHour = tuple[datetime, str]
+_Row = TypeVar("_Row")
 
 
 def _summed(
@@ -54,6 +53,35 @@ def _summed(
     }
 
 
+def _latest_rows(
+    stretches: Iterable[CostColumns],
+    rows_of: Callable[[CostColumns], Sequence[_Row]],
+    identity: Callable[[datetime, _Row], Hashable],
+) -> tuple[list[datetime], list[_Row], list[NDArray[np.int64]]]:
+    """Every row identity of the stretches once, in first-seen order, with its hour and its
+    latest row (as the upsert keeps the latest descriptive fields), and per stretch the place
+    of each of its rows among them."""
+    index: dict[Hashable, int] = {}
+    hours: list[datetime] = []
+    latest: list[_Row] = []
+    groups: list[NDArray[np.int64]] = []
+    for stretch in stretches:
+        rows = rows_of(stretch)
+        where = np.empty(len(rows), dtype=np.int64)
+        for i, row in enumerate(rows):
+            key = identity(stretch.hour, row)
+            found = index.get(key)
+            if found is None:
+                found = index[key] = len(latest)
+                hours.append(stretch.hour)
+                latest.append(row)
+            else:
+                latest[found] = row
+            where[i] = found
+        groups.append(where)
+    return hours, latest, groups
+
+
 class _ClusterCosts:
     """One cluster's cost stretches of the batch, summed by row identity at the end."""
 
@@ -68,23 +96,12 @@ class _ClusterCosts:
 
     def containers(self) -> ContainerCostRows:
         """One row per container-hour, its latest descriptive fields (as the upsert keeps them)."""
-        index: dict[_ContainerHour, int] = {}
-        hours: list[datetime] = []
-        latest: list[ContainerRow] = []
-        groups: list[NDArray[np.int64]] = []
-        for stretch in self.stretches:
-            where = np.empty(len(stretch.containers), dtype=np.int64)
-            for i, row in enumerate(stretch.containers):
-                key = (stretch.hour, row.namespace, row.pod, row.container, row.node)
-                found = index.get(key)
-                if found is None:
-                    found = index[key] = len(latest)
-                    hours.append(stretch.hour)
-                    latest.append(row)
-                else:
-                    latest[found] = row
-                where[i] = found
-            groups.append(where)
+        hours, latest, groups = _latest_rows(
+            self.stretches,
+            lambda stretch: stretch.containers,
+            # A container-hour row's identity.
+            lambda hour, row: (hour, row.namespace, row.pod, row.container, row.node),
+        )
         return ContainerCostRows(
             hours=hours,
             namespaces=[row.namespace for row in latest],
@@ -98,22 +115,9 @@ class _ClusterCosts:
 
     def nodes(self) -> NodeCostRows:
         """One row per node-hour, its latest descriptive fields."""
-        index: dict[_NodeHour, int] = {}
-        hours: list[datetime] = []
-        latest: list[NodeRow] = []
-        groups: list[NDArray[np.int64]] = []
-        for stretch in self.stretches:
-            where = np.empty(len(stretch.nodes), dtype=np.int64)
-            for i, row in enumerate(stretch.nodes):
-                found = index.get((stretch.hour, row.node))
-                if found is None:
-                    found = index[(stretch.hour, row.node)] = len(latest)
-                    hours.append(stretch.hour)
-                    latest.append(row)
-                else:
-                    latest[found] = row
-                where[i] = found
-            groups.append(where)
+        hours, latest, groups = _latest_rows(
+            self.stretches, lambda stretch: stretch.nodes, lambda hour, row: (hour, row.node)
+        )
         return NodeCostRows(
             hours=hours,
             nodes=[row.node for row in latest],
