@@ -92,14 +92,7 @@ def _sizes(
     sizes: dict[str, list[tuple[int, int]]] = {}
     for seed in range(args.seeds):
         for index, agent in enumerate(agents):
-            spec = SnapshotSpec(
-                cluster_id=agent.cluster_id,
-                snapshot_id=uuid.uuid4(),
-                taken_at=TAKEN_AT,
-                pod_count=args.pod_count,
-                samples_per_container=args.samples,
-                seed=seed * 1000 + index,
-            )
+            spec = _spec(args, agent, seed, index)
             random = build_snapshot(*trace, spec)
             traced = _traced(random, traces, spec.seed)
             for kind in SIZE_ONLY:
@@ -113,6 +106,18 @@ def _sizes(
         }
         for kind, found in sizes.items()
     }
+
+
+def _spec(args: argparse.Namespace, agent: Agent, seed: int, index: int) -> SnapshotSpec:
+    """The upload of sender `index` in seed `seed`, the same in the size and the timed runs."""
+    return SnapshotSpec(
+        cluster_id=agent.cluster_id,
+        snapshot_id=uuid.uuid4(),
+        taken_at=TAKEN_AT,
+        pod_count=args.pod_count,
+        samples_per_container=args.samples,
+        seed=seed * 1000 + index,
+    )
 
 
 def _traced(snapshot: ClusterSnapshot, traces: UsageTraces, seed: int) -> ClusterSnapshot:
@@ -243,14 +248,7 @@ def _run_seed(
     sizes: list[tuple[int, int, int, int]] = []
     endpoint = "snapshot" if kind == "snapshot" else "delta"
     for index, agent in enumerate(agents):
-        spec = SnapshotSpec(
-            cluster_id=agent.cluster_id,
-            snapshot_id=uuid.uuid4(),
-            taken_at=TAKEN_AT,
-            pod_count=args.pod_count,
-            samples_per_container=args.samples,
-            seed=seed * 1000 + index,
-        )
+        spec = _spec(args, agent, seed, index)
         snapshot = _traced(build_snapshot(*trace, spec), traces, spec.seed)
         raw, gzipped = _body(snapshot, kind, args.change_rate)
         senders.append(Sender(agent, SnapshotVariants(raw, id_field=f"{endpoint}_id"), endpoint))
