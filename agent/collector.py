@@ -84,6 +84,7 @@ class Collector:
                 chunk_size=settings.list_chunk_size,
                 watch_timeout=settings.watch_timeout_seconds,
                 backoff=Backoff(cap=settings.kube_retry_max_seconds),
+                refusal_grace=settings.kube_refusal_grace_seconds,
                 metrics=metrics,
             )
             for spec in kinds

@@ -36,6 +36,9 @@ class AgentSettings(BaseSettings):
     """Server-side timeout of one watch request; the watch is renewed from its resourceVersion."""
     list_chunk_size: int = Field(default=500, gt=0)
     kube_retry_max_seconds: float = Field(default=30.0, gt=0)
+    kube_refusal_grace_seconds: float = Field(default=120.0, ge=0)
+    """How long a kind the agent has already read may be refused (HTTP 401/403) before the agent
+    stops: an API server that restarts answers so until its authorizer has caught up."""
 
     # Snapshots.
     snapshot_interval_seconds: float = Field(default=60.0, gt=0)

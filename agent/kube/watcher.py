@@ -4,6 +4,10 @@ A broken stream (API server restarted, network blip) is resumed from the resourc
 the last event seen, so no change is lost and nothing is replayed. When the server no longer
 has that version (410 Gone: etcd compacted, or a fresh watch cache), the kind is listed again
 and the table replaced, which also catches deletions that happened while disconnected.
+
+A refusal (401/403) stops the agent with the permission to grant, except while a kind that was
+already read is refused for less than the grace period: a restarted API server refuses requests
+until its authenticator and RBAC caches are filled, and that is no reason to stop.
 """
 
 from __future__ import annotations
@@ -52,9 +56,10 @@ class KindWatcher:
         chunk_size: int = 500,
         watch_timeout: int = 290,
         backoff: Backoff | None = None,
+        refusal_grace: float = 120.0,
         metrics: AgentMetrics | None = None,
     ) -> None:
-        """Watch `spec` through `client` into `inventory`."""
+        """Watch `spec` through `client` into `inventory`; `refusal_grace` is in seconds."""
         self._metrics = metrics or AgentMetrics()
         self._client = client
         self._spec = spec
@@ -63,6 +68,10 @@ class KindWatcher:
         self._watch_timeout = watch_timeout
         self._backoff = backoff or Backoff()
         self._resource: type[Any] | None = None
+        self._refusal_grace = refusal_grace
+        self._was_served = False
+        self._refusals: tuple[float, float] | None = None
+        """The first and the latest refusal (loop time) of the refusals now in a row."""
         self.interruptions = 0
         """Failed requests and broken streams so far (each was retried)."""
         self._log = structlog.get_logger("agent.watch").bind(kind=spec.kind)
@@ -78,7 +87,7 @@ class KindWatcher:
             try:
                 if self.table_version is None:
                     await self._list()
-                    self._backoff.reset()
+                    self._served()
                 await self._watch()
             except httpx2.HTTPStatusError as e:
                 code = status_code(e)
@@ -86,6 +95,9 @@ class KindWatcher:
                     self._log.info("watch_expired_relisting", resource_version=self.table_version)
                     self._inventory.tables[self._spec.kind].resource_version = None
                     self._metrics.relists.labels(self._spec.kind).inc()
+                    continue
+                if code in (401, 403) and self._refusal_tolerated():
+                    await self._pause("kube_request_refused", e)
                     continue
                 self._raise_if_permanent(code, e)
                 await self._pause("kube_request_failed", e)
@@ -150,7 +162,30 @@ class KindWatcher:
             self._spec.kind, event, meta.uid, entry, meta.resourceVersion or ""
         )
         self._metrics.watch_events.labels(self._spec.kind, event).inc()
+        self._served()
+
+    def _served(self) -> None:
+        """A request succeeded: the next failure starts its retries and its grace afresh."""
+        self._was_served = True
+        self._refusals = None
         self._backoff.reset()
+
+    def _refusal_tolerated(self) -> bool:
+        """Whether a refusal is still taken as the API server catching up (and retried).
+
+        Refusals are in a row when each follows the one before within the longest retry delay
+        (plus a margin); a later one, after a watch that was served meanwhile, starts afresh.
+        """
+        if not self._was_served:
+            return False
+        now = asyncio.get_running_loop().time()
+        first = now
+        if self._refusals is not None:
+            before, latest = self._refusals
+            if now - latest <= self._backoff.cap + WATCH_GRACE_SECONDS:
+                first = before
+        self._refusals = (first, now)
+        return now - first < self._refusal_grace
 
     def _convert(self, obj: Any) -> Entry | None:
         """The object's entry; one that does not convert is logged and left out."""

@@ -209,7 +209,8 @@ def _line_after(lines: StackOutput, start: int, pattern: re.Pattern[str]) -> str
 def test_a_killed_apiserver_is_restarted_and_the_agent_reports_from_it_again(
     local_stack: tuple[subprocess.Popen[str], StackOutput],
 ) -> None:
-    """kill -9 of kube-apiserver: the stack restarts it, and the agent sees a Node made after."""
+    """kill -9 of kube-apiserver: the stack restarts it, and the agent, refused by the restarted
+    API server until its RBAC cache is filled, keeps running and sees a Node made after."""
     proc, lines = local_stack
     lines.wait_for(READY, timeout=STARTED_WITHIN)
     kubeconfig = lines.wait_for(ADMIN_KUBECONFIG, timeout=10).group(1)
@@ -217,6 +218,7 @@ def test_a_killed_apiserver_is_restarted_and_the_agent_reports_from_it_again(
     [apiserver] = [
         p for p in psutil.Process(proc.pid).children(recursive=True) if p.name() == "kube-apiserver"
     ]
+    killed_at = len(lines.lines)
     apiserver.kill()
     lines.wait_for(re.compile(r"kube-apiserver: exited with code -9"), timeout=30)
     restarted = lines.wait_for(re.compile(r"kube-apiserver: restarted \(pid (\d+),"), timeout=150)
@@ -231,6 +233,7 @@ def test_a_killed_apiserver_is_restarted_and_the_agent_reports_from_it_again(
         what=f"an agent snapshot of the {nodes} nodes after the restart",
     )
     assert psutil.Process(int(restarted.group(1))).name() == "kube-apiserver"
+    assert _line_after(lines, killed_at, re.compile(r"\] agent: exited")) is None
     assert proc.poll() is None
 
 
