@@ -61,6 +61,8 @@ TRACE_MINUTES = 120
 KINDS = ("snapshot", "delta_compact", "delta")
 """Full snapshots; deltas with their samples in the compact block of earlier agents; deltas as
 the agent sends them (samples in an ordinal usage block)."""
+_SECTIONS = (("", "snapshot"), ("deltas", "delta"), ("deltas_compact", "delta_compact"))
+"""Where each timed kind's figures go in the document (full snapshots at its top level)."""
 SIZE_ONLY = ("delta_rows", "snapshot_random", "delta_random")
 """Measured in bytes only: deltas with series rows; a snapshot and a delta with the random
 figures the bench used before it read the traces."""
@@ -156,6 +158,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=25, help="snapshots per sender per run")
     parser.add_argument("--workers", type=int, default=1, help="gateway uvicorn worker processes")
     parser.add_argument("--seeds", type=int, default=3, help="runs, each with its own sampling")
+    parser.add_argument(
+        "--kinds",
+        nargs="+",
+        choices=KINDS,
+        default=list(KINDS),
+        help="uploads to time (the byte sizes per minute are reported only when all are timed)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     parser.add_argument("--quick", action="store_true", help="tiny smoke run for the test suite")
     args = parser.parse_args(argv)
@@ -174,25 +183,38 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         runs = [
             _run_seed(stack, agents, trace, traces, args, seed=seed, kind=kind)
             for seed in range(args.seeds)
-            for kind in KINDS
+            for kind in args.kinds
         ]
-    document = _document(args, [run for run in runs if run["kind"] == "snapshot"])
-    document["deltas"] = _document(args, [run for run in runs if run["kind"] == "delta"])
-    document["deltas_compact"] = _document(
-        args, [run for run in runs if run["kind"] == "delta_compact"]
-    )
-    document["gateway_validated_by"] = _validated(runs, "snapshot")
-    for key, kind in (("deltas", "delta"), ("deltas_compact", "delta_compact")):
-        document[key]["gateway_validated_by"] = _validated(runs, kind)
-    document["inputs"]["usage_traces"] = {
-        "vms": str(args.vms),
-        "genai": str(args.genai),
-        "vm_series": len(traces.cpu_share),
-        "gpu_series": len(traces.duty),
-        "minutes": traces.minutes,
+    document: dict[str, Any] = {}
+    for key, kind in _SECTIONS:
+        if kind in args.kinds:
+            part = _document(args, [run for run in runs if run["kind"] == kind])
+            part["gateway_validated_by"] = _validated(runs, kind)
+            if key:
+                document[key] = part
+            else:
+                document = {**part, **document}
+    document["inputs"] = {
+        **document.get("inputs", {}),
+        "kinds": list(args.kinds),
+        "usage_traces": {
+            "vms": str(args.vms),
+            "genai": str(args.genai),
+            "vm_series": len(traces.cpu_share),
+            "gpu_series": len(traces.duty),
+            "minutes": traces.minutes,
+        },
     }
-    sizes = _sizes(trace, traces, args, agents)
-    for key, kind in (("", "snapshot"), ("deltas", "delta"), ("deltas_compact", "delta_compact")):
+    if set(args.kinds) == set(KINDS):
+        _add_comparisons(document, _sizes(trace, traces, args, agents))
+    emit(document, args.out)
+    return document
+
+
+def _add_comparisons(document: dict[str, Any], sizes: dict[str, dict[str, float]]) -> None:
+    """Bytes per cluster-minute in every form and the gateway's CPU per delta either way, once
+    every kind was timed."""
+    for key, kind in _SECTIONS:
         part = document[key] if key else document
         sizes[kind] = {
             name: part["inputs"]["snapshot"][name] for name in ("json_bytes", "gzip_bytes")
@@ -207,8 +229,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         if compact_cpu and ordinal_cpu
         else None,
     }
-    emit(document, args.out)
-    return document
 
 
 def _wire(sizes: dict[str, dict[str, float]]) -> dict[str, Any]:
