@@ -1,7 +1,13 @@
 """At-most-once acceptance of snapshot and notice ids, in Redis.
 
 A key is claimed as `pending` while the message is being produced, marked `done` once the broker
-acknowledged it, and released if producing failed, so that the sender's retry is not lost. The
+acknowledged it, and released if producing failed, so that the sender's retry is not lost.
+Marking `done` is sent to Redis before the upload is answered, batched with the other requests'
+of the same moment, and its reply is read in the background: the answer does not wait for it. A
+replay racing that write finds the id `pending` and is told to retry (nothing is produced
+twice); if the write fails, the claim expires and a later retry is produced again, which
+consumers fold once, as they do when a gateway dies between the broker's acknowledgement and
+its answer. The
 claim is made in the same round trip as the request's rate-limit count (only if the limits allow
 it), and can read one more key there (whether the workers want a cluster's full snapshot), which
 the answer to the upload carries.
@@ -9,13 +15,16 @@ the answer to the upload carries.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import structlog
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from gateway.rate_limit import COUNT_HITS, Limit, RateLimiter, Verdict
 
@@ -39,6 +48,8 @@ end
 return {0, 0, redis.call('GET', key) or 'done', flagged}
 """
 )
+
+_log = structlog.get_logger("gateway.dedupe")
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == 'pending' then
@@ -84,6 +95,8 @@ class Deduplicator:
         self._prefix = prefix
         self._ttl = ttl_seconds
         self._pending_ttl = pending_ttl_seconds
+        self._to_confirm: list[str] = []
+        self._confirming: set[asyncio.Task[None]] = set()
 
     def key(self, kind: str, tenant_id: uuid.UUID, cluster_id: uuid.UUID, item: uuid.UUID) -> str:
         """The Redis key of one id."""
@@ -111,8 +124,34 @@ class Deduplicator:
         return Admitted(verdict, claim, bool(flagged))
 
     async def confirm(self, key: str) -> None:
-        """The message is durable: remember the id for the full dedupe window."""
-        await self._redis.set(key, Claim.DONE.value, ex=self._ttl)
+        """The message is durable: remember the id for the full dedupe window.
+
+        Returns once the write was handed to Redis (one turn of the event loop), with every
+        other key confirmed in that turn; the reply is read in the background.
+        """
+        self._to_confirm.append(key)
+        if len(self._to_confirm) == 1:
+            task = asyncio.create_task(self._confirm_queued(), name="dedupe-confirm")
+            self._confirming.add(task)
+            task.add_done_callback(self._confirming.discard)
+        # The batch's task runs first: its write is sent before the caller answers.
+        await asyncio.sleep(0)
+
+    async def drain(self) -> None:
+        """Wait until every confirmation sent so far was answered (before closing Redis)."""
+        while self._confirming:
+            await asyncio.gather(*self._confirming)
+
+    async def _confirm_queued(self) -> None:
+        keys, self._to_confirm = self._to_confirm, []
+        pipeline = self._redis.pipeline(transaction=False)
+        for key in keys:
+            pipeline.set(key, Claim.DONE.value, ex=self._ttl)
+        try:
+            await pipeline.execute()
+        except RedisError as e:
+            # Their claims expire; a retry of one of them is produced again and folded once.
+            _log.warning("dedupe confirmations failed", keys=len(keys), error=type(e).__name__)
 
     async def release(self, key: str) -> None:
         """Producing failed: forget the pending claim so that a retry is accepted."""

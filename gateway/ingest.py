@@ -83,6 +83,10 @@ class IngestService:
         self._retry_after = str(retry_after_seconds)
         self._produce_timeout = produce_timeout_seconds
 
+    async def drain(self) -> None:
+        """Wait for the confirmations of what was accepted (before Redis is closed)."""
+        await self._dedupe.drain()
+
     async def submit(self, item: Submission) -> Submitted:
         """Produce the item unless its limits refuse it (429) or it is a duplicate."""
         key = self._dedupe.key(item.kind, item.tenant_id, item.cluster_id, item.item_id)

@@ -97,6 +97,7 @@ class Wiring:
             await asyncio.to_thread(self.metrics_port.stop)
         await self.instructions.stop()
         await self.publisher.stop()
+        await self.ingest.drain()
         await self.redis.aclose()
         await self.database.dispose()
 
