@@ -1,16 +1,17 @@
 """At-most-once acceptance of snapshot and notice ids, in Redis.
 
 A key is claimed as `pending` while the message is being produced, marked `done` once the broker
-acknowledged it, and released if producing failed, so that the sender's retry is not lost.
-Marking `done` is sent to Redis before the upload is answered, batched with the other requests'
-of the same moment, and its reply is read in the background: the answer does not wait for it. A
-replay racing that write finds the id `pending` and is told to retry (nothing is produced
-twice); if the write fails, the claim expires and a later retry is produced again, which
-consumers fold once, as they do when a gateway dies between the broker's acknowledgement and
-its answer. The
+acknowledged it, and released if producing failed, so that the sender's retry is not lost. The
 claim is made in the same round trip as the request's rate-limit count (only if the limits allow
 it), and can read one more key there (whether the workers want a cluster's full snapshot), which
 the answer to the upload carries.
+
+Marking `done` is written to Redis before the upload is answered, batched with the other
+requests' marks of the same moment, and its reply is read in the background: the answer does not
+wait for it. A replay racing that write finds the id `pending` and is told to retry (nothing is
+produced twice); if the write fails, the claim expires and a later retry is produced again,
+which consumers fold once, as they do when a gateway dies between the broker's acknowledgement
+and its answer.
 """
 
 from __future__ import annotations
