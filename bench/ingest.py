@@ -6,16 +6,20 @@ gateway as a real uvicorn process on 127.0.0.1, provisions one cluster per concu
 builds each sender a realistic 1,000-pod snapshot from the Alibaba GPU trace. Then, per seed and
 side by side, it measures N senders POSTing distinct gzip snapshots to the gateway (202 after
 the broker acknowledged) and a bare aiokafka producer sending the very messages the gateway would
-produce, with the same concurrency, acks and broker. The same is then done with deltas
-(protocol v2): each sender's delta changes `--change-rate` of its pods and carries the same
-samples, built by the agent's own `agent.delta`, twice: as the agent sends them (an ordinal
-usage block: containers by place, figures on the histogram grid), and as earlier agents did (a
-compact block with tables of names). The samples' figures are a minute of real traces
-(`bench.ingest_usage`: Bitbrains VMs for CPU and memory, GenAI containers for GPUs). Prints one
-JSON document, including how many snapshots and deltas the gateway's msgspec mirror and its
-pydantic model each accepted, the gateway's CPU per delta either way, and the gzip bytes a
-cluster uploads per minute in every form (series rows too, and with the bench's former random
-figures).
+produce, with the same concurrency, acks and broker. The senders' HTTP client is a lean one
+(`bench.ingest_http`, requests prepared before the run) unless `--client httpx`: the load
+generator shares the machine's cores with the gateway, and the bare producer's side has no HTTP
+client to pay for; the bench process's CPU per item is reported for both paths.
+
+The same is then done with deltas (protocol v2): each sender's delta changes `--change-rate` of
+its pods and carries the same samples, built by the agent's own `agent.delta`, twice: as the
+agent sends them (an ordinal usage block: containers by place, figures on the histogram grid),
+and as earlier agents did (a compact block with tables of names). The samples' figures are a
+minute of real traces (`bench.ingest_usage`: Bitbrains VMs for CPU and memory, GenAI containers
+for GPUs). Prints one JSON document, including how many snapshots and deltas the gateway's
+msgspec mirror and its pydantic model each accepted, the gateway's CPU per delta either way, and
+the gzip bytes a cluster uploads per minute in every form (series rows too, and with the bench's
+former random figures). `--kinds` times only some of the uploads.
 """
 
 from __future__ import annotations
@@ -61,6 +65,8 @@ TRACE_MINUTES = 120
 KINDS = ("snapshot", "delta_compact", "delta")
 """Full snapshots; deltas with their samples in the compact block of earlier agents; deltas as
 the agent sends them (samples in an ordinal usage block)."""
+_SECTIONS = (("", "snapshot"), ("deltas", "delta"), ("deltas_compact", "delta_compact"))
+"""Where each timed kind's figures go in the document (full snapshots at its top level)."""
 SIZE_ONLY = ("delta_rows", "snapshot_random", "delta_random")
 """Measured in bytes only: deltas with series rows; a snapshot and a delta with the random
 figures the bench used before it read the traces."""
@@ -155,7 +161,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=8, help="concurrent senders (clusters)")
     parser.add_argument("--requests", type=int, default=25, help="snapshots per sender per run")
     parser.add_argument("--workers", type=int, default=1, help="gateway uvicorn worker processes")
+    parser.add_argument(
+        "--client",
+        choices=("lean", "httpx"),
+        default="lean",
+        help="the senders' HTTP client: prepared requests (bench.ingest_http) or httpx",
+    )
     parser.add_argument("--seeds", type=int, default=3, help="runs, each with its own sampling")
+    parser.add_argument(
+        "--kinds",
+        nargs="+",
+        choices=KINDS,
+        default=list(KINDS),
+        help="uploads to time (the byte sizes per minute are reported only when all are timed)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     parser.add_argument("--quick", action="store_true", help="tiny smoke run for the test suite")
     args = parser.parse_args(argv)
@@ -174,25 +193,38 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         runs = [
             _run_seed(stack, agents, trace, traces, args, seed=seed, kind=kind)
             for seed in range(args.seeds)
-            for kind in KINDS
+            for kind in args.kinds
         ]
-    document = _document(args, [run for run in runs if run["kind"] == "snapshot"])
-    document["deltas"] = _document(args, [run for run in runs if run["kind"] == "delta"])
-    document["deltas_compact"] = _document(
-        args, [run for run in runs if run["kind"] == "delta_compact"]
-    )
-    document["gateway_validated_by"] = _validated(runs, "snapshot")
-    for key, kind in (("deltas", "delta"), ("deltas_compact", "delta_compact")):
-        document[key]["gateway_validated_by"] = _validated(runs, kind)
-    document["inputs"]["usage_traces"] = {
-        "vms": str(args.vms),
-        "genai": str(args.genai),
-        "vm_series": len(traces.cpu_share),
-        "gpu_series": len(traces.duty),
-        "minutes": traces.minutes,
+    document: dict[str, Any] = {}
+    for key, kind in _SECTIONS:
+        if kind in args.kinds:
+            part = _document(args, [run for run in runs if run["kind"] == kind])
+            part["gateway_validated_by"] = _validated(runs, kind)
+            if key:
+                document[key] = part
+            else:
+                document = {**part, **document}
+    document["inputs"] = {
+        **document.get("inputs", {}),
+        "kinds": list(args.kinds),
+        "usage_traces": {
+            "vms": str(args.vms),
+            "genai": str(args.genai),
+            "vm_series": len(traces.cpu_share),
+            "gpu_series": len(traces.duty),
+            "minutes": traces.minutes,
+        },
     }
-    sizes = _sizes(trace, traces, args, agents)
-    for key, kind in (("", "snapshot"), ("deltas", "delta"), ("deltas_compact", "delta_compact")):
+    if set(args.kinds) == set(KINDS):
+        _add_comparisons(document, _sizes(trace, traces, args, agents))
+    emit(document, args.out)
+    return document
+
+
+def _add_comparisons(document: dict[str, Any], sizes: dict[str, dict[str, float]]) -> None:
+    """Bytes per cluster-minute in every form and the gateway's CPU per delta either way, once
+    every kind was timed."""
+    for key, kind in _SECTIONS:
         part = document[key] if key else document
         sizes[kind] = {
             name: part["inputs"]["snapshot"][name] for name in ("json_bytes", "gzip_bytes")
@@ -207,8 +239,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         if compact_cpu and ordinal_cpu
         else None,
     }
-    emit(document, args.out)
-    return document
 
 
 def _wire(sizes: dict[str, dict[str, float]]) -> dict[str, Any]:
@@ -266,6 +296,7 @@ def _run_seed(
                     senders,
                     args.requests,
                     gateway_cpu=stack.gateway_cpu_seconds,
+                    client=args.client,
                 )
             )
         else:
@@ -312,6 +343,11 @@ def _figures(results: list[RunResult]) -> dict[str, Any]:
         )
         if any(r.accepted for r in results)
         else None,
+        "sender_cpu_ms_per_item": statistics.median(
+            r.sender_cpu_seconds * 1000 / r.accepted for r in results if r.accepted
+        )
+        if any(r.accepted for r in results)
+        else None,
         "accepted": sum(r.accepted for r in results),
         "failed": sum(r.failed for r in results),
         "runs": [
@@ -347,6 +383,7 @@ def _document(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[str,
             "requests_per_client": args.requests,
             "seeds": args.seeds,
             "gateway_workers": args.workers,
+            "client": args.client,
             "quick": args.quick,
             "snapshot": {
                 "json_bytes": statistics.median(run["json_bytes"] for run in runs),

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 import httpx
 import numpy as np
 from aiokafka import AIOKafkaProducer
 
+from bench.ingest_http import KeepAliveConnection, prepared_post
 from bench.ingest_stack import Agent
 from bench.snapshots import SnapshotVariants
 from gateway.ingest import envelope
 from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER, message_key, schema_headers
 
 _MAX_MESSAGE = 80 * 1024 * 1024
+_ENDPOINTS = {"snapshot": "snapshots", "delta": "deltas"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class RunResult:
     latencies_ms: list[float]
     cpu_seconds: float = 0.0
     """CPU time of the process(es) doing the work: the gateway's, or the bare producer's."""
+    sender_cpu_seconds: float = 0.0
+    """CPU time of the bench process sending (the HTTP client, or the bare producer itself)."""
 
     @property
     def per_second(self) -> float:
@@ -69,12 +75,12 @@ async def _closed_loop(
             outcomes.append(ok)
 
     started = time.perf_counter()
-    cpu_before = cpu_clock()
+    cpu_before, sender_before = cpu_clock(), time.process_time()
     await asyncio.gather(*(sender(i) for i in range(senders)))
-    cpu = cpu_clock() - cpu_before
+    cpu, sender_cpu = cpu_clock() - cpu_before, time.process_time() - sender_before
     elapsed = time.perf_counter() - started
     accepted = sum(outcomes)
-    return RunResult(accepted, len(outcomes) - accepted, elapsed, latencies, cpu)
+    return RunResult(accepted, len(outcomes) - accepted, elapsed, latencies, cpu, sender_cpu)
 
 
 async def run_gateway(
@@ -83,37 +89,99 @@ async def run_gateway(
     requests_per_sender: int,
     *,
     gateway_cpu: Callable[[], float],
+    client: Literal["lean", "httpx"] = "lean",
     warmup: int = 1,
 ) -> RunResult:
-    """Each sender POSTs distinct gzip snapshots of its cluster, one after another."""
-    bodies = [
-        [s.variants.gzip(uuid.uuid4()) for _ in range(requests_per_sender + warmup)]
-        for s in senders
-    ]
-    clients = [httpx.AsyncClient(base_url=url, timeout=120.0) for _ in senders]
-    try:
-
-        async def send(index: int, request: int) -> bool:
-            sender = senders[index]
-            endpoint = "deltas" if sender.kind == "delta" else "snapshots"
-            response = await clients[index].post(
-                f"/v1/clusters/{sender.agent.cluster_id}/{endpoint}",
-                content=bodies[index][request],
-                headers={
-                    "Authorization": f"Bearer {sender.agent.token}",
+    """Each sender POSTs distinct gzip snapshots of its cluster, one after another, on its own
+    keep-alive connection: by default with `bench.ingest_http` (requests prepared before the
+    run), or with httpx as the agent's uplink does."""
+    requests = [
+        [
+            Request.prepared(
+                url,
+                f"/v1/clusters/{s.agent.cluster_id}/{_ENDPOINTS[s.kind]}",
+                s.variants.gzip(uuid.uuid4()),
+                {
+                    "Authorization": f"Bearer {s.agent.token}",
                     "Content-Type": "application/json",
                     "Content-Encoding": "gzip",
                 },
             )
-            return response.status_code == 202 and b'"duplicate":false' in response.content
+            for _ in range(requests_per_sender + warmup)
+        ]
+        for s in senders
+    ]
+    async with _posting(url, client, len(senders)) as post:
 
-        for index in range(len(senders)):
-            for request in range(warmup):
-                await send(index, requests_per_sender + request)
-        return await _closed_loop(requests_per_sender, len(senders), send, gateway_cpu)
+        async def send(index: int, request: int) -> bool:
+            status, body = await post(index, requests[index][request])
+            return status == 202 and b'"duplicate":false' in body
+
+        return await _warmed_loop(requests_per_sender, len(senders), send, gateway_cpu, warmup)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One POST, and its bytes on the wire as the lean client sends them."""
+
+    path: str
+    body: bytes
+    headers: dict[str, str]
+    wire: bytes
+
+    @classmethod
+    def prepared(cls, url: str, path: str, body: bytes, headers: dict[str, str]) -> Request:
+        """The request with its wire bytes built now, before any timed run."""
+        return cls(path, body, headers, prepared_post(url, path, body, headers))
+
+
+Post = Callable[[int, Request], Awaitable[tuple[int, bytes]]]
+"""Send sender `index`'s request; its answer's status and body."""
+
+
+@contextlib.asynccontextmanager
+async def _posting(url: str, client: Literal["lean", "httpx"], senders: int) -> AsyncIterator[Post]:
+    """A keep-alive connection per sender, of the lean client or of httpx."""
+    if client == "httpx":
+        clients = [httpx.AsyncClient(base_url=url, timeout=120.0) for _ in range(senders)]
+        try:
+
+            async def post_httpx(index: int, request: Request) -> tuple[int, bytes]:
+                response = await clients[index].post(
+                    request.path, content=request.body, headers=request.headers
+                )
+                return response.status_code, response.content
+
+            yield post_httpx
+        finally:
+            for each in clients:
+                await each.aclose()
+        return
+    connections = [KeepAliveConnection(url) for _ in range(senders)]
+    try:
+
+        async def post_lean(index: int, request: Request) -> tuple[int, bytes]:
+            answer = await connections[index].exchange(request.wire)
+            return answer.status, answer.body
+
+        yield post_lean
     finally:
-        for client in clients:
-            await client.aclose()
+        for connection in connections:
+            await connection.close()
+
+
+async def _warmed_loop(
+    count: int,
+    senders: int,
+    send: Callable[[int, int], Awaitable[bool]],
+    cpu_clock: Callable[[], float],
+    warmup: int,
+) -> RunResult:
+    """`_closed_loop` after each sender sent `warmup` requests numbered from `count` on."""
+    for index in range(senders):
+        for request in range(warmup):
+            await send(index, count + request)
+    return await _closed_loop(count, senders, send, cpu_clock)
 
 
 async def run_bare(
@@ -153,9 +221,8 @@ async def run_bare(
             )
             return True
 
-        for index in range(len(senders)):
-            for request in range(warmup):
-                await send(index, request)
-        return await _closed_loop(requests_per_sender, len(senders), send, time.process_time)
+        return await _warmed_loop(
+            requests_per_sender, len(senders), send, time.process_time, warmup
+        )
     finally:
         await producer.stop()

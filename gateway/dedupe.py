@@ -2,28 +2,55 @@
 
 A key is claimed as `pending` while the message is being produced, marked `done` once the broker
 acknowledged it, and released if producing failed, so that the sender's retry is not lost. The
-claim can read one more key in the same round trip (whether the workers want a cluster's full
-snapshot), which the answer to the upload carries.
+claim is made in the same round trip as the request's rate-limit count (only if the limits allow
+it), and can read one more key there (whether the workers want a cluster's full snapshot), which
+the answer to the upload carries.
+
+Marking `done` is written to Redis before the upload is answered, batched with the other
+requests' marks of the same moment, and its reply is read in the background: the answer does not
+wait for it. A replay racing that write finds the id `pending` and is told to retry (nothing is
+produced twice); if the write fails, the claim expires and a later retry is produced again,
+which consumers fold once, as they do when a gateway dies between the broker's acknowledgement
+and its answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import structlog
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-_CLAIM = """
+from gateway.rate_limit import COUNT_HITS, Limit, RateLimiter, Verdict
+
+# KEYS: the rate-limit counters, the id's key, optionally the flag key. ARGV: COUNT_HITS's, then
+# the pending claim's expiry.
+_ADMIT = (
+    COUNT_HITS
+    + """
+if refused > 0 then
+    return {refused, retry, '', 0}
+end
+local counted = tonumber(ARGV[2])
+local key = KEYS[counted + 1]
 local flagged = 0
-if KEYS[2] then
-    flagged = redis.call('EXISTS', KEYS[2])
+if KEYS[counted + 2] then
+    flagged = redis.call('EXISTS', KEYS[counted + 2])
 end
-if redis.call('SET', KEYS[1], 'pending', 'NX', 'EX', ARGV[1]) then
-    return {'new', flagged}
+if redis.call('SET', key, 'pending', 'NX', 'EX', ARGV[counted + 3]) then
+    return {0, 0, 'new', flagged}
 end
-return {redis.call('GET', KEYS[1]) or 'done', flagged}
+return {0, 0, redis.call('GET', key) or 'done', flagged}
 """
+)
+
+_log = structlog.get_logger("gateway.dedupe")
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == 'pending' then
@@ -44,6 +71,19 @@ class Claim(StrEnum):
     """Being produced right now by another request: its outcome is not known yet."""
 
 
+_CLAIMS = frozenset(c.value for c in Claim)
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """What one admission round trip found."""
+
+    verdict: Verdict
+    claim: Claim | None
+    """None when the limits refused the request (nothing was claimed)."""
+    flagged: bool
+
+
 class Deduplicator:
     """Claims, confirms and releases ids per tenant, cluster and kind."""
 
@@ -51,28 +91,68 @@ class Deduplicator:
         self, redis: Redis, *, prefix: str, ttl_seconds: int, pending_ttl_seconds: int
     ) -> None:
         self._redis = redis
-        self._claim: Any = redis.register_script(_CLAIM)
+        self._admit: Any = redis.register_script(_ADMIT)
         self._release: Any = redis.register_script(_RELEASE)
         self._prefix = prefix
         self._ttl = ttl_seconds
         self._pending_ttl = pending_ttl_seconds
+        self._to_confirm: list[str] = []
+        self._confirming: set[asyncio.Task[None]] = set()
 
     def key(self, kind: str, tenant_id: uuid.UUID, cluster_id: uuid.UUID, item: uuid.UUID) -> str:
         """The Redis key of one id."""
         return f"{self._prefix}dedupe:{kind}:{tenant_id}:{cluster_id}:{item}"
 
-    async def claim(self, key: str, *, flag: str | None = None) -> tuple[Claim, bool]:
-        """Claim `key` as pending unless it is known; and whether the key `flag` exists."""
-        found, flagged = await self._claim(
-            keys=[key] if flag is None else [key, flag], args=[self._pending_ttl]
+    async def admit(
+        self,
+        key: str,
+        *,
+        limiter: RateLimiter,
+        limits: Sequence[Limit] = (),
+        flag: str | None = None,
+    ) -> Admitted:
+        """Count the request against `limits`; if they allow it, claim `key` as pending unless
+        it is known, and read whether the key `flag` exists. One round trip."""
+        keys = [*limiter.keys(limits), key, *(() if flag is None else (flag,))]
+        refused, retry, found, flagged = await self._admit(
+            keys=keys, args=[*limiter.args(limits), self._pending_ttl]
         )
+        verdict = limiter.verdict(limits, int(refused), int(retry))
+        if not verdict.allowed:
+            return Admitted(verdict, None, flagged=False)
         value = found.decode() if isinstance(found, bytes) else str(found)
-        claim = Claim(value) if value in {c.value for c in Claim} else Claim.DONE
-        return claim, bool(flagged)
+        claim = Claim(value) if value in _CLAIMS else Claim.DONE
+        return Admitted(verdict, claim, bool(flagged))
 
     async def confirm(self, key: str) -> None:
-        """The message is durable: remember the id for the full dedupe window."""
-        await self._redis.set(key, Claim.DONE.value, ex=self._ttl)
+        """The message is durable: remember the id for the full dedupe window.
+
+        Returns once the write was handed to Redis (one turn of the event loop), with every
+        other key confirmed in that turn; the reply is read in the background.
+        """
+        self._to_confirm.append(key)
+        if len(self._to_confirm) == 1:
+            task = asyncio.create_task(self._confirm_queued(), name="dedupe-confirm")
+            self._confirming.add(task)
+            task.add_done_callback(self._confirming.discard)
+        # The batch's task runs first: its write is sent before the caller answers.
+        await asyncio.sleep(0)
+
+    async def drain(self) -> None:
+        """Wait until every confirmation sent so far was answered (before closing Redis)."""
+        while self._confirming:
+            await asyncio.gather(*self._confirming)
+
+    async def _confirm_queued(self) -> None:
+        keys, self._to_confirm = self._to_confirm, []
+        pipeline = self._redis.pipeline(transaction=False)
+        for key in keys:
+            pipeline.set(key, Claim.DONE.value, ex=self._ttl)
+        try:
+            await pipeline.execute()
+        except RedisError as e:
+            # Their claims expire; a retry of one of them is produced again and folded once.
+            _log.warning("dedupe confirmations failed", keys=len(keys), error=type(e).__name__)
 
     async def release(self, key: str) -> None:
         """Producing failed: forget the pending claim so that a retry is accepted."""

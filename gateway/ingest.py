@@ -1,4 +1,5 @@
-"""Accepting snapshots and spot notices: dedupe, wrap without re-serialising, produce, confirm."""
+"""Accepting snapshots and spot notices: limit and dedupe in one round trip, wrap without
+re-serialising, produce, confirm."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from gateway.dedupe import Claim, Deduplicator
 from gateway.metrics import GatewayMetrics
 from gateway.problems import Problem
 from gateway.publisher import EventPublisher, PublishError
+from gateway.rate_limit import Limit, RateLimiter, rate_limited
 from protocol.topics import message_key, schema_headers
 
 
@@ -34,6 +36,10 @@ class Submission:
     flag_key: str | None = None
     """A Redis key whose existence the answer reports, read with the claim (the workers'
     resync request for the cluster: `protocol.topics.resync_key`)."""
+    limits: tuple[Limit, ...] = ()
+    """The rate limits the request counts against, in the claim's round trip."""
+    limited: str = "snapshot"
+    """What the limits count, as the 429 names it (deltas count as snapshots)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ class IngestService:
         self,
         publisher: EventPublisher,
         dedupe: Deduplicator,
+        limiter: RateLimiter,
         metrics: GatewayMetrics,
         *,
         retry_after_seconds: int,
@@ -71,14 +78,24 @@ class IngestService:
     ) -> None:
         self._publisher = publisher
         self._dedupe = dedupe
+        self._limiter = limiter
         self._metrics = metrics
         self._retry_after = str(retry_after_seconds)
         self._produce_timeout = produce_timeout_seconds
 
+    async def drain(self) -> None:
+        """Wait for the confirmations of what was accepted (before Redis is closed)."""
+        await self._dedupe.drain()
+
     async def submit(self, item: Submission) -> Submitted:
-        """Produce the item unless it is a duplicate."""
+        """Produce the item unless its limits refuse it (429) or it is a duplicate."""
         key = self._dedupe.key(item.kind, item.tenant_id, item.cluster_id, item.item_id)
-        claim, flagged = await self._dedupe.claim(key, flag=item.flag_key)
+        admitted = await self._dedupe.admit(
+            key, limiter=self._limiter, limits=item.limits, flag=item.flag_key
+        )
+        claim, flagged = admitted.claim, admitted.flagged
+        if claim is None:
+            raise rate_limited(admitted.verdict, item.limited)
         if claim is Claim.DONE:
             self._metrics.accepted.labels(item.kind, "true").inc()
             return Submitted(duplicate=True, flagged=flagged)

@@ -97,6 +97,7 @@ class Wiring:
             await asyncio.to_thread(self.metrics_port.stop)
         await self.instructions.stop()
         await self.publisher.stop()
+        await self.ingest.drain()
         await self.redis.aclose()
         await self.database.dispose()
 
@@ -161,6 +162,7 @@ def build_wiring(settings: GatewaySettings, *, clock: Clock = utc_now) -> Wiring
         ttl_seconds=settings.dedupe_ttl_seconds,
         pending_ttl_seconds=max(5, settings.kafka_request_timeout_ms // 1000 * 2),
     )
+    limiter = RateLimiter(redis, prefix=prefix, window_seconds=settings.rate_window_seconds)
     return Wiring(
         settings=settings,
         clock=clock,
@@ -183,7 +185,7 @@ def build_wiring(settings: GatewaySettings, *, clock: Clock = utc_now) -> Wiring
         ),
         provisioning=Provisioning(database, hasher),
         oidc=_oidc_client(settings, clock),
-        limiter=RateLimiter(redis, prefix=prefix, window_seconds=settings.rate_window_seconds),
+        limiter=limiter,
         failures=failures,
         token_budgets=TokenBudgets(
             failures_per_client_and_source=settings.token_failures_per_client_and_source,
@@ -201,6 +203,7 @@ def build_wiring(settings: GatewaySettings, *, clock: Clock = utc_now) -> Wiring
         ingest=IngestService(
             publisher,
             dedupe,
+            limiter,
             metrics,
             retry_after_seconds=settings.retry_after_seconds,
             produce_timeout_seconds=settings.produce_timeout_seconds,

@@ -1,10 +1,12 @@
-"""Snapshot, delta and spot-notice ingest: authenticated, limited, validated, deduplicated,
-produced. Answers to snapshots and deltas say whether the workers want a full snapshot next."""
+"""Snapshot, delta and spot-notice ingest: authenticated, validated, limited and deduplicated
+(in one round trip), produced. Answers to snapshots and deltas say whether the workers want a
+full snapshot next."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Literal, TypeVar
 
 from fastapi import APIRouter, Request
@@ -17,7 +19,7 @@ from gateway.deps import IngestPrincipal, WiringDep, require_cluster
 from gateway.ingest import Submission
 from gateway.openapi import json_body
 from gateway.problems import MAX_INVALID_PARAMS, PROBLEM_RESPONSES, InvalidParam, Problem
-from gateway.rate_limit import Limit
+from gateway.rate_limit import Limit, rate_limited
 from gateway.validation import MirroredValidator, validate_strict
 from gateway.wiring import Wiring
 from protocol.compact_usage import compact_usage_problems
@@ -142,12 +144,16 @@ async def post_spot_notice(
     cluster_id: uuid.UUID, request: Request, principal: IngestPrincipal, wiring: WiringDep
 ) -> Response:
     """Accept a spot interruption notice; 202 once the event log has it."""
-    raw = await _admitted_body(wiring, principal, cluster_id, request, kind="notice")
-    notice_id, body_cluster = validate_strict(
-        SpotNotice, raw, lambda n: (n.notice_id, n.cluster_id)
+    limits = _limits(wiring, principal, cluster_id, "notice")
+    async with _counted_if_refused(wiring, limits, "notice"):
+        raw = await read_json_body(request, wiring.limits)
+        notice_id, body_cluster = validate_strict(
+            SpotNotice, raw, lambda n: (n.notice_id, n.cluster_id)
+        )
+        _same_cluster(body_cluster, cluster_id, "cluster_id")
+    return await _produce(
+        wiring, principal, cluster_id, raw, notice_id, kind="notice", limits=limits
     )
-    _same_cluster(body_cluster, cluster_id, "cluster_id")
-    return await _produce(wiring, principal, cluster_id, raw, notice_id, kind="notice")
 
 
 async def _accept_upload(
@@ -161,49 +167,60 @@ async def _accept_upload(
     ids: Callable[[Upload], tuple[uuid.UUID, uuid.UUID]],
 ) -> Response:
     """Admit, validate and produce a snapshot or delta; `ids` reads its id and its cluster's."""
-    raw = await _admitted_body(wiring, principal, cluster_id, request, kind="snapshot")
-    checked = validator.validate(raw, ids)
-    wiring.metrics.validated.labels(kind, checked.by).inc()
-    item_id, body_cluster = checked.kept
-    _same_cluster(body_cluster, cluster_id, "cluster.cluster_id")
-    return await _produce(wiring, principal, cluster_id, raw, item_id, kind=kind)
+    limits = _limits(wiring, principal, cluster_id, "snapshot")
+    async with _counted_if_refused(wiring, limits, "snapshot"):
+        raw = await read_json_body(request, wiring.limits)
+        checked = validator.validate(raw, ids)
+        wiring.metrics.validated.labels(kind, checked.by).inc()
+        item_id, body_cluster = checked.kept
+        _same_cluster(body_cluster, cluster_id, "cluster.cluster_id")
+    return await _produce(wiring, principal, cluster_id, raw, item_id, kind=kind, limits=limits)
 
 
-async def _admitted_body(
+def _limits(
     wiring: Wiring,
     principal: Principal,
     cluster_id: uuid.UUID,
-    request: Request,
-    *,
-    kind: Literal["snapshot", "notice"],
-) -> bytes:
-    """The request's body, once the principal may send for the cluster within its limits
-    (deltas count as snapshots: an agent sends one or the other per interval)."""
+    what: Literal["snapshot", "notice"],
+) -> tuple[Limit, ...]:
+    """The limits a request counts against, once the principal may send for the cluster and
+    no window this process knows exhausted refuses it (deltas count as snapshots: an agent
+    sends one or the other per interval).
+
+    The count itself is taken with the id's claim, after the body was read: one round trip.
+    """
     require_cluster(principal, cluster_id)
     settings = wiring.settings
-    if kind == "snapshot":
+    if what == "snapshot":
         per_cluster, per_tenant = (
             settings.snapshot_rate_per_cluster,
             settings.snapshot_rate_per_tenant,
         )
     else:
         per_cluster, per_tenant = settings.notice_rate_per_cluster, settings.notice_rate_per_tenant
-    verdict = await wiring.limiter.hit(
-        [
-            Limit(f"{kind}:tenant:{principal.tenant_id}", per_tenant, "tenant"),
-            Limit(f"{kind}:cluster:{cluster_id}", per_cluster, "cluster"),
-        ]
+    limits = (
+        Limit(f"{what}:tenant:{principal.tenant_id}", per_tenant, "tenant"),
+        Limit(f"{what}:cluster:{cluster_id}", per_cluster, "cluster"),
     )
+    verdict = wiring.limiter.known_refusal(limits)
     if not verdict.allowed:
-        raise Problem(
-            429,
-            "rate-limited",
-            "Too many requests",
-            f"the {verdict.scope}'s {kind} rate limit is exhausted",
-            headers={"Retry-After": str(verdict.retry_after)},
-            reason=f"rate-limited-{verdict.scope}",
-        )
-    return await read_json_body(request, wiring.limits)
+        raise rate_limited(verdict, what)
+    return limits
+
+
+@contextlib.asynccontextmanager
+async def _counted_if_refused(
+    wiring: Wiring, limits: tuple[Limit, ...], what: str
+) -> AsyncIterator[None]:
+    """A body refused (413, 415, 400, 422) counts against the limits as an accepted one does;
+    and is answered 429 if they are exhausted, as it was before its body was read."""
+    try:
+        yield
+    except Problem as e:
+        verdict = await wiring.limiter.hit(limits)
+        if not verdict.allowed:
+            raise rate_limited(verdict, what) from e
+        raise
 
 
 def _same_cluster(body_cluster: uuid.UUID, path_cluster: uuid.UUID, field: str) -> None:
@@ -226,6 +243,7 @@ async def _produce(
     item_id: uuid.UUID,
     *,
     kind: Literal["snapshot", "delta", "notice"],
+    limits: tuple[Limit, ...],
 ) -> Response:
     """Put the item on its topic (once per id); 202 `{"<kind>_id": ..., "duplicate": ...}`,
     with `"resync": ...` for snapshots and deltas.
@@ -249,6 +267,8 @@ async def _produce(
             headers=_DELTA_HEADERS if kind == "delta" else (),
             # The workers' resync request, read in the claim's round trip.
             flag_key=None if kind == "notice" else resync_key(cluster_id),
+            limits=limits,
+            limited="notice" if kind == "notice" else "snapshot",
         )
     )
     # Written by hand: this is the hot path, and the document is tiny and fixed.

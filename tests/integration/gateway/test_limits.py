@@ -187,3 +187,54 @@ async def test_tenant_rate_limit_spans_its_clusters(
                 statuses.append(response.status_code)
     assert statuses == [202, 202, 429]
     assert "tenant" in response.json()["detail"]
+
+
+async def _statuses(
+    gateway: RunningGateway, credentials: ClusterCredentials, bodies: list[bytes]
+) -> list[int]:
+    token = await agent_token(gateway, credentials)
+    statuses = []
+    async with gateway.client() as http:
+        for body in bodies:
+            response = await http.post(
+                f"/v1/clusters/{credentials.cluster.id}/snapshots",
+                content=body,
+                headers=json_headers(token),
+            )
+            statuses.append(response.status_code)
+    return statuses
+
+
+async def test_refused_bodies_count_against_the_rate_limit(
+    make_settings: SettingsFactory, credentials: ClusterCredentials
+) -> None:
+    """A malformed body uses up the window like a valid one: 422, 202, then 429."""
+    valid = [gzip_json(small_snapshot(credentials.cluster.id)) for _ in range(2)]
+    async with serve(make_settings(snapshot_rate_per_cluster=2)) as gateway:
+        statuses = await _statuses(gateway, credentials, [gzip.compress(b"{not json"), *valid])
+    assert statuses == [422, 202, 429]
+
+
+async def test_malformed_body_beyond_the_rate_limit_is_429(
+    make_settings: SettingsFactory, credentials: ClusterCredentials
+) -> None:
+    """Over the limit, a malformed body is answered 429, as the limit is checked first."""
+    valid = gzip_json(small_snapshot(credentials.cluster.id))
+    async with serve(make_settings(snapshot_rate_per_cluster=1)) as gateway:
+        statuses = await _statuses(gateway, credentials, [valid, gzip.compress(b"{not json")])
+    assert statuses == [202, 429]
+
+
+async def test_exhausted_window_is_refused_without_counting_again(
+    make_settings: SettingsFactory, credentials: ClusterCredentials
+) -> None:
+    """Once a window refused, the process refuses the rest of it itself: the counter stops."""
+    bodies = [gzip_json(small_snapshot(credentials.cluster.id)) for _ in range(5)]
+    settings = make_settings(snapshot_rate_per_cluster=1, rate_window_seconds=60)
+    async with serve(settings) as gateway:
+        statuses = await _statuses(gateway, credentials, bodies)
+        counter = await gateway.wiring.redis.get(
+            f"{settings.redis_key_prefix}rate:snapshot:cluster:{credentials.cluster.id}"
+        )
+    assert statuses == [202, 429, 429, 429, 429]
+    assert counter == b"2"

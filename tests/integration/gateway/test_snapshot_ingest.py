@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+
+from redis.asyncio import Redis
 
 from auth.provisioning import ClusterCredentials
 from protocol import SCHEMA_VERSION
 from protocol.topics import SnapshotMessage, SpotNoticeMessage, message_key
 from store.repositories.tenants import TenantView
+from tests.integration.gateway.fixtures import SettingsFactory
 from tests.integration.gateway.harness import (
     RunningGateway,
     agent_token,
@@ -15,6 +19,7 @@ from tests.integration.gateway.harness import (
     gzip_json,
     json_headers,
     read_topic,
+    serve,
     small_snapshot,
     spot_notice,
 )
@@ -142,3 +147,37 @@ async def test_spot_notice_round_trip_and_dedupe(
     mine = [m for m in messages if m.key == message_key(tenant.id, cluster_id)]
     assert len(mine) == 1
     assert SpotNoticeMessage.model_validate_json(mine[0].value).notice == notice
+
+
+async def test_accepted_ids_are_confirmed_before_the_gateway_stops(
+    make_settings: SettingsFactory, credentials: ClusterCredentials
+) -> None:
+    """Every id answered 202 is marked done in Redis by the time the gateway has shut down."""
+    cluster_id = credentials.cluster.id
+    snapshots = [small_snapshot(cluster_id) for _ in range(6)]
+    settings = make_settings()
+    async with serve(settings) as gateway:
+        token = await agent_token(gateway, credentials)
+        async with gateway.client() as http:
+            answers = await asyncio.gather(
+                *(
+                    http.post(
+                        f"/v1/clusters/{cluster_id}/snapshots",
+                        content=gzip_json(snapshot),
+                        headers=json_headers(token),
+                    )
+                    for snapshot in snapshots
+                )
+            )
+        dedupe = gateway.wiring.ingest._dedupe
+        keys = [
+            dedupe.key("snapshot", credentials.cluster.tenant_id, cluster_id, s.snapshot_id)
+            for s in snapshots
+        ]
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        marked = [await redis.get(key) for key in keys]
+    finally:
+        await redis.aclose()
+    assert [a.status_code for a in answers] == [202] * len(snapshots)
+    assert marked == [b"done"] * len(snapshots)
