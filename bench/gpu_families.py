@@ -70,11 +70,28 @@ DERIVED_LISTS = (
 )
 """The published lists we do not have, by name; each is derived here by its family's recipe."""
 
-GRID: tuple[SlicewiseSettings, ...] = tuple(
-    SlicewiseSettings(cpu_weight=w, score_points=p)
-    for p, w in itertools.product((100, 1000), (0.5, 1.0, 2.0))
+GRID: tuple[SlicewiseSettings, ...] = (
+    *(
+        SlicewiseSettings(cpu_weight=w, score_points=p)
+        for p, w in itertools.product((100, 1000), (0.5, 1.0, 2.0))
+    ),
+    *(
+        SlicewiseSettings(
+            score_points=p, remainder_weight=v, remainder_horizon=h, cpu_pods_to_busy_gpus=True
+        )
+        for p, v, h in (
+            (100, 0.0, 30.0),
+            (100, 1.0, 10.0),
+            (100, 1.0, 30.0),
+            (1000, 0.0, 30.0),
+            (1000, 1.0, 30.0),
+        )
+    ),
 )
-"""CPU-stranded weight 0.5, 1 and 2 at the published 100-point score and at 1000 points."""
+"""Settings 0-5: CPU-stranded weight 0.5, 1 and 2 at the published 100-point score and at 1000
+points. Settings 6-10 (weight 1): CPU-only pods to the nodes with the least free GPU, without and
+with the remainder's expected waste (weight 1, horizons 10 and 30 offers), at 100 and 1000
+points."""
 FGD = "FGD"
 
 

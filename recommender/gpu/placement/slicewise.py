@@ -21,9 +21,21 @@ an exact-fit placement earns a bonus of b score points,
     score = int(100 x sigmoid(...)) + b x [r = 0 or r in {m_t}],
 
 and among the best scores the GPU with the least free milli wins (best fit), then the run's node
-order. CPU-only pods change no GPU and tie on most nodes; among the tied, slicewise puts them
+order.
+
+F also calls a 530-milli remainder more fragmented than a 190-milli one, because the most common
+large shares cannot use it now, although common 470-milli shares fill it and almost nothing
+fills 190. With a remainder weight v > 0 the loss of a shared placement adds v times the change
+in the GPU's expected eventual waste under the arriving mix (`remainder_waste`):
+
+    (F + w S)_after + v (W(g - m) - W(g)).
+
+CPU-only pods change no GPU and tie on most nodes; among the tied, slicewise puts them
 where the CPU left over beyond what the node's free GPUs will need is largest, instead of at
-random. Whole-GPU pods keep FGD's per-run random order among ties: it spreads equally good choices.
+random. With `cpu_pods_to_busy_gpus` they first go to the tied nodes with the least free
+milli-GPU: CPU on a node whose GPUs are taken can serve nothing but CPU-only pods, while CPU
+beside free GPUs is what GPU pods will need, and on CPU-heavy lists it runs out first.
+Whole-GPU pods keep FGD's per-run random order among ties: it spreads equally good choices.
 
 Only the typical-pod distribution (the same one FGD uses) and the current cluster state are read.
 """
@@ -38,6 +50,7 @@ from numpy.typing import NDArray
 from recommender.gpu.placement.fgd import MAX_SCORE, gradient_scores, share_candidates
 from recommender.gpu.placement.fragmentation import IndexedPolicy
 from recommender.gpu.placement.policy import NO_GPUS, Placement, best_node, first_free_gpus
+from recommender.gpu.placement.remainder_waste import expected_waste
 from recommender.gpu.placement.state import ClusterState, is_shared
 from recommender.gpu.placement.tables import MILLI, PodTable
 from recommender.gpu.placement.typical_pods import TypicalPods
@@ -52,6 +65,14 @@ Chosen on the placement bench's seeds 100-104 (results are flat from 2 to 8), no
 reports."""
 
 
+REMAINDER_WEIGHT = 1.0
+"""Weight of the remainder's expected waste. With the two settings below: the setting chosen on
+all derived trace families, and leaving any one out but the GPU-sharing one
+(`bench.gpu_families`)."""
+REMAINDER_HORIZON = 30.0
+CPU_PODS_TO_BUSY_GPUS = True
+
+
 @dataclass(frozen=True, slots=True)
 class SlicewiseSettings:
     """The policy's parameters, chosen by leaving pod lists out (`bench.gpu_sharing_tuning`) and
@@ -62,6 +83,12 @@ class SlicewiseSettings:
     """In hundredths of the score's range, as the published 100-point score counts."""
     score_points: int = MAX_SCORE
     """Resolution of the score: more points split placements that 100 points call equal."""
+    remainder_weight: float = REMAINDER_WEIGHT
+    """Weight of the change in the GPU's expected eventual waste (0: FGD's view alone)."""
+    remainder_horizon: float = REMAINDER_HORIZON
+    """Offers of the arriving mix a hole waits for (`remainder_waste`)."""
+    cpu_pods_to_busy_gpus: bool = CPU_PODS_TO_BUSY_GPUS
+    """CPU-only pods break ties towards the nodes with the least free milli-GPU."""
 
 
 def cpu_per_gpu_milli(typical: TypicalPods, *, gpu_types_only: bool) -> float:
@@ -86,17 +113,18 @@ def cpu_stranded(
 
 def best_then(
     scores: NDArray[np.int64],
-    secondary: NDArray[np.float64],
+    *secondary: NDArray[np.float64],
     nodes: NDArray[np.int64],
     state: ClusterState,
 ) -> int:
-    """Position of the highest score, then highest `secondary`, then the run's node order.
+    """Position of the highest score, then highest of each `secondary` in turn, then node order.
 
     `nodes[j]` is the node of entry j; a node may appear more than once (one entry per GPU), and
     among entries of the winning node the first one wins.
     """
-    top = scores == scores.max()
-    tied = top & (secondary == secondary[top].max())
+    tied = scores == scores.max()
+    for key in secondary:
+        tied &= key == key[tied].max()
     positions = np.flatnonzero(tied)
     return int(positions[np.argmax(state.tie_key[nodes[positions]])])
 
@@ -119,6 +147,12 @@ class SlicewisePolicy(IndexedPolicy):
         shares = (typical.num_gpu == 1) & (typical.gpu_milli > 0) & (typical.gpu_milli < MILLI)
         self.fit_sizes = np.unique(np.r_[0, typical.gpu_milli[shares]]).astype(np.int64)
         """Remainders a typical pod fills exactly: nothing, or one typical share size."""
+        self.waste = (
+            expected_waste(typical, self.settings.remainder_horizon)
+            if self.settings.remainder_weight > 0
+            else np.zeros(MILLI + 1, dtype=np.float64)
+        )
+        """Expected eventual waste of a GPU by its free milli (zeros when not weighed)."""
 
     def loss(
         self, fragmented: NDArray[np.float64], cpu: NDArray[np.int64], gpu: NDArray[np.int64]
@@ -145,11 +179,11 @@ class SlicewisePolicy(IndexedPolicy):
                 index.after_share(state, nodes, free, cpu, m),
                 state.cpu_free[nodes] - cpu,
                 state.total_free[nodes] - m,
-            )
+            ) + self.settings.remainder_weight * (self.waste[free - m] - self.waste[free])
             exact = np.isin(free - m, self.fit_sizes)
             scores = self.scores(before, after) + self.exact_fit_bonus * exact.astype(np.int64)
             # Best fit among the best scores: the GPU with the least free milli.
-            j = best_then(scores, -free.astype(np.float64), nodes, state)
+            j = best_then(scores, -free.astype(np.float64), nodes=nodes, state=state)
             return Placement(int(nodes[j]), gpus[j : j + 1])
         cpu_free = state.cpu_free[candidates]
         gpu_free = state.total_free[candidates]
@@ -160,8 +194,11 @@ class SlicewisePolicy(IndexedPolicy):
         )
         scores = self.scores(before, after)
         if taken == 0:
-            surplus = (cpu_free - cpu) - self.mix_ratio * gpu_free
-            j = best_then(scores, surplus.astype(np.float64), candidates, state)
+            surplus = ((cpu_free - cpu) - self.mix_ratio * gpu_free).astype(np.float64)
+            keys: tuple[NDArray[np.float64], ...] = (surplus,)
+            if self.settings.cpu_pods_to_busy_gpus:
+                keys = (-gpu_free.astype(np.float64), surplus)
+            j = best_then(scores, *keys, nodes=candidates, state=state)
             return Placement(int(candidates[j]), NO_GPUS)
         node = best_node(scores, candidates, state)
         return Placement(node, first_free_gpus(state.gpu_free[node], k))

@@ -51,3 +51,15 @@ def typical_mix() -> TypicalPods:
     """Types (2000 cpu, 500 milli) 50 %, (8000 cpu, 1 GPU) 30 %, CPU-only 4000 cpu 20 %."""
     rows = [(2000, 1, 500)] * 5 + [(8000, 1, 1000)] * 3 + [(4000, 0, 0)] * 2
     return typical_pods(pods(rows), (MODEL,), threshold=1.0)
+
+
+def share_heavy_mix() -> TypicalPods:
+    """470- and 810-milli shares 30 % each, 160-milli 1 %, one GPU 20 %, CPU-only 19 %."""
+    rows = (
+        [(2000, 1, 470)] * 30
+        + [(2000, 1, 810)] * 30
+        + [(2000, 1, 160)]
+        + [(8000, 1, 1000)] * 20
+        + [(4000, 0, 0)] * 19
+    )
+    return typical_pods(pods(rows), (MODEL,), threshold=1.0)

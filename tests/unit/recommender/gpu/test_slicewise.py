@@ -18,7 +18,14 @@ from recommender.gpu.placement.slicewise import (
 )
 from recommender.gpu.placement.state import ClusterState
 from recommender.gpu.placement.typical_pods import typical_pods
-from tests.unit.recommender.gpu.cluster_fixtures import MODEL, nodes_of, one_node, pods, typical_mix
+from tests.unit.recommender.gpu.cluster_fixtures import (
+    MODEL,
+    nodes_of,
+    one_node,
+    pods,
+    share_heavy_mix,
+    typical_mix,
+)
 
 
 def test_cpu_per_gpu_ratio_of_the_gpu_types() -> None:
@@ -68,12 +75,13 @@ def test_a_share_leaving_a_typical_size_earns_the_exact_fit_bonus() -> None:
     """Shares of 500 and 300 milli: 300 on GPU 0 leaves 500 (exact), on GPU 1 leaves 100.
 
     Mix 30 % (2000, 500), 30 % (2000, 300), 20 % one GPU, 20 % CPU-only; F = 1000 before, 880
-    after GPU 0 (score 52 + 3 bonus = 55), 820 after GPU 1 (score 54): GPU 0 wins.
+    after GPU 0 (score 52 + 3 bonus = 55), 820 after GPU 1 (score 54): GPU 0 wins (the
+    remainder's expected waste not weighed).
     """
     rows = [(2000, 1, 500)] * 3 + [(2000, 1, 300)] * 3 + [(8000, 1, 1000)] * 2 + [(4000, 0, 0)] * 2
     mix = typical_pods(pods(rows), (MODEL,), threshold=1.0)
     state = one_node(cpu_free=60_000, gpu_free=(800, 400, 200, 200))
-    policy = SlicewisePolicy(mix)
+    policy = SlicewisePolicy(mix, SlicewiseSettings(remainder_weight=0.0))
     policy.start(state, np.random.default_rng(0))
     assert policy.fit_sizes.tolist() == [0, 300, 500]
     choice = policy.choose(state, pods([(2000, 1, 300)]), 0, np.array([0], dtype=np.int64))
@@ -128,3 +136,38 @@ def test_settings_scale_the_exact_fit_bonus_to_the_score_points() -> None:
     """3 of 100 points is 30 of 1000."""
     policy = SlicewisePolicy(typical_mix(), SlicewiseSettings(score_points=1000))
     assert policy.exact_fit_bonus == 30
+
+
+def test_the_remainder_term_keeps_a_nearly_free_gpu_for_the_large_share() -> None:
+    """A 470 share beside GPUs with 900 and 1000 free, 810-milli shares 30 % of the mix.
+
+    FGD's view keeps the whole GPU whole and takes the 900. The expected waste says otherwise:
+    900 -> 430 raises it from 233.6 to 377.5 (nothing common fits 430), 1000 -> 530 lowers it from
+    82.4 to 68.3 (a 470 fills 530), and the 900 stays for an 810 that leaves 90, not 190.
+    """
+    mix = share_heavy_mix()
+    chosen = []
+    for weight in (0.0, 1.0):
+        state = one_node(cpu_free=60_000, gpu_free=(900, 1000, 0, 0))
+        policy = SlicewisePolicy(mix, SlicewiseSettings(remainder_weight=weight))
+        policy.start(state, np.random.default_rng(0))
+        share = pods([(2000, 1, 470)])
+        chosen.append(policy.choose(state, share, 0, np.array([0], dtype=np.int64)).gpus.tolist())
+    assert chosen == [[0], [1]]
+
+
+def test_cpu_only_pods_can_go_to_the_node_whose_gpus_are_taken() -> None:
+    """32 cores beside four taken GPUs, 64 beside four free ones: by CPU surplus the 64-core
+    node, with `cpu_pods_to_busy_gpus` the node whose GPUs nothing else can use."""
+    nodes = nodes_of(2)
+    chosen = []
+    for busy_first in (False, True):
+        state = ClusterState.empty(nodes, np.array([0, 1], dtype=np.int64))
+        state.cpu_free[:] = [32_000, 64_000]
+        state.gpu_free[0, :] = 0
+        state.refresh(0)
+        policy = SlicewisePolicy(typical_mix(), SlicewiseSettings(cpu_pods_to_busy_gpus=busy_first))
+        policy.start(state, np.random.default_rng(0))
+        candidates = np.array([0, 1], dtype=np.int64)
+        chosen.append(policy.choose(state, pods([(4000, 0, 0)]), 0, candidates).node)
+    assert chosen == [1, 0]
