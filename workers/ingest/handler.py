@@ -27,7 +27,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.delta import ClusterDelta
-from protocol.ordinal_expand import OrdinalUsageError, ordinal_sample_count, placed_usage
+from protocol.ordinal_expand import OrdinalUsageError, ordinal_sample_count
 from protocol.snapshot import Node, Pod
 from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER, DeltaMessage, SnapshotMessage
 from recommender.usage.state import UsageSettings
@@ -40,12 +40,14 @@ from store.repositories.usage_states import UsageStateRepository
 from workers.cost_rollup import RETENTION, CostRollup
 from workers.decode import Record, decode, header
 from workers.errors import PermanentError, PoisonMessageError, UnknownClusterError
+from workers.ingest.container_orders import ContainerOrders
 from workers.ingest.delta_snapshot import delta_snapshot, overlay
 from workers.ingest.inventory_cache import CachedInventory, InventoryCache, load_inventory
 from workers.ingest.inventory_items import POD, deleted_names, inventory_items
+from workers.ingest.ordinal_samples import placed_samples
 from workers.ingest.pending_writes import PendingWrites
 from workers.ingest.resync import NoResyncSignal, ResyncSignal
-from workers.ingest.upload_samples import CompactUsageError, delta_samples, snapshot_samples
+from workers.ingest.upload_samples import CompactUsageError, snapshot_samples
 from workers.ingest.upload_usage import fold_usage
 from workers.ingest.usage_batch import Attributions, PodRef, missing_pods
 
@@ -78,6 +80,7 @@ class SnapshotIngest:
         self._cost_rollup = cost_rollup
         self._resync = resync or NoResyncSignal()
         self._inventory = InventoryCache()
+        self._orders = ContainerOrders()
         self._attributions = Attributions()
         self._tracer = trace.get_tracer("workers.ingest")
 
@@ -228,10 +231,9 @@ class SnapshotIngest:
             nodes, pods = await load_inventory(inventory, cluster_id)
         after_nodes, after_pods = overlay(delta, nodes, pods)
         try:
-            # Places in the container order of the state the delta makes, held here.
-            delta, order_known = placed_usage(delta, after_pods.values())
-            # Every later step (usage batches, allocation) reads the samples as columns.
-            samples = delta_samples(delta)
+            # Places in the container order of the state the delta makes, held here; every
+            # later step (usage batches, allocation) reads the samples as columns.
+            samples, order_known = placed_samples(delta, self._orders.of(cluster_id, after_pods))
         except (CompactUsageError, OrdinalUsageError) as e:
             raise PoisonMessageError(f"unreadable usage block: {e}") from e
         applies = (
