@@ -41,6 +41,8 @@ class ClusterIngestState:
     """A delta did not apply on the stored state; only a full snapshot is applied now."""
     last_snapshot_id: uuid.UUID | None = None
     """The newest upload whose inventory was applied (with `sequence`, names the stored state)."""
+    usage_generation: int = 0
+    """How many times the cluster's usage states were written (`UsageStateRepository.put_many`)."""
 
 
 def _view(row: Snapshot) -> SnapshotView:
@@ -80,6 +82,7 @@ class SnapshotRepository:
             row.ingest_sequence,
             row.resync_requested,
             row.last_snapshot_id,
+            row.usage_generation,
         )
 
     async def set_sequence(

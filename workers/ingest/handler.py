@@ -12,6 +12,8 @@ up from both: a delta is priced as the stored inventory with its own samples.
 
 A batch of messages of one tenant folds in one transaction, in order: usage histories and cost
 rows are written once at its end (`PendingWrites`), each message's id recorded as it is folded.
+The histories a batch leaves are kept for the cluster's next batch (`UsageCache`), used only
+while the cluster's usage generation is the one they were written as.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from workers.ingest.resync import NoResyncSignal, ResyncSignal
 from workers.ingest.upload_samples import CompactUsageError, snapshot_samples
 from workers.ingest.upload_usage import fold_usage
 from workers.ingest.usage_batch import Attributions, PodRef, missing_pods
+from workers.ingest.usage_cache import UsageCache
 
 log = structlog.get_logger(__name__)
 
@@ -81,6 +84,7 @@ class SnapshotIngest:
         self._resync = resync or NoResyncSignal()
         self._inventory = InventoryCache()
         self._orders = ContainerOrders()
+        self._usage = UsageCache()
         self._attributions = Attributions()
         self._tracer = trace.get_tracer("workers.ingest")
 
@@ -146,6 +150,8 @@ class SnapshotIngest:
                 )
         except (IntegrityError, DataError) as e:
             raise PermanentError(f"upload refused by the database: {e.orig}") from e
+        for cluster_id, generation in pending.generations.items():
+            self._usage.put(cluster_id, generation, pending.known.get(cluster_id, {}))
         for cluster_id, entry in pending.inventories.items():
             if entry is None:
                 self._inventory.forget(cluster_id)
@@ -185,6 +191,14 @@ class SnapshotIngest:
             span.set_attribute("slicewise.outcome", outcome)
             return outcome
 
+    def _adopt_usage(self, pending: PendingWrites, cluster: ClusterIngestState) -> None:
+        """Start the batch's part of the cluster from the histories this worker kept, if they
+        are the generation the locked row names."""
+        if cluster.cluster_id not in pending.generations:
+            generation = cluster.usage_generation
+            kept = self._usage.take(cluster.cluster_id, generation)
+            pending.adopt(cluster.cluster_id, generation, kept)
+
     def _known_inventory(
         self, pending: PendingWrites, cluster: ClusterIngestState
     ) -> CachedInventory | None:
@@ -208,6 +222,7 @@ class SnapshotIngest:
             raise UnknownClusterError(
                 f"cluster {cluster_id} is not registered for tenant {message.tenant_id}"
             )
+        self._adopt_usage(pending, cluster)
         fresh = await snapshots.record(
             snapshot_id=delta.delta_id,
             cluster_id=cluster_id,
@@ -322,6 +337,7 @@ class SnapshotIngest:
                 f"cluster {snapshot.cluster.cluster_id} is not registered "
                 f"for tenant {message.tenant_id}"
             )
+        self._adopt_usage(pending, cluster)
         fresh = await snapshots.record(
             snapshot_id=snapshot.snapshot_id,
             cluster_id=cluster.cluster_id,

@@ -1,8 +1,9 @@
 """Fold one upload's usage samples into the histories of the containers they belong to.
 
-The histories come from the batch's pending writes when an earlier upload of the batch folded
-them, else from the stored rows; what the upload changed goes back to the pending writes, which
-the batch writes once at its end.
+The histories come from the batch's pending writes when the batch holds them (an earlier upload
+of the batch read or folded them, or the worker kept them from its last batch of the cluster:
+`usage_cache`), else from the stored rows; what the upload changed goes back to the pending
+writes, which the batch writes once at its end.
 """
 
 from __future__ import annotations
@@ -51,13 +52,16 @@ async def fold_usage(
     unread = keys - states.keys()
     if unread:
         records = await usage.get_many(cluster_id, (stored_key(key) for key in unread))
-        states.update(
-            (key, state)
+        read = {
+            key: state
             for key in unread
             if (record := records.get(stored_key(key))) is not None
             and (state := _restore(record)) is not None
-        )
+        }
+        pending.learn(cluster_id, read)
+        states.update(read)
     changed = fold_batch(batch, states, settings)
+    pending.forget(cluster_id, keys - changed.keys())
     pending.keep_histories(cluster_id, changed, upload.taken_at)
 
 
