@@ -92,11 +92,23 @@ def _ranked(series_keys: Sequence[ContainerKey | None]) -> tuple[list[ContainerK
     return keys, [-1 if key is None else rank[key] for key in series_keys]
 
 
-def group_containers(
+@dataclass(frozen=True)
+class Grouping:
+    """Where each container's samples come from in the upload's columns: the keys in order,
+    where each one's samples start among the gathered ones, which samples in which order, and
+    per gathered sample its pod (containers) or pod and device (GPUs)."""
+
+    keys: list[ContainerKey]
+    bounds: list[int]
+    samples: NDArray[np.int64]
+    names: list[str]
+
+
+def container_grouping(
     columns: ContainerColumns,
     series_keys: Sequence[ContainerKey | None],
     series_pods: Sequence[str],
-) -> GroupedSamples:
+) -> Grouping:
     """Each series' samples under its key (None: left out), by key, then pod name, stably."""
     bounds = _series_bounds(columns.series, len(columns.refs))
     keys, ranks = _ranked(series_keys)
@@ -110,15 +122,30 @@ def group_containers(
         order = np.asarray(attributed, dtype=np.int64)[np.lexsort((pod_rank, key_rank))].tolist()
     gather = _gather(bounds, order, [ranks[i] for i in order], keys)
     pods = np.repeat(np.asarray(series_pods, dtype=object)[gather.series], gather.lengths)
+    return Grouping(gather.keys, gather.bounds, gather.samples, pods.tolist())
+
+
+def grouped_containers(grouping: Grouping, columns: ContainerColumns) -> GroupedSamples:
+    """The container samples of `columns` as `grouping` gathers them."""
+    at = grouping.samples
     return GroupedSamples(
-        gather.keys,
-        gather.bounds,
-        columns.seconds[gather.samples],
-        columns.cpu_cores[gather.samples],
-        columns.memory_bytes[gather.samples],
-        columns.throttled_fraction[gather.samples],
-        pods.tolist(),
+        grouping.keys,
+        grouping.bounds,
+        columns.seconds[at],
+        columns.cpu_cores[at],
+        columns.memory_bytes[at],
+        columns.throttled_fraction[at],
+        grouping.names,
     )
+
+
+def group_containers(
+    columns: ContainerColumns,
+    series_keys: Sequence[ContainerKey | None],
+    series_pods: Sequence[str],
+) -> GroupedSamples:
+    """Each series' samples under its key (None: left out), by key, then pod name, stably."""
+    return grouped_containers(container_grouping(columns, series_keys, series_pods), columns)
 
 
 def _device_key(device: GpuDevice) -> str:
@@ -126,11 +153,11 @@ def _device_key(device: GpuDevice) -> str:
     return f"{pod}/{uuid or f'{node}/{index}/{profile}'}"
 
 
-def group_gpus(
+def gpu_grouping(
     columns: UploadGpuColumns,
     series_keys: Sequence[ContainerKey | None],
     series_devices: Sequence[GpuDevice | None],
-) -> GroupedGpuSamples:
+) -> Grouping:
     """Each GPU series' samples under its key (None: left out), by key, then pod and device,
     stably."""
     bounds = _series_bounds(columns.series, len(columns.refs))
@@ -142,11 +169,17 @@ def group_gpus(
     gather = _gather(bounds, order, [ranks[i] for i in order], keys)
     names = [_device_key(device) for i in order if (device := series_devices[i]) is not None]
     devices = np.repeat(np.asarray(names, dtype=object), gather.lengths).tolist()
+    return Grouping(gather.keys, gather.bounds, gather.samples, devices)
+
+
+def grouped_gpus(grouping: Grouping, columns: UploadGpuColumns) -> GroupedGpuSamples:
+    """The DCGM samples of `columns` as `grouping` gathers them."""
+    at = grouping.samples
     return GroupedGpuSamples(
-        gather.keys,
-        gather.bounds,
-        columns.seconds[gather.samples],
-        columns.duty[gather.samples],
-        columns.memory_used_bytes[gather.samples],
-        devices,
+        grouping.keys,
+        grouping.bounds,
+        columns.seconds[at],
+        columns.duty[at],
+        columns.memory_used_bytes[at],
+        grouping.names,
     )

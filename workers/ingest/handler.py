@@ -48,10 +48,12 @@ from workers.ingest.inventory_cache import CachedInventory, InventoryCache, load
 from workers.ingest.inventory_items import POD, deleted_names, inventory_items
 from workers.ingest.ordinal_samples import placed_samples
 from workers.ingest.pending_writes import PendingWrites
+from workers.ingest.pod_attribution import Attributions, PodRef
 from workers.ingest.resync import NoResyncSignal, ResyncSignal
+from workers.ingest.series_layout import SeriesLayouts
 from workers.ingest.upload_samples import CompactUsageError, snapshot_samples
 from workers.ingest.upload_usage import fold_usage
-from workers.ingest.usage_batch import Attributions, PodRef, missing_pods
+from workers.ingest.usage_batch import missing_pods
 from workers.ingest.usage_cache import UsageCache
 
 log = structlog.get_logger(__name__)
@@ -85,6 +87,7 @@ class SnapshotIngest:
         self._inventory = InventoryCache()
         self._orders = ContainerOrders()
         self._usage = UsageCache()
+        self._layouts = SeriesLayouts()
         self._attributions = Attributions()
         self._tracer = trace.get_tracer("workers.ingest")
 
@@ -289,6 +292,7 @@ class SnapshotIngest:
             {ref: known[ref] for ref in wanted if ref in known},
             settings=self._usage_settings,
             attributions=self._attributions,
+            layouts=self._layouts,
         )
         if self._cost_rollup is not None:
             hours = await self._cost_rollup.allocate_columns(
@@ -392,6 +396,7 @@ class SnapshotIngest:
             stored_pods,
             settings=self._usage_settings,
             attributions=self._attributions,
+            layouts=self._layouts,
         )
         if self._cost_rollup is not None:
             hours = await self._cost_rollup.allocate_columns(
