@@ -95,6 +95,38 @@ class SnapshotRepository:
             .values(ingest_sequence=sequence, resync_requested=resync_requested)
         )
 
+    async def advance(
+        self,
+        cluster: ClusterIngestState,
+        sequence: int,
+        *,
+        snapshot_id: uuid.UUID,
+        taken_at: datetime,
+        agent_version: str | None,
+        provider: str | None = None,
+        region: str | None = None,
+    ) -> None:
+        """Record the sequence number of the state an applied upload made (no resync wanted)
+        and note the upload as the cluster's newest, in one statement.
+
+        `cluster` is the row as locked: an upload older than its newest never moves the
+        newest back (as `ClusterRepository.record_snapshot`).
+        """
+        values: dict[str, object] = {"ingest_sequence": sequence, "resync_requested": False}
+        if cluster.last_snapshot_at is None or taken_at >= cluster.last_snapshot_at:
+            values |= {
+                "last_snapshot_at": taken_at,
+                "last_snapshot_id": snapshot_id,
+                "agent_version": agent_version,
+            }
+            if provider is not None:
+                values["provider"] = provider
+            if region is not None:
+                values["region"] = region
+        await self._session.execute(
+            update(Cluster).where(Cluster.id == cluster.cluster_id).values(**values)
+        )
+
     async def record(
         self,
         *,

@@ -269,12 +269,12 @@ class SnapshotIngest:
                 upserts=inventory_items(delta),
                 deletes=deleted_names(delta),
             )
-            await snapshots.set_sequence(cluster_id, delta.sequence, resync_requested=False)
-            await ClusterRepository(session, message.tenant_id).record_snapshot(
-                cluster_id,
-                delta.delta_id,
-                delta.taken_at,
-                delta.agent_version or None,
+            await snapshots.advance(
+                cluster,
+                delta.sequence,
+                snapshot_id=delta.delta_id,
+                taken_at=delta.taken_at,
+                agent_version=delta.agent_version or None,
                 provider=delta.cluster.provider.value,
                 region=delta.cluster.region,
             )
