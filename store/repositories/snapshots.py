@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.errors import NotFoundError
+from store.repositories.clusters import newest_upload
 from store.tables import Cluster, Snapshot
 
 
@@ -113,16 +114,14 @@ class SnapshotRepository:
         newest back (as `ClusterRepository.record_snapshot`).
         """
         values: dict[str, object] = {"ingest_sequence": sequence, "resync_requested": False}
-        if cluster.last_snapshot_at is None or taken_at >= cluster.last_snapshot_at:
-            values |= {
-                "last_snapshot_at": taken_at,
-                "last_snapshot_id": snapshot_id,
-                "agent_version": agent_version,
-            }
-            if provider is not None:
-                values["provider"] = provider
-            if region is not None:
-                values["region"] = region
+        values |= newest_upload(
+            cluster.last_snapshot_at,
+            snapshot_id=snapshot_id,
+            taken_at=taken_at,
+            agent_version=agent_version,
+            provider=provider,
+            region=region,
+        )
         await self._session.execute(
             update(Cluster).where(Cluster.id == cluster.cluster_id).values(**values)
         )
