@@ -67,15 +67,19 @@ class _ClusterOrder:
         """Hold `pods` instead, listing again only the pods that are not the models held."""
         gone = self.pods.keys() - pods.keys()
         changed = [ref for ref, pod in pods.items() if self.pods.get(ref) is not pod]
-        if gone or changed or self.known is None:
-            for ref in gone:
-                del self.pods[ref], self.parts[ref]
-                del self.refs[bisect_left(self.refs, ref)]
-            for ref in changed:
-                if ref not in self.pods:
-                    insort(self.refs, ref)
-                pod = self.pods[ref] = pods[ref]
-                self.parts[ref] = _pod_part(pod)
+        moved = bool(gone) or self.known is None
+        for ref in gone:
+            del self.pods[ref], self.parts[ref]
+            del self.refs[bisect_left(self.refs, ref)]
+        for ref in changed:
+            if ref not in self.pods:
+                insort(self.refs, ref)
+            pod = self.pods[ref] = pods[ref]
+            part = _pod_part(pod)
+            # A pod that changed but kept its containers and node keeps its places.
+            moved = moved or self.parts.get(ref) != part
+            self.parts[ref] = part
+        if moved or self.known is None:
             self.known = self._order()
         return self.known
 

@@ -111,3 +111,14 @@ def test_block_beside_a_compact_block_is_refused() -> None:
     both = ordinal.model_copy(update={"compact_usage": compact.compact_usage})
     with pytest.raises(OrdinalUsageError):
         placed_samples(both, ContainerOrders().of(CLUSTER, _by_ref(snapshot.pods)))
+
+
+def test_restarted_pod_keeps_the_order_it_had() -> None:
+    """A pod's new model with the same containers on the same node leaves the order as it was."""
+    snapshot = _snapshot(20)
+    orders = ContainerOrders()
+    pods = _by_ref(snapshot.pods)
+    first = orders.of(CLUSTER, pods)
+    restarted = snapshot.pods[2].model_copy(update={"resource_version": "999"})
+    second = orders.of(CLUSTER, pods | {(restarted.namespace, restarted.name): restarted})
+    assert second is first
