@@ -89,6 +89,9 @@ class Cluster(Base):
     """Sequence number of the stored inventory (protocol v2 agents; None for v1)."""
     resync_requested: Mapped[bool] = mapped_column(server_default=text("false"))
     """Set when a delta did not apply on the stored state; a full snapshot clears it."""
+    usage_generation: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    """Advanced by every write of the cluster's usage states (a worker's copy of them is current
+    while the counter is the one it wrote)."""
 
 
 class ApiClient(Base):

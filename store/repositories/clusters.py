@@ -95,15 +95,42 @@ class ClusterRepository:
         row = await self._session.get(Cluster, cluster_id)
         if row is None:
             raise NotFoundError(f"cluster {cluster_id} not found")
-        if row.last_snapshot_at is None or taken_at >= row.last_snapshot_at:
-            row.last_snapshot_at = taken_at
-            row.last_snapshot_id = snapshot_id
-            row.agent_version = agent_version
-            if provider is not None:
-                row.provider = provider
-            if region is not None:
-                row.region = region
+        newest = newest_upload(
+            row.last_snapshot_at,
+            snapshot_id=snapshot_id,
+            taken_at=taken_at,
+            agent_version=agent_version,
+            provider=provider,
+            region=region,
+        )
+        for name, value in newest.items():
+            setattr(row, name, value)
         await self._session.flush()
+
+
+def newest_upload(
+    newest_at: datetime | None,
+    *,
+    snapshot_id: uuid.UUID,
+    taken_at: datetime,
+    agent_version: str | None,
+    provider: str | None,
+    region: str | None,
+) -> dict[str, object]:
+    """The cluster columns an upload taken at `taken_at` sets as the newest one folded (none if
+    the newest so far, taken at `newest_at`, is newer: older uploads never move it back)."""
+    if newest_at is not None and taken_at < newest_at:
+        return {}
+    values: dict[str, object] = {
+        "last_snapshot_at": taken_at,
+        "last_snapshot_id": snapshot_id,
+        "agent_version": agent_version,
+    }
+    if provider is not None:
+        values["provider"] = provider
+    if region is not None:
+        values["region"] = region
+    return values
 
 
 async def list_all_clusters(session: AsyncSession) -> list[tuple[uuid.UUID, uuid.UUID]]:

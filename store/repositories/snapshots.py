@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.errors import NotFoundError
+from store.repositories.clusters import newest_upload
 from store.tables import Cluster, Snapshot
 
 
@@ -41,6 +42,8 @@ class ClusterIngestState:
     """A delta did not apply on the stored state; only a full snapshot is applied now."""
     last_snapshot_id: uuid.UUID | None = None
     """The newest upload whose inventory was applied (with `sequence`, names the stored state)."""
+    usage_generation: int = 0
+    """How many times the cluster's usage states were written (`UsageStateRepository.put_many`)."""
 
 
 def _view(row: Snapshot) -> SnapshotView:
@@ -80,6 +83,7 @@ class SnapshotRepository:
             row.ingest_sequence,
             row.resync_requested,
             row.last_snapshot_id,
+            row.usage_generation,
         )
 
     async def set_sequence(
@@ -90,6 +94,36 @@ class SnapshotRepository:
             update(Cluster)
             .where(Cluster.id == cluster_id)
             .values(ingest_sequence=sequence, resync_requested=resync_requested)
+        )
+
+    async def advance(
+        self,
+        cluster: ClusterIngestState,
+        sequence: int,
+        *,
+        snapshot_id: uuid.UUID,
+        taken_at: datetime,
+        agent_version: str | None,
+        provider: str | None = None,
+        region: str | None = None,
+    ) -> None:
+        """Record the sequence number of the state an applied upload made (no resync wanted)
+        and note the upload as the cluster's newest, in one statement.
+
+        `cluster` is the row as locked: an upload older than its newest never moves the
+        newest back (as `ClusterRepository.record_snapshot`).
+        """
+        values: dict[str, object] = {"ingest_sequence": sequence, "resync_requested": False}
+        values |= newest_upload(
+            cluster.last_snapshot_at,
+            snapshot_id=snapshot_id,
+            taken_at=taken_at,
+            agent_version=agent_version,
+            provider=provider,
+            region=region,
+        )
+        await self._session.execute(
+            update(Cluster).where(Cluster.id == cluster.cluster_id).values(**values)
         )
 
     async def record(

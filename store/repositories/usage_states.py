@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 from sqlalchemy.schema import Table
 
-from store.tables import UsageState
+from store.tables import Cluster, UsageState
 
 # asyncpg binds at most 32,767 parameters per statement; a key binds four.
 _KEYS_PER_QUERY = 5000
@@ -107,8 +107,15 @@ class UsageStateRepository:
         )
         return [_record(row) for row in rows.scalars()]
 
-    async def put_many(self, cluster_id: uuid.UUID, records: Sequence[UsageStateRecord]) -> None:
-        """Insert or overwrite the states of `records`."""
+    async def put_many(
+        self, cluster_id: uuid.UUID, records: Sequence[UsageStateRecord]
+    ) -> int | None:
+        """Insert or overwrite the states of `records`; returns the cluster's usage generation
+        this write advanced it to (None when there was nothing to write).
+
+        Every write advances the counter in the same transaction, so a copy of the states
+        known to be of generation g is the stored one while the counter still reads g.
+        """
         rows = [
             {
                 "cluster_id": cluster_id,
@@ -126,7 +133,7 @@ class UsageStateRepository:
             for record in records
         ]
         if not rows:
-            return
+            return None
         # One statement executed for many parameter sets: compiled once, cached, pipelined.
         statement = insert(_TABLE)
         await self._session.execute(
@@ -148,3 +155,10 @@ class UsageStateRepository:
             ),
             rows,
         )
+        generation = await self._session.scalar(
+            update(Cluster)
+            .where(Cluster.id == cluster_id)
+            .values(usage_generation=Cluster.usage_generation + 1)
+            .returning(Cluster.usage_generation)
+        )
+        return None if generation is None else int(generation)

@@ -12,6 +12,8 @@ up from both: a delta is priced as the stored inventory with its own samples.
 
 A batch of messages of one tenant folds in one transaction, in order: usage histories and cost
 rows are written once at its end (`PendingWrites`), each message's id recorded as it is folded.
+The histories a batch leaves are kept for the cluster's next batch (`UsageCache`), used only
+while the cluster's usage generation is the one they were written as.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.delta import ClusterDelta
-from protocol.ordinal_expand import OrdinalUsageError, ordinal_sample_count, placed_usage
+from protocol.ordinal_expand import OrdinalUsageError, ordinal_sample_count
 from protocol.snapshot import Node, Pod
 from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER, DeltaMessage, SnapshotMessage
 from recommender.usage.state import UsageSettings
@@ -40,14 +42,19 @@ from store.repositories.usage_states import UsageStateRepository
 from workers.cost_rollup import RETENTION, CostRollup
 from workers.decode import Record, decode, header
 from workers.errors import PermanentError, PoisonMessageError, UnknownClusterError
+from workers.ingest.container_orders import ContainerOrders
 from workers.ingest.delta_snapshot import delta_snapshot, overlay
 from workers.ingest.inventory_cache import CachedInventory, InventoryCache, load_inventory
 from workers.ingest.inventory_items import POD, deleted_names, inventory_items
+from workers.ingest.ordinal_samples import placed_samples
 from workers.ingest.pending_writes import PendingWrites
+from workers.ingest.pod_attribution import Attributions, PodRef
 from workers.ingest.resync import NoResyncSignal, ResyncSignal
-from workers.ingest.upload_samples import CompactUsageError, delta_samples, snapshot_samples
+from workers.ingest.series_layout import SeriesLayouts
+from workers.ingest.upload_samples import CompactUsageError, snapshot_samples
 from workers.ingest.upload_usage import fold_usage
-from workers.ingest.usage_batch import Attributions, PodRef, missing_pods
+from workers.ingest.usage_batch import missing_pods
+from workers.ingest.usage_cache import UsageCache
 
 log = structlog.get_logger(__name__)
 
@@ -78,6 +85,9 @@ class SnapshotIngest:
         self._cost_rollup = cost_rollup
         self._resync = resync or NoResyncSignal()
         self._inventory = InventoryCache()
+        self._orders = ContainerOrders()
+        self._usage = UsageCache()
+        self._layouts = SeriesLayouts()
         self._attributions = Attributions()
         self._tracer = trace.get_tracer("workers.ingest")
 
@@ -143,6 +153,8 @@ class SnapshotIngest:
                 )
         except (IntegrityError, DataError) as e:
             raise PermanentError(f"upload refused by the database: {e.orig}") from e
+        for cluster_id, generation in pending.generations.items():
+            self._usage.put(cluster_id, generation, pending.known.get(cluster_id, {}))
         for cluster_id, entry in pending.inventories.items():
             if entry is None:
                 self._inventory.forget(cluster_id)
@@ -182,6 +194,14 @@ class SnapshotIngest:
             span.set_attribute("slicewise.outcome", outcome)
             return outcome
 
+    def _adopt_usage(self, pending: PendingWrites, cluster: ClusterIngestState) -> None:
+        """Start the batch's part of the cluster from the histories this worker kept, if they
+        are the generation the locked row names."""
+        if cluster.cluster_id not in pending.generations:
+            generation = cluster.usage_generation
+            kept = self._usage.take(cluster.cluster_id, generation)
+            pending.adopt(cluster.cluster_id, generation, kept)
+
     def _known_inventory(
         self, pending: PendingWrites, cluster: ClusterIngestState
     ) -> CachedInventory | None:
@@ -205,6 +225,7 @@ class SnapshotIngest:
             raise UnknownClusterError(
                 f"cluster {cluster_id} is not registered for tenant {message.tenant_id}"
             )
+        self._adopt_usage(pending, cluster)
         fresh = await snapshots.record(
             snapshot_id=delta.delta_id,
             cluster_id=cluster_id,
@@ -228,10 +249,9 @@ class SnapshotIngest:
             nodes, pods = await load_inventory(inventory, cluster_id)
         after_nodes, after_pods = overlay(delta, nodes, pods)
         try:
-            # Places in the container order of the state the delta makes, held here.
-            delta, order_known = placed_usage(delta, after_pods.values())
-            # Every later step (usage batches, allocation) reads the samples as columns.
-            samples = delta_samples(delta)
+            # Places in the container order of the state the delta makes, held here; every
+            # later step (usage batches, allocation) reads the samples as columns.
+            samples, order_known = placed_samples(delta, self._orders.of(cluster_id, after_pods))
         except (CompactUsageError, OrdinalUsageError) as e:
             raise PoisonMessageError(f"unreadable usage block: {e}") from e
         applies = (
@@ -249,12 +269,12 @@ class SnapshotIngest:
                 upserts=inventory_items(delta),
                 deletes=deleted_names(delta),
             )
-            await snapshots.set_sequence(cluster_id, delta.sequence, resync_requested=False)
-            await ClusterRepository(session, message.tenant_id).record_snapshot(
-                cluster_id,
-                delta.delta_id,
-                delta.taken_at,
-                delta.agent_version or None,
+            await snapshots.advance(
+                cluster,
+                delta.sequence,
+                snapshot_id=delta.delta_id,
+                taken_at=delta.taken_at,
+                agent_version=delta.agent_version or None,
                 provider=delta.cluster.provider.value,
                 region=delta.cluster.region,
             )
@@ -272,6 +292,7 @@ class SnapshotIngest:
             {ref: known[ref] for ref in wanted if ref in known},
             settings=self._usage_settings,
             attributions=self._attributions,
+            layouts=self._layouts,
         )
         if self._cost_rollup is not None:
             hours = await self._cost_rollup.allocate_columns(
@@ -320,6 +341,7 @@ class SnapshotIngest:
                 f"cluster {snapshot.cluster.cluster_id} is not registered "
                 f"for tenant {message.tenant_id}"
             )
+        self._adopt_usage(pending, cluster)
         fresh = await snapshots.record(
             snapshot_id=snapshot.snapshot_id,
             cluster_id=cluster.cluster_id,
@@ -374,6 +396,7 @@ class SnapshotIngest:
             stored_pods,
             settings=self._usage_settings,
             attributions=self._attributions,
+            layouts=self._layouts,
         )
         if self._cost_rollup is not None:
             hours = await self._cost_rollup.allocate_columns(

@@ -135,18 +135,47 @@ class PendingWrites:
     def __init__(self) -> None:
         self._histories: dict[uuid.UUID, dict[ContainerKey, tuple[ContainerHistory, datetime]]]
         self._histories = {}
+        self.known: dict[uuid.UUID, dict[ContainerKey, ContainerHistory]] = {}
+        """Per cluster, every history the batch has read or folded (what it leaves them as)."""
+        self.generations: dict[uuid.UUID, int] = {}
+        """Per cluster, the usage generation `known` is: as locked, then as the flush wrote."""
         self._costs: dict[uuid.UUID, _ClusterCosts] = {}
         self.inventories: dict[uuid.UUID, CachedInventory | None] = {}
         """Per cluster, the inventory its last applied upload made (None: no longer known)."""
         self.after_commit: list[Callable[[], Awaitable[None]]] = []
         """What to tell others once the transaction has committed (resync requests, clearings)."""
 
+    def adopt(
+        self,
+        cluster_id: uuid.UUID,
+        generation: int,
+        histories: dict[ContainerKey, ContainerHistory],
+    ) -> None:
+        """Start the cluster's part of the batch from `histories`, the stored ones of the usage
+        generation `generation` (the one in the row the batch locked); once per cluster."""
+        if cluster_id not in self.generations:
+            self.generations[cluster_id] = generation
+            self.known[cluster_id] = histories
+
     def histories(
         self, cluster_id: uuid.UUID, keys: Iterable[ContainerKey]
     ) -> dict[ContainerKey, ContainerHistory]:
-        """The histories of `keys` an earlier upload of the batch folded (others are absent)."""
-        held = self._histories.get(cluster_id, {})
-        return {key: held[key][0] for key in keys if key in held}
+        """The histories of `keys` the batch holds (others are absent: read them, `learn`)."""
+        held = self.known.get(cluster_id, {})
+        return {key: held[key] for key in keys if key in held}
+
+    def learn(
+        self, cluster_id: uuid.UUID, histories: Mapping[ContainerKey, ContainerHistory]
+    ) -> None:
+        """Hold `histories`, read from their rows, for the rest of the batch."""
+        self.known.setdefault(cluster_id, {}).update(histories)
+
+    def forget(self, cluster_id: uuid.UUID, keys: Iterable[ContainerKey]) -> None:
+        """Stop holding the histories of `keys` (folded into without a change to write: what
+        the fold left in them is not what is stored)."""
+        held = self.known.get(cluster_id, {})
+        for key in keys:
+            held.pop(key, None)
 
     def keep_histories(
         self,
@@ -158,6 +187,7 @@ class PendingWrites:
         held = self._histories.setdefault(cluster_id, {})
         for key, history in changed.items():
             held[key] = (history, observed_at)
+        self.learn(cluster_id, changed)
 
     def add_costs(
         self, cluster_id: uuid.UUID, hours: Iterable[CostColumns], taken_at: datetime
@@ -174,10 +204,12 @@ class PendingWrites:
         """Write everything held: one upsert per table and cluster, then forget the cost hours
         older than `retention` before the cluster's newest upload."""
         for cluster_id, held in self._histories.items():
-            await usage.put_many(
+            generation = await usage.put_many(
                 cluster_id,
                 [to_record(key, history, at) for key, (history, at) in sorted(held.items())],
             )
+            if generation is not None:
+                self.generations[cluster_id] = generation
         for cluster_id, costs in self._costs.items():
             await rollups.add_rows(cluster_id, costs.containers(), costs.nodes())
             if costs.newest is not None:

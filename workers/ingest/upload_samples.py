@@ -51,7 +51,7 @@ class UploadSamples:
 
 
 @dataclass
-class _Parts:
+class SampleParts:
     """Columns gathered part by part (one part per form the samples came in)."""
 
     refs: list[ContainerRef]
@@ -67,8 +67,8 @@ class _Parts:
     """Per part: (seconds, duty, memory used, memory total) rows."""
 
 
-def _empty() -> _Parts:
-    return _Parts([], [], [], [], [], [], [], [], [])
+def _empty() -> SampleParts:
+    return SampleParts([], [], [], [], [], [], [], [], [])
 
 
 def _series_index(lengths: Sequence[int]) -> NDArray[np.int64]:
@@ -76,7 +76,8 @@ def _series_index(lengths: Sequence[int]) -> NDArray[np.int64]:
     return np.repeat(np.arange(counts.size, dtype=np.int64), counts)
 
 
-def _columns(parts: _Parts) -> UploadSamples:
+def columns_of(parts: SampleParts) -> UploadSamples:
+    """The columns of everything gathered."""
     rows = np.concatenate(parts.rows) if parts.rows else np.empty((0, 4))
     gpu_rows = np.concatenate(parts.gpu_rows) if parts.gpu_rows else np.empty((0, 4))
     containers = ContainerColumns(
@@ -115,7 +116,7 @@ def _runs(keys: Sequence[_K]) -> list[tuple[_K, int, int]]:
     return runs
 
 
-def _add_models(parts: _Parts, usage: Usage) -> None:
+def _add_models(parts: SampleParts, usage: Usage) -> None:
     """Per-sample models in their order, one series per run of samples of one container of a
     pod (and one window)."""
     samples = usage.containers
@@ -143,7 +144,7 @@ def _add_models(parts: _Parts, usage: Usage) -> None:
     _add_gpu_models(parts, usage.gpus)
 
 
-def _add_gpu_models(parts: _Parts, samples: Sequence[GpuUsage]) -> None:
+def _add_gpu_models(parts: SampleParts, samples: Sequence[GpuUsage]) -> None:
     """Per-sample DCGM models in their order, one series per run of samples of one device used
     by one container."""
     for (ref, device), _, _ in (
@@ -184,7 +185,7 @@ def _ref(sample: GpuUsage) -> ContainerRef | None:
 
 
 def _add_series(
-    parts: _Parts, series: Sequence[ContainerSeries], gpu_series: Sequence[GpuSeries]
+    parts: SampleParts, series: Sequence[ContainerSeries], gpu_series: Sequence[GpuSeries]
 ) -> None:
     for one in series:
         parts.refs.append((one.namespace, one.pod, one.container))
@@ -201,7 +202,7 @@ def _add_series(
         parts.gpu_rows.append(np.nan_to_num(rows, nan=0.0))
 
 
-def _add_compact(parts: _Parts, block: CompactUsage) -> None:
+def _add_compact(parts: SampleParts, block: CompactUsage) -> None:
     problems = compact_usage_problems(block)
     if problems:
         field, reason = problems[0]
@@ -264,8 +265,9 @@ def _add_compact(parts: _Parts, block: CompactUsage) -> None:
         )
 
 
-def delta_samples(delta: ClusterDelta) -> UploadSamples:
-    """The delta's samples: per-sample ones, series rows, then its compact block's.
+def delta_parts(delta: ClusterDelta) -> SampleParts:
+    """The delta's samples gathered: per-sample ones, series rows, then its compact block's
+    (an ordinal block is read by `ordinal_samples`, after these).
 
     CompactUsageError if the block cannot be read.
     """
@@ -274,11 +276,19 @@ def delta_samples(delta: ClusterDelta) -> UploadSamples:
     _add_series(parts, delta.container_series, delta.gpu_series)
     if delta.compact_usage is not None:
         _add_compact(parts, delta.compact_usage)
-    return _columns(parts)
+    return parts
+
+
+def delta_samples(delta: ClusterDelta) -> UploadSamples:
+    """The delta's samples: per-sample ones, series rows, then its compact block's.
+
+    CompactUsageError if the block cannot be read.
+    """
+    return columns_of(delta_parts(delta))
 
 
 def snapshot_samples(usage: Usage) -> UploadSamples:
     """A full snapshot's per-sample models as columns."""
     parts = _empty()
     _add_models(parts, usage)
-    return _columns(parts)
+    return columns_of(parts)

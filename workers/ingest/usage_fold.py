@@ -22,8 +22,10 @@ from store.repositories.usage_states import UsageStateRecord
 from workers.ingest.usage_batch import UsageBatch
 
 
-def _bounds(lengths: list[int]) -> list[int]:
-    return [0, *np.cumsum(lengths, dtype=np.int64).tolist()]
+def _sampled(keys: list[ContainerKey], bounds: list[int]) -> tuple[list[ContainerKey], list[int]]:
+    """The keys with samples, and where each one's start and the last one's end."""
+    kept = [i for i in range(len(keys)) if bounds[i + 1] > bounds[i]]
+    return [keys[i] for i in kept], [0, *(bounds[i + 1] for i in kept)]
 
 
 def fold_batch(
@@ -38,21 +40,18 @@ def fold_batch(
     """
     keys = sorted(batch.keys)
     folding = {key: histories.get(key) or ContainerHistory.empty(settings) for key in keys}
-    sampled = [key for key in keys if key in batch.columns and len(batch.columns[key])]
-    parts = [batch.columns[key] for key in sampled]
     folded = dict.fromkeys(keys, 0)
-    if parts:
-        bounds = _bounds([len(part) for part in parts])
-        seconds = np.concatenate([part.seconds for part in parts])
-        cpu = np.concatenate([part.cpu_cores for part in parts])
+    grouped = batch.grouped
+    sampled, bounds = _sampled(grouped.keys, grouped.bounds)
+    if sampled:
         counts = fold_grouped(
             [folding[key].usage for key in sampled],
             bounds,
             SampleArrays(
-                seconds,
-                cpu,
-                np.concatenate([part.memory_bytes for part in parts]),
-                np.concatenate([part.throttled_fraction for part in parts]),
+                grouped.seconds,
+                grouped.cpu_cores,
+                grouped.memory_bytes,
+                grouped.throttled_fraction,
             ),
             [
                 millis / 1000 if (millis := batch.cpu_request_millis.get(key)) else None
@@ -63,32 +62,32 @@ def fold_batch(
         fold_demands(
             [folding[key].demand for key in sampled],
             bounds,
-            seconds,
-            [pod for part in parts for pod in part.pods],
-            cpu,
+            grouped.seconds,
+            grouped.pods,
+            grouped.cpu_cores,
         )
-    on_gpus = [key for key in keys if key in batch.gpu and len(batch.gpu[key])]
-    gpu_parts = [batch.gpu[key] for key in on_gpus]
-    if gpu_parts:
-        bounds = _bounds([len(part) for part in gpu_parts])
-        seconds = np.concatenate([part.seconds for part in gpu_parts])
+    gpus = batch.grouped_gpu
+    on_gpus, bounds = _sampled(gpus.keys, gpus.bounds)
+    if on_gpus:
         add_samples_grouped(
             [folding[key].usage.gpu_memory for key in on_gpus],
             bounds,
-            np.concatenate([part.memory_used_bytes for part in gpu_parts]),
-            np.ones(seconds.size),
-            seconds,
+            gpus.memory_used_bytes,
+            np.ones(gpus.seconds.size),
+            gpus.seconds,
         )
         fold_demands(
             [folding[key].gpu_demand for key in on_gpus],
             bounds,
-            seconds,
-            [device for part in gpu_parts for device in part.devices],
-            np.concatenate([part.duty for part in gpu_parts]),
+            gpus.seconds,
+            gpus.devices,
+            gpus.duty,
         )
-        for key, gpu in zip(on_gpus, gpu_parts, strict=True):
-            folded[key] += len(gpu)
-            folding[key].gpu.fold_columns(gpu.seconds, gpu.duty, gpu.memory_used_bytes)
+        for key, start, end in zip(on_gpus, bounds, bounds[1:], strict=False):
+            folded[key] += end - start
+            folding[key].gpu.fold_columns(
+                gpus.seconds[start:end], gpus.duty[start:end], gpus.memory_used_bytes[start:end]
+            )
     changed: dict[ContainerKey, ContainerHistory] = {}
     for key in keys:
         history = folding[key]

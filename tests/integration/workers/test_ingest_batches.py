@@ -140,3 +140,38 @@ async def test_undecodable_record_is_left_out_of_the_batch(
     good = _records(tenant, [states(cluster_id, [])[0]])
     outcomes = await SnapshotIngest(database).many([record(b"{not json", offset=9), *good])
     assert outcomes == [None, PROCESSED]
+
+
+def _uploads(
+    snapshots: list[ClusterSnapshot], cluster_id: uuid.UUID
+) -> list[ClusterSnapshot | ClusterDelta]:
+    """What an agent uploads for these states, as cluster `cluster_id`."""
+    tracker = DeltaTracker(full_every=timedelta(hours=6))
+    return [
+        tracker.next_upload(
+            _renamed(snapshot, cluster_id), delta_id=uuid.uuid5(snapshot.snapshot_id, "d")
+        )
+        for snapshot in snapshots
+    ]
+
+
+@PROPERTY
+@given(steps=histories, batch=st.integers(1, 3))
+async def test_workers_taking_turns_store_what_one_worker_stores(
+    database: Database, tenant: TenantView, steps: list[Step], batch: int
+) -> None:
+    """Two workers folding a cluster's batches in turn (as after rebalances), each keeping the
+    histories it wrote, store what one worker folding them one by one stores: neither folds
+    into a copy the other's writes have overtaken."""
+    alone = await new_cluster(database, tenant, "turns")
+    shared = await new_cluster(database, tenant, "turns")
+    snapshots = states(shared, steps)
+    one = SnapshotIngest(database, cost_rollup=CostRollup())
+    for upload in _records(tenant, _uploads(snapshots, alone)):
+        assert await one(upload) == PROCESSED
+    records = _records(tenant, _uploads(snapshots, shared))
+    workers = [SnapshotIngest(database, cost_rollup=CostRollup()) for _ in range(2)]
+    for turn, start in enumerate(range(0, len(records), batch)):
+        chunk = records[start : start + batch]
+        assert await workers[turn % 2].many(chunk) == [PROCESSED] * len(chunk)
+    assert await _stored(database, tenant, shared) == await _stored(database, tenant, alone)

@@ -11,7 +11,7 @@ from store.database import Database
 from store.errors import NotFoundError
 from store.repositories.clusters import ClusterView
 from store.repositories.inventory import InventoryItem, InventoryRepository
-from store.repositories.snapshots import SnapshotRepository
+from store.repositories.snapshots import ClusterIngestState, SnapshotRepository
 from store.repositories.tenants import TenantView
 from tests.unit.workers.factories import T0
 
@@ -231,3 +231,52 @@ async def test_other_tenant_cannot_set_the_sequence(
         state = await SnapshotRepository(session, tenant.id).lock_cluster(cluster.id)
     assert state is not None
     assert (state.sequence, state.resync_requested) == (None, False)
+
+
+async def _advance(
+    database: Database, tenant: TenantView, cluster_id: uuid.UUID, sequence: int, minutes: int
+) -> uuid.UUID:
+    """Advance the cluster (as locked) to `sequence` by an upload taken `minutes` after T0."""
+    upload_id = uuid.uuid4()
+    async with database.tenant(tenant.id) as session:
+        snapshots = SnapshotRepository(session, tenant.id)
+        locked = await snapshots.lock_cluster(cluster_id)
+        locked = locked or ClusterIngestState(cluster_id, None)
+        await snapshots.advance(
+            locked,
+            sequence,
+            snapshot_id=upload_id,
+            taken_at=T0 + timedelta(minutes=minutes),
+            agent_version="0.2.0",
+            provider="aws",
+        )
+    return upload_id
+
+
+async def test_advance_records_the_sequence_and_the_newest_upload_only(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> None:
+    """Advanced by an upload at minute 5, then by one at minute 3: the sequence is the last
+    set, the newest upload stays minute 5's, and a resync request is cleared."""
+    async with database.tenant(tenant.id) as session:
+        await SnapshotRepository(session, tenant.id).set_sequence(
+            cluster.id, 1, resync_requested=True
+        )
+    newest = await _advance(database, tenant, cluster.id, 2, minutes=5)
+    await _advance(database, tenant, cluster.id, 3, minutes=3)
+    async with database.tenant(tenant.id) as session:
+        state = await SnapshotRepository(session, tenant.id).lock_cluster(cluster.id)
+    assert state is not None
+    assert (state.sequence, state.resync_requested) == (3, False)
+    assert (state.last_snapshot_id, state.last_snapshot_at) == (newest, T0 + timedelta(minutes=5))
+
+
+async def test_other_tenant_cannot_advance_the_cluster(
+    database: Database, tenant: TenantView, other_tenant: TenantView, cluster: ClusterView
+) -> None:
+    """Another tenant's session advancing this cluster changes nothing."""
+    await _advance(database, other_tenant, cluster.id, 9, minutes=1)
+    async with database.tenant(tenant.id) as session:
+        state = await SnapshotRepository(session, tenant.id).lock_cluster(cluster.id)
+    assert state is not None
+    assert (state.sequence, state.last_snapshot_id) == (None, None)

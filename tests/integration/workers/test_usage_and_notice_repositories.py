@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from store.database import Database
 from store.errors import NotFoundError
 from store.repositories.clusters import ClusterView
+from store.repositories.snapshots import SnapshotRepository
 from store.repositories.spot_notices import SpotNoticeRepository
 from store.repositories.tenants import TenantView
 from store.repositories.usage_states import ContainerKey, UsageStateRecord, UsageStateRepository
@@ -43,6 +44,23 @@ async def test_put_overwrites_the_state_of_the_same_container(
     assert list(found) == [KEY]
     assert (found[KEY].state, found[KEY].sample_count) == (b"second", 5)
     assert found[KEY].last_sample_at == T0 + timedelta(minutes=5)
+
+
+async def test_every_write_advances_the_clusters_usage_generation(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> None:
+    """Two writes return generations 1 and 2, the locked row reads 2; an empty write is none."""
+    async with database.tenant(tenant.id) as session:
+        repository = UsageStateRepository(session, tenant.id)
+        written = [
+            await repository.put_many(cluster.id, [_state(b"first", 1)]),
+            await repository.put_many(cluster.id, [_state(b"second", 2)]),
+            await repository.put_many(cluster.id, []),
+        ]
+        locked = await SnapshotRepository(session, tenant.id).lock_cluster(cluster.id)
+    assert written == [1, 2, None]
+    assert locked is not None
+    assert locked.usage_generation == 2
 
 
 async def test_demand_is_stored_and_listed_beside_the_state(

@@ -1,0 +1,124 @@
+"""The worker reads an ordinal block into columns, against the container order it keeps per
+cluster, exactly as expanding the block and reading the compact block does."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import fields
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agent.delta import delta_between, listed_objects
+from bench.snapshots import SnapshotSpec, build_snapshot, read_trace_nodes, read_trace_pods
+from protocol.ordinal_expand import (
+    OrdinalUsageError,
+    container_order,
+    order_checksum,
+    placed_usage,
+)
+from protocol.snapshot import ClusterSnapshot, Pod
+from workers.ingest.container_orders import ContainerOrders
+from workers.ingest.ordinal_samples import placed_samples
+from workers.ingest.upload_samples import UploadSamples, delta_samples
+
+DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "alibaba-gpu-v2023"
+CLUSTER = uuid.uuid4()
+
+
+def _snapshot(pod_count: int = 200) -> ClusterSnapshot:
+    return build_snapshot(
+        read_trace_nodes(DATA / "openb_node_list_gpu_node.csv"),
+        read_trace_pods(DATA / "openb_pod_list_default.csv"),
+        SnapshotSpec(
+            cluster_id=CLUSTER,
+            snapshot_id=uuid.uuid4(),
+            taken_at=datetime(2026, 11, 23, 4, tzinfo=UTC),
+            pod_count=pod_count,
+            samples_per_container=3,
+        ),
+    )
+
+
+def _by_ref(pods: list[Pod]) -> dict[tuple[str, str], Pod]:
+    return {(pod.namespace, pod.name): pod for pod in pods}
+
+
+def _assert_same(got: UploadSamples, expected: UploadSamples) -> None:
+    assert got.devices == expected.devices
+    for part in ("containers", "gpus"):
+        mine, theirs = getattr(got, part), getattr(expected, part)
+        for column in fields(theirs):
+            a, b = getattr(mine, column.name), getattr(theirs, column.name)
+            if isinstance(b, np.ndarray):
+                np.testing.assert_array_equal(a, b, err_msg=f"{part}.{column.name}")
+            else:
+                assert list(a) == list(b), f"{part}.{column.name}"
+
+
+def test_kept_order_is_the_order_of_the_state_after_pods_change() -> None:
+    """Pods removed, added and rebound: the kept order and checksum equal a fresh listing's."""
+    snapshot = _snapshot()
+    orders = ContainerOrders()
+    pods = _by_ref(snapshot.pods)
+    first = orders.of(CLUSTER, pods)
+    assert first.containers == container_order(snapshot.pods)
+    assert first.checksum == order_checksum(first.containers)
+    moved = snapshot.pods[5].model_copy(update={"node_name": "elsewhere"})
+    changed = dict(list(pods.items())[3:])
+    changed[(moved.namespace, moved.name)] = moved
+    extra = snapshot.pods[0].model_copy(update={"name": "zz-new"})
+    changed[(extra.namespace, extra.name)] = extra
+    second = orders.of(CLUSTER, changed)
+    assert second.containers == container_order(changed.values())
+    assert second.checksum == order_checksum(second.containers)
+    assert orders.of(CLUSTER, pods).checksum == first.checksum
+
+
+def test_ordinal_block_reads_to_the_columns_of_its_expanded_block() -> None:
+    """Alibaba-trace pods with GPUs: every column, device and figure equals the expansion's."""
+    snapshot = _snapshot()
+    delta = delta_between(
+        listed_objects(snapshot), snapshot, delta_id=uuid.uuid4(), base_sequence=1
+    )
+    assert delta.ordinal_usage is not None
+    assert delta.ordinal_usage.gpus.series_slot_step
+    expanded, matched = placed_usage(delta, snapshot.pods)
+    assert matched
+    samples, known = placed_samples(delta, ContainerOrders().of(CLUSTER, _by_ref(snapshot.pods)))
+    assert known
+    _assert_same(samples, delta_samples(expanded))
+
+
+def test_block_of_another_state_reads_as_a_mismatch_without_its_samples() -> None:
+    """Against an order missing a pod the block's samples are left out and the orders differ."""
+    before = _snapshot()
+    after = before.pods[:-1]
+    delta = delta_between(listed_objects(before), before, delta_id=uuid.uuid4(), base_sequence=1)
+    samples, known = placed_samples(delta, ContainerOrders().of(CLUSTER, _by_ref(after)))
+    assert not known
+    assert len(samples.containers.seconds) == 0
+
+
+def test_block_beside_a_compact_block_is_refused() -> None:
+    """Both blocks in one delta is malformed, as the protocol's expansion says."""
+    snapshot = _snapshot(20)
+    listed = listed_objects(snapshot)
+    ordinal = delta_between(listed, snapshot, delta_id=uuid.uuid4(), base_sequence=1)
+    compact = delta_between(listed, snapshot, delta_id=uuid.uuid4(), base_sequence=1, ordinal=False)
+    both = ordinal.model_copy(update={"compact_usage": compact.compact_usage})
+    with pytest.raises(OrdinalUsageError):
+        placed_samples(both, ContainerOrders().of(CLUSTER, _by_ref(snapshot.pods)))
+
+
+def test_restarted_pod_keeps_the_order_it_had() -> None:
+    """A pod's new model with the same containers on the same node leaves the order as it was."""
+    snapshot = _snapshot(20)
+    orders = ContainerOrders()
+    pods = _by_ref(snapshot.pods)
+    first = orders.of(CLUSTER, pods)
+    restarted = snapshot.pods[2].model_copy(update={"resource_version": "999"})
+    second = orders.of(CLUSTER, pods | {(restarted.namespace, restarted.name): restarted})
+    assert second is first

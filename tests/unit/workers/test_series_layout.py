@@ -1,0 +1,73 @@
+"""A cluster's series layout is used again only where it is the layout of the new upload."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+
+from protocol.snapshot import ClusterSnapshot, OwnerRef
+from tests.unit.workers.factories import shop_snapshot
+from workers.ingest.usage_batch import UsageBatch, usage_batch
+
+CLUSTER = uuid.uuid4()
+
+
+def _stored(snapshot: ClusterSnapshot) -> ClusterSnapshot:
+    """The snapshot as a delta listing no pod sees it: every pod stored, none listed."""
+    return snapshot.model_copy(update={"pods": []})
+
+
+def _same(got: UsageBatch, expected: UsageBatch) -> None:
+    assert got.grouped.keys == expected.grouped.keys
+    assert got.grouped.bounds == expected.grouped.bounds
+    assert got.grouped.pods == expected.grouped.pods
+    np.testing.assert_array_equal(got.grouped.cpu_cores, expected.grouped.cpu_cores)
+    np.testing.assert_array_equal(got.grouped.seconds, expected.grouped.seconds)
+    assert got.cpu_request_millis == expected.cpu_request_millis
+    assert got.unattributed == expected.unattributed
+
+
+def test_next_minute_with_the_same_series_and_pods_uses_the_layout_again() -> None:
+    """Minute 2's samples of the same pods: the layout of minute 1, its figures minute 2's."""
+    first, second = shop_snapshot(CLUSTER, 1), shop_snapshot(CLUSTER, 2)
+    pods = {(pod.namespace, pod.name): pod for pod in first.pods}
+    previous = usage_batch(_stored(first), pods).layout
+    again = usage_batch(_stored(second), pods, previous=previous)
+    assert again.layout is previous
+    _same(again, usage_batch(_stored(second), pods))
+
+
+def test_a_pod_moved_to_another_owner_gets_a_new_layout() -> None:
+    """One replica now owned by another Deployment: its samples go to that workload's key."""
+    first, second = shop_snapshot(CLUSTER, 1), shop_snapshot(CLUSTER, 2)
+    pods = {(pod.namespace, pod.name): pod for pod in first.pods}
+    previous = usage_batch(_stored(first), pods).layout
+    moved = first.pods[0].model_copy(update={"owners": [OwnerRef(kind="Deployment", name="new")]})
+    changed = pods | {(moved.namespace, moved.name): moved}
+    fresh = usage_batch(_stored(second), changed, previous=previous)
+    assert fresh.layout is not previous
+    assert any(key.workload == "new" for key in fresh.grouped.keys)
+    _same(fresh, usage_batch(_stored(second), changed))
+
+
+def test_an_equal_pod_model_keeps_the_layout() -> None:
+    """A restarted pod (another model, same owner and requests) keeps the layout."""
+    first, second = shop_snapshot(CLUSTER, 1), shop_snapshot(CLUSTER, 2)
+    pods = {(pod.namespace, pod.name): pod for pod in first.pods}
+    previous = usage_batch(_stored(first), pods).layout
+    restarted = first.pods[1].model_copy(update={"resource_version": "999"})
+    again = usage_batch(second.model_copy(update={"pods": [restarted]}), pods, previous=previous)
+    assert again.layout is previous
+    _same(again, usage_batch(_stored(second), pods))
+
+
+def test_other_series_get_a_new_layout() -> None:
+    """An upload with a workload more than before does not fit the old layout."""
+    first = shop_snapshot(CLUSTER, 1)
+    bigger = shop_snapshot(CLUSTER, 2, workloads=3)
+    pods = {(pod.namespace, pod.name): pod for pod in bigger.pods}
+    previous = usage_batch(_stored(first), pods).layout
+    fresh = usage_batch(_stored(bigger), pods, previous=previous)
+    assert fresh.layout is not previous
+    _same(fresh, usage_batch(_stored(bigger), pods))

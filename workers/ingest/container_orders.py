@@ -1,0 +1,110 @@
+"""Each cluster's container order and its checksum, kept between deltas and updated pod by pod.
+
+A delta's ordinal usage block names containers by their place in the container order of the
+state the delta makes (`protocol.ordinal_expand.container_order`: every container of every pod
+by namespace, pod and container name, with the pod's node) and carries that order's checksum.
+Listing and sorting a thousand pods' containers and hashing their names every minute cost the
+worker more than folding their samples, while a delta changes a few pods. So the worker keeps,
+per cluster, the pods an order was made from (the very models: they are immutable), each pod's
+part of the order and of the checksum's text, and the pod references in order. A new state is
+compared with the kept one by model identity; only the pods that differ are listed again, and
+the order and checksum are those `container_order` and `order_checksum` give for the state
+(the tests compare them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from bisect import bisect_left, insort
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from itertools import chain
+
+from protocol.ordinal_expand import OrderedContainer
+from protocol.ordinal_usage import CHECKSUM_LENGTH
+from protocol.snapshot import Pod
+
+PodRef = tuple[str, str]
+"""(namespace, pod name)."""
+
+DEFAULT_CLUSTERS = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class KnownOrder:
+    """A state's container order and its checksum."""
+
+    containers: list[OrderedContainer]
+    checksum: str
+
+
+def _pod_part(pod: Pod) -> tuple[list[OrderedContainer], bytes]:
+    """The pod's places in the order, and its part of the checksum's text."""
+    places = sorted(
+        OrderedContainer(pod.namespace, pod.name, container.name, pod.node_name)
+        for container in pod.spec.containers
+    )
+    text = "\x1e".join(
+        f"{c.namespace}\x1f{c.pod}\x1f{c.container}\x1f{c.node or ''}" for c in places
+    )
+    return places, text.encode()
+
+
+@dataclass
+class _ClusterOrder:
+    """The order of the pods held, and each pod's part of it."""
+
+    pods: dict[PodRef, Pod] = field(default_factory=dict)
+    parts: dict[PodRef, tuple[list[OrderedContainer], bytes]] = field(default_factory=dict)
+    refs: list[PodRef] = field(default_factory=list)
+    """The pods held, sorted."""
+    known: KnownOrder | None = None
+    """The order of the pods held, once worked out."""
+
+    def update(self, pods: Mapping[PodRef, Pod]) -> KnownOrder:
+        """Hold `pods` instead, listing again only the pods that are not the models held."""
+        gone = self.pods.keys() - pods.keys()
+        changed = [ref for ref, pod in pods.items() if self.pods.get(ref) is not pod]
+        moved = bool(gone) or self.known is None
+        for ref in gone:
+            del self.pods[ref], self.parts[ref]
+            del self.refs[bisect_left(self.refs, ref)]
+        for ref in changed:
+            if ref not in self.pods:
+                insort(self.refs, ref)
+            pod = self.pods[ref] = pods[ref]
+            part = _pod_part(pod)
+            # A pod that changed but kept its containers and node keeps its places.
+            moved = moved or self.parts.get(ref) != part
+            self.parts[ref] = part
+        if moved or self.known is None:
+            self.known = self._order()
+        return self.known
+
+    def _order(self) -> KnownOrder:
+        parts = [self.parts[ref] for ref in self.refs]
+        containers = list(chain.from_iterable(places for places, _ in parts))
+        text = b"\x1e".join(text for places, text in parts if places)
+        checksum = hashlib.blake2b(text, digest_size=CHECKSUM_LENGTH // 2).hexdigest()
+        return KnownOrder(containers, checksum)
+
+
+class ContainerOrders:
+    """The container orders of up to `clusters` clusters, least recently used ones forgotten."""
+
+    def __init__(self, clusters: int = DEFAULT_CLUSTERS) -> None:
+        """Hold no cluster yet."""
+        self._clusters = clusters
+        self._orders: OrderedDict[uuid.UUID, _ClusterOrder] = OrderedDict()
+
+    def of(self, cluster_id: uuid.UUID, pods: Mapping[PodRef, Pod]) -> KnownOrder:
+        """The container order of the state of `cluster_id` whose pods are `pods`."""
+        order = self._orders.get(cluster_id)
+        if order is None:
+            order = self._orders[cluster_id] = _ClusterOrder()
+        self._orders.move_to_end(cluster_id)
+        while len(self._orders) > self._clusters:
+            self._orders.popitem(last=False)
+        return order.update(pods)

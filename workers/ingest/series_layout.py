@@ -1,0 +1,195 @@
+"""Which workload container each of an upload's series belongs to, kept for the next upload.
+
+Working out, series by series, the container a sample belongs to, and the order the folds take
+them in, costs about as much as folding them. A cluster's uploads minute after minute carry the
+same series (the same containers of the same pods, in the same order, of the same lengths)
+naming pods whose attribution did not change; a layout made for one upload is used for the next
+when `fits` finds exactly that: the series' names, devices and lengths equal, and every pod
+they name attributed from the very model it was (or one that says the same owner and requests).
+Everything in a layout is a function of those, so an upload folds as it would with a new one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from protocol.snapshot import Pod
+from recommender.cost.sample_hours import ContainerRef
+from recommender.usage.key import ContainerKey
+from store.repositories.inventory import PodOwnership
+from workers.ingest.grouped_samples import (
+    GpuDevice,
+    Grouping,
+    container_grouping,
+    gpu_grouping,
+)
+from workers.ingest.pod_attribution import Attribution, PodAttributions, PodRef
+from workers.ingest.upload_samples import Device, UploadSamples
+
+DEFAULT_CLUSTERS = 1024
+
+
+@dataclass(frozen=True)
+class SeriesLayout:
+    """An upload's series, the pods they name, and what follows from them."""
+
+    container_refs: list[ContainerRef]
+    container_series: NDArray[np.int64]
+    gpu_refs: list[ContainerRef | None]
+    devices: list[Device]
+    gpu_series: NDArray[np.int64]
+    sources: dict[PodRef, Pod | PodOwnership | None]
+    """The model (or stored ownership) each named pod was attributed from."""
+    attributions: dict[PodRef, Attribution | None]
+    containers: Grouping
+    gpus: Grouping
+    cpu_request_millis: dict[ContainerKey, int]
+    unattributed: int
+
+
+def _container_keys(
+    refs: Sequence[ContainerRef], pods: PodAttributions, sampled: set[PodRef]
+) -> tuple[list[ContainerKey | None], list[str]]:
+    """Each series' workload container (None: its pod is unknown) and pod; adds the pods
+    sampled to `sampled`."""
+    keys: list[ContainerKey | None] = []
+    names: list[str] = []
+    last: PodRef | None = None
+    attribution: Attribution | None = None
+    for namespace, pod_name, container in refs:
+        if last is None or last[1] != pod_name or last[0] != namespace:
+            last = (namespace, pod_name)
+            attribution = pods.get(last)
+            if attribution is not None:
+                sampled.add(last)
+        keys.append(None if attribution is None else attribution.key(container))
+        names.append(pod_name)
+    return keys, names
+
+
+def _gpu_keys(
+    samples: UploadSamples, pods: PodAttributions
+) -> tuple[list[ContainerKey | None], list[GpuDevice | None]]:
+    """Each GPU series' workload container and device (None: not a known container's)."""
+    keys: list[ContainerKey | None] = []
+    devices: list[GpuDevice | None] = []
+    for ref, (node, index, gpu_uuid, profile) in zip(
+        samples.gpus.refs, samples.devices, strict=True
+    ):
+        # A device nobody was using is node-level, not a container's history.
+        attribution = None if ref is None or not ref[2] else pods.get((ref[0], ref[1]))
+        if ref is None or attribution is None:
+            keys.append(None)
+            devices.append(None)
+            continue
+        keys.append(attribution.key(ref[2]))
+        devices.append((ref[1], node, index, gpu_uuid, profile))
+    return keys, devices
+
+
+def _unattributed(series: NDArray[np.int64], missing: Sequence[bool]) -> int:
+    """Samples of the series `missing` marks."""
+    if not any(missing):
+        return 0
+    return int(np.asarray(missing, dtype=bool)[series].sum())
+
+
+def _cpu_requests(pods: PodAttributions, sampled: set[PodRef]) -> dict[ContainerKey, int]:
+    """Each sampled pod's containers' CPU requests (the last pod by namespace and name wins)."""
+    found: dict[ContainerKey, int] = {}
+    for ref in sorted(sampled):
+        attribution = pods.known[ref]
+        if attribution is None:
+            continue
+        for name, millis in attribution.cpu_requests.items():
+            if millis is not None:
+                found[attribution.key(name)] = millis
+    return found
+
+
+def series_layout(samples: UploadSamples, pods: PodAttributions) -> SeriesLayout:
+    """The layout of `samples`, their pods attributed by `pods`."""
+    sampled: set[PodRef] = set()
+    keys, names = _container_keys(samples.containers.refs, pods, sampled)
+    gpu_keys, devices = _gpu_keys(samples, pods)
+    unattributed = _unattributed(samples.containers.series, [key is None for key in keys])
+    unattributed += _unattributed(
+        samples.gpus.series,
+        [
+            # Node-level devices (no container) are not a container's history to miss.
+            key is None and ref is not None and bool(ref[2])
+            for key, ref in zip(gpu_keys, samples.gpus.refs, strict=True)
+        ],
+    )
+    return SeriesLayout(
+        container_refs=list(samples.containers.refs),
+        container_series=samples.containers.series,
+        gpu_refs=list(samples.gpus.refs),
+        devices=list(samples.devices),
+        gpu_series=samples.gpus.series,
+        sources=dict(pods.sources),
+        attributions=dict(pods.known),
+        containers=container_grouping(samples.containers, keys, names),
+        gpus=gpu_grouping(samples.gpus, gpu_keys, devices),
+        cpu_request_millis=_cpu_requests(pods, sampled),
+        unattributed=unattributed,
+    )
+
+
+def _same(one: Attribution | None, other: Attribution | None) -> bool:
+    if one is None or other is None:
+        return one is other
+    return (one.namespace, one.kind, one.workload) == (
+        other.namespace,
+        other.kind,
+        other.workload,
+    ) and dict(one.cpu_requests) == dict(other.cpu_requests)
+
+
+def fits(layout: SeriesLayout, samples: UploadSamples, pods: PodAttributions) -> bool:
+    """Whether `layout` is the layout of `samples` with their pods attributed by `pods`."""
+    if (
+        layout.container_refs != samples.containers.refs
+        or layout.gpu_refs != samples.gpus.refs
+        or layout.devices != list(samples.devices)
+        or not np.array_equal(layout.container_series, samples.containers.series)
+        or not np.array_equal(layout.gpu_series, samples.gpus.series)
+    ):
+        return False
+    for ref, source in layout.sources.items():
+        now = pods.source(ref)
+        if now is source:
+            continue
+        if now is None or source is None:
+            return False
+        if not _same(pods.attribution(ref, now), layout.attributions[ref]):
+            return False
+    return True
+
+
+class SeriesLayouts:
+    """The layout of the last upload of up to `clusters` clusters."""
+
+    def __init__(self, clusters: int = DEFAULT_CLUSTERS) -> None:
+        """Hold no layout yet."""
+        self._clusters = clusters
+        self._layouts: OrderedDict[uuid.UUID, SeriesLayout] = OrderedDict()
+
+    def get(self, cluster_id: uuid.UUID) -> SeriesLayout | None:
+        """The layout of the cluster's last upload folded here, if any."""
+        return self._layouts.get(cluster_id)
+
+    def put(self, cluster_id: uuid.UUID, layout: SeriesLayout | None) -> None:
+        """Hold `layout` as the cluster's."""
+        if layout is None:
+            return
+        self._layouts[cluster_id] = layout
+        self._layouts.move_to_end(cluster_id)
+        while len(self._layouts) > self._clusters:
+            self._layouts.popitem(last=False)
