@@ -47,7 +47,13 @@ async def run_ingest(settings: WorkerSettings, stop: asyncio.Event) -> None:
     try:
         await _consume(
             settings,
-            SnapshotIngest(database, cost_rollup=CostRollup(), resync=RedisResyncSignal(redis)),
+            SnapshotIngest(
+                database,
+                cost_rollup=CostRollup(),
+                resync=RedisResyncSignal(redis),
+                cache_pods=settings.ingest_cache_pods,
+                cache_histories=settings.ingest_cache_histories,
+            ),
             group_id=settings.ingest_group_id,
             topic=settings.snapshots_topic,
             stop=stop,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from bisect import bisect_left, insort
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import chain
@@ -25,11 +24,13 @@ from itertools import chain
 from protocol.ordinal_expand import OrderedContainer
 from protocol.ordinal_usage import CHECKSUM_LENGTH
 from protocol.snapshot import Pod
+from workers.ingest.bounded_entries import BoundedEntries
 
 PodRef = tuple[str, str]
 """(namespace, pod name)."""
 
-DEFAULT_CLUSTERS = 1024
+DEFAULT_PODS = 20_000
+"""As the inventories kept beside them (`inventory_cache.DEFAULT_OBJECTS`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,19 +93,16 @@ class _ClusterOrder:
 
 
 class ContainerOrders:
-    """The container orders of up to `clusters` clusters, least recently used ones forgotten."""
+    """The container orders of clusters of at most `pods` pods in all; least recently used
+    clusters forgotten."""
 
-    def __init__(self, clusters: int = DEFAULT_CLUSTERS) -> None:
+    def __init__(self, pods: int = DEFAULT_PODS) -> None:
         """Hold no cluster yet."""
-        self._clusters = clusters
-        self._orders: OrderedDict[uuid.UUID, _ClusterOrder] = OrderedDict()
+        self._orders: BoundedEntries[_ClusterOrder] = BoundedEntries(pods)
 
     def of(self, cluster_id: uuid.UUID, pods: Mapping[PodRef, Pod]) -> KnownOrder:
         """The container order of the state of `cluster_id` whose pods are `pods`."""
-        order = self._orders.get(cluster_id)
-        if order is None:
-            order = self._orders[cluster_id] = _ClusterOrder()
-        self._orders.move_to_end(cluster_id)
-        while len(self._orders) > self._clusters:
-            self._orders.popitem(last=False)
-        return order.update(pods)
+        order = self._orders.pop(cluster_id) or _ClusterOrder()
+        known = order.update(pods)
+        self._orders.put(cluster_id, order, len(order.pods))
+        return known

@@ -44,7 +44,12 @@ from workers.decode import Record, decode, header
 from workers.errors import PermanentError, PoisonMessageError, UnknownClusterError
 from workers.ingest.container_orders import ContainerOrders
 from workers.ingest.delta_snapshot import delta_snapshot, overlay
-from workers.ingest.inventory_cache import CachedInventory, InventoryCache, load_inventory
+from workers.ingest.inventory_cache import (
+    DEFAULT_OBJECTS,
+    CachedInventory,
+    InventoryCache,
+    load_inventory,
+)
 from workers.ingest.inventory_items import POD, deleted_names, inventory_items
 from workers.ingest.ordinal_samples import placed_samples
 from workers.ingest.pending_writes import PendingWrites
@@ -54,7 +59,7 @@ from workers.ingest.series_layout import SeriesLayouts
 from workers.ingest.upload_samples import CompactUsageError, snapshot_samples
 from workers.ingest.upload_usage import fold_usage
 from workers.ingest.usage_batch import missing_pods
-from workers.ingest.usage_cache import UsageCache
+from workers.ingest.usage_cache import DEFAULT_HISTORIES, UsageCache
 
 log = structlog.get_logger(__name__)
 
@@ -75,19 +80,25 @@ class SnapshotIngest:
         usage_settings: UsageSettings | None = None,
         cost_rollup: CostRollup | None = None,
         resync: ResyncSignal | None = None,
+        *,
+        cache_pods: int = DEFAULT_OBJECTS,
+        cache_histories: int = DEFAULT_HISTORIES,
     ) -> None:
         """Fold into `database` with the given history half-lives.
 
-        Costs are rolled up by `cost_rollup` if given; `resync` hears of sequence gaps.
+        Costs are rolled up by `cost_rollup` if given; `resync` hears of sequence gaps. Between
+        batches the worker keeps the state of clusters of at most `cache_pods` pods and nodes
+        (and as many containers' orders and twice as many series' layouts) and at most
+        `cache_histories` usage histories.
         """
         self._database = database
         self._usage_settings = usage_settings
         self._cost_rollup = cost_rollup
         self._resync = resync or NoResyncSignal()
-        self._inventory = InventoryCache()
-        self._orders = ContainerOrders()
-        self._usage = UsageCache()
-        self._layouts = SeriesLayouts()
+        self._inventory = InventoryCache(cache_pods)
+        self._orders = ContainerOrders(cache_pods)
+        self._usage = UsageCache(cache_histories)
+        self._layouts = SeriesLayouts(2 * cache_pods)
         self._attributions = Attributions()
         self._tracer = trace.get_tracer("workers.ingest")
 

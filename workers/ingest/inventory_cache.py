@@ -14,7 +14,6 @@ is redelivered cannot leave a state the database does not hold.
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -22,10 +21,13 @@ from pydantic import ValidationError
 
 from protocol.snapshot import Node, Pod
 from store.repositories.inventory import InventoryRepository
+from workers.ingest.bounded_entries import BoundedEntries
 
 StateName = tuple[uuid.UUID | None, int | None]
 """(last applied upload id, sequence number): which stored inventory state an entry is."""
-DEFAULT_CLUSTERS = 1024
+DEFAULT_OBJECTS = 20_000
+"""Nodes and pods held: about 24 kB a pod with the container order and series layout kept
+beside it, so about 480 MB, within the ingest worker's memory limit in the server chart (1 GiB)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,31 +40,27 @@ class CachedInventory:
 
 
 class InventoryCache:
-    """The latest known state of up to `clusters` clusters, least recently used ones forgotten."""
+    """The latest known state of clusters holding at most `objects` nodes and pods in all;
+    least recently used clusters forgotten."""
 
-    def __init__(self, clusters: int = DEFAULT_CLUSTERS) -> None:
-        """Keep at most `clusters` entries."""
-        self._clusters = clusters
-        self._entries: OrderedDict[uuid.UUID, CachedInventory] = OrderedDict()
+    def __init__(self, objects: int = DEFAULT_OBJECTS) -> None:
+        """Keep clusters of at most `objects` nodes and pods in all."""
+        self._entries: BoundedEntries[CachedInventory] = BoundedEntries(objects)
 
     def get(self, cluster_id: uuid.UUID, state: StateName) -> CachedInventory | None:
         """The cluster's entry if it is the stored state `state`, else None."""
         entry = self._entries.get(cluster_id)
         if entry is None or entry.state != state or None in state:
             return None
-        self._entries.move_to_end(cluster_id)
         return entry
 
     def put(self, cluster_id: uuid.UUID, entry: CachedInventory) -> None:
         """Remember `entry` as the cluster's stored state (after its transaction committed)."""
-        self._entries[cluster_id] = entry
-        self._entries.move_to_end(cluster_id)
-        while len(self._entries) > self._clusters:
-            self._entries.popitem(last=False)
+        self._entries.put(cluster_id, entry, len(entry.nodes) + len(entry.pods))
 
     def forget(self, cluster_id: uuid.UUID) -> None:
         """Drop the cluster's entry (its stored state changed in a way not tracked here)."""
-        self._entries.pop(cluster_id, None)
+        self._entries.pop(cluster_id)
 
 
 async def load_inventory(

@@ -12,7 +12,6 @@ Everything in a layout is a function of those, so an upload folds as it would wi
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,6 +22,7 @@ from protocol.snapshot import Pod
 from recommender.cost.sample_hours import ContainerRef
 from recommender.usage.key import ContainerKey
 from store.repositories.inventory import PodOwnership
+from workers.ingest.bounded_entries import BoundedEntries
 from workers.ingest.grouped_samples import (
     GpuDevice,
     Grouping,
@@ -32,7 +32,9 @@ from workers.ingest.grouped_samples import (
 from workers.ingest.pod_attribution import Attribution, PodAttributions, PodRef
 from workers.ingest.upload_samples import Device, UploadSamples
 
-DEFAULT_CLUSTERS = 1024
+DEFAULT_SERIES = 40_000
+"""Container and GPU series held (a pod's containers and GPUs each a series), for about the
+clusters whose inventories are kept (`inventory_cache.DEFAULT_OBJECTS`)."""
 
 
 @dataclass(frozen=True)
@@ -174,12 +176,12 @@ def fits(layout: SeriesLayout, samples: UploadSamples, pods: PodAttributions) ->
 
 
 class SeriesLayouts:
-    """The layout of the last upload of up to `clusters` clusters."""
+    """The layout of the last upload of clusters of at most `series` series in all; least
+    recently used clusters forgotten."""
 
-    def __init__(self, clusters: int = DEFAULT_CLUSTERS) -> None:
+    def __init__(self, series: int = DEFAULT_SERIES) -> None:
         """Hold no layout yet."""
-        self._clusters = clusters
-        self._layouts: OrderedDict[uuid.UUID, SeriesLayout] = OrderedDict()
+        self._layouts: BoundedEntries[SeriesLayout] = BoundedEntries(series)
 
     def get(self, cluster_id: uuid.UUID) -> SeriesLayout | None:
         """The layout of the cluster's last upload folded here, if any."""
@@ -187,9 +189,6 @@ class SeriesLayouts:
 
     def put(self, cluster_id: uuid.UUID, layout: SeriesLayout | None) -> None:
         """Hold `layout` as the cluster's."""
-        if layout is None:
-            return
-        self._layouts[cluster_id] = layout
-        self._layouts.move_to_end(cluster_id)
-        while len(self._layouts) > self._clusters:
-            self._layouts.popitem(last=False)
+        if layout is not None:
+            size = len(layout.container_refs) + len(layout.gpu_refs)
+            self._layouts.put(cluster_id, layout, size)

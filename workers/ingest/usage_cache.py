@@ -10,36 +10,43 @@ another worker's writes have overtaken (after a rebalance, say) is never used.
 A batch takes its clusters' entries out (`take`) and folds into those very histories; they come
 back (`put`) only once its transaction has committed, so a batch that failed or was retried
 leaves nothing behind that the database does not hold. A history the entry lacks is read from
-its row. Each cluster's entry is about 50 kB a container, so few clusters are kept.
+its row. A history takes about 49 kB in memory (its histograms and two 14-day demand rings),
+so the cache is bounded by the histories it holds, not by clusters: the least recently used
+clusters are forgotten first, and a cluster larger than the whole bound is not kept.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
 from collections.abc import Mapping
 
 from recommender.usage.container_history import ContainerHistory
 from recommender.usage.key import ContainerKey
+from workers.ingest.bounded_entries import BoundedEntries
 
-DEFAULT_CLUSTERS = 16
-"""About 50 MB a 1,000-container cluster."""
+DEFAULT_HISTORIES = 4_000
+"""About 200 MB: within the ingest worker's memory limit in the server chart (1 GiB) beside its
+inventories, while it folds a batch."""
 
 Histories = dict[ContainerKey, ContainerHistory]
 
 
 class UsageCache:
-    """The histories of up to `clusters` clusters, least recently used ones forgotten."""
+    """Clusters' histories, at most `histories` in all; least recently used clusters forgotten."""
 
-    def __init__(self, clusters: int = DEFAULT_CLUSTERS) -> None:
-        """Keep at most `clusters` entries."""
-        self._clusters = clusters
-        self._entries: OrderedDict[uuid.UUID, tuple[int, Histories]] = OrderedDict()
+    def __init__(self, histories: int = DEFAULT_HISTORIES) -> None:
+        """Keep at most `histories` histories over all clusters."""
+        self._entries: BoundedEntries[tuple[int, Histories]] = BoundedEntries(histories)
+
+    @property
+    def held(self) -> int:
+        """How many histories the cache holds now."""
+        return self._entries.held
 
     def take(self, cluster_id: uuid.UUID, generation: int) -> Histories:
         """The cluster's histories if they are generation `generation` (else none), given away:
         the entry is gone until `put` again."""
-        entry = self._entries.pop(cluster_id, None)
+        entry = self._entries.pop(cluster_id)
         if entry is None or entry[0] != generation:
             return {}
         return entry[1]
@@ -52,9 +59,4 @@ class UsageCache:
     ) -> None:
         """Keep `histories` as the cluster's generation `generation` (after the transaction that
         wrote or read them committed)."""
-        if self._clusters <= 0:
-            return
-        self._entries[cluster_id] = (generation, dict(histories))
-        self._entries.move_to_end(cluster_id)
-        while len(self._entries) > self._clusters:
-            self._entries.popitem(last=False)
+        self._entries.put(cluster_id, (generation, dict(histories)), len(histories))

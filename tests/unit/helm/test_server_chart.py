@@ -14,6 +14,7 @@ from tests.unit.helm.scenarios import (
     SERVER,
     SERVER_EVERYTHING,
 )
+from workers.settings import WorkerSettings
 
 PREFIX = f"{RELEASE}-{SERVER}"
 GATEWAY = f"{PREFIX}-gateway"
@@ -188,6 +189,20 @@ def test_only_the_spot_worker_can_sign_instructions() -> None:
         "secretKeyRef": {"name": "slicewise-gateway", "key": "key-encryption-key"}
     }
     assert "SLICEWISE_WORKER_KEY_ENCRYPTION_KEY" not in env_of(ingest)
+
+
+def test_ingest_workers_cache_bounds_come_from_values_and_are_worker_settings() -> None:
+    """The ingest worker's cache bounds are set from values, as settings the worker reads."""
+    values = {"workers": {"ingest": {"cache": {"pods": 5000, "histories": 900}}}}
+    manifests = _render(values)
+    (ingest,) = _pod_spec(manifests, "Deployment", f"{PREFIX}-ingest-worker")["containers"]
+    (spot,) = _pod_spec(manifests, "Deployment", f"{PREFIX}-spot-worker")["containers"]
+    env = {k: v for k, v in env_of(ingest).items() if k.startswith("SLICEWISE_WORKER_INGEST_")}
+    settings = WorkerSettings.model_validate(
+        {k.removeprefix("SLICEWISE_WORKER_").lower(): v for k, v in env.items()}
+    )
+    assert (settings.ingest_cache_pods, settings.ingest_cache_histories) == (5000, 900)
+    assert not any(k.startswith("SLICEWISE_WORKER_INGEST_CACHE") for k in env_of(spot))
 
 
 def test_migration_job_runs_before_install_and_upgrade() -> None:

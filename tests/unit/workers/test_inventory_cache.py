@@ -23,8 +23,8 @@ def test_entry_of_another_state_is_not_returned() -> None:
 
 
 def test_least_recently_used_cluster_is_forgotten() -> None:
-    """Beyond its size the cache drops the cluster it used longest ago."""
-    cache = InventoryCache(clusters=2)
+    """Beyond its bound (here two nodes) the cache drops the cluster it used longest ago."""
+    cache = InventoryCache(objects=2)
     first, second, third = (uuid.uuid4() for _ in range(3))
     ids = {cluster: uuid.uuid4() for cluster in (first, second, third)}
     cache.put(first, _entry(ids[first], 1))

@@ -34,12 +34,21 @@ def test_taken_histories_are_gone_until_put_back() -> None:
     assert cache.take(cluster, 1) == {}
 
 
-def test_least_recently_kept_cluster_is_forgotten_beyond_the_bound() -> None:
-    """With room for two clusters, keeping a third forgets the first."""
-    cache = UsageCache(clusters=2)
+def _histories(count: int) -> dict[ContainerKey, ContainerHistory]:
+    return {
+        ContainerKey("shop", "Deployment", "web", f"c{i}"): ContainerHistory.empty()
+        for i in range(count)
+    }
+
+
+def test_least_recently_kept_clusters_are_forgotten_beyond_the_bound() -> None:
+    """With room for five histories, keeping a third cluster of two forgets the first."""
+    cache = UsageCache(histories=5)
     first, second, third = (uuid.uuid4() for _ in range(3))
     for cluster in (first, second, third):
-        cache.put(cluster, 1, {KEY: ContainerHistory.empty()})
+        cache.put(cluster, 1, _histories(2))
+    assert cache.held == 4
     assert cache.take(first, 1) == {}
-    assert cache.take(second, 1)
-    assert cache.take(third, 1)
+    assert len(cache.take(second, 1)) == 2
+    assert len(cache.take(third, 1)) == 2
+    assert cache.held == 0
