@@ -24,6 +24,7 @@ from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 import httpx
+import httpx2
 import yaml
 from lightkube import ApiError, Client
 from lightkube.generic_resource import create_global_resource
@@ -91,7 +92,7 @@ class GpuOperatorStandIn:
                         if code not in {CONFLICT, TOO_MANY_REQUESTS} and code < SERVER_ERROR:
                             failures.append(error)
                             return
-                    except httpx.TransportError:
+                    except (httpx.TransportError, httpx2.TransportError):
                         pass  # the API server is restarting: the next tick retries
                     stop.wait(poll_seconds)
 
