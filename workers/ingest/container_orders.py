@@ -25,9 +25,7 @@ from protocol.ordinal_expand import OrderedContainer
 from protocol.ordinal_usage import CHECKSUM_LENGTH
 from protocol.snapshot import Pod
 from workers.ingest.bounded_entries import BoundedEntries
-
-PodRef = tuple[str, str]
-"""(namespace, pod name)."""
+from workers.ingest.pod_attribution import PodRef
 
 DEFAULT_PODS = 20_000
 """As the inventories kept beside them (`inventory_cache.DEFAULT_OBJECTS`)."""
