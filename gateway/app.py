@@ -14,6 +14,7 @@ from gateway.openapi import install_openapi
 from gateway.problems import install_problem_handlers
 from gateway.routes import admin, health, ingest, instructions, login, oauth
 from gateway.settings import GatewaySettings
+from gateway.upload_fast_path import UploadFastPath
 from gateway.wiring import build_wiring
 from protocol.snapshot import ClusterSnapshot
 from protocol.spot import SpotNotice
@@ -40,7 +41,15 @@ def create_app(settings: GatewaySettings, *, clock: Clock = utc_now) -> FastAPI:
     if settings.metrics_port is None:
         app.include_router(health.metrics_router)
     include_console(app, issuer=SignedInstructionIssuer(wiring.instruction_keys.keyring))
-    # Outermost first: the metrics see every response, including the problem responses.
+    # Innermost first: the upload fast path is served within the request context and metrics,
+    # which see every response, including the problem responses.
+    app.add_middleware(
+        UploadFastPath,
+        routes=ingest.upload_routes(),
+        scopes=ingest.UPLOAD_SCOPES,
+        wiring=wiring,
+        exception_handlers=app.exception_handlers,
+    )
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=wiring.metrics)
     install_openapi(app, [ClusterSnapshot, SpotNotice])

@@ -68,6 +68,12 @@ async def authenticated(
 ) -> Principal:
     """The verified caller, who must hold every scope the operation declares."""
     token, _ = presented_token(request, credentials)
+    return await authenticate(wiring, token, frozenset(security_scopes.scopes))
+
+
+async def authenticate(wiring: Wiring, token: str | None, required: frozenset[str]) -> Principal:
+    """The principal of `token`, who must hold every scope in `required` (401 or 403
+    otherwise), bound to the request's log context."""
     if not token:
         raise Problem(
             401,
@@ -87,7 +93,6 @@ async def authenticated(
             headers={"WWW-Authenticate": 'Bearer realm="slicewise", error="invalid_token"'},
             reason=f"token-{e.reason}",
         ) from e
-    required = frozenset(security_scopes.scopes)
     if not principal.has_scopes(required):
         scope = " ".join(sorted(required))
         raise Problem(

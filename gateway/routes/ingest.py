@@ -11,9 +11,11 @@ from typing import Literal, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from auth.principal import Principal
+from auth.scopes import Scope
 from gateway.body import read_json_body
 from gateway.deps import IngestPrincipal, WiringDep, require_cluster
 from gateway.ingest import Submission
@@ -106,6 +108,20 @@ async def post_delta(
         validator=_DELTAS,
         ids=_delta_ids,
     )
+
+
+UPLOAD_SCOPES = frozenset({Scope.INGEST.value})
+"""The scopes every upload route requires (its `IngestPrincipal`)."""
+
+
+def upload_routes() -> dict[str, APIRoute]:
+    """The upload routes (snapshots, deltas, spot notices) by their path's last segment, each
+    served by an endpoint called as `endpoint(cluster_id, request, principal, wiring)`."""
+    return {
+        route.path.rsplit("/", 1)[1]: route
+        for route in router.routes
+        if isinstance(route, APIRoute) and route.methods == {"POST"}
+    }
 
 
 def _delta_ids(delta: ClusterDelta) -> tuple[uuid.UUID, uuid.UUID]:
