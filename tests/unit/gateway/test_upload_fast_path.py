@@ -9,7 +9,7 @@ from fastapi.security import HTTPBearer
 from starlette.requests import Request
 from starlette.types import Scope
 
-from gateway.deps import authenticated
+from gateway.deps import authenticated, get_wiring
 from gateway.routes.ingest import UPLOAD_SCOPES, upload_routes
 from gateway.upload_fast_path import bearer_token, canonical_uuid, served_upload
 
@@ -115,3 +115,17 @@ def test_the_fast_path_checks_the_scopes_the_upload_routes_declare() -> None:
         if dependency.call is authenticated
     }
     assert declared == dict.fromkeys(("snapshots", "deltas", "spot-notices"), UPLOAD_SCOPES)
+
+
+def test_the_upload_routes_depend_on_nothing_the_fast_path_skips() -> None:
+    """The fast path resolves only the caller and the wiring and passes the path's cluster and
+    the request: a route that gained another dependency or parameter would go unchecked there."""
+    for path, route in upload_routes().items():
+        dependant = route.dependant
+        assert [d.call for d in dependant.dependencies] == [authenticated, get_wiring], path
+        assert [p.name for p in dependant.path_params] == ["cluster_id"], path
+        others = (dependant.query_params, dependant.body_params, dependant.header_params)
+        assert others == ([], [], []), path
+        assert dependant.cookie_params == [], path
+        assert dependant.request_param_name == "request", path
+        assert route.dependencies == [], path
