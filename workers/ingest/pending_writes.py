@@ -65,18 +65,25 @@ def _latest_rows(
     hours: list[datetime] = []
     latest: list[_Row] = []
     groups: list[NDArray[np.int64]] = []
+    # Consecutive minutes share most row objects (a cluster's priced inventory is kept), so a
+    # row object already placed in its hour is placed again without working out its identity;
+    # every row stays alive in the stretches, so an object's id names it for the whole call.
+    placed: dict[datetime, dict[int, int]] = {}
     for stretch in stretches:
         rows = rows_of(stretch)
         where = np.empty(len(rows), dtype=np.int64)
+        in_hour = placed.setdefault(stretch.hour, {})
         for i, row in enumerate(rows):
-            key = identity(stretch.hour, row)
-            found = index.get(key)
+            found = in_hour.get(id(row))
             if found is None:
-                found = index[key] = len(latest)
-                hours.append(stretch.hour)
-                latest.append(row)
-            else:
-                latest[found] = row
+                key = identity(stretch.hour, row)
+                found = index.get(key)
+                if found is None:
+                    found = index[key] = len(latest)
+                    hours.append(stretch.hour)
+                    latest.append(row)
+                in_hour[id(row)] = found
+            latest[found] = row
             where[i] = found
         groups.append(where)
     return hours, latest, groups
