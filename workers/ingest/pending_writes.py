@@ -32,6 +32,7 @@ from store.repositories.cost_rollups import (
     CostRollupRepository,
     NodeCostRows,
 )
+from store.repositories.snapshots import ClusterIngestState
 from store.repositories.usage_states import UsageStateRepository
 from workers.ingest.inventory_cache import CachedInventory
 from workers.ingest.usage_fold import to_record
@@ -149,6 +150,8 @@ class PendingWrites:
         self._costs: dict[uuid.UUID, _ClusterCosts] = {}
         self.inventories: dict[uuid.UUID, CachedInventory | None] = {}
         """Per cluster, the inventory its last applied upload made (None: no longer known)."""
+        self.locked: dict[uuid.UUID, ClusterIngestState] = {}
+        """Per cluster whose row the batch has locked, the row as the batch has left it."""
         self.after_commit: list[Callable[[], Awaitable[None]]] = []
         """What to tell others once the transaction has committed (resync requests, clearings)."""
 
