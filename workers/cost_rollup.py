@@ -17,16 +17,8 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from protocol.snapshot import LABEL_REGION, ClusterInfo, ClusterSnapshot, Node, PodPhase
-from recommender.cost.cost_columns import (
-    ContainerRow,
-    CostColumns,
-    NodeRow,
-    PricedInventory,
-    allocate_hours,
-    container_rows,
-    node_row,
-)
+from protocol.snapshot import LABEL_REGION, ClusterInfo, ClusterSnapshot, Node
+from recommender.cost.cost_columns import CostColumns, allocate_hours
 from recommender.cost.sample_hours import ContainerColumns, GpuColumns, sample_hours
 from recommender.cost.snapshot_hours import (
     ContainerSample,
@@ -40,7 +32,7 @@ from recommender.pricing.cost import node_shape, price_node
 from recommender.pricing.estimate import Shape
 from recommender.pricing.pricebook import PriceBook
 from store.repositories.cost_rollups import CostRollupRepository
-from workers.ingest.model_memo import ModelMemo
+from workers.ingest.priced_clusters import DEFAULT_OBJECTS, PricedClusters
 
 RETENTION = timedelta(days=90)
 
@@ -48,12 +40,14 @@ RETENTION = timedelta(days=90)
 class CostRollup:
     """Adds each snapshot's allocation to the hourly rollups, at fixed prices."""
 
-    def __init__(self, pricebook: PriceBook | None = None) -> None:
-        """Price with `pricebook` (the bundled catalogues and Spot Advisor data by default)."""
+    def __init__(
+        self, pricebook: PriceBook | None = None, *, objects: int = DEFAULT_OBJECTS
+    ) -> None:
+        """Price with `pricebook` (the bundled catalogues and Spot Advisor data by default),
+        keeping the priced inventories of clusters of at most `objects` nodes and pods."""
         self._pricebook = pricebook or PriceBook(bundled_catalogues(), bundled_spot_advisor())
         self._prices: dict[_PriceKey, float | None] = {}
-        self._node_rows: ModelMemo[NodeRow] = ModelMemo()
-        self._container_rows: ModelMemo[tuple[ContainerRow, ...]] = ModelMemo()
+        self._priced = PricedClusters(objects)
 
     async def record(
         self,
@@ -108,22 +102,10 @@ class CostRollup:
         coverage = sampled.coverage or covered_seconds(snapshot, ())
         if not coverage:
             return []
-        nodes: dict[str, tuple[Node, NodeRow]] = {}
-        for node in snapshot.nodes:
-            hourly = self._node_hourly(node, snapshot.cluster, self._pricebook)
-            if hourly is None:
-                continue
-            row = self._node_rows.get(node, None, partial(node_row, node, hourly))
-            if row.hourly_usd != hourly:  # the cluster's region or prices moved: price again
-                row = node_row(node, hourly)
-            nodes[node.name] = (node, row)
-        running: list[ContainerRow] = []
-        for pod in snapshot.pods:
-            found = nodes.get(pod.node_name or "")
-            if pod.phase is PodPhase.RUNNING and found is not None:
-                on = found[0]
-                running.extend(self._container_rows.get(pod, on, partial(container_rows, pod, on)))
-        inventory = PricedInventory.of([row for _, row in nodes.values()], running)
+        inventory = self._priced.inventory(
+            snapshot,
+            partial(self._node_hourly, cluster=snapshot.cluster, pricebook=self._pricebook),
+        )
         return allocate_hours(inventory, sampled, coverage)
 
     def _node_hourly(self, node: Node, cluster: ClusterInfo, pricebook: PriceBook) -> float | None:

@@ -49,7 +49,7 @@ async def run_ingest(settings: WorkerSettings, stop: asyncio.Event) -> None:
             settings,
             SnapshotIngest(
                 database,
-                cost_rollup=CostRollup(),
+                cost_rollup=CostRollup(objects=settings.ingest_cache_pods),
                 resync=RedisResyncSignal(redis),
                 cache_pods=settings.ingest_cache_pods,
                 cache_histories=settings.ingest_cache_histories,

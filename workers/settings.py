@@ -33,9 +33,10 @@ class WorkerSettings(BaseSettings):
     max_batch: Annotated[int, Field(ge=1, le=10_000)] = 20
     """Messages taken per poll; offsets are committed once per batch."""
     ingest_cache_pods: Annotated[int, Field(ge=0)] = 20_000
-    """Pods whose clusters' nodes and pods, container orders and series layouts an ingest worker
-    keeps between batches (about 24 kB a pod; 20,000 fit the chart's 1 GiB limit). Raise it with
-    the memory limit; a cluster that does not fit is read from the database each batch."""
+    """Pods whose clusters' nodes and pods, container orders, series layouts and priced
+    inventories an ingest worker keeps between batches (about 25 kB a pod; 20,000 fit the
+    chart's 1 GiB limit). Raise it with the memory limit; a cluster that does not fit is read
+    from the database each batch."""
     ingest_cache_histories: Annotated[int, Field(ge=0)] = 4_000
     """Workload containers' usage histories an ingest worker keeps between batches (about
     49 kB each)."""

@@ -32,6 +32,8 @@ _MAGIC = b"SWDH"
 _VERSION = 1
 SIZE = _HEADER.size + STEPS * 5
 """Bytes of every serialised history."""
+_FULL_MINUTES = int(np.iinfo(np.uint8).max)
+"""A step's minute count stops here."""
 
 
 class DemandHistoryError(ValueError):
@@ -62,11 +64,12 @@ class DemandHistory:
         are dropped.
         """
         found = list(samples)
+        known: dict[str, int] = {}
         (added,) = fold_grouped(
             [self],
             [0, len(found)],
             np.array([at for at, _, _ in found], dtype=np.float64),
-            [pod for _, pod, _ in found],
+            np.array([known.setdefault(pod, len(known)) for _, pod, _ in found], dtype=np.int64),
             np.array([usage for _, _, usage in found], dtype=np.float64),
         )
         return added
@@ -74,6 +77,7 @@ class DemandHistory:
     def _fold_minutes(self, minutes: list[int], demands: list[float]) -> int:
         """Add each minute's demand (minutes ascending); returns how many were added."""
         added = 0
+        sums, counts = self.sums, self.minutes
         for minute, demand in zip(minutes, demands, strict=True):
             step = minute * MINUTE // STEP_SECONDS
             if step > self.last_step:
@@ -81,18 +85,20 @@ class DemandHistory:
             if step <= self.last_step - STEPS:
                 continue
             slot = step % STEPS
-            if self.minutes[slot] < np.iinfo(np.uint8).max:
-                self.sums[slot] += np.float32(demand)
-                self.minutes[slot] += 1
+            if counts[slot] < _FULL_MINUTES:
+                sums[slot] += np.float32(demand)
+                counts[slot] += 1
                 added += 1
         return added
 
     def _advance(self, step: int) -> None:
         """Make `step` the newest, clearing the slots of the steps it skips over."""
         first_new = max(self.last_step + 1, step - STEPS + 1)
-        for cleared in range(first_new, step + 1):
-            self.sums[cleared % STEPS] = 0.0
-            self.minutes[cleared % STEPS] = 0
+        start, count = first_new % STEPS, step + 1 - first_new
+        # At most STEPS slots from `start` on, wrapping round the ring's end once.
+        for begin, end in ((start, min(start + count, STEPS)), (0, max(start + count - STEPS, 0))):
+            self.sums[begin:end] = 0.0
+            self.minutes[begin:end] = 0
         self.last_step = step
 
     def series(self) -> DemandSeries:
@@ -134,11 +140,13 @@ def fold_grouped(
     histories: Sequence[DemandHistory],
     bounds: Sequence[int],
     seconds: NDArray[np.float64],
-    pods: Sequence[str],
+    pods: NDArray[np.int64],
     usage: NDArray[np.float64],
 ) -> list[int]:
     """Fold into each history its slice of the `(unix seconds, pod, usage)` samples
-    (`bounds[i]:bounds[i + 1]` for `histories[i]`); returns how many minutes each added.
+    (`bounds[i]:bounds[i + 1]` for `histories[i]`, each sample's pod as a number: the same for
+    samples of one pod, different for other pods of its history); returns how many minutes each
+    added.
 
     Each history ends as `DemandHistory.fold` of its slice leaves it: a minute's demand is each
     pod's mean that minute summed over the pods, the sums taken in the samples' order (pods in
@@ -149,14 +157,14 @@ def fold_grouped(
         return [0] * len(histories)
     whole = slice(bounds[0], bounds[-1])
     seconds, usage = seconds[whole], usage[whole]
-    known: dict[str, int] = {}
-    pod = np.array([known.setdefault(p, len(known)) for p in pods[whole]], dtype=np.int64)
+    pod = pods[whole] - int(pods[whole].min())
+    known = int(pod.max()) + 1
     counts = [end - start for start, end in pairwise(bounds)]
     owner = np.repeat(np.arange(len(histories), dtype=np.int64), counts)
     minute = np.floor(seconds / MINUTE).astype(np.int64)
     minute -= int(minute.min())
     span = int(minute.max()) + 1
-    groups, first = first_seen_groups((owner * span + minute) * len(known) + pod)
+    groups, first = first_seen_groups((owner * span + minute) * known + pod)
     means = group_sums(groups, usage, first.size) / np.bincount(groups, minlength=first.size)
     # Per history and minute (ascending): its pods' means added in the order they came.
     found, minute_of = np.unique((owner * span + minute)[first], return_inverse=True)

@@ -130,19 +130,52 @@ def _column(values: Sequence[float]) -> NDArray[np.float64]:
 
 @dataclass(frozen=True)
 class PricedInventory:
-    """The priced nodes and the containers running on them, with their figures as arrays."""
+    """The priced nodes and the containers running on them, with their figures as arrays.
+
+    The arrays are read off the rows once, when the inventory is made: a cluster whose nodes
+    and pods did not change keeps its inventory, and each hour it is charged for reads them.
+    """
 
     nodes: Sequence[NodeRow]
     containers: Sequence[ContainerRow]
     node_of: NDArray[np.int64]
     """Per container: its node's position in `nodes`."""
+    refs: Sequence[tuple[str, str, str]]
+    """Per container: (namespace, pod, container), as samples name it."""
+    cpu_request_cores: NDArray[np.float64]
+    memory_request_gib: NDArray[np.float64]
+    gpu_fraction: NDArray[np.float64]
+    """Per container."""
+    cores: NDArray[np.float64]
+    memory_gib: NDArray[np.float64]
+    gpus: NDArray[np.float64]
+    hourly_usd: NDArray[np.float64]
+    cpu_rate: NDArray[np.float64]
+    memory_rate: NDArray[np.float64]
+    gpu_rate: NDArray[np.float64]
+    """Per node."""
 
     @classmethod
     def of(cls, nodes: Sequence[NodeRow], containers: Sequence[ContainerRow]) -> PricedInventory:
         """The inventory of these rows (every container's node among `nodes`)."""
         position = {row.node: i for i, row in enumerate(nodes)}
         node_of = np.array([position[row.node] for row in containers], dtype=np.int64)
-        return cls(nodes, containers, node_of)
+        return cls(
+            nodes,
+            containers,
+            node_of,
+            refs=[(r.namespace, r.pod, r.container) for r in containers],
+            cpu_request_cores=_column([r.cpu_request_cores for r in containers]),
+            memory_request_gib=_column([r.memory_request_gib for r in containers]),
+            gpu_fraction=_column([r.gpu_fraction for r in containers]),
+            cores=_column([n.cores for n in nodes]),
+            memory_gib=_column([n.memory_gib for n in nodes]),
+            gpus=_column([n.gpus for n in nodes]),
+            hourly_usd=_column([n.hourly_usd for n in nodes]),
+            cpu_rate=_column([n.rates.cpu_core_hour for n in nodes]),
+            memory_rate=_column([n.rates.memory_gib_hour for n in nodes]),
+            gpu_rate=_column([n.rates.gpu_hour for n in nodes]),
+        )
 
 
 @dataclass(frozen=True)
@@ -166,34 +199,34 @@ def _scale(claimed: NDArray[np.float64], capacity: NDArray[np.float64]) -> NDArr
 
 
 def _lookup(
-    rows: Sequence[ContainerRow], found: Mapping[tuple[str, str, str], float]
+    refs: Sequence[tuple[str, str, str]], found: Mapping[tuple[str, str, str], float]
 ) -> NDArray[np.float64]:
     """Each container's figure, NaN where it has none."""
-    return _column([found.get((r.namespace, r.pod, r.container), np.nan) for r in rows])
+    return _column([found.get(ref, np.nan) for ref in refs])
 
 
 def _hour(
     inventory: PricedInventory, sampled: SampleHours, hour: datetime, seconds: float
 ) -> CostColumns:
-    rows, nodes, node_of = inventory.containers, inventory.nodes, inventory.node_of
+    rows, nodes, node_of, refs = (
+        inventory.containers,
+        inventory.nodes,
+        inventory.node_of,
+        inventory.refs,
+    )
     count = len(nodes)
     usage = sampled.usage.get(hour, {})
     zero = (0.0, 0.0)
-    cpu_use = _column([usage.get((r.namespace, r.pod, r.container), zero)[0] for r in rows])
-    memory_use = _column([usage.get((r.namespace, r.pod, r.container), zero)[1] for r in rows])
-    gpu_used = _lookup(rows, sampled.gpu_used.get(hour, {}))
-    gpu_duty = _lookup(rows, sampled.gpu_duty.get(hour, {}))
-    fraction = _column([r.gpu_fraction for r in rows])
-    cores, memory, gpus = (
-        _column([n.cores for n in nodes]),
-        _column([n.memory_gib for n in nodes]),
-        _column([n.gpus for n in nodes]),
-    )
-    cpu_rate = _column([n.rates.cpu_core_hour for n in nodes])
-    memory_rate = _column([n.rates.memory_gib_hour for n in nodes])
-    gpu_rate = _column([n.rates.gpu_hour for n in nodes])
-    cpu_claim = np.maximum(_column([r.cpu_request_cores for r in rows]), cpu_use)
-    memory_claim = np.maximum(_column([r.memory_request_gib for r in rows]), memory_use)
+    used_cpu_memory = [usage.get(ref, zero) for ref in refs]
+    cpu_use = _column([cpu for cpu, _ in used_cpu_memory])
+    memory_use = _column([memory for _, memory in used_cpu_memory])
+    gpu_used = _lookup(refs, sampled.gpu_used.get(hour, {}))
+    gpu_duty = _lookup(refs, sampled.gpu_duty.get(hour, {}))
+    fraction = inventory.gpu_fraction
+    cores, memory, gpus = inventory.cores, inventory.memory_gib, inventory.gpus
+    cpu_rate, memory_rate, gpu_rate = inventory.cpu_rate, inventory.memory_rate, inventory.gpu_rate
+    cpu_claim = np.maximum(inventory.cpu_request_cores, cpu_use)
+    memory_claim = np.maximum(inventory.memory_request_gib, memory_use)
     # Claims add up container by container, as `allocate` adds them.
     claims_cpu = group_sums(node_of, cpu_claim * seconds, count)
     claims_memory = group_sums(node_of, memory_claim * seconds, count)
@@ -220,7 +253,7 @@ def _hour(
     cpu_total = cores * cpu_rate * hours
     memory_total = memory * memory_rate * hours
     gpu_total = gpus * gpu_rate * hours
-    total = _column([n.hourly_usd for n in nodes]) * hours
+    total = inventory.hourly_usd * hours
     # A node whose capacity is unknown has no rates: its whole price is idle.
     unpriced = np.maximum(total - (cpu_total + memory_total + gpu_total), 0.0)
     paid = {

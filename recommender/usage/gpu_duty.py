@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
@@ -61,23 +62,8 @@ class GpuDutyHistory:
         memory_used_bytes: NDArray[np.float64],
     ) -> int:
         """Fold DCGM samples given as arrays (epoch seconds, duty cycle, memory used bytes)."""
-        if not seconds.size:
-            return 0
-        latest = float(seconds.max())
-        if latest > self.reference:
-            # Bring the stored weights to the newest sample's time, then weigh new samples there.
-            factor = 2.0 ** (-(latest - self.reference) / self.half_life_seconds)
-            self.weights *= factor
-            self.duty_sum *= factor
-            self.reference = latest
-        weight = np.exp2((seconds - self.reference) / self.half_life_seconds)
-        bins = np.minimum((duty * BINS).astype(np.int64), BINS - 1)
-        np.add.at(self.weights, bins, weight)
-        self.duty_sum += float((weight * duty).sum())
-        self.samples += int(seconds.size)
-        self.duty_peak = max(self.duty_peak, float(duty.max()))
-        self.memory_peak_bytes = max(self.memory_peak_bytes, float(memory_used_bytes.max()))
-        return int(seconds.size)
+        (folded,) = fold_grouped([self], [0, seconds.size], seconds, duty, memory_used_bytes)
+        return folded
 
     def profile(self, quantile: float = DUTY_QUANTILE) -> GpuUsageProfile | None:
         """The usage profile sharing advice needs; None before the first sample."""
@@ -124,3 +110,53 @@ class GpuDutyHistory:
             raise GpuDutyStateError("not a GPU duty history of a known version")
         weights = np.frombuffer(data, dtype="<f8", offset=GPU_DUTY_HEADER.size).astype(np.float64)
         return cls(half_life, weights, duty_sum, reference, samples, duty_peak, memory_peak)
+
+
+def fold_grouped(
+    histories: Sequence[GpuDutyHistory],
+    bounds: Sequence[int],
+    seconds: NDArray[np.float64],
+    duty: NDArray[np.float64],
+    memory_used_bytes: NDArray[np.float64],
+) -> list[int]:
+    """Fold into each history its slice of the DCGM samples (`bounds[i]:bounds[i + 1]` for
+    `histories[i]`); returns how many each folded.
+
+    Each history ends as `GpuDutyHistory.fold_columns` of its slice leaves it, bit for bit: the
+    newest times, peaks, weights and bins of all the slices are worked out at once, and only the
+    additions into each history's bins are made one history at a time.
+    """
+    counts = [end - start for start, end in pairwise(bounds)]
+    held = [i for i, count in enumerate(counts) if count]
+    if not held:
+        return counts
+    whole = slice(bounds[0], bounds[-1])
+    seconds, duty, memory = seconds[whole], duty[whole], memory_used_bytes[whole]
+    offsets = np.asarray([bounds[i] - bounds[0] for i in held], dtype=np.int64)
+    latest = np.maximum.reduceat(seconds, offsets).tolist()
+    duty_peaks = np.maximum.reduceat(duty, offsets).tolist()
+    memory_peaks = np.maximum.reduceat(memory, offsets).tolist()
+    for i, last in zip(held, latest, strict=True):
+        history = histories[i]
+        if last > history.reference:
+            factor = 2.0 ** (-(last - history.reference) / history.half_life_seconds)
+            history.weights *= factor
+            history.duty_sum *= factor
+            history.reference = last
+    sizes = [counts[i] for i in held]
+    reference = np.repeat([histories[i].reference for i in held], sizes)
+    half_life = np.repeat([histories[i].half_life_seconds for i in held], sizes)
+    weight = np.exp2((seconds - reference) / half_life)
+    bins = np.minimum((duty * BINS).astype(np.int64), BINS - 1)
+    weighted = weight * duty
+    for i, offset, count, duty_peak, memory_peak in zip(
+        held, offsets.tolist(), sizes, duty_peaks, memory_peaks, strict=True
+    ):
+        part = slice(offset, offset + count)
+        history = histories[i]
+        np.add.at(history.weights, bins[part], weight[part])
+        history.duty_sum += float(weighted[part].sum())
+        history.samples += count
+        history.duty_peak = max(history.duty_peak, duty_peak)
+        history.memory_peak_bytes = max(history.memory_peak_bytes, memory_peak)
+    return counts

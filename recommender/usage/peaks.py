@@ -8,7 +8,8 @@ kills enter as a synthetic peak above what the container had when it was killed.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
@@ -16,6 +17,7 @@ from numpy.typing import NDArray
 from protocol.usage_state import PEAKS_HEADER
 from recommender.usage.buckets import Quantity
 from recommender.usage.histogram import DecayingHistogram, HistogramStateError
+from recommender.usage.histogram import add_samples_grouped as add_to_histograms
 
 DAY_SECONDS = 86_400.0
 OOM_BUMP_RATIO = 1.2
@@ -64,30 +66,7 @@ class DailyPeaks:
 
     def add_samples(self, values: NDArray[np.float64], seconds: NDArray[np.float64]) -> None:
         """Fold samples in time order; equivalent to calling `add_sample` on each."""
-        order = np.argsort(seconds, kind="stable")
-        values, seconds = values[order], seconds[order]
-        fresh = seconds >= self.last_sample_at
-        values, seconds = values[fresh], seconds[fresh]
-        if values.size == 0:
-            return
-        if self.window_end == 0.0:
-            self.window_end = float(seconds[0])
-        current = seconds < self.window_end
-        if current.any():
-            self.add_sample(float(values[current].max()), float(seconds[current][-1]))
-        later_values, later_seconds = values[~current], seconds[~current]
-        if later_values.size == 0:
-            self.last_sample_at = max(self.last_sample_at, float(seconds[-1]))
-            return
-        # Windows after the current one: each closes with its own maximum.
-        offsets = np.floor((later_seconds - self.window_end) / self.window_seconds)
-        windows, starts = np.unique(offsets, return_index=True)
-        peaks = np.maximum.reduceat(later_values, starts)
-        ends = self.window_end + (windows + 1) * self.window_seconds
-        self.histogram.add_samples(peaks, np.ones_like(peaks), ends)
-        self.window_end = float(ends[-1])
-        self.peak = float(peaks[-1])
-        self.last_sample_at = float(later_seconds[-1])
+        add_samples_grouped([self], [0, values.size], values, seconds)
 
     def record_oom(self, at: float, memory_bytes: float) -> float:
         """Fold an OOM kill of a container that had `memory_bytes`; returns the bumped peak."""
@@ -147,3 +126,72 @@ class DailyPeaks:
             )
         except (KeyError, TypeError, ValueError) as e:
             raise HistogramStateError(f"peak state is malformed: {e}") from e
+
+
+def add_samples_grouped(
+    trackers: Sequence[DailyPeaks],
+    bounds: Sequence[int],
+    values: NDArray[np.float64],
+    seconds: NDArray[np.float64],
+) -> None:
+    """Fold into each tracker its slice of the samples (`bounds[i]:bounds[i + 1]` for
+    `trackers[i]`), each in time order.
+
+    Each tracker ends as `add_sample` of each of its samples in time order leaves it: a sample
+    older than the tracker's last is dropped, the newest sample of the open window may replace
+    its peak, and each later window closes with its own maximum. The order, the windows and
+    their maxima are worked out for all the slices at once, and the later windows' peaks enter
+    all the histograms together.
+    """
+    counts = [end - start for start, end in pairwise(bounds)]
+    if not trackers or bounds[-1] <= bounds[0]:
+        return
+    whole = slice(bounds[0], bounds[-1])
+    owner = np.repeat(np.arange(len(trackers), dtype=np.int64), counts)
+    # Stable: samples of one tracker at the same second keep the order they came in.
+    order = np.lexsort((seconds[whole], owner))
+    values, seconds, owner = values[whole][order], seconds[whole][order], owner[order]
+    last = np.asarray([t.last_sample_at for t in trackers], dtype=np.float64)
+    fresh = seconds >= last[owner]
+    values, seconds, owner = values[fresh], seconds[fresh], owner[fresh]
+    if values.size == 0:
+        return
+    present, first = np.unique(owner, return_index=True)
+    window_end = np.asarray([t.window_end for t in trackers], dtype=np.float64)
+    opening = present[window_end[present] == 0.0]
+    window_end[opening] = seconds[first[window_end[present] == 0.0]]
+    current = seconds < window_end[owner]
+    ends = np.append(first[1:], values.size)
+    # Samples of the open window come first in each tracker's (time-ordered) run.
+    in_current = np.add.reduceat(current.astype(np.int64), first)
+    later = ~current
+    window_seconds = np.asarray([t.window_seconds for t in trackers], dtype=np.float64)[owner]
+    offsets = np.floor((seconds - window_end[owner]) / window_seconds)
+    closing = later.copy()
+    closing[1:] &= (owner[1:] != owner[:-1]) | (offsets[1:] != offsets[:-1]) | current[:-1]
+    # Each later window's samples follow one another among the later samples.
+    later_at = np.flatnonzero(later)
+    opens = np.flatnonzero(closing[later_at])
+    starts = later_at[opens]
+    peaks = np.maximum.reduceat(values[later_at], opens) if opens.size else values[later_at]
+    closes = window_end[owner[starts]] + (offsets[starts] + 1) * window_seconds[starts]
+    histograms: list[DecayingHistogram] = []
+    peak_bounds = [0]
+    runs = zip(present.tolist(), first.tolist(), ends.tolist(), in_current.tolist(), strict=True)
+    for i, start, end, held in runs:
+        tracker = trackers[i]
+        tracker.window_end = float(window_end[i])
+        if held:
+            tracker.add_sample(
+                float(values[start : start + held].max()), float(seconds[start + held - 1])
+            )
+        if held == end - start:
+            tracker.last_sample_at = max(tracker.last_sample_at, float(seconds[end - 1]))
+            continue
+        histograms.append(tracker.histogram)
+        peak_bounds.append(int(np.searchsorted(starts, end)))
+        tracker.window_end = float(closes[peak_bounds[-1] - 1])
+        tracker.peak = float(peaks[peak_bounds[-1] - 1])
+        tracker.last_sample_at = float(seconds[end - 1])
+    if histograms:
+        add_to_histograms(histograms, peak_bounds, peaks, np.ones_like(peaks), closes)

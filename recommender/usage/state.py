@@ -30,6 +30,7 @@ from recommender.usage.histogram import (
     add_samples_grouped,
 )
 from recommender.usage.peaks import DAY_SECONDS, DailyPeaks
+from recommender.usage.peaks import add_samples_grouped as add_peaks_grouped
 from recommender.usage.signals import THROTTLED_SAMPLE_FRACTION, ContainerSignals
 
 MIN_CPU_SAMPLE_WEIGHT = 0.1
@@ -247,13 +248,13 @@ def fold_grouped(
         _segment_sums(known, edges),
         _segment_sums(over, edges),
     )
+    add_peaks_grouped([s.memory_peaks for s in states], edges, memory, at)
     first = np.where(running, at, np.inf)
     last = np.where(running, at, -np.inf)
     for i, state in enumerate(states):
         start, end = edges[i], edges[i + 1]
         if end == start:
             continue
-        state.memory_peaks.add_samples(memory[start:end], at[start:end])
         if runs[i]:
             state.signals = state.signals.with_samples(
                 runs[i],

@@ -221,6 +221,19 @@ class NodeCostRows:
     """One column per name of `NODE_SUMS`."""
 
 
+def _encoded_labels(labels: Sequence[Mapping[str, str]]) -> list[str]:
+    """Each row's labels as JSON, each labels object encoded once (a pod's containers and its
+    hours share one)."""
+    encoded: dict[int, str] = {}
+    found: list[str] = []
+    for mapping in labels:
+        text = encoded.get(id(mapping))
+        if text is None:
+            text = encoded[id(mapping)] = json.dumps(dict(mapping))
+        found.append(text)
+    return found
+
+
 def _float_lists(sums: Mapping[str, Figures], names: Sequence[str]) -> dict[str, Any]:
     return {name: np.asarray(sums[name], dtype=np.float64).tolist() for name in names}
 
@@ -316,7 +329,7 @@ class CostRollupRepository:
                     "containers": list(containers.containers),
                     "nodes": list(containers.nodes),
                     "workloads": list(containers.workloads),
-                    "labels": [json.dumps(dict(labels)) for labels in containers.labels],
+                    "labels": _encoded_labels(containers.labels),
                 }
                 | _float_lists(containers.sums, ALLOCATION_SUMS),
             )

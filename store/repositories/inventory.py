@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import func, or_, select, text, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.schema import Table
 
@@ -57,6 +57,32 @@ _DELETE_NAMED = text(
     RETURNING name
     """
 )
+
+
+def _upsert_statement() -> Insert:
+    """Insert objects, overwriting a stored one only where uid, version or body differ."""
+    statement = insert(_TABLE)
+    stored = _TABLE.c
+    return statement.on_conflict_do_update(
+        index_elements=["cluster_id", "kind", "namespace", "name"],
+        set_={
+            "uid": statement.excluded.uid,
+            "resource_version": statement.excluded.resource_version,
+            "body": statement.excluded.body,
+            "snapshot_id": statement.excluded.snapshot_id,
+            "observed_at": statement.excluded.observed_at,
+        },
+        where=or_(
+            stored.body.is_distinct_from(statement.excluded.body),
+            stored.uid.is_distinct_from(statement.excluded.uid),
+            stored.resource_version.is_distinct_from(statement.excluded.resource_version),
+        ),
+    )
+
+
+# Built once: the `excluded` alias copies the table's columns, which costs about as much as
+# executing the statement.
+_UPSERT = _upsert_statement()
 
 
 @dataclass(frozen=True)
@@ -207,26 +233,7 @@ class InventoryRepository:
             for item in items
         ]
         # One statement executed for many parameter sets: compiled once, cached, pipelined.
-        statement = insert(_TABLE)
-        stored = _TABLE.c
-        await self._session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["cluster_id", "kind", "namespace", "name"],
-                set_={
-                    "uid": statement.excluded.uid,
-                    "resource_version": statement.excluded.resource_version,
-                    "body": statement.excluded.body,
-                    "snapshot_id": statement.excluded.snapshot_id,
-                    "observed_at": statement.excluded.observed_at,
-                },
-                where=or_(
-                    stored.body.is_distinct_from(statement.excluded.body),
-                    stored.uid.is_distinct_from(statement.excluded.uid),
-                    stored.resource_version.is_distinct_from(statement.excluded.resource_version),
-                ),
-            ),
-            rows,
-        )
+        await self._session.execute(_UPSERT, rows)
 
     async def list(
         self, cluster_id: uuid.UUID, *, kinds: Collection[str] | None = None

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 from sqlalchemy.schema import Table
@@ -20,6 +20,26 @@ from store.tables import Cluster, UsageState
 _KEYS_PER_QUERY = 5000
 # Core statements on the table skip the ORM's per-row bookkeeping on bulk writes.
 _TABLE = cast(Table, UsageState.__table__)
+
+
+def _upsert_statement() -> Insert:
+    """Insert states, overwriting the stored state of the same container."""
+    statement = insert(_TABLE)
+    return statement.on_conflict_do_update(
+        index_elements=["cluster_id", "namespace", "workload_kind", "workload_name", "container"],
+        set_={
+            "state": statement.excluded.state,
+            "sample_count": statement.excluded.sample_count,
+            "first_sample_at": statement.excluded.first_sample_at,
+            "last_sample_at": statement.excluded.last_sample_at,
+            "demand": statement.excluded.demand,
+        },
+    )
+
+
+# Built once: the `excluded` alias copies the table's columns, which costs about as much as
+# executing the statement.
+_UPSERT = _upsert_statement()
 
 
 @dataclass(frozen=True, order=True)
@@ -135,26 +155,7 @@ class UsageStateRepository:
         if not rows:
             return None
         # One statement executed for many parameter sets: compiled once, cached, pipelined.
-        statement = insert(_TABLE)
-        await self._session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[
-                    "cluster_id",
-                    "namespace",
-                    "workload_kind",
-                    "workload_name",
-                    "container",
-                ],
-                set_={
-                    "state": statement.excluded.state,
-                    "sample_count": statement.excluded.sample_count,
-                    "first_sample_at": statement.excluded.first_sample_at,
-                    "last_sample_at": statement.excluded.last_sample_at,
-                    "demand": statement.excluded.demand,
-                },
-            ),
-            rows,
-        )
+        await self._session.execute(_UPSERT, rows)
         generation = await self._session.scalar(
             update(Cluster)
             .where(Cluster.id == cluster_id)

@@ -36,6 +36,8 @@ class GroupedSamples:
     """NaN where the agent did not know."""
     pods: list[str]
     """The pod of each sample."""
+    pod_codes: NDArray[np.int64]
+    """The pod of each sample as a number, the same for samples of the same pod."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class GroupedGpuSamples:
     memory_used_bytes: NDArray[np.float64]
     devices: list[str]
     """Per sample, the pod and device it measured (`pod/uuid`, or `pod/node/index/profile`)."""
+    device_codes: NDArray[np.int64]
+    """The pod and device of each sample as a number, the same for samples of the same one."""
 
 
 def _series_bounds(series: NDArray[np.int64], count: int) -> NDArray[np.int64]:
@@ -102,6 +106,8 @@ class Grouping:
     bounds: list[int]
     samples: NDArray[np.int64]
     names: list[str]
+    codes: NDArray[np.int64]
+    """Per gathered sample, its name as a number (equal names, equal numbers)."""
 
 
 def container_grouping(
@@ -114,15 +120,18 @@ def container_grouping(
     keys, ranks = _ranked(series_keys)
     attributed = [i for i, rank in enumerate(ranks) if rank >= 0]
     order: list[int] = []
+    pod_codes = np.full(len(series_keys), -1, dtype=np.int64)
     if attributed:
         names = np.asarray([series_pods[i] for i in attributed])
         _, pod_rank = np.unique(names, return_inverse=True)
+        pod_codes[attributed] = pod_rank.reshape(-1)
         key_rank = np.asarray([ranks[i] for i in attributed], dtype=np.int64)
         # Stable: series of one container and pod keep the order they came in.
         order = np.asarray(attributed, dtype=np.int64)[np.lexsort((pod_rank, key_rank))].tolist()
     gather = _gather(bounds, order, [ranks[i] for i in order], keys)
     pods = np.repeat(np.asarray(series_pods, dtype=object)[gather.series], gather.lengths)
-    return Grouping(gather.keys, gather.bounds, gather.samples, pods.tolist())
+    codes = np.repeat(pod_codes[gather.series], gather.lengths)
+    return Grouping(gather.keys, gather.bounds, gather.samples, pods.tolist(), codes)
 
 
 def grouped_containers(grouping: Grouping, columns: ContainerColumns) -> GroupedSamples:
@@ -136,6 +145,7 @@ def grouped_containers(grouping: Grouping, columns: ContainerColumns) -> Grouped
         columns.memory_bytes[at],
         columns.throttled_fraction[at],
         grouping.names,
+        grouping.codes,
     )
 
 
@@ -168,8 +178,11 @@ def gpu_grouping(
     )
     gather = _gather(bounds, order, [ranks[i] for i in order], keys)
     names = [_device_key(device) for i in order if (device := series_devices[i]) is not None]
+    known: dict[str, int] = {}
+    numbers = np.asarray([known.setdefault(name, len(known)) for name in names], dtype=np.int64)
     devices = np.repeat(np.asarray(names, dtype=object), gather.lengths).tolist()
-    return Grouping(gather.keys, gather.bounds, gather.samples, devices)
+    codes = np.repeat(numbers, gather.lengths)
+    return Grouping(gather.keys, gather.bounds, gather.samples, devices, codes)
 
 
 def grouped_gpus(grouping: Grouping, columns: UploadGpuColumns) -> GroupedGpuSamples:
@@ -182,4 +195,5 @@ def grouped_gpus(grouping: Grouping, columns: UploadGpuColumns) -> GroupedGpuSam
         columns.duty[at],
         columns.memory_used_bytes[at],
         grouping.names,
+        grouping.codes,
     )

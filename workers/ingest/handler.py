@@ -19,6 +19,7 @@ while the cluster's usage generation is the one they were written as.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 from uuid import UUID
 
@@ -51,6 +52,7 @@ from workers.ingest.inventory_cache import (
     load_inventory,
 )
 from workers.ingest.inventory_items import POD, deleted_names, inventory_items
+from workers.ingest.locked_clusters import advanced, locked
 from workers.ingest.ordinal_samples import placed_samples
 from workers.ingest.pending_writes import PendingWrites
 from workers.ingest.pod_attribution import Attributions, PodRef
@@ -231,7 +233,7 @@ class SnapshotIngest:
         delta = message.delta
         cluster_id = delta.cluster.cluster_id
         snapshots = SnapshotRepository(session, message.tenant_id)
-        cluster = await snapshots.lock_cluster(cluster_id)
+        cluster = await locked(snapshots, pending, cluster_id)
         if cluster is None:
             raise UnknownClusterError(
                 f"cluster {cluster_id} is not registered for tenant {message.tenant_id}"
@@ -290,8 +292,12 @@ class SnapshotIngest:
                 region=delta.cluster.region,
             )
             self._remember_delta(pending, cluster, delta, after_nodes, after_pods)
+            pending.locked[cluster_id] = advanced(
+                cluster, delta.sequence, upload_id=delta.delta_id, taken_at=delta.taken_at
+            )
         elif not _stale(cluster.sequence, delta):
             await snapshots.set_sequence(cluster_id, cluster.sequence, resync_requested=True)
+            pending.locked[cluster_id] = replace(cluster, resync_requested=True)
         # Samples are attributed to the pods stored once the delta is folded.
         known = after_pods if applies else pods
         wanted = missing_pods(delta, samples)
@@ -346,7 +352,7 @@ class SnapshotIngest:
         snapshot = message.snapshot
         items = inventory_items(snapshot)
         snapshots = SnapshotRepository(session, message.tenant_id)
-        cluster = await snapshots.lock_cluster(snapshot.cluster.cluster_id)
+        cluster = await locked(snapshots, pending, snapshot.cluster.cluster_id)
         if cluster is None:
             raise UnknownClusterError(
                 f"cluster {snapshot.cluster.cluster_id} is not registered "
@@ -366,6 +372,8 @@ class SnapshotIngest:
             return DUPLICATE
         newest = cluster.last_snapshot_at is None or (snapshot.taken_at >= cluster.last_snapshot_at)
         if newest:
+            # The row changes below: the batch's next upload of the cluster reads it again.
+            pending.locked.pop(cluster.cluster_id, None)
             await snapshots.set_sequence(
                 cluster.cluster_id, snapshot.sequence, resync_requested=False
             )

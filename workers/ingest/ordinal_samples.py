@@ -87,6 +87,19 @@ def _add_containers(
     )
 
 
+def _series_devices(same_device_as: Sequence[int], count: int) -> tuple[list[int], list[int]]:
+    """Per series its device (numbered as first seen), and per device its first series: a
+    series names the device of the series `same_device_as` places before it, or a new one."""
+    series_device: list[int] = []
+    firsts: list[int] = []
+    for i in range(count):
+        back = same_device_as[i]
+        series_device.append(series_device[i - back] if back else len(firsts))
+        if not back:
+            firsts.append(i)
+    return series_device, firsts
+
+
 def _add_gpus(
     parts: SampleParts,
     block: OrdinalUsage,
@@ -100,34 +113,29 @@ def _add_gpus(
     gpu_index = full(g.series_gpu_index, count)
     mig_profile = full(g.series_mig_profile, count)
     memory_total = full(g.series_memory_total_mib, count)
+    containers = [order[place] for place in places]
+    series_device, firsts = _series_devices(same_device_as, count)
+    for i in firsts:
+        if containers[i].node is None:
+            raise OrdinalUsageError(f"ordinal_usage.gpus.series_slot_step.{i}: pod is on no node")
     # Per device: (node, GPU index, MIG profile, total memory in bytes or 0).
-    devices: list[tuple[str, int, str, float]] = []
-    series_device: list[int] = []
-    for i, place in enumerate(places):
-        back = same_device_as[i]
-        container = order[place]
-        if back:
-            device = series_device[i - back]
-        else:
-            if container.node is None:
-                raise OrdinalUsageError(
-                    f"ordinal_usage.gpus.series_slot_step.{i}: pod is on no node"
-                )
-            device = len(devices)
-            total = memory_total[i]
-            devices.append(
-                (
-                    container.node,
-                    gpu_index[i],
-                    mig_profile[i] or "",
-                    0.0 if total is None else float(total * MIB),
-                )
-            )
-        series_device.append(device)
-        node, index, profile, _ = devices[device]
-        parts.gpu_refs.append((container.namespace, container.pod, container.container))
-        parts.gpu_nodes.append(node)
-        parts.gpu_devices.append((node, index, f"{DEVICE_PREFIX}{device}", profile))
+    devices = [
+        (
+            str(containers[i].node),
+            gpu_index[i],
+            mig_profile[i] or "",
+            0.0 if (total := memory_total[i]) is None else float(total * MIB),
+        )
+        for i in firsts
+    ]
+    # A device's series share its one description.
+    described = [
+        (node, index, f"{DEVICE_PREFIX}{device}", profile)
+        for device, (node, index, profile, _) in enumerate(devices)
+    ]
+    parts.gpu_refs.extend([(c.namespace, c.pod, c.container) for c in containers])
+    parts.gpu_nodes.extend([devices[device][0] for device in series_device])
+    parts.gpu_devices.extend([described[device] for device in series_device])
     parts.gpu_lengths.extend(lengths)
     samples = sum(lengths)
     if not samples:

@@ -32,6 +32,7 @@ from store.repositories.cost_rollups import (
     CostRollupRepository,
     NodeCostRows,
 )
+from store.repositories.snapshots import ClusterIngestState
 from store.repositories.usage_states import UsageStateRepository
 from workers.ingest.inventory_cache import CachedInventory
 from workers.ingest.usage_fold import to_record
@@ -65,18 +66,25 @@ def _latest_rows(
     hours: list[datetime] = []
     latest: list[_Row] = []
     groups: list[NDArray[np.int64]] = []
+    # Consecutive minutes share most row objects (a cluster's priced inventory is kept), so a
+    # row object already placed in its hour is placed again without working out its identity;
+    # every row stays alive in the stretches, so an object's id names it for the whole call.
+    placed: dict[datetime, dict[int, int]] = {}
     for stretch in stretches:
         rows = rows_of(stretch)
         where = np.empty(len(rows), dtype=np.int64)
+        in_hour = placed.setdefault(stretch.hour, {})
         for i, row in enumerate(rows):
-            key = identity(stretch.hour, row)
-            found = index.get(key)
+            found = in_hour.get(id(row))
             if found is None:
-                found = index[key] = len(latest)
-                hours.append(stretch.hour)
-                latest.append(row)
-            else:
-                latest[found] = row
+                key = identity(stretch.hour, row)
+                found = index.get(key)
+                if found is None:
+                    found = index[key] = len(latest)
+                    hours.append(stretch.hour)
+                    latest.append(row)
+                in_hour[id(row)] = found
+            latest[found] = row
             where[i] = found
         groups.append(where)
     return hours, latest, groups
@@ -142,6 +150,8 @@ class PendingWrites:
         self._costs: dict[uuid.UUID, _ClusterCosts] = {}
         self.inventories: dict[uuid.UUID, CachedInventory | None] = {}
         """Per cluster, the inventory its last applied upload made (None: no longer known)."""
+        self.locked: dict[uuid.UUID, ClusterIngestState] = {}
+        """Per cluster whose row the batch has locked, the row as the batch has left it."""
         self.after_commit: list[Callable[[], Awaitable[None]]] = []
         """What to tell others once the transaction has committed (resync requests, clearings)."""
 

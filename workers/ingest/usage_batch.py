@@ -85,6 +85,7 @@ class GpuColumns:
 
 
 _NO_SAMPLES = np.empty(0, dtype=np.float64)
+_NO_CODES = np.empty(0, dtype=np.int64)
 
 
 @dataclass
@@ -93,13 +94,13 @@ class UsageBatch:
 
     grouped: GroupedSamples = field(
         default_factory=lambda: GroupedSamples(
-            [], [0], _NO_SAMPLES, _NO_SAMPLES, _NO_SAMPLES, _NO_SAMPLES, []
+            [], [0], _NO_SAMPLES, _NO_SAMPLES, _NO_SAMPLES, _NO_SAMPLES, [], _NO_CODES
         )
     )
     """Every container's samples, container by container."""
     grouped_gpu: GroupedGpuSamples = field(
         default_factory=lambda: GroupedGpuSamples(
-            [], [0], _NO_SAMPLES, _NO_SAMPLES, _NO_SAMPLES, []
+            [], [0], _NO_SAMPLES, _NO_SAMPLES, _NO_SAMPLES, [], _NO_CODES
         )
     )
     """Every container's DCGM samples, container by container."""

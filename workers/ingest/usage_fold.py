@@ -14,6 +14,7 @@ from recommender.autoscaling.demand_history import (
 )
 from recommender.autoscaling.demand_history import fold_grouped as fold_demands
 from recommender.usage.container_history import ContainerHistory, ContainerHistoryError
+from recommender.usage.gpu_duty import fold_grouped as fold_gpu_duty
 from recommender.usage.histogram import add_samples_grouped
 from recommender.usage.key import ContainerKey
 from recommender.usage.state import SampleArrays, UsageSettings, fold_grouped
@@ -63,7 +64,7 @@ def fold_batch(
             [folding[key].demand for key in sampled],
             bounds,
             grouped.seconds,
-            grouped.pods,
+            grouped.pod_codes,
             grouped.cpu_cores,
         )
     gpus = batch.grouped_gpu
@@ -80,14 +81,18 @@ def fold_batch(
             [folding[key].gpu_demand for key in on_gpus],
             bounds,
             gpus.seconds,
-            gpus.devices,
+            gpus.device_codes,
             gpus.duty,
         )
-        for key, start, end in zip(on_gpus, bounds, bounds[1:], strict=False):
-            folded[key] += end - start
-            folding[key].gpu.fold_columns(
-                gpus.seconds[start:end], gpus.duty[start:end], gpus.memory_used_bytes[start:end]
-            )
+        counts = fold_gpu_duty(
+            [folding[key].gpu for key in on_gpus],
+            bounds,
+            gpus.seconds,
+            gpus.duty,
+            gpus.memory_used_bytes,
+        )
+        for key, count in zip(on_gpus, counts, strict=True):
+            folded[key] += count
     changed: dict[ContainerKey, ContainerHistory] = {}
     for key in keys:
         history = folding[key]

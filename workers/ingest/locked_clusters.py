@@ -1,0 +1,42 @@
+"""A cluster's ingest row, locked once per batch and then followed as the batch changes it.
+
+Every upload of a batch locks its cluster's row before folding (`SnapshotRepository.
+lock_cluster`): the lock serialises two consumers that briefly hold the same partition. Within
+one transaction the first lock holds until the end, so the batch's later uploads of the same
+cluster do not read the row again: they use it as the batch's own writes left it, which is what
+reading it would return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from uuid import UUID
+
+from store.repositories.snapshots import ClusterIngestState, SnapshotRepository
+from workers.ingest.pending_writes import PendingWrites
+
+
+async def locked(
+    snapshots: SnapshotRepository, pending: PendingWrites, cluster_id: UUID
+) -> ClusterIngestState | None:
+    """The cluster's row, locked: read and locked by the batch's first upload of the cluster,
+    then as the batch's uploads left it (the lock is held until the transaction ends)."""
+    held = pending.locked.get(cluster_id)
+    if held is not None:
+        return held
+    cluster = await snapshots.lock_cluster(cluster_id)
+    if cluster is not None:
+        pending.locked[cluster_id] = cluster
+    return cluster
+
+
+def advanced(
+    cluster: ClusterIngestState, sequence: int, *, upload_id: UUID, taken_at: datetime
+) -> ClusterIngestState:
+    """The row once `SnapshotRepository.advance` has recorded an applied upload of `sequence`
+    taken at `taken_at` (`newest_upload`: an older upload never moves the newest back)."""
+    recorded = replace(cluster, sequence=sequence, resync_requested=False)
+    if cluster.last_snapshot_at is not None and taken_at < cluster.last_snapshot_at:
+        return recorded
+    return replace(recorded, last_snapshot_at=taken_at, last_snapshot_id=upload_id)
