@@ -87,11 +87,21 @@ GRID: tuple[SlicewiseSettings, ...] = (
             (1000, 1.0, 30.0),
         )
     ),
+    *(
+        SlicewiseSettings(
+            remainder_weight=1.0,
+            remainder_horizon=30.0,
+            cpu_pods_to_busy_gpus=True,
+            fresh_gpu_fraction=f,
+        )
+        for f in (0.3, 0.5)
+    ),
 )
 """Settings 0-5: CPU-stranded weight 0.5, 1 and 2 at the published 100-point score and at 1000
 points. Settings 6-10 (weight 1): CPU-only pods to the nodes with the least free GPU, without and
 with the remainder's expected waste (weight 1, horizons 10 and 30 offers), at 100 and 1000
-points."""
+points. Settings 11-12: setting 8 with shares starting the fully free GPUs once fewer than 30 %
+or 50 % of GPUs are (`fresh_gpus`; only on mixes where that pays by the expected waste)."""
 FGD = "FGD"
 
 
