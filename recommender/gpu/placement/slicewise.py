@@ -72,12 +72,14 @@ reports."""
 
 
 REMAINDER_WEIGHT = 1.0
-"""Weight of the remainder's expected waste. With the two settings below: the setting chosen on
+"""Weight of the remainder's expected waste. With the three settings below: the setting chosen on
 all derived trace families, and leaving any one out but the GPU-sharing one
-(`bench.gpu_families`)."""
+(`bench.gpu_families`, setting 12)."""
 REMAINDER_HORIZON = 30.0
 CPU_PODS_TO_BUSY_GPUS = True
-FRESH_GPU_FRACTION = 0.0
+FRESH_GPU_FRACTION = 0.5
+"""Only mixes where a fresh GPU is expected to end more wasted than one a share starts use it
+(`fresh_gpus`): of the trace lists, gpushare60, 80 and 100."""
 
 
 @dataclass(frozen=True, slots=True)

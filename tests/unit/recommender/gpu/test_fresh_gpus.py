@@ -7,7 +7,9 @@ import numpy as np
 from recommender.gpu.placement.fresh_gpus import fresh_gpu_openers, fresh_gpus_scarce
 from recommender.gpu.placement.remainder_waste import expected_waste
 from recommender.gpu.placement.slicewise import SlicewisePolicy, SlicewiseSettings
+from recommender.gpu.placement.typical_pods import typical_pods
 from tests.unit.recommender.gpu.cluster_fixtures import (
+    MODEL,
     one_node,
     pods,
     share_heavy_mix,
@@ -57,3 +59,14 @@ def test_a_share_fills_holes_while_fresh_gpus_are_plentiful() -> None:
     policy.start(state, np.random.default_rng(0))
     choice = policy.choose(state, pods([(2000, 1, 470)]), 0, np.array([0], dtype=np.int64))
     assert choice.gpus.tolist() == [0]
+
+
+def test_shares_of_whole_fractions_of_a_gpu_never_open_fresh_gpus() -> None:
+    """Shares of 1000 / n (as the node plan places): one that closes a GPU to the largest is larger
+    than it, so none qualifies even when fresh GPUs are expected to end wasted."""
+    mix = typical_pods(
+        pods([(0, 1, 500)] * 4 + [(0, 1, 333)] * 3 + [(0, 1, 250)] * 3), (MODEL,), threshold=1.0
+    )
+    waste = np.zeros(1001, dtype=np.float64)
+    waste[1000] = 1000.0
+    assert not fresh_gpu_openers(mix, waste).any()
