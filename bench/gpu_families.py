@@ -35,7 +35,7 @@ import platform
 import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,15 +72,25 @@ DERIVED_LISTS = (
 )
 """The published lists we do not have, by name; each is derived here by its family's recipe."""
 
+_EARLIER = SlicewiseSettings(
+    cpu_weight=1.0,
+    exact_fit_bonus=3,
+    score_points=100,
+    remainder_weight=1.0,
+    remainder_horizon=30.0,
+    cpu_pods_to_busy_gpus=True,
+    fresh_gpu_fraction=0.0,
+)
+"""Every field of the earlier product default (setting 8), spelled out so that the grid does not
+move when the product's defaults do."""
+
 GRID: tuple[SlicewiseSettings, ...] = (
     *(
-        SlicewiseSettings(cpu_weight=w, score_points=p)
+        replace(_EARLIER, cpu_weight=w, score_points=p)
         for p, w in itertools.product((100, 1000), (0.5, 1.0, 2.0))
     ),
     *(
-        SlicewiseSettings(
-            score_points=p, remainder_weight=v, remainder_horizon=h, cpu_pods_to_busy_gpus=True
-        )
+        replace(_EARLIER, score_points=p, remainder_weight=v, remainder_horizon=h)
         for p, v, h in (
             (100, 0.0, 30.0),
             (100, 1.0, 10.0),
@@ -89,21 +99,14 @@ GRID: tuple[SlicewiseSettings, ...] = (
             (1000, 1.0, 30.0),
         )
     ),
-    *(
-        SlicewiseSettings(
-            remainder_weight=1.0,
-            remainder_horizon=30.0,
-            cpu_pods_to_busy_gpus=True,
-            fresh_gpu_fraction=f,
-        )
-        for f in (0.3, 0.5)
-    ),
+    *(replace(_EARLIER, fresh_gpu_fraction=f) for f in (0.3, 0.5)),
 )
 """Settings 0-5: CPU-stranded weight 0.5, 1 and 2 at the published 100-point score and at 1000
-points. Settings 6-10 (weight 1): CPU-only pods to the nodes with the least free GPU, without and
-with the remainder's expected waste (weight 1, horizons 10 and 30 offers), at 100 and 1000
-points. Settings 11-12: setting 8 with shares starting the fully free GPUs once fewer than 30 %
-or 50 % of GPUs are (`fresh_gpus`; only on mixes where that pays by the expected waste)."""
+points (setting 1 is setting 8). Settings 6-10 (weight 1): without and with the remainder's
+expected waste (weight 1, horizons 10 and 30 offers), at 100 and 1000 points. All of 0-10 send
+CPU-only pods to the nodes with the least free GPU and never start fresh GPUs with shares.
+Settings 11-12: setting 8 with shares starting the fully free GPUs once fewer than 30 % or 50 %
+of GPUs are (`fresh_gpus`; only on mixes where that pays by the expected waste)."""
 FGD = "FGD"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from bench.gpusim.families import (
 )
 from bench.gpusim.sliver_bound import guaranteed_remainders, unfillable_gpus
 from bench.gpusim.trace import read_nodes, read_pods
+from recommender.gpu.placement.slicewise import SlicewiseSettings
 from recommender.gpu.placement.tables import PodTable, build_node_table, build_pod_table
 
 MODELS = ("T4", "V100")
@@ -209,3 +211,13 @@ def test_a_list_left_out_is_scored_with_the_setting_best_on_the_other_recipes() 
     assert rows["cpu100-s0"] == {"setting": 1, "left_out_pct": 4.0, "in_sample_pct": 4.0}
     assert rows["cpu250-s0"]["setting"] == 1
     assert result["mean_left_out_pct"] == pytest.approx((1.0 + 1.0 + 4.0 + 3.0) / 4)
+
+
+def test_the_grid_holds_the_product_default_and_the_earlier_one() -> None:
+    """The product's default settings are a grid setting (12), the earlier default is setting 8
+    with no fresh-GPU rule, and settings 0-10 never use that rule whatever the defaults are."""
+    grid = gpu_families.GRID
+    assert grid[12] == SlicewiseSettings()
+    assert grid[8] == replace(SlicewiseSettings(), fresh_gpu_fraction=0.0)
+    assert grid[1] == grid[8]
+    assert all(setting.fresh_gpu_fraction == 0.0 for setting in grid[:11])
