@@ -8,11 +8,13 @@ is placed by FGD (this repository's reproduction, checked against the published 
 arrival seeds and tie orders.
 
 The figure is the share of FGD's unallocated GPUs at 130 % arrived that slicewise leaves
-allocated: (FGD - slicewise) / FGD. Settings are chosen two ways, and neither looks at the list it
+allocated: (FGD - slicewise) / FGD. Settings are chosen three ways, and none looks at the list it
 is scored on:
 
 * leave one family out: for each family, the setting with the best mean figure over the derived
   lists of the *other* families, scored on that family's derived lists and its real list;
+* leave one list out: for each derived list, the setting with the best mean over the derived
+  lists of the other published lists (every derivation of its own left out), scored on it;
 * derived only: the setting with the best mean over every derived list, scored on the real lists
   (against published FGD as well, where `--reference` has them).
 
@@ -33,7 +35,7 @@ import platform
 import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,15 +72,25 @@ DERIVED_LISTS = (
 )
 """The published lists we do not have, by name; each is derived here by its family's recipe."""
 
+_EARLIER = SlicewiseSettings(
+    cpu_weight=1.0,
+    exact_fit_bonus=3,
+    score_points=100,
+    remainder_weight=1.0,
+    remainder_horizon=30.0,
+    cpu_pods_to_busy_gpus=True,
+    fresh_gpu_fraction=0.0,
+)
+"""Every field of the earlier product default (setting 8), spelled out so that the grid does not
+move when the product's defaults do."""
+
 GRID: tuple[SlicewiseSettings, ...] = (
     *(
-        SlicewiseSettings(cpu_weight=w, score_points=p)
+        replace(_EARLIER, cpu_weight=w, score_points=p)
         for p, w in itertools.product((100, 1000), (0.5, 1.0, 2.0))
     ),
     *(
-        SlicewiseSettings(
-            score_points=p, remainder_weight=v, remainder_horizon=h, cpu_pods_to_busy_gpus=True
-        )
+        replace(_EARLIER, score_points=p, remainder_weight=v, remainder_horizon=h)
         for p, v, h in (
             (100, 0.0, 30.0),
             (100, 1.0, 10.0),
@@ -87,11 +99,14 @@ GRID: tuple[SlicewiseSettings, ...] = (
             (1000, 1.0, 30.0),
         )
     ),
+    *(replace(_EARLIER, fresh_gpu_fraction=f) for f in (0.3, 0.5)),
 )
 """Settings 0-5: CPU-stranded weight 0.5, 1 and 2 at the published 100-point score and at 1000
-points. Settings 6-10 (weight 1): CPU-only pods to the nodes with the least free GPU, without and
-with the remainder's expected waste (weight 1, horizons 10 and 30 offers), at 100 and 1000
-points."""
+points (setting 1 is setting 8). Settings 6-10 (weight 1): without and with the remainder's
+expected waste (weight 1, horizons 10 and 30 offers), at 100 and 1000 points. All of 0-10 send
+CPU-only pods to the nodes with the least free GPU and never start fresh GPUs with shares.
+Settings 11-12: setting 8 with shares starting the fully free GPUs once fewer than 30 % or 50 %
+of GPUs are (`fresh_gpus`; only on mixes where that pays by the expected waste)."""
 FGD = "FGD"
 
 
@@ -216,6 +231,28 @@ def best_setting(gains: dict[str, list[float]], names: list[str]) -> int:
     return max(range(len(GRID)), key=lambda s: statistics.fmean(gains[n][s] for n in names))
 
 
+def leave_one_list_out(
+    gains: dict[str, list[float]], derived_names: list[str], in_sample: int
+) -> dict[str, Any]:
+    """Each derived list scored with the setting best on the others, every derivation of its own
+    published list left out too (`gpushare60-s0` and `-s1` are one recipe)."""
+    lists: dict[str, Any] = {}
+    for name in derived_names:
+        recipe = name.split("-s", maxsplit=1)[0]
+        others = [n for n in derived_names if n.split("-s", maxsplit=1)[0] != recipe]
+        chosen = best_setting(gains, others) if others else in_sample
+        lists[name] = {
+            "setting": chosen,
+            "left_out_pct": round(gains[name][chosen], 2),
+            "in_sample_pct": round(gains[name][in_sample], 2),
+        }
+    left_out = [row["left_out_pct"] for row in lists.values()]
+    return {
+        "lists": lists,
+        "mean_left_out_pct": round(statistics.fmean(left_out), 2) if left_out else None,
+    }
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Derive, run, choose settings by leaving families out; print the JSON document."""
     args = parse_args(argv)
@@ -319,6 +356,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for n in total
         },
         "leave_one_family_out": left_out,
+        "leave_one_list_out": leave_one_list_out(gains, derived_names, in_sample),
         "derived_only_on_real_lists": real_rows,
     }
     emit(document, args.out)

@@ -37,6 +37,11 @@ milli-GPU: CPU on a node whose GPUs are taken can serve nothing but CPU-only pod
 beside free GPUs is what GPU pods will need, and on CPU-heavy lists it runs out first.
 Whole-GPU pods keep FGD's per-run random order among ties: it spreads equally good choices.
 
+On mixes whose fully free GPUs are expected to end more wasted than GPUs started by a share
+(`fresh_gpus`), once fewer than `fresh_gpu_fraction` of the GPUs are fully free, a share that
+closes a fresh GPU to the mix's largest share is scored among the fully free GPUs only (when one
+fits), so the last fresh GPUs go less to the large shares whose remainders nothing fills.
+
 Only the typical-pod distribution (the same one FGD uses) and the current cluster state are read.
 """
 
@@ -49,6 +54,7 @@ from numpy.typing import NDArray
 
 from recommender.gpu.placement.fgd import MAX_SCORE, gradient_scores, share_candidates
 from recommender.gpu.placement.fragmentation import IndexedPolicy
+from recommender.gpu.placement.fresh_gpus import fresh_gpu_openers, fresh_gpus_scarce
 from recommender.gpu.placement.policy import NO_GPUS, Placement, best_node, first_free_gpus
 from recommender.gpu.placement.remainder_waste import expected_waste
 from recommender.gpu.placement.state import ClusterState, is_shared
@@ -66,11 +72,14 @@ reports."""
 
 
 REMAINDER_WEIGHT = 1.0
-"""Weight of the remainder's expected waste. With the two settings below: the setting chosen on
+"""Weight of the remainder's expected waste. With the three settings below: the setting chosen on
 all derived trace families, and leaving any one out but the GPU-sharing one
-(`bench.gpu_families`)."""
+(`bench.gpu_families`, setting 12)."""
 REMAINDER_HORIZON = 30.0
 CPU_PODS_TO_BUSY_GPUS = True
+FRESH_GPU_FRACTION = 0.5
+"""Only mixes where a fresh GPU is expected to end more wasted than one a share starts use it
+(`fresh_gpus`): of the trace lists, gpushare60, 80 and 100."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +98,8 @@ class SlicewiseSettings:
     """Offers of the arriving mix a hole waits for (`remainder_waste`)."""
     cpu_pods_to_busy_gpus: bool = CPU_PODS_TO_BUSY_GPUS
     """CPU-only pods break ties towards the nodes with the least free milli-GPU."""
+    fresh_gpu_fraction: float = FRESH_GPU_FRACTION
+    """Below this share of fully free GPUs, qualifying shares start one (`fresh_gpus`; 0: never)."""
 
 
 def cpu_per_gpu_milli(typical: TypicalPods, *, gpu_types_only: bool) -> float:
@@ -147,12 +158,21 @@ class SlicewisePolicy(IndexedPolicy):
         shares = (typical.num_gpu == 1) & (typical.gpu_milli > 0) & (typical.gpu_milli < MILLI)
         self.fit_sizes = np.unique(np.r_[0, typical.gpu_milli[shares]]).astype(np.int64)
         """Remainders a typical pod fills exactly: nothing, or one typical share size."""
-        self.waste = (
-            expected_waste(typical, self.settings.remainder_horizon)
-            if self.settings.remainder_weight > 0
+        settings = self.settings
+        needs_waste = settings.remainder_weight > 0 or settings.fresh_gpu_fraction > 0
+        waste = (
+            expected_waste(typical, settings.remainder_horizon)
+            if needs_waste
             else np.zeros(MILLI + 1, dtype=np.float64)
         )
+        self.waste = waste if settings.remainder_weight > 0 else np.zeros_like(waste)
         """Expected eventual waste of a GPU by its free milli (zeros when not weighed)."""
+        self.fresh_openers = (
+            fresh_gpu_openers(typical, waste)
+            if settings.fresh_gpu_fraction > 0
+            else np.zeros(MILLI + 1, dtype=np.bool_)
+        )
+        """Share sizes that start a fully free GPU once few are left (none when not asked)."""
 
     def loss(
         self, fragmented: NDArray[np.float64], cpu: NDArray[np.int64], gpu: NDArray[np.int64]
@@ -174,6 +194,10 @@ class SlicewisePolicy(IndexedPolicy):
         index = self.index
         if is_shared(k, m):
             nodes, gpus, free = share_candidates(state, candidates, m)
+            if self.fresh_openers[m] and fresh_gpus_scarce(state, self.settings.fresh_gpu_fraction):
+                fresh = free == MILLI
+                if fresh.any():
+                    nodes, gpus, free = nodes[fresh], gpus[fresh], free[fresh]
             before = self.loss(index.value[nodes], state.cpu_free[nodes], state.total_free[nodes])
             after = self.loss(
                 index.after_share(state, nodes, free, cpu, m),

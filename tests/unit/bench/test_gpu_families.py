@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from bench.gpusim.families import (
 )
 from bench.gpusim.sliver_bound import guaranteed_remainders, unfillable_gpus
 from bench.gpusim.trace import read_nodes, read_pods
+from recommender.gpu.placement.slicewise import SlicewiseSettings
 from recommender.gpu.placement.tables import PodTable, build_node_table, build_pod_table
 
 MODELS = ("T4", "V100")
@@ -145,6 +147,7 @@ def test_quick_run_chooses_a_setting_per_left_out_family() -> None:
     """--quick: two derived lists, each family left out gets a grid setting and both figures."""
     result = gpu_families.main(["--quick", "--workers", "1"])
     assert set(result["leave_one_family_out"]) == {"cpu"}
+    assert set(result["leave_one_list_out"]["lists"]) == set(result["inputs"]["derived"])
     for family in result["leave_one_family_out"].values():
         assert 0 <= family["setting"] < len(result["inputs"]["grid"])
         for row in family["lists"].values():
@@ -189,3 +192,32 @@ def test_a_share_arriving_after_enough_to_block_every_node_is_not_counted() -> N
     )
     assert guaranteed_remainders(nodes, arrivals).tolist() == [300]
     assert unfillable_gpus(nodes, arrivals) == 0.0
+
+
+def test_a_list_left_out_is_scored_with_the_setting_best_on_the_other_recipes() -> None:
+    """Setting 1 wins only through gpushare60's derivations: scoring either of them, setting 0
+    (best on the other recipes) is used; scoring the others, where they weigh in, setting 1."""
+    settings = len(gpu_families.GRID)
+    gains = {
+        "gpushare60-s0": [1.0, 9.0] + [0.0] * (settings - 2),
+        "gpushare60-s1": [1.0, 9.0] + [0.0] * (settings - 2),
+        "cpu100-s0": [5.0, 4.0] + [0.0] * (settings - 2),
+        "cpu250-s0": [3.0, 3.0] + [0.0] * (settings - 2),
+    }
+    result = gpu_families.leave_one_list_out(gains, list(gains), in_sample=1)
+    rows = result["lists"]
+    assert rows["gpushare60-s0"] == {"setting": 0, "left_out_pct": 1.0, "in_sample_pct": 9.0}
+    assert rows["gpushare60-s1"]["setting"] == 0
+    assert rows["cpu100-s0"] == {"setting": 1, "left_out_pct": 4.0, "in_sample_pct": 4.0}
+    assert rows["cpu250-s0"]["setting"] == 1
+    assert result["mean_left_out_pct"] == pytest.approx((1.0 + 1.0 + 4.0 + 3.0) / 4)
+
+
+def test_the_grid_holds_the_product_default_and_the_earlier_one() -> None:
+    """The product's default settings are a grid setting (12), the earlier default is setting 8
+    with no fresh-GPU rule, and settings 0-10 never use that rule whatever the defaults are."""
+    grid = gpu_families.GRID
+    assert grid[12] == SlicewiseSettings()
+    assert grid[8] == replace(SlicewiseSettings(), fresh_gpu_fraction=0.0)
+    assert grid[1] == grid[8]
+    assert all(setting.fresh_gpu_fraction == 0.0 for setting in grid[:11])

@@ -149,7 +149,9 @@ def test_the_remainder_term_keeps_a_nearly_free_gpu_for_the_large_share() -> Non
     chosen = []
     for weight in (0.0, 1.0):
         state = one_node(cpu_free=60_000, gpu_free=(900, 1000, 0, 0))
-        policy = SlicewisePolicy(mix, SlicewiseSettings(remainder_weight=weight))
+        # One GPU of four is fully free: without `fresh_gpu_fraction` 0 the 470 would start it.
+        settings = SlicewiseSettings(remainder_weight=weight, fresh_gpu_fraction=0.0)
+        policy = SlicewisePolicy(mix, settings)
         policy.start(state, np.random.default_rng(0))
         share = pods([(2000, 1, 470)])
         chosen.append(policy.choose(state, share, 0, np.array([0], dtype=np.int64)).gpus.tolist())
