@@ -10,7 +10,7 @@ raises with the app's own exception handlers. Every other request (a cookie inst
 header, an odd path spelling, another method) goes through the app unchanged, so the answers are
 the app's in every case. It sits inside the metrics and request-context middlewares and records
 the matched route in the scope as the router does, so that metrics and logs name the route
-template.
+template, and tells FastAPI's telemetry the route as the router does.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 from fastapi.security.utils import get_authorization_scheme_param
+from fastapi.telemetry._api import _route_selected
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -122,6 +123,9 @@ class UploadFastPath:
         scope["route"] = route
         scope["endpoint"] = route.endpoint
         scope["path_params"] = {"cluster_id": served.cluster}
+        # As the router reports its match to FastAPI's telemetry, which names the request's
+        # server span and its metrics' `http.route` after the route template.
+        _route_selected(scope=scope, path=route.path_format)
         request = Request(scope, receive)
         endpoint: Endpoint = route.endpoint
         try:
