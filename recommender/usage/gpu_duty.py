@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,6 +20,7 @@ from numpy.typing import NDArray
 from protocol.snapshot import GpuUsage
 from protocol.usage_state import GPU_DUTY_HEADER, GPU_DUTY_MAGIC, GPU_DUTY_VERSION
 from recommender.gpu.usage_profile import ACTIVE_DUTY, DUTY_QUANTILE, GpuUsageProfile
+from recommender.usage.slices import held_slices
 
 BINS = 100
 """Bin i holds duty cycles in [i %, (i + 1) %); a duty cycle of exactly 1.0 lands in the last."""
@@ -126,13 +126,12 @@ def fold_grouped(
     newest times, peaks, weights and bins of all the slices are worked out at once, and only the
     additions into each history's bins are made one history at a time.
     """
-    counts = [end - start for start, end in pairwise(bounds)]
-    held = [i for i, count in enumerate(counts) if count]
+    slices = held_slices(bounds)
+    counts, held, offsets = slices.counts, slices.held, slices.offsets
     if not held:
         return counts
-    whole = slice(bounds[0], bounds[-1])
+    whole = slices.whole
     seconds, duty, memory = seconds[whole], duty[whole], memory_used_bytes[whole]
-    offsets = np.asarray([bounds[i] - bounds[0] for i in held], dtype=np.int64)
     latest = np.maximum.reduceat(seconds, offsets).tolist()
     duty_peaks = np.maximum.reduceat(duty, offsets).tolist()
     memory_peaks = np.maximum.reduceat(memory, offsets).tolist()

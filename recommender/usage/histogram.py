@@ -26,6 +26,7 @@ from protocol.usage_state import (
     read_histogram_header,
 )
 from recommender.usage.buckets import LAYOUTS, BucketLayout, Quantity
+from recommender.usage.slices import held_slices
 
 MAX_DECAY_EXPONENT = 100
 """Shift the reference once a multiplier would exceed 2**100 (the VPA's bound)."""
@@ -241,19 +242,17 @@ def add_samples_grouped(
     """
     if not histograms or bounds[-1] <= bounds[0]:
         return
-    starts, ends = bounds[:-1], bounds[1:]
-    held = [i for i, (start, end) in enumerate(zip(starts, ends, strict=True)) if end > start]
-    whole = slice(bounds[0], bounds[-1])
+    slices = held_slices(bounds)
+    held, counts = slices.held, slices.counts
+    whole = slices.whole
     values, weights, seconds = values[whole], weights[whole], seconds[whole]
-    offsets = np.array([starts[i] - bounds[0] for i in held], dtype=np.int64)
-    latest = np.maximum.reduceat(seconds, offsets).tolist()
+    latest = np.maximum.reduceat(seconds, slices.offsets).tolist()
     for i, last in zip(held, latest, strict=True):
         histograms[i]._prepare(last)
     if len(histograms) == 1:
         reference: NDArray[np.float64] | float = histograms[0].reference
         half_life: NDArray[np.float64] | float = histograms[0].half_life_seconds
     else:
-        counts = np.array([e - s for s, e in zip(starts, ends, strict=True)], dtype=np.int64)
         reference = np.repeat([h.reference for h in histograms], counts)
         half_life = np.repeat([h.half_life_seconds for h in histograms], counts)
     exponent = (seconds - reference) / half_life
@@ -261,8 +260,8 @@ def add_samples_grouped(
     keep = (scaled > 0) & np.isfinite(values) & (values >= 0)
     buckets = np.zeros(values.size, dtype=np.int64)
     buckets[keep] = histograms[held[0]].layout.find_buckets(values[keep])
-    for i in held:
-        part = slice(starts[i] - bounds[0], ends[i] - bounds[0])
+    for i, offset in zip(held, slices.offsets.tolist(), strict=True):
+        part = slice(offset, offset + counts[i])
         kept = keep[part]
         histogram = histograms[i]
         np.add.at(histogram._weights, buckets[part][kept], scaled[part][kept])

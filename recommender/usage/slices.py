@@ -1,0 +1,37 @@
+"""Samples of many histories in one array, each history's run of them one slice.
+
+The grouped folds (`histogram.add_samples_grouped`, `gpu_duty.fold_grouped`) take the samples
+of many histories at once, `bounds[i]:bounds[i + 1]` being history i's; this is where each
+slice lies within the whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+@dataclass(frozen=True)
+class HeldSlices:
+    """Where each history's samples lie among all of them."""
+
+    counts: list[int]
+    """Per history: how many samples it has."""
+    held: list[int]
+    """The histories with at least one sample, in order."""
+    offsets: NDArray[np.int64]
+    """Per held history: where its samples start within `whole`."""
+    whole: slice
+    """All the histories' samples."""
+
+
+def held_slices(bounds: Sequence[int]) -> HeldSlices:
+    """The slices `bounds[i]:bounds[i + 1]` of the histories, as offsets from `bounds[0]`."""
+    counts = [end - start for start, end in pairwise(bounds)]
+    held = [i for i, count in enumerate(counts) if count]
+    offsets = np.array([bounds[i] - bounds[0] for i in held], dtype=np.int64)
+    return HeldSlices(counts, held, offsets, slice(bounds[0], bounds[-1]))
