@@ -1,8 +1,9 @@
 """What was worked out of immutable models, remembered while the models live.
 
 A worker folds a cluster's deltas against the same stored node and pod models minute after
-minute (`InventoryCache`): working out each one's owner, requests or price every minute would
-cost more than folding its samples. Models are immutable, so a result is remembered under the
+minute (`InventoryCache`): working out each pod's owner and requests every minute would cost
+more than folding its samples (`pod_attribution`; priced inventories are kept per cluster by
+`priced_clusters`). Models are immutable, so a result is remembered under the
 identities of the models it came from, with weak references to them: an entry is used only
 while it still names those very models, and goes when either model is freed, so the memo holds
 no model alive and grows no larger than the models the worker holds anyway.
