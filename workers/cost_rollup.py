@@ -32,7 +32,8 @@ from recommender.pricing.cost import node_shape, price_node
 from recommender.pricing.estimate import Shape
 from recommender.pricing.pricebook import PriceBook
 from store.repositories.cost_rollups import CostRollupRepository
-from workers.ingest.priced_clusters import DEFAULT_OBJECTS, PricedClusters
+from workers.ingest.inventory_cache import DEFAULT_OBJECTS
+from workers.ingest.priced_clusters import PricedClusters
 
 RETENTION = timedelta(days=90)
 

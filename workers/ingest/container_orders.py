@@ -25,10 +25,11 @@ from protocol.ordinal_expand import OrderedContainer
 from protocol.ordinal_usage import CHECKSUM_LENGTH
 from protocol.snapshot import Pod
 from workers.ingest.bounded_entries import BoundedEntries
+from workers.ingest.inventory_cache import DEFAULT_OBJECTS
 from workers.ingest.pod_attribution import PodRef
 
-DEFAULT_PODS = 20_000
-"""As the inventories kept beside them (`inventory_cache.DEFAULT_OBJECTS`)."""
+DEFAULT_PODS = DEFAULT_OBJECTS
+"""As the inventories kept beside them."""
 
 
 @dataclass(frozen=True, slots=True)

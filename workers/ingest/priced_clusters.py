@@ -32,9 +32,7 @@ from recommender.cost.cost_columns import (
     node_row,
 )
 from workers.ingest.bounded_entries import BoundedEntries
-
-DEFAULT_OBJECTS = 20_000
-"""Nodes and pods held in all, as the inventories (`inventory_cache.DEFAULT_OBJECTS`)."""
+from workers.ingest.inventory_cache import DEFAULT_OBJECTS
 
 _Prices = Callable[[Node], float | None]
 _Rows = tuple[ContainerRow, ...]

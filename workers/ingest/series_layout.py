@@ -29,12 +29,13 @@ from workers.ingest.grouped_samples import (
     container_grouping,
     gpu_grouping,
 )
+from workers.ingest.inventory_cache import DEFAULT_OBJECTS
 from workers.ingest.pod_attribution import Attribution, PodAttributions, PodRef
 from workers.ingest.upload_samples import Device, UploadSamples
 
-DEFAULT_SERIES = 40_000
+DEFAULT_SERIES = 2 * DEFAULT_OBJECTS
 """Container and GPU series held (a pod's containers and GPUs each a series), for about the
-clusters whose inventories are kept (`inventory_cache.DEFAULT_OBJECTS`)."""
+clusters whose inventories are kept."""
 
 
 @dataclass(frozen=True)
