@@ -162,7 +162,10 @@ async def _measure(
     figures = PathFigures([], 0, [], [])
     namespace = await make_namespace(admin)
     spares = [await make_schedulable_node(admin, "spare") for _ in range(SPARE_NODES)]
-    async with httpx.AsyncClient(timeout=30) as http:
+    # Notices are seconds apart: an idle connection is dropped well before the server's own
+    # keep-alive timeout (uvicorn's 5 s), so a notice is never sent on one the server is closing.
+    limits = httpx.Limits(keepalive_expiry=1.0)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
         for index in range(WARMUP + notices):
             say(f"{path} notice {index + 1}/{WARMUP + notices}")
             node = await make_schedulable_node(admin)
