@@ -16,7 +16,7 @@ from executor.spot_surge import SCALE_BACK_EVENT, ScaleBackOutcome
 from protocol.changes import ApplyPdb, Scale
 from protocol.instruction import Outcome
 from protocol.snapshot import ANNOTATION_SPOT_OPT
-from tests.integration.kube.shapes import make_namespace, node_of, wait_for
+from tests.integration.kube.shapes import bound_pods, make_namespace, node_of, wait_for
 from tests.integration.kube.spot_plan import (
     Fleet,
     busiest_pool,
@@ -130,7 +130,10 @@ async def _interrupt_single_replica(
                 )
                 if path == "saas":
                     assert [s.replicas for s in planned] == [2], "the plan has no surge"
-                running = {node_of(p) for p in live_pods(cluster, namespace, app)}
+                moved = wait_for(
+                    lambda: bound_pods(cluster, namespace, app, 2), "both replicas bound", 60
+                )
+                running = {node_of(p) for p in moved}
                 assert running & set(fleet.on_demand), "the surge replica is not on on-demand"
                 assert not running & set(noticed), "a replica is left on the noticed node"
                 delete_nodes(cluster, namespace, noticed)
