@@ -6,10 +6,15 @@ gateway as a real uvicorn process on 127.0.0.1, provisions one cluster per concu
 builds each sender a realistic 1,000-pod snapshot from the Alibaba GPU trace. Then, per seed and
 side by side, it measures N senders POSTing distinct gzip snapshots to the gateway (202 after
 the broker acknowledged) and a bare aiokafka producer sending the very messages the gateway would
-produce, with the same concurrency, acks and broker. The senders' HTTP client is a lean one
-(`bench.ingest_http`, requests prepared before the run) unless `--client httpx`: the load
-generator shares the machine's cores with the gateway, and the bare producer's side has no HTTP
-client to pay for; the bench process's CPU per item is reported for both paths.
+produce, with the same concurrency, acks and broker. Each side is a closed loop of every sender
+for `--seconds` after a `--warmup-seconds` warm-up that no figure counts, and the side that goes
+first alternates from seed to seed; figures are medians over the seeds, beside each seed's own
+ratio and the gateway's CPU per item. The gateway runs as the server chart deploys it, one
+uvicorn process per pod (`--workers` measures other shapes). The senders' HTTP client is a lean
+one (`bench.ingest_http`, a request's bytes built from its upload's gzip variant) unless
+`--client httpx`: the load generator shares the machine's cores with the gateway, and the bare
+producer's side has no HTTP client to pay for; the bench process's CPU per item is reported for
+both paths.
 
 The same is then done with deltas (protocol v2): each sender's delta changes `--change-rate` of
 its pods and carries the same samples, built by the agent's own `agent.delta`, twice: as the
@@ -38,7 +43,7 @@ from typing import Any
 
 from agent.delta import delta_between, listed_objects
 from agent.uplink.uplink import encode_snapshot as encode_upload
-from bench.ingest_load import RunResult, Sender, run_bare, run_gateway
+from bench.ingest_load import RunResult, Sender, Window, run_bare, run_gateway
 from bench.ingest_stack import Agent, IngestStack
 from bench.ingest_usage import UsageTraces, read_usage_traces, with_trace_usage
 from bench.json_output import emit
@@ -53,6 +58,7 @@ from bench.snapshots import (
     read_trace_pods,
 )
 from bench.worker_stream import with_changed_pods
+from gateway.settings import GatewaySettings
 from protocol.snapshot import ClusterSnapshot
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,6 +68,9 @@ TARGET_RATIO = 0.5
 TARGET_WIRE_RATIO = 10.0
 TAKEN_AT = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 TRACE_MINUTES = 120
+PRODUCT_GATEWAY_PROCESSES: int = GatewaySettings.model_fields["workers"].default
+"""uvicorn processes per gateway pod as the product runs it: the server chart leaves
+`SLICEWISE_GATEWAY_WORKERS` unset, and pods scale out horizontally."""
 KINDS = ("snapshot", "delta_compact", "delta")
 """Full snapshots; deltas with their samples in the compact block of earlier agents; deltas as
 the agent sends them (samples in an ordinal usage block)."""
@@ -159,8 +168,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--change-rate", type=float, default=0.01, help="share of pods a delta changes"
     )
     parser.add_argument("--clients", type=int, default=8, help="concurrent senders (clusters)")
-    parser.add_argument("--requests", type=int, default=25, help="snapshots per sender per run")
-    parser.add_argument("--workers", type=int, default=1, help="gateway uvicorn worker processes")
+    parser.add_argument(
+        "--seconds", type=float, default=3.0, help="measured run of each side, per seed and kind"
+    )
+    parser.add_argument(
+        "--warmup-seconds",
+        type=float,
+        default=0.5,
+        help="run of each side before the measured one, counted in no figure",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=PRODUCT_GATEWAY_PROCESSES,
+        help="gateway uvicorn worker processes (default: as the server chart runs it)",
+    )
     parser.add_argument(
         "--client",
         choices=("lean", "httpx"),
@@ -179,7 +201,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny smoke run for the test suite")
     args = parser.parse_args(argv)
     if args.quick:
-        args.pod_count, args.clients, args.requests, args.seeds = 100, 2, 3, 1
+        args.pod_count, args.clients, args.seeds = 100, 2, 1
+        args.seconds, args.warmup_seconds = 0.3, 0.1
     return args
 
 
@@ -283,10 +306,11 @@ def _run_seed(
         raw, gzipped = _body(snapshot, kind, args.change_rate)
         senders.append(Sender(agent, SnapshotVariants(raw, id_field=f"{endpoint}_id"), endpoint))
         sizes.append((len(raw), len(gzipped), len(snapshot.nodes), len(snapshot.pods)))
-    _progress(f"seed {seed}: {len(senders)} senders x {args.requests} {kind}s")
+    _progress(f"seed {seed}: {len(senders)} senders x {args.seconds:g} s of {kind}s")
     # Alternate which path goes first, so that drift of a shared machine does not favour one.
     order = ["gateway", "bare"] if seed % 2 == 0 else ["bare", "gateway"]
     results: dict[str, RunResult] = {}
+    window = Window(args.seconds, args.warmup_seconds)
     validated_before = stack.validated_by(endpoint)
     for path in order:
         if path == "gateway":
@@ -294,14 +318,14 @@ def _run_seed(
                 run_gateway(
                     stack.gateway_url,
                     senders,
-                    args.requests,
+                    window,
                     gateway_cpu=stack.gateway_cpu_seconds,
                     client=args.client,
                 )
             )
         else:
             results[path] = asyncio.run(
-                run_bare(stack.kafka_bootstrap, stack.bare_topic, senders, args.requests)
+                run_bare(stack.kafka_bootstrap, stack.bare_topic, senders, window)
             )
         _progress(f"  {path}: {results[path].per_second:.1f}/s")
     if results["gateway"].failed:
@@ -350,13 +374,18 @@ def _figures(results: list[RunResult]) -> dict[str, Any]:
         else None,
         "accepted": sum(r.accepted for r in results),
         "failed": sum(r.failed for r in results),
+        "warmup_items": sum(r.warmup_items for r in results),
         "runs": [
             {
+                "accepted": r.accepted,
                 "accepted_per_s": round(r.per_second, 2),
                 "p50_ms": round(r.percentile(50), 2),
                 "p99_ms": round(r.percentile(99), 2),
                 "seconds": round(r.seconds, 3),
                 "cpu_seconds": round(r.cpu_seconds, 3),
+                "cpu_ms_per_item": round(r.cpu_seconds * 1000 / r.accepted, 4)
+                if r.accepted
+                else None,
             }
             for r in results
         ],
@@ -380,9 +409,11 @@ def _document(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[str,
             "pod_count": args.pod_count,
             "samples_per_container": args.samples,
             "clients": args.clients,
-            "requests_per_client": args.requests,
+            "seconds_per_side": args.seconds,
+            "warmup_seconds_per_side": args.warmup_seconds,
             "seeds": args.seeds,
             "gateway_workers": args.workers,
+            "product_gateway_workers": PRODUCT_GATEWAY_PROCESSES,
             "client": args.client,
             "quick": args.quick,
             "snapshot": {

@@ -3,9 +3,10 @@
 The bench's two paths share two cores with the broker, Redis and the gateway. A general-purpose
 client (httpx) spends about as much CPU per request as the gateway does, on those same cores,
 while the bare producer's client side costs a tenth of that; an agent's client runs in its own
-cluster, not on the gateway's machine. This client writes bytes prepared before the timed run and
-reads the status line, the headers and a `Content-Length` body, so the gateway path is charged for
-the gateway, not for its load generator.
+cluster, not on the gateway's machine. This client writes a request's bytes in one piece, built
+from its upload's gzip variant (about 0.11 ms of the bench's CPU per delta, against 0.19 ms for
+the bare producer's own sends), and reads the status line, the headers and a `Content-Length`
+body, so the gateway path is charged for the gateway, not for its load generator.
 """
 
 from __future__ import annotations

@@ -37,6 +37,8 @@ class RunResult:
     """CPU time of the process(es) doing the work: the gateway's, or the bare producer's."""
     sender_cpu_seconds: float = 0.0
     """CPU time of the bench process sending (the HTTP client, or the bare producer itself)."""
+    warmup_items: int = 0
+    """Items sent in the warm-up before the measured run (not counted in any figure)."""
 
     @property
     def per_second(self) -> float:
@@ -58,66 +60,87 @@ class Sender:
     """`snapshot` or `delta` (protocol v2): the endpoint, envelope field and payload kind."""
 
 
-async def _closed_loop(
-    count: int,
-    senders: int,
-    send: Callable[[int, int], Awaitable[bool]],
-    cpu_clock: Callable[[], float],
-) -> RunResult:
+@dataclass(frozen=True)
+class Window:
+    """How long each path is timed: a warm-up whose items are not counted, then the measured
+    run, both closed loops of every sender until their deadline."""
+
+    seconds: float
+    warmup_seconds: float
+
+
+Send = Callable[[int], Awaitable[bool]]
+"""Send sender `index`'s next upload (a fresh id); whether it was accepted as new."""
+
+
+async def _until(deadline: float, senders: int, send: Send) -> list[float]:
+    """Every sender sends one request after another until `deadline`; the latencies (ms) of the
+    accepted ones, and -1 for each refused."""
     latencies: list[float] = []
-    outcomes: list[bool] = []
 
     async def sender(index: int) -> None:
-        for request in range(count):
+        while time.perf_counter() < deadline:
             started = time.perf_counter()
-            ok = await send(index, request)
-            latencies.append((time.perf_counter() - started) * 1000)
-            outcomes.append(ok)
+            ok = await send(index)
+            latencies.append((time.perf_counter() - started) * 1000 if ok else -1.0)
 
+    await asyncio.gather(*(sender(i) for i in range(senders)))
+    return latencies
+
+
+async def timed_loop(
+    window: Window, senders: int, send: Send, cpu_clock: Callable[[], float]
+) -> RunResult:
+    """The warm-up, then the measured run: accepted items, wall time until the last sender's
+    last answer, latencies and CPU of the measured run only."""
+    warmup = await _until(time.perf_counter() + window.warmup_seconds, senders, send)
     started = time.perf_counter()
     cpu_before, sender_before = cpu_clock(), time.process_time()
-    await asyncio.gather(*(sender(i) for i in range(senders)))
+    outcomes = await _until(started + window.seconds, senders, send)
     cpu, sender_cpu = cpu_clock() - cpu_before, time.process_time() - sender_before
     elapsed = time.perf_counter() - started
-    accepted = sum(outcomes)
-    return RunResult(accepted, len(outcomes) - accepted, elapsed, latencies, cpu, sender_cpu)
+    latencies = [ms for ms in outcomes if ms >= 0]
+    return RunResult(
+        len(latencies),
+        len(outcomes) - len(latencies),
+        elapsed,
+        latencies,
+        cpu,
+        sender_cpu,
+        warmup_items=len(warmup),
+    )
 
 
 async def run_gateway(
     url: str,
     senders: Sequence[Sender],
-    requests_per_sender: int,
+    window: Window,
     *,
     gateway_cpu: Callable[[], float],
     client: Literal["lean", "httpx"] = "lean",
-    warmup: int = 1,
 ) -> RunResult:
-    """Each sender POSTs distinct gzip snapshots of its cluster, one after another, on its own
-    keep-alive connection: by default with `bench.ingest_http` (requests prepared before the
-    run), or with httpx as the agent's uplink does."""
-    requests = [
-        [
-            Request.prepared(
-                url,
-                f"/v1/clusters/{s.agent.cluster_id}/{_ENDPOINTS[s.kind]}",
-                s.variants.gzip(uuid.uuid4()),
-                {
-                    "Authorization": f"Bearer {s.agent.token}",
-                    "Content-Type": "application/json",
-                    "Content-Encoding": "gzip",
-                },
-            )
-            for _ in range(requests_per_sender + warmup)
-        ]
+    """Each sender POSTs distinct gzip uploads of its cluster, one after another, on its own
+    keep-alive connection: by default with `bench.ingest_http` (a request's bytes built from
+    its upload's gzip variant, without recompressing it), or with httpx as the agent's uplink
+    does."""
+    paths = [f"/v1/clusters/{s.agent.cluster_id}/{_ENDPOINTS[s.kind]}" for s in senders]
+    headers = [
+        {
+            "Authorization": f"Bearer {s.agent.token}",
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+        }
         for s in senders
     ]
     async with _posting(url, client, len(senders)) as post:
 
-        async def send(index: int, request: int) -> bool:
-            status, body = await post(index, requests[index][request])
-            return status == 202 and b'"duplicate":false' in body
+        async def send(index: int) -> bool:
+            body = senders[index].variants.gzip(uuid.uuid4())
+            request = Request.prepared(url, paths[index], body, headers[index])
+            status, answer = await post(index, request)
+            return status == 202 and b'"duplicate":false' in answer
 
-        return await _warmed_loop(requests_per_sender, len(senders), send, gateway_cpu, warmup)
+        return await timed_loop(window, len(senders), send, gateway_cpu)
 
 
 @dataclass(frozen=True)
@@ -131,7 +154,7 @@ class Request:
 
     @classmethod
     def prepared(cls, url: str, path: str, body: bytes, headers: dict[str, str]) -> Request:
-        """The request with its wire bytes built now, before any timed run."""
+        """The request with its wire bytes."""
         return cls(path, body, headers, prepared_post(url, path, body, headers))
 
 
@@ -170,29 +193,14 @@ async def _posting(url: str, client: Literal["lean", "httpx"], senders: int) -> 
             await connection.close()
 
 
-async def _warmed_loop(
-    count: int,
-    senders: int,
-    send: Callable[[int, int], Awaitable[bool]],
-    cpu_clock: Callable[[], float],
-    warmup: int,
-) -> RunResult:
-    """`_closed_loop` after each sender sent `warmup` requests numbered from `count` on."""
-    for index in range(senders):
-        for request in range(warmup):
-            await send(index, count + request)
-    return await _closed_loop(count, senders, send, cpu_clock)
-
-
 async def run_bare(
     bootstrap: str,
     topic: str,
     senders: Sequence[Sender],
-    requests_per_sender: int,
-    *,
-    warmup: int = 1,
+    window: Window,
 ) -> RunResult:
-    """The same messages the gateway would produce, sent by one producer with the same settings."""
+    """The same messages the gateway would produce, sent by one producer with the same settings
+    (acks from every in-sync replica, no linger) and the same concurrency."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
@@ -203,7 +211,7 @@ async def run_bare(
     await producer.start()
     try:
 
-        async def send(index: int, _request: int) -> bool:
+        async def send(index: int) -> bool:
             sender = senders[index]
             snapshot_id = uuid.uuid4()
             value = envelope(
@@ -221,8 +229,6 @@ async def run_bare(
             )
             return True
 
-        return await _warmed_loop(
-            requests_per_sender, len(senders), send, time.process_time, warmup
-        )
+        return await timed_loop(window, len(senders), send, time.process_time)
     finally:
         await producer.stop()

@@ -6,12 +6,14 @@ claim is made in the same round trip as the request's rate-limit count (only if 
 it), and can read one more key there (whether the workers want a cluster's full snapshot), which
 the answer to the upload carries.
 
-Marking `done` is written to Redis before the upload is answered, batched with the other
-requests' marks of the same moment, and its reply is read in the background: the answer does not
-wait for it. A replay racing that write finds the id `pending` and is told to retry (nothing is
-produced twice); if the write fails, the claim expires and a later retry is produced again,
-which consumers fold once, as they do when a gateway dies between the broker's acknowledgement
-and its answer.
+Marking `done` rides on the process's next admission: the admission script writes the marks
+queued since the previous one before it counts and claims, so an upload costs one round trip,
+and a replay admitted by the same process always finds its id `done`. Marks that no admission
+picks up within `confirm_wait_seconds` are written on their own, in one pipeline. A replay
+reaching another process before its id's mark is written finds it `pending` and is told to
+retry (nothing is produced twice); if the write fails, the claim expires and a later retry is
+produced again, which consumers fold once, as they do when a gateway dies between the broker's
+acknowledgement and its answer.
 """
 
 from __future__ import annotations
@@ -29,10 +31,17 @@ from redis.exceptions import RedisError
 
 from gateway.rate_limit import COUNT_HITS, Limit, RateLimiter, Verdict
 
-# KEYS: the rate-limit counters, the id's key, optionally the flag key. ARGV: COUNT_HITS's, then
-# the pending claim's expiry.
+# KEYS: the rate-limit counters, the id's key, optionally the flag key, then the keys to mark
+# done. ARGV: COUNT_HITS's, then the pending claim's expiry, 1 if a flag key is given (else 0),
+# and the done marks' expiry.
 _ADMIT = (
-    COUNT_HITS
+    """
+local marked_from = tonumber(ARGV[2]) + 2 + tonumber(ARGV[tonumber(ARGV[2]) + 4])
+for i = marked_from, #KEYS do
+    redis.call('SET', KEYS[i], 'done', 'EX', ARGV[tonumber(ARGV[2]) + 5])
+end
+"""
+    + COUNT_HITS
     + """
 if refused > 0 then
     return {refused, retry, '', 0}
@@ -40,7 +49,7 @@ end
 local counted = tonumber(ARGV[2])
 local key = KEYS[counted + 1]
 local flagged = 0
-if KEYS[counted + 2] then
+if tonumber(ARGV[counted + 4]) == 1 then
     flagged = redis.call('EXISTS', KEYS[counted + 2])
 end
 if redis.call('SET', key, 'pending', 'NX', 'EX', ARGV[counted + 3]) then
@@ -49,6 +58,9 @@ end
 return {0, 0, redis.call('GET', key) or 'done', flagged}
 """
 )
+
+CONFIRM_WAIT_SECONDS = 0.02
+"""Longest a done mark waits for an admission to carry it before it is written on its own."""
 
 _log = structlog.get_logger("gateway.dedupe")
 
@@ -88,7 +100,13 @@ class Deduplicator:
     """Claims, confirms and releases ids per tenant, cluster and kind."""
 
     def __init__(
-        self, redis: Redis, *, prefix: str, ttl_seconds: int, pending_ttl_seconds: int
+        self,
+        redis: Redis,
+        *,
+        prefix: str,
+        ttl_seconds: int,
+        pending_ttl_seconds: int,
+        confirm_wait_seconds: float = CONFIRM_WAIT_SECONDS,
     ) -> None:
         self._redis = redis
         self._admit: Any = redis.register_script(_ADMIT)
@@ -96,7 +114,9 @@ class Deduplicator:
         self._prefix = prefix
         self._ttl = ttl_seconds
         self._pending_ttl = pending_ttl_seconds
+        self._confirm_wait = confirm_wait_seconds
         self._to_confirm: list[str] = []
+        self._confirm_timer: asyncio.TimerHandle | None = None
         self._confirming: set[asyncio.Task[None]] = set()
 
     def key(self, kind: str, tenant_id: uuid.UUID, cluster_id: uuid.UUID, item: uuid.UUID) -> str:
@@ -111,12 +131,20 @@ class Deduplicator:
         limits: Sequence[Limit] = (),
         flag: str | None = None,
     ) -> Admitted:
-        """Count the request against `limits`; if they allow it, claim `key` as pending unless
-        it is known, and read whether the key `flag` exists. One round trip."""
-        keys = [*limiter.keys(limits), key, *(() if flag is None else (flag,))]
-        refused, retry, found, flagged = await self._admit(
-            keys=keys, args=[*limiter.args(limits), self._pending_ttl]
-        )
+        """Mark the ids confirmed since the last admission done; count the request against
+        `limits`; if they allow it, claim `key` as pending unless it is known, and read whether
+        the key `flag` exists. One round trip."""
+        marks, self._to_confirm = self._to_confirm, []
+        flags = () if flag is None else (flag,)
+        keys = [*limiter.keys(limits), key, *flags, *marks]
+        args = [*limiter.args(limits), self._pending_ttl, len(flags), self._ttl]
+        try:
+            refused, retry, found, flagged = await self._admit(keys=keys, args=args)
+        except BaseException:
+            # The marks may not have been written: they go with the next write (again if
+            # they were, which changes nothing).
+            self._requeue(marks)
+            raise
         verdict = limiter.verdict(limits, int(refused), int(retry))
         if not verdict.allowed:
             return Admitted(verdict, None, flagged=False)
@@ -124,27 +152,43 @@ class Deduplicator:
         claim = Claim(value) if value in _CLAIMS else Claim.DONE
         return Admitted(verdict, claim, bool(flagged))
 
-    async def confirm(self, key: str) -> None:
+    def confirm(self, key: str) -> None:
         """The message is durable: remember the id for the full dedupe window.
 
-        Returns once the write was handed to Redis (one turn of the event loop), with every
-        other key confirmed in that turn; the reply is read in the background.
+        The mark goes with the process's next admission, or on its own once it has waited
+        `confirm_wait_seconds`.
         """
-        self._to_confirm.append(key)
-        if len(self._to_confirm) == 1:
-            task = asyncio.create_task(self._confirm_queued(), name="dedupe-confirm")
-            self._confirming.add(task)
-            task.add_done_callback(self._confirming.discard)
-        # The batch's task runs first: its write is sent before the caller answers.
-        await asyncio.sleep(0)
+        self._requeue([key])
 
     async def drain(self) -> None:
-        """Wait until every confirmation sent so far was answered (before closing Redis)."""
+        """Write every queued mark and wait until each one sent was answered (before closing
+        Redis)."""
+        self._write_queued()
         while self._confirming:
             await asyncio.gather(*self._confirming)
 
-    async def _confirm_queued(self) -> None:
+    def _requeue(self, keys: list[str]) -> None:
+        if not keys:
+            return
+        self._to_confirm.extend(keys)
+        if self._confirm_timer is None:
+            loop = asyncio.get_running_loop()
+            self._confirm_timer = loop.call_later(self._confirm_wait, self._write_queued)
+
+    def _write_queued(self) -> None:
+        """Write the marks no admission has carried, in one pipeline whose reply is read in
+        the background."""
+        if self._confirm_timer is not None:
+            self._confirm_timer.cancel()
+            self._confirm_timer = None
         keys, self._to_confirm = self._to_confirm, []
+        if not keys:
+            return
+        task = asyncio.create_task(self._confirm_keys(keys), name="dedupe-confirm")
+        self._confirming.add(task)
+        task.add_done_callback(self._confirming.discard)
+
+    async def _confirm_keys(self, keys: list[str]) -> None:
         pipeline = self._redis.pipeline(transaction=False)
         for key in keys:
             pipeline.set(key, Claim.DONE.value, ex=self._ttl)

@@ -131,6 +131,6 @@ class IngestService:
                 headers={"Retry-After": self._retry_after},
                 reason="produce-failed",
             ) from e
-        await self._dedupe.confirm(key)
+        self._dedupe.confirm(key)
         self._metrics.accepted.labels(item.kind, "false").inc()
         return Submitted(duplicate=False, flagged=flagged)

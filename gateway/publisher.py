@@ -11,6 +11,7 @@ from aiokafka.errors import KafkaError
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
+from gateway.key_partitions import KeyPartitioner
 from gateway.metrics import GatewayMetrics
 from protocol.trace_context import kafka_headers
 
@@ -54,6 +55,7 @@ class EventPublisher:
             # Kafka-API brokers without idempotent producers exist (Tansu); dedupe is ours.
             enable_idempotence=False,
             linger_ms=0,
+            partitioner=KeyPartitioner(),
             **self._options,
         )
         await producer.start()

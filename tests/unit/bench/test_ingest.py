@@ -23,10 +23,12 @@ def test_quick_run_reports_gateway_and_bare_producer(quick: tuple[Path, dict[str
     gateway = document["policies"]["slicewise"]
     bare = document["policies"]["bare-producer"]
     inputs = document["inputs"]
-    sent = inputs["clients"] * inputs["requests_per_client"] * inputs["seeds"]
     assert out.read_text().startswith("{")
-    assert (gateway["accepted"], gateway["failed"]) == (sent, 0)
-    assert (bare["accepted"], bare["failed"]) == (sent, 0)
+    assert gateway["accepted"] > 0
+    assert gateway["failed"] == 0
+    assert bare["accepted"] > 0
+    assert bare["failed"] == 0
+    assert inputs["gateway_workers"] == inputs["product_gateway_workers"] == 1
     assert inputs["snapshot"]["pods"] == 100
     assert 0 < inputs["snapshot"]["gzip_bytes"] < inputs["snapshot"]["json_bytes"]
     assert 0 < gateway["p50_ms"] <= gateway["p99_ms"]
@@ -36,8 +38,8 @@ def test_quick_run_reports_gateway_and_bare_producer(quick: tuple[Path, dict[str
     assert abs(ratio - expected) < 0.01
     assert document["machine"]["cores"] >= 1
     assert document["target"]["met"] == (ratio >= 0.5)
-    # Every snapshot, the senders' warm-up one included, went through the fast mirror.
-    warmed = inputs["clients"] * (inputs["requests_per_client"] + 1) * inputs["seeds"]
+    # Every snapshot, the senders' warm-up ones included, went through the fast mirror.
+    warmed = gateway["accepted"] + gateway["warmup_items"]
     assert document["gateway_validated_by"] == {"mirror": warmed}
 
 
@@ -45,14 +47,11 @@ def test_quick_run_reports_deltas_beside_snapshots(quick: tuple[Path, dict[str, 
     """Deltas are accepted on both paths, through the mirror, and are smaller on the wire."""
     _, document = quick
     deltas = document["deltas"]
-    inputs = deltas["inputs"]
-    sent = inputs["clients"] * inputs["requests_per_client"] * inputs["seeds"]
-    assert (
-        deltas["policies"]["slicewise"]["accepted"],
-        deltas["policies"]["slicewise"]["failed"],
-    ) == (sent, 0)
-    assert deltas["policies"]["bare-producer"]["accepted"] == sent
-    warmed = inputs["clients"] * (inputs["requests_per_client"] + 1) * inputs["seeds"]
+    gateway = deltas["policies"]["slicewise"]
+    assert gateway["accepted"] > 0
+    assert gateway["failed"] == 0
+    assert deltas["policies"]["bare-producer"]["accepted"] > 0
+    warmed = gateway["accepted"] + gateway["warmup_items"]
     assert deltas["gateway_validated_by"] == {"mirror": warmed}
     wire = document["wire_bytes_per_cluster_minute"]
     assert wire["full_snapshot_gzip"] == document["inputs"]["snapshot"]["gzip_bytes"]
@@ -66,10 +65,10 @@ def test_quick_run_reports_compact_deltas_beside_ordinal_ones(
     and series rows the largest."""
     _, document = quick
     compact = document["deltas_compact"]
-    inputs = compact["inputs"]
-    sent = inputs["clients"] * inputs["requests_per_client"] * inputs["seeds"]
-    assert compact["policies"]["slicewise"]["accepted"] == sent
-    warmed = inputs["clients"] * (inputs["requests_per_client"] + 1) * inputs["seeds"]
+    gateway = compact["policies"]["slicewise"]
+    assert gateway["accepted"] > 0
+    assert gateway["failed"] == 0
+    warmed = gateway["accepted"] + gateway["warmup_items"]
     assert compact["gateway_validated_by"] == {"mirror": warmed}
     wire = document["wire_bytes_per_cluster_minute"]
     assert 0 < wire["delta_gzip"] < wire["delta_compact_gzip"] < wire["delta_rows_gzip"]
