@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -22,7 +23,7 @@ from tests.unit.workers.factories import T0
 
 
 def _item(kind: str, name: str, namespace: str = "shop") -> InventoryItem:
-    return InventoryItem(kind, namespace, name, f"uid-{name}", "1", {"name": name})
+    return InventoryItem(kind, namespace, name, f"uid-{name}", "1", json.dumps({"name": name}))
 
 
 async def _record(database: Database, tenant: TenantView, cluster: ClusterView) -> uuid.UUID:
