@@ -69,7 +69,7 @@ class CostRollup:
         rollups = CostRollupRepository(session, tenant_id)
         cluster_id = snapshot.cluster.cluster_id
         await rollups.add(cluster_id, hours)
-        await rollups.prune(cluster_id, before=snapshot.taken_at - RETENTION)
+        await rollups.prune({cluster_id: snapshot.taken_at - RETENTION})
         return len(hours)
 
     async def allocate(

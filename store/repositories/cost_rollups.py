@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import ColumnElement, Select, String, cast, delete, func, literal, select, text
+from sqlalchemy import ColumnElement, Select, String, cast, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.tables import CostAllocationRow, CostNodeHourRow
@@ -25,6 +25,7 @@ GROUP_BYS = ("namespace", "workload", "node", "pod", "container", "cluster")
 """Dimensions a breakdown groups by, besides `label:<key>`."""
 UNLABELLED = "(none)"
 _Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
+_Item = TypeVar("_Item")
 
 
 class ContainerUse(Protocol):
@@ -221,21 +222,52 @@ class NodeCostRows:
     """One column per name of `NODE_SUMS`."""
 
 
-def _encoded_labels(labels: Sequence[Mapping[str, str]]) -> list[str]:
-    """Each row's labels as JSON, each labels object encoded once (a pod's containers and its
-    hours share one)."""
-    encoded: dict[int, str] = {}
-    found: list[str] = []
-    for mapping in labels:
-        text = encoded.get(id(mapping))
-        if text is None:
-            text = encoded[id(mapping)] = json.dumps(dict(mapping))
-        found.append(text)
-    return found
+@dataclass(frozen=True)
+class ClusterCostRows:
+    """One cluster's container- and node-hours to add to."""
+
+    cluster_id: uuid.UUID
+    containers: ContainerCostRows
+    nodes: NodeCostRows
 
 
-def _float_lists(sums: Mapping[str, Figures], names: Sequence[str]) -> dict[str, Any]:
-    return {name: np.asarray(sums[name], dtype=np.float64).tolist() for name in names}
+class LabelsJson:
+    """Pods' labels as the JSON text the rollups store, each labels object encoded once while
+    it is held: a pod's containers and hours share one, and so do its minutes while the worker
+    keeps the cluster's priced inventory."""
+
+    def __init__(self, limit: int = 50_000) -> None:
+        """Hold the text of at most `limit` labels objects (all are let go once it is reached)."""
+        self._limit = limit
+        # Each entry holds its object, so the object's id cannot name another while it is held.
+        self._held: dict[int, tuple[Mapping[str, str], str]] = {}
+
+    def encoded(self, labels: Sequence[Mapping[str, str]]) -> list[str]:
+        """Each row's labels as JSON text."""
+        held = self._held
+        found: list[str] = []
+        for mapping in labels:
+            entry = held.get(id(mapping))
+            if entry is None or entry[0] is not mapping:
+                if len(held) >= self._limit:
+                    held.clear()
+                entry = held[id(mapping)] = (mapping, json.dumps(dict(mapping)))
+            found.append(entry[1])
+        return found
+
+
+def _json_texts(values: Sequence[str]) -> str:
+    """A column of texts as one JSON array: bound as one parameter, where a text[] parameter
+    costs the driver a check and an encoding per element."""
+    return json.dumps(list(values))
+
+
+def _float_lists(sums: Sequence[Mapping[str, Figures]], names: Sequence[str]) -> dict[str, Any]:
+    """Each summed column of every part, one after the other, as a list of floats."""
+    return {
+        name: np.concatenate([np.asarray(part[name], dtype=np.float64) for part in sums]).tolist()
+        for name in names
+    }
 
 
 def _sums(columns: Sequence[str]) -> str:
@@ -246,18 +278,23 @@ def _arrays(columns: Sequence[str]) -> str:
     return ", ".join(f"CAST(:{name} AS double precision[])" for name in columns)
 
 
+def _texts(name: str) -> str:
+    """The text[] a `_json_texts` parameter carries, in its order."""
+    return f"ARRAY(SELECT json_array_elements_text(CAST(CAST(:{name} AS text) AS json)))"
+
+
 # Rows travel as one array per column and are unnested by the server: one statement whatever the
 # number of rows, compiled once (a VALUES list of thousands of rows is compiled anew every time).
 _ADD_CONTAINERS = text(
     f"""
     INSERT INTO cost_allocations AS t (tenant_id, cluster_id, hour, namespace, pod, container,
                                        node, workload, labels, {", ".join(ALLOCATION_SUMS)})
-    SELECT :tenant, :cluster, r.hour, r.namespace, r.pod, r.container, r.node, r.workload,
+    SELECT :tenant, r.cluster, r.hour, r.namespace, r.pod, r.container, r.node, r.workload,
            CAST(r.labels AS jsonb), {", ".join(f"r.{name}" for name in ALLOCATION_SUMS)}
-    FROM unnest(CAST(:hours AS timestamptz[]), CAST(:namespaces AS text[]),
-                CAST(:pods AS text[]), CAST(:containers AS text[]), CAST(:nodes AS text[]),
-                CAST(:workloads AS text[]), CAST(:labels AS text[]), {_arrays(ALLOCATION_SUMS)})
-         AS r(hour, namespace, pod, container, node, workload, labels,
+    FROM unnest(CAST(:clusters AS uuid[]), CAST(:hours AS timestamptz[]), {_texts("namespaces")},
+                {_texts("pods")}, {_texts("containers")}, {_texts("nodes")},
+                {_texts("workloads")}, {_texts("labels")}, {_arrays(ALLOCATION_SUMS)})
+         AS r(cluster, hour, namespace, pod, container, node, workload, labels,
               {", ".join(ALLOCATION_SUMS)})
     ON CONFLICT (tenant_id, cluster_id, hour, namespace, pod, container, node) DO UPDATE
     SET {_sums(ALLOCATION_SUMS)}, workload = EXCLUDED.workload, labels = EXCLUDED.labels
@@ -267,92 +304,126 @@ _ADD_NODES = text(
     f"""
     INSERT INTO cost_node_hours AS t (tenant_id, cluster_id, hour, node, instance_type, spot, gpus,
                                       {", ".join(NODE_SUMS)})
-    SELECT :tenant, :cluster, r.hour, r.node, r.instance_type, r.spot, r.gpus,
+    SELECT :tenant, r.cluster, r.hour, r.node, r.instance_type, r.spot, r.gpus,
            {", ".join(f"r.{name}" for name in NODE_SUMS)}
-    FROM unnest(CAST(:hours AS timestamptz[]), CAST(:nodes AS text[]),
+    FROM unnest(CAST(:clusters AS uuid[]), CAST(:hours AS timestamptz[]), CAST(:nodes AS text[]),
                 CAST(:instance_types AS text[]), CAST(:spots AS boolean[]),
                 CAST(:gpus AS double precision[]), {_arrays(NODE_SUMS)})
-         AS r(hour, node, instance_type, spot, gpus, {", ".join(NODE_SUMS)})
+         AS r(cluster, hour, node, instance_type, spot, gpus, {", ".join(NODE_SUMS)})
     ON CONFLICT (tenant_id, cluster_id, hour, node) DO UPDATE
     SET {_sums(NODE_SUMS)}, instance_type = EXCLUDED.instance_type, spot = EXCLUDED.spot,
         gpus = EXCLUDED.gpus
     """  # noqa: S608 - column-name constants only
 )
 
+# Each table's hours before a cluster's horizon, for every cluster named, in one statement.
+_PRUNE = tuple(
+    text(
+        f"""
+        DELETE FROM {table} AS t
+        USING unnest(CAST(:clusters AS uuid[]), CAST(:before AS timestamptz[]))
+              AS p(cluster, before)
+        WHERE t.cluster_id = p.cluster AND t.hour < p.before
+        """  # noqa: S608 - table-name constants only
+    )
+    for table in ("cost_allocations", "cost_node_hours")
+)
+
+
+def _chained(parts: Sequence[Sequence[_Item]]) -> list[_Item]:
+    """The parts' entries one after the other."""
+    return [entry for part in parts for entry in part]
+
 
 class CostRollupRepository:
     """Add to and read the session tenant's hourly cost rollups."""
 
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    def __init__(
+        self, session: AsyncSession, tenant_id: uuid.UUID, labels: LabelsJson | None = None
+    ) -> None:
+        """Work in `session` for `tenant_id`; `labels` encodes pods' labels (a fresh one if
+        not given: pass one kept across transactions to encode each labels object once)."""
         self._session = session
         self._tenant_id = tenant_id
+        self._labels = labels or LabelsJson()
 
     async def add(self, cluster_id: uuid.UUID, hours: Sequence[HourCosts]) -> None:
         """Add a snapshot's costs to the hours they fall in (one statement per table)."""
         containers = [(h.hour, c) for h in hours for c in h.allocation.containers]
         nodes = [(h.hour, n) for h in hours for n in h.allocation.nodes]
         await self.add_rows(
-            cluster_id,
-            ContainerCostRows(
-                hours=[hour for hour, _ in containers],
-                namespaces=[c.usage.namespace for _, c in containers],
-                pods=[c.usage.pod for _, c in containers],
-                containers=[c.usage.container for _, c in containers],
-                nodes=[c.usage.node for _, c in containers],
-                workloads=[c.usage.workload for _, c in containers],
-                labels=[c.usage.labels for _, c in containers],
-                sums=_columns(ALLOCATION_SUMS, [c for _, c in containers]),
-            ),
-            NodeCostRows(
-                hours=[hour for hour, _ in nodes],
-                nodes=[n.node.node for _, n in nodes],
-                instance_types=[n.node.instance_type for _, n in nodes],
-                spots=[n.node.spot for _, n in nodes],
-                gpus=[n.node.gpus for _, n in nodes],
-                sums=_columns(NODE_SUMS, [n for _, n in nodes]),
-            ),
+            [
+                ClusterCostRows(
+                    cluster_id,
+                    ContainerCostRows(
+                        hours=[hour for hour, _ in containers],
+                        namespaces=[c.usage.namespace for _, c in containers],
+                        pods=[c.usage.pod for _, c in containers],
+                        containers=[c.usage.container for _, c in containers],
+                        nodes=[c.usage.node for _, c in containers],
+                        workloads=[c.usage.workload for _, c in containers],
+                        labels=[c.usage.labels for _, c in containers],
+                        sums=_columns(ALLOCATION_SUMS, [c for _, c in containers]),
+                    ),
+                    NodeCostRows(
+                        hours=[hour for hour, _ in nodes],
+                        nodes=[n.node.node for _, n in nodes],
+                        instance_types=[n.node.instance_type for _, n in nodes],
+                        spots=[n.node.spot for _, n in nodes],
+                        gpus=[n.node.gpus for _, n in nodes],
+                        sums=_columns(NODE_SUMS, [n for _, n in nodes]),
+                    ),
+                )
+            ]
         )
 
-    async def add_rows(
-        self, cluster_id: uuid.UUID, containers: ContainerCostRows, nodes: NodeCostRows
-    ) -> None:
-        """Add to the cluster's container- and node-hours (one statement per table)."""
-        key = {"tenant": self._tenant_id, "cluster": cluster_id}
-        if containers.hours:
+    async def add_rows(self, clusters: Sequence[ClusterCostRows]) -> None:
+        """Add to the clusters' container- and node-hours (one statement per table)."""
+        containers = [c.containers for c in clusters if c.containers.hours]
+        if containers:
             await self._session.execute(
                 _ADD_CONTAINERS,
-                key
-                | {
-                    "hours": list(containers.hours),
-                    "namespaces": list(containers.namespaces),
-                    "pods": list(containers.pods),
-                    "containers": list(containers.containers),
-                    "nodes": list(containers.nodes),
-                    "workloads": list(containers.workloads),
-                    "labels": _encoded_labels(containers.labels),
+                {
+                    "tenant": self._tenant_id,
+                    "clusters": [
+                        c.cluster_id for c in clusters for _ in range(len(c.containers.hours))
+                    ],
+                    "hours": _chained([c.hours for c in containers]),
+                    "namespaces": _json_texts(_chained([c.namespaces for c in containers])),
+                    "pods": _json_texts(_chained([c.pods for c in containers])),
+                    "containers": _json_texts(_chained([c.containers for c in containers])),
+                    "nodes": _json_texts(_chained([c.nodes for c in containers])),
+                    "workloads": _json_texts(_chained([c.workloads for c in containers])),
+                    "labels": _json_texts(
+                        self._labels.encoded(_chained([c.labels for c in containers]))
+                    ),
                 }
-                | _float_lists(containers.sums, ALLOCATION_SUMS),
+                | _float_lists([c.sums for c in containers], ALLOCATION_SUMS),
             )
-        if nodes.hours:
+        nodes = [c.nodes for c in clusters if c.nodes.hours]
+        if nodes:
             await self._session.execute(
                 _ADD_NODES,
-                key
-                | {
-                    "hours": list(nodes.hours),
-                    "nodes": list(nodes.nodes),
-                    "instance_types": list(nodes.instance_types),
-                    "spots": list(nodes.spots),
-                    "gpus": [float(gpus) for gpus in nodes.gpus],
+                {
+                    "tenant": self._tenant_id,
+                    "clusters": [c.cluster_id for c in clusters for _ in range(len(c.nodes.hours))],
+                    "hours": _chained([n.hours for n in nodes]),
+                    "nodes": _chained([n.nodes for n in nodes]),
+                    "instance_types": _chained([n.instance_types for n in nodes]),
+                    "spots": _chained([n.spots for n in nodes]),
+                    "gpus": [float(gpus) for n in nodes for gpus in n.gpus],
                 }
-                | _float_lists(nodes.sums, NODE_SUMS),
+                | _float_lists([n.sums for n in nodes], NODE_SUMS),
             )
 
-    async def prune(self, cluster_id: uuid.UUID, *, before: datetime) -> None:
-        """Forget the cluster's hours before `before` (the retention horizon)."""
-        for table in (CostAllocationRow, CostNodeHourRow):
-            await self._session.execute(
-                delete(table).where(table.cluster_id == cluster_id, table.hour < before)
-            )
+    async def prune(self, before: Mapping[uuid.UUID, datetime]) -> None:
+        """Forget each cluster's hours before its time in `before` (the retention horizon),
+        one statement per table."""
+        if not before:
+            return
+        horizon = {"clusters": list(before), "before": list(before.values())}
+        for statement in _PRUNE:
+            await self._session.execute(statement, horizon)
 
     def _where(self, query: _Query, table: Any, where: CostFilter) -> _Query:
         query = query.where(

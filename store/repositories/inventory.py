@@ -7,17 +7,13 @@ import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import func, or_, select, text, tuple_
-from sqlalchemy.dialects.postgresql import Insert, insert
+from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.schema import Table
 
 from store.tables import InventoryObject
 
-# Core statements on the table skip the ORM's per-row bookkeeping on bulk writes.
-_TABLE = cast(Table, InventoryObject.__table__)
 _DELETE_ABSENT = text(
     """
     DELETE FROM inventory_objects
@@ -59,30 +55,22 @@ _DELETE_NAMED = text(
 )
 
 
-def _upsert_statement() -> Insert:
-    """Insert objects, overwriting a stored one only where uid, version or body differ."""
-    statement = insert(_TABLE)
-    stored = _TABLE.c
-    return statement.on_conflict_do_update(
-        index_elements=["cluster_id", "kind", "namespace", "name"],
-        set_={
-            "uid": statement.excluded.uid,
-            "resource_version": statement.excluded.resource_version,
-            "body": statement.excluded.body,
-            "snapshot_id": statement.excluded.snapshot_id,
-            "observed_at": statement.excluded.observed_at,
-        },
-        where=or_(
-            stored.body.is_distinct_from(statement.excluded.body),
-            stored.uid.is_distinct_from(statement.excluded.uid),
-            stored.resource_version.is_distinct_from(statement.excluded.resource_version),
-        ),
-    )
-
-
-# Built once: the `excluded` alias copies the table's columns, which costs about as much as
-# executing the statement.
-_UPSERT = _upsert_statement()
+# Insert objects, overwriting a stored one only where uid, version or body differ. Bodies arrive
+# as JSON text, cast by the server (the driver would encode a dict to JSON once more).
+_UPSERT = text(
+    """
+    INSERT INTO inventory_objects AS o (cluster_id, kind, namespace, name, tenant_id, uid,
+                                        resource_version, body, snapshot_id, observed_at)
+    VALUES (:cluster_id, :kind, :namespace, :name, :tenant_id, :uid, :resource_version,
+            CAST(:body AS jsonb), :snapshot_id, :observed_at)
+    ON CONFLICT (cluster_id, kind, namespace, name) DO UPDATE
+    SET uid = EXCLUDED.uid, resource_version = EXCLUDED.resource_version, body = EXCLUDED.body,
+        snapshot_id = EXCLUDED.snapshot_id, observed_at = EXCLUDED.observed_at
+    WHERE o.body IS DISTINCT FROM EXCLUDED.body
+       OR o.uid IS DISTINCT FROM EXCLUDED.uid
+       OR o.resource_version IS DISTINCT FROM EXCLUDED.resource_version
+    """
+)
 
 
 @dataclass(frozen=True)
@@ -95,7 +83,8 @@ class InventoryItem:
     name: str
     uid: str
     resource_version: str
-    body: dict[str, Any]
+    body: str
+    """The object as JSON text (stored as jsonb)."""
 
 
 @dataclass(frozen=True)

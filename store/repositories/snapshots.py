@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import DateTime, Uuid, func, literal, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.errors import NotFoundError
@@ -44,6 +44,68 @@ class ClusterIngestState:
     """The newest upload whose inventory was applied (with `sequence`, names the stored state)."""
     usage_generation: int = 0
     """How many times the cluster's usage states were written (`UsageStateRepository.put_many`)."""
+
+
+@dataclass(frozen=True)
+class UploadIndexRow:
+    """What the index records of one folded snapshot or delta."""
+
+    snapshot_id: uuid.UUID
+    taken_at: datetime
+    received_at: datetime
+    node_count: int
+    pod_count: int
+    sample_count: int
+
+
+# The values come from a select of the cluster, so a foreign cluster inserts nothing; rows go in
+# in the order given, so of an id listed twice the first is the one recorded.
+_RECORD = text(
+    """
+    INSERT INTO snapshots (snapshot_id, tenant_id, cluster_id, taken_at, received_at,
+                           node_count, pod_count, sample_count)
+    SELECT r.snapshot_id, :tenant, c.id, r.taken_at, r.received_at,
+           r.node_count, r.pod_count, r.sample_count
+    FROM clusters AS c,
+         unnest(CAST(:ids AS uuid[]), CAST(:taken AS timestamptz[]),
+                CAST(:received AS timestamptz[]), CAST(:nodes AS integer[]),
+                CAST(:pods AS integer[]), CAST(:samples AS integer[]))
+             WITH ORDINALITY AS r(snapshot_id, taken_at, received_at, node_count, pod_count,
+                                  sample_count, place)
+    WHERE c.id = :cluster
+    ORDER BY r.place
+    ON CONFLICT (tenant_id, cluster_id, snapshot_id) DO NOTHING
+    RETURNING snapshot_id
+    """
+)
+
+
+def advanced_values(
+    cluster: ClusterIngestState,
+    sequence: int,
+    *,
+    snapshot_id: uuid.UUID,
+    taken_at: datetime,
+    agent_version: str | None,
+    provider: str | None = None,
+    region: str | None = None,
+) -> dict[str, object]:
+    """The cluster columns an applied upload of `sequence` sets, in one statement with
+    `SnapshotRepository.update_ingest`: its sequence number (no resync wanted), and the upload
+    as the cluster's newest.
+
+    `cluster` is the row as locked: an upload older than its newest never moves the newest
+    back (as `ClusterRepository.record_snapshot`).
+    """
+    values: dict[str, object] = {"ingest_sequence": sequence, "resync_requested": False}
+    return values | newest_upload(
+        cluster.last_snapshot_at,
+        snapshot_id=snapshot_id,
+        taken_at=taken_at,
+        agent_version=agent_version,
+        provider=provider,
+        region=region,
+    )
 
 
 def _view(row: Snapshot) -> SnapshotView:
@@ -90,40 +152,15 @@ class SnapshotRepository:
         self, cluster_id: uuid.UUID, sequence: int | None, *, resync_requested: bool
     ) -> None:
         """Record the sequence number of the stored state and whether a resync is wanted."""
-        await self._session.execute(
-            update(Cluster)
-            .where(Cluster.id == cluster_id)
-            .values(ingest_sequence=sequence, resync_requested=resync_requested)
+        await self.update_ingest(
+            cluster_id, {"ingest_sequence": sequence, "resync_requested": resync_requested}
         )
 
-    async def advance(
-        self,
-        cluster: ClusterIngestState,
-        sequence: int,
-        *,
-        snapshot_id: uuid.UUID,
-        taken_at: datetime,
-        agent_version: str | None,
-        provider: str | None = None,
-        region: str | None = None,
-    ) -> None:
-        """Record the sequence number of the state an applied upload made (no resync wanted)
-        and note the upload as the cluster's newest, in one statement.
-
-        `cluster` is the row as locked: an upload older than its newest never moves the
-        newest back (as `ClusterRepository.record_snapshot`).
-        """
-        values: dict[str, object] = {"ingest_sequence": sequence, "resync_requested": False}
-        values |= newest_upload(
-            cluster.last_snapshot_at,
-            snapshot_id=snapshot_id,
-            taken_at=taken_at,
-            agent_version=agent_version,
-            provider=provider,
-            region=region,
-        )
+    async def update_ingest(self, cluster_id: uuid.UUID, values: dict[str, object]) -> None:
+        """Set the cluster's ingest columns named in `values` (`advanced_values`,
+        `set_sequence`), in one statement."""
         await self._session.execute(
-            update(Cluster).where(Cluster.id == cluster.cluster_id).values(**values)
+            update(Cluster).where(Cluster.id == cluster_id).values(**values)
         )
 
     async def record(
@@ -139,45 +176,41 @@ class SnapshotRepository:
     ) -> bool:
         """Insert the snapshot's index row; False if this cluster's snapshot id was folded.
 
-        NotFoundError if the cluster is not the tenant's: the row is only inserted for a
-        cluster row-level security lets the tenant see, never one another tenant owns.
+        NotFoundError if the cluster is not the tenant's (as `record_many`).
         """
-        # The values come from a select of the cluster, so a foreign cluster inserts nothing.
-        own_cluster = select(
-            literal(snapshot_id, type_=Uuid),
-            literal(self._tenant_id, type_=Uuid),
-            Cluster.id,
-            literal(taken_at, type_=DateTime(timezone=True)),
-            literal(received_at, type_=DateTime(timezone=True)),
-            literal(node_count),
-            literal(pod_count),
-            literal(sample_count),
-        ).where(Cluster.id == cluster_id)
-        statement = (
-            insert(Snapshot)
-            .from_select(
-                [
-                    Snapshot.snapshot_id,
-                    Snapshot.tenant_id,
-                    Snapshot.cluster_id,
-                    Snapshot.taken_at,
-                    Snapshot.received_at,
-                    Snapshot.node_count,
-                    Snapshot.pod_count,
-                    Snapshot.sample_count,
-                ],
-                own_cluster,
-            )
-            .on_conflict_do_nothing(
-                index_elements=[Snapshot.tenant_id, Snapshot.cluster_id, Snapshot.snapshot_id]
-            )
-            .returning(Snapshot.snapshot_id)
+        row = UploadIndexRow(
+            snapshot_id, taken_at, received_at, node_count, pod_count, sample_count
         )
-        if await self._session.scalar(statement) is not None:
-            return True
+        return snapshot_id in await self.record_many(cluster_id, [row])
+
+    async def record_many(
+        self, cluster_id: uuid.UUID, rows: Sequence[UploadIndexRow]
+    ) -> set[uuid.UUID]:
+        """Insert the index rows of uploads of one cluster in one statement; returns the ids
+        inserted (not those of the cluster folded before; of an id listed twice, the first).
+
+        NotFoundError if the cluster is not the tenant's: rows are only inserted for a cluster
+        row-level security lets the tenant see, never one another tenant owns.
+        """
+        inserted = await self._session.execute(
+            _RECORD,
+            {
+                "tenant": self._tenant_id,
+                "cluster": cluster_id,
+                "ids": [row.snapshot_id for row in rows],
+                "taken": [row.taken_at for row in rows],
+                "received": [row.received_at for row in rows],
+                "nodes": [row.node_count for row in rows],
+                "pods": [row.pod_count for row in rows],
+                "samples": [row.sample_count for row in rows],
+            },
+        )
+        fresh = {snapshot_id for (snapshot_id,) in inserted}
+        if fresh or not rows:
+            return fresh
         if await self._session.scalar(select(Cluster.id).where(Cluster.id == cluster_id)) is None:
             raise NotFoundError(f"cluster {cluster_id} not found")
-        return False
+        return fresh
 
     async def get(self, cluster_id: uuid.UUID, snapshot_id: uuid.UUID) -> SnapshotView | None:
         """One folded snapshot of a cluster, or None if unknown (or another tenant's)."""

@@ -31,14 +31,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.delta import ClusterDelta
 from protocol.ordinal_expand import OrdinalUsageError, ordinal_sample_count
-from protocol.snapshot import Node, Pod
+from protocol.snapshot import ClusterSnapshot, Node, Pod
 from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER, DeltaMessage, SnapshotMessage
 from recommender.usage.state import UsageSettings
 from store.database import Database
 from store.repositories.clusters import ClusterRepository
-from store.repositories.cost_rollups import CostRollupRepository
+from store.repositories.cost_rollups import CostRollupRepository, LabelsJson
 from store.repositories.inventory import InventoryRepository
-from store.repositories.snapshots import ClusterIngestState, SnapshotRepository
+from store.repositories.snapshots import (
+    ClusterIngestState,
+    SnapshotRepository,
+    UploadIndexRow,
+    advanced_values,
+)
 from store.repositories.usage_states import UsageStateRepository
 from workers.cost_rollup import RETENTION, CostRollup
 from workers.decode import Record, decode, header
@@ -52,7 +57,7 @@ from workers.ingest.inventory_cache import (
     load_inventory,
 )
 from workers.ingest.inventory_items import POD, deleted_names, inventory_items
-from workers.ingest.locked_clusters import advanced, locked
+from workers.ingest.locked_clusters import advanced, locked, recorded
 from workers.ingest.ordinal_samples import placed_samples
 from workers.ingest.pending_writes import PendingWrites
 from workers.ingest.pod_attribution import Attributions, PodRef
@@ -90,8 +95,8 @@ class SnapshotIngest:
 
         Costs are rolled up by `cost_rollup` if given; `resync` hears of sequence gaps. Between
         batches the worker keeps the state of clusters of at most `cache_pods` pods and nodes
-        (and as many containers' orders and twice as many series' layouts) and at most
-        `cache_histories` usage histories.
+        (and as many containers' orders and pods' labels texts, and twice as many series'
+        layouts) and at most `cache_histories` usage histories.
         """
         self._database = database
         self._usage_settings = usage_settings
@@ -101,6 +106,7 @@ class SnapshotIngest:
         self._orders = ContainerOrders(cache_pods)
         self._usage = UsageCache(cache_histories)
         self._layouts = SeriesLayouts(2 * cache_pods)
+        self._labels = LabelsJson(cache_pods)
         self._attributions = Attributions()
         self._tracer = trace.get_tracer("workers.ingest")
 
@@ -151,6 +157,9 @@ class SnapshotIngest:
     async def _fold_together(self, tenant_id: UUID, uploads: Sequence[Upload]) -> list[str]:
         """Fold `uploads` (all of `tenant_id`) in one transaction, in order."""
         pending = PendingWrites()
+        for upload in uploads:
+            cluster_id, row = _index_row(upload)
+            pending.unrecorded.setdefault(cluster_id, []).append(row)
         outcomes: list[str] = []
         try:
             async with self._database.tenant(tenant_id) as session:
@@ -160,8 +169,9 @@ class SnapshotIngest:
                     else:
                         outcomes.append(await self._traced(session, upload, pending))
                 await pending.flush(
+                    SnapshotRepository(session, tenant_id),
                     UsageStateRepository(session, tenant_id),
-                    CostRollupRepository(session, tenant_id),
+                    CostRollupRepository(session, tenant_id, self._labels),
                     RETENTION,
                 )
         except (IntegrityError, DataError) as e:
@@ -239,20 +249,7 @@ class SnapshotIngest:
                 f"cluster {cluster_id} is not registered for tenant {message.tenant_id}"
             )
         self._adopt_usage(pending, cluster)
-        fresh = await snapshots.record(
-            snapshot_id=delta.delta_id,
-            cluster_id=cluster_id,
-            taken_at=delta.taken_at,
-            received_at=message.received_at,
-            node_count=len(delta.nodes),
-            pod_count=len(delta.pods),
-            sample_count=len(delta.usage.containers)
-            + len(delta.usage.gpus)
-            + sum(len(series.samples) for series in delta.container_series)
-            + sum(len(series.samples) for series in delta.gpu_series)
-            + ordinal_sample_count(delta.ordinal_usage),
-        )
-        if not fresh:
+        if not await recorded(snapshots, pending, cluster_id, delta.delta_id):
             return DUPLICATE
         inventory = InventoryRepository(session, message.tenant_id)
         cached = self._known_inventory(pending, cluster)
@@ -282,21 +279,26 @@ class SnapshotIngest:
                 upserts=inventory_items(delta),
                 deletes=deleted_names(delta),
             )
-            await snapshots.advance(
-                cluster,
-                delta.sequence,
-                snapshot_id=delta.delta_id,
-                taken_at=delta.taken_at,
-                agent_version=delta.agent_version or None,
-                provider=delta.cluster.provider.value,
-                region=delta.cluster.region,
+            pending.change_ingest(
+                cluster_id,
+                advanced_values(
+                    cluster,
+                    delta.sequence,
+                    snapshot_id=delta.delta_id,
+                    taken_at=delta.taken_at,
+                    agent_version=delta.agent_version or None,
+                    provider=delta.cluster.provider.value,
+                    region=delta.cluster.region,
+                ),
             )
             self._remember_delta(pending, cluster, delta, after_nodes, after_pods)
             pending.locked[cluster_id] = advanced(
                 cluster, delta.sequence, upload_id=delta.delta_id, taken_at=delta.taken_at
             )
         elif not _stale(cluster.sequence, delta):
-            await snapshots.set_sequence(cluster_id, cluster.sequence, resync_requested=True)
+            pending.change_ingest(
+                cluster_id, {"ingest_sequence": cluster.sequence, "resync_requested": True}
+            )
             pending.locked[cluster_id] = replace(cluster, resync_requested=True)
         # Samples are attributed to the pods stored once the delta is folded.
         known = after_pods if applies else pods
@@ -359,19 +361,12 @@ class SnapshotIngest:
                 f"for tenant {message.tenant_id}"
             )
         self._adopt_usage(pending, cluster)
-        fresh = await snapshots.record(
-            snapshot_id=snapshot.snapshot_id,
-            cluster_id=cluster.cluster_id,
-            taken_at=snapshot.taken_at,
-            received_at=message.received_at,
-            node_count=len(snapshot.nodes),
-            pod_count=len(snapshot.pods),
-            sample_count=len(snapshot.usage.containers) + len(snapshot.usage.gpus),
-        )
-        if not fresh:
+        if not await recorded(snapshots, pending, cluster.cluster_id, snapshot.snapshot_id):
             return DUPLICATE
         newest = cluster.last_snapshot_at is None or (snapshot.taken_at >= cluster.last_snapshot_at)
         if newest:
+            # The batch's held changes of the row go first: what follows writes over them.
+            await pending.write_ingest(snapshots, cluster.cluster_id)
             # The row changes below: the batch's next upload of the cluster reads it again.
             pending.locked.pop(cluster.cluster_id, None)
             await snapshots.set_sequence(
@@ -437,6 +432,29 @@ def _decode(record: Record) -> Upload:
     if header(record, PAYLOAD_KIND_HEADER) == DELTA_PAYLOAD:
         return decode(record, DeltaMessage)
     return decode(record, SnapshotMessage)
+
+
+def _index_row(upload: Upload) -> tuple[UUID, UploadIndexRow]:
+    """The upload's cluster and what the snapshot index records of it."""
+    if isinstance(upload, DeltaMessage):
+        listed: ClusterDelta | ClusterSnapshot = upload.delta
+        upload_id = upload.delta.delta_id
+        samples = (
+            sum(len(series.samples) for series in upload.delta.container_series)
+            + sum(len(series.samples) for series in upload.delta.gpu_series)
+            + ordinal_sample_count(upload.delta.ordinal_usage)
+        )
+    else:
+        listed, upload_id, samples = upload.snapshot, upload.snapshot.snapshot_id, 0
+    samples += len(listed.usage.containers) + len(listed.usage.gpus)
+    return listed.cluster.cluster_id, UploadIndexRow(
+        upload_id,
+        listed.taken_at,
+        upload.received_at,
+        len(listed.nodes),
+        len(listed.pods),
+        samples,
+    )
 
 
 def _tenant(upload: Upload) -> UUID:

@@ -4,7 +4,8 @@ Every upload of a batch locks its cluster's row before folding (`SnapshotReposit
 lock_cluster`): the lock serialises two consumers that briefly hold the same partition. Within
 one transaction the first lock holds until the end, so the batch's later uploads of the same
 cluster do not read the row again: they use it as the batch's own writes left it, which is what
-reading it would return.
+reading it would return. The batch's uploads of a cluster go into the snapshot index together,
+once its row is locked, in one statement.
 """
 
 from __future__ import annotations
@@ -15,6 +16,22 @@ from uuid import UUID
 
 from store.repositories.snapshots import ClusterIngestState, SnapshotRepository
 from workers.ingest.pending_writes import PendingWrites
+
+
+async def recorded(
+    snapshots: SnapshotRepository, pending: PendingWrites, cluster_id: UUID, upload_id: UUID
+) -> bool:
+    """Whether the upload is new to the cluster's index (False: folded before, or earlier in
+    the batch). At the batch's first ask for a cluster (whose row it holds locked), every
+    upload of the batch of that cluster is inserted in one statement."""
+    waiting = pending.unrecorded.pop(cluster_id, None)
+    if waiting:
+        inserted = await snapshots.record_many(cluster_id, waiting)
+        pending.fresh.update((cluster_id, upload) for upload in inserted)
+    if (cluster_id, upload_id) in pending.fresh:
+        pending.fresh.discard((cluster_id, upload_id))
+        return True
+    return False
 
 
 async def locked(

@@ -28,11 +28,12 @@ from recommender.ordered_groups import group_sums
 from recommender.usage.container_history import ContainerHistory
 from recommender.usage.key import ContainerKey
 from store.repositories.cost_rollups import (
+    ClusterCostRows,
     ContainerCostRows,
     CostRollupRepository,
     NodeCostRows,
 )
-from store.repositories.snapshots import ClusterIngestState
+from store.repositories.snapshots import ClusterIngestState, SnapshotRepository, UploadIndexRow
 from store.repositories.usage_states import UsageStateRepository
 from workers.ingest.inventory_cache import CachedInventory
 from workers.ingest.usage_fold import to_record
@@ -154,6 +155,11 @@ class PendingWrites:
         """Per cluster whose row the batch has locked, the row as the batch has left it."""
         self.after_commit: list[Callable[[], Awaitable[None]]] = []
         """What to tell others once the transaction has committed (resync requests, clearings)."""
+        self.unrecorded: dict[uuid.UUID, list[UploadIndexRow]] = {}
+        """Per cluster, the index rows of the batch's uploads not yet inserted."""
+        self.fresh: set[tuple[uuid.UUID, uuid.UUID]] = set()
+        """(cluster, upload id) of the batch's uploads inserted and not yet folded."""
+        self._ingest_rows: dict[uuid.UUID, dict[str, object]] = {}
 
     def adopt(
         self,
@@ -199,6 +205,17 @@ class PendingWrites:
             held[key] = (history, observed_at)
         self.learn(cluster_id, changed)
 
+    def change_ingest(self, cluster_id: uuid.UUID, values: dict[str, object]) -> None:
+        """Set the cluster's ingest columns in `values` when the batch ends (or before anything
+        else writes the row, `write_ingest`); later changes of a column win, as in turn."""
+        self._ingest_rows.setdefault(cluster_id, {}).update(values)
+
+    async def write_ingest(self, snapshots: SnapshotRepository, cluster_id: uuid.UUID) -> None:
+        """Write the cluster's held ingest column changes now, in one statement."""
+        values = self._ingest_rows.pop(cluster_id, None)
+        if values:
+            await snapshots.update_ingest(cluster_id, values)
+
     def add_costs(
         self, cluster_id: uuid.UUID, hours: Iterable[CostColumns], taken_at: datetime
     ) -> None:
@@ -207,12 +224,17 @@ class PendingWrites:
 
     async def flush(
         self,
+        snapshots: SnapshotRepository,
         usage: UsageStateRepository,
         rollups: CostRollupRepository,
         retention: timedelta,
     ) -> None:
-        """Write everything held: one upsert per table and cluster, then forget the cost hours
-        older than `retention` before the cluster's newest upload."""
+        """Write everything held: one statement per cluster for its ingest columns and one
+        upsert of its usage histories, one upsert per cost table for every cluster, then forget
+        the cost hours older than `retention` before each cluster's newest upload (one
+        statement per table)."""
+        for cluster_id in list(self._ingest_rows):
+            await self.write_ingest(snapshots, cluster_id)
         for cluster_id, held in self._histories.items():
             generation = await usage.put_many(
                 cluster_id,
@@ -220,9 +242,18 @@ class PendingWrites:
             )
             if generation is not None:
                 self.generations[cluster_id] = generation
-        for cluster_id, costs in self._costs.items():
-            await rollups.add_rows(cluster_id, costs.containers(), costs.nodes())
-            if costs.newest is not None:
-                await rollups.prune(cluster_id, before=costs.newest - retention)
+        await rollups.add_rows(
+            [
+                ClusterCostRows(cluster_id, costs.containers(), costs.nodes())
+                for cluster_id, costs in self._costs.items()
+            ]
+        )
+        await rollups.prune(
+            {
+                cluster_id: costs.newest - retention
+                for cluster_id, costs in self._costs.items()
+                if costs.newest is not None
+            }
+        )
         self._histories.clear()
         self._costs.clear()

@@ -138,7 +138,7 @@ def _item(kind: str, namespace: str, model: Workload | Node | Pod) -> InventoryI
         model.name,
         model.uid,
         model.resource_version,
-        model.model_dump(mode="json"),
+        model.model_dump_json(),
     )
 
 

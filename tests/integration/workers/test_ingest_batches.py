@@ -9,6 +9,7 @@ from typing import Any
 from aiokafka import ConsumerRecord
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from agent.delta import DeltaTracker
 from protocol.delta import ClusterDelta
@@ -20,6 +21,7 @@ from store.repositories.inventory import InventoryRepository
 from store.repositories.snapshots import SnapshotRepository
 from store.repositories.tenants import TenantView
 from store.repositories.usage_states import UsageStateRepository
+from store.tables import Cluster
 from tests.integration.workers.conftest import new_cluster
 from tests.unit.workers.delta_scenarios import Step, histories, states
 from tests.unit.workers.factories import T0, headers, record
@@ -68,19 +70,35 @@ def _records(
 
 
 async def _stored(database: Database, tenant: TenantView, cluster_id: uuid.UUID) -> Any:
-    """Inventory rows, usage states, sequence and the cluster's cost over all time."""
+    """Inventory rows, usage states, the cluster's ingest row (but for upload ids), its
+    snapshot index rows (but for ids) and its cost over all time."""
     async with database.tenant(tenant.id) as session:
         inventory = await InventoryRepository(session, tenant.id).list(cluster_id)
         usage = await UsageStateRepository(session, tenant.id).list(cluster_id)
-        state = await SnapshotRepository(session, tenant.id).lock_cluster(cluster_id)
+        snapshots = SnapshotRepository(session, tenant.id)
+        state = await snapshots.lock_cluster(cluster_id)
+        index = await snapshots.latest(cluster_id, limit=1000)
+        row = (
+            await session.execute(
+                select(Cluster.agent_version, Cluster.provider, Cluster.region).where(
+                    Cluster.id == cluster_id
+                )
+            )
+        ).one()
         costs = await CostRollupRepository(session, tenant.id).breakdown(
             CostFilter(start=T0 - _YEAR, end=T0 + _YEAR, cluster_id=cluster_id),
             "container",
         )
     assert state is not None
     objects = [(o.kind, o.namespace, o.name, o.uid, o.resource_version, o.body) for o in inventory]
-    cost = [(c.key, round(c.total_usd, 9), round(c.gpu_hours, 9)) for c in costs]
-    return objects, usage, (state.sequence, state.resync_requested), cost
+    # By key: the batch sums an hour's parts before adding them, so groups whose costs tie to
+    # the ninth digit may be ordered either way by the breakdown.
+    cost = sorted((c.key, round(c.total_usd, 9), round(c.gpu_hours, 9)) for c in costs)
+    ingest = (state.sequence, state.resync_requested, state.last_snapshot_at, *row)
+    uploads = sorted(
+        (i.taken_at, i.received_at, i.node_count, i.pod_count, i.sample_count) for i in index
+    )
+    return objects, usage, ingest, uploads, cost
 
 
 async def _one_by_one_and_batched(
@@ -130,6 +148,23 @@ async def test_redelivered_batch_changes_nothing(
     ingest = SnapshotIngest(database, cost_rollup=CostRollup())
     assert await ingest.many(records) == [DUPLICATE] * len(records)
     assert await _stored(database, tenant, batched) == before
+
+
+@PROPERTY
+@given(steps=histories)
+async def test_an_upload_twice_in_a_batch_is_folded_once(
+    database: Database, tenant: TenantView, steps: list[Step]
+) -> None:
+    """Each upload listed twice in one batch is folded at its first listing, a duplicate at its
+    second, and the batch stores what folding each once stores."""
+    alone, batched, _ = await _one_by_one_and_batched(database, tenant, steps, len(steps))
+    twice = await new_cluster(database, tenant, "batch")
+    again = _records(tenant, _uploads(states(batched, steps), twice))
+    outcomes = await SnapshotIngest(database, cost_rollup=CostRollup()).many(
+        [one for record_ in again for one in (record_, record_)]
+    )
+    assert outcomes == [PROCESSED, DUPLICATE] * len(again)
+    assert await _stored(database, tenant, twice) == await _stored(database, tenant, alone)
 
 
 async def test_undecodable_record_is_left_out_of_the_batch(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -11,13 +12,18 @@ from store.database import Database
 from store.errors import NotFoundError
 from store.repositories.clusters import ClusterView
 from store.repositories.inventory import InventoryItem, InventoryRepository
-from store.repositories.snapshots import ClusterIngestState, SnapshotRepository
+from store.repositories.snapshots import (
+    ClusterIngestState,
+    SnapshotRepository,
+    UploadIndexRow,
+    advanced_values,
+)
 from store.repositories.tenants import TenantView
 from tests.unit.workers.factories import T0
 
 
 def _item(kind: str, name: str, namespace: str = "shop") -> InventoryItem:
-    return InventoryItem(kind, namespace, name, f"uid-{name}", "1", {"name": name})
+    return InventoryItem(kind, namespace, name, f"uid-{name}", "1", json.dumps({"name": name}))
 
 
 async def _record(database: Database, tenant: TenantView, cluster: ClusterView) -> uuid.UUID:
@@ -149,6 +155,37 @@ async def test_other_tenant_replace_cannot_delete_this_tenants_inventory(
     assert remaining == {"Pod": 1}
 
 
+async def test_recording_many_inserts_each_new_id_once_in_the_order_given(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> None:
+    """Of the ids listed, those folded before and the repeats of one listed earlier are left
+    out: each new id is inserted once, with the first listing's figures."""
+    folded = await _record(database, tenant, cluster)
+    new = uuid.uuid4()
+    rows = [
+        UploadIndexRow(folded, T0, T0, 7, 7, 7),
+        UploadIndexRow(new, T0, T0 + timedelta(seconds=2), 3, 5, 8),
+        UploadIndexRow(new, T0, T0, 9, 9, 9),
+    ]
+    async with database.tenant(tenant.id) as session:
+        repository = SnapshotRepository(session, tenant.id)
+        inserted = await repository.record_many(cluster.id, rows)
+        count = await repository.count(cluster.id)
+        view = await repository.get(cluster.id, new)
+        kept = await repository.get(cluster.id, folded)
+    assert inserted == {new}
+    assert count == 2
+    assert view is not None
+    assert (view.received_at, view.node_count, view.pod_count, view.sample_count) == (
+        T0 + timedelta(seconds=2),
+        3,
+        5,
+        8,
+    )
+    assert kept is not None
+    assert kept.node_count == 2
+
+
 async def test_other_tenant_recording_on_this_cluster_is_refused(
     database: Database, tenant: TenantView, other_tenant: TenantView, cluster: ClusterView
 ) -> None:
@@ -242,13 +279,16 @@ async def _advance(
         snapshots = SnapshotRepository(session, tenant.id)
         locked = await snapshots.lock_cluster(cluster_id)
         locked = locked or ClusterIngestState(cluster_id, None)
-        await snapshots.advance(
-            locked,
-            sequence,
-            snapshot_id=upload_id,
-            taken_at=T0 + timedelta(minutes=minutes),
-            agent_version="0.2.0",
-            provider="aws",
+        await snapshots.update_ingest(
+            cluster_id,
+            advanced_values(
+                locked,
+                sequence,
+                snapshot_id=upload_id,
+                taken_at=T0 + timedelta(minutes=minutes),
+                agent_version="0.2.0",
+                provider="aws",
+            ),
         )
     return upload_id
 

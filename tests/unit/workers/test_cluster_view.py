@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -30,7 +31,14 @@ def _cluster(cluster_id: uuid.UUID, *, reported: bool = True) -> ClusterView:
 def _stored(snapshot_id: uuid.UUID, items: list[InventoryItem]) -> list[InventoryObjectView]:
     return [
         InventoryObjectView(
-            i.kind, i.namespace, i.name, i.uid, i.resource_version, i.body, snapshot_id, T0
+            i.kind,
+            i.namespace,
+            i.name,
+            i.uid,
+            i.resource_version,
+            json.loads(i.body),
+            snapshot_id,
+            T0,
         )
         for i in items
     ]

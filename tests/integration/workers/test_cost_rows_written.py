@@ -1,0 +1,139 @@
+"""Container-hours added by `CostRollupRepository.add_rows` are stored exactly as given."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from store.database import Database
+from store.repositories.clusters import ClusterRepository
+from store.repositories.cost_rollups import (
+    ALLOCATION_SUMS,
+    ClusterCostRows,
+    ContainerCostRows,
+    CostRollupRepository,
+    LabelsJson,
+    NodeCostRows,
+)
+from store.repositories.tenants import TenantView
+from store.tables import CostAllocationRow
+from tests.unit.workers.factories import T0
+
+# Any text PostgreSQL stores (no NUL): quotes, backslashes, commas, braces, separators, unicode.
+_TEXTS = st.text(st.characters(exclude_characters="\x00", codec="utf-8"), max_size=12)
+_LABELS = st.dictionaries(_TEXTS, _TEXTS, max_size=3)
+_ROW = st.tuples(_TEXTS, _TEXTS, _TEXTS, _TEXTS, _TEXTS, _LABELS)
+_Row = tuple[str, str, str, str, str, dict[str, str]]
+_NO_NODES = NodeCostRows(hours=[], nodes=[], instance_types=[], spots=[], gpus=[], sums={})
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(rows=st.lists(_ROW, min_size=1, max_size=8, unique_by=lambda r: r[:4]))
+async def test_container_hours_keep_every_text_and_label_as_given(
+    database: Database, tenant: TenantView, rows: list[_Row]
+) -> None:
+    """Names and labels of any text (quotes, separators, unicode, empty) come back unchanged,
+    each on its own row; one labels object shared by rows is stored for each of them."""
+    shared = {"team": 'a "b" \\c'}
+    labels = LabelsJson()
+    async with database.tenant(tenant.id) as session:
+        cluster = await ClusterRepository(session, tenant.id).create(
+            f"rows-{uuid.uuid4().hex[:8]}", provider="aws", region="eu-west-1"
+        )
+        repository = CostRollupRepository(session, tenant.id, labels)
+        await repository.add_rows(
+            [
+                ClusterCostRows(
+                    cluster.id,
+                    ContainerCostRows(
+                        hours=[T0 + timedelta(hours=i) for i in range(len(rows))],
+                        namespaces=[r[0] for r in rows],
+                        pods=[r[1] for r in rows],
+                        containers=[r[2] for r in rows],
+                        nodes=[r[3] for r in rows],
+                        workloads=[r[4] for r in rows],
+                        labels=[r[5] if i % 2 else shared for i, r in enumerate(rows)],
+                        sums={
+                            name: [float(i) + 0.1 for i in range(len(rows))]
+                            for name in ALLOCATION_SUMS
+                        },
+                    ),
+                    _NO_NODES,
+                )
+            ]
+        )
+        stored = (
+            await session.execute(
+                select(CostAllocationRow)
+                .where(CostAllocationRow.cluster_id == cluster.id)
+                .order_by(CostAllocationRow.hour)
+            )
+        ).scalars()
+        found = [
+            (c.namespace, c.pod, c.container, c.node, c.workload, dict(c.labels), c.seconds)
+            for c in stored
+        ]
+    assert found == [
+        (*r[:5], r[5] if i % 2 else shared, float(i) + 0.1) for i, r in enumerate(rows)
+    ]
+
+
+def _one_row(hour_offset: int, seconds: float) -> ContainerCostRows:
+    """One container-hour of pod shop/web, `hour_offset` hours after T0."""
+    return ContainerCostRows(
+        hours=[T0 + timedelta(hours=hour_offset)],
+        namespaces=["shop"],
+        pods=["web"],
+        containers=["app"],
+        nodes=["n1"],
+        workloads=["web"],
+        labels=[{}],
+        sums={name: [seconds] for name in ALLOCATION_SUMS},
+    )
+
+
+async def test_clusters_added_and_pruned_together_keep_to_their_own_rows(
+    database: Database, tenant: TenantView
+) -> None:
+    """Rows of the same container-hour in two clusters, added in one call, are each added to
+    their own cluster's hour; pruning both at once forgets each cluster's hours before its own
+    horizon only."""
+    async with database.tenant(tenant.id) as session:
+        clusters = ClusterRepository(session, tenant.id)
+        first, second = [
+            (await clusters.create(f"rows-{uuid.uuid4().hex[:8]}", provider="aws")).id
+            for _ in range(2)
+        ]
+        repository = CostRollupRepository(session, tenant.id)
+        for seconds in (1.0, 2.0):
+            await repository.add_rows(
+                [
+                    ClusterCostRows(first, _one_row(0, seconds), _NO_NODES),
+                    ClusterCostRows(first, _one_row(1, seconds), _NO_NODES),
+                    ClusterCostRows(second, _one_row(0, 10 * seconds), _NO_NODES),
+                    ClusterCostRows(second, _one_row(1, 10 * seconds), _NO_NODES),
+                ]
+            )
+        await repository.prune({first: T0 + timedelta(hours=1), second: T0})
+        stored = (
+            await session.execute(
+                select(
+                    CostAllocationRow.cluster_id, CostAllocationRow.hour, CostAllocationRow.seconds
+                ).where(CostAllocationRow.cluster_id.in_([first, second]))
+            )
+        ).all()
+    assert sorted(stored) == sorted(
+        [
+            (first, T0 + timedelta(hours=1), 3.0),
+            (second, T0, 30.0),
+            (second, T0 + timedelta(hours=1), 30.0),
+        ]
+    )
