@@ -16,7 +16,7 @@ from workers.ingest.inventory_items import stored_json
 
 _FINITE = st.floats(allow_nan=False, allow_infinity=False)
 _CHARACTERS = st.characters(exclude_characters="\x00")
-"""Any character jsonb stores: PostgreSQL refuses NUL in a jsonb text whichever encoding wrote it."""
+"""Any character jsonb stores: PostgreSQL refuses NUL whichever encoding wrote it."""
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | _FINITE | st.text(_CHARACTERS, max_size=8),
     lambda inner: (
