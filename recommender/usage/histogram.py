@@ -26,7 +26,7 @@ from protocol.usage_state import (
     read_histogram_header,
 )
 from recommender.usage.buckets import LAYOUTS, BucketLayout, Quantity
-from recommender.usage.slices import held_slices
+from recommender.usage.slices import held_slices, segment_sums
 
 MAX_DECAY_EXPONENT = 100
 """Shift the reference once a multiplier would exceed 2**100 (the VPA's bound)."""
@@ -258,14 +258,19 @@ def add_samples_grouped(
     exponent = (seconds - reference) / half_life
     scaled = weights * np.exp2(np.minimum(exponent, MAX_DECAY_EXPONENT + 1.0))
     keep = (scaled > 0) & np.isfinite(values) & (values >= 0)
-    buckets = np.zeros(values.size, dtype=np.int64)
-    buckets[keep] = histograms[held[0]].layout.find_buckets(values[keep])
-    for i, offset in zip(held, slices.offsets.tolist(), strict=True):
-        part = slice(offset, offset + counts[i])
-        kept = keep[part]
+    kept = np.flatnonzero(keep)
+    buckets = histograms[held[0]].layout.find_buckets(values[kept])
+    # Per kept sample, its histogram's row among the held ones.
+    rows = np.repeat(np.arange(len(held), dtype=np.int64), [counts[i] for i in held])[kept]
+    weights_held = np.stack([histograms[i]._weights for i in held])
+    # One sample after another, as adding each histogram's own samples in order does.
+    np.add.at(weights_held, (rows, buckets), scaled[kept])
+    kept_counts = np.bincount(rows, minlength=len(held))
+    totals = segment_sums(scaled[kept], np.cumsum(kept_counts) - kept_counts, kept_counts)
+    for i, row, total in zip(held, weights_held, totals.tolist(), strict=True):
         histogram = histograms[i]
-        np.add.at(histogram._weights, buckets[part][kept], scaled[part][kept])
-        histogram.total_weight += float(scaled[part][kept].sum())
+        histogram._weights[:] = row
+        histogram.total_weight += total
 
 
 def cost_aware_end(weights: NDArray[np.float64], layout: BucketLayout, penalty: float) -> float:

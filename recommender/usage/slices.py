@@ -2,7 +2,7 @@
 
 The grouped folds (`histogram.add_samples_grouped`, `gpu_duty.fold_grouped`) take the samples
 of many histories at once, `bounds[i]:bounds[i + 1]` being history i's; this is where each
-slice lies within the whole.
+slice lies within the whole, and what each slice sums to.
 """
 
 from __future__ import annotations
@@ -35,3 +35,20 @@ def held_slices(bounds: Sequence[int]) -> HeldSlices:
     held = [i for i, count in enumerate(counts) if count]
     offsets = np.array([bounds[i] - bounds[0] for i in held], dtype=np.int64)
     return HeldSlices(counts, held, offsets, slice(bounds[0], bounds[-1]))
+
+
+def segment_sums(
+    values: NDArray[np.float64], starts: NDArray[np.int64], lengths: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """Each segment's sum (`values[starts[i]:starts[i] + lengths[i]]`; 0.0 if empty), the very
+    float `ndarray.sum` of the segment gives.
+
+    Segments of one length are summed as the rows of one array, which numpy adds row by row
+    exactly as it adds each row alone (`np.add.reduceat` adds in another order).
+    """
+    sums = np.zeros(starts.size, dtype=np.float64)
+    for length in np.unique(lengths[lengths > 0]).tolist():
+        rows = np.flatnonzero(lengths == length)
+        at = starts[rows][:, np.newaxis] + np.arange(length, dtype=np.int64)
+        sums[rows] = values[at].sum(axis=1)
+    return sums

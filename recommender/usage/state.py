@@ -32,6 +32,7 @@ from recommender.usage.histogram import (
 from recommender.usage.peaks import DAY_SECONDS, DailyPeaks
 from recommender.usage.peaks import add_samples_grouped as add_peaks_grouped
 from recommender.usage.signals import THROTTLED_SAMPLE_FRACTION, ContainerSignals
+from recommender.usage.slices import held_slices
 
 MIN_CPU_SAMPLE_WEIGHT = 0.1
 """CPU samples weigh the container's request in cores, but at least this (the VPA's rule)."""
@@ -249,19 +250,17 @@ def fold_grouped(
         _segment_sums(over, edges),
     )
     add_peaks_grouped([s.memory_peaks for s in states], edges, memory, at)
-    first = np.where(running, at, np.inf)
-    last = np.where(running, at, -np.inf)
-    for i, state in enumerate(states):
-        start, end = edges[i], edges[i + 1]
-        if end == start:
-            continue
+    slices = held_slices(edges)
+    if not slices.held:
+        return counts
+    # The first and last time each state's container was seen running.
+    firsts = np.minimum.reduceat(np.where(running, at, np.inf)[slices.whole], slices.offsets)
+    lasts = np.maximum.reduceat(np.where(running, at, -np.inf)[slices.whole], slices.offsets)
+    for i, first, last in zip(slices.held, firsts.tolist(), lasts.tolist(), strict=True):
         if runs[i]:
+            state = states[i]
             state.signals = state.signals.with_samples(
-                runs[i],
-                float(first[start:end].min()),
-                float(last[start:end].max()),
-                throttled_runs[i],
-                observed[i],
+                runs[i], first, last, throttled_runs[i], observed[i]
             )
     return counts
 

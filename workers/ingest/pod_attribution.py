@@ -65,7 +65,9 @@ def stored_attribution(
     ref: PodRef, pod: Pod | PodOwnership, attributions: Attributions
 ) -> Attribution:
     """The attribution of a stored pod (a model, or just its owner and requests)."""
-    if isinstance(pod, Pod):
+    # Models are checked for by the plain class: `isinstance` against a model class goes
+    # through ABCMeta, which costs more than the rest of the lookup.
+    if not isinstance(pod, PodOwnership):
         return attributions.of(pod)
     if pod.owner_kind is None or pod.owner_name is None:
         return Attribution(ref[0], BARE_POD_KIND, ref[1], pod.cpu_requests)
@@ -82,7 +84,8 @@ class PodAttributions:
         attributions: Attributions,
     ) -> None:
         """Look pods up in `listed`, then in `stored`."""
-        self._stored = stored
+        self.stored = stored
+        """The stored pods, by namespace and name."""
         self._attributions = attributions
         self.listed: dict[PodRef, Pod] = {(pod.namespace, pod.name): pod for pod in listed}
         self.known: dict[PodRef, Attribution | None] = {}
@@ -92,7 +95,7 @@ class PodAttributions:
     def source(self, ref: PodRef) -> Pod | PodOwnership | None:
         """What the pod would be attributed from (None: neither listed nor stored)."""
         listed = self.listed.get(ref)
-        return listed if listed is not None else self._stored.get(ref)
+        return listed if listed is not None else self.stored.get(ref)
 
     def attribution(self, ref: PodRef, pod: Pod | PodOwnership) -> Attribution:
         """The attribution of `pod`, found as `ref`."""

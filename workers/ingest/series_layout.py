@@ -4,16 +4,20 @@ Working out, series by series, the container a sample belongs to, and the order 
 them in, costs about as much as folding them. A cluster's uploads minute after minute carry the
 same series (the same containers of the same pods, in the same order, of the same lengths)
 naming pods whose attribution did not change; a layout made for one upload is used for the next
-when `fits` finds exactly that: the series' names, devices and lengths equal, and every pod
+when `refit` finds exactly that: the series' names, devices and lengths equal, and every pod
 they name attributed from the very model it was (or one that says the same owner and requests).
 Everything in a layout is a function of those, so an upload folds as it would with a new one.
+The layout used again names the models of the upload it was used for, so each minute only the
+pods whose model changed since the last minute have their owner and requests compared.
 """
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import compress
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,9 +51,14 @@ class SeriesLayout:
     gpu_refs: list[ContainerRef | None]
     devices: list[Device]
     gpu_series: NDArray[np.int64]
-    sources: dict[PodRef, Pod | PodOwnership | None]
-    """The model (or stored ownership) each named pod was attributed from."""
-    attributions: dict[PodRef, Attribution | None]
+    pods: list[PodRef]
+    """The pods the series name, each once."""
+    places: dict[PodRef, int]
+    """Each named pod's place in `pods`."""
+    sources: list[Pod | PodOwnership | None]
+    """Per named pod, the model (or stored ownership) it was attributed from."""
+    attributions: list[Attribution | None]
+    """Per named pod, its attribution (None: neither listed nor stored)."""
     containers: Grouping
     gpus: Grouping
     cpu_request_millis: dict[ContainerKey, int]
@@ -136,8 +145,10 @@ def series_layout(samples: UploadSamples, pods: PodAttributions) -> SeriesLayout
         gpu_refs=list(samples.gpus.refs),
         devices=list(samples.devices),
         gpu_series=samples.gpus.series,
-        sources=dict(pods.sources),
-        attributions=dict(pods.known),
+        pods=list(pods.sources),
+        places={ref: place for place, ref in enumerate(pods.sources)},
+        sources=list(pods.sources.values()),
+        attributions=[pods.known[ref] for ref in pods.sources],
         containers=container_grouping(samples.containers, keys, names),
         gpus=gpu_grouping(samples.gpus, gpu_keys, devices),
         cpu_request_millis=_cpu_requests(pods, sampled),
@@ -155,8 +166,21 @@ def _same(one: Attribution | None, other: Attribution | None) -> bool:
     ) and dict(one.cpu_requests) == dict(other.cpu_requests)
 
 
-def fits(layout: SeriesLayout, samples: UploadSamples, pods: PodAttributions) -> bool:
-    """Whether `layout` is the layout of `samples` with their pods attributed by `pods`."""
+def _sources(layout: SeriesLayout, pods: PodAttributions) -> list[Pod | PodOwnership | None]:
+    """What each pod the layout names would be attributed from now."""
+    found = list(map(pods.stored.get, layout.pods))
+    for ref, pod in pods.listed.items():
+        place = layout.places.get(ref)
+        if place is not None:
+            found[place] = pod
+    return found
+
+
+def refit(
+    layout: SeriesLayout, samples: UploadSamples, pods: PodAttributions
+) -> SeriesLayout | None:
+    """`layout` as the layout of `samples` with their pods attributed by `pods` (naming the
+    models they are attributed from now), or None where it is not their layout."""
     if (
         layout.container_refs != samples.containers.refs
         or layout.gpu_refs != samples.gpus.refs
@@ -164,16 +188,21 @@ def fits(layout: SeriesLayout, samples: UploadSamples, pods: PodAttributions) ->
         or not np.array_equal(layout.container_series, samples.containers.series)
         or not np.array_equal(layout.gpu_series, samples.gpus.series)
     ):
-        return False
-    for ref, source in layout.sources.items():
-        now = pods.source(ref)
-        if now is source:
-            continue
-        if now is None or source is None:
-            return False
-        if not _same(pods.attribution(ref, now), layout.attributions[ref]):
-            return False
-    return True
+        return None
+    sources = _sources(layout, pods)
+    if all(map(operator.is_, sources, layout.sources)):
+        return layout
+    attributions = list(layout.attributions)
+    changed = compress(range(len(sources)), map(operator.is_not, sources, layout.sources))
+    for place in changed:
+        now = sources[place]
+        if now is None or layout.sources[place] is None:
+            return None
+        attribution = pods.attribution(layout.pods[place], now)
+        if not _same(attribution, attributions[place]):
+            return None
+        attributions[place] = attribution
+    return replace(layout, sources=sources, attributions=attributions)
 
 
 class SeriesLayouts:

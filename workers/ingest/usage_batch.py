@@ -31,7 +31,7 @@ from workers.ingest.grouped_samples import (
     grouped_gpus,
 )
 from workers.ingest.pod_attribution import Attributions, PodAttributions, PodRef
-from workers.ingest.series_layout import SeriesLayout, fits, series_layout
+from workers.ingest.series_layout import SeriesLayout, refit, series_layout
 from workers.ingest.upload_samples import UploadSamples, snapshot_samples
 
 
@@ -170,19 +170,20 @@ def usage_batch(
     name wins among replicas), listed or stored, so a delta (which lists changed pods only, the
     rest being stored) weighs samples as a full snapshot of the same state does. `attributions`
     remembers what pod models say between uploads; `previous`, the layout of the cluster's last
-    upload, is used again where it fits this one (`series_layout.fits`).
+    upload, is used again where it fits this one (`series_layout.refit`).
     """
     if samples is None:
         samples = snapshot_samples(snapshot.usage)
     pods = PodAttributions(snapshot.pods, stored_pods, attributions or Attributions())
-    if previous is None or not fits(previous, samples, pods):
-        previous = series_layout(samples, pods)
+    layout = None if previous is None else refit(previous, samples, pods)
+    if layout is None:
+        layout = series_layout(samples, pods)
     batch = UsageBatch(
-        grouped=grouped_containers(previous.containers, samples.containers),
-        grouped_gpu=grouped_gpus(previous.gpus, samples.gpus),
-        cpu_request_millis=dict(previous.cpu_request_millis),
-        unattributed=previous.unattributed,
-        layout=previous,
+        grouped=grouped_containers(layout.containers, samples.containers),
+        grouped_gpu=grouped_gpus(layout.gpus, samples.gpus),
+        cpu_request_millis=dict(layout.cpu_request_millis),
+        unattributed=layout.unattributed,
+        layout=layout,
     )
     kills: defaultdict[ContainerKey, list[OomKill]] = defaultdict(list)
     for listed in snapshot.pods:

@@ -58,8 +58,25 @@ def test_an_equal_pod_model_keeps_the_layout() -> None:
     previous = usage_batch(_stored(first), pods).layout
     restarted = first.pods[1].model_copy(update={"resource_version": "999"})
     again = usage_batch(second.model_copy(update={"pods": [restarted]}), pods, previous=previous)
-    assert again.layout is previous
+    assert again.layout is not None
+    assert previous is not None
+    assert again.layout.containers is previous.containers
     _same(again, usage_batch(_stored(second), pods))
+
+
+def test_a_layout_used_again_names_the_models_it_was_used_with() -> None:
+    """After a restarted pod kept the layout, the next minute finds every model the same one
+    and uses that layout as it is."""
+    first, second, third = (shop_snapshot(CLUSTER, minute) for minute in (1, 2, 3))
+    pods = {(pod.namespace, pod.name): pod for pod in first.pods}
+    previous = usage_batch(_stored(first), pods).layout
+    restarted = first.pods[1].model_copy(update={"resource_version": "999"})
+    now = pods | {(restarted.namespace, restarted.name): restarted}
+    again = usage_batch(_stored(second), now, previous=previous).layout
+    assert again is not None
+    assert again is not previous
+    assert restarted in again.sources
+    assert usage_batch(_stored(third), now, previous=again).layout is again
 
 
 def test_other_series_get_a_new_layout() -> None:
@@ -71,3 +88,16 @@ def test_other_series_get_a_new_layout() -> None:
     fresh = usage_batch(_stored(bigger), pods, previous=previous)
     assert fresh.layout is not previous
     _same(fresh, usage_batch(_stored(bigger), pods))
+
+
+def test_a_pod_no_longer_stored_gets_a_new_layout() -> None:
+    """A sampled pod gone from the stored inventory: its samples are counted as unattributed."""
+    first, second = shop_snapshot(CLUSTER, 1), shop_snapshot(CLUSTER, 2)
+    pods = {(pod.namespace, pod.name): pod for pod in first.pods}
+    previous = usage_batch(_stored(first), pods).layout
+    gone = first.pods[0]
+    fewer = {ref: pod for ref, pod in pods.items() if pod is not gone}
+    fresh = usage_batch(_stored(second), fewer, previous=previous)
+    assert fresh.layout is not previous
+    assert fresh.unattributed > 0
+    _same(fresh, usage_batch(_stored(second), fewer))
