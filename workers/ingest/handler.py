@@ -19,7 +19,6 @@ while the cluster's usage generation is the one they were written as.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from functools import partial
 from uuid import UUID
 
@@ -57,7 +56,7 @@ from workers.ingest.inventory_cache import (
     load_inventory,
 )
 from workers.ingest.inventory_items import POD, deleted_names, inventory_items
-from workers.ingest.locked_clusters import advanced, locked, recorded
+from workers.ingest.locked_clusters import changed, locked, recorded
 from workers.ingest.ordinal_samples import placed_samples
 from workers.ingest.pending_writes import PendingWrites
 from workers.ingest.pod_attribution import Attributions, PodRef
@@ -279,27 +278,22 @@ class SnapshotIngest:
                 upserts=inventory_items(delta),
                 deletes=deleted_names(delta),
             )
-            pending.change_ingest(
-                cluster_id,
-                advanced_values(
-                    cluster,
-                    delta.sequence,
-                    snapshot_id=delta.delta_id,
-                    taken_at=delta.taken_at,
-                    agent_version=delta.agent_version or None,
-                    provider=delta.cluster.provider.value,
-                    region=delta.cluster.region,
-                ),
+            values = advanced_values(
+                cluster,
+                delta.sequence,
+                snapshot_id=delta.delta_id,
+                taken_at=delta.taken_at,
+                agent_version=delta.agent_version or None,
+                provider=delta.cluster.provider.value,
+                region=delta.cluster.region,
             )
+            pending.change_ingest(cluster_id, values)
             self._remember_delta(pending, cluster, delta, after_nodes, after_pods)
-            pending.locked[cluster_id] = advanced(
-                cluster, delta.sequence, upload_id=delta.delta_id, taken_at=delta.taken_at
-            )
+            pending.locked[cluster_id] = changed(cluster, values)
         elif not _stale(cluster.sequence, delta):
-            pending.change_ingest(
-                cluster_id, {"ingest_sequence": cluster.sequence, "resync_requested": True}
-            )
-            pending.locked[cluster_id] = replace(cluster, resync_requested=True)
+            values = {"ingest_sequence": cluster.sequence, "resync_requested": True}
+            pending.change_ingest(cluster_id, values)
+            pending.locked[cluster_id] = changed(cluster, values)
         # Samples are attributed to the pods stored once the delta is folded.
         known = after_pods if applies else pods
         wanted = missing_pods(delta, samples)

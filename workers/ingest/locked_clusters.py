@@ -10,8 +10,9 @@ once its row is locked, in one statement.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from store.repositories.snapshots import ClusterIngestState, SnapshotRepository
@@ -48,12 +49,20 @@ async def locked(
     return cluster
 
 
-def advanced(
-    cluster: ClusterIngestState, sequence: int, *, upload_id: UUID, taken_at: datetime
-) -> ClusterIngestState:
-    """The row once `SnapshotRepository.advance` has recorded an applied upload of `sequence`
-    taken at `taken_at` (`newest_upload`: an older upload never moves the newest back)."""
-    recorded = replace(cluster, sequence=sequence, resync_requested=False)
-    if cluster.last_snapshot_at is not None and taken_at < cluster.last_snapshot_at:
-        return recorded
-    return replace(recorded, last_snapshot_at=taken_at, last_snapshot_id=upload_id)
+_FOLLOWED = {
+    "ingest_sequence": "sequence",
+    "resync_requested": "resync_requested",
+    "last_snapshot_at": "last_snapshot_at",
+    "last_snapshot_id": "last_snapshot_id",
+}
+"""The cluster columns ingest follows in memory, and the fields of the locked row they are."""
+
+
+def changed(cluster: ClusterIngestState, values: Mapping[str, object]) -> ClusterIngestState:
+    """The locked row as writing the cluster columns `values` leaves it (the columns as
+    `advanced_values` gives them and `PendingWrites.change_ingest` holds them; columns the row
+    does not follow are left out)."""
+    fields: dict[str, Any] = {
+        field: values[column] for column, field in _FOLLOWED.items() if column in values
+    }
+    return replace(cluster, **fields)

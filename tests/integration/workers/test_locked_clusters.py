@@ -12,7 +12,7 @@ from store.repositories.clusters import ClusterView
 from store.repositories.snapshots import SnapshotRepository, advanced_values
 from store.repositories.tenants import TenantView
 from tests.unit.workers.factories import T0
-from workers.ingest.locked_clusters import advanced, locked
+from workers.ingest.locked_clusters import changed, locked
 from workers.ingest.pending_writes import PendingWrites
 
 
@@ -29,13 +29,11 @@ async def test_followed_row_is_the_row_advancing_leaves(
         assert followed is not None
         for sequence, minutes in ((2, 5), (3, 3)):
             upload_id, taken_at = uuid.uuid4(), T0 + timedelta(minutes=minutes)
-            await snapshots.update_ingest(
-                cluster.id,
-                advanced_values(
-                    followed, sequence, snapshot_id=upload_id, taken_at=taken_at, agent_version=None
-                ),
+            values = advanced_values(
+                followed, sequence, snapshot_id=upload_id, taken_at=taken_at, agent_version=None
             )
-            followed = advanced(followed, sequence, upload_id=upload_id, taken_at=taken_at)
+            await snapshots.update_ingest(cluster.id, values)
+            followed = changed(followed, values)
     async with database.tenant(tenant.id) as session:
         stored = await SnapshotRepository(session, tenant.id).lock_cluster(cluster.id)
     assert stored == followed
