@@ -1,15 +1,22 @@
-"""Reading request bodies within limits, inflating gzip without ever exceeding them."""
+"""Reading request bodies within limits, inflating gzip without ever exceeding them.
+
+Bodies are inflated by zlib-ng (the same deflate format and the same stream API as zlib),
+which takes about half zlib's CPU on an agent's upload.
+"""
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
+from typing import cast
 
 from starlette.requests import Request
+from zlib_ng import zlib_ng
 
 from gateway.problems import Problem
 
-_GZIP_WBITS = 16 + zlib.MAX_WBITS
+_GZIP_WBITS = 16 + zlib_ng.MAX_WBITS
+# zlib-ng's stub declares `error` as an exception instance; it is the class (as zlib's is).
+_ZLIB_ERROR = cast("type[Exception]", zlib_ng.error)
 
 
 @dataclass(frozen=True)
@@ -39,10 +46,10 @@ def inflate_limited(data: bytes, limit: int) -> bytes:
     One call with an output cap: zlib stops when the cap is reached or the input runs out, so
     output within the limit without the end of the stream means the stream was cut short.
     """
-    inflater = zlib.decompressobj(_GZIP_WBITS)
+    inflater = zlib_ng.decompressobj(_GZIP_WBITS)
     try:
         inflated = inflater.decompress(data, limit + 1)
-    except zlib.error as e:
+    except _ZLIB_ERROR as e:
         raise BadGzipError(str(e)) from e
     if len(inflated) > limit:
         raise BodyTooLargeError(limit, len(inflated))

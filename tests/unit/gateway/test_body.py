@@ -52,3 +52,11 @@ def test_not_gzip_is_bad_gzip() -> None:
     """Plain bytes with a gzip Content-Encoding are refused."""
     with pytest.raises(BadGzipError):
         inflate_limited(b'{"plain": "json"}', 1 << 20)
+
+
+def test_wrong_checksum_is_bad_gzip() -> None:
+    """A gzip member whose CRC-32 trailer does not match its content is refused."""
+    whole = bytearray(gzip.compress(b"z" * 10_000))
+    whole[-8] ^= 0xFF
+    with pytest.raises(BadGzipError):
+        inflate_limited(bytes(whole), 1 << 20)
