@@ -97,7 +97,7 @@ class IngestService:
         if claim is None:
             raise rate_limited(admitted.verdict, item.limited)
         if claim is Claim.DONE:
-            self._metrics.accepted.labels(item.kind, "true").inc()
+            self._metrics.accepted_of(item.kind, "true").inc()
             return Submitted(duplicate=True, flagged=flagged)
         if claim is Claim.PENDING:
             raise Problem(
@@ -132,5 +132,5 @@ class IngestService:
                 reason="produce-failed",
             ) from e
         self._dedupe.confirm(key)
-        self._metrics.accepted.labels(item.kind, "false").inc()
+        self._metrics.accepted_of(item.kind, "false").inc()
         return Submitted(duplicate=False, flagged=flagged)

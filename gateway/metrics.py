@@ -3,14 +3,37 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
+from prometheus_client.metrics import MetricWrapperBase
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _PICKUP_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
+
+Metric = TypeVar("Metric", bound=MetricWrapperBase)
+
+
+class Children(Generic[Metric]):
+    """A labelled metric's children, each looked up once.
+
+    `labels(...)` checks and converts its values and takes the metric's lock on every call, which
+    costs about twice the update itself on the request path. The metric keeps every child it
+    ever made, so holding them here adds no series and no bound of its own.
+    """
+
+    def __init__(self, metric: Metric) -> None:
+        self._metric = metric
+        self._children: dict[tuple[str, ...], Metric] = {}
+
+    def __call__(self, *values: str) -> Metric:
+        """The child of `values`, as `metric.labels(*values)` returns it."""
+        child = self._children.get(values)
+        if child is None:
+            child = self._children[values] = self._metric.labels(*values)
+        return child
 
 
 class GatewayMetrics:
@@ -89,6 +112,13 @@ class GatewayMetrics:
             registry=self.registry,
         )
 
+        self.requests_of = Children(self.requests)
+        self.latency_of = Children(self.latency)
+        self.bytes_in_of = Children(self.bytes_in)
+        self.produce_latency_of = Children(self.produce_latency)
+        self.accepted_of = Children(self.accepted)
+        self.validated_of = Children(self.validated)
+
     def render(self) -> tuple[bytes, str]:
         """The text exposition format and its content type."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
@@ -127,10 +157,10 @@ class MetricsMiddleware:
         finally:
             route = _route_template(scope)
             method = str(scope.get("method", ""))
-            self._metrics.requests.labels(method, route, str(status)).inc()
-            self._metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+            self._metrics.requests_of(method, route, str(status)).inc()
+            self._metrics.latency_of(method, route).observe(time.perf_counter() - started)
             if received:
-                self._metrics.bytes_in.labels(route).inc(received)
+                self._metrics.bytes_in_of(route).inc(received)
 
 
 def _route_template(scope: dict[str, Any] | Scope) -> str:

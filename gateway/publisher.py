@@ -89,7 +89,7 @@ class EventPublisher:
             except (KafkaError, TimeoutError, OSError) as e:
                 self._metrics.produce_failures.labels(topic).inc()
                 raise PublishError(f"{type(e).__name__}: {e}") from e
-            self._metrics.produce_latency.labels(topic).observe(time.perf_counter() - started)
+            self._metrics.produce_latency_of(topic).observe(time.perf_counter() - started)
 
     async def ping(self, within_seconds: float) -> None:
         """Raise PublishError unless a broker answers a metadata request in time."""

@@ -187,7 +187,7 @@ async def _accept_upload(
     async with _counted_if_refused(wiring, limits, "snapshot"):
         raw = await read_json_body(request, wiring.limits)
         checked = validator.validate(raw, ids)
-        wiring.metrics.validated.labels(kind, checked.by).inc()
+        wiring.metrics.validated_of(kind, checked.by).inc()
         item_id, body_cluster = checked.kept
         _same_cluster(body_cluster, cluster_id, "cluster.cluster_id")
     return await _produce(wiring, principal, cluster_id, raw, item_id, kind=kind, limits=limits)
