@@ -1,4 +1,4 @@
-"""Usage states' documents are compressed with lz4 once migrated."""
+"""Tables ingest rewrites every minute: how PostgreSQL stores their rows once migrated."""
 
 from __future__ import annotations
 
@@ -26,3 +26,27 @@ async def test_usage_state_documents_compress_with_lz4(owner_database_url: URL) 
     finally:
         await engine.dispose()
     assert found == {"state": "l", "demand": "l"}
+
+
+async def test_tables_rewritten_every_minute_leave_room_on_their_pages(
+    owner_database_url: URL,
+) -> None:
+    """The cost rollups and usage states are stored with a fillfactor below 100."""
+    engine = create_async_engine(async_url(owner_database_url))
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    """
+                    SELECT relname, reloptions FROM pg_class
+                    WHERE relname IN ('cost_allocations', 'cost_node_hours', 'usage_states')
+                    """
+                )
+            )
+            found = {str(name): list(options or []) for name, options in rows}
+    finally:
+        await engine.dispose()
+    assert found == {
+        table: ["fillfactor=70"]
+        for table in ("cost_allocations", "cost_node_hours", "usage_states")
+    }
