@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from sqlalchemy import ColumnElement, Select, String, cast, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.repositories.column_arrays import json_texts, unnested_texts
 from store.tables import CostAllocationRow, CostNodeHourRow
 
 GROUP_BYS = ("namespace", "workload", "node", "pod", "container", "cluster")
@@ -256,12 +257,6 @@ class LabelsJson:
         return found
 
 
-def _json_texts(values: Sequence[str]) -> str:
-    """A column of texts as one JSON array: bound as one parameter, where a text[] parameter
-    costs the driver a check and an encoding per element."""
-    return json.dumps(list(values))
-
-
 def _float_lists(sums: Sequence[Mapping[str, Figures]], names: Sequence[str]) -> dict[str, Any]:
     """Each summed column of every part, one after the other, as a list of floats."""
     return {
@@ -278,22 +273,18 @@ def _arrays(columns: Sequence[str]) -> str:
     return ", ".join(f"CAST(:{name} AS double precision[])" for name in columns)
 
 
-def _texts(name: str) -> str:
-    """The text[] a `_json_texts` parameter carries, in its order."""
-    return f"ARRAY(SELECT json_array_elements_text(CAST(CAST(:{name} AS text) AS json)))"
-
-
-# Rows travel as one array per column and are unnested by the server: one statement whatever the
-# number of rows, compiled once (a VALUES list of thousands of rows is compiled anew every time).
+# Rows travel as one array per column (`column_arrays`).
 _ADD_CONTAINERS = text(
     f"""
     INSERT INTO cost_allocations AS t (tenant_id, cluster_id, hour, namespace, pod, container,
                                        node, workload, labels, {", ".join(ALLOCATION_SUMS)})
     SELECT :tenant, r.cluster, r.hour, r.namespace, r.pod, r.container, r.node, r.workload,
            CAST(r.labels AS jsonb), {", ".join(f"r.{name}" for name in ALLOCATION_SUMS)}
-    FROM unnest(CAST(:clusters AS uuid[]), CAST(:hours AS timestamptz[]), {_texts("namespaces")},
-                {_texts("pods")}, {_texts("containers")}, {_texts("nodes")},
-                {_texts("workloads")}, {_texts("labels")}, {_arrays(ALLOCATION_SUMS)})
+    FROM unnest(CAST(:clusters AS uuid[]), CAST(:hours AS timestamptz[]),
+                {unnested_texts("namespaces")}, {unnested_texts("pods")},
+                {unnested_texts("containers")}, {unnested_texts("nodes")},
+                {unnested_texts("workloads")}, {unnested_texts("labels")},
+                {_arrays(ALLOCATION_SUMS)})
          AS r(cluster, hour, namespace, pod, container, node, workload, labels,
               {", ".join(ALLOCATION_SUMS)})
     ON CONFLICT (tenant_id, cluster_id, hour, namespace, pod, container, node) DO UPDATE
@@ -389,12 +380,12 @@ class CostRollupRepository:
                         c.cluster_id for c in clusters for _ in range(len(c.containers.hours))
                     ],
                     "hours": _chained([c.hours for c in containers]),
-                    "namespaces": _json_texts(_chained([c.namespaces for c in containers])),
-                    "pods": _json_texts(_chained([c.pods for c in containers])),
-                    "containers": _json_texts(_chained([c.containers for c in containers])),
-                    "nodes": _json_texts(_chained([c.nodes for c in containers])),
-                    "workloads": _json_texts(_chained([c.workloads for c in containers])),
-                    "labels": _json_texts(
+                    "namespaces": json_texts(_chained([c.namespaces for c in containers])),
+                    "pods": json_texts(_chained([c.pods for c in containers])),
+                    "containers": json_texts(_chained([c.containers for c in containers])),
+                    "nodes": json_texts(_chained([c.nodes for c in containers])),
+                    "workloads": json_texts(_chained([c.workloads for c in containers])),
+                    "labels": json_texts(
                         self._labels.encoded(_chained([c.labels for c in containers]))
                     ),
                 }

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.repositories.column_arrays import json_texts, unnested_texts
 from store.tables import InventoryObject
 
 _DELETE_ABSENT = text(
@@ -55,21 +56,27 @@ _DELETE_NAMED = text(
 )
 
 
-# Insert objects, overwriting a stored one only where uid, version or body differ. Bodies arrive
-# as JSON text, cast by the server (the driver would encode a dict to JSON once more).
+# Insert objects, overwriting a stored one only where uid, version or body differ. Rows travel
+# as one array per column (`column_arrays`); the bodies, JSON texts already, travel as one JSON
+# array of them, parsed once by the server (the driver would encode a dict to JSON once more).
 _UPSERT = text(
-    """
+    f"""
     INSERT INTO inventory_objects AS o (cluster_id, kind, namespace, name, tenant_id, uid,
                                         resource_version, body, snapshot_id, observed_at)
-    VALUES (:cluster_id, :kind, :namespace, :name, :tenant_id, :uid, :resource_version,
-            CAST(:body AS jsonb), :snapshot_id, :observed_at)
+    SELECT :cluster, r.kind, r.namespace, r.name, :tenant, r.uid, r.resource_version,
+           r.body, :snapshot, :observed_at
+    FROM unnest({unnested_texts("kinds")}, {unnested_texts("namespaces")},
+                {unnested_texts("names")}, {unnested_texts("uids")},
+                {unnested_texts("versions")},
+                ARRAY(SELECT jsonb_array_elements(CAST(CAST(:bodies AS text) AS jsonb))))
+         AS r(kind, namespace, name, uid, resource_version, body)
     ON CONFLICT (cluster_id, kind, namespace, name) DO UPDATE
     SET uid = EXCLUDED.uid, resource_version = EXCLUDED.resource_version, body = EXCLUDED.body,
         snapshot_id = EXCLUDED.snapshot_id, observed_at = EXCLUDED.observed_at
     WHERE o.body IS DISTINCT FROM EXCLUDED.body
        OR o.uid IS DISTINCT FROM EXCLUDED.uid
        OR o.resource_version IS DISTINCT FROM EXCLUDED.resource_version
-    """
+    """  # noqa: S608 - parameter-name constants only
 )
 
 
@@ -206,23 +213,24 @@ class InventoryRepository:
         """Insert `items`, overwriting stored objects only where uid, version or body differ."""
         if not items:
             return
-        rows = [
+        # One statement writes a row once: of an object listed twice, the last one stands (as
+        # writing them in turn would leave it).
+        latest = list({(item.kind, item.namespace, item.name): item for item in items}.values())
+        await self._session.execute(
+            _UPSERT,
             {
-                "cluster_id": cluster_id,
-                "kind": item.kind,
-                "namespace": item.namespace,
-                "name": item.name,
-                "tenant_id": self._tenant_id,
-                "uid": item.uid,
-                "resource_version": item.resource_version,
-                "body": item.body,
-                "snapshot_id": snapshot_id,
+                "cluster": cluster_id,
+                "tenant": self._tenant_id,
+                "snapshot": snapshot_id,
                 "observed_at": observed_at,
-            }
-            for item in items
-        ]
-        # One statement executed for many parameter sets: compiled once, cached, pipelined.
-        await self._session.execute(_UPSERT, rows)
+                "kinds": json_texts([item.kind for item in latest]),
+                "namespaces": json_texts([item.namespace for item in latest]),
+                "names": json_texts([item.name for item in latest]),
+                "uids": json_texts([item.uid for item in latest]),
+                "versions": json_texts([item.resource_version for item in latest]),
+                "bodies": f"[{','.join(item.body for item in latest)}]",
+            },
+        )
 
     async def list(
         self, cluster_id: uuid.UUID, *, kinds: Collection[str] | None = None

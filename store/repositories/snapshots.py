@@ -43,7 +43,8 @@ class ClusterIngestState:
     last_snapshot_id: uuid.UUID | None = None
     """The newest upload whose inventory was applied (with `sequence`, names the stored state)."""
     usage_generation: int = 0
-    """How many times the cluster's usage states were written (`UsageStateRepository.put_many`)."""
+    """How many times the cluster's usage states were written (`UsageStateRepository.put_many`,
+    `put_clusters`)."""
 
 
 @dataclass(frozen=True)

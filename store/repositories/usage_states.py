@@ -3,43 +3,53 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import select, tuple_, update
-from sqlalchemy.dialects.postgresql import Insert, insert
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
-from sqlalchemy.schema import Table
 
-from store.tables import Cluster, UsageState
+from store.repositories.column_arrays import json_texts, unnested_texts
+from store.tables import UsageState
 
 # asyncpg binds at most 32,767 parameters per statement; a key binds four.
 _KEYS_PER_QUERY = 5000
-# Core statements on the table skip the ORM's per-row bookkeeping on bulk writes.
-_TABLE = cast(Table, UsageState.__table__)
 
 
-def _upsert_statement() -> Insert:
-    """Insert states, overwriting the stored state of the same container."""
-    statement = insert(_TABLE)
-    return statement.on_conflict_do_update(
-        index_elements=["cluster_id", "namespace", "workload_kind", "workload_name", "container"],
-        set_={
-            "state": statement.excluded.state,
-            "sample_count": statement.excluded.sample_count,
-            "first_sample_at": statement.excluded.first_sample_at,
-            "last_sample_at": statement.excluded.last_sample_at,
-            "demand": statement.excluded.demand,
-        },
-    )
-
-
-# Built once: the `excluded` alias copies the table's columns, which costs about as much as
-# executing the statement.
-_UPSERT = _upsert_statement()
+_KEY_COLUMNS = ("namespace", "workload_kind", "workload_name", "container")
+# Rows travel as one array per column (`column_arrays`): every cluster's states in one
+# statement, executed once by the server. Keys are unique within a cluster, so no row is
+# written twice by the statement.
+_UPSERT = text(
+    f"""
+    INSERT INTO usage_states (cluster_id, namespace, workload_kind, workload_name, container,
+                              tenant_id, state, sample_count, first_sample_at, last_sample_at,
+                              demand)
+    SELECT r.cluster_id, r.namespace, r.workload_kind, r.workload_name, r.container, :tenant,
+           r.state, r.sample_count, r.first_sample_at, r.last_sample_at, r.demand
+    FROM unnest(CAST(:clusters AS uuid[]), {", ".join(map(unnested_texts, _KEY_COLUMNS))},
+                CAST(:states AS bytea[]), CAST(:sample_counts AS bigint[]),
+                CAST(:first_samples AS timestamptz[]), CAST(:last_samples AS timestamptz[]),
+                CAST(:demands AS bytea[]))
+         AS r(cluster_id, namespace, workload_kind, workload_name, container, state,
+              sample_count, first_sample_at, last_sample_at, demand)
+    ON CONFLICT (cluster_id, namespace, workload_kind, workload_name, container) DO UPDATE
+    SET state = EXCLUDED.state, sample_count = EXCLUDED.sample_count,
+        first_sample_at = EXCLUDED.first_sample_at, last_sample_at = EXCLUDED.last_sample_at,
+        demand = EXCLUDED.demand
+    """  # noqa: S608 - column-name constants only
+)
+# Each named cluster's counter advanced once; clusters row-level security hides are left out
+# (and so get no states).
+_ADVANCE = text(
+    """
+    UPDATE clusters SET usage_generation = usage_generation + 1
+    WHERE id = ANY(CAST(:clusters AS uuid[]))
+    RETURNING id, usage_generation
+    """
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -136,30 +146,41 @@ class UsageStateRepository:
         Every write advances the counter in the same transaction, so a copy of the states
         known to be of generation g is the stored one while the counter still reads g.
         """
-        rows = [
+        return (await self.put_clusters({cluster_id: records})).get(cluster_id)
+
+    async def put_clusters(
+        self, records: Mapping[uuid.UUID, Sequence[UsageStateRecord]]
+    ) -> dict[uuid.UUID, int]:
+        """`put_many` for several clusters at once, in two statements: each cluster with
+        states to write advanced once, then every state of those clusters upserted. Returns
+        the generation each such cluster was advanced to; clusters that are not the tenant's
+        are absent and get no rows.
+        """
+        named = [cluster for cluster, rows in records.items() if rows]
+        if not named:
+            return {}
+        advanced = await self._session.execute(_ADVANCE, {"clusters": named})
+        generations = {cluster: int(generation) for cluster, generation in advanced.all()}
+        written = [(cluster, records[cluster]) for cluster in named if cluster in generations]
+        clusters = [cluster for cluster, rows in written for _ in rows]
+        chained = [record for _, rows in written for record in rows]
+        if not chained:
+            return generations
+        keys = [record.key for record in chained]
+        await self._session.execute(
+            _UPSERT,
             {
-                "cluster_id": cluster_id,
-                "namespace": record.key.namespace,
-                "workload_kind": record.key.workload_kind,
-                "workload_name": record.key.workload_name,
-                "container": record.key.container,
-                "tenant_id": self._tenant_id,
-                "state": record.state,
-                "sample_count": record.sample_count,
-                "first_sample_at": record.first_sample_at,
-                "last_sample_at": record.last_sample_at,
-                "demand": record.demand,
-            }
-            for record in records
-        ]
-        if not rows:
-            return None
-        # One statement executed for many parameter sets: compiled once, cached, pipelined.
-        await self._session.execute(_UPSERT, rows)
-        generation = await self._session.scalar(
-            update(Cluster)
-            .where(Cluster.id == cluster_id)
-            .values(usage_generation=Cluster.usage_generation + 1)
-            .returning(Cluster.usage_generation)
+                "tenant": self._tenant_id,
+                "clusters": clusters,
+                "namespace": json_texts([key.namespace for key in keys]),
+                "workload_kind": json_texts([key.workload_kind for key in keys]),
+                "workload_name": json_texts([key.workload_name for key in keys]),
+                "container": json_texts([key.container for key in keys]),
+                "states": [record.state for record in chained],
+                "sample_counts": [record.sample_count for record in chained],
+                "first_samples": [record.first_sample_at for record in chained],
+                "last_samples": [record.last_sample_at for record in chained],
+                "demands": [record.demand for record in chained],
+            },
         )
-        return None if generation is None else int(generation)
+        return generations

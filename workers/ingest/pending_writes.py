@@ -229,19 +229,22 @@ class PendingWrites:
         rollups: CostRollupRepository,
         retention: timedelta,
     ) -> None:
-        """Write everything held: one statement per cluster for its ingest columns and one
-        upsert of its usage histories, one upsert per cost table for every cluster, then forget
+        """Write everything held: one statement per cluster for its ingest columns, one upsert
+        of every cluster's usage histories and one statement advancing their usage generations,
+        one upsert per cost table for every cluster, then forget
         the cost hours older than `retention` before each cluster's newest upload (one
         statement per table)."""
         for cluster_id in list(self._ingest_rows):
             await self.write_ingest(snapshots, cluster_id)
-        for cluster_id, held in self._histories.items():
-            generation = await usage.put_many(
-                cluster_id,
-                [to_record(key, history, at) for key, (history, at) in sorted(held.items())],
-            )
-            if generation is not None:
-                self.generations[cluster_id] = generation
+        written = await usage.put_clusters(
+            {
+                cluster_id: [
+                    to_record(key, history, at) for key, (history, at) in sorted(held.items())
+                ]
+                for cluster_id, held in sorted(self._histories.items())
+            }
+        )
+        self.generations.update(written)
         await rollups.add_rows(
             [
                 ClusterCostRows(cluster_id, costs.containers(), costs.nodes())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -230,6 +231,33 @@ async def test_apply_changes_touches_only_the_named_objects(
     async with database.tenant(tenant.id) as session:
         stored = await InventoryRepository(session, tenant.id).list(cluster.id)
     assert [o.name for o in stored] == ["b", "c"]
+
+
+async def test_upserts_rewrite_only_changed_objects_and_the_last_of_a_name_stands(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> None:
+    """An unchanged object keeps the upload that last changed it; a changed one names the new
+    upload and body; of an object listed twice, the last listing is stored."""
+    first = uuid.uuid4()
+    async with database.tenant(tenant.id) as session:
+        await InventoryRepository(session, tenant.id).replace(
+            cluster.id, snapshot_id=first, observed_at=T0, items=[_item("Pod", "a")]
+        )
+    changed = replace(_item("Pod", "b"), resource_version="2", body='{"name": "b", "v": 2}')
+    second = uuid.uuid4()
+    async with database.tenant(tenant.id) as session:
+        await InventoryRepository(session, tenant.id).apply_changes(
+            cluster.id,
+            snapshot_id=second,
+            observed_at=T0 + timedelta(minutes=1),
+            upserts=[_item("Pod", "a"), _item("Pod", "b"), changed],
+            deletes=set(),
+        )
+        stored = await InventoryRepository(session, tenant.id).list(cluster.id)
+    assert [(o.name, o.snapshot_id, o.resource_version, o.body) for o in stored] == [
+        ("a", first, "1", {"name": "a"}),
+        ("b", second, "2", {"name": "b", "v": 2}),
+    ]
 
 
 async def test_other_tenant_apply_changes_cannot_touch_this_tenants_inventory(

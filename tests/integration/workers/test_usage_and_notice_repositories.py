@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.exc import DBAPIError
 
 from store.database import Database
 from store.errors import NotFoundError
@@ -16,9 +15,11 @@ from store.repositories.snapshots import SnapshotRepository
 from store.repositories.spot_notices import SpotNoticeRepository
 from store.repositories.tenants import TenantView
 from store.repositories.usage_states import ContainerKey, UsageStateRecord, UsageStateRepository
+from tests.integration.workers.conftest import new_cluster
 from tests.unit.workers.factories import T0
 
 KEY = ContainerKey("shop", "Deployment", "web0", "app")
+OTHER_KEY = ContainerKey("shop", "StatefulSet", "db0", "app")
 
 
 def _state(payload: bytes, samples: int) -> UsageStateRecord:
@@ -90,17 +91,47 @@ async def test_usage_states_are_invisible_to_other_tenants(
 async def test_other_tenant_put_cannot_overwrite_a_state(
     database: Database, tenant: TenantView, other_tenant: TenantView, cluster: ClusterView
 ) -> None:
-    """A put naming this tenant's cluster from another tenant leaves this tenant's row as it was.
-
-    The conflicting row is invisible to the other tenant, so its upsert is refused by the
-    row-level security check instead of overwriting.
-    """
+    """A put naming this tenant's cluster from another tenant writes nothing and advances
+    nothing: the cluster is invisible to the other tenant, so none of its rows go in."""
     await _put(database, tenant, cluster, _state(b"mine", 1))
-    with pytest.raises(DBAPIError, match="row-level security"):
-        await _put(database, other_tenant, cluster, _state(b"theirs", 9))
+    async with database.tenant(other_tenant.id) as session:
+        written = await UsageStateRepository(session, other_tenant.id).put_many(
+            cluster.id, [_state(b"theirs", 9), replace(_state(b"new", 2), key=OTHER_KEY)]
+        )
+    assert written is None
     async with database.tenant(tenant.id) as session:
-        found = await UsageStateRepository(session, tenant.id).get_many(cluster.id, [KEY])
-    assert found[KEY].state == b"mine"
+        found = await UsageStateRepository(session, tenant.id).get_many(
+            cluster.id, [KEY, OTHER_KEY]
+        )
+        locked = await SnapshotRepository(session, tenant.id).lock_cluster(cluster.id)
+    assert {key: record.state for key, record in found.items()} == {KEY: b"mine"}
+    assert locked is not None
+    assert locked.usage_generation == 1
+
+
+async def test_put_clusters_writes_each_clusters_states_and_advances_each_once(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> None:
+    """One write of two clusters stores each one's states under it and returns each one's
+    new generation; a cluster with nothing to write is left out and not advanced."""
+    second = await new_cluster(database, tenant, "second")
+    async with database.tenant(tenant.id) as session:
+        repository = UsageStateRepository(session, tenant.id)
+        await repository.put_many(second, [_state(b"before", 1)])
+        written = await repository.put_clusters(
+            {
+                cluster.id: [_state(b"a", 1), replace(_state(b"b", 2), key=OTHER_KEY)],
+                second: [replace(_state(b"c", 3), demand=b"ring")],
+                uuid.uuid4(): [],
+            }
+        )
+        listed = [await repository.list(cluster.id), await repository.list(second)]
+    assert written == {cluster.id: 1, second: 2}
+    assert [(r.key, r.state, r.sample_count) for r in listed[0]] == [
+        (KEY, b"a", 1),
+        (OTHER_KEY, b"b", 2),
+    ]
+    assert [(r.key, r.state, r.demand) for r in listed[1]] == [(KEY, b"c", b"ring")]
 
 
 async def _notice(
