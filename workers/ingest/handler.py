@@ -294,15 +294,14 @@ class SnapshotIngest:
             values = {"ingest_sequence": cluster.sequence, "resync_requested": True}
             pending.change_ingest(cluster_id, values)
             pending.locked[cluster_id] = changed(cluster, values)
-        # Samples are attributed to the pods stored once the delta is folded.
-        known = after_pods if applies else pods
-        wanted = missing_pods(delta, samples)
+        # Samples are attributed to the pods stored once the delta is folded; the pods the
+        # delta lists are looked up among its own first, so the whole held state is passed.
         await fold_usage(
             UsageStateRepository(session, message.tenant_id),
             pending,
             delta,
             samples,
-            {ref: known[ref] for ref in wanted if ref in known},
+            after_pods if applies else pods,
             settings=self._usage_settings,
             attributions=self._attributions,
             layouts=self._layouts,
