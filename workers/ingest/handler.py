@@ -257,10 +257,11 @@ class SnapshotIngest:
         else:
             nodes, pods = await load_inventory(inventory, cluster_id)
         after_nodes, after_pods = overlay(delta, nodes, pods)
+        order = self._orders.of(cluster_id, after_pods)
         try:
             # Places in the container order of the state the delta makes, held here; every
             # later step (usage batches, allocation) reads the samples as columns.
-            samples, order_known = placed_samples(delta, self._orders.of(cluster_id, after_pods))
+            samples, order_known = placed_samples(delta, order)
         except (CompactUsageError, OrdinalUsageError) as e:
             raise PoisonMessageError(f"unreadable usage block: {e}") from e
         applies = (
@@ -308,7 +309,9 @@ class SnapshotIngest:
         )
         if self._cost_rollup is not None:
             hours = await self._cost_rollup.allocate_columns(
-                delta_snapshot(delta, after_nodes, after_pods), samples.containers, samples.gpus
+                delta_snapshot(delta, after_nodes, after_pods, order.pods),
+                samples.containers,
+                samples.gpus,
             )
             if hours:
                 pending.add_costs(cluster_id, hours, delta.taken_at)
