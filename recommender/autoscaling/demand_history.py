@@ -74,19 +74,19 @@ class DemandHistory:
         )
         return added
 
-    def _fold_minutes(self, minutes: list[int], demands: list[float]) -> int:
-        """Add each minute's demand (minutes ascending); returns how many were added."""
+    def _fold_steps(self, steps: Sequence[int], demands: NDArray[np.float32]) -> int:
+        """Add each minute's demand, given as its step (ascending) and its float32 demand;
+        returns how many were added."""
         added = 0
         sums, counts = self.sums, self.minutes
-        for minute, demand in zip(minutes, demands, strict=True):
-            step = minute * MINUTE // STEP_SECONDS
+        for step, demand in zip(steps, demands, strict=True):
             if step > self.last_step:
                 self._advance(step)
             if step <= self.last_step - STEPS:
                 continue
             slot = step % STEPS
             if counts[slot] < _FULL_MINUTES:
-                sums[slot] += np.float32(demand)
+                sums[slot] += demand
                 counts[slot] += 1
                 added += 1
         return added
@@ -168,19 +168,16 @@ def fold_grouped(
     means = group_sums(groups, usage, first.size) / np.bincount(groups, minlength=first.size)
     # Per history and minute (ascending): its pods' means added in the order they came.
     found, minute_of = np.unique((owner * span + minute)[first], return_inverse=True)
-    demands = group_sums(minute_of.reshape(-1), means, found.size).tolist()
+    demands = group_sums(minute_of.reshape(-1), means, found.size)
     offset = int(np.floor(seconds / MINUTE).astype(np.int64).min())
-    owners = (found // span).tolist()
-    minutes = (found % span + offset).tolist()
+    steps = ((found % span + offset) * MINUTE // STEP_SECONDS).tolist()
+    values = np.asarray(demands, dtype=np.float64).astype(np.float32)
+    # Where each history's minutes start among them (they come history by history).
+    edges = np.searchsorted(found // span, np.arange(len(histories) + 1)).tolist()
     added = [0] * len(histories)
-    start = 0
-    for i, history in enumerate(histories):
-        end = start
-        while end < len(owners) and owners[end] == i:
-            end += 1
+    for i, (start, end) in enumerate(pairwise(edges)):
         if end > start:
-            added[i] = history._fold_minutes(minutes[start:end], demands[start:end])
-        start = end
+            added[i] = histories[i]._fold_steps(steps[start:end], values[start:end])
     return added
 
 

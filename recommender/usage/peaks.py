@@ -164,6 +164,8 @@ def add_samples_grouped(
     ends = np.append(first[1:], values.size)
     # Samples of the open window come first in each tracker's (time-ordered) run.
     in_current = np.add.reduceat(current.astype(np.int64), first)
+    # Per run, the open window's peak (its samples come first; the rest count as -inf).
+    current_peaks = np.maximum.reduceat(np.where(current, values, -np.inf), first).tolist()
     later = ~current
     window_seconds = np.asarray([t.window_seconds for t in trackers], dtype=np.float64)[owner]
     offsets = np.floor((seconds - window_end[owner]) / window_seconds)
@@ -177,21 +179,27 @@ def add_samples_grouped(
     closes = window_end[owner[starts]] + (offsets[starts] + 1) * window_seconds[starts]
     histograms: list[DecayingHistogram] = []
     peak_bounds = [0]
-    runs = zip(present.tolist(), first.tolist(), ends.tolist(), in_current.tolist(), strict=True)
-    for i, start, end, held in runs:
+    runs = zip(
+        present.tolist(),
+        first.tolist(),
+        ends.tolist(),
+        in_current.tolist(),
+        current_peaks,
+        strict=True,
+    )
+    times = seconds.tolist()
+    for i, start, end, held, current_peak in runs:
         tracker = trackers[i]
         tracker.window_end = float(window_end[i])
         if held:
-            tracker.add_sample(
-                float(values[start : start + held].max()), float(seconds[start + held - 1])
-            )
+            tracker.add_sample(current_peak, times[start + held - 1])
         if held == end - start:
-            tracker.last_sample_at = max(tracker.last_sample_at, float(seconds[end - 1]))
+            tracker.last_sample_at = max(tracker.last_sample_at, times[end - 1])
             continue
         histograms.append(tracker.histogram)
         peak_bounds.append(int(np.searchsorted(starts, end)))
         tracker.window_end = float(closes[peak_bounds[-1] - 1])
         tracker.peak = float(peaks[peak_bounds[-1] - 1])
-        tracker.last_sample_at = float(seconds[end - 1])
+        tracker.last_sample_at = times[end - 1]
     if histograms:
         add_to_histograms(histograms, peak_bounds, peaks, np.ones_like(peaks), closes)

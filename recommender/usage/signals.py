@@ -41,15 +41,16 @@ class ContainerSignals:
         self, count: int, first: float, last: float, throttled: int, observed: int
     ) -> ContainerSignals:
         """These counters after `count` more samples spanning `first`..`last`."""
-        return replace(
-            self,
-            samples=self.samples + count,
-            first_sample_at=first
-            if self.first_sample_at is None
-            else min(first, self.first_sample_at),
-            last_sample_at=last if self.last_sample_at is None else max(last, self.last_sample_at),
-            throttled=self.throttled + throttled,
-            throttle_observed=self.throttle_observed + observed,
+        # The constructor, not `dataclasses.replace`: this runs once per container per upload.
+        return ContainerSignals(
+            self.samples + count,
+            first if self.first_sample_at is None else min(first, self.first_sample_at),
+            last if self.last_sample_at is None else max(last, self.last_sample_at),
+            self.oom_kills,
+            self.last_oom_at,
+            self.last_oom_memory_bytes,
+            self.throttle_observed + observed,
+            self.throttled + throttled,
         )
 
     def with_oom(self, at: float, memory_bytes: float) -> ContainerSignals:

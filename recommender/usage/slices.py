@@ -37,17 +37,38 @@ def held_slices(bounds: Sequence[int]) -> HeldSlices:
     return HeldSlices(counts, held, offsets, slice(bounds[0], bounds[-1]))
 
 
+_PAIRWISE = 8
+"""numpy adds fewer values than this one after another, from the first; more, pairwise."""
+
+
+def _sequential_sums(
+    values: NDArray[np.float64], starts: NDArray[np.int64], lengths: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """Each short segment's values added one after another, all segments at once."""
+    sums = values[starts]
+    last = values.size - 1
+    for offset in range(1, int(lengths.max())):
+        following = values[np.minimum(starts + offset, last)]
+        # Adding -0.0 leaves every float as it is: segments already summed stay so.
+        sums = sums + np.where(offset < lengths, following, -0.0)
+    return sums
+
+
 def segment_sums(
     values: NDArray[np.float64], starts: NDArray[np.int64], lengths: NDArray[np.int64]
 ) -> NDArray[np.float64]:
     """Each segment's sum (`values[starts[i]:starts[i] + lengths[i]]`; 0.0 if empty), the very
     float `ndarray.sum` of the segment gives.
 
-    Segments of one length are summed as the rows of one array, which numpy adds row by row
-    exactly as it adds each row alone (`np.add.reduceat` adds in another order).
+    Segments shorter than numpy's pairwise block are added up value by value, all of them at
+    once; longer segments of one length are summed as the rows of one array, which numpy adds
+    row by row exactly as it adds each row alone (`np.add.reduceat` adds in another order).
     """
     sums = np.zeros(starts.size, dtype=np.float64)
-    for length in np.unique(lengths[lengths > 0]).tolist():
+    short = np.flatnonzero((lengths > 0) & (lengths < _PAIRWISE))
+    if short.size:
+        sums[short] = _sequential_sums(values, starts[short], lengths[short])
+    for length in np.unique(lengths[lengths >= _PAIRWISE]).tolist():
         rows = np.flatnonzero(lengths == length)
         at = starts[rows][:, np.newaxis] + np.arange(length, dtype=np.int64)
         sums[rows] = values[at].sum(axis=1)

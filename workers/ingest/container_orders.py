@@ -38,6 +38,8 @@ class KnownOrder:
 
     containers: list[OrderedContainer]
     checksum: str
+    pods: list[PodRef]
+    """The state's pods, sorted by namespace and name."""
 
 
 def _pod_part(pod: Pod) -> tuple[list[OrderedContainer], bytes]:
@@ -88,7 +90,7 @@ class _ClusterOrder:
         containers = list(chain.from_iterable(places for places, _ in parts))
         text = b"\x1e".join(text for places, text in parts if places)
         checksum = hashlib.blake2b(text, digest_size=CHECKSUM_LENGTH // 2).hexdigest()
-        return KnownOrder(containers, checksum)
+        return KnownOrder(containers, checksum, list(self.refs))
 
 
 class ContainerOrders:

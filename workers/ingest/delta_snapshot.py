@@ -13,7 +13,7 @@ The stored nodes and pods come from the caller (read from the inventory, or the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from protocol.delta import ClusterDelta, ObjectKind
 from protocol.snapshot import ClusterSnapshot, Node, Pod
@@ -38,10 +38,17 @@ def overlay(
 
 
 def delta_snapshot(
-    delta: ClusterDelta, nodes: Mapping[str, Node], pods: Mapping[tuple[str, str], Pod]
+    delta: ClusterDelta,
+    nodes: Mapping[str, Node],
+    pods: Mapping[tuple[str, str], Pod],
+    sorted_pods: Sequence[tuple[str, str]] | None = None,
 ) -> ClusterSnapshot:
     """The full snapshot `delta` stands for, given the nodes and pods of the state it makes, with
-    the delta's per-sample usage only (all its samples, as columns: `upload_samples`)."""
+    the delta's per-sample usage only (all its samples, as columns: `upload_samples`).
+
+    `sorted_pods`, if given, are the references of `pods` already sorted (the container order
+    keeps them): sorting a thousand pods every minute is most of the work here.
+    """
     return ClusterSnapshot.model_construct(
         snapshot_id=delta.delta_id,
         cluster=delta.cluster,
@@ -49,7 +56,7 @@ def delta_snapshot(
         agent_version=delta.agent_version,
         sequence=delta.sequence,
         nodes=[nodes[name] for name in sorted(nodes)],
-        pods=[pods[ref] for ref in sorted(pods)],
+        pods=[pods[ref] for ref in (sorted(pods) if sorted_pods is None else sorted_pods)],
         workloads=list(delta.workloads),
         pdbs=list(delta.pdbs),
         hpas=list(delta.hpas),

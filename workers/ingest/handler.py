@@ -257,10 +257,11 @@ class SnapshotIngest:
         else:
             nodes, pods = await load_inventory(inventory, cluster_id)
         after_nodes, after_pods = overlay(delta, nodes, pods)
+        order = self._orders.of(cluster_id, after_pods)
         try:
             # Places in the container order of the state the delta makes, held here; every
             # later step (usage batches, allocation) reads the samples as columns.
-            samples, order_known = placed_samples(delta, self._orders.of(cluster_id, after_pods))
+            samples, order_known = placed_samples(delta, order)
         except (CompactUsageError, OrdinalUsageError) as e:
             raise PoisonMessageError(f"unreadable usage block: {e}") from e
         applies = (
@@ -294,22 +295,23 @@ class SnapshotIngest:
             values = {"ingest_sequence": cluster.sequence, "resync_requested": True}
             pending.change_ingest(cluster_id, values)
             pending.locked[cluster_id] = changed(cluster, values)
-        # Samples are attributed to the pods stored once the delta is folded.
-        known = after_pods if applies else pods
-        wanted = missing_pods(delta, samples)
+        # Samples are attributed to the pods stored once the delta is folded; the pods the
+        # delta lists are looked up among its own first, so the whole held state is passed.
         await fold_usage(
             UsageStateRepository(session, message.tenant_id),
             pending,
             delta,
             samples,
-            {ref: known[ref] for ref in wanted if ref in known},
+            after_pods if applies else pods,
             settings=self._usage_settings,
             attributions=self._attributions,
             layouts=self._layouts,
         )
         if self._cost_rollup is not None:
             hours = await self._cost_rollup.allocate_columns(
-                delta_snapshot(delta, after_nodes, after_pods), samples.containers, samples.gpus
+                delta_snapshot(delta, after_nodes, after_pods, order.pods),
+                samples.containers,
+                samples.gpus,
             )
             if hours:
                 pending.add_costs(cluster_id, hours, delta.taken_at)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import accumulate
+from operator import itemgetter
 from typing import TypeVar
 
 import numpy as np
@@ -37,6 +38,8 @@ _MEMORY_BYTES = (np.asarray(MEBIBYTES_BY_STEP, dtype=np.int64) * MIB).astype(np.
 _GPU_MEMORY_BYTES = (np.asarray(GPU_MEBIBYTES_BY_STEP, dtype=np.int64) * MIB).astype(np.float64)
 
 _E = TypeVar("_E")
+_REF = itemgetter(0, 1, 2)
+"""A place's (namespace, pod, container), at C speed: a thousand of them per delta."""
 
 
 def _series(
@@ -67,7 +70,7 @@ def _add_containers(
     c = block.containers
     places, lengths = _series(c.series_slot_step, c.series_length, order, "containers")
     count, samples = len(places), sum(lengths)
-    parts.refs.extend([(o.namespace, o.pod, o.container) for o in map(order.__getitem__, places)])
+    parts.refs.extend(map(_REF, map(order.__getitem__, places)))
     parts.windows.extend(full(c.series_window_seconds, count))
     parts.lengths.extend(lengths)
     if not samples:
@@ -133,7 +136,7 @@ def _add_gpus(
         (node, index, f"{DEVICE_PREFIX}{device}", profile)
         for device, (node, index, profile, _) in enumerate(devices)
     ]
-    parts.gpu_refs.extend([(c.namespace, c.pod, c.container) for c in containers])
+    parts.gpu_refs.extend(map(_REF, containers))
     parts.gpu_nodes.extend([devices[device][0] for device in series_device])
     parts.gpu_devices.extend([described[device] for device in series_device])
     parts.gpu_lengths.extend(lengths)

@@ -76,6 +76,14 @@ def _series_index(lengths: Sequence[int]) -> NDArray[np.int64]:
     return np.repeat(np.arange(counts.size, dtype=np.int64), counts)
 
 
+def _shares(devices: Sequence[Device]) -> NDArray[np.float64]:
+    """The share of a GPU each device is (a MIG slice's fraction, else 1), each profile's
+    fraction worked out once."""
+    profiles = [device[3] for device in devices]
+    fraction = {profile: mig_fraction(profile) if profile else 1.0 for profile in set(profiles)}
+    return np.array([fraction[profile] for profile in profiles], dtype=np.float64)
+
+
 def columns_of(parts: SampleParts) -> UploadSamples:
     """The columns of everything gathered."""
     rows = np.concatenate(parts.rows) if parts.rows else np.empty((0, 4))
@@ -92,10 +100,7 @@ def columns_of(parts: SampleParts) -> UploadSamples:
     gpus = GpuColumns(
         refs=parts.gpu_refs,
         nodes=parts.gpu_nodes,
-        shares=np.array(
-            [mig_fraction(profile) if profile else 1.0 for *_, profile in parts.gpu_devices],
-            dtype=np.float64,
-        ),
+        shares=_shares(parts.gpu_devices),
         series=_series_index(parts.gpu_lengths),
         seconds=gpu_rows[:, 0],
         duty=gpu_rows[:, 1],

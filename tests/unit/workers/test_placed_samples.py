@@ -21,6 +21,7 @@ from protocol.ordinal_expand import (
 )
 from protocol.snapshot import ClusterSnapshot, Pod
 from workers.ingest.container_orders import ContainerOrders
+from workers.ingest.delta_snapshot import delta_snapshot
 from workers.ingest.ordinal_samples import placed_samples
 from workers.ingest.upload_samples import UploadSamples, delta_samples
 
@@ -66,6 +67,7 @@ def test_kept_order_is_the_order_of_the_state_after_pods_change() -> None:
     first = orders.of(CLUSTER, pods)
     assert first.containers == container_order(snapshot.pods)
     assert first.checksum == order_checksum(first.containers)
+    assert first.pods == sorted(pods)
     moved = snapshot.pods[5].model_copy(update={"node_name": "elsewhere"})
     changed = dict(list(pods.items())[3:])
     changed[(moved.namespace, moved.name)] = moved
@@ -73,6 +75,7 @@ def test_kept_order_is_the_order_of_the_state_after_pods_change() -> None:
     changed[(extra.namespace, extra.name)] = extra
     second = orders.of(CLUSTER, changed)
     assert second.containers == container_order(changed.values())
+    assert second.pods == sorted(changed)
     assert second.checksum == order_checksum(second.containers)
     assert orders.of(CLUSTER, pods).checksum == first.checksum
 
@@ -122,3 +125,19 @@ def test_restarted_pod_keeps_the_order_it_had() -> None:
     restarted = snapshot.pods[2].model_copy(update={"resource_version": "999"})
     second = orders.of(CLUSTER, pods | {(restarted.namespace, restarted.name): restarted})
     assert second is first
+
+
+def test_snapshot_of_a_delta_lists_pods_sorted_with_or_without_the_kept_order() -> None:
+    """The pods of a delta's snapshot, given the kept order's sorted pods, are those it sorts
+    itself: every pod of the state, by namespace and name."""
+    snapshot = _snapshot()
+    delta = delta_between(
+        listed_objects(snapshot), snapshot, delta_id=uuid.uuid4(), base_sequence=1
+    )
+    pods = dict(reversed(_by_ref(snapshot.pods).items()))
+    nodes = {node.name: node for node in snapshot.nodes}
+    kept = ContainerOrders().of(CLUSTER, pods)
+    sorted_here = delta_snapshot(delta, nodes, pods)
+    given = delta_snapshot(delta, nodes, pods, kept.pods)
+    assert [(p.namespace, p.name) for p in sorted_here.pods] == sorted(pods)
+    assert given.pods == sorted_here.pods

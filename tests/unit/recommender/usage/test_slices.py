@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from recommender.usage.slices import held_slices
+import numpy as np
+
+from recommender.usage.slices import held_slices, segment_sums
 
 
 def test_empty_histories_are_counted_but_not_held() -> None:
@@ -20,3 +22,20 @@ def test_no_samples_hold_no_history() -> None:
     assert slices.counts == [0, 0]
     assert slices.held == []
     assert slices.offsets.size == 0
+
+
+def test_segment_sums_are_the_floats_numpy_sums_of_each_segment_give() -> None:
+    """Random segments of 0 to 40 values spanning many magnitudes (short ones added value by
+    value, long ones by numpy): each sum equals `ndarray.sum` of its segment bit for bit."""
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        lengths = rng.integers(0, 41, int(rng.integers(1, 30)))
+        lengths[rng.random(lengths.size) < 0.5] %= 8
+        values = rng.random(int(lengths.sum()) + 3) * 10.0 ** rng.integers(-6, 7, 1)[0]
+        values *= 10.0 ** rng.integers(-3, 4, values.size)
+        starts = np.cumsum(lengths) - lengths + 1
+        sums = segment_sums(values, starts, lengths)
+        for start, length, got in zip(
+            starts.tolist(), lengths.tolist(), sums.tolist(), strict=True
+        ):
+            assert got == float(values[start : start + length].sum())

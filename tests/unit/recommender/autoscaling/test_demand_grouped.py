@@ -1,0 +1,105 @@
+"""Demand histories folded together end bit for bit as a plain loop over the samples leaves them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from recommender.autoscaling.demand_history import (
+    MINUTE,
+    STEP_SECONDS,
+    STEPS,
+    DemandHistory,
+    fold_grouped,
+)
+
+FULL = 255
+
+
+def _fold_by_loop(history: DemandHistory, samples: list[tuple[float, int, float]]) -> int:
+    """The fold written sample by sample: each pod's mean per minute, summed over pods in the
+    order they came, added minute by minute (ascending) into the ring."""
+    per_minute: dict[int, dict[int, list[float]]] = {}
+    for at, pod, usage in samples:
+        per_minute.setdefault(math.floor(at / MINUTE), {}).setdefault(pod, []).append(usage)
+    added = 0
+    for minute in sorted(per_minute):
+        demand = 0.0
+        for values in per_minute[minute].values():
+            total = 0.0
+            for value in values:
+                total += value
+            demand += total / len(values)
+        step = minute * MINUTE // STEP_SECONDS
+        if step > history.last_step:
+            for cleared in range(max(history.last_step + 1, step - STEPS + 1), step + 1):
+                history.sums[cleared % STEPS] = 0.0
+                history.minutes[cleared % STEPS] = 0
+            history.last_step = step
+        if step <= history.last_step - STEPS:
+            continue
+        slot = step % STEPS
+        if history.minutes[slot] < FULL:
+            history.sums[slot] = np.float32(history.sums[slot] + np.float32(demand))
+            history.minutes[slot] += 1
+            added += 1
+    return added
+
+
+def _random_history(rng: np.random.Generator) -> DemandHistory:
+    if rng.random() < 0.2:
+        return DemandHistory()
+    return DemandHistory(
+        last_step=int(rng.integers(5_000_000, 5_000_000 + 3 * STEPS)),
+        sums=rng.random(STEPS).astype(np.float32),
+        # Some slots full already: the minute count stops at 255.
+        minutes=rng.choice([0, 1, 7, 254, 255], STEPS).astype(np.uint8),
+    )
+
+
+def _copy(history: DemandHistory) -> DemandHistory:
+    return DemandHistory(history.last_step, history.sums.copy(), history.minutes.copy())
+
+
+def test_histories_folded_together_equal_a_loop_over_each_ones_samples() -> None:
+    """Random rings (empty, wrapped, full slots) and samples (several pods and minutes, steps
+    behind, inside and beyond the ring, older than it): the same sums, counts and answers."""
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        histories = [_random_history(rng) for _ in range(int(rng.integers(1, 6)))]
+        expected = [_copy(h) for h in histories]
+        seconds: list[float] = []
+        pods: list[int] = []
+        usage: list[float] = []
+        bounds = [0]
+        for history in histories:
+            base = max(history.last_step, 5_000_000) * STEP_SECONDS
+            for _ in range(int(rng.integers(0, 12))):
+                jump = int(rng.choice([-STEPS - 3, -40, -1, 0, 0, 1, 2, STEPS // 2, STEPS + 9]))
+                seconds.append(base + jump * STEP_SECONDS + float(rng.integers(0, 600)))
+                pods.append(int(rng.integers(0, 3)))
+                usage.append(float(rng.random() * 8))
+            bounds.append(len(seconds))
+        owner_pods = np.asarray(pods, dtype=np.int64) + np.repeat(
+            np.arange(len(histories), dtype=np.int64) * 10, np.diff(bounds)
+        )
+        added = fold_grouped(
+            histories,
+            bounds,
+            np.asarray(seconds, dtype=np.float64),
+            owner_pods,
+            np.asarray(usage, dtype=np.float64),
+        )
+        wanted = [
+            _fold_by_loop(
+                history,
+                list(zip(seconds[start:end], pods[start:end], usage[start:end], strict=True)),
+            )
+            for history, start, end in zip(expected, bounds, bounds[1:], strict=False)
+        ]
+        assert added == wanted
+        for got, want in zip(histories, expected, strict=True):
+            assert got.last_step == want.last_step
+            assert got.sums.tobytes() == want.sums.tobytes()
+            assert got.minutes.tobytes() == want.minutes.tobytes()
