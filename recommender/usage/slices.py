@@ -45,7 +45,8 @@ def _sequential_sums(
     values: NDArray[np.float64], starts: NDArray[np.int64], lengths: NDArray[np.int64]
 ) -> NDArray[np.float64]:
     """Each short segment's values added one after another, all segments at once."""
-    sums = values[starts]
+    # numpy starts a sum from 0.0: adding it first turns a lone -0.0 into 0.0 as numpy does.
+    sums = values[starts] + 0.0
     last = values.size - 1
     for offset in range(1, int(lengths.max())):
         following = values[np.minimum(starts + offset, last)]

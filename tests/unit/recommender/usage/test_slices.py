@@ -39,3 +39,12 @@ def test_segment_sums_are_the_floats_numpy_sums_of_each_segment_give() -> None:
             starts.tolist(), lengths.tolist(), sums.tolist(), strict=True
         ):
             assert got == float(values[start : start + length].sum())
+
+
+def test_segment_sums_of_negative_zeros_are_the_positive_zero_numpy_gives() -> None:
+    """numpy sums from 0.0, so a segment of -0.0 alone (or of several) sums to 0.0."""
+    values = np.array([-0.0, -0.0, -0.0, 1.5])
+    sums = segment_sums(values, np.array([0, 1, 3]), np.array([1, 2, 1]))
+    expected = [float(values[0:1].sum()), float(values[1:3].sum()), 1.5]
+    assert [np.signbit(x) for x in sums.tolist()] == [np.signbit(x) for x in expected]
+    assert sums.tolist() == expected
