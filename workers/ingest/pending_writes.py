@@ -231,9 +231,8 @@ class PendingWrites:
     ) -> None:
         """Write everything held: one statement per cluster for its ingest columns, one upsert
         of every cluster's usage histories and one statement advancing their usage generations,
-        one upsert per cost table for every cluster, then forget
-        the cost hours older than `retention` before each cluster's newest upload (one
-        statement per table)."""
+        one upsert per cost table for every cluster, then forget the cost hours older than
+        `retention` before each cluster's newest upload (one statement per table)."""
         for cluster_id in list(self._ingest_rows):
             await self.write_ingest(snapshots, cluster_id)
         written = await usage.put_clusters(
