@@ -19,10 +19,16 @@ Worker CPU per cluster-minute is the worker processes' user+system time over the
 divided by the cluster-minutes in it. Bytes per cluster-minute are the gzip bodies the agent
 uploads (`agent.uplink.encode_snapshot`). The same run also folds both streams directly
 in-process (no broker), in the worker's batches (`SnapshotIngest.many`, the worker's default
-`max_batch` records at a time). Figures are medians over `--seeds` repeats; ratios are of medians.
+`max_batch` records at a time), and reports beside the worker's CPU the CPU of the PostgreSQL
+backends serving the bench's database (read from /proc, when the server runs on this machine).
+`--steady-demand` fills every stored demand ring before the in-process fold's measured uploads,
+as two weeks of minutes fill them (`bench.steady_demand`), so the database writes what it
+writes in steady state; `--direct-only` runs the in-process folds alone. Figures are medians over
+`--seeds` repeats; ratios are of medians.
 
     python -m bench.workers [--nodes FILE] [--pods FILE] [--snapshots N] [--seeds N]
-                            [--change-rate F] [--quick] [--out FILE]
+                            [--change-rate F] [--steady-demand] [--direct-only] [--quick]
+                            [--out FILE]
 """
 
 from __future__ import annotations
@@ -45,7 +51,9 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 
+from bench.database_cpu import backend_cpu_seconds
 from bench.json_output import emit
+from bench.steady_demand import fill_demand_rings
 from bench.worker_stack import WorkerFleet, scratch_database
 from bench.worker_stream import (
     EncodedMessage,
@@ -92,6 +100,8 @@ class Config:
     seeds: int
     change_rate: float = 0.01
     worker_counts: tuple[int, ...] = (1, 2)
+    steady_demand: bool = False
+    """Fill the stored demand rings before the in-process fold's measured uploads."""
 
 
 def _say(message: str) -> None:
@@ -315,9 +325,16 @@ async def _direct_run(app_db: URL, config: Config, stream: str, seed: int) -> di
         ingest = SnapshotIngest(database, cost_rollup=CostRollup())
         batch = WorkerSettings.model_fields["max_batch"].default
         await _fold_directly(ingest, setup, batch)
-        started, cpu = time.perf_counter(), time.process_time()
+        rings = (
+            await fill_demand_rings(database, tenant.id, clusters, seed)
+            if config.steady_demand
+            else 0
+        )
+        name = app_db.database or ""
+        started, cpu, served = time.perf_counter(), time.process_time(), backend_cpu_seconds(name)
         await _fold_directly(ingest, messages, batch)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        after = backend_cpu_seconds(name)
     finally:
         await database.dispose()
     return {
@@ -325,6 +342,12 @@ async def _direct_run(app_db: URL, config: Config, stream: str, seed: int) -> di
         "seconds": elapsed,
         "cluster_minutes_per_second": len(messages) / elapsed,
         "cpu_ms_per_cluster_minute": 1000 * cpu / len(messages),
+        "database_cpu_ms_per_cluster_minute": (
+            1000 * (after - served) / len(messages)
+            if after is not None and served is not None
+            else None
+        ),
+        "demand_rings_filled": rings,
         "median_wire_bytes_per_cluster_minute": statistics.median(wire_bytes(m) for m in messages),
     }
 
@@ -357,23 +380,25 @@ def _summary(
     summary["wire_bytes_per_cluster_minute"] = _median(
         direct, "median_wire_bytes_per_cluster_minute"
     )
-    summary["direct_fold_in_process"] = {
+    summary["direct_fold_in_process"] = _direct_figures(direct)
+    return summary
+
+
+def _direct_figures(direct: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians of the in-process folds, and their runs."""
+    return {
         "cluster_minutes_per_second": _median(direct, "cluster_minutes_per_second"),
         "cpu_ms_per_cluster_minute": _median(direct, "cpu_ms_per_cluster_minute"),
+        "database_cpu_ms_per_cluster_minute": _median(direct, "database_cpu_ms_per_cluster_minute"),
         "runs": direct,
     }
-    return summary
 
 
 def _direct_summary(direct: list[dict[str, Any]]) -> dict[str, Any]:
     """Figures of a stream folded in-process only."""
     return {
         "wire_bytes_per_cluster_minute": _median(direct, "median_wire_bytes_per_cluster_minute"),
-        "direct_fold_in_process": {
-            "cluster_minutes_per_second": _median(direct, "cluster_minutes_per_second"),
-            "cpu_ms_per_cluster_minute": _median(direct, "cpu_ms_per_cluster_minute"),
-            "runs": direct,
-        },
+        "direct_fold_in_process": _direct_figures(direct),
     }
 
 
@@ -423,6 +448,8 @@ async def run(config: Config, urls: ServiceUrls) -> dict[str, Any]:
             "clusters": CLUSTERS,
             "partitions": PARTITIONS,
             "seeds": config.seeds,
+            "steady_demand": config.steady_demand,
+            "worker_processes": list(config.worker_counts),
         },
         "machine": {
             "cores": os.cpu_count(),
@@ -471,6 +498,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--change-rate", type=float, default=0.01, help="share of pods a delta changes"
     )
+    parser.add_argument(
+        "--steady-demand",
+        action="store_true",
+        help="fill the stored demand rings before the in-process folds (steady state)",
+    )
+    parser.add_argument(
+        "--direct-only", action="store_true", help="only the in-process folds, no worker processes"
+    )
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--database-url", help="PostgreSQL superuser URL (default: env/embedded)")
@@ -491,6 +526,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         direct_snapshots=4 if args.quick else args.snapshots,
         seeds=1 if args.quick else args.seeds,
         change_rate=args.change_rate,
+        worker_counts=() if args.direct_only else (1, 2),
+        steady_demand=args.steady_demand,
     )
     overrides = {
         "DATABASE_URL": args.database_url,

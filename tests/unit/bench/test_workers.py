@@ -55,3 +55,24 @@ def test_quick_run_reports_both_streams_side_by_side(services: ServiceUrls, tmp_
         rows["wire_bytes_per_cluster_minute"] / deltas["wire_bytes_per_cluster_minute"]
     )
     assert ratios["deltas_with_series_rows_over_deltas_wire_bytes_per_cluster_minute"] > 1
+
+
+def test_direct_only_steady_demand_run_folds_in_process_on_filled_rings(
+    services: ServiceUrls, tmp_path: Path
+) -> None:
+    """`--direct-only --steady-demand`: no worker process runs; every stored demand ring is
+    filled before the in-process folds, whose worker and database CPU are both reported."""
+    out = tmp_path / "workers.json"
+    result = workers.main([*quick_run(services, out), "--direct-only", "--steady-demand"])
+    assert result["inputs"]["worker_processes"] == []
+    assert result["inputs"]["steady_demand"] is True
+    deltas = result["policies"]["slicewise"]["deltas"]
+    assert "workers_1" not in deltas
+    assert deltas["cluster_minutes_per_second_per_process"] is None
+    direct = deltas["direct_fold_in_process"]
+    [run] = direct["runs"]
+    assert run["demand_rings_filled"] > 0
+    assert run["cpu_ms_per_cluster_minute"] > 0
+    # The bench's PostgreSQL (a local service or the embedded server) runs on this machine.
+    assert run["database_cpu_ms_per_cluster_minute"] is not None
+    assert direct["database_cpu_ms_per_cluster_minute"] == run["database_cpu_ms_per_cluster_minute"]
