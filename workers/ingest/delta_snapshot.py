@@ -41,13 +41,13 @@ def delta_snapshot(
     delta: ClusterDelta,
     nodes: Mapping[str, Node],
     pods: Mapping[tuple[str, str], Pod],
-    sorted_pods: Sequence[tuple[str, str]] | None = None,
+    sorted_pods: Sequence[tuple[str, str]],
 ) -> ClusterSnapshot:
     """The full snapshot `delta` stands for, given the nodes and pods of the state it makes, with
     the delta's per-sample usage only (all its samples, as columns: `upload_samples`).
 
-    `sorted_pods`, if given, are the references of `pods` already sorted (the container order
-    keeps them): sorting a thousand pods every minute is most of the work here.
+    `sorted_pods` are the references of `pods` sorted by namespace and name (the container order
+    keeps them): sorting a thousand pods every minute would be most of the work here.
     """
     return ClusterSnapshot.model_construct(
         snapshot_id=delta.delta_id,
@@ -56,7 +56,7 @@ def delta_snapshot(
         agent_version=delta.agent_version,
         sequence=delta.sequence,
         nodes=[nodes[name] for name in sorted(nodes)],
-        pods=[pods[ref] for ref in (sorted(pods) if sorted_pods is None else sorted_pods)],
+        pods=[pods[ref] for ref in sorted_pods],
         workloads=list(delta.workloads),
         pdbs=list(delta.pdbs),
         hpas=list(delta.hpas),

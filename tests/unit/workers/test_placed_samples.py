@@ -127,9 +127,9 @@ def test_restarted_pod_keeps_the_order_it_had() -> None:
     assert second is first
 
 
-def test_snapshot_of_a_delta_lists_pods_sorted_with_or_without_the_kept_order() -> None:
-    """The pods of a delta's snapshot, given the kept order's sorted pods, are those it sorts
-    itself: every pod of the state, by namespace and name."""
+def test_snapshot_of_a_delta_lists_pods_in_the_kept_orders_sorted_pods() -> None:
+    """The pods of a delta's snapshot, given the kept order's sorted pods, are those sorting
+    the state's pods gives: every pod of the state, by namespace and name."""
     snapshot = _snapshot()
     delta = delta_between(
         listed_objects(snapshot), snapshot, delta_id=uuid.uuid4(), base_sequence=1
@@ -137,7 +137,7 @@ def test_snapshot_of_a_delta_lists_pods_sorted_with_or_without_the_kept_order() 
     pods = dict(reversed(_by_ref(snapshot.pods).items()))
     nodes = {node.name: node for node in snapshot.nodes}
     kept = ContainerOrders().of(CLUSTER, pods)
-    sorted_here = delta_snapshot(delta, nodes, pods)
+    sorted_here = delta_snapshot(delta, nodes, pods, sorted(pods))
     given = delta_snapshot(delta, nodes, pods, kept.pods)
     assert [(p.namespace, p.name) for p in sorted_here.pods] == sorted(pods)
     assert given.pods == sorted_here.pods
