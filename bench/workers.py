@@ -21,6 +21,10 @@ uploads (`agent.uplink.encode_snapshot`). The same run also folds both streams d
 in-process (no broker), in the worker's batches (`SnapshotIngest.many`, the worker's default
 `max_batch` records at a time), and reports beside the worker's CPU the CPU of the PostgreSQL
 backends serving the bench's database (read from /proc, when the server runs on this machine).
+The deltas are folded in-process a second time with one upload of each cluster per transaction
+(`direct_fold_one_upload_per_cluster`): the shape of a worker serving many clusters, whose polled
+batch holds about one minute of each, so every cluster's usage states and cost rows are written
+every minute (the bench's four clusters put five minutes of each in a batch of 20).
 `--steady-demand` fills every stored demand ring before the in-process fold's measured uploads,
 as two weeks of minutes fill them (`bench.steady_demand`), so the database writes what it
 writes in steady state; `--direct-only` runs the in-process folds alone. Figures are medians over
@@ -304,8 +308,11 @@ async def _fold_directly(
             raise RuntimeError("the direct fold left records unfolded")
 
 
-async def _direct_run(app_db: URL, config: Config, stream: str, seed: int) -> dict[str, Any]:
-    """Decode and fold in this process, no broker: the cost of the fold itself."""
+async def _direct_run(
+    app_db: URL, config: Config, stream: str, seed: int, batch: int | None = None
+) -> dict[str, Any]:
+    """Decode and fold in this process, no broker: the cost of the fold itself, `batch` uploads
+    a transaction (the worker's default `max_batch` if None)."""
     database = Database(app_db, pool_size=2)
     try:
         tenant = await create_tenant(database, f"direct-{uuid.uuid4().hex[:8]}")
@@ -323,7 +330,8 @@ async def _direct_run(app_db: URL, config: Config, stream: str, seed: int) -> di
             ),
         )
         ingest = SnapshotIngest(database, cost_rollup=CostRollup())
-        batch = WorkerSettings.model_fields["max_batch"].default
+        if batch is None:
+            batch = WorkerSettings.model_fields["max_batch"].default
         await _fold_directly(ingest, setup, batch)
         rings = (
             await fill_demand_rings(database, tenant.id, clusters, seed)
@@ -339,6 +347,7 @@ async def _direct_run(app_db: URL, config: Config, stream: str, seed: int) -> di
         await database.dispose()
     return {
         "cluster_minutes": len(messages),
+        "uploads_per_transaction": batch,
         "seconds": elapsed,
         "cluster_minutes_per_second": len(messages) / elapsed,
         "cpu_ms_per_cluster_minute": 1000 * cpu / len(messages),
@@ -413,12 +422,18 @@ async def run(config: Config, urls: ServiceUrls) -> dict[str, Any]:
         stream: {count: [] for count in config.worker_counts} for stream in STREAMS
     }
     direct: dict[str, list[dict[str, Any]]] = {stream: [] for stream in DIRECT_STREAMS}
+    each_cluster: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as logs:
         async with scratch_database(urls.database_url) as app_db:
             for seed in range(config.seeds):
                 for stream in DIRECT_STREAMS:
                     _say(f"seed {seed}: {stream}: direct fold")
                     direct[stream].append(await _direct_run(app_db, config, stream, seed))
+                    if stream == "deltas":
+                        _say(f"seed {seed}: deltas: direct fold, one upload per cluster a batch")
+                        each_cluster.append(
+                            await _direct_run(app_db, config, stream, seed, batch=CLUSTERS)
+                        )
                     if stream not in STREAMS:
                         continue
                     for count in config.worker_counts:
@@ -436,6 +451,7 @@ async def run(config: Config, urls: ServiceUrls) -> dict[str, Any]:
                         )
     full = _summary(by_stream["snapshots"], direct["snapshots"])
     deltas = _summary(by_stream["deltas"], direct["deltas"])
+    deltas["direct_fold_one_upload_per_cluster"] = _direct_figures(each_cluster)
     rows = _direct_summary(direct["deltas_rows"])
     return {
         "bench": "workers",

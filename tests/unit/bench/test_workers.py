@@ -9,6 +9,7 @@ from typing import Any
 from bench import workers
 from devstack.services import ServiceUrls
 from tests.unit.bench.service_flags import quick_run
+from workers.settings import WorkerSettings
 
 
 def _check_stream(summary: dict[str, Any], setup_per_process: float) -> None:
@@ -55,6 +56,13 @@ def test_quick_run_reports_both_streams_side_by_side(services: ServiceUrls, tmp_
         rows["wire_bytes_per_cluster_minute"] / deltas["wire_bytes_per_cluster_minute"]
     )
     assert ratios["deltas_with_series_rows_over_deltas_wire_bytes_per_cluster_minute"] > 1
+    # The deltas again, one upload of each cluster a transaction, as a worker of many clusters.
+    [batched] = deltas["direct_fold_in_process"]["runs"]
+    [each] = deltas["direct_fold_one_upload_per_cluster"]["runs"]
+    assert batched["uploads_per_transaction"] == WorkerSettings.model_fields["max_batch"].default
+    assert each["uploads_per_transaction"] == workers.CLUSTERS
+    assert each["cluster_minutes"] == batched["cluster_minutes"]
+    assert deltas["direct_fold_one_upload_per_cluster"]["cpu_ms_per_cluster_minute"] > 0
 
 
 def test_direct_only_steady_demand_run_folds_in_process_on_filled_rings(
