@@ -147,7 +147,11 @@ def test_a_killed_consumer_is_restarted_and_the_stack_keeps_serving(
     ingest.kill()
     output.wait_for(re.compile(r"ingest: exited with code -9"), timeout=30)
     restarted = output.wait_for(re.compile(r"ingest: restarted \(pid (\d+),"), timeout=30)
-    assert psutil.Process(int(restarted.group(1))).cmdline()[-2:] == ["workers", "ingest"]
+    process = psutil.Process(int(restarted.group(1)))
+    # The kernel lets the starting process go on before the new program's arguments are in
+    # place (its command line reads empty for that moment): wait for them.
+    wait_until(lambda: bool(process.cmdline()), timeout=10, what="the restarted process's exec")
+    assert process.cmdline()[-2:] == ["workers", "ingest"]
     assert proc.poll() is None
     assert httpx.get(f"{url}/healthz", timeout=5).json() == {"status": "ok"}
 
