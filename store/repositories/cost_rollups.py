@@ -8,8 +8,9 @@ snapshot adds nothing. Reads sum over a time range and group by one dimension.
 from __future__ import annotations
 
 import json
+import operator
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -19,7 +20,16 @@ from numpy.typing import NDArray
 from sqlalchemy import ColumnElement, Select, String, cast, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.repositories.column_arrays import json_texts, unnested_texts
+from store.repositories.column_arrays import (
+    float_array,
+    json_objects,
+    json_texts,
+    timestamp_array,
+    unnested_floats,
+    unnested_jsonb,
+    unnested_texts,
+    uuid_array,
+)
 from store.tables import CostAllocationRow, CostNodeHourRow
 
 GROUP_BYS = ("namespace", "workload", "node", "pod", "container", "cluster")
@@ -240,27 +250,39 @@ class LabelsJson:
     def __init__(self, limit: int = 50_000) -> None:
         """Hold the text of at most `limit` labels objects (all are let go once it is reached)."""
         self._limit = limit
-        # Each entry holds its object, so the object's id cannot name another while it is held.
-        self._held: dict[int, tuple[Mapping[str, str], str]] = {}
+        # Each object is held beside its text, so its id cannot name another while it is held.
+        self._objects: dict[int, Mapping[str, str]] = {}
+        self._texts: dict[int, str] = {}
 
     def encoded(self, labels: Sequence[Mapping[str, str]]) -> list[str]:
         """Each row's labels as JSON text."""
-        held = self._held
-        found: list[str] = []
-        for mapping in labels:
-            entry = held.get(id(mapping))
-            if entry is None or entry[0] is not mapping:
-                if len(held) >= self._limit:
-                    held.clear()
-                entry = held[id(mapping)] = (mapping, json.dumps(dict(mapping)))
-            found.append(entry[1])
-        return found
+        ids = list(map(id, labels))
+        if not all(map(operator.is_, map(self._objects.get, ids), labels)):
+            self._hold(ids, labels)
+        return list(map(self._texts.__getitem__, ids))
+
+    def _hold(self, ids: Sequence[int], labels: Sequence[Mapping[str, str]]) -> None:
+        """Encode the objects not held (letting all go first if they would pass the limit)."""
+        missing = {
+            key: mapping
+            for key, mapping in zip(ids, labels, strict=True)
+            if self._objects.get(key) is not mapping
+        }
+        if len(self._objects) + len(missing) > self._limit:
+            self._objects.clear()
+            self._texts.clear()
+            missing = dict(zip(ids, labels, strict=True))
+        for key, mapping in missing.items():
+            self._objects[key] = mapping
+            self._texts[key] = json.dumps(dict(mapping))
 
 
-def _float_lists(sums: Sequence[Mapping[str, Figures]], names: Sequence[str]) -> dict[str, Any]:
-    """Each summed column of every part, one after the other, as a list of floats."""
+def _float_arrays(sums: Sequence[Mapping[str, Figures]], names: Sequence[str]) -> dict[str, str]:
+    """Each summed column of every part, one after the other, as one array literal."""
     return {
-        name: np.concatenate([np.asarray(part[name], dtype=np.float64) for part in sums]).tolist()
+        name: float_array(
+            np.concatenate([np.asarray(part[name], dtype=np.float64) for part in sums])
+        )
         for name in names
     }
 
@@ -270,20 +292,26 @@ def _sums(columns: Sequence[str]) -> str:
 
 
 def _arrays(columns: Sequence[str]) -> str:
-    return ", ".join(f"CAST(:{name} AS double precision[])" for name in columns)
+    return ", ".join(unnested_floats(name) for name in columns)
 
 
-# Rows travel as one array per column (`column_arrays`).
+def _clusters(clusters: Sequence[ClusterCostRows], rows: Callable[[ClusterCostRows], int]) -> str:
+    """Each cluster's id once per row it adds, as one array literal."""
+    return uuid_array([(c.cluster_id, rows(c)) for c in clusters])
+
+
+# Rows travel as one text per column (`column_arrays`).
 _ADD_CONTAINERS = text(
     f"""
     INSERT INTO cost_allocations AS t (tenant_id, cluster_id, hour, namespace, pod, container,
                                        node, workload, labels, {", ".join(ALLOCATION_SUMS)})
     SELECT :tenant, r.cluster, r.hour, r.namespace, r.pod, r.container, r.node, r.workload,
-           CAST(r.labels AS jsonb), {", ".join(f"r.{name}" for name in ALLOCATION_SUMS)}
-    FROM unnest(CAST(:clusters AS uuid[]), CAST(:hours AS timestamptz[]),
+           r.labels, {", ".join(f"r.{name}" for name in ALLOCATION_SUMS)}
+    FROM unnest(CAST(CAST(:clusters AS text) AS uuid[]),
+                CAST(CAST(:hours AS text) AS timestamptz[]),
                 {unnested_texts("namespaces")}, {unnested_texts("pods")},
                 {unnested_texts("containers")}, {unnested_texts("nodes")},
-                {unnested_texts("workloads")}, {unnested_texts("labels")},
+                {unnested_texts("workloads")}, {unnested_jsonb("labels")},
                 {_arrays(ALLOCATION_SUMS)})
          AS r(cluster, hour, namespace, pod, container, node, workload, labels,
               {", ".join(ALLOCATION_SUMS)})
@@ -297,9 +325,10 @@ _ADD_NODES = text(
                                       {", ".join(NODE_SUMS)})
     SELECT :tenant, r.cluster, r.hour, r.node, r.instance_type, r.spot, r.gpus,
            {", ".join(f"r.{name}" for name in NODE_SUMS)}
-    FROM unnest(CAST(:clusters AS uuid[]), CAST(:hours AS timestamptz[]), CAST(:nodes AS text[]),
+    FROM unnest(CAST(CAST(:clusters AS text) AS uuid[]),
+                CAST(CAST(:hours AS text) AS timestamptz[]), CAST(:nodes AS text[]),
                 CAST(:instance_types AS text[]), CAST(:spots AS boolean[]),
-                CAST(:gpus AS double precision[]), {_arrays(NODE_SUMS)})
+                {unnested_floats("gpus")}, {_arrays(NODE_SUMS)})
          AS r(cluster, hour, node, instance_type, spot, gpus, {", ".join(NODE_SUMS)})
     ON CONFLICT (tenant_id, cluster_id, hour, node) DO UPDATE
     SET {_sums(NODE_SUMS)}, instance_type = EXCLUDED.instance_type, spot = EXCLUDED.spot,
@@ -376,20 +405,18 @@ class CostRollupRepository:
                 _ADD_CONTAINERS,
                 {
                     "tenant": self._tenant_id,
-                    "clusters": [
-                        c.cluster_id for c in clusters for _ in range(len(c.containers.hours))
-                    ],
-                    "hours": _chained([c.hours for c in containers]),
+                    "clusters": _clusters(clusters, lambda c: len(c.containers.hours)),
+                    "hours": timestamp_array(_chained([c.hours for c in containers])),
                     "namespaces": json_texts(_chained([c.namespaces for c in containers])),
                     "pods": json_texts(_chained([c.pods for c in containers])),
                     "containers": json_texts(_chained([c.containers for c in containers])),
                     "nodes": json_texts(_chained([c.nodes for c in containers])),
                     "workloads": json_texts(_chained([c.workloads for c in containers])),
-                    "labels": json_texts(
+                    "labels": json_objects(
                         self._labels.encoded(_chained([c.labels for c in containers]))
                     ),
                 }
-                | _float_lists([c.sums for c in containers], ALLOCATION_SUMS),
+                | _float_arrays([c.sums for c in containers], ALLOCATION_SUMS),
             )
         nodes = [c.nodes for c in clusters if c.nodes.hours]
         if nodes:
@@ -397,14 +424,14 @@ class CostRollupRepository:
                 _ADD_NODES,
                 {
                     "tenant": self._tenant_id,
-                    "clusters": [c.cluster_id for c in clusters for _ in range(len(c.nodes.hours))],
-                    "hours": _chained([n.hours for n in nodes]),
+                    "clusters": _clusters(clusters, lambda c: len(c.nodes.hours)),
+                    "hours": timestamp_array(_chained([n.hours for n in nodes])),
                     "nodes": _chained([n.nodes for n in nodes]),
                     "instance_types": _chained([n.instance_types for n in nodes]),
                     "spots": _chained([n.spots for n in nodes]),
-                    "gpus": [float(gpus) for n in nodes for gpus in n.gpus],
+                    "gpus": float_array(np.asarray(_chained([n.gpus for n in nodes]), np.float64)),
                 }
-                | _float_lists([n.sums for n in nodes], NODE_SUMS),
+                | _float_arrays([n.sums for n in nodes], NODE_SUMS),
             )
 
     async def prune(self, before: Mapping[uuid.UUID, datetime]) -> None:
