@@ -4,19 +4,22 @@ A statement that takes its rows this way is one statement whatever the number of
 once and executed once (a VALUES list of thousands of rows is compiled anew every time; an
 executemany is one execution per row in the server).
 
-Each column travels as one text the server turns into its array: a typed array parameter costs
-the driver a check and an encoding per element.
+A typed array parameter costs the driver a check per element, so columns travel in shapes it
+checks little of: texts and JSON objects as one JSON text, columns of few distinct values as
+runs, floats (which must arrive exactly, so in binary) as the rows of one two-dimensional array.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from itertools import groupby
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
+
+_Value = TypeVar("_Value")
 
 
 def json_texts(values: Sequence[str]) -> str:
@@ -39,34 +42,34 @@ def unnested_jsonb(name: str) -> str:
     return f"ARRAY(SELECT jsonb_array_elements(CAST(CAST(:{name} AS text) AS jsonb)))"
 
 
-def float_array(values: NDArray[np.float64]) -> str:
-    """A column of floats as one PostgreSQL array literal.
-
-    Each float is written as its shortest text that reads back as the same float (Python's
-    repr), which PostgreSQL's float8 input reads back exactly: subnormals, -0.0, inf and nan
-    included.
-    """
-    return array_literal(map(float.__repr__, values.tolist()))
+def float_rows(columns: Sequence[NDArray[np.float64]]) -> list[list[float]]:
+    """Columns of floats (of one length) as one two-dimensional float8[] parameter, a row per
+    column: the driver checks the elements of its first row only (one float8[] per column
+    costs a check per element), and sends every float in binary, exactly."""
+    return np.stack(columns).tolist()  # type: ignore[no-any-return]
 
 
-def unnested_floats(name: str) -> str:
-    """SQL for the double precision[] the `float_array` parameter `name` carries."""
-    return f"CAST(CAST(:{name} AS text) AS double precision[])"
+def unnested_float_row(name: str, row: int) -> str:
+    """SQL for the double precision[] of row `row` (from 1) of the `float_rows` parameter."""
+    return f"ARRAY(SELECT unnest((CAST(:{name} AS double precision[]))[{row}:{row}]))"
 
 
-def array_literal(texts: Iterable[str]) -> str:
-    """Texts that need no quoting in an array (uuids, ISO timestamps) as one PostgreSQL array
-    literal."""
-    return "{" + ",".join(texts) + "}"
+def runs(values: Iterable[_Value]) -> tuple[list[_Value], list[int]]:
+    """A column as its runs of equal values: each run's value and length, in order (a column
+    of few distinct values, such as cluster ids and hours, is a few runs)."""
+    found: list[_Value] = []
+    lengths: list[int] = []
+    for value, run in groupby(values):
+        found.append(value)
+        lengths.append(sum(1 for _ in run))
+    return found, lengths
 
 
-def uuid_array(values: Sequence[tuple[uuid.UUID, int]]) -> str:
-    """Each uuid repeated its count of times, in order, as one PostgreSQL array literal."""
-    return array_literal(text for value, count in values for text in [str(value)] * count)
-
-
-def timestamp_array(values: Sequence[datetime]) -> str:
-    """Timestamps (a few distinct ones, many times each) as one PostgreSQL array literal of
-    their UTC ISO texts; a naive one is taken as local time, as the driver takes it."""
-    texts = {value: value.astimezone(UTC).isoformat() for value in set(values)}
-    return array_literal(map(texts.__getitem__, values))
+def unnested_runs(name: str, sql_type: str) -> str:
+    """SQL for the array the `runs` parameters `name` (values, as `sql_type`[]) and
+    `name_runs` (lengths) carry: each value repeated its run's length, in order."""
+    # The series names the run's row, so it is joined inside each run, runs in order.
+    return (
+        f"ARRAY(SELECT x.value FROM unnest(CAST(:{name} AS {sql_type}[]),"  # noqa: S608 - names
+        f" CAST(:{name}_runs AS integer[])) AS x(value, length), generate_series(1, x.length))"
+    )

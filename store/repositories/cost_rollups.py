@@ -21,14 +21,14 @@ from sqlalchemy import ColumnElement, Select, String, cast, func, literal, selec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.repositories.column_arrays import (
-    float_array,
+    float_rows,
     json_objects,
     json_texts,
-    timestamp_array,
-    unnested_floats,
+    runs,
+    unnested_float_row,
     unnested_jsonb,
+    unnested_runs,
     unnested_texts,
-    uuid_array,
 )
 from store.tables import CostAllocationRow, CostNodeHourRow
 
@@ -277,14 +277,14 @@ class LabelsJson:
             self._texts[key] = json.dumps(dict(mapping))
 
 
-def _float_arrays(sums: Sequence[Mapping[str, Figures]], names: Sequence[str]) -> dict[str, str]:
-    """Each summed column of every part, one after the other, as one array literal."""
-    return {
-        name: float_array(
+def _float_rows(sums: Sequence[Mapping[str, Figures]], names: Sequence[str]) -> list[list[float]]:
+    """Each summed column of every part, one after the other, as a row of one parameter."""
+    return float_rows(
+        [
             np.concatenate([np.asarray(part[name], dtype=np.float64) for part in sums])
-        )
-        for name in names
-    }
+            for name in names
+        ]
+    )
 
 
 def _sums(columns: Sequence[str]) -> str:
@@ -292,12 +292,22 @@ def _sums(columns: Sequence[str]) -> str:
 
 
 def _arrays(columns: Sequence[str]) -> str:
-    return ", ".join(unnested_floats(name) for name in columns)
+    """The `sums` parameter's rows, one per name in `columns`."""
+    return ", ".join(unnested_float_row("sums", row) for row in range(1, len(columns) + 1))
 
 
-def _clusters(clusters: Sequence[ClusterCostRows], rows: Callable[[ClusterCostRows], int]) -> str:
-    """Each cluster's id once per row it adds, as one array literal."""
-    return uuid_array([(c.cluster_id, rows(c)) for c in clusters])
+def _keys(
+    clusters: Sequence[ClusterCostRows], hours: Callable[[ClusterCostRows], Sequence[datetime]]
+) -> dict[str, list[Any]]:
+    """Each row's cluster and hour, as runs (`column_arrays.runs`)."""
+    chained = [hour for c in clusters for hour in hours(c)]
+    run_hours, hour_runs = runs(chained)
+    return {
+        "clusters": [c.cluster_id for c in clusters if hours(c)],
+        "clusters_runs": [len(hours(c)) for c in clusters if hours(c)],
+        "hours": run_hours,
+        "hours_runs": hour_runs,
+    }
 
 
 # Rows travel as one text per column (`column_arrays`).
@@ -307,8 +317,7 @@ _ADD_CONTAINERS = text(
                                        node, workload, labels, {", ".join(ALLOCATION_SUMS)})
     SELECT :tenant, r.cluster, r.hour, r.namespace, r.pod, r.container, r.node, r.workload,
            r.labels, {", ".join(f"r.{name}" for name in ALLOCATION_SUMS)}
-    FROM unnest(CAST(CAST(:clusters AS text) AS uuid[]),
-                CAST(CAST(:hours AS text) AS timestamptz[]),
+    FROM unnest({unnested_runs("clusters", "uuid")}, {unnested_runs("hours", "timestamptz")},
                 {unnested_texts("namespaces")}, {unnested_texts("pods")},
                 {unnested_texts("containers")}, {unnested_texts("nodes")},
                 {unnested_texts("workloads")}, {unnested_jsonb("labels")},
@@ -325,10 +334,10 @@ _ADD_NODES = text(
                                       {", ".join(NODE_SUMS)})
     SELECT :tenant, r.cluster, r.hour, r.node, r.instance_type, r.spot, r.gpus,
            {", ".join(f"r.{name}" for name in NODE_SUMS)}
-    FROM unnest(CAST(CAST(:clusters AS text) AS uuid[]),
-                CAST(CAST(:hours AS text) AS timestamptz[]), CAST(:nodes AS text[]),
+    FROM unnest({unnested_runs("clusters", "uuid")}, {unnested_runs("hours", "timestamptz")},
+                CAST(:nodes AS text[]),
                 CAST(:instance_types AS text[]), CAST(:spots AS boolean[]),
-                {unnested_floats("gpus")}, {_arrays(NODE_SUMS)})
+                {_arrays(("gpus", *NODE_SUMS))})
          AS r(cluster, hour, node, instance_type, spot, gpus, {", ".join(NODE_SUMS)})
     ON CONFLICT (tenant_id, cluster_id, hour, node) DO UPDATE
     SET {_sums(NODE_SUMS)}, instance_type = EXCLUDED.instance_type, spot = EXCLUDED.spot,
@@ -405,8 +414,6 @@ class CostRollupRepository:
                 _ADD_CONTAINERS,
                 {
                     "tenant": self._tenant_id,
-                    "clusters": _clusters(clusters, lambda c: len(c.containers.hours)),
-                    "hours": timestamp_array(_chained([c.hours for c in containers])),
                     "namespaces": json_texts(_chained([c.namespaces for c in containers])),
                     "pods": json_texts(_chained([c.pods for c in containers])),
                     "containers": json_texts(_chained([c.containers for c in containers])),
@@ -416,7 +423,8 @@ class CostRollupRepository:
                         self._labels.encoded(_chained([c.labels for c in containers]))
                     ),
                 }
-                | _float_arrays([c.sums for c in containers], ALLOCATION_SUMS),
+                | _keys(clusters, lambda c: c.containers.hours)
+                | {"sums": _float_rows([c.sums for c in containers], ALLOCATION_SUMS)},
             )
         nodes = [c.nodes for c in clusters if c.nodes.hours]
         if nodes:
@@ -424,14 +432,16 @@ class CostRollupRepository:
                 _ADD_NODES,
                 {
                     "tenant": self._tenant_id,
-                    "clusters": _clusters(clusters, lambda c: len(c.nodes.hours)),
-                    "hours": timestamp_array(_chained([n.hours for n in nodes])),
                     "nodes": _chained([n.nodes for n in nodes]),
                     "instance_types": _chained([n.instance_types for n in nodes]),
                     "spots": _chained([n.spots for n in nodes]),
-                    "gpus": float_array(np.asarray(_chained([n.gpus for n in nodes]), np.float64)),
                 }
-                | _float_arrays([n.sums for n in nodes], NODE_SUMS),
+                | _keys(clusters, lambda c: c.nodes.hours)
+                | {
+                    "sums": _float_rows(
+                        [{"gpus": n.gpus, **n.sums} for n in nodes], ("gpus", *NODE_SUMS)
+                    )
+                },
             )
 
     async def prune(self, before: Mapping[uuid.UUID, datetime]) -> None:
