@@ -139,7 +139,6 @@ async def test_clusters_added_and_pruned_together_keep_to_their_own_rows(
     )
 
 
-
 _AWKWARD = [1 / 3, 5e-324, 1e-310, 1e306, -0.0, 0.1 + 0.2, 3 * 5e-324, -1.5e306]
 """Floats whose text is easy to get wrong: repeating, subnormal, huge, negative zero."""
 _EXTREME = [*_AWKWARD, 1e308, -1.7976931348623157e308, 2.2250738585072014e-308]
@@ -157,7 +156,7 @@ def _awkward_rows(figures: list[float]) -> ContainerCostRows:
         nodes=["n1"] * len(figures),
         workloads=["web"] * len(figures),
         labels=[{}] * len(figures),
-        sums={name: figures for name in ALLOCATION_SUMS},
+        sums=dict.fromkeys(ALLOCATION_SUMS, figures),
     )
 
 
@@ -183,8 +182,9 @@ async def test_summed_figures_are_stored_to_the_bit(database: Database, tenant: 
             (cluster, pod): [getattr(row, name) for name in ALLOCATION_SUMS]
             for cluster, pod, row in (
                 await session.execute(
-                    select(CostAllocationRow.cluster_id, CostAllocationRow.pod, CostAllocationRow)
-                    .where(CostAllocationRow.cluster_id.in_([once, many]))
+                    select(
+                        CostAllocationRow.cluster_id, CostAllocationRow.pod, CostAllocationRow
+                    ).where(CostAllocationRow.cluster_id.in_([once, many]))
                 )
             ).all()
         }
