@@ -192,3 +192,52 @@ async def test_summed_figures_are_stored_to_the_bit(database: Database, tenant: 
         assert [v.hex() for v in stored[once, f"web-{i}"]] == [figure.hex()] * len(ALLOCATION_SUMS)
     for i, summed in enumerate(expected):
         assert [v.hex() for v in stored[many, f"web-{i}"]] == [summed.hex()] * len(ALLOCATION_SUMS)
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(hours=st.lists(st.lists(st.integers(0, 2), max_size=6), min_size=3, max_size=3))
+async def test_each_row_lands_in_its_own_cluster_and_hour(
+    database: Database, tenant: TenantView, hours: list[list[int]]
+) -> None:
+    """Rows of several clusters, their hours in any order (runs of one hour, hours coming
+    back, clusters without rows), are each stored in their own cluster's hour."""
+    async with database.tenant(tenant.id) as session:
+        clusters = ClusterRepository(session, tenant.id)
+        ids = [(await clusters.create(f"runs-{uuid.uuid4().hex[:8]}")).id for _ in hours]
+        rows = [
+            ClusterCostRows(
+                cluster_id,
+                ContainerCostRows(
+                    hours=[T0 + timedelta(hours=h) for h in offsets],
+                    namespaces=["shop"] * len(offsets),
+                    pods=[f"web-{i}" for i in range(len(offsets))],
+                    containers=["app"] * len(offsets),
+                    nodes=["n1"] * len(offsets),
+                    workloads=["web"] * len(offsets),
+                    labels=[{}] * len(offsets),
+                    sums=dict.fromkeys(ALLOCATION_SUMS, tuple(map(float, range(len(offsets))))),
+                ),
+                _NO_NODES,
+            )
+            for cluster_id, offsets in zip(ids, hours, strict=True)
+        ]
+        await CostRollupRepository(session, tenant.id).add_rows(rows)
+        stored = (
+            await session.execute(
+                select(
+                    CostAllocationRow.cluster_id,
+                    CostAllocationRow.pod,
+                    CostAllocationRow.hour,
+                    CostAllocationRow.seconds,
+                ).where(CostAllocationRow.cluster_id.in_(ids))
+            )
+        ).all()
+    assert sorted(stored) == sorted(
+        (cluster_id, f"web-{i}", T0 + timedelta(hours=h), float(i))
+        for cluster_id, offsets in zip(ids, hours, strict=True)
+        for i, h in enumerate(offsets)
+    )
