@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -146,10 +147,13 @@ _EXTREME = [*_AWKWARD, 1e308, -1.7976931348623157e308, 2.2250738585072014e-308]
 largest would overflow)."""
 
 
-def _awkward_rows(figures: list[float]) -> ContainerCostRows:
-    """One container-hour per figure, each summed column the figure."""
+def _awkward_rows(
+    figures: Sequence[float], hours: Sequence[int] | None = None
+) -> ContainerCostRows:
+    """One container-hour of pod `web-<i>` per figure, each summed column the figure, in hour
+    T0 or the hours after T0 given."""
     return ContainerCostRows(
-        hours=[T0] * len(figures),
+        hours=[T0 + timedelta(hours=h) for h in hours or [0] * len(figures)],
         namespaces=["shop"] * len(figures),
         pods=[f"web-{i}" for i in range(len(figures))],
         containers=["app"] * len(figures),
@@ -211,16 +215,7 @@ async def test_each_row_lands_in_its_own_cluster_and_hour(
         rows = [
             ClusterCostRows(
                 cluster_id,
-                ContainerCostRows(
-                    hours=[T0 + timedelta(hours=h) for h in offsets],
-                    namespaces=["shop"] * len(offsets),
-                    pods=[f"web-{i}" for i in range(len(offsets))],
-                    containers=["app"] * len(offsets),
-                    nodes=["n1"] * len(offsets),
-                    workloads=["web"] * len(offsets),
-                    labels=[{}] * len(offsets),
-                    sums=dict.fromkeys(ALLOCATION_SUMS, tuple(map(float, range(len(offsets))))),
-                ),
+                _awkward_rows([float(i) for i in range(len(offsets))], offsets),
                 _NO_NODES,
             )
             for cluster_id, offsets in zip(ids, hours, strict=True)
