@@ -8,8 +8,9 @@ snapshot adds nothing. Reads sum over a time range and group by one dimension.
 from __future__ import annotations
 
 import json
+import operator
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -19,7 +20,16 @@ from numpy.typing import NDArray
 from sqlalchemy import ColumnElement, Select, String, cast, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.repositories.column_arrays import json_texts, unnested_texts
+from store.repositories.column_arrays import (
+    float_rows,
+    json_objects,
+    json_texts,
+    runs,
+    unnested_float_row,
+    unnested_jsonb,
+    unnested_runs,
+    unnested_texts,
+)
 from store.tables import CostAllocationRow, CostNodeHourRow
 
 GROUP_BYS = ("namespace", "workload", "node", "pod", "container", "cluster")
@@ -240,29 +250,41 @@ class LabelsJson:
     def __init__(self, limit: int = 50_000) -> None:
         """Hold the text of at most `limit` labels objects (all are let go once it is reached)."""
         self._limit = limit
-        # Each entry holds its object, so the object's id cannot name another while it is held.
-        self._held: dict[int, tuple[Mapping[str, str], str]] = {}
+        # Each object is held beside its text, so its id cannot name another while it is held.
+        self._objects: dict[int, Mapping[str, str]] = {}
+        self._texts: dict[int, str] = {}
 
     def encoded(self, labels: Sequence[Mapping[str, str]]) -> list[str]:
         """Each row's labels as JSON text."""
-        held = self._held
-        found: list[str] = []
-        for mapping in labels:
-            entry = held.get(id(mapping))
-            if entry is None or entry[0] is not mapping:
-                if len(held) >= self._limit:
-                    held.clear()
-                entry = held[id(mapping)] = (mapping, json.dumps(dict(mapping)))
-            found.append(entry[1])
-        return found
+        ids = list(map(id, labels))
+        if not all(map(operator.is_, map(self._objects.get, ids), labels)):
+            self._hold(ids, labels)
+        return list(map(self._texts.__getitem__, ids))
+
+    def _hold(self, ids: Sequence[int], labels: Sequence[Mapping[str, str]]) -> None:
+        """Encode the objects not held (letting all go first if they would pass the limit)."""
+        missing = {
+            key: mapping
+            for key, mapping in zip(ids, labels, strict=True)
+            if self._objects.get(key) is not mapping
+        }
+        if len(self._objects) + len(missing) > self._limit:
+            self._objects.clear()
+            self._texts.clear()
+            missing = dict(zip(ids, labels, strict=True))
+        for key, mapping in missing.items():
+            self._objects[key] = mapping
+            self._texts[key] = json.dumps(dict(mapping))
 
 
-def _float_lists(sums: Sequence[Mapping[str, Figures]], names: Sequence[str]) -> dict[str, Any]:
-    """Each summed column of every part, one after the other, as a list of floats."""
-    return {
-        name: np.concatenate([np.asarray(part[name], dtype=np.float64) for part in sums]).tolist()
-        for name in names
-    }
+def _float_rows(sums: Sequence[Mapping[str, Figures]], names: Sequence[str]) -> list[list[float]]:
+    """Each summed column of every part, one after the other, as a row of one parameter."""
+    return float_rows(
+        [
+            np.concatenate([np.asarray(part[name], dtype=np.float64) for part in sums])
+            for name in names
+        ]
+    )
 
 
 def _sums(columns: Sequence[str]) -> str:
@@ -270,20 +292,35 @@ def _sums(columns: Sequence[str]) -> str:
 
 
 def _arrays(columns: Sequence[str]) -> str:
-    return ", ".join(f"CAST(:{name} AS double precision[])" for name in columns)
+    """The `sums` parameter's rows, one per name in `columns`."""
+    return ", ".join(unnested_float_row("sums", row) for row in range(1, len(columns) + 1))
 
 
-# Rows travel as one array per column (`column_arrays`).
+def _keys(
+    clusters: Sequence[ClusterCostRows], hours: Callable[[ClusterCostRows], Sequence[datetime]]
+) -> dict[str, list[Any]]:
+    """Each row's cluster and hour, as runs (`column_arrays.runs`)."""
+    chained = [hour for c in clusters for hour in hours(c)]
+    run_hours, hour_runs = runs(chained)
+    return {
+        "clusters": [c.cluster_id for c in clusters if hours(c)],
+        "clusters_runs": [len(hours(c)) for c in clusters if hours(c)],
+        "hours": run_hours,
+        "hours_runs": hour_runs,
+    }
+
+
+# Rows travel as one text per column (`column_arrays`).
 _ADD_CONTAINERS = text(
     f"""
     INSERT INTO cost_allocations AS t (tenant_id, cluster_id, hour, namespace, pod, container,
                                        node, workload, labels, {", ".join(ALLOCATION_SUMS)})
     SELECT :tenant, r.cluster, r.hour, r.namespace, r.pod, r.container, r.node, r.workload,
-           CAST(r.labels AS jsonb), {", ".join(f"r.{name}" for name in ALLOCATION_SUMS)}
-    FROM unnest(CAST(:clusters AS uuid[]), CAST(:hours AS timestamptz[]),
+           r.labels, {", ".join(f"r.{name}" for name in ALLOCATION_SUMS)}
+    FROM unnest({unnested_runs("clusters", "uuid")}, {unnested_runs("hours", "timestamptz")},
                 {unnested_texts("namespaces")}, {unnested_texts("pods")},
                 {unnested_texts("containers")}, {unnested_texts("nodes")},
-                {unnested_texts("workloads")}, {unnested_texts("labels")},
+                {unnested_texts("workloads")}, {unnested_jsonb("labels")},
                 {_arrays(ALLOCATION_SUMS)})
          AS r(cluster, hour, namespace, pod, container, node, workload, labels,
               {", ".join(ALLOCATION_SUMS)})
@@ -297,9 +334,10 @@ _ADD_NODES = text(
                                       {", ".join(NODE_SUMS)})
     SELECT :tenant, r.cluster, r.hour, r.node, r.instance_type, r.spot, r.gpus,
            {", ".join(f"r.{name}" for name in NODE_SUMS)}
-    FROM unnest(CAST(:clusters AS uuid[]), CAST(:hours AS timestamptz[]), CAST(:nodes AS text[]),
+    FROM unnest({unnested_runs("clusters", "uuid")}, {unnested_runs("hours", "timestamptz")},
+                CAST(:nodes AS text[]),
                 CAST(:instance_types AS text[]), CAST(:spots AS boolean[]),
-                CAST(:gpus AS double precision[]), {_arrays(NODE_SUMS)})
+                {_arrays(("gpus", *NODE_SUMS))})
          AS r(cluster, hour, node, instance_type, spot, gpus, {", ".join(NODE_SUMS)})
     ON CONFLICT (tenant_id, cluster_id, hour, node) DO UPDATE
     SET {_sums(NODE_SUMS)}, instance_type = EXCLUDED.instance_type, spot = EXCLUDED.spot,
@@ -376,20 +414,17 @@ class CostRollupRepository:
                 _ADD_CONTAINERS,
                 {
                     "tenant": self._tenant_id,
-                    "clusters": [
-                        c.cluster_id for c in clusters for _ in range(len(c.containers.hours))
-                    ],
-                    "hours": _chained([c.hours for c in containers]),
                     "namespaces": json_texts(_chained([c.namespaces for c in containers])),
                     "pods": json_texts(_chained([c.pods for c in containers])),
                     "containers": json_texts(_chained([c.containers for c in containers])),
                     "nodes": json_texts(_chained([c.nodes for c in containers])),
                     "workloads": json_texts(_chained([c.workloads for c in containers])),
-                    "labels": json_texts(
+                    "labels": json_objects(
                         self._labels.encoded(_chained([c.labels for c in containers]))
                     ),
                 }
-                | _float_lists([c.sums for c in containers], ALLOCATION_SUMS),
+                | _keys(clusters, lambda c: c.containers.hours)
+                | {"sums": _float_rows([c.sums for c in containers], ALLOCATION_SUMS)},
             )
         nodes = [c.nodes for c in clusters if c.nodes.hours]
         if nodes:
@@ -397,14 +432,16 @@ class CostRollupRepository:
                 _ADD_NODES,
                 {
                     "tenant": self._tenant_id,
-                    "clusters": [c.cluster_id for c in clusters for _ in range(len(c.nodes.hours))],
-                    "hours": _chained([n.hours for n in nodes]),
                     "nodes": _chained([n.nodes for n in nodes]),
                     "instance_types": _chained([n.instance_types for n in nodes]),
                     "spots": _chained([n.spots for n in nodes]),
-                    "gpus": [float(gpus) for n in nodes for gpus in n.gpus],
                 }
-                | _float_lists([n.sums for n in nodes], NODE_SUMS),
+                | _keys(clusters, lambda c: c.nodes.hours)
+                | {
+                    "sums": _float_rows(
+                        [{"gpus": n.gpus, **n.sums} for n in nodes], ("gpus", *NODE_SUMS)
+                    )
+                },
             )
 
     async def prune(self, before: Mapping[uuid.UUID, datetime]) -> None:

@@ -60,6 +60,7 @@ from workers.ingest.locked_clusters import changed, locked, recorded
 from workers.ingest.ordinal_samples import placed_samples
 from workers.ingest.pending_writes import PendingWrites
 from workers.ingest.pod_attribution import Attributions, PodRef
+from workers.ingest.pruned_horizons import PrunedHorizons
 from workers.ingest.resync import NoResyncSignal, ResyncSignal
 from workers.ingest.series_layout import SeriesLayouts
 from workers.ingest.upload_samples import CompactUsageError, snapshot_samples
@@ -106,6 +107,7 @@ class SnapshotIngest:
         self._usage = UsageCache(cache_histories)
         self._layouts = SeriesLayouts(2 * cache_pods)
         self._labels = LabelsJson(cache_pods)
+        self._horizons = PrunedHorizons(RETENTION)
         self._attributions = Attributions()
         self._tracer = trace.get_tracer("workers.ingest")
 
@@ -171,7 +173,7 @@ class SnapshotIngest:
                     SnapshotRepository(session, tenant_id),
                     UsageStateRepository(session, tenant_id),
                     CostRollupRepository(session, tenant_id, self._labels),
-                    RETENTION,
+                    self._horizons,
                 )
         except (IntegrityError, DataError) as e:
             raise PermanentError(f"upload refused by the database: {e.orig}") from e

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import partial
 from typing import TypeVar
 
 import numpy as np
@@ -36,6 +37,7 @@ from store.repositories.cost_rollups import (
 from store.repositories.snapshots import ClusterIngestState, SnapshotRepository, UploadIndexRow
 from store.repositories.usage_states import UsageStateRepository
 from workers.ingest.inventory_cache import CachedInventory
+from workers.ingest.pruned_horizons import PrunedHorizons
 from workers.ingest.usage_fold import to_record
 
 _Row = TypeVar("_Row")
@@ -227,12 +229,13 @@ class PendingWrites:
         snapshots: SnapshotRepository,
         usage: UsageStateRepository,
         rollups: CostRollupRepository,
-        retention: timedelta,
+        retention: PrunedHorizons,
     ) -> None:
         """Write everything held: one statement per cluster for its ingest columns, one upsert
         of every cluster's usage histories and one statement advancing their usage generations,
-        one upsert per cost table for every cluster, then forget the cost hours older than
-        `retention` before each cluster's newest upload (one statement per table)."""
+        one upsert per cost table for every cluster, then forget the cost hours older than the
+        retention before each cluster's newest upload (one statement per table), for the
+        clusters whose horizon has moved (`PrunedHorizons`)."""
         for cluster_id in list(self._ingest_rows):
             await self.write_ingest(snapshots, cluster_id)
         written = await usage.put_clusters(
@@ -250,12 +253,15 @@ class PendingWrites:
                 for cluster_id, costs in self._costs.items()
             ]
         )
-        await rollups.prune(
+        horizons = retention.due(
             {
-                cluster_id: costs.newest - retention
+                cluster_id: costs.newest
                 for cluster_id, costs in self._costs.items()
                 if costs.newest is not None
             }
         )
+        await rollups.prune(horizons)
+        if horizons:
+            self.after_commit.append(partial(retention.pruned, horizons))
         self._histories.clear()
         self._costs.clear()

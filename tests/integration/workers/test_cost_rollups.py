@@ -264,3 +264,38 @@ async def test_deltas_roll_up_what_full_snapshots_roll_up(
     for upload in uploads:
         assert await _send(handler, tenant, upload) == DUPLICATE
     assert await _rollups(database, tenant, by_delta) == expected
+
+
+async def _hours(database: Database, tenant: TenantView, cluster: ClusterView) -> list[Any]:
+    """The clock hours the cluster's container costs are stored for, oldest first."""
+    async with database.tenant(tenant.id) as session:
+        hours = await session.execute(
+            select(CostAllocationRow.hour)
+            .where(CostAllocationRow.cluster_id == cluster.id)
+            .distinct()
+            .order_by(CostAllocationRow.hour)
+        )
+        return list(hours.scalars())
+
+
+async def test_a_late_hour_beyond_retention_is_pruned_once_the_horizon_moves(
+    database: Database, tenant: TenantView, cluster: ClusterView
+) -> None:
+    """A worker forgets old hours when a cluster's horizon moves to a later clock hour: a late
+    upload's hour beyond retention is kept while the horizon stays in its hour, and is gone by
+    the batch whose horizon reaches the next hour."""
+    handler = ingest(database)
+    later = T0 + timedelta(days=90)
+
+    async def fold_at(sequence: int, taken_at: Any) -> None:
+        snapshot = shop_snapshot(cluster.id, sequence, taken_at=taken_at)
+        assert await handler.apply(snapshot_message(tenant.id, snapshot)) == PROCESSED
+
+    await fold_at(1, T0 + timedelta(minutes=1))
+    await fold_at(2, later + timedelta(minutes=30))
+    assert await _hours(database, tenant, cluster) == [later]
+    await fold_at(3, T0 + timedelta(minutes=5))
+    await fold_at(4, later + timedelta(minutes=40))
+    assert await _hours(database, tenant, cluster) == [T0, later]
+    await fold_at(5, later + timedelta(hours=1, minutes=1))
+    assert await _hours(database, tenant, cluster) == [later, later + timedelta(hours=1)]

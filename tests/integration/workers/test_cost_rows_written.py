@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -136,4 +137,102 @@ async def test_clusters_added_and_pruned_together_keep_to_their_own_rows(
             (second, T0, 30.0),
             (second, T0 + timedelta(hours=1), 30.0),
         ]
+    )
+
+
+_AWKWARD = [1 / 3, 5e-324, 1e-310, 1e306, -0.0, 0.1 + 0.2, 3 * 5e-324, -1.5e306]
+"""Floats whose text is easy to get wrong: repeating, subnormal, huge, negative zero."""
+_EXTREME = [*_AWKWARD, 1e308, -1.7976931348623157e308, 2.2250738585072014e-308]
+"""Besides those, the largest floats and the smallest normal one (stored once: summed, the
+largest would overflow)."""
+
+
+def _awkward_rows(
+    figures: Sequence[float], hours: Sequence[int] | None = None
+) -> ContainerCostRows:
+    """One container-hour of pod `web-<i>` per figure, each summed column the figure, in hour
+    T0 or the hours after T0 given."""
+    return ContainerCostRows(
+        hours=[T0 + timedelta(hours=h) for h in hours or [0] * len(figures)],
+        namespaces=["shop"] * len(figures),
+        pods=[f"web-{i}" for i in range(len(figures))],
+        containers=["app"] * len(figures),
+        nodes=["n1"] * len(figures),
+        workloads=["web"] * len(figures),
+        labels=[{}] * len(figures),
+        sums=dict.fromkeys(ALLOCATION_SUMS, figures),
+    )
+
+
+async def test_summed_figures_are_stored_to_the_bit(database: Database, tenant: TenantView) -> None:
+    """Figures added once come back as the same floats, bit for bit (subnormals and -0.0
+    included), and figures added many times come back as the floats Python's own additions in
+    the same order make."""
+    async with database.tenant(tenant.id) as session:
+        once, many = [
+            (await ClusterRepository(session, tenant.id).create(f"bits-{uuid.uuid4().hex[:8]}")).id
+            for _ in range(2)
+        ]
+        repository = CostRollupRepository(session, tenant.id)
+        await repository.add_rows([ClusterCostRows(once, _awkward_rows(_EXTREME), _NO_NODES)])
+        # The first add inserts its figures as they are (-0.0 stays -0.0); later ones add.
+        expected = list(_AWKWARD)
+        await repository.add_rows([ClusterCostRows(many, _awkward_rows(expected), _NO_NODES)])
+        for step in range(1, 40):
+            figures = [value * (1 + step / 1000) for value in _AWKWARD]
+            await repository.add_rows([ClusterCostRows(many, _awkward_rows(figures), _NO_NODES)])
+            expected = [total + figure for total, figure in zip(expected, figures, strict=True)]
+        stored = {
+            (cluster, pod): [getattr(row, name) for name in ALLOCATION_SUMS]
+            for cluster, pod, row in (
+                await session.execute(
+                    select(
+                        CostAllocationRow.cluster_id, CostAllocationRow.pod, CostAllocationRow
+                    ).where(CostAllocationRow.cluster_id.in_([once, many]))
+                )
+            ).all()
+        }
+    for i, figure in enumerate(_EXTREME):
+        assert [v.hex() for v in stored[once, f"web-{i}"]] == [figure.hex()] * len(ALLOCATION_SUMS)
+    for i, summed in enumerate(expected):
+        assert [v.hex() for v in stored[many, f"web-{i}"]] == [summed.hex()] * len(ALLOCATION_SUMS)
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(hours=st.lists(st.lists(st.integers(0, 2), max_size=6), min_size=3, max_size=3))
+async def test_each_row_lands_in_its_own_cluster_and_hour(
+    database: Database, tenant: TenantView, hours: list[list[int]]
+) -> None:
+    """Rows of several clusters, their hours in any order (runs of one hour, hours coming
+    back, clusters without rows), are each stored in their own cluster's hour."""
+    async with database.tenant(tenant.id) as session:
+        clusters = ClusterRepository(session, tenant.id)
+        ids = [(await clusters.create(f"runs-{uuid.uuid4().hex[:8]}")).id for _ in hours]
+        rows = [
+            ClusterCostRows(
+                cluster_id,
+                _awkward_rows([float(i) for i in range(len(offsets))], offsets),
+                _NO_NODES,
+            )
+            for cluster_id, offsets in zip(ids, hours, strict=True)
+        ]
+        await CostRollupRepository(session, tenant.id).add_rows(rows)
+        stored = (
+            await session.execute(
+                select(
+                    CostAllocationRow.cluster_id,
+                    CostAllocationRow.pod,
+                    CostAllocationRow.hour,
+                    CostAllocationRow.seconds,
+                ).where(CostAllocationRow.cluster_id.in_(ids))
+            )
+        ).all()
+    assert sorted(stored) == sorted(
+        (cluster_id, f"web-{i}", T0 + timedelta(hours=h), float(i))
+        for cluster_id, offsets in zip(ids, hours, strict=True)
+        for i, h in enumerate(offsets)
     )
