@@ -1,4 +1,4 @@
-"""Migration 0016_demand_chunks on a database holding whole demand rings and chunked ones, and back."""
+"""Migration 0016_demand_chunks over whole demand rings and chunked ones, and back."""
 
 from __future__ import annotations
 
