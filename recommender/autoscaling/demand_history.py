@@ -161,7 +161,8 @@ class DemandHistory:
     def chunk(self, index: int) -> bytes:
         """Chunk `index`: its slots' sums (little-endian float32), then their minute counts."""
         slots = slice(index * CHUNK_STEPS, (index + 1) * CHUNK_STEPS)
-        return self.sums[slots].astype("<f4").tobytes() + self.minutes[slots].tobytes()
+        sums = self.sums[slots].astype("<f4", copy=False)
+        return sums.tobytes() + self.minutes[slots].tobytes()
 
     def mark_stored(self) -> None:
         """Note that the stored chunks are now this history's (it was just written)."""

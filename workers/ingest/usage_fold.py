@@ -124,17 +124,17 @@ def _rings(history: ContainerHistory) -> tuple[DemandHistory, DemandHistory]:
     return history.demand, history.gpu_demand
 
 
-def _demand_chunks(history: ContainerHistory) -> tuple[tuple[DemandChunk, ...], bool]:
+def _demand_chunks(history: ContainerHistory) -> tuple[list[DemandChunk], bool]:
     """The demand chunks to store for `history`, and whether they replace all stored ones:
     the changed chunks when both rings are stored as chunks, else every chunk holding
     anything."""
     rings = _rings(history)
-    whole = not all(ring.stored for ring in rings)
-    return tuple(
-        DemandChunk(number, index, ring.chunk(index))
-        for number, ring in enumerate(rings)
-        for index in (ring.data_chunks() if whole else ring.changed_chunks())
-    ), whole
+    whole = not (rings[0].stored and rings[1].stored)
+    chunks: list[DemandChunk] = []
+    for number, ring in enumerate(rings):
+        indexes = ring.data_chunks() if whole else ring.changed_chunks()
+        chunks.extend(DemandChunk(number, index, ring.chunk(index)) for index in indexes)
+    return chunks, whole
 
 
 def mark_stored(history: ContainerHistory) -> None:
@@ -162,7 +162,7 @@ def to_record(
         _at(first, observed_at),
         _at(last, observed_at),
         demand_steps=(history.demand.last_step, history.gpu_demand.last_step),
-        demand_chunks=chunks,
+        demand_chunks=tuple(chunks),
         demand_replaced=replaced,
     )
 
