@@ -10,14 +10,17 @@ from sqlalchemy import (
     ARRAY,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
     Numeric,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -34,6 +37,7 @@ TENANT_OWNED_TABLES = (
     "snapshots",
     "inventory_objects",
     "usage_states",
+    "usage_demand_chunks",
     "spot_notices",
     "recommendations",
     "instructions",
@@ -185,7 +189,48 @@ class UsageState(Base):
     first_sample_at: Mapped[datetime]
     last_sample_at: Mapped[datetime]
     demand: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
-    """Fixed-size ring of recent CPU demand (autoscaling advice); loaded only when asked for."""
+    """Demand rings stored whole (CPU, then GPU duty if it has data), as written before they
+    were stored in chunks (`UsageDemandChunk`); such a row has no chunks. Loaded only when
+    asked for."""
+    demand_last_step: Mapped[int] = mapped_column(BigInteger, server_default="-1")
+    """The newest step of the CPU demand ring whose slots `usage_demand_chunks` holds."""
+    gpu_demand_last_step: Mapped[int] = mapped_column(BigInteger, server_default="-1")
+    """The newest step of the GPU-duty demand ring whose slots `usage_demand_chunks` holds."""
+
+
+class UsageDemandChunk(Base):
+    """A run of consecutive slots of one demand ring of a usage state (a missing one is empty).
+
+    A minute's fold changes a slot or two of a ring; its chunk is rewritten, not the ring.
+    """
+
+    __tablename__ = "usage_demand_chunks"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["cluster_id", "namespace", "workload_kind", "workload_name", "container"],
+            [
+                "usage_states.cluster_id",
+                "usage_states.namespace",
+                "usage_states.workload_kind",
+                "usage_states.workload_name",
+                "usage_states.container",
+            ],
+            ondelete="CASCADE",
+        ),
+        CheckConstraint("ring IN (0, 1)", name="ck_usage_demand_chunks_ring"),
+    )
+    cluster_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(63), primary_key=True)
+    workload_kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workload_name: Mapped[str] = mapped_column(String(253), primary_key=True)
+    container: Mapped[str] = mapped_column(String(253), primary_key=True)
+    ring: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    """0: CPU demand, 1: GPU-duty demand."""
+    chunk: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    """Which run of slots: chunk i holds slots i * n to (i + 1) * n - 1 of the ring."""
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    """The slots' float32 sums (little-endian), then their one-byte minute counts."""
 
 
 class SpotNoticeRecord(Base):

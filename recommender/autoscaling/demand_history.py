@@ -6,6 +6,9 @@ Per five-minute step it keeps the sum of the per-minute demand (usage summed ove
 workload's pods in that minute) and how many minutes were folded, so the step's demand is their
 mean. Fourteen days of steps live in a ring, so the size never grows: 4,032 steps of a float32
 sum and a one-byte minute count, about 20 KB.
+
+A ring is stored in chunks of a day's steps, so that a minute's fold rewrites the chunk it
+touched and not the whole ring: a history remembers which chunks changed since it was stored.
 """
 
 from __future__ import annotations
@@ -34,6 +37,12 @@ SIZE = _HEADER.size + STEPS * 5
 """Bytes of every serialised history."""
 _FULL_MINUTES = int(np.iinfo(np.uint8).max)
 """A step's minute count stops here."""
+CHUNK_STEPS = 24 * 3600 // STEP_SECONDS
+"""Steps of one stored chunk of a ring (a day's)."""
+CHUNKS = STEPS // CHUNK_STEPS
+"""Chunks of a ring."""
+CHUNK_SIZE = CHUNK_STEPS * 5
+"""Bytes of a stored chunk: its steps' float32 sums, then their minute counts."""
 
 
 class DemandHistoryError(ValueError):
@@ -56,6 +65,11 @@ class DemandHistory:
     """The newest step folded (-1 before any)."""
     sums: NDArray[np.float32] = field(default_factory=_empty_sums)
     minutes: NDArray[np.uint8] = field(default_factory=_empty_minutes)
+    _changed: set[int] = field(default_factory=set, init=False, compare=False, repr=False)
+    """Chunks changed since the history was last stored (when it was stored in chunks)."""
+    _stored: bool = field(default=False, init=False, compare=False, repr=False)
+    """Whether the stored chunks are this history's as of its last store (none changed since
+    but `_changed`): a history read from chunks or written as them."""
 
     def fold(self, samples: Iterable[tuple[float, str, float]]) -> int:
         """Fold `(unix seconds, pod, usage)` samples; returns how many minutes were added.
@@ -89,6 +103,7 @@ class DemandHistory:
                 sums[slot] += demand
                 counts[slot] += 1
                 added += 1
+                self._changed.add(slot // CHUNK_STEPS)
         return added
 
     def _advance(self, step: int) -> None:
@@ -97,9 +112,20 @@ class DemandHistory:
         start, count = first_new % STEPS, step + 1 - first_new
         # At most STEPS slots from `start` on, wrapping round the ring's end once.
         for begin, end in ((start, min(start + count, STEPS)), (0, max(start + count - STEPS, 0))):
+            self._note_cleared(begin, end)
             self.sums[begin:end] = 0.0
             self.minutes[begin:end] = 0
         self.last_step = step
+
+    def _note_cleared(self, begin: int, end: int) -> None:
+        """Count as changed the chunks of slots `begin:end` that hold something (about to be
+        cleared)."""
+        if end <= begin:
+            return
+        for chunk in range(begin // CHUNK_STEPS, (end - 1) // CHUNK_STEPS + 1):
+            low, high = max(begin, chunk * CHUNK_STEPS), min(end, (chunk + 1) * CHUNK_STEPS)
+            if self.minutes[low:high].any() or self.sums[low:high].view(np.uint32).any():
+                self._changed.add(chunk)
 
     def series(self) -> DemandSeries:
         """The stored steps in time order (gaps are NaN), from the oldest kept to the newest."""
@@ -116,6 +142,45 @@ class DemandHistory:
         # Leading steps before the first sample are not history, just an empty ring.
         first = int(present[0])
         return DemandSeries(float(steps[first] * STEP_SECONDS), float(STEP_SECONDS), values[first:])
+
+    @property
+    def stored(self) -> bool:
+        """Whether the stored chunks are this history's but for `changed_chunks`."""
+        return self._stored
+
+    def changed_chunks(self) -> list[int]:
+        """The chunks changed since the history was last stored, ascending."""
+        return sorted(self._changed)
+
+    def data_chunks(self) -> list[int]:
+        """The chunks holding anything (the others are all zeros), ascending."""
+        sums = self.sums.view(np.uint32).reshape(CHUNKS, CHUNK_STEPS).any(axis=1)
+        minutes = self.minutes.reshape(CHUNKS, CHUNK_STEPS).any(axis=1)
+        return [int(chunk) for chunk in np.flatnonzero(sums | minutes)]
+
+    def chunk(self, index: int) -> bytes:
+        """Chunk `index`: its slots' sums (little-endian float32), then their minute counts."""
+        slots = slice(index * CHUNK_STEPS, (index + 1) * CHUNK_STEPS)
+        sums = self.sums[slots].astype("<f4", copy=False)
+        return sums.tobytes() + self.minutes[slots].tobytes()
+
+    def mark_stored(self) -> None:
+        """Note that the stored chunks are now this history's (it was just written)."""
+        self._changed.clear()
+        self._stored = True
+
+    @classmethod
+    def from_chunks(cls, last_step: int, chunks: Mapping[int, bytes]) -> DemandHistory:
+        """Restore a history from its newest step and its stored chunks (missing ones empty)."""
+        history = cls(last_step=last_step)
+        for index, data in chunks.items():
+            if not 0 <= index < CHUNKS or len(data) != CHUNK_SIZE:
+                raise DemandHistoryError("not a chunk of a demand history")
+            slots = slice(index * CHUNK_STEPS, (index + 1) * CHUNK_STEPS)
+            history.sums[slots] = np.frombuffer(data, dtype="<f4", count=CHUNK_STEPS)
+            history.minutes[slots] = np.frombuffer(data, dtype=np.uint8, offset=CHUNK_STEPS * 4)
+        history._stored = True
+        return history
 
     def to_bytes(self) -> bytes:
         """Fixed-size binary form."""

@@ -29,9 +29,9 @@ class ContainerHistory:
     usage: ContainerUsageState
     gpu: GpuDutyHistory = field(default_factory=GpuDutyHistory)
     demand: DemandHistory = field(default_factory=DemandHistory)
-    """CPU demand; stored beside the history's bytes, in its own column (`usage_fold.to_record`)."""
+    """CPU demand; stored beside the history's bytes, in chunks (`usage_fold.to_record`)."""
     gpu_demand: DemandHistory = field(default_factory=DemandHistory)
-    """GPU-duty demand (GPUs busy), stored in the same column after the CPU demand."""
+    """GPU-duty demand (GPUs busy), stored in chunks as the CPU demand is."""
 
     @classmethod
     def empty(cls, settings: UsageSettings | None = None) -> ContainerHistory:

@@ -38,7 +38,7 @@ from store.repositories.snapshots import ClusterIngestState, SnapshotRepository,
 from store.repositories.usage_states import UsageStateRepository
 from workers.ingest.inventory_cache import CachedInventory
 from workers.ingest.pruned_horizons import PrunedHorizons
-from workers.ingest.usage_fold import to_record
+from workers.ingest.usage_fold import mark_stored, to_record
 
 _Row = TypeVar("_Row")
 
@@ -246,6 +246,9 @@ class PendingWrites:
                 for cluster_id, held in sorted(self._histories.items())
             }
         )
+        for held in self._histories.values():
+            for history, _ in held.values():
+                mark_stored(history)
         self.generations.update(written)
         await rollups.add_rows(
             [

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import numpy as np
 
 from recommender.autoscaling.demand_history import (
+    DemandHistory,
     DemandHistoryError,
-    pack_demands,
     unpack_demands,
 )
 from recommender.autoscaling.demand_history import fold_grouped as fold_demands
@@ -19,7 +19,7 @@ from recommender.usage.histogram import add_samples_grouped
 from recommender.usage.key import ContainerKey
 from recommender.usage.state import SampleArrays, UsageSettings, fold_grouped
 from store.repositories.usage_states import ContainerKey as StoredKey
-from store.repositories.usage_states import UsageStateRecord
+from store.repositories.usage_states import DemandChunk, UsageStateRecord
 from workers.ingest.usage_batch import UsageBatch
 
 
@@ -119,33 +119,73 @@ def _at(seconds: float | None, fallback: datetime) -> datetime:
     return fallback if seconds is None else datetime.fromtimestamp(seconds, tz=UTC)
 
 
+def _rings(history: ContainerHistory) -> tuple[DemandHistory, DemandHistory]:
+    """The history's demand rings in their stored order (ring 0: CPU, ring 1: GPU duty)."""
+    return history.demand, history.gpu_demand
+
+
+def _demand_chunks(history: ContainerHistory) -> tuple[list[DemandChunk], bool]:
+    """The demand chunks to store for `history`, and whether they replace all stored ones:
+    the changed chunks when both rings are stored as chunks, else every chunk holding
+    anything."""
+    rings = _rings(history)
+    whole = not (rings[0].stored and rings[1].stored)
+    chunks: list[DemandChunk] = []
+    for number, ring in enumerate(rings):
+        indexes = ring.data_chunks() if whole else ring.changed_chunks()
+        chunks.extend(DemandChunk(number, index, ring.chunk(index)) for index in indexes)
+    return chunks, whole
+
+
+def mark_stored(history: ContainerHistory) -> None:
+    """Note that `history`'s record (`to_record`) was just written."""
+    for ring in _rings(history):
+        ring.mark_stored()
+
+
 def to_record(
     key: ContainerKey, history: ContainerHistory, observed_at: datetime
 ) -> UsageStateRecord:
-    """The row storing `history`; `observed_at` stands in for sample times it lacks."""
+    """The row storing `history`; `observed_at` stands in for sample times it lacks.
+
+    Its demand is the chunks changed since the history was last stored (`mark_stored`), or all
+    of them where the stored ones are not known to be the history's.
+    """
     signals = history.usage.signals
     first = signals.first_sample_at if signals.first_sample_at is not None else signals.last_oom_at
     last = signals.last_sample_at if signals.last_sample_at is not None else signals.last_oom_at
+    chunks, replaced = _demand_chunks(history)
     return UsageStateRecord(
         stored_key(key),
         history.to_bytes(),
         signals.samples,
         _at(first, observed_at),
         _at(last, observed_at),
-        pack_demands(history.demand, history.gpu_demand),
+        demand_steps=(history.demand.last_step, history.gpu_demand.last_step),
+        demand_chunks=tuple(chunks),
+        demand_replaced=replaced,
     )
 
 
 def from_record(record: UsageStateRecord) -> ContainerHistory:
     """The history a row stores (ContainerHistoryError if unreadable).
 
-    Rows written before demand was kept have no demand column value: empty histories; rows
-    written before GPU demand was kept hold the CPU demand only.
+    The demand rings are assembled from their chunks, but in rows written before they were
+    chunked: those hold them whole (the CPU ring only if written before GPU demand was kept),
+    or nothing if written before demand was kept (empty histories, as no chunks are).
     """
     history = ContainerHistory.from_bytes(record.state)
-    if record.demand is not None:
-        try:
+    try:
+        if record.demand is not None:
             history.demand, history.gpu_demand = unpack_demands(record.demand)
-        except DemandHistoryError as e:
-            raise ContainerHistoryError(str(e)) from e
+        else:
+            history.demand, history.gpu_demand = (
+                DemandHistory.from_chunks(
+                    record.demand_steps[number],
+                    {c.index: c.data for c in record.demand_chunks if c.ring == number},
+                )
+                for number in range(2)
+            )
+    except DemandHistoryError as e:
+        raise ContainerHistoryError(str(e)) from e
     return history

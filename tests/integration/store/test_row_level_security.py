@@ -42,6 +42,24 @@ async def test_insert_for_another_tenant_is_refused(
             )
 
 
+async def test_demand_chunk_for_another_tenant_is_refused(
+    database: Database, tenant: TenantView, other_tenant: TenantView
+) -> None:
+    """A demand chunk row naming another tenant violates the chunks table's WITH CHECK."""
+    async with database.tenant(other_tenant.id) as session:
+        theirs = await ClusterRepository(session, other_tenant.id).create("theirs")
+    with pytest.raises(DBAPIError, match="row-level security"):
+        async with database.tenant(tenant.id) as session:
+            await session.execute(
+                text(
+                    "INSERT INTO usage_demand_chunks (cluster_id, namespace, workload_kind,"
+                    " workload_name, container, ring, chunk, tenant_id, data)"
+                    " VALUES (:c, 'ns', 'Deployment', 'web', 'app', 0, 0, :t, '')"
+                ),
+                {"c": theirs.id, "t": other_tenant.id},
+            )
+
+
 async def test_unfiltered_update_cannot_touch_other_tenant(
     database: Database, tenant: TenantView, other_tenant: TenantView
 ) -> None:

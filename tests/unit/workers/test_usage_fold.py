@@ -12,12 +12,20 @@ import numpy as np
 from agent.delta import delta_between, listed_objects
 from bench.snapshots import SnapshotSpec, build_snapshot, read_trace_nodes, read_trace_pods
 from protocol.snapshot import ClusterSnapshot, GpuUsage, Usage
+from recommender.autoscaling.demand_history import CHUNK_STEPS, STEPS, pack_demands
 from recommender.usage.container_history import ContainerHistory
 from recommender.usage.key import ContainerKey
 from tests.unit.workers.factories import T0, sample, shop_snapshot
 from workers.ingest.upload_samples import delta_samples
 from workers.ingest.usage_batch import UsageBatch, usage_batch
-from workers.ingest.usage_fold import domain_key, fold_batch, from_record, stored_key, to_record
+from workers.ingest.usage_fold import (
+    domain_key,
+    fold_batch,
+    from_record,
+    mark_stored,
+    stored_key,
+    to_record,
+)
 
 WEB0 = ContainerKey("shop", "Deployment", "web0", "app")
 FIVE_MINUTES = timedelta(minutes=5)
@@ -130,19 +138,56 @@ def test_cpu_samples_feed_the_demand_history() -> None:
     assert abs(float(series.values[0]) - 0.2) < 1e-6
 
 
-def test_the_demand_history_travels_in_its_own_column() -> None:
-    """The stored row carries the demand beside the history; reading both restores it."""
+def test_the_demand_history_travels_in_chunks() -> None:
+    """The stored row carries the demand as the chunks its day fell into, and its newest step;
+    reading them restores it."""
     history = _fold_days(1)
     record = to_record(WEB0, history, datetime(2026, 1, 1, tzinfo=UTC))
-    assert record.demand is not None
-    assert from_record(record).demand.series().values.size == 288
+    assert record.demand is None
+    assert record.demand_steps == (history.demand.last_step, -1)
+    assert {chunk.ring for chunk in record.demand_chunks} == {0}
+    assert from_record(record).demand.to_bytes() == history.demand.to_bytes()
 
 
 def test_a_row_without_demand_reads_back_with_an_empty_one() -> None:
     """Rows written before demand was kept load with an empty demand history."""
     record = to_record(WEB0, _fold_days(1), datetime(2026, 1, 1, tzinfo=UTC))
-    old = replace(record, demand=None)
+    old = replace(record, demand=None, demand_steps=(-1, -1), demand_chunks=())
     assert from_record(old).demand.series().values.size == 0
+
+
+def test_a_row_holding_whole_rings_reads_back_and_is_next_written_whole() -> None:
+    """A row written before rings were chunked reads its whole rings; its history's next write
+    replaces every stored chunk with all it holds."""
+    history = _fold_days(2)
+    record = to_record(WEB0, history, T0)
+    old = replace(
+        record,
+        demand=pack_demands(history.demand, history.gpu_demand),
+        demand_steps=(-1, -1),
+        demand_chunks=(),
+    )
+    restored = from_record(old)
+    assert restored.demand.to_bytes() == history.demand.to_bytes()
+    rewritten = to_record(WEB0, restored, T0)
+    assert rewritten.demand_replaced
+    assert rewritten.demand_chunks == record.demand_chunks
+
+
+def test_a_stored_history_writes_only_the_chunks_folded_since() -> None:
+    """After its record is written, a history's next record carries just the chunks changed."""
+    history = _fold_days(2)
+    mark_stored(history)
+    cluster_id = uuid.uuid4()
+    snapshot = _day_of_samples(cluster_id, 2).model_copy(
+        update={"usage": Usage(containers=_day_of_samples(cluster_id, 2).usage.containers[:1])}
+    )
+    fold_batch(usage_batch(snapshot, {}), {WEB0: history})
+    record = to_record(WEB0, history, T0)
+    assert not record.demand_replaced
+    assert [(chunk.ring, chunk.index) for chunk in record.demand_chunks] == [
+        (0, (history.demand.last_step % STEPS) // CHUNK_STEPS)
+    ]
 
 
 def _two_gpu_samples(minutes: int) -> ClusterSnapshot:
