@@ -304,7 +304,7 @@ async def test_a_delta_after_a_snapshot_in_its_batch_reads_the_inventory_the_sna
         unnumbered = uploads[0].model_copy(update={"sequence": None})
         records = _records(tenant, [unnumbered, uploads[1]])
         if cluster_id == alone:
-            outcomes = [await ingest(one) for one in records]
+            outcomes: list[str | None] = [await ingest(one) for one in records]
         else:
             outcomes = await ingest.many(records)
         assert outcomes == [PROCESSED, RESYNC]
