@@ -80,6 +80,54 @@ _UPSERT = text(
 )
 
 
+# The batch forms of the statements above: rows of several clusters, each row naming its own
+# cluster (and, for upserts, the upload that wrote it).
+_DELETE_NAMED_ROWS = text(
+    """
+    DELETE FROM inventory_objects
+    WHERE (cluster_id, kind, namespace, name) IN (
+          SELECT c, k, n, m FROM unnest(
+              CAST(:clusters AS uuid[]), CAST(:kinds AS text[]), CAST(:namespaces AS text[]),
+              CAST(:names AS text[])
+          ) AS gone(c, k, n, m)
+      )
+    """
+)
+_DELETE_UNKEPT = text(
+    """
+    DELETE FROM inventory_objects
+    WHERE cluster_id = ANY(CAST(:replaced AS uuid[]))
+      AND (cluster_id, kind, namespace, name) NOT IN (
+          SELECT c, k, n, m FROM unnest(
+              CAST(:clusters AS uuid[]), CAST(:kinds AS text[]), CAST(:namespaces AS text[]),
+              CAST(:names AS text[])
+          ) AS kept(c, k, n, m)
+      )
+    """
+)
+_UPSERT_ROWS = text(
+    f"""
+    INSERT INTO inventory_objects AS o (cluster_id, kind, namespace, name, tenant_id, uid,
+                                        resource_version, body, snapshot_id, observed_at)
+    SELECT r.cluster_id, r.kind, r.namespace, r.name, :tenant, r.uid, r.resource_version,
+           r.body, r.snapshot_id, r.observed_at
+    FROM unnest(CAST(:clusters AS uuid[]), {unnested_texts("kinds")},
+                {unnested_texts("namespaces")}, {unnested_texts("names")},
+                {unnested_texts("uids")}, {unnested_texts("versions")},
+                ARRAY(SELECT jsonb_array_elements(CAST(CAST(:bodies AS text) AS jsonb))),
+                CAST(:snapshots AS uuid[]), CAST(:observed AS timestamptz[]))
+         AS r(cluster_id, kind, namespace, name, uid, resource_version, body, snapshot_id,
+              observed_at)
+    ON CONFLICT (cluster_id, kind, namespace, name) DO UPDATE
+    SET uid = EXCLUDED.uid, resource_version = EXCLUDED.resource_version, body = EXCLUDED.body,
+        snapshot_id = EXCLUDED.snapshot_id, observed_at = EXCLUDED.observed_at
+    WHERE o.body IS DISTINCT FROM EXCLUDED.body
+       OR o.uid IS DISTINCT FROM EXCLUDED.uid
+       OR o.resource_version IS DISTINCT FROM EXCLUDED.resource_version
+    """  # noqa: S608 - parameter-name constants only
+)
+
+
 @dataclass(frozen=True)
 class InventoryItem:
     """One object as a snapshot reported it."""
@@ -118,6 +166,36 @@ class PodOwnership:
     owner_name: str | None
     cpu_requests: dict[str, int | None]
     """CPU request (millicores) of each container, by name."""
+
+
+StoredKey = tuple[uuid.UUID, str, str, str]
+"""(cluster, kind, namespace, name): one stored object."""
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryWrite:
+    """One object to store as `item` says, in the name of the upload `snapshot_id` (taken at
+    `observed_at`) if that changes the stored row."""
+
+    cluster_id: uuid.UUID
+    item: InventoryItem
+    snapshot_id: uuid.UUID
+    observed_at: datetime
+
+
+@dataclass(frozen=True)
+class InventoryChanges:
+    """What a batch of uploads does to the inventories of several clusters, in the order
+    `InventoryRepository.write` applies it: delete the named objects, delete every object of
+    the replaced clusters not kept, then upsert."""
+
+    deletes: Sequence[StoredKey]
+    replaced: Collection[uuid.UUID]
+    """Clusters whose inventory becomes exactly the objects named in `kept`."""
+    kept: Sequence[StoredKey]
+    """Of the replaced clusters, the objects they keep (those upserted by the batch)."""
+    upserts: Sequence[InventoryWrite]
+    """At most one per object."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +280,39 @@ class InventoryRepository:
             deleted = len(removed.all())
         await self._upsert(cluster_id, snapshot_id, observed_at, upserts)
         return ReplaceCounts(upserted=len(upserts), deleted=deleted)
+
+    async def write(self, changes: InventoryChanges) -> None:
+        """Apply `changes`: at most one statement each for the named deletions, the objects the
+        replaced clusters no longer hold, and the upserts, whatever the number of clusters.
+
+        An upsert whose uid, resourceVersion and body equal the stored row's leaves it as it is
+        (as `replace` and `apply_changes`).
+        """
+        if changes.deletes:
+            await self._session.execute(_DELETE_NAMED_ROWS, _key_columns(changes.deletes))
+        if changes.replaced:
+            await self._session.execute(
+                _DELETE_UNKEPT,
+                {"replaced": sorted(changes.replaced)} | _key_columns(changes.kept),
+            )
+        rows = changes.upserts
+        if not rows:
+            return
+        await self._session.execute(
+            _UPSERT_ROWS,
+            {
+                "tenant": self._tenant_id,
+                "clusters": [row.cluster_id for row in rows],
+                "kinds": json_texts([row.item.kind for row in rows]),
+                "namespaces": json_texts([row.item.namespace for row in rows]),
+                "names": json_texts([row.item.name for row in rows]),
+                "uids": json_texts([row.item.uid for row in rows]),
+                "versions": json_texts([row.item.resource_version for row in rows]),
+                "bodies": f"[{','.join(row.item.body for row in rows)}]",
+                "snapshots": [row.snapshot_id for row in rows],
+                "observed": [row.observed_at for row in rows],
+            },
+        )
 
     async def _upsert(
         self,
@@ -294,3 +405,13 @@ class InventoryRepository:
             .group_by(InventoryObject.kind)
         )
         return {kind: int(total) for kind, total in rows}
+
+
+def _key_columns(keys: Sequence[StoredKey]) -> dict[str, list[Any]]:
+    """Stored objects' keys as one array parameter per key column."""
+    return {
+        "clusters": [cluster for cluster, _, _, _ in keys],
+        "kinds": [kind for _, kind, _, _ in keys],
+        "namespaces": [namespace for _, _, namespace, _ in keys],
+        "names": [name for _, _, _, name in keys],
+    }

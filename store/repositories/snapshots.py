@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import TextClause, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.errors import NotFoundError
@@ -59,31 +59,57 @@ class UploadIndexRow:
     sample_count: int
 
 
-# The values come from a select of the cluster, so a foreign cluster inserts nothing; rows go in
-# in the order given, so of an id listed twice the first is the one recorded.
+# The values come from a join with the clusters, so a foreign cluster's rows insert nothing; rows
+# go in in the order given, so of an id listed twice for a cluster the first is the one recorded.
 _RECORD = text(
     """
     INSERT INTO snapshots (snapshot_id, tenant_id, cluster_id, taken_at, received_at,
                            node_count, pod_count, sample_count)
     SELECT r.snapshot_id, :tenant, c.id, r.taken_at, r.received_at,
            r.node_count, r.pod_count, r.sample_count
-    FROM clusters AS c,
-         unnest(CAST(:ids AS uuid[]), CAST(:taken AS timestamptz[]),
-                CAST(:received AS timestamptz[]), CAST(:nodes AS integer[]),
-                CAST(:pods AS integer[]), CAST(:samples AS integer[]))
-             WITH ORDINALITY AS r(snapshot_id, taken_at, received_at, node_count, pod_count,
-                                  sample_count, place)
-    WHERE c.id = :cluster
+    FROM unnest(CAST(:clusters AS uuid[]), CAST(:ids AS uuid[]),
+                CAST(:taken AS timestamptz[]), CAST(:received AS timestamptz[]),
+                CAST(:nodes AS integer[]), CAST(:pods AS integer[]), CAST(:samples AS integer[]))
+             WITH ORDINALITY AS r(cluster_id, snapshot_id, taken_at, received_at, node_count,
+                                  pod_count, sample_count, place)
+         JOIN clusters AS c ON c.id = r.cluster_id
     ORDER BY r.place
     ON CONFLICT (tenant_id, cluster_id, snapshot_id) DO NOTHING
-    RETURNING snapshot_id
+    RETURNING cluster_id, snapshot_id
     """
 )
+_INGEST_COLUMNS = {
+    "ingest_sequence": "bigint",
+    "resync_requested": "boolean",
+    "last_snapshot_at": "timestamptz",
+    "last_snapshot_id": "uuid",
+    "agent_version": "text",
+    "provider": "text",
+    "region": "text",
+}
+"""The cluster columns ingest sets (`advanced_values`), with their types as bound arrays."""
+
+
+def _update_ingest_sql(columns: Sequence[str]) -> TextClause:
+    """One statement setting `columns` of several clusters: each cluster's row takes a column's
+    value where its flag says it is set, and keeps its own elsewhere."""
+    arrays = ", ".join(
+        f"CAST(:{name} AS {_INGEST_COLUMNS[name]}[]), CAST(:{name}_set AS boolean[])"
+        for name in columns
+    )
+    fields = ", ".join(f"{name}, {name}_set" for name in columns)
+    assignments = ", ".join(
+        f"{name} = CASE WHEN v.{name}_set THEN v.{name} ELSE c.{name} END" for name in columns
+    )
+    return text(
+        f"UPDATE clusters AS c SET {assignments} "  # noqa: S608 - column names of _INGEST_COLUMNS only
+        f"FROM unnest(CAST(:ids AS uuid[]), {arrays}) AS v(id, {fields}) WHERE c.id = v.id"
+    )
 
 
 def advanced_values(
     cluster: ClusterIngestState,
-    sequence: int,
+    sequence: int | None,
     *,
     snapshot_id: uuid.UUID,
     taken_at: datetime,
@@ -135,19 +161,30 @@ class SnapshotRepository:
         Messages of one cluster share a partition, but during a rebalance two consumers can
         briefly hold the same message; the row lock makes their transactions take turns.
         """
-        row = await self._session.scalar(
-            select(Cluster).where(Cluster.id == cluster_id).with_for_update()
+        return (await self.lock_clusters([cluster_id])).get(cluster_id)
+
+    async def lock_clusters(
+        self, cluster_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, ClusterIngestState]:
+        """Lock the rows of the tenant's clusters among `cluster_ids` until the transaction ends,
+        in one statement, in the order of their ids (so two transactions locking overlapping
+        sets take turns instead of deadlocking); ids not the tenant's clusters are absent."""
+        if not cluster_ids:
+            return {}
+        rows = await self._session.execute(
+            select(
+                Cluster.id,
+                Cluster.last_snapshot_at,
+                Cluster.ingest_sequence,
+                Cluster.resync_requested,
+                Cluster.last_snapshot_id,
+                Cluster.usage_generation,
+            )
+            .where(Cluster.id.in_(sorted(cluster_ids)))
+            .order_by(Cluster.id)
+            .with_for_update()
         )
-        if row is None:
-            return None
-        return ClusterIngestState(
-            row.id,
-            row.last_snapshot_at,
-            row.ingest_sequence,
-            row.resync_requested,
-            row.last_snapshot_id,
-            row.usage_generation,
-        )
+        return {row[0]: ClusterIngestState(*row) for row in rows}
 
     async def set_sequence(
         self, cluster_id: uuid.UUID, sequence: int | None, *, resync_requested: bool
@@ -163,6 +200,22 @@ class SnapshotRepository:
         await self._session.execute(
             update(Cluster).where(Cluster.id == cluster_id).values(**values)
         )
+
+    async def update_ingest_many(self, values: Mapping[uuid.UUID, Mapping[str, object]]) -> None:
+        """Set the ingest columns named in each cluster's `values` (as `update_ingest` would,
+        cluster by cluster), in one statement whatever the number of clusters."""
+        changed = {cluster_id: row for cluster_id, row in values.items() if row}
+        if not changed:
+            return
+        columns = [name for name in _INGEST_COLUMNS if any(name in row for row in changed.values())]
+        unknown = {name for row in changed.values() for name in row} - _INGEST_COLUMNS.keys()
+        if unknown:
+            raise ValueError(f"not ingest columns: {sorted(unknown)}")
+        parameters: dict[str, list[object]] = {"ids": list(changed)}
+        for name in columns:
+            parameters[name] = [row.get(name) for row in changed.values()]
+            parameters[f"{name}_set"] = [name in row for row in changed.values()]
+        await self._session.execute(_update_ingest_sql(columns), parameters)
 
     async def record(
         self,
@@ -193,25 +246,36 @@ class SnapshotRepository:
         NotFoundError if the cluster is not the tenant's: rows are only inserted for a cluster
         row-level security lets the tenant see, never one another tenant owns.
         """
-        inserted = await self._session.execute(
-            _RECORD,
-            {
-                "tenant": self._tenant_id,
-                "cluster": cluster_id,
-                "ids": [row.snapshot_id for row in rows],
-                "taken": [row.taken_at for row in rows],
-                "received": [row.received_at for row in rows],
-                "nodes": [row.node_count for row in rows],
-                "pods": [row.pod_count for row in rows],
-                "samples": [row.sample_count for row in rows],
-            },
-        )
-        fresh = {snapshot_id for (snapshot_id,) in inserted}
+        fresh = {upload for _, upload in await self.record_clusters({cluster_id: rows})}
         if fresh or not rows:
             return fresh
         if await self._session.scalar(select(Cluster.id).where(Cluster.id == cluster_id)) is None:
             raise NotFoundError(f"cluster {cluster_id} not found")
         return fresh
+
+    async def record_clusters(
+        self, rows: Mapping[uuid.UUID, Sequence[UploadIndexRow]]
+    ) -> set[tuple[uuid.UUID, uuid.UUID]]:
+        """Insert the index rows of uploads of several clusters (by cluster) in one statement;
+        returns the (cluster, upload id) pairs inserted: not those folded before, not those of a
+        cluster that is not the tenant's, and of an id listed twice for a cluster, the first."""
+        listed = [(cluster_id, row) for cluster_id, held in rows.items() for row in held]
+        if not listed:
+            return set()
+        inserted = await self._session.execute(
+            _RECORD,
+            {
+                "tenant": self._tenant_id,
+                "clusters": [cluster_id for cluster_id, _ in listed],
+                "ids": [row.snapshot_id for _, row in listed],
+                "taken": [row.taken_at for _, row in listed],
+                "received": [row.received_at for _, row in listed],
+                "nodes": [row.node_count for _, row in listed],
+                "pods": [row.pod_count for _, row in listed],
+                "samples": [row.sample_count for _, row in listed],
+            },
+        )
+        return {(cluster_id, upload) for cluster_id, upload in inserted}
 
     async def get(self, cluster_id: uuid.UUID, snapshot_id: uuid.UUID) -> SnapshotView | None:
         """One folded snapshot of a cluster, or None if unknown (or another tenant's)."""

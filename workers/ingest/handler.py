@@ -10,8 +10,11 @@ something was lost or reordered, and the cluster is marked as needing a resync, 
 gateway passes on to the agent. Usage samples are folded whatever the order, and costs are rolled
 up from both: a delta is priced as the stored inventory with its own samples.
 
-A batch of messages of one tenant folds in one transaction, in order: usage histories and cost
-rows are written once at its end (`PendingWrites`), each message's id recorded as it is folded.
+A batch of messages of one tenant folds in one transaction, in order: usage histories, cost
+rows, inventory rows, the clusters' ingest columns and the messages' index rows are written once
+per batch (`PendingWrites`, `locked_clusters`), whatever the number of messages. A read of a
+cluster's stored inventory within the batch (when the batch does not hold it as models) first
+writes the batch's held changes of that cluster, so it finds what folding in turn would.
 The histories a batch leaves are kept for the cluster's next batch (`UsageCache`), used only
 while the cluster's usage generation is the one they were written as.
 """
@@ -34,7 +37,6 @@ from protocol.snapshot import ClusterSnapshot, Node, Pod
 from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER, DeltaMessage, SnapshotMessage
 from recommender.usage.state import UsageSettings
 from store.database import Database
-from store.repositories.clusters import ClusterRepository
 from store.repositories.cost_rollups import CostRollupRepository, LabelsJson
 from store.repositories.inventory import InventoryRepository
 from store.repositories.snapshots import (
@@ -174,6 +176,7 @@ class SnapshotIngest:
                     UsageStateRepository(session, tenant_id),
                     CostRollupRepository(session, tenant_id, self._labels),
                     self._horizons,
+                    InventoryRepository(session, tenant_id),
                 )
         except (IntegrityError, DataError) as e:
             raise PermanentError(f"upload refused by the database: {e.orig}") from e
@@ -257,6 +260,7 @@ class SnapshotIngest:
         if cached is not None:
             nodes, pods = cached.nodes, cached.pods
         else:
+            await pending.inventory.write(inventory, [cluster_id])
             nodes, pods = await load_inventory(inventory, cluster_id)
         after_nodes, after_pods = overlay(delta, nodes, pods)
         order = self._orders.of(cluster_id, after_pods)
@@ -274,7 +278,7 @@ class SnapshotIngest:
             and delta.sequence == delta.base_sequence + 1
         )
         if applies:
-            await inventory.apply_changes(
+            pending.inventory.apply(
                 cluster_id,
                 snapshot_id=delta.delta_id,
                 observed_at=delta.taken_at,
@@ -363,26 +367,22 @@ class SnapshotIngest:
             return DUPLICATE
         newest = cluster.last_snapshot_at is None or (snapshot.taken_at >= cluster.last_snapshot_at)
         if newest:
-            # The batch's held changes of the row go first: what follows writes over them.
-            await pending.write_ingest(snapshots, cluster.cluster_id)
-            # The row changes below: the batch's next upload of the cluster reads it again.
-            pending.locked.pop(cluster.cluster_id, None)
-            await snapshots.set_sequence(
-                cluster.cluster_id, snapshot.sequence, resync_requested=False
+            values = advanced_values(
+                cluster,
+                snapshot.sequence,
+                snapshot_id=snapshot.snapshot_id,
+                taken_at=snapshot.taken_at,
+                agent_version=snapshot.agent_version or None,
+                provider=snapshot.cluster.provider.value,
+                region=snapshot.cluster.region,
             )
-            await InventoryRepository(session, message.tenant_id).replace(
+            pending.change_ingest(cluster.cluster_id, values)
+            pending.locked[cluster.cluster_id] = changed(cluster, values)
+            pending.inventory.replace(
                 cluster.cluster_id,
                 snapshot_id=snapshot.snapshot_id,
                 observed_at=snapshot.taken_at,
                 items=items,
-            )
-            await ClusterRepository(session, message.tenant_id).record_snapshot(
-                cluster.cluster_id,
-                snapshot.snapshot_id,
-                snapshot.taken_at,
-                snapshot.agent_version or None,
-                provider=snapshot.cluster.provider.value,
-                region=snapshot.cluster.region,
             )
             pending.inventories[cluster.cluster_id] = CachedInventory(
                 (snapshot.snapshot_id, snapshot.sequence),
@@ -395,7 +395,7 @@ class SnapshotIngest:
         wanted = missing_pods(snapshot, samples)
         stored_pods = (
             await _decoded_pods(
-                InventoryRepository(session, message.tenant_id), cluster.cluster_id, wanted
+                InventoryRepository(session, message.tenant_id), pending, cluster.cluster_id, wanted
             )
             if wanted
             else {}
@@ -460,9 +460,11 @@ def _tenant(upload: Upload) -> UUID:
 
 
 async def _decoded_pods(
-    inventory: InventoryRepository, cluster_id: UUID, wanted: set[PodRef]
+    inventory: InventoryRepository, pending: PendingWrites, cluster_id: UUID, wanted: set[PodRef]
 ) -> dict[PodRef, Pod]:
-    """Stored pods by reference; those of an older contract are left out (unattributed)."""
+    """Stored pods by reference (with the batch's changes so far); those of an older contract
+    are left out (unattributed)."""
+    await pending.inventory.write(inventory, [cluster_id])
     found = await inventory.find(cluster_id, POD, wanted)
     pods: dict[PodRef, Pod] = {}
     for ref, view in found.items():

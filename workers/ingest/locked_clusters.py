@@ -1,11 +1,12 @@
-"""A cluster's ingest row, locked once per batch and then followed as the batch changes it.
+"""Clusters' ingest rows, locked once per batch and then followed as the batch changes them.
 
-Every upload of a batch locks its cluster's row before folding (`SnapshotRepository.
-lock_cluster`): the lock serialises two consumers that briefly hold the same partition. Within
-one transaction the first lock holds until the end, so the batch's later uploads of the same
-cluster do not read the row again: they use it as the batch's own writes left it, which is what
-reading it would return. The batch's uploads of a cluster go into the snapshot index together,
-once its row is locked, in one statement.
+Every upload of a batch folds with its cluster's row locked (`SnapshotRepository.
+lock_clusters`): the lock serialises two consumers that briefly hold the same partition. The
+batch's first upload locks the rows of every cluster the batch has uploads of, in one statement
+(in the order of their ids, so two batches take turns instead of deadlocking). Within one
+transaction a lock holds until the end, so the batch's uploads do not read the rows again: they
+use each row as the batch's own changes left it, which is what reading it would return. Once the
+rows are locked, every upload of the batch goes into the snapshot index, in one statement.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ async def recorded(
     snapshots: SnapshotRepository, pending: PendingWrites, cluster_id: UUID, upload_id: UUID
 ) -> bool:
     """Whether the upload is new to the cluster's index (False: folded before, or earlier in
-    the batch). At the batch's first ask for a cluster (whose row it holds locked), every
-    upload of the batch of that cluster is inserted in one statement."""
+    the batch). Uploads of the cluster not yet inserted (`locked` inserts them all) are
+    inserted first, in one statement."""
     waiting = pending.unrecorded.pop(cluster_id, None)
     if waiting:
         inserted = await snapshots.record_many(cluster_id, waiting)
@@ -38,15 +39,18 @@ async def recorded(
 async def locked(
     snapshots: SnapshotRepository, pending: PendingWrites, cluster_id: UUID
 ) -> ClusterIngestState | None:
-    """The cluster's row, locked: read and locked by the batch's first upload of the cluster,
-    then as the batch's uploads left it (the lock is held until the transaction ends)."""
+    """The cluster's row, locked: read and locked with those of every cluster of the batch by
+    the batch's first upload, then as the batch's uploads left it (the lock is held until the
+    transaction ends); None if not the tenant's cluster."""
     held = pending.locked.get(cluster_id)
     if held is not None:
         return held
-    cluster = await snapshots.lock_cluster(cluster_id)
-    if cluster is not None:
-        pending.locked[cluster_id] = cluster
-    return cluster
+    rows = await snapshots.lock_clusters({cluster_id, *pending.unrecorded})
+    pending.locked.update(rows)
+    waiting = {c: pending.unrecorded.pop(c) for c in rows if c in pending.unrecorded}
+    if waiting:
+        pending.fresh.update(await snapshots.record_clusters(waiting))
+    return rows.get(cluster_id)
 
 
 _FOLLOWED = {

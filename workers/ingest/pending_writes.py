@@ -10,7 +10,9 @@ sum of the same parts (the upsert adds the batch's sum instead of each part in t
 
 The inventory each applied upload leaves is kept here too, so that the batch's next delta of
 the same cluster finds it without reading the inventory back; the worker's `InventoryCache`
-learns it only once the transaction has committed.
+learns it only once the transaction has committed. The stored inventory rows, the clusters'
+ingest columns and the uploads' index rows are written once per batch as well, each in one
+statement for every cluster (`PendingInventory`, `change_ingest`, `locked_clusters`).
 """
 
 from __future__ import annotations
@@ -34,9 +36,11 @@ from store.repositories.cost_rollups import (
     CostRollupRepository,
     NodeCostRows,
 )
+from store.repositories.inventory import InventoryRepository
 from store.repositories.snapshots import ClusterIngestState, SnapshotRepository, UploadIndexRow
 from store.repositories.usage_states import UsageStateRepository
 from workers.ingest.inventory_cache import CachedInventory
+from workers.ingest.pending_inventory import PendingInventory
 from workers.ingest.pruned_horizons import PrunedHorizons
 from workers.ingest.usage_fold import mark_stored, to_record
 
@@ -153,6 +157,8 @@ class PendingWrites:
         self._costs: dict[uuid.UUID, _ClusterCosts] = {}
         self.inventories: dict[uuid.UUID, CachedInventory | None] = {}
         """Per cluster, the inventory its last applied upload made (None: no longer known)."""
+        self.inventory = PendingInventory()
+        """The stored inventory rows the batch's applied uploads change."""
         self.locked: dict[uuid.UUID, ClusterIngestState] = {}
         """Per cluster whose row the batch has locked, the row as the batch has left it."""
         self.after_commit: list[Callable[[], Awaitable[None]]] = []
@@ -208,15 +214,9 @@ class PendingWrites:
         self.learn(cluster_id, changed)
 
     def change_ingest(self, cluster_id: uuid.UUID, values: dict[str, object]) -> None:
-        """Set the cluster's ingest columns in `values` when the batch ends (or before anything
-        else writes the row, `write_ingest`); later changes of a column win, as in turn."""
+        """Set the cluster's ingest columns in `values` when the batch ends; later changes of a
+        column win, as in turn."""
         self._ingest_rows.setdefault(cluster_id, {}).update(values)
-
-    async def write_ingest(self, snapshots: SnapshotRepository, cluster_id: uuid.UUID) -> None:
-        """Write the cluster's held ingest column changes now, in one statement."""
-        values = self._ingest_rows.pop(cluster_id, None)
-        if values:
-            await snapshots.update_ingest(cluster_id, values)
 
     def add_costs(
         self, cluster_id: uuid.UUID, hours: Iterable[CostColumns], taken_at: datetime
@@ -230,14 +230,17 @@ class PendingWrites:
         usage: UsageStateRepository,
         rollups: CostRollupRepository,
         retention: PrunedHorizons,
+        inventory: InventoryRepository,
     ) -> None:
-        """Write everything held: one statement per cluster for its ingest columns, one upsert
-        of every cluster's usage histories and one statement advancing their usage generations,
-        one upsert per cost table for every cluster, then forget the cost hours older than the
-        retention before each cluster's newest upload (one statement per table), for the
-        clusters whose horizon has moved (`PrunedHorizons`)."""
-        for cluster_id in list(self._ingest_rows):
-            await self.write_ingest(snapshots, cluster_id)
+        """Write everything held: every cluster's inventory changes (`PendingInventory.write`),
+        one statement for every cluster's ingest columns, one upsert of every cluster's usage
+        histories and one statement advancing their usage generations, one upsert per cost
+        table for every cluster, then forget the cost hours older than the retention before
+        each cluster's newest upload (one statement per table), for the clusters whose horizon
+        has moved (`PrunedHorizons`)."""
+        await self.inventory.write(inventory)
+        await snapshots.update_ingest_many(self._ingest_rows)
+        self._ingest_rows.clear()
         written = await usage.put_clusters(
             {
                 cluster_id: [

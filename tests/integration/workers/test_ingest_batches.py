@@ -9,11 +9,11 @@ from typing import Any
 from aiokafka import ConsumerRecord
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from agent.delta import DeltaTracker
 from protocol.delta import ClusterDelta
-from protocol.snapshot import ClusterSnapshot
+from protocol.snapshot import ClusterSnapshot, Pod
 from protocol.topics import DELTA_PAYLOAD, PAYLOAD_KIND_HEADER, DeltaMessage, SnapshotMessage
 from store.database import Database
 from store.repositories.cost_rollups import CostFilter, CostRollupRepository
@@ -24,9 +24,9 @@ from store.repositories.usage_states import UsageStateRepository
 from store.tables import Cluster
 from tests.integration.workers.conftest import new_cluster
 from tests.unit.workers.delta_scenarios import Step, histories, states
-from tests.unit.workers.factories import T0, headers, record
+from tests.unit.workers.factories import T0, deployment_pod, headers, record, shop_snapshot
 from workers.cost_rollup import CostRollup
-from workers.ingest.handler import DUPLICATE, PROCESSED, SnapshotIngest
+from workers.ingest.handler import DUPLICATE, PROCESSED, RESYNC, SnapshotIngest
 
 _YEAR = timedelta(days=365)
 PROPERTY = settings(
@@ -210,3 +210,147 @@ async def test_workers_taking_turns_store_what_one_worker_stores(
         chunk = records[start : start + batch]
         assert await workers[turn % 2].many(chunk) == [PROCESSED] * len(chunk)
     assert await _stored(database, tenant, shared) == await _stored(database, tenant, alone)
+
+
+def _with_pods(snapshot: ClusterSnapshot, pods: list[Pod]) -> ClusterSnapshot:
+    return snapshot.model_copy(update={"pods": pods})
+
+
+def _churning_states(cluster_id: uuid.UUID) -> list[ClusterSnapshot]:
+    """Minutes of a shop cluster: after the first, one stored object is changed, deleted and
+    added back as stored, another changed and changed back, a third added and deleted."""
+    first = shop_snapshot(cluster_id, 1)
+    pods = list(first.pods)
+    extra = deployment_pod("web0", 9, "node-a")
+    changed_extra = extra.model_copy(update={"ready": False, "resource_version": "900"})
+    passing = deployment_pod("web1", 8, "node-b")
+    changed_first = pods[0].model_copy(update={"ready": False, "resource_version": "901"})
+    minutes = [
+        [*pods, extra],
+        [*pods, changed_extra, passing],
+        [changed_first, *pods[1:]],
+        [*pods, extra],
+    ]
+    return [
+        _with_pods(shop_snapshot(cluster_id, minute + 1), listed)
+        for minute, listed in enumerate(minutes)
+    ]
+
+
+async def _inventory_rows(
+    database: Database, tenant: TenantView, cluster_id: uuid.UUID, uploads: list[uuid.UUID]
+) -> list[tuple[Any, ...]]:
+    """Every stored object whole, naming the upload that last changed it by its place."""
+    async with database.tenant(tenant.id) as session:
+        found = await InventoryRepository(session, tenant.id).list(cluster_id)
+    return [
+        (
+            *(o.kind, o.namespace, o.name, o.uid, o.resource_version, o.body),
+            *(uploads.index(o.snapshot_id), o.observed_at),
+        )
+        for o in found
+    ]
+
+
+def _agent_uploads(
+    snapshots: list[ClusterSnapshot],
+) -> tuple[list[ClusterSnapshot | ClusterDelta], list[uuid.UUID]]:
+    """What an agent uploads for these states, and the uploads' ids in order."""
+    tracker = DeltaTracker(full_every=timedelta(hours=6))
+    uploads = [tracker.next_upload(s, delta_id=uuid.uuid5(s.snapshot_id, "d")) for s in snapshots]
+    ids = [u.delta_id if isinstance(u, ClusterDelta) else u.snapshot_id for u in uploads]
+    return uploads, ids
+
+
+async def test_a_batch_of_deltas_changing_the_same_objects_stores_what_folding_in_turn_stores(
+    database: Database, tenant: TenantView
+) -> None:
+    """Deltas adding, changing, deleting and adding back the same objects, folded in one
+    transaction, leave every inventory row (the upload that last changed it included) as
+    folding them one transaction each does."""
+    alone, batched = [await new_cluster(database, tenant, "churn") for _ in range(2)]
+    alone_uploads, alone_ids = _agent_uploads(_churning_states(alone))
+    ingest = SnapshotIngest(database, cost_rollup=CostRollup())
+    for one in _records(tenant, alone_uploads):
+        assert await ingest(one) == PROCESSED
+    uploads, ids = _agent_uploads(_churning_states(batched))
+    records = _records(tenant, uploads)
+    other = SnapshotIngest(database, cost_rollup=CostRollup())
+    assert await other.many(records[:1]) == [PROCESSED]
+    assert await other.many(records[1:]) == [PROCESSED] * (len(records) - 1)
+    expected = await _inventory_rows(database, tenant, alone, alone_ids)
+    last_changed = {row[2]: row[6] for row in expected}
+    assert (last_changed["web0-7d9f-9"], last_changed["web0-7d9f-0"]) == (3, 3)
+    assert "web1-7d9f-8" not in last_changed
+    assert await _inventory_rows(database, tenant, batched, ids) == expected
+    assert await _stored(database, tenant, batched) == await _stored(database, tenant, alone)
+
+
+async def test_a_delta_after_a_snapshot_in_its_batch_reads_the_inventory_the_snapshot_stored(
+    database: Database, tenant: TenantView
+) -> None:
+    """A snapshot without a sequence number (which the batch does not hold as models) replaces
+    the inventory, and the batch's next delta, reading the inventory back to attribute its
+    samples, finds the snapshot's pods: usage and cost are those of folding in turn."""
+    alone, batched = [await new_cluster(database, tenant, "reread") for _ in range(2)]
+    stored: dict[uuid.UUID, Any] = {}
+    for cluster_id in (alone, batched):
+        ingest = SnapshotIngest(database, cost_rollup=CostRollup())
+        small = shop_snapshot(cluster_id, 1, workloads=1)
+        (first,) = _records(tenant, [small])
+        assert await ingest(first) == PROCESSED
+        states = [shop_snapshot(cluster_id, 2), shop_snapshot(cluster_id, 3)]
+        uploads, _ = _agent_uploads(states)
+        unnumbered = uploads[0].model_copy(update={"sequence": None})
+        records = _records(tenant, [unnumbered, uploads[1]])
+        if cluster_id == alone:
+            outcomes: list[str | None] = [await ingest(one) for one in records]
+        else:
+            outcomes = await ingest.many(records)
+        assert outcomes == [PROCESSED, RESYNC]
+        stored[cluster_id] = await _stored(database, tenant, cluster_id)
+    assert stored[batched] == stored[alone]
+    assert stored[alone][1], "the delta's samples were attributed to stored pods"
+
+
+def _minutes_of_changes(cluster_id: uuid.UUID, count: int) -> list[ClusterSnapshot]:
+    """`count` minutes of a shop cluster, a different pod changed each minute."""
+    snapshots = []
+    for minute in range(1, count + 1):
+        snapshot = shop_snapshot(cluster_id, minute)
+        pods = list(snapshot.pods)
+        turn = minute % len(pods)
+        pods[turn] = pods[turn].model_copy(
+            update={"ready": minute % 2 == 0, "resource_version": str(1000 + minute)}
+        )
+        snapshots.append(_with_pods(snapshot, pods))
+    return snapshots
+
+
+async def test_a_batch_executes_as_many_statements_whatever_its_number_of_uploads(
+    database: Database, tenant: TenantView
+) -> None:
+    """Batches of 2 and of 8 deltas of each of two clusters execute the same statements, each
+    table written by one statement."""
+    clusters = [await new_cluster(database, tenant, "count") for _ in range(2)]
+    by_cluster = [_agent_uploads(_minutes_of_changes(c, 1 + 2 + 2 + 8))[0] for c in clusters]
+    ingest = SnapshotIngest(database, cost_rollup=CostRollup())
+    executed: list[list[str]] = []
+
+    def note(*args: object) -> None:
+        executed[-1].append(" ".join(str(args[2]).split()))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        for start, size in ((0, 1), (1, 2), (3, 2), (5, 8)):
+            # A cluster's uploads in order, the clusters interleaved.
+            chunk = [u[i] for i in range(start, start + size) for u in by_cluster]
+            executed.append([])
+            assert await ingest.many(_records(tenant, chunk)) == [PROCESSED] * len(chunk)
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", note)
+    _, _, of_two, of_eight = executed
+    assert sorted(of_eight) == sorted(of_two)
+    writes = [s.split(" (")[0].split(" SET")[0] for s in of_eight if not s.startswith("SELECT")]
+    assert len(writes) == len(set(writes)), writes
+    assert any(w.startswith("INSERT INTO inventory_objects") for w in writes)
