@@ -15,18 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.repositories.column_arrays import json_texts, unnested_texts
 from store.tables import InventoryObject
 
-_DELETE_ABSENT = text(
-    """
-    DELETE FROM inventory_objects
-    WHERE cluster_id = :cluster
-      AND (kind, namespace, name) NOT IN (
-          SELECT k, n, m FROM unnest(
-              CAST(:kinds AS text[]), CAST(:namespaces AS text[]), CAST(:names AS text[])
-          ) AS present(k, n, m)
-      )
-    RETURNING name
-    """
-)
 # Only the few fields attribution needs leave the database: decoding whole pod bodies costs more
 # than the rest of a delta's fold.
 _POD_OWNERSHIPS = text(
@@ -42,46 +30,10 @@ _POD_OWNERSHIPS = text(
     WHERE o.cluster_id = :cluster AND o.kind = 'Pod'
     """
 )
-_DELETE_NAMED = text(
-    """
-    DELETE FROM inventory_objects
-    WHERE cluster_id = :cluster
-      AND (kind, namespace, name) IN (
-          SELECT k, n, m FROM unnest(
-              CAST(:kinds AS text[]), CAST(:namespaces AS text[]), CAST(:names AS text[])
-          ) AS gone(k, n, m)
-      )
-    RETURNING name
-    """
-)
-
-
-# Insert objects, overwriting a stored one only where uid, version or body differ. Rows travel
-# as one array per column (`column_arrays`); the bodies, JSON texts already, travel as one JSON
+# Rows of one or several clusters, each row naming its own cluster (and, for upserts, the upload
+# that wrote it). Upserts overwrite a stored object only where uid, version or body differ; they
+# travel as one array per column (`column_arrays`), the bodies, JSON texts already, as one JSON
 # array of them, parsed once by the server (the driver would encode a dict to JSON once more).
-_UPSERT = text(
-    f"""
-    INSERT INTO inventory_objects AS o (cluster_id, kind, namespace, name, tenant_id, uid,
-                                        resource_version, body, snapshot_id, observed_at)
-    SELECT :cluster, r.kind, r.namespace, r.name, :tenant, r.uid, r.resource_version,
-           r.body, :snapshot, :observed_at
-    FROM unnest({unnested_texts("kinds")}, {unnested_texts("namespaces")},
-                {unnested_texts("names")}, {unnested_texts("uids")},
-                {unnested_texts("versions")},
-                ARRAY(SELECT jsonb_array_elements(CAST(CAST(:bodies AS text) AS jsonb))))
-         AS r(kind, namespace, name, uid, resource_version, body)
-    ON CONFLICT (cluster_id, kind, namespace, name) DO UPDATE
-    SET uid = EXCLUDED.uid, resource_version = EXCLUDED.resource_version, body = EXCLUDED.body,
-        snapshot_id = EXCLUDED.snapshot_id, observed_at = EXCLUDED.observed_at
-    WHERE o.body IS DISTINCT FROM EXCLUDED.body
-       OR o.uid IS DISTINCT FROM EXCLUDED.uid
-       OR o.resource_version IS DISTINCT FROM EXCLUDED.resource_version
-    """  # noqa: S608 - parameter-name constants only
-)
-
-
-# The batch forms of the statements above: rows of several clusters, each row naming its own
-# cluster (and, for upserts, the upload that wrote it).
 _DELETE_NAMED_ROWS = text(
     """
     DELETE FROM inventory_objects
@@ -91,6 +43,7 @@ _DELETE_NAMED_ROWS = text(
               CAST(:names AS text[])
           ) AS gone(c, k, n, m)
       )
+    RETURNING name
     """
 )
 _DELETE_UNKEPT = text(
@@ -103,6 +56,7 @@ _DELETE_UNKEPT = text(
               CAST(:names AS text[])
           ) AS kept(c, k, n, m)
       )
+    RETURNING name
     """
 )
 _UPSERT_ROWS = text(
@@ -240,17 +194,10 @@ class InventoryRepository:
         row version, no WAL), so `snapshot_id` and `observed_at` name the snapshot that last
         changed it. Objects of the cluster not among `items` are deleted.
         """
-        await self._upsert(cluster_id, snapshot_id, observed_at, items)
-        removed = await self._session.execute(
-            _DELETE_ABSENT,
-            {
-                "cluster": cluster_id,
-                "kinds": [item.kind for item in items],
-                "namespaces": [item.namespace for item in items],
-                "names": [item.name for item in items],
-            },
-        )
-        return ReplaceCounts(upserted=len(items), deleted=len(removed.all()))
+        writes = _latest(cluster_id, snapshot_id, observed_at, items)
+        kept = [(cluster_id, w.item.kind, w.item.namespace, w.item.name) for w in writes]
+        deleted = await self.write(InventoryChanges((), [cluster_id], kept, writes))
+        return ReplaceCounts(upserted=len(items), deleted=deleted)
 
     async def apply_changes(
         self,
@@ -266,38 +213,31 @@ class InventoryRepository:
         Only the named objects are touched; an upsert whose uid, resourceVersion and body are
         unchanged is left as it is, so applying the same changes twice changes nothing.
         """
-        deleted = 0
-        if deletes:
-            removed = await self._session.execute(
-                _DELETE_NAMED,
-                {
-                    "cluster": cluster_id,
-                    "kinds": [kind for kind, _, _ in deletes],
-                    "namespaces": [namespace for _, namespace, _ in deletes],
-                    "names": [name for _, _, name in deletes],
-                },
-            )
-            deleted = len(removed.all())
-        await self._upsert(cluster_id, snapshot_id, observed_at, upserts)
+        gone = [(cluster_id, kind, namespace, name) for kind, namespace, name in deletes]
+        writes = _latest(cluster_id, snapshot_id, observed_at, upserts)
+        deleted = await self.write(InventoryChanges(gone, (), (), writes))
         return ReplaceCounts(upserted=len(upserts), deleted=deleted)
 
-    async def write(self, changes: InventoryChanges) -> None:
+    async def write(self, changes: InventoryChanges) -> int:
         """Apply `changes`: at most one statement each for the named deletions, the objects the
-        replaced clusters no longer hold, and the upserts, whatever the number of clusters.
+        replaced clusters no longer hold, and the upserts, whatever the number of clusters;
+        returns how many stored rows the deletions removed.
 
-        An upsert whose uid, resourceVersion and body equal the stored row's leaves it as it is
-        (as `replace` and `apply_changes`).
+        An upsert whose uid, resourceVersion and body equal the stored row's leaves it as it is.
         """
+        deleted = 0
         if changes.deletes:
-            await self._session.execute(_DELETE_NAMED_ROWS, _key_columns(changes.deletes))
+            removed = await self._session.execute(_DELETE_NAMED_ROWS, _key_columns(changes.deletes))
+            deleted += len(removed.all())
         if changes.replaced:
-            await self._session.execute(
+            removed = await self._session.execute(
                 _DELETE_UNKEPT,
                 {"replaced": sorted(changes.replaced)} | _key_columns(changes.kept),
             )
+            deleted += len(removed.all())
         rows = changes.upserts
         if not rows:
-            return
+            return deleted
         await self._session.execute(
             _UPSERT_ROWS,
             {
@@ -313,35 +253,7 @@ class InventoryRepository:
                 "observed": [row.observed_at for row in rows],
             },
         )
-
-    async def _upsert(
-        self,
-        cluster_id: uuid.UUID,
-        snapshot_id: uuid.UUID,
-        observed_at: datetime,
-        items: Sequence[InventoryItem],
-    ) -> None:
-        """Insert `items`, overwriting stored objects only where uid, version or body differ."""
-        if not items:
-            return
-        # One statement writes a row once: of an object listed twice, the last one stands (as
-        # writing them in turn would leave it).
-        latest = list({(item.kind, item.namespace, item.name): item for item in items}.values())
-        await self._session.execute(
-            _UPSERT,
-            {
-                "cluster": cluster_id,
-                "tenant": self._tenant_id,
-                "snapshot": snapshot_id,
-                "observed_at": observed_at,
-                "kinds": json_texts([item.kind for item in latest]),
-                "namespaces": json_texts([item.namespace for item in latest]),
-                "names": json_texts([item.name for item in latest]),
-                "uids": json_texts([item.uid for item in latest]),
-                "versions": json_texts([item.resource_version for item in latest]),
-                "bodies": f"[{','.join(item.body for item in latest)}]",
-            },
-        )
+        return deleted
 
     async def list(
         self, cluster_id: uuid.UUID, *, kinds: Collection[str] | None = None
@@ -405,6 +317,18 @@ class InventoryRepository:
             .group_by(InventoryObject.kind)
         )
         return {kind: int(total) for kind, total in rows}
+
+
+def _latest(
+    cluster_id: uuid.UUID,
+    snapshot_id: uuid.UUID,
+    observed_at: datetime,
+    items: Sequence[InventoryItem],
+) -> list[InventoryWrite]:
+    """`items` as the upload's writes, one per object: of an object listed twice, the last
+    stands (as writing them in turn would leave it)."""
+    latest = {(item.kind, item.namespace, item.name): item for item in items}
+    return [InventoryWrite(cluster_id, item, snapshot_id, observed_at) for item in latest.values()]
 
 
 def _key_columns(keys: Sequence[StoredKey]) -> dict[str, list[Any]]:
