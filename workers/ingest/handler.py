@@ -285,22 +285,12 @@ class SnapshotIngest:
                 upserts=inventory_items(delta),
                 deletes=deleted_names(delta),
             )
-            values = advanced_values(
-                cluster,
-                delta.sequence,
-                snapshot_id=delta.delta_id,
-                taken_at=delta.taken_at,
-                agent_version=delta.agent_version or None,
-                provider=delta.cluster.provider.value,
-                region=delta.cluster.region,
-            )
-            pending.change_ingest(cluster_id, values)
+            _advance(pending, cluster, delta, delta.delta_id)
             self._remember_delta(pending, cluster, delta, after_nodes, after_pods)
-            pending.locked[cluster_id] = changed(cluster, values)
         elif not _stale(cluster.sequence, delta):
-            values = {"ingest_sequence": cluster.sequence, "resync_requested": True}
-            pending.change_ingest(cluster_id, values)
-            pending.locked[cluster_id] = changed(cluster, values)
+            _change(
+                pending, cluster, {"ingest_sequence": cluster.sequence, "resync_requested": True}
+            )
         # Samples are attributed to the pods stored once the delta is folded; the pods the
         # delta lists are looked up among its own first, so the whole held state is passed.
         await fold_usage(
@@ -367,17 +357,7 @@ class SnapshotIngest:
             return DUPLICATE
         newest = cluster.last_snapshot_at is None or (snapshot.taken_at >= cluster.last_snapshot_at)
         if newest:
-            values = advanced_values(
-                cluster,
-                snapshot.sequence,
-                snapshot_id=snapshot.snapshot_id,
-                taken_at=snapshot.taken_at,
-                agent_version=snapshot.agent_version or None,
-                provider=snapshot.cluster.provider.value,
-                region=snapshot.cluster.region,
-            )
-            pending.change_ingest(cluster.cluster_id, values)
-            pending.locked[cluster.cluster_id] = changed(cluster, values)
+            _advance(pending, cluster, snapshot, snapshot.snapshot_id)
             pending.inventory.replace(
                 cluster.cluster_id,
                 snapshot_id=snapshot.snapshot_id,
@@ -424,6 +404,32 @@ class SnapshotIngest:
             inventory_applied=newest,
         )
         return PROCESSED
+
+
+def _advance(
+    pending: PendingWrites,
+    cluster: ClusterIngestState,
+    upload: ClusterSnapshot | ClusterDelta,
+    upload_id: UUID,
+) -> None:
+    """Hold the cluster columns an applied upload sets (`_change`)."""
+    values = advanced_values(
+        cluster,
+        upload.sequence,
+        snapshot_id=upload_id,
+        taken_at=upload.taken_at,
+        agent_version=upload.agent_version or None,
+        provider=upload.cluster.provider.value,
+        region=upload.cluster.region,
+    )
+    _change(pending, cluster, values)
+
+
+def _change(pending: PendingWrites, cluster: ClusterIngestState, values: dict[str, object]) -> None:
+    """Hold the cluster columns `values` for the batch's end, and follow the locked row with
+    them."""
+    pending.change_ingest(cluster.cluster_id, values)
+    pending.locked[cluster.cluster_id] = changed(cluster, values)
 
 
 def _decode(record: Record) -> Upload:
