@@ -30,6 +30,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gateway.rate_limit import COUNT_HITS, Limit, RateLimiter, Verdict
+from gateway.script_channel import ScriptChannel
 
 # KEYS: the rate-limit counters, the id's key, optionally the flag key, then the keys to mark
 # done. ARGV: COUNT_HITS's, then the pending claim's expiry, 1 if a flag key is given (else 0),
@@ -109,7 +110,7 @@ class Deduplicator:
         confirm_wait_seconds: float = CONFIRM_WAIT_SECONDS,
     ) -> None:
         self._redis = redis
-        self._admit: Any = redis.register_script(_ADMIT)
+        self._admit = ScriptChannel(redis, _ADMIT)
         self._release: Any = redis.register_script(_RELEASE)
         self._prefix = prefix
         self._ttl = ttl_seconds
@@ -139,7 +140,7 @@ class Deduplicator:
         keys = [*limiter.keys(limits), key, *flags, *marks]
         args = [*limiter.args(limits), self._pending_ttl, len(flags), self._ttl]
         try:
-            refused, retry, found, flagged = await self._admit(keys=keys, args=args)
+            refused, retry, found, flagged = await self._admit(keys, args)
         except BaseException:
             # The marks may not have been written: they go with the next write (again if
             # they were, which changes nothing).
@@ -161,11 +162,12 @@ class Deduplicator:
         self._requeue([key])
 
     async def drain(self) -> None:
-        """Write every queued mark and wait until each one sent was answered (before closing
-        Redis)."""
+        """Write every queued mark and wait until each one sent was answered, then close the
+        admissions' connection (before closing Redis; a later admission opens another)."""
         self._write_queued()
         while self._confirming:
             await asyncio.gather(*self._confirming)
+        await self._admit.close()
 
     def _requeue(self, keys: list[str]) -> None:
         if not keys:

@@ -119,3 +119,4 @@ async def test_flag_is_read_beside_the_marks(redis: Redis) -> None:
     assert await redis.get(first) == b"done"
     unflagged = await dedupe.admit(_key(dedupe), limiter=limiter, flag=f"{prefix}absent")
     assert unflagged.flagged is False
+    await dedupe.drain()

@@ -1,0 +1,275 @@
+"""One Lua script called over one Redis connection of its own, the calls back to back.
+
+Every upload runs the admission script once. Through redis-py's client each call takes a pooled
+connection, packs the command, writes it in a task of its own (its write timeout) and parses the
+reply through several layers: about four times the CPU of the round trip itself. Here the calls
+share one connection opened by the client's own pool settings (address, TLS, credentials,
+database, protocol), each writes its command (packed once per call, the script's digest encoded
+once) and waits for its reply, and one reader resolves the replies in the order the calls were
+written, as Redis answers them.
+
+The answers are redis-py's: the reply as its parser returns it without decoding (integers,
+bytes, lists, None); an error reply raises `ResponseError`; a lost or closed connection raises
+`ConnectionError` to every call waiting on it, and the next call connects again; a reply not in
+`timeout_seconds` (the client's socket timeout) raises `TimeoutError` and drops the connection,
+as redis-py drops one that timed out. A server that does not hold the script (restarted, or
+flushed) is given it, and the call made again, as redis-py's `Script` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+_READ_SIZE = 65536
+_CRLF = b"\r\n"
+_NO_SCRIPT = "NOSCRIPT"
+
+
+PUSH = object()
+"""What `parse_reply` returns for an out-of-band push message (RESP3), which answers no call."""
+
+
+class ProtocolError(RedisConnectionError):
+    """A reply this channel does not read (the connection is dropped)."""
+
+
+def pack(*parts: bytes) -> bytes:
+    """The RESP command of `parts` (a multi-bulk request)."""
+    out = [b"*%d\r\n" % len(parts)]
+    for part in parts:
+        out.append(b"$%d\r\n" % len(part))
+        out.append(part)
+        out.append(_CRLF)
+    return b"".join(out)
+
+
+def parse_reply(buffer: bytes, start: int) -> tuple[Any, int] | None:
+    """The reply beginning at `start` and the offset after it; None if it is not all there.
+
+    Error replies are returned as `ResponseError` instances (raised by the caller), push
+    messages as `PUSH`."""
+    end = buffer.find(_CRLF, start)
+    if end < 0:
+        return None
+    kind = buffer[start : start + 1]
+    read = _READERS.get(kind)
+    if read is None:
+        raise ProtocolError(f"Protocol Error: unexpected reply type {kind!r}")
+    return read(buffer, buffer[start + 1 : end], end + 2)
+
+
+def _integer(_buffer: bytes, line: bytes, after: int) -> tuple[Any, int] | None:
+    return int(line), after
+
+
+def _status(_buffer: bytes, line: bytes, after: int) -> tuple[Any, int] | None:
+    return line, after
+
+
+def _error_reply(_buffer: bytes, line: bytes, after: int) -> tuple[Any, int] | None:
+    return _error(line.decode("utf-8", "replace")), after
+
+
+def _null(_buffer: bytes, _line: bytes, after: int) -> tuple[Any, int] | None:
+    return None, after
+
+
+def _boolean(_buffer: bytes, line: bytes, after: int) -> tuple[Any, int] | None:
+    return int(line == b"t"), after
+
+
+def _push(buffer: bytes, line: bytes, after: int) -> tuple[Any, int] | None:
+    found = _array(buffer, line, after)
+    return None if found is None else (PUSH, found[1])
+
+
+def _bulk(buffer: bytes, line: bytes, start: int) -> tuple[Any, int] | None:
+    size = int(line)
+    if size < 0:
+        return None, start
+    end = start + size
+    if len(buffer) < end + 2:
+        return None
+    return buffer[start:end], end + 2
+
+
+def _array(buffer: bytes, line: bytes, start: int) -> tuple[Any, int] | None:
+    count = int(line)
+    if count < 0:
+        return None, start
+    items: list[Any] = []
+    position = start
+    for _ in range(count):
+        found = parse_reply(buffer, position)
+        if found is None:
+            return None
+        item, position = found
+        items.append(item)
+    return items, position
+
+
+_READERS: dict[bytes, Callable[[bytes, bytes, int], tuple[Any, int] | None]] = {
+    b":": _integer,
+    b"$": _bulk,
+    b"*": _array,
+    b"+": _status,
+    b"-": _error_reply,
+    b"_": _null,
+    b"#": _boolean,
+    b">": _push,
+}
+"""The reply types a script's reply (RESP2 or RESP3) and a push message are made of."""
+
+
+def _error(message: str) -> ResponseError:
+    if message.startswith(_NO_SCRIPT):
+        return NoScriptError(message[len(_NO_SCRIPT) :].strip())
+    return ResponseError(message)
+
+
+class _Connection:
+    """A connected redis-py connection, its writer and the calls awaiting replies in order."""
+
+    def __init__(self, connection: AbstractConnection) -> None:
+        self.connection = connection
+        reader, writer = connection._reader, connection._writer
+        if reader is None or writer is None:
+            raise RedisConnectionError("Redis connection is not open")
+        self.reader: asyncio.StreamReader = reader
+        self.writer: asyncio.StreamWriter = writer
+        self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
+        self.lost: Exception | None = None
+
+    def fail(self, error: Exception) -> None:
+        """Fail every waiting call with `error` (once), and close the socket."""
+        if self.lost is None:
+            self.lost = error
+        while self.waiting:
+            waiter = self.waiting.popleft()
+            if not waiter.done():
+                waiter.set_exception(error)
+        self.writer.transport.abort()
+
+
+class ScriptChannel:
+    """Calls one script (`await channel(keys, args)`) over one connection of its own."""
+
+    def __init__(self, redis: Redis, script: str) -> None:
+        self._redis = redis
+        self._script = script
+        self._sha = hashlib.sha1(script.encode(), usedforsecurity=False).hexdigest().encode()
+        self._timeout: float | None = None
+        self._live: _Connection | None = None
+        self._connecting: asyncio.Lock | None = None
+        self._reading: asyncio.Task[None] | None = None
+
+    async def __call__(self, keys: Sequence[str], args: Sequence[str | int]) -> Any:
+        """The script's reply to `keys` and `args` (loading the script first if Redis lacks
+        it)."""
+        command = pack(
+            b"EVALSHA",
+            self._sha,
+            b"%d" % len(keys),
+            *(key.encode() for key in keys),
+            *(str(arg).encode() for arg in args),
+        )
+        try:
+            return await self._call(command)
+        except NoScriptError:
+            await self._redis.script_load(self._script)
+            return await self._call(command)
+
+    async def close(self) -> None:
+        """Close the connection (the next call opens another)."""
+        live, self._live = self._live, None
+        if live is not None:
+            live.fail(RedisConnectionError("Connection closed by the gateway."))
+        reading, self._reading = self._reading, None
+        if reading is not None:
+            reading.cancel()
+            await asyncio.gather(reading, return_exceptions=True)
+        if live is not None:
+            await live.connection.disconnect(nowait=True)
+
+    async def _call(self, command: bytes) -> Any:
+        live = self._live if self._live is not None else await self._connect()
+        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        live.waiting.append(waiter)
+        live.writer.write(command)
+        if self._timeout is None:
+            reply = await waiter
+        else:
+            # A call given up (timed out or cancelled) stays in line: its reply is read and
+            # dropped, so that the next reply goes to the next call.
+            try:
+                async with asyncio.timeout(self._timeout):
+                    reply = await waiter
+            except TimeoutError:
+                self._drop(live, RedisTimeoutError("Timeout reading from Redis"))
+                raise RedisTimeoutError("Timeout reading from Redis") from None
+        if isinstance(reply, ResponseError):
+            raise reply
+        return reply
+
+    async def _connect(self) -> _Connection:
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            if self._live is not None:
+                return self._live
+            # A connection of the pool's settings, not one of its pool: it stays this channel's.
+            make = cast(
+                "Callable[[], AbstractConnection]", self._redis.connection_pool.make_connection
+            )
+            connection = make()
+            await cast("Callable[[], Awaitable[None]]", connection.connect)()
+            self._timeout = connection.socket_timeout
+            live = _Connection(connection)
+            self._live = live
+            self._reading = asyncio.create_task(self._read(live), name="redis-script-replies")
+            return live
+
+    def _drop(self, live: _Connection, error: Exception) -> None:
+        if self._live is live:
+            self._live = None
+        live.fail(error)
+
+    async def _read(self, live: _Connection) -> None:
+        """Resolve the waiting calls with the replies as they arrive, in order, until the
+        connection is lost."""
+        buffer = b""
+        error: RedisConnectionError
+        try:
+            while data := await live.reader.read(_READ_SIZE):
+                buffer = _resolve(live, buffer + data)
+            error = RedisConnectionError("Connection closed by server.")
+        except (RedisConnectionError, OSError, ValueError) as e:
+            error = e if isinstance(e, RedisConnectionError) else RedisConnectionError(str(e))
+        self._drop(live, error)
+        await live.connection.disconnect(nowait=True)
+
+
+def _resolve(live: _Connection, buffer: bytes) -> bytes:
+    """Resolve the waiting calls with the whole replies in `buffer`; what is left of it."""
+    position = 0
+    while live.waiting:
+        found = parse_reply(buffer, position)
+        if found is None:
+            break
+        reply, position = found
+        if reply is PUSH:
+            continue
+        waiter = live.waiting.popleft()
+        if not waiter.done():
+            waiter.set_result(reply)
+    return buffer[position:]
