@@ -4,9 +4,9 @@ Every upload runs the admission script once. Through redis-py's client each call
 connection, packs the command, writes it in a task of its own (its write timeout) and parses the
 reply through several layers: about four times the CPU of the round trip itself. Here the calls
 share one connection opened by the client's own pool settings (address, TLS, credentials,
-database, protocol), each writes its command (packed once per call, the script's digest encoded
-once) and waits for its reply, and one reader resolves the replies in the order the calls were
-written, as Redis answers them.
+database, protocol); the commands of the calls made in one turn of the event loop go out in one
+write (one wake-up of the server for all of them, and no wait: the write ends the same turn),
+and one reader resolves the replies in the order the calls were made, as Redis answers them.
 
 The answers are redis-py's: the reply as its parser returns it without decoding (integers,
 bytes, lists, None); an error reply raises `ResponseError`; a lost or closed connection raises
@@ -149,6 +149,21 @@ class _Connection:
         self.writer: asyncio.StreamWriter = writer
         self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
         self.lost: Exception | None = None
+        self.unsent: list[bytes] = []
+        """Commands of calls made since the last write, written together at the end of the
+        event loop's turn: one write, and one wake-up of the server, for all of them."""
+
+    def send(self, command: bytes) -> None:
+        """Queue `command`; the turn's first command schedules the write."""
+        if not self.unsent:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self.unsent.append(command)
+
+    def flush(self) -> None:
+        """Write the queued commands in one write (unless the connection was lost)."""
+        commands, self.unsent = self.unsent, []
+        if self.lost is None and commands:
+            self.writer.write(b"".join(commands))
 
     def fail(self, error: Exception) -> None:
         """Fail every waiting call with `error` (once), and close the socket."""
@@ -205,7 +220,7 @@ class ScriptChannel:
         live = self._live if self._live is not None else await self._connect()
         waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         live.waiting.append(waiter)
-        live.writer.write(command)
+        live.send(command)
         if self._timeout is None:
             reply = await waiter
         else:
