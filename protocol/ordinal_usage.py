@@ -29,6 +29,7 @@ rows beside the block (`container_series`, `gpu_series`).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Annotated, Literal, TypeVar, cast
 
@@ -211,6 +212,8 @@ def _back_references(where: str, column: Sequence[int]) -> list[Problem]:
         return []  # the common case (every series its own device), at C speed
     if len(column) == 1:
         return [(f"{where}.0", f"refers {column[0]} series back from every series")]
+    if not any(map(operator.gt, column, range(len(column)))):
+        return []  # every reference within the series before it, at C speed
     for i, back in enumerate(column):
         if back > i:
             return [(f"{where}.{i}", f"refers {back} series back, only {i} come before")]

@@ -20,7 +20,7 @@ from protocol.ordinal_expand import (
     order_checksum,
     placed_usage,
 )
-from protocol.ordinal_usage import OrdinalUsage, ordinal_usage_problems
+from protocol.ordinal_usage import OrdinalGpus, OrdinalUsage, ordinal_usage_problems
 from protocol.snapshot import ClusterInfo, GpuUsage, Pod, Provider
 from protocol.usage_grid import (
     GPU_MEBIBYTES_BY_STEP,
@@ -187,6 +187,46 @@ def test_back_reference_past_the_first_series_is_a_problem() -> None:
     assert ordinal_usage_problems(block) == [
         ("ordinal_usage.gpus.series_same_device_as.0", "refers 1 series back, only 0 come before")
     ]
+
+
+@pytest.mark.parametrize(
+    ("column", "first_bad"),
+    [
+        ([0, 1, 1, 2, 1, 3], None),
+        ([0, 1, 0, 4, 0, 0, 2], 3),
+        ([0, 0, 9], 2),
+        ([0, 1, 3, 0, 0, 0, 0, 0, 0, 0], 2),
+        ([0] * 50 + [50, 53], 51),
+    ],
+)
+def test_first_back_reference_past_the_first_series_is_named(
+    column: list[int], first_bad: int | None
+) -> None:
+    """The first series referring back beyond the first one is named, wherever it is."""
+    count = len(column)
+    gpus = OrdinalGpus(
+        series_slot_step=[1] * count,
+        series_gpu_index=[0],
+        series_mig_profile=[None],
+        series_memory_total_mib=[None],
+        series_same_device_as=column,
+        series_length=[1],
+        time=[0],
+        duty_percent=[0] * count,
+        memory_used_step=[0] * count,
+    )
+    block = _block(_pods()).model_copy(update={"gpus": gpus})
+    expected = (
+        []
+        if first_bad is None
+        else [
+            (
+                f"ordinal_usage.gpus.series_same_device_as.{first_bad}",
+                f"refers {column[first_bad]} series back, only {first_bad} come before",
+            )
+        ]
+    )
+    assert ordinal_usage_problems(block) == expected
 
 
 def test_sample_column_of_another_length_is_a_problem() -> None:
