@@ -21,6 +21,15 @@ from gateway.metrics import GatewayMetrics
 from protocol.trace_context import kafka_headers
 
 _ENVELOPE_BYTES = 64 * 1024
+BATCH_BYTES = 1_000_000
+"""Largest batch of several messages to one partition (a larger message goes alone, as always).
+
+A partition's messages produced while its previous batch is on its way to the broker go
+together in its next one, each still acknowledged (or failed) as the batch is, in order. With
+aiokafka's default (16 kB) a batch held one upload, and each upload behind it waited for that
+batch to be sent before it was even queued. Below Kafka's default `message.max.bytes`
+(1 MiB + 12 bytes): a broker never refuses a batch whose messages it would accept one by one.
+"""
 
 
 class PublishError(Exception):
@@ -46,6 +55,7 @@ class EventPublisher:
             "client_id": client_id,
             "request_timeout_ms": request_timeout_ms,
             "max_request_size": max_message_bytes + _ENVELOPE_BYTES,
+            "max_batch_size": BATCH_BYTES,
             "compression_type": compression,
         }
         self._producer: AIOKafkaProducer | None = None
