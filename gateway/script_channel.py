@@ -10,9 +10,9 @@ and one reader resolves the replies in the order the calls were made, as Redis a
 
 The answers are redis-py's: the reply as its parser returns it without decoding (integers,
 bytes, lists, None); an error reply raises `ResponseError`; a lost or closed connection raises
-`ConnectionError` to every call waiting on it, and the next call connects again; a reply not in
-`timeout_seconds` (the client's socket timeout) raises `TimeoutError` and drops the connection,
-as redis-py drops one that timed out. A server that does not hold the script (restarted, or
+`ConnectionError` to every call waiting on it, and the next call connects again; a reply not
+within the client's socket timeout raises `TimeoutError` and drops the connection, as redis-py
+drops one that timed out. A server that does not hold the script (restarted, or
 flushed) is given it, and the call made again, as redis-py's `Script` does.
 """
 
