@@ -19,8 +19,10 @@ Worker CPU per cluster-minute is the worker processes' user+system time over the
 divided by the cluster-minutes in it. Bytes per cluster-minute are the gzip bodies the agent
 uploads (`agent.uplink.encode_snapshot`). The same run also folds both streams directly
 in-process (no broker), in the worker's batches (`SnapshotIngest.many`, the worker's default
-`max_batch` records at a time), and reports beside the worker's CPU the CPU of the PostgreSQL
-backends serving the bench's database (read from /proc, when the server runs on this machine).
+`max_batch` records at a time) with the worker's cyclic collector settings
+(`workers.processes.ingest_collector`), and reports beside the worker's CPU the CPU of the
+PostgreSQL backends serving the bench's database (read from /proc, when the server runs on this
+machine).
 The deltas are folded in-process a second time with one upload of each cluster per transaction
 (`direct_fold_one_upload_per_cluster`): the shape of a worker serving many clusters, whose polled
 batch holds about one minute of each, so every cluster's usage states and cost rows are written
@@ -76,6 +78,7 @@ from store.tables import Snapshot
 from workers.cost_rollup import CostRollup
 from workers.ingest.handler import SnapshotIngest
 from workers.logs import configure_logging
+from workers.processes import ingest_collector
 from workers.settings import WorkerSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -339,10 +342,12 @@ async def _direct_run(
             else 0
         )
         name = app_db.database or ""
-        started, cpu, served = time.perf_counter(), time.process_time(), backend_cpu_seconds(name)
-        await _fold_directly(ingest, messages, batch)
-        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-        after = backend_cpu_seconds(name)
+        with ingest_collector():
+            started, cpu = time.perf_counter(), time.process_time()
+            served = backend_cpu_seconds(name)
+            await _fold_directly(ingest, messages, batch)
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+            after = backend_cpu_seconds(name)
     finally:
         await database.dispose()
     return {

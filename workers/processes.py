@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import structlog
 from prometheus_client import CollectorRegistry
@@ -34,14 +36,30 @@ INGEST_COLLECTOR_THRESHOLDS = (100_000, 50, 100)
 """Cyclic collector thresholds of the ingest process (Python's default is 700, 10, 10)."""
 
 
-async def run_ingest(settings: WorkerSettings, stop: asyncio.Event) -> None:
-    """The ingest process: fold snapshots until `stop` is set."""
-    # A fold allocates hundreds of thousands of short-lived objects (decoded uploads, sample
-    # arrays, cost rows) freed by reference counting; the default thresholds would run the
-    # collector thousands of times a minute over the cached inventories, finding no cycles.
-    # They are the process's own while it folds and are given back when it stops.
+@contextmanager
+def ingest_collector() -> Iterator[None]:
+    """The cyclic collector as ingest folds with it (`INGEST_COLLECTOR_THRESHOLDS`), given back
+    as it was on leaving.
+
+    A fold allocates hundreds of thousands of short-lived objects (decoded uploads, sample
+    arrays, cost rows) freed by reference counting; the default thresholds would run the
+    collector thousands of times a minute over the cached inventories, finding no cycles.
+    """
     previous = gc.get_threshold()
     gc.set_threshold(*INGEST_COLLECTOR_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
+async def run_ingest(settings: WorkerSettings, stop: asyncio.Event) -> None:
+    """The ingest process: fold snapshots until `stop` is set."""
+    with ingest_collector():
+        await _run_ingest(settings, stop)
+
+
+async def _run_ingest(settings: WorkerSettings, stop: asyncio.Event) -> None:
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
     redis = Redis.from_url(settings.redis_url)
     try:
@@ -61,7 +79,6 @@ async def run_ingest(settings: WorkerSettings, stop: asyncio.Event) -> None:
     finally:
         await redis.aclose()
         await database.dispose()
-        gc.set_threshold(*previous)
 
 
 async def run_spot(
