@@ -81,32 +81,6 @@ class ClusterRepository:
         """How many clusters the tenant has."""
         return int(await self._session.scalar(select(func.count()).select_from(Cluster)) or 0)
 
-    async def record_snapshot(
-        self,
-        cluster_id: uuid.UUID,
-        snapshot_id: uuid.UUID,
-        taken_at: datetime,
-        agent_version: str | None,
-        *,
-        provider: str | None = None,
-        region: str | None = None,
-    ) -> None:
-        """Note the newest snapshot folded for a cluster (older ones never move it back)."""
-        row = await self._session.get(Cluster, cluster_id)
-        if row is None:
-            raise NotFoundError(f"cluster {cluster_id} not found")
-        newest = newest_upload(
-            row.last_snapshot_at,
-            snapshot_id=snapshot_id,
-            taken_at=taken_at,
-            agent_version=agent_version,
-            provider=provider,
-            region=region,
-        )
-        for name, value in newest.items():
-            setattr(row, name, value)
-        await self._session.flush()
-
 
 def newest_upload(
     newest_at: datetime | None,

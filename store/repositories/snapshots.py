@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import TextClause, func, select, text, update
+from sqlalchemy import TextClause, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.errors import NotFoundError
@@ -118,11 +118,11 @@ def advanced_values(
     region: str | None = None,
 ) -> dict[str, object]:
     """The cluster columns an applied upload of `sequence` sets, in one statement with
-    `SnapshotRepository.update_ingest`: its sequence number (no resync wanted), and the upload
-    as the cluster's newest.
+    `SnapshotRepository.update_ingest_many`: its sequence number (no resync wanted), and the
+    upload as the cluster's newest.
 
     `cluster` is the row as locked: an upload older than its newest never moves the newest
-    back (as `ClusterRepository.record_snapshot`).
+    back (`newest_upload`).
     """
     values: dict[str, object] = {"ingest_sequence": sequence, "resync_requested": False}
     return values | newest_upload(
@@ -186,24 +186,10 @@ class SnapshotRepository:
         )
         return {row[0]: ClusterIngestState(*row) for row in rows}
 
-    async def set_sequence(
-        self, cluster_id: uuid.UUID, sequence: int | None, *, resync_requested: bool
-    ) -> None:
-        """Record the sequence number of the stored state and whether a resync is wanted."""
-        await self.update_ingest(
-            cluster_id, {"ingest_sequence": sequence, "resync_requested": resync_requested}
-        )
-
-    async def update_ingest(self, cluster_id: uuid.UUID, values: dict[str, object]) -> None:
-        """Set the cluster's ingest columns named in `values` (`advanced_values`,
-        `set_sequence`), in one statement."""
-        await self._session.execute(
-            update(Cluster).where(Cluster.id == cluster_id).values(**values)
-        )
-
     async def update_ingest_many(self, values: Mapping[uuid.UUID, Mapping[str, object]]) -> None:
-        """Set the ingest columns named in each cluster's `values` (as `update_ingest` would,
-        cluster by cluster), in one statement whatever the number of clusters."""
+        """Set the ingest columns named in each cluster's `values` (`advanced_values`; columns
+        not named keep their value), in one statement whatever the number of clusters; rows of
+        clusters not the tenant's are left as they are."""
         changed = {cluster_id: row for cluster_id, row in values.items() if row}
         if not changed:
             return

@@ -63,8 +63,10 @@ from store.repositories.console_decisions import Decision, DecisionRepository
 from store.repositories.instructions import InstructionRepository
 from store.repositories.inventory import InventoryItem, InventoryRepository
 from store.repositories.recommendations import NewRecommendation, RecommendationRepository
+from store.repositories.snapshots import SnapshotRepository
 from store.repositories.usage_states import ContainerKey, UsageStateRecord, UsageStateRepository
 from tests.integration.console.traces import bitbrains_vm, genai_container
+from tests.integration.store.advanced_clusters import advance_cluster
 
 GIB = 2**30
 HOURS_PER_MONTH = 730.0
@@ -304,8 +306,12 @@ async def _inventory(
         await InventoryRepository(session, tenant_id).replace(
             cluster.id, snapshot_id=uuid.uuid4(), observed_at=now, items=items
         )
-        await ClusterRepository(session, tenant_id).record_snapshot(
-            cluster.id, uuid.uuid4(), now - timedelta(seconds=40), "0.1.0"
+        await advance_cluster(
+            SnapshotRepository(session, tenant_id),
+            cluster.id,
+            None,
+            taken_at=now - timedelta(seconds=40),
+            agent_version="0.1.0",
         )
 
 

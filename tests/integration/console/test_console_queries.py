@@ -20,7 +20,9 @@ from store.repositories.console_queries import (
     RecommendationSort,
 )
 from store.repositories.recommendations import NewRecommendation, RecommendationRepository
+from store.repositories.snapshots import SnapshotRepository
 from store.repositories.tenants import TenantView
+from tests.integration.store.advanced_clusters import advance_cluster
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -198,9 +200,10 @@ async def test_cluster_overview_health_spend_and_open_savings(
         await _cluster(database, tenant, "b-stale"),
     )
     async with database.tenant(tenant.id) as session:
-        clusters = ClusterRepository(session, tenant.id)
-        await clusters.record_snapshot(fresh.id, uuid.uuid4(), NOW - timedelta(minutes=4), "1")
-        await clusters.record_snapshot(stale.id, uuid.uuid4(), NOW - timedelta(minutes=6), "1")
+        snapshots = SnapshotRepository(session, tenant.id)
+        for cluster, minutes in ((fresh, 4), (stale, 6)):
+            taken_at = NOW - timedelta(minutes=minutes)
+            await advance_cluster(snapshots, cluster.id, None, taken_at=taken_at, agent_version="1")
         costs = ClusterCostRepository(session, tenant.id)
         await costs.record(
             fresh.id, computed_at=NOW - timedelta(days=2), monthly_cost_usd=900, node_count=3

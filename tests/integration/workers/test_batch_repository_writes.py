@@ -128,7 +128,7 @@ async def test_ingest_columns_of_several_clusters_are_set_as_each_names_them(
     one, two = [await new_cluster(database, tenant, "ingest") for _ in range(2)]
     async with database.tenant(tenant.id) as session:
         snapshots = SnapshotRepository(session, tenant.id)
-        await snapshots.update_ingest(two, {"agent_version": "0.1.0", "region": "eu-west-1"})
+        await snapshots.update_ingest_many({two: {"agent_version": "0.1.0", "region": "eu-west-1"}})
         await snapshots.update_ingest_many(
             {
                 one: {"ingest_sequence": 4, "resync_requested": True, "provider": "aws"},

@@ -24,7 +24,9 @@ async def test_followed_row_is_the_row_advancing_leaves(
     pending = PendingWrites()
     async with database.tenant(tenant.id) as session:
         snapshots = SnapshotRepository(session, tenant.id)
-        await snapshots.set_sequence(cluster.id, 1, resync_requested=True)
+        await snapshots.update_ingest_many(
+            {cluster.id: {"ingest_sequence": 1, "resync_requested": True}}
+        )
         followed = await locked(snapshots, pending, cluster.id)
         assert followed is not None
         for sequence, minutes in ((2, 5), (3, 3)):
@@ -32,7 +34,7 @@ async def test_followed_row_is_the_row_advancing_leaves(
             values = advanced_values(
                 followed, sequence, snapshot_id=upload_id, taken_at=taken_at, agent_version=None
             )
-            await snapshots.update_ingest(cluster.id, values)
+            await snapshots.update_ingest_many({cluster.id: values})
             followed = changed(followed, values)
     async with database.tenant(tenant.id) as session:
         stored = await SnapshotRepository(session, tenant.id).lock_cluster(cluster.id)

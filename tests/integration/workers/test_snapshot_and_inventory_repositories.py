@@ -13,13 +13,9 @@ from store.database import Database
 from store.errors import NotFoundError
 from store.repositories.clusters import ClusterView
 from store.repositories.inventory import InventoryItem, InventoryRepository
-from store.repositories.snapshots import (
-    ClusterIngestState,
-    SnapshotRepository,
-    UploadIndexRow,
-    advanced_values,
-)
+from store.repositories.snapshots import SnapshotRepository, UploadIndexRow
 from store.repositories.tenants import TenantView
+from tests.integration.store.advanced_clusters import advance_cluster
 from tests.unit.workers.factories import T0
 
 
@@ -275,8 +271,8 @@ async def test_sequence_is_recorded_with_the_resync_request(
 ) -> None:
     """The locked cluster reports the sequence and resync request last set."""
     async with database.tenant(tenant.id) as session:
-        await SnapshotRepository(session, tenant.id).set_sequence(
-            cluster.id, 41, resync_requested=True
+        await SnapshotRepository(session, tenant.id).update_ingest_many(
+            {cluster.id: {"ingest_sequence": 41, "resync_requested": True}}
         )
     async with database.tenant(tenant.id) as session:
         state = await SnapshotRepository(session, tenant.id).lock_cluster(cluster.id)
@@ -284,41 +280,19 @@ async def test_sequence_is_recorded_with_the_resync_request(
     assert (state.sequence, state.resync_requested) == (41, True)
 
 
-async def test_other_tenant_cannot_set_the_sequence(
-    database: Database, tenant: TenantView, other_tenant: TenantView, cluster: ClusterView
-) -> None:
-    """Another tenant's session setting this cluster's sequence changes nothing."""
-    async with database.tenant(other_tenant.id) as session:
-        await SnapshotRepository(session, other_tenant.id).set_sequence(
-            cluster.id, 9, resync_requested=True
-        )
-    async with database.tenant(tenant.id) as session:
-        state = await SnapshotRepository(session, tenant.id).lock_cluster(cluster.id)
-    assert state is not None
-    assert (state.sequence, state.resync_requested) == (None, False)
-
-
 async def _advance(
     database: Database, tenant: TenantView, cluster_id: uuid.UUID, sequence: int, minutes: int
 ) -> uuid.UUID:
     """Advance the cluster (as locked) to `sequence` by an upload taken `minutes` after T0."""
-    upload_id = uuid.uuid4()
     async with database.tenant(tenant.id) as session:
-        snapshots = SnapshotRepository(session, tenant.id)
-        locked = await snapshots.lock_cluster(cluster_id)
-        locked = locked or ClusterIngestState(cluster_id, None)
-        await snapshots.update_ingest(
+        return await advance_cluster(
+            SnapshotRepository(session, tenant.id),
             cluster_id,
-            advanced_values(
-                locked,
-                sequence,
-                snapshot_id=upload_id,
-                taken_at=T0 + timedelta(minutes=minutes),
-                agent_version="0.2.0",
-                provider="aws",
-            ),
+            sequence,
+            taken_at=T0 + timedelta(minutes=minutes),
+            agent_version="0.2.0",
+            provider="aws",
         )
-    return upload_id
 
 
 async def test_advance_records_the_sequence_and_the_newest_upload_only(
@@ -327,8 +301,8 @@ async def test_advance_records_the_sequence_and_the_newest_upload_only(
     """Advanced by an upload at minute 5, then by one at minute 3: the sequence is the last
     set, the newest upload stays minute 5's, and a resync request is cleared."""
     async with database.tenant(tenant.id) as session:
-        await SnapshotRepository(session, tenant.id).set_sequence(
-            cluster.id, 1, resync_requested=True
+        await SnapshotRepository(session, tenant.id).update_ingest_many(
+            {cluster.id: {"ingest_sequence": 1, "resync_requested": True}}
         )
     newest = await _advance(database, tenant, cluster.id, 2, minutes=5)
     await _advance(database, tenant, cluster.id, 3, minutes=3)
