@@ -89,15 +89,15 @@ class CostRollup:
             self._pricebook,
         )
 
-    async def allocate_columns(
+    def allocate_columns(
         self, snapshot: ClusterSnapshot, containers: ContainerColumns, gpus: GpuColumns
     ) -> list[CostColumns]:
-        """The snapshot's cost, hour by hour, as arrays (`containers`, `gpus`: its samples)."""
-        return await asyncio.to_thread(self._columns, snapshot, containers, gpus)
+        """The snapshot's cost, hour by hour, as arrays (`containers`, `gpus`: its samples).
 
-    def _columns(
-        self, snapshot: ClusterSnapshot, containers: ContainerColumns, gpus: GpuColumns
-    ) -> list[CostColumns]:
+        Computed on the caller's thread: a few milliseconds of array arithmetic for a minute of
+        a 1,000-pod cluster, over inventories priced once and kept. Handed to another thread it
+        still held the interpreter, and the hand-over cost the fold more than it freed.
+        """
         sampled = sample_hours(containers, gpus)
         # Without container samples the node samples say which time the upload covers.
         coverage = sampled.coverage or covered_seconds(snapshot, ())

@@ -304,7 +304,7 @@ class SnapshotIngest:
             layouts=self._layouts,
         )
         if self._cost_rollup is not None:
-            hours = await self._cost_rollup.allocate_columns(
+            hours = self._cost_rollup.allocate_columns(
                 delta_snapshot(delta, after_nodes, after_pods, order.pods),
                 samples.containers,
                 samples.gpus,
@@ -391,7 +391,7 @@ class SnapshotIngest:
             layouts=self._layouts,
         )
         if self._cost_rollup is not None:
-            hours = await self._cost_rollup.allocate_columns(
+            hours = self._cost_rollup.allocate_columns(
                 snapshot, samples.containers, samples.gpus
             )
             if hours:

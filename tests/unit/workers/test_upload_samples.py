@@ -3,7 +3,6 @@ allocation of the same snapshot charges, line by line."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,9 +61,7 @@ def _as_columns(
     snapshot: ClusterSnapshot, samples: UploadSamples
 ) -> list[tuple[datetime, list[Line], list[Line]]]:
     """Each hour's container lines (sorted) and node lines of the columnar allocation."""
-    stretches = asyncio.run(
-        CostRollup(PRICES).allocate_columns(snapshot, samples.containers, samples.gpus)
-    )
+    stretches = CostRollup(PRICES).allocate_columns(snapshot, samples.containers, samples.gpus)
     return [
         (
             s.hour,
