@@ -391,9 +391,7 @@ class SnapshotIngest:
             layouts=self._layouts,
         )
         if self._cost_rollup is not None:
-            hours = self._cost_rollup.allocate_columns(
-                snapshot, samples.containers, samples.gpus
-            )
+            hours = self._cost_rollup.allocate_columns(snapshot, samples.containers, samples.gpus)
             if hours:
                 pending.add_costs(cluster.cluster_id, hours, snapshot.taken_at)
         log.debug(
