@@ -119,6 +119,9 @@ class Deduplicator:
         self._to_confirm: list[str] = []
         self._confirm_timer: asyncio.TimerHandle | None = None
         self._confirming: set[asyncio.Task[None]] = set()
+        self._marking: set[str] = set()
+        """Ids whose done marks are being written on their own (not over the admissions'
+        connection, so an admission may reach Redis first)."""
 
     def key(self, kind: str, tenant_id: uuid.UUID, cluster_id: uuid.UUID, item: uuid.UUID) -> str:
         """The Redis key of one id."""
@@ -151,7 +154,14 @@ class Deduplicator:
             return Admitted(verdict, None, flagged=False)
         value = found.decode() if isinstance(found, bytes) else str(found)
         claim = Claim(value) if value in _CLAIMS else Claim.DONE
+        if claim is Claim.PENDING and key in self._marking:
+            claim = Claim.DONE  # this process confirmed it; its mark is on its way
         return Admitted(verdict, claim, bool(flagged))
+
+    @property
+    def marks_in_flight(self) -> int:
+        """How many done marks are being written on their own right now."""
+        return len(self._marking)
 
     def confirm(self, key: str) -> None:
         """The message is durable: remember the id for the full dedupe window.
@@ -186,6 +196,7 @@ class Deduplicator:
         keys, self._to_confirm = self._to_confirm, []
         if not keys:
             return
+        self._marking.update(keys)
         task = asyncio.create_task(self._confirm_keys(keys), name="dedupe-confirm")
         self._confirming.add(task)
         task.add_done_callback(self._confirming.discard)
@@ -199,6 +210,8 @@ class Deduplicator:
         except RedisError as e:
             # Their claims expire; a retry of one of them is produced again and folded once.
             _log.warning("dedupe confirmations failed", keys=len(keys), error=type(e).__name__)
+        finally:
+            self._marking.difference_update(keys)
 
     async def release(self, key: str) -> None:
         """Producing failed: forget the pending claim so that a retry is accepted."""

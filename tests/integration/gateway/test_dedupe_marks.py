@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from devstack.services import ServiceUrls
 from gateway.dedupe import Claim, Deduplicator
@@ -120,3 +120,30 @@ async def test_flag_is_read_beside_the_marks(redis: Redis) -> None:
     unflagged = await dedupe.admit(_key(dedupe), limiter=limiter, flag=f"{prefix}absent")
     assert unflagged.flagged is False
     await dedupe.drain()
+
+
+async def test_replay_while_its_mark_is_written_on_its_own_is_a_duplicate(
+    services: ServiceUrls,
+) -> None:
+    """The same id admitted again while its done mark is still being written on its own (the
+    client's pool busy, so the mark waits for a connection) is a duplicate, never "being
+    accepted": the admissions' own connection may reach Redis first."""
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    pool = BlockingConnectionPool.from_url(services.redis_url, max_connections=1, timeout=10)
+    async with Redis.from_pool(pool) as client:
+        dedupe, limiter = _dedupe(client, prefix, wait=0.0), _limiter(client, prefix)
+        key = _key(dedupe)
+        assert (await dedupe.admit(key, limiter=limiter)).claim is Claim.NEW
+        held = await pool.get_connection()
+        try:
+            dedupe.confirm(key)
+            async with asyncio.timeout(5):
+                # The write starts from a timer of this loop: yielding lets it run.
+                while not dedupe.marks_in_flight:  # noqa: ASYNC110
+                    await asyncio.sleep(0)
+            assert (await dedupe.admit(key, limiter=limiter)).claim is Claim.DONE
+        finally:
+            await pool.release(held)
+        await dedupe.drain()
+        assert dedupe.marks_in_flight == 0
+        assert await client.get(key) == b"done"
