@@ -134,7 +134,7 @@ async def test_replay_while_its_mark_is_written_on_its_own_is_a_duplicate(
         dedupe, limiter = _dedupe(client, prefix, wait=0.0), _limiter(client, prefix)
         key = _key(dedupe)
         assert (await dedupe.admit(key, limiter=limiter)).claim is Claim.NEW
-        held = await pool.get_connection()
+        held = await pool.get_connection()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
         try:
             dedupe.confirm(key)
             async with asyncio.timeout(5):
