@@ -9,11 +9,13 @@ the answer to the upload carries.
 Marking `done` rides on the process's next admission: the admission script writes the marks
 queued since the previous one before it counts and claims, so an upload costs one round trip,
 and a replay admitted by the same process always finds its id `done`. Marks that no admission
-picks up within `confirm_wait_seconds` are written on their own, in one pipeline. A replay
-reaching another process before its id's mark is written finds it `pending` and is told to
-retry (nothing is produced twice); if the write fails, the claim expires and a later retry is
-produced again, which consumers fold once, as they do when a gateway dies between the broker's
-acknowledgement and its answer.
+picks up within `confirm_wait_seconds` are written on their own, in one pipeline over another
+connection than the admissions'; until it is answered, the process answers a replay of those
+ids as a duplicate itself, whichever connection reaches Redis first. A replay reaching another
+process before its id's mark is written finds it `pending` and is told to retry (nothing is
+produced twice); if the write fails, the claim expires and a later retry is produced again,
+which consumers fold once, as they do when a gateway dies between the broker's acknowledgement
+and its answer.
 """
 
 from __future__ import annotations
