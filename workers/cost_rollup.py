@@ -9,29 +9,19 @@ arrive.
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.snapshot import LABEL_REGION, ClusterInfo, ClusterSnapshot, Node
 from recommender.cost.cost_columns import CostColumns, allocate_hours
 from recommender.cost.sample_hours import ContainerColumns, GpuColumns, sample_hours
 from recommender.cost.snapshot_hours import (
-    ContainerSample,
-    GpuSample,
-    HourAllocation,
     covered_seconds,
-    hourly_allocations,
 )
 from recommender.pricing.bundled import bundled_catalogues, bundled_spot_advisor
 from recommender.pricing.cost import node_shape, price_node
 from recommender.pricing.estimate import Shape
 from recommender.pricing.pricebook import PriceBook
-from store.repositories.cost_rollups import CostRollupRepository
 from workers.ingest.inventory_cache import DEFAULT_OBJECTS
 from workers.ingest.priced_clusters import PricedClusters
 
@@ -39,7 +29,8 @@ RETENTION = timedelta(days=90)
 
 
 class CostRollup:
-    """Adds each snapshot's allocation to the hourly rollups, at fixed prices."""
+    """Allocates each upload's cost hour by hour, at fixed prices (the ingest batch adds the
+    hours to the rollups)."""
 
     def __init__(
         self, pricebook: PriceBook | None = None, *, objects: int = DEFAULT_OBJECTS
@@ -49,45 +40,6 @@ class CostRollup:
         self._pricebook = pricebook or PriceBook(bundled_catalogues(), bundled_spot_advisor())
         self._prices: dict[_PriceKey, float | None] = {}
         self._priced = PricedClusters(objects)
-
-    async def record(
-        self,
-        session: AsyncSession,
-        tenant_id: uuid.UUID,
-        snapshot: ClusterSnapshot,
-        *,
-        containers: Sequence[ContainerSample] | None = None,
-        gpus: Sequence[GpuSample] | None = None,
-    ) -> int:
-        """Add the snapshot's hours; returns how many clock hours it touched.
-
-        `containers` and `gpus`, if given, are its samples instead of the snapshot's own.
-        """
-        hours = await self.allocate(snapshot, containers=containers, gpus=gpus)
-        if not hours:
-            return 0
-        rollups = CostRollupRepository(session, tenant_id)
-        cluster_id = snapshot.cluster.cluster_id
-        await rollups.add(cluster_id, hours)
-        await rollups.prune({cluster_id: snapshot.taken_at - RETENTION})
-        return len(hours)
-
-    async def allocate(
-        self,
-        snapshot: ClusterSnapshot,
-        *,
-        containers: Sequence[ContainerSample] | None = None,
-        gpus: Sequence[GpuSample] | None = None,
-    ) -> list[HourAllocation]:
-        """The snapshot's cost, hour by hour (`containers`, `gpus`: its samples, if given)."""
-        # A few hundred milliseconds for thousands of pods: keep the consumer's loop answering.
-        return await asyncio.to_thread(
-            partial(
-                hourly_allocations, containers=containers, gpus=gpus, node_hourly=self._node_hourly
-            ),
-            snapshot,
-            self._pricebook,
-        )
 
     def allocate_columns(
         self, snapshot: ClusterSnapshot, containers: ContainerColumns, gpus: GpuColumns
