@@ -7,22 +7,20 @@ it), and can read one more key there (whether the workers want a cluster's full 
 the answer to the upload carries.
 
 Marking `done` rides on the process's next admission: the admission script writes the marks
-queued since the previous one before it counts and claims, so an upload costs one round trip,
-and a replay admitted by the same process always finds its id `done`. Marks that no admission
-picks up within `confirm_wait_seconds` are written on their own, in one pipeline over another
-connection than the admissions'; until it is answered, the process answers a replay of those
-ids as a duplicate itself, whichever connection reaches Redis first. A replay reaching another
-process before its id's mark is written finds it `pending` and is told to retry (nothing is
-produced twice); if the write fails, the claim expires and a later retry is produced again,
-which consumers fold once, as they do when a gateway dies between the broker's acknowledgement
-and its answer.
+queued since the previous one before it counts and claims, so an upload costs one round trip.
+Marks that no admission picks up within `confirm_wait_seconds` are written on their own, on the
+admissions' connection, ahead of any admission made after them. Either way a replay admitted by
+the same process finds its id `done`. A replay reaching another process before its id's mark is
+written finds it `pending` and is told to retry (nothing is produced twice); if the write fails,
+the claim expires and a later retry is produced again, which consumers fold once, as they do
+when a gateway dies between the broker's acknowledgement and its answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -32,7 +30,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gateway.rate_limit import COUNT_HITS, Limit, RateLimiter, Verdict
-from gateway.script_channel import ScriptChannel
+from gateway.script_channel import ScriptChannel, pack
 
 # KEYS: the rate-limit counters, the id's key, optionally the flag key, then the keys to mark
 # done. ARGV: COUNT_HITS's, then the pending claim's expiry, 1 if a flag key is given (else 0),
@@ -111,7 +109,6 @@ class Deduplicator:
         pending_ttl_seconds: int,
         confirm_wait_seconds: float = CONFIRM_WAIT_SECONDS,
     ) -> None:
-        self._redis = redis
         self._admit = ScriptChannel(redis, _ADMIT)
         self._release: Any = redis.register_script(_RELEASE)
         self._prefix = prefix
@@ -121,9 +118,6 @@ class Deduplicator:
         self._to_confirm: list[str] = []
         self._confirm_timer: asyncio.TimerHandle | None = None
         self._confirming: set[asyncio.Task[None]] = set()
-        self._marking: set[str] = set()
-        """Ids whose done marks are being written on their own (not over the admissions'
-        connection, so an admission may reach Redis first)."""
 
     def key(self, kind: str, tenant_id: uuid.UUID, cluster_id: uuid.UUID, item: uuid.UUID) -> str:
         """The Redis key of one id."""
@@ -156,14 +150,13 @@ class Deduplicator:
             return Admitted(verdict, None, flagged=False)
         value = found.decode() if isinstance(found, bytes) else str(found)
         claim = Claim(value) if value in _CLAIMS else Claim.DONE
-        if claim is Claim.PENDING and key in self._marking:
-            claim = Claim.DONE  # this process confirmed it; its mark is on its way
         return Admitted(verdict, claim, bool(flagged))
 
     @property
-    def marks_in_flight(self) -> int:
-        """How many done marks are being written on their own right now."""
-        return len(self._marking)
+    def unsent_marks(self) -> int:
+        """How many done marks wait for an admission to carry them (or for their time to be
+        written on their own)."""
+        return len(self._to_confirm)
 
     def confirm(self, key: str) -> None:
         """The message is durable: remember the id for the full dedupe window.
@@ -190,30 +183,32 @@ class Deduplicator:
             self._confirm_timer = loop.call_later(self._confirm_wait, self._write_queued)
 
     def _write_queued(self) -> None:
-        """Write the marks no admission has carried, in one pipeline whose reply is read in
-        the background."""
+        """Write the marks no admission has carried on the admissions' connection, now; their
+        replies are read in the background."""
         if self._confirm_timer is not None:
             self._confirm_timer.cancel()
             self._confirm_timer = None
         keys, self._to_confirm = self._to_confirm, []
         if not keys:
             return
-        self._marking.update(keys)
-        task = asyncio.create_task(self._confirm_keys(keys), name="dedupe-confirm")
+        ttl = b"%d" % self._ttl
+        done = Claim.DONE.value.encode()
+        replies = self._admit.write(*(pack(b"SET", k.encode(), done, b"EX", ttl) for k in keys))
+        task = asyncio.create_task(self._confirmed(replies, len(keys)), name="dedupe-confirm")
         self._confirming.add(task)
         task.add_done_callback(self._confirming.discard)
 
-    async def _confirm_keys(self, keys: list[str]) -> None:
-        pipeline = self._redis.pipeline(transaction=False)
-        for key in keys:
-            pipeline.set(key, Claim.DONE.value, ex=self._ttl)
+    @staticmethod
+    async def _confirmed(replies: Awaitable[list[Any]], count: int) -> None:
         try:
-            await pipeline.execute()
+            failed = sum(isinstance(reply, RedisError) for reply in await replies)
         except RedisError as e:
+            failed, error = count, type(e).__name__
+        else:
+            error = "ResponseError"
+        if failed:
             # Their claims expire; a retry of one of them is produced again and folded once.
-            _log.warning("dedupe confirmations failed", keys=len(keys), error=type(e).__name__)
-        finally:
-            self._marking.difference_update(keys)
+            _log.warning("dedupe confirmations failed", keys=failed, error=error)
 
     async def release(self, key: str) -> None:
         """Producing failed: forget the pending claim so that a retry is accepted."""

@@ -13,7 +13,11 @@ bytes, lists, None); an error reply raises `ResponseError`; a lost or closed con
 `ConnectionError` to every call waiting on it, and the next call connects again; a reply not
 within the client's socket timeout raises `TimeoutError` and drops the connection, as redis-py
 drops one that timed out. A server that does not hold the script (restarted, or
-flushed) is given it, and the call made again, as redis-py's `Script` does.
+flushed) is given it on the same connection, and the call made again, as redis-py's `Script`
+does.
+
+Other commands can be written on the same connection (`write`): queued at once, they reach
+Redis before the command of any call made after `write` returns, connected or not yet.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import asyncio
 import collections
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
@@ -176,6 +180,9 @@ class _Connection:
         self.writer.transport.abort()
 
 
+_Reply = TypeVar("_Reply")
+
+
 class ScriptChannel:
     """Calls one script (`await channel(keys, args)`) over one connection of its own."""
 
@@ -187,6 +194,9 @@ class ScriptChannel:
         self._live: _Connection | None = None
         self._connecting: asyncio.Lock | None = None
         self._reading: asyncio.Task[None] | None = None
+        self._unconnected: list[tuple[bytes, asyncio.Future[Any]]] = []
+        """Commands written while no connection was open, sent first once one is."""
+        self._opening: set[asyncio.Task[Any]] = set()
 
     async def __call__(self, keys: Sequence[str], args: Sequence[str | int]) -> Any:
         """The script's reply to `keys` and `args` (loading the script first if Redis lacks
@@ -201,11 +211,52 @@ class ScriptChannel:
         try:
             return await self._call(command)
         except NoScriptError:
-            await self._redis.script_load(self._script)
+            # Loaded on the channel's own connection: calls that all found no script (after
+            # a restart) take no connections of the client's pool.
+            (loaded,) = await self.write(pack(b"SCRIPT", b"LOAD", self._script.encode()))
+            if isinstance(loaded, ResponseError):
+                raise loaded from None
             return await self._call(command)
 
+    def write(self, *commands: bytes) -> Awaitable[list[Any]]:
+        """Send `commands` (each one `pack`ed) on the channel's connection, queued before this
+        returns: Redis receives them before the command of any call made afterwards. The
+        awaitable gives their replies in order, error replies as `ResponseError` instances
+        (not raised), and raises as a call does when the connection is lost or times out."""
+        loop = asyncio.get_running_loop()
+        waiters: list[asyncio.Future[Any]] = [loop.create_future() for _ in commands]
+        if self._live is not None:
+            for command, waiter in zip(commands, waiters, strict=True):
+                self._live.waiting.append(waiter)
+                self._live.send(command)
+        else:
+            first = not self._unconnected
+            self._unconnected.extend(zip(commands, waiters, strict=True))
+            if first:
+                opening = asyncio.create_task(self._connect(), name="redis-script-connect")
+                self._opening.add(opening)
+                opening.add_done_callback(self._opened)
+        return self._reply(asyncio.gather(*waiters))
+
+    def _opened(self, opening: asyncio.Task[Any]) -> None:
+        """A connection opened for written commands failed to open: so did their writes."""
+        self._opening.discard(opening)
+        if not opening.cancelled() and (error := opening.exception()) is not None:
+            self._fail_unconnected(error)
+
+    def _fail_unconnected(self, error: BaseException) -> None:
+        unsent, self._unconnected = self._unconnected, []
+        for _, waiter in unsent:
+            if not waiter.done():
+                waiter.set_exception(error)
+
     async def close(self) -> None:
-        """Close the connection (the next call opens another)."""
+        """Close the connection (the next call opens another); commands written and not yet
+        sent fail."""
+        self._fail_unconnected(RedisConnectionError("Connection closed by the gateway."))
+        for opening in list(self._opening):
+            opening.cancel()
+        await asyncio.gather(*self._opening, return_exceptions=True)
         live, self._live = self._live, None
         if live is not None:
             live.fail(RedisConnectionError("Connection closed by the gateway."))
@@ -221,20 +272,25 @@ class ScriptChannel:
         waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         live.waiting.append(waiter)
         live.send(command)
-        if self._timeout is None:
-            reply = await waiter
-        else:
-            # A call given up (timed out or cancelled) stays in line: its reply is read and
-            # dropped, so that the next reply goes to the next call.
-            try:
-                async with asyncio.timeout(self._timeout):
-                    reply = await waiter
-            except TimeoutError:
-                self._drop(live, RedisTimeoutError("Timeout reading from Redis"))
-                raise RedisTimeoutError("Timeout reading from Redis") from None
+        reply = await self._reply(waiter)
         if isinstance(reply, ResponseError):
             raise reply
         return reply
+
+    async def _reply(self, waiter: asyncio.Future[_Reply]) -> _Reply:
+        """The reply `waiter` is given, within the client's socket timeout."""
+        if self._timeout is None:
+            return await waiter
+        # A call given up (timed out or cancelled) stays in line: its reply is read and
+        # dropped, so that the next reply goes to the next call.
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await waiter
+        except TimeoutError:
+            # A waiter still unanswered is on the open connection: one lost fails its waiters.
+            if self._live is not None:
+                self._drop(self._live, RedisTimeoutError("Timeout reading from Redis"))
+            raise RedisTimeoutError("Timeout reading from Redis") from None
 
     async def _connect(self) -> _Connection:
         if self._connecting is None:
@@ -252,6 +308,10 @@ class ScriptChannel:
             live = _Connection(connection)
             self._live = live
             self._reading = asyncio.create_task(self._read(live), name="redis-script-replies")
+            unsent, self._unconnected = self._unconnected, []
+            for command, waiter in unsent:
+                live.waiting.append(waiter)
+                live.send(command)
             return live
 
     def _drop(self, live: _Connection, error: Exception) -> None:

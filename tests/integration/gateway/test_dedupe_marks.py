@@ -125,9 +125,9 @@ async def test_flag_is_read_beside_the_marks(redis: Redis) -> None:
 async def test_replay_while_its_mark_is_written_on_its_own_is_a_duplicate(
     services: ServiceUrls,
 ) -> None:
-    """The same id admitted again while its done mark is still being written on its own (the
-    client's pool busy, so the mark waits for a connection) is a duplicate, never "being
-    accepted": the admissions' own connection may reach Redis first."""
+    """The same id admitted again right after its done mark was sent on its own is a
+    duplicate, never "being accepted": the mark goes ahead of the admission on the admissions'
+    connection, even with the client's pool busy."""
     prefix = f"test-{uuid.uuid4().hex[:8]}:"
     pool = BlockingConnectionPool.from_url(services.redis_url, max_connections=1, timeout=10)
     async with Redis.from_pool(pool) as client:
@@ -139,11 +139,27 @@ async def test_replay_while_its_mark_is_written_on_its_own_is_a_duplicate(
             dedupe.confirm(key)
             async with asyncio.timeout(5):
                 # The write starts from a timer of this loop: yielding lets it run.
-                while not dedupe.marks_in_flight:  # noqa: ASYNC110
+                while dedupe.unsent_marks:  # noqa: ASYNC110
                     await asyncio.sleep(0)
             assert (await dedupe.admit(key, limiter=limiter)).claim is Claim.DONE
         finally:
             await pool.release(held)
         await dedupe.drain()
-        assert dedupe.marks_in_flight == 0
         assert await client.get(key) == b"done"
+
+
+async def test_marks_written_on_their_own_before_the_first_admission(redis: Redis) -> None:
+    """Marks sent on their own before the admissions' connection is open go ahead of the
+    admission that opens it."""
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    confirming = _dedupe(redis, prefix, wait=0.0)
+    limiter = _limiter(redis, prefix)
+    key = _key(confirming)
+    assert (await confirming.admit(key, limiter=limiter)).claim is Claim.NEW
+    await confirming.drain()  # closes the admissions' connection
+    confirming.confirm(key)
+    async with asyncio.timeout(5):
+        while confirming.unsent_marks:  # noqa: ASYNC110
+            await asyncio.sleep(0)
+    assert (await confirming.admit(key, limiter=limiter)).claim is Claim.DONE
+    await confirming.drain()

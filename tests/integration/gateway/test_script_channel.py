@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
@@ -37,6 +37,21 @@ async def test_concurrent_calls_get_their_own_replies(redis: Redis) -> None:
     finally:
         await channel.close()
     assert replies == [[f"key-{i}".encode(), i, None] for i in range(200)]
+
+
+async def test_missing_script_is_loaded_without_the_clients_pool(services: ServiceUrls) -> None:
+    """A server lacking the script is given it on the channel's connection: calls finding no
+    script are answered while the client's pool has no connection to lend."""
+    pool = BlockingConnectionPool.from_url(services.redis_url, max_connections=1, timeout=1)
+    async with Redis.from_pool(pool) as client:
+        channel = ScriptChannel(client, _unloaded(_ECHO))
+        held = await pool.get_connection()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+        try:
+            replies = await asyncio.gather(*(channel([f"key-{i}"], [i]) for i in range(20)))
+        finally:
+            await pool.release(held)
+            await channel.close()
+    assert replies == [[f"key-{i}".encode(), i, None] for i in range(20)]
 
 
 async def test_reply_matches_redis_pys(redis: Redis) -> None:
@@ -100,6 +115,48 @@ async def test_calls_waiting_on_a_lost_connection_fail() -> None:
         server.close()
         await server.wait_closed()
     assert [command.split(b"\r\n")[2] for command in commands] == [b"EVALSHA"] * 2
+
+
+async def test_written_commands_are_answered_in_order(redis: Redis) -> None:
+    """Commands written on the channel get their own replies, error replies as values."""
+    key = f"test-{uuid.uuid4().hex[:8]}"
+    channel = ScriptChannel(redis, _unloaded(_ECHO))
+    try:
+        await channel(["a"], [1])  # connected
+        replies = await channel.write(
+            pack(b"SET", key.encode(), b"1", b"EX", b"60"),
+            pack(b"INCR", key.encode()),
+            pack(b"HGET", key.encode(), b"field"),  # the wrong type: an error reply
+        )
+    finally:
+        await channel.close()
+    assert replies[:2] == [b"OK", 2]
+    assert isinstance(replies[2], ResponseError)
+    assert await redis.get(key) == b"2"
+
+
+async def test_commands_written_before_connecting_precede_later_calls(redis: Redis) -> None:
+    """Commands written while no connection is open reach Redis before a call made after
+    them, though the call is the one that opens the connection."""
+    key = f"test-{uuid.uuid4().hex[:8]}"
+    channel = ScriptChannel(redis, _unloaded("return redis.call('GET', KEYS[1])"))
+    try:
+        written = channel.write(pack(b"SET", key.encode(), b"written", b"EX", b"60"))
+        assert await channel([key], []) == b"written"
+        assert await written == [b"OK"]
+    finally:
+        await channel.close()
+
+
+async def test_closing_fails_commands_not_yet_sent(redis: Redis) -> None:
+    """Commands written while no connection is open fail if the channel closes first."""
+    key = f"test-{uuid.uuid4().hex[:8]}"
+    channel = ScriptChannel(redis, _ECHO)
+    written = channel.write(pack(b"SET", key.encode(), b"1", b"EX", b"60"))
+    await channel.close()
+    with pytest.raises(RedisConnectionError):
+        await written
+    assert await redis.get(key) is None
 
 
 def test_partial_replies_wait_for_the_rest() -> None:
