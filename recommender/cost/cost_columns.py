@@ -11,9 +11,11 @@ containers together claim more than it has; what they do not pay is the node's i
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,7 +23,7 @@ from numpy.typing import NDArray
 from protocol.snapshot import Node, Pod
 from recommender.cost.gpu_share import container_gpu_fraction, physical_gpus
 from recommender.cost.rates import ReferencePrices, ResourceRates, split_node_price
-from recommender.cost.sample_hours import SampleHours
+from recommender.cost.sample_hours import ContainerRef, SampleFigures, SampleHours
 from recommender.ordered_groups import group_sums
 
 GIB = 2**30
@@ -49,6 +51,8 @@ NODE_SUMS = (
     "duty_sampled_seconds",
 )
 """The summed figures of a node's stretch (as `allocation.NodeCost` names them)."""
+
+_Name = TypeVar("_Name")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +144,16 @@ class PricedInventory:
     containers: Sequence[ContainerRow]
     node_of: NDArray[np.int64]
     """Per container: its node's position in `nodes`."""
-    refs: Sequence[tuple[str, str, str]]
+    refs: Sequence[ContainerRef]
     """Per container: (namespace, pod, container), as samples name it."""
+    ref_index: Mapping[ContainerRef, int]
+    """An id per distinct ref (and maybe refs of containers no longer held), 0..len-1."""
+    ref_ids: NDArray[np.int64]
+    """Per container: its ref's id."""
+    node_index: Mapping[str, int]
+    """An id per distinct node name, 0..len-1 (its position in `nodes` where names differ)."""
+    node_ids: NDArray[np.int64]
+    """Per node: its name's id."""
     cpu_request_cores: NDArray[np.float64]
     memory_request_gib: NDArray[np.float64]
     gpu_fraction: NDArray[np.float64]
@@ -160,11 +172,18 @@ class PricedInventory:
         """The inventory of these rows (every container's node among `nodes`)."""
         position = {row.node: i for i, row in enumerate(nodes)}
         node_of = np.array([position[row.node] for row in containers], dtype=np.int64)
+        refs = [(r.namespace, r.pod, r.container) for r in containers]
+        ref_index, ref_ids = _numbered(refs)
+        node_index, node_ids = _numbered([row.node for row in nodes])
         return cls(
             nodes,
             containers,
             node_of,
-            refs=[(r.namespace, r.pod, r.container) for r in containers],
+            refs=refs,
+            ref_index=ref_index,
+            ref_ids=ref_ids,
+            node_index=node_index,
+            node_ids=node_ids,
             cpu_request_cores=_column([r.cpu_request_cores for r in containers]),
             memory_request_gib=_column([r.memory_request_gib for r in containers]),
             gpu_fraction=_column([r.gpu_fraction for r in containers]),
@@ -176,6 +195,56 @@ class PricedInventory:
             memory_rate=_column([n.rates.memory_gib_hour for n in nodes]),
             gpu_rate=_column([n.rates.gpu_hour for n in nodes]),
         )
+
+    def replaced(self, rows: Mapping[int, ContainerRow]) -> PricedInventory:
+        """This inventory with the container at each position of `rows` replaced by its row
+        (on one of this inventory's nodes); no other container moves."""
+        containers = list(self.containers)
+        refs = list(self.refs)
+        ref_index, ref_ids = self.ref_index, self.ref_ids.copy()
+        grown: dict[ContainerRef, int] | None = None
+        node_of = self.node_of.copy()
+        cpu = self.cpu_request_cores.copy()
+        memory = self.memory_request_gib.copy()
+        fraction = self.gpu_fraction.copy()
+        position = self.node_index
+        if len(position) != len(self.nodes):
+            position = {row.node: i for i, row in enumerate(self.nodes)}
+        for at, row in rows.items():
+            ref = (row.namespace, row.pod, row.container)
+            containers[at] = row
+            refs[at] = ref
+            known = ref_index.get(ref)
+            if known is None:
+                # Ids are only ever added: every id already handed out keeps its meaning.
+                grown = dict(ref_index) if grown is None else grown
+                known = grown[ref] = len(grown)
+                ref_index = grown
+            ref_ids[at] = known
+            node_of[at] = position[row.node]
+            cpu[at] = row.cpu_request_cores
+            memory[at] = row.memory_request_gib
+            fraction[at] = row.gpu_fraction
+        if len(ref_index) > 2 * len(refs) + 64:
+            ref_index, ref_ids = _numbered(refs)
+        return dataclasses.replace(
+            self,
+            containers=containers,
+            refs=refs,
+            ref_index=ref_index,
+            ref_ids=ref_ids,
+            node_of=node_of,
+            cpu_request_cores=cpu,
+            memory_request_gib=memory,
+            gpu_fraction=fraction,
+        )
+
+
+def _numbered(names: Sequence[_Name]) -> tuple[dict[_Name, int], NDArray[np.int64]]:
+    """(an id per distinct name, in first-seen order; each entry's id)."""
+    index: dict[_Name, int] = {}
+    ids = np.array([index.setdefault(name, len(index)) for name in names], dtype=np.int64)
+    return index, ids
 
 
 @dataclass(frozen=True)
@@ -198,30 +267,20 @@ def _scale(claimed: NDArray[np.float64], capacity: NDArray[np.float64]) -> NDArr
     return np.where(capacity <= 0, 0.0, ratio)
 
 
-def _lookup(
-    refs: Sequence[tuple[str, str, str]], found: Mapping[tuple[str, str, str], float]
-) -> NDArray[np.float64]:
-    """Each container's figure, NaN where it has none."""
-    return _column([found.get(ref, np.nan) for ref in refs])
-
-
 def _hour(
-    inventory: PricedInventory, sampled: SampleHours, hour: datetime, seconds: float
+    inventory: PricedInventory, sampled: SampleFigures, hour: datetime, seconds: float
 ) -> CostColumns:
-    rows, nodes, node_of, refs = (
+    rows, nodes, node_of, ids = (
         inventory.containers,
         inventory.nodes,
         inventory.node_of,
-        inventory.refs,
+        inventory.ref_ids,
     )
     count = len(nodes)
-    usage = sampled.usage.get(hour, {})
-    zero = (0.0, 0.0)
-    used_cpu_memory = [usage.get(ref, zero) for ref in refs]
-    cpu_use = _column([cpu for cpu, _ in used_cpu_memory])
-    memory_use = _column([memory for _, memory in used_cpu_memory])
-    gpu_used = _lookup(refs, sampled.gpu_used.get(hour, {}))
-    gpu_duty = _lookup(refs, sampled.gpu_duty.get(hour, {}))
+    cpu_use = sampled.cpu.at(hour, ids)
+    memory_use = sampled.memory.at(hour, ids)
+    gpu_used = sampled.gpu_used.at(hour, ids)
+    gpu_duty = sampled.gpu_duty.at(hour, ids)
     fraction = inventory.gpu_fraction
     cores, memory, gpus = inventory.cores, inventory.memory_gib, inventory.gpus
     cpu_rate, memory_rate, gpu_rate = inventory.cpu_rate, inventory.memory_rate, inventory.gpu_rate
@@ -260,8 +319,7 @@ def _hour(
         name: group_sums(node_of, values, count)
         for name, values in (("cpu", cpu_usd), ("memory", memory_usd), ("gpu", gpu_usd))
     }
-    node_duty_found = sampled.node_duty.get(hour, {})
-    node_duty = _column([node_duty_found.get(n.node, np.nan) for n in nodes])
+    node_duty = sampled.node_duty.at(hour, inventory.node_ids)
     node_sampled = ~np.isnan(node_duty)
     allocated = claims_gpu * gpu_scale / seconds if seconds > 0 else np.zeros(count)
     node_sums = {
@@ -281,4 +339,5 @@ def allocate_hours(
     inventory: PricedInventory, sampled: SampleHours, coverage: Mapping[datetime, float]
 ) -> list[CostColumns]:
     """The charges of every clock hour `coverage` names (seconds covered), oldest first."""
-    return [_hour(inventory, sampled, hour, seconds) for hour, seconds in sorted(coverage.items())]
+    figures = sampled.figures(inventory.ref_index, inventory.node_index)
+    return [_hour(inventory, figures, hour, seconds) for hour, seconds in sorted(coverage.items())]

@@ -6,21 +6,29 @@ per-series names), summed with numpy in the samples' own order, so each figure i
 the per-object loop makes: the seconds each clock hour is covered, each container's
 window-weighted mean CPU and memory per hour, and the GPU figures (physical GPUs busy and duty
 cycle per container, duty cycle per node).
+
+The clock hour of each sample is worked out once per distinct timestamp (`sample_hours`); the
+figures are then summed per hour and per name id, names numbered by whoever reads them (the
+priced inventory numbers its containers and nodes), into one row per hour and one column per
+name (`SampleHours.figures`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from itertools import repeat
+from typing import TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
-from recommender.ordered_groups import first_seen_groups, group_sums
+from recommender.ordered_groups import first_entries, group_sums, sorted_unique
 
 GIB = 2**30
+WHOLE_SECONDS_LIMIT = 2.0**53
+"""Below this, every whole number of seconds is a float exactly."""
 
 ContainerRef = tuple[str, str, str]
 """(namespace, pod, container)."""
@@ -72,19 +80,68 @@ class GpuColumns:
 
 
 @dataclass(frozen=True, slots=True)
+class HourRows:
+    """A figure per name, per clock hour: one row of `values` per hour, a column per name id."""
+
+    rows: Mapping[datetime, int]
+    """Each hour's row."""
+    values: NDArray[np.float64]
+    missing: float
+    """What a name reads in an hour none of its samples fall in."""
+
+    def at(self, hour: datetime, ids: NDArray[np.int64]) -> NDArray[np.float64]:
+        """The hour's figure of each name id in `ids`."""
+        row = self.rows.get(hour)
+        if row is None:
+            return np.full(ids.size, self.missing)
+        found: NDArray[np.float64] = self.values[row][ids]
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class SampleFigures:
+    """What allocation reads of an upload's samples, per clock hour and per name id."""
+
+    cpu: HourRows
+    """Per container: window-weighted mean CPU cores (0 where unsampled)."""
+    memory: HourRows
+    """Per container: window-weighted mean memory GiB (0 where unsampled)."""
+    gpu_used: HourRows
+    """Per container: mean physical GPUs busy (NaN where unsampled)."""
+    gpu_duty: HourRows
+    """Per container: mean duty cycle of its devices (NaN where unsampled)."""
+    node_duty: HourRows
+    """Per node: mean duty cycle of its devices (NaN where unsampled)."""
+
+
+@dataclass(frozen=True, slots=True)
 class SampleHours:
-    """What allocation reads of an upload's samples, per clock hour."""
+    """An upload's samples with the clock hour each falls in: the time they cover, and the
+    figures they give once containers and nodes are numbered (`figures`)."""
 
     coverage: dict[datetime, float]
-    """Seconds of each clock hour the samples cover."""
-    usage: dict[datetime, dict[ContainerRef, tuple[float, float]]]
-    """Window-weighted mean CPU cores and memory GiB per container."""
-    gpu_used: dict[datetime, dict[ContainerRef, float]]
-    """Mean physical GPUs busy per container."""
-    gpu_duty: dict[datetime, dict[ContainerRef, float]]
-    """Mean duty cycle of the container's devices."""
-    node_duty: dict[datetime, dict[str, float]]
-    """Mean duty cycle of the node's devices."""
+    """Seconds of each clock hour the container samples cover."""
+    containers: ContainerColumns
+    usage_hours: Sequence[datetime]
+    usage_row: NDArray[np.int64]
+    """Per container sample: its hour's position in `usage_hours`."""
+    gpus: GpuColumns
+    gpu_hours: Sequence[datetime]
+    gpu_row: NDArray[np.int64]
+    """Per DCGM sample: its hour's position in `gpu_hours`."""
+    gpu_time: NDArray[np.int64]
+    """Per DCGM sample: which of the upload's distinct DCGM timestamps it has."""
+    gpu_times: int
+
+    def figures(self, refs: Mapping[ContainerRef, int], nodes: Mapping[str, int]) -> SampleFigures:
+        """The per-hour figures of the containers and nodes numbered by `refs` and `nodes`
+        (ids 0..len-1); samples of other names count for nothing."""
+        cpu, memory = _usage_rows(self, refs)
+        used, duty, node_duty = _gpu_rows(self, refs, nodes)
+        return SampleFigures(cpu, memory, used, duty, node_duty)
+
+
+_Name = TypeVar("_Name")
 
 
 def _hour_of(moment: datetime) -> datetime:
@@ -114,16 +171,33 @@ def covered_hours(starts: Sequence[datetime], ends: Sequence[datetime]) -> dict[
     return seconds
 
 
-def _container_hours(
+def _distinct_seconds(seconds: NDArray[np.float64]) -> tuple[list[float], NDArray[np.int64]]:
+    """(distinct timestamps ascending, each sample's position among them)."""
+    # Timestamps in whole seconds (as agents send them) are counted as integers, without a sort.
+    if seconds.size and bool((np.abs(seconds) < WHOLE_SECONDS_LIMIT).all()):
+        whole = seconds.astype(np.int64)
+        if bool((whole == seconds).all()):
+            distinct, position = sorted_unique(whole)
+            return distinct.astype(np.float64).tolist(), position
+    times, time_of = np.unique(seconds, return_inverse=True)
+    return times.tolist(), time_of.reshape(-1).astype(np.int64, copy=False)
+
+
+def _positions(keys: list[datetime]) -> tuple[list[datetime], NDArray[np.int64]]:
+    """(distinct hours ascending, each key's position among them)."""
+    hours = sorted(set(keys))
+    position = {hour: i for i, hour in enumerate(hours)}
+    return hours, np.array([position[hour] for hour in keys], dtype=np.int64)
+
+
+def _usage_timing(
     columns: ContainerColumns,
-) -> tuple[dict[datetime, float], dict[datetime, dict[ContainerRef, tuple[float, float]]]]:
-    windows = columns.window_seconds[columns.series]
+) -> tuple[dict[datetime, float], list[datetime], NDArray[np.int64]]:
+    """(coverage, distinct hours, each sample's hour among them)."""
     # An upload's samples share a few (time, window) pairs: each pair's hour is worked out once.
-    times, time_of = np.unique(columns.seconds, return_inverse=True)
-    lengths, length_of = np.unique(windows, return_inverse=True)
-    pairs, pair_of = np.unique(
-        time_of.reshape(-1) * lengths.size + length_of.reshape(-1), return_inverse=True
-    )
+    times, time_of = _distinct_seconds(columns.seconds)
+    lengths, length_of = sorted_unique(columns.window_seconds)
+    pairs, pair_of = sorted_unique(time_of * lengths.size + length_of[columns.series])
     moments = [
         (_moment(times[pair // lengths.size]), int(lengths[pair % lengths.size]))
         for pair in pairs.tolist()
@@ -131,96 +205,90 @@ def _container_hours(
     coverage = covered_hours(
         [at - timedelta(seconds=window) for at, window in moments], [at for at, _ in moments]
     )
-    hour_keys = [_hour_of(at - timedelta(seconds=window / 2)) for at, window in moments]
-    hours = sorted(set(hour_keys))
-    hour_index = np.array([hours.index(h) for h in hour_keys], dtype=np.int64)
-    ref_index: dict[ContainerRef, int] = {}
-    series_ref = np.array(
-        [ref_index.setdefault(ref, len(ref_index)) for ref in columns.refs], dtype=np.int64
+    hours, hour_of_pair = _positions(
+        [_hour_of(at - timedelta(seconds=window / 2)) for at, window in moments]
     )
-    codes = hour_index[pair_of.reshape(-1)] * max(len(ref_index), 1) + series_ref[columns.series]
-    groups, first = first_seen_groups(codes)
-    count = first.size
-    weight = windows.astype(np.float64)
-    cpu = group_sums(groups, columns.cpu_cores * weight, count)
-    memory = group_sums(groups, columns.memory_bytes / GIB * weight, count)
-    total = group_sums(groups, weight, count)
-    refs = list(ref_index)
-    width = max(len(ref_index), 1)
-    firsts = codes[first]
-    usage = _by_hour(
-        [hours[h] for h in (firsts // width).tolist()],
-        [refs[r] for r in (firsts % width).tolist()],
-        list(zip((cpu / total).tolist(), (memory / total).tolist(), strict=True)),
+    return coverage, hours, hour_of_pair[pair_of]
+
+
+def _ids(names: Sequence[_Name | None], ids: Mapping[_Name, int]) -> NDArray[np.int64]:
+    """Each name's id, -1 for a name without one (None is never a key, so it reads -1)."""
+    get = cast("Callable[[_Name | None, int], int]", ids.get)
+    return np.fromiter(map(get, names, repeat(-1)), dtype=np.int64, count=len(names))
+
+
+def _ratios(
+    sums: NDArray[np.float64],
+    totals: NDArray[np.float64],
+    counts: NDArray[np.int64],
+    missing: float,
+) -> NDArray[np.float64]:
+    """sums / totals where a group has entries, else `missing`."""
+    found: NDArray[np.float64] = np.divide(
+        sums, totals, out=np.full(sums.size, missing), where=counts > 0
     )
-    return coverage, usage
-
-
-_Name = TypeVar("_Name")
-_Value = TypeVar("_Value")
-
-
-def _by_hour(
-    hours: list[datetime], names: list[_Name], values: list[_Value]
-) -> dict[datetime, dict[_Name, _Value]]:
-    """Values keyed by hour, then by name."""
-    found: dict[datetime, dict[_Name, _Value]] = {}
-    for hour in dict.fromkeys(hours):
-        found[hour] = {}
-    for hour, name, value in zip(hours, names, values, strict=True):
-        found[hour][name] = value
     return found
 
 
-def _means(
-    groups: NDArray[np.int64], first: NDArray[np.int64], values: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    counts = np.bincount(groups, minlength=first.size).astype(np.float64)
-    sums: NDArray[np.float64] = group_sums(groups, values, first.size) / counts
-    return sums
+def _means(codes: NDArray[np.int64], values: NDArray[np.float64], size: int) -> NDArray[np.float64]:
+    """Per code (of `size`), the mean of its values summed in entry order; NaN without any."""
+    counts = np.bincount(codes, minlength=size)
+    return _ratios(group_sums(codes, values, size), counts.astype(np.float64), counts, np.nan)
 
 
-def _gpu_hours(
+def _hour_rows(
+    hours: Sequence[datetime], values: NDArray[np.float64], width: int, missing: float
+) -> HourRows:
+    rows = {hour: i for i, hour in enumerate(hours)}
+    return HourRows(rows, values.reshape(len(rows), width), missing)
+
+
+def _usage_rows(
+    sampled: SampleHours, refs: Mapping[ContainerRef, int]
+) -> tuple[HourRows, HourRows]:
+    """Window-weighted mean CPU cores and memory GiB per container and hour."""
+    columns = sampled.containers
+    width = len(refs)
+    size = len(sampled.usage_hours) * width
+    ref = _ids(columns.refs, refs)[columns.series]
+    kept = np.flatnonzero(ref >= 0)
+    codes = sampled.usage_row[kept] * width + ref[kept]
+    weight = columns.window_seconds[columns.series[kept]].astype(np.float64)
+    counts = np.bincount(codes, minlength=size)
+    total = group_sums(codes, weight, size)
+    cpu = group_sums(codes, columns.cpu_cores[kept] * weight, size)
+    memory = group_sums(codes, columns.memory_bytes[kept] / GIB * weight, size)
+    return (
+        _hour_rows(sampled.usage_hours, _ratios(cpu, total, counts, 0.0), width, 0.0),
+        _hour_rows(sampled.usage_hours, _ratios(memory, total, counts, 0.0), width, 0.0),
+    )
+
+
+def _gpu_timing(
     columns: GpuColumns,
-) -> tuple[
-    dict[datetime, dict[ContainerRef, float]],
-    dict[datetime, dict[ContainerRef, float]],
-    dict[datetime, dict[str, float]],
-]:
-    used: dict[datetime, dict[ContainerRef, float]] = {}
-    duty: dict[datetime, dict[ContainerRef, float]] = {}
-    node_duty: dict[datetime, dict[str, float]] = {}
-    if not len(columns):
-        return used, duty, node_duty
-    times, time_of = np.unique(columns.seconds, return_inverse=True)
-    time_of = time_of.reshape(-1)
-    hour_keys = [_hour_of(_moment(at) - timedelta(seconds=1)) for at in times.tolist()]
-    hours = sorted(set(hour_keys))
-    hour_of_time = np.array([hours.index(h) for h in hour_keys], dtype=np.int64)
-    sample_hour = hour_of_time[time_of]
-    node_index: dict[str, int] = {}
-    series_node = np.array(
-        [node_index.setdefault(node, len(node_index)) for node in columns.nodes], dtype=np.int64
-    )
-    nodes = list(node_index)
-    sample_node = series_node[columns.series]
-    groups, first = first_seen_groups(sample_hour * len(nodes) + sample_node)
-    node_duty = _by_hour(
-        [hours[h] for h in sample_hour[first].tolist()],
-        [nodes[n] for n in sample_node[first].tolist()],
-        _means(groups, first, columns.duty).tolist(),
-    )
-    ref_index: dict[ContainerRef, int] = {}
-    series_ref = np.array(
-        [-1 if ref is None else ref_index.setdefault(ref, len(ref_index)) for ref in columns.refs],
-        dtype=np.int64,
-    )
-    owned = np.flatnonzero(series_ref[columns.series] >= 0)
-    if not owned.size:
-        return used, duty, node_duty
-    refs = list(ref_index)
-    ref = series_ref[columns.series[owned]]
-    hour = sample_hour[owned]
+) -> tuple[list[datetime], NDArray[np.int64], NDArray[np.int64], int]:
+    """(distinct hours, each sample's hour among them, each sample's timestamp among the
+    distinct ones, how many distinct timestamps)."""
+    times, time_of = _distinct_seconds(columns.seconds)
+    # A sample at the top of an hour reports the hour before it.
+    hours, hour_of_time = _positions([_hour_of(_moment(at) - timedelta(seconds=1)) for at in times])
+    return hours, hour_of_time[time_of], time_of, len(times)
+
+
+def _gpu_rows(
+    sampled: SampleHours, refs: Mapping[ContainerRef, int], nodes: Mapping[str, int]
+) -> tuple[HourRows, HourRows, HourRows]:
+    """Mean GPUs busy and duty cycle per container, and duty cycle per node, per hour."""
+    columns, hours = sampled.gpus, sampled.gpu_hours
+    node = _ids(columns.nodes, nodes)[columns.series]
+    on = np.flatnonzero(node >= 0)
+    size = len(hours) * len(nodes)
+    node_duty = _means(sampled.gpu_row[on] * len(nodes) + node[on], columns.duty[on], size)
+    width = len(refs)
+    size = len(hours) * width
+    ref = _ids(columns.refs, refs)[columns.series]
+    owned = np.flatnonzero(ref >= 0)
+    container = sampled.gpu_row[owned] * width + ref[owned]
     memory = np.divide(
         columns.memory_used_bytes[owned],
         columns.memory_total_bytes[owned],
@@ -228,33 +296,28 @@ def _gpu_hours(
         where=columns.memory_total_bytes[owned] > 0,
     )
     busy = np.maximum(columns.duty[owned], memory) * columns.shares[columns.series[owned]]
-    # Busy GPUs add up over a container's devices at one moment; moments are then averaged.
-    moment_groups, moment_first = first_seen_groups(
-        (hour * len(refs) + ref) * times.size + time_of[owned]
+    # Busy GPUs add up over a container's devices at one moment; its moments are then averaged,
+    # in the order they first come.
+    moments, moment = sorted_unique(container * sampled.gpu_times + sampled.gpu_time[owned])
+    per_moment = group_sums(moment, busy, moments.size)
+    firsts = first_entries(moment, moments.size)
+    used = _means(container[firsts], per_moment[moment[firsts]], size)
+    duty = _means(container, columns.duty[owned], size)
+    return (
+        _hour_rows(hours, used, width, np.nan),
+        _hour_rows(hours, duty, width, np.nan),
+        _hour_rows(hours, node_duty, len(nodes), np.nan),
     )
-    per_moment = group_sums(moment_groups, busy, moment_first.size)
-    container_of_moment = hour[moment_first] * len(refs) + ref[moment_first]
-    groups, first = first_seen_groups(container_of_moment)
-    at = moment_first[first]
-    used = _by_hour(
-        [hours[h] for h in hour[at].tolist()],
-        [refs[r] for r in ref[at].tolist()],
-        _means(groups, first, per_moment).tolist(),
-    )
-    groups, first = first_seen_groups(hour * len(refs) + ref)
-    duty = _by_hour(
-        [hours[h] for h in hour[first].tolist()],
-        [refs[r] for r in ref[first].tolist()],
-        _means(groups, first, columns.duty[owned]).tolist(),
-    )
-    return used, duty, node_duty
 
 
 def sample_hours(containers: ContainerColumns, gpus: GpuColumns) -> SampleHours:
-    """The per-hour figures of an upload's samples (no coverage without container samples)."""
+    """The clock hours of an upload's samples (no coverage without container samples)."""
     coverage: dict[datetime, float] = {}
-    usage: dict[datetime, dict[ContainerRef, tuple[float, float]]] = {}
+    usage_hours: list[datetime] = []
+    usage_row = np.zeros(0, dtype=np.int64)
     if len(containers):
-        coverage, usage = _container_hours(containers)
-    used, duty, node_duty = _gpu_hours(gpus)
-    return SampleHours(coverage, usage, used, duty, node_duty)
+        coverage, usage_hours, usage_row = _usage_timing(containers)
+    gpu_hours, gpu_row, gpu_time, gpu_times = _gpu_timing(gpus)
+    return SampleHours(
+        coverage, containers, usage_hours, usage_row, gpus, gpu_hours, gpu_row, gpu_time, gpu_times
+    )

@@ -20,8 +20,10 @@ full.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import compress
 
 from protocol.snapshot import ClusterSnapshot, Node, Pod, PodPhase
 from recommender.cost.cost_columns import (
@@ -75,8 +77,8 @@ class PricedClusters:
             held = None
         same_nodes = held is not None and _same_models(snapshot.nodes, held.nodes)
         if held is not None and same_nodes and len(snapshot.pods) == len(held.pods):
-            pairs = zip(snapshot.pods, held.pods, strict=True)
-            replaced = [i for i, (pod, was) in enumerate(pairs) if pod is not was]
+            moved = map(operator.is_not, snapshot.pods, held.pods)
+            replaced = list(compress(range(len(held.pods)), moved))
             if not replaced:
                 return held.inventory
             patched = _patched(held, snapshot.pods, replaced)
@@ -90,7 +92,7 @@ class PricedClusters:
 
 def _same_models(now: Sequence[object], before: Sequence[object]) -> bool:
     """Whether both hold the very same models, place by place."""
-    return len(now) == len(before) and all(a is b for a, b in zip(now, before, strict=True))
+    return len(now) == len(before) and all(map(operator.is_, now, before))
 
 
 def _rows_of(pod: Pod, by_name: dict[str, tuple[Node, NodeRow | None]]) -> _Rows:
@@ -107,33 +109,12 @@ def _patched(held: _Priced, pods: Sequence[Pod], replaced: list[int]) -> _Priced
     fresh = {i: _rows_of(pods[i], held.by_name) for i in replaced}
     if any(len(rows) != len(held.pod_rows[i]) for i, rows in fresh.items()):
         return None
-    before = held.inventory
-    containers = list(before.containers)
-    refs = list(before.refs)
-    node_of = before.node_of.copy()
-    cpu = before.cpu_request_cores.copy()
-    memory = before.memory_request_gib.copy()
-    fraction = before.gpu_fraction.copy()
-    position = {row.node: i for i, row in enumerate(before.nodes)}
     pod_rows = list(held.pod_rows)
+    changed: dict[int, ContainerRow] = {}
     for i, rows in fresh.items():
         pod_rows[i] = rows
-        for at, row in enumerate(rows, start=held.starts[i]):
-            containers[at] = row
-            refs[at] = (row.namespace, row.pod, row.container)
-            node_of[at] = position[row.node]
-            cpu[at] = row.cpu_request_cores
-            memory[at] = row.memory_request_gib
-            fraction[at] = row.gpu_fraction
-    inventory = dataclasses.replace(
-        before,
-        containers=containers,
-        refs=refs,
-        node_of=node_of,
-        cpu_request_cores=cpu,
-        memory_request_gib=memory,
-        gpu_fraction=fraction,
-    )
+        changed.update(enumerate(rows, start=held.starts[i]))
+    inventory = held.inventory.replaced(changed)
     return dataclasses.replace(held, pods=pods, pod_rows=pod_rows, inventory=inventory)
 
 

@@ -158,3 +158,43 @@ def test_a_cluster_larger_than_the_bound_is_priced_in_full_each_time() -> None:
     again = clusters.inventory(FIRST, _hourly)
     assert again is not before
     _assert_same(again, before)
+
+
+def _assert_numbered(inventory: PricedInventory) -> None:
+    """Each container's ref id names its ref, and each node's id its name, one id per name."""
+    assert [inventory.ref_index[ref] for ref in inventory.refs] == inventory.ref_ids.tolist()
+    assert len(set(inventory.ref_index.values())) == len(inventory.ref_index)
+    assert set(inventory.ref_index.values()) == set(range(len(inventory.ref_index)))
+    names = [row.node for row in inventory.nodes]
+    assert [inventory.node_index[name] for name in names] == inventory.node_ids.tolist()
+
+
+def test_pods_renamed_in_place_keep_every_container_numbered() -> None:
+    """Pods replaced in place by pods of new names: each container's id names its new ref."""
+    clusters = PricedClusters()
+    clusters.inventory(FIRST, _hourly)
+    second = _with_pods(
+        FIRST,
+        lambda pods: [
+            deployment_pod("api", i, p.node_name or "") if i in {0, 4} else p
+            for i, p in enumerate(pods)
+        ],
+    )
+    kept = clusters.inventory(second, _hourly)
+    _assert_same(kept, PricedClusters().inventory(second, _hourly))
+    _assert_numbered(kept)
+
+
+def test_ids_of_pods_long_gone_are_dropped() -> None:
+    """After many pods renamed in place, the refs numbered stay bounded by those held."""
+    clusters = PricedClusters()
+    state = FIRST
+    for minute in range(120):
+
+        def renamed(pods: list[Pod], minute: int = minute) -> list[Pod]:
+            return [pods[0].model_copy(update={"name": f"api-{minute}"}), *pods[1:]]
+
+        state = _with_pods(state, renamed)
+        kept = clusters.inventory(state, _hourly)
+        _assert_numbered(kept)
+        assert len(kept.ref_index) <= 2 * len(kept.refs) + 64
