@@ -11,10 +11,11 @@ answer (the orders differ) where the block was built against another state.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from itertools import accumulate
 from operator import itemgetter
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,13 +34,36 @@ from workers.ingest.upload_samples import (
     delta_parts,
 )
 
-_CPU_MILLICORES = np.asarray(MILLICORES_BY_STEP, dtype=np.float64)
+_CPU_CORES = np.asarray(MILLICORES_BY_STEP, dtype=np.float64) / 1000
 _MEMORY_BYTES = (np.asarray(MEBIBYTES_BY_STEP, dtype=np.int64) * MIB).astype(np.float64)
 _GPU_MEMORY_BYTES = (np.asarray(GPU_MEBIBYTES_BY_STEP, dtype=np.int64) * MIB).astype(np.float64)
 
 _E = TypeVar("_E")
 _REF = itemgetter(0, 1, 2)
 """A place's (namespace, pod, container), at C speed: a thousand of them per delta."""
+_NODE = itemgetter(3)
+_DEVICE_NAMES = tuple(f"{DEVICE_PREFIX}{n}" for n in range(4096))
+"""The upload identities of the first devices, made once."""
+
+
+def _device_names(count: int) -> list[str]:
+    """The upload identities of devices 0 to `count - 1`."""
+    named = list(_DEVICE_NAMES[:count])
+    named.extend(f"{DEVICE_PREFIX}{n}" for n in range(len(named), count))
+    return named
+
+
+def _at(column: Sequence[_E], places: list[int]) -> list[_E]:
+    """A series column's entries at `places` (a single entry stands for all)."""
+    if len(column) == 1:
+        return [column[0]] * len(places)
+    return list(map(column.__getitem__, places))
+
+
+def _ints(column: Sequence[int]) -> NDArray[np.int64]:
+    """A validated integer column as a (read-only) array, packed at C speed: numpy's own
+    conversion of a list looks at every entry's type first, which costs it twice as much."""
+    return np.frombuffer(struct.pack(f"{len(column)}q", *column), dtype=np.int64)
 
 
 def _series(
@@ -54,11 +78,23 @@ def _series(
     return places, full(lengths, len(places))
 
 
-def _column(column: Sequence[_E], count: int) -> NDArray[np.int64]:
+def _column(column: Sequence[int], count: int) -> NDArray[np.int64]:
     """An integer column's `count` entries (a single entry stands for all)."""
     if len(column) == 1 and count != 1:
         return np.full(count, column[0], dtype=np.int64)
-    return np.asarray(column, dtype=np.int64)
+    return _ints(column)
+
+
+def _per_mille(column: Sequence[int | None], count: int) -> NDArray[np.float64]:
+    """A per-mille column's `count` entries as fractions, NaN where null (a single entry
+    stands for all)."""
+    if len(column) == 1 and count != 1:
+        only = column[0]
+        return np.full(count, np.nan if only is None else only / 1000, dtype=np.float64)
+    if None in column:
+        # None (an unknown throttled fraction) becomes NaN in a float array.
+        return np.asarray(column, dtype=np.float64) / 1000
+    return _ints(cast("Sequence[int]", column)).astype(np.float64) / 1000
 
 
 def _add_containers(
@@ -75,15 +111,13 @@ def _add_containers(
     parts.lengths.extend(lengths)
     if not samples:
         return
-    throttled = full(c.throttled_permille, samples)
     parts.rows.append(
         np.stack(
             [
                 times[_column(c.time, samples)],
-                _CPU_MILLICORES[np.asarray(c.cpu_step, dtype=np.int64)] / 1000,
-                _MEMORY_BYTES[np.asarray(c.memory_step, dtype=np.int64)],
-                # None (an unknown throttled fraction) becomes NaN in a float array.
-                np.asarray(throttled, dtype=np.float64) / 1000,
+                _CPU_CORES[_ints(c.cpu_step)],
+                _MEMORY_BYTES[_ints(c.memory_step)],
+                _per_mille(c.throttled_permille, samples),
             ],
             axis=1,
         )
@@ -93,14 +127,19 @@ def _add_containers(
 def _series_devices(same_device_as: Sequence[int], count: int) -> tuple[list[int], list[int]]:
     """Per series its device (numbered as first seen), and per device its first series: a
     series names the device of the series `same_device_as` places before it, or a new one."""
-    series_device: list[int] = []
-    firsts: list[int] = []
-    for i in range(count):
-        back = same_device_as[i]
-        series_device.append(series_device[i - back] if back else len(firsts))
-        if not back:
-            firsts.append(i)
-    return series_device, firsts
+    if not any(same_device_as):
+        return list(range(count)), list(range(count))
+    back = _column(same_device_as, count)
+    first = np.arange(count, dtype=np.int64) - back
+    # Follow each series' reference to the series it names until it reaches a device's first.
+    while True:
+        further = first[first]
+        if np.array_equal(further, first):
+            break
+        first = further
+    news = back == 0
+    numbers = np.cumsum(news) - 1
+    return numbers[first].tolist(), np.flatnonzero(news).tolist()
 
 
 def _add_gpus(
@@ -112,44 +151,45 @@ def _add_gpus(
     g = block.gpus
     places, lengths = _series(g.series_slot_step, g.series_length, order, "gpus")
     count = len(places)
-    same_device_as = full(g.series_same_device_as, count)
-    gpu_index = full(g.series_gpu_index, count)
-    mig_profile = full(g.series_mig_profile, count)
-    memory_total = full(g.series_memory_total_mib, count)
-    containers = [order[place] for place in places]
-    series_device, firsts = _series_devices(same_device_as, count)
-    for i in firsts:
-        if containers[i].node is None:
-            raise OrdinalUsageError(f"ordinal_usage.gpus.series_slot_step.{i}: pod is on no node")
-    # Per device: (node, GPU index, MIG profile, total memory in bytes or 0).
-    devices = [
-        (
-            str(containers[i].node),
-            gpu_index[i],
-            mig_profile[i] or "",
-            0.0 if (total := memory_total[i]) is None else float(total * MIB),
+    containers = list(map(order.__getitem__, places))
+    series_device, firsts = _series_devices(g.series_same_device_as, count)
+    nodes: list[str | None] = list(map(_NODE, map(containers.__getitem__, firsts)))
+    if None in nodes:
+        i = firsts[nodes.index(None)]
+        raise OrdinalUsageError(f"ordinal_usage.gpus.series_slot_step.{i}: pod is on no node")
+    device_nodes = cast("list[str]", nodes)
+    # Per device: (node, GPU index, its upload identity, MIG profile); a device's series
+    # share its one description.
+    described = list(
+        zip(
+            device_nodes,
+            _at(g.series_gpu_index, firsts),
+            _device_names(len(firsts)),
+            [profile or "" for profile in _at(g.series_mig_profile, firsts)],
+            strict=True,
         )
-        for i in firsts
-    ]
-    # A device's series share its one description.
-    described = [
-        (node, index, f"{DEVICE_PREFIX}{device}", profile)
-        for device, (node, index, profile, _) in enumerate(devices)
-    ]
+    )
     parts.gpu_refs.extend(map(_REF, containers))
-    parts.gpu_nodes.extend([devices[device][0] for device in series_device])
-    parts.gpu_devices.extend([described[device] for device in series_device])
+    parts.gpu_nodes.extend(map(device_nodes.__getitem__, series_device))
+    parts.gpu_devices.extend(map(described.__getitem__, series_device))
     parts.gpu_lengths.extend(lengths)
     samples = sum(lengths)
     if not samples:
         return
-    totals = np.asarray([device[3] for device in devices], dtype=np.float64)
+    # Per device its total memory in bytes, 0 where unknown.
+    totals = np.asarray(
+        [
+            0.0 if total is None else float(total * MIB)
+            for total in _at(g.series_memory_total_mib, firsts)
+        ],
+        dtype=np.float64,
+    )
     parts.gpu_rows.append(
         np.stack(
             [
                 times[_column(g.time, samples)],
-                (np.asarray(g.duty_percent, dtype=np.int64) * 10).astype(np.float64) / 1000,
-                _GPU_MEMORY_BYTES[np.asarray(g.memory_used_step, dtype=np.int64)],
+                (_ints(g.duty_percent) * 10).astype(np.float64) / 1000,
+                _GPU_MEMORY_BYTES[_ints(g.memory_used_step)],
                 np.repeat(
                     totals[np.asarray(series_device, dtype=np.int64)],
                     np.asarray(lengths, dtype=np.int64),

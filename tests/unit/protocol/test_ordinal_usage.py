@@ -3,13 +3,16 @@ refused (as a resync) against another, and its figures on the stored histograms'
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Annotated, Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
+import protocol.ordinal_usage as ordinal_usage_module
 from agent.ordinal_usage import ordinal_usage
 from protocol.delta import ClusterDelta
 from protocol.ordinal_expand import (
@@ -20,7 +23,13 @@ from protocol.ordinal_expand import (
     order_checksum,
     placed_usage,
 )
-from protocol.ordinal_usage import OrdinalGpus, OrdinalUsage, ordinal_usage_problems
+from protocol.ordinal_usage import (
+    CpuStep,
+    OrdinalContainers,
+    OrdinalGpus,
+    OrdinalUsage,
+    ordinal_usage_problems,
+)
 from protocol.snapshot import ClusterInfo, GpuUsage, Pod, Provider
 from protocol.usage_grid import (
     GPU_MEBIBYTES_BY_STEP,
@@ -319,3 +328,88 @@ def test_a_device_total_not_in_whole_mib_travels_as_a_row() -> None:
     odd = _gpu(pods[0], 0, 0.3).model_copy(update={"memory_total_bytes": 80 * 1024 * MIB + 1})
     split = ordinal_usage([], [odd], pods)
     assert (split.block, split.gpus) == (None, [odd])
+
+
+def _column_adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    """The field's own declaration, validated by pydantic alone."""
+    field = model.model_fields[name]
+    return TypeAdapter(Annotated[(field.annotation, *field.metadata)])  # type: ignore[arg-type]
+
+
+def _errors(error: ValidationError) -> list[dict[str, Any]]:
+    return [dict(e) for e in error.errors(include_url=False)]
+
+
+def test_block_from_json_is_the_block_pydantic_alone_reads() -> None:
+    """Every column of a JSON block reads to the very values (plain ints, None where null) and
+    fields set that pydantic's own reading of each column gives."""
+    raw = _block(_pods()).model_dump_json()
+    read = OrdinalUsage.model_validate_json(raw)
+    # Python input is read by pydantic alone.
+    block = OrdinalUsage.model_validate(json.loads(raw))
+    assert read == block
+    assert read.model_fields_set == block.model_fields_set
+    for part, model in (("containers", OrdinalContainers), ("gpus", OrdinalGpus)):
+        columns = getattr(read, part)
+        assert columns.model_fields_set == getattr(block, part).model_fields_set
+        for name in model.model_fields:
+            column = getattr(columns, name)
+            alone = _column_adapter(model, name).validate_json(json.dumps(column))
+            assert column == alone
+            assert [type(value) for value in column] == [type(value) for value in alone]
+
+
+@pytest.mark.parametrize(
+    ("part", "name", "entries"),
+    [
+        ("containers", "cpu_step", [1, 10_000, 3]),
+        ("containers", "cpu_step", [True, 2, 3]),
+        ("containers", "cpu_step", ["7", 2.0, 3]),
+        ("containers", "cpu_step", [1.5, 999, "x", None, [], 2**70]),
+        ("containers", "series_window_seconds", [0, 60]),
+        ("containers", "throttled_permille", [None, 1001, -1, 5]),
+        ("gpus", "series_memory_total_mib", [None, -3, 16384]),
+        ("gpus", "series_gpu_index", [65, "1", False]),
+        ("gpus", "duty_percent", {"0": 1}),
+        ("gpus", "memory_used_step", "12"),
+    ],
+)
+def test_column_from_json_is_accepted_or_refused_as_pydantic_alone_does(
+    part: str, name: str, entries: object
+) -> None:
+    """Lax spellings, booleans, bounds exceeded and entries of no integer at all in a JSON
+    block: the same values or the same errors (places, types, messages, inputs) as pydantic's
+    own reading of the column."""
+    document = _block(_pods()).model_dump(mode="json")
+    document[part][name] = entries
+    model = OrdinalContainers if part == "containers" else OrdinalGpus
+    alone = _column_adapter(model, name)
+    try:
+        expected: object = alone.validate_json(json.dumps(entries))
+    except ValidationError as refused:
+        expected = [{**e, "loc": (part, name, *e["loc"])} for e in _errors(refused)]
+    try:
+        got: object = getattr(
+            OrdinalUsage.model_validate_json(json.dumps(document)), part
+        ).__dict__[name]
+    except ValidationError as refused:
+        got = _errors(refused)
+    assert got == expected
+
+
+def test_without_msgspec_columns_are_read_by_pydantic_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where msgspec is not installed (the agent's install) a columns model's schema is
+    pydantic's own, and reads a JSON column as before."""
+    monkeypatch.setattr(ordinal_usage_module, "msgspec", None)
+
+    class Columns(ordinal_usage_module._Columns):
+        cpu_step: Annotated[list[CpuStep], Field(max_length=4)] = Field(default_factory=list)
+
+    schema = Columns.__pydantic_core_schema__
+    assert "function-wrap" not in json.dumps(schema, default=str)
+    assert Columns.model_validate_json('{"cpu_step": [1, "2"]}').cpu_step == [1, 2]
+    with pytest.raises(ValidationError) as refused:
+        Columns.model_validate_json('{"cpu_step": [1, 100000]}')
+    assert [e["loc"] for e in refused.value.errors()] == [("cpu_step", 1)]

@@ -13,6 +13,7 @@ import pytest
 
 from agent.delta import delta_between, listed_objects
 from bench.snapshots import SnapshotSpec, build_snapshot, read_trace_nodes, read_trace_pods
+from protocol.delta import ClusterDelta
 from protocol.ordinal_expand import (
     OrdinalUsageError,
     container_order,
@@ -141,3 +142,85 @@ def test_snapshot_of_a_delta_lists_pods_in_the_kept_orders_sorted_pods() -> None
     given = delta_snapshot(delta, nodes, pods, kept.pods)
     assert [(p.namespace, p.name) for p in sorted_here.pods] == sorted(pods)
     assert given.pods == sorted_here.pods
+
+
+def _variant(
+    delta: ClusterDelta, containers: dict[str, object], gpus: dict[str, object]
+) -> ClusterDelta:
+    block = delta.ordinal_usage
+    assert block is not None
+    changed = block.model_copy(
+        update={
+            "containers": block.containers.model_copy(update=containers),
+            "gpus": block.gpus.model_copy(update=gpus),
+        }
+    )
+    return delta.model_copy(update={"ordinal_usage": changed})
+
+
+@pytest.mark.parametrize(
+    "variant",
+    ["chained devices", "some throttled unknown", "one throttled for all", "none known for all"],
+)
+def test_block_variants_read_to_the_columns_of_their_expanded_block(variant: str) -> None:
+    """Devices named through a chain of earlier series, unknown throttled fractions and
+    single entries standing for a whole column read as the expanded block reads."""
+    snapshot = _snapshot()
+    delta = delta_between(
+        listed_objects(snapshot), snapshot, delta_id=uuid.uuid4(), base_sequence=1
+    )
+    block = delta.ordinal_usage
+    assert block is not None
+    count = len(block.gpus.series_slot_step)
+    samples = len(block.containers.cpu_step)
+    assert count > 2
+    if variant == "chained devices":
+        # Each series names the device of the series before it: one device for all.
+        changed = _variant(delta, {}, {"series_same_device_as": [0] + [1] * (count - 1)})
+    elif variant == "some throttled unknown":
+        throttled = [None if i % 3 else i % 1000 for i in range(samples)]
+        totals = [None if i % 2 else 1024 for i in range(count)]
+        changed = _variant(
+            delta,
+            {"throttled_permille": throttled},
+            {"series_memory_total_mib": totals, "series_same_device_as": [0, 1] * (count // 2)},
+        )
+    elif variant == "one throttled for all":
+        changed = _variant(
+            delta, {"throttled_permille": [250]}, {"series_mig_profile": ["1g.10gb"]}
+        )
+    else:
+        changed = _variant(
+            delta, {"throttled_permille": [None]}, {"series_memory_total_mib": [None]}
+        )
+    expanded, matched = placed_usage(changed, snapshot.pods)
+    assert matched
+    got, known = placed_samples(changed, ContainerOrders().of(CLUSTER, _by_ref(snapshot.pods)))
+    assert known
+    _assert_same(got, delta_samples(expanded))
+
+
+def test_device_of_a_pod_on_no_node_is_refused_as_the_expansion_refuses_it() -> None:
+    """A GPU series whose pod is pending names no device: the same error as the expansion's."""
+    snapshot = _snapshot()
+    delta = delta_between(
+        listed_objects(snapshot), snapshot, delta_id=uuid.uuid4(), base_sequence=1
+    )
+    block = delta.ordinal_usage
+    assert block is not None
+    order = container_order(snapshot.pods)
+    first = block.gpus.series_slot_step[0] - 1
+    pending = next(p for p in snapshot.pods if (p.namespace, p.name) == order[first][:2])
+    pods = [p.model_copy(update={"node_name": None}) if p is pending else p for p in snapshot.pods]
+    changed = delta.model_copy(
+        update={
+            "ordinal_usage": block.model_copy(
+                update={"order": order_checksum(container_order(pods))}
+            )
+        }
+    )
+    with pytest.raises(OrdinalUsageError) as expected:
+        placed_usage(changed, pods)
+    with pytest.raises(OrdinalUsageError) as got:
+        placed_samples(changed, ContainerOrders().of(CLUSTER, _by_ref(pods)))
+    assert str(got.value) == str(expected.value)
