@@ -13,10 +13,12 @@ touched and not the whole ring: a history remembers which chunks changed since i
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -88,22 +90,35 @@ class DemandHistory:
         )
         return added
 
-    def _fold_steps(self, steps: Sequence[int], demands: NDArray[np.float32]) -> int:
-        """Add each minute's demand, given as its step (ascending) and its float32 demand;
-        returns how many were added."""
+    def _fold_steps(self, steps: Sequence[int], demands: Sequence[float]) -> int:
+        """Add each minute's demand, given as its step (ascending) and its demand (a float32
+        value); returns how many were added."""
+        # Slots read and written as Python numbers, which is quicker than numpy scalars: two
+        # float32 values added as doubles and stored as float32 give numpy's float32 sum (a
+        # double has more than twice a float32's precision, so rounding twice is harmless).
+        sums, counts = cast("memoryview[float]", self.sums.data), self.minutes.data
+        changed = self._changed
         added = 0
-        sums, counts = self.sums, self.minutes
+        last = self.last_step
         for step, demand in zip(steps, demands, strict=True):
-            if step > self.last_step:
-                self._advance(step)
-            if step <= self.last_step - STEPS:
+            if step > last:
+                slot = step % STEPS
+                if step != last + 1:
+                    self._advance(step)
+                elif counts[slot] or sums[slot] != 0.0 or math.copysign(1.0, sums[slot]) < 0:
+                    # The next step: its slot cleared, noted if it held anything.
+                    changed.add(slot // CHUNK_STEPS)
+                    sums[slot] = 0.0
+                    counts[slot] = 0
+                last = self.last_step = step
+            elif step <= last - STEPS:
                 continue
             slot = step % STEPS
             if counts[slot] < _FULL_MINUTES:
                 sums[slot] += demand
                 counts[slot] += 1
                 added += 1
-                self._changed.add(slot // CHUNK_STEPS)
+                changed.add(slot // CHUNK_STEPS)
         return added
 
     def _advance(self, step: int) -> None:
@@ -223,20 +238,17 @@ def fold_grouped(
     whole = slice(bounds[0], bounds[-1])
     seconds, usage = seconds[whole], usage[whole]
     pod = pods[whole] - int(pods[whole].min())
-    known = int(pod.max()) + 1
     counts = [end - start for start, end in pairwise(bounds)]
     owner = np.repeat(np.arange(len(histories), dtype=np.int64), counts)
     minute = np.floor(seconds / MINUTE).astype(np.int64)
-    minute -= int(minute.min())
+    offset = int(minute.min())
+    minute -= offset
     span = int(minute.max()) + 1
-    groups, first = first_seen_groups((owner * span + minute) * known + pod)
-    means = group_sums(groups, usage, first.size) / np.bincount(groups, minlength=first.size)
-    # Per history and minute (ascending): its pods' means added in the order they came.
-    found, minute_of = np.unique((owner * span + minute)[first], return_inverse=True)
-    demands = group_sums(minute_of.reshape(-1), means, found.size)
-    offset = int(np.floor(seconds / MINUTE).astype(np.int64).min())
+    found, demands = _minute_demands(
+        owner * span + minute, owner, pod, usage, len(histories) * span
+    )
     steps = ((found % span + offset) * MINUTE // STEP_SECONDS).tolist()
-    values = np.asarray(demands, dtype=np.float64).astype(np.float32)
+    values = np.asarray(demands, dtype=np.float64).astype(np.float32).tolist()
     # Where each history's minutes start among them (they come history by history).
     edges = np.searchsorted(found // span, np.arange(len(histories) + 1)).tolist()
     added = [0] * len(histories)
@@ -244,6 +256,46 @@ def fold_grouped(
         if end > start:
             added[i] = histories[i]._fold_steps(steps[start:end], values[start:end])
     return added
+
+
+def _minute_demands(
+    minutes: NDArray[np.int64],
+    owner: NDArray[np.int64],
+    pod: NDArray[np.int64],
+    usage: NDArray[np.float64],
+    codes: int,
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """The (history, minute) codes present (`minutes`: each sample's, below `codes`),
+    ascending, and each one's demand: the means of its pods' samples in that minute, added in
+    the order the pods first come."""
+    if _one_sample_per_pod_minute(owner, pod, minutes):
+        # Each pod's mean of a minute is its one sample, plus the 0.0 a sum starts from.
+        present = np.bincount(minutes, minlength=codes)
+        sums = np.bincount(minutes, weights=usage + 0.0, minlength=codes).astype(
+            np.float64, copy=False
+        )
+        found = np.flatnonzero(present).astype(np.int64)
+        return found, sums[found]
+    known = int(pod.max()) + 1
+    groups, first = first_seen_groups(minutes * known + pod)
+    means = group_sums(groups, usage, first.size) / np.bincount(groups, minlength=first.size)
+    found, minute_of = np.unique(minutes[first], return_inverse=True)
+    return found, group_sums(minute_of.reshape(-1), means, found.size)
+
+
+def _one_sample_per_pod_minute(
+    owner: NDArray[np.int64], pod: NDArray[np.int64], minutes: NDArray[np.int64]
+) -> bool:
+    """Whether no two samples share their history, pod and minute, as when each pod's samples
+    follow one another (pods ascending within a history) and their minutes run one way."""
+    if owner.size < 2:
+        return True
+    pair = owner * (int(pod.max()) + 1) + pod
+    if not (pair[1:] >= pair[:-1]).all():
+        return False
+    same_pod = pair[1:] == pair[:-1]
+    step = np.diff(minutes)[same_pod]
+    return bool((step > 0).all() or (step < 0).all())
 
 
 def pack_demands(cpu: DemandHistory, gpu: DemandHistory) -> bytes:

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from protocol.snapshot import GpuUsage
 from protocol.usage_state import GPU_DUTY_HEADER, GPU_DUTY_MAGIC, GPU_DUTY_VERSION
 from recommender.gpu.usage_profile import ACTIVE_DUTY, DUTY_QUANTILE, GpuUsageProfile
-from recommender.usage.slices import held_slices
+from recommender.usage.slices import held_slices, segment_sums
 
 BINS = 100
 """Bin i holds duty cycles in [i %, (i + 1) %); a duty cycle of exactly 1.0 lands in the last."""
@@ -127,34 +127,48 @@ def fold_grouped(
     additions into each history's bins are made one history at a time.
     """
     slices = held_slices(bounds)
-    counts, held, offsets = slices.counts, slices.held, slices.offsets
-    if not held:
+    counts, offsets = slices.counts, slices.offsets
+    if not slices.held:
         return counts
+    held = [histories[i] for i in slices.held]
+    sizes = [counts[i] for i in slices.held]
     whole = slices.whole
     seconds, duty, memory = seconds[whole], duty[whole], memory_used_bytes[whole]
     latest = np.maximum.reduceat(seconds, offsets).tolist()
     duty_peaks = np.maximum.reduceat(duty, offsets).tolist()
     memory_peaks = np.maximum.reduceat(memory, offsets).tolist()
-    for i, last in zip(held, latest, strict=True):
-        history = histories[i]
-        if last > history.reference:
-            factor = 2.0 ** (-(last - history.reference) / history.half_life_seconds)
-            history.weights *= factor
-            history.duty_sum *= factor
-            history.reference = last
-    sizes = [counts[i] for i in held]
-    reference = np.repeat([histories[i].reference for i in held], sizes)
-    half_life = np.repeat([histories[i].half_life_seconds for i in held], sizes)
+    # Each history's decay to its newest sample (1.0, which changes nothing, if none is newer).
+    factors = [
+        2.0 ** (-(last - h.reference) / h.half_life_seconds) if last > h.reference else 1.0
+        for h, last in zip(held, latest, strict=True)
+    ]
+    references = [max(h.reference, last) for h, last in zip(held, latest, strict=True)]
+    reference = np.repeat(references, sizes)
+    half_life = np.repeat([h.half_life_seconds for h in held], sizes)
     weight = np.exp2((seconds - reference) / half_life)
     bins = np.minimum((duty * BINS).astype(np.int64), BINS - 1)
-    weighted = weight * duty
-    for i, offset, count, duty_peak, memory_peak in zip(
-        held, offsets.tolist(), sizes, duty_peaks, memory_peaks, strict=True
-    ):
-        part = slice(offset, offset + count)
-        history = histories[i]
-        np.add.at(history.weights, bins[part], weight[part])
-        history.duty_sum += float(weighted[part].sum())
+    # A negative bin counts from the end, as numpy's indexing of each history's bins does.
+    bins[bins < 0] += BINS
+    rows = np.repeat(np.arange(len(held), dtype=np.int64), sizes)
+    gathered = np.concatenate([h.weights for h in held]).reshape(len(held), BINS)
+    gathered *= np.asarray(factors)[:, np.newaxis]
+    np.add.at(gathered.reshape(-1), rows * BINS + bins, weight)
+    duty_sums = segment_sums(weight * duty, offsets, np.asarray(sizes, dtype=np.int64))
+    parts = zip(
+        held,
+        list(gathered),
+        factors,
+        references,
+        duty_sums.tolist(),
+        sizes,
+        duty_peaks,
+        memory_peaks,
+        strict=True,
+    )
+    for history, row, factor, reference_at, duty_sum, count, duty_peak, memory_peak in parts:
+        history.weights[:] = row
+        history.duty_sum = history.duty_sum * factor + duty_sum
+        history.reference = reference_at
         history.samples += count
         history.duty_peak = max(history.duty_peak, duty_peak)
         history.memory_peak_bytes = max(history.memory_peak_bytes, memory_peak)

@@ -243,34 +243,51 @@ def add_samples_grouped(
     if not histograms or bounds[-1] <= bounds[0]:
         return
     slices = held_slices(bounds)
-    held, counts = slices.held, slices.counts
+    held = [histograms[i] for i in slices.held]
+    sizes = [slices.counts[i] for i in slices.held]
     whole = slices.whole
     values, weights, seconds = values[whole], weights[whole], seconds[whole]
-    latest = np.maximum.reduceat(seconds, slices.offsets).tolist()
-    for i, last in zip(held, latest, strict=True):
-        histograms[i]._prepare(last)
-    if len(histograms) == 1:
-        reference: NDArray[np.float64] | float = histograms[0].reference
-        half_life: NDArray[np.float64] | float = histograms[0].half_life_seconds
+    reference = _prepared_references(held, np.maximum.reduceat(seconds, slices.offsets))
+    if len(held) == 1:
+        exponent = (seconds - held[0].reference) / held[0].half_life_seconds
     else:
-        reference = np.repeat([h.reference for h in histograms], counts)
-        half_life = np.repeat([h.half_life_seconds for h in histograms], counts)
-    exponent = (seconds - reference) / half_life
+        half_life = np.array([h.half_life_seconds for h in held])
+        exponent = (seconds - np.repeat(reference, sizes)) / np.repeat(half_life, sizes)
     scaled = weights * np.exp2(np.minimum(exponent, MAX_DECAY_EXPONENT + 1.0))
     keep = (scaled > 0) & np.isfinite(values) & (values >= 0)
     kept = np.flatnonzero(keep)
-    buckets = histograms[held[0]].layout.find_buckets(values[kept])
+    layout = held[0].layout
+    buckets = layout.find_buckets(values[kept])
     # Per kept sample, its histogram's row among the held ones.
-    rows = np.repeat(np.arange(len(held), dtype=np.int64), [counts[i] for i in held])[kept]
-    weights_held = np.stack([histograms[i]._weights for i in held])
+    rows = np.repeat(np.arange(len(held), dtype=np.int64), sizes)[kept]
+    size = layout.num_buckets
+    gathered = np.concatenate([h._weights for h in held])
     # One sample after another, as adding each histogram's own samples in order does.
-    np.add.at(weights_held, (rows, buckets), scaled[kept])
+    np.add.at(gathered, rows * size + buckets, scaled[kept])
     kept_counts = np.bincount(rows, minlength=len(held))
     totals = segment_sums(scaled[kept], np.cumsum(kept_counts) - kept_counts, kept_counts)
-    for i, row, total in zip(held, weights_held, totals.tolist(), strict=True):
-        histogram = histograms[i]
+    for histogram, row, total in zip(
+        held, list(gathered.reshape(len(held), size)), totals.tolist(), strict=True
+    ):
         histogram._weights[:] = row
         histogram.total_weight += total
+
+
+def _prepared_references(
+    histograms: Sequence[DecayingHistogram], latest: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Each histogram's reference once prepared (`_prepare`) for samples up to `latest`."""
+    reference = np.array([h.reference for h in histograms])
+    half_life = np.array([h.half_life_seconds for h in histograms])
+    total = np.array([h.total_weight for h in histograms])
+    epsilon = histograms[0].layout.epsilon
+    beyond = latest > reference + half_life * MAX_DECAY_EXPONENT
+    shifting = beyond | ((total < epsilon) & (latest > reference))
+    for row in np.flatnonzero(shifting).tolist():
+        histogram = histograms[row]
+        histogram._prepare(float(latest[row]))
+        reference[row] = histogram.reference
+    return reference
 
 
 def cost_aware_end(weights: NDArray[np.float64], layout: BucketLayout, penalty: float) -> float:

@@ -37,21 +37,48 @@ def held_slices(bounds: Sequence[int]) -> HeldSlices:
     return HeldSlices(counts, held, offsets, slice(bounds[0], bounds[-1]))
 
 
-_PAIRWISE = 8
-"""numpy adds fewer values than this one after another, from the first; more, pairwise."""
+_UNROLL = 8
+"""numpy sums a run in blocks of this many values, one running sum per position in a block."""
+_BLOCK = 128
+"""numpy sums a run longer than this as the sum of its two halves' sums."""
 
 
-def _sequential_sums(
+def _pad(
+    values: NDArray[np.float64], starts: NDArray[np.int64], lengths: NDArray[np.int64], width: int
+) -> NDArray[np.float64]:
+    """Per run, its first `width` values in a row, past its end padded with -0.0 (which added
+    to any float leaves it as it is)."""
+    positions = np.arange(width, dtype=np.int64)
+    rows: NDArray[np.float64] = values[
+        np.minimum(starts[:, np.newaxis] + positions, values.size - 1)
+    ]
+    rows[positions >= lengths[:, np.newaxis]] = -0.0
+    return rows
+
+
+def _pairwise_sums(
     values: NDArray[np.float64], starts: NDArray[np.int64], lengths: NDArray[np.int64]
 ) -> NDArray[np.float64]:
-    """Each short segment's values added one after another, all segments at once."""
-    # numpy starts a sum from 0.0: adding it first turns a lone -0.0 into 0.0 as numpy does.
-    sums = values[starts] + 0.0
-    last = values.size - 1
-    for offset in range(1, int(lengths.max())):
-        following = values[np.minimum(starts + offset, last)]
-        # Adding -0.0 leaves every float as it is: segments already summed stay so.
-        sums = sums + np.where(offset < lengths, following, -0.0)
+    """Each run's sum (runs of 1 to `_BLOCK` values) added as numpy adds a run, all runs at
+    once: whole blocks of `_UNROLL` into one running sum per position, those combined in
+    pairs, then the rest one after another; a run shorter than a block is all rest."""
+    blocks = lengths // _UNROLL
+    sums = np.full(starts.size, -0.0)
+    most = int(blocks.max())
+    if most:
+        blocked = np.flatnonzero(blocks)
+        rows = _pad(values, starts[blocked], blocks[blocked] * _UNROLL, most * _UNROLL)
+        parts = rows.reshape(blocked.size, most, _UNROLL)
+        r = parts[:, 0, :].copy()
+        for block in range(1, most):
+            r += parts[:, block, :]
+        sums[blocked] = ((r[:, 0] + r[:, 1]) + (r[:, 2] + r[:, 3])) + (
+            (r[:, 4] + r[:, 5]) + (r[:, 6] + r[:, 7])
+        )
+    rest = lengths - blocks * _UNROLL
+    columns = _pad(values, starts + blocks * _UNROLL, rest, int(rest.max()))
+    for column in columns.T:
+        sums += column
     return sums
 
 
@@ -61,16 +88,15 @@ def segment_sums(
     """Each segment's sum (`values[starts[i]:starts[i] + lengths[i]]`; 0.0 if empty), the very
     float `ndarray.sum` of the segment gives.
 
-    Segments shorter than numpy's pairwise block are added up value by value, all of them at
-    once; longer segments of one length are summed as the rows of one array, which numpy adds
-    row by row exactly as it adds each row alone (`np.add.reduceat` adds in another order).
+    Segments of up to numpy's block of `_BLOCK` values are added as numpy adds them, all of
+    them at once; a longer one is summed by numpy on its own. Like numpy, each sum starts from
+    0.0 (which turns a sum of -0.0 alone into 0.0).
     """
     sums = np.zeros(starts.size, dtype=np.float64)
-    short = np.flatnonzero((lengths > 0) & (lengths < _PAIRWISE))
+    short = np.flatnonzero((lengths > 0) & (lengths <= _BLOCK))
     if short.size:
-        sums[short] = _sequential_sums(values, starts[short], lengths[short])
-    for length in np.unique(lengths[lengths >= _PAIRWISE]).tolist():
-        rows = np.flatnonzero(lengths == length)
-        at = starts[rows][:, np.newaxis] + np.arange(length, dtype=np.int64)
-        sums[rows] = values[at].sum(axis=1)
+        sums[short] += _pairwise_sums(values, starts[short], lengths[short])
+    for row in np.flatnonzero(lengths > _BLOCK).tolist():
+        start = int(starts[row])
+        sums[row] = values[start : start + int(lengths[row])].sum()
     return sums

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from recommender.autoscaling.demand_history import (
+    CHUNK_STEPS,
     MINUTE,
     STEP_SECONDS,
     STEPS,
@@ -103,3 +104,60 @@ def test_histories_folded_together_equal_a_loop_over_each_ones_samples() -> None
             assert got.last_step == want.last_step
             assert got.sums.tobytes() == want.sums.tobytes()
             assert got.minutes.tobytes() == want.minutes.tobytes()
+
+
+def test_pods_with_one_sample_a_minute_fold_together_as_a_loop_over_each_ones_samples() -> None:
+    """Each pod's samples one after another (pods ascending), a minute apart, running forward
+    in some folds and backward in others, some pods with one sample: the same rings and
+    answers as the loop."""
+    rng = np.random.default_rng(31)
+    for _ in range(200):
+        histories = [_random_history(rng) for _ in range(int(rng.integers(1, 6)))]
+        expected = [_copy(h) for h in histories]
+        backward = bool(rng.random() < 0.5)
+        seconds: list[float] = []
+        pods: list[int] = []
+        usage: list[float] = []
+        bounds = [0]
+        for number, history in enumerate(histories):
+            base = max(history.last_step, 5_000_000) * STEP_SECONDS + int(rng.integers(-3, 9)) * 60
+            for pod in range(int(rng.integers(0, 4))):
+                minutes = list(range(int(rng.integers(1, 5))))
+                for minute in reversed(minutes) if backward else minutes:
+                    seconds.append(base + minute * MINUTE + float(rng.integers(0, 60)))
+                    pods.append(number * 10 + pod)
+                    usage.append(float(rng.random() * 8))
+            bounds.append(len(seconds))
+        added = fold_grouped(
+            histories,
+            bounds,
+            np.asarray(seconds, dtype=np.float64),
+            np.asarray(pods, dtype=np.int64),
+            np.asarray(usage, dtype=np.float64),
+        )
+        wanted = [
+            _fold_by_loop(
+                history,
+                list(zip(seconds[start:end], pods[start:end], usage[start:end], strict=True)),
+            )
+            for history, start, end in zip(expected, bounds, bounds[1:], strict=False)
+        ]
+        assert added == wanted
+        for got, want in zip(histories, expected, strict=True):
+            assert got.last_step == want.last_step
+            assert got.sums.tobytes() == want.sums.tobytes()
+            assert got.minutes.tobytes() == want.minutes.tobytes()
+
+
+def test_the_next_step_clears_its_slot_whatever_it_held() -> None:
+    """A slot with no minutes counted but a sum left in it (NaN, -0.0, a number) is cleared
+    when its step comes next, and its chunk counts as changed, as a loop clears it."""
+    for left in (np.nan, -0.0, 3.0):
+        history = DemandHistory(last_step=5_000_000)
+        history.sums[(history.last_step + 1) % STEPS] = left
+        history.mark_stored()
+        expected = _copy(history)
+        at = (history.last_step + 1) * STEP_SECONDS
+        assert history.fold([(at, "pod", 2.0)]) == _fold_by_loop(expected, [(at, 0, 2.0)])
+        assert history.sums.tobytes() == expected.sums.tobytes()
+        assert history.changed_chunks() == [(history.last_step % STEPS) // CHUNK_STEPS]

@@ -67,3 +67,20 @@ def test_histories_folded_together_equal_each_folded_alone() -> None:
                 _fold_alone(history, seconds[part], duty[part], memory[part])
             assert counts == [end - start for start, end in pairwise(bounds)]
         assert [h.to_bytes() for h in together] == [h.to_bytes() for h in alone]
+
+
+def test_negative_duty_lands_in_the_bin_numpy_indexing_counts_from_the_end() -> None:
+    """Duty cycles down to -1 (which no agent sends) land where each history's own
+    `np.add.at` put them: a negative bin counts back from the last."""
+    rng = np.random.default_rng(5)
+    together = [GpuDutyHistory() for _ in range(3)]
+    alone = [GpuDutyHistory() for _ in range(3)]
+    bounds = [0, 4, 9, 12]
+    seconds = 1.7e9 + rng.uniform(0, 600.0, size=12)
+    duty = rng.uniform(-1.0, 1.0, size=12)
+    memory = rng.uniform(0, 80e9, size=12)
+    fold_grouped(together, bounds, seconds, duty, memory)
+    for i, history in enumerate(alone):
+        part = slice(bounds[i], bounds[i + 1])
+        _fold_alone(history, seconds[part], duty[part], memory[part])
+    assert [h.to_bytes() for h in together] == [h.to_bytes() for h in alone]

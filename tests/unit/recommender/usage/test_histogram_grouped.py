@@ -75,3 +75,34 @@ def test_segment_sums_are_each_segments_own_sum(seed: int) -> None:
     sums = segment_sums(values, starts, lengths)
     expected = [values[start : start + n].sum() for start, n in zip(starts, lengths, strict=True)]
     assert sums.tolist() == [float(v) for v in expected]
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_histograms_whose_reference_must_move_fold_together_as_alone(seed: int) -> None:
+    """Half-lives differing per histogram, and samples more than 100 half-lives past some
+    references, behind others, or into empty histograms: the references move as alone."""
+    rng = np.random.default_rng(seed)
+    count = int(rng.integers(2, 12))
+    half_lives = rng.choice([60.0, 3_600.0, HALF_LIFE], size=count).tolist()
+    references = rng.choice([0.0, 1e9, 1e9 + 150 * 3_600.0, 2e9], size=count).tolist()
+    lengths = rng.integers(1, 20, size=count)
+    bounds = [0, *np.cumsum(lengths).tolist()]
+    values = rng.random(bounds[-1]) * 4
+    weights = rng.random(bounds[-1])
+    seconds = 1e9 + rng.random(bounds[-1]) * 200 * 3_600.0
+
+    def make(i: int) -> DecayingHistogram:
+        histogram = DecayingHistogram(Quantity.CPU_CORES, half_lives[i], references[i])
+        if i % 3:
+            histogram.add_samples(np.array([1.0]), np.array([1.0]), np.array([references[i]]))
+        return histogram
+
+    together = [make(i) for i in range(count)]
+    alone = [make(i) for i in range(count)]
+    add_samples_grouped(together, bounds, values, weights, seconds)
+    for histogram, start, end in zip(alone, bounds, bounds[1:], strict=False):
+        part = slice(start, end)
+        _add_one_by_one(histogram, values[part], weights[part], seconds[part])
+    for got, expected in zip(together, alone, strict=True):
+        assert got.reference == expected.reference
+        assert got.to_bytes() == expected.to_bytes()

@@ -48,3 +48,20 @@ def test_segment_sums_of_negative_zeros_are_the_positive_zero_numpy_gives() -> N
     expected = [float(values[0:1].sum()), float(values[1:3].sum()), 1.5]
     assert [np.signbit(x) for x in sums.tolist()] == [np.signbit(x) for x in expected]
     assert sums.tolist() == expected
+
+
+def test_segment_sums_of_zeros_infinities_and_nans_are_numpys_bit_for_bit() -> None:
+    """Segments of every length up to 300 holding signed zeros, infinities and NaNs among
+    values of many magnitudes: each sum has the very bits of `ndarray.sum` of its segment."""
+    rng = np.random.default_rng(23)
+    lengths = np.arange(301)
+    values = rng.standard_normal(int(lengths.sum())) * 10.0 ** rng.integers(-8, 9, lengths.sum())
+    kind = rng.random(values.size)
+    values[kind < 0.1] = -0.0
+    values[(kind >= 0.1) & (kind < 0.15)] = 0.0
+    values[(kind >= 0.15) & (kind < 0.152)] = np.inf
+    values[(kind >= 0.152) & (kind < 0.153)] = np.nan
+    starts = np.cumsum(lengths) - lengths
+    sums = segment_sums(values, starts, lengths)
+    expected = np.array([values[s : s + n].sum() for s, n in zip(starts, lengths, strict=True)])
+    assert sums.view(np.int64).tolist() == expected.view(np.int64).tolist()
