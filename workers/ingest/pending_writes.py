@@ -21,6 +21,8 @@ import uuid
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
+from itertools import count, repeat
+from operator import attrgetter, is_
 from typing import TypeVar
 
 import numpy as np
@@ -48,53 +50,118 @@ _Row = TypeVar("_Row")
 
 
 def _summed(
-    groups: list[NDArray[np.int64]], columns: list[Mapping[str, NDArray[np.float64]]], count: int
+    where: NDArray[np.int64], columns: list[Mapping[str, NDArray[np.float64]]], count: int
 ) -> dict[str, NDArray[np.float64]]:
     """Each row's figures summed over the stretches, in the stretches' order (as the upsert
-    adding each stretch in turn would sum them)."""
-    if not groups:
+    adding each stretch in turn would sum them); `where` places every stretch's entries."""
+    if not columns:
         return {}
-    where = np.concatenate(groups)
     return {
         name: group_sums(where, np.concatenate([c[name] for c in columns]), count)
         for name in columns[0]
     }
 
 
+class _HourPlaces:
+    """The rows of one hour placed so far: each row object's and each identity's place, and
+    the hour's last stretch (its rows and their places)."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[int, int] = {}
+        self.by_identity: dict[Hashable, int] = {}
+        self.rows: Sequence[object] = ()
+        self.where: NDArray[np.int64] = np.empty(0, dtype=np.int64)
+        self.repeats = False
+        """Whether a stretch of the hour has placed two rows at one place."""
+
+    def place(
+        self,
+        rows: Sequence[_Row],
+        identity: Callable[[_Row], Hashable],
+        hours: list[datetime],
+        latest: list[_Row],
+        hour: datetime,
+    ) -> NDArray[np.int64]:
+        """The places of `rows` (an identity not seen yet takes the next place, in the rows'
+        order), each place's latest row in `latest` and a new place's hour in `hours` updated
+        as placing the rows one by one leaves them."""
+        if not self.by_identity:
+            return self._place_first(rows, identity, hours, latest, hour)
+        # A row at the position the hour's last stretch held it is at its place, and is the
+        # latest row there already (unless a stretch placed two rows at one place).
+        shared = min(len(rows), len(self.rows))
+        where = np.empty(len(rows), dtype=np.int64)
+        where[:shared] = self.where[:shared]
+        kept = np.fromiter(map(is_, rows, self.rows), dtype=bool, count=shared)
+        changed = [*np.flatnonzero(~kept).tolist(), *range(shared, len(rows))]
+        for i in changed:
+            row = rows[i]
+            found = self.by_id.get(id(row))
+            if found is None:
+                key = identity(row)
+                found = self.by_identity.get(key)
+                if found is None:
+                    found = self.by_identity[key] = len(latest)
+                    hours.append(hour)
+                    latest.append(row)
+                self.by_id[id(row)] = found
+            where[i] = found
+            latest[found] = row
+        if changed and not self.repeats:
+            self.repeats = bool(np.bincount(where).max(initial=0) > 1)
+        if self.repeats:
+            for i, row in enumerate(rows):
+                latest[where[i]] = row
+        self.rows, self.where = rows, where
+        return where
+
+    def _place_first(
+        self,
+        rows: Sequence[_Row],
+        identity: Callable[[_Row], Hashable],
+        hours: list[datetime],
+        latest: list[_Row],
+        hour: datetime,
+    ) -> NDArray[np.int64]:
+        """`place` for the hour's first stretch: every identity is new."""
+        identities = list(map(identity, rows))
+        self.by_identity.update(zip(dict.fromkeys(identities), count(len(latest))))
+        places = list(map(self.by_identity.__getitem__, identities))
+        self.by_id.update(zip(map(id, rows), places, strict=True))
+        hours.extend(repeat(hour, len(self.by_identity)))
+        if len(self.by_identity) == len(rows):
+            latest.extend(rows)
+        else:
+            # The dictionary holds the places in order, each with its last row.
+            latest.extend(dict(zip(places, rows, strict=True)).values())
+            self.repeats = True
+        self.rows, self.where = rows, np.array(places, dtype=np.int64)
+        return self.where
+
+
 def _latest_rows(
     stretches: Iterable[CostColumns],
     rows_of: Callable[[CostColumns], Sequence[_Row]],
-    identity: Callable[[datetime, _Row], Hashable],
-) -> tuple[list[datetime], list[_Row], list[NDArray[np.int64]]]:
-    """Every row identity of the stretches once, in first-seen order, with its hour and its
-    latest row (as the upsert keeps the latest descriptive fields), and per stretch the place
-    of each of its rows among them."""
-    index: dict[Hashable, int] = {}
+    identity: Callable[[_Row], Hashable],
+) -> tuple[list[datetime], list[_Row], NDArray[np.int64]]:
+    """Every row identity of the stretches once (an identity is the hour and `identity` of
+    the row), in first-seen order, with its hour and its latest row (as the upsert keeps the
+    latest descriptive fields), and the place of every stretch's rows among them, the
+    stretches one after the other."""
     hours: list[datetime] = []
     latest: list[_Row] = []
-    groups: list[NDArray[np.int64]] = []
+    placed: list[NDArray[np.int64]] = []
     # Consecutive minutes share most row objects (a cluster's priced inventory is kept), so a
     # row object already placed in its hour is placed again without working out its identity;
     # every row stays alive in the stretches, so an object's id names it for the whole call.
-    placed: dict[datetime, dict[int, int]] = {}
+    places: dict[datetime, _HourPlaces] = {}
     for stretch in stretches:
-        rows = rows_of(stretch)
-        where = np.empty(len(rows), dtype=np.int64)
-        in_hour = placed.setdefault(stretch.hour, {})
-        for i, row in enumerate(rows):
-            found = in_hour.get(id(row))
-            if found is None:
-                key = identity(stretch.hour, row)
-                found = index.get(key)
-                if found is None:
-                    found = index[key] = len(latest)
-                    hours.append(stretch.hour)
-                    latest.append(row)
-                in_hour[id(row)] = found
-            latest[found] = row
-            where[i] = found
-        groups.append(where)
-    return hours, latest, groups
+        hour = places.get(stretch.hour)
+        if hour is None:
+            hour = places[stretch.hour] = _HourPlaces()
+        placed.append(hour.place(rows_of(stretch), identity, hours, latest, stretch.hour))
+    where = np.concatenate(placed) if placed else np.empty(0, dtype=np.int64)
+    return hours, latest, where
 
 
 class _ClusterCosts:
@@ -111,35 +178,33 @@ class _ClusterCosts:
 
     def containers(self) -> ContainerCostRows:
         """One row per container-hour, its latest descriptive fields (as the upsert keeps them)."""
-        hours, latest, groups = _latest_rows(
+        hours, latest, where = _latest_rows(
             self.stretches,
-            lambda stretch: stretch.containers,
-            # A container-hour row's identity.
-            lambda hour, row: (hour, row.namespace, row.pod, row.container, row.node),
+            attrgetter("containers"),
+            # A container-hour row's identity, besides its hour.
+            attrgetter("namespace", "pod", "container", "node"),
         )
         return ContainerCostRows(
             hours=hours,
-            namespaces=[row.namespace for row in latest],
-            pods=[row.pod for row in latest],
-            containers=[row.container for row in latest],
-            nodes=[row.node for row in latest],
-            workloads=[row.workload for row in latest],
-            labels=[row.labels for row in latest],
-            sums=_summed(groups, [s.container_sums for s in self.stretches], len(latest)),
+            namespaces=list(map(attrgetter("namespace"), latest)),
+            pods=list(map(attrgetter("pod"), latest)),
+            containers=list(map(attrgetter("container"), latest)),
+            nodes=list(map(attrgetter("node"), latest)),
+            workloads=list(map(attrgetter("workload"), latest)),
+            labels=list(map(attrgetter("labels"), latest)),
+            sums=_summed(where, [s.container_sums for s in self.stretches], len(latest)),
         )
 
     def nodes(self) -> NodeCostRows:
         """One row per node-hour, its latest descriptive fields."""
-        hours, latest, groups = _latest_rows(
-            self.stretches, lambda stretch: stretch.nodes, lambda hour, row: (hour, row.node)
-        )
+        hours, latest, where = _latest_rows(self.stretches, attrgetter("nodes"), attrgetter("node"))
         return NodeCostRows(
             hours=hours,
-            nodes=[row.node for row in latest],
-            instance_types=[row.instance_type for row in latest],
-            spots=[row.spot for row in latest],
-            gpus=[row.gpus for row in latest],
-            sums=_summed(groups, [s.node_sums for s in self.stretches], len(latest)),
+            nodes=list(map(attrgetter("node"), latest)),
+            instance_types=list(map(attrgetter("instance_type"), latest)),
+            spots=list(map(attrgetter("spot"), latest)),
+            gpus=list(map(attrgetter("gpus"), latest)),
+            sums=_summed(where, [s.node_sums for s in self.stretches], len(latest)),
         )
 
 
