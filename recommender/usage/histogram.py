@@ -181,7 +181,7 @@ class DecayingHistogram:
             self.reference,
             self.total_weight,
         )
-        return header + self._weights.astype("<f8").tobytes()
+        return header + self._weights.astype("<f8", copy=False).tobytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> DecayingHistogram:

@@ -128,12 +128,15 @@ def _demand_chunks(history: ContainerHistory) -> tuple[list[DemandChunk], bool]:
     """The demand chunks to store for `history`, and whether they replace all stored ones:
     the changed chunks when both rings are stored as chunks, else every chunk holding
     anything."""
-    rings = _rings(history)
-    whole = not (rings[0].stored and rings[1].stored)
-    chunks: list[DemandChunk] = []
-    for number, ring in enumerate(rings):
-        indexes = ring.data_chunks() if whole else ring.changed_chunks()
-        chunks.extend(DemandChunk(number, index, ring.chunk(index)) for index in indexes)
+    cpu, gpu = _rings(history)
+    whole = not (cpu.stored and gpu.stored)
+    if whole:
+        cpu_indexes, gpu_indexes = cpu.data_chunks(), gpu.data_chunks()
+    else:
+        cpu_indexes, gpu_indexes = cpu.changed_chunks(), gpu.changed_chunks()
+    chunks = [DemandChunk(0, index, cpu.chunk(index)) for index in cpu_indexes]
+    if gpu_indexes:
+        chunks += [DemandChunk(1, index, gpu.chunk(index)) for index in gpu_indexes]
     return chunks, whole
 
 
