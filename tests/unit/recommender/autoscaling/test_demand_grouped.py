@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import NDArray
 
 from recommender.autoscaling.demand_history import (
     CHUNK_STEPS,
@@ -48,6 +49,40 @@ def _fold_by_loop(history: DemandHistory, samples: list[tuple[float, int, float]
     return added
 
 
+def _assert_folds_as_loop(
+    histories: list[DemandHistory],
+    expected: list[DemandHistory],
+    bounds: list[int],
+    *,
+    seconds: list[float],
+    pods: list[int],
+    usage: list[float],
+    grouped_pods: NDArray[np.int64],
+) -> None:
+    """Folding the samples grouped (`grouped_pods` numbering pods across histories) leaves
+    `histories` as the loop over each one's samples (`pods` as the loop numbers them) leaves
+    their copies `expected`, with the same answers."""
+    added = fold_grouped(
+        histories,
+        bounds,
+        np.asarray(seconds, dtype=np.float64),
+        grouped_pods,
+        np.asarray(usage, dtype=np.float64),
+    )
+    wanted = [
+        _fold_by_loop(
+            history,
+            list(zip(seconds[start:end], pods[start:end], usage[start:end], strict=True)),
+        )
+        for history, start, end in zip(expected, bounds, bounds[1:], strict=False)
+    ]
+    assert added == wanted
+    for got, want in zip(histories, expected, strict=True):
+        assert got.last_step == want.last_step
+        assert got.sums.tobytes() == want.sums.tobytes()
+        assert got.minutes.tobytes() == want.minutes.tobytes()
+
+
 def _random_history(rng: np.random.Generator) -> DemandHistory:
     if rng.random() < 0.2:
         return DemandHistory()
@@ -85,25 +120,15 @@ def test_histories_folded_together_equal_a_loop_over_each_ones_samples() -> None
         owner_pods = np.asarray(pods, dtype=np.int64) + np.repeat(
             np.arange(len(histories), dtype=np.int64) * 10, np.diff(bounds)
         )
-        added = fold_grouped(
+        _assert_folds_as_loop(
             histories,
+            expected,
             bounds,
-            np.asarray(seconds, dtype=np.float64),
-            owner_pods,
-            np.asarray(usage, dtype=np.float64),
+            seconds=seconds,
+            pods=pods,
+            usage=usage,
+            grouped_pods=owner_pods,
         )
-        wanted = [
-            _fold_by_loop(
-                history,
-                list(zip(seconds[start:end], pods[start:end], usage[start:end], strict=True)),
-            )
-            for history, start, end in zip(expected, bounds, bounds[1:], strict=False)
-        ]
-        assert added == wanted
-        for got, want in zip(histories, expected, strict=True):
-            assert got.last_step == want.last_step
-            assert got.sums.tobytes() == want.sums.tobytes()
-            assert got.minutes.tobytes() == want.minutes.tobytes()
 
 
 def test_pods_with_one_sample_a_minute_fold_together_as_a_loop_over_each_ones_samples() -> None:
@@ -128,25 +153,15 @@ def test_pods_with_one_sample_a_minute_fold_together_as_a_loop_over_each_ones_sa
                     pods.append(number * 10 + pod)
                     usage.append(float(rng.random() * 8))
             bounds.append(len(seconds))
-        added = fold_grouped(
+        _assert_folds_as_loop(
             histories,
+            expected,
             bounds,
-            np.asarray(seconds, dtype=np.float64),
-            np.asarray(pods, dtype=np.int64),
-            np.asarray(usage, dtype=np.float64),
+            seconds=seconds,
+            pods=pods,
+            usage=usage,
+            grouped_pods=np.asarray(pods, dtype=np.int64),
         )
-        wanted = [
-            _fold_by_loop(
-                history,
-                list(zip(seconds[start:end], pods[start:end], usage[start:end], strict=True)),
-            )
-            for history, start, end in zip(expected, bounds, bounds[1:], strict=False)
-        ]
-        assert added == wanted
-        for got, want in zip(histories, expected, strict=True):
-            assert got.last_step == want.last_step
-            assert got.sums.tobytes() == want.sums.tobytes()
-            assert got.minutes.tobytes() == want.minutes.tobytes()
 
 
 def test_the_next_step_clears_its_slot_whatever_it_held() -> None:
