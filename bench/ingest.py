@@ -45,7 +45,14 @@ from agent.delta import delta_between, listed_objects
 from agent.uplink.uplink import encode_snapshot as encode_upload
 from bench.ingest_load import RunResult, Sender, Window, run_bare, run_gateway
 from bench.ingest_stack import Agent, IngestStack
-from bench.ingest_usage import UsageTraces, read_usage_traces, with_trace_usage
+from bench.ingest_usage import (
+    DEFAULT_GENAI,
+    DEFAULT_VMS,
+    SHARED,
+    UsageTraces,
+    read_usage_traces,
+    with_trace_usage,
+)
 from bench.json_output import emit
 from bench.snapshots import (
     SnapshotSpec,
@@ -61,8 +68,6 @@ from bench.worker_stream import with_changed_pods
 from gateway.settings import GatewaySettings
 from protocol.snapshot import ClusterSnapshot
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared" / "data"
 DATA = SHARED / "alibaba-gpu-v2023"
 TARGET_RATIO = 0.5
 TARGET_WIRE_RATIO = 10.0
@@ -148,13 +153,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--vms",
         type=Path,
-        default=SHARED / "bitbrains-rnd" / "2013-7",
+        default=DEFAULT_VMS,
         help="Bitbrains-format VM files whose CPU and memory the containers follow",
     )
     parser.add_argument(
         "--genai",
         type=Path,
-        default=SHARED / "alibaba-genai-v2026",
+        default=DEFAULT_GENAI,
         help="GenAI trace folder whose GPU duty and memory the devices follow",
     )
     parser.add_argument("--pod-count", type=int, default=1000, help="pods per snapshot")

@@ -26,6 +26,11 @@ from protocol.snapshot import ClusterSnapshot, ContainerUsage, GpuUsage, NodeUsa
 
 KIB = 1024
 _COLUMNS = 7
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+DEFAULT_VMS = SHARED / "bitbrains-rnd" / "2013-7"
+"""Bitbrains-format VM files whose CPU and memory the benches' containers follow."""
+DEFAULT_GENAI = SHARED / "alibaba-genai-v2026"
+"""GenAI trace folder whose GPU duty and memory the benches' devices follow."""
 
 
 @dataclass(frozen=True, slots=True)

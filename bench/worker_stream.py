@@ -2,7 +2,9 @@
 
 Each cluster's first snapshot is built from the Alibaba GPU-sharing trace (`bench.snapshots`);
 the following ones keep its inventory (as a real cluster's is stable from one minute to the
-next) and carry fresh usage samples a minute later, so every snapshot has a new id and time.
+next) and carry the next minute's usage samples, so every snapshot has a new id and time. The
+samples' figures are successive minutes of real series (Bitbrains VMs for CPU and memory,
+GenAI containers for GPUs; `bench.ingest_usage`), each container following its own series.
 
 `delta_stream` is the same history as a protocol v2 agent uploads it: the first state as a full
 snapshot with a sequence number, then one delta a minute with the fresh samples and the pods
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from agent.delta import DeltaTracker
 from agent.uplink.uplink import encode_snapshot
+from bench.ingest_usage import UsageTraces, with_trace_usage
 from bench.snapshots import SnapshotSpec, build_snapshot, read_trace_nodes, read_trace_pods
 from protocol.delta import ClusterDelta
 from protocol.snapshot import ClusterSnapshot, Pod, Usage
@@ -44,9 +47,35 @@ class EncodedMessage:
     cluster_index: int
 
 
-def _later(snapshot: ClusterSnapshot, minutes: int, snapshot_id: uuid.UUID) -> ClusterSnapshot:
+@dataclass(frozen=True)
+class TraceFigures:
+    """Where a cluster's samples take their figures: `traces`, each series entered at a minute
+    drawn from the cluster's `seed` below `span`."""
+
+    traces: UsageTraces
+    seed: int
+    span: int
+
+    @classmethod
+    def reading(cls, traces: UsageTraces, seed: int, minutes: int) -> TraceFigures:
+        """For a cluster of `minutes` uploads: the span the traces leave after them."""
+        if traces.minutes < minutes:
+            raise ValueError(f"the usage traces have {traces.minutes} minutes, not {minutes}")
+        return cls(traces, seed, traces.minutes - minutes + 1)
+
+    def at(self, snapshot: ClusterSnapshot, minute: int) -> Usage:
+        """The snapshot's samples with the traces' figures at `minute`."""
+        return with_trace_usage(
+            snapshot, self.traces, minute=minute, seed=self.seed, span=self.span
+        ).usage
+
+
+def _later(
+    snapshot: ClusterSnapshot, minutes: int, snapshot_id: uuid.UUID, figures: TraceFigures
+) -> ClusterSnapshot:
+    """The snapshot `minutes` later: a new id and time, and samples of that minute."""
     shift = timedelta(minutes=minutes)
-    usage = snapshot.usage
+    usage = figures.at(snapshot, minutes)
     return snapshot.model_copy(
         update={
             "snapshot_id": snapshot_id,
@@ -65,11 +94,22 @@ def _later(snapshot: ClusterSnapshot, minutes: int, snapshot_id: uuid.UUID) -> C
     )
 
 
+def _figures(traces: UsageTraces, seed: int, count: int, minutes: int) -> list[TraceFigures]:
+    """Each of `count` clusters' trace figures over `minutes` uploads."""
+    return [TraceFigures.reading(traces, seed * 1000 + index, minutes) for index in range(count)]
+
+
 def _firsts(
-    nodes_path: Path, pods_path: Path, cluster_ids: list[uuid.UUID], pod_count: int, seed: int
+    nodes_path: Path,
+    pods_path: Path,
+    cluster_ids: list[uuid.UUID],
+    pod_count: int,
+    seed: int,
+    *,
+    figures: list[TraceFigures],
 ) -> list[ClusterSnapshot]:
     nodes, pods = read_trace_nodes(nodes_path), read_trace_pods(pods_path)
-    return [
+    firsts = [
         build_snapshot(
             nodes,
             pods,
@@ -82,6 +122,10 @@ def _firsts(
             ),
         )
         for index, cluster_id in enumerate(cluster_ids)
+    ]
+    return [
+        first.model_copy(update={"usage": each.at(first, 0)})
+        for first, each in zip(firsts, figures, strict=True)
     ]
 
 
@@ -125,7 +169,12 @@ def _encoded(
 
 
 def delta_uploads(
-    first: ClusterSnapshot, minutes: int, change_rate: float, *, compact: bool = True
+    first: ClusterSnapshot,
+    minutes: int,
+    change_rate: float,
+    figures: TraceFigures,
+    *,
+    compact: bool = True,
 ) -> list[ClusterSnapshot | ClusterDelta]:
     """A v2 agent's uploads of one cluster: the first state in full, then a delta a minute
     (samples in a compact usage block, or as series rows when `compact` is false)."""
@@ -134,7 +183,9 @@ def delta_uploads(
     uploads: list[ClusterSnapshot | ClusterDelta] = []
     for minute in range(minutes):
         if minute:
-            moved = _later(first, minute, uuid.uuid5(first.cluster.cluster_id, f"m{minute}"))
+            moved = _later(
+                first, minute, uuid.uuid5(first.cluster.cluster_id, f"m{minute}"), figures
+            )
             state = with_changed_pods(state, minute, change_rate).model_copy(
                 update={
                     "snapshot_id": moved.snapshot_id,
@@ -156,12 +207,17 @@ def delta_stream(
     per_cluster: int,
     pod_count: int,
     seed: int,
+    traces: UsageTraces,
     change_rate: float = 0.01,
     compact: bool = True,
 ) -> list[EncodedMessage]:
     """Per cluster one full snapshot then `per_cluster - 1` deltas, interleaved minute by minute."""
-    firsts = _firsts(nodes_path, pods_path, cluster_ids, pod_count, seed)
-    per = [delta_uploads(first, per_cluster, change_rate, compact=compact) for first in firsts]
+    figures = _figures(traces, seed, len(cluster_ids), per_cluster)
+    firsts = _firsts(nodes_path, pods_path, cluster_ids, pod_count, seed, figures=figures)
+    per = [
+        delta_uploads(first, per_cluster, change_rate, each, compact=compact)
+        for first, each in zip(firsts, figures, strict=True)
+    ]
     return [
         _encoded(tenant_id, cluster_ids[index], index, uploads[minute])
         for minute in range(per_cluster)
@@ -178,15 +234,17 @@ def snapshot_stream(
     per_cluster: int,
     pod_count: int,
     seed: int,
+    traces: UsageTraces,
 ) -> list[EncodedMessage]:
     """`per_cluster` snapshots of every cluster, interleaved minute by minute."""
-    firsts = _firsts(nodes_path, pods_path, cluster_ids, pod_count, seed)
+    figures = _figures(traces, seed, len(cluster_ids), per_cluster)
+    firsts = _firsts(nodes_path, pods_path, cluster_ids, pod_count, seed, figures=figures)
     messages = []
     for minute in range(per_cluster):
         for index, first in enumerate(firsts):
             cluster_id = cluster_ids[index]
             snapshot_id = uuid.uuid5(cluster_id, f"{seed}/{minute}")
-            snapshot = first if minute == 0 else _later(first, minute, snapshot_id)
+            snapshot = first if minute == 0 else _later(first, minute, snapshot_id, figures[index])
             message = SnapshotMessage(
                 tenant_id=tenant_id, received_at=snapshot.taken_at, snapshot=snapshot
             )

@@ -4,17 +4,20 @@ Two streams of the same clusters are measured side by side: full snapshots every
 (protocol v1, the baseline) and deltas (protocol v2: a full snapshot first, then each minute
 the pods that changed, `--change-rate` of them, and the minute's samples). Both come from
 realistic 1,000-pod clusters (nodes and pods of the Alibaba GPU-sharing trace, with CPU, memory
-and GPU samples; see `bench.worker_stream`), produced to a two-partition topic, one cluster per
-key, clusters spread evenly over the partitions. For 1 and then 2 worker processes (`python -m
-workers ingest`, one consumer group), the workers are started, left to join and take their
-partitions; the deltas' first full snapshots are folded first, then the measured backlog is
-produced and folded into PostgreSQL.
+and GPU samples whose figures follow real series minute by minute: Bitbrains VMs, `--vms`, and
+GenAI containers, `--genai`; see `bench.worker_stream`), produced to a two-partition topic, one
+cluster per key, clusters spread evenly over the partitions. For 1 and then 2 worker processes
+(`python -m workers ingest`, one consumer group), the workers are started, left to join and
+take their partitions; the deltas' first full snapshots are folded first, then the measured
+backlog is produced and folded into PostgreSQL.
 
 Throughput is the backlog's cluster-minutes over the time from its first produce until the
 database holds every one of them (polled every 50 ms), after the workers joined and folded the
 set-up, so neither process start-up nor the consumer-group join is counted; producing the backlog
 is. (A batch is folded in one transaction, whose rows all carry its start time, so the span
-between the first and the last `processed_at`, also reported, leaves the last batch out.)
+between the first and the last `processed_at`, also reported, leaves the last batch out.) A run
+of deltas is `--deltas` cluster-minutes (400 by default, a few seconds of folding, so that the
+50 ms polling and the last batch weigh little), a run of full snapshots `--snapshots` (48).
 Worker CPU per cluster-minute is the worker processes' user+system time over the backlog,
 divided by the cluster-minutes in it. Bytes per cluster-minute are the gzip bodies the agent
 uploads (`agent.uplink.encode_snapshot`). The same run also folds both streams directly
@@ -32,7 +35,8 @@ as two weeks of minutes fill them (`bench.steady_demand`), so the database write
 writes in steady state; `--direct-only` runs the in-process folds alone. Figures are medians over
 `--seeds` repeats; ratios are of medians.
 
-    python -m bench.workers [--nodes FILE] [--pods FILE] [--snapshots N] [--seeds N]
+    python -m bench.workers [--nodes FILE] [--pods FILE] [--vms DIR] [--genai DIR]
+                            [--snapshots N] [--deltas N] [--seeds N]
                             [--change-rate F] [--steady-demand] [--direct-only] [--quick]
                             [--out FILE]
 """
@@ -58,6 +62,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 
 from bench.database_cpu import backend_cpu_seconds
+from bench.ingest_usage import DEFAULT_GENAI, DEFAULT_VMS, UsageTraces, read_usage_traces
 from bench.json_output import emit
 from bench.steady_demand import fill_demand_rings
 from bench.worker_stack import WorkerFleet, scratch_database
@@ -109,6 +114,29 @@ class Config:
     worker_counts: tuple[int, ...] = (1, 2)
     steady_demand: bool = False
     """Fill the stored demand rings before the in-process fold's measured uploads."""
+    vms: Path = DEFAULT_VMS
+    genai: Path = DEFAULT_GENAI
+    deltas: int | None = None
+    """Cluster-minutes of each run of deltas, through workers or in-process (spread over the
+    clusters); None: as many as the full snapshots' runs."""
+
+    def cluster_minutes(self, stream: str, *, direct: bool) -> int:
+        """Cluster-minutes one run of `stream` measures."""
+        if stream == "snapshots" or self.deltas is None:
+            return self.direct_snapshots if direct else self.snapshots
+        return self.deltas
+
+    @property
+    def minutes_per_cluster(self) -> int:
+        """The most uploads of one cluster any run sends (a delta stream's opening snapshot
+        included)."""
+        most = max(self.snapshots, self.direct_snapshots, self.deltas or 0, CLUSTERS)
+        return most // CLUSTERS + 1
+
+    def usage_traces(self) -> UsageTraces:
+        """The series the samples follow, long enough for every run and as many minutes again
+        to draw where each series is entered."""
+        return read_usage_traces(self.vms, self.genai, 2 * self.minutes_per_cluster)
 
 
 def _say(message: str) -> None:
@@ -123,6 +151,7 @@ async def _clusters(database: Database, tenant_id: uuid.UUID, count: int) -> lis
 
 def _stream(
     config: Config,
+    traces: UsageTraces,
     stream: str,
     *,
     tenant_id: uuid.UUID,
@@ -139,6 +168,7 @@ def _stream(
             per_cluster=per_cluster,
             pod_count=config.pod_count,
             seed=seed,
+            traces=traces,
         )
     return delta_stream(
         nodes_path=config.nodes,
@@ -148,6 +178,7 @@ def _stream(
         per_cluster=per_cluster,
         pod_count=config.pod_count,
         seed=seed,
+        traces=traces,
         change_rate=config.change_rate,
         compact=stream == "deltas",
     )
@@ -216,6 +247,7 @@ async def _worker_run(
     urls: ServiceUrls,
     app_db: URL,
     config: Config,
+    traces: UsageTraces,
     *,
     stream: str,
     workers: int,
@@ -244,10 +276,11 @@ async def _worker_run(
             stream != "snapshots",
             _stream(
                 config,
+                traces,
                 stream,
                 tenant_id=tenant.id,
                 clusters=clusters,
-                per_cluster=config.snapshots // CLUSTERS + extra,
+                per_cluster=config.cluster_minutes(stream, direct=False) // CLUSTERS + extra,
                 seed=seed,
             ),
         )
@@ -312,7 +345,13 @@ async def _fold_directly(
 
 
 async def _direct_run(
-    app_db: URL, config: Config, stream: str, seed: int, batch: int | None = None
+    app_db: URL,
+    config: Config,
+    traces: UsageTraces,
+    stream: str,
+    seed: int,
+    *,
+    batch: int | None = None,
 ) -> dict[str, Any]:
     """Decode and fold in this process, no broker: the cost of the fold itself, `batch` uploads
     a transaction (the worker's default `max_batch` if None)."""
@@ -325,10 +364,11 @@ async def _direct_run(
             stream != "snapshots",
             _stream(
                 config,
+                traces,
                 stream,
                 tenant_id=tenant.id,
                 clusters=clusters,
-                per_cluster=max(config.direct_snapshots // CLUSTERS, 1) + extra,
+                per_cluster=max(config.cluster_minutes(stream, direct=True) // CLUSTERS, 1) + extra,
                 seed=seed,
             ),
         )
@@ -428,16 +468,18 @@ async def run(config: Config, urls: ServiceUrls) -> dict[str, Any]:
     }
     direct: dict[str, list[dict[str, Any]]] = {stream: [] for stream in DIRECT_STREAMS}
     each_cluster: list[dict[str, Any]] = []
+    _say(f"reading {2 * config.minutes_per_cluster} minutes of usage traces")
+    traces = config.usage_traces()
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as logs:
         async with scratch_database(urls.database_url) as app_db:
             for seed in range(config.seeds):
                 for stream in DIRECT_STREAMS:
                     _say(f"seed {seed}: {stream}: direct fold")
-                    direct[stream].append(await _direct_run(app_db, config, stream, seed))
+                    direct[stream].append(await _direct_run(app_db, config, traces, stream, seed))
                     if stream == "deltas":
                         _say(f"seed {seed}: deltas: direct fold, one upload per cluster a batch")
                         each_cluster.append(
-                            await _direct_run(app_db, config, stream, seed, batch=CLUSTERS)
+                            await _direct_run(app_db, config, traces, stream, seed, batch=CLUSTERS)
                         )
                     if stream not in STREAMS:
                         continue
@@ -448,6 +490,7 @@ async def run(config: Config, urls: ServiceUrls) -> dict[str, Any]:
                                 urls,
                                 app_db,
                                 config,
+                                traces,
                                 stream=stream,
                                 workers=count,
                                 seed=seed,
@@ -463,8 +506,16 @@ async def run(config: Config, urls: ServiceUrls) -> dict[str, Any]:
         "inputs": {
             "nodes": str(config.nodes),
             "pods": str(config.pods),
+            "usage_traces": {
+                "vms": str(config.vms),
+                "genai": str(config.genai),
+                "vm_series": len(traces.cpu_share),
+                "gpu_series": len(traces.duty),
+                "minutes": traces.minutes,
+            },
             "pods_per_cluster": config.pod_count,
             "cluster_minutes_per_run": config.snapshots,
+            "delta_cluster_minutes_per_run": config.cluster_minutes("deltas", direct=False),
             "delta_change_rate_per_minute": config.change_rate,
             "clusters": CLUSTERS,
             "partitions": PARTITIONS,
@@ -513,7 +564,27 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.workers", description=__doc__)
     parser.add_argument("--nodes", type=Path, default=DEFAULT_NODES)
     parser.add_argument("--pods", type=Path, default=DEFAULT_PODS)
-    parser.add_argument("--snapshots", type=int, default=48, help="per worker run")
+    parser.add_argument(
+        "--vms",
+        type=Path,
+        default=DEFAULT_VMS,
+        help="Bitbrains-format VM files whose CPU and memory the containers follow",
+    )
+    parser.add_argument(
+        "--genai",
+        type=Path,
+        default=DEFAULT_GENAI,
+        help="GenAI trace folder whose GPU duty and memory the devices follow",
+    )
+    parser.add_argument(
+        "--snapshots", type=int, default=48, help="cluster-minutes of each run of full snapshots"
+    )
+    parser.add_argument(
+        "--deltas",
+        type=int,
+        default=400,
+        help="cluster-minutes of each run of deltas (a few seconds of folding)",
+    )
     parser.add_argument("--pods-per-snapshot", type=int, default=1000)
     parser.add_argument("--seeds", type=int, default=3, help="repeats, each with other snapshots")
     parser.add_argument(
@@ -549,6 +620,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         change_rate=args.change_rate,
         worker_counts=() if args.direct_only else (1, 2),
         steady_demand=args.steady_demand,
+        vms=args.vms,
+        genai=args.genai,
+        deltas=None if args.quick else args.deltas,
     )
     overrides = {
         "DATABASE_URL": args.database_url,

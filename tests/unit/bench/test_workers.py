@@ -39,6 +39,8 @@ def test_quick_run_reports_both_streams_side_by_side(services: ServiceUrls, tmp_
     result = workers.main(quick_run(services, out))
     assert json.loads(out.read_text()) == result
     assert result["inputs"]["cluster_minutes_per_run"] == 8
+    assert result["inputs"]["delta_cluster_minutes_per_run"] == 8
+    assert result["inputs"]["usage_traces"]["vm_series"] > 0
     full = result["baselines"]["full_snapshots_every_minute"]
     deltas = result["policies"]["slicewise"]["deltas"]
     _check_stream(full, 0.0)
