@@ -46,10 +46,9 @@ from agent.uplink.uplink import encode_snapshot as encode_upload
 from bench.ingest_load import RunResult, Sender, Window, run_bare, run_gateway
 from bench.ingest_stack import Agent, IngestStack
 from bench.ingest_usage import (
-    DEFAULT_GENAI,
-    DEFAULT_VMS,
     SHARED,
     UsageTraces,
+    add_trace_arguments,
     read_usage_traces,
     with_trace_usage,
 )
@@ -150,18 +149,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__)
     parser.add_argument("--nodes", type=Path, default=DATA / "openb_node_list_gpu_node.csv")
     parser.add_argument("--pods", type=Path, default=DATA / "openb_pod_list_default.csv")
-    parser.add_argument(
-        "--vms",
-        type=Path,
-        default=DEFAULT_VMS,
-        help="Bitbrains-format VM files whose CPU and memory the containers follow",
-    )
-    parser.add_argument(
-        "--genai",
-        type=Path,
-        default=DEFAULT_GENAI,
-        help="GenAI trace folder whose GPU duty and memory the devices follow",
-    )
+    add_trace_arguments(parser)
     parser.add_argument("--pod-count", type=int, default=1000, help="pods per snapshot")
     parser.add_argument(
         "--samples",

@@ -11,6 +11,7 @@ one upload to the next than a minute of the VM did.
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import hashlib
 import itertools
@@ -46,6 +47,22 @@ class UsageTraces:
     def minutes(self) -> int:
         """Minutes every series has."""
         return min(len(s) for s in [*self.cpu_share, *self.duty])
+
+
+def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--vms` and `--genai`: where a bench's samples take their figures."""
+    parser.add_argument(
+        "--vms",
+        type=Path,
+        default=DEFAULT_VMS,
+        help="Bitbrains-format VM files whose CPU and memory the containers follow",
+    )
+    parser.add_argument(
+        "--genai",
+        type=Path,
+        default=DEFAULT_GENAI,
+        help="GenAI trace folder whose GPU duty and memory the devices follow",
+    )
 
 
 def _vm_rows(path: Path, rows: int) -> NDArray[np.float64]:

@@ -62,7 +62,13 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 
 from bench.database_cpu import backend_cpu_seconds
-from bench.ingest_usage import DEFAULT_GENAI, DEFAULT_VMS, UsageTraces, read_usage_traces
+from bench.ingest_usage import (
+    DEFAULT_GENAI,
+    DEFAULT_VMS,
+    UsageTraces,
+    add_trace_arguments,
+    read_usage_traces,
+)
 from bench.json_output import emit
 from bench.steady_demand import fill_demand_rings
 from bench.worker_stack import WorkerFleet, scratch_database
@@ -564,18 +570,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.workers", description=__doc__)
     parser.add_argument("--nodes", type=Path, default=DEFAULT_NODES)
     parser.add_argument("--pods", type=Path, default=DEFAULT_PODS)
-    parser.add_argument(
-        "--vms",
-        type=Path,
-        default=DEFAULT_VMS,
-        help="Bitbrains-format VM files whose CPU and memory the containers follow",
-    )
-    parser.add_argument(
-        "--genai",
-        type=Path,
-        default=DEFAULT_GENAI,
-        help="GenAI trace folder whose GPU duty and memory the devices follow",
-    )
+    add_trace_arguments(parser)
     parser.add_argument(
         "--snapshots", type=int, default=48, help="cluster-minutes of each run of full snapshots"
     )
