@@ -4,12 +4,13 @@ and in deltas."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
 from bench.ingest_usage import DEFAULT_GENAI, DEFAULT_VMS, UsageTraces, read_usage_traces
-from bench.worker_stream import TraceFigures, delta_stream, snapshot_stream
+from bench.worker_stream import EncodedMessage, TraceFigures, delta_stream, snapshot_stream
 from bench.workers import CLUSTERS as BENCH_CLUSTERS
 from bench.workers import DEFAULT_NODES, DEFAULT_PODS, Config
 from protocol.snapshot import ClusterSnapshot
@@ -25,8 +26,11 @@ def traces() -> UsageTraces:
     return read_usage_traces(DEFAULT_VMS, DEFAULT_GENAI, 2 * MINUTES)
 
 
-def _snapshots(traces: UsageTraces) -> list[ClusterSnapshot]:
-    messages = snapshot_stream(
+def _messages(
+    stream: Callable[..., list[EncodedMessage]], traces: UsageTraces
+) -> list[EncodedMessage]:
+    """`MINUTES` uploads of each of `CLUSTERS`, as `stream` (either stream) makes them."""
+    return stream(
         nodes_path=DEFAULT_NODES,
         pods_path=DEFAULT_PODS,
         tenant_id=TENANT,
@@ -36,6 +40,10 @@ def _snapshots(traces: UsageTraces) -> list[ClusterSnapshot]:
         seed=5,
         traces=traces,
     )
+
+
+def _snapshots(traces: UsageTraces) -> list[ClusterSnapshot]:
+    messages = _messages(snapshot_stream, traces)
     return [SnapshotMessage.model_validate_json(m.value).snapshot for m in messages]
 
 
@@ -68,24 +76,11 @@ def test_each_minute_carries_figures_of_the_series_each_container_follows(
     assert changed > len(first.usage.containers) // 2
 
 
-def test_deltas_carry_the_samples_the_snapshots_of_the_same_minutes_carry(
+def test_the_delta_stream_opens_with_the_snapshot_streams_first_minute(
     traces: UsageTraces,
 ) -> None:
     """The delta stream's opening snapshot is the snapshot stream's first, samples included."""
-    [opening, *_] = [
-        m
-        for m in delta_stream(
-            nodes_path=DEFAULT_NODES,
-            pods_path=DEFAULT_PODS,
-            tenant_id=TENANT,
-            cluster_ids=CLUSTERS,
-            per_cluster=MINUTES,
-            pod_count=30,
-            seed=5,
-            traces=traces,
-        )
-        if m.cluster_index == 0
-    ]
+    [opening, *_] = [m for m in _messages(delta_stream, traces) if m.cluster_index == 0]
     snapshot = SnapshotMessage.model_validate_json(opening.value).snapshot
     assert snapshot.usage == _snapshots(traces)[0].usage
 
