@@ -128,6 +128,60 @@ class DailyPeaks:
             raise HistogramStateError(f"peak state is malformed: {e}") from e
 
 
+class _RaisedPeaks:
+    """Open windows' peaks raised by samples of the window, entered into their trackers'
+    histograms together (`fold`), as `add_sample` of each would enter them one by one: each
+    tracker's old peak taken out of its histogram at once, the new one added at `fold`."""
+
+    __slots__ = ("histograms", "seconds", "values")
+
+    def __init__(self) -> None:
+        self.histograms: list[DecayingHistogram] = []
+        self.values: list[float] = []
+        self.seconds: list[float] = []
+
+    def add(self, tracker: DailyPeaks, value: float, at: float) -> None:
+        """`tracker.add_sample(value, at)` of a sample of its open window, at or after its last
+        sample, its histogram's part held for `fold`."""
+        tracker.last_sample_at = max(tracker.last_sample_at, at)
+        if tracker.peak == 0.0 or value <= tracker.peak:
+            return
+        tracker.histogram.subtract_sample(tracker.peak, 1.0, tracker.window_end)
+        self.histograms.append(tracker.histogram)
+        self.values.append(value)
+        self.seconds.append(tracker.window_end)
+        tracker.peak = value
+
+    def fold(self) -> None:
+        """Add the raised peaks to their histograms."""
+        if self.histograms:
+            add_to_histograms(
+                self.histograms,
+                range(len(self.histograms) + 1),
+                np.asarray(self.values, dtype=np.float64),
+                np.ones(len(self.values)),
+                np.asarray(self.seconds, dtype=np.float64),
+            )
+
+
+def _settle_quiet(
+    trackers: Sequence[DailyPeaks],
+    present: NDArray[np.int64],
+    all_current: NDArray[np.bool_],
+    current_peaks: NDArray[np.float64],
+    latest: NDArray[np.float64],
+) -> NDArray[np.bool_]:
+    """Fold the quiet runs, and mark them: a run (of tracker `present[k]`) is quiet when all its
+    samples are in the open window and do not raise the window's peak, so that `add_sample`
+    of each would change only the tracker's last sample time, to the run's `latest`. Most runs
+    are, as a day's peak is seldom raised."""
+    peak = np.asarray([t.peak for t in trackers], dtype=np.float64)[present]
+    quiet: NDArray[np.bool_] = all_current & ((peak == 0.0) | (current_peaks <= peak))
+    for i, at in zip(present[quiet].tolist(), latest[quiet].tolist(), strict=True):
+        trackers[i].last_sample_at = at
+    return quiet
+
+
 def add_samples_grouped(
     trackers: Sequence[DailyPeaks],
     bounds: Sequence[int],
@@ -165,7 +219,10 @@ def add_samples_grouped(
     # Samples of the open window come first in each tracker's (time-ordered) run.
     in_current = np.add.reduceat(current.astype(np.int64), first)
     # Per run, the open window's peak (its samples come first; the rest count as -inf).
-    current_peaks = np.maximum.reduceat(np.where(current, values, -np.inf), first).tolist()
+    current_peaks = np.maximum.reduceat(np.where(current, values, -np.inf), first)
+    stirred = ~_settle_quiet(
+        trackers, present, in_current == ends - first, current_peaks, seconds[ends - 1]
+    )
     later = ~current
     window_seconds = np.asarray([t.window_seconds for t in trackers], dtype=np.float64)[owner]
     offsets = np.floor((seconds - window_end[owner]) / window_seconds)
@@ -180,19 +237,20 @@ def add_samples_grouped(
     histograms: list[DecayingHistogram] = []
     peak_bounds = [0]
     runs = zip(
-        present.tolist(),
-        first.tolist(),
-        ends.tolist(),
-        in_current.tolist(),
-        current_peaks,
+        present[stirred].tolist(),
+        first[stirred].tolist(),
+        ends[stirred].tolist(),
+        in_current[stirred].tolist(),
+        current_peaks[stirred].tolist(),
         strict=True,
     )
     times = seconds.tolist()
+    raised = _RaisedPeaks()
     for i, start, end, held, current_peak in runs:
         tracker = trackers[i]
         tracker.window_end = float(window_end[i])
         if held:
-            tracker.add_sample(current_peak, times[start + held - 1])
+            raised.add(tracker, current_peak, times[start + held - 1])
         if held == end - start:
             tracker.last_sample_at = max(tracker.last_sample_at, times[end - 1])
             continue
@@ -201,5 +259,6 @@ def add_samples_grouped(
         tracker.window_end = float(closes[peak_bounds[-1] - 1])
         tracker.peak = float(peaks[peak_bounds[-1] - 1])
         tracker.last_sample_at = times[end - 1]
+    raised.fold()
     if histograms:
         add_to_histograms(histograms, peak_bounds, peaks, np.ones_like(peaks), closes)
