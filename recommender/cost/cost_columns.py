@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from protocol.snapshot import Node, Pod
 from recommender.cost.gpu_share import container_gpu_fraction, physical_gpus
 from recommender.cost.rates import ReferencePrices, ResourceRates, split_node_price
-from recommender.cost.sample_hours import ContainerRef, SampleFigures, SampleHours
+from recommender.cost.sample_hours import ContainerRef, KnownIds, SampleFigures, SampleHours
 from recommender.ordered_groups import group_sums
 
 GIB = 2**30
@@ -166,6 +166,9 @@ class PricedInventory:
     memory_rate: NDArray[np.float64]
     gpu_rate: NDArray[np.float64]
     """Per node."""
+    known: KnownIds = field(default_factory=KnownIds, compare=False, repr=False)
+    """The ids of the last samples' series looked up in this numbering (`ref_index`,
+    `node_index`), passed on to the inventories `replaced` makes of this one."""
 
     @classmethod
     def of(cls, nodes: Sequence[NodeRow], containers: Sequence[ContainerRow]) -> PricedInventory:
@@ -339,5 +342,5 @@ def allocate_hours(
     inventory: PricedInventory, sampled: SampleHours, coverage: Mapping[datetime, float]
 ) -> list[CostColumns]:
     """The charges of every clock hour `coverage` names (seconds covered), oldest first."""
-    figures = sampled.figures(inventory.ref_index, inventory.node_index)
+    figures = sampled.figures(inventory.ref_index, inventory.node_index, inventory.known)
     return [_hour(inventory, figures, hour, seconds) for hour, seconds in sorted(coverage.items())]

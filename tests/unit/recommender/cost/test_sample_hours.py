@@ -19,6 +19,7 @@ from recommender.cost.sample_hours import (
     ContainerRef,
     GpuColumns,
     HourRows,
+    KnownIds,
     covered_hours,
     sample_hours,
 )
@@ -201,6 +202,43 @@ def test_figures_equal_a_loop_over_the_samples(upload: Upload) -> None:
     _assert_rows(figures.gpu_used, used, upload.refs)
     _assert_rows(figures.gpu_duty, duty, upload.refs)
     _assert_rows(figures.node_duty, node_duty, upload.nodes)
+
+
+@settings(max_examples=60, deadline=None)
+@given(uploads(), uploads())
+def test_figures_with_the_ids_kept_from_another_upload_equal_fresh_ones(
+    first: Upload, second: Upload
+) -> None:
+    """Figures worked out with the ids kept from an earlier upload (of other names, or the same
+    name objects under another numbering) are those worked out afresh."""
+    known = KnownIds()
+    sample_hours(first.containers, first.gpus).figures(first.refs, first.nodes, known)
+    renumbered = {ref: len(second.refs) - 1 - i for ref, i in second.refs.items()}
+    for refs in (second.refs, renumbered, renumbered):
+        sampled = sample_hours(second.containers, second.gpus)
+        kept, fresh = (
+            sampled.figures(refs, second.nodes, known),
+            sampled.figures(refs, second.nodes),
+        )
+        for name in ("cpu", "memory", "gpu_used", "gpu_duty", "node_duty"):
+            got, expected = getattr(kept, name), getattr(fresh, name)
+            assert got.rows == expected.rows
+            np.testing.assert_array_equal(got.values, expected.values)
+
+
+def test_the_same_name_objects_in_the_same_numbering_are_not_looked_up_again() -> None:
+    """A list holding the very names of the last one is answered with the ids kept; equal names
+    that are other objects, or another numbering, are looked up."""
+    known = KnownIds()
+    numbering = {ref: i for i, ref in enumerate(REFS)}
+    names = [REFS[2], REFS[0], ("ml", "gone", "main")]
+    ids = known.ids("containers", names, numbering)
+    assert ids.tolist() == [2, 0, -1]
+    assert known.ids("containers", list(names), numbering) is ids
+    assert known.ids("containers", [tuple(list(ref)) for ref in names], numbering) is not ids
+    assert known.ids("containers", names, numbering).tolist() == [2, 0, -1]
+    other = {ref: i + 1 for ref, i in numbering.items()}
+    assert known.ids("containers", names, other).tolist() == [3, 1, -1]
 
 
 @settings(max_examples=100, deadline=None)
