@@ -13,7 +13,7 @@ The stored nodes and pods come from the caller (read from the inventory, or the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from protocol.delta import ClusterDelta, ObjectKind
 from protocol.snapshot import ClusterSnapshot, Node, Pod
@@ -37,17 +37,26 @@ def overlay(
     return after_nodes, after_pods
 
 
+def touched_pods(delta: ClusterDelta) -> set[tuple[str, str]]:
+    """The pods `overlay` may add, replace or remove: those the delta lists or deletes."""
+    touched = {(pod.namespace, pod.name) for pod in delta.pods}
+    touched.update(
+        (gone.namespace, gone.name) for gone in delta.deleted if gone.kind is ObjectKind.POD
+    )
+    return touched
+
+
 def delta_snapshot(
     delta: ClusterDelta,
     nodes: Mapping[str, Node],
-    pods: Mapping[tuple[str, str], Pod],
-    sorted_pods: Sequence[tuple[str, str]],
+    sorted_pods: list[Pod],
 ) -> ClusterSnapshot:
     """The full snapshot `delta` stands for, given the nodes and pods of the state it makes, with
     the delta's per-sample usage only (all its samples, as columns: `upload_samples`).
 
-    `sorted_pods` are the references of `pods` sorted by namespace and name (the container order
-    keeps them): sorting a thousand pods every minute would be most of the work here.
+    `sorted_pods` are the state's pods sorted by namespace and name, a list the snapshot takes
+    (the container order keeps them so: sorting a thousand pods every minute would be most of
+    the work here).
     """
     return ClusterSnapshot.model_construct(
         snapshot_id=delta.delta_id,
@@ -56,7 +65,7 @@ def delta_snapshot(
         agent_version=delta.agent_version,
         sequence=delta.sequence,
         nodes=[nodes[name] for name in sorted(nodes)],
-        pods=[pods[ref] for ref in sorted_pods],
+        pods=sorted_pods,
         workloads=list(delta.workloads),
         pdbs=list(delta.pdbs),
         hpas=list(delta.hpas),

@@ -50,7 +50,7 @@ from workers.cost_rollup import RETENTION, CostRollup
 from workers.decode import Record, decode, header
 from workers.errors import PermanentError, PoisonMessageError, UnknownClusterError
 from workers.ingest.container_orders import ContainerOrders
-from workers.ingest.delta_snapshot import delta_snapshot, overlay
+from workers.ingest.delta_snapshot import delta_snapshot, overlay, touched_pods
 from workers.ingest.inventory_cache import (
     DEFAULT_OBJECTS,
     CachedInventory,
@@ -61,7 +61,7 @@ from workers.ingest.inventory_items import POD, deleted_names, inventory_items
 from workers.ingest.locked_clusters import changed, locked, recorded
 from workers.ingest.ordinal_samples import placed_samples
 from workers.ingest.pending_writes import PendingWrites
-from workers.ingest.pod_attribution import Attributions, PodRef
+from workers.ingest.pod_attribution import Attributions, PodRef, StoredChanges
 from workers.ingest.pruned_horizons import PrunedHorizons
 from workers.ingest.resync import NoResyncSignal, ResyncSignal
 from workers.ingest.series_layout import SeriesLayouts
@@ -263,7 +263,10 @@ class SnapshotIngest:
             await pending.inventory.write(inventory, [cluster_id])
             nodes, pods = await load_inventory(inventory, cluster_id)
         after_nodes, after_pods = overlay(delta, nodes, pods)
-        order = self._orders.of(cluster_id, after_pods)
+        touched = touched_pods(delta)
+        order, sorted_pods = self._orders.state_of(
+            cluster_id, after_pods, since=pods, touched=touched
+        )
         try:
             # Places in the container order of the state the delta makes, held here; every
             # later step (usage batches, allocation) reads the samples as columns.
@@ -302,10 +305,11 @@ class SnapshotIngest:
             settings=self._usage_settings,
             attributions=self._attributions,
             layouts=self._layouts,
+            changes=StoredChanges(pods, touched) if applies else None,
         )
         if self._cost_rollup is not None:
             hours = self._cost_rollup.allocate_columns(
-                delta_snapshot(delta, after_nodes, after_pods, order.pods),
+                delta_snapshot(delta, after_nodes, sorted_pods),
                 samples.containers,
                 samples.gpus,
             )

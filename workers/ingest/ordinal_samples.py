@@ -39,8 +39,6 @@ _MEMORY_BYTES = (np.asarray(MEBIBYTES_BY_STEP, dtype=np.int64) * MIB).astype(np.
 _GPU_MEMORY_BYTES = (np.asarray(GPU_MEBIBYTES_BY_STEP, dtype=np.int64) * MIB).astype(np.float64)
 
 _E = TypeVar("_E")
-_REF = itemgetter(0, 1, 2)
-"""A place's (namespace, pod, container), at C speed: a thousand of them per delta."""
 _NODE = itemgetter(3)
 _DEVICE_NAMES = tuple(f"{DEVICE_PREFIX}{n}" for n in range(4096))
 """The upload identities of the first devices, made once."""
@@ -98,15 +96,12 @@ def _per_mille(column: Sequence[int | None], count: int) -> NDArray[np.float64]:
 
 
 def _add_containers(
-    parts: SampleParts,
-    block: OrdinalUsage,
-    order: Sequence[OrderedContainer],
-    times: NDArray[np.float64],
+    parts: SampleParts, block: OrdinalUsage, order: KnownOrder, times: NDArray[np.float64]
 ) -> None:
     c = block.containers
-    places, lengths = _series(c.series_slot_step, c.series_length, order, "containers")
+    places, lengths = _series(c.series_slot_step, c.series_length, order.containers, "containers")
     count, samples = len(places), sum(lengths)
-    parts.refs.extend(map(_REF, map(order.__getitem__, places)))
+    parts.refs.extend(map(order.refs.__getitem__, places))
     parts.windows.extend(full(c.series_window_seconds, count))
     parts.lengths.extend(lengths)
     if not samples:
@@ -143,15 +138,12 @@ def _series_devices(same_device_as: Sequence[int], count: int) -> tuple[list[int
 
 
 def _add_gpus(
-    parts: SampleParts,
-    block: OrdinalUsage,
-    order: Sequence[OrderedContainer],
-    times: NDArray[np.float64],
+    parts: SampleParts, block: OrdinalUsage, order: KnownOrder, times: NDArray[np.float64]
 ) -> None:
     g = block.gpus
-    places, lengths = _series(g.series_slot_step, g.series_length, order, "gpus")
+    places, lengths = _series(g.series_slot_step, g.series_length, order.containers, "gpus")
     count = len(places)
-    containers = list(map(order.__getitem__, places))
+    containers = list(map(order.containers.__getitem__, places))
     series_device, firsts = _series_devices(g.series_same_device_as, count)
     nodes: list[str | None] = list(map(_NODE, map(containers.__getitem__, firsts)))
     if None in nodes:
@@ -169,7 +161,7 @@ def _add_gpus(
             strict=True,
         )
     )
-    parts.gpu_refs.extend(map(_REF, containers))
+    parts.gpu_refs.extend(map(order.refs.__getitem__, places))
     parts.gpu_nodes.extend(map(device_nodes.__getitem__, series_device))
     parts.gpu_devices.extend(map(described.__getitem__, series_device))
     parts.gpu_lengths.extend(lengths)
@@ -221,6 +213,6 @@ def placed_samples(delta: ClusterDelta, order: KnownOrder) -> tuple[UploadSample
         raise OrdinalUsageError(f"{field}: {reason}")
     parts = delta_parts(delta)
     times = np.asarray(block.times, dtype=np.float64)
-    _add_containers(parts, block, order.containers, times)
-    _add_gpus(parts, block, order.containers, times)
+    _add_containers(parts, block, order, times)
+    _add_gpus(parts, block, order, times)
     return columns_of(parts), True

@@ -9,7 +9,7 @@ its containers' CPU requests. What a pod model says is worked out once per model
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -74,6 +74,15 @@ def stored_attribution(
     return Attribution(ref[0], pod.owner_kind, pod.owner_name, pod.cpu_requests)
 
 
+@dataclass(frozen=True)
+class StoredChanges:
+    """Where a mapping of stored pods came from: the mapping `since`, with only the `touched`
+    pods added, replaced or removed. Neither mapping is changed afterwards."""
+
+    since: Mapping[PodRef, Pod | PodOwnership]
+    touched: Collection[PodRef]
+
+
 class PodAttributions:
     """The attribution of each pod a sample names: listed by the upload, else stored."""
 
@@ -82,10 +91,13 @@ class PodAttributions:
         listed: Sequence[Pod],
         stored: Mapping[PodRef, Pod | PodOwnership],
         attributions: Attributions,
+        changes: StoredChanges | None = None,
     ) -> None:
-        """Look pods up in `listed`, then in `stored`."""
+        """Look pods up in `listed`, then in `stored` (which `changes` may say came from an
+        earlier mapping)."""
         self.stored = stored
         """The stored pods, by namespace and name."""
+        self.changes = changes
         self._attributions = attributions
         self.listed: dict[PodRef, Pod] = {(pod.namespace, pod.name): pod for pod in listed}
         self.known: dict[PodRef, Attribution | None] = {}

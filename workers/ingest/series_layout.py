@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import operator
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import compress
 
@@ -57,6 +57,10 @@ class SeriesLayout:
     """Each named pod's place in `pods`."""
     sources: list[Pod | PodOwnership | None]
     """Per named pod, the model (or stored ownership) it was attributed from."""
+    stored: Mapping[PodRef, Pod | PodOwnership]
+    """The stored pods the layout was made or last fitted with."""
+    stored_sources: list[Pod | PodOwnership | None]
+    """Per named pod, what `stored` holds of it."""
     attributions: list[Attribution | None]
     """Per named pod, its attribution (None: neither listed nor stored)."""
     containers: Grouping
@@ -148,6 +152,8 @@ def series_layout(samples: UploadSamples, pods: PodAttributions) -> SeriesLayout
         pods=list(pods.sources),
         places={ref: place for place, ref in enumerate(pods.sources)},
         sources=list(pods.sources.values()),
+        stored=pods.stored,
+        stored_sources=list(map(pods.stored.get, pods.sources)),
         attributions=[pods.known[ref] for ref in pods.sources],
         containers=container_grouping(samples.containers, keys, names),
         gpus=gpu_grouping(samples.gpus, gpu_keys, devices),
@@ -166,12 +172,34 @@ def _same(one: Attribution | None, other: Attribution | None) -> bool:
     ) and dict(one.cpu_requests) == dict(other.cpu_requests)
 
 
-def _sources(layout: SeriesLayout, pods: PodAttributions) -> list[Pod | PodOwnership | None]:
-    """What each pod the layout names would be attributed from now."""
-    found = list(map(pods.stored.get, layout.pods))
+_Sources = list[Pod | PodOwnership | None]
+
+
+def _stored_sources(layout: SeriesLayout, pods: PodAttributions) -> _Sources:
+    """What the stored pods hold now of each pod the layout names: looked up again only for the
+    pods touched since the mapping the layout was fitted with, where that is known."""
+    if pods.stored is layout.stored:
+        return layout.stored_sources
+    changes = pods.changes
+    if changes is None or changes.since is not layout.stored:
+        return list(map(pods.stored.get, layout.pods))
+    found = list(layout.stored_sources)
+    for ref in changes.touched:
+        place = layout.places.get(ref)
+        if place is not None:
+            found[place] = pods.stored.get(ref)
+    return found
+
+
+def _sources(layout: SeriesLayout, pods: PodAttributions, stored: _Sources) -> _Sources:
+    """What each pod the layout names would be attributed from now (`stored`: what the stored
+    pods hold of them)."""
+    found = stored
     for ref, pod in pods.listed.items():
         place = layout.places.get(ref)
         if place is not None:
+            if found is stored:
+                found = list(stored)
             found[place] = pod
     return found
 
@@ -189,9 +217,12 @@ def refit(
         or not np.array_equal(layout.gpu_series, samples.gpus.series)
     ):
         return None
-    sources = _sources(layout, pods)
+    stored = _stored_sources(layout, pods)
+    sources = _sources(layout, pods, stored)
     if all(map(operator.is_, sources, layout.sources)):
-        return layout
+        if pods.stored is layout.stored:
+            return layout
+        return replace(layout, stored=pods.stored, stored_sources=stored)
     attributions = list(layout.attributions)
     changed = compress(range(len(sources)), map(operator.is_not, sources, layout.sources))
     for place in changed:
@@ -202,7 +233,13 @@ def refit(
         if not _same(attribution, attributions[place]):
             return None
         attributions[place] = attribution
-    return replace(layout, sources=sources, attributions=attributions)
+    return replace(
+        layout,
+        sources=sources,
+        attributions=attributions,
+        stored=pods.stored,
+        stored_sources=stored,
+    )
 
 
 class SeriesLayouts:

@@ -18,7 +18,7 @@ from recommender.usage.container_history import ContainerHistory, ContainerHisto
 from recommender.usage.state import UsageSettings
 from store.repositories.usage_states import UsageStateRecord, UsageStateRepository
 from workers.ingest.pending_writes import PendingWrites
-from workers.ingest.pod_attribution import Attributions, PodRef
+from workers.ingest.pod_attribution import Attributions, PodRef, StoredChanges
 from workers.ingest.series_layout import SeriesLayouts
 from workers.ingest.upload_samples import UploadSamples
 from workers.ingest.usage_batch import usage_batch
@@ -37,12 +37,14 @@ async def fold_usage(
     settings: UsageSettings | None = None,
     attributions: Attributions | None = None,
     layouts: SeriesLayouts | None = None,
+    changes: StoredChanges | None = None,
 ) -> None:
     """Fold the upload's `samples`, attributing those of pods it does not list to
-    `stored_pods`; `layouts` keeps each cluster's series layout for its next upload."""
+    `stored_pods` (which `changes` may say came from an earlier mapping); `layouts` keeps
+    each cluster's series layout for its next upload."""
     cluster_id = upload.cluster.cluster_id
     previous = None if layouts is None else layouts.get(cluster_id)
-    batch = usage_batch(upload, stored_pods, samples, attributions, previous)
+    batch = usage_batch(upload, stored_pods, samples, attributions, previous, changes=changes)
     if layouts is not None:
         layouts.put(cluster_id, batch.layout)
     if batch.unattributed:

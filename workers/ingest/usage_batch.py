@@ -30,7 +30,7 @@ from workers.ingest.grouped_samples import (
     grouped_containers,
     grouped_gpus,
 )
-from workers.ingest.pod_attribution import Attributions, PodAttributions, PodRef
+from workers.ingest.pod_attribution import Attributions, PodAttributions, PodRef, StoredChanges
 from workers.ingest.series_layout import SeriesLayout, refit, series_layout
 from workers.ingest.upload_samples import UploadSamples, snapshot_samples
 
@@ -163,6 +163,8 @@ def usage_batch(
     samples: UploadSamples | None = None,
     attributions: Attributions | None = None,
     previous: SeriesLayout | None = None,
+    *,
+    changes: StoredChanges | None = None,
 ) -> UsageBatch:
     """Group the samples (the snapshot's own, or `samples`) and OOM kills by workload container.
 
@@ -170,11 +172,12 @@ def usage_batch(
     name wins among replicas), listed or stored, so a delta (which lists changed pods only, the
     rest being stored) weighs samples as a full snapshot of the same state does. `attributions`
     remembers what pod models say between uploads; `previous`, the layout of the cluster's last
-    upload, is used again where it fits this one (`series_layout.refit`).
+    upload, is used again where it fits this one (`series_layout.refit`); `changes` may say
+    where `stored_pods` came from.
     """
     if samples is None:
         samples = snapshot_samples(snapshot.usage)
-    pods = PodAttributions(snapshot.pods, stored_pods, attributions or Attributions())
+    pods = PodAttributions(snapshot.pods, stored_pods, attributions or Attributions(), changes)
     layout = None if previous is None else refit(previous, samples, pods)
     if layout is None:
         layout = series_layout(samples, pods)

@@ -79,6 +79,69 @@ def test_kept_order_is_the_order_of_the_state_after_pods_change() -> None:
     assert second.pods == sorted(changed)
     assert second.checksum == order_checksum(second.containers)
     assert orders.of(CLUSTER, pods).checksum == first.checksum
+    for order in (first, second):
+        assert order.refs == [(c.namespace, c.pod, c.container) for c in order.containers]
+
+
+def test_moved_order_names_unchanged_pods_with_the_tuples_it_named_them_with() -> None:
+    """An order made again after a pod moved names every other container with the very tuples of
+    the order before (lists of them compare by identity): also a pod restarted in place."""
+    snapshot = _snapshot(20)
+    orders = ContainerOrders()
+    pods = _by_ref(snapshot.pods)
+    first = orders.of(CLUSTER, pods)
+    restarted = snapshot.pods[2].model_copy(update={"resource_version": "999"})
+    moved = snapshot.pods[5].model_copy(update={"node_name": "elsewhere"})
+    second = orders.of(
+        CLUSTER,
+        pods | {(pod.namespace, pod.name): pod for pod in (restarted, moved)},
+    )
+    assert second is not first
+    kept = {(c.pod, c.container): ref for c, ref in zip(first.containers, first.refs, strict=True)}
+    for container, ref in zip(second.containers, second.refs, strict=True):
+        if container.pod != moved.name:
+            assert ref is kept[container.pod, container.container]
+
+
+def test_order_updated_from_the_touched_pods_equals_the_order_of_the_whole_state() -> None:
+    """States one after another, each its predecessor with pods added, removed, restarted and
+    moved: an order told only the pods touched (`since` the predecessor) is at every step the
+    order made by comparing every pod, and its sorted pods are the state's models; told a
+    `since` it was not last asked for, it compares every pod, so touched pods left out do not
+    matter."""
+    rng = np.random.default_rng(7)
+    pool = _snapshot(60).pods
+    incremental, whole = ContainerOrders(), ContainerOrders()
+    state = _by_ref(pool[:40])
+    incremental.of(CLUSTER, state)
+    for step in range(30):
+        after = dict(state)
+        touched: set[tuple[str, str]] = set()
+        for pod in rng.choice(pool, size=4, replace=False):
+            ref = (pod.namespace, pod.name)
+            action = rng.integers(0, 3)
+            if ref in after and action == 0:
+                del after[ref]
+            elif action == 1:
+                after[ref] = pod.model_copy(update={"resource_version": f"v{step}"})
+            else:
+                after[ref] = pod.model_copy(update={"node_name": f"node-{step}"})
+            touched.add(ref)
+        since = state
+        if step % 7 == 6:
+            # Another state, said to come from a copy of the last one (not the very mapping
+            # last asked for): every pod is compared, though none is said to be touched.
+            after, touched, since = _by_ref(pool[step : step + 30]), set(), dict(state)
+        got, models = incremental.state_of(CLUSTER, after, since=since, touched=touched)
+        expected = whole.of(CLUSTER, after)
+        assert list(map(id, models)) == [id(after[ref]) for ref in sorted(after)]
+        assert got.containers == expected.containers == container_order(after.values())
+        assert got.refs == expected.refs
+        assert (got.checksum, got.pods) == (expected.checksum, expected.pods)
+        state = after
+    # Told that nothing was touched since the mapping last asked for, it compares nothing.
+    dropped = dict(list(state.items())[1:])
+    assert incremental.of(CLUSTER, dropped, since=state).containers == got.containers
 
 
 def test_ordinal_block_reads_to_the_columns_of_its_expanded_block() -> None:
@@ -129,19 +192,22 @@ def test_restarted_pod_keeps_the_order_it_had() -> None:
 
 
 def test_snapshot_of_a_delta_lists_pods_in_the_kept_orders_sorted_pods() -> None:
-    """The pods of a delta's snapshot, given the kept order's sorted pods, are those sorting
-    the state's pods gives: every pod of the state, by namespace and name."""
+    """The pods of a delta's snapshot, given the kept order's sorted pods, are the state's
+    models, every one, by namespace and name: also after pods were added and replaced."""
     snapshot = _snapshot()
     delta = delta_between(
         listed_objects(snapshot), snapshot, delta_id=uuid.uuid4(), base_sequence=1
     )
     pods = dict(reversed(_by_ref(snapshot.pods).items()))
     nodes = {node.name: node for node in snapshot.nodes}
-    kept = ContainerOrders().of(CLUSTER, pods)
-    sorted_here = delta_snapshot(delta, nodes, pods, sorted(pods))
-    given = delta_snapshot(delta, nodes, pods, kept.pods)
-    assert [(p.namespace, p.name) for p in sorted_here.pods] == sorted(pods)
-    assert given.pods == sorted_here.pods
+    orders = ContainerOrders()
+    orders.of(CLUSTER, dict(list(pods.items())[5:]))
+    restarted = snapshot.pods[7].model_copy(update={"resource_version": "999"})
+    pods[(restarted.namespace, restarted.name)] = restarted
+    kept = orders.state_of(CLUSTER, pods)[1]
+    given = delta_snapshot(delta, nodes, kept)
+    assert [(p.namespace, p.name) for p in given.pods] == sorted(pods)
+    assert all(pod is pods[(pod.namespace, pod.name)] for pod in given.pods)
 
 
 def _variant(

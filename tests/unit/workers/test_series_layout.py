@@ -8,6 +8,7 @@ import numpy as np
 
 from protocol.snapshot import ClusterSnapshot, OwnerRef
 from tests.unit.workers.factories import shop_snapshot
+from workers.ingest.pod_attribution import StoredChanges
 from workers.ingest.usage_batch import UsageBatch, usage_batch
 
 CLUSTER = uuid.uuid4()
@@ -77,6 +78,38 @@ def test_a_layout_used_again_names_the_models_it_was_used_with() -> None:
     assert again is not previous
     assert restarted in again.sources
     assert usage_batch(_stored(third), now, previous=again).layout is again
+
+
+def test_stored_pods_said_to_come_from_the_last_ones_are_looked_up_where_touched() -> None:
+    """Stored pods said to be the last minute's with some pods touched: a touched pod moved to
+    another owner gets a new layout, a touched restarted pod keeps it (naming the new model),
+    each batch the one made without being told; untouched pods are taken as they were."""
+    first, second, third = (shop_snapshot(CLUSTER, minute) for minute in (1, 2, 3))
+    pods = {(pod.namespace, pod.name): pod for pod in first.pods}
+    previous = usage_batch(_stored(first), pods).layout
+    assert previous is not None
+    restarted = first.pods[1].model_copy(update={"resource_version": "999"})
+    ref = (restarted.namespace, restarted.name)
+    now = pods | {ref: restarted}
+    kept = usage_batch(_stored(second), now, previous=previous, changes=StoredChanges(pods, {ref}))
+    assert kept.layout is not None
+    assert kept.layout.containers is previous.containers
+    assert restarted in kept.layout.sources
+    _same(kept, usage_batch(_stored(second), now))
+    moved = first.pods[0].model_copy(update={"owners": [OwnerRef(kind="Deployment", name="new")]})
+    moved_ref = (moved.namespace, moved.name)
+    later = now | {moved_ref: moved}
+    fresh = usage_batch(
+        _stored(third), later, previous=kept.layout, changes=StoredChanges(now, {moved_ref})
+    )
+    assert any(key.workload == "new" for key in fresh.grouped.keys)
+    _same(fresh, usage_batch(_stored(third), later))
+    # Not said to be touched, the moved pod is taken as the mapping `since` held it.
+    blind = usage_batch(
+        _stored(third), later, previous=kept.layout, changes=StoredChanges(now, set())
+    )
+    assert blind.layout is not None
+    assert blind.layout.containers is previous.containers
 
 
 def test_other_series_get_a_new_layout() -> None:
