@@ -117,7 +117,8 @@ def test_order_updated_from_the_touched_pods_equals_the_order_of_the_whole_state
     for step in range(30):
         after = dict(state)
         touched: set[tuple[str, str]] = set()
-        for pod in rng.choice(pool, size=4, replace=False):
+        for index in rng.choice(len(pool), size=4, replace=False).tolist():
+            pod = pool[index]
             ref = (pod.namespace, pod.name)
             action = rng.integers(0, 3)
             if ref in after and action == 0:

@@ -235,7 +235,10 @@ def test_the_same_name_objects_in_the_same_numbering_are_not_looked_up_again() -
     ids = known.ids("containers", names, numbering)
     assert ids.tolist() == [2, 0, -1]
     assert known.ids("containers", list(names), numbering) is ids
-    assert known.ids("containers", [tuple(list(ref)) for ref in names], numbering) is not ids
+    assert (
+        known.ids("containers", [(space, pod, name) for space, pod, name in names], numbering)
+        is not ids
+    )
     assert known.ids("containers", names, numbering).tolist() == [2, 0, -1]
     other = {ref: i + 1 for ref, i in numbering.items()}
     assert known.ids("containers", names, other).tolist() == [3, 1, -1]
