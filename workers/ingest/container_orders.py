@@ -140,22 +140,10 @@ class ContainerOrders:
         """Hold no cluster yet."""
         self._orders: BoundedEntries[_ClusterOrder] = BoundedEntries(pods)
 
-    def of(
-        self,
-        cluster_id: uuid.UUID,
-        pods: Mapping[PodRef, Pod],
-        *,
-        since: Mapping[PodRef, Pod] | None = None,
-        touched: Iterable[PodRef] = (),
-    ) -> KnownOrder:
-        """The container order of the state of `cluster_id` whose pods are `pods`.
-
-        `since` and `touched` may say where `pods` came from: `since` the pods of an earlier
-        state, `touched` every pod that `pods` adds, replaces or removes of them. Where the
-        cluster's order was last asked for with the very mapping `since`, only the touched
-        pods are compared. Mappings given here must not be changed afterwards.
-        """
-        return self.state_of(cluster_id, pods, since=since, touched=touched)[0]
+    def of(self, cluster_id: uuid.UUID, pods: Mapping[PodRef, Pod]) -> KnownOrder:
+        """The container order of the state of `cluster_id` whose pods are `pods`, every pod
+        compared (`state_of` without the sorted pods)."""
+        return self.state_of(cluster_id, pods)[0]
 
     def state_of(
         self,
@@ -165,8 +153,14 @@ class ContainerOrders:
         since: Mapping[PodRef, Pod] | None = None,
         touched: Iterable[PodRef] = (),
     ) -> tuple[KnownOrder, list[Pod]]:
-        """The container order (`of`) and the pods of the state, sorted by namespace and name
-        (a list of the caller's own)."""
+        """The container order of the state of `cluster_id` whose pods are `pods`, and those
+        pods sorted by namespace and name (a list of the caller's own).
+
+        `since` and `touched` may say where `pods` came from: `since` the pods of an earlier
+        state, `touched` every pod that `pods` adds, replaces or removes of them. Where the
+        cluster's order was last asked for with the very mapping `since`, only the touched
+        pods are compared. Mappings given here must not be changed afterwards.
+        """
         order = self._orders.pop(cluster_id) or _ClusterOrder()
         known = order.update(pods, since, touched)
         self._orders.put(cluster_id, order, len(order.pods))

@@ -142,7 +142,7 @@ def test_order_updated_from_the_touched_pods_equals_the_order_of_the_whole_state
         state = after
     # Told that nothing was touched since the mapping last asked for, it compares nothing.
     dropped = dict(list(state.items())[1:])
-    assert incremental.of(CLUSTER, dropped, since=state).containers == got.containers
+    assert incremental.state_of(CLUSTER, dropped, since=state)[0].containers == got.containers
 
 
 def test_ordinal_block_reads_to_the_columns_of_its_expanded_block() -> None:
