@@ -92,7 +92,13 @@ def _agent_settings(
 
 
 def _folded(spans: tuple[ReadableSpan, ...]) -> bool:
-    return any(span.name == "fold snapshot" for span in spans)
+    """Whether the fold's span and every span it descends from are recorded: a parent (the
+    consumer's, the gateway's) ends after its child, so the fold's span comes first."""
+    by_id = {span.context.span_id: span for span in spans}
+    current = next((span for span in spans if span.name == "fold snapshot"), None)
+    while current is not None and current.parent is not None:
+        current = by_id.get(current.parent.span_id)
+    return current is not None
 
 
 async def test_one_trace_follows_a_snapshot_from_the_agent_to_the_fold(
