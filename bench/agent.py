@@ -187,7 +187,8 @@ async def measure(
         startup = time.monotonic() - started
         startup_cpu = cpu_seconds(process.pid)
         snapshots_at_start = gateway.snapshots
-        churner = asyncio.create_task(_churn(admin, expected_pods, churn, seed))
+        stop = asyncio.Event()
+        churner = asyncio.create_task(_churn(admin, expected_pods, churn, seed, stop))
         rss: list[float] = []
         cpu0, wall0 = cpu_seconds(process.pid), time.monotonic()
         while time.monotonic() - wall0 < window:
@@ -195,10 +196,8 @@ async def measure(
             await asyncio.sleep(sample_every)
         cpu1, wall1 = cpu_seconds(process.pid), time.monotonic()
         hwm = status_kib(process.pid, "VmHWM") / 1024
-        churner.cancel()
-        events = 0
-        with contextlib.suppress(asyncio.CancelledError):
-            events = await churner
+        stop.set()
+        events = await churner
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
@@ -218,10 +217,13 @@ async def measure(
     )
 
 
-async def _churn(admin: AsyncClient, pods: int, rate: float, seed: int) -> int:
-    """Relabel random trace pods at `rate` per second (each a MODIFIED watch event)."""
+async def _churn(admin: AsyncClient, pods: int, rate: float, seed: int, stop: asyncio.Event) -> int:
+    """Relabel random trace pods at `rate` per second (each a MODIFIED watch event) until
+    `stop` is set; a request under way is finished, never cancelled, so that no connection is
+    left half used."""
     if pods == 0 or rate <= 0:
-        await asyncio.Event().wait()
+        await stop.wait()
+        return 0
     names = [
         p.metadata.name
         async for p in admin.list(Pod, namespace=NAMESPACE)
@@ -229,15 +231,14 @@ async def _churn(admin: AsyncClient, pods: int, rate: float, seed: int) -> int:
     ]
     rng = random.Random(seed)
     done = 0
-    try:
-        while True:
-            name = rng.choice(names)
-            patch = {"metadata": {"labels": {"bench-tick": str(done)}}}
-            await admin.patch(Pod, name, patch, namespace=NAMESPACE, patch_type=PatchType.MERGE)
-            done += 1
-            await asyncio.sleep(1.0 / rate)
-    except asyncio.CancelledError:
-        return done
+    while not stop.is_set():
+        name = rng.choice(names)
+        patch = {"metadata": {"labels": {"bench-tick": str(done)}}}
+        await admin.patch(Pod, name, patch, namespace=NAMESPACE, patch_type=PatchType.MERGE)
+        done += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0 / rate)
+    return done
 
 
 def _kubeconfig(server: KubeApiServer, directory: Path) -> Path:
