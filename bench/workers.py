@@ -29,7 +29,7 @@ machine).
 The deltas are folded in-process a second time with one upload of each cluster per transaction
 (`direct_fold_one_upload_per_cluster`): the shape of a worker serving many clusters, whose polled
 batch holds about one minute of each, so every cluster's usage states and cost rows are written
-every minute (the bench's four clusters put five minutes of each in a batch of 20).
+every minute (the bench's four clusters put fifty minutes of each in a batch of 200).
 `--steady-demand` fills every stored demand ring before the in-process fold's measured uploads,
 as two weeks of minutes fill them (`bench.steady_demand`), so the database writes what it
 writes in steady state; `--direct-only` runs the in-process folds alone. Figures are medians over

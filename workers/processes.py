@@ -71,6 +71,7 @@ async def _run_ingest(settings: WorkerSettings, stop: asyncio.Event) -> None:
                 resync=RedisResyncSignal(redis),
                 cache_pods=settings.ingest_cache_pods,
                 cache_histories=settings.ingest_cache_histories,
+                run_bytes=settings.ingest_run_bytes,
             ),
             group_id=settings.ingest_group_id,
             topic=settings.snapshots_topic,

@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.topics import DEAD_LETTER_TOPIC, SNAPSHOTS_TOPIC, SPOT_NOTICES_TOPIC
+from workers.ingest.record_runs import DEFAULT_RUN_BYTES
 
 Seconds = Annotated[float, Field(gt=0)]
 
@@ -30,8 +31,11 @@ class WorkerSettings(BaseSettings):
     snapshots_topic: str = SNAPSHOTS_TOPIC
     spot_notices_topic: str = SPOT_NOTICES_TOPIC
     dead_letter_topic: str = DEAD_LETTER_TOPIC
-    max_batch: Annotated[int, Field(ge=1, le=10_000)] = 20
+    max_batch: Annotated[int, Field(ge=1, le=10_000)] = 200
     """Messages taken per poll; offsets are committed once per batch."""
+    ingest_run_bytes: Annotated[int, Field(ge=1024)] = DEFAULT_RUN_BYTES
+    """Most bytes of records the ingest worker decodes and folds in one transaction: a polled
+    batch holding more is folded in several, one after another (a larger record alone)."""
     ingest_cache_pods: Annotated[int, Field(ge=0)] = 20_000
     """Pods whose clusters' nodes and pods, container orders, series layouts and priced
     inventories an ingest worker keeps between batches (about 25 kB a pod; 20,000 fit the

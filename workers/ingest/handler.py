@@ -63,6 +63,7 @@ from workers.ingest.ordinal_samples import placed_samples
 from workers.ingest.pending_writes import PendingWrites
 from workers.ingest.pod_attribution import Attributions, PodRef, StoredChanges
 from workers.ingest.pruned_horizons import PrunedHorizons
+from workers.ingest.record_runs import DEFAULT_RUN_BYTES, byte_runs
 from workers.ingest.resync import NoResyncSignal, ResyncSignal
 from workers.ingest.series_layout import SeriesLayouts
 from workers.ingest.upload_samples import CompactUsageError, snapshot_samples
@@ -92,15 +93,18 @@ class SnapshotIngest:
         *,
         cache_pods: int = DEFAULT_OBJECTS,
         cache_histories: int = DEFAULT_HISTORIES,
+        run_bytes: int = DEFAULT_RUN_BYTES,
     ) -> None:
         """Fold into `database` with the given history half-lives.
 
         Costs are rolled up by `cost_rollup` if given; `resync` hears of sequence gaps. Between
         batches the worker keeps the state of clusters of at most `cache_pods` pods and nodes
         (and as many containers' orders and pods' labels texts, and twice as many series'
-        layouts) and at most `cache_histories` usage histories.
+        layouts) and at most `cache_histories` usage histories. `many` folds at most `run_bytes`
+        bytes of records in one transaction.
         """
         self._database = database
+        self._run_bytes = run_bytes
         self._usage_settings = usage_settings
         self._cost_rollup = cost_rollup
         self._resync = resync or NoResyncSignal()
@@ -119,12 +123,20 @@ class SnapshotIngest:
         return outcome
 
     async def many(self, records: Sequence[Record]) -> list[str | None]:
-        """Fold records together: one transaction per tenant, each table written once.
+        """Fold records together: one transaction per tenant for each run of records holding at
+        most `run_bytes` bytes (`byte_runs`), each table written once a transaction.
 
         Returns each record's outcome, None for those not folded (undecodable, or of a tenant
         whose transaction failed): the caller hands them to `__call__` one by one, which
         retries or refuses them. A tenant's records keep their order.
         """
+        outcomes: list[str | None] = []
+        for run in byte_runs(records, self._run_bytes):
+            outcomes.extend(await self._fold_run(run))
+        return outcomes
+
+    async def _fold_run(self, records: Sequence[Record]) -> list[str | None]:
+        """`many` for records decoded and folded at once."""
         outcomes: list[str | None] = [None] * len(records)
         by_tenant: dict[UUID, list[tuple[int, Upload]]] = {}
         for index, record in enumerate(records):

@@ -354,3 +354,37 @@ async def test_a_batch_executes_as_many_statements_whatever_its_number_of_upload
     writes = [s.split(" (")[0].split(" SET")[0] for s in of_eight if not s.startswith("SELECT")]
     assert len(writes) == len(set(writes)), writes
     assert any(w.startswith("INSERT INTO inventory_objects") for w in writes)
+
+
+async def test_a_batch_over_its_bytes_is_folded_a_transaction_for_each_run_within_them(
+    database: Database, tenant: TenantView
+) -> None:
+    """A polled batch holding more than `run_bytes` is folded one run of records after
+    another, each run a transaction of its own (its index rows one statement), and stores what
+    folding its uploads in turn stores."""
+    alone, batched = [await new_cluster(database, tenant, "runs") for _ in range(2)]
+    ingest = SnapshotIngest(database, cost_rollup=CostRollup())
+    for one in _records(tenant, _agent_uploads(_minutes_of_changes(alone, 7))[0]):
+        assert await ingest(one) == PROCESSED
+    records = _records(tenant, _agent_uploads(_minutes_of_changes(batched, 7))[0])
+    snapshot, *deltas = [len(r.value or b"") for r in records]
+    # The opening snapshot over the limit, any two deltas within it, no three.
+    limit = 2 * max(deltas)
+    assert snapshot > limit
+    assert 3 * min(deltas) > limit
+    indexed: list[str] = []
+
+    def note(*args: object) -> None:
+        if str(args[2]).lstrip().startswith("INSERT INTO snapshots"):
+            indexed.append(str(args[2]))
+
+    runs = SnapshotIngest(database, cost_rollup=CostRollup(), run_bytes=limit)
+    event.listen(database.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        outcomes = await runs.many(records)
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", note)
+    assert outcomes == [PROCESSED] * len(records)
+    # The snapshot alone, then the six deltas two at a time.
+    assert len(indexed) == 1 + 3
+    assert await _stored(database, tenant, batched) == await _stored(database, tenant, alone)
