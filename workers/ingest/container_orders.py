@@ -140,11 +140,6 @@ class ContainerOrders:
         """Hold no cluster yet."""
         self._orders: BoundedEntries[_ClusterOrder] = BoundedEntries(pods)
 
-    def of(self, cluster_id: uuid.UUID, pods: Mapping[PodRef, Pod]) -> KnownOrder:
-        """The container order of the state of `cluster_id` whose pods are `pods`, every pod
-        compared (`state_of` without the sorted pods)."""
-        return self.state_of(cluster_id, pods)[0]
-
     def state_of(
         self,
         cluster_id: uuid.UUID,

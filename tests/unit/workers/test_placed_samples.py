@@ -65,7 +65,7 @@ def test_kept_order_is_the_order_of_the_state_after_pods_change() -> None:
     snapshot = _snapshot()
     orders = ContainerOrders()
     pods = _by_ref(snapshot.pods)
-    first = orders.of(CLUSTER, pods)
+    first = orders.state_of(CLUSTER, pods)[0]
     assert first.containers == container_order(snapshot.pods)
     assert first.checksum == order_checksum(first.containers)
     assert first.pods == sorted(pods)
@@ -74,11 +74,11 @@ def test_kept_order_is_the_order_of_the_state_after_pods_change() -> None:
     changed[(moved.namespace, moved.name)] = moved
     extra = snapshot.pods[0].model_copy(update={"name": "zz-new"})
     changed[(extra.namespace, extra.name)] = extra
-    second = orders.of(CLUSTER, changed)
+    second = orders.state_of(CLUSTER, changed)[0]
     assert second.containers == container_order(changed.values())
     assert second.pods == sorted(changed)
     assert second.checksum == order_checksum(second.containers)
-    assert orders.of(CLUSTER, pods).checksum == first.checksum
+    assert orders.state_of(CLUSTER, pods)[0].checksum == first.checksum
     for order in (first, second):
         assert order.refs == [(c.namespace, c.pod, c.container) for c in order.containers]
 
@@ -89,13 +89,13 @@ def test_moved_order_names_unchanged_pods_with_the_tuples_it_named_them_with() -
     snapshot = _snapshot(20)
     orders = ContainerOrders()
     pods = _by_ref(snapshot.pods)
-    first = orders.of(CLUSTER, pods)
+    first = orders.state_of(CLUSTER, pods)[0]
     restarted = snapshot.pods[2].model_copy(update={"resource_version": "999"})
     moved = snapshot.pods[5].model_copy(update={"node_name": "elsewhere"})
-    second = orders.of(
+    second = orders.state_of(
         CLUSTER,
         pods | {(pod.namespace, pod.name): pod for pod in (restarted, moved)},
-    )
+    )[0]
     assert second is not first
     kept = {(c.pod, c.container): ref for c, ref in zip(first.containers, first.refs, strict=True)}
     for container, ref in zip(second.containers, second.refs, strict=True):
@@ -113,7 +113,7 @@ def test_order_updated_from_the_touched_pods_equals_the_order_of_the_whole_state
     pool = _snapshot(60).pods
     incremental, whole = ContainerOrders(), ContainerOrders()
     state = _by_ref(pool[:40])
-    incremental.of(CLUSTER, state)
+    incremental.state_of(CLUSTER, state)
     for step in range(30):
         after = dict(state)
         touched: set[tuple[str, str]] = set()
@@ -134,7 +134,7 @@ def test_order_updated_from_the_touched_pods_equals_the_order_of_the_whole_state
             # last asked for): every pod is compared, though none is said to be touched.
             after, touched, since = _by_ref(pool[step : step + 30]), set(), dict(state)
         got, models = incremental.state_of(CLUSTER, after, since=since, touched=touched)
-        expected = whole.of(CLUSTER, after)
+        expected = whole.state_of(CLUSTER, after)[0]
         assert list(map(id, models)) == [id(after[ref]) for ref in sorted(after)]
         assert got.containers == expected.containers == container_order(after.values())
         assert got.refs == expected.refs
@@ -155,7 +155,9 @@ def test_ordinal_block_reads_to_the_columns_of_its_expanded_block() -> None:
     assert delta.ordinal_usage.gpus.series_slot_step
     expanded, matched = placed_usage(delta, snapshot.pods)
     assert matched
-    samples, known = placed_samples(delta, ContainerOrders().of(CLUSTER, _by_ref(snapshot.pods)))
+    samples, known = placed_samples(
+        delta, ContainerOrders().state_of(CLUSTER, _by_ref(snapshot.pods))[0]
+    )
     assert known
     _assert_same(samples, delta_samples(expanded))
 
@@ -165,7 +167,7 @@ def test_block_of_another_state_reads_as_a_mismatch_without_its_samples() -> Non
     before = _snapshot()
     after = before.pods[:-1]
     delta = delta_between(listed_objects(before), before, delta_id=uuid.uuid4(), base_sequence=1)
-    samples, known = placed_samples(delta, ContainerOrders().of(CLUSTER, _by_ref(after)))
+    samples, known = placed_samples(delta, ContainerOrders().state_of(CLUSTER, _by_ref(after))[0])
     assert not known
     assert len(samples.containers.seconds) == 0
 
@@ -178,7 +180,7 @@ def test_block_beside_a_compact_block_is_refused() -> None:
     compact = delta_between(listed, snapshot, delta_id=uuid.uuid4(), base_sequence=1, ordinal=False)
     both = ordinal.model_copy(update={"compact_usage": compact.compact_usage})
     with pytest.raises(OrdinalUsageError):
-        placed_samples(both, ContainerOrders().of(CLUSTER, _by_ref(snapshot.pods)))
+        placed_samples(both, ContainerOrders().state_of(CLUSTER, _by_ref(snapshot.pods))[0])
 
 
 def test_restarted_pod_keeps_the_order_it_had() -> None:
@@ -186,9 +188,9 @@ def test_restarted_pod_keeps_the_order_it_had() -> None:
     snapshot = _snapshot(20)
     orders = ContainerOrders()
     pods = _by_ref(snapshot.pods)
-    first = orders.of(CLUSTER, pods)
+    first = orders.state_of(CLUSTER, pods)[0]
     restarted = snapshot.pods[2].model_copy(update={"resource_version": "999"})
-    second = orders.of(CLUSTER, pods | {(restarted.namespace, restarted.name): restarted})
+    second = orders.state_of(CLUSTER, pods | {(restarted.namespace, restarted.name): restarted})[0]
     assert second is first
 
 
@@ -202,7 +204,7 @@ def test_snapshot_of_a_delta_lists_pods_in_the_kept_orders_sorted_pods() -> None
     pods = dict(reversed(_by_ref(snapshot.pods).items()))
     nodes = {node.name: node for node in snapshot.nodes}
     orders = ContainerOrders()
-    orders.of(CLUSTER, dict(list(pods.items())[5:]))
+    orders.state_of(CLUSTER, dict(list(pods.items())[5:]))
     restarted = snapshot.pods[7].model_copy(update={"resource_version": "999"})
     pods[(restarted.namespace, restarted.name)] = restarted
     kept = orders.state_of(CLUSTER, pods)[1]
@@ -262,7 +264,9 @@ def test_block_variants_read_to_the_columns_of_their_expanded_block(variant: str
         )
     expanded, matched = placed_usage(changed, snapshot.pods)
     assert matched
-    got, known = placed_samples(changed, ContainerOrders().of(CLUSTER, _by_ref(snapshot.pods)))
+    got, known = placed_samples(
+        changed, ContainerOrders().state_of(CLUSTER, _by_ref(snapshot.pods))[0]
+    )
     assert known
     _assert_same(got, delta_samples(expanded))
 
@@ -289,5 +293,5 @@ def test_device_of_a_pod_on_no_node_is_refused_as_the_expansion_refuses_it() -> 
     with pytest.raises(OrdinalUsageError) as expected:
         placed_usage(changed, pods)
     with pytest.raises(OrdinalUsageError) as got:
-        placed_samples(changed, ContainerOrders().of(CLUSTER, _by_ref(pods)))
+        placed_samples(changed, ContainerOrders().state_of(CLUSTER, _by_ref(pods))[0])
     assert str(got.value) == str(expected.value)
