@@ -7,7 +7,7 @@ import contextlib
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -15,6 +15,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import event
 from sqlalchemy.engine import URL
 
 from devstack.process import ManagedProcess, free_port
@@ -29,6 +30,22 @@ from workers.processes import run_ingest
 from workers.settings import WorkerSettings
 
 T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def executed_statements(database: Database) -> Iterator[list[str]]:
+    """Every SQL statement `database` executes within the block, in order, its whitespace
+    collapsed."""
+    statements: list[str] = []
+
+    def note(*args: object) -> None:
+        statements.append(" ".join(str(args[2]).split()))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        yield statements
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", note)
 
 
 async def new_cluster(database: Database, tenant: TenantView, prefix: str) -> uuid.UUID:

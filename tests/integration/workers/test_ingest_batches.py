@@ -9,7 +9,7 @@ from typing import Any
 from aiokafka import ConsumerRecord
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from agent.delta import DeltaTracker
 from protocol.delta import ClusterDelta
@@ -22,7 +22,7 @@ from store.repositories.snapshots import SnapshotRepository
 from store.repositories.tenants import TenantView
 from store.repositories.usage_states import UsageStateRepository
 from store.tables import Cluster
-from tests.integration.workers.conftest import new_cluster
+from tests.integration.workers.conftest import executed_statements, new_cluster
 from tests.unit.workers.delta_scenarios import Step, histories, states
 from tests.unit.workers.factories import T0, deployment_pod, headers, record, shop_snapshot
 from workers.cost_rollup import CostRollup
@@ -336,19 +336,12 @@ async def test_a_batch_executes_as_many_statements_whatever_its_number_of_upload
     by_cluster = [_agent_uploads(_minutes_of_changes(c, 1 + 2 + 2 + 8))[0] for c in clusters]
     ingest = SnapshotIngest(database, cost_rollup=CostRollup())
     executed: list[list[str]] = []
-
-    def note(*args: object) -> None:
-        executed[-1].append(" ".join(str(args[2]).split()))
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", note)
-    try:
-        for start, size in ((0, 1), (1, 2), (3, 2), (5, 8)):
-            # A cluster's uploads in order, the clusters interleaved.
-            chunk = [u[i] for i in range(start, start + size) for u in by_cluster]
-            executed.append([])
+    for start, size in ((0, 1), (1, 2), (3, 2), (5, 8)):
+        # A cluster's uploads in order, the clusters interleaved.
+        chunk = [u[i] for i in range(start, start + size) for u in by_cluster]
+        with executed_statements(database) as statements:
             assert await ingest.many(_records(tenant, chunk)) == [PROCESSED] * len(chunk)
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", note)
+        executed.append(statements)
     _, _, of_two, of_eight = executed
     assert sorted(of_eight) == sorted(of_two)
     writes = [s.split(" (")[0].split(" SET")[0] for s in of_eight if not s.startswith("SELECT")]
@@ -372,19 +365,10 @@ async def test_a_batch_over_its_bytes_is_folded_a_transaction_for_each_run_withi
     limit = 2 * max(deltas)
     assert snapshot > limit
     assert 3 * min(deltas) > limit
-    indexed: list[str] = []
-
-    def note(*args: object) -> None:
-        if str(args[2]).lstrip().startswith("INSERT INTO snapshots"):
-            indexed.append(str(args[2]))
-
     runs = SnapshotIngest(database, cost_rollup=CostRollup(), run_bytes=limit)
-    event.listen(database.engine.sync_engine, "before_cursor_execute", note)
-    try:
+    with executed_statements(database) as statements:
         outcomes = await runs.many(records)
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", note)
     assert outcomes == [PROCESSED] * len(records)
     # The snapshot alone, then the six deltas two at a time.
-    assert len(indexed) == 1 + 3
+    assert sum(s.startswith("INSERT INTO snapshots") for s in statements) == 1 + 3
     assert await _stored(database, tenant, batched) == await _stored(database, tenant, alone)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import event
-
 from store.database import Database
 from store.repositories.clusters import ClusterView
 from store.repositories.snapshots import SnapshotRepository, advanced_values
 from store.repositories.tenants import TenantView
+from tests.integration.workers.conftest import executed_statements
 from tests.unit.workers.factories import T0
 from workers.ingest.locked_clusters import changed, locked
 from workers.ingest.pending_writes import PendingWrites
@@ -46,19 +45,11 @@ async def test_a_batch_locks_a_cluster_row_once(
     database: Database, tenant: TenantView, cluster: ClusterView
 ) -> None:
     """Three uploads of one cluster in a batch issue one locking read of its row."""
-    statements: list[str] = []
-
-    def note(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", note)
-    try:
+    with executed_statements(database) as statements:
         pending = PendingWrites()
         async with database.tenant(tenant.id) as session:
             snapshots = SnapshotRepository(session, tenant.id)
             rows = [await locked(snapshots, pending, cluster.id) for _ in range(3)]
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", note)
     assert sum("FOR UPDATE" in statement for statement in statements) == 1
     assert rows[0] is not None
     assert rows == [rows[0]] * 3
