@@ -6,9 +6,12 @@ number, so the next upload is only what the watch events changed since: objects 
 differs (added or modified, resolved owner chains included) and objects gone (deleted). It
 hands out a full snapshot instead at the start, when asked to (a relist after 410 Gone, the
 server's resync request) and once `full_every` has passed since the last full one. A delta
-carries its container and GPU samples as one `compact_usage` block (integer columns over tables
-of names, times and devices; `agent.compact_usage`), or, when asked, as the row form
-`container_series` and `gpu_series` (each container or device named once, its samples as rows).
+carries its container and GPU samples as one `ordinal_usage` block by default (containers named
+by their place in the uploaded state's container order, figures on the histograms' grid;
+`agent.ordinal_usage`), samples it cannot place travelling as rows beside it; when asked, as
+one `compact_usage` block (integer columns over tables of names, times and devices;
+`agent.compact_usage`) or as the row form `container_series` and `gpu_series` (each container
+or device named once, its samples as rows).
 """
 
 from __future__ import annotations
