@@ -103,7 +103,7 @@ class AtLeastOnceConsumer:
         metrics: ConsumerMetrics,
         *,
         name: str,
-        max_batch: int = 20,
+        max_batch: int,
         retry: RetryPolicy | None = None,
     ) -> None:
         """Wire the loop; `consumer` is created but not started, with auto-commit off."""
